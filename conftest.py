@@ -1,0 +1,39 @@
+"""Fixtures for the whole suite (tests/ and e2e/)."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from jiaoguan.core import clock as core_clock
+
+
+@pytest.fixture(autouse=True)
+def _isolate_state():
+    """Each test starts with the real clock, an empty cache (rate limits) and an empty SMS outbox."""
+    core_clock.reset()
+    cache.clear()
+    try:
+        from jiaoguan.notifications.testing import clear_outbox
+    except ImportError:  # before the notifications app exists
+        clear_outbox = None
+    if clear_outbox:
+        clear_outbox()
+    yield
+    core_clock.reset()
+
+
+@pytest.fixture
+def clock():
+    """Move time in a test: clock.freeze(datetime/date), clock.advance(timedelta)."""
+    yield core_clock
+    core_clock.reset()
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI runs the suite on both)")
+    for item in items:
+        if "postgres_only" in item.keywords and not on_postgres:
+            item.add_marker(skip)

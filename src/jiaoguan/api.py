@@ -1,0 +1,27 @@
+"""The JSON API at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs): wiring only."""
+from ninja import NinjaAPI
+
+from jiaoguan.core.api_errors import install_error_handlers
+
+api = NinjaAPI(
+    title="Jiaoguan API 交管平台接口",
+    version="1.0.0",
+    description="Citizens' and partners' API. Errors are JSON: {code, message, fields?}; "
+    "messages follow Accept-Language (zh-hans default, en).",
+    urls_namespace="api-v1",
+)
+install_error_handlers(api)
+
+
+@api.get("/health", tags=["system"], auth=None, summary="Liveness check")
+def health(request):
+    return {"status": "ok"}
+
+
+def _mount() -> None:
+    from jiaoguan.identity.api import router as identity_router
+
+    api.add_router("/", identity_router)
+
+
+_mount()

@@ -1,0 +1,77 @@
+"""The JSON API's one place that turns exceptions into responses: ``{"code", "message", "fields"?}`` with the
+message in the request's language (Accept-Language or the language cookie)."""
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError as NinjaValidationError
+
+from jiaoguan.core.errors import DomainError
+from jiaoguan.core.http import language_of
+
+log = logging.getLogger(__name__)
+
+
+def _respond(api: NinjaAPI, request, error: DomainError):
+    return api.create_response(request, error.as_dict(language_of(request)), status=error.status)
+
+
+def _location(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        return _respond(api, request, exc)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request, exc: NinjaValidationError):
+        fields: dict[str, tuple[str, str]] = {}
+        for err in exc.errors:
+            name = _location(err.get("loc", ()))
+            en = err.get("msg", "invalid value")
+            zh = {
+                "missing": "此项必填",
+                "string_too_long": "内容过长",
+                "string_too_short": "内容过短",
+                "json_invalid": "请求体不是有效的 JSON",
+            }.get(err.get("type", ""), "填写的内容不符合要求")
+            fields.setdefault(name, (zh, en))
+        error = DomainError("core.invalid_input", "提交的内容有误，请检查标出的项目",
+                            "Some fields are invalid; see the details", status=422, fields=fields)
+        return _respond(api, request, error)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request, exc):
+        return _respond(api, request, DomainError("core.unauthenticated", "请先登录", "Please log in first", status=401))
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request, exc):
+        return _respond(api, request, DomainError("core.body_too_large", "提交的内容过大",
+                                                  "The request body is too large", status=413))
+
+    @api.exception_handler(Http404)
+    def not_found(request, exc):
+        return _respond(api, request, DomainError("core.not_found", "记录不存在", "Not found", status=404))
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        zh = {400: "请求格式不正确", 405: "不支持此请求方法", 413: "提交的内容过大"}.get(exc.status_code, "请求无法处理")
+        return _respond(api, request, DomainError("core.bad_request", zh, str(exc.message), status=exc.status_code))
+
+    @api.exception_handler(UnicodeDecodeError)
+    def bad_encoding(request, exc):
+        return _respond(api, request, DomainError("core.bad_encoding", "请求内容必须是 UTF-8 编码",
+                                                  "The request body must be UTF-8", status=400))
+
+    @api.exception_handler(Exception)
+    def unexpected(request, exc):
+        log.exception("unhandled API error")
+        return _respond(api, request, DomainError("core.internal", "系统繁忙，请稍后再试",
+                                                  "Something went wrong on our side; please try again later",
+                                                  status=500))

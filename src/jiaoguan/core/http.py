@@ -1,0 +1,20 @@
+"""Small request helpers shared by pages and the API."""
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address. Behind a proxy, set JIAOGUAN_TRUSTED_PROXY_HOPS so X-Forwarded-For is honoured."""
+    from django.conf import settings
+
+    hops = getattr(settings, "JIAOGUAN_TRUSTED_PROXY_HOPS", 0)
+    if hops:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def language_of(request: HttpRequest) -> str:
+    return getattr(request, "LANGUAGE_CODE", None) or "zh-hans"

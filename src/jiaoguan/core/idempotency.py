@@ -1,0 +1,59 @@
+"""Idempotency keys (ARCHITECTURE §4): a repeated POST with the same key returns the first result.
+
+    result = idempotent(scope=f"user:{user.pk}:bindings", key=request.headers["Idempotency-Key"],
+                        fingerprint=body_bytes, run=lambda: (201, {...}))
+
+``run`` returns (status_code, json-able body) and must do its writes inside the same transaction. A concurrent
+duplicate waits on the unique key and then replays the stored result. The same key with a different request
+body is refused with 422.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from jiaoguan.core import clock
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.models import IdempotencyKey
+
+Result = tuple[int, Any]
+
+
+def _fingerprint(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def validate_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if not (8 <= len(key) <= 120) or not key.isascii() or not key.isprintable():
+        raise InvalidInput("core.idempotency_key", "请求缺少有效的 Idempotency-Key（8–120个字符）",
+                           "A valid Idempotency-Key header (8–120 characters) is required",
+                           field="Idempotency-Key")
+    return key
+
+
+def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[[], Result]) -> Result:
+    """Run once per (scope, key). A refusal (DomainError) rolls back and stores nothing, so a retry is
+    evaluated afresh; a success is stored with the writes it made, atomically."""
+    key = validate_key(key)
+    fp = _fingerprint(fingerprint)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                row = IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fp, created_at=clock.now())
+        except IntegrityError:
+            # A repeat, or a concurrent duplicate that has now committed (PostgreSQL makes us wait for it).
+            row = IdempotencyKey.objects.get(scope=scope, key=key)
+            if row.fingerprint != fp:
+                raise InvalidInput("core.idempotency_mismatch", "同一个 Idempotency-Key 不能用于不同的请求",
+                                   "This Idempotency-Key was already used for a different request") from None
+            return row.status_code, row.response
+        status, body = run()
+        row.status_code, row.response, row.completed_at = status, body, clock.now()
+        row.save(update_fields=["status_code", "response", "completed_at"])
+        return status, body

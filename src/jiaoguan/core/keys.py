@@ -1,0 +1,91 @@
+"""Secrets: loaded from the environment; generated into var/ for development; required in production.
+
+Environment:
+- ``JIAOGUAN_SECRET_KEY``: Django's secret key.
+- ``JIAOGUAN_FIELD_KEYS``: ``kid:base64key,kid:base64key`` AES-256-GCM keys for personal fields. The first one
+  encrypts; every listed one decrypts, so a new key is put first and the old one kept until
+  ``manage.py rotate_field_keys`` has re-encrypted every row.
+- ``JIAOGUAN_HASH_KEY``: base64 key of the keyed lookup hash (HMAC-SHA256) stored beside encrypted fields.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclass(frozen=True)
+class Keys:
+    secret_key: str
+    field_keys: list[tuple[str, bytes]]
+    hash_key: bytes
+
+
+def parse_field_keys(spec: str) -> list[tuple[str, bytes]]:
+    keys: list[tuple[str, bytes]] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        kid, sep, b64 = part.partition(":")
+        if not sep or not kid:
+            raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS entries must be kid:base64key")
+        key = base64.b64decode(b64)
+        if len(key) != 32:
+            raise ImproperlyConfigured(f"field key {kid!r} must be 32 bytes (AES-256)")
+        keys.append((kid, key))
+    if not keys:
+        raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS is empty")
+    if len({kid for kid, _ in keys}) != len(keys):
+        raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS has a duplicate key id")
+    return keys
+
+
+def new_dev_keys() -> dict[str, str]:
+    return {
+        "JIAOGUAN_SECRET_KEY": secrets.token_urlsafe(50),
+        "JIAOGUAN_FIELD_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "JIAOGUAN_HASH_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def ensure_dev_keys(var_dir: Path) -> dict[str, str]:
+    """Read var/dev-keys.json, creating it (atomically, once) if it does not exist."""
+    path = var_dir / "dev-keys.json"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(new_dev_keys(), indent=2))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return json.loads(path.read_text())
+
+
+def load_keys(*, production: bool, var_dir: Path) -> Keys:
+    names = ("JIAOGUAN_SECRET_KEY", "JIAOGUAN_FIELD_KEYS", "JIAOGUAN_HASH_KEY")
+    values = {n: os.environ.get(n) for n in names}
+    missing = [n for n, v in values.items() if not v]
+    if missing:
+        if production:
+            raise ImproperlyConfigured(f"production needs these secrets in the environment: {', '.join(missing)}")
+        dev = ensure_dev_keys(var_dir)
+        for n in missing:
+            values[n] = dev[n]
+    hash_key = base64.b64decode(values["JIAOGUAN_HASH_KEY"])
+    if len(hash_key) < 32:
+        raise ImproperlyConfigured("JIAOGUAN_HASH_KEY must be at least 32 bytes")
+    return Keys(
+        secret_key=values["JIAOGUAN_SECRET_KEY"],
+        field_keys=parse_field_keys(values["JIAOGUAN_FIELD_KEYS"]),
+        hash_key=hash_key,
+    )

@@ -1,0 +1,109 @@
+"""The shared kernel's tables: audit log, working-day overrides, idempotency keys, outbox events."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One append-only, hash-chained row: a state change of a record that matters, or a staff look at a
+    citizen's data (kind=access). ``hash`` = SHA-256 over the previous row's hash and this row's content."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", "变更 Change"
+        ACCESS = "access", "查阅 Access"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHANGE)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=30, blank=True)
+    action = models.CharField(max_length=80, db_index=True)
+    object_type = models.CharField(max_length=80)
+    object_id = models.CharField(max_length=64)
+    subject_person_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # whose data this concerns
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+        verbose_name = "审计记录 audit entry"
+        verbose_name_plural = "审计记录 audit entries"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("audit entries are append-only")
+
+
+class AuditHead(models.Model):
+    """A single row holding the hash of the last audit entry: the lock that orders appends on PostgreSQL."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class HolidayOverride(models.Model):
+    """A day that differs from the calendar data: a holiday (day off) or a make-up working day (调休上班).
+
+    Staff edit these for years the chinese-calendar data does not cover yet (it ends with 2026), or to record
+    a local decision. An override always wins over the library and over the weekend rule."""
+
+    date = models.DateField(unique=True)
+    is_workday = models.BooleanField(help_text="True: a make-up working day; False: a day off")
+    name = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "节假日调整 holiday override"
+        verbose_name_plural = "节假日调整 holiday overrides"
+
+    def __str__(self) -> str:
+        return f"{self.date} {'班' if self.is_workday else '休'} {self.name}"
+
+
+class IdempotencyKey(models.Model):
+    """The first result of a POST that moves money, points, seats or a plate, replayed for a repeated key."""
+
+    scope = models.CharField(max_length=120)
+    key = models.CharField(max_length=120)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key")]
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change that caused it, one row per handler, delivered
+    by a Celery task after commit and re-dispatched by a periodic sweep until it succeeds or ends as failed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待投递 Pending"
+        DELIVERED = "delivered", "已投递 Delivered"
+        FAILED = "failed", "失败 Failed"
+
+    topic = models.CharField(max_length=80, db_index=True)
+    handler = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]

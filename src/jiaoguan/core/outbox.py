@@ -1,0 +1,128 @@
+"""Outbox events (ARCHITECTURE §5): cross-app reactions that survive a crash.
+
+A service calls ``event_emit(topic=..., payload=...)`` inside its transaction. One row per subscribed handler
+is written with the change; after commit each row is handed to the Celery task ``core.outbox_deliver``.
+The handler runs inside the same transaction that marks its row delivered, so its database effects happen
+exactly once. A failing handler is retried with exponential backoff by the periodic sweep
+(``core.outbox_redispatch``) and ends as ``failed``, visible to staff in the admin.
+
+Handlers subscribe at import time (each app imports its ``handlers`` module in ``AppConfig.ready``):
+
+    @subscribe("identity.user_registered")
+    def send_welcome(payload: dict) -> None: ...
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from jiaoguan.core import clock
+from jiaoguan.core.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict], None]
+_subscribers: dict[str, list[str]] = defaultdict(list)
+
+
+def _path(fn: Handler) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def subscribe(topic: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        path = _path(fn)
+        if path not in _subscribers[topic]:
+            _subscribers[topic].append(path)
+        return fn
+
+    return register
+
+
+def subscribers(topic: str) -> list[str]:
+    return list(_subscribers.get(topic, []))
+
+
+def _resolve(path: str) -> Handler:
+    module, _, qualname = path.partition(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def event_emit(*, topic: str, payload: dict) -> list[OutboxEvent]:
+    """Write the event for every subscriber in the caller's transaction; dispatch after commit."""
+    now = clock.now()
+    rows = [
+        OutboxEvent(topic=topic, handler=h, payload=payload, created_at=now, next_attempt_at=now)
+        for h in subscribers(topic)
+    ]
+    if not rows:
+        return []
+    created = OutboxEvent.objects.bulk_create(rows)
+    ids = [r.pk for r in created]  # SQLite ≥ 3.35 and PostgreSQL return primary keys from bulk inserts
+
+    def dispatch() -> None:
+        from jiaoguan.core.tasks import outbox_deliver
+
+        for event_id in ids:
+            try:
+                outbox_deliver.delay(event_id)
+            except Exception:  # broker down: the sweep will pick it up
+                log.exception("could not dispatch outbox event %s", event_id)
+
+    transaction.on_commit(dispatch)
+    return created
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    base = settings.JIAOGUAN_OUTBOX_BACKOFF_SECONDS
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def event_deliver(event_id: int) -> str:
+    """Run one event's handler. Returns the row's status afterwards ("" if it was not deliverable now)."""
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, status=OutboxEvent.Status.PENDING)
+            .first()
+        )
+        if event is None:
+            return ""
+        now = clock.now()
+        if event.next_attempt_at > now:
+            return ""
+        try:
+            with transaction.atomic():
+                _resolve(event.handler)(event.payload)
+        except Exception as exc:  # the handler failed: record it, retry later, or give up visibly
+            log.warning("outbox event %s (%s → %s) failed: %s", event.pk, event.topic, event.handler, exc)
+            event.attempts += 1
+            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.attempts >= settings.JIAOGUAN_OUTBOX_MAX_ATTEMPTS:
+                event.status = OutboxEvent.Status.FAILED
+            else:
+                event.next_attempt_at = now + backoff(event.attempts)
+        else:
+            event.attempts += 1
+            event.status = OutboxEvent.Status.DELIVERED
+            event.delivered_at = now
+            event.last_error = ""
+        event.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at", "last_error"])
+        return event.status
+
+
+def events_due(*, limit: int = 500) -> list[int]:
+    return list(
+        OutboxEvent.objects.filter(status=OutboxEvent.Status.PENDING, next_attempt_at__lte=clock.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

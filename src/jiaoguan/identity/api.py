@@ -1,0 +1,4 @@
+"""Identity API: registration, login, me, licences, vehicles, bindings."""
+from ninja import Router
+
+router = Router(tags=["identity"])

@@ -1,0 +1,144 @@
+"""Accounts, one-time SMS codes, API tokens, enterprises and vehicle bindings."""
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+
+from jiaoguan.core.fields import EncryptedField, LookupHashField
+from jiaoguan.identity.roles import STAFF_ROLES, Role
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, username: str, password: str | None = None, **extra):
+        from jiaoguan.core import clock
+
+        extra.setdefault("date_joined", clock.now())
+        user = self.model(username=username, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True, role=Role.ADMIN)
+        return self.create_user(username, password, **extra)
+
+
+class Enterprise(models.Model):
+    """A company account (transport fleet, 4S dealer, driving school, parking operator)."""
+
+    name = models.CharField(max_length=120)
+    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One account per person. Citizens log in by phone; staff by their username (警号)."""
+
+    username = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.CITIZEN, db_index=True)
+    phone = EncryptedField(hash_field="phone_hash", blank=True, null=True)
+    phone_hash = LookupHashField(unique=True, blank=True, null=True)
+    display_name = models.CharField(max_length=60, blank=True, help_text="staff only; citizens' names come from the registry")
+    person = models.OneToOneField(
+        "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="account"
+    )
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
+    real_name_verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="may use the Django admin (reference data)")
+    date_joined = models.DateTimeField()
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    preferred_language = models.CharField(max_length=8, default="zh-hans")
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = "账户 account"
+        verbose_name_plural = "账户 accounts"
+
+    @property
+    def is_police(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.get_role_display().split()[0]} {self.username}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class SmsCode(models.Model):
+    """A one-time code sent by SMS. Only its hash is stored; it expires, allows a few attempts, is used once."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "注册 Registration"
+        LOGIN = "login", "登录 Login"
+        RESET = "reset", "重置密码 Password reset"
+        BIND = "bind", "车主确认绑定 Owner confirms binding"
+
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=128)
+    context = models.CharField(max_length=64, blank=True, help_text="e.g. the binding request id")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone_hash", "purpose", "created_at"])]
+
+
+class ApiToken(models.Model):
+    """A bearer token for apps. Only a SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class VehicleBinding(models.Model):
+    """A user's link to a vehicle (DOMAIN §1): own vehicles bound automatically; up to N vehicles of others
+    with the owner's SMS confirmation; at most M users per vehicle including the owner."""
+
+    class Kind(models.TextChoices):
+        OWN = "own", "本人车辆 Own vehicle"
+        OTHER = "other", "他人车辆 Someone else's vehicle"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待车主确认 Waiting for the owner"
+        ACTIVE = "active", "已绑定 Bound"
+        ENDED = "ended", "已解绑 Unbound"
+        EXPIRED = "expired", "已过期 Expired"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="bindings")
+    vehicle = models.ForeignKey("registry.Vehicle", on_delete=models.PROTECT, related_name="bindings")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, db_index=True)
+    requested_at = models.DateTimeField()
+    bound_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # one live (pending or active) binding per user and vehicle
+            models.UniqueConstraint(
+                fields=["user", "vehicle"],
+                condition=models.Q(status__in=["pending", "active"]),
+                name="binding_one_live_per_user_vehicle",
+            )
+        ]

@@ -1,0 +1,32 @@
+"""Roles and what each may do. One place, so every endpoint asks the same question the same way."""
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", "市民 Citizen"
+    ENTERPRISE = "enterprise", "企业用户 Enterprise user"
+    CLERK = "clerk", "窗口民警 Window clerk"
+    APPROVER = "approver", "审批民警 Approver"
+    AUDITOR = "auditor", "审计员 Auditor"
+    ADMIN = "admin", "管理员 Administrator"
+
+
+STAFF_ROLES = frozenset({Role.CLERK, Role.APPROVER, Role.AUDITOR, Role.ADMIN})
+PUBLIC_ROLES = frozenset({Role.CITIZEN, Role.ENTERPRISE})
+
+# Permission -> roles that hold it.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "person.search": frozenset({Role.CLERK, Role.APPROVER}),
+    "person.view": frozenset({Role.CLERK, Role.APPROVER}),
+    "person.unmask": frozenset({Role.CLERK, Role.APPROVER}),
+    "audit.view_access": frozenset({Role.AUDITOR}),
+    "staff.manage": frozenset({Role.ADMIN}),
+}
+
+
+def has_permission(user, permission: str) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in PERMISSIONS.get(permission, frozenset())

@@ -1,0 +1,183 @@
+"""The authoritative records: persons, driving licences, vehicles, compulsory insurance (DOMAIN §3, §5).
+
+Personal fields (name, ID number, phone, address) are encrypted at rest with a keyed hash beside the ones
+that are looked up exactly. Status changes go through services (one function per transition) and are audited.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from jiaoguan.core.fields import EncryptedField, LookupHashField
+
+
+def _upper(value: str) -> str:
+    return value.strip().upper()
+
+
+class Person(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "M", "男 Male"
+        FEMALE = "F", "女 Female"
+
+    name = EncryptedField(hash_field="name_hash", normalise=str.strip)
+    name_hash = LookupHashField()
+    id_number = EncryptedField(hash_field="id_number_hash", normalise=_upper)
+    id_number_hash = LookupHashField(unique=True)
+    phone = EncryptedField(hash_field="phone_hash", blank=True, null=True)  # phone on file (预留手机号)
+    phone_hash = LookupHashField(blank=True, null=True)
+    address = EncryptedField(blank=True, default="")
+    gender = models.CharField(max_length=1, choices=Gender.choices)
+    birth_date = models.DateField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "人员 person"
+        verbose_name_plural = "人员 persons"
+
+    def __str__(self) -> str:
+        from jiaoguan.core.masking import mask_name
+
+        return f"{mask_name(self.name)} #{self.pk}"
+
+
+class DrivingLicence(models.Model):
+    """A driving licence (机动车驾驶证). Its number is the holder's ID number (DOMAIN §3)."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", "正常 Valid"
+        EXPIRED = "expired", "超过有效期 Expired"
+        SUSPENDED = "suspended", "暂扣/满分 Suspended"
+        REVOKED = "revoked", "吊销 Revoked"
+        CANCELLED = "cancelled", "注销 Cancelled"
+
+    class Validity(models.TextChoices):
+        SIX_YEARS = "6y", "6年 6 years"
+        TEN_YEARS = "10y", "10年 10 years"
+        LONG_TERM = "long", "长期 Long-term"
+
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="licence")
+    file_number = models.CharField("档案编号", max_length=12, unique=True)
+    classes = models.CharField("准驾车型", max_length=40, help_text="space-separated, e.g. 'C1' or 'A2 D'")
+    first_issue_date = models.DateField("初次领证日期")
+    valid_from = models.DateField("有效期起始")
+    valid_until = models.DateField("有效期至", null=True, blank=True, help_text="empty for long-term")
+    validity = models.CharField(max_length=4, choices=Validity.choices, default=Validity.SIX_YEARS)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID, db_index=True)
+    probation_until = models.DateField("实习期至", null=True, blank=True)
+    cycle_points = models.PositiveSmallIntegerField("本记分周期累积记分", default=0)
+    issuing_office = models.CharField(max_length=40, default="深圳市公安局交通警察局")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "驾驶证 driving licence"
+        verbose_name_plural = "驾驶证 driving licences"
+
+    @property
+    def class_list(self) -> list[str]:
+        return self.classes.split()
+
+    def __str__(self) -> str:
+        return f"驾驶证 {self.file_number} ({self.classes})"
+
+
+class Vehicle(models.Model):
+    class PlateType(models.TextChoices):
+        # GA 36 号牌种类代码
+        LARGE = "01", "大型汽车 Large vehicle"
+        SMALL = "02", "小型汽车 Small car"
+        TRAILER = "15", "挂车 Trailer"
+        COACH = "16", "教练汽车 Learner car"
+        MOTORCYCLE = "07", "普通摩托车 Motorcycle"
+        NEV_LARGE = "51", "大型新能源汽车 Large new-energy"
+        NEV_SMALL = "52", "小型新能源汽车 Small new-energy"
+
+    class Kind(models.TextChoices):
+        SMALL_CAR = "small_car", "小型载客汽车 Small passenger car"
+        BUS = "bus", "大中型客车 Bus or coach"
+        TRUCK = "truck", "载货汽车 Truck"
+        TRAILER = "trailer", "挂车 Trailer"
+        MOTORCYCLE = "motorcycle", "摩托车 Motorcycle"
+
+    class Use(models.TextChoices):
+        PRIVATE = "private", "非营运 Private"
+        PASSENGER_COMMERCIAL = "passenger_commercial", "营运客运 Commercial passenger"
+        TAXI = "taxi", "出租客运 Taxi"
+        FREIGHT = "freight", "货运 Freight"
+        BUS_SERVICE = "bus_service", "公交客运 Public bus"
+        LEARNER = "learner", "教练 Driving school"
+        OFFICIAL = "official", "警用/公务 Official"
+
+    class Status(models.TextChoices):
+        NORMAL = "normal", "正常 Normal"
+        MORTGAGED = "mortgaged", "抵押 Mortgaged"
+        SEIZED = "seized", "查封 Seized"
+        STOLEN = "stolen", "被盗抢 Stolen"
+        SCRAPPED = "scrapped", "已注销/报废 Scrapped"
+        TRANSFERRED = "transferred", "已转出 Transferred out"
+
+    plate = models.CharField("号牌号码", max_length=10)
+    plate_type = models.CharField("号牌种类", max_length=2, choices=PlateType.choices)
+    vin = models.CharField("车辆识别代号", max_length=17, unique=True)
+    owner = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="vehicles", null=True, blank=True)
+    owner_company = models.CharField("所有人（单位）", max_length=120, blank=True)
+    owner_uscc = models.CharField("统一社会信用代码", max_length=18, blank=True, db_index=True)
+    brand = models.CharField("品牌型号", max_length=60)
+    kind = models.CharField("车辆类型", max_length=20, choices=Kind.choices)
+    use = models.CharField("使用性质", max_length=24, choices=Use.choices)
+    seats = models.PositiveSmallIntegerField("核定载客", default=5)
+    registration_date = models.DateField("初次登记日期")
+    last_change_date = models.DateField("最近变更登记日期", null=True, blank=True)
+    last_inspection_date = models.DateField("最近检验日期", null=True, blank=True)
+    inspection_due = models.DateField("检验有效期至")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NORMAL, db_index=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plate", "plate_type"], name="vehicle_plate_unique")]
+        indexes = [models.Index(fields=["plate"])]
+        verbose_name = "机动车 vehicle"
+        verbose_name_plural = "机动车 vehicles"
+
+    def __str__(self) -> str:
+        return f"{self.plate} ({self.get_plate_type_display()})"
+
+
+class InsurancePolicy(models.Model):
+    class Kind(models.TextChoices):
+        COMPULSORY = "compulsory", "交强险 Compulsory"
+        COMMERCIAL = "commercial", "商业险 Commercial"
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="policies")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.COMPULSORY)
+    insurer = models.CharField(max_length=60)
+    policy_number = models.CharField(max_length=40, unique=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["vehicle", "kind", "ends_on"])]
+        verbose_name = "保险单 insurance policy"
+        verbose_name_plural = "保险单 insurance policies"
+
+
+class InspectionRule(models.Model):
+    """The inspection schedule as data (DOMAIN §5): for vehicles of a kind and use, in years ``from_year`` to
+    ``to_year`` of age (inclusive; empty = no end), an inspection is due every ``interval_months``;
+    ``on_site`` False means the mark is issued online without a test (免检)."""
+
+    kind = models.CharField(max_length=20, choices=Vehicle.Kind.choices)
+    use = models.CharField(max_length=24, blank=True, help_text="empty = any use")
+    from_year = models.PositiveSmallIntegerField()
+    to_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    interval_months = models.PositiveSmallIntegerField()
+    on_site = models.BooleanField(default=True)
+    note = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["kind", "use", "from_year"]
+        verbose_name = "检验周期规则 inspection rule"
+        verbose_name_plural = "检验周期规则 inspection rules"

@@ -1,0 +1,234 @@
+"""Jiaoguan settings: one module, every knob read from the environment with a documented default.
+
+See docs/configuration.md for the list. ``JIAOGUAN_ENV`` is ``development`` (default) or ``production``;
+in production every secret must come from the environment and the process refuses to start without them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from jiaoguan.core.keys import load_keys
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
+SRC_DIR = BASE_DIR / "src"
+VAR_DIR = Path(os.environ.get("JIAOGUAN_VAR_DIR", BASE_DIR / "var"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+JIAOGUAN_ENV = env("JIAOGUAN_ENV", "development")
+PRODUCTION = JIAOGUAN_ENV == "production"
+
+# Secrets: Django's SECRET_KEY, the AES-GCM keys for personal fields (first one encrypts, all decrypt) and the
+# key of the lookup hash. In development they are generated once into var/dev-keys.json.
+_KEYS = load_keys(production=PRODUCTION, var_dir=VAR_DIR)
+SECRET_KEY = _KEYS.secret_key
+JIAOGUAN_FIELD_KEYS = _KEYS.field_keys  # list of (key id, 32-byte key), first = active
+JIAOGUAN_HASH_KEY = _KEYS.hash_key
+
+DEBUG = env_bool("JIAOGUAN_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = [h for h in env("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("JIAOGUAN_DEBUG must be off in production")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "jiaoguan.core",
+    "jiaoguan.identity",
+    "jiaoguan.registry",
+    "jiaoguan.notifications",
+    "jiaoguan.portal",
+    "jiaoguan.console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "jiaoguan.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "jiaoguan.urls"
+WSGI_APPLICATION = "jiaoguan.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------------
+# DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) selects PostgreSQL; without it an embedded SQLite
+# file in var/ in WAL mode whose transactions start with BEGIN IMMEDIATE, so writers are serialised (SQLite
+# ignores SELECT ... FOR UPDATE).
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("JIAOGUAN_DB_CONN_MAX_AGE", 60))}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("JIAOGUAN_SQLITE_PATH", str(VAR_DIR / "jiaoguan.sqlite3")),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, rate limits --------------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    # parallel test workers each get their own Redis database, so one worker's cache.clear() spares the others
+    _db = 1 + int(os.environ["PYTEST_XDIST_WORKER"][2:])
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_db}" if REDIS_URL.count("/") >= 3 else f"{REDIS_URL}/{_db}"
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiaoguan"}}
+RATELIMIT_USE_CACHE = "default"
+# locmem is per process: fine for the embedded single-host default; production sets REDIS_URL.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- Auth -----------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["jiaoguan.identity.backends.PhoneOrUsernameBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if env_bool("JIAOGUAN_FAST_HASHER", False):  # test runs only: argon2 costs ~50 ms per hash
+    PASSWORD_HASHERS.insert(0, "django.contrib.auth.hashers.MD5PasswordHasher")
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "portal:login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("JIAOGUAN_SESSION_AGE", 60 * 60 * 8)
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+
+# --- Language and time ----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [SRC_DIR / "jiaoguan" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -----------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Request size limits: bodies beyond these get a 413 with a JSON or page error, never a 500.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("JIAOGUAN_MAX_BODY_BYTES", 256 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Background work ------------------------------------------------------------------------------------------
+# Without a broker, Celery runs tasks eagerly (after commit) in the web process; `make run` also starts the
+# scheduler loop (manage.py run_scheduler) that runs the periodic jobs Celery beat runs in production.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_DEFAULT_QUEUE = "default"
+
+# --- Domain knobs ---------------------------------------------------------------------------------------------
+JIAOGUAN_CITY_NAME = env("JIAOGUAN_CITY_NAME", "深圳")
+JIAOGUAN_PLATE_PREFIX = env("JIAOGUAN_PLATE_PREFIX", "粤B")
+# Login lockout: after N failures within the window the account is locked for the lock period.
+JIAOGUAN_LOGIN_MAX_FAILURES = env_int("JIAOGUAN_LOGIN_MAX_FAILURES", 5)
+JIAOGUAN_LOGIN_LOCK_MINUTES = env_int("JIAOGUAN_LOGIN_LOCK_MINUTES", 30)
+# One-time SMS codes.
+JIAOGUAN_OTP_TTL_SECONDS = env_int("JIAOGUAN_OTP_TTL_SECONDS", 300)
+JIAOGUAN_OTP_MAX_ATTEMPTS = env_int("JIAOGUAN_OTP_MAX_ATTEMPTS", 5)
+# SMS rate limits (django-ratelimit syntax): per phone number and per client IP.
+JIAOGUAN_SMS_RATE_PER_PHONE = env("JIAOGUAN_SMS_RATE_PER_PHONE", "5/h")
+JIAOGUAN_SMS_RATE_PER_PHONE_MIN = env("JIAOGUAN_SMS_RATE_PER_PHONE_MIN", "1/m")
+JIAOGUAN_SMS_RATE_PER_IP = env("JIAOGUAN_SMS_RATE_PER_IP", "20/h")
+# Vehicle binding (DOMAIN §1).
+JIAOGUAN_MAX_OTHER_VEHICLES = env_int("JIAOGUAN_MAX_OTHER_VEHICLES", 2)
+JIAOGUAN_MAX_USERS_PER_VEHICLE = env_int("JIAOGUAN_MAX_USERS_PER_VEHICLE", 3)
+# Bearer tokens for apps.
+JIAOGUAN_TOKEN_TTL_DAYS = env_int("JIAOGUAN_TOKEN_TTL_DAYS", 30)
+
+# SMS delivery: "console" (development: writes var/sms-outbox.log and keeps the last messages in memory) or
+# "http" (provider adapters with failover; JIAOGUAN_SMS_PROVIDERS is a comma-separated list of base URLs,
+# first = primary).
+JIAOGUAN_SMS_BACKEND = env("JIAOGUAN_SMS_BACKEND", "console")
+JIAOGUAN_SMS_PROVIDERS = [u for u in env("JIAOGUAN_SMS_PROVIDERS", "").split(",") if u]
+JIAOGUAN_SMS_PROVIDER_KEY = env("JIAOGUAN_SMS_PROVIDER_KEY", "dev-provider-key")
+JIAOGUAN_SMS_HTTP_TIMEOUT = float(env("JIAOGUAN_SMS_HTTP_TIMEOUT", "5"))
+JIAOGUAN_SMS_HTTP_RETRIES = env_int("JIAOGUAN_SMS_HTTP_RETRIES", 2)
+JIAOGUAN_SMS_OUTBOX_FILE = env("JIAOGUAN_SMS_OUTBOX_FILE", str(VAR_DIR / "sms-outbox.log"))
+# Message delivery: attempts before a message ends as failed; backoff base in seconds (doubles each attempt).
+JIAOGUAN_DELIVERY_MAX_ATTEMPTS = env_int("JIAOGUAN_DELIVERY_MAX_ATTEMPTS", 5)
+JIAOGUAN_DELIVERY_BACKOFF_SECONDS = env_int("JIAOGUAN_DELIVERY_BACKOFF_SECONDS", 30)
+# Outbox events: attempts and backoff for handlers.
+JIAOGUAN_OUTBOX_MAX_ATTEMPTS = env_int("JIAOGUAN_OUTBOX_MAX_ATTEMPTS", 8)
+JIAOGUAN_OUTBOX_BACKOFF_SECONDS = env_int("JIAOGUAN_OUTBOX_BACKOFF_SECONDS", 15)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("JIAOGUAN_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
