@@ -23,7 +23,7 @@ def forwards(apps, schema_editor):
     apps.get_model("core", "AuditHead").objects.get_or_create(id=1)
     conn = schema_editor.connection
     if conn.vendor == "postgresql":
-        schema_editor.execute(PG_GUARD)
+        schema_editor.execute(PG_GUARD, params=None)
     elif conn.vendor == "sqlite":
         for sql in SQLITE_GUARD:
             schema_editor.execute(sql)
