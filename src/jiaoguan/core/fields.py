@@ -1,10 +1,10 @@
 """Model fields for personal data: stored encrypted, with an optional keyed lookup hash kept in step.
 
-    id_number = EncryptedField(hash_field="id_number_hash", normalise=str.upper)
-    id_number_hash = LookupHashField(unique=True)
+    id_number = EncryptedField(normalise=str.upper)
+    id_number_hash = LookupHashField(source="id_number", unique=True)
 
-Assigning ``person.id_number = "..."`` also sets ``person.id_number_hash``; query with
-``Person.objects.filter(id_number_hash=EncryptedField.hash_of(Person, "id_number", value))`` or the model's own
+The hash is computed when the row is saved; query with
+``Person.objects.filter(id_number_hash=EncryptedField.hash_of(Person, "id_number", value))`` or the owning app's
 selector. The hash purpose is ``<app_label>.<model>.<field>`` unless given.
 """
 from __future__ import annotations
@@ -17,45 +17,35 @@ from jiaoguan.core import crypto
 
 
 class LookupHashField(models.CharField):
-    def __init__(self, *args, **kwargs):
+    """The keyed hash of another (encrypted) field of the same model, recomputed on every save and insert
+    (bulk_create included; ``QuerySet.update``/``bulk_update`` of the source field must pass the hash too)."""
+
+    def __init__(self, *args, source: str, **kwargs):
+        self.source = source
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("editable", False)
         kwargs.setdefault("db_index", not kwargs.get("unique", False))
         super().__init__(*args, **kwargs)
 
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
 
-class _EncryptedDescriptor:
-    def __init__(self, field: "EncryptedField") -> None:
-        self.field = field
-
-    def __get__(self, instance, owner=None):
-        if instance is None:
-            return self
-        return instance.__dict__.get(self.field.attname)
-
-    def __set__(self, instance, value) -> None:
-        f = self.field
-        if value is not None and f.normalise is not None and isinstance(value, str):
-            value = f.normalise(value)
-        instance.__dict__[f.attname] = value
-        if f.hash_field:
-            instance.__dict__[f.hash_field] = None if value in (None, "") else crypto.lookup_hash(
-                value, purpose=f.hash_purpose
-            )
+    def pre_save(self, model_instance, add):
+        source = model_instance._meta.get_field(self.source)
+        value = getattr(model_instance, source.attname)
+        hashed = None if value in (None, "") else source.hash(value)
+        setattr(model_instance, self.attname, hashed)
+        return hashed
 
 
 class EncryptedField(models.TextField):
-    """A text value encrypted at rest with AES-GCM (see core.crypto). Not queryable except through its hash."""
+    """A text value encrypted at rest with AES-GCM (see core.crypto). Not queryable except through a
+    LookupHashField that names it as its source."""
 
-    def __init__(
-        self,
-        *args,
-        hash_field: str | None = None,
-        hash_purpose: str | None = None,
-        normalise: Callable[[str], str] | None = None,
-        **kwargs,
-    ) -> None:
-        self.hash_field = hash_field
+    def __init__(self, *args, hash_purpose: str | None = None, normalise: Callable[[str], str] | None = None,
+                 **kwargs) -> None:
         self._hash_purpose = hash_purpose
         self.normalise = normalise
         super().__init__(*args, **kwargs)
@@ -66,15 +56,9 @@ class EncryptedField(models.TextField):
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
-        if self.hash_field:
-            kwargs["hash_field"] = self.hash_field
         if self._hash_purpose:
             kwargs["hash_purpose"] = self._hash_purpose
         return name, path, args, kwargs
-
-    def contribute_to_class(self, cls, name, private_only=False):
-        super().contribute_to_class(cls, name, private_only=private_only)
-        setattr(cls, self.attname, _EncryptedDescriptor(self))
 
     def from_db_value(self, value, expression, connection):
         if value is None:
@@ -88,12 +72,14 @@ class EncryptedField(models.TextField):
         return crypto.encrypt(str(value))
 
     def hash(self, value: str) -> str:
+        value = str(value)
         if self.normalise is not None:
             value = self.normalise(value)
         return crypto.lookup_hash(value, purpose=self.hash_purpose)
 
     @staticmethod
     def hash_of(model: type[models.Model], field_name: str, value: str) -> str:
+        """The lookup hash a query needs: ``filter(id_number_hash=EncryptedField.hash_of(Person, "id_number", x))``."""
         field = model._meta.get_field(field_name)
         assert isinstance(field, EncryptedField)
         return field.hash(value)

@@ -42,8 +42,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     username = models.CharField(max_length=64, unique=True)
     role = models.CharField(max_length=12, choices=Role.choices, default=Role.CITIZEN, db_index=True)
-    phone = EncryptedField(hash_field="phone_hash", blank=True, null=True)
-    phone_hash = LookupHashField(unique=True, blank=True, null=True)
+    phone = EncryptedField(hash_purpose="phone", blank=True, null=True)
+    phone_hash = LookupHashField(source="phone", unique=True, blank=True, null=True)
     display_name = models.CharField(max_length=60, blank=True, help_text="staff only; citizens' names come from the registry")
     person = models.OneToOneField(
         "registry.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="account"

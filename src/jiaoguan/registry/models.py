@@ -19,12 +19,12 @@ class Person(models.Model):
         MALE = "M", "男 Male"
         FEMALE = "F", "女 Female"
 
-    name = EncryptedField(hash_field="name_hash", normalise=str.strip)
-    name_hash = LookupHashField()
-    id_number = EncryptedField(hash_field="id_number_hash", normalise=_upper)
-    id_number_hash = LookupHashField(unique=True)
-    phone = EncryptedField(hash_field="phone_hash", blank=True, null=True)  # phone on file (预留手机号)
-    phone_hash = LookupHashField(blank=True, null=True)
+    name = EncryptedField(normalise=str.strip)
+    name_hash = LookupHashField(source="name")
+    id_number = EncryptedField(hash_purpose="id_number", normalise=_upper)
+    id_number_hash = LookupHashField(source="id_number", unique=True)
+    phone = EncryptedField(hash_purpose="phone", blank=True, null=True)  # phone on file (预留手机号)
+    phone_hash = LookupHashField(source="phone", blank=True, null=True)
     address = EncryptedField(blank=True, default="")
     gender = models.CharField(max_length=1, choices=Gender.choices)
     birth_date = models.DateField()
