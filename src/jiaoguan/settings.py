@@ -46,6 +46,8 @@ JIAOGUAN_FIELD_KEYS = _KEYS.field_keys  # list of (key id, 32-byte key), first =
 JIAOGUAN_HASH_KEY = _KEYS.hash_key
 
 DEBUG = env_bool("JIAOGUAN_DEBUG", not PRODUCTION)
+# Behind N trusted reverse proxies, the client address is the Nth entry from the right of X-Forwarded-For.
+JIAOGUAN_TRUSTED_PROXY_HOPS = env_int("JIAOGUAN_TRUSTED_PROXY_HOPS", 0)
 ALLOWED_HOSTS = [h for h in env("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("JIAOGUAN_DEBUG must be off in production")
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "jiaoguan.notifications",
     "jiaoguan.portal",
     "jiaoguan.console",
+    "jiaoguan.demo",
 ]
 
 MIDDLEWARE = [
@@ -158,7 +161,7 @@ CSRF_COOKIE_SECURE = PRODUCTION
 # --- Language and time ----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
-LOCALE_PATHS = [SRC_DIR / "jiaoguan" / "locale"]
+LOCALE_PATHS: list = []  # each app keeps its own locale/ directory
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
