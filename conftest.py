@@ -7,6 +7,15 @@ from django.core.cache import cache
 from jiaoguan.core import clock as core_clock
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sms_outbox_file(tmp_path_factory):
+    """The console SMS backend writes to a temporary file during tests, not to var/sms-outbox.log."""
+    from django.conf import settings
+
+    settings.JIAOGUAN_SMS_OUTBOX_FILE = str(tmp_path_factory.mktemp("sms") / "sms-outbox.log")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _isolate_state():
     """Each test starts with the real clock, an empty cache (rate limits) and an empty SMS outbox."""

@@ -5,4 +5,12 @@ from jiaoguan.console import views
 app_name = "console"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("persons/", views.person_search, name="person_search"),
+    path("persons/<int:person_id>/", views.person_detail, name="person_detail"),
+    path("persons/<int:person_id>/unmask/", views.person_unmask, name="person_unmask"),
+    path("audit/access/", views.access_log, name="access_log"),
+    path("staff/", views.staff_list, name="staff"),
+    path("staff/<int:user_id>/active/", views.staff_active, name="staff_active"),
 ]

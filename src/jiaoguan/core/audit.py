@@ -42,9 +42,20 @@ class Actor:
         return cls(id=user.pk, label=getattr(user, "audit_label", str(user.pk)), role=getattr(user, "role", ""), ip=ip)
 
 
+def _parse_float(text: str) -> float | int:
+    # PostgreSQL's jsonb stores numbers as numeric and prints 1e+20 back as 100000000000000000000, which JSON
+    # then reads as an int: turn such whole-number floats into ints up front so the hash survives the round trip.
+    number = float(text)
+    if ("e" in text or "E" in text) and number.is_integer():
+        return int(number)
+    return number
+
+
 def _canonical(value: Any) -> Any:
-    # JSON round trip so the hash covers exactly what the JSON column stores
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True))
+    # JSON round trip so the hash covers exactly what the JSON column stores (NaN/infinity are refused: neither
+    # JSON nor jsonb has them)
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, allow_nan=False),
+                      parse_float=_parse_float)
 
 
 def _entry_digest(prev_hash: str, fields: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ use (``Person.objects.filter(id_number_hash=lookup_hash(number))``); it does not
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -55,7 +56,12 @@ def decrypt(token: str, *, aad: bytes = b"") -> str:
     key = dict(_keys()).get(kid)
     if key is None:
         raise DecryptionError(f"no key with id {kid!r} is configured")
-    raw = base64.b64decode(payload)
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise DecryptionError("ciphertext is not valid base64") from None
+    if len(raw) < 12 + 16:  # nonce + GCM tag
+        raise DecryptionError("ciphertext is too short")
     try:
         return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode("utf-8")
     except InvalidTag:

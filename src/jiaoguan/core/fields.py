@@ -11,9 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import FieldError
 from django.db import models
+from django.db.models.lookups import Exact
 
 from jiaoguan.core import crypto
+
+
+class _OnlyNoneExact(Exact):
+    """``filter(phone=None)`` still works (Django turns it into ``isnull``); comparing with a value cannot, since
+    every encryption of it is different: refuse loudly instead of silently matching nothing."""
+
+    def __init__(self, lhs, rhs):
+        if rhs is not None:
+            field = getattr(lhs, "target", None) or getattr(lhs, "output_field", None)
+            name = getattr(field, "name", "an encrypted field")
+            raise FieldError(
+                f"{name} is encrypted and cannot be compared in a query: filter on its LookupHashField "
+                f"(EncryptedField.hash_of(Model, {name!r}, value)) instead"
+            )
+        super().__init__(lhs, rhs)
 
 
 class LookupHashField(models.CharField):
@@ -59,6 +76,17 @@ class EncryptedField(models.TextField):
         if self._hash_purpose:
             kwargs["hash_purpose"] = self._hash_purpose
         return name, path, args, kwargs
+
+    def get_lookup(self, lookup_name):
+        # Only "is null" and "= None" make sense on ciphertext; anything else raises FieldError when built.
+        if lookup_name == "exact":
+            return _OnlyNoneExact
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        return None
+
+    def get_transform(self, lookup_name):
+        return None
 
     def from_db_value(self, value, expression, connection):
         if value is None:

@@ -10,6 +10,7 @@ Environment:
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import secrets
@@ -35,7 +36,10 @@ def parse_field_keys(spec: str) -> list[tuple[str, bytes]]:
         kid, sep, b64 = part.partition(":")
         if not sep or not kid:
             raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS entries must be kid:base64key")
-        key = base64.b64decode(b64)
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ImproperlyConfigured(f"field key {kid!r} is not valid base64") from None
         if len(key) != 32:
             raise ImproperlyConfigured(f"field key {kid!r} must be 32 bytes (AES-256)")
         keys.append((kid, key))
@@ -81,7 +85,10 @@ def load_keys(*, production: bool, var_dir: Path) -> Keys:
         dev = ensure_dev_keys(var_dir)
         for n in missing:
             values[n] = dev[n]
-    hash_key = base64.b64decode(values["JIAOGUAN_HASH_KEY"])
+    try:
+        hash_key = base64.b64decode(values["JIAOGUAN_HASH_KEY"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ImproperlyConfigured("JIAOGUAN_HASH_KEY is not valid base64") from None
     if len(hash_key) < 32:
         raise ImproperlyConfigured("JIAOGUAN_HASH_KEY must be at least 32 bytes")
     return Keys(

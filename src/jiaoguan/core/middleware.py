@@ -1,10 +1,42 @@
-"""Pages: a DomainError escaping a view becomes a page with its Chinese/English message and status, not a 500."""
+"""Errors outside the views' own handling, mapped in one place.
+
+Pages: a DomainError escaping a view becomes a page with its Chinese/English message and status, not a 500.
+API (``/api/``): django-ninja's exception handlers (core.api_errors) cover what a view raises, but some error
+responses never pass through them — an unknown URL (Django's 404 page), a method the route does not accept
+(ninja answers 405 with an empty HTML response), a server error page. Those are rewritten here into the same
+JSON shape, ``{"code", "message"}`` in the request's language, so every API error is JSON.
+"""
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from jiaoguan.core.errors import DomainError
+from jiaoguan.core.http import language_of
+
+API_PREFIX = "/api/"
+
+_BY_STATUS: dict[int, tuple[str, str, str]] = {
+    400: ("core.bad_request", "请求格式不正确", "The request is malformed"),
+    401: ("core.unauthenticated", "请先登录", "Please log in first"),
+    403: ("core.forbidden", "您无权进行此操作", "You are not allowed to do this"),
+    404: ("core.not_found", "记录不存在", "Not found"),
+    405: ("core.method_not_allowed", "不支持此请求方法", "This method is not allowed here"),
+    413: ("core.body_too_large", "提交的内容过大", "The request body is too large"),
+    429: ("core.rate_limited", "操作过于频繁，请稍后再试", "Too many requests; please try again later"),
+}
+_SERVER = ("core.internal", "系统繁忙，请稍后再试", "Something went wrong on our side; please try again later")
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").split(";")[0].strip().endswith("json")
+
+
+def api_error_response(request: HttpRequest, status: int) -> JsonResponse:
+    code, zh, en = _BY_STATUS.get(status) or (_SERVER if status >= 500 else _BY_STATUS[400])
+    error = DomainError(code, zh, en, status=status)
+    return JsonResponse(error.as_dict(language_of(request)), status=status, json_dumps_params={"ensure_ascii": False})
 
 
 class DomainErrorMiddleware:
@@ -12,11 +44,17 @@ class DomainErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX) and response.status_code >= 400 and not _is_json(response):
+            replacement = api_error_response(request, response.status_code)
+            if response.has_header("Allow"):
+                replacement["Allow"] = response["Allow"]
+            return replacement
+        return response
 
     def process_exception(self, request, exception):
-        if request.path.startswith("/api/"):
-            return None  # the API maps errors itself (core.api_errors)
+        if request.path.startswith(API_PREFIX):
+            return None  # the API maps errors itself (core.api_errors); leftovers are rewritten in __call__
         if isinstance(exception, RequestDataTooBig):
             exception = DomainError("core.body_too_large", "提交的内容过大", "The request body is too large", status=413)
         if isinstance(exception, DomainError):

@@ -2,32 +2,25 @@
 
 Order of authority for a date: a HolidayOverride row (staff-edited) → the chinese-calendar data (statutory
 holidays and make-up working days, 2004–2026 in version 1.11) → for years the data lacks, Monday–Friday.
+
+Overrides are read from the database on every call (one indexed query per ``is_workday``, one range query per
+``add_workdays``/``workdays_between``), never cached in the process: the web workers, Celery workers and the
+scheduler are separate processes, and an edit made in the admin must hold in all of them at once.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import chinese_calendar
-from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
 
 from jiaoguan.core.models import HolidayOverride
 
-
-@functools.lru_cache(maxsize=1)
-def _overrides() -> dict[dt.date, bool]:
-    return dict(HolidayOverride.objects.values_list("date", "is_workday"))
-
-
-def _invalidate(**kwargs) -> None:
-    _overrides.cache_clear()
-
-
-post_save.connect(_invalidate, sender=HolidayOverride, dispatch_uid="workdays-override-save")
-post_delete.connect(_invalidate, sender=HolidayOverride, dispatch_uid="workdays-override-delete")
+_ONE_DAY = dt.timedelta(days=1)
 
 
 def calendar_covers(day: dt.date) -> bool:
+    """Whether the chinese-calendar data knows this date's year (else the weekend rule applies)."""
     try:
         chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -35,42 +28,87 @@ def calendar_covers(day: dt.date) -> bool:
     return True
 
 
-def is_workday(day: dt.date) -> bool:
-    override = _overrides().get(day)
-    if override is not None:
-        return override
+def _by_calendar(day: dt.date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
         return day.weekday() < 5
 
 
+def _overrides_between(first: dt.date, last: dt.date) -> dict[dt.date, bool]:
+    return dict(HolidayOverride.objects.filter(date__range=(first, last)).values_list("date", "is_workday"))
+
+
+def _as_date(value: dt.date) -> dt.date:
+    """A datetime counts as its local (Asia/Shanghai) date."""
+    if isinstance(value, dt.datetime):
+        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    return value
+
+
+def is_workday(day: dt.date) -> bool:
+    day = _as_date(day)
+    override = HolidayOverride.objects.filter(date=day).values_list("is_workday", flat=True).first()
+    if override is not None:
+        return override
+    return _by_calendar(day)
+
+
+class _Calendar:
+    """Overrides for a window of dates, fetched in blocks as a walk over the days needs them."""
+
+    BLOCK = dt.timedelta(days=120)
+
+    def __init__(self) -> None:
+        self._first: dt.date | None = None
+        self._last: dt.date | None = None
+        self._overrides: dict[dt.date, bool] = {}
+
+    def _load(self, day: dt.date) -> None:
+        first, last = day - self.BLOCK, day + self.BLOCK
+        self._overrides.update(_overrides_between(first, last))
+        self._first = first if self._first is None else min(first, self._first)
+        self._last = last if self._last is None else max(last, self._last)
+
+    def is_workday(self, day: dt.date) -> bool:
+        if self._first is None or not (self._first <= day <= self._last):
+            self._load(day)
+        override = self._overrides.get(day)
+        return _by_calendar(day) if override is None else override
+
+
 def add_workdays(start: dt.date, days: int) -> dt.date:
     """The date ``days`` working days after ``start`` (start itself not counted). days=0 returns start if it is
     a working day, else the next working day. Negative counts go backwards."""
+    cal = _Calendar()
+    start = _as_date(start)
     if days == 0:
         day = start
-        while not is_workday(day):
-            day += dt.timedelta(days=1)
+        while not cal.is_workday(day):
+            day += _ONE_DAY
         return day
-    step = dt.timedelta(days=1 if days > 0 else -1)
+    step = _ONE_DAY if days > 0 else -_ONE_DAY
     remaining = abs(days)
     day = start
     while remaining:
         day += step
-        if is_workday(day):
+        if cal.is_workday(day):
             remaining -= 1
     return day
 
 
 def workdays_between(start: dt.date, end: dt.date) -> int:
-    """Working days in (start, end]: how many working days have passed from start to end."""
-    if end <= start:
-        return -workdays_between(end, start) if end < start else 0
+    """Working days in (start, end]: how many working days have passed from start to end (negative if end is
+    before start)."""
+    start, end = _as_date(start), _as_date(end)
+    if end < start:
+        return -workdays_between(end, start)
+    overrides = _overrides_between(start + _ONE_DAY, end) if end > start else {}
     count = 0
     day = start
     while day < end:
-        day += dt.timedelta(days=1)
-        if is_workday(day):
+        day += _ONE_DAY
+        override = overrides.get(day)
+        if (_by_calendar(day) if override is None else override):
             count += 1
     return count

@@ -1,4 +1,255 @@
-"""Identity API: registration, login, me, licences, vehicles, bindings."""
-from ninja import Router
+"""Identity API at /api/v1/: registration, login (session or bearer token), logout, password reset, me, my
+licences, my vehicles, my bindings. Endpoints parse, authorise, call a service or selector and render; errors
+are domain errors rendered by core.api_errors as ``{code, message, fields?}`` in the request's language.
+
+A citizen only ever reaches their own records: every lookup is scoped to the authenticated user, and a
+binding id that is someone else's answers exactly like one that does not exist (404).
+"""
+from __future__ import annotations
+
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.middleware.csrf import get_token
+from ninja import Path, Router, Status
+from ninja.responses import codes_4xx
+from ninja.utils import check_csrf
+
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.identifiers import format_plate
+from jiaoguan.core.masking import mask_id_number, mask_name, mask_phone
+from jiaoguan.identity import selectors, services
+from jiaoguan.identity.auth import AUTH, csrf_failed, current_user
+from jiaoguan.identity.models import User
+from jiaoguan.identity.schemas import (
+    BindingConfirmIn,
+    BindingOut,
+    BindingRequestIn,
+    CsrfOut,
+    ErrorOut,
+    LicenceOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    OkOut,
+    PasswordResetIn,
+    RegisterIn,
+    SmsCodeIn,
+    VehicleOut,
+)
 
 router = Router(tags=["identity"])
+ERRORS = {codes_4xx: ErrorOut}
+BACKEND = "jiaoguan.identity.backends.PhoneOrUsernameBackend"
+BindingId = Path(..., ge=1, le=2**63 - 1, description="a binding id from GET me/bindings")
+
+
+def _pick(request, zh: str, en: str) -> str:
+    return en if language_of(request).startswith("en") else zh
+
+
+def _label(request, label: str) -> str:
+    """A choice label "中文 English" in the request's language."""
+    zh, _, en = str(label).partition(" ")
+    return _pick(request, zh, en or zh)
+
+
+def _me(request, user: User) -> dict:
+    person = user.person if user.person_id else None
+    return {
+        "id": user.pk,
+        "role": user.role,
+        "role_label": _label(request, user.get_role_display()),
+        "name": user.display_name or (mask_name(person.name) if person else ""),
+        "phone": mask_phone(user.phone),
+        "id_number": mask_id_number(person.id_number) if person else "",
+        "real_name_verified": user.real_name_verified_at is not None,
+        "language": user.preferred_language,
+    }
+
+
+def _licence(request, s) -> dict:
+    return {
+        "licence_number": mask_id_number(s.licence_number),
+        "file_number": s.file_number,
+        "classes": [{"code": code, "label": _pick(request, zh, en)} for code, zh, en in s.classes],
+        "covered_classes": list(s.covered_classes),
+        "first_issue_date": s.first_issue_date,
+        "valid_from": s.valid_from,
+        "valid_until": s.valid_until,
+        "validity": s.validity,
+        "validity_label": _pick(request, s.validity_zh, s.validity_en),
+        "status": s.status,
+        "status_label": _pick(request, s.status_zh, s.status_en),
+        "points": s.points,
+        "points_left": s.points_left,
+        "cycle_start": s.cycle_start,
+        "cycle_end": s.cycle_end,
+        "probation_until": s.probation_until,
+        "in_probation": s.in_probation,
+        "renewal_window_open": s.renewal_window_open,
+    }
+
+
+def _vehicle(request, mv) -> dict:
+    v = mv.vehicle
+    # Field by field on purpose: nothing about the owner (not even the registry's person id) goes out.
+    return {
+        "binding_id": mv.binding_id,
+        "binding_kind": mv.kind,
+        "bound_at": mv.bound_at,
+        "plate": v.plate,
+        "plate_display": format_plate(v.plate),
+        "plate_type": v.plate_type,
+        "plate_type_label": _pick(request, v.plate_type_zh, v.plate_type_en),
+        "is_new_energy": v.is_new_energy,
+        "brand": v.brand,
+        "vehicle_kind": v.kind,
+        "vehicle_kind_label": _pick(request, v.kind_zh, v.kind_en),
+        "use": v.use,
+        "use_label": _pick(request, v.use_zh, v.use_en),
+        "registration_date": v.registration_date,
+        "inspection_due": v.inspection_due,
+        "inspection_status": v.inspection_status,
+        "inspection_label": _pick(request, v.inspection_zh, v.inspection_en),
+        "inspection_days_left": v.inspection_days_left,
+        "insurance_status": v.insurance_status,
+        "insurance_label": _pick(request, v.insurance_zh, v.insurance_en),
+        "insurance_until": v.insurance_until,
+        "status": v.status,
+        "status_label": _pick(request, v.status_zh, v.status_en),
+        "vin_last4": v.vin_last4,
+    }
+
+
+def _binding(request, b) -> dict:
+    return {
+        "id": b.id, "kind": b.kind, "status": b.status, "status_label": _label(request, b.status_label),
+        "plate": b.plate, "plate_type": b.plate_type, "requested_at": b.requested_at, "bound_at": b.bound_at,
+        "ended_at": b.ended_at,
+    }
+
+
+def _binding_out(request, user: User, binding_id: int) -> dict:
+    view = selectors.binding_of(user=user, binding_id=binding_id)
+    return _binding(request, view)
+
+
+# --- auth ---------------------------------------------------------------------------------------------------------
+
+@router.get("auth/csrf", auth=None, response=CsrfOut, summary="Get a CSRF token (sets the csrftoken cookie)")
+def csrf(request):
+    # get_token marks the cookie for sending; CsrfViewMiddleware sets it on the response
+    return {"csrf_token": get_token(request)}
+
+
+@router.post("auth/sms-code", auth=None, response={200: OkOut, **ERRORS}, summary="Send a one-time SMS code")
+def sms_code(request, payload: SmsCodeIn):
+    services.sms_code_request(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request))
+    # The same answer whether or not the number has an account.
+    return {"ok": True, "message": _pick(request, "如该手机号可以接收，验证码已发送", "If the number can receive it, a code has been sent")}
+
+
+@router.post("auth/register", auth=None, response={201: MeOut, **ERRORS}, summary="Real-name registration")
+def register(request, payload: RegisterIn):
+    user = services.citizen_register(phone=payload.phone, code=payload.code, name=payload.name,
+                                     id_number=payload.id_number, password=payload.password, ip=client_ip(request))
+    return Status(201, _me(request, user))
+
+
+@router.post("auth/login", auth=None, response={200: LoginOut, **ERRORS},
+             summary="Log in by password or SMS code; mode session (browser) or token (apps)")
+def login(request, payload: LoginIn):
+    if payload.mode == "session" and check_csrf(request) is not None:
+        raise csrf_failed()
+    ip = client_ip(request)
+    if payload.code:
+        user = services.login_with_sms(phone=payload.phone or payload.login or "", code=payload.code, ip=ip)
+    elif payload.password:
+        user = services.login_with_password(login=payload.login or payload.phone or "", password=payload.password,
+                                            ip=ip)
+    else:
+        raise InvalidInput("identity.login_secret", "请填写密码或短信验证码", "Enter a password or an SMS code",
+                           fields={"password": ("请填写密码或短信验证码", "Enter a password or an SMS code")})
+    if payload.mode == "token":
+        token = services.token_issue(user=user, label=payload.label)
+        expires = selectors.token_expires_at(token=token)
+        return {"mode": "token", "user": _me(request, user), "token": token, "token_expires_at": expires}
+    django_login(request, user, backend=BACKEND)
+    return {"mode": "session", "user": _me(request, user), "token": None, "token_expires_at": None}
+
+
+@router.post("auth/logout", auth=AUTH, response={200: OkOut, **ERRORS},
+             summary="Log out: ends the session, or revokes the bearer token used")
+def logout(request):
+    user = current_user(request)
+    if getattr(request, "auth_method", "") == "bearer":
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        services.token_revoke(user=user, token=token)
+    else:
+        django_logout(request)
+    return {"ok": True, "message": _pick(request, "已退出登录", "Logged out")}
+
+
+@router.post("auth/password-reset", auth=None, response={200: OkOut, **ERRORS},
+             summary="Set a new password with an SMS code (also unlocks the account)")
+def password_reset(request, payload: PasswordResetIn):
+    services.password_reset(phone=payload.phone, code=payload.code, new_password=payload.new_password,
+                            ip=client_ip(request))
+    return {"ok": True, "message": _pick(request, "密码已重置，请使用新密码登录", "Password reset; log in with the new password")}
+
+
+# --- me -------------------------------------------------------------------------------------------------------------
+
+@router.get("me", auth=AUTH, response={200: MeOut, **ERRORS}, summary="The logged-in account")
+def me(request):
+    return _me(request, current_user(request))
+
+
+@router.get("me/licences", auth=AUTH, response={200: list[LicenceOut], **ERRORS}, summary="My driving licence")
+def my_licences(request):
+    summary = selectors.my_licence(user=current_user(request))
+    return [_licence(request, summary)] if summary is not None else []
+
+
+@router.get("me/vehicles", auth=AUTH, response={200: list[VehicleOut], **ERRORS},
+            summary="My vehicles: own and bound vehicles of others")
+def my_vehicles(request):
+    user = current_user(request)
+    if user.person_id:
+        services.bindings_sync_own(user=user)
+    return [_vehicle(request, mv) for mv in selectors.my_vehicles(user=user)]
+
+
+@router.get("me/bindings", auth=AUTH, response={200: list[BindingOut], **ERRORS}, summary="My vehicle bindings")
+def my_bindings(request):
+    user = current_user(request)
+    if user.person_id:
+        services.bindings_sync_own(user=user)
+    return [_binding(request, b) for b in selectors.my_bindings(user=user)]
+
+
+@router.post("me/bindings", auth=AUTH, response={201: BindingOut, **ERRORS},
+             summary="Ask to bind someone else's vehicle (the owner gets an SMS code)")
+def binding_request(request, payload: BindingRequestIn):
+    user = current_user(request)
+    binding = services.binding_request(user=user, plate=payload.plate, plate_type=payload.plate_type,
+                                       vin_last4=payload.vin_last4)
+    return Status(201, _binding_out(request, user, binding.pk))
+
+
+@router.post("me/bindings/{binding_id}/confirm", auth=AUTH, response={200: BindingOut, **ERRORS},
+             summary="Confirm a binding with the owner's code (optional Idempotency-Key header)")
+def binding_confirm(request, payload: BindingConfirmIn, binding_id: int = BindingId):
+    user = current_user(request)
+    binding = services.binding_confirm(user=user, binding_id=binding_id, code=payload.code,
+                                       idempotency_key=request.headers.get("Idempotency-Key"))
+    return _binding_out(request, user, binding.pk)
+
+
+@router.delete("me/bindings/{binding_id}", auth=AUTH, response={200: BindingOut, **ERRORS},
+               summary="Unbind a vehicle (or withdraw a pending request)")
+def binding_end(request, binding_id: int = BindingId):
+    user = current_user(request)
+    binding = services.binding_end(user=user, binding_id=binding_id)
+    return _binding_out(request, user, binding.pk)

@@ -5,4 +5,15 @@ from jiaoguan.portal import views
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("register/", views.register, name="register"),
+    path("register/details/", views.register_details, name="register_details"),
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("password/reset/", views.password_reset, name="password_reset"),
+    path("me/", views.me, name="me"),
+    path("me/vehicles/bind/", views.bind, name="bind"),
+    path("me/vehicles/bindings/<int:binding_id>/confirm/", views.bind_confirm, name="bind_confirm"),
+    path("me/vehicles/bindings/<int:binding_id>/unbind/", views.unbind, name="unbind"),
+    path("me/messages/", views.inbox, name="messages"),
+    path("me/messages/<int:message_id>/read/", views.message_read, name="message_read"),
 ]

@@ -1,0 +1,66 @@
+"""manage.py demo_city [--persons N] [--seed S] [--if-empty]: build the synthetic Shenzhen (registry.demo) and,
+when the identity app provides ``jiaoguan.identity.demo.create_demo_accounts``, the demo accounts; print the
+showcase people (names and ID numbers to register with) and the demo logins."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jiaoguan.core.identifiers import format_plate
+from jiaoguan.registry.demo import generate_city
+from jiaoguan.registry.selectors import registry_is_empty
+
+ACCOUNTS_MODULE = "jiaoguan.identity.demo"
+
+
+def _accounts_module():
+    try:
+        spec = importlib.util.find_spec(ACCOUNTS_MODULE)
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(ACCOUNTS_MODULE) if spec is not None else None
+
+
+class Command(BaseCommand):
+    help = "生成演示城市（深圳，粤B）的人员、驾驶证、车辆和保单。Generate the demo city: persons, licences, vehicles, policies."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--persons", type=int, default=2000, help="number of persons (default 2000)")
+        parser.add_argument("--seed", type=int, default=2026, help="random seed: the same seed gives the same city")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when persons already exist")
+
+    def handle(self, *args, persons: int, seed: int, if_empty: bool, **options):
+        if persons < 0:
+            raise CommandError("--persons must be 0 or more")
+        if if_empty and not registry_is_empty():
+            self.stdout.write("登记档案已有数据，跳过演示城市。The registry already has persons: demo city skipped.")
+            return
+        verbose = options.get("verbosity", 1) >= 1
+        self.stdout.write(f"生成演示城市 Generating the demo city: {persons:,} persons, seed {seed}")
+        city = generate_city(persons=persons, seed=seed, stdout=self.stdout if verbose else None)
+        w = self.stdout.write
+        w(self.style.SUCCESS(
+            f"完成 Done in {city.seconds:.1f} s ({city.persons_per_second:,.0f} persons/s): "
+            f"{city.persons:,} persons, {city.licences:,} licences, {city.vehicles:,} vehicles, "
+            f"{city.policies:,} policies"))
+        w("特殊情形 Edge cases: " + ", ".join(f"{k} {v:,}" for k, v in city.edge_cases.items()))
+        w("")
+        w("演示人员（可用姓名和身份证号码注册）Showcase people (register with the name and ID number; SMS codes go to "
+          "var/sms-outbox.log):")
+        for row in city.showcase_rows():
+            plates = " ".join(format_plate(p) for p in row["plates"]) or "-"
+            w(f"  [{row['key']}] {row['name']}  身份证 {row['id_number']}  手机 {row['phone']}  "
+              f"准驾 {row['licence'] or '-'}  车辆 {plates}")
+            w(f"      {row['zh']} / {row['en']}")
+        module = _accounts_module()
+        if module is None:
+            w("")
+            w("（身份模块尚未提供演示账户 identity has no demo accounts yet）")
+            return
+        accounts = module.create_demo_accounts(city=city)
+        w("")
+        w("演示账户 Demo logins:")
+        for role, login, password, note in accounts:
+            w(f"  {role:<10} {login:<16} {password:<16} {note}")

@@ -1,0 +1,111 @@
+"""Sliding-window rate limits kept in Django's cache (Redis in production, local memory when embedded).
+
+Why not django-ratelimit's ``is_ratelimited``/``get_usage``: they read ``time.time()`` (so neither tests nor a
+demo can move time with ``core.clock``), use fixed windows (a "1/m" limit lets two codes out a second apart
+across a window edge), and expect a request object, while our services take an IP string. The rate syntax is
+the same ("5/h", "1/m"), so the settings read the same either way.
+
+Each limited key holds the list of recent event times. A check-and-record of several keys (per phone per
+minute, per phone per hour, per IP) happens under short per-key locks taken with the cache's atomic ``add``,
+so concurrent requests on several web processes sharing Redis cannot slip past a limit together; a refused
+request records nothing, and nothing is recorded unless every limit admits the event.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from jiaoguan.core import clock
+from jiaoguan.identity.rules import Rate, parse_rate, window_admits
+
+_PREFIX = "jg:rl:"
+_LOCK_SECONDS = 5
+_LOCK_WAIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit to check: ``scope`` names it ("sms.phone.min"), ``key`` is what is counted (a phone hash, an
+    IP), ``rate`` a Rate or a rate string."""
+
+    scope: str
+    key: str
+    rate: Rate | str
+
+    @property
+    def parsed(self) -> Rate:
+        return self.rate if isinstance(self.rate, Rate) else parse_rate(self.rate)
+
+    @property
+    def cache_key(self) -> str:
+        digest = hashlib.sha256(f"{self.scope}\x1f{self.key}".encode()).hexdigest()[:40]
+        return f"{_PREFIX}{self.scope}:{digest}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    limit: Limit
+    retry_after: int
+
+
+def _acquire(keys: Sequence[str]) -> list[tuple[str, str]] | None:
+    held: list[tuple[str, str]] = []
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    for key in sorted(set(keys)):  # one order for everyone: no deadlock between two callers
+        lock_key, token = f"{key}:lock", secrets.token_hex(8)
+        while not cache.add(lock_key, token, _LOCK_SECONDS):
+            if time.monotonic() > deadline:
+                _release(held)
+                return None
+            time.sleep(0.005)
+        held.append((lock_key, token))
+    return held
+
+
+def _release(held: list[tuple[str, str]]) -> None:
+    for lock_key, token in held:
+        if cache.get(lock_key) == token:
+            cache.delete(lock_key)
+
+
+def take(limits: Sequence[Limit]) -> Refusal | None:
+    """Record one event against every limit if all of them admit it; otherwise record nothing and return the
+    refusal with the longest wait. Fails closed (refuses) if the locks cannot be had within two seconds."""
+    if not limits:
+        return None
+    held = _acquire([lim.cache_key for lim in limits])
+    if held is None:
+        return Refusal(limits[0], 1)
+    try:
+        now = clock.now().timestamp()
+        logs: dict[str, list[float]] = {}
+        refusals: list[Refusal] = []
+        for lim in limits:
+            rate = lim.parsed
+            events = [t for t in cache.get(lim.cache_key, []) if now - rate.seconds < t <= now + 1]
+            logs[lim.cache_key] = events
+            ok, retry = window_admits(events=events, now=now, rate=rate)
+            if not ok:
+                refusals.append(Refusal(lim, retry))
+        if refusals:
+            return max(refusals, key=lambda r: r.retry_after)
+        for lim in limits:
+            rate = lim.parsed
+            events = logs[lim.cache_key] + [now]
+            # keep only what can still matter; expire a little after the window in real time
+            cache.set(lim.cache_key, events[-max(rate.limit, 1):], rate.seconds + 60)
+        return None
+    finally:
+        _release(held)
+
+
+def usage(limit: Limit) -> int:
+    """How many events count against ``limit`` now (for tests and the console)."""
+    rate = limit.parsed
+    now = clock.now().timestamp()
+    return sum(1 for t in cache.get(limit.cache_key, []) if now - rate.seconds < t <= now + 1)

@@ -1,0 +1,118 @@
+"""Pure rules of the identity app: no database, no clock (callers pass ``now``). Tested alone.
+
+- rate strings ("5/h", "1/m", "20/h", "10/15m") as django-ratelimit writes them;
+- the sliding window that decides whether one more event fits in a rate;
+- the login lockout decision;
+- which vehicles may be bound by someone who does not own them (DOMAIN §1);
+- the shape of staff usernames.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.seconds}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """'5/h' -> Rate(5, 3600); '10/15m' -> Rate(10, 900). The syntax of django-ratelimit, so the same setting
+    values work with either. Raises ValueError on anything else."""
+    m = _RATE.match(text or "")
+    if not m:
+        raise ValueError(f"not a rate: {text!r} (write e.g. '5/h', '1/m', '10/15m')")
+    count, multi, unit = m.groups()
+    seconds = _PERIODS[unit] * (int(multi) if multi else 1)
+    if seconds <= 0:
+        raise ValueError(f"not a rate: {text!r}")
+    return Rate(int(count), seconds)
+
+
+def window_admits(*, events: Sequence[float], now: float, rate: Rate) -> tuple[bool, int]:
+    """Sliding window: may one more event happen at ``now`` given earlier event times (epoch seconds)?
+
+    Returns (admitted, retry_after_seconds). Only events in (now - period, now] count, so a limit of 1/m
+    means "one per 60 seconds since the last", never two a second apart across a window boundary.
+    """
+    recent = sorted(t for t in events if now - rate.seconds < t <= now)
+    if len(recent) < rate.limit:
+        return True, 0
+    if rate.limit == 0:
+        return False, rate.seconds
+    # The oldest of the last `limit` events must leave the window before another fits.
+    oldest_blocking = recent[len(recent) - rate.limit]
+    retry = oldest_blocking + rate.seconds - now
+    return False, max(1, math.ceil(retry))
+
+
+@dataclass(frozen=True)
+class FailureOutcome:
+    failed_logins: int
+    locked_until: dt.datetime | None
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None
+
+
+def login_failure(*, failed_logins: int, now: dt.datetime, max_failures: int, lock_minutes: int) -> FailureOutcome:
+    """One more failed login. On reaching ``max_failures`` the account locks for ``lock_minutes`` and the
+    counter starts again from zero (so after the lock ends the user has the full number of tries again)."""
+    count = failed_logins + 1
+    if count >= max_failures:
+        return FailureOutcome(0, now + dt.timedelta(minutes=lock_minutes))
+    return FailureOutcome(count, None)
+
+
+def is_locked(*, locked_until: dt.datetime | None, now: dt.datetime) -> bool:
+    return locked_until is not None and locked_until > now
+
+
+# --- Binding someone else's vehicle (DOMAIN §1) ---------------------------------------------------------------
+
+# "non-commercial small cars only": small passenger cars (小型载客汽车) in private use, with small-car plates
+# (blue 02 or green 52). Company cars, taxis, learner cars, trucks, buses and motorcycles are handled at a window.
+BINDABLE_KINDS = frozenset({"small_car"})
+BINDABLE_USES = frozenset({"private"})
+BINDABLE_PLATE_TYPES = frozenset({"02", "52"})
+UNBINDABLE_STATUSES = frozenset({"scrapped", "transferred", "stolen"})
+
+
+def other_vehicle_bindable(*, kind: str, use: str, plate_type: str, status: str, owned_by_person: bool) -> bool:
+    """May a user bind this vehicle they do not own (with the owner's SMS confirmation)?"""
+    return (
+        owned_by_person
+        and kind in BINDABLE_KINDS
+        and use in BINDABLE_USES
+        and plate_type in BINDABLE_PLATE_TYPES
+        and status not in UNBINDABLE_STATUSES
+    )
+
+
+def seats_left(*, max_users: int, other_users_bound: int) -> int:
+    """Users who may still bind a vehicle: the owner always takes one of ``max_users`` places, whether or not
+    the owner has an account."""
+    return max(0, max_users - 1 - other_users_bound)
+
+
+# --- Staff usernames ------------------------------------------------------------------------------------------
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
+
+
+def staff_username_ok(username: str) -> bool:
+    """3–32 characters, starting with a letter: letters, digits, _ . -. Starting with a letter keeps a username
+    from ever looking like a phone number, so a login name is never ambiguous."""
+    return bool(_USERNAME.match(username or ""))

@@ -1,0 +1,126 @@
+"""Reads of the identity app: a citizen's own licence, vehicles and bindings; accounts by phone.
+
+What a user sees of a vehicle they bound but do not own is the vehicle (plate, type, brand, inspection,
+insurance, status, last 4 of the VIN): never the owner's name, ID number, phone or address. The summaries
+built here carry no owner data at all beyond the registry's internal person id, which the API does not show.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.identifiers import validate_phone
+from jiaoguan.identity.models import User, VehicleBinding
+
+
+@dataclass(frozen=True)
+class MyVehicle:
+    """A vehicle on "my vehicles": the registry's summary plus how the user holds it."""
+
+    binding_id: int
+    kind: str  # "own" or "other"
+    bound_at: dt.datetime | None
+    vehicle: object  # registry.selectors.VehicleSummary
+
+    @property
+    def is_own(self) -> bool:
+        return self.kind == VehicleBinding.Kind.OWN
+
+
+@dataclass(frozen=True)
+class MyBinding:
+    """One binding of the user (any status), for "my bindings"."""
+
+    id: int
+    kind: str
+    status: str
+    status_label: str  # "中文 English"
+    plate: str
+    plate_type: str
+    requested_at: dt.datetime
+    bound_at: dt.datetime | None
+    ended_at: dt.datetime | None
+
+
+def my_licence(*, user: User):
+    """The user's own driving licence as a registry LicenceSummary, or None."""
+    from jiaoguan.registry import selectors as registry
+
+    if user is None or getattr(user, "person_id", None) is None:
+        return None
+    licence = registry.licence_for_person(person=user.person)
+    return registry.licence_summary(licence=licence) if licence is not None else None
+
+
+def my_vehicles(*, user: User) -> list[MyVehicle]:
+    """The vehicles bound to the user now (own first, then others' in the order they were bound)."""
+    from jiaoguan.registry import selectors as registry
+
+    if user is None or getattr(user, "pk", None) is None:
+        return []
+    bindings = list(
+        VehicleBinding.objects.filter(user=user, status=VehicleBinding.Status.ACTIVE)
+        .select_related("vehicle").prefetch_related("vehicle__policies")
+    )
+    bindings.sort(key=lambda b: (b.kind != VehicleBinding.Kind.OWN, b.bound_at or b.requested_at, b.pk))
+    summaries = registry.vehicle_summaries(vehicles=[b.vehicle for b in bindings])
+    return [MyVehicle(binding_id=b.pk, kind=b.kind, bound_at=b.bound_at, vehicle=s)
+            for b, s in zip(bindings, summaries)]
+
+
+def my_bindings(*, user: User, limit: int = 100) -> list[MyBinding]:
+    """The user's bindings, newest request first: pending, active, ended and expired."""
+    if user is None or getattr(user, "pk", None) is None:
+        return []
+    rows = (VehicleBinding.objects.filter(user=user).select_related("vehicle")
+            .order_by("-requested_at", "-pk")[:limit])
+    return [
+        MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+                  plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
+                  ended_at=b.ended_at)
+        for b in rows
+    ]
+
+
+def binding_of(*, user: User, binding_id: int) -> MyBinding | None:
+    """One of the user's bindings, or None (also for someone else's)."""
+    b = VehicleBinding.objects.select_related("vehicle").filter(pk=binding_id, user=user).first()
+    if b is None:
+        return None
+    return MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+                     plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
+                     ended_at=b.ended_at)
+
+
+def user_by_phone(*, phone: str) -> User | None:
+    """The account registered with this phone number, or None (also for a malformed number)."""
+    from jiaoguan.identity.services import phone_hash
+
+    try:
+        phone = validate_phone(phone)
+    except InvalidInput:
+        return None
+    return User.objects.filter(phone_hash=phone_hash(phone)).first()
+
+
+def token_expires_at(*, token: str) -> dt.datetime | None:
+    """When a (live) bearer token expires, or None."""
+    import hashlib
+
+    from jiaoguan.identity.models import ApiToken
+
+    digest = hashlib.sha256(str(token or "").encode("utf-8")).hexdigest()
+    return (ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
+            .values_list("expires_at", flat=True).first())
+
+
+def user_display_name(*, user: User) -> str:
+    """What to greet the user with: a staff member's display name, a citizen's masked real name."""
+    from jiaoguan.core.masking import mask_name
+
+    if user.display_name:
+        return user.display_name
+    if user.person_id:
+        return mask_name(user.person.name)
+    return user.username

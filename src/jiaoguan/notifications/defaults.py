@@ -1,0 +1,149 @@
+"""The message templates every city starts with (seeded by migration 0002; staff edit them in the admin).
+
+A template's text is channel-independent: the SMS channel puts the signature 【交管】 in front of the Chinese
+text ("[Jiaoguan] " in front of the English) and the inbox shows the text as it is. ``params`` are the names a
+caller must pass; ``secret`` names are one-time codes, never stored in clear (the rendered body is encrypted).
+
+If a row is missing from the table (deleted in the admin, or a test that flushed the database), sending falls
+back to the default here, so code that sends a message never breaks because of data; a row that exists wins,
+and an inactive row switches the message off.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DefaultTemplate:
+    code: str
+    description: str
+    params: tuple[str, ...]
+    subject_zh: str
+    subject_en: str
+    body_zh: str
+    body_en: str
+    secret: tuple[str, ...] = ()
+
+
+_OTP = ("code", "minutes")
+
+TEMPLATES: tuple[DefaultTemplate, ...] = (
+    DefaultTemplate(
+        code="otp.register",
+        description="注册验证码 Registration code",
+        params=_OTP,
+        secret=("code",),
+        subject_zh="注册验证码",
+        subject_en="Registration code",
+        body_zh="验证码：{code}，您正在注册交管账户，{minutes}分钟内有效。请勿将验证码告诉他人。",
+        body_en="Code {code}: you are registering a Jiaoguan account. Valid for {minutes} minutes. "
+                "Never share this code with anyone.",
+    ),
+    DefaultTemplate(
+        code="otp.login",
+        description="登录验证码 Login code",
+        params=_OTP,
+        secret=("code",),
+        subject_zh="登录验证码",
+        subject_en="Login code",
+        body_zh="验证码：{code}，您正在登录交管账户，{minutes}分钟内有效。请勿将验证码告诉他人；"
+                "如非本人操作，请尽快修改密码。",
+        body_en="Code {code}: you are logging in to Jiaoguan. Valid for {minutes} minutes. Never share this code; "
+                "if this was not you, change your password soon.",
+    ),
+    DefaultTemplate(
+        code="otp.reset",
+        description="重置密码验证码 Password reset code",
+        params=_OTP,
+        secret=("code",),
+        subject_zh="重置密码验证码",
+        subject_en="Password reset code",
+        body_zh="验证码：{code}，您正在重置交管账户密码，{minutes}分钟内有效。请勿将验证码告诉他人；"
+                "如非本人操作，请忽略本短信。",
+        body_en="Code {code}: you are resetting your Jiaoguan password. Valid for {minutes} minutes. Never share "
+                "this code; if this was not you, ignore this message.",
+    ),
+    DefaultTemplate(
+        code="otp.bind",
+        description="车主确认他人绑定车辆的验证码（发给车主） Code for the owner to confirm a binding",
+        params=("code", "minutes", "plate", "requester"),
+        secret=("code",),
+        subject_zh="他人申请绑定您的车辆",
+        subject_en="Someone asks to bind your vehicle",
+        body_zh="{requester}申请将您名下的机动车{plate}绑定到其交管账户。只有在您同意时，才将验证码{code}告诉对方"
+                "（{minutes}分钟内有效）；如不同意，请勿提供验证码，绑定不会成功。",
+        body_en="{requester} asks to bind your vehicle {plate} to their Jiaoguan account. Only if you agree, give "
+                "them the code {code} (valid for {minutes} minutes); if you do not agree, do not share it and the "
+                "binding will not happen.",
+    ),
+    DefaultTemplate(
+        code="binding.confirmed",
+        description="车主已确认，绑定成功（发给申请人） Binding confirmed by the owner",
+        params=(),
+        subject_zh="车辆绑定成功",
+        subject_en="Vehicle bound",
+        body_zh="车主已确认，车辆已绑定到您的交管账户，可在“我的车辆”中查看。",
+        body_en="The owner has confirmed: the vehicle is now bound to your Jiaoguan account. "
+                "See it under My vehicles.",
+    ),
+    DefaultTemplate(
+        code="binding.ended",
+        description="车辆已解除绑定 Binding ended",
+        params=("plate",),
+        subject_zh="车辆已解除绑定",
+        subject_en="Vehicle unbound",
+        body_zh="机动车{plate}已与您的交管账户解除绑定。如非本人操作，请联系交管部门。",
+        body_en="Vehicle {plate} is no longer bound to your Jiaoguan account. If you did not expect this, "
+                "contact the traffic police.",
+    ),
+    DefaultTemplate(
+        code="account.welcome",
+        description="注册成功欢迎消息 Welcome after registration",
+        params=(),
+        subject_zh="欢迎使用交管服务",
+        subject_en="Welcome to Jiaoguan",
+        body_zh="您已完成实名注册，欢迎使用交管网上服务。您可以查询驾驶证和机动车信息、绑定车辆并办理业务。",
+        body_en="Your real-name registration is complete. Welcome to Jiaoguan online services: view your "
+                "driving licence and vehicles, bind vehicles and handle your business online.",
+    ),
+    DefaultTemplate(
+        code="account.locked",
+        description="账户因多次登录失败被锁定 Account locked after failed logins",
+        params=("minutes",),
+        subject_zh="账户已临时锁定",
+        subject_en="Account locked",
+        body_zh="您的交管账户因多次登录失败已被锁定{minutes}分钟。如非本人操作，请在解锁后通过“忘记密码”重置密码。",
+        body_en="Your Jiaoguan account is locked for {minutes} minutes after repeated failed logins. If this was "
+                "not you, reset your password with \"Forgot password\" once it is unlocked.",
+    ),
+    DefaultTemplate(
+        code="password.changed",
+        description="密码已修改 Password changed",
+        params=(),
+        subject_zh="密码已修改",
+        subject_en="Password changed",
+        body_zh="您的交管账户密码已修改。如非本人操作，请立即通过“忘记密码”重置密码或联系交管部门。",
+        body_en="Your Jiaoguan password has been changed. If this was not you, reset it now with "
+                "\"Forgot password\" or contact the traffic police.",
+    ),
+    DefaultTemplate(
+        code="licence.expiring",
+        description="驾驶证即将到期 Driving licence expiring",
+        params=("date",),
+        subject_zh="驾驶证即将到期",
+        subject_en="Driving licence expiring",
+        body_zh="您的机动车驾驶证将于{date}有效期满，请在期满前90日内申请换领。",
+        body_en="Your driving licence expires on {date}. Apply to renew it within the 90 days before it expires.",
+    ),
+    DefaultTemplate(
+        code="inspection.due",
+        description="机动车检验到期 Vehicle inspection due",
+        params=("plate", "date"),
+        subject_zh="机动车检验提醒",
+        subject_en="Vehicle inspection due",
+        body_zh="您的机动车{plate}应于{date}前完成检验，请及时预约检验。",
+        body_en="Your vehicle {plate} must be inspected by {date}. Please book an inspection in time.",
+    ),
+)
+
+BY_CODE: dict[str, DefaultTemplate] = {t.code: t for t in TEMPLATES}

@@ -1,0 +1,59 @@
+"""Reads of messages: a user's inbox, and what the delivery sweep should pick up."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from jiaoguan.core import clock
+from jiaoguan.core.errors import not_found
+from jiaoguan.notifications import rules
+from jiaoguan.notifications.models import Message
+
+
+def _inbox(user) -> QuerySet[Message]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Message.objects.none()
+    return Message.objects.filter(recipient=user, channel=Message.Channel.INBOX, status=Message.Status.DELIVERED)
+
+
+def inbox_for(*, user) -> QuerySet[Message]:
+    """The user's inbox, newest first."""
+    return _inbox(user).order_by("-created_at", "-id")
+
+
+def unread_count(*, user) -> int:
+    return _inbox(user).filter(read_at__isnull=True).count()
+
+
+def message_get_for(*, user, message_id) -> Message:
+    """One of the user's inbox messages; anyone else's (or no such id) → core.errors.not_found()."""
+    try:
+        pk = int(message_id)
+    except (TypeError, ValueError):
+        raise not_found("消息", "message") from None
+    message = _inbox(user).filter(pk=pk).first()
+    if message is None:
+        raise not_found("消息", "message")
+    return message
+
+
+def messages_due(*, limit: int = 500, grace: dt.timedelta = rules.DISPATCH_GRACE) -> list[int]:
+    """SMS the sweep should hand to the delivery task, oldest first: retries whose backoff is over; new messages
+    still untried ``grace`` after they were due (a lost dispatch); attempts stuck in "sending" longer than
+    rules.SENDING_STALE_AFTER (their worker died)."""
+    now = clock.now()
+    return list(
+        Message.objects.filter(channel=Message.Channel.SMS)
+        .filter(
+            Q(status=Message.Status.CREATED, attempts__gt=0, next_attempt_at__lte=now)
+            | Q(status=Message.Status.CREATED, attempts=0, next_attempt_at__lte=now - grace)
+            | Q(status=Message.Status.SENDING, sent_at__lte=now - rules.SENDING_STALE_AFTER)
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def failed_messages() -> QuerySet[Message]:
+    return Message.objects.filter(status=Message.Status.FAILED).order_by("-failed_at", "-id")

@@ -1,0 +1,100 @@
+"""The portal's forms: they only parse and check shape; the rules live in the identity services."""
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from jiaoguan.core.templatetags.jiaoguan import pick
+from jiaoguan.portal.formtools import CodeInput, TelInput
+from jiaoguan.registry.models import Vehicle
+
+
+def _phone_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("手机号码"), max_length=20,
+        widget=TelInput(attrs={"autocomplete": "tel", "inputmode": "tel", "placeholder": "13800000000"}),
+    )
+
+
+def _code_field(required: bool = True) -> forms.CharField:
+    return forms.CharField(label=_("短信验证码"), max_length=8, required=required, widget=CodeInput())
+
+
+def _password_field(label, autocomplete: str = "new-password") -> forms.CharField:
+    return forms.CharField(label=label, max_length=128, strip=False,
+                           widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}))
+
+
+class _PasswordPair(forms.Form):
+    first_password_field = "password"
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get(self.first_password_field), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("两次输入的密码不一致"))
+        return data
+
+
+class PhoneForm(forms.Form):
+    phone = _phone_field()
+
+
+class RegisterForm(_PasswordPair):
+    code = _code_field()
+    name = forms.CharField(label=_("姓名"), max_length=40,
+                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    id_number = forms.CharField(label=_("居民身份证号码"), max_length=24,
+                                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    password = _password_field(_("设置密码"))
+    password2 = _password_field(_("再次输入密码"))
+
+
+class PasswordLoginForm(forms.Form):
+    login = forms.CharField(label=_("手机号码"), max_length=64,
+                            widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "tel"}))
+    password = _password_field(_("密码"), autocomplete="current-password")
+
+
+class SmsLoginForm(forms.Form):
+    phone = _phone_field()
+    code = _code_field(required=False)  # not needed when the button pressed is "send the code"
+
+
+class PasswordResetForm(_PasswordPair):
+    first_password_field = "new_password"
+    phone = _phone_field()
+    code = _code_field(required=False)
+    new_password = _password_field(_("新密码"), autocomplete="new-password")
+    password2 = _password_field(_("再次输入新密码"))
+
+    def __init__(self, *args, sending: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sending:  # only the phone matters when asking for a code
+            for name in ("new_password", "password2"):
+                self.fields[name].required = False
+
+
+# Binding someone else's vehicle is for non-commercial small cars only (DOMAIN §1).
+BINDABLE_PLATE_TYPES = (Vehicle.PlateType.SMALL, Vehicle.PlateType.NEV_SMALL)
+
+
+def _plate_type_choices():
+    return [(t.value, pick(t.label)) for t in BINDABLE_PLATE_TYPES]
+
+
+class BindForm(forms.Form):
+    plate = forms.CharField(label=_("号牌号码"), max_length=12,
+                            widget=forms.TextInput(attrs={"placeholder": "粤B12345", "autocapitalize": "characters",
+                                                          "spellcheck": "false", "autocomplete": "off"}))
+    plate_type = forms.ChoiceField(label=_("号牌种类"), choices=_plate_type_choices, initial=Vehicle.PlateType.SMALL)
+    vin_last4 = forms.CharField(label=_("车辆识别代号后4位"), min_length=4, max_length=4,
+                                widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false",
+                                                              "autocomplete": "off", "maxlength": "4"}))
+
+    def clean_vin_last4(self):
+        return self.cleaned_data["vin_last4"].strip().upper()
+
+
+class CodeForm(forms.Form):
+    code = _code_field()

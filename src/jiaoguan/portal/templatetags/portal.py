@@ -1,0 +1,50 @@
+"""Portal template helpers: {% load portal %}."""
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+# Tones of the status tags (ok = green, warn = amber, bad = red) by the status codes the selectors return.
+_TONES = {
+    # licence
+    "valid": "ok", "expired": "bad", "suspended": "bad", "revoked": "bad", "cancelled": "bad",
+    # vehicle
+    "normal": "ok", "mortgaged": "warn", "seized": "bad", "stolen": "bad", "scrapped": "bad", "transferred": "warn",
+    # inspection and insurance
+    "ok": "ok", "insured": "ok", "due_soon": "warn", "expiring": "warn", "exempt": "ok",
+    "overdue": "bad", "uninsured": "bad", "lapsed": "bad", "none": "bad",
+}
+
+
+@register.filter
+def tone(code) -> str:
+    return _TONES.get(str(code or ""), "")
+
+
+@register.simple_tag
+def unread_count_for(user) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    from jiaoguan.notifications.selectors import unread_count
+
+    return unread_count(user=user)
+
+
+@register.filter
+def nev(vehicle) -> bool:
+    """Is this a new-energy vehicle (green plate)? Takes a registry Vehicle or a VehicleSummary."""
+    flag = getattr(vehicle, "is_new_energy", None)
+    if flag is not None:
+        return bool(flag)
+    return str(getattr(vehicle, "plate_type", "")) in {"51", "52"}
+
+
+@register.filter
+def bi(obj, prefix: str) -> str:
+    """{{ summary|bi:"plate_type" }}: ``plate_type_zh`` or ``plate_type_en`` of a registry summary, by language."""
+    from django.utils import translation
+
+    lang = translation.get_language() or "zh-hans"
+    suffix = "en" if lang.startswith("en") else "zh"
+    return str(getattr(obj, f"{prefix}_{suffix}", "") or getattr(obj, f"{prefix}_zh", ""))

@@ -1,0 +1,633 @@
+"""CSV import of a city's real registry records (docs/registry-import.md is the format's documentation).
+
+``registry_import(kind=..., data=..., actor=...)`` reads one CSV file of persons, licences, vehicles or
+insurance policies. Every row is validated on its own (check digits, plates, dates, references to persons and
+vehicles that must already exist); a bad row is reported with its line number and every reason found, in
+Chinese and English, and the good rows are loaded, each in its own savepoint, so one bad row never undoes
+another. Records are upserted by their natural key (ID number, the holder's ID number for a licence, VIN,
+policy number): running the same file again changes nothing. An update of an existing record is audited with
+its old and new values (personal data masked); the import as a whole appends one summary audit row.
+
+The import mirrors the authoritative system the city already runs, so a licence or vehicle status given in the
+file is taken as it is (no life-cycle transition is replayed).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import DomainError, InvalidInput
+from jiaoguan.core.identifiers import (
+    id_number_birth_date, id_number_is_male, validate_id_number, validate_phone, validate_plate, validate_uscc,
+    validate_vin,
+)
+from jiaoguan.core.masking import mask_address, mask_name, mask_phone
+from jiaoguan.registry import rules
+from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
+from jiaoguan.registry.selectors import id_number_hash, inspection_rules, split_label
+from jiaoguan.registry.services import (
+    check_plate_type, infer_plate_type, inspection_due_for, validate_classes, validate_file_number,
+    validate_person_name, validate_policy_number,
+)
+
+KINDS = ("persons", "licences", "vehicles", "policies")
+MAX_FIELD_CHARS = 500
+
+
+# --- Columns ------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool
+    aliases: tuple[str, ...]
+    zh: str
+
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "persons": (
+        Column("id_number", True, ("身份证号码", "身份证号", "公民身份号码"), "身份证号码"),
+        Column("name", True, ("姓名",), "姓名"),
+        Column("phone", False, ("手机号码", "手机号", "联系电话"), "手机号码"),
+        Column("address", False, ("住址", "地址", "联系地址"), "住址"),
+    ),
+    "licences": (
+        Column("id_number", True, ("身份证号码", "身份证号", "驾驶证号"), "身份证号码"),
+        Column("file_number", True, ("档案编号",), "档案编号"),
+        Column("classes", True, ("准驾车型",), "准驾车型"),
+        Column("first_issue_date", True, ("初次领证日期",), "初次领证日期"),
+        Column("valid_from", True, ("有效期起始日期", "有效期起始", "有效期起"), "有效期起始日期"),
+        Column("valid_until", False, ("有效期至", "有效期止", "有效期截止日期"), "有效期至"),
+        Column("status", False, ("状态", "驾驶证状态"), "状态"),
+        Column("cycle_points", False, ("累积记分", "记分"), "累积记分"),
+        Column("probation_until", False, ("实习期至", "实习期截止日期"), "实习期至"),
+    ),
+    "vehicles": (
+        Column("vin", True, ("车辆识别代号", "车架号"), "车辆识别代号"),
+        Column("plate", True, ("号牌号码", "车牌号"), "号牌号码"),
+        Column("plate_type", False, ("号牌种类",), "号牌种类"),
+        Column("owner_id_number", False, ("所有人身份证号码", "车主身份证号码"), "所有人身份证号码"),
+        Column("owner_company", False, ("所有人单位", "单位名称"), "所有人（单位）"),
+        Column("owner_uscc", False, ("统一社会信用代码",), "统一社会信用代码"),
+        Column("brand", True, ("品牌型号", "中文品牌"), "品牌型号"),
+        Column("kind", True, ("车辆类型",), "车辆类型"),
+        Column("use", True, ("使用性质",), "使用性质"),
+        Column("seats", False, ("核定载客", "核定载人数"), "核定载客"),
+        Column("registration_date", True, ("初次登记日期",), "初次登记日期"),
+        Column("inspection_due", False, ("检验有效期至", "检验有效期止"), "检验有效期至"),
+        Column("last_inspection_date", False, ("最近检验日期",), "最近检验日期"),
+        Column("status", False, ("机动车状态", "状态"), "机动车状态"),
+    ),
+    "policies": (
+        Column("policy_number", True, ("保单号", "保险单号"), "保单号"),
+        Column("vin", True, ("车辆识别代号", "车架号"), "车辆识别代号"),
+        Column("kind", False, ("险种",), "险种"),
+        Column("insurer", True, ("保险公司",), "保险公司"),
+        Column("starts_on", True, ("保险起期", "起保日期"), "保险起期"),
+        Column("ends_on", True, ("保险止期", "终保日期"), "保险止期"),
+    ),
+}
+
+
+# --- Report -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # physical line in the file (the header is line 1); 0 for the file as a whole
+    field: str  # the column, or "" for the row or file
+    code: str
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        where = f"第{self.line}行" if self.line else "文件"
+        col = f" [{self.field}]" if self.field else ""
+        return f"{where} line {self.line}{col}: {self.zh} / {self.en}"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    source: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    file_error: bool = False
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors if e.line})
+
+    @property
+    def loaded(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        zh = (f"{self.kind}: 共{self.rows}行，新增{self.created}，更新{self.updated}，未变{self.unchanged}，"
+              f"拒绝{self.rejected}" + ("（试运行，未写入）" if self.dry_run else ""))
+        en = (f"{self.rows} rows: {self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+              f"{self.rejected} rejected" + (" (dry run, nothing written)" if self.dry_run else ""))
+        return f"{zh} / {en}"
+
+
+class RowInvalid(Exception):
+    def __init__(self, errors: list[tuple[str, str, str, str]]):
+        super().__init__(errors)
+        self.errors = errors  # (field, code, zh, en)
+
+
+# --- Cell parsers -------------------------------------------------------------------------------------------------
+
+_DATE_FORMATS = (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+                 re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"), re.compile(r"(\d{4})(\d{2})(\d{2})"),
+                 re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"))
+_MONTH_FORMATS = (re.compile(r"(\d{4})-(\d{1,2})"), re.compile(r"(\d{4})/(\d{1,2})"), re.compile(r"(\d{4})年(\d{1,2})月"))
+LONG_TERM_WORDS = frozenset({"长期", "long", "long-term", "longterm"})
+
+
+def parse_date(text: str, *, field: str, allow_month: bool = False) -> dt.date:
+    """YYYY-MM-DD (also YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, YYYY年M月D日); with ``allow_month`` also YYYY-MM,
+    meaning the last day of that month (how 检验有效期 is printed)."""
+    value = text.strip()
+    for pattern in _DATE_FORMATS:
+        m = pattern.fullmatch(value)
+        if m:
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                break
+    else:
+        if allow_month:
+            for pattern in _MONTH_FORMATS:
+                m = pattern.fullmatch(value)
+                if m and 1 <= int(m[2]) <= 12:
+                    return rules.month_end(dt.date(int(m[1]), int(m[2]), 1))
+    raise InvalidInput("import.date", f"日期“{value}”无效，应为 YYYY-MM-DD", f"“{value}” is not a valid date: use YYYY-MM-DD",
+                       field=field)
+
+
+def _choice(text: str, choices, *, field: str, extra: dict[str, str] | None = None) -> str:
+    """A choice given by its code, its Chinese label or its English label (case-insensitive)."""
+    value = text.strip()
+    lookup: dict[str, str] = {}
+    for code, label in choices:
+        zh, en = split_label(label)
+        for key in (code, zh, en, label):
+            lookup[key.lower()] = code
+    lookup.update({k.lower(): v for k, v in (extra or {}).items()})
+    code = lookup.get(value.lower())
+    if code is None:
+        codes = "、".join(c for c, _ in choices)
+        raise InvalidInput("import.choice", f"“{value}”不是有效取值，可选：{codes}",
+                           f"“{value}” is not a valid value; choose one of: {', '.join(c for c, _ in choices)}",
+                           field=field)
+    return code
+
+
+def _int(text: str, *, field: str, low: int, high: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise InvalidInput("import.number", f"应为{low}至{high}之间的整数", f"Must be a whole number from {low} to {high}",
+                           field=field)
+    return value
+
+
+class _Row:
+    """One CSV row: collects every field error before giving up."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+        self.errors: list[tuple[str, str, str, str]] = []
+
+    def raw(self, name: str) -> str:
+        return (self.values.get(name) or "").strip()
+
+    def get(self, name: str, parse: Callable[[str], object] | None = None, *, required: bool = False):
+        text = self.raw(name)
+        if not text:
+            if required:
+                self.errors.append((name, "import.required", "此项必填", "This column is required"))
+            return None
+        if parse is None:
+            return text
+        try:
+            return parse(text)
+        except DomainError as exc:
+            zh, en = exc.fields.get(exc.field or name, (exc.zh, exc.en)) if exc.fields else (exc.zh, exc.en)
+            self.errors.append((name, exc.code, zh, en))
+        except ValueError as exc:
+            self.errors.append((name, "import.invalid", f"取值无效：{exc}", f"Invalid value: {exc}"))
+        return None
+
+    def error(self, name: str, code: str, zh: str, en: str) -> None:
+        self.errors.append((name, code, zh, en))
+
+    def check(self) -> None:
+        if self.errors:
+            raise RowInvalid(self.errors)
+
+
+# --- Upserts (one per kind). Each returns "created", "updated" or "unchanged". --------------------------------------
+
+def _person_ref(row: _Row, column: str, *, required: bool = True) -> Person | None:
+    number = row.get(column, lambda t: validate_id_number(t, field=column), required=required)
+    if number is None:
+        return None
+    person = Person.objects.filter(id_number_hash=id_number_hash(number)).first()
+    if person is None:
+        row.error(column, "import.person_missing", "档案中没有该身份证号码的人员，请先导入人员",
+                  "No person with this ID number: import persons first")
+    return person
+
+
+def _apply(obj, changes: dict) -> dict:
+    """Set the values that differ; return {field: (old, new)} of what changed."""
+    changed = {}
+    for key, value in changes.items():
+        old = getattr(obj, key)
+        if old != value:
+            changed[key] = (old, value)
+            setattr(obj, key, value)
+    return changed
+
+
+def _audit_update(actor: Actor, action: str, obj, changed: dict, subject: int | None,
+                  mask: dict[str, Callable[[str], str]] | None = None) -> None:
+    mask = mask or {}
+    old = {k: mask.get(k, lambda v: v)(o) for k, (o, _) in changed.items()}
+    new = {k: mask.get(k, lambda v: v)(n) for k, (_, n) in changed.items()}
+    audit_record(actor=actor, action=action, obj=obj, old=old, new=new, reason="CSV import", subject_person_id=subject)
+
+
+def _import_person(row: _Row, actor: Actor, today: dt.date) -> str:
+    number = row.get("id_number", lambda t: validate_id_number(t, field="id_number"), required=True)
+    name = row.get("name", validate_person_name, required=True)
+    phone = row.get("phone", lambda t: validate_phone(t, field="phone"))
+    address = row.get("address", lambda t: " ".join(t.split()))
+    if number is not None and id_number_birth_date(number) > today:
+        row.error("id_number", "import.birth_future", "出生日期晚于今天", "The birth date is in the future")
+    row.check()
+    now = clock.now()
+    person = Person.objects.select_for_update().filter(id_number_hash=id_number_hash(number)).first()
+    if person is None:
+        Person.objects.create(
+            name=name, id_number=number, phone=phone, address=address or "",
+            gender=Person.Gender.MALE if id_number_is_male(number) else Person.Gender.FEMALE,
+            birth_date=id_number_birth_date(number), created_at=now, updated_at=now)
+        return "created"
+    changes = {"name": name}
+    if phone is not None:  # an empty cell keeps what is on file
+        changes["phone"] = phone
+    if address is not None:
+        changes["address"] = address
+    changed = _apply(person, changes)
+    if not changed:
+        return "unchanged"
+    person.updated_at = now
+    person.save()
+    _audit_update(actor, "person.import_update", person, changed, person.pk,
+                  {"name": mask_name, "phone": mask_phone, "address": mask_address})
+    return "updated"
+
+
+_LICENCE_STATUS_WORDS = {"暂扣": "suspended", "满分": "suspended", "过期": "expired", "超过有效期": "expired",
+                         "正常": "valid", "吊销": "revoked", "注销": "cancelled"}
+
+
+def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
+    person = _person_ref(row, "id_number")
+    file_number = row.get("file_number", validate_file_number, required=True)
+    classes = row.get("classes", validate_classes, required=True)
+    first_issue = row.get("first_issue_date", lambda t: parse_date(t, field="first_issue_date"), required=True)
+    valid_from = row.get("valid_from", lambda t: parse_date(t, field="valid_from"), required=True)
+    until_text = row.raw("valid_until")
+    long_term = not until_text or until_text.lower() in LONG_TERM_WORDS
+    valid_until = None if long_term else row.get("valid_until", lambda t: parse_date(t, field="valid_until"))
+    status = row.get("status", lambda t: _choice(t, DrivingLicence.Status.choices, field="status",
+                                                 extra=_LICENCE_STATUS_WORDS))
+    points = row.get("cycle_points", lambda t: _int(t, field="cycle_points", low=0, high=99))
+    probation = row.get("probation_until", lambda t: parse_date(t, field="probation_until"))
+    validity = rules.VALIDITY_LONG
+    if first_issue and person is not None:
+        if first_issue > today:
+            row.error("first_issue_date", "import.date_future", "初次领证日期晚于今天", "The first-issue date is in the future")
+        elif rules.age_on(person.birth_date, first_issue) < 18:
+            row.error("first_issue_date", "import.too_young", "初次领证时未满18周岁", "The holder was under 18 at first issue")
+    if first_issue and valid_from:
+        if valid_from < first_issue:
+            row.error("valid_from", "import.valid_from_early", "有效期起始日期早于初次领证日期",
+                      "The validity start is before the first-issue date")
+        elif valid_from > today:
+            row.error("valid_from", "import.date_future", "有效期起始日期晚于今天", "The validity start is in the future")
+    if valid_from and valid_until is not None:
+        matches = [v for v in (rules.VALIDITY_6Y, rules.VALIDITY_10Y) if rules.validity_until(valid_from, v) == valid_until]
+        if not matches:
+            row.error("valid_until", "import.validity_period", "有效期起止应相差6年或10年（长期请留空或填“长期”）",
+                      "Validity must run 6 or 10 years (leave empty or write 长期 for long-term)")
+        else:
+            validity = matches[0]
+    row.check()
+    status = status or rules.effective_status(stored=rules.STATUS_VALID, valid_until=valid_until, on=today)
+    values = {"file_number": file_number, "classes": " ".join(classes), "first_issue_date": first_issue,
+              "valid_from": valid_from, "valid_until": valid_until, "validity": validity, "status": status,
+              "probation_until": probation or rules.probation_end(first_issue)}
+    if points is not None:
+        values["cycle_points"] = points
+    other = DrivingLicence.objects.filter(file_number=file_number).exclude(person=person).exists()
+    if other:
+        raise RowInvalid([("file_number", "import.file_number_taken", "该档案编号已属于另一名驾驶人",
+                           "This file number belongs to another driver")])
+    now = clock.now()
+    licence = DrivingLicence.objects.select_for_update().filter(person=person).first()
+    if licence is None:
+        DrivingLicence.objects.create(person=person, created_at=now, updated_at=now, **values)
+        return "created"
+    changed = _apply(licence, values)
+    if not changed:
+        return "unchanged"
+    licence.updated_at = now
+    licence.save()
+    _audit_update(actor, "licence.import_update", licence, changed, person.pk)
+    return "updated"
+
+
+_VEHICLE_STATUS_WORDS = {"注销": "scrapped", "报废": "scrapped", "转出": "transferred", "被盗抢": "stolen"}
+
+
+def _import_vehicle(row: _Row, actor: Actor, today: dt.date) -> str:
+    vin = row.get("vin", lambda t: validate_vin(t, field="vin"), required=True)
+    plate = row.get("plate", lambda t: validate_plate(t, field="plate"), required=True)
+    kind = row.get("kind", lambda t: _choice(t, Vehicle.Kind.choices, field="kind"), required=True)
+    use = row.get("use", lambda t: _choice(t, Vehicle.Use.choices, field="use"), required=True)
+    plate_type = row.get("plate_type", lambda t: _choice(t, Vehicle.PlateType.choices, field="plate_type"))
+    if plate and plate_type:
+        try:
+            check_plate_type(plate, plate_type)
+        except InvalidInput as exc:
+            row.error("plate_type", exc.code, exc.zh, exc.en)
+    owner = _person_ref(row, "owner_id_number", required=False) if row.raw("owner_id_number") else None
+    company = row.raw("owner_company")[:120]
+    uscc = row.get("owner_uscc", lambda t: validate_uscc(t, field="owner_uscc"))
+    if not row.raw("owner_id_number") and not company:
+        row.error("owner_id_number", "import.owner_required", "请填写所有人身份证号码或所有人单位",
+                  "Give the owner's ID number or the owning company")
+    brand = row.get("brand", lambda t: " ".join(t.split())[:60], required=True)
+    seats = row.get("seats", lambda t: _int(t, field="seats", low=0, high=99))
+    registered = row.get("registration_date", lambda t: parse_date(t, field="registration_date"), required=True)
+    due = row.get("inspection_due", lambda t: parse_date(t, field="inspection_due", allow_month=True))
+    last = row.get("last_inspection_date", lambda t: parse_date(t, field="last_inspection_date"))
+    status = row.get("status", lambda t: _choice(t, Vehicle.Status.choices, field="status", extra=_VEHICLE_STATUS_WORDS))
+    if registered and registered > today:
+        row.error("registration_date", "import.date_future", "初次登记日期晚于今天", "The registration date is in the future")
+    if registered and last and last < registered:
+        row.error("last_inspection_date", "import.inspection_before_registration", "最近检验日期早于初次登记日期",
+                  "The last inspection is before the registration")
+    if registered and due and due < registered:
+        row.error("inspection_due", "import.due_before_registration", "检验有效期早于初次登记日期",
+                  "The inspection due date is before the registration")
+    if not row.errors and due is None:
+        # no due date in the file: from the last inspection, or from registration while the first one is ahead
+        rule_rows = inspection_rules()
+        try:
+            if last is not None:
+                satisfied = rules.inspection_point_on(registration_date=registered, kind=kind, use=use, rules=rule_rows,
+                                                      due=last)
+                due = inspection_due_for(registration_date=registered, kind=kind, use=use,
+                                         after=satisfied.due if satisfied else last, rule_rows=rule_rows)
+            else:
+                due = inspection_due_for(registration_date=registered, kind=kind, use=use, rule_rows=rule_rows)
+                if due < today:
+                    row.error("inspection_due", "import.inspection_due_required",
+                              "该车已过首次检验日期，请填写检验有效期至或最近检验日期",
+                              "The vehicle is past its first inspection: give inspection_due or last_inspection_date")
+        except InvalidInput as exc:
+            row.error("kind", exc.code, exc.zh, exc.en)
+    row.check()
+    plate_type = plate_type or infer_plate_type(plate, kind)
+    if Vehicle.objects.filter(plate=plate, plate_type=plate_type).exclude(vin=vin).exists():
+        raise RowInvalid([("plate", "import.plate_taken", "该号牌已属于另一辆车", "This plate belongs to another vehicle")])
+    values = {"plate": plate, "plate_type": plate_type, "owner": owner, "owner_company": company,
+              "owner_uscc": uscc or "", "brand": brand, "kind": kind, "use": use, "registration_date": registered,
+              "inspection_due": due, "last_inspection_date": last}
+    if seats is not None:
+        values["seats"] = seats
+    if status is not None:
+        values["status"] = status
+    now = clock.now()
+    vehicle = Vehicle.objects.select_for_update().filter(vin=vin).first()
+    if vehicle is None:
+        values.setdefault("seats", {"small_car": 5, "bus": 45, "truck": 3, "trailer": 0, "motorcycle": 2}[kind])
+        Vehicle.objects.create(vin=vin, created_at=now, updated_at=now, **values)
+        return "created"
+    changed = _apply(vehicle, values)
+    if not changed:
+        return "unchanged"
+    if "owner" in changed:
+        old, new = changed.pop("owner")
+        changed["owner_id"] = (old.pk if old else None, new.pk if new else None)
+    vehicle.updated_at = now
+    vehicle.save()
+    _audit_update(actor, "vehicle.import_update", vehicle, changed, vehicle.owner_id)
+    return "updated"
+
+
+def _import_policy(row: _Row, actor: Actor, today: dt.date) -> str:
+    number = row.get("policy_number", validate_policy_number, required=True)
+    vin = row.get("vin", lambda t: validate_vin(t, field="vin"), required=True)
+    kind = row.get("kind", lambda t: _choice(t, InsurancePolicy.Kind.choices, field="kind")) or InsurancePolicy.Kind.COMPULSORY
+    insurer = row.get("insurer", lambda t: " ".join(t.split())[:60], required=True)
+    starts = row.get("starts_on", lambda t: parse_date(t, field="starts_on"), required=True)
+    ends = row.get("ends_on", lambda t: parse_date(t, field="ends_on"), required=True)
+    vehicle = None
+    if vin is not None:
+        vehicle = Vehicle.objects.filter(vin=vin).first()
+        if vehicle is None:
+            row.error("vin", "import.vehicle_missing", "档案中没有该车辆识别代号的车辆，请先导入车辆",
+                      "No vehicle with this VIN: import vehicles first")
+    if starts and ends:
+        if ends < starts:
+            row.error("ends_on", "import.policy_dates", "保险止期早于起期", "The policy ends before it starts")
+        elif kind == InsurancePolicy.Kind.COMPULSORY and ends > rules.add_years(starts, 1):
+            row.error("ends_on", "import.policy_too_long", "交强险保险期间最长一年", "A compulsory policy lasts at most one year")
+    row.check()
+    if kind == InsurancePolicy.Kind.COMPULSORY:
+        overlap = (InsurancePolicy.objects.filter(vehicle=vehicle, kind=kind, starts_on__lte=ends, ends_on__gte=starts)
+                   .exclude(policy_number=number))
+        if overlap.exists():
+            raise RowInvalid([("starts_on", "import.policy_overlap", "该车辆在此期间已有另一张交强险保单",
+                               "The vehicle has another compulsory policy covering part of this period")])
+    values = {"vehicle": vehicle, "kind": kind, "insurer": insurer, "starts_on": starts, "ends_on": ends}
+    policy = InsurancePolicy.objects.select_for_update().filter(policy_number=number).first()
+    if policy is None:
+        InsurancePolicy.objects.create(policy_number=number, created_at=clock.now(), **values)
+        return "created"
+    changed = _apply(policy, values)
+    if not changed:
+        return "unchanged"
+    if "vehicle" in changed:
+        old, new = changed.pop("vehicle")
+        changed["vehicle_id"] = (old.pk, new.pk)
+    policy.save()
+    _audit_update(actor, "policy.import_update", policy, changed, vehicle.owner_id)
+    return "updated"
+
+
+IMPORTERS: dict[str, Callable[[_Row, Actor, dt.date], str]] = {
+    "persons": _import_person, "licences": _import_licence, "vehicles": _import_vehicle, "policies": _import_policy,
+}
+
+
+# --- Reading the file ---------------------------------------------------------------------------------------------
+
+def decode(data: bytes, encoding: str | None = None) -> str:
+    """UTF-8 with or without a BOM by default; another encoding (e.g. gb18030) when named. Raises InvalidInput
+    naming the line of the first undecodable byte."""
+    codec = encoding or "utf-8-sig"
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InvalidInput("import.encoding", f"第{line}行不是{codec}编码；请另存为UTF-8，或用 --encoding gb18030 指定编码",
+                           f"Line {line} is not valid {codec}: save the file as UTF-8, or pass --encoding gb18030",
+                           field="file") from None
+    except LookupError:
+        raise InvalidInput("import.encoding", f"未知编码“{codec}”", f"Unknown encoding “{codec}”", field="encoding") from None
+
+
+def _header_map(kind: str, header: list[str]) -> tuple[dict[int, str], list[str], list[str]]:
+    """Column index -> canonical name; missing required columns; ignored headers."""
+    names: dict[str, str] = {}
+    for col in COLUMNS[kind]:
+        for alias in (col.name, *col.aliases):
+            names[alias.strip().lower()] = col.name
+    mapping: dict[int, str] = {}
+    ignored = []
+    for index, raw in enumerate(header):
+        key = raw.strip().lstrip("\ufeff").strip().lower()
+        name = names.get(key)
+        if name is None or name in mapping.values():
+            if key:
+                ignored.append(raw.strip())
+            continue
+        mapping[index] = name
+    missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in mapping.values()]
+    return mapping, missing, ignored
+
+
+class _CsvBroken(Exception):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(first physical line of the row, values); quoted values may span lines."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    end = 0
+    while True:
+        start = end + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _CsvBroken(start, str(exc)) from None
+        end = reader.line_num
+        yield start, values
+
+
+def registry_import(*, kind: str, data: bytes, actor: Actor, encoding: str | None = None, dry_run: bool = False,
+                    source: str = "", today: dt.date | None = None) -> ImportReport:
+    """Import one CSV file of ``kind`` (persons, licences, vehicles, policies); see the module docstring."""
+    if kind not in IMPORTERS:
+        raise InvalidInput("import.kind", f"未知的导入类型“{kind}”，可选：{'、'.join(KINDS)}",
+                           f"Unknown import kind “{kind}”; choose one of: {', '.join(KINDS)}", field="kind")
+    report = ImportReport(kind=kind, source=source, dry_run=dry_run)
+    today = today or clock.today()
+
+    def file_error(code: str, zh: str, en: str, line: int = 0) -> ImportReport:
+        report.errors.append(RowError(line, "", code, zh, en))
+        report.file_error = True
+        return report
+
+    try:
+        text = decode(data, encoding)
+    except InvalidInput as exc:
+        return file_error(exc.code, exc.zh, exc.en)
+    rows = _rows(text)
+    try:
+        header_line, header = next(rows)
+    except StopIteration:
+        return file_error("import.empty", "文件为空", "The file is empty")
+    except _CsvBroken as exc:
+        return file_error("import.csv", f"CSV格式错误：{exc}", f"Malformed CSV: {exc}", exc.line)
+    mapping, missing, ignored = _header_map(kind, header)
+    if missing:
+        cols = ", ".join(missing)
+        return file_error("import.columns_missing", f"缺少必需的列：{cols}", f"Required columns are missing: {cols}",
+                          header_line)
+    if ignored:
+        report.notes.append(f"忽略的列 ignored columns: {', '.join(ignored)}")
+    importer = IMPORTERS[kind]
+    width = len(header)
+
+    with transaction.atomic():
+        while True:
+            try:
+                line, values = next(rows)
+            except StopIteration:
+                break
+            except _CsvBroken as exc:  # e.g. a quote never closed: the rest of the file cannot be read
+                report.errors.append(RowError(exc.line, "", "import.csv", f"CSV格式错误，之后的内容无法读取：{exc}",
+                                              f"Malformed CSV, the rest of the file cannot be read: {exc}"))
+                report.file_error = True
+                break
+            if not any(v.strip() for v in values):
+                continue  # blank line
+            report.rows += 1
+            if len(values) > width and any(v.strip() for v in values[width:]):
+                report.errors.append(RowError(line, "", "import.too_many_values", f"本行有{len(values)}个值，表头只有{width}列",
+                                              f"The row has {len(values)} values but the header has {width} columns"))
+                continue
+            too_long = [mapping[i] for i, v in enumerate(values) if i in mapping and len(v) > MAX_FIELD_CHARS]
+            if too_long:
+                report.errors.append(RowError(line, too_long[0], "import.too_long", "内容过长", "The value is too long"))
+                continue
+            row = _Row({name: values[i] if i < len(values) else "" for i, name in mapping.items()})
+            try:
+                with transaction.atomic():
+                    outcome = importer(row, actor, today)
+            except RowInvalid as exc:
+                report.errors.extend(RowError(line, f, code, zh, en) for f, code, zh, en in exc.errors)
+                continue
+            except DomainError as exc:
+                report.errors.append(RowError(line, exc.field or "", exc.code, exc.zh, exc.en))
+                continue
+            except IntegrityError:
+                report.errors.append(RowError(line, "", "import.conflict", "与档案中已有记录冲突（重复的号码）",
+                                              "Conflicts with an existing record (a duplicate number)"))
+                continue
+            setattr(report, outcome, getattr(report, outcome) + 1)
+        audit_record(actor=actor, action="registry.import", object_type="registry.import", object_id=kind,
+                     new={"kind": kind, "source": source[:200], "sha256": hashlib.sha256(data).hexdigest(),
+                          "rows": report.rows, "created": report.created, "updated": report.updated,
+                          "unchanged": report.unchanged, "rejected": report.rejected, "dry_run": dry_run})
+        if dry_run:
+            transaction.set_rollback(True)
+    return report

@@ -1,0 +1,432 @@
+"""Pure rules of the registry (DOMAIN §3, §5): no database, no clock. Everything takes its dates as arguments.
+
+Licence classes
+    The table of 公安部令第162号 (准驾车型及代号), as amended by 第172号 (in force 2025): each class with the
+    classes it also permits (准予驾驶的其他准驾车型). The table is closed under inclusion (A1 permits A3, which
+    permits C1–C4, and A1 lists C1–C4 itself); ``classes_covered`` still computes the closure so a city that
+    edits the table cannot produce an inconsistent answer. Age limits are those for *applying* for a class
+    from 2025 (DOMAIN §3): ``age_allows``.
+
+Dates
+    "N years after" a date is computed the way the licence systems do it (Oracle ``ADD_MONTHS``): the same day
+    N years later, and 29 February becomes 28 February in a year without it. Anniversaries are always computed
+    from the original date, never chained, so a 29 February licence goes back to 29 February in leap years.
+
+Validity (有效期)
+    First licence 6 years; a renewal after a 6-year period with no scoring cycle at 12 points gives 10 years,
+    and after a 10-year period long-term (长期); a period with a full score repeats the same length.
+
+Scoring cycle (记分周期)
+    12 months from the first-issue date: [anniversary, next anniversary − 1 day].
+
+Effective status
+    The stored status holds what staff decided (suspended, revoked, cancelled) and what the expiry task last
+    wrote; the date decides the rest: past ``valid_until`` a valid licence is expired, and more than one year
+    past it, cancelled (注销). Probation (实习期) is a flag beside the status, not a status.
+
+Inspection schedule (检验周期, DOMAIN §5)
+    Data, not code: rows of (kind, use, from_year, to_year, interval_months, on_site) — in vehicle years
+    ``from_year`` to ``to_year`` (inclusive; None = no end) an inspection is due every ``interval_months``,
+    counted from the start of year ``from_year``. Due points are months after registration; the due date is the
+    last day of that month (the 行驶证 shows "检验有效期至 2026年05月"). Rows for the vehicle's exact use win over
+    rows with an empty use (= any use). ``DEFAULT_INSPECTION_RULES`` is what the data migration seeds and what
+    the registry falls back to when the table is empty; see docs/registry-import.md for the reasoning.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+# --- Licence classes (准驾车型) -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenceClass:
+    code: str
+    zh: str
+    en: str
+    includes: tuple[str, ...]  # the other classes it permits, as listed in the regulation's table
+    min_age: int
+    max_age: int | None  # None: no upper limit for applying
+
+    @property
+    def label(self) -> str:
+        return f"{self.zh} {self.en}"
+
+
+_C = LicenceClass
+LICENCE_CLASSES: dict[str, LicenceClass] = {c.code: c for c in (
+    _C("A1", "大型客车", "Large bus", ("A3", "B1", "B2", "C1", "C2", "C3", "C4", "M"), 22, 63),
+    _C("A2", "重型牵引挂车", "Heavy tractor-trailer", ("B1", "B2", "C1", "C2", "C3", "C4", "C6", "M"), 22, 63),
+    _C("A3", "城市公交车", "City bus", ("C1", "C2", "C3", "C4"), 20, 63),
+    _C("B1", "中型客车", "Medium bus", ("C1", "C2", "C3", "C4", "M"), 20, 63),
+    _C("B2", "大型货车", "Heavy goods vehicle", ("C1", "C2", "C3", "C4", "M"), 20, 63),
+    _C("C1", "小型汽车", "Small car", ("C2", "C3", "C4"), 18, None),
+    _C("C2", "小型自动挡汽车", "Small automatic car", (), 18, None),
+    _C("C3", "低速载货汽车", "Low-speed goods vehicle", ("C4",), 18, 63),
+    _C("C4", "三轮汽车", "Three-wheeled vehicle", (), 18, 63),
+    _C("C5", "残疾人专用小型自动挡载客汽车", "Small automatic car adapted for disabled drivers", (), 18, None),
+    _C("C6", "轻型牵引挂车", "Light tractor-trailer", (), 20, 70),
+    _C("D", "普通三轮摩托车", "Three-wheeled motorcycle", ("E", "F"), 18, 70),
+    _C("E", "普通二轮摩托车", "Two-wheeled motorcycle", ("F",), 18, 70),
+    _C("F", "轻便摩托车", "Moped", (), 18, None),
+    _C("M", "轮式专用机械车", "Wheeled special machinery", (), 18, 63),
+    _C("N", "无轨电车", "Trolleybus", (), 20, 63),
+    _C("P", "有轨电车", "Tram", (), 20, 63),
+)}
+# Classes whose holders are "large vehicle" drivers (A/B): longer study after a full score, review duties.
+LARGE_CLASSES = frozenset({"A1", "A2", "A3", "B1", "B2"})
+
+
+def parse_classes(value: str | Iterable[str]) -> list[str]:
+    """'C1 E' / 'C1,E' / ['C1', 'E'] -> ['C1', 'E'] in table order. Raises ValueError naming unknown codes."""
+    if isinstance(value, str):
+        parts = value.replace(",", " ").replace("，", " ").replace("、", " ").split()
+    else:
+        parts = list(value)
+    codes = {p.strip().upper() for p in parts if p and p.strip()}
+    unknown = sorted(codes - LICENCE_CLASSES.keys())
+    if unknown:
+        raise ValueError(f"unknown licence class: {', '.join(unknown)}")
+    if not codes:
+        raise ValueError("no licence class")
+    order = list(LICENCE_CLASSES)
+    return sorted(codes, key=order.index)
+
+
+def classes_covered(held: str | Iterable[str]) -> frozenset[str]:
+    """Every class a holder of ``held`` may drive: the held classes and, transitively, what they include."""
+    todo = list(parse_classes(held))
+    covered: set[str] = set()
+    while todo:
+        code = todo.pop()
+        if code in covered:
+            continue
+        covered.add(code)
+        todo.extend(LICENCE_CLASSES[code].includes)
+    return frozenset(covered)
+
+
+def may_drive(held: str | Iterable[str], vehicle_class: str) -> bool:
+    """May a holder of ``held`` drive a vehicle that needs ``vehicle_class``?"""
+    return vehicle_class.strip().upper() in classes_covered(held)
+
+
+def age_on(birth: dt.date, on: dt.date) -> int:
+    """Age in completed years (someone born on 29 February turns a year older on 1 March in common years)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def age_allows(code: str, age: int) -> bool:
+    """May someone of ``age`` apply for class ``code`` (DOMAIN §3, from 2025)?"""
+    cls = LICENCE_CLASSES[code]
+    return age >= cls.min_age and (cls.max_age is None or age <= cls.max_age)
+
+
+# --- Dates ------------------------------------------------------------------------------------------------------
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later; 29 February -> 28 February when the target year has none."""
+    year = day.year + years
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return dt.date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, clamped to the end of a shorter month."""
+    total = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+# --- Validity (有效期), renewal, probation, scoring cycle -------------------------------------------------------
+
+VALIDITY_6Y = "6y"
+VALIDITY_10Y = "10y"
+VALIDITY_LONG = "long"
+VALIDITY_YEARS: dict[str, int | None] = {VALIDITY_6Y: 6, VALIDITY_10Y: 10, VALIDITY_LONG: None}
+VALIDITY_LABELS: dict[str, tuple[str, str]] = {
+    VALIDITY_6Y: ("6年", "6 years"),
+    VALIDITY_10Y: ("10年", "10 years"),
+    VALIDITY_LONG: ("长期", "Long-term"),
+}
+RENEWAL_WINDOW_DAYS = 90
+CANCEL_AFTER_EXPIRY_YEARS = 1
+PROBATION_MONTHS = 12
+
+
+def validity_until(valid_from: dt.date, validity: str) -> dt.date | None:
+    """Last day of validity (the 'valid to' date printed on the licence); None for long-term."""
+    years = VALIDITY_YEARS[validity]
+    return None if years is None else add_years(valid_from, years)
+
+
+def validity_after_renewal(current: str, *, full_score_in_period: bool) -> str:
+    """6y → 10y → long-term, each step only if no scoring cycle of the period reached 12 points."""
+    if current == VALIDITY_LONG:
+        return VALIDITY_LONG
+    if full_score_in_period:
+        return current
+    return VALIDITY_10Y if current == VALIDITY_6Y else VALIDITY_LONG
+
+
+def renewal_window(valid_until: dt.date) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of the renewal window: the 90 days before expiry, expiry day included."""
+    return valid_until - dt.timedelta(days=RENEWAL_WINDOW_DAYS), valid_until
+
+
+def renewal_window_open(valid_until: dt.date | None, on: dt.date) -> bool:
+    if valid_until is None:
+        return False
+    start, end = renewal_window(valid_until)
+    return start <= on <= end
+
+
+def probation_end(start: dt.date) -> dt.date:
+    """Last day of the 12-month probation (实习期) that starts on ``start`` (first issue or an added class)."""
+    return add_years(start, 1) - dt.timedelta(days=1)
+
+
+def in_probation(probation_until: dt.date | None, on: dt.date) -> bool:
+    return probation_until is not None and on <= probation_until
+
+
+def scoring_cycle(first_issue: dt.date, on: dt.date) -> tuple[dt.date, dt.date]:
+    """(start, end) of the scoring cycle that contains ``on``: 12 months from the first-issue anniversary."""
+    if on < first_issue:
+        raise ValueError("the date is before the licence was first issued")
+    k = on.year - first_issue.year
+    if add_years(first_issue, k) > on:
+        k -= 1
+    start = add_years(first_issue, k)
+    end = add_years(first_issue, k + 1) - dt.timedelta(days=1)
+    return start, end
+
+
+# --- Licence status on a date -------------------------------------------------------------------------------------
+
+STATUS_VALID = "valid"
+STATUS_EXPIRED = "expired"
+STATUS_SUSPENDED = "suspended"
+STATUS_REVOKED = "revoked"
+STATUS_CANCELLED = "cancelled"
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    STATUS_VALID: ("正常", "Valid"),
+    STATUS_EXPIRED: ("超过有效期", "Expired"),
+    STATUS_SUSPENDED: ("暂扣/满分", "Suspended"),
+    STATUS_REVOKED: ("吊销", "Revoked"),
+    STATUS_CANCELLED: ("注销", "Cancelled"),
+}
+
+
+def cancellation_date(valid_until: dt.date) -> dt.date:
+    """First day on which an unrenewed licence counts as cancelled: more than one year after expiry."""
+    return add_years(valid_until, CANCEL_AFTER_EXPIRY_YEARS) + dt.timedelta(days=1)
+
+
+def effective_status(*, stored: str, valid_until: dt.date | None, on: dt.date) -> str:
+    """The status on ``on``. Staff decisions (suspended, revoked, cancelled) stand; for a licence stored as
+    valid or expired the date decides: valid up to and including ``valid_until``, then expired, and more than
+    one year after it cancelled."""
+    if stored not in (STATUS_VALID, STATUS_EXPIRED):
+        return stored
+    if valid_until is None or on <= valid_until:
+        return STATUS_VALID
+    if on < cancellation_date(valid_until):
+        return STATUS_EXPIRED
+    return STATUS_CANCELLED
+
+
+# --- Inspection schedule (检验周期) ---------------------------------------------------------------------------------
+
+
+class InspectionRuleLike(Protocol):
+    kind: str
+    use: str
+    from_year: int
+    to_year: int | None
+    interval_months: int
+    on_site: bool
+
+
+@dataclass(frozen=True)
+class InspectionStep:
+    """One row of the schedule (the same shape as the InspectionRule model)."""
+
+    kind: str
+    use: str
+    from_year: int
+    to_year: int | None
+    interval_months: int
+    on_site: bool = True
+    note: str = ""
+
+
+_S = InspectionStep
+_PRIVATE_SMALL = (
+    # 2022 reform for non-commercial small passenger cars: marks online in years 2, 4 and 8, on-site tests in
+    # years 6 and 10, then yearly. Year 8 follows the published guidance (第2、4、8年申领检验标志).
+    (1, 4, 24, False, "第2、4年网上申领检验标志 online mark in years 2 and 4"),
+    (5, 6, 24, True, "第6年上线检验 on-site test in year 6"),
+    (7, 8, 24, False, "第8年网上申领检验标志 online mark in year 8"),
+    (9, 10, 24, True, "第10年上线检验 on-site test in year 10"),
+    (11, None, 12, True, "10年以上每年检验 yearly after 10 years"),
+)
+DEFAULT_INSPECTION_RULES: tuple[InspectionStep, ...] = (
+    *(_S("small_car", use, f, t, m, on, note) for use in ("private", "official")
+      for f, t, m, on, note in _PRIVATE_SMALL),
+    # commercial passenger (taxi, ride-hailing, coach, bus, driving school): yearly for 5 years, then 6-monthly
+    _S("small_car", "", 1, 5, 12, True, "营运载客5年内每年检验 commercial passenger: yearly for 5 years"),
+    _S("small_car", "", 6, None, 6, True, "超过5年每6个月 then every 6 months"),
+    _S("bus", "", 1, 5, 12, True, "营运载客5年内每年检验 commercial passenger: yearly for 5 years"),
+    _S("bus", "", 6, None, 6, True, "超过5年每6个月 then every 6 months"),
+    # non-commercial large and medium buses are treated like trucks (old rule for 大中型非营运载客汽车)
+    _S("bus", "private", 1, 10, 12, True, "大中型非营运载客10年内每年 yearly for 10 years"),
+    _S("bus", "private", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
+    _S("truck", "", 1, 10, 12, True, "载货汽车10年内每年检验 trucks: yearly for 10 years"),
+    _S("truck", "", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
+    _S("trailer", "", 1, 10, 12, True, "挂车同载货汽车 trailers as trucks: yearly for 10 years"),
+    _S("trailer", "", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
+    _S("motorcycle", "", 1, 4, 24, True, "摩托车4年内每2年 motorcycles: every 2 years for 4 years"),
+    _S("motorcycle", "", 5, None, 12, True, "超过4年每年 then yearly"),
+)
+
+
+@dataclass(frozen=True)
+class InspectionPoint:
+    due: dt.date  # 检验有效期至: last day of the due month
+    months: int  # months after registration
+    on_site: bool  # False: the mark is applied for online (免检)
+
+
+def rules_for(kind: str, use: str, rules: Iterable[InspectionRuleLike]) -> list[InspectionRuleLike]:
+    """The rows that apply to a vehicle: those for its exact use, else those for any use; by from_year."""
+    rows = [r for r in rules if r.kind == kind]
+    exact = [r for r in rows if r.use == use]
+    chosen = exact or [r for r in rows if not r.use]
+    return sorted(chosen, key=lambda r: r.from_year)
+
+
+def inspection_points(*, registration_date: dt.date, kind: str, use: str,
+                      rules: Iterable[InspectionRuleLike]) -> Iterator[InspectionPoint]:
+    """Every due point of the vehicle's schedule in order (endless when the last row has no end)."""
+    last = 0
+    for rule in rules_for(kind, use, rules):
+        if rule.interval_months <= 0:
+            continue
+        m = (rule.from_year - 1) * 12 + rule.interval_months
+        limit = None if rule.to_year is None else rule.to_year * 12
+        while limit is None or m <= limit:
+            if m > last:
+                last = m
+                yield InspectionPoint(month_end(add_months(registration_date, m)), m, bool(rule.on_site))
+            m += rule.interval_months
+
+
+def next_inspection_due(*, registration_date: dt.date, kind: str, use: str,
+                        rules: Iterable[InspectionRuleLike], after: dt.date) -> InspectionPoint | None:
+    """The first due point strictly after ``after`` (None when no rule covers the vehicle, or its schedule ends).
+
+    At registration pass the registration date; after an inspection, the due date it satisfied."""
+    rows = list(rules)
+    for point in inspection_points(registration_date=registration_date, kind=kind, use=use, rules=rows):
+        if point.due > after:
+            return point
+    return None
+
+
+def inspection_point_on(*, registration_date: dt.date, kind: str, use: str,
+                        rules: Iterable[InspectionRuleLike], due: dt.date) -> InspectionPoint | None:
+    """The schedule point a stored due date corresponds to (the first point on or after it)."""
+    return next_inspection_due(registration_date=registration_date, kind=kind, use=use, rules=rules,
+                               after=due - dt.timedelta(days=1))
+
+
+INSPECTION_SOON_DAYS = 90
+INSPECTION_OK = "ok"
+INSPECTION_DUE_SOON = "due_soon"
+INSPECTION_OVERDUE = "overdue"
+INSPECTION_LABELS: dict[str, tuple[str, str]] = {
+    INSPECTION_OK: ("检验有效", "Inspection valid"),
+    INSPECTION_DUE_SOON: ("即将到期，请按时检验", "Inspection due soon"),
+    INSPECTION_OVERDUE: ("逾期未检验", "Inspection overdue"),
+}
+
+
+@dataclass(frozen=True)
+class InspectionStatus:
+    code: str
+    zh: str
+    en: str
+    days_left: int  # negative when overdue
+    online_mark: bool  # the next due point is an online mark (免检), not an on-site test
+
+
+def inspection_status(*, due: dt.date, on: dt.date, on_site: bool = True) -> InspectionStatus:
+    """ok / due_soon (within 90 days, due day included) / overdue (after the due day)."""
+    days = (due - on).days
+    if days < 0:
+        code = INSPECTION_OVERDUE
+    elif days <= INSPECTION_SOON_DAYS:
+        code = INSPECTION_DUE_SOON
+    else:
+        code = INSPECTION_OK
+    zh, en = INSPECTION_LABELS[code]
+    if not on_site and code != INSPECTION_OK:
+        zh, en = zh + "（免检，网上申领检验标志）", en + " (exempt: apply for the mark online)"
+    return InspectionStatus(code, zh, en, days, not on_site)
+
+
+# --- Compulsory insurance (交强险) ----------------------------------------------------------------------------------
+
+INSURANCE_SOON_DAYS = 30
+INSURANCE_VALID = "valid"
+INSURANCE_EXPIRING = "expiring"
+INSURANCE_EXPIRED = "expired"
+INSURANCE_NONE = "none"
+INSURANCE_LABELS: dict[str, tuple[str, str]] = {
+    INSURANCE_VALID: ("交强险有效", "Compulsory insurance valid"),
+    INSURANCE_EXPIRING: ("交强险即将到期", "Compulsory insurance expiring soon"),
+    INSURANCE_EXPIRED: ("交强险已过期", "Compulsory insurance expired"),
+    INSURANCE_NONE: ("无交强险记录", "No compulsory insurance"),
+}
+
+
+@dataclass(frozen=True)
+class InsuranceStatus:
+    code: str
+    zh: str
+    en: str
+    covered_until: dt.date | None  # last day of continuous cover from ``on`` (None when not covered)
+    insured: bool
+
+
+def insurance_status(*, periods: Sequence[tuple[dt.date, dt.date]], on: dt.date) -> InsuranceStatus:
+    """From the (starts_on, ends_on) of a vehicle's compulsory policies: valid, expiring (continuous cover
+    ends within 30 days), expired (had cover, none now) or none. Back-to-back renewals count as continuous."""
+    ordered = sorted(periods)
+    covered_until: dt.date | None = None
+    for start, end in ordered:
+        if covered_until is None:
+            if start <= on <= end:
+                covered_until = end
+        elif start <= covered_until + dt.timedelta(days=1):
+            covered_until = max(covered_until, end)
+    if covered_until is not None:
+        code = INSURANCE_EXPIRING if (covered_until - on).days <= INSURANCE_SOON_DAYS else INSURANCE_VALID
+    elif any(end < on for _, end in ordered):
+        code = INSURANCE_EXPIRED
+    else:
+        code = INSURANCE_NONE
+    zh, en = INSURANCE_LABELS[code]
+    return InsuranceStatus(code, zh, en, covered_until, covered_until is not None)

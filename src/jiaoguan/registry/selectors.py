@@ -1,0 +1,308 @@
+"""Reads of the registry. Other apps read persons, licences and vehicles only through these functions.
+
+Summaries (``licence_summary``, ``vehicle_summary``) are plain frozen dataclasses with every label in Chinese
+and English, computed for a date (default: today from ``core.clock``), so pages and the API show the same thing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from jiaoguan.core import clock
+from jiaoguan.core.errors import not_found
+from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.identifiers import validate_id_number, validate_plate
+from jiaoguan.registry import rules
+from jiaoguan.registry.models import DrivingLicence, InspectionRule, InsurancePolicy, Person, Vehicle
+
+# With no plate type given, a plate that exists under several types resolves in this order (small car first).
+PLATE_TYPE_PREFERENCE = (
+    Vehicle.PlateType.SMALL, Vehicle.PlateType.NEV_SMALL, Vehicle.PlateType.LARGE, Vehicle.PlateType.NEV_LARGE,
+    Vehicle.PlateType.MOTORCYCLE, Vehicle.PlateType.COACH, Vehicle.PlateType.TRAILER,
+)
+NEW_ENERGY_PLATE_TYPES = frozenset({Vehicle.PlateType.NEV_SMALL, Vehicle.PlateType.NEV_LARGE})
+LIVE_VEHICLE_EXCLUDED = (Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED)
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """A choice label "中文 English" -> ("中文", "English")."""
+    zh, _, en = str(label).partition(" ")
+    return zh, en or zh
+
+
+# --- Persons ----------------------------------------------------------------------------------------------------
+
+def id_number_hash(id_number: str) -> str:
+    return EncryptedField.hash_of(Person, "id_number", id_number)
+
+
+def registry_is_empty() -> bool:
+    """True when no person is registered yet (``demo_city --if-empty``)."""
+    return not Person.objects.exists()
+
+
+def person_by_id_number(*, id_number: str) -> Person | None:
+    """The person with this ID number (exact match through the keyed hash), or None. Does not validate."""
+    if not id_number or not str(id_number).strip():
+        return None
+    return Person.objects.filter(id_number_hash=id_number_hash(str(id_number))).first()
+
+
+def person_get(*, person_id: int) -> Person:
+    try:
+        return Person.objects.get(pk=int(person_id))
+    except (Person.DoesNotExist, ValueError, TypeError):
+        raise not_found("人员", "person") from None
+
+
+def persons_with_phone(*, phone: str) -> list[Person]:
+    """Persons whose phone on file is ``phone`` (several people may share one, e.g. family members)."""
+    return list(Person.objects.filter(phone_hash=EncryptedField.hash_of(Person, "phone", phone)).order_by("pk"))
+
+
+def persons_search(*, id_number: str | None = None, plate: str | None = None) -> list[Person]:
+    """Staff search: persons matching the ID number, or owning a live vehicle with the plate (either given
+    criterion matches; both given = the union). Malformed input raises InvalidInput with the field's message."""
+    found: dict[int, Person] = {}
+    if id_number:
+        person = person_by_id_number(id_number=validate_id_number(id_number))
+        if person is not None:
+            found[person.pk] = person
+    if plate:
+        plate = validate_plate(plate)
+        owners = (Person.objects.filter(vehicles__plate=plate)
+                  .exclude(vehicles__status__in=LIVE_VEHICLE_EXCLUDED).distinct().order_by("pk"))
+        for person in owners:
+            found.setdefault(person.pk, person)
+    return list(found.values())
+
+
+# --- Licences ---------------------------------------------------------------------------------------------------
+
+def licence_for_person(*, person: Person) -> DrivingLicence | None:
+    return DrivingLicence.objects.filter(person=person).first()
+
+
+@dataclass(frozen=True)
+class LicenceSummary:
+    licence_id: int
+    person_id: int
+    licence_number: str  # the holder's ID number (unmasked: mask it on screen)
+    file_number: str
+    classes: list[tuple[str, str, str]]  # (code, zh, en)
+    first_issue_date: dt.date
+    valid_from: dt.date
+    valid_until: dt.date | None  # None = long-term
+    validity: str
+    validity_zh: str
+    validity_en: str
+    status: str  # effective on ``on``
+    status_zh: str
+    status_en: str
+    points: int
+    cycle_start: dt.date
+    cycle_end: dt.date
+    probation_until: dt.date | None
+    in_probation: bool
+    renewal_window_open: bool
+    on: dt.date = field(default_factory=clock.today)
+    covered_classes: list[str] = field(default_factory=list)  # every class the holder may drive
+
+    @property
+    def class_codes(self) -> str:
+        return " ".join(code for code, _, _ in self.classes)
+
+    @property
+    def validity_label(self) -> str:
+        return f"{self.validity_zh} {self.validity_en}"
+
+    @property
+    def status_label(self) -> str:
+        """"中文 English", for the lang_pick filter."""
+        return f"{self.status_zh} {self.status_en}"
+
+    @property
+    def points_left(self) -> int:
+        return max(0, 12 - self.points)
+
+
+def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> LicenceSummary:
+    on = on or clock.today()
+    codes = licence.class_list
+    try:
+        codes = rules.parse_classes(codes)
+        covered = sorted(rules.classes_covered(codes), key=list(rules.LICENCE_CLASSES).index)
+    except ValueError:  # an unknown code in imported data: show it as it is
+        covered = list(codes)
+    classes = []
+    for code in codes:
+        known = rules.LICENCE_CLASSES.get(code)
+        classes.append((code, known.zh, known.en) if known else (code, code, code))
+    status = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on)
+    status_zh, status_en = rules.STATUS_LABELS.get(status, (status, status))
+    validity_zh, validity_en = rules.VALIDITY_LABELS.get(licence.validity, (licence.validity, licence.validity))
+    cycle_start, cycle_end = rules.scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
+    return LicenceSummary(
+        licence_id=licence.pk,
+        person_id=licence.person_id,
+        licence_number=licence.person.id_number,
+        file_number=licence.file_number,
+        classes=classes,
+        first_issue_date=licence.first_issue_date,
+        valid_from=licence.valid_from,
+        valid_until=licence.valid_until,
+        validity=licence.validity,
+        validity_zh=validity_zh,
+        validity_en=validity_en,
+        status=status,
+        status_zh=status_zh,
+        status_en=status_en,
+        points=licence.cycle_points,
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
+        probation_until=licence.probation_until,
+        in_probation=rules.in_probation(licence.probation_until, on),
+        renewal_window_open=status == rules.STATUS_VALID and rules.renewal_window_open(licence.valid_until, on),
+        on=on,
+        covered_classes=covered,
+    )
+
+
+# --- Vehicles ---------------------------------------------------------------------------------------------------
+
+def vehicles_owned_by(*, person: Person) -> QuerySet[Vehicle]:
+    """The person's vehicles that are still theirs (not scrapped, not transferred out), oldest first."""
+    return (Vehicle.objects.filter(owner=person).exclude(status__in=LIVE_VEHICLE_EXCLUDED)
+            .prefetch_related("policies").order_by("registration_date", "pk"))
+
+
+def vehicle_by_plate(*, plate: str, plate_type: str | None = None) -> Vehicle | None:
+    """The vehicle with this plate (validated; InvalidInput if malformed), or None. Without a plate type and
+    several vehicles on the same number, the small-car one (see PLATE_TYPE_PREFERENCE)."""
+    plate = validate_plate(plate)
+    qs = Vehicle.objects.filter(plate=plate)
+    if plate_type:
+        return qs.filter(plate_type=plate_type).first()
+    order = Case(*[When(plate_type=t, then=Value(i)) for i, t in enumerate(PLATE_TYPE_PREFERENCE)],
+                 default=Value(len(PLATE_TYPE_PREFERENCE)), output_field=IntegerField())
+    return qs.annotate(_pref=order).order_by("_pref", "pk").first()
+
+
+def vehicle_by_vin(*, vin: str) -> Vehicle | None:
+    return Vehicle.objects.filter(vin=str(vin).strip().upper()).first()
+
+
+def inspection_rules() -> list:
+    """The inspection schedule rows; the built-in defaults (DOMAIN §5) when the table is empty."""
+    rows = list(InspectionRule.objects.all())
+    return rows or list(rules.DEFAULT_INSPECTION_RULES)
+
+
+def compulsory_periods(vehicle: Vehicle) -> list[tuple[dt.date, dt.date]]:
+    cache = getattr(vehicle, "_prefetched_objects_cache", {})
+    if "policies" in cache:
+        policies = [p for p in cache["policies"] if p.kind == InsurancePolicy.Kind.COMPULSORY]
+    else:
+        policies = list(vehicle.policies.filter(kind=InsurancePolicy.Kind.COMPULSORY))
+    return [(p.starts_on, p.ends_on) for p in policies]
+
+
+@dataclass(frozen=True)
+class VehicleSummary:
+    vehicle_id: int
+    owner_person_id: int | None
+    plate: str
+    plate_type: str
+    plate_type_zh: str
+    plate_type_en: str
+    is_new_energy: bool
+    brand: str
+    kind: str
+    kind_zh: str
+    kind_en: str
+    use: str
+    use_zh: str
+    use_en: str
+    registration_date: dt.date
+    inspection_due: dt.date
+    inspection_status: str  # ok / due_soon / overdue
+    inspection_zh: str
+    inspection_en: str
+    inspection_days_left: int
+    inspection_online: bool  # the due point is an online mark (免检), no on-site test
+    insurance_status: str  # valid / expiring / expired / none
+    insurance_zh: str
+    insurance_en: str
+    insurance_until: dt.date | None  # end of the current compulsory cover (None: not covered now)
+    status: str
+    status_zh: str
+    status_en: str
+    vin_last4: str
+    on: dt.date = field(default_factory=clock.today)
+
+    @property
+    def inspection_label(self) -> str:
+        return f"{self.inspection_zh} {self.inspection_en}"
+
+    @property
+    def insurance_label(self) -> str:
+        return f"{self.insurance_zh} {self.insurance_en}"
+
+    @property
+    def insured(self) -> bool:
+        return self.insurance_until is not None
+
+
+def vehicle_summary(*, vehicle: Vehicle, on: dt.date | None = None, rule_rows: list | None = None) -> VehicleSummary:
+    on = on or clock.today()
+    rule_rows = rule_rows if rule_rows is not None else inspection_rules()
+    point = rules.inspection_point_on(registration_date=vehicle.registration_date, kind=vehicle.kind,
+                                      use=vehicle.use, rules=rule_rows, due=vehicle.inspection_due)
+    # the stored due date is authoritative; the schedule only says whether that point is an online mark
+    on_site = point.on_site if point is not None and point.due == vehicle.inspection_due else True
+    inspection = rules.inspection_status(due=vehicle.inspection_due, on=on, on_site=on_site)
+    insurance = rules.insurance_status(periods=compulsory_periods(vehicle), on=on)
+    plate_zh, plate_en = split_label(vehicle.get_plate_type_display())
+    kind_zh, kind_en = split_label(vehicle.get_kind_display())
+    use_zh, use_en = split_label(vehicle.get_use_display())
+    status_zh, status_en = split_label(vehicle.get_status_display())
+    return VehicleSummary(
+        vehicle_id=vehicle.pk,
+        owner_person_id=vehicle.owner_id,
+        plate=vehicle.plate,
+        plate_type=vehicle.plate_type,
+        plate_type_zh=plate_zh,
+        plate_type_en=plate_en,
+        is_new_energy=vehicle.plate_type in NEW_ENERGY_PLATE_TYPES,
+        brand=vehicle.brand,
+        kind=vehicle.kind,
+        kind_zh=kind_zh,
+        kind_en=kind_en,
+        use=vehicle.use,
+        use_zh=use_zh,
+        use_en=use_en,
+        registration_date=vehicle.registration_date,
+        inspection_due=vehicle.inspection_due,
+        inspection_status=inspection.code,
+        inspection_zh=inspection.zh,
+        inspection_en=inspection.en,
+        inspection_days_left=inspection.days_left,
+        inspection_online=inspection.online_mark,
+        insurance_status=insurance.code,
+        insurance_zh=insurance.zh,
+        insurance_en=insurance.en,
+        insurance_until=insurance.covered_until,
+        status=vehicle.status,
+        status_zh=status_zh,
+        status_en=status_en,
+        vin_last4=vehicle.vin[-4:],
+        on=on,
+    )
+
+
+def vehicle_summaries(*, vehicles, on: dt.date | None = None) -> list[VehicleSummary]:
+    """Summaries of several vehicles with one read of the inspection rules (pass a prefetched queryset)."""
+    rule_rows = inspection_rules()
+    return [vehicle_summary(vehicle=v, on=on, rule_rows=rule_rows) for v in vehicles]

@@ -1,0 +1,585 @@
+"""Writes to the registry. Every function is keyword-only, runs in one transaction, checks its input with the
+core validators (field-level InvalidInput), and appends an audit row with old and new values (personal data
+masked: the audit log must not become a second copy of the register).
+
+Licence life cycle (one function per transition, each locks the row, then checks the current status and the
+actor's role, then writes; ``LICENCE_TRANSITIONS`` is the whole table):
+
+    valid ──suspend──▶ suspended ──restore──▶ valid
+      │ └─expire (task)─▶ expired ──renew──▶ valid
+      │                      └─cancel (task, > 1 year)─▶ cancelled ──renew after 科目一 (≤ 2 years)──▶ valid
+      └─revoke / cancel ─▶ revoked / cancelled
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.db import IntegrityError, transaction
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, InvalidInput, forbidden
+from jiaoguan.core.identifiers import (
+    id_number_birth_date, id_number_is_male, plate_kind, validate_id_number, validate_phone, validate_plate,
+    validate_uscc, validate_vin,
+)
+from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
+from jiaoguan.registry import rules
+from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
+from jiaoguan.registry.selectors import inspection_rules, person_by_id_number
+
+STAFF_ACTOR_ROLES = frozenset({"clerk", "approver", "admin", "system"})
+FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city's code
+RESTORE_AFTER_CANCEL_YEARS = 2
+DEFAULT_SEATS = {
+    Vehicle.Kind.SMALL_CAR: 5, Vehicle.Kind.BUS: 45, Vehicle.Kind.TRUCK: 3, Vehicle.Kind.TRAILER: 0,
+    Vehicle.Kind.MOTORCYCLE: 2,
+}
+_NAME_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z][\u3400-\u9fff\uf900-\ufaffA-Za-z·• ]{0,38}[\u3400-\u9fff\uf900-\ufaffA-Za-z]")
+_POLICY_RE = re.compile(r"[A-Z0-9][A-Z0-9\-]{5,39}")
+_FILE_NUMBER_RE = re.compile(r"[0-9]{12}")
+
+
+def _require_staff(actor: Actor) -> None:
+    if actor.role not in STAFF_ACTOR_ROLES:
+        raise forbidden()
+
+
+def _bad(field: str, code: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(code, zh, en, field=field)
+
+
+# --- Field checks shared with the CSV import --------------------------------------------------------------------
+
+def validate_person_name(value: str, *, field: str = "name") -> str:
+    name = " ".join(str(value or "").split())
+    if not name:
+        raise _bad(field, "registry.name_required", "请填写姓名", "Enter the name")
+    if not _NAME_RE.fullmatch(name):
+        raise _bad(field, "registry.name_invalid", "姓名应为2至40个汉字或字母（可含间隔号·）",
+                   "A name has 2 to 40 Chinese characters or letters (the separator · is allowed)")
+    return name
+
+
+def validate_classes(value, *, field: str = "classes") -> list[str]:
+    try:
+        return rules.parse_classes(value or "")
+    except ValueError:
+        raise _bad(field, "registry.classes_invalid",
+                   "准驾车型不正确，应为 A1 A2 A3 B1 B2 C1 C2 C3 C4 C5 C6 D E F M N P 中的一个或多个",
+                   "Unknown licence class: use one or more of A1 A2 A3 B1 B2 C1 C2 C3 C4 C5 C6 D E F M N P") from None
+
+
+def validate_file_number(value: str, *, field: str = "file_number") -> str:
+    number = str(value or "").strip()
+    if not _FILE_NUMBER_RE.fullmatch(number):
+        raise _bad(field, "registry.file_number_invalid", "档案编号应为12位数字", "A file number has 12 digits")
+    return number
+
+
+def validate_policy_number(value: str, *, field: str = "policy_number") -> str:
+    number = str(value or "").strip().upper()
+    if not _POLICY_RE.fullmatch(number):
+        raise _bad(field, "registry.policy_number_invalid", "保单号应为6至40位字母、数字或连字符",
+                   "A policy number has 6 to 40 letters, digits or hyphens")
+    return number
+
+
+def check_choice(value: str, choices, *, field: str) -> str:
+    value = str(value or "").strip()
+    valid = [c for c, _ in choices]
+    if value not in valid:
+        raise _bad(field, f"registry.{field}_invalid", f"取值不正确，可选：{'、'.join(valid)}",
+                   f"Invalid value; choose one of: {', '.join(valid)}")
+    return value
+
+
+def infer_plate_type(plate: str, kind: str) -> str:
+    """The 号牌种类 a plate number implies: new-energy plates by their pattern, 挂/学 by their suffix, else by
+    the vehicle kind."""
+    shape = plate_kind(plate)
+    if shape == "nev_small":
+        return Vehicle.PlateType.NEV_SMALL
+    if shape == "nev_large":
+        return Vehicle.PlateType.NEV_LARGE
+    if plate.endswith("挂"):
+        return Vehicle.PlateType.TRAILER
+    if plate.endswith("学"):
+        return Vehicle.PlateType.COACH
+    if kind == Vehicle.Kind.MOTORCYCLE:
+        return Vehicle.PlateType.MOTORCYCLE
+    if kind == Vehicle.Kind.SMALL_CAR:
+        return Vehicle.PlateType.SMALL
+    return Vehicle.PlateType.LARGE
+
+
+def check_plate_type(plate: str, plate_type: str, *, field: str = "plate_type") -> str:
+    plate_type = check_choice(plate_type, Vehicle.PlateType.choices, field=field)
+    shape = plate_kind(plate)
+    nev = {Vehicle.PlateType.NEV_SMALL: "nev_small", Vehicle.PlateType.NEV_LARGE: "nev_large"}
+    if (plate_type in nev) != (shape in ("nev_small", "nev_large")) or (plate_type in nev and nev[plate_type] != shape):
+        raise _bad(field, "registry.plate_type_mismatch", "号牌种类与号牌号码不符（新能源号牌为6位）",
+                   "The plate type does not match the plate number (new-energy plates have 6 characters)")
+    return plate_type
+
+
+def _masked_person(person: Person) -> dict:
+    return {"name": mask_name(person.name), "id_number": mask_id_number(person.id_number),
+            "phone": mask_phone(person.phone), "address": mask_address(person.address)}
+
+
+# --- Persons ----------------------------------------------------------------------------------------------------
+
+def person_create(*, name: str, id_number: str, actor: Actor, phone: str | None = None, address: str = "") -> Person:
+    """Add a person to the register. Gender and birth date come from the ID number."""
+    _require_staff(actor)
+    errors: dict[str, tuple[str, str]] = {}
+    values: dict = {}
+    for key, check in (("name", lambda: validate_person_name(name)), ("id_number", lambda: validate_id_number(id_number)),
+                       ("phone", lambda: validate_phone(phone) if phone else None)):
+        try:
+            values[key] = check()
+        except InvalidInput as exc:
+            errors.update(exc.fields)
+    if errors:
+        first = next(iter(errors))
+        raise InvalidInput("registry.person_invalid", *errors[first], field=None, fields=errors)
+    number = values["id_number"]
+    now = clock.now()
+    with transaction.atomic():
+        if person_by_id_number(id_number=number) is not None:
+            raise Conflict("registry.person_exists", "该身份证号码的人员已在档案中", "A person with this ID number is already registered",
+                           field="id_number")
+        try:
+            with transaction.atomic():
+                person = Person.objects.create(
+                    name=values["name"], id_number=number, phone=values["phone"], address=(address or "").strip(),
+                    gender=Person.Gender.MALE if id_number_is_male(number) else Person.Gender.FEMALE,
+                    birth_date=id_number_birth_date(number), created_at=now, updated_at=now,
+                )
+        except IntegrityError:  # a concurrent insert of the same ID number
+            raise Conflict("registry.person_exists", "该身份证号码的人员已在档案中",
+                           "A person with this ID number is already registered", field="id_number") from None
+        audit_record(actor=actor, action="person.create", obj=person, new=_masked_person(person),
+                     subject_person_id=person.pk)
+    return person
+
+
+def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str) -> Person:
+    """Change the phone on file (预留手机号), e.g. at a window after checking the holder's ID card."""
+    _require_staff(actor)
+    phone = validate_phone(phone)
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        old = locked.phone
+        if old == phone:
+            return locked
+        locked.phone = phone
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["phone", "phone_hash", "updated_at"])
+        audit_record(actor=actor, action="person.update_phone", obj=locked, old={"phone": mask_phone(old)},
+                     new={"phone": mask_phone(phone)}, reason=reason, subject_person_id=locked.pk)
+    person.phone, person.phone_hash, person.updated_at = locked.phone, locked.phone_hash, locked.updated_at
+    return person
+
+
+def person_update_address(*, person: Person, address: str, actor: Actor, reason: str) -> Person:
+    _require_staff(actor)
+    address = " ".join(str(address or "").split())
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        old = locked.address
+        if old == address:
+            return locked
+        locked.address = address
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["address", "updated_at"])
+        audit_record(actor=actor, action="person.update_address", obj=locked, old={"address": mask_address(old)},
+                     new={"address": mask_address(address)}, reason=reason, subject_person_id=locked.pk)
+    person.address, person.updated_at = locked.address, locked.updated_at
+    return person
+
+
+# --- Licences ---------------------------------------------------------------------------------------------------
+
+def _licence_state(licence: DrivingLicence) -> dict:
+    return {"status": licence.status, "classes": licence.classes, "valid_from": licence.valid_from,
+            "valid_until": licence.valid_until, "validity": licence.validity,
+            "probation_until": licence.probation_until}
+
+
+def next_file_number() -> str:
+    """The next free 档案编号 in the city's range (the highest so far + 1)."""
+    last = (DrivingLicence.objects.filter(file_number__startswith=FILE_NUMBER_PREFIX)
+            .order_by("-file_number").values_list("file_number", flat=True).first())
+    n = int(last[len(FILE_NUMBER_PREFIX):]) + 1 if last else 1
+    return f"{FILE_NUMBER_PREFIX}{n:0{12 - len(FILE_NUMBER_PREFIX)}d}"
+
+
+def check_licence_ages(*, birth_date: dt.date, classes: list[str], on: dt.date, field: str = "classes") -> None:
+    age = rules.age_on(birth_date, on)
+    too_young_or_old = [c for c in classes if not rules.age_allows(c, age)]
+    if too_young_or_old:
+        limits = "；".join(
+            f"{c} {rules.LICENCE_CLASSES[c].min_age}–{rules.LICENCE_CLASSES[c].max_age or ''}" for c in too_young_or_old)
+        raise _bad(field, "registry.licence_age",
+                   f"申领时年龄（{age}岁）不符合准驾车型的年龄条件：{limits}",
+                   f"The holder's age on that date ({age}) is outside the age limits of: {limits}")
+
+
+def licence_issue(*, person: Person, classes: str | list[str], first_issue_date: dt.date, actor: Actor,
+                  valid_from: dt.date | None = None, validity: str = rules.VALIDITY_6Y,
+                  file_number: str | None = None, issuing_office: str | None = None) -> DrivingLicence:
+    """Issue a driving licence to a person who has none. The period is computed from ``valid_from`` (default:
+    the first-issue date) and ``validity``; probation runs 12 months from the first issue."""
+    _require_staff(actor)
+    codes = validate_classes(classes)
+    today = clock.today()
+    if validity not in rules.VALIDITY_YEARS:
+        raise _bad("validity", "registry.validity_invalid", "有效期类型不正确", "Unknown validity period")
+    if first_issue_date > today:
+        raise _bad("first_issue_date", "registry.date_in_future", "初次领证日期不能晚于今天",
+                   "The first-issue date cannot be in the future")
+    check_licence_ages(birth_date=person.birth_date, classes=codes, on=first_issue_date)
+    valid_from = valid_from or first_issue_date
+    if valid_from < first_issue_date or valid_from > today:
+        raise _bad("valid_from", "registry.valid_from_invalid", "有效期起始日期应在初次领证日期与今天之间",
+                   "The validity start must be between the first-issue date and today")
+    valid_until = rules.validity_until(valid_from, validity)
+    if rules.effective_status(stored=rules.STATUS_VALID, valid_until=valid_until, on=today) != rules.STATUS_VALID:
+        raise _bad("valid_from", "registry.licence_already_expired", "按该有效期计算，驾驶证已过期，请核对日期",
+                   "With these dates the licence would already be expired; check them")
+    if file_number is not None:
+        file_number = validate_file_number(file_number)
+    now = clock.now()
+    with transaction.atomic():
+        if DrivingLicence.objects.filter(person=person).exists():
+            raise Conflict("registry.licence_exists", "该人员已有驾驶证，请办理增驾或换证",
+                           "This person already holds a licence: add a class or renew it instead", field="classes")
+        for _attempt in range(5):
+            number = file_number or next_file_number()
+            try:
+                with transaction.atomic():
+                    licence = DrivingLicence.objects.create(
+                        person=person, file_number=number, classes=" ".join(codes), first_issue_date=first_issue_date,
+                        valid_from=valid_from, valid_until=valid_until, validity=validity,
+                        status=DrivingLicence.Status.VALID, probation_until=rules.probation_end(first_issue_date),
+                        cycle_points=0, created_at=now, updated_at=now,
+                        **({"issuing_office": issuing_office} if issuing_office else {}),
+                    )
+                break
+            except IntegrityError:
+                if file_number is not None or DrivingLicence.objects.filter(person=person).exists():
+                    raise Conflict("registry.licence_conflict", "档案编号或驾驶证已存在",
+                                   "The file number or the licence already exists", field="file_number") from None
+        else:  # pragma: no cover - five concurrent issues in a row
+            raise Conflict("registry.licence_conflict", "档案编号分配冲突，请重试", "File number clash; try again")
+        audit_record(actor=actor, action="licence.issue", obj=licence, new=_licence_state(licence),
+                     subject_person_id=person.pk)
+    return licence
+
+
+LICENCE_TRANSITIONS: dict[str, frozenset[str]] = {
+    rules.STATUS_VALID: frozenset({rules.STATUS_SUSPENDED, rules.STATUS_EXPIRED, rules.STATUS_REVOKED,
+                                   rules.STATUS_CANCELLED}),
+    rules.STATUS_SUSPENDED: frozenset({rules.STATUS_VALID, rules.STATUS_REVOKED, rules.STATUS_CANCELLED}),
+    rules.STATUS_EXPIRED: frozenset({rules.STATUS_VALID, rules.STATUS_CANCELLED, rules.STATUS_REVOKED}),
+    rules.STATUS_CANCELLED: frozenset({rules.STATUS_VALID}),
+    rules.STATUS_REVOKED: frozenset(),
+}
+
+
+def _transition(*, licence: DrivingLicence, to: str, action: str, actor: Actor, reason: str,
+                allowed_from: frozenset[str] | None = None, extra: dict | None = None) -> DrivingLicence:
+    """Lock, check the current status, write, audit. ``extra``: other fields changed in the same step."""
+    _require_staff(actor)
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        current = locked.status
+        allowed = LICENCE_TRANSITIONS.get(current, frozenset())
+        if to not in allowed or (allowed_from is not None and current not in allowed_from):
+            cur_zh, cur_en = rules.STATUS_LABELS.get(current, (current, current))
+            to_zh, to_en = rules.STATUS_LABELS.get(to, (to, to))
+            raise Conflict("registry.licence_status", f"驾驶证当前状态为“{cur_zh}”，不能变为“{to_zh}”",
+                           f"The licence is {cur_en.lower()}; it cannot become {to_en.lower()}")
+        old = _licence_state(locked)
+        locked.status = to
+        for key, value in (extra or {}).items():
+            setattr(locked, key, value)
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["status", "updated_at", *(extra or {})])
+        new = _licence_state(locked)
+        audit_record(actor=actor, action=action, obj=locked,
+                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     reason=reason, subject_person_id=locked.person_id)
+    for attr in ("status", "updated_at", *(extra or {})):
+        setattr(licence, attr, getattr(locked, attr))
+    return licence
+
+
+def _need_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise _bad("reason", "registry.reason_required", "请填写原因", "Give the reason")
+    return reason
+
+
+def licence_suspend(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
+    """暂扣 / 满分: the holder may not drive until restored."""
+    return _transition(licence=licence, to=rules.STATUS_SUSPENDED, action="licence.suspend", actor=actor,
+                       reason=_need_reason(reason))
+
+
+def licence_restore(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
+    """End a suspension (study done and 科目一 passed, or the detention period over)."""
+    return _transition(licence=licence, to=rules.STATUS_VALID, action="licence.restore", actor=actor,
+                       reason=_need_reason(reason), allowed_from=frozenset({rules.STATUS_SUSPENDED}))
+
+
+def licence_revoke(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
+    return _transition(licence=licence, to=rules.STATUS_REVOKED, action="licence.revoke", actor=actor,
+                       reason=_need_reason(reason))
+
+
+def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
+    return _transition(licence=licence, to=rules.STATUS_CANCELLED, action="licence.cancel", actor=actor,
+                       reason=_need_reason(reason))
+
+
+def licence_expire(*, licence: DrivingLicence, actor: Actor, reason: str = "超过有效期 validity ended") -> DrivingLicence:
+    return _transition(licence=licence, to=rules.STATUS_EXPIRED, action="licence.expire", actor=actor, reason=reason,
+                       allowed_from=frozenset({rules.STATUS_VALID}))
+
+
+_SET_STATUS = {
+    rules.STATUS_SUSPENDED: licence_suspend,
+    rules.STATUS_VALID: licence_restore,
+    rules.STATUS_REVOKED: licence_revoke,
+    rules.STATUS_CANCELLED: licence_cancel,
+    rules.STATUS_EXPIRED: licence_expire,
+}
+
+
+def licence_set_status(*, licence: DrivingLicence, status: str, actor: Actor, reason: str) -> DrivingLicence:
+    """Dispatch to the one transition function for ``status`` (for forms that offer a status list)."""
+    fn = _SET_STATUS.get(status)
+    if fn is None:
+        raise _bad("status", "registry.licence_status_invalid", "驾驶证状态不正确", "Unknown licence status")
+    return fn(licence=licence, actor=actor, reason=reason)
+
+
+def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period: bool = False,
+                  passed_theory_test: bool = False, reason: str = "") -> DrivingLicence:
+    """换证 (DOMAIN §3): within the 90 days before expiry, or late while expired (up to one year after); a
+    licence cancelled for not being renewed is restored within 2 years once the holder passes 科目一. The new
+    period follows the old one (6y → 10y → long-term unless a cycle of the period reached 12 points)."""
+    _require_staff(actor)
+    today = clock.today()
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        if locked.valid_until is None:
+            raise Conflict("registry.licence_long_term", "长期有效的驾驶证无需换证", "A long-term licence needs no renewal")
+        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today)
+        cancelled_for_expiry = (locked.status in (rules.STATUS_VALID, rules.STATUS_EXPIRED, rules.STATUS_CANCELLED)
+                                and today >= rules.cancellation_date(locked.valid_until))
+        if status == rules.STATUS_VALID and not rules.renewal_window_open(locked.valid_until, today):
+            start, _ = rules.renewal_window(locked.valid_until)
+            raise Conflict("registry.renewal_not_open", f"有效期满前90日内方可换证（{start:%Y-%m-%d}起）",
+                           f"Renewal opens 90 days before expiry (from {start:%Y-%m-%d})")
+        if status == rules.STATUS_CANCELLED:
+            if not cancelled_for_expiry:
+                raise Conflict("registry.licence_status", "驾驶证已注销，不能换证", "The licence is cancelled; it cannot be renewed")
+            last_day = rules.add_years(rules.cancellation_date(locked.valid_until), RESTORE_AFTER_CANCEL_YEARS)
+            if today > last_day:
+                raise Conflict("registry.restore_too_late", "注销已超过2年，须重新申领驾驶证",
+                               "Cancelled more than 2 years ago: the holder must apply for a new licence")
+            if not passed_theory_test:
+                raise Conflict("registry.theory_test_required", "恢复驾驶资格须先通过科目一考试",
+                               "Restoring the licence needs a passed theory test (科目一) first")
+        elif status not in (rules.STATUS_VALID, rules.STATUS_EXPIRED):
+            zh, en = rules.STATUS_LABELS.get(status, (status, status))
+            raise Conflict("registry.licence_status", f"驾驶证状态为“{zh}”，不能换证", f"The licence is {en.lower()}; it cannot be renewed")
+        old = _licence_state(locked)
+        validity = rules.validity_after_renewal(locked.validity, full_score_in_period=full_score_in_period)
+        valid_from = today if status == rules.STATUS_CANCELLED else locked.valid_until
+        locked.validity = validity
+        locked.valid_from = valid_from
+        locked.valid_until = rules.validity_until(valid_from, validity)
+        locked.status = rules.STATUS_VALID
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "updated_at"])
+        new = _licence_state(locked)
+        audit_record(actor=actor, action="licence.renew", obj=locked,
+                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     reason=reason, subject_person_id=locked.person_id)
+    for attr in ("validity", "valid_from", "valid_until", "status", "updated_at"):
+        setattr(licence, attr, getattr(locked, attr))
+    return licence
+
+
+def licences_apply_dates(*, on: dt.date | None = None, actor: Actor | None = None, chunk: int = 500) -> dict[str, int]:
+    """Move licences whose dates have passed: valid → expired after ``valid_until``, and valid/expired →
+    cancelled more than one year after it. Each licence in its own transaction, audited. Idempotent."""
+    on = on or clock.today()
+    actor = actor or Actor.system("registry.licence_expiry")
+    counts = {"expired": 0, "cancelled": 0}
+    candidates = DrivingLicence.objects.filter(
+        status__in=(rules.STATUS_VALID, rules.STATUS_EXPIRED), valid_until__lt=on,
+    ).order_by("pk").values_list("pk", flat=True)
+    last_pk = 0
+    while True:
+        pks = list(candidates.filter(pk__gt=last_pk)[:chunk])
+        if not pks:
+            break
+        last_pk = pks[-1]
+        for licence in DrivingLicence.objects.filter(pk__in=pks).order_by("pk"):
+            target = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on)
+            if target == licence.status:
+                continue
+            try:
+                if target == rules.STATUS_EXPIRED:
+                    licence_expire(licence=licence, actor=actor)
+                    counts["expired"] += 1
+                elif target == rules.STATUS_CANCELLED:
+                    _transition(licence=licence, to=rules.STATUS_CANCELLED, action="licence.cancel", actor=actor,
+                                reason="超过有效期一年以上未换证 not renewed within one year of expiry",
+                                allowed_from=frozenset({rules.STATUS_VALID, rules.STATUS_EXPIRED}))
+                    counts["cancelled"] += 1
+            except Conflict:  # changed by someone else since it was read: the next run looks again
+                continue
+    return counts
+
+
+# --- Vehicles and insurance ------------------------------------------------------------------------------------
+
+def _vehicle_state(vehicle: Vehicle) -> dict:
+    return {"plate": vehicle.plate, "plate_type": vehicle.plate_type, "owner_id": vehicle.owner_id,
+            "status": vehicle.status, "inspection_due": vehicle.inspection_due,
+            "last_inspection_date": vehicle.last_inspection_date}
+
+
+def inspection_due_for(*, registration_date: dt.date, kind: str, use: str, after: dt.date | None = None,
+                       rule_rows: list | None = None) -> dt.date:
+    """The next due date of the schedule after ``after`` (default: the registration date)."""
+    point = rules.next_inspection_due(registration_date=registration_date, kind=kind, use=use,
+                                      rules=rule_rows if rule_rows is not None else inspection_rules(),
+                                      after=after or registration_date)
+    if point is None:
+        raise _bad("kind", "registry.no_inspection_rule", "没有适用于该车辆类型和使用性质的检验周期规则",
+                   "No inspection rule covers this vehicle kind and use")
+    return point.due
+
+
+def vehicle_register(*, owner: Person | None, plate: str, vin: str, brand: str, kind: str, use: str,
+                     registration_date: dt.date, actor: Actor, plate_type: str | None = None,
+                     seats: int | None = None, owner_company: str = "", owner_uscc: str = "") -> Vehicle:
+    """Register a vehicle (注册登记). Its first inspection due date comes from the schedule (InspectionRule)."""
+    _require_staff(actor)
+    plate = validate_plate(plate)
+    vin = validate_vin(vin)
+    kind = check_choice(kind, Vehicle.Kind.choices, field="kind")
+    use = check_choice(use, Vehicle.Use.choices, field="use")
+    plate_type = check_plate_type(plate, plate_type) if plate_type else infer_plate_type(plate, kind)
+    brand = " ".join(str(brand or "").split())
+    if not brand or len(brand) > 60:
+        raise _bad("brand", "registry.brand_invalid", "请填写品牌型号（60字以内）", "Enter the make and model (up to 60 characters)")
+    if registration_date > clock.today():
+        raise _bad("registration_date", "registry.date_in_future", "初次登记日期不能晚于今天",
+                   "The registration date cannot be in the future")
+    if owner is None and not owner_company:
+        raise _bad("owner", "registry.owner_required", "请指定车辆所有人", "Give the vehicle's owner")
+    owner_uscc = validate_uscc(owner_uscc, field="owner_uscc") if owner_uscc else ""
+    due = inspection_due_for(registration_date=registration_date, kind=kind, use=use)
+    now = clock.now()
+    with transaction.atomic():
+        if Vehicle.objects.filter(vin=vin).exists():
+            raise Conflict("registry.vin_exists", "该车辆识别代号已登记", "A vehicle with this VIN is already registered", field="vin")
+        if Vehicle.objects.filter(plate=plate, plate_type=plate_type).exists():
+            raise Conflict("registry.plate_exists", "该号牌已被使用", "This plate is already in use", field="plate")
+        try:
+            with transaction.atomic():
+                vehicle = Vehicle.objects.create(
+                    plate=plate, plate_type=plate_type, vin=vin, owner=owner, owner_company=owner_company[:120],
+                    owner_uscc=owner_uscc, brand=brand, kind=kind, use=use,
+                    seats=DEFAULT_SEATS.get(kind, 5) if seats is None else seats,
+                    registration_date=registration_date, inspection_due=due, status=Vehicle.Status.NORMAL,
+                    created_at=now, updated_at=now,
+                )
+        except IntegrityError:
+            raise Conflict("registry.vehicle_conflict", "号牌或车辆识别代号已登记",
+                           "The plate or the VIN is already registered", field="plate") from None
+        audit_record(actor=actor, action="vehicle.register", obj=vehicle, new=_vehicle_state(vehicle),
+                     subject_person_id=owner.pk if owner else None)
+    return vehicle
+
+
+def policy_periods_overlap(a: tuple[dt.date, dt.date], b: tuple[dt.date, dt.date]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def policy_add(*, vehicle: Vehicle, policy_number: str, insurer: str, starts_on: dt.date, ends_on: dt.date,
+               actor: Actor, kind: str = InsurancePolicy.Kind.COMPULSORY) -> InsurancePolicy:
+    """Record an insurance policy (e-policies come from insurers). Compulsory policies of one vehicle may not
+    overlap (no double 交强险) and last at most a year."""
+    _require_staff(actor)
+    number = validate_policy_number(policy_number)
+    kind = check_choice(kind, InsurancePolicy.Kind.choices, field="kind")
+    insurer = " ".join(str(insurer or "").split())
+    if not insurer or len(insurer) > 60:
+        raise _bad("insurer", "registry.insurer_invalid", "请填写保险公司（60字以内）", "Enter the insurer (up to 60 characters)")
+    if ends_on < starts_on:
+        raise _bad("ends_on", "registry.policy_dates", "保险止期不能早于起期", "The policy cannot end before it starts")
+    if kind == InsurancePolicy.Kind.COMPULSORY and ends_on > rules.add_years(starts_on, 1):
+        raise _bad("ends_on", "registry.policy_too_long", "交强险保险期间最长一年", "A compulsory policy lasts at most one year")
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        if locked.status in (Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED):
+            raise Conflict("registry.vehicle_not_live", "车辆已注销或转出", "The vehicle is scrapped or transferred out")
+        if InsurancePolicy.objects.filter(policy_number=number).exists():
+            raise Conflict("registry.policy_exists", "该保单号已存在", "This policy number already exists", field="policy_number")
+        if kind == InsurancePolicy.Kind.COMPULSORY:
+            others = locked.policies.filter(kind=kind, starts_on__lte=ends_on, ends_on__gte=starts_on)
+            if others.exists():
+                raise Conflict("registry.policy_overlap", "该车辆在此期间已有交强险保单",
+                               "The vehicle already has a compulsory policy covering part of this period", field="starts_on")
+        policy = InsurancePolicy.objects.create(vehicle=locked, kind=kind, insurer=insurer, policy_number=number,
+                                                starts_on=starts_on, ends_on=ends_on, created_at=clock.now())
+        audit_record(actor=actor, action="policy.add", obj=policy,
+                     new={"vehicle_id": locked.pk, "policy_number": number, "kind": kind, "insurer": insurer,
+                          "starts_on": starts_on, "ends_on": ends_on}, subject_person_id=locked.owner_id)
+    return policy
+
+
+def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor: Actor) -> Vehicle:
+    """A passed inspection (or an online mark for an exempt year): the next due date moves to the schedule
+    point after both the current due date and the inspection day. Needs valid compulsory insurance that day
+    and is refused more than 90 days before the due date."""
+    from jiaoguan.registry.selectors import compulsory_periods
+
+    _require_staff(actor)
+    if inspected_on > clock.today():
+        raise _bad("inspected_on", "registry.date_in_future", "检验日期不能晚于今天", "The inspection date cannot be in the future")
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        if locked.status not in (Vehicle.Status.NORMAL, Vehicle.Status.MORTGAGED):
+            zh, en = locked.get_status_display().split(" ", 1)
+            raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能检验", f"The vehicle is {en.lower()}; it cannot be inspected")
+        if not rules.insurance_status(periods=compulsory_periods(locked), on=inspected_on).insured:
+            raise Conflict("registry.insurance_required", "检验前须有有效的交强险", "Valid compulsory insurance is needed to inspect")
+        if inspected_on < locked.inspection_due - dt.timedelta(days=rules.INSPECTION_SOON_DAYS):
+            raise Conflict("registry.inspection_too_early", "检验有效期满前3个月内方可检验",
+                           "Inspection is possible in the 3 months before the due date")
+        old = _vehicle_state(locked)
+        locked.inspection_due = inspection_due_for(registration_date=locked.registration_date, kind=locked.kind,
+                                                   use=locked.use, after=max(locked.inspection_due, inspected_on))
+        locked.last_inspection_date = inspected_on
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["inspection_due", "last_inspection_date", "updated_at"])
+        new = _vehicle_state(locked)
+        audit_record(actor=actor, action="vehicle.inspect", obj=locked,
+                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     subject_person_id=locked.owner_id)
+    vehicle.inspection_due, vehicle.last_inspection_date = locked.inspection_due, locked.last_inspection_date
+    vehicle.updated_at = locked.updated_at
+    return vehicle
