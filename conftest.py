@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from jiaoguan.core import clock as core_clock
 
@@ -21,6 +23,7 @@ def _isolate_state():
     """Each test starts with the real clock, an empty cache (rate limits) and an empty SMS outbox."""
     core_clock.reset()
     cache.clear()
+    translation.activate(settings.LANGUAGE_CODE)  # a previous test's English request must not leak
     try:
         from jiaoguan.notifications.testing import clear_outbox
     except ImportError:  # before the notifications app exists
@@ -29,6 +32,7 @@ def _isolate_state():
         clear_outbox()
     yield
     core_clock.reset()
+    translation.deactivate()
 
 
 @pytest.fixture

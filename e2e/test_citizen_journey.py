@@ -41,7 +41,7 @@ def test_register_login_see_records_and_bind_a_relatives_car(journey):
     page.wait_for_url(j.base_url + "/")
     assert "您已安全退出" in j.text()
     j.goto("/me/")
-    page.wait_for_url("**/login/?next=/me/")
+    page.wait_for_url("**/login/?next=%2Fme%2F")
     page.get_by_label("手机号码").fill(me.phone)
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     j.shot("03-login")

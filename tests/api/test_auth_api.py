@@ -4,7 +4,6 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from jiaoguan.identity import services
 from jiaoguan.identity.models import ApiToken, User
 from jiaoguan.notifications.testing import last_code
 from tests.api.helpers import assert_error, bearer, get, post, session_client

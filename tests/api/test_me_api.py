@@ -9,7 +9,7 @@ from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.models import Vehicle
 from tests.api.helpers import assert_error, bearer, delete, get, post, session_client
 from tests.factories import make_person, make_vehicle
-from tests.identity.helpers import PASSWORD, holder, later, register, wrong
+from tests.identity.helpers import PASSWORD, holder, register, wrong
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +206,13 @@ def test_session_and_bearer_together_use_the_bearer(citizen):
     c = session_client(citizen)
     assert get(c, "me").json()["id"] == citizen.pk
     assert get(c, "me", **bearer(other)).json()["id"] == other.pk
+
+
+@pytest.mark.parametrize("n", [1, 5])
+def test_my_vehicles_reads_a_fixed_number_of_queries(n, django_assert_max_num_queries):
+    user = register(holder(vehicles=n))
+    h = bearer(user)
+    get(Client(), "me/vehicles", **h)
+    with django_assert_max_num_queries(8):
+        r = get(Client(), "me/vehicles", **h)
+    assert len(r.json()) == n

@@ -73,3 +73,10 @@ def test_pagination_keeps_the_filter(client, looked_at, monkeypatch):
         "?staff=clerk001&amp;page=2" in r.content.decode()
     r = client.get("/console/audit/access/", {"staff": "clerk001", "page": 2})
     assert [e["entry"].action for e in r.context["entries"]] == ["person.view"]
+
+
+def test_an_overlong_filter_is_a_field_error(client, looked_at):
+    client.force_login(staff_user("auditor", "audit001"))
+    r = client.get("/console/audit/access/", {"staff": "x" * 100})
+    assert r.status_code == 400 and field_errors(r, "staff")
+    assert "共 0 条记录" in text(r)

@@ -61,7 +61,7 @@ def test_wrong_password_and_empty_fields(client):
 def test_login_next_stays_inside_the_console(client):
     staff_user("clerk", "clerk001")
     r = client.get("/console/persons/")
-    assert r.status_code == 302 and r["Location"] == "/console/login/?next=/console/persons/"
+    assert r.status_code == 302 and r["Location"] == "/console/login/?next=%2Fconsole%2Fpersons%2F"
     r = client.post("/console/login/?next=/console/persons/", {"username": "clerk001", "password": PASSWORD,
                                                                 "next": "/console/persons/"})
     assert r["Location"] == "/console/persons/"

@@ -125,3 +125,12 @@ def test_auditor_cannot_open_records_and_clerk_cannot_read_the_log(client, clerk
     assert _access_rows() == []
     client.force_login(clerk)
     assert client.get("/console/audit/access/").status_code == 403
+
+
+def test_record_in_english(client, clerk):
+    person, lic, car = citizen_records()
+    client.force_login(clerk)
+    page = text(client.get(f"/console/persons/{person.pk}/", **EN))
+    assert "Person record" in page and "Personal data is masked" in page and "Show full details" in page
+    assert "Driving licence" in page and "Small car" in page and "Male" in page and "男" not in page
+    assert "Window clerk" in page  # the role beside the staff member's name in the header

@@ -91,6 +91,9 @@ def test_request_and_confirm(citizen):
                                                         object_type="identity.vehiclebinding")] \
         == ["binding.request", "binding.confirm"]
     assert Message.objects.filter(recipient=citizen, template_code="binding.confirmed").exists()
+    # the owner is told by SMS that the binding they authorised is now in force
+    assert Message.objects.filter(template_code="binding.owner_confirmed", channel="sms").count() == 1
+    assert car.plate[2:] in last_sms(owner.phone) and "授权" in last_sms(owner.phone)
     # the requester now sees the car, but nothing about its owner
     mine = {mv.vehicle.plate: mv for mv in selectors.my_vehicles(user=citizen)}
     assert mine[car.plate].kind == "other" and mine[car.plate].bound_at == confirmed.bound_at
@@ -445,3 +448,11 @@ def test_user_by_phone(citizen):
     assert selectors.user_by_phone(phone=citizen.phone) == citizen
     assert selectors.user_by_phone(phone="+86" + citizen.phone) == citizen
     assert selectors.user_by_phone(phone="13") is None
+
+
+def test_owner_is_told_when_another_users_binding_ends(citizen):
+    owner, car = owner_with_car()
+    binding = bind(citizen, car)
+    services.binding_end(user=citizen, binding_id=binding.pk)
+    assert Message.objects.filter(template_code="binding.owner_ended", channel="sms").count() == 1
+    assert "解除绑定" in last_sms(owner.phone)

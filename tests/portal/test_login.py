@@ -18,7 +18,7 @@ def test_password_login_goes_to_my_page(client):
 def test_login_returns_to_the_page_asked_for_but_never_off_site(client):
     user, person, _, _ = citizen()
     r = client.get("/me/messages/")
-    assert r.status_code == 302 and r["Location"] == "/login/?next=/me/messages/"
+    assert r.status_code == 302 and r["Location"] == "/login/?next=%2Fme%2Fmessages%2F"
     login_page = client.get(r["Location"])
     assert 'name="next" value="/me/messages/"' in login_page.content.decode()
     r = client.post("/login/", {"method": "password", "login": person.phone, "password": PASSWORD,

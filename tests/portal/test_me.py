@@ -1,5 +1,6 @@
 """My page: licence card and vehicles as the registry has them, in both languages; access rules."""
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
 
@@ -15,7 +16,10 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     for url in ("/me/", "/me/vehicles/bind/", "/me/messages/", "/me/vehicles/bindings/1/confirm/",
                 "/me/vehicles/bindings/1/unbind/"):
         r = client.get(url)
-        assert r.status_code == 302 and r["Location"] == f"/login/?next={url}", url
+        assert r.status_code == 302 and r["Location"] == f"/login/?next={quote(url, safe='')}", url
+    # a POST with an expired session comes back to "my" page, not to a POST-only address
+    r = client.post("/me/messages/1/read/")
+    assert r["Location"] == "/login/?next=%2Fme%2F"
 
 
 def test_staff_are_sent_to_the_console(client):

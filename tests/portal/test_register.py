@@ -142,3 +142,14 @@ def test_weak_password_is_a_field_error(client):
     r = client.post("/register/details/", _details(person, code, password="12345678", password2="12345678"))
     assert r.status_code == 422
     assert field_errors(r, "password")
+
+
+def test_bytes_that_are_not_utf8_get_a_field_message_not_a_500(client):
+    r = client.post("/register/", data=b"phone=%FF%FE%FD", content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 422
+    assert field_errors(r, "phone") == ["请输入11位中国大陆手机号码"]
+
+
+def test_oversized_phone_is_refused_by_the_form(client):
+    r = client.post("/register/", {"phone": "1" * 5000})
+    assert r.status_code == 400 and field_errors(r, "phone")

@@ -32,7 +32,8 @@ def city(clock):
 def fingerprint() -> list:
     persons = sorted((p.id_number, p.name, p.phone, p.address) for p in Person.objects.all())
     licences = sorted(DrivingLicence.objects.values_list(
-        "person__id_number_hash", "file_number", "classes", "first_issue_date", "valid_until", "status", "cycle_points"))
+        "person__id_number_hash", "file_number", "classes", "first_issue_date", "valid_until", "status",
+        "cycle_points"))
     vehicles = sorted(Vehicle.objects.values_list("plate", "plate_type", "vin", "brand", "registration_date",
                                                   "inspection_due", "owner__id_number_hash"))
     policies = sorted(InsurancePolicy.objects.values_list("policy_number", "vehicle__vin", "starts_on", "ends_on"))
@@ -99,7 +100,8 @@ def test_licence_dates_are_consistent(city):
         birth = lic.person.birth_date
         classes = rules.parse_classes(lic.classes)
         for code in classes:
-            assert rules.age_allows(code, rules.age_on(birth, lic.first_issue_date)), (lic.classes, birth, lic.first_issue_date)
+            age = rules.age_on(birth, lic.first_issue_date)
+            assert rules.age_allows(code, age), (lic.classes, birth, lic.first_issue_date)
         assert lic.first_issue_date <= TODAY and lic.first_issue_date <= lic.valid_from
         assert lic.valid_until == rules.validity_until(lic.valid_from, lic.validity)
         assert lic.probation_until == rules.probation_end(lic.first_issue_date)
@@ -207,7 +209,8 @@ def test_command_prints_showcase_and_accounts(clock, monkeypatch):
         calls.append(city)
         return [("citizen", "13800138000", "Demo-2026!", "李建华")]
 
-    monkeypatch.setattr(demo_command, "_accounts_module", lambda: SimpleNamespace(create_demo_accounts=create_demo_accounts))
+    fake = SimpleNamespace(create_demo_accounts=create_demo_accounts)
+    monkeypatch.setattr(demo_command, "_accounts_module", lambda: fake)
     out = io.StringIO()
     call_command(demo_command.Command(), persons=60, seed=5, stdout=out)
     text = out.getvalue()
@@ -229,3 +232,28 @@ def test_command_without_identity_demo(clock, monkeypatch):
     call_command(demo_command.Command(), persons=10, stdout=out, verbosity=0)
     assert "identity has no demo accounts" in out.getvalue()
     assert Person.objects.count() == 10  # the showcase people and two more
+
+
+def test_docs_name_the_showcase_people_as_they_are():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "registry-import.md").read_text(encoding="utf-8")
+    for spec in SHOWCASE:
+        row = f"| {spec.key} | {spec.name} | {spec.id_number} | {spec.phone} |"
+        assert row in doc, row
+        for v in spec.vehicles:
+            assert f"{v.plate[:2]}·{v.plate[2:]}" in doc
+
+
+def test_docs_examples_are_valid_identifiers():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "registry-import.md").read_text(encoding="utf-8")
+    numbers = set(re.findall(r"\b4403\d{13}[\dX]\b", doc))
+    vins = set(re.findall(r"\bL[0-9A-HJ-NPR-Z]{16}\b", doc))
+    assert len(numbers) >= 10 and len(vins) >= 2
+    for n in numbers:
+        validate_id_number(n)
+    for v in vins:
+        validate_vin(v)

@@ -12,13 +12,14 @@ from jiaoguan.core.identifiers import make_id_number
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.registry.imports import parse_date, registry_import
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
-from tests.factories import make_person, make_vehicle, unique_vin
+from tests.factories import make_vehicle, unique_vin
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("import:test")
 ID1 = make_id_number("440304", dt.date(1988, 3, 14), 371)
 ID2 = make_id_number("440306", dt.date(1992, 10, 2), 58)
 ID3 = make_id_number("440307", dt.date(2010, 1, 1), 11)  # 16 years old in 2026
+NOBODY = make_id_number("440305", dt.date(1975, 1, 1), 33)  # valid, never imported
 BAD_CHECK = ID1[:-1] + ("0" if ID1[-1] != "0" else "1")
 
 
@@ -121,7 +122,7 @@ LICENCES = (
     "身份证号码,档案编号,准驾车型,初次领证日期,有效期起始日期,有效期至,状态,累积记分\n"
     f"{ID1},440300001001,C1,2008-05-01,2014/05/01,2024-05-01,,3\n"  # 2: ok (10y) -> status computed: expired
     f"{ID2},440300001002,C1 E,2016-09-09,2022-09-09,长期,暂扣,12\n"  # 3: long-term, suspended
-    f"{make_id_number('440305', dt.date(1975, 1, 1), 33)},440300001003,C1,2008-05-01,2008-05-01,2014-05-01,,\n"  # 4: no person
+    f"{NOBODY},440300001003,C1,2008-05-01,2008-05-01,2014-05-01,,\n"  # 4: no such person
     f"{ID1},440300001004,C9,2008-13-01,2007-05-01,2014-05-02,lost,x\n"  # 5: many errors
 )
 
@@ -187,7 +188,7 @@ def test_vehicles():
         "车辆识别代号,号牌号码,号牌种类,所有人身份证号码,品牌型号,车辆类型,使用性质,初次登记日期,检验有效期至\n"
         f"{_vin('A1234567')},粤B·D12345,,{ID1},比亚迪 汉EV,small_car,非营运,2025-03-10,\n"  # 2 ok: due computed
         f"{_vin('A1234568')},粤BK7788,小型汽车,{ID2},大众 朗逸,小型载客汽车,private,2015-03-10,2027-03\n"  # 3 ok
-        f"{bad_vin},粤BI7788,52,{make_id_number('440305', dt.date(1975, 1, 1), 33)},x,bike,private,2020-01-01,\n"  # 4 bad
+        f"{bad_vin},粤BI7788,52,{NOBODY},x,bike,private,2020-01-01,\n"  # 4 bad
         f"{_vin('A1234570')},粤BQ0001,02,{ID1},丰田,small_car,private,2018-01-01,2026-12-31\n"  # 5 plate taken
         f"{_vin('A1234571')},粤BK7789,02,{ID1},丰田,small_car,private,2015-01-01,\n"  # 6 due needed
         f"{other_vin},粤BK7790,51,{ID1},丰田,small_car,private,2015-01-01,2026-12-31\n"  # 7 type mismatch
@@ -278,3 +279,16 @@ def test_command(tmp_path):
     out = io.StringIO()
     call_command("import_registry", "persons", str(path), "--dry-run", stdout=out)
     assert "dry run" in out.getvalue()
+
+
+def test_the_documented_examples_import_cleanly():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "registry-import.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```csv\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) == 4
+    for kind, block in zip(("persons", "licences", "vehicles", "policies"), blocks):
+        report = run(kind, block)
+        assert not report.errors, (kind, [str(e) for e in report.errors])
+        assert report.created == report.rows > 0

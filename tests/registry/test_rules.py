@@ -177,8 +177,9 @@ def test_scoring_cycle_from_29_february():
 
 
 def test_scoring_cycle_example():
-    assert rules.scoring_cycle(dt.date(2015, 5, 10), dt.date(2026, 11, 21)) == (dt.date(2026, 5, 10), dt.date(2027, 5, 9))
-    assert rules.scoring_cycle(dt.date(2015, 5, 10), dt.date(2026, 5, 9)) == (dt.date(2025, 5, 10), dt.date(2026, 5, 9))
+    first = dt.date(2015, 5, 10)
+    assert rules.scoring_cycle(first, dt.date(2026, 11, 21)) == (dt.date(2026, 5, 10), dt.date(2027, 5, 9))
+    assert rules.scoring_cycle(first, dt.date(2026, 5, 9)) == (dt.date(2025, 5, 10), dt.date(2026, 5, 9))
 
 
 @given(dates)

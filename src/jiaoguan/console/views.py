@@ -166,7 +166,9 @@ def access_log(request: HttpRequest) -> HttpResponse:
     status = 200
     form = AccessFilterForm(request.GET or None)
     rows = AuditEntry.objects.filter(kind=AuditEntry.Kind.ACCESS).order_by("-id")
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        status = 400
+    elif form.is_valid():
         staff = form.cleaned_data["staff"].strip()
         id_number = form.cleaned_data["id_number"].strip()
         if staff:

@@ -575,7 +575,7 @@ def user_for_token(token: str) -> User | None:
     if not token or not isinstance(token, str) or len(token) > 200 or not token.startswith(TOKEN_PREFIX):
         return None
     now = clock.now()
-    row = (ApiToken.objects.select_related("user")
+    row = (ApiToken.objects.select_related("user", "user__person")
            .filter(token_hash=_token_digest(token), revoked_at__isnull=True, expires_at__gt=now).first())
     if row is None or not row.user.is_active:
         return None
@@ -685,9 +685,12 @@ def staff_set_active(*, actor: User, user: User, active: bool) -> User:
 
 # --- vehicle bindings (DOMAIN §1) -------------------------------------------------------------------------------
 
-def _owned_now(person) -> dict[int, object]:
-    vehicles = _registry().vehicles_owned_by(person=person) or []
-    return {v.pk: v for v in vehicles if v.status not in rules.UNBINDABLE_STATUSES}
+def _owned_now(person) -> set[int]:
+    """Ids of the vehicles the person owns now (the registry leaves out scrapped and transferred ones)."""
+    vehicles = _registry().vehicles_owned_by(person=person)
+    if hasattr(vehicles, "values_list"):  # a queryset: ids only, without the summaries' prefetches
+        return set(vehicles.prefetch_related(None).values_list("pk", flat=True))
+    return {v.pk for v in vehicles or []}
 
 
 def _bindings_sync(*, user: User, actor: Actor) -> None:
@@ -704,14 +707,14 @@ def _bindings_sync(*, user: User, actor: Actor) -> None:
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one sync per user at a time
         live = {b.vehicle_id: b for b in VehicleBinding.objects.select_for_update().filter(user=user, status__in=LIVE)}
-        for vehicle_id, vehicle in owned.items():
+        for vehicle_id in sorted(owned):
             binding = live.get(vehicle_id)
             if binding is None:
                 binding = VehicleBinding.objects.create(user=user, vehicle_id=vehicle_id, kind=VehicleBinding.Kind.OWN,
                                                         status=VehicleBinding.Status.ACTIVE, requested_at=now,
                                                         bound_at=now)
                 audit_record(actor=actor, action="binding.own_bind", obj=binding, subject_person_id=user.person_id,
-                             new={"vehicle_id": vehicle_id, "plate": vehicle.plate, "kind": "own"})
+                             new={"vehicle_id": vehicle_id, "plate": binding.vehicle.plate, "kind": "own"})
             elif binding.kind != VehicleBinding.Kind.OWN:
                 # The user now owns a vehicle they had bound as someone else's (a transfer): it becomes their own.
                 old = {"kind": binding.kind, "status": binding.status}
@@ -877,7 +880,11 @@ def _own_binding(user: User, binding_id: int, *, lock: bool = False) -> VehicleB
     qs = VehicleBinding.objects.select_related("vehicle")
     if lock:
         qs = qs.select_for_update(of=("self",))
-    binding = qs.filter(pk=binding_id, user_id=getattr(user, "pk", None)).first() if isinstance(binding_id, int) else None
+    try:
+        pk = int(binding_id)
+    except (TypeError, ValueError):
+        pk = 0
+    binding = qs.filter(pk=pk, user_id=getattr(user, "pk", None)).first() if 0 < pk < 2**63 else None
     if binding is None:
         # the same answer for "not yours" and "does not exist"
         raise not_found("绑定记录", "binding")
@@ -932,7 +939,15 @@ def _binding_activate(*, user: User, binding_id: int, sms_id: int) -> VehicleBin
         # The owner agreed by handing over the code sent to them; the requester is told in the inbox.
         _send(template="binding.confirmed", params={"plate": plate}, user=user, channels=("inbox",),
               language=user.preferred_language)
+        _notify_owner(vehicle=vehicle, template="binding.owner_confirmed", plate=plate)
     return binding
+
+
+def _notify_owner(*, vehicle, template: str, plate: str) -> None:
+    """Tell the owner, by SMS to the phone on file, that someone else's binding of their vehicle changed."""
+    owner = vehicle.owner
+    if owner is not None and owner.phone:
+        _send(template=template, params={"plate": plate}, phone=owner.phone, channels=("sms",))
 
 
 def binding_confirm(*, user: User, binding_id: int, code: str, idempotency_key: str | None = None) -> VehicleBinding:
@@ -984,6 +999,8 @@ def binding_end(*, user: User, binding_id: int) -> VehicleBinding:
             plate = format_plate(vehicle.plate)
             _send(template="binding.ended", params={"plate": plate}, user=user, channels=("inbox",),
                   language=user.preferred_language)
+            if binding.kind == VehicleBinding.Kind.OTHER:
+                _notify_owner(vehicle=vehicle, template="binding.owner_ended", plate=plate)
     return binding
 
 

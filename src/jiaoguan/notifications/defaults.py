@@ -97,6 +97,26 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "contact the traffic police.",
     ),
     DefaultTemplate(
+        code="binding.owner_confirmed",
+        description="告知车主：他人已绑定其车辆 Tell the owner someone bound their vehicle",
+        params=("plate",),
+        subject_zh="您的车辆已被他人绑定",
+        subject_en="Your vehicle was bound by another user",
+        body_zh="您名下的机动车{plate}已由您授权的用户绑定，对方可查询该车辆信息和绑定之后的交通违法。"
+                "如非您本人同意，请联系交管部门。",
+        body_en="Vehicle {plate}, registered in your name, has been bound by the user you authorised; they can see "
+                "its records and violations after the binding date. If you did not agree, contact the traffic police.",
+    ),
+    DefaultTemplate(
+        code="binding.owner_ended",
+        description="告知车主：他人已解除绑定 Tell the owner a binding ended",
+        params=("plate",),
+        subject_zh="他人已解除绑定您的车辆",
+        subject_en="A user unbound your vehicle",
+        body_zh="您名下的机动车{plate}已与另一用户解除绑定。",
+        body_en="Vehicle {plate}, registered in your name, is no longer bound to another user's account.",
+    ),
+    DefaultTemplate(
         code="account.welcome",
         description="注册成功欢迎消息 Welcome after registration",
         params=(),

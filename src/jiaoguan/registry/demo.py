@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from django.db import transaction
+from django.db import reset_queries, transaction
 from faker.providers.person.zh_CN import Provider as ZhPersonProvider
 
 from jiaoguan.core import clock
@@ -116,14 +116,16 @@ class ShowcasePerson:
 
 _V = ShowcaseVehicle
 SHOWCASE: tuple[ShowcasePerson, ...] = (
-    ShowcasePerson("citizen", "市民：C1驾驶人，名下2辆车（含1辆新能源）", "Citizen: C1 holder in good standing with two vehicles, one new-energy",
+    ShowcasePerson("citizen", "市民：C1驾驶人，名下2辆车（含1辆新能源）",
+                   "Citizen: C1 holder in good standing with two vehicles, one new-energy",
                    "李建华", "440304", dt.date(1985, 6, 15), 123, "13800138000", "C1", first_issue_years_ago=17,
                    vehicles=(_V("粤BD12345", Vehicle.PlateType.NEV_SMALL, "比亚迪 汉EV", "LGXCE4CB", 100001, 3 * 365 + 40),
                              _V("粤BA7M29", Vehicle.PlateType.SMALL, "丰田 凯美瑞", "LVGBE40K", 100002, 7 * 365 + 100))),
     ShowcasePerson("relative", "亲属：名下一辆私家小型汽车，可被市民绑定", "Relative: owns a private small car the citizen may bind",
                    "陈秀英", "440305", dt.date(1987, 11, 2), 246, "13900139000", "C1", first_issue_years_ago=12,
                    vehicles=(_V("粤BR5628", Vehicle.PlateType.SMALL, "大众 朗逸", "LSVAL418", 100003, 5 * 365 + 20),)),
-    ShowcasePerson("newcomer", "新用户：有驾驶证和车辆，尚未注册账户", "Newcomer: licence and vehicle, no account yet (registration demo)",
+    ShowcasePerson("newcomer", "新用户：有驾驶证和车辆，尚未注册账户",
+                   "Newcomer: licence and vehicle, no account yet (registration demo)",
                    "赵婷", "440306", dt.date(1995, 3, 21), 58, "13700137000", "C1", first_issue_years_ago=8,
                    vehicles=(_V("粤BK3Z57", Vehicle.PlateType.SMALL, "本田 雅阁", "LHGCV165", 100004, 2 * 365 + 75),)),
     ShowcasePerson("probation", "实习期驾驶人", "Driver in probation (licence issued four months ago)",
@@ -278,7 +280,8 @@ class _Generator:
         letters, digits, ld = PLATE_LETTERS, "0123456789", PLATE_LETTERS + "0123456789"
         while True:
             if plate_type == Vehicle.PlateType.NEV_SMALL:
-                rest = rng.choice("DF") + rng.choice(ld if rng.random() < 0.3 else digits) + f"{rng.randrange(10000):04d}"
+                second = rng.choice(ld if rng.random() < 0.3 else digits)
+                rest = rng.choice("DF") + second + f"{rng.randrange(10000):04d}"
             elif plate_type == Vehicle.PlateType.NEV_LARGE:
                 rest = f"{rng.randrange(100000):05d}" + rng.choice("DF")
             elif plate_type == Vehicle.PlateType.COACH:
@@ -310,6 +313,10 @@ class _Generator:
                 return number
 
     # -- records
+
+    def policy(self, vehicle: Vehicle, insurer: str, code: str, start: dt.date, end: dt.date) -> InsurancePolicy:
+        return InsurancePolicy(vehicle=vehicle, insurer=insurer, policy_number=self.policy_number(code, start),
+                               starts_on=start, ends_on=end, created_at=self.now)
 
     def licence_for(self, person: Person, *, classes: str, first_issue: dt.date, state: str = "auto",
                     points: int | None = None, renewals: int | None = None) -> DrivingLicence:
@@ -384,7 +391,8 @@ class _Generator:
         return classes, earliest + dt.timedelta(days=max(0, min(offset, span - 1)))
 
     def vehicle_for(self, owner: Person, *, kind: str, use: str, plate_type: str, brand: str, wmi_vds: str,
-                    registered: dt.date, plate: str | None = None, state: str = "auto") -> tuple[Vehicle, list[InsurancePolicy]]:
+                    registered: dt.date, plate: str | None = None,
+                    state: str = "auto") -> tuple[Vehicle, list[InsurancePolicy]]:
         rng, today = self.rng, self.today
         vin = self.vin(wmi_vds, registered.year if rng.random() < 0.8 else registered.year + 1)
         plate = plate or self.plate(plate_type)
@@ -427,13 +435,11 @@ class _Generator:
                 end = current_start - dt.timedelta(days=1)
                 if state == "uninsured" and (today - end).days < 30:  # lapsed clearly, not yesterday
                     start, end = start - dt.timedelta(days=60), end - dt.timedelta(days=60)
-                policies.append(InsurancePolicy(vehicle=vehicle, insurer=insurer, policy_number=self.policy_number(code, start),
-                                                starts_on=start, ends_on=end, created_at=self.now))
+                policies.append(self.policy(vehicle, insurer, code, start, end))
         else:
             start = current_start
             end = rules.add_years(start, 1) - dt.timedelta(days=1)
-            policies.append(InsurancePolicy(vehicle=vehicle, insurer=insurer, policy_number=self.policy_number(code, start),
-                                            starts_on=start, ends_on=end, created_at=self.now))
+            policies.append(self.policy(vehicle, insurer, code, start, end))
         return vehicle, policies
 
     def random_vehicle(self, owner: Person, birth: dt.date) -> tuple[Vehicle, list[InsurancePolicy]]:
@@ -484,6 +490,8 @@ class _Generator:
 
     def write(self, persons: list[Person], licences: list[DrivingLicence],
               vehicles: list[Vehicle], policies: list[InsurancePolicy]) -> None:
+        # with DEBUG on, Django keeps the text of recent queries; bulk inserts make them huge: drop them
+        reset_queries()
         Person.objects.bulk_create(persons, batch_size=self.batch_size)
         for licence in licences:
             licence.person_id = licence.person.pk

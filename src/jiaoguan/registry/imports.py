@@ -336,7 +336,8 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
         elif valid_from > today:
             row.error("valid_from", "import.date_future", "有效期起始日期晚于今天", "The validity start is in the future")
     if valid_from and valid_until is not None:
-        matches = [v for v in (rules.VALIDITY_6Y, rules.VALIDITY_10Y) if rules.validity_until(valid_from, v) == valid_until]
+        matches = [v for v in (rules.VALIDITY_6Y, rules.VALIDITY_10Y)
+                   if rules.validity_until(valid_from, v) == valid_until]
         if not matches:
             row.error("valid_until", "import.validity_period", "有效期起止应相差6年或10年（长期请留空或填“长期”）",
                       "Validity must run 6 or 10 years (leave empty or write 长期 for long-term)")
@@ -392,7 +393,8 @@ def _import_vehicle(row: _Row, actor: Actor, today: dt.date) -> str:
     registered = row.get("registration_date", lambda t: parse_date(t, field="registration_date"), required=True)
     due = row.get("inspection_due", lambda t: parse_date(t, field="inspection_due", allow_month=True))
     last = row.get("last_inspection_date", lambda t: parse_date(t, field="last_inspection_date"))
-    status = row.get("status", lambda t: _choice(t, Vehicle.Status.choices, field="status", extra=_VEHICLE_STATUS_WORDS))
+    status = row.get("status", lambda t: _choice(t, Vehicle.Status.choices, field="status",
+                                                 extra=_VEHICLE_STATUS_WORDS))
     if registered and registered > today:
         row.error("registration_date", "import.date_future", "初次登记日期晚于今天", "The registration date is in the future")
     if registered and last and last < registered:
@@ -450,7 +452,8 @@ def _import_vehicle(row: _Row, actor: Actor, today: dt.date) -> str:
 def _import_policy(row: _Row, actor: Actor, today: dt.date) -> str:
     number = row.get("policy_number", validate_policy_number, required=True)
     vin = row.get("vin", lambda t: validate_vin(t, field="vin"), required=True)
-    kind = row.get("kind", lambda t: _choice(t, InsurancePolicy.Kind.choices, field="kind")) or InsurancePolicy.Kind.COMPULSORY
+    kind = (row.get("kind", lambda t: _choice(t, InsurancePolicy.Kind.choices, field="kind"))
+            or InsurancePolicy.Kind.COMPULSORY)
     insurer = row.get("insurer", lambda t: " ".join(t.split())[:60], required=True)
     starts = row.get("starts_on", lambda t: parse_date(t, field="starts_on"), required=True)
     ends = row.get("ends_on", lambda t: parse_date(t, field="ends_on"), required=True)
@@ -507,7 +510,8 @@ def decode(data: bytes, encoding: str | None = None) -> str:
                            f"Line {line} is not valid {codec}: save the file as UTF-8, or pass --encoding gb18030",
                            field="file") from None
     except LookupError:
-        raise InvalidInput("import.encoding", f"未知编码“{codec}”", f"Unknown encoding “{codec}”", field="encoding") from None
+        raise InvalidInput("import.encoding", f"未知编码“{codec}”", f"Unknown encoding “{codec}”",
+                           field="encoding") from None
 
 
 def _header_map(kind: str, header: list[str]) -> tuple[dict[int, str], list[str], list[str]]:

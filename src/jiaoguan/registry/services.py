@@ -36,9 +36,15 @@ DEFAULT_SEATS = {
     Vehicle.Kind.SMALL_CAR: 5, Vehicle.Kind.BUS: 45, Vehicle.Kind.TRUCK: 3, Vehicle.Kind.TRAILER: 0,
     Vehicle.Kind.MOTORCYCLE: 2,
 }
-_NAME_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z][\u3400-\u9fff\uf900-\ufaffA-Za-z·• ]{0,38}[\u3400-\u9fff\uf900-\ufaffA-Za-z]")
+_LETTER = r"\u3400-\u9fff\uf900-\ufaffA-Za-z"  # CJK ideographs and Latin letters
+_NAME_RE = re.compile(rf"[{_LETTER}][{_LETTER}·• ]{{0,38}}[{_LETTER}]")
 _POLICY_RE = re.compile(r"[A-Z0-9][A-Z0-9\-]{5,39}")
 _FILE_NUMBER_RE = re.compile(r"[0-9]{12}")
+
+
+def _diff(old: dict, new: dict) -> dict:
+    """The audit's old/new: only the values that changed."""
+    return {"old": {k: v for k, v in old.items() if new[k] != v}, "new": {k: v for k, v in new.items() if old[k] != v}}
 
 
 def _require_staff(actor: Actor) -> None:
@@ -136,8 +142,9 @@ def person_create(*, name: str, id_number: str, actor: Actor, phone: str | None 
     _require_staff(actor)
     errors: dict[str, tuple[str, str]] = {}
     values: dict = {}
-    for key, check in (("name", lambda: validate_person_name(name)), ("id_number", lambda: validate_id_number(id_number)),
-                       ("phone", lambda: validate_phone(phone) if phone else None)):
+    checks = (("name", lambda: validate_person_name(name)), ("id_number", lambda: validate_id_number(id_number)),
+              ("phone", lambda: validate_phone(phone) if phone else None))
+    for key, check in checks:
         try:
             values[key] = check()
         except InvalidInput as exc:
@@ -149,8 +156,8 @@ def person_create(*, name: str, id_number: str, actor: Actor, phone: str | None 
     now = clock.now()
     with transaction.atomic():
         if person_by_id_number(id_number=number) is not None:
-            raise Conflict("registry.person_exists", "该身份证号码的人员已在档案中", "A person with this ID number is already registered",
-                           field="id_number")
+            raise Conflict("registry.person_exists", "该身份证号码的人员已在档案中",
+                           "A person with this ID number is already registered", field="id_number")
         try:
             with transaction.atomic():
                 person = Person.objects.create(
@@ -221,8 +228,8 @@ def check_licence_ages(*, birth_date: dt.date, classes: list[str], on: dt.date, 
     age = rules.age_on(birth_date, on)
     too_young_or_old = [c for c in classes if not rules.age_allows(c, age)]
     if too_young_or_old:
-        limits = "；".join(
-            f"{c} {rules.LICENCE_CLASSES[c].min_age}–{rules.LICENCE_CLASSES[c].max_age or ''}" for c in too_young_or_old)
+        classes_ = [rules.LICENCE_CLASSES[c] for c in too_young_or_old]
+        limits = "；".join(f"{c.code} {c.min_age}–{c.max_age or ''}" for c in classes_)
         raise _bad(field, "registry.licence_age",
                    f"申领时年龄（{age}岁）不符合准驾车型的年龄条件：{limits}",
                    f"The holder's age on that date ({age}) is outside the age limits of: {limits}")
@@ -311,7 +318,7 @@ def _transition(*, licence: DrivingLicence, to: str, action: str, actor: Actor, 
         locked.save(update_fields=["status", "updated_at", *(extra or {})])
         new = _licence_state(locked)
         audit_record(actor=actor, action=action, obj=locked,
-                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     **_diff(old, new),
                      reason=reason, subject_person_id=locked.person_id)
     for attr in ("status", "updated_at", *(extra or {})):
         setattr(licence, attr, getattr(locked, attr))
@@ -389,7 +396,8 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
                            f"Renewal opens 90 days before expiry (from {start:%Y-%m-%d})")
         if status == rules.STATUS_CANCELLED:
             if not cancelled_for_expiry:
-                raise Conflict("registry.licence_status", "驾驶证已注销，不能换证", "The licence is cancelled; it cannot be renewed")
+                raise Conflict("registry.licence_status", "驾驶证已注销，不能换证",
+                               "The licence is cancelled; it cannot be renewed")
             last_day = rules.add_years(rules.cancellation_date(locked.valid_until), RESTORE_AFTER_CANCEL_YEARS)
             if today > last_day:
                 raise Conflict("registry.restore_too_late", "注销已超过2年，须重新申领驾驶证",
@@ -399,7 +407,8 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
                                "Restoring the licence needs a passed theory test (科目一) first")
         elif status not in (rules.STATUS_VALID, rules.STATUS_EXPIRED):
             zh, en = rules.STATUS_LABELS.get(status, (status, status))
-            raise Conflict("registry.licence_status", f"驾驶证状态为“{zh}”，不能换证", f"The licence is {en.lower()}; it cannot be renewed")
+            raise Conflict("registry.licence_status", f"驾驶证状态为“{zh}”，不能换证",
+                           f"The licence is {en.lower()}; it cannot be renewed")
         old = _licence_state(locked)
         validity = rules.validity_after_renewal(locked.validity, full_score_in_period=full_score_in_period)
         valid_from = today if status == rules.STATUS_CANCELLED else locked.valid_until
@@ -411,7 +420,7 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
         locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "updated_at"])
         new = _licence_state(locked)
         audit_record(actor=actor, action="licence.renew", obj=locked,
-                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     **_diff(old, new),
                      reason=reason, subject_person_id=locked.person_id)
     for attr in ("validity", "valid_from", "valid_until", "status", "updated_at"):
         setattr(licence, attr, getattr(locked, attr))
@@ -483,7 +492,8 @@ def vehicle_register(*, owner: Person | None, plate: str, vin: str, brand: str, 
     plate_type = check_plate_type(plate, plate_type) if plate_type else infer_plate_type(plate, kind)
     brand = " ".join(str(brand or "").split())
     if not brand or len(brand) > 60:
-        raise _bad("brand", "registry.brand_invalid", "请填写品牌型号（60字以内）", "Enter the make and model (up to 60 characters)")
+        raise _bad("brand", "registry.brand_invalid", "请填写品牌型号（60字以内）",
+                   "Enter the make and model (up to 60 characters)")
     if registration_date > clock.today():
         raise _bad("registration_date", "registry.date_in_future", "初次登记日期不能晚于今天",
                    "The registration date cannot be in the future")
@@ -494,7 +504,8 @@ def vehicle_register(*, owner: Person | None, plate: str, vin: str, brand: str, 
     now = clock.now()
     with transaction.atomic():
         if Vehicle.objects.filter(vin=vin).exists():
-            raise Conflict("registry.vin_exists", "该车辆识别代号已登记", "A vehicle with this VIN is already registered", field="vin")
+            raise Conflict("registry.vin_exists", "该车辆识别代号已登记", "A vehicle with this VIN is already registered",
+                           field="vin")
         if Vehicle.objects.filter(plate=plate, plate_type=plate_type).exists():
             raise Conflict("registry.plate_exists", "该号牌已被使用", "This plate is already in use", field="plate")
         try:
@@ -537,12 +548,14 @@ def policy_add(*, vehicle: Vehicle, policy_number: str, insurer: str, starts_on:
         if locked.status in (Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED):
             raise Conflict("registry.vehicle_not_live", "车辆已注销或转出", "The vehicle is scrapped or transferred out")
         if InsurancePolicy.objects.filter(policy_number=number).exists():
-            raise Conflict("registry.policy_exists", "该保单号已存在", "This policy number already exists", field="policy_number")
+            raise Conflict("registry.policy_exists", "该保单号已存在", "This policy number already exists",
+                           field="policy_number")
         if kind == InsurancePolicy.Kind.COMPULSORY:
             others = locked.policies.filter(kind=kind, starts_on__lte=ends_on, ends_on__gte=starts_on)
             if others.exists():
                 raise Conflict("registry.policy_overlap", "该车辆在此期间已有交强险保单",
-                               "The vehicle already has a compulsory policy covering part of this period", field="starts_on")
+                               "The vehicle already has a compulsory policy covering part of this period",
+                               field="starts_on")
         policy = InsurancePolicy.objects.create(vehicle=locked, kind=kind, insurer=insurer, policy_number=number,
                                                 starts_on=starts_on, ends_on=ends_on, created_at=clock.now())
         audit_record(actor=actor, action="policy.add", obj=policy,
@@ -559,14 +572,17 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
 
     _require_staff(actor)
     if inspected_on > clock.today():
-        raise _bad("inspected_on", "registry.date_in_future", "检验日期不能晚于今天", "The inspection date cannot be in the future")
+        raise _bad("inspected_on", "registry.date_in_future", "检验日期不能晚于今天",
+                   "The inspection date cannot be in the future")
     with transaction.atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         if locked.status not in (Vehicle.Status.NORMAL, Vehicle.Status.MORTGAGED):
             zh, en = locked.get_status_display().split(" ", 1)
-            raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能检验", f"The vehicle is {en.lower()}; it cannot be inspected")
+            raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能检验",
+                           f"The vehicle is {en.lower()}; it cannot be inspected")
         if not rules.insurance_status(periods=compulsory_periods(locked), on=inspected_on).insured:
-            raise Conflict("registry.insurance_required", "检验前须有有效的交强险", "Valid compulsory insurance is needed to inspect")
+            raise Conflict("registry.insurance_required", "检验前须有有效的交强险",
+                           "Valid compulsory insurance is needed to inspect")
         if inspected_on < locked.inspection_due - dt.timedelta(days=rules.INSPECTION_SOON_DAYS):
             raise Conflict("registry.inspection_too_early", "检验有效期满前3个月内方可检验",
                            "Inspection is possible in the 3 months before the due date")
@@ -578,7 +594,7 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
         locked.save(update_fields=["inspection_due", "last_inspection_date", "updated_at"])
         new = _vehicle_state(locked)
         audit_record(actor=actor, action="vehicle.inspect", obj=locked,
-                     old={k: v for k, v in old.items() if new[k] != v}, new={k: v for k, v in new.items() if old[k] != v},
+                     **_diff(old, new),
                      subject_person_id=locked.owner_id)
     vehicle.inspection_due, vehicle.last_inspection_date = locked.inspection_due, locked.last_inspection_date
     vehicle.updated_at = locked.updated_at
