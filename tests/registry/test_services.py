@@ -428,3 +428,12 @@ def test_vin_in_factories_is_valid():
     from jiaoguan.core.identifiers import validate_vin
 
     assert validate_vin(unique_vin()) and validate_vin(make_vin("LSVAM418", "12345678"))
+
+
+def test_person_update_address_audits_masked():
+    person = make_person(address="广东省深圳市福田区福华一路1号")
+    services.person_update_address(person=person, address="广东省深圳市南山区  科苑路 8号", actor=CLERK, reason="搬家")
+    person.refresh_from_db()
+    assert person.address == "广东省深圳市南山区 科苑路 8号"
+    [row] = audit_rows("person.update_address")
+    assert "福华一路" not in str(row.old) and "科苑路" not in str(row.new) and row.reason == "搬家"

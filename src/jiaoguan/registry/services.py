@@ -181,7 +181,7 @@ def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str
         locked = Person.objects.select_for_update().get(pk=person.pk)
         old = locked.phone
         if old == phone:
-            return locked
+            return person
         locked.phone = phone
         locked.updated_at = clock.now()
         locked.save(update_fields=["phone", "phone_hash", "updated_at"])
@@ -198,7 +198,7 @@ def person_update_address(*, person: Person, address: str, actor: Actor, reason:
         locked = Person.objects.select_for_update().get(pk=person.pk)
         old = locked.address
         if old == address:
-            return locked
+            return person
         locked.address = address
         locked.updated_at = clock.now()
         locked.save(update_fields=["address", "updated_at"])
