@@ -50,3 +50,22 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A transactional test (and every live-server browser journey) ends with a flush that empties every table,
+    including the reference rows that migrations seed. Once all of the test's fixtures are torn down (flush
+    included), put them back, so the next test in this worker sees the database a fresh migrate gives."""
+    yield
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+    if not transactional or nextitem is None:  # after the last test the test database is already gone
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    from jiaoguan.notifications.services import message_templates_seed
+
+    with item.config.stash[blocking_manager_key].unblock():
+        message_templates_seed()

@@ -6,7 +6,6 @@ import pytest
 from django.urls import reverse
 
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.notifications import services
 from jiaoguan.notifications.models import Message, MessageTemplate
 from jiaoguan.notifications.services import message_deliver, message_send
 from jiaoguan.notifications.sms import SmsSendError

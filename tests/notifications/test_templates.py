@@ -131,3 +131,14 @@ def test_defaults_are_consistent():
             rules.check_text(text, allowed=t.params)
         assert set(t.secret) <= set(t.params)
         assert not t.body_zh.startswith("【"), "the SMS channel adds the signature"
+
+
+@pytest.mark.django_db
+def test_seeding_templates_keeps_staff_edits_and_restores_missing_rows():
+    from jiaoguan.notifications.services import message_templates_seed
+
+    MessageTemplate.objects.filter(code="account.welcome").update(body_zh="欢迎！")
+    MessageTemplate.objects.filter(code="otp.login").delete()
+    assert message_templates_seed() == 1
+    assert MessageTemplate.objects.get(code="account.welcome").body_zh == "欢迎！"
+    assert MessageTemplate.objects.filter(code="otp.login").exists()

@@ -85,7 +85,7 @@ def test_logout_needs_post(client):
 
 
 def test_staff_logging_in_on_the_portal_are_sent_to_the_console(client):
-    clerk = staff_user("clerk", "clerk001")
+    staff_user("clerk", "clerk001")
     r = client.post("/login/", {"method": "password", "login": "clerk001", "password": PASSWORD})
     assert r.status_code == 302 and r["Location"] == "/console/"
     # and "my" pages send them there too

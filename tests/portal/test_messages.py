@@ -24,7 +24,7 @@ def test_inbox_shows_unread_and_marks_read(client):
     assert "未读" in page and 'id="m%d" class="card message unread"' % message.pk in r.content.decode()
     # the welcome message from registration is there too, and the nav shows the count
     unread = Message.objects.filter(recipient=user, channel="inbox", read_at__isnull=True).count()
-    assert f'<span class="count"' in r.content.decode() and unread >= 2
+    assert '<span class="count"' in r.content.decode() and unread >= 2
     r = client.post(f"/me/messages/{message.pk}/read/")
     assert r.status_code == 302 and r["Location"] == f"/me/messages/#m{message.pk}"
     message.refresh_from_db()

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.identity.roles import STAFF_ROLES, Role
-from jiaoguan.portal.formtools import TelInput
+from jiaoguan.core.forms import TelInput
 
 
 class StaffLoginForm(forms.Form):

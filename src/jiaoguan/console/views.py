@@ -22,11 +22,11 @@ from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.core.templatetags.jiaoguan import pick
-from jiaoguan.identity.models import User
-from jiaoguan.identity.roles import STAFF_ROLES, Role, has_permission
+from jiaoguan.identity.selectors import staff_accounts, staff_by_username, staff_get, users_by_ids
+from jiaoguan.identity.roles import Role, has_permission
 from jiaoguan.identity.services import login_with_password, staff_create, staff_set_active
 from jiaoguan.registry.selectors import person_get, persons_search
-from jiaoguan.portal.formtools import form_error
+from jiaoguan.core.forms import form_error
 
 PAGE_SIZE = 50
 
@@ -172,7 +172,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
         staff = form.cleaned_data["staff"].strip()
         id_number = form.cleaned_data["id_number"].strip()
         if staff:
-            account = User.objects.filter(username=staff, role__in=STAFF_ROLES).first()
+            account = staff_by_username(username=staff)
             if account is None:
                 form.add_error("staff", _("没有这个工作人员账户"))
                 status = 400
@@ -199,7 +199,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
                 subjects[pid] = {"name": "—", "id_number": "—"}
             else:
                 subjects[pid] = {"name": masking.mask_name(person.name), "id_number": masking.mask_id_number(person.id_number)}
-    staff = User.objects.in_bulk({e.actor_id for e in page if e.actor_id is not None})
+    staff = users_by_ids(ids={e.actor_id for e in page if e.actor_id is not None})
     entries = [{
         "entry": e,
         "who": _who(staff.get(e.actor_id), e.actor_label),
@@ -250,14 +250,14 @@ def staff_list(request: HttpRequest) -> HttpResponse:
             status = 400
     staff = [{
         "user": u, "role": _role_label(u.role), "phone": masking.mask_phone(u.phone),
-    } for u in User.objects.filter(role__in=STAFF_ROLES).order_by("-is_active", "username")]
+    } for u in staff_accounts()]
     return render(request, "console/staff.html", {"form": form, "staff": staff}, status=status)
 
 
 @staff_required("staff.manage")
 @require_POST
 def staff_active(request: HttpRequest, user_id: int) -> HttpResponse:
-    target = User.objects.filter(pk=user_id, role__in=STAFF_ROLES).first()
+    target = staff_get(user_id=user_id)
     if target is None:
         raise NotFound("console.staff_not_found", "工作人员账户不存在", "The staff account does not exist")
     active = request.POST.get("active") == "1"

@@ -124,3 +124,26 @@ def user_display_name(*, user: User) -> str:
     if user.person_id:
         return mask_name(user.person.name)
     return user.username
+
+
+def staff_accounts():
+    """Every staff account, active ones first."""
+    from jiaoguan.identity.roles import STAFF_ROLES
+
+    return User.objects.filter(role__in=STAFF_ROLES).order_by("-is_active", "username")
+
+
+def staff_by_username(*, username: str) -> User | None:
+    from jiaoguan.identity.roles import STAFF_ROLES
+
+    return User.objects.filter(username=username, role__in=STAFF_ROLES).first()
+
+
+def staff_get(*, user_id: int) -> User | None:
+    from jiaoguan.identity.roles import STAFF_ROLES
+
+    return User.objects.filter(pk=user_id, role__in=STAFF_ROLES).first()
+
+
+def users_by_ids(*, ids) -> dict[int, User]:
+    return User.objects.in_bulk(set(ids))

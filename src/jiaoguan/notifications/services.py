@@ -338,3 +338,21 @@ def message_template_update(*, template: MessageTemplate, actor: Actor, changes:
         audit_record(actor=actor, action="message_template.update", obj=row,
                      old={n: old[n] for n in changed}, new={n: new[n] for n in changed})
     return row
+
+
+def message_templates_seed() -> int:
+    """Create any default template (notifications/defaults.py) that has no row yet; existing rows are kept, so
+    staff edits survive. Returns how many were created. Used after a database is emptied (e.g. `flush`)."""
+    created = 0
+    with transaction.atomic():
+        for t in defaults.TEMPLATES:
+            _row, made = MessageTemplate.objects.get_or_create(
+                code=t.code,
+                defaults={
+                    "description": t.description, "params": ",".join(t.params), "secret_params": ",".join(t.secret),
+                    "subject_zh": t.subject_zh, "subject_en": t.subject_en, "body_zh": t.body_zh,
+                    "body_en": t.body_en, "active": True,
+                },
+            )
+            created += made
+    return created

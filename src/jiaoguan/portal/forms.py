@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.templatetags.jiaoguan import pick
-from jiaoguan.portal.formtools import CodeInput, TelInput
+from jiaoguan.core.forms import CodeInput, TelInput
 from jiaoguan.registry.models import Vehicle
 
 

@@ -32,7 +32,7 @@ from jiaoguan.portal import catalogue
 from jiaoguan.portal.forms import (
     BindForm, CodeForm, PasswordLoginForm, PasswordResetForm, PhoneForm, RegisterForm, SmsLoginForm,
 )
-from jiaoguan.portal.formtools import form_error
+from jiaoguan.core.forms import form_error
 
 REGISTER_PHONE = "portal.register_phone"
 

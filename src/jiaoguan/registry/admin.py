@@ -10,24 +10,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from jiaoguan.core.admin import ReadOnlyAdmin
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry.models import DrivingLicence, InspectionRule, InsurancePolicy, Person, Vehicle
 
 
-class BrowseOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request):
-        return {}
+BrowseOnlyAdmin = ReadOnlyAdmin  # listing and inspection only; changes go through registry services
 
 
 def _person_ids_for(term: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Glue between Django forms and domain errors, shared by the portal and the console.
+"""Glue between Django forms and domain errors, shared by the portal and the console (both import it from core).
 
 A service raises a ``DomainError`` whose ``fields`` name the inputs it concerns; ``form_error`` puts each
 message beside its field (or at the top of the form when the field is not on this form) in the request's
