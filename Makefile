@@ -11,7 +11,7 @@ DEMO_PERSONS ?= 2000
 WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run serve test test-fast bench migrate demo messages clean
+.PHONY: install browser run test bench migrate demo messages clean
 
 $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,16 @@ run: demo
 	$(VENV)/bin/gunicorn jiaoguan.wsgi --pythonpath src --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	  --access-logfile - --graceful-timeout 5
 
+# Debian's Chromium and a Chinese font for the browser journeys (never a downloaded browser build).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! (fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei"); then \
+	  echo "installing Debian packages chromium and fonts-wqy-microhei for the browser journeys"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	fi
+
 # The whole suite: unit, API, concurrency (PostgreSQL) and browser journeys (Debian's chromium).
-test: install
+test: install browser
 	JIAOGUAN_FAST_HASHER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: install

@@ -144,7 +144,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if env_bool("JIAOGUAN_FAST_HASHER", False):  # test runs only: argon2 costs ~50 ms per hash
+if env_bool("JIAOGUAN_FAST_HASHER", False) and not PRODUCTION:  # test runs only: argon2 costs ~50 ms per hash
     PASSWORD_HASHERS.insert(0, "django.contrib.auth.hashers.MD5PasswordHasher")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -229,6 +229,18 @@ JIAOGUAN_DELIVERY_BACKOFF_SECONDS = env_int("JIAOGUAN_DELIVERY_BACKOFF_SECONDS",
 # Outbox events: attempts and backoff for handlers.
 JIAOGUAN_OUTBOX_MAX_ATTEMPTS = env_int("JIAOGUAN_OUTBOX_MAX_ATTEMPTS", 8)
 JIAOGUAN_OUTBOX_BACKOFF_SECONDS = env_int("JIAOGUAN_OUTBOX_BACKOFF_SECONDS", 15)
+
+# Production refuses development defaults that would be unsafe with real citizens' data.
+if PRODUCTION:
+    _problems = []
+    if JIAOGUAN_SMS_BACKEND == "console":
+        _problems.append("JIAOGUAN_SMS_BACKEND=console would write one-time codes to a file: configure 'http'")
+    if JIAOGUAN_SMS_BACKEND == "http" and (not JIAOGUAN_SMS_PROVIDERS or JIAOGUAN_SMS_PROVIDER_KEY == "dev-provider-key"):
+        _problems.append("JIAOGUAN_SMS_PROVIDERS and a real JIAOGUAN_SMS_PROVIDER_KEY are required")
+    if not REDIS_URL:
+        _problems.append("REDIS_URL is required: rate limits and lockouts must be shared by every web process")
+    if _problems:
+        raise ImproperlyConfigured("production settings refused: " + "; ".join(_problems))
 
 LOGGING = {
     "version": 1,

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.models import Count
 
 from jiaoguan.core.identifiers import (
@@ -209,8 +209,7 @@ def test_command_prints_showcase_and_accounts(clock, monkeypatch):
         calls.append(city)
         return [("citizen", "13800138000", "Demo-2026!", "李建华")]
 
-    fake = SimpleNamespace(create_demo_accounts=create_demo_accounts)
-    monkeypatch.setattr(demo_command, "_accounts_module", lambda: fake)
+    monkeypatch.setattr(demo_command, "create_demo_accounts", create_demo_accounts)
     out = io.StringIO()
     call_command(demo_command.Command(), persons=60, seed=5, stdout=out)
     text = out.getvalue()
@@ -225,13 +224,20 @@ def test_command_prints_showcase_and_accounts(clock, monkeypatch):
     assert "skipped" in out.getvalue() and Person.objects.count() == 60 and len(calls) == 1
 
 
-def test_command_without_identity_demo(clock, monkeypatch):
+def test_command_creates_the_demo_logins(clock):
     clock.freeze(dt.datetime(2026, 11, 21, 9, 0))
-    monkeypatch.setattr(demo_command, "ACCOUNTS_MODULE", "jiaoguan.identity.no_such_module")
     out = io.StringIO()
     call_command(demo_command.Command(), persons=10, stdout=out, verbosity=0)
-    assert "identity has no demo accounts" in out.getvalue()
+    text = out.getvalue()
+    assert "13800138000" in text and "clerk01" in text and "auditor01" in text
     assert Person.objects.count() == 10  # the showcase people and two more
+
+
+def test_command_refuses_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command(demo_command.Command(), persons=10, stdout=io.StringIO())
+    assert Person.objects.count() == 0
 
 
 def test_docs_name_the_showcase_people_as_they_are():

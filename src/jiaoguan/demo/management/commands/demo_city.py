@@ -1,26 +1,15 @@
-"""manage.py demo_city [--persons N] [--seed S] [--if-empty]: build the synthetic Shenzhen (registry.demo) and,
-when the identity app provides ``jiaoguan.identity.demo.create_demo_accounts``, the demo accounts; print the
+"""manage.py demo_city [--persons N] [--seed S] [--if-empty]: build the synthetic Shenzhen (registry.demo) and
+the demo accounts (identity.demo); print the
 showcase people (names and ID numbers to register with) and the demo logins."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from jiaoguan.core.identifiers import format_plate
+from jiaoguan.identity.demo import create_demo_accounts
 from jiaoguan.registry.demo import generate_city
 from jiaoguan.registry.selectors import registry_is_empty
-
-ACCOUNTS_MODULE = "jiaoguan.identity.demo"
-
-
-def _accounts_module():
-    try:
-        spec = importlib.util.find_spec(ACCOUNTS_MODULE)
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(ACCOUNTS_MODULE) if spec is not None else None
 
 
 class Command(BaseCommand):
@@ -32,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when persons already exist")
 
     def handle(self, *args, persons: int, seed: int, if_empty: bool, **options):
+        if settings.PRODUCTION:
+            raise CommandError("演示城市不能在生产环境生成 The demo city (with its known passwords) is refused in production")
         if persons < 0:
             raise CommandError("--persons must be 0 or more")
         if if_empty and not registry_is_empty():
@@ -54,12 +45,7 @@ class Command(BaseCommand):
             w(f"  [{row['key']}] {row['name']}  身份证 {row['id_number']}  手机 {row['phone']}  "
               f"准驾 {row['licence'] or '-'}  车辆 {plates}")
             w(f"      {row['zh']} / {row['en']}")
-        module = _accounts_module()
-        if module is None:
-            w("")
-            w("（身份模块尚未提供演示账户 identity has no demo accounts yet）")
-            return
-        accounts = module.create_demo_accounts(city=city)
+        accounts = create_demo_accounts(city=city)
         w("")
         w("演示账户 Demo logins:")
         for role, login, password, note in accounts:
