@@ -55,7 +55,11 @@ def make_person(*, name: str = "张三", id_number: str | None = None, phone: st
 
 def make_licence(*, person: Person, classes: str = "C1", first_issue: dt.date | None = None,
                  valid_until: dt.date | None = "auto", status: str = DrivingLicence.Status.VALID,
-                 cycle_points: int = 0, probation_until: dt.date | None = None) -> DrivingLicence:
+                 cycle_points: int = 0, probation_until: dt.date | None = None,
+                 points_cycle_start: dt.date | None = None, status_reason: str = "") -> DrivingLicence:
+    """``points_cycle_start`` defaults to the scoring cycle containing today (the points are this cycle's)."""
+    from jiaoguan.registry.rules import scoring_cycle
+
     today = clock.today()
     first_issue = first_issue or today.replace(year=today.year - 3)
     if valid_until == "auto":
@@ -69,7 +73,9 @@ def make_licence(*, person: Person, classes: str = "C1", first_issue: dt.date | 
         valid_from=first_issue,
         valid_until=valid_until,
         status=status,
+        status_reason=status_reason,
         cycle_points=cycle_points,
+        points_cycle_start=points_cycle_start or scoring_cycle(first_issue, max(today, first_issue))[0],
         probation_until=probation_until,
         created_at=now,
         updated_at=now,

@@ -111,6 +111,9 @@ def test_licence_dates_are_consistent(city):
             assert lic.status == rules.effective_status(stored="valid", valid_until=lic.valid_until, on=TODAY)
         else:
             assert lic.cycle_points == 12
+        # the points are this cycle's; a demo lapse is a cancellation for not renewing (restorable)
+        assert lic.points_cycle_start == rules.scoring_cycle(lic.first_issue_date, TODAY)[0]
+        assert lic.status_reason == ("expiry_over_1_year" if lic.status == "cancelled" else "")
 
 
 def test_vehicle_dates_and_policies_are_consistent(city):

@@ -203,11 +203,12 @@ def test_vehicles():
     car = Vehicle.objects.get(plate="粤BK7788")
     assert car.inspection_due == dt.date(2027, 3, 31) and car.kind == "small_car" and car.seats == 5
     assert run("vehicles", text).unchanged == 2
-    # an owner change by VIN is an update, audited
+    # an owner change by VIN is an update: a transfer (转移登记) through the service, audited
     moved = text.replace(f"粤BK7788,小型汽车,{ID2}", f"粤BK7788,小型汽车,{ID1}")
     assert run("vehicles", moved).updated == 1
-    [row] = AuditEntry.objects.filter(action="vehicle.import_update")
-    assert set(row.new) == {"owner_id"}
+    [row] = AuditEntry.objects.filter(action="vehicle.transfer")
+    assert set(row.new) == {"owner_id", "last_change_date"} and row.reason == "CSV import"
+    assert not AuditEntry.objects.filter(action="vehicle.import_update").exists()
 
 
 def test_vehicle_due_from_last_inspection():

@@ -299,9 +299,12 @@ def test_points_strictly_increase(registered, kind_use):
 
 
 def test_exact_use_rows_win_over_any_use_rows():
+    # a city's own table may still have catch-all rows (empty use): the exact use wins over them
+    city = [rules.InspectionStep("bus", "", 1, None, 12), rules.InspectionStep("bus", "official", 1, None, 6)]
+    assert {r.use for r in rules.rules_for("bus", "official", city)} == {"official"}
+    assert {r.use for r in rules.rules_for("bus", "taxi", city)} == {""}
     chosen = rules.rules_for("small_car", "private", rules.DEFAULT_INSPECTION_RULES)
     assert {r.use for r in chosen} == {"private"}
-    assert {r.use for r in rules.rules_for("small_car", "taxi", rules.DEFAULT_INSPECTION_RULES)} == {""}
     assert rules.next_inspection_due(registration_date=dt.date(2020, 1, 1), kind="unknown", use="",
                                      rules=rules.DEFAULT_INSPECTION_RULES, after=dt.date(2020, 1, 1)) is None
 
@@ -364,7 +367,8 @@ def test_insured_iff_a_period_covers_the_day(raw, on):
 def test_migration_seeds_the_default_schedule():
     import importlib
 
-    mig = importlib.import_module("jiaoguan.registry.migrations.0002_seed_inspection_rules")
+    mig = importlib.import_module("jiaoguan.registry.migrations.0005_inspection_rules_every_kind_and_use")
+    assert len(mig.ROWS) == len(rules.DEFAULT_INSPECTION_RULES)
     seeded = {tuple(r) for r in mig.ROWS}
     defaults = {(r.kind, r.use, r.from_year, r.to_year, r.interval_months, r.on_site, r.note)
                 for r in rules.DEFAULT_INSPECTION_RULES}

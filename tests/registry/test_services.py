@@ -228,17 +228,19 @@ def test_late_renewal_and_restoration_after_cancellation(clock):
     assert licence.valid_from == dt.date(2026, 1, 10) and licence.validity == "10y"
 
     old = make_licence(person=make_person(birth=dt.date(1970, 1, 1)), first_issue=dt.date(2013, 1, 10),
-                       valid_until=dt.date(2025, 1, 10), status="cancelled")
+                       valid_until=dt.date(2025, 1, 10), status="cancelled", status_reason="expiry_over_1_year")
     old.validity = "6y"
     old.save()
     with pytest.raises(Conflict) as exc:
         services.licence_renew(licence=old, actor=CLERK)
     assert exc.value.code == "registry.theory_test_required"
     services.licence_renew(licence=old, actor=CLERK, passed_theory_test=True, reason="恢复驾驶资格")
-    assert old.status == "valid" and old.valid_from == TODAY and old.valid_until == dt.date(2036, 6, 1)
+    # restored: a new 6-year period from today (a lapse earns no step to 10 years)
+    assert old.status == "valid" and old.valid_from == TODAY and old.valid_until == dt.date(2032, 6, 1)
+    assert old.validity == "6y" and old.status_reason == ""
 
     too_late = make_licence(person=make_person(birth=dt.date(1970, 1, 1)), first_issue=dt.date(2010, 1, 10),
-                            valid_until=dt.date(2022, 1, 10), status="cancelled")
+                            valid_until=dt.date(2022, 1, 10), status="cancelled", status_reason="expiry_over_1_year")
     with pytest.raises(Conflict) as exc:
         services.licence_renew(licence=too_late, actor=CLERK, passed_theory_test=True)
     assert exc.value.code == "registry.restore_too_late"

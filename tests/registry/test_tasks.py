@@ -43,11 +43,13 @@ def test_expiry_then_cancellation_as_time_passes(clock):
     long_term.refresh_from_db()
     suspended.refresh_from_db()
     assert (expiring.status, long_term.status, suspended.status) == ("cancelled", "valid", "suspended")
+    assert expiring.status_reason == "expiry_over_1_year"  # the one reason that allows a restoration
 
     rows = list(AuditEntry.objects.filter(object_type="registry.drivinglicence").order_by("id"))
     assert [(r.action, r.old, r.new, r.actor_role) for r in rows] == [
         ("licence.expire", {"status": "valid"}, {"status": "expired"}, "system"),
-        ("licence.cancel", {"status": "expired"}, {"status": "cancelled"}, "system"),
+        ("licence.cancel", {"status": "expired", "status_reason": ""},
+         {"status": "cancelled", "status_reason": "expiry_over_1_year"}, "system"),
     ]
     assert rows[0].subject_person_id == expiring.person_id
     assert audit_verify().ok

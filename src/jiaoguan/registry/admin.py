@@ -80,8 +80,8 @@ class DrivingLicenceAdmin(BrowseOnlyAdmin):
     list_select_related = ("person",)
     exclude = ("person",)
     readonly_fields = ("holder", "file_number", "classes", "first_issue_date", "valid_from", "valid_until",
-                       "validity", "status", "probation_until", "cycle_points", "issuing_office", "created_at",
-                       "updated_at")
+                       "validity", "status", "status_reason", "probation_until", "cycle_points", "points_cycle_start",
+                       "issuing_office", "created_at", "updated_at")
     ordering = ("-id",)
 
     @admin.display(description="持证人 Holder")

@@ -352,10 +352,13 @@ class _Generator:
             self.edge["licence_suspended"] += 1
         if rules.in_probation(probation_until, today):
             self.edge["licence_in_probation"] += 1
+        # every lapse here is one of not renewing: the cancellation is the expiry kind (restorable after 科目一)
+        status_reason = rules.CANCEL_EXPIRY if status == rules.STATUS_CANCELLED else ""
         return DrivingLicence(
             person=person, file_number=self.file_number(), classes=classes, first_issue_date=first_issue,
             valid_from=valid_from, valid_until=valid_until, validity=validity, status=status,
-            probation_until=probation_until, cycle_points=points, created_at=self.now, updated_at=self.now,
+            status_reason=status_reason, probation_until=probation_until, cycle_points=points,
+            points_cycle_start=rules.scoring_cycle(first_issue, today)[0], created_at=self.now, updated_at=self.now,
         )
 
     def random_classes(self, birth: dt.date) -> tuple[str, dt.date] | None:

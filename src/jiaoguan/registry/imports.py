@@ -5,11 +5,21 @@ insurance policies. Every row is validated on its own (check digits, plates, dat
 vehicles that must already exist); a bad row is reported with its line number and every reason found, in
 Chinese and English, and the good rows are loaded, each in its own savepoint, so one bad row never undoes
 another. Records are upserted by their natural key (ID number, the holder's ID number for a licence, VIN,
-policy number): running the same file again changes nothing. An update of an existing record is audited with
-its old and new values (personal data masked); the import as a whole appends one summary audit row.
+policy number): running the same file again changes nothing. Every created record and every update of an
+existing one is audited with its values, old and new (personal data masked); the import as a whole appends one
+summary audit row.
 
-The import mirrors the authoritative system the city already runs, so a licence or vehicle status given in the
-file is taken as it is (no life-cycle transition is replayed).
+The import mirrors the authoritative system the city already runs, but a change of status goes through the
+registry's transition services, like a change made at a window:
+
+- a licence's status change is one of ``licence_suspend`` / ``licence_restore`` / ``licence_revoke`` /
+  ``licence_cancel`` / ``licence_expire``, each checking the life cycle: a revoked licence never becomes valid
+  again, a cancelled one only when it was cancelled for not being renewed (within two years, with the new period
+  in the file). An impossible move rejects the row with its line number. An empty status cell keeps a staff
+  decision (suspended, revoked, cancelled) and lets the dates decide between valid, expired and cancelled.
+- a vehicle's change of owner is ``vehicle_transfer`` and its change of status ``vehicle_set_status``: both
+  audited and both announcing the change with an outbox event (bindings of a sold or scrapped car end).
+A new record is loaded as the file gives it (there is no earlier state to move from).
 """
 from __future__ import annotations
 
@@ -30,13 +40,14 @@ from jiaoguan.core.identifiers import (
     id_number_birth_date, id_number_is_male, validate_id_number, validate_phone, validate_plate, validate_uscc,
     validate_vin,
 )
-from jiaoguan.core.masking import mask_address, mask_name, mask_phone
+from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules, split_label
 from jiaoguan.registry.services import (
-    check_plate_type, infer_plate_type, inspection_due_for, validate_classes, validate_file_number,
-    validate_person_name, validate_policy_number,
+    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel, licence_restore,
+    licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
+    validate_policy_number, vehicle_set_status, vehicle_transfer,
 )
 
 KINDS = ("persons", "licences", "vehicles", "policies")
@@ -69,6 +80,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("valid_until", False, ("有效期至", "有效期止", "有效期截止日期"), "有效期至"),
         Column("status", False, ("状态", "驾驶证状态"), "状态"),
         Column("cycle_points", False, ("累积记分", "记分"), "累积记分"),
+        Column("points_cycle_start", False, ("记分周期起始日期", "记分周期起始", "本记分周期起始日期"), "记分周期起始日期"),
+        Column("status_reason", False, ("注销原因", "状态原因"), "注销原因"),
         Column("probation_until", False, ("实习期至", "实习期截止日期"), "实习期至"),
     ),
     "vehicles": (
@@ -267,12 +280,26 @@ def _apply(obj, changes: dict) -> dict:
     return changed
 
 
+IMPORT_REASON = "CSV import"
+
+
 def _audit_update(actor: Actor, action: str, obj, changed: dict, subject: int | None,
                   mask: dict[str, Callable[[str], str]] | None = None) -> None:
     mask = mask or {}
     old = {k: mask.get(k, lambda v: v)(o) for k, (o, _) in changed.items()}
     new = {k: mask.get(k, lambda v: v)(n) for k, (_, n) in changed.items()}
-    audit_record(actor=actor, action=action, obj=obj, old=old, new=new, reason="CSV import", subject_person_id=subject)
+    audit_record(actor=actor, action=action, obj=obj, old=old, new=new, reason=IMPORT_REASON,
+                 subject_person_id=subject)
+
+
+def _audit_create(actor: Actor, action: str, obj, values: dict, subject: int | None) -> None:
+    audit_record(actor=actor, action=action, obj=obj, new=values, reason=IMPORT_REASON, subject_person_id=subject)
+
+
+def _refused(exc: DomainError, columns: dict[str, str] | None = None, default: str = "status") -> RowInvalid:
+    """A service's refusal as this row's error, on the column it concerns."""
+    field = (columns or {}).get(exc.field or "", exc.field) or default
+    return RowInvalid([(field, exc.code, exc.zh, exc.en)])
 
 
 def _import_person(row: _Row, actor: Actor, today: dt.date) -> str:
@@ -286,10 +313,13 @@ def _import_person(row: _Row, actor: Actor, today: dt.date) -> str:
     now = clock.now()
     person = Person.objects.select_for_update().filter(id_number_hash=id_number_hash(number)).first()
     if person is None:
-        Person.objects.create(
+        person = Person.objects.create(
             name=name, id_number=number, phone=phone, address=address or "",
             gender=Person.Gender.MALE if id_number_is_male(number) else Person.Gender.FEMALE,
             birth_date=id_number_birth_date(number), created_at=now, updated_at=now)
+        _audit_create(actor, "person.import_create", person,
+                      {"name": mask_name(name), "id_number": mask_id_number(number), "phone": mask_phone(phone),
+                       "address": mask_address(address or ""), "gender": person.gender}, person.pk)
         return "created"
     changes = {"name": name}
     if phone is not None:  # an empty cell keeps what is on file
@@ -310,6 +340,38 @@ _LICENCE_STATUS_WORDS = {"暂扣": "suspended", "满分": "suspended", "过期":
                          "正常": "valid", "吊销": "revoked", "注销": "cancelled"}
 
 
+_CANCEL_REASON_CHOICES = [(code, f"{zh} {en}") for code, (zh, en) in rules.CANCEL_REASONS.items()]
+_PERIOD_FIELDS = ("valid_from", "valid_until", "validity")
+
+
+def _licence_record(licence: DrivingLicence) -> dict:
+    """What the audit keeps of an imported licence (no personal data: the holder is the row's subject)."""
+    return {"file_number": licence.file_number, "status": licence.status, "status_reason": licence.status_reason,
+            "classes": licence.classes, "first_issue_date": licence.first_issue_date,
+            "valid_from": licence.valid_from, "valid_until": licence.valid_until, "validity": licence.validity,
+            "probation_until": licence.probation_until, "cycle_points": licence.cycle_points,
+            "points_cycle_start": licence.points_cycle_start}
+
+
+def _licence_move(licence: DrivingLicence, target: str, *, reason_code: str, period: tuple, actor: Actor,
+                  today: dt.date) -> None:
+    """Move an existing licence to the file's status through the one transition service for it."""
+    try:
+        if target == rules.STATUS_VALID:
+            # the city's system restores a licence cancelled for expiry only after 科目一; the file's period is
+            # the new one
+            licence_restore(licence=licence, actor=actor, reason=IMPORT_REASON, passed_theory_test=True,
+                            new_period=period)
+        elif target == rules.STATUS_CANCELLED:
+            code = reason_code or (rules.CANCEL_EXPIRY if rules.cancelled_for_expiry_on(licence.valid_until, today)
+                                   else rules.CANCEL_OTHER)
+            licence_cancel(licence=licence, actor=actor, reason=IMPORT_REASON, reason_code=code)
+        else:
+            licence_set_status(licence=licence, status=target, actor=actor, reason=IMPORT_REASON)
+    except DomainError as exc:
+        raise _refused(exc, {"reason_code": "status_reason"}) from None
+
+
 def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     person = _person_ref(row, "id_number")
     file_number = row.get("file_number", validate_file_number, required=True)
@@ -321,7 +383,9 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     valid_until = None if long_term else row.get("valid_until", lambda t: parse_date(t, field="valid_until"))
     status = row.get("status", lambda t: _choice(t, DrivingLicence.Status.choices, field="status",
                                                  extra=_LICENCE_STATUS_WORDS))
+    reason_code = row.get("status_reason", lambda t: _choice(t, _CANCEL_REASON_CHOICES, field="status_reason"))
     points = row.get("cycle_points", lambda t: _int(t, field="cycle_points", low=0, high=99))
+    cycle_start = row.get("points_cycle_start", lambda t: parse_date(t, field="points_cycle_start"))
     probation = row.get("probation_until", lambda t: parse_date(t, field="probation_until"))
     validity = rules.VALIDITY_LONG
     if first_issue and person is not None:
@@ -343,13 +407,23 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
                       "Validity must run 6 or 10 years (leave empty or write 长期 for long-term)")
         else:
             validity = matches[0]
+    if first_issue and cycle_start and (cycle_start > today or not rules.is_cycle_start(first_issue, cycle_start)):
+        row.error("points_cycle_start", "import.points_cycle_start",
+                  "记分周期起始日期应为初次领证日期的周年日，且不晚于今天",
+                  "The scoring cycle start must be an anniversary of the first-issue date, not after today")
+    if reason_code and status and status != rules.STATUS_CANCELLED:
+        row.error("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
+                  "Only a cancelled licence has a cancellation reason")
     row.check()
-    status = status or rules.effective_status(stored=rules.STATUS_VALID, valid_until=valid_until, on=today)
+    current_cycle = rules.scoring_cycle(first_issue, max(today, first_issue))[0]
     values = {"file_number": file_number, "classes": " ".join(classes), "first_issue_date": first_issue,
-              "valid_from": valid_from, "valid_until": valid_until, "validity": validity, "status": status,
+              "valid_from": valid_from, "valid_until": valid_until, "validity": validity,
               "probation_until": probation or rules.probation_end(first_issue)}
-    if points is not None:
+    if points is not None:  # the file's points are those of the cycle it names, else of the current one
         values["cycle_points"] = points
+        values["points_cycle_start"] = cycle_start or current_cycle
+    elif cycle_start is not None:
+        values["points_cycle_start"] = cycle_start
     other = DrivingLicence.objects.filter(file_number=file_number).exclude(person=person).exists()
     if other:
         raise RowInvalid([("file_number", "import.file_number_taken", "该档案编号已属于另一名驾驶人",
@@ -357,18 +431,57 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     now = clock.now()
     licence = DrivingLicence.objects.select_for_update().filter(person=person).first()
     if licence is None:
-        DrivingLicence.objects.create(person=person, created_at=now, updated_at=now, **values)
+        target = status or rules.effective_status(stored=rules.STATUS_VALID, valid_until=valid_until, on=today)
+        if target == rules.STATUS_CANCELLED:
+            expiry = rules.cancelled_for_expiry_on(valid_until, today)
+            if reason_code == rules.CANCEL_EXPIRY and not expiry:
+                raise RowInvalid([("status_reason", "import.cancel_reason_dates",
+                                   "驾驶证超过有效期未满一年，注销原因不能为超过有效期一年以上未换证",
+                                   "The licence is not more than a year past expiry: it cannot be cancelled for that")])
+            reason_code = reason_code or (rules.CANCEL_EXPIRY if expiry else rules.CANCEL_OTHER)
+        elif reason_code:
+            raise RowInvalid([("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
+                               "Only a cancelled licence has a cancellation reason")])
+        values.setdefault("points_cycle_start", current_cycle)
+        licence = DrivingLicence.objects.create(person=person, status=target, status_reason=reason_code or "",
+                                                created_at=now, updated_at=now, **values)
+        _audit_create(actor, "licence.import_create", licence, _licence_record(licence), person.pk)
         return "created"
-    changed = _apply(licence, values)
-    if not changed:
-        return "unchanged"
-    licence.updated_at = now
-    licence.save()
-    _audit_update(actor, "licence.import_update", licence, changed, person.pk)
-    return "updated"
+    # an empty status cell keeps a staff decision; between valid / expired / cancelled the dates decide
+    target = status or rules.effective_status(stored=licence.status, valid_until=valid_until, on=today)
+    if reason_code and target != rules.STATUS_CANCELLED:
+        raise RowInvalid([("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
+                           "Only a cancelled licence has a cancellation reason")])
+    if reason_code and licence.status == rules.STATUS_CANCELLED and reason_code != licence.status_reason:
+        zh, en = rules.status_reason_label(licence.status_reason or rules.CANCEL_OTHER)
+        raise RowInvalid([("status_reason", "import.status_reason_differs",
+                           f"档案记载的注销原因为“{zh}”，导入不能更改",
+                           f"The register records the cancellation as “{en}”; an import cannot change it")])
+    restoring = target == rules.STATUS_VALID and licence.status != rules.STATUS_VALID
+    # back to valid: the new period is written by licence_restore, in the same audited step
+    plain = {k: v for k, v in values.items() if not (restoring and k in _PERIOD_FIELDS)}
+    changed = _apply(licence, plain)
+    if changed:
+        licence.updated_at = now
+        licence.save()
+        _audit_update(actor, "licence.import_update", licence, changed, person.pk)
+    if target != licence.status:
+        _licence_move(licence, target, reason_code=reason_code or "", actor=actor, today=today,
+                      period=(valid_from, valid_until, validity))
+        return "updated"
+    return "updated" if changed else "unchanged"
 
 
 _VEHICLE_STATUS_WORDS = {"注销": "scrapped", "报废": "scrapped", "转出": "transferred", "被盗抢": "stolen"}
+_VEHICLE_COLUMNS = {"owner": "owner_id_number", "owner_uscc": "owner_uscc", "status": "status"}
+
+
+def _vehicle_record(vehicle: Vehicle) -> dict:
+    return {"vin": vehicle.vin, "plate": vehicle.plate, "plate_type": vehicle.plate_type, "owner_id": vehicle.owner_id,
+            "owner_company": vehicle.owner_company, "owner_uscc": vehicle.owner_uscc, "kind": vehicle.kind,
+            "use": vehicle.use, "registration_date": vehicle.registration_date,
+            "inspection_due": vehicle.inspection_due, "last_inspection_date": vehicle.last_inspection_date,
+            "status": vehicle.status}
 
 
 def _import_vehicle(row: _Row, actor: Actor, today: dt.date) -> str:
@@ -424,29 +537,42 @@ def _import_vehicle(row: _Row, actor: Actor, today: dt.date) -> str:
     plate_type = plate_type or infer_plate_type(plate, kind)
     if Vehicle.objects.filter(plate=plate, plate_type=plate_type).exclude(vin=vin).exists():
         raise RowInvalid([("plate", "import.plate_taken", "该号牌已属于另一辆车", "This plate belongs to another vehicle")])
-    values = {"plate": plate, "plate_type": plate_type, "owner": owner, "owner_company": company,
-              "owner_uscc": uscc or "", "brand": brand, "kind": kind, "use": use, "registration_date": registered,
-              "inspection_due": due, "last_inspection_date": last}
+    values = {"plate": plate, "plate_type": plate_type, "brand": brand, "kind": kind, "use": use,
+              "registration_date": registered, "inspection_due": due, "last_inspection_date": last}
     if seats is not None:
         values["seats"] = seats
-    if status is not None:
-        values["status"] = status
     now = clock.now()
     vehicle = Vehicle.objects.select_for_update().filter(vin=vin).first()
     if vehicle is None:
         values.setdefault("seats", {"small_car": 5, "bus": 45, "truck": 3, "trailer": 0, "motorcycle": 2}[kind])
-        Vehicle.objects.create(vin=vin, created_at=now, updated_at=now, **values)
+        vehicle = Vehicle.objects.create(vin=vin, owner=owner, owner_company=company, owner_uscc=uscc or "",
+                                         status=status or Vehicle.Status.NORMAL, created_at=now, updated_at=now,
+                                         **values)
+        _audit_create(actor, "vehicle.import_create", vehicle, _vehicle_record(vehicle), vehicle.owner_id)
         return "created"
+    sold = not same_owner((vehicle.owner_id, vehicle.owner_company, vehicle.owner_uscc),
+                          (owner.pk if owner else None, company, uscc or ""))
+    if not sold:  # the same owner: its company name or USCC written differently is a plain correction
+        values.update({"owner_company": company, "owner_uscc": uscc or ""})
     changed = _apply(vehicle, values)
-    if not changed:
-        return "unchanged"
-    if "owner" in changed:
-        old, new = changed.pop("owner")
-        changed["owner_id"] = (old.pk if old else None, new.pk if new else None)
-    vehicle.updated_at = now
-    vehicle.save()
-    _audit_update(actor, "vehicle.import_update", vehicle, changed, vehicle.owner_id)
-    return "updated"
+    if changed:
+        vehicle.updated_at = now
+        vehicle.save()
+        _audit_update(actor, "vehicle.import_update", vehicle, changed, vehicle.owner_id)
+    new_status = status if status is not None and status != vehicle.status else None
+    # a car coming back into use (transferred back in, released) changes status before it can change hands
+    status_first = new_status is not None and vehicle.status not in TRANSFERABLE_STATUSES
+    try:
+        if status_first:
+            vehicle_set_status(vehicle=vehicle, status=new_status, actor=actor, reason=IMPORT_REASON)
+        if sold:
+            vehicle_transfer(vehicle=vehicle, new_owner=owner, owner_company=company, owner_uscc=uscc or "",
+                             actor=actor, reason=IMPORT_REASON, changed_on=today)
+        if new_status is not None and not status_first:
+            vehicle_set_status(vehicle=vehicle, status=new_status, actor=actor, reason=IMPORT_REASON)
+    except DomainError as exc:
+        raise _refused(exc, _VEHICLE_COLUMNS) from None
+    return "updated" if changed or sold or new_status else "unchanged"
 
 
 def _import_policy(row: _Row, actor: Actor, today: dt.date) -> str:
@@ -478,7 +604,10 @@ def _import_policy(row: _Row, actor: Actor, today: dt.date) -> str:
     values = {"vehicle": vehicle, "kind": kind, "insurer": insurer, "starts_on": starts, "ends_on": ends}
     policy = InsurancePolicy.objects.select_for_update().filter(policy_number=number).first()
     if policy is None:
-        InsurancePolicy.objects.create(policy_number=number, created_at=clock.now(), **values)
+        policy = InsurancePolicy.objects.create(policy_number=number, created_at=clock.now(), **values)
+        _audit_create(actor, "policy.import_create", policy,
+                      {"policy_number": number, "vehicle_id": vehicle.pk, "kind": kind, "insurer": insurer,
+                       "starts_on": starts, "ends_on": ends}, vehicle.owner_id)
         return "created"
     changed = _apply(policy, values)
     if not changed:

@@ -64,8 +64,17 @@ class DrivingLicence(models.Model):
     valid_until = models.DateField("有效期至", null=True, blank=True, help_text="empty for long-term")
     validity = models.CharField(max_length=4, choices=Validity.choices, default=Validity.SIX_YEARS)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID, db_index=True)
+    status_reason = models.CharField(
+        "状态原因", max_length=32, blank=True, default="",
+        help_text="why the licence has its status, a code of rules.CANCEL_REASONS for a cancelled one "
+                  "(e.g. expiry_over_1_year); empty when there is nothing to say")
     probation_until = models.DateField("实习期至", null=True, blank=True)
-    cycle_points = models.PositiveSmallIntegerField("本记分周期累积记分", default=0)
+    cycle_points = models.PositiveSmallIntegerField(
+        "累积记分", default=0, help_text="the points of the scoring cycle that starts on points_cycle_start")
+    points_cycle_start = models.DateField(
+        "记分所属周期起始日期", db_index=True,
+        help_text="first day of the scoring cycle cycle_points belong to; when it is not the current cycle's, "
+                  "the points are from a previous cycle not yet rolled over")
     issuing_office = models.CharField(max_length=40, default="深圳市公安局交通警察局")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -28,9 +28,11 @@ Inspection schedule (检验周期, DOMAIN §5)
     Data, not code: rows of (kind, use, from_year, to_year, interval_months, on_site) — in vehicle years
     ``from_year`` to ``to_year`` (inclusive; None = no end) an inspection is due every ``interval_months``,
     counted from the start of year ``from_year``. Due points are months after registration; the due date is the
-    last day of that month (the 行驶证 shows "检验有效期至 2026年05月"). Rows for the vehicle's exact use win over
-    rows with an empty use (= any use). ``DEFAULT_INSPECTION_RULES`` is what the data migration seeds and what
-    the registry falls back to when the table is empty; see docs/registry-import.md for the reasoning.
+    last day of that month (the 行驶证 shows "检验有效期至 2026年05月"). ``INSPECTION_SCHEDULE_FOR`` names the
+    schedule of every (kind, use) pair explicitly and ``DEFAULT_INSPECTION_RULES`` spells it out as rows for each
+    pair: what the data migrations seed and what the registry falls back to when the table is empty (see
+    docs/registry-import.md for the reasoning). A city's own rows may still use an empty use (= any use) as a
+    catch-all; rows for the vehicle's exact use win over it.
 """
 from __future__ import annotations
 
@@ -247,6 +249,65 @@ def effective_status(*, stored: str, valid_until: dt.date | None, on: dt.date) -
     return STATUS_CANCELLED
 
 
+# --- Why a licence has its status (status_reason) ------------------------------------------------------------------
+
+# 注销 reasons (公安部令第162号 第七十六条, abridged). Only a licence cancelled because it was not renewed within a
+# year of expiry may be restored by passing 科目一 within two years of the cancellation; every other cancellation
+# stands (the holder applies for a new licence).
+CANCEL_EXPIRY = "expiry_over_1_year"
+CANCEL_PROBATION_FULL_SCORE = "probation_full_score"
+CANCEL_HOLDER_REQUEST = "holder_request"
+CANCEL_HOLDER_DECEASED = "holder_deceased"
+CANCEL_UNFIT = "unfit_to_drive"
+CANCEL_OTHER = "other"
+CANCEL_REASONS: dict[str, tuple[str, str]] = {
+    CANCEL_EXPIRY: ("超过有效期一年以上未换证", "Not renewed within one year of expiry"),
+    CANCEL_PROBATION_FULL_SCORE: ("实习期内记满12分", "12 points during probation"),
+    CANCEL_HOLDER_REQUEST: ("本人申请注销", "Cancelled at the holder's request"),
+    CANCEL_HOLDER_DECEASED: ("驾驶人死亡", "The holder died"),
+    CANCEL_UNFIT: ("身体条件不适合驾驶", "Physically unfit to drive"),
+    CANCEL_OTHER: ("其他原因", "Other reason"),
+}
+RESTORABLE_CANCEL_REASONS = frozenset({CANCEL_EXPIRY})
+RESTORE_AFTER_CANCEL_YEARS = 2
+
+
+def cancelled_for_expiry_on(valid_until: dt.date | None, on: dt.date) -> bool:
+    """Do the dates alone say the licence is cancelled for not being renewed (more than a year past expiry)?"""
+    return valid_until is not None and on >= cancellation_date(valid_until)
+
+
+def restore_deadline(valid_until: dt.date) -> dt.date:
+    """Last day on which a licence cancelled for expiry can be restored (two years after the cancellation)."""
+    return add_years(cancellation_date(valid_until), RESTORE_AFTER_CANCEL_YEARS)
+
+
+def status_reason_label(code: str) -> tuple[str, str]:
+    """(zh, en) of a status reason code; ("", "") when there is none."""
+    if not code:
+        return "", ""
+    return CANCEL_REASONS.get(code, (code, code))
+
+
+# --- Points and their scoring cycle -------------------------------------------------------------------------------
+
+FULL_SCORE = 12
+
+
+def is_cycle_start(first_issue: dt.date, day: dt.date) -> bool:
+    """Is ``day`` the first day of one of the licence's scoring cycles (an anniversary of the first issue)?"""
+    return day >= first_issue and scoring_cycle(first_issue, day)[0] == day
+
+
+def points_after_cycle(*, points: int, unpaid_points: int) -> int:
+    """The points a cycle passes on to the next (公安部令第163号): under 12 they clear except those of violations
+    whose fines are still unpaid (``unpaid_points``, bounded by the total); a full score stays until the holder
+    passes the study and exam that clear it."""
+    if points >= FULL_SCORE:
+        return points
+    return max(0, min(points, unpaid_points))
+
+
 # --- Inspection schedule (检验周期) ---------------------------------------------------------------------------------
 
 
@@ -273,32 +334,63 @@ class InspectionStep:
 
 
 _S = InspectionStep
-_PRIVATE_SMALL = (
+# The schedules, each a list of (from_year, to_year, interval_months, on_site, note) rows.
+SCHEDULE_PRIVATE_SMALL = "private_small"
+SCHEDULE_COMMERCIAL_PASSENGER = "commercial_passenger"
+SCHEDULE_NON_COMMERCIAL_LARGE = "non_commercial_large_passenger"
+SCHEDULE_GOODS = "goods"
+SCHEDULE_MOTORCYCLE = "motorcycle"
+INSPECTION_SCHEDULES: dict[str, tuple[tuple[int, int | None, int, bool, str], ...]] = {
     # 2022 reform for non-commercial small passenger cars: marks online in years 2, 4 and 8, on-site tests in
     # years 6 and 10, then yearly. Year 8 follows the published guidance (第2、4、8年申领检验标志).
-    (1, 4, 24, False, "第2、4年网上申领检验标志 online mark in years 2 and 4"),
-    (5, 6, 24, True, "第6年上线检验 on-site test in year 6"),
-    (7, 8, 24, False, "第8年网上申领检验标志 online mark in year 8"),
-    (9, 10, 24, True, "第10年上线检验 on-site test in year 10"),
-    (11, None, 12, True, "10年以上每年检验 yearly after 10 years"),
-)
-DEFAULT_INSPECTION_RULES: tuple[InspectionStep, ...] = (
-    *(_S("small_car", use, f, t, m, on, note) for use in ("private", "official")
-      for f, t, m, on, note in _PRIVATE_SMALL),
-    # commercial passenger (taxi, ride-hailing, coach, bus, driving school): yearly for 5 years, then 6-monthly
-    _S("small_car", "", 1, 5, 12, True, "营运载客5年内每年检验 commercial passenger: yearly for 5 years"),
-    _S("small_car", "", 6, None, 6, True, "超过5年每6个月 then every 6 months"),
-    _S("bus", "", 1, 5, 12, True, "营运载客5年内每年检验 commercial passenger: yearly for 5 years"),
-    _S("bus", "", 6, None, 6, True, "超过5年每6个月 then every 6 months"),
-    # non-commercial large and medium buses are treated like trucks (old rule for 大中型非营运载客汽车)
-    _S("bus", "private", 1, 10, 12, True, "大中型非营运载客10年内每年 yearly for 10 years"),
-    _S("bus", "private", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
-    _S("truck", "", 1, 10, 12, True, "载货汽车10年内每年检验 trucks: yearly for 10 years"),
-    _S("truck", "", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
-    _S("trailer", "", 1, 10, 12, True, "挂车同载货汽车 trailers as trucks: yearly for 10 years"),
-    _S("trailer", "", 11, None, 6, True, "超过10年每6个月 then every 6 months"),
-    _S("motorcycle", "", 1, 4, 24, True, "摩托车4年内每2年 motorcycles: every 2 years for 4 years"),
-    _S("motorcycle", "", 5, None, 12, True, "超过4年每年 then yearly"),
+    SCHEDULE_PRIVATE_SMALL: (
+        (1, 4, 24, False, "第2、4年网上申领检验标志 online mark in years 2 and 4"),
+        (5, 6, 24, True, "第6年上线检验 on-site test in year 6"),
+        (7, 8, 24, False, "第8年网上申领检验标志 online mark in year 8"),
+        (9, 10, 24, True, "第10年上线检验 on-site test in year 10"),
+        (11, None, 12, True, "10年以上每年检验 yearly after 10 years"),
+    ),
+    # commercial passenger (taxi, ride-hailing, coach, public bus, driving school): yearly for 5 years, then
+    # every 6 months
+    SCHEDULE_COMMERCIAL_PASSENGER: (
+        (1, 5, 12, True, "营运载客5年内每年检验 commercial passenger: yearly for 5 years"),
+        (6, None, 6, True, "超过5年每6个月 then every 6 months"),
+    ),
+    # large and medium non-commercial passenger vehicles: as trucks (大中型非营运载客汽车10年内每年)
+    SCHEDULE_NON_COMMERCIAL_LARGE: (
+        (1, 10, 12, True, "大中型非营运载客10年内每年 yearly for 10 years"),
+        (11, None, 6, True, "超过10年每6个月 then every 6 months"),
+    ),
+    SCHEDULE_GOODS: (
+        (1, 10, 12, True, "载货汽车、挂车10年内每年检验 trucks and trailers: yearly for 10 years"),
+        (11, None, 6, True, "超过10年每6个月 then every 6 months"),
+    ),
+    SCHEDULE_MOTORCYCLE: (
+        (1, 4, 24, True, "摩托车4年内每2年 motorcycles: every 2 years for 4 years"),
+        (5, None, 12, True, "超过4年每年 then yearly"),
+    ),
+}
+VEHICLE_KINDS = ("small_car", "bus", "truck", "trailer", "motorcycle")  # = Vehicle.Kind (a test checks)
+VEHICLE_USES = ("private", "passenger_commercial", "taxi", "freight", "bus_service", "learner", "official")
+_NON_COMMERCIAL_USES = ("private", "official")
+# Which schedule every (kind, use) follows: written out for every pair, so no combination falls through to a
+# schedule by accident (a police or government bus is non-commercial like a private one, not a coach).
+# Commercial uses of passenger vehicles (including a small car or bus registered for freight or as a learner
+# car: 营运) take the commercial-passenger schedule; trucks and trailers the goods one whatever their use;
+# motorcycles theirs.
+INSPECTION_SCHEDULE_FOR: dict[tuple[str, str], str] = {
+    **{("small_car", use): SCHEDULE_PRIVATE_SMALL if use in _NON_COMMERCIAL_USES else SCHEDULE_COMMERCIAL_PASSENGER
+       for use in VEHICLE_USES},
+    **{("bus", use): SCHEDULE_NON_COMMERCIAL_LARGE if use in _NON_COMMERCIAL_USES else SCHEDULE_COMMERCIAL_PASSENGER
+       for use in VEHICLE_USES},
+    **{("truck", use): SCHEDULE_GOODS for use in VEHICLE_USES},
+    **{("trailer", use): SCHEDULE_GOODS for use in VEHICLE_USES},
+    **{("motorcycle", use): SCHEDULE_MOTORCYCLE for use in VEHICLE_USES},
+}
+DEFAULT_INSPECTION_RULES: tuple[InspectionStep, ...] = tuple(
+    _S(kind, use, f, t, m, on, note)
+    for (kind, use), schedule in INSPECTION_SCHEDULE_FOR.items()
+    for f, t, m, on, note in INSPECTION_SCHEDULES[schedule]
 )
 
 

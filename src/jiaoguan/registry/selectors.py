@@ -101,14 +101,22 @@ class LicenceSummary:
     status: str  # effective on ``on``
     status_zh: str
     status_en: str
-    points: int
-    cycle_start: dt.date
+    points: int  # of the current scoring cycle (0 when the points on file belong to an earlier one)
+    cycle_start: dt.date  # the current scoring cycle, containing ``on``
     cycle_end: dt.date
     probation_until: dt.date | None
     in_probation: bool
     renewal_window_open: bool
     on: dt.date = field(default_factory=clock.today)
     covered_classes: list[str] = field(default_factory=list)  # every class the holder may drive
+    # points on file from an earlier cycle that the rollover has not handled yet: not shown to the citizen as
+    # this cycle's; staff see the figure and the cycle it belongs to
+    points_from_previous_cycle: bool = False
+    previous_cycle_points: int = 0
+    points_cycle_start: dt.date | None = None  # the cycle the points on file belong to
+    status_reason: str = ""  # why the licence has its status (e.g. the cancellation reason code)
+    status_reason_zh: str = ""
+    status_reason_en: str = ""
 
     @property
     def class_codes(self) -> str:
@@ -144,6 +152,12 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
     status_zh, status_en = rules.STATUS_LABELS.get(status, (status, status))
     validity_zh, validity_en = rules.VALIDITY_LABELS.get(licence.validity, (licence.validity, licence.validity))
     cycle_start, cycle_end = rules.scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
+    current = licence.points_cycle_start == cycle_start
+    stale = not current and licence.points_cycle_start is not None and licence.points_cycle_start < cycle_start
+    # stored valid/expired but more than a year past expiry: cancelled for expiry by the dates (sweep pending)
+    status_reason = licence.status_reason if status == licence.status else (
+        rules.CANCEL_EXPIRY if status == rules.STATUS_CANCELLED else "")
+    reason_zh, reason_en = rules.status_reason_label(status_reason)
     return LicenceSummary(
         licence_id=licence.pk,
         person_id=licence.person_id,
@@ -159,7 +173,7 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         status=status,
         status_zh=status_zh,
         status_en=status_en,
-        points=licence.cycle_points,
+        points=licence.cycle_points if current else 0,
         cycle_start=cycle_start,
         cycle_end=cycle_end,
         probation_until=licence.probation_until,
@@ -167,6 +181,12 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         renewal_window_open=status == rules.STATUS_VALID and rules.renewal_window_open(licence.valid_until, on),
         on=on,
         covered_classes=covered,
+        points_from_previous_cycle=stale and licence.cycle_points > 0,
+        previous_cycle_points=licence.cycle_points if stale else 0,
+        points_cycle_start=licence.points_cycle_start,
+        status_reason=status_reason,
+        status_reason_zh=reason_zh,
+        status_reason_en=reason_en,
     )
 
 

@@ -8,12 +8,23 @@ actor's role, then writes; ``LICENCE_TRANSITIONS`` is the whole table):
     valid ──suspend──▶ suspended ──restore──▶ valid
       │ └─expire (task)─▶ expired ──renew──▶ valid
       │                      └─cancel (task, > 1 year)─▶ cancelled ──renew after 科目一 (≤ 2 years)──▶ valid
-      └─revoke / cancel ─▶ revoked / cancelled
+      └─revoke / cancel ─▶ revoked / cancelled (final, unless cancelled for expiry)
+
+A cancelled licence records why (``status_reason``, a code of ``rules.CANCEL_REASONS``): only one cancelled for
+not being renewed ("expiry_over_1_year", written by the expiry sweep) can be restored.
+
+Vehicles: ownership changes (``vehicle_transfer``) and status changes (``vehicle_set_status``, table
+``VEHICLE_TRANSITIONS``) are services too, and each writes an outbox event in its transaction
+(``registry.vehicle_owner_changed``, ``registry.vehicle_status_changed``) so other apps (bindings) can react.
+
+Points belong to a scoring cycle (``points_cycle_start``); ``licences_points_rollover`` moves them into the next
+cycle when one ends.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 
@@ -25,13 +36,16 @@ from jiaoguan.core.identifiers import (
     validate_uscc, validate_vin,
 )
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
+from jiaoguan.core.outbox import event_emit
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
-from jiaoguan.registry.selectors import inspection_rules, person_by_id_number
+from jiaoguan.registry.selectors import inspection_rules, person_by_id_number, split_label
 
 STAFF_ACTOR_ROLES = frozenset({"clerk", "approver", "admin", "system"})
 FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city's code
-RESTORE_AFTER_CANCEL_YEARS = 2
+RESTORE_AFTER_CANCEL_YEARS = rules.RESTORE_AFTER_CANCEL_YEARS
+TOPIC_VEHICLE_OWNER_CHANGED = "registry.vehicle_owner_changed"
+TOPIC_VEHICLE_STATUS_CHANGED = "registry.vehicle_status_changed"
 DEFAULT_SEATS = {
     Vehicle.Kind.SMALL_CAR: 5, Vehicle.Kind.BUS: 45, Vehicle.Kind.TRUCK: 3, Vehicle.Kind.TRAILER: 0,
     Vehicle.Kind.MOTORCYCLE: 2,
@@ -211,8 +225,8 @@ def person_update_address(*, person: Person, address: str, actor: Actor, reason:
 # --- Licences ---------------------------------------------------------------------------------------------------
 
 def _licence_state(licence: DrivingLicence) -> dict:
-    return {"status": licence.status, "classes": licence.classes, "valid_from": licence.valid_from,
-            "valid_until": licence.valid_until, "validity": licence.validity,
+    return {"status": licence.status, "status_reason": licence.status_reason, "classes": licence.classes,
+            "valid_from": licence.valid_from, "valid_until": licence.valid_until, "validity": licence.validity,
             "probation_until": licence.probation_until}
 
 
@@ -272,7 +286,8 @@ def licence_issue(*, person: Person, classes: str | list[str], first_issue_date:
                         person=person, file_number=number, classes=" ".join(codes), first_issue_date=first_issue_date,
                         valid_from=valid_from, valid_until=valid_until, validity=validity,
                         status=DrivingLicence.Status.VALID, probation_until=rules.probation_end(first_issue_date),
-                        cycle_points=0, created_at=now, updated_at=now,
+                        cycle_points=0, points_cycle_start=rules.scoring_cycle(first_issue_date, today)[0],
+                        created_at=now, updated_at=now,
                         **({"issuing_office": issuing_office} if issuing_office else {}),
                     )
                 break
@@ -298,8 +313,11 @@ LICENCE_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def _transition(*, licence: DrivingLicence, to: str, action: str, actor: Actor, reason: str,
-                allowed_from: frozenset[str] | None = None, extra: dict | None = None) -> DrivingLicence:
-    """Lock, check the current status, write, audit. ``extra``: other fields changed in the same step."""
+                allowed_from: frozenset[str] | None = None, extra: dict | None = None, status_reason: str = "",
+                check: Callable[[DrivingLicence], dict | None] | None = None) -> DrivingLicence:
+    """Lock, check the current status, write, audit. ``status_reason``: why the licence now has ``to`` (cleared
+    otherwise). ``extra``: other fields changed in the same step. ``check(locked)`` runs under the lock after
+    the status table: it raises to refuse, and may return more fields to write."""
     _require_staff(actor)
     with transaction.atomic():
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
@@ -309,18 +327,22 @@ def _transition(*, licence: DrivingLicence, to: str, action: str, actor: Actor, 
             cur_zh, cur_en = rules.STATUS_LABELS.get(current, (current, current))
             to_zh, to_en = rules.STATUS_LABELS.get(to, (to, to))
             raise Conflict("registry.licence_status", f"驾驶证当前状态为“{cur_zh}”，不能变为“{to_zh}”",
-                           f"The licence is {cur_en.lower()}; it cannot become {to_en.lower()}")
+                           f"The licence is {cur_en.lower()}; it cannot become {to_en.lower()}", field="status")
+        changes = dict(extra or {})
+        if check is not None:
+            changes.update(check(locked) or {})
         old = _licence_state(locked)
         locked.status = to
-        for key, value in (extra or {}).items():
+        locked.status_reason = status_reason
+        for key, value in changes.items():
             setattr(locked, key, value)
         locked.updated_at = clock.now()
-        locked.save(update_fields=["status", "updated_at", *(extra or {})])
+        locked.save(update_fields=["status", "status_reason", "updated_at", *changes])
         new = _licence_state(locked)
         audit_record(actor=actor, action=action, obj=locked,
                      **_diff(old, new),
                      reason=reason, subject_person_id=locked.person_id)
-    for attr in ("status", "updated_at", *(extra or {})):
+    for attr in ("status", "status_reason", "updated_at", *changes):
         setattr(licence, attr, getattr(locked, attr))
     return licence
 
@@ -332,16 +354,74 @@ def _need_reason(reason: str) -> str:
     return reason
 
 
+def _check_restorable(*, locked: DrivingLicence, cancel_reason: str, today: dt.date,
+                      passed_theory_test: bool) -> None:
+    """A cancelled licence comes back only when it was cancelled for not being renewed, within two years of the
+    cancellation, once the holder has passed 科目一 (DOMAIN §3)."""
+    if cancel_reason not in rules.RESTORABLE_CANCEL_REASONS:
+        why_zh, why_en = rules.status_reason_label(cancel_reason) if cancel_reason else ("未记录原因", "no reason on file")
+        raise Conflict("registry.licence_not_restorable",
+                       f"驾驶证因“{why_zh}”注销，不能恢复，须重新申领",
+                       f"The licence was cancelled ({why_en.lower()}); it cannot be restored: apply for a new one",
+                       field="status")
+    if locked.valid_until is None or today > rules.restore_deadline(locked.valid_until):
+        raise Conflict("registry.restore_too_late", "注销已超过2年，须重新申领驾驶证",
+                       "Cancelled more than 2 years ago: the holder must apply for a new licence")
+    if not passed_theory_test:
+        raise Conflict("registry.theory_test_required", "恢复驾驶资格须先通过科目一考试",
+                       "Restoring the licence needs a passed theory test (科目一) first")
+
+
+def _check_period(period: tuple[dt.date, dt.date | None, str], today: dt.date) -> dict:
+    """A new validity period given by the city's system: consistent, started, and covering today."""
+    valid_from, valid_until, validity = period
+    if validity not in rules.VALIDITY_YEARS or rules.validity_until(valid_from, validity) != valid_until:
+        raise _bad("valid_until", "registry.validity_period", "有效期起止应相差6年或10年（或为长期）",
+                   "The validity must run 6 or 10 years (or be long-term)")
+    if valid_from > today or rules.effective_status(stored=rules.STATUS_VALID, valid_until=valid_until,
+                                                    on=today) != rules.STATUS_VALID:
+        raise Conflict("registry.period_not_current", "新的有效期不包含今天，驾驶证不能恢复为正常",
+                       "The new validity period does not cover today: the licence cannot become valid",
+                       field="valid_until")
+    return {"valid_from": valid_from, "valid_until": valid_until, "validity": validity}
+
+
 def licence_suspend(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
     """暂扣 / 满分: the holder may not drive until restored."""
     return _transition(licence=licence, to=rules.STATUS_SUSPENDED, action="licence.suspend", actor=actor,
                        reason=_need_reason(reason))
 
 
-def licence_restore(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
-    """End a suspension (study done and 科目一 passed, or the detention period over)."""
+def licence_restore(*, licence: DrivingLicence, actor: Actor, reason: str, passed_theory_test: bool = False,
+                    new_period: tuple[dt.date, dt.date | None, str] | None = None) -> DrivingLicence:
+    """Back to valid.
+
+    - suspended: the suspension ends (study done and 科目一 passed, or the detention period over);
+    - expired: only with a ``new_period`` that covers today (a renewal done in the city's system, recorded by
+      the CSV import; renewing here is ``licence_renew``);
+    - cancelled: only a licence cancelled for not being renewed (``status_reason`` "expiry_over_1_year"), within
+      two years of the cancellation, once the holder has passed 科目一, and with a ``new_period``. Any other
+      cancellation, and a revocation, is final.
+
+    ``new_period`` = (valid_from, valid_until or None for long-term, validity), written in the same step."""
+    reason = _need_reason(reason)
+    today = clock.today()
+
+    def check(locked: DrivingLicence) -> dict:
+        period = _check_period(new_period, today) if new_period is not None else {}
+        if locked.status == rules.STATUS_EXPIRED and not period:
+            raise Conflict("registry.renewal_required", "驾驶证已超过有效期，须办理换证",
+                           "The licence has expired: it needs a renewal", field="status")
+        if locked.status == rules.STATUS_CANCELLED:
+            _check_restorable(locked=locked, cancel_reason=locked.status_reason, today=today,
+                              passed_theory_test=passed_theory_test)
+            if not period:
+                raise Conflict("registry.renewal_required", "恢复驾驶资格须核发新的有效期，请办理换证",
+                               "Restoring the licence needs a new validity period: use the renewal", field="status")
+        return period
+
     return _transition(licence=licence, to=rules.STATUS_VALID, action="licence.restore", actor=actor,
-                       reason=_need_reason(reason), allowed_from=frozenset({rules.STATUS_SUSPENDED}))
+                       reason=reason, check=check)
 
 
 def licence_revoke(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
@@ -349,9 +429,24 @@ def licence_revoke(*, licence: DrivingLicence, actor: Actor, reason: str) -> Dri
                        reason=_need_reason(reason))
 
 
-def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
+def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str,
+                   reason_code: str = rules.CANCEL_OTHER) -> DrivingLicence:
+    """注销. ``reason_code`` (a key of ``rules.CANCEL_REASONS``) is recorded as the licence's ``status_reason``:
+    it decides whether the licence can ever be restored. "expiry_over_1_year" is accepted only when the dates
+    say so (more than a year past expiry)."""
+    reason = _need_reason(reason)
+    if reason_code not in rules.CANCEL_REASONS:
+        raise _bad("reason_code", "registry.cancel_reason_invalid", "注销原因不正确",
+                   f"Unknown cancellation reason; choose one of: {', '.join(rules.CANCEL_REASONS)}")
+    today = clock.today()
+
+    def check(locked: DrivingLicence) -> None:
+        if reason_code == rules.CANCEL_EXPIRY and not rules.cancelled_for_expiry_on(locked.valid_until, today):
+            raise _bad("reason_code", "registry.cancel_reason_dates", "驾驶证超过有效期未满一年，不能以此原因注销",
+                       "The licence is not more than a year past expiry: it cannot be cancelled for that reason")
+
     return _transition(licence=licence, to=rules.STATUS_CANCELLED, action="licence.cancel", actor=actor,
-                       reason=_need_reason(reason))
+                       reason=reason, status_reason=reason_code, check=check)
 
 
 def licence_expire(*, licence: DrivingLicence, actor: Actor, reason: str = "超过有效期 validity ended") -> DrivingLicence:
@@ -368,19 +463,30 @@ _SET_STATUS = {
 }
 
 
-def licence_set_status(*, licence: DrivingLicence, status: str, actor: Actor, reason: str) -> DrivingLicence:
-    """Dispatch to the one transition function for ``status`` (for forms that offer a status list)."""
+def licence_set_status(*, licence: DrivingLicence, status: str, actor: Actor, reason: str,
+                       reason_code: str = "") -> DrivingLicence:
+    """Dispatch to the one transition function for ``status`` (for forms that offer a status list).
+    ``reason_code``: the cancellation reason when ``status`` is cancelled (default "other")."""
     fn = _SET_STATUS.get(status)
     if fn is None:
         raise _bad("status", "registry.licence_status_invalid", "驾驶证状态不正确", "Unknown licence status")
+    if status == rules.STATUS_CANCELLED:
+        return licence_cancel(licence=licence, actor=actor, reason=reason, reason_code=reason_code or rules.CANCEL_OTHER)
+    if reason_code:
+        raise _bad("reason_code", "registry.reason_code_unexpected", "只有注销需要注销原因",
+                   "Only a cancellation takes a reason code")
     return fn(licence=licence, actor=actor, reason=reason)
 
 
 def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period: bool = False,
                   passed_theory_test: bool = False, reason: str = "") -> DrivingLicence:
-    """换证 (DOMAIN §3): within the 90 days before expiry, or late while expired (up to one year after); a
-    licence cancelled for not being renewed is restored within 2 years once the holder passes 科目一. The new
-    period follows the old one (6y → 10y → long-term unless a cycle of the period reached 12 points)."""
+    """换证 (DOMAIN §3): within the 90 days before expiry, or late while expired (up to one year after). The new
+    period follows the old one (6y → 10y → long-term unless a cycle of the period reached 12 points).
+
+    A licence cancelled for not being renewed (its ``status_reason``, or dates more than a year past expiry
+    that the sweep has not acted on yet) is restored instead, within 2 years of the cancellation, once the holder
+    passes 科目一: the new period starts today with the *same* length (a lapse earns no step: the holder gets the
+    validity they would have had). A licence cancelled for any other reason is not restored."""
     _require_staff(actor)
     today = clock.today()
     with transaction.atomic():
@@ -388,41 +494,39 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
         if locked.valid_until is None:
             raise Conflict("registry.licence_long_term", "长期有效的驾驶证无需换证", "A long-term licence needs no renewal")
         status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today)
-        cancelled_for_expiry = (locked.status in (rules.STATUS_VALID, rules.STATUS_EXPIRED, rules.STATUS_CANCELLED)
-                                and today >= rules.cancellation_date(locked.valid_until))
         if status == rules.STATUS_VALID and not rules.renewal_window_open(locked.valid_until, today):
             start, _ = rules.renewal_window(locked.valid_until)
             raise Conflict("registry.renewal_not_open", f"有效期满前90日内方可换证（{start:%Y-%m-%d}起）",
                            f"Renewal opens 90 days before expiry (from {start:%Y-%m-%d})")
-        if status == rules.STATUS_CANCELLED:
-            if not cancelled_for_expiry:
-                raise Conflict("registry.licence_status", "驾驶证已注销，不能换证",
-                               "The licence is cancelled; it cannot be renewed")
-            last_day = rules.add_years(rules.cancellation_date(locked.valid_until), RESTORE_AFTER_CANCEL_YEARS)
-            if today > last_day:
-                raise Conflict("registry.restore_too_late", "注销已超过2年，须重新申领驾驶证",
-                               "Cancelled more than 2 years ago: the holder must apply for a new licence")
-            if not passed_theory_test:
-                raise Conflict("registry.theory_test_required", "恢复驾驶资格须先通过科目一考试",
-                               "Restoring the licence needs a passed theory test (科目一) first")
+        restoring = status == rules.STATUS_CANCELLED
+        if restoring:
+            # stored as cancelled: its recorded reason decides; stored as valid/expired but past the
+            # cancellation date: cancelled for expiry by the dates themselves (the sweep has not run yet)
+            cancel_reason = locked.status_reason if locked.status == rules.STATUS_CANCELLED else rules.CANCEL_EXPIRY
+            _check_restorable(locked=locked, cancel_reason=cancel_reason, today=today,
+                              passed_theory_test=passed_theory_test)
         elif status not in (rules.STATUS_VALID, rules.STATUS_EXPIRED):
             zh, en = rules.STATUS_LABELS.get(status, (status, status))
             raise Conflict("registry.licence_status", f"驾驶证状态为“{zh}”，不能换证",
                            f"The licence is {en.lower()}; it cannot be renewed")
         old = _licence_state(locked)
-        validity = rules.validity_after_renewal(locked.validity, full_score_in_period=full_score_in_period)
-        valid_from = today if status == rules.STATUS_CANCELLED else locked.valid_until
+        if restoring:
+            validity, valid_from = locked.validity, today
+        else:
+            validity = rules.validity_after_renewal(locked.validity, full_score_in_period=full_score_in_period)
+            valid_from = locked.valid_until
         locked.validity = validity
         locked.valid_from = valid_from
         locked.valid_until = rules.validity_until(valid_from, validity)
         locked.status = rules.STATUS_VALID
+        locked.status_reason = ""
         locked.updated_at = clock.now()
-        locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "updated_at"])
+        locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "status_reason", "updated_at"])
         new = _licence_state(locked)
-        audit_record(actor=actor, action="licence.renew", obj=locked,
+        audit_record(actor=actor, action="licence.restore" if restoring else "licence.renew", obj=locked,
                      **_diff(old, new),
                      reason=reason, subject_person_id=locked.person_id)
-    for attr in ("validity", "valid_from", "valid_until", "status", "updated_at"):
+    for attr in ("validity", "valid_from", "valid_until", "status", "status_reason", "updated_at"):
         setattr(licence, attr, getattr(locked, attr))
     return licence
 
@@ -453,11 +557,88 @@ def licences_apply_dates(*, on: dt.date | None = None, actor: Actor | None = Non
                 elif target == rules.STATUS_CANCELLED:
                     _transition(licence=licence, to=rules.STATUS_CANCELLED, action="licence.cancel", actor=actor,
                                 reason="超过有效期一年以上未换证 not renewed within one year of expiry",
-                                allowed_from=frozenset({rules.STATUS_VALID, rules.STATUS_EXPIRED}))
+                                allowed_from=frozenset({rules.STATUS_VALID, rules.STATUS_EXPIRED}),
+                                status_reason=rules.CANCEL_EXPIRY)
                     counts["cancelled"] += 1
             except Conflict:  # changed by someone else since it was read: the next run looks again
                 continue
     return counts
+
+
+# --- Points and scoring cycles ---------------------------------------------------------------------------------
+
+UnpaidFinePoints = Callable[[DrivingLicence, dt.date, dt.date], int]
+
+
+def no_unpaid_fine_points(licence: DrivingLicence, cycle_start: dt.date, cycle_end: dt.date) -> int:
+    """How many of the licence's points in the cycle [cycle_start, cycle_end] belong to violations whose fines
+    are still unpaid. DOMAIN §3: "with unpaid fines, the points carry into the next cycle".
+
+    There are no fines in the platform yet (no violations or payments app), so no fine can be unpaid and this
+    answers 0: at a cycle's end every point under 12 clears. The violations app decides this when it arrives,
+    by passing its own function as ``unpaid_fine_points`` to ``licences_points_rollover`` (and scheduling that
+    call); the registry does not read fines itself (arrows point down)."""
+    return 0
+
+
+def licences_points_rollover(*, on: dt.date | None = None, actor: Actor | None = None,
+                             unpaid_fine_points: UnpaidFinePoints = no_unpaid_fine_points,
+                             chunk: int = 500) -> dict[str, int]:
+    """End the scoring cycles that are over on ``on`` (公安部令第163号): a licence whose points belong to an
+    earlier cycle than the current one moves to the current cycle. Under 12 points they clear, except the
+    points ``unpaid_fine_points(licence, cycle_start, cycle_end)`` says are tied to unpaid fines, which carry
+    over; a full score (12+) stays until the study and exam that clear it. Each licence with points is locked,
+    changed and audited in its own transaction; licences without points only move to the new cycle. Idempotent.
+
+    Returns counts: cleared (points went to 0), carried (some points kept), moved (no points, new cycle only)."""
+    on = on or clock.today()
+    actor = actor or Actor.system("registry.points_cycle_rollover")
+    counts = {"cleared": 0, "carried": 0, "moved": 0}
+    # a cycle lasts at least 365 days, so points of an ended cycle started at least 365 days before ``on``
+    candidates = (DrivingLicence.objects.filter(points_cycle_start__lte=on - dt.timedelta(days=365))
+                  .order_by("pk").values_list("pk", flat=True))
+    last_pk = 0
+    while True:
+        pks = list(candidates.filter(pk__gt=last_pk)[:chunk])
+        if not pks:
+            break
+        last_pk = pks[-1]
+        for pk in pks:
+            outcome = _points_roll_one(pk=pk, on=on, actor=actor, unpaid_fine_points=unpaid_fine_points)
+            if outcome:
+                counts[outcome] += 1
+    return counts
+
+
+def _points_roll_one(*, pk: int, on: dt.date, actor: Actor, unpaid_fine_points: UnpaidFinePoints) -> str:
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=pk)
+        first = locked.first_issue_date
+        current_start, _ = rules.scoring_cycle(first, max(on, first))
+        if locked.points_cycle_start >= current_start:
+            return ""  # rolled over already (or by someone else since it was read)
+        if locked.cycle_points == 0:
+            locked.points_cycle_start = current_start
+            locked.save(update_fields=["points_cycle_start"])
+            return "moved"
+        ended_start, ended_end = rules.scoring_cycle(first, max(locked.points_cycle_start, first))
+        old = {"cycle_points": locked.cycle_points, "points_cycle_start": locked.points_cycle_start}
+        unpaid = 0 if locked.cycle_points >= rules.FULL_SCORE else int(unpaid_fine_points(locked, ended_start, ended_end))
+        kept = rules.points_after_cycle(points=locked.cycle_points, unpaid_points=unpaid)
+        locked.cycle_points = kept
+        locked.points_cycle_start = current_start
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["cycle_points", "points_cycle_start", "updated_at"])
+        if kept == 0:
+            reason = "记分周期届满，记分清除 scoring cycle ended: points cleared"
+        elif old["cycle_points"] >= rules.FULL_SCORE:
+            reason = "记满12分，须满分学习考试后清除 full score: cleared only after the study and exam"
+        else:
+            reason = "有罚款未缴纳，相应记分转入下一周期 unpaid fines: their points carry into the next cycle"
+        audit_record(actor=actor, action="licence.points_rollover", obj=locked, old=old,
+                     new={"cycle_points": kept, "points_cycle_start": current_start}, reason=reason,
+                     subject_person_id=locked.person_id)
+        return "cleared" if kept == 0 else "carried"
 
 
 # --- Vehicles and insurance ------------------------------------------------------------------------------------
@@ -598,4 +779,110 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
                      subject_person_id=locked.owner_id)
     vehicle.inspection_due, vehicle.last_inspection_date = locked.inspection_due, locked.last_inspection_date
     vehicle.updated_at = locked.updated_at
+    return vehicle
+
+
+# --- Vehicle ownership and status ----------------------------------------------------------------------------
+
+# 机动车状态: what may follow what. Scrapped is final; a vehicle transferred out of the city can come back
+# (转入); a stolen one is found or written off; seizure and mortgage are released.
+VEHICLE_TRANSITIONS: dict[str, frozenset[str]] = {
+    Vehicle.Status.NORMAL: frozenset({Vehicle.Status.MORTGAGED, Vehicle.Status.SEIZED, Vehicle.Status.STOLEN,
+                                      Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED}),
+    Vehicle.Status.MORTGAGED: frozenset({Vehicle.Status.NORMAL, Vehicle.Status.SEIZED, Vehicle.Status.STOLEN,
+                                         Vehicle.Status.TRANSFERRED}),
+    Vehicle.Status.SEIZED: frozenset({Vehicle.Status.NORMAL, Vehicle.Status.MORTGAGED}),
+    Vehicle.Status.STOLEN: frozenset({Vehicle.Status.NORMAL, Vehicle.Status.SCRAPPED}),
+    Vehicle.Status.SCRAPPED: frozenset(),
+    Vehicle.Status.TRANSFERRED: frozenset({Vehicle.Status.NORMAL}),
+}
+# 转移登记 is possible while the vehicle is in use here; a mortgage may stay on it (带押过户).
+TRANSFERABLE_STATUSES = frozenset({Vehicle.Status.NORMAL, Vehicle.Status.MORTGAGED})
+
+
+def _status_words(status: str) -> tuple[str, str]:
+    return split_label(Vehicle.Status(status).label) if status in Vehicle.Status.values else (status, status)
+
+
+def _owner_state(vehicle: Vehicle) -> dict:
+    return {"owner_id": vehicle.owner_id, "owner_company": vehicle.owner_company, "owner_uscc": vehicle.owner_uscc,
+            "last_change_date": vehicle.last_change_date}
+
+
+def same_owner(a: tuple[int | None, str, str], b: tuple[int | None, str, str]) -> bool:
+    """Do two (owner person id, owning company, its USCC) name the same owner? A person by id; a company by its
+    USCC when both sides have one, else by name (a company's name corrected under the same USCC is no sale)."""
+    (pa, ca, ua), (pb, cb, ub) = a, b
+    if pa is not None or pb is not None:
+        return pa == pb
+    if ua and ub:
+        return ua == ub
+    return " ".join(ca.split()) == " ".join(cb.split())
+
+
+def vehicle_transfer(*, vehicle: Vehicle, new_owner: Person | None, actor: Actor, reason: str,
+                     owner_company: str = "", owner_uscc: str = "", changed_on: dt.date | None = None) -> Vehicle:
+    """转移登记: the vehicle changes hands (to ``new_owner``, or to a company when ``new_owner`` is None).
+    Lock, check (the vehicle is in use here — normal or mortgaged — and the owner really changes), write the
+    owner and the last change date (``changed_on``, default today), audit old and new, and emit
+    ``registry.vehicle_owner_changed`` {vehicle_id, old_owner_id, new_owner_id} in the same transaction, so
+    bindings of the old owner's circle end when it commits."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    owner_company = " ".join(str(owner_company or "").split())[:120]
+    if new_owner is None and not owner_company:
+        raise _bad("owner", "registry.owner_required", "请指定车辆所有人", "Give the vehicle's owner")
+    owner_uscc = validate_uscc(owner_uscc, field="owner_uscc") if owner_uscc else ""
+    changed_on = changed_on or clock.today()
+    if changed_on > clock.today():
+        raise _bad("changed_on", "registry.date_in_future", "变更日期不能晚于今天", "The change date cannot be in the future")
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        if locked.status not in TRANSFERABLE_STATUSES:
+            zh, en = _status_words(locked.status)
+            raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能办理转移登记",
+                           f"The vehicle is {en.lower()}; it cannot change owner", field="owner")
+        new_key = (new_owner.pk if new_owner else None, owner_company, owner_uscc)
+        if same_owner((locked.owner_id, locked.owner_company, locked.owner_uscc), new_key):
+            raise Conflict("registry.same_owner", "新所有人与现所有人相同", "The new owner is the current owner",
+                           field="owner")
+        old = _owner_state(locked)
+        locked.owner = new_owner
+        locked.owner_company = owner_company
+        locked.owner_uscc = owner_uscc
+        locked.last_change_date = changed_on
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["owner", "owner_company", "owner_uscc", "last_change_date", "updated_at"])
+        audit_record(actor=actor, action="vehicle.transfer", obj=locked, **_diff(old, _owner_state(locked)),
+                     reason=reason, subject_person_id=locked.owner_id or old["owner_id"])
+        event_emit(topic=TOPIC_VEHICLE_OWNER_CHANGED,
+                   payload={"vehicle_id": locked.pk, "old_owner_id": old["owner_id"], "new_owner_id": locked.owner_id})
+    for attr in ("owner", "owner_id", "owner_company", "owner_uscc", "last_change_date", "updated_at"):
+        setattr(vehicle, attr, getattr(locked, attr))
+    return vehicle
+
+
+def vehicle_set_status(*, vehicle: Vehicle, status: str, actor: Actor, reason: str) -> Vehicle:
+    """Change a vehicle's status (抵押, 查封, 被盗抢, 注销/报废, 转出, back to 正常) along ``VEHICLE_TRANSITIONS``.
+    Lock, check, write, audit old and new, and emit ``registry.vehicle_status_changed`` {vehicle_id,
+    old_status, new_status} in the same transaction."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    status = check_choice(status, Vehicle.Status.choices, field="status")
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        current = locked.status
+        if status not in VEHICLE_TRANSITIONS.get(current, frozenset()):
+            cur_zh, cur_en = _status_words(current)
+            to_zh, to_en = _status_words(status)
+            raise Conflict("registry.vehicle_status", f"车辆当前状态为“{cur_zh}”，不能变为“{to_zh}”",
+                           f"The vehicle is {cur_en.lower()}; it cannot become {to_en.lower()}", field="status")
+        locked.status = status
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, action="vehicle.set_status", obj=locked, old={"status": current},
+                     new={"status": status}, reason=reason, subject_person_id=locked.owner_id)
+        event_emit(topic=TOPIC_VEHICLE_STATUS_CHANGED,
+                   payload={"vehicle_id": locked.pk, "old_status": current, "new_status": status})
+    vehicle.status, vehicle.updated_at = locked.status, locked.updated_at
     return vehicle
