@@ -109,11 +109,11 @@ def test_register_twice_is_409_with_field(client):
 def test_phone_already_used_is_409_on_phone(client):
     from tests.factories import make_person
 
-    first = make_person(name="甲")
+    first = make_person(name="甲", phone=None)  # no phone on file: any phone may be used
     phone = unique_phone()
     assert post(client, "auth/register", _register_payload(first, phone=phone)).status_code == 201
     later()
-    assert_error(post(client, "auth/register", _register_payload(make_person(name="乙"), phone=phone)), 409,
+    assert_error(post(client, "auth/register", _register_payload(make_person(name="乙", phone=None), phone=phone)), 409,
                  "identity.phone_registered", {"phone"})
 
 
@@ -187,6 +187,24 @@ def test_lockout_is_423_with_unlock_time(citizen, clock, settings):
     assert_error(post(Client(), "auth/login", {"login": citizen.phone, "password": PASSWORD}), 423)
     clock.advance(dt.timedelta(minutes=30))
     assert post(Client(), "auth/login", {"login": citizen.phone, "password": PASSWORD}).status_code == 200
+
+
+def test_lockout_answers_the_same_for_a_phone_without_an_account(citizen, clock, settings):
+    """The 423 must not tell that an account exists: an unknown phone locks after the same failures."""
+    clock.freeze(dt.datetime(2026, 3, 2, 10, 0))
+    settings.JIAOGUAN_LOGIN_MAX_FAILURES = 3
+    stranger = unique_phone()
+    answers = {}
+    for phone in (citizen.phone, stranger):
+        answers[phone] = []
+        for _ in range(4):
+            r = post(Client(), "auth/login", {"login": phone, "password": "Wrong#Pass1"}, HTTP_ACCEPT_LANGUAGE="en")
+            answers[phone].append((r.status_code, r.json()))
+    assert answers[citizen.phone] == answers[stranger]
+    assert [status for status, _ in answers[stranger]] == [401, 401, 423, 423]
+    for mode_payload in ({"mode": "session"}, {"mode": "token"}):
+        r = post(Client(), "auth/login", {"login": stranger, "password": PASSWORD, **mode_payload})
+        assert_error(r, 423, "identity.account_locked")
 
 
 def test_logout_session(citizen):

@@ -46,6 +46,7 @@ def test_me(auth, citizen):
         "phone": citizen.phone[:3] + "****" + citizen.phone[-4:],
         "id_number": person.id_number[:4] + "**********" + person.id_number[-4:],
         "real_name_verified": True, "language": "zh-hans",
+        "phone_mismatch": False, "phone_missing": False, "notice": "",
     }
 
 

@@ -93,7 +93,7 @@ def test_the_same_phone_registering_twice_at_once_makes_one_account(round_):
 
 
 def test_one_person_registering_with_two_phones_at_once_makes_one_account():
-    person = make_person()  # no licence or vehicle: any phone may be used
+    person = make_person(phone=None)  # no phone on file, licence or vehicle: any phone may be used
     phones = [unique_phone(), unique_phone()]
     codes = [code_for(p) for p in phones]
     results, errors = run_together(
@@ -104,3 +104,42 @@ def test_one_person_registering_with_two_phones_at_once_makes_one_account():
     assert len(results) == 1 and len(errors) == 1
     assert errors[0].status == 409 and errors[0].code == "identity.person_registered"
     assert User.objects.filter(person=person).count() == 1
+
+
+def _sold_car_with_bindings(n_others=2):
+    seller_person = holder(name="车主")
+    seller = register(seller_person)
+    car = Vehicle.objects.get(owner=seller_person)
+    for i in range(n_others):
+        user = register(holder(name=f"亲属{i}", vehicles=0))
+        later()
+        req = services.binding_request(user=user, plate=car.plate, plate_type=car.plate_type, vin_last4=car.vin[-4:])
+        services.binding_confirm(user=user, binding_id=req.pk, code=last_code(seller_person.phone))
+    buyer = register(holder(name="买家", vehicles=0))
+    Vehicle.objects.filter(pk=car.pk).update(owner=buyer.person)
+    return seller, buyer, car
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_the_same_vehicle_event_handled_twice_at_once_ends_each_binding_once(round_):
+    from jiaoguan.core.models import AuditEntry
+
+    _seller, buyer, car = _sold_car_with_bindings()
+    call = lambda: services.bindings_reconcile_vehicle(vehicle_id=car.pk, reason="test")  # noqa: E731
+    results, errors = run_together(call, call)
+    assert errors == [] and len(results) == 2
+    assert sorted(len(r) for r in results) == [0, 3]  # seller's own + two relatives, ended by one of the two
+    assert AuditEntry.objects.filter(action="binding.vehicle_changed").count() == 3
+    assert list(VehicleBinding.objects.filter(vehicle=car, status="active").values_list("user_id", "kind")) == [
+        (buyer.pk, "own")]
+
+
+def test_a_vehicle_event_and_the_new_owners_own_sync_at_once_make_one_own_binding():
+    _seller, buyer, car = _sold_car_with_bindings(n_others=1)
+    results, errors = run_together(
+        lambda: services.bindings_reconcile_vehicle(vehicle_id=car.pk, reason="test"),
+        lambda: services.bindings_sync_own(user=User.objects.get(pk=buyer.pk)),
+    )
+    assert errors == [] and len(results) == 2
+    assert VehicleBinding.objects.filter(vehicle=car, status="active").count() == 1
+    assert VehicleBinding.objects.get(vehicle=car, status="active").user_id == buyer.pk

@@ -57,11 +57,27 @@ def test_password_is_hashed_with_argon2_by_default(settings):
     assert identify_hasher(User.objects.get(pk=user.pk).password).algorithm == "argon2"
 
 
-def test_person_without_licence_or_vehicle_may_use_any_phone():
-    person = make_person(name="李四")
+def test_person_without_phone_on_file_licence_or_vehicle_may_use_any_phone():
+    person = make_person(name="李四", phone=None)
     other_phone = unique_phone()
     user = _attempt(person, phone=other_phone)
     assert user.phone == other_phone and not VehicleBinding.objects.filter(user=user).exists()
+
+
+def test_a_phone_on_file_must_be_used_even_without_licence_or_vehicle():
+    """Knowing a non-holder's name and ID number is not enough to register them with one's own phone."""
+    person = make_person(name="李四")  # a phone on file, no licence, no vehicle
+    before = _state()
+    with pytest.raises(InvalidInput) as exc:
+        _attempt(person, phone=unique_phone())
+    err = exc.value
+    assert err.code == "identity.phone_mismatch" and "phone" in err.fields
+    assert "车管所窗口" in err.zh and "window" in err.en
+    assert _state() == before
+    # with the phone on file (in another spelling) it works
+    later()
+    p = person.phone
+    assert _attempt(person, phone=f"+86 {p[:3]} {p[3:7]} {p[7:]}").person_id == person.pk
 
 
 def test_holder_must_use_the_phone_on_file():
@@ -138,7 +154,7 @@ def test_real_name_failures_use_up_the_code(settings):
 
 
 def test_same_person_twice_is_a_conflict_on_id_number():
-    person = make_person()
+    person = make_person(phone=None)
     register(person, phone=unique_phone())
     before = _state()
     with pytest.raises(Conflict) as exc:
@@ -150,11 +166,11 @@ def test_same_person_twice_is_a_conflict_on_id_number():
 
 def test_same_phone_twice_is_a_conflict_on_phone():
     phone = unique_phone()
-    register(make_person(), phone=phone)
+    register(make_person(phone=None), phone=phone)
     later()
     before = _state()
     with pytest.raises(Conflict) as exc:
-        _attempt(make_person(), phone=phone)
+        _attempt(make_person(phone=None), phone=phone)
     assert exc.value.code == "identity.phone_registered" and "phone" in exc.value.fields
     assert _state() == before
 

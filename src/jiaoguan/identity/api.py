@@ -19,7 +19,7 @@ from jiaoguan.core.http import client_ip, language_of
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_id_number, mask_name, mask_phone
 from jiaoguan.identity import selectors, services
-from jiaoguan.identity.auth import AUTH, csrf_failed, current_user
+from jiaoguan.identity.auth import AUTH, csrf_failed, current_user, optional_user
 from jiaoguan.identity.models import User
 from jiaoguan.identity.schemas import (
     BindingConfirmIn,
@@ -33,6 +33,7 @@ from jiaoguan.identity.schemas import (
     MeOut,
     OkOut,
     PasswordResetIn,
+    PhoneChangeIn,
     RegisterIn,
     SmsCodeIn,
     VehicleOut,
@@ -56,7 +57,11 @@ def _label(request, label: str) -> str:
 
 def _me(request, user: User) -> dict:
     person = user.person if user.person_id else None
+    standing = selectors.account_standing(user=user)
     return {
+        "phone_mismatch": standing.phone_mismatch,
+        "phone_missing": standing.phone_missing,
+        "notice": _pick(request, standing.message_zh, standing.message_en),
         "id": user.pk,
         "role": user.role,
         "role_label": _label(request, user.get_role_display()),
@@ -143,9 +148,12 @@ def csrf(request):
     return {"csrf_token": get_token(request)}
 
 
-@router.post("auth/sms-code", auth=None, response={200: OkOut, **ERRORS}, summary="Send a one-time SMS code")
+@router.post("auth/sms-code", auth=None, response={200: OkOut, **ERRORS}, summary="Send a one-time SMS code",
+             description="Purposes register, login and reset need no login. Purpose phone needs a logged-in caller "
+                         "(bearer token, or session with the CSRF token) and sends the code to the new phone.")
 def sms_code(request, payload: SmsCodeIn):
-    services.sms_code_request(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request))
+    user = optional_user(request) if payload.purpose == "phone" else None
+    services.sms_code_request(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request), user=user)
     # The same answer whether or not the number has an account.
     return {"ok": True, "message": _pick(request, "如该手机号可以接收，验证码已发送", "If the number can receive it, a code has been sent")}
 
@@ -204,6 +212,20 @@ def password_reset(request, payload: PasswordResetIn):
 @router.get("me", auth=AUTH, response={200: MeOut, **ERRORS}, summary="The logged-in account")
 def me(request):
     return _me(request, current_user(request))
+
+
+@router.post("me/phone", auth=AUTH, response={200: MeOut, **ERRORS},
+             summary="Change the account's phone (code sent to the new phone + current password)",
+             description="Revokes every other API token of the account. When the new phone is the phone on file, "
+                         "the licence and own vehicles are shown again (phone_mismatch becomes false).")
+def phone_change(request, payload: PhoneChangeIn):
+    user = current_user(request)
+    keep = None
+    if getattr(request, "auth_method", "") == "bearer":
+        keep = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    user = services.account_phone_change(user=user, new_phone=payload.new_phone, code=payload.code,
+                                         password=payload.password, ip=client_ip(request), keep_token=keep)
+    return _me(request, user)
 
 
 @router.get("me/licences", auth=AUTH, response={200: list[LicenceOut], **ERRORS}, summary="My driving licence")

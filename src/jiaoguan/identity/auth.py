@@ -62,6 +62,19 @@ session = CsrfSessionAuth()
 AUTH = [bearer, session]
 
 
+def optional_user(request: HttpRequest):
+    """For an endpoint open to everyone (``auth=None``) that does more for a logged-in caller: the user of a
+    bearer token (the Authorization header, when sent, decides: a bad token is nobody, never the session), else
+    of a logged-in session (CSRF checked, 403 when it fails), else None."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return bearer.authenticate(request, token.strip())
+    return session.authenticate(request, None)
+
+
 def current_user(request: HttpRequest):
     user = getattr(request, "auth", None)
     if user is None or not getattr(user, "is_authenticated", False):

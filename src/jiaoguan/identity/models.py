@@ -85,11 +85,13 @@ class SmsCode(models.Model):
         LOGIN = "login", "登录 Login"
         RESET = "reset", "重置密码 Password reset"
         BIND = "bind", "车主确认绑定 Owner confirms binding"
+        PHONE = "phone", "更换手机号 Phone change"
 
     phone_hash = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
     code_hash = models.CharField(max_length=128)
-    context = models.CharField(max_length=64, blank=True, help_text="e.g. the binding request id")
+    context = models.CharField(max_length=64, blank=True,
+                               help_text="e.g. the binding request id; for a phone change the account id")
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -132,6 +134,10 @@ class VehicleBinding(models.Model):
     requested_at = models.DateTimeField()
     bound_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The registry person who owned the vehicle when the binding was asked for (own vehicles: the user's own
+    # person). A binding of someone else's vehicle stands only while that owner still owns it: a new owner has
+    # not agreed to it (identity.rules.binding_stands).
+    owner_person_id = models.BigIntegerField(null=True, blank=True, help_text="owner who authorised it")
 
     class Meta:
         constraints = [

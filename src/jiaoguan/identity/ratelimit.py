@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -109,3 +110,15 @@ def usage(limit: Limit) -> int:
     rate = limit.parsed
     now = clock.now().timestamp()
     return sum(1 for t in cache.get(limit.cache_key, []) if now - rate.seconds < t <= now + 1)
+
+
+@contextmanager
+def held(key: str) -> Iterator[bool]:
+    """Hold the short per-key cache lock ``take`` uses, for another read-modify-write of a cache entry (the
+    lockout counter of unknown logins). Yields False if the lock could not be had within two seconds."""
+    acquired = _acquire([key])
+    try:
+        yield acquired is not None
+    finally:
+        if acquired:
+            _release(acquired)

@@ -3,7 +3,9 @@
 - rate strings ("5/h", "1/m", "20/h", "10/15m") as django-ratelimit writes them;
 - the sliding window that decides whether one more event fits in a rate;
 - the login lockout decision;
+- whether an account's phone is the person's phone on file (预留手机号);
 - which vehicles may be bound by someone who does not own them (DOMAIN §1);
+- the life cycle of a binding (the allowed moves) and whether a binding still stands after the registry changed;
 - the shape of staff usernames.
 """
 from __future__ import annotations
@@ -80,6 +82,29 @@ def is_locked(*, locked_until: dt.datetime | None, now: dt.datetime) -> bool:
     return locked_until is not None and locked_until > now
 
 
+# --- The phone on file (预留手机号) -------------------------------------------------------------------------------
+
+def _phone_normal(value: str | None) -> str | None:
+    from jiaoguan.core.errors import InvalidInput
+    from jiaoguan.core.identifiers import (
+        validate_phone,  # pure: a format check, no database
+    )
+
+    if not value:
+        return None
+    try:
+        return validate_phone(value)
+    except InvalidInput:
+        return None
+
+
+def phone_on_file_matches(*, on_file: str | None, account: str | None) -> bool:
+    """Is the account's phone the person's phone on file? Both are compared in their normal form (11 digits, so
+    "+86 138 0013 8000" is "13800138000"). No (or no valid) phone on file matches nothing."""
+    a, b = _phone_normal(on_file), _phone_normal(account)
+    return a is not None and a == b
+
+
 # --- Binding someone else's vehicle (DOMAIN §1) ---------------------------------------------------------------
 
 # "non-commercial small cars only": small passenger cars (小型载客汽车) in private use, with small-car plates
@@ -105,6 +130,43 @@ def seats_left(*, max_users: int, other_users_bound: int) -> int:
     """Users who may still bind a vehicle: the owner always takes one of ``max_users`` places, whether or not
     the owner has an account."""
     return max(0, max_users - 1 - other_users_bound)
+
+
+# --- The life cycle of a binding --------------------------------------------------------------------------------
+
+# A binding starts "pending" (someone else's vehicle, waiting for the owner's code) or "active" (own vehicle).
+# ended and expired are final: binding again makes a new row. Every status change in services.py goes through
+# one function that checks this table.
+BINDING_MOVES: dict[str, frozenset[str]] = {
+    "pending": frozenset({"active", "ended", "expired"}),
+    "active": frozenset({"ended"}),
+    "ended": frozenset(),
+    "expired": frozenset(),
+}
+BINDING_START = frozenset({"pending", "active"})
+VEHICLE_GONE_STATUSES = frozenset({"scrapped", "transferred"})
+
+
+def binding_move_allowed(old: str, new: str) -> bool:
+    return new in BINDING_MOVES.get(old, frozenset())
+
+
+def binding_stands(*, kind: str, user_person_id: int | None, authorised_by: int | None, owner_id: int | None,
+                   vehicle_status: str) -> bool:
+    """Does a live binding still stand with the registry as it is now?
+
+    - a vehicle scrapped or transferred out ends every binding;
+    - an own binding stands while the user is the owner;
+    - someone else's binding stands while the owner who authorised it still owns the vehicle (a new owner has
+      not agreed to it), or when the user has since become the owner (it then turns into an own binding).
+    """
+    if vehicle_status in VEHICLE_GONE_STATUSES or owner_id is None:
+        return False
+    if user_person_id is not None and user_person_id == owner_id:
+        return True
+    if kind == "own":
+        return False
+    return authorised_by is not None and authorised_by == owner_id
 
 
 # --- Staff usernames ------------------------------------------------------------------------------------------

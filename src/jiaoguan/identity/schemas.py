@@ -26,7 +26,8 @@ class CsrfOut(Schema):
 
 class SmsCodeIn(Schema):
     phone: str = Field(..., max_length=20, description="11-digit mainland mobile number")
-    purpose: str = Field(..., max_length=10, description="register, login or reset")
+    purpose: str = Field(..., max_length=10, description="register, login or reset; phone (logged in only, by "
+                         "session or bearer token): a code to the NEW phone for POST me/phone")
 
 
 class RegisterIn(Schema):
@@ -53,6 +54,12 @@ class PasswordResetIn(Schema):
     new_password: str = Field(..., max_length=128)
 
 
+class PhoneChangeIn(Schema):
+    new_phone: str = Field(..., max_length=20, description="the new phone (normally the phone on file)")
+    code: str = Field(..., max_length=10, description="the code POST auth/sms-code (purpose phone) sent to new_phone")
+    password: str = Field(..., max_length=128, description="the account's current password")
+
+
 class MeOut(Schema):
     id: int
     role: str
@@ -62,6 +69,11 @@ class MeOut(Schema):
     id_number: str = Field(description="masked, e.g. 4403**********123X")
     real_name_verified: bool
     language: str
+    phone_mismatch: bool = Field(False, description="the registry's phone on file for the person is not this "
+                                 "account's phone: licence and own vehicles are withheld until it is updated")
+    phone_missing: bool = Field(False, description="the registry has no phone on file for this licence holder or "
+                                "owner: licence and own vehicles are withheld")
+    notice: str = Field("", description="what to tell the user about the two flags above, in the request's language")
 
 
 class LoginOut(Schema):

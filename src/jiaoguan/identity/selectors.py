@@ -43,26 +43,107 @@ class MyBinding:
     ended_at: dt.datetime | None
 
 
-def my_licence(*, user: User):
-    """The user's own driving licence as a registry LicenceSummary, or None."""
+@dataclass(frozen=True)
+class AccountStanding:
+    """Whether the account may see the person's own records (licence, own vehicles), and what to tell the user
+    when not. The registry's phone on file (预留手机号) is what proves that the account belongs to the person:
+    while the account's phone is not it, the licence and own vehicles are withheld.
+
+    - ``phone_mismatch``: the registry has a phone on file for the person and it is not the account's phone
+      (the person updated it at a window, or someone registered the person with another phone);
+    - ``phone_missing``: the registry has no phone on file, and the person holds a licence or owns a vehicle
+      that is therefore withheld;
+    - ``records_visible``: the licence and own vehicles are shown (vehicles of others bound with their owners'
+      SMS consent are shown either way);
+    - ``message_zh`` / ``message_en``: what the portal shows ("" when all is well).
+    """
+
+    phone_mismatch: bool = False
+    phone_missing: bool = False
+    records_visible: bool = True
+    message_zh: str = ""
+    message_en: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.phone_mismatch or self.phone_missing)
+
+
+PHONE_MISMATCH_ZH = "您的手机号与登记的预留手机号不一致，请到车管所窗口更新"
+PHONE_MISMATCH_EN = ("Your phone number is not the one on file at the vehicle administration office; update it at "
+                     "a vehicle administration office (车管所) window. Until then your driving licence and own "
+                     "vehicles are not shown")
+PHONE_MISSING_ZH = "车管所没有您的预留手机号，驾驶证和本人车辆信息暂不显示，请携带身份证到车管所窗口登记"
+PHONE_MISSING_EN = ("The vehicle administration office has no phone number on file for you, so your driving "
+                    "licence and own vehicles are not shown; bring your ID card to a window (车管所) to add it")
+
+
+def records_visible(*, user: User) -> bool:
+    """May this account see the person's licence and own vehicles? Only while its phone is the phone on file."""
+    from jiaoguan.identity import rules
+
+    if user is None or getattr(user, "person_id", None) is None:
+        return False
+    return rules.phone_on_file_matches(on_file=user.person.phone, account=user.phone)
+
+
+def account_standing(*, user: User) -> AccountStanding:
+    """The account's standing for the portal and the API (see AccountStanding). Staff and accounts without a
+    person have nothing withheld."""
     from jiaoguan.registry import selectors as registry
 
     if user is None or getattr(user, "person_id", None) is None:
+        return AccountStanding()
+    if records_visible(user=user):
+        return AccountStanding()
+    person = user.person
+    if person.phone:
+        return AccountStanding(phone_mismatch=True, records_visible=False,
+                               message_zh=PHONE_MISMATCH_ZH, message_en=PHONE_MISMATCH_EN)
+    holds = registry.licence_for_person(person=person) is not None or registry.vehicles_owned_by(
+        person=person).exists()
+    if holds:
+        return AccountStanding(phone_missing=True, records_visible=False,
+                               message_zh=PHONE_MISSING_ZH, message_en=PHONE_MISSING_EN)
+    return AccountStanding(records_visible=False)
+
+
+def my_licence(*, user: User):
+    """The user's own driving licence as a registry LicenceSummary, or None (also while the account's phone is
+    not the phone on file: see account_standing)."""
+    from jiaoguan.registry import selectors as registry
+
+    if not records_visible(user=user):
         return None
     licence = registry.licence_for_person(person=user.person)
     return registry.licence_summary(licence=licence) if licence is not None else None
 
 
 def my_vehicles(*, user: User) -> list[MyVehicle]:
-    """The vehicles bound to the user now (own first, then others' in the order they were bound)."""
+    """The vehicles bound to the user now (own first, then others' in the order they were bound).
+
+    Only active bindings that still stand with the registry as it is now: never a vehicle scrapped or
+    transferred out, never someone else's vehicle whose owner changed since they agreed, never an own vehicle
+    the user no longer owns; own vehicles only while the account's phone is the phone on file."""
+    from jiaoguan.identity import rules
     from jiaoguan.registry import selectors as registry
 
     if user is None or getattr(user, "pk", None) is None:
         return []
-    bindings = list(
-        VehicleBinding.objects.filter(user=user, status=VehicleBinding.Status.ACTIVE)
-        .select_related("vehicle").prefetch_related("vehicle__policies")
-    )
+    visible = records_visible(user=user)
+    bindings = []
+    rows = (VehicleBinding.objects.filter(user=user, status=VehicleBinding.Status.ACTIVE)
+            .exclude(vehicle__status__in=rules.VEHICLE_GONE_STATUSES)
+            .select_related("vehicle").prefetch_related("vehicle__policies"))
+    for b in rows:
+        owner_id = b.vehicle.owner_id
+        if not rules.binding_stands(kind=b.kind, user_person_id=user.person_id, authorised_by=b.owner_person_id,
+                                    owner_id=owner_id, vehicle_status=b.vehicle.status):
+            continue
+        is_owner = user.person_id is not None and owner_id == user.person_id
+        if is_owner and not visible:
+            continue  # the user's own vehicle (whatever the binding's kind) is withheld
+        bindings.append(b)
     bindings.sort(key=lambda b: (b.kind != VehicleBinding.Kind.OWN, b.bound_at or b.requested_at, b.pk))
     summaries = registry.vehicle_summaries(vehicles=[b.vehicle for b in bindings])
     return [MyVehicle(binding_id=b.pk, kind=b.kind, bound_at=b.bound_at, vehicle=s)

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -42,13 +43,20 @@ from jiaoguan.core.errors import (
     forbidden,
     not_found,
 )
-from jiaoguan.core.identifiers import format_plate, validate_id_number, validate_phone, validate_plate
+from jiaoguan.core.identifiers import (
+    format_plate,
+    validate_id_number,
+    validate_phone,
+    validate_plate,
+)
 from jiaoguan.core.masking import mask_name, mask_phone
 from jiaoguan.identity import ratelimit, rules
 from jiaoguan.identity.models import ApiToken, SmsCode, User, VehicleBinding
 from jiaoguan.identity.roles import STAFF_ROLES, Role, has_permission
 
 PUBLIC_OTP_PURPOSES = (SmsCode.Purpose.REGISTER, SmsCode.Purpose.LOGIN, SmsCode.Purpose.RESET)
+ACCOUNT_OTP_PURPOSES = (SmsCode.Purpose.PHONE,)  # only for a logged-in account (sms_code_request's ``user``)
+CONTEXT_OTP_PURPOSES = (SmsCode.Purpose.BIND, SmsCode.Purpose.PHONE)
 TOKEN_PREFIX = "jgt_"
 LIVE = (VehicleBinding.Status.PENDING, VehicleBinding.Status.ACTIVE)
 _VIN_TAIL = re.compile(r"^[0-9A-HJ-NPR-Z]{4}$")
@@ -214,7 +222,9 @@ def _otp_issue(*, phone_digest: str, purpose: str, context: str = "") -> str:
     code = f"{secrets.randbelow(10**6):06d}"
     salt = secrets.token_hex(8)
     live = SmsCode.objects.filter(phone_hash=phone_digest, purpose=purpose, used_at__isnull=True, expires_at__gt=now)
-    if purpose == SmsCode.Purpose.BIND:
+    if purpose in CONTEXT_OTP_PURPOSES:
+        # a code tied to one binding or one account: another requester's code for the same phone must not
+        # cancel it
         live = live.filter(context=context)
     live.update(expires_at=now)
     SmsCode.objects.create(
@@ -268,16 +278,23 @@ def _otp_consume(sms_id: int) -> None:
         raise _code_error()
 
 
-def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "") -> None:
-    """Send a one-time code by SMS for registration, login or password reset.
+def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "", user: User | None = None) -> None:
+    """Send a one-time code by SMS for registration, login, password reset, or (``purpose="phone"``, for the
+    logged-in ``user`` only) a change of the account's phone, in which case ``phone`` is the NEW phone and the
+    code is tied to the account (account_phone_change).
 
     Rate-limited per phone (JIAOGUAN_SMS_RATE_PER_PHONE_MIN, JIAOGUAN_SMS_RATE_PER_PHONE) and per client IP
-    (JIAOGUAN_SMS_RATE_PER_IP). For login and reset to a number without an (active) account the answer is
-    the same and the limits count the same, but nothing is sent."""
+    (JIAOGUAN_SMS_RATE_PER_IP); phone-change codes also per account (JIAOGUAN_SMS_RATE_PER_PHONE). For login and
+    reset to a number without an (active) account the answer is the same and the limits count the same, but
+    nothing is sent. A phone-change code is sent whether or not the new number has an account: only whoever
+    holds that number learns it, when the change is refused with the code (409)."""
+    if purpose in ACCOUNT_OTP_PURPOSES:
+        _phone_change_code_request(user=user, new_phone=phone, ip=ip)
+        return
     phone = validate_phone(phone)
     if purpose not in PUBLIC_OTP_PURPOSES:
-        raise InvalidInput("identity.sms_purpose", "验证码用途不正确（register、login 或 reset）",
-                           "The purpose must be register, login or reset", field="purpose")
+        raise InvalidInput("identity.sms_purpose", "验证码用途不正确（register、login、reset 或 phone）",
+                           "The purpose must be register, login, reset or phone", field="purpose")
     digest = phone_hash(phone)
     _sms_limits(phone_digest=digest, ip=ip)
     user = None
@@ -309,11 +326,21 @@ def _real_name_error() -> InvalidInput:
 def _phone_mismatch_error() -> InvalidInput:
     return InvalidInput(
         "identity.phone_mismatch",
-        "该手机号码与您在车管所预留的手机号码不一致。持有驾驶证或机动车的用户须使用预留手机号注册；"
+        "该手机号码与您在车管所预留的手机号码不一致，请使用预留手机号注册；"
         "如需更换，请携带身份证到车管所窗口更新预留手机号",
-        "This phone number is not the one on file at the vehicle administration office. Licence holders and "
-        "vehicle owners must register with the phone number on file; to change it, bring your ID card to a "
-        "vehicle administration office (车管所) window",
+        "This phone number is not the one on file at the vehicle administration office: register with the "
+        "phone number on file. To change it, bring your ID card to a vehicle administration office (车管所) window",
+        field="phone",
+    )
+
+
+def _phone_missing_error() -> InvalidInput:
+    return InvalidInput(
+        "identity.phone_mismatch",
+        "车管所没有您的预留手机号码。驾驶人和车主须使用预留手机号注册，请携带身份证到车管所窗口登记预留手机号",
+        "The vehicle administration office has no phone number on file for you. Licence holders and vehicle "
+        "owners must register with the phone number on file: bring your ID card to a vehicle administration "
+        "office (车管所) window to add it",
         field="phone",
     )
 
@@ -321,8 +348,12 @@ def _phone_mismatch_error() -> InvalidInput:
 def citizen_register(*, phone: str, code: str, name: str, id_number: str, password: str, ip: str) -> User:
     """Real-name registration (DOMAIN §1): phone + SMS code + name + ID number + password.
 
-    The name and ID number must match a registry person; a licence holder or vehicle owner must use the phone
-    on file. One account per person and per phone (409). Own vehicles are bound at once; a welcome message goes
+    The name and ID number must match a registry person. Whenever the registry has a phone on file for the
+    person, the phone must be that one (knowing someone's name and ID number is not enough to open their
+    account); a licence holder or vehicle owner without a phone on file is sent to a window; only a person with
+    neither a phone on file nor a licence or vehicle may register with any phone (and sees no licence or own
+    vehicle until the phone on file is theirs: selectors.account_standing). One account per person and per
+    phone (409). Own vehicles are bound at once; a welcome message goes
     to the inbox; the registration is audited. All or nothing."""
     (phone, id_number, name, password), errors = _collect([
         lambda: validate_phone(phone),
@@ -363,8 +394,11 @@ def _register_atomic(*, phone: str, digest: str, sms_id: int, name: str, id_numb
                            field="phone")
         holds_licence = _maybe(reg.licence_for_person, person=person) is not None
         owns_vehicle = bool(list(reg.vehicles_owned_by(person=person) or []))
-        if (holds_licence or owns_vehicle) and (person.phone or "") != phone:
-            raise _phone_mismatch_error()
+        if person.phone:
+            if not rules.phone_on_file_matches(on_file=person.phone, account=phone):
+                raise _phone_mismatch_error()
+        elif holds_licence or owns_vehicle:
+            raise _phone_missing_error()
         user = User(
             username=f"c{secrets.token_hex(10)}",  # citizens log in by phone; the username carries no personal data
             role=Role.CITIZEN,
@@ -421,16 +455,81 @@ def _login_limits(ip: str) -> None:
         raise _rate_limited(refusal, field=None)
 
 
-def _find_login_user(login: str) -> User | None:
+def _login_key(login: str) -> str | None:
+    """The normal form of a login: the 11-digit phone for anything that reads as a phone number, else the
+    username as typed; None for what can never name an account (empty, over 64 characters, control characters)."""
     login = str(login or "").strip()
     if not login or len(login) > 64 or _plain(login, limit=64) != login:
         return None
     try:
-        phone = validate_phone(login)
+        return validate_phone(login)
     except InvalidInput:
+        return login
+
+
+def _find_login_user(login: str) -> User | None:
+    key = _login_key(login)
+    if key is None:
+        return None
+    if not key.isdigit():
         # Usernames are for staff (and enterprise) accounts; citizens log in by phone.
-        return User.objects.filter(username=login).exclude(role=Role.CITIZEN).first()
-    return User.objects.filter(phone_hash=phone_hash(phone)).first()
+        return User.objects.filter(username=key).exclude(role=Role.CITIZEN).first()
+    return User.objects.filter(phone_hash=phone_hash(key)).first()
+
+
+# The lockout must not tell which logins have accounts: a login without an account keeps a "shadow" failure
+# counter in the cache (keyed by a keyed hash of the login, never the login itself) and locks after the same
+# number of failures, for the same time, with the same answer. A real account's counter lasts until a success;
+# the shadow one lasts JIAOGUAN_LOGIN_SHADOW_TTL_SECONDS (default 30 days) after its last failure.
+
+def _shadow_cache_key(login_key: str) -> str:
+    return "jg:shadowlock:" + crypto.lookup_hash(login_key, purpose="identity.login_shadow")
+
+
+def _shadow_locked_until(login_key: str | None) -> dt.datetime | None:
+    if login_key is None:
+        return None
+    state = cache.get(_shadow_cache_key(login_key)) or {}
+    until = state.get("locked_until")
+    until = dt.datetime.fromtimestamp(until, tz=dt.UTC) if until else None
+    return until if rules.is_locked(locked_until=until, now=clock.now()) else None
+
+
+def _shadow_failed(login_key: str | None) -> dt.datetime | None:
+    """Count a failed login for a login without an account, exactly as _login_failed counts one for an account.
+    Returns the time it is "locked" until, if it is."""
+    if login_key is None:
+        return None
+    key = _shadow_cache_key(login_key)
+    with ratelimit.held(key):  # if the lock cannot be had, count anyway: at worst a count is lost in a race
+        now = clock.now()
+        state = cache.get(key) or {}
+        until = state.get("locked_until")
+        until = dt.datetime.fromtimestamp(until, tz=dt.UTC) if until else None
+        if rules.is_locked(locked_until=until, now=now):
+            return until
+        outcome = rules.login_failure(failed_logins=int(state.get("failed", 0)), now=now,
+                                      max_failures=settings.JIAOGUAN_LOGIN_MAX_FAILURES,
+                                      lock_minutes=settings.JIAOGUAN_LOGIN_LOCK_MINUTES)
+        ttl = int(_setting("JIAOGUAN_LOGIN_SHADOW_TTL_SECONDS", 30 * 86400))
+        cache.set(key, {"failed": outcome.failed_logins,
+                        "locked_until": outcome.locked_until.timestamp() if outcome.locked_until else None},
+                  max(ttl, settings.JIAOGUAN_LOGIN_LOCK_MINUTES * 60 + 60))
+    if outcome.locked and login_key.isdigit():
+        # An account's lock sends an SMS that uses up the phone's SMS allowance; use it up here too, or the
+        # next code request for this number would tell the two apart.
+        _lock_sms_allowed(phone_hash(login_key))
+    return outcome.locked_until
+
+
+def _lock_sms_allowed(phone_digest: str) -> bool:
+    """The per-phone SMS limits (per minute, per hour) for the account.locked SMS: an attacker failing logins
+    on purpose must not be able to send a phone more texts than a code request could."""
+    refusal = ratelimit.take([
+        ratelimit.Limit("sms.phone.min", phone_digest, settings.JIAOGUAN_SMS_RATE_PER_PHONE_MIN),
+        ratelimit.Limit("sms.phone.hour", phone_digest, settings.JIAOGUAN_SMS_RATE_PER_PHONE),
+    ])
+    return refusal is None
 
 
 def _login_failed(user: User, *, ip: str) -> dt.datetime | None:
@@ -450,7 +549,9 @@ def _login_failed(user: User, *, ip: str) -> dt.datetime | None:
             audit_record(actor=Actor.system("identity.lockout"), action="account.lock", obj=row,
                          subject_person_id=row.person_id, reason="too many failed logins",
                          new={"locked_until": outcome.locked_until, "ip": ip})
-            channels = ("sms", "inbox") if row.phone else ("inbox",)
+            # SMS only within the phone's SMS limits (else the inbox alone): failed logins must not be a way to
+            # flood someone's phone with texts.
+            channels = ("sms", "inbox") if row.phone and _lock_sms_allowed(phone_hash(row.phone)) else ("inbox",)
             _send(template="account.locked", params={"minutes": settings.JIAOGUAN_LOGIN_LOCK_MINUTES}, user=row,
                   phone=row.phone or None, channels=channels, language=row.preferred_language)
         user.failed_logins, user.locked_until = row.failed_logins, row.locked_until
@@ -473,11 +574,19 @@ def _login_succeeded(user: User, *, ip: str, method: str) -> User:
 def login_with_password(*, login: str, password: str, ip: str) -> User:
     """Log in by phone (citizens) or username (staff) and password. Wrong login and wrong password give the
     same 401; after JIAOGUAN_LOGIN_MAX_FAILURES failures the account locks for JIAOGUAN_LOGIN_LOCK_MINUTES
-    (423 with the unlock time) and the holder is told by SMS and inbox."""
+    (423 with the unlock time) and the holder is told by SMS (within the phone's SMS limits) and inbox. A login
+    without an account locks the same way (a shadow counter), so the 423 does not tell that an account exists."""
     _login_limits(ip)
     user = _find_login_user(login)
     if user is None:
+        key = _login_key(login)
+        shadow_until = _shadow_locked_until(key)
+        if shadow_until is not None:
+            raise _locked(shadow_until)
         User(username="-").set_password(password or "")  # the same hashing work as a real check: no timing oracle
+        shadow_until = _shadow_failed(key)
+        if shadow_until is not None:
+            raise _locked(shadow_until)
         raise _bad_credentials()
     now = clock.now()
     if rules.is_locked(locked_until=user.locked_until, now=now):
@@ -501,13 +610,15 @@ def login_with_sms(*, phone: str, code: str, ip: str) -> User:
     now = clock.now()
     if user is not None and rules.is_locked(locked_until=user.locked_until, now=now):
         raise _locked(user.locked_until)
+    if user is None and (shadow_until := _shadow_locked_until(phone)) is not None:
+        raise _locked(shadow_until)
     try:
         sms_id = _otp_check(phone_digest=digest, purpose=SmsCode.Purpose.LOGIN, code=code)
     except InvalidInput:
-        if user is not None:
-            locked_until = _login_failed(user, ip=ip)
-            if locked_until is not None:
-                raise _locked(locked_until) from None
+        # the same counting for a phone without an account (shadow counter) as for one with an account
+        locked_until = _login_failed(user, ip=ip) if user is not None else _shadow_failed(phone)
+        if locked_until is not None:
+            raise _locked(locked_until) from None
         raise
     if user is None:  # cannot happen (no code is sent to unknown numbers), but never log in nobody
         raise _code_error()
@@ -541,6 +652,134 @@ def password_reset(*, phone: str, code: str, new_password: str, ip: str) -> None
                      new={"locked": False, "tokens_revoked": revoked})
         _send(template="password.changed", params={}, user=user, phone=phone, channels=("sms", "inbox"),
               language=user.preferred_language)
+
+
+# --- changing the account's phone -------------------------------------------------------------------------------
+#
+# The way out of a phone mismatch (selectors.account_standing): the person updates the phone on file at a window
+# (registry.services.person_update_phone), then moves the account to that phone here. Proof of the new phone: a
+# code sent to it (otp.phone), tied to this account. Proof that the account holder is asking (not someone at an
+# unlocked phone or with a stolen session): the current password as well as the session or token. Wrong passwords
+# count towards the login lockout. The new phone may be any number no other account uses; the records come back
+# only when it is the phone on file (the usual rule), so changing to another number withholds them again.
+
+def _phone_change_account(user: User | None) -> User:
+    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        raise Unauthenticated("core.unauthenticated", "请先登录", "Please log in first")
+    if not user.is_active:
+        raise _disabled()
+    if user.role != Role.CITIZEN:
+        # staff and enterprise accounts: their phone is kept by an administrator
+        raise Forbidden("identity.citizen_only", "只有市民账户可以自行更换手机号，民警和单位账户请联系管理员",
+                        "Only citizen accounts can change their own phone; staff and company accounts ask an "
+                        "administrator")
+    return user
+
+
+def _same_phone_error(field: str) -> InvalidInput:
+    return InvalidInput("identity.phone_unchanged", "新手机号与账户当前的手机号相同",
+                        "The new phone number is the account's current phone number", field=field)
+
+
+def _phone_taken_error(field: str) -> Conflict:
+    return Conflict("identity.phone_registered", "该手机号码已被其他账户使用，不能更换为该号码",
+                    "This phone number is used by another account and cannot be yours as well", field=field)
+
+
+def _phone_change_code_request(*, user: User | None, new_phone: str, ip: str) -> None:
+    user = _phone_change_account(user)
+    new_phone = validate_phone(new_phone)
+    if user.phone and rules.phone_on_file_matches(on_file=user.phone, account=new_phone):
+        raise _same_phone_error("phone")
+    digest = phone_hash(new_phone)
+    refusal = ratelimit.take([ratelimit.Limit("sms.account", str(user.pk), settings.JIAOGUAN_SMS_RATE_PER_PHONE)])
+    if refusal is not None:
+        raise _rate_limited(refusal, field=None)
+    _sms_limits(phone_digest=digest, ip=ip)
+    with transaction.atomic():
+        code = _otp_issue(phone_digest=digest, purpose=SmsCode.Purpose.PHONE, context=str(user.pk))
+        _send(template="otp.phone", params={"code": code, "minutes": _otp_minutes()}, phone=new_phone, user=user,
+              channels=("sms",), language=user.preferred_language)
+
+
+def account_phone_change(*, user: User, new_phone: str, code: str, password: str, ip: str,
+                         keep_token: str | None = None) -> User:
+    """Move a citizen's account to a new phone number: ``code`` is the one ``sms_code_request(purpose="phone",
+    user=user)`` sent to ``new_phone``; ``password`` is the account's current password (required on top of the
+    session or token: the phone is how the account is recovered, so a borrowed session must not be enough).
+
+    Refusals: bad formats (422, per field: new_phone, code, password); the current phone again (422); a wrong
+    password (422 on ``password``, counted towards the login lockout; 423 when locked); a wrong or dead code (422
+    on ``code``, counted against the code); a number another account uses (409 on ``new_phone``, told only
+    after the code proved the number is the requester's). On success, in one transaction: the code is used up,
+    the phone changes, every API token but ``keep_token`` is revoked, an audit row records the masked old and
+    new numbers, the old number (SMS) and the inbox are told, and own vehicles are synced, so the licence and
+    own vehicles reappear when the new phone is the phone on file (and are withheld when it is not)."""
+    user = _phone_change_account(user)
+    _login_limits(ip)
+
+    def check_password_given():
+        if not isinstance(password, str) or not password:
+            raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
+                               field="password")
+        return password
+
+    def check_code_given():
+        value = str(code or "").strip()
+        if not value:
+            raise InvalidInput("identity.code_required", "请输入短信验证码", "Enter the SMS code", field="code")
+        return value
+
+    (new_phone, _pw, _code), errors = _collect([
+        lambda: validate_phone(new_phone, field="new_phone"), check_password_given, check_code_given])
+    if errors:
+        raise _merge(errors)
+    if user.phone and rules.phone_on_file_matches(on_file=user.phone, account=new_phone):
+        raise _same_phone_error("new_phone")
+    now = clock.now()
+    row = User.objects.get(pk=user.pk)
+    if rules.is_locked(locked_until=row.locked_until, now=now):
+        raise _locked(row.locked_until)
+    if len(password) > 128 or not row.check_password(password):
+        locked_until = _login_failed(row, ip=ip)
+        if locked_until is not None:
+            raise _locked(locked_until)
+        raise InvalidInput("identity.password_wrong", "当前登录密码不正确", "The current password is wrong",
+                           field="password")
+    digest = phone_hash(new_phone)
+    sms_id = _otp_check(phone_digest=digest, purpose=SmsCode.Purpose.PHONE, code=code, context=str(user.pk))
+    actor = Actor.of(user, ip)
+    with transaction.atomic():
+        row = User.objects.select_for_update().get(pk=user.pk)
+        _otp_consume(sms_id)
+        if User.objects.filter(phone_hash=digest).exclude(pk=row.pk).exists():
+            raise _phone_taken_error("new_phone")
+        old_phone = row.phone
+        row.phone = new_phone
+        try:
+            with transaction.atomic():
+                row.save(update_fields=["phone", "phone_hash"])
+        except IntegrityError:  # another account took the number in the meantime
+            raise _phone_taken_error("new_phone") from None
+        tokens = ApiToken.objects.filter(user=row, revoked_at__isnull=True)
+        if keep_token:
+            tokens = tokens.exclude(token_hash=_token_digest(str(keep_token)))
+        revoked = tokens.update(revoked_at=now)
+        _bindings_sync(user=row, actor=actor)
+        audit_record(actor=actor, action="account.phone_change", obj=row, subject_person_id=row.person_id,
+                     old={"phone": mask_phone(old_phone) if old_phone else ""},
+                     new={"phone": mask_phone(new_phone), "tokens_revoked": revoked,
+                          "records_visible": _records_visible(row)})
+        params = {"phone": mask_phone(new_phone)}
+        _send(template="account.phone_changed", params=params, user=row, channels=("inbox",),
+              language=row.preferred_language)
+        if old_phone:
+            # Not held to the old number's SMS limits: one notice per change, and changes are bounded by the
+            # account's code limit (sms.account); a notice that the account moved away must not be dropped.
+            _send(template="account.phone_changed", params=params, phone=old_phone, channels=("sms",),
+                  language=row.preferred_language)
+    user.phone, user.phone_hash = row.phone, row.phone_hash
+    return row
 
 
 # --- API tokens -------------------------------------------------------------------------------------------------
@@ -684,56 +923,193 @@ def staff_set_active(*, actor: User, user: User, active: bool) -> User:
 
 
 # --- vehicle bindings (DOMAIN §1) -------------------------------------------------------------------------------
+#
+# The life cycle of a binding (rules.BINDING_MOVES): a binding is opened pending (someone else's vehicle, waiting
+# for the owner's code) or active (an own vehicle); pending → active (confirmed, or the user became the owner),
+# pending → ended (withdrawn, owner changed), pending → expired (the owner's code died), active → ended (unbound,
+# no longer the owner, the vehicle changed owner or left service). ``_binding_open`` is the one place a binding
+# is created and ``_binding_move`` the one place its status changes: each checks the table and appends the
+# audit row. The named transitions below (_binding_activate, _binding_end, _binding_expire) are what callers
+# use; tests/identity/test_binding_lifecycle.py checks on the source that nothing else assigns a status.
 
-def _owned_now(person) -> set[int]:
-    """Ids of the vehicles the person owns now (the registry leaves out scrapped and transferred ones)."""
-    vehicles = _registry().vehicles_owned_by(person=person)
-    if hasattr(vehicles, "values_list"):  # a queryset: ids only, without the summaries' prefetches
-        return set(vehicles.prefetch_related(None).values_list("pk", flat=True))
-    return {v.pk for v in vehicles or []}
+def _binding_state_error(old: str, new: str) -> Conflict:
+    labels = dict(VehicleBinding.Status.choices)
+    zh_old, _, en_old = labels.get(old, old).partition(" ")
+    zh_new, _, en_new = labels.get(new, new).partition(" ")
+    return Conflict("identity.binding_state", f"该绑定记录当前为“{zh_old}”，不能改为“{zh_new}”",
+                    f"This binding is {en_old.lower() or old} and cannot become {en_new.lower() or new}")
+
+
+def _binding_move(binding: VehicleBinding, *, to: str, actor: Actor, action: str, reason: str = "",
+                  new: dict | None = None) -> str:
+    """Move a binding (row locked by the caller, inside its transaction) to ``to`` if the table allows it; stamp
+    bound_at / ended_at; append the audit row (subject: the owner who authorised it). Returns the old status."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a binding moves only inside the caller's transaction, with its row locked")
+    old = binding.status
+    if not rules.binding_move_allowed(old, to):
+        raise _binding_state_error(old, to)
+    now = clock.now()
+    binding.status = to
+    fields = ["status"]
+    extra: dict = {}
+    if to == VehicleBinding.Status.ACTIVE:
+        binding.bound_at = binding.bound_at or now
+        fields.append("bound_at")
+        extra["bound_at"] = binding.bound_at
+    else:
+        binding.ended_at = now
+        fields.append("ended_at")
+    binding.save(update_fields=fields)
+    audit_record(actor=actor, action=action, obj=binding, subject_person_id=binding.owner_person_id,
+                 old={"status": old}, new={"status": to, **extra, **(new or {})}, reason=reason)
+    return old
+
+
+def _binding_open(*, user: User, vehicle, kind: str, actor: Actor, action: str, new: dict | None = None
+                  ) -> VehicleBinding:
+    """Create a binding: an own vehicle starts active, someone else's pending. Records the owner now on file
+    as the one who authorises it, and appends the audit row."""
+    now = clock.now()
+    status = VehicleBinding.Status.ACTIVE if kind == VehicleBinding.Kind.OWN else VehicleBinding.Status.PENDING
+    if status not in rules.BINDING_START:
+        raise _binding_state_error("", status)
+    binding = VehicleBinding.objects.create(
+        user=user, vehicle_id=vehicle.pk, kind=kind, status=status, requested_at=now,
+        bound_at=now if status == VehicleBinding.Status.ACTIVE else None, owner_person_id=vehicle.owner_id)
+    audit_record(actor=actor, action=action, obj=binding, subject_person_id=vehicle.owner_id,
+                 new={"status": status, "vehicle_id": vehicle.pk, "plate": vehicle.plate, "kind": kind,
+                      **(new or {})})
+    return binding
+
+
+def _binding_activate(binding: VehicleBinding, *, actor: Actor, action: str = "binding.confirm",
+                      new: dict | None = None) -> str:
+    """pending → active."""
+    return _binding_move(binding, to=VehicleBinding.Status.ACTIVE, actor=actor, action=action, new=new)
+
+
+def _binding_end(binding: VehicleBinding, *, actor: Actor, action: str = "binding.end", reason: str = "",
+                 new: dict | None = None, notify: bool = True) -> str:
+    """pending or active → ended. With ``notify``, a user whose active binding ended is told in the inbox
+    (binding.ended). Returns the old status."""
+    old = _binding_move(binding, to=VehicleBinding.Status.ENDED, actor=actor, action=action, reason=reason,
+                        new=new)
+    if notify and old == VehicleBinding.Status.ACTIVE:
+        user = binding.user
+        _send(template="binding.ended", params={"plate": format_plate(binding.vehicle.plate)}, user=user,
+              channels=("inbox",), language=user.preferred_language)
+    return old
+
+
+def _binding_expire(binding: VehicleBinding, *, actor: Actor) -> str:
+    """pending → expired (the owner's code can no longer be used)."""
+    return _binding_move(binding, to=VehicleBinding.Status.EXPIRED, actor=actor, action="binding.expire")
+
+
+def _binding_make_own(binding: VehicleBinding, *, actor: Actor, person_id: int) -> None:
+    """The user now owns a vehicle they had bound (or asked to bind) as someone else's: it becomes their own,
+    authorised by themselves; a pending request becomes active."""
+    old_kind = binding.kind
+    binding.kind, binding.owner_person_id = VehicleBinding.Kind.OWN, person_id
+    binding.save(update_fields=["kind", "owner_person_id"])
+    if binding.status == VehicleBinding.Status.PENDING:
+        _binding_activate(binding, actor=actor, action="binding.became_own", new={"kind": "own"})
+    else:
+        audit_record(actor=actor, action="binding.became_own", obj=binding, subject_person_id=person_id,
+                     old={"kind": old_kind, "status": binding.status}, new={"kind": "own", "status": binding.status})
+
+
+def _owned_now(person) -> dict[int, object]:
+    """The vehicles the person owns now, by id (the registry leaves out scrapped and transferred ones)."""
+    return {v.pk: v for v in _registry().vehicles_owned_by(person=person) or []}
+
+
+def _records_visible(user: User) -> bool:
+    from jiaoguan.identity.selectors import records_visible
+
+    return records_visible(user=user)
 
 
 def _bindings_sync(*, user: User, actor: Actor) -> None:
+    """Own vehicles: bind every vehicle the person owns now, end own bindings of vehicles no longer owned.
+    Only while the account's phone is the person's phone on file: otherwise nothing is bound and live own
+    bindings end (the account is not proven to be the owner's: selectors.account_standing)."""
     if user.person_id is None:
         return
-    person = user.person
-    owned = _owned_now(person)
+    visible = _records_visible(user)
+    owned = _owned_now(user.person) if visible else {}
     # Fast path without locks (this runs on every "my vehicles" read): nothing to do in the usual case.
     live_kinds = dict(VehicleBinding.objects.filter(user=user, status__in=LIVE).values_list("vehicle_id", "kind"))
     if all(live_kinds.get(vid) == VehicleBinding.Kind.OWN for vid in owned) and not any(
             kind == VehicleBinding.Kind.OWN and vid not in owned for vid, kind in live_kinds.items()):
         return
-    now = clock.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one sync per user at a time
-        live = {b.vehicle_id: b for b in VehicleBinding.objects.select_for_update().filter(user=user, status__in=LIVE)}
+        live = {b.vehicle_id: b for b in VehicleBinding.objects.select_for_update(of=("self",))
+                .select_related("vehicle").filter(user=user, status__in=LIVE)}
         for vehicle_id in sorted(owned):
             binding = live.get(vehicle_id)
             if binding is None:
-                binding = VehicleBinding.objects.create(user=user, vehicle_id=vehicle_id, kind=VehicleBinding.Kind.OWN,
-                                                        status=VehicleBinding.Status.ACTIVE, requested_at=now,
-                                                        bound_at=now)
-                audit_record(actor=actor, action="binding.own_bind", obj=binding, subject_person_id=user.person_id,
-                             new={"vehicle_id": vehicle_id, "plate": binding.vehicle.plate, "kind": "own"})
+                _binding_open(user=user, vehicle=owned[vehicle_id], kind=VehicleBinding.Kind.OWN, actor=actor,
+                              action="binding.own_bind")
             elif binding.kind != VehicleBinding.Kind.OWN:
-                # The user now owns a vehicle they had bound as someone else's (a transfer): it becomes their own.
-                old = {"kind": binding.kind, "status": binding.status}
-                binding.kind, binding.status = VehicleBinding.Kind.OWN, VehicleBinding.Status.ACTIVE
-                binding.bound_at = binding.bound_at or now
-                binding.save(update_fields=["kind", "status", "bound_at"])
-                audit_record(actor=actor, action="binding.became_own", obj=binding, subject_person_id=user.person_id,
-                             old=old, new={"kind": "own", "status": "active"})
+                _binding_make_own(binding, actor=actor, person_id=user.person_id)
         for vehicle_id, binding in live.items():
             if binding.kind == VehicleBinding.Kind.OWN and vehicle_id not in owned:
-                binding.status, binding.ended_at = VehicleBinding.Status.ENDED, now
-                binding.save(update_fields=["status", "ended_at"])
-                audit_record(actor=actor, action="binding.own_end", obj=binding, subject_person_id=user.person_id,
-                             old={"status": "active"}, new={"status": "ended"}, reason="no longer the owner")
+                _binding_end(binding, actor=actor, action="binding.own_end",
+                             reason="no longer the owner" if visible else "account phone is not the phone on file",
+                             new={"plate": binding.vehicle.plate})
 
 
 def bindings_sync_own(*, user: User) -> None:
-    """Bind every vehicle the user owns (registry) and end own bindings of vehicles no longer owned."""
+    """Bind every vehicle the user owns (registry) and end own bindings of vehicles no longer owned; while the
+    account's phone is not the phone on file, bind nothing and end own bindings."""
     _bindings_sync(user=user, actor=Actor.system("identity.bindings_sync"))
+
+
+def bindings_reconcile_vehicle(*, vehicle_id: int, reason: str = "") -> list[VehicleBinding]:
+    """Bring the bindings of one vehicle in line with the registry after it changed owner or left service
+    (outbox events registry.vehicle_owner_changed / registry.vehicle_status_changed, identity.handlers).
+
+    Ends every live binding that no longer stands (rules.binding_stands): all of them when the vehicle is
+    scrapped or transferred out; otherwise the previous owner's own binding and other users' bindings that the
+    previous owner had agreed to. Each end is audited and a user whose active binding ended is told in the
+    inbox (binding.ended). Then the new owner's account, if any, binds the vehicle as its own (the usual
+    sync, so only while its phone is the phone on file). Decided from the registry as it is now, not from the
+    event: running it again, late or out of order changes nothing more. Returns the bindings it ended."""
+    from jiaoguan.registry.models import Vehicle
+
+    actor = Actor.system("identity.vehicle_changed")
+    vehicle = Vehicle.objects.filter(pk=vehicle_id).first()
+    if vehicle is None:
+        return []
+    user_ids = set(VehicleBinding.objects.filter(vehicle_id=vehicle.pk, status__in=LIVE)
+                   .values_list("user_id", flat=True))
+    account = None
+    if vehicle.owner_id is not None and vehicle.status not in rules.VEHICLE_GONE_STATUSES:
+        account = User.objects.filter(person_id=vehicle.owner_id, is_active=True).first()
+        if account is not None:
+            user_ids.add(account.pk)
+    ended: list[VehicleBinding] = []
+    with transaction.atomic():
+        # Users first, in one order, then their bindings: the order every other binding write takes.
+        list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
+        vehicle = Vehicle.objects.get(pk=vehicle.pk)
+        live = (VehicleBinding.objects.select_for_update(of=("self",)).select_related("user", "vehicle")
+                .filter(vehicle_id=vehicle.pk, status__in=LIVE).order_by("pk"))
+        for binding in live:
+            if rules.binding_stands(kind=binding.kind, user_person_id=binding.user.person_id,
+                                    authorised_by=binding.owner_person_id, owner_id=vehicle.owner_id,
+                                    vehicle_status=vehicle.status):
+                continue
+            _binding_end(binding, actor=actor, action="binding.vehicle_changed", reason=reason,
+                         new={"plate": vehicle.plate, "owner_person_id": vehicle.owner_id,
+                              "vehicle_status": vehicle.status})
+            ended.append(binding)
+        if account is not None:
+            _bindings_sync(user=account, actor=actor)
+    return ended
 
 
 def _require_citizen(user: User) -> None:
@@ -758,6 +1134,7 @@ def _expire_stale_pending(*, user: User) -> None:
     counting against the user's limit."""
     now = clock.now()
     pending = list(VehicleBinding.objects.filter(user=user, status=VehicleBinding.Status.PENDING))
+    actor = Actor.system("identity.binding_expiry")
     for binding in pending:
         live_code = SmsCode.objects.filter(
             purpose=SmsCode.Purpose.BIND, context=str(binding.pk), used_at__isnull=True, expires_at__gt=now,
@@ -766,11 +1143,10 @@ def _expire_stale_pending(*, user: User) -> None:
         if live_code:
             continue
         with transaction.atomic():
-            n = VehicleBinding.objects.filter(pk=binding.pk, status=VehicleBinding.Status.PENDING).update(
-                status=VehicleBinding.Status.EXPIRED, ended_at=now)
-            if n:
-                audit_record(actor=Actor.system("identity.binding_expiry"), action="binding.expire", obj=binding,
-                             subject_person_id=user.person_id, old={"status": "pending"}, new={"status": "expired"})
+            row = (VehicleBinding.objects.select_for_update()
+                   .filter(pk=binding.pk, status=VehicleBinding.Status.PENDING).first())
+            if row is not None:
+                _binding_expire(row, actor=actor)
 
 
 def _owner_phone(vehicle) -> tuple[object, str]:
@@ -780,6 +1156,12 @@ def _owner_phone(vehicle) -> tuple[object, str]:
                            "The owner has no phone number on file, so the binding cannot be confirmed by SMS; "
                            "please go to a vehicle administration office window", field="plate")
     return owner, owner.phone
+
+
+def _records_withheld() -> Forbidden:
+    from jiaoguan.identity.selectors import PHONE_MISMATCH_EN, PHONE_MISMATCH_ZH
+
+    return Forbidden("identity.phone_mismatch", PHONE_MISMATCH_ZH, PHONE_MISMATCH_EN, field="plate")
 
 
 def binding_request(*, user: User, plate: str, plate_type: str, vin_last4: str) -> VehicleBinding:
@@ -817,6 +1199,8 @@ def binding_request(*, user: User, plate: str, plate_type: str, vin_last4: str) 
     if vehicle is None or not hmac.compare_digest(vehicle.vin[-4:].upper(), vin_last4):
         raise _vehicle_mismatch()
     if vehicle.owner_id is not None and vehicle.owner_id == user.person_id:
+        if not _records_visible(user):
+            raise _records_withheld()
         bindings_sync_own(user=user)
         raise Conflict("identity.own_vehicle", "该车辆登记在您本人名下，已自动绑定，无需申请",
                        "This vehicle is registered in your name and is bound automatically", field="plate")
@@ -826,15 +1210,19 @@ def binding_request(*, user: User, plate: str, plate_type: str, vin_last4: str) 
                            "只能绑定他人名下的非营运小型汽车；营运、单位、货运等车辆请到车管所窗口办理",
                            "Only privately used small cars of other persons can be bound; commercial, company "
                            "and other vehicles are handled at a window", field="plate")
-    owner, owner_phone = _owner_phone(vehicle)
+    _owner, owner_phone = _owner_phone(vehicle)
     _expire_stale_pending(user=user)
 
     actor = Actor.of(user)
-    now = clock.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
-        binding = (VehicleBinding.objects.select_for_update()
+        binding = (VehicleBinding.objects.select_for_update(of=("self",)).select_related("vehicle", "user")
                    .filter(user=user, vehicle_id=vehicle.pk, status__in=LIVE).first())
+        if binding is not None and binding.owner_person_id != vehicle.owner_id:
+            # agreed to (or asked of) a previous owner: that request is over, a new one goes to the new owner
+            _binding_end(binding, actor=Actor.system("identity.vehicle_changed"), action="binding.vehicle_changed",
+                         reason="owner changed", new={"plate": vehicle.plate})
+            binding = None
         if binding is not None and binding.status == VehicleBinding.Status.ACTIVE:
             raise Conflict("identity.already_bound", "您已绑定该车辆", "You have already bound this vehicle", field="plate")
         if binding is None:
@@ -845,10 +1233,8 @@ def binding_request(*, user: User, plate: str, plate_type: str, vin_last4: str) 
                                                   status=VehicleBinding.Status.ACTIVE).count()
             if rules.seats_left(max_users=settings.JIAOGUAN_MAX_USERS_PER_VEHICLE, other_users_bound=taken) <= 0:
                 raise _vehicle_full()
-            binding = VehicleBinding.objects.create(user=user, vehicle_id=vehicle.pk, kind=VehicleBinding.Kind.OTHER,
-                                                    status=VehicleBinding.Status.PENDING, requested_at=now)
-            audit_record(actor=actor, action="binding.request", obj=binding, subject_person_id=owner.pk,
-                         new={"vehicle_id": vehicle.pk, "plate": plate, "requester_person_id": user.person_id})
+            binding = _binding_open(user=user, vehicle=vehicle, kind=VehicleBinding.Kind.OTHER, actor=actor,
+                                    action="binding.request", new={"requester_person_id": user.person_id})
         owner_digest = phone_hash(owner_phone)
         refusal = ratelimit.take([
             ratelimit.Limit("bind.owner.min", owner_digest, settings.JIAOGUAN_SMS_RATE_PER_PHONE_MIN),
@@ -877,7 +1263,7 @@ def _vehicle_full() -> Conflict:
 
 
 def _own_binding(user: User, binding_id: int, *, lock: bool = False) -> VehicleBinding:
-    qs = VehicleBinding.objects.select_related("vehicle")
+    qs = VehicleBinding.objects.select_related("vehicle", "user")
     if lock:
         qs = qs.select_for_update(of=("self",))
     try:
@@ -903,10 +1289,9 @@ def _binding_code_check(*, user: User, binding_id: int, code: str) -> int:
                       context=str(binding.pk))
 
 
-def _binding_activate(*, user: User, binding_id: int, sms_id: int) -> VehicleBinding:
+def _binding_confirm_locked(*, user: User, binding_id: int, sms_id: int) -> VehicleBinding:
     from jiaoguan.registry.models import Vehicle
 
-    now = clock.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         binding = _own_binding(user, binding_id, lock=True)
@@ -917,6 +1302,9 @@ def _binding_activate(*, user: User, binding_id: int, sms_id: int) -> VehicleBin
         # second sees the first one's binding (ARCHITECTURE §4: lock, then check, then write). This only locks
         # the registry row; nothing of the registry is written.
         vehicle = Vehicle.objects.select_for_update().get(pk=binding.vehicle_id)
+        if vehicle.owner_id != binding.owner_person_id:
+            raise Conflict("identity.binding_not_pending", "车辆所有人已变更，该绑定申请已失效，请重新申请",
+                           "The vehicle has a new owner since the request; please request again")
         if vehicle.owner_id == user.person_id or not rules.other_vehicle_bindable(
                 kind=vehicle.kind, use=vehicle.use, plate_type=vehicle.plate_type, status=vehicle.status,
                 owned_by_person=vehicle.owner_id is not None):
@@ -931,10 +1319,7 @@ def _binding_activate(*, user: User, binding_id: int, sms_id: int) -> VehicleBin
         if rules.seats_left(max_users=settings.JIAOGUAN_MAX_USERS_PER_VEHICLE, other_users_bound=taken) <= 0:
             raise _vehicle_full()
         _otp_consume(sms_id)
-        binding.status, binding.bound_at = VehicleBinding.Status.ACTIVE, now
-        binding.save(update_fields=["status", "bound_at"])
-        audit_record(actor=Actor.of(user), action="binding.confirm", obj=binding, subject_person_id=vehicle.owner_id,
-                     old={"status": "pending"}, new={"status": "active", "bound_at": now, "plate": vehicle.plate})
+        _binding_activate(binding, actor=Actor.of(user), action="binding.confirm", new={"plate": vehicle.plate})
         plate = format_plate(vehicle.plate)
         # The owner agreed by handing over the code sent to them; the requester is told in the inbox.
         _send(template="binding.confirmed", params={"plate": plate}, user=user, channels=("inbox",),
@@ -956,7 +1341,7 @@ def binding_confirm(*, user: User, binding_id: int, code: str, idempotency_key: 
     request returns the first result (core.idempotency) instead of "already bound"."""
     if not idempotency_key:
         sms_id = _binding_code_check(user=user, binding_id=binding_id, code=code)
-        return _binding_activate(user=user, binding_id=binding_id, sms_id=sms_id)
+        return _binding_confirm_locked(user=user, binding_id=binding_id, sms_id=sms_id)
 
     from jiaoguan.core.idempotency import idempotent, validate_key
     from jiaoguan.core.models import IdempotencyKey
@@ -970,7 +1355,7 @@ def binding_confirm(*, user: User, binding_id: int, code: str, idempotency_key: 
 
     def run():
         sms_id = _binding_code_check(user=user, binding_id=binding_id, code=code)
-        binding = _binding_activate(user=user, binding_id=binding_id, sms_id=sms_id)
+        binding = _binding_confirm_locked(user=user, binding_id=binding_id, sms_id=sms_id)
         return 200, {"binding_id": binding.pk}
 
     _status, body = idempotent(scope=scope, key=key, fingerprint=fingerprint, run=run)
@@ -980,7 +1365,6 @@ def binding_confirm(*, user: User, binding_id: int, code: str, idempotency_key: 
 def binding_end(*, user: User, binding_id: int) -> VehicleBinding:
     """End (or withdraw) a binding of one's own. A vehicle still owned cannot be unbound. Ending an already
     ended binding changes nothing and returns it."""
-    now = clock.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=getattr(user, "pk", None)).first()
         binding = _own_binding(user, binding_id, lock=True)
@@ -989,23 +1373,30 @@ def binding_end(*, user: User, binding_id: int) -> VehicleBinding:
         if binding.kind == VehicleBinding.Kind.OWN and binding.vehicle_id in _owned_now(user.person):
             raise Conflict("identity.own_vehicle_unbind", "登记在您本人名下的车辆不能解除绑定",
                            "A vehicle registered in your name cannot be unbound")
-        old = binding.status
-        binding.status, binding.ended_at = VehicleBinding.Status.ENDED, now
-        binding.save(update_fields=["status", "ended_at"])
         vehicle = binding.vehicle
-        audit_record(actor=Actor.of(user), action="binding.end", obj=binding, subject_person_id=vehicle.owner_id,
-                     old={"status": old}, new={"status": "ended", "plate": vehicle.plate})
-        if old == VehicleBinding.Status.ACTIVE:
-            plate = format_plate(vehicle.plate)
-            _send(template="binding.ended", params={"plate": plate}, user=user, channels=("inbox",),
-                  language=user.preferred_language)
-            if binding.kind == VehicleBinding.Kind.OTHER:
-                _notify_owner(vehicle=vehicle, template="binding.owner_ended", plate=plate)
+        old = _binding_end(binding, actor=Actor.of(user), action="binding.end", new={"plate": vehicle.plate})
+        if old == VehicleBinding.Status.ACTIVE and binding.kind == VehicleBinding.Kind.OTHER:
+            _notify_owner(vehicle=vehicle, template="binding.owner_ended", plate=format_plate(vehicle.plate))
     return binding
 
 
 __all__ = [
-    "sms_code_request", "citizen_register", "login_with_password", "login_with_sms", "password_reset",
-    "token_issue", "token_revoke", "user_for_token", "staff_create", "staff_bootstrap", "staff_set_active",
-    "bindings_sync_own", "binding_request", "binding_confirm", "binding_end", "phone_hash",
+    "account_phone_change",
+    "binding_confirm",
+    "binding_end",
+    "binding_request",
+    "bindings_reconcile_vehicle",
+    "bindings_sync_own",
+    "citizen_register",
+    "login_with_password",
+    "login_with_sms",
+    "password_reset",
+    "phone_hash",
+    "sms_code_request",
+    "staff_bootstrap",
+    "staff_create",
+    "staff_set_active",
+    "token_issue",
+    "token_revoke",
+    "user_for_token",
 ]

@@ -64,6 +64,18 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "this code; if this was not you, ignore this message.",
     ),
     DefaultTemplate(
+        code="otp.phone",
+        description="更换账户手机号验证码（发给新手机号） Code to change the account's phone (sent to the new phone)",
+        params=_OTP,
+        secret=("code",),
+        subject_zh="更换手机号验证码",
+        subject_en="Phone change code",
+        body_zh="验证码：{code}，您正在将交管账户的手机号更换为本号码，{minutes}分钟内有效。请勿将验证码告诉他人；"
+                "如非本人操作，请忽略本短信。",
+        body_en="Code {code}: you are changing the phone number of your Jiaoguan account to this number. Valid for "
+                "{minutes} minutes. Never share this code; if this was not you, ignore this message.",
+    ),
+    DefaultTemplate(
         code="otp.bind",
         description="车主确认他人绑定车辆的验证码（发给车主） Code for the owner to confirm a binding",
         params=("code", "minutes", "plate", "requester"),
@@ -145,6 +157,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_zh="您的交管账户密码已修改。如非本人操作，请立即通过“忘记密码”重置密码或联系交管部门。",
         body_en="Your Jiaoguan password has been changed. If this was not you, reset it now with "
                 "\"Forgot password\" or contact the traffic police.",
+    ),
+    DefaultTemplate(
+        code="account.phone_changed",
+        description="账户手机号已更换（发给原手机号和站内信） Account phone changed (to the old phone and the inbox)",
+        params=("phone",),
+        subject_zh="账户手机号已更换",
+        subject_en="Account phone changed",
+        body_zh="您的交管账户手机号已更换为{phone}，原手机号不能再用于登录。如非本人操作，请立即联系交管部门。",
+        body_en="The phone number of your Jiaoguan account has been changed to {phone}; the old number can no "
+                "longer be used to log in. If this was not you, contact the traffic police at once.",
     ),
     DefaultTemplate(
         code="licence.expiring",

@@ -4,8 +4,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.core.forms import CodeInput, TelInput
+from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.registry.models import Vehicle
 
 
@@ -98,3 +98,20 @@ class BindForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = _code_field()
+
+
+class PhoneChangeForm(forms.Form):
+    """Change the account's phone: the code goes to the new phone; the current password proves it is the holder.
+    Two buttons, no JavaScript: "send" needs only the new phone."""
+
+    new_phone = forms.CharField(
+        label=_("新手机号码"), max_length=20,
+        widget=TelInput(attrs={"autocomplete": "tel", "inputmode": "tel", "placeholder": "13800000000"}),
+    )
+    code = _code_field(required=False)
+    password = _password_field(_("当前登录密码"), autocomplete="current-password")
+
+    def __init__(self, *args, sending: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if sending:
+            self.fields["password"].required = False

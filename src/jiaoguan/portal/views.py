@@ -14,25 +14,48 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.core.errors import DomainError
+from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_phone
-from jiaoguan.identity.selectors import binding_of, my_bindings, my_licence, my_vehicles
+from jiaoguan.identity.selectors import (
+    account_standing,
+    binding_of,
+    my_bindings,
+    my_licence,
+    my_vehicles,
+)
 from jiaoguan.identity.services import (
-    binding_confirm, binding_end, binding_request, citizen_register, login_with_password, login_with_sms,
-    password_reset as reset_password, sms_code_request,
+    account_phone_change,
+    binding_confirm,
+    binding_end,
+    binding_request,
+    citizen_register,
+    login_with_password,
+    login_with_sms,
+    sms_code_request,
+)
+from jiaoguan.identity.services import (
+    password_reset as reset_password,
 )
 from jiaoguan.notifications.selectors import inbox_for, unread_count
 from jiaoguan.notifications.services import message_mark_read
 from jiaoguan.portal import catalogue
 from jiaoguan.portal.forms import (
-    BindForm, CodeForm, PasswordLoginForm, PasswordResetForm, PhoneForm, RegisterForm, SmsLoginForm,
+    BindForm,
+    CodeForm,
+    PasswordLoginForm,
+    PasswordResetForm,
+    PhoneChangeForm,
+    PhoneForm,
+    RegisterForm,
+    SmsLoginForm,
 )
-from jiaoguan.core.forms import form_error
 
 REGISTER_PHONE = "portal.register_phone"
 
@@ -210,18 +233,60 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 
 # --- my page -----------------------------------------------------------------------------------------------------
 
+def _in_english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
 @citizen_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     pending = [b for b in my_bindings(user=user) if b.status == "pending"]
+    standing = account_standing(user=user)
     context = {
         "licence": my_licence(user=user),
         "vehicles": my_vehicles(user=user),
         "pending_bindings": pending,
         "unread": unread_count(user=user),
         "person": user.person,
+        "standing": standing,
+        "standing_notice": standing.message_en if _in_english() else standing.message_zh,
     }
     return render(request, "portal/me.html", context)
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def phone_change(request: HttpRequest) -> HttpResponse:
+    """Change the account's phone (after the phone on file was updated at a window): a code to the new phone,
+    then the code and the current password. Two buttons on one form, no JavaScript."""
+
+    status = 200
+    sending = request.POST.get("action") == "send"
+    form = PhoneChangeForm(request.POST or None, sending=sending)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if sending:
+                    sms_code_request(phone=data["new_phone"], purpose="phone", ip=client_ip(request),
+                                     user=request.user)
+                    messages.success(request, _("验证码已发送至 %(phone)s，5分钟内有效。")
+                                     % {"phone": mask_phone(data["new_phone"])})
+                    form = PhoneChangeForm(initial={"new_phone": data["new_phone"]})
+                elif not data["code"]:
+                    form.add_error("code", _("请输入短信验证码"))
+                    status = 400
+                else:
+                    user = account_phone_change(user=request.user, new_phone=data["new_phone"], code=data["code"],
+                                                password=data["password"], ip=client_ip(request))
+                    messages.success(request, _("手机号已更换为 %(phone)s。") % {"phone": mask_phone(user.phone)})
+                    return redirect("portal:me")
+            except DomainError as exc:
+                status = form_error(form, exc, rename={"phone": "new_phone"})
+        else:
+            status = 400
+    context = {"form": form, "current_phone": mask_phone(request.user.phone) if request.user.phone else ""}
+    return render(request, "portal/phone_change.html", context, status=status)
 
 
 @citizen_required
