@@ -5,7 +5,7 @@ citizens, rotated per request) and for GET /api/v1/health (the no-op baseline: s
 same framework); the ratio of the two throughputs is the figure that travels between machines.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench — dropped and
-recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_SECONDS (15), BENCH_CONNECTIONS (16),
+recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_SECONDS (15), BENCH_CONNECTIONS ("2,16": one run per value),
 BENCH_WORKERS (2 gunicorn workers).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk  #
 PERSONS = int(os.environ.get("BENCH_PERSONS", 20000))
 USERS = int(os.environ.get("BENCH_USERS", 500))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 15))
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2,16").split(",")]
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 PORT = int(os.environ.get("BENCH_PORT", 8766))
 
@@ -36,6 +36,7 @@ def prepare(url: str) -> list[str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     from jiaoguan.registry.demo import generate_city
 
     started = time.monotonic()
@@ -80,9 +81,9 @@ end
     return f.name
 
 
-def run_wrk(wrk: str, url: str, script: str) -> dict:
+def run_wrk(wrk: str, url: str, script: str, connections: int) -> dict:
     out = subprocess.run(
-        [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", script, url],
+        [wrk, "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency", "-s", script, url],
         capture_output=True, text=True, check=True,
     ).stdout
 
@@ -129,21 +130,25 @@ def main() -> None:
         check = urllib.request.Request(base + "/api/v1/me/vehicles", headers={"Authorization": f"Bearer {tokens[0]}"})
         sample = urllib.request.urlopen(check, timeout=5).read().decode()
         print(f"sample /me/vehicles response: {sample[:160]}…", flush=True)
-        run_wrk(wrk, base + "/api/v1/health", script)  # warm-up both paths
-        run_wrk(wrk, base + "/api/v1/me/vehicles", script)
-        noop = run_wrk(wrk, base + "/api/v1/health", script)
-        mine = run_wrk(wrk, base + "/api/v1/me/vehicles", script)
+        run_wrk(wrk, base + "/api/v1/health", script, 4)  # warm-up both paths
+        run_wrk(wrk, base + "/api/v1/me/vehicles", script, 4)
+        results = []
+        for connections in CONNECTIONS:
+            noop = run_wrk(wrk, base + "/api/v1/health", script, connections)
+            mine = run_wrk(wrk, base + "/api/v1/me/vehicles", script, connections)
+            results.append((connections, noop, mine))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
-    print(f"\ngunicorn {WORKERS} workers, PostgreSQL, wrk 1 thread {CONNECTIONS} connections {SECONDS}s, "
+    print(f"\ngunicorn {WORKERS} workers, PostgreSQL, wrk 1 thread {SECONDS}s per run, "
           f"{len(tokens)} distinct citizens, {PERSONS} persons in the registry")
-    print(f"{'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, r in (("no-op /api/v1/health", noop), ("GET /api/v1/me/vehicles", mine)):
-        print(f"{name:<24}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}")
-    print(f"ratio me/vehicles ÷ no-op throughput: {mine['rps'] / noop['rps']:.2f}")
-    if mine["errors"]:
-        sys.exit(f"{mine['errors']} non-2xx responses from /me/vehicles")
+    print(f"{'endpoint':<24}{'conns':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    for connections, noop, mine in results:
+        for name, r in (("no-op /api/v1/health", noop), ("GET /api/v1/me/vehicles", mine)):
+            print(f"{name:<24}{connections:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}")
+        print(f"ratio me/vehicles ÷ no-op throughput at {connections} connections: {mine['rps'] / noop['rps']:.2f}")
+    if any(m["errors"] for _, _, m in results):
+        sys.exit("non-2xx responses from /me/vehicles")
 
 
 if __name__ == "__main__":

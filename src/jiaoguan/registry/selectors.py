@@ -198,6 +198,12 @@ def vehicles_owned_by(*, person: Person) -> QuerySet[Vehicle]:
             .prefetch_related("policies").order_by("registration_date", "pk"))
 
 
+def vehicle_ids_owned_by(*, person: Person) -> set[int]:
+    """The ids of the vehicles ``vehicles_owned_by`` returns, in one light query (no policies)."""
+    return set(Vehicle.objects.filter(owner=person).exclude(status__in=LIVE_VEHICLE_EXCLUDED)
+               .values_list("pk", flat=True))
+
+
 def vehicle_by_plate(*, plate: str, plate_type: str | None = None) -> Vehicle | None:
     """The vehicle with this plate (validated; InvalidInput if malformed), or None. Without a plate type and
     several vehicles on the same number, the small-car one (see PLATE_TYPE_PREFERENCE)."""
