@@ -1,4 +1,4 @@
-"""Run every benchmark in this folder (make bench). Each prints its own figures; this prints a summary."""
+"""Run the benchmarks (make bench). Each prints its own figures and its baseline from the same run."""
 from __future__ import annotations
 
 import subprocess
@@ -6,16 +6,29 @@ import sys
 import time
 from pathlib import Path
 
+import os
+
 here = Path(__file__).resolve().parent
-scripts = sorted(p for p in here.glob("bench_*.py"))
+PG = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaoguan_bench")
+# (script, extra environment): demo_city generation is measured on both engines.
+runs = [
+    ("bench_api.py", {}),
+    ("bench_demo_city.py", {"DATABASE_URL": ""}),
+    ("bench_demo_city.py", {"DATABASE_URL": PG}),
+]
 failed = []
-for script in scripts:
-    print(f"\n=== {script.name} ===", flush=True)
+for name, extra in runs:
+    script = here / name
+    env = {**os.environ, **extra}
+    if env.get("DATABASE_URL") == "":
+        env.pop("DATABASE_URL")
+    label = f"{name} ({'PostgreSQL' if env.get('DATABASE_URL') else 'SQLite'})" if name != "bench_api.py" else name
+    print(f"\n=== {label} ===", flush=True)
     started = time.monotonic()
-    rc = subprocess.call([sys.executable, str(script)], cwd=here.parent)
-    print(f"--- {script.name}: exit {rc} in {time.monotonic() - started:.0f}s", flush=True)
+    rc = subprocess.call([sys.executable, str(script)], cwd=here.parent, env=env)
+    print(f"--- {label}: exit {rc} in {time.monotonic() - started:.0f}s", flush=True)
     if rc:
-        failed.append(script.name)
+        failed.append(label)
 if failed:
     print(f"\nfailed: {', '.join(failed)}")
     sys.exit(1)

@@ -133,9 +133,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiaoguan"}}
-RATELIMIT_USE_CACHE = "default"
-# locmem is per process: fine for the embedded single-host default; production sets REDIS_URL.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+# Rate limits and login lockouts live in this cache (identity.ratelimit). locmem is per process: fine for the
+# embedded single-host default; production must set REDIS_URL (enforced below).
 
 # --- Auth -----------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
