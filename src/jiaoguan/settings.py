@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "jiaoguan.identity",
     "jiaoguan.registry",
     "jiaoguan.notifications",
+    "jiaoguan.payments",
+    "jiaoguan.violations",
     "jiaoguan.portal",
     "jiaoguan.console",
     "jiaoguan.demo",

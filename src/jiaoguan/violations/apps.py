@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ViolationsConfig(AppConfig):
+    name = "jiaoguan.violations"
+    label = "violations"
+    verbose_name = "交通违法 Violations"
+
+    def ready(self) -> None:
+        from jiaoguan.violations import handlers  # noqa: F401 - subscribes outbox handlers
