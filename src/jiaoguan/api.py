@@ -20,8 +20,12 @@ def health(request):
 
 def _mount() -> None:
     from jiaoguan.identity.api import router as identity_router
+    from jiaoguan.payments.api import router as payments_router
+    from jiaoguan.violations.api import router as violations_router
 
     api.add_router("/", identity_router)
+    api.add_router("/", violations_router)
+    api.add_router("/", payments_router)
 
 
 _mount()
