@@ -1,0 +1,206 @@
+"""Payment channels behind one interface.
+
+A channel starts a payment (a redirect URL to its pay page), answers queries, closes unpaid trades, refunds,
+verifies its own signed asynchronous callbacks and hands over a daily settlement file. ``channel_get(name)``
+returns the adapter; the local simulator (``simulator.py``) is the "sim" channel, used in development and tests,
+and speaks the same protocol a real provider would (HMAC-SHA256 signed callbacks included). A real provider is
+one more class here with the same methods.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+
+from jiaoguan.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class ChannelTrade:
+    """The channel's view of one trade."""
+
+    status: str  # "waiting", "paid", "closed", "unknown"
+    trade_no: str = ""
+    amount_fen: int = 0
+    paid_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    """A verified callback: "paid", "closed" or "refunded"."""
+
+    notify_id: str
+    event: str
+    out_trade_no: str
+    trade_no: str = ""
+    amount_fen: int = 0
+    paid_at: dt.datetime | None = None
+    out_refund_no: str = ""
+    refund_no: str = ""
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    """One line of a channel's daily settlement file."""
+
+    kind: str  # "payment" or "refund"
+    out_no: str  # our order reference or our refund number
+    channel_no: str
+    amount_fen: int
+
+
+class ChannelError(DomainError):
+    """The channel could not be reached or refused the request: nothing is committed, try again later."""
+
+    status = 502
+
+
+class Channel(Protocol):
+    name: str
+    label: str
+
+    def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
+        """Create the trade at the channel; returns (channel token, redirect URL of the pay page)."""
+
+    def query(self, *, out_trade_no: str) -> ChannelTrade: ...
+
+    def close(self, *, out_trade_no: str) -> ChannelTrade:
+        """Close an unpaid trade. Returns the resulting trade: "closed", or "paid" if the payer got there first."""
+
+    def refund(self, *, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str:
+        """Ask for a refund (accepted, completed later by a "refunded" callback); returns the channel's number."""
+
+    def verify_callback(self, *, body: bytes, headers) -> CallbackEvent:
+        """Check the signature and parse the body; raises Forbidden (forged/altered) or InvalidInput."""
+
+    def settlement_file(self, *, day: dt.date) -> list[SettlementLine]: ...
+
+
+# --- signing shared by the simulator (signs) and its adapter (verifies) -------------------------------------------
+
+SIGNATURE_HEADER = "X-Pay-Signature"
+TIMESTAMP_HEADER = "X-Pay-Timestamp"
+
+
+def sim_key() -> bytes:
+    return str(getattr(settings, "JIAOGUAN_PAY_SIM_KEY", "dev-sim-channel-key")).encode("utf-8")
+
+
+def sign(*, key: bytes, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 over "<timestamp>." + body, hex."""
+    return hmac.new(key, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _forged() -> Forbidden:
+    return Forbidden("payments.callback_signature", "回调签名无效，已拒绝", "The callback signature is not valid")
+
+
+def _bad_body(field: str = "body") -> InvalidInput:
+    return InvalidInput("payments.callback_invalid", "回调内容格式不正确", "The callback body is not valid", field=field)
+
+
+def _header(headers, name: str) -> str:
+    value = headers.get(name) if hasattr(headers, "get") else None
+    return value if isinstance(value, str) else ""
+
+
+def _parse_time(value) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise _bad_body("paid_at") from None
+    if parsed.tzinfo is None:
+        raise _bad_body("paid_at")
+    return parsed
+
+
+class SimulatorChannel:
+    """Adapter for the local simulator. It calls the simulator's functions where a real adapter would make
+    HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/payments/callback/sim."""
+
+    name = "sim"
+    label = "模拟支付 Simulator"
+
+    def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
+        from jiaoguan.payments import simulator
+
+        token = simulator.sim_trade_create(out_trade_no=out_trade_no, amount_fen=amount_fen, subject=subject)
+        return token, simulator.sim_pay_url(token)
+
+    def query(self, *, out_trade_no: str) -> ChannelTrade:
+        from jiaoguan.payments import simulator
+
+        return simulator.sim_trade_query(out_trade_no=out_trade_no)
+
+    def close(self, *, out_trade_no: str) -> ChannelTrade:
+        from jiaoguan.payments import simulator
+
+        return simulator.sim_trade_close(out_trade_no=out_trade_no)
+
+    def refund(self, *, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str:
+        from jiaoguan.payments import simulator
+
+        return simulator.sim_refund_create(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
+                                           amount_fen=amount_fen)
+
+    def verify_callback(self, *, body: bytes, headers) -> CallbackEvent:
+        timestamp = _header(headers, TIMESTAMP_HEADER)
+        signature = _header(headers, SIGNATURE_HEADER)
+        if not timestamp or not signature or not timestamp.isascii():
+            raise _forged()
+        expected = sign(key=sim_key(), timestamp=timestamp, body=body)
+        if not hmac.compare_digest(expected, signature.strip().lower()):
+            raise _forged()
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise _bad_body() from None
+        if not isinstance(data, dict):
+            raise _bad_body()
+        event = data.get("event")
+        if event not in {"paid", "closed", "refunded"}:
+            raise _bad_body("event")
+        amount = data.get("amount_fen", 0)
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise _bad_body("amount_fen")
+        strings = {k: data.get(k, "") for k in ("notify_id", "out_trade_no", "trade_no", "out_refund_no", "refund_no")}
+        for k, v in strings.items():
+            if not isinstance(v, str) or len(v) > 64:
+                raise _bad_body(k)
+        if not strings["notify_id"] or not strings["out_trade_no"]:
+            raise _bad_body("out_trade_no")
+        return CallbackEvent(event=event, amount_fen=amount, paid_at=_parse_time(data.get("paid_at")), **strings)
+
+    def settlement_file(self, *, day: dt.date) -> list[SettlementLine]:
+        from jiaoguan.payments import simulator
+
+        return simulator.sim_settlement_lines(day=day)
+
+
+_CHANNELS: dict[str, Channel] = {"sim": SimulatorChannel()}
+
+
+def channel_names() -> list[str]:
+    """Enabled channels: JIAOGUAN_PAY_CHANNELS, else the simulator — except in production, where the simulator
+    (whose page lets anyone "pay") is never enabled by default."""
+    enabled = getattr(settings, "JIAOGUAN_PAY_CHANNELS", None)
+    if enabled is None:
+        enabled = [] if getattr(settings, "PRODUCTION", False) else ["sim"]
+    return [n for n in enabled if n in _CHANNELS]
+
+
+def default_channel() -> str:
+    return getattr(settings, "JIAOGUAN_PAY_DEFAULT_CHANNEL", "sim")
+
+
+def channel_get(name: str) -> Channel:
+    if name not in channel_names():
+        raise NotFound("payments.channel_unknown", "不支持该支付渠道", "Unknown payment channel", field="channel")
+    return _CHANNELS[name]

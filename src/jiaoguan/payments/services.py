@@ -1,0 +1,525 @@
+"""Writes of the payments app: payable items, orders, settlement (exactly once), refunds, reconciliation.
+
+Locking order, everywhere: an Order row first, then its items (in primary-key order). Settlement, closing an
+order and cancelling an item being paid all lock the order first, so they serialise and never deadlock.
+Amounts are computed after the lock, never from an earlier read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, InvalidInput, not_found
+from jiaoguan.core.outbox import event_emit
+from jiaoguan.payments import rules
+from jiaoguan.payments.channels import ChannelTrade, channel_get, default_channel
+from jiaoguan.payments.models import (
+    Order,
+    OrderLine,
+    PayableItem,
+    Payment,
+    ReconciliationReport,
+    Refund,
+)
+from jiaoguan.payments.reference import (
+    KIND_ITEM,
+    KIND_ORDER,
+    reference_make,
+    reference_parse,
+)
+from jiaoguan.payments.selectors import payable_amount_due
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_ORDER = 20
+S = PayableItem.Status
+OS = Order.Status
+RS = Refund.Status
+
+
+def _channel_actor(channel: str) -> Actor:
+    return Actor.system(f"channel:{channel}")
+
+
+# --- payable item transitions (one function each; the table is rules.ITEM_TRANSITIONS) -----------------------------
+
+def _item_move(item: PayableItem, new: str, *, actor: Actor, reason: str = "", extra: dict | None = None) -> None:
+    old = item.status
+    if not rules.may_move(rules.ITEM_TRANSITIONS, old, new):
+        raise Conflict("payments.item_status", f"该款项当前状态不允许此操作（{old}）",
+                       f"The item cannot go from {old} to {new}")
+    item.status = new
+    item.updated_at = clock.now()
+    fields = ["status", "updated_at", *(extra or {}).keys()]
+    for k, v in (extra or {}).items():
+        setattr(item, k, v)
+    item.save(update_fields=fields)
+    audit_record(actor=actor, action=f"payable.{new}", obj=item, old={"status": old},
+                 new={"status": new, **{k: (v.pk if hasattr(v, "pk") else v) for k, v in (extra or {}).items()}},
+                 reason=reason, subject_person_id=item.payer_person_id)
+
+
+def item_mark_paying(item: PayableItem, *, order: Order, actor: Actor) -> None:
+    _item_move(item, S.PAYING, actor=actor, extra={"order": order})
+
+
+def item_release(item: PayableItem, *, actor: Actor, reason: str) -> None:
+    """paying -> unpaid: its order was closed unpaid."""
+    _item_move(item, S.UNPAID, actor=actor, reason=reason, extra={"order": None})
+
+
+def item_mark_paid(item: PayableItem, *, line: OrderLine, actor: Actor) -> None:
+    _item_move(item, S.PAID, actor=actor, extra={"paid_principal_fen": line.principal_fen,
+                                                 "paid_late_fee_fen": line.late_fee_fen,
+                                                 "settled_at": clock.now()})
+    event_emit(topic="payments.item_settled", payload={"item_id": item.pk, "source_type": item.source_type,
+                                                       "source_id": item.source_id, "amount_fen": line.amount_fen})
+
+
+def item_mark_cancelled(item: PayableItem, *, actor: Actor, reason: str) -> None:
+    _item_move(item, S.CANCELLED, actor=actor, reason=reason)
+
+
+def item_mark_refunded(item: PayableItem, *, actor: Actor, reason: str) -> None:
+    _item_move(item, S.REFUNDED, actor=actor, reason=reason)
+    event_emit(topic="payments.item_refunded", payload={"item_id": item.pk, "source_type": item.source_type,
+                                                        "source_id": item.source_id,
+                                                        "amount_fen": item.paid_total_fen})
+
+
+# --- order transitions ---------------------------------------------------------------------------------------------
+
+def _order_move(order: Order, new: str, *, actor: Actor, reason: str = "", extra: dict | None = None) -> None:
+    old = order.status
+    if not rules.may_move(rules.ORDER_TRANSITIONS, old, new):
+        raise Conflict("payments.order_status", f"订单当前状态不允许此操作（{old}）",
+                       f"The order cannot go from {old} to {new}")
+    order.status = new
+    for k, v in (extra or {}).items():
+        setattr(order, k, v)
+    order.save(update_fields=["status", *(extra or {}).keys()])
+    audit_record(actor=actor, action=f"order.{new}", obj=order, old={"status": old},
+                 new={"status": new, **(extra or {})}, reason=reason, subject_person_id=order.payer_person_id)
+
+
+# --- payable items -------------------------------------------------------------------------------------------------
+
+def payable_create(*, kind: str, source_type: str, source_id: str, payer_person_id: int, amount_fen: int,
+                   description_zh: str, description_en: str, decision_date: dt.date | None = None,
+                   late_fee: bool = False) -> PayableItem:
+    """A payable item for a decision or fee; idempotent per (source_type, source_id): a repeat returns the
+    existing item unchanged."""
+    source_id = str(source_id)
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
+        raise InvalidInput("payments.amount_invalid", "金额必须是不小于零的整数（分）",
+                           "The amount must be a non-negative whole number of fen", field="amount_fen")
+    if late_fee and decision_date is None:
+        raise InvalidInput("payments.decision_date_required", "计算滞纳金需要决定日期",
+                           "A late fee needs the decision date", field="decision_date")
+    existing = PayableItem.objects.filter(source_type=source_type, source_id=source_id).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            item = PayableItem.objects.create(
+                kind=kind, source_type=source_type, source_id=source_id, payer_person_id=payer_person_id,
+                amount_fen=amount_fen, description_zh=description_zh[:200], description_en=description_en[:200],
+                decision_date=decision_date, late_fee=late_fee, created_at=now, updated_at=now)
+            item.reference = reference_make(kind=KIND_ITEM, sequence=item.pk)
+            item.save(update_fields=["reference"])
+            audit_record(actor=Actor.system("payments"), action="payable.create", obj=item,
+                         new={"kind": kind, "source": f"{source_type}:{source_id}", "amount_fen": amount_fen,
+                              "reference": item.reference}, subject_person_id=payer_person_id)
+    except IntegrityError:  # created at the same moment by another session
+        existing = PayableItem.objects.filter(source_type=source_type, source_id=source_id).first()
+        if existing is None:
+            raise
+        return existing
+    return item
+
+
+def payable_cancel(*, source_type: str, source_id: str, actor: Actor, reason: str) -> PayableItem:
+    """Cancel what is owed for a source (its decision was revoked). Unpaid: cancelled. Being paid: the channel
+    trade is closed and the item cancelled — unless the payer got there first, in which case the payment is
+    settled and refunded. Paid: refunded through the channel. Already cancelled or refunded: returned as is."""
+    source_id = str(source_id)
+    for _ in range(5):
+        with transaction.atomic():
+            peek = PayableItem.objects.filter(source_type=source_type, source_id=source_id).first()
+            if peek is None:
+                raise not_found("缴款记录", "payable item")
+            order = Order.objects.select_for_update().get(pk=peek.order_id) if peek.order_id else None
+            item = PayableItem.objects.select_for_update().get(pk=peek.pk)
+            if item.order_id != (order.pk if order else None):
+                continue  # it moved between orders while we were locking: look again
+            if item.status == S.UNPAID:
+                item_mark_cancelled(item, actor=actor, reason=reason)
+            elif item.status == S.PAYING:
+                assert order is not None
+                outcome = _order_close_locked(order, actor=actor, reason=reason, cancel_item=item)
+                if outcome == "paid":
+                    item.refresh_from_db()
+                    _refund_item_locked(item, actor=actor, reason=reason)
+            elif item.status == S.PAID:
+                _refund_item_locked(item, actor=actor, reason=reason)
+            item.refresh_from_db()
+            return item
+    raise Conflict("payments.busy", "款项正在处理，请稍后再试", "The item is busy; try again")
+
+
+# --- orders --------------------------------------------------------------------------------------------------------
+
+def _order_expiry(now: dt.datetime) -> dt.datetime:
+    """Orders live a configurable number of minutes, but never past local midnight: the late fee in the
+    order's total was computed for today."""
+    minutes = int(getattr(settings, "JIAOGUAN_PAY_ORDER_MINUTES", 30))
+    local = timezone.localtime(now)
+    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(now + dt.timedelta(minutes=minutes), midnight)
+
+
+def order_create(*, payer_person_id: int, item_ids: list[int], actor: Actor) -> Order:
+    """An order paying ``item_ids`` (all unpaid, all the payer's). Items are locked, then checked, then their
+    amounts (late fee as of today) fixed into the order's lines."""
+    ids = sorted({int(i) for i in item_ids})
+    if not ids:
+        raise InvalidInput("payments.no_items", "请选择要缴纳的款项", "Choose at least one item to pay", field="item_ids")
+    if len(ids) > MAX_ITEMS_PER_ORDER:
+        raise InvalidInput("payments.too_many_items", f"一次最多缴纳{MAX_ITEMS_PER_ORDER}笔",
+                           f"At most {MAX_ITEMS_PER_ORDER} items per order", field="item_ids")
+    with transaction.atomic():
+        items = list(PayableItem.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        if len(items) != len(ids) or any(i.payer_person_id != payer_person_id for i in items):
+            raise not_found("缴款记录", "payable item")
+        for item in items:
+            if item.status != S.UNPAID:
+                raise Conflict("payments.item_not_payable", f"款项 {item.reference} 当前不可缴纳",
+                               f"Item {item.reference} cannot be paid now", field="item_ids")
+        now = clock.now()
+        today = timezone.localdate(now)
+        order = Order.objects.create(payer_person_id=payer_person_id, created_at=now, expires_at=_order_expiry(now))
+        order.reference = reference_make(kind=KIND_ORDER, sequence=order.pk)
+        lines = []
+        for item in items:
+            principal, fee, total = payable_amount_due(item=item, on=today)
+            lines.append(OrderLine(order=order, item=item, principal_fen=principal, late_fee_fen=fee, amount_fen=total))
+        OrderLine.objects.bulk_create(lines)
+        order.principal_fen = sum(line.principal_fen for line in lines)
+        order.late_fee_fen = sum(line.late_fee_fen for line in lines)
+        order.total_fen = order.principal_fen + order.late_fee_fen
+        if order.total_fen <= 0:
+            raise InvalidInput("payments.nothing_to_pay", "应缴金额为零，无需缴费", "There is nothing to pay",
+                               field="item_ids")
+        order.save(update_fields=["reference", "principal_fen", "late_fee_fen", "total_fen"])
+        audit_record(actor=actor, action="order.create", obj=order, subject_person_id=payer_person_id,
+                     new={"reference": order.reference, "items": ids, "total_fen": order.total_fen,
+                          "late_fee_fen": order.late_fee_fen})
+        for item in items:
+            item_mark_paying(item, order=order, actor=actor)
+        return order
+
+
+def order_pay(*, order: Order, actor: Actor, channel: str | None = None) -> str:
+    """Start paying an order at a channel; returns the URL of the channel's pay page (the same one again for
+    an order already being paid)."""
+    channel = channel or default_channel()
+    adapter = channel_get(channel)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status == OS.PAYING and order.channel == channel:
+            token, url = adapter.start(out_trade_no=order.reference, amount_fen=order.total_fen,
+                                       subject=_subject(order))
+            return url
+        if order.status != OS.OPEN:
+            raise Conflict("payments.order_not_open", "订单已支付或已关闭", "The order is already paid or closed")
+        if order.expires_at <= clock.now():
+            raise Conflict("payments.order_expired", "订单已过期，请重新下单", "The order has expired; create a new one")
+        token, url = adapter.start(out_trade_no=order.reference, amount_fen=order.total_fen, subject=_subject(order))
+        _order_move(order, OS.PAYING, actor=actor, extra={"channel": channel, "channel_token": token})
+        return url
+
+
+def _subject(order: Order) -> str:
+    first = order.lines.select_related("item").order_by("pk").first()
+    count = order.lines.count()
+    text = first.item.description_zh if first else "交通违法罚款"
+    return text if count == 1 else f"{text} 等{count}笔"
+
+
+def _order_close_locked(order: Order, *, actor: Actor, reason: str, cancel_item: PayableItem | None = None) -> str:
+    """Close a locked open/paying order. Asks the channel first: if the payer has already paid, the order is
+    settled instead and "paid" returned; otherwise the items go back to unpaid (``cancel_item`` to cancelled)
+    and "closed" is returned."""
+    if order.status == OS.PAYING:
+        trade = channel_get(order.channel).close(out_trade_no=order.reference)
+        if trade.status == "paid":
+            _settle_locked(order, trade=trade, channel=order.channel, source="close")
+            return "paid"
+    if order.status not in (OS.OPEN, OS.PAYING):
+        return order.status
+    _order_move(order, OS.CLOSED, actor=actor, reason=reason, extra={"closed_at": clock.now(),
+                                                                     "close_reason": reason[:200]})
+    for item in _locked_items(order):
+        if item.order_id != order.pk or item.status != S.PAYING:
+            continue
+        if cancel_item is not None and item.pk == cancel_item.pk:
+            item_mark_cancelled(item, actor=actor, reason=reason)
+        else:
+            item_release(item, actor=actor, reason=reason)
+    return "closed"
+
+
+def _locked_items(order: Order) -> list[PayableItem]:
+    ids = list(order.lines.values_list("item_id", flat=True))
+    return list(PayableItem.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def order_close(*, order: Order, actor: Actor, reason: str) -> Order:
+    """The payer gives up, or the order expired: close it (or settle it, if the channel says it was paid)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        _order_close_locked(order, actor=actor, reason=reason)
+        order.refresh_from_db()
+        return order
+
+
+def orders_expire(*, limit: int = 200) -> int:
+    """Close orders past their expiry time (the periodic task)."""
+    closed = 0
+    ids = list(Order.objects.filter(status__in=[OS.OPEN, OS.PAYING], expires_at__lte=clock.now())
+               .values_list("pk", flat=True)[:limit])
+    for order_id in ids:
+        try:
+            order = order_close(order=Order(pk=order_id), actor=Actor.system("payments.expiry"), reason="订单超时 expired")
+        except Exception:  # one failing order (channel down) must not stop the sweep
+            log.exception("could not expire order %s", order_id)
+            continue
+        closed += order.status == OS.CLOSED
+    return closed
+
+
+# --- settlement (exactly once) -------------------------------------------------------------------------------------
+
+def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: str) -> str:
+    """Record the channel's payment of a locked order. Returns "settled", "duplicate" or "refunding" (paid after
+    the order was closed: the whole amount goes back)."""
+    if Payment.objects.filter(order=order).exists():
+        return "duplicate"
+    if trade.amount_fen != order.total_fen:
+        raise Conflict("payments.amount_mismatch", "支付金额与订单金额不符", "The paid amount differs from the order total")
+    actor = _channel_actor(channel)
+    now = clock.now()
+    payment = Payment.objects.create(order=order, channel=channel, trade_no=trade.trade_no or f"{channel}-{order.pk}",
+                                     amount_fen=trade.amount_fen, channel_paid_at=trade.paid_at or now,
+                                     settled_at=now, source=source)
+    audit_record(actor=actor, action="payment.settle", obj=payment, subject_person_id=order.payer_person_id,
+                 new={"order": order.reference, "trade_no": payment.trade_no, "amount_fen": payment.amount_fen,
+                      "source": source})
+    if order.status == OS.CLOSED:
+        # The payer paid a trade we had already closed (a provider race): keep the money on record, send it back.
+        _refund_submit(_refund_new(order=order, item=None, amount_fen=payment.amount_fen, channel=channel,
+                                   reason="订单关闭后到账，原路退回 paid after the order was closed", actor=actor))
+        return "refunding"
+    _order_move(order, OS.PAID, actor=actor, extra={"paid_at": now})
+    lines = {line.item_id: line for line in order.lines.all()}
+    for item in _locked_items(order):
+        line = lines[item.pk]
+        if item.status == S.PAYING and item.order_id == order.pk:
+            item_mark_paid(item, line=line, actor=actor)
+        else:  # no longer owed through this order (cancelled meanwhile): refund its share
+            _refund_submit(_refund_new(order=order, item=item,
+                                       amount_fen=line.amount_fen, channel=channel, actor=actor,
+                                       reason="款项已撤销，原路退回 item cancelled before payment"))
+    return "settled"
+
+
+def callback_receive(*, channel: str, body: bytes, headers) -> str:
+    """A channel's asynchronous callback: verified (forged or altered → 403, nothing written), then applied
+    idempotently. Late, repeated and out-of-order callbacks ("closed" after "paid") are harmless."""
+    adapter = channel_get(channel)
+    event = adapter.verify_callback(body=body, headers=headers)
+    if event.event == "refunded":
+        return refund_complete(channel=channel, out_refund_no=event.out_refund_no, refund_no=event.refund_no)
+    ref = reference_parse(event.out_trade_no, kind=KIND_ORDER)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(reference=ref.code).first()
+        if order is None:
+            raise not_found("订单", "order")
+        if event.event == "paid":
+            trade = ChannelTrade(status="paid", trade_no=event.trade_no, amount_fen=event.amount_fen,
+                                 paid_at=event.paid_at)
+            return _settle_locked(order, trade=trade, channel=channel, source="callback")
+        # "closed": the payer gave up at the channel. Ignored once paid or closed (out of order / repeated).
+        if order.status in (OS.OPEN, OS.PAYING):
+            return _order_close_locked(order, actor=_channel_actor(channel), reason="支付渠道关闭 closed at the channel")
+        return "ignored"
+
+
+def order_reconcile(*, order: Order, actor: Actor) -> str:
+    """Compare one order with the channel (order query) and repair our side: a trade paid at the channel but
+    not here is settled; a trade closed there is closed here. Returns what was done."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not order.channel:
+            return "not_started"
+        trade = channel_get(order.channel).query(out_trade_no=order.reference)
+        if trade.status == "paid":
+            outcome = _settle_locked(order, trade=trade, channel=order.channel, source="query")
+            return "in_sync" if outcome == "duplicate" else outcome
+        if trade.status in ("closed", "unknown") and order.status == OS.PAYING:
+            return _order_close_locked(order, actor=actor, reason="对账：渠道未支付 reconciled: not paid at the channel")
+        return "in_sync"
+
+
+# --- refunds -------------------------------------------------------------------------------------------------------
+
+def _refund_new(*, order: Order, item: PayableItem | None, amount_fen: int, channel: str, reason: str,
+                actor: Actor) -> Refund:
+    refund = Refund.objects.create(refund_no=f"RF{clock.now():%Y%m%d}{secrets.token_hex(6).upper()}", order=order,
+                                   item=item, amount_fen=amount_fen, reason=reason[:200], channel=channel,
+                                   created_at=clock.now())
+    audit_record(actor=actor, action="refund.requested", obj=refund, subject_person_id=order.payer_person_id,
+                 new={"order": order.reference, "item": item.pk if item else None, "amount_fen": amount_fen},
+                 reason=reason)
+    return refund
+
+
+def _refund_move(refund: Refund, new: str, *, actor: Actor, extra: dict | None = None, reason: str = "") -> None:
+    old = refund.status
+    if not rules.may_move(rules.REFUND_TRANSITIONS, old, new):
+        raise Conflict("payments.refund_status", "退款当前状态不允许此操作", f"The refund cannot go from {old} to {new}")
+    refund.status = new
+    for k, v in (extra or {}).items():
+        setattr(refund, k, v)
+    refund.save(update_fields=["status", *(extra or {}).keys()])
+    audit_record(actor=actor, action=f"refund.{new}", obj=refund, old={"status": old},
+                 new={"status": new, **{k: v for k, v in (extra or {}).items() if k != "completed_at"}},
+                 reason=reason, subject_person_id=refund.order.payer_person_id)
+
+
+def _refund_submit(refund: Refund) -> Refund:
+    """Hand a requested (or failed) refund to its channel. A channel error leaves it "failed", visible and
+    retried by refund_retry; the money owed is never forgotten."""
+    actor = _channel_actor(refund.channel)
+    try:
+        with transaction.atomic():
+            number = channel_get(refund.channel).refund(out_trade_no=refund.order.reference,
+                                                        out_refund_no=refund.refund_no, amount_fen=refund.amount_fen)
+    except Exception as exc:  # noqa: BLE001 - any channel failure ends in a visible failed state
+        failure = {"attempts": refund.attempts + 1, "last_error": f"{type(exc).__name__}: {exc}"[:300]}
+        if refund.status == RS.FAILED:  # a retry that failed again: same state, one more attempt on record
+            Refund.objects.filter(pk=refund.pk).update(**failure)
+            for k, v in failure.items():
+                setattr(refund, k, v)
+            audit_record(actor=actor, action="refund.retry_failed", obj=refund, new=failure,
+                         subject_person_id=refund.order.payer_person_id)
+        else:
+            _refund_move(refund, RS.FAILED, actor=actor, extra=failure)
+        return refund
+    _refund_move(refund, RS.PROCESSING, actor=actor, extra={"attempts": refund.attempts + 1,
+                                                            "channel_refund_no": number, "last_error": ""})
+    return refund
+
+
+def _refund_item_locked(item: PayableItem, *, actor: Actor, reason: str) -> Refund:
+    order = Order.objects.get(pk=item.order_id)
+    refund = _refund_new(order=order, item=item, amount_fen=item.paid_total_fen,
+                         channel=Payment.objects.get(order=order).channel, reason=reason, actor=actor)
+    item_mark_refunded(item, actor=actor, reason=reason)
+    return _refund_submit(refund)
+
+
+def refund_create(*, item: PayableItem, actor: Actor, reason: str) -> Refund:
+    """Refund a paid item in full (principal and late fee) through the channel that took the money."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=item.order_id) if item.order_id else None
+        item = PayableItem.objects.select_for_update().get(pk=item.pk)
+        if item.status == S.REFUNDED:
+            return item.refund
+        if item.status != S.PAID or order is None:
+            raise Conflict("payments.item_not_paid", "该款项未缴纳，无需退款", "The item is not paid; nothing to refund")
+        return _refund_item_locked(item, actor=actor, reason=reason)
+
+
+def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("order").get(pk=refund.pk)
+        if refund.status != RS.FAILED:
+            return refund
+        return _refund_submit(refund)
+
+
+
+def refunds_retry_due(*, max_attempts: int | None = None, limit: int = 100) -> int:
+    """The periodic sweep: hand failed refunds to their channel again until they are accepted; after
+    ``max_attempts`` (JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS, default 8) they stay failed for staff to see."""
+    max_attempts = max_attempts or int(getattr(settings, "JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8))
+    ids = list(Refund.objects.filter(status=RS.FAILED, attempts__lt=max_attempts).order_by("pk")
+               .values_list("pk", flat=True)[:limit])
+    accepted = 0
+    for refund_id in ids:
+        refund = refund_retry(refund=Refund(pk=refund_id), actor=Actor.system("payments.refund_sweep"))
+        accepted += refund.status != RS.FAILED
+    return accepted
+
+
+def refund_complete(*, channel: str, out_refund_no: str, refund_no: str) -> str:
+    """The channel reports a refund done (callback or query): processing -> succeeded, once."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("order").filter(
+            refund_no=out_refund_no, channel=channel).first()
+        if refund is None:
+            raise not_found("退款", "refund")
+        if refund.status == RS.SUCCEEDED:
+            return "duplicate"
+        if refund.status == RS.REQUESTED or refund.status == RS.FAILED:
+            # the channel accepted it although our submit did not see the answer: it is processing there
+            _refund_move(refund, RS.PROCESSING, actor=_channel_actor(channel), extra={"channel_refund_no": refund_no})
+        _refund_move(refund, RS.SUCCEEDED, actor=_channel_actor(channel), extra={"completed_at": clock.now()})
+        return "refunded"
+
+
+# --- daily reconciliation ------------------------------------------------------------------------------------------
+
+def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
+    """The day's ledger (payments settled and refunds completed, by the channel's time) against the channel's
+    settlement file; every difference listed. Re-running a day replaces its report."""
+    adapter = channel_get(channel)
+    lines = adapter.settlement_file(day=day)
+    theirs = {(line.kind, line.out_no): line for line in lines}
+    ours: dict[tuple[str, str], tuple[str, int]] = {}
+    for p in Payment.objects.filter(channel=channel, channel_paid_at__date=day).select_related("order"):
+        ours[("payment", p.order.reference)] = (p.trade_no, p.amount_fen)
+    for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__date=day):
+        ours[("refund", r.refund_no)] = (r.channel_refund_no, r.amount_fen)
+    differences = []
+    for key in sorted(set(ours) | set(theirs)):
+        kind, out_no = key
+        mine, line = ours.get(key), theirs.get(key)
+        if line is None:
+            differences.append({"kind": kind, "out_no": out_no, "problem": "missing_at_channel",
+                                "ledger_fen": mine[1], "channel_fen": None})
+        elif mine is None:
+            differences.append({"kind": kind, "out_no": out_no, "problem": "missing_in_ledger",
+                                "ledger_fen": None, "channel_fen": line.amount_fen, "channel_no": line.channel_no})
+        elif mine[1] != line.amount_fen or mine[0] != line.channel_no:
+            differences.append({"kind": kind, "out_no": out_no, "problem": "mismatch", "ledger_fen": mine[1],
+                                "channel_fen": line.amount_fen, "ledger_no": mine[0], "channel_no": line.channel_no})
+    net = lambda entries: sum(a if k == "payment" else -a for k, a in entries)
+    with transaction.atomic():
+        report, _ = ReconciliationReport.objects.update_or_create(
+            day=day, channel=channel,
+            defaults={"ledger_count": len(ours), "ledger_total_fen": net((k[0], v[1]) for k, v in ours.items()),
+                      "channel_count": len(lines), "channel_total_fen": net((x.kind, x.amount_fen) for x in lines),
+                      "differences": differences, "created_at": clock.now()})
+        audit_record(actor=Actor.system("payments.reconciliation"), action="reconciliation.run", obj=report,
+                     new={"day": day.isoformat(), "channel": channel, "differences": len(differences)})
+    return report
