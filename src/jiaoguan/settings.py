@@ -231,6 +231,20 @@ JIAOGUAN_DELIVERY_BACKOFF_SECONDS = env_int("JIAOGUAN_DELIVERY_BACKOFF_SECONDS",
 JIAOGUAN_OUTBOX_MAX_ATTEMPTS = env_int("JIAOGUAN_OUTBOX_MAX_ATTEMPTS", 8)
 JIAOGUAN_OUTBOX_BACKOFF_SECONDS = env_int("JIAOGUAN_OUTBOX_BACKOFF_SECONDS", 15)
 
+# Payments (payments app). Payment references (缴款编号) come from a number range reserved for the traffic police.
+JIAOGUAN_PAY_REFERENCE_PREFIX = env("JIAOGUAN_PAY_REFERENCE_PREFIX", "44039")
+# Enabled channels (comma-separated); empty = the local simulator in development, none in production.
+_pay_channels = env("JIAOGUAN_PAY_CHANNELS", "")
+JIAOGUAN_PAY_CHANNELS = [c for c in _pay_channels.split(",") if c] if _pay_channels else None
+JIAOGUAN_PAY_DEFAULT_CHANNEL = env("JIAOGUAN_PAY_DEFAULT_CHANNEL", "sim")
+JIAOGUAN_PAY_SIM_KEY = env("JIAOGUAN_PAY_SIM_KEY", "dev-sim-channel-key")
+JIAOGUAN_PAY_SIM_NOTIFY_URL = env("JIAOGUAN_PAY_SIM_NOTIFY_URL", "")  # empty = callbacks delivered in-process
+JIAOGUAN_PAY_SIM_AUTO_NOTIFY = env_bool("JIAOGUAN_PAY_SIM_AUTO_NOTIFY", True)
+JIAOGUAN_PAY_ORDER_MINUTES = env_int("JIAOGUAN_PAY_ORDER_MINUTES", 30)
+JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS = env_int("JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", 15)
+JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT = env_int("JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", 3)
+JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS = env_int("JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8)
+
 # Production refuses development defaults that would be unsafe with real citizens' data.
 if PRODUCTION:
     _problems = []
@@ -238,6 +252,10 @@ if PRODUCTION:
         _problems.append("JIAOGUAN_SMS_BACKEND=console would write one-time codes to a file: configure 'http'")
     if JIAOGUAN_SMS_BACKEND == "http" and (not JIAOGUAN_SMS_PROVIDERS or JIAOGUAN_SMS_PROVIDER_KEY == "dev-provider-key"):
         _problems.append("JIAOGUAN_SMS_PROVIDERS and a real JIAOGUAN_SMS_PROVIDER_KEY are required")
+    if JIAOGUAN_PAY_CHANNELS and "sim" in JIAOGUAN_PAY_CHANNELS:
+        _problems.append("the payment simulator (JIAOGUAN_PAY_CHANNELS=sim) lets anyone 'pay': not in production")
+    if JIAOGUAN_PAY_SIM_KEY == "dev-sim-channel-key" and JIAOGUAN_PAY_CHANNELS and "sim" in JIAOGUAN_PAY_CHANNELS:
+        _problems.append("JIAOGUAN_PAY_SIM_KEY is the development key")
     if not REDIS_URL:
         _problems.append("REDIS_URL is required: rate limits and lockouts must be shared by every web process")
     if _problems:
