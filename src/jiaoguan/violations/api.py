@@ -1,4 +1,296 @@
-"""Violations API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
-from ninja import Router
+"""Violations API (ninja Router mounted at /api/v1/ by jiaoguan/api.py): parse, authorise, call a service.
+
+Devices (signed, see violations/signing.py):
+    POST /api/v1/devices/violations         one record  -> 201 (new) or 200 (the record id was seen: the first)
+    POST /api/v1/devices/violations/batch   {"records": [...]} (≤ MAX_BATCH) -> 200, a result per record
+  A record: {"record_id", "plate", "plate_type", "code", "place", "occurred_at" (ISO 8601 with zone),
+  "photos": [base64 JPEG/PNG, ≤ MAX_PHOTOS, each ≤ MAX_PHOTO_BYTES decoded]}. Evidence travels inside the
+  signed JSON, so the signature covers it too.
+Citizens (session or bearer):
+    GET  /api/v1/me/violations              own vehicles' and bound vehicles' (after the binding) violations
+    GET  /api/v1/me/violations/{id}         one, with evidence and whether/why it can be handled online
+    POST /api/v1/me/violations/{id}/handle  Idempotency-Key required -> the penalty decision
+    POST /api/v1/me/violations/{id}/waiver  ask for the first-violation waiver
+    POST /api/v1/me/disputes                我被套牌 / 申诉
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pydantic
+from django.db import transaction
+from ninja import Router, Schema, Status
+from ninja.responses import codes_4xx
+from pydantic import Field
+
+from jiaoguan.core.errors import DomainError, InvalidInput
+from jiaoguan.core.idempotency import idempotent
+from jiaoguan.identity.auth import AUTH, current_user
+from jiaoguan.violations import conf, rules, selectors, services, signing
+from jiaoguan.violations.models import Violation
 
 router = Router(tags=["violations"])
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+ERRORS = {codes_4xx: ErrorOut}
+
+
+class DeviceRecordIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    record_id: str = Field(min_length=1, max_length=64)
+    plate: str = Field(min_length=1, max_length=12)
+    plate_type: str = Field(min_length=2, max_length=2)
+    code: str = Field(min_length=4, max_length=5)
+    place: str = Field(min_length=1, max_length=120)
+    occurred_at: dt.datetime
+    photos: list[str] = Field(default_factory=list)
+
+
+class BatchIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    records: list[dict]
+
+
+def _invalid(exc: pydantic.ValidationError) -> InvalidInput:
+    fields = {}
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "body"
+        fields[name] = (f"格式不正确：{err['msg']}", err["msg"])
+    return InvalidInput("violations.bad_record", "提交的数据格式不正确", "The record is malformed", fields=fields)
+
+
+def _parse(model, data):
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _body_json(request):
+    try:
+        return json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("violations.bad_json", "请求体不是有效的 JSON", "The body is not valid JSON",
+                           field="body") from None
+
+
+def _record(device, data) -> services.Recorded:
+    rec = _parse(DeviceRecordIn, data)
+    photos = services.photos_decode(rec.photos)
+    from jiaoguan.core.audit import Actor
+
+    return services.violation_record(
+        plate=rec.plate, plate_type=rec.plate_type, code=rec.code, place=rec.place, occurred_at=rec.occurred_at,
+        source=Violation.Source.DEVICE, actor=Actor(id=None, label=f"device:{device.key_id}", role="device"),
+        device=device, device_record_id=rec.record_id, photos=photos)
+
+
+def _recorded_out(r: services.Recorded) -> dict:
+    v = r.violation
+    return {"id": v.pk, "record_id": v.device_record_id, "created": r.created, "status": v.status,
+            "waiver_rule": v.waiver_rule}
+
+
+@router.post("devices/violations", auth=None, response={200: dict, 201: dict, **ERRORS},
+             summary="A device submits one violation (signed: X-Device-Key/Timestamp/Nonce/Signature)")
+def device_violation(request):
+    with transaction.atomic():
+        device = signing.device_authenticate(headers=request.headers, body=request.body)
+        data = _body_json(request)
+        result = _record(device, data)
+    return Status(201 if result.created else 200, _recorded_out(result))
+
+
+@router.post("devices/violations/batch", auth=None, response={200: dict, **ERRORS},
+             summary="A device submits a batch of violations; each record succeeds or fails on its own")
+def device_violation_batch(request):
+    with transaction.atomic():
+        device = signing.device_authenticate(headers=request.headers, body=request.body)
+        batch = _parse(BatchIn, _body_json(request))
+        if not 1 <= len(batch.records) <= conf.get("MAX_BATCH"):
+            raise InvalidInput("violations.batch_size", f"每批1–{conf.get('MAX_BATCH')}条",
+                               f"A batch holds 1–{conf.get('MAX_BATCH')} records", field="records")
+        results = []
+        for i, data in enumerate(batch.records):
+            try:
+                with transaction.atomic():
+                    results.append({"index": i, **_recorded_out(_record(device, data))})
+            except DomainError as exc:
+                results.append({"index": i, "error": exc.as_dict()})
+    return Status(200, {"results": results, "created": sum(1 for r in results if r.get("created")),
+                        "failed": sum(1 for r in results if "error" in r)})
+
+
+def _violation_out(v: Violation, *, detail: bool = False, user=None) -> dict:
+    out = {
+        "id": v.pk, "plate": v.plate, "plate_type": v.plate_type, "code": v.code.code,
+        "description_zh": v.code.description_zh, "description_en": v.code.description_en,
+        "points": v.points, "fine_fen": v.fine_fen, "place": v.place, "occurred_at": v.occurred_at.isoformat(),
+        "source": v.source, "status": v.status, "status_label": v.get_status_display(), "waiver_rule": v.waiver_rule,
+        "photos": [e.file.url for e in v.evidence.all()],
+    }
+    if v.waiver_rule:
+        zh, en = rules.WAIVER_LABELS.get(v.waiver_rule, (v.waiver_rule, v.waiver_rule))
+        out["waiver"] = {"rule": v.waiver_rule, "zh": zh, "en": en}
+    if detail:
+        decision = selectors.decision_for(violation=v)
+        out["decision"] = _decision_out(decision) if decision else None
+        if v.status == Violation.Status.RECORDED:
+            refusals = services.online_refusals(user=user, violation=v)
+            out["online"] = {"allowed": not refusals,
+                             "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in refusals]}
+    return out
+
+
+def _decision_out(d) -> dict:
+    return {"number": d.number, "violation_id": d.violation_id, "points": d.points, "fine_fen": d.fine_fen,
+            "decision_date": d.decision_date.isoformat(), "channel": d.channel}
+
+
+@router.get("me/violations", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My violations")
+def my_violations(request, status: str | None = None):
+    user = current_user(request)
+    return [_violation_out(v) for v in selectors.my_violations(user=user, status=status)[:200]]
+
+
+@router.get("me/violations/{violation_id}", auth=AUTH, response={200: dict, **ERRORS}, summary="One violation")
+def my_violation(request, violation_id: int):
+    user = current_user(request)
+    return _violation_out(selectors.my_violation(user=user, violation_id=violation_id), detail=True, user=user)
+
+
+@router.post("me/violations/{violation_id}/handle", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+             summary="Handle a violation online (Idempotency-Key required): issues the penalty decision")
+def handle(request, violation_id: int):
+    user = current_user(request)
+
+    def run():
+        decision = services.violation_handle_online(user=user, violation_id=violation_id)
+        return 201, _decision_out(decision)
+
+    return Status(*idempotent(scope=f"user:{user.pk}:violation-handle", key=request.headers.get("Idempotency-Key"),
+                              fingerprint=str(violation_id), run=run))
+
+
+@router.post("me/violations/{violation_id}/waiver", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Ask for the first-violation waiver")
+def waiver(request, violation_id: int):
+    user = current_user(request)
+    v = services.violation_request_waiver(user=user, violation_id=violation_id)
+    return Status(200, _violation_out(v))
+
+
+class DisputeIn(Schema):
+    kind: str
+    violation_ids: list[int]
+    reason: str
+    photos: list[str] = []
+
+
+@router.post("me/disputes", auth=AUTH, response={201: dict, **ERRORS}, summary="我被套牌 / 申诉")
+def dispute(request, payload: DisputeIn):
+    user = current_user(request)
+    photos = services.photos_decode(payload.photos)
+    d = services.dispute_submit(user=user, kind=payload.kind, violation_ids=payload.violation_ids,
+                                reason=payload.reason, photos=photos)
+    return Status(201, {"id": d.pk, "kind": d.kind, "status": d.status})
+
+
+# --- Staff ---------------------------------------------------------------------------------------------------------
+
+STAFF = ("clerk", "approver", "admin")
+
+
+def _staff_actor(request, *roles: str):
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.core.http import client_ip
+    from jiaoguan.identity.auth import require_role
+
+    user = require_role(request, *(roles or STAFF))
+    return Actor.of(user, ip=client_ip(request))
+
+
+class OnSiteIn(Schema):
+    plate: str
+    plate_type: str
+    code: str
+    place: str
+    occurred_at: dt.datetime
+    accident: bool = False
+    photos: list[str] = []
+
+
+@router.post("staff/violations", auth=AUTH, response={201: dict, **ERRORS}, summary="Record an on-site violation")
+def staff_record(request, payload: OnSiteIn):
+    actor = _staff_actor(request)
+    photos = services.photos_decode(payload.photos)
+    r = services.violation_record(plate=payload.plate, plate_type=payload.plate_type, code=payload.code,
+                                  place=payload.place, occurred_at=payload.occurred_at,
+                                  source=Violation.Source.ON_SITE, actor=actor, photos=photos,
+                                  accident=payload.accident)
+    return Status(201, _violation_out(r.violation))
+
+
+@router.post("staff/violations/import", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Import a day's on-site records from a CSV file (multipart field 'file')")
+def staff_import(request):
+    from jiaoguan.violations import imports
+
+    actor = _staff_actor(request)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput("violations.csv_missing", "请上传 CSV 文件", "Upload a CSV file", field="file")
+    if upload.size > 5 * 1024 * 1024:
+        raise InvalidInput("violations.csv_too_large", "文件不能超过5 MB", "The file may be at most 5 MB", field="file")
+    report = imports.violations_import_csv(content=upload.read(), actor=actor)
+    lang = "en" if (request.headers.get("Accept-Language") or "").startswith("en") else "zh"
+    return Status(200, {"loaded": report.loaded, "errors": [
+        {"line": e.line, "code": e.code, "message": e.en if lang == "en" else e.zh,
+         "fields": {k: (en if lang == "en" else zh) for k, (zh, en) in e.fields.items()}} for e in report.errors]})
+
+
+class RevokeIn(Schema):
+    reason: str
+
+
+@router.post("staff/violations/{violation_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Revoke a violation (points removed, fine cancelled or refunded)")
+def staff_revoke(request, violation_id: int, payload: RevokeIn):
+    actor = _staff_actor(request, "approver", "admin")
+    v = Violation.objects.filter(pk=violation_id).select_related("code").first()
+    if v is None:
+        from jiaoguan.core.errors import not_found
+
+        raise not_found("违法记录", "violation")
+    v = services.violation_revoke(violation=v, actor=actor, reason=payload.reason)
+    return Status(200, _violation_out(v))
+
+
+@router.get("staff/disputes", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Disputes waiting for review")
+def staff_disputes(request):
+    _staff_actor(request, "approver", "admin")
+    return [{"id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "reason": d.reason,
+             "submitted_at": d.submitted_at.isoformat(), "violation_ids": [v.pk for v in d.violations.all()],
+             "photos": [p.file.url for p in d.photos.all()]} for d in selectors.disputes_waiting()]
+
+
+class ReviewIn(Schema):
+    confirm: bool
+    note: str
+
+
+@router.post("staff/disputes/{dispute_id}/review", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Confirm (void the violations) or reject a dispute")
+def staff_review(request, dispute_id: int, payload: ReviewIn):
+    actor = _staff_actor(request, "approver", "admin")
+    d = services.dispute_review(dispute_id=dispute_id, confirm=payload.confirm, note=payload.note, actor=actor)
+    return Status(200, {"id": d.pk, "status": d.status})

@@ -1,0 +1,39 @@
+"""The city's violation settings (ARCHITECTURE §4 "configuration as data"), with DOMAIN §4's values as defaults.
+
+Override any key with a ``JIAOGUAN_VIOLATIONS`` dict in the settings, e.g. ``{"ONLINE_MAX_FINE_FEN": 30000}``.
+The fines themselves are in the code table (ViolationCode.fine_fen), edited in the admin.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+
+DEFAULTS: dict = {
+    # online self-service (12123), DOMAIN §4
+    "ONLINE_SOURCES": ("device",),          # only camera-recorded (非现场) violations
+    "ONLINE_MAX_FINE_FEN": 20000,           # a warning or a fine of at most ¥200
+    "ONLINE_MAX_POINTS": 6,
+    "FULL_SCORE": 12,                        # the cycle total must stay under this
+    # penalty decisions: 6-digit agency code (the city's traffic police) + 8-digit sequence + check digit
+    "AGENCY_CODE": "440300",
+    # devices
+    "DEVICE_MAX_SKEW_SECONDS": 300,         # a signed request older or newer than this is stale
+    "MAX_PHOTOS": 4,
+    "MAX_PHOTO_BYTES": 150 * 1024,          # per photo, decoded (the JSON body limit is 256 KB)
+    "MAX_BATCH": 50,
+    # first-violation waivers: which rule sets apply, and their parameters
+    "WAIVER_RULES": ("shenzhen", "national"),
+    "CITY_PLATE_PREFIX": None,              # None: settings.JIAOGUAN_PLATE_PREFIX (粤B)
+    "SHENZHEN_MAX_FINE_FEN": 50000,
+    "SHENZHEN_CLEAN_MONTHS": 24,
+    "SHENZHEN_VEHICLE_MIN_MONTHS": 24,
+    "NATIONAL_CLEAN_MONTHS": 6,
+}
+
+
+def get(name: str):
+    overrides = getattr(settings, "JIAOGUAN_VIOLATIONS", {}) or {}
+    if name in overrides:
+        return overrides[name]
+    if name == "CITY_PLATE_PREFIX" and DEFAULTS[name] is None:
+        return settings.JIAOGUAN_PLATE_PREFIX
+    return DEFAULTS[name]

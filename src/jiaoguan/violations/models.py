@@ -1,0 +1,212 @@
+"""Violations (DOMAIN §4): the code table, recorded violations with evidence, devices that submit them,
+penalty decisions (决定书), the points ledger and disputes.
+
+Statuses change only through the services (one function per transition), each audited.
+"""
+from __future__ import annotations
+
+from django.db import models
+
+from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.money import MoneyField
+
+
+class ViolationCode(models.Model):
+    """One row of the city's code table (违法代码): data loaded from fixtures/violation_codes.json, editable in the
+    admin. ``fine_fen`` is the city's fine (0 = a warning only); the national range is fine_min_fen–fine_max_fen."""
+
+    code = models.CharField("违法代码", max_length=5, unique=True)
+    description_zh = models.CharField("违法行为", max_length=200)
+    description_en = models.CharField("description", max_length=200)
+    points = models.PositiveSmallIntegerField("记分")
+    fine_min_fen = MoneyField("罚款下限（分）", default=0)
+    fine_max_fen = MoneyField("罚款上限（分）", default=0)
+    fine_fen = MoneyField("本市罚款金额（分）", default=0, help_text="0 = 警告 warning only")
+    online_allowed = models.BooleanField("可网上处理", default=True)
+    first_violation_list = models.BooleanField("首违警告清单", default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "违法代码 violation code"
+        verbose_name_plural = "违法代码 violation codes"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description_zh}"
+
+
+class Device(models.Model):
+    """A camera or handheld device that submits violations over the signed API (HMAC-SHA256, key per device)."""
+
+    name = models.CharField(max_length=80)
+    key_id = models.CharField(max_length=40, unique=True)
+    secret = EncryptedField()
+    place = models.CharField(max_length=120, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "采集设备 device"
+        verbose_name_plural = "采集设备 devices"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_id})"
+
+
+class DeviceNonce(models.Model):
+    """Signatures (and nonces) a device has used, so a replayed request is refused. Rows older than the
+    freshness window can be deleted: a request that old is refused as stale anyway."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="nonces")
+    value = models.CharField(max_length=128)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "value"], name="device_nonce_unique")]
+
+
+class Violation(models.Model):
+    class Source(models.TextChoices):
+        DEVICE = "device", "非现场（电子监控）Camera-recorded"
+        ON_SITE = "on_site", "现场执法 On-site"
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", "未处理 Not handled"
+        HANDLED = "handled", "已处理未缴款 Handled, fine unpaid"
+        PAID = "paid", "已缴款 Paid"
+        WAIVED = "waived", "首违免罚 First-violation waiver"
+        DISPUTED = "disputed", "申诉中 Under dispute"
+        REVOKED = "revoked", "已撤销 Revoked"
+
+    plate = models.CharField("号牌号码", max_length=10, db_index=True)
+    plate_type = models.CharField("号牌种类", max_length=2)
+    vehicle = models.ForeignKey("registry.Vehicle", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="violations")
+    code = models.ForeignKey(ViolationCode, on_delete=models.PROTECT, related_name="violations")
+    points = models.PositiveSmallIntegerField(help_text="the code's points when recorded")
+    fine_fen = MoneyField(help_text="the city's fine when recorded (0 = warning)")
+    place = models.CharField("违法地点", max_length=120)
+    occurred_at = models.DateTimeField("违法时间", db_index=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, null=True, blank=True, related_name="violations")
+    device_record_id = models.CharField(max_length=64, blank=True, default="")
+    accident = models.BooleanField("造成事故", default=False)
+    congestion = models.BooleanField("造成拥堵", default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECORDED, db_index=True)
+    status_before_dispute = models.CharField(max_length=10, blank=True, default="")
+    waiver_rule = models.CharField(max_length=40, blank=True, default="", help_text="the rule that waived it")
+    recorded_by_id = models.BigIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "device_record_id"], name="violation_device_record_unique",
+                                    condition=~models.Q(device_record_id="")),
+        ]
+        indexes = [models.Index(fields=["vehicle", "occurred_at"])]
+        verbose_name = "交通违法 violation"
+        verbose_name_plural = "交通违法 violations"
+
+    def __str__(self) -> str:
+        return f"{self.plate} {self.code_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Evidence(models.Model):
+    violation = models.ForeignKey(Violation, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to="violations/%Y/%m/")
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+
+class DecisionSequence(models.Model):
+    """The last sequence number used per agency code (locked when a number is taken)."""
+
+    agency_code = models.CharField(max_length=6, unique=True)
+    last = models.PositiveBigIntegerField(default=0)
+
+
+class PenaltyDecision(models.Model):
+    """A penalty decision (处罚决定书): one per violation (the OneToOne is the guard against doubles)."""
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", "网上处理 Online"
+        COUNTER = "counter", "窗口处理 Counter"
+
+    number = models.CharField("决定书编号", max_length=15, unique=True)
+    violation = models.OneToOneField(Violation, on_delete=models.PROTECT, related_name="decision")
+    licence = models.ForeignKey("registry.DrivingLicence", on_delete=models.PROTECT, related_name="decisions")
+    person_id = models.BigIntegerField(db_index=True)
+    points = models.PositiveSmallIntegerField()
+    fine_fen = MoneyField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    decision_date = models.DateField()
+    decided_at = models.DateTimeField()
+    decided_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "处罚决定书 penalty decision"
+        verbose_name_plural = "处罚决定书 penalty decisions"
+
+
+class PointsAccount(models.Model):
+    """The points of one licence in one scoring cycle (the row locked while points are added)."""
+
+    licence = models.ForeignKey("registry.DrivingLicence", on_delete=models.PROTECT, related_name="points_accounts")
+    cycle_start = models.DateField()
+    cycle_end = models.DateField()
+    total = models.IntegerField(default=0, help_text="carried_in plus the points assigned in this cycle")
+    carried_in = models.IntegerField(default=0, help_text="points carried over from the previous cycle")
+    full_score_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["licence", "cycle_start"], name="points_account_unique")]
+
+
+class PointsEntry(models.Model):
+    """One line of the points ledger: +points when a violation is handled, −points when it is revoked. Each
+    violation is assigned once and reversed at most once (unique per violation and kind)."""
+
+    class Kind(models.TextChoices):
+        ASSIGN = "assign", "记分 Points assigned"
+        REVERSE = "reverse", "撤销记分 Points removed"
+
+    account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
+    violation = models.ForeignKey(Violation, on_delete=models.PROTECT, related_name="points_entries")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    points = models.IntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["violation", "kind"], name="points_entry_once")]
+
+
+class Dispute(models.Model):
+    class Kind(models.TextChoices):
+        CLONED_PLATE = "cloned", "我被套牌 Cloned plate"
+        APPEAL = "appeal", "申诉 Appeal"
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "待审核 Waiting for review"
+        CONFIRMED = "confirmed", "申诉成立 Upheld"
+        REJECTED = "rejected", "申诉不成立 Rejected"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    violations = models.ManyToManyField(Violation, related_name="disputes")
+    submitted_by_id = models.BigIntegerField()
+    reason = models.TextField()
+    submitted_at = models.DateTimeField()
+    reviewed_by_id = models.BigIntegerField(null=True, blank=True)
+    review_note = models.TextField(blank=True, default="")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+
+class DisputePhoto(models.Model):
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(upload_to="disputes/%Y/%m/")
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField()

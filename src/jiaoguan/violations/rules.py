@@ -1,0 +1,211 @@
+"""Pure rules of the violations app (DOMAIN §4): no database, no clock.
+
+Penalty-decision numbers (决定书编号)
+    15 digits: the 6-digit agency code, an 8-digit sequence per agency, and a check digit computed with the
+    Damm algorithm over the first 14 digits (``stdnum.damm``: a totally anti-symmetric quasigroup of order 10).
+    Damm detects every single-digit substitution and every transposition of adjacent digits, which is what a
+    number read out over the phone or typed from paper gets wrong (ISO 7064 MOD 11-10 was tried first: it misses
+    some adjacent transpositions, e.g. ...0109 / ...0190).
+
+Online handling (网上处理)
+    ``online_refusals`` lists every reason a violation may not be handled online, each with where to go instead.
+
+First-violation waivers (首违免罚 / 首违警告)
+    ``waiver_for`` checks the configured rule sets in order and returns the first that applies, or None.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from stdnum import damm
+
+# --- Decision numbers --------------------------------------------------------------------------------------------
+
+
+def decision_check_digit(body14: str) -> str:
+    if len(body14) != 14 or not body14.isdigit():
+        raise ValueError("a decision number body is 14 digits")
+    return damm.calc_check_digit(body14)
+
+
+def make_decision_number(agency_code: str, sequence: int) -> str:
+    if len(agency_code) != 6 or not agency_code.isdigit():
+        raise ValueError("the agency code is 6 digits")
+    if not 0 < sequence < 10**8:
+        raise ValueError("the sequence is 1–99999999")
+    body = f"{agency_code}{sequence:08d}"
+    return body + decision_check_digit(body)
+
+
+def decision_number_valid(number: str) -> bool:
+    return (isinstance(number, str) and len(number) == 15 and number.isascii() and number.isdigit()
+            and damm.is_valid(number))
+
+
+# --- Online handling ------------------------------------------------------------------------------------------
+
+COUNTER_ZH = "请携带驾驶证、行驶证到交警大队违法处理窗口办理"
+COUNTER_EN = "Please take your driving licence and vehicle licence to a traffic police violation-handling counter"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class OnlineFacts:
+    source: str
+    fine_fen: int
+    points: int
+    code_online_allowed: bool
+    cycle_total: int            # the licence's points in the current cycle before this violation
+    holds_vehicle: bool         # own vehicle, or bound with the owner's consent
+    after_binding: bool         # for a bound non-owner: the violation happened after the binding
+    licence_valid: bool
+    has_licence: bool = True    # the citizen holds a licence in this city's registry
+
+
+@dataclass(frozen=True)
+class OnlineLimits:
+    sources: tuple[str, ...] = ("device",)
+    max_fine_fen: int = 20000
+    max_points: int = 6
+    full_score: int = 12
+
+
+def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
+    """Every reason this violation may not be handled online (empty: it may)."""
+    out: list[Refusal] = []
+    if not facts.holds_vehicle:
+        out.append(Refusal("violations.not_your_vehicle", "该车辆不是您本人或已绑定的车辆",
+                           "This is not your own vehicle or a vehicle bound to your account"))
+    elif not facts.after_binding:
+        out.append(Refusal("violations.before_binding", "该违法发生在您绑定此车辆之前，请由机动车所有人处理",
+                           "This violation happened before you bound the vehicle; the owner must handle it"))
+    if not facts.has_licence:
+        out.append(Refusal("violations.no_licence",
+                           "没有查到您本人的驾驶证，记分须记入驾驶人本人的驾驶证，请到交警大队违法处理窗口办理",
+                           "No driving licence of yours was found; the points must go on the driver's own licence, "
+                           "so please go to a traffic police violation-handling counter"))
+    elif not facts.licence_valid:
+        out.append(Refusal("violations.licence_invalid", f"您的驾驶证状态不正常，不能网上处理。{COUNTER_ZH}",
+                           f"Your driving licence is not valid, so it cannot be handled online. {COUNTER_EN}"))
+    if facts.source not in limits.sources:
+        out.append(Refusal("violations.not_camera", f"现场查处的违法不能网上处理。{COUNTER_ZH}",
+                           f"On-site violations cannot be handled online. {COUNTER_EN}"))
+    if not facts.code_online_allowed:
+        out.append(Refusal("violations.code_counter_only", f"该违法行为不能网上处理。{COUNTER_ZH}",
+                           f"This kind of violation cannot be handled online. {COUNTER_EN}"))
+    if facts.fine_fen > limits.max_fine_fen:
+        out.append(Refusal("violations.fine_too_high",
+                           f"罚款超过{limits.max_fine_fen // 100}元，不能网上处理。{COUNTER_ZH}",
+                           f"The fine is over ¥{limits.max_fine_fen // 100}, so it cannot be handled online. "
+                           f"{COUNTER_EN}"))
+    if facts.points > limits.max_points:
+        out.append(Refusal("violations.points_too_high",
+                           f"记分超过{limits.max_points}分，不能网上处理。{COUNTER_ZH}",
+                           f"More than {limits.max_points} points, so it cannot be handled online. {COUNTER_EN}"))
+    if facts.cycle_total + facts.points >= limits.full_score:
+        out.append(Refusal("violations.cycle_full",
+                           f"处理后本记分周期累积记分将达到{limits.full_score}分，不能网上处理。{COUNTER_ZH}",
+                           f"Handling it would bring this scoring cycle to {limits.full_score} points, so it cannot "
+                           f"be handled online. {COUNTER_EN}"))
+    return out
+
+
+# --- First-violation waivers --------------------------------------------------------------------------------------
+
+
+def months_between(earlier: dt.date, later: dt.date) -> int:
+    """Whole months from ``earlier`` to ``later`` (negative when later is before earlier)."""
+    months = (later.year - earlier.year) * 12 + (later.month - earlier.month)
+    if later.day < earlier.day:
+        months -= 1
+    return months
+
+
+@dataclass(frozen=True)
+class WaiverFacts:
+    code_on_first_list: bool
+    points: int
+    fine_fen: int
+    accident: bool
+    congestion: bool
+    in_city: bool                    # the violation happened in the city
+    vehicle_local: bool              # registered in the city
+    vehicle_since: dt.date | None    # registration or last change date (None: unknown vehicle)
+    occurred_on: dt.date
+    prior_violation_dates: tuple[dt.date, ...] = field(default=())  # the vehicle's other violations (in the city)
+
+
+@dataclass(frozen=True)
+class WaiverParams:
+    rules: tuple[str, ...] = ("shenzhen", "national")
+    shenzhen_max_fine_fen: int = 50000
+    shenzhen_clean_months: int = 24
+    shenzhen_vehicle_min_months: int = 24
+    national_clean_months: int = 6
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    zh: str
+    en: str
+
+
+WAIVER_LABELS = {
+    "shenzhen": ("深圳经济特区道路交通安全违法行为处罚条例第三十五条首违免罚",
+                 "Shenzhen first-violation waiver (SEZ traffic penalty regulations, art. 35)"),
+    "national": ("首违警告（轻微违法行为，予以警告，不罚款不记分）",
+                 "National first-violation warning: a minor violation, warning only, no fine or points"),
+}
+
+
+def _clean_before(dates: tuple[dt.date, ...], occurred_on: dt.date, months: int) -> bool:
+    return not any(d < occurred_on and months_between(d, occurred_on) < months for d in dates)
+
+
+def shenzhen_failures(f: WaiverFacts, p: WaiverParams) -> list[str]:
+    """The conditions of Shenzhen's waiver that do not hold (empty: it applies). All six must hold."""
+    out = []
+    if not f.in_city:
+        out.append("not_in_city")
+    if not f.vehicle_local:
+        out.append("vehicle_not_local")
+    if f.accident:
+        out.append("accident")
+    if not _clean_before(f.prior_violation_dates, f.occurred_on, p.shenzhen_clean_months):
+        out.append("prior_violation")
+    if f.points != 0 or f.fine_fen <= 0 or f.fine_fen > p.shenzhen_max_fine_fen:
+        out.append("not_fine_only_within_limit")
+    if f.vehicle_since is None or months_between(f.vehicle_since, f.occurred_on) < p.shenzhen_vehicle_min_months:
+        out.append("vehicle_too_new")
+    return out
+
+
+def national_failures(f: WaiverFacts, p: WaiverParams) -> list[str]:
+    out = []
+    if not f.code_on_first_list:
+        out.append("not_on_list")
+    if f.accident or f.congestion:
+        out.append("accident_or_congestion")
+    if not _clean_before(f.prior_violation_dates, f.occurred_on, p.national_clean_months):
+        out.append("prior_violation")
+    return out
+
+
+_CHECKS = {"shenzhen": shenzhen_failures, "national": national_failures}
+
+
+def waiver_for(f: WaiverFacts, p: WaiverParams) -> Waiver | None:
+    for rule in p.rules:
+        check = _CHECKS.get(rule)
+        if check is not None and not check(f, p):
+            zh, en = WAIVER_LABELS[rule]
+            return Waiver(rule, zh, en)
+    return None

@@ -1,0 +1,70 @@
+"""Reads of the violations app."""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from jiaoguan.core.errors import not_found
+from jiaoguan.violations.models import PenaltyDecision, PointsAccount, Violation
+
+
+def _visible_filter(*, user) -> Q | None:
+    """Own vehicles: every violation; a vehicle of someone else bound to the user: only violations from the
+    binding on (a bound non-owner never sees what happened before they were allowed to)."""
+    from jiaoguan.identity.selectors import my_vehicles
+
+    q = None
+    for mv in my_vehicles(user=user):
+        own = mv.is_own or (user.person_id is not None and mv.vehicle.owner_person_id == user.person_id)
+        part = Q(vehicle_id=mv.vehicle.vehicle_id)
+        if not own:
+            if mv.bound_at is None:
+                continue
+            part &= Q(occurred_at__gte=mv.bound_at)
+        q = part if q is None else q | part
+    return q
+
+
+def my_violations(*, user, status: str | None = None) -> QuerySet[Violation]:
+    q = _visible_filter(user=user)
+    if q is None:
+        return Violation.objects.none()
+    qs = Violation.objects.filter(q).select_related("code").prefetch_related("evidence")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-occurred_at", "-pk")
+
+
+def my_violation(*, user, violation_id: int) -> Violation:
+    """One of the user's visible violations; 404 for anything else (not "forbidden": ids cannot be probed)."""
+    q = _visible_filter(user=user)
+    v = None
+    if q is not None:
+        v = Violation.objects.filter(q, pk=violation_id).select_related("code", "vehicle").first()
+    if v is None:
+        raise not_found("违法记录", "violation")
+    return v
+
+
+def decision_for(*, violation: Violation) -> PenaltyDecision | None:
+    return PenaltyDecision.objects.filter(violation=violation).first()
+
+
+def licence_points(*, licence, cycle_start) -> int:
+    acc = PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start).first()
+    return acc.total if acc else 0
+
+
+def unpaid_fine_points(licence, cycle_start, cycle_end) -> int:
+    """For registry.services.licences_points_rollover: points of the cycle whose fines are still unpaid
+    (handled, not paid), which carry over into the next cycle."""
+    return sum(PenaltyDecision.objects.filter(
+        licence=licence, decision_date__gte=cycle_start, decision_date__lte=cycle_end, fine_fen__gt=0,
+        violation__status=Violation.Status.HANDLED).values_list("points", flat=True))
+
+
+def disputes_waiting(*, limit: int = 200):
+    """The staff review queue: submitted disputes, oldest first (the one waiting longest on top)."""
+    from jiaoguan.violations.models import Dispute
+
+    return (Dispute.objects.filter(status=Dispute.Status.SUBMITTED).prefetch_related("violations", "photos")
+            .order_by("submitted_at", "pk")[:limit])

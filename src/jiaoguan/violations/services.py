@@ -1,0 +1,672 @@
+"""Writes of the violations app: recording, status transitions, points, penalty decisions, waivers, disputes.
+
+Every write is in one transaction: lock, then check, then write (ARCHITECTURE §4). Each status has one
+transition function here; nothing else assigns ``Violation.status``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.violations import conf, rules
+from jiaoguan.violations.models import (
+    DecisionSequence,
+    Device,
+    Dispute,
+    DisputePhoto,
+    Evidence,
+    PenaltyDecision,
+    PointsAccount,
+    PointsEntry,
+    Violation,
+    ViolationCode,
+)
+
+log = logging.getLogger(__name__)
+
+S = Violation.Status
+SOURCE_TYPE = "violations.decision"  # payments' source_type for a decision's fine
+STAFF_ROLES = frozenset({"clerk", "approver", "admin", "system"})
+APPROVER_ROLES = frozenset({"approver", "admin"})
+
+
+def _require(actor: Actor, roles: frozenset[str]) -> None:
+    if actor.role not in roles:
+        raise forbidden()
+
+
+def _state(v: Violation) -> dict:
+    return {"status": v.status, "waiver_rule": v.waiver_rule, "points": v.points, "fine_fen": v.fine_fen}
+
+
+# --- Evidence ------------------------------------------------------------------------------------------------------
+
+_MAGIC = {b"\xff\xd8\xff": ("image/jpeg", "jpg"), b"\x89PNG\r\n\x1a\n": ("image/png", "png")}
+
+
+@dataclass(frozen=True)
+class Photo:
+    content: bytes
+    content_type: str
+    extension: str
+
+
+def photo_check(content: bytes, *, field: str = "photos") -> Photo:
+    """A JPEG or PNG (by its bytes, not its name) within the size limit; InvalidInput otherwise."""
+    limit = conf.get("MAX_PHOTO_BYTES")
+    if not content:
+        raise InvalidInput("violations.photo_empty", "照片为空", "The photo is empty", field=field)
+    if len(content) > limit:
+        raise InvalidInput("violations.photo_too_large", f"照片不能超过{limit // 1024} KB",
+                           f"A photo may be at most {limit // 1024} KB", field=field)
+    for magic, (ctype, ext) in _MAGIC.items():
+        if content.startswith(magic):
+            return Photo(content, ctype, ext)
+    raise InvalidInput("violations.photo_type", "照片须为 JPEG 或 PNG 格式", "A photo must be a JPEG or PNG image",
+                       field=field)
+
+
+def photos_decode(items: list[str], *, field: str = "photos") -> list[Photo]:
+    """Base64 photos from a JSON body, checked."""
+    if len(items) > conf.get("MAX_PHOTOS"):
+        raise InvalidInput("violations.too_many_photos", f"照片最多{conf.get('MAX_PHOTOS')}张",
+                           f"At most {conf.get('MAX_PHOTOS')} photos", field=field)
+    out = []
+    for item in items:
+        try:
+            raw = base64.b64decode(item, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("violations.photo_base64", "照片须为 Base64 编码", "A photo must be Base64-encoded",
+                               field=field) from None
+        out.append(photo_check(raw, field=field))
+    return out
+
+
+def _store_photos(violation: Violation, photos: list[Photo]) -> None:
+    now = clock.now()
+    for photo in photos:
+        digest = hashlib.sha256(photo.content).hexdigest()
+        ev = Evidence(violation=violation, content_type=photo.content_type, size=len(photo.content), sha256=digest,
+                      created_at=now)
+        ev.file.save(f"{violation.pk}-{digest[:16]}.{photo.extension}", ContentFile(photo.content), save=False)
+        ev.save()
+
+
+# --- Recording -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    violation: Violation
+    created: bool
+
+
+def code_get(*, code: str, field: str = "code") -> ViolationCode:
+    row = ViolationCode.objects.filter(code=str(code).strip(), active=True).first()
+    if row is None:
+        raise InvalidInput("violations.unknown_code", f"违法代码“{code}”不存在", f"Unknown violation code “{code}”",
+                           field=field)
+    return row
+
+
+def _vehicle_for(plate: str, plate_type: str):
+    """The registry's vehicle for a plate. A plate of this city must exist in the registry (the registry is
+    authoritative for it); a plate from another city is recorded without a vehicle."""
+    from jiaoguan.registry import selectors as registry
+    from jiaoguan.registry.models import Vehicle
+
+    if plate_type not in Vehicle.PlateType.values:
+        raise InvalidInput("violations.plate_type", "号牌种类不正确", "Unknown plate type", field="plate_type")
+    vehicle = registry.vehicle_by_plate(plate=plate, plate_type=plate_type)
+    if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
+        raise InvalidInput("violations.unknown_plate", f"号牌“{plate}”在本市机动车登记中不存在",
+                           f"The plate “{plate}” is not registered in this city", field="plate")
+    return vehicle
+
+
+def violation_record(*, plate: str, plate_type: str, code: str, place: str, occurred_at: dt.datetime,
+                     source: str, actor: Actor, device: Device | None = None, device_record_id: str = "",
+                     photos: list[Photo] | None = None, accident: bool = False,
+                     congestion: bool = False) -> Recorded:
+    """Record a violation (validated first: nothing is written when anything is wrong). A device's record id is
+    recorded once: resubmitting it returns the first violation (``created`` False). The first-violation waiver
+    is checked at once."""
+    plate = validate_plate(plate)
+    code_row = code_get(code=code)
+    if source not in Violation.Source.values:
+        raise InvalidInput("violations.source", "来源不正确", "Unknown source", field="source")
+    if source == Violation.Source.DEVICE and device is None:
+        raise InvalidInput("violations.device_required", "非现场违法须由采集设备提交",
+                           "A camera-recorded violation must come from a device", field="source")
+    if source == Violation.Source.ON_SITE:
+        _require(actor, STAFF_ROLES)
+    place = (place or "").strip()
+    if not place or len(place) > 120:
+        raise InvalidInput("violations.place", "请填写违法地点（不超过120字）", "Give the place (at most 120 characters)",
+                           field="place")
+    if occurred_at.tzinfo is None:
+        raise InvalidInput("violations.time_zone", "违法时间须带时区", "The time must carry a time zone",
+                           field="occurred_at")
+    if occurred_at > clock.now() + dt.timedelta(seconds=60):
+        raise InvalidInput("violations.future_time", "违法时间不能晚于当前时间", "The violation time is in the future",
+                           field="occurred_at")
+    if occurred_at < clock.now() - dt.timedelta(days=365 * 2):
+        raise InvalidInput("violations.too_old", "违法时间超过两年，不能录入",
+                           "The violation is more than two years old and cannot be recorded", field="occurred_at")
+    device_record_id = (device_record_id or "").strip()
+    if device is not None and not device_record_id:
+        raise InvalidInput("violations.record_id", "缺少设备记录编号", "The device's record id is missing",
+                           field="record_id")
+    if len(device_record_id) > 64:
+        raise InvalidInput("violations.record_id", "设备记录编号过长", "The device's record id is too long",
+                           field="record_id")
+    if device is not None:
+        first = Violation.objects.filter(device=device, device_record_id=device_record_id).first()
+        if first is not None:
+            return Recorded(first, False)
+    vehicle = _vehicle_for(plate, plate_type)
+    photos = photos or []
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            v = Violation.objects.create(
+                plate=plate, plate_type=plate_type, vehicle=vehicle, code=code_row, points=code_row.points,
+                fine_fen=code_row.fine_fen, place=place, occurred_at=occurred_at, source=source, device=device,
+                device_record_id=device_record_id, accident=accident, congestion=congestion,
+                recorded_by_id=actor.id, recorded_at=now, updated_at=now)
+            _store_photos(v, photos)
+            audit_record(actor=actor, action="violation.record", obj=v,
+                         new={"plate": plate, "code": code_row.code, "occurred_at": occurred_at, "source": source,
+                              "device_record_id": device_record_id},
+                         subject_person_id=vehicle.owner_id if vehicle is not None else None)
+            waiver = waiver_check(violation=v)
+            if waiver is not None:
+                _waive(v, waiver, actor=Actor.system("violations.waiver"))
+    except IntegrityError:
+        if device is None:
+            raise
+        # a concurrent submission of the same record id committed first
+        return Recorded(Violation.objects.get(device=device, device_record_id=device_record_id), False)
+    return Recorded(v, True)
+
+
+# --- Transitions -----------------------------------------------------------------------------------------------
+
+def _transition(*, violation: Violation, to: str, allowed_from: frozenset[str], action: str, actor: Actor,
+                reason: str = "", extra: dict | None = None) -> Violation:
+    with transaction.atomic():
+        locked = Violation.objects.select_for_update().get(pk=violation.pk)
+        if locked.status not in allowed_from:
+            cur = S(locked.status).label
+            new = S(to).label
+            raise Conflict("violations.status", f"违法记录当前状态为“{cur.split()[0]}”，不能变为“{new.split()[0]}”",
+                           f"The violation is “{cur.split(' ', 1)[-1]}”; it cannot become “{new.split(' ', 1)[-1]}”",
+                           field="status")
+        old = _state(locked)
+        locked.status = to
+        for key, value in (extra or {}).items():
+            setattr(locked, key, value)
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["status", "updated_at", *(extra or {})])
+        audit_record(actor=actor, action=action, obj=locked, old=old, new=_state(locked), reason=reason,
+                     subject_person_id=locked.vehicle.owner_id if locked.vehicle_id else None)
+    violation.status = locked.status
+    for key in (extra or {}):
+        setattr(violation, key, getattr(locked, key))
+    violation.updated_at = locked.updated_at
+    return violation
+
+
+def _waive(v: Violation, waiver: rules.Waiver, *, actor: Actor) -> Violation:
+    return _transition(violation=v, to=S.WAIVED, allowed_from=frozenset({S.RECORDED}), action="violation.waive",
+                       actor=actor, reason=f"{waiver.zh} {waiver.en}",
+                       extra={"waiver_rule": waiver.rule, "points": 0, "fine_fen": 0})  # a warning: no fine, no points
+
+
+def _mark_handled(v: Violation, *, actor: Actor) -> Violation:
+    return _transition(violation=v, to=S.HANDLED, allowed_from=frozenset({S.RECORDED}), action="violation.handle",
+                       actor=actor)
+
+
+def violation_mark_paid(*, violation: Violation, actor: Actor) -> Violation:
+    return _transition(violation=violation, to=S.PAID, allowed_from=frozenset({S.HANDLED}),
+                       action="violation.paid", actor=actor)
+
+
+def _dispute_open(v: Violation, *, actor: Actor, reason: str) -> Violation:
+    return _transition(violation=v, to=S.DISPUTED, allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID}),
+                       action="violation.dispute", actor=actor, reason=reason,
+                       extra={"status_before_dispute": v.status})
+
+
+def _dispute_reject(v: Violation, *, actor: Actor, reason: str) -> Violation:
+    return _transition(violation=v, to=v.status_before_dispute or S.RECORDED, allowed_from=frozenset({S.DISPUTED}),
+                       action="violation.dispute_rejected", actor=actor, reason=reason,
+                       extra={"status_before_dispute": ""})
+
+
+def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Violation:
+    """撤销: the violation is void — its points come off the licence and its fine is cancelled or refunded."""
+    _require(actor, STAFF_ROLES)
+    if not (reason or "").strip():
+        raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
+    with transaction.atomic():
+        v = _transition(violation=violation, to=S.REVOKED,
+                        allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID, S.WAIVED, S.DISPUTED}),
+                        action="violation.revoke", actor=actor, reason=reason)
+        points_reverse(violation=v, actor=actor)
+        decision = PenaltyDecision.objects.filter(violation=v).first()
+        if decision is not None and decision.fine_fen > 0:
+            _payments().payable_cancel(source_type=SOURCE_TYPE, source_id=str(decision.pk), actor=actor,
+                                       reason=reason)
+    return v
+
+
+# --- Waivers -------------------------------------------------------------------------------------------------
+
+def _waiver_params() -> rules.WaiverParams:
+    return rules.WaiverParams(rules=tuple(conf.get("WAIVER_RULES")),
+                              shenzhen_max_fine_fen=conf.get("SHENZHEN_MAX_FINE_FEN"),
+                              shenzhen_clean_months=conf.get("SHENZHEN_CLEAN_MONTHS"),
+                              shenzhen_vehicle_min_months=conf.get("SHENZHEN_VEHICLE_MIN_MONTHS"),
+                              national_clean_months=conf.get("NATIONAL_CLEAN_MONTHS"))
+
+
+def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
+    from django.utils import timezone
+
+    vehicle = violation.vehicle
+    occurred_on = timezone.localdate(violation.occurred_at)
+    prior = Violation.objects.filter(plate=violation.plate, plate_type=violation.plate_type,
+                                     occurred_at__lt=violation.occurred_at).exclude(status=S.REVOKED)
+    since = None
+    if vehicle is not None:
+        since = max(d for d in (vehicle.registration_date, vehicle.last_change_date) if d is not None)
+    return rules.WaiverFacts(
+        code_on_first_list=violation.code.first_violation_list, points=violation.points,
+        fine_fen=violation.fine_fen, accident=violation.accident, congestion=violation.congestion,
+        in_city=True,  # everything this platform records happened in its city
+        vehicle_local=violation.plate.startswith(conf.get("CITY_PLATE_PREFIX")) and vehicle is not None,
+        vehicle_since=since, occurred_on=occurred_on,
+        prior_violation_dates=tuple(timezone.localdate(t) for t in prior.values_list("occurred_at", flat=True)))
+
+
+def waiver_check(*, violation: Violation) -> rules.Waiver | None:
+    return rules.waiver_for(waiver_facts(violation=violation), _waiver_params())
+
+
+def violation_request_waiver(*, user, violation_id: int) -> Violation:
+    """A citizen asks for the first-violation waiver of an unhandled violation of their vehicle."""
+    from jiaoguan.violations import selectors
+
+    v = selectors.my_violation(user=user, violation_id=violation_id)
+    with transaction.atomic():
+        locked = Violation.objects.select_for_update().get(pk=v.pk)
+        if locked.status == S.WAIVED:
+            return locked
+        if locked.status != S.RECORDED:
+            raise Conflict("violations.not_open", "该违法已处理，不能申请首违免罚",
+                           "This violation is no longer open: a waiver cannot be requested", field="status")
+        waiver = waiver_check(violation=locked)
+        if waiver is None:
+            raise Conflict("violations.no_waiver",
+                           "不符合首违免罚条件（本市首违免罚六项条件或全国首违警告清单），请按正常程序处理",
+                           "The first-violation waiver does not apply (neither the city's six conditions nor the "
+                           "national first-violation list); handle it in the normal way")
+        return _waive(locked, waiver, actor=Actor.of(user))
+
+
+# --- Points ledger ---------------------------------------------------------------------------------------------
+
+def points_carry_into(*, licence, cycle_start: dt.date) -> int:
+    """The points a licence brings into the cycle starting on ``cycle_start`` (公安部令第163号, DOMAIN §3/§4):
+    from the latest earlier cycle with points, a full score (12+) stays whole; under 12 only the points of
+    violations whose fines are still unpaid carry over (bounded by that cycle's total); everything else clears."""
+    from jiaoguan.registry.rules import points_after_cycle
+
+    prev = (PointsAccount.objects.filter(licence=licence, cycle_start__lt=cycle_start)
+            .order_by("-cycle_start").first())
+    if prev is None or prev.total <= 0:
+        return 0
+    reversed_ids = PointsEntry.objects.filter(account__licence=licence, kind=PointsEntry.Kind.REVERSE).values(
+        "violation_id")
+    unpaid = sum(PointsEntry.objects.filter(
+        account__licence=licence, account__cycle_start__lte=prev.cycle_start, kind=PointsEntry.Kind.ASSIGN,
+        violation__status=S.HANDLED, violation__fine_fen__gt=0).exclude(violation_id__in=reversed_ids)
+        .values_list("points", flat=True))
+    return points_after_cycle(points=prev.total, unpaid_points=unpaid)
+
+
+def _account_locked(licence, on: dt.date) -> PointsAccount:
+    """The licence's points account of the cycle containing ``on``, locked; opened (with what the previous
+    cycle carries into it) the first time it is needed."""
+    from jiaoguan.registry.rules import scoring_cycle
+
+    start, end = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
+    account = PointsAccount.objects.select_for_update().filter(licence=licence, cycle_start=start).first()
+    if account is not None:
+        return account
+    carry = points_carry_into(licence=licence, cycle_start=start)
+    try:
+        with transaction.atomic():
+            PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=carry,
+                                         carried_in=carry)
+    except IntegrityError:
+        pass  # opened concurrently
+    return PointsAccount.objects.select_for_update().get(licence=licence, cycle_start=start)
+
+
+def points_cycles_open(*, on: dt.date | None = None, chunk: int = 500) -> int:
+    """Open the new cycle's account of every licence whose last account's cycle has ended, so what carries
+    over is decided at the cycle's end (fines paid later do not clear carried points). Idempotent; returns how
+    many accounts were opened."""
+    on = on or clock.today()
+    opened = 0
+    ended = (PointsAccount.objects.filter(cycle_end__lt=on).values_list("licence_id", flat=True).distinct()
+             .order_by("licence_id"))
+    from jiaoguan.registry.models import DrivingLicence
+
+    last = 0
+    while True:
+        ids = list(ended.filter(licence_id__gt=last)[:chunk])
+        if not ids:
+            return opened
+        last = ids[-1]
+        for licence in DrivingLicence.objects.filter(pk__in=ids):
+            with transaction.atomic():
+                before = PointsAccount.objects.filter(licence=licence).count()
+                _account_locked(licence, on)
+                opened += PointsAccount.objects.filter(licence=licence).count() - before
+
+
+def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry | None:
+    """Put a handled violation's points on the licence (in the scoring cycle of today) exactly once. Reaching
+    the full score (12) suspends the licence. None when the violation carries no points."""
+    if violation.points == 0:
+        return None
+    with transaction.atomic():
+        account = _account_locked(licence, clock.today())
+        if PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.ASSIGN).exists():
+            raise Conflict("violations.points_assigned", "该违法的记分已记入驾驶证",
+                           "This violation's points are already on a licence")
+        entry = PointsEntry.objects.create(account=account, violation=violation, kind=PointsEntry.Kind.ASSIGN,
+                                           points=violation.points, created_at=clock.now())
+        before = account.total
+        account.total = before + violation.points
+        full = conf.get("FULL_SCORE")
+        reached = before < full <= account.total
+        if reached:
+            account.full_score_at = clock.now()
+        account.save(update_fields=["total", "full_score_at"])
+        audit_record(actor=actor, action="licence.points_add", object_type="registry.drivinglicence",
+                     object_id=licence.pk, old={"points": before}, new={"points": account.total},
+                     reason=f"violation {violation.pk} {violation.code_id}", subject_person_id=licence.person_id)
+        if reached:
+            _full_score(licence=licence, total=account.total)
+    return entry
+
+
+def _full_score(*, licence, total: int) -> None:
+    from jiaoguan.registry import services as registry
+
+    if licence.status == "valid":
+        registry.licence_suspend(licence=licence, actor=Actor.system("violations.points"),
+                                 reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
+    _notify_full_score(licence=licence, total=total)
+
+
+def _notify_full_score(*, licence, total: int) -> None:
+    from jiaoguan.notifications.services import NotificationError, message_send
+
+    phone = licence.person.phone
+    if not phone:
+        return
+    try:
+        message_send(template="points.full_score", params={"points": total}, phone=phone)
+    except NotificationError:  # the template is not seeded yet: the audit row and the status still stand
+        log.warning("no message template points.full_score: full-score SMS not sent for licence %s", licence.pk)
+
+
+def points_reverse(*, violation: Violation, actor: Actor) -> PointsEntry | None:
+    """Take a revoked violation's points off the licence it went to (once; None if it had none)."""
+    with transaction.atomic():
+        assigned = PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.ASSIGN).first()
+        if assigned is None:
+            return None
+        account = PointsAccount.objects.select_for_update().get(pk=assigned.account_id)
+        if PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.REVERSE).exists():
+            return None
+        entry = PointsEntry.objects.create(account=account, violation=violation, kind=PointsEntry.Kind.REVERSE,
+                                           points=-assigned.points, created_at=clock.now())
+        before = account.total
+        account.total = before - assigned.points
+        account.save(update_fields=["total"])
+        audit_record(actor=actor, action="licence.points_remove", object_type="registry.drivinglicence",
+                     object_id=account.licence_id, old={"points": before}, new={"points": account.total},
+                     reason=f"violation {violation.pk} revoked", subject_person_id=account.licence.person_id)
+    return entry
+
+
+# --- Penalty decisions ---------------------------------------------------------------------------------------
+
+def decision_number_next(*, agency_code: str | None = None) -> str:
+    agency_code = agency_code or conf.get("AGENCY_CODE")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                DecisionSequence.objects.get_or_create(agency_code=agency_code)
+        except IntegrityError:
+            pass
+        seq = DecisionSequence.objects.select_for_update().get(agency_code=agency_code)
+        seq.last += 1
+        seq.save(update_fields=["last"])
+        return rules.make_decision_number(agency_code, seq.last)
+
+
+def _payments():
+    from jiaoguan.payments import services as payments
+
+    return payments
+
+
+def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> PenaltyDecision:
+    """Under the caller's lock on the violation: the decision, the points, the payable fine, the status."""
+    decision = PenaltyDecision.objects.create(
+        number=decision_number_next(), violation=violation, licence=licence, person_id=licence.person_id,
+        points=violation.points, fine_fen=violation.fine_fen, channel=channel, decision_date=clock.today(),
+        decided_at=clock.now(), decided_by_id=actor.id)
+    points_assign(violation=violation, licence=licence, actor=actor)
+    _mark_handled(violation, actor=actor)
+    audit_record(actor=actor, action="decision.issue", obj=decision,
+                 new={"number": decision.number, "violation": violation.pk, "points": decision.points,
+                      "fine_fen": decision.fine_fen}, subject_person_id=licence.person_id)
+    if decision.fine_fen > 0:
+        _payments().payable_create(
+            kind="fine", source_type=SOURCE_TYPE, source_id=str(decision.pk), payer_person_id=licence.person_id,
+            amount_fen=decision.fine_fen,
+            description_zh=f"交通违法罚款 决定书{decision.number}（{violation.code.description_zh}）",
+            description_en=f"Traffic fine, decision {decision.number} ({violation.code.description_en})",
+            decision_date=decision.decision_date, late_fee=True)
+    return decision
+
+
+def online_limits() -> rules.OnlineLimits:
+    return rules.OnlineLimits(sources=tuple(conf.get("ONLINE_SOURCES")), max_fine_fen=conf.get("ONLINE_MAX_FINE_FEN"),
+                              max_points=conf.get("ONLINE_MAX_POINTS"), full_score=conf.get("FULL_SCORE"))
+
+
+def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
+    from jiaoguan.registry.rules import scoring_cycle
+
+    on = on or clock.today()
+    start, _ = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
+    acc = PointsAccount.objects.filter(licence=licence, cycle_start=start).first()
+    return acc.total if acc else points_carry_into(licence=licence, cycle_start=start)
+
+
+def online_refusals(*, user, violation: Violation) -> list[rules.Refusal]:
+    from jiaoguan.identity.selectors import my_vehicles
+    from jiaoguan.registry import selectors as registry
+
+    holds, after = False, False
+    for mv in my_vehicles(user=user):
+        if violation.vehicle_id is not None and mv.vehicle.vehicle_id == violation.vehicle_id:
+            holds = True
+            own = mv.is_own or mv.vehicle.owner_person_id == user.person_id
+            after = own or (mv.bound_at is not None and violation.occurred_at >= mv.bound_at)
+    licence = registry.licence_for_person(person=user.person) if user.person_id else None
+    facts = rules.OnlineFacts(
+        source=violation.source, fine_fen=violation.fine_fen, points=violation.points,
+        code_online_allowed=violation.code.online_allowed,
+        cycle_total=points_in_cycle(licence=licence) if licence else 0, holds_vehicle=holds, after_binding=after,
+        licence_valid=licence is not None and licence.status == "valid", has_licence=licence is not None)
+    return rules.online_refusals(facts, online_limits())
+
+
+def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
+    """网上处理: the citizen accepts a violation of their own or bound vehicle; their own licence takes the
+    points; a decision is issued and the fine becomes payable. Handling the same violation again (or from two
+    sessions at once) gives the one decision."""
+    from jiaoguan.registry import selectors as registry
+    from jiaoguan.violations import selectors
+
+    actor = Actor.of(user)
+    selectors.my_violation(user=user, violation_id=violation_id)  # 404 unless it is the user's to see
+    with transaction.atomic():
+        v = Violation.objects.select_for_update(of=("self",)).select_related("code", "vehicle").get(pk=violation_id)
+        existing = PenaltyDecision.objects.filter(violation=v).first()
+        if existing is not None:
+            if existing.person_id == user.person_id:
+                return existing
+            raise Conflict("violations.already_handled", "该违法已由他人处理", "This violation was handled by someone else")
+        if v.status != S.RECORDED:
+            raise Conflict("violations.not_open", f"该违法当前状态为“{S(v.status).label.split()[0]}”，不能处理",
+                           f"The violation is “{S(v.status).label.split(' ', 1)[-1]}”; it cannot be handled",
+                           field="status")
+        licence = registry.licence_for_person(person=user.person) if user.person_id else None
+        if licence is not None:
+            # lock the licence's points for this cycle before reading them: two violations handled at once
+            # cannot both pass the "stays under 12" check
+            _account_locked(licence, clock.today())
+        refusals = online_refusals(user=user, violation=v)
+        if refusals:
+            first = refusals[0]
+            raise Forbidden(first.code, first.zh, first.en,
+                            fields={f"reason{i}": (r.zh, r.en) for i, r in enumerate(refusals)})
+        return _decide(violation=v, licence=licence, actor=actor, channel=PenaltyDecision.Channel.ONLINE)
+
+
+def violation_handle_counter(*, violation: Violation, licence, actor: Actor) -> PenaltyDecision:
+    """窗口处理 by staff: no online limits; the points may reach the full score (which suspends the licence)."""
+    _require(actor, STAFF_ROLES)
+    with transaction.atomic():
+        v = Violation.objects.select_for_update(of=("self",)).select_related("code").get(pk=violation.pk)
+        existing = PenaltyDecision.objects.filter(violation=v).first()
+        if existing is not None:
+            if existing.licence_id == licence.pk:
+                return existing
+            raise Conflict("violations.already_handled", "该违法已处理", "This violation is already handled")
+        if v.status != S.RECORDED:
+            raise Conflict("violations.not_open", "该违法不是未处理状态", "The violation is not open", field="status")
+        return _decide(violation=v, licence=licence, actor=actor, channel=PenaltyDecision.Channel.COUNTER)
+
+
+# --- Payment events --------------------------------------------------------------------------------------------
+
+def decision_settled(*, decision_id: int) -> None:
+    with transaction.atomic():
+        d = PenaltyDecision.objects.filter(pk=decision_id).select_related("violation").first()
+        if d is None:
+            return
+        v = Violation.objects.select_for_update().get(pk=d.violation_id)
+        if v.status == S.HANDLED:
+            violation_mark_paid(violation=v, actor=Actor.system("payments.item_settled"))
+
+
+def decision_refunded(*, decision_id: int, amount_fen: int) -> None:
+    d = PenaltyDecision.objects.filter(pk=decision_id).first()
+    if d is None:
+        return
+    audit_record(actor=Actor.system("payments.item_refunded"), action="decision.refunded", obj=d,
+                 new={"amount_fen": amount_fen}, subject_person_id=d.person_id)
+
+
+# --- Disputes --------------------------------------------------------------------------------------------------
+
+def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
+                   photos: list[Photo] | None = None) -> Dispute:
+    """我被套牌 / 申诉: the owner (or a bound user) disputes violations of their vehicle."""
+    from jiaoguan.violations import selectors
+
+    if kind not in Dispute.Kind.values:
+        raise InvalidInput("violations.dispute_kind", "申诉类型不正确", "Unknown dispute kind", field="kind")
+    reason = (reason or "").strip()
+    if len(reason) < 5 or len(reason) > 2000:
+        raise InvalidInput("violations.reason", "请说明理由（5–2000字）", "Give your reasons (5–2000 characters)",
+                           field="reason")
+    ids = sorted(set(violation_ids or []))
+    if not ids or len(ids) > 50:
+        raise InvalidInput("violations.dispute_violations", "请选择1–50条违法记录",
+                           "Choose 1–50 violations", field="violation_ids")
+    violations = [selectors.my_violation(user=user, violation_id=i) for i in ids]
+    if kind == Dispute.Kind.CLONED_PLATE:
+        for v in violations:
+            if v.vehicle is None or v.vehicle.owner_id != user.person_id:
+                raise Forbidden("violations.owner_only", "只有机动车所有人可以申报套牌",
+                                "Only the vehicle's owner may report a cloned plate", field="violation_ids")
+    actor = Actor.of(user)
+    with transaction.atomic():
+        d = Dispute.objects.create(kind=kind, submitted_by_id=user.pk, reason=reason, submitted_at=clock.now())
+        for v in violations:
+            locked = Violation.objects.select_for_update().get(pk=v.pk)
+            if locked.status not in (S.RECORDED, S.HANDLED, S.PAID):
+                raise Conflict("violations.not_disputable", f"违法记录{v.pk}当前不能申诉",
+                               f"Violation {v.pk} cannot be disputed now", field="violation_ids")
+            _dispute_open(locked, actor=actor, reason=reason)
+        d.violations.set(violations)
+        for photo in photos or []:
+            p = DisputePhoto(dispute=d, content_type=photo.content_type, size=len(photo.content),
+                             created_at=clock.now())
+            p.file.save(f"{d.pk}-{hashlib.sha256(photo.content).hexdigest()[:16]}.{photo.extension}",
+                        ContentFile(photo.content), save=False)
+            p.save()
+        audit_record(actor=actor, action="dispute.submit", obj=d, new={"kind": kind, "violations": ids},
+                     reason=reason, subject_person_id=user.person_id)
+    return d
+
+
+def dispute_review(*, dispute_id: int, confirm: bool, note: str, actor: Actor) -> Dispute:
+    """An approver decides: confirmed voids the violations (points removed, fines cancelled or refunded);
+    rejected puts them back where they were."""
+    _require(actor, APPROVER_ROLES)
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("violations.review_note", "请填写审核意见", "Give the review note", field="note")
+    with transaction.atomic():
+        d = Dispute.objects.select_for_update().filter(pk=dispute_id).first()
+        if d is None:
+            raise not_found("申诉", "dispute")
+        if d.status != Dispute.Status.SUBMITTED:
+            raise Conflict("violations.dispute_reviewed", "该申诉已审核", "This dispute was already reviewed")
+        for v in d.violations.all().order_by("pk"):
+            if confirm:
+                violation_revoke(violation=v, actor=actor, reason=f"申诉成立 dispute {d.pk} upheld: {note}")
+            else:
+                _dispute_reject(v, actor=actor, reason=f"申诉不成立 dispute {d.pk} rejected: {note}")
+        d.status = Dispute.Status.CONFIRMED if confirm else Dispute.Status.REJECTED
+        d.reviewed_by_id, d.review_note, d.reviewed_at = actor.id, note, clock.now()
+        d.save(update_fields=["status", "reviewed_by_id", "review_note", "reviewed_at"])
+        audit_record(actor=actor, action="dispute.review", obj=d, old={"status": "submitted"},
+                     new={"status": d.status}, reason=note)
+    return d

@@ -1,0 +1,104 @@
+"""Concurrency on PostgreSQL with real parallel connections."""
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor
+from jiaoguan.violations import services
+from jiaoguan.violations.models import PenaltyDecision, PointsEntry, Violation
+from tests.violations.test_handling import citizen_with_car
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def run_parallel(n, fn):
+    barrier = threading.Barrier(n)
+    results = []
+
+    def worker(i):
+        try:
+            barrier.wait()
+            results.append(("ok", fn(i)))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+            results.append(("error", exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_same_violation_two_sessions_one_decision(device, payments):
+    user, car = citizen_with_car()
+    v = services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1352", place="深南大道",
+                                  occurred_at=clock.now() - dt.timedelta(hours=1), source="device",
+                                  actor=Actor.system("d"), device=device, device_record_id="X1").violation
+    results = run_parallel(4, lambda i: services.violation_handle_online(user=user, violation_id=v.pk).number)
+    numbers = {r for kind, r in results if kind == "ok"}
+    assert len(numbers) == 1, results
+    assert PenaltyDecision.objects.count() == 1 and PointsEntry.objects.count() == 1
+    assert len(payments.created) == 1
+
+
+def test_two_violations_at_once_cannot_pass_twelve(device, payments):
+    user, car = citizen_with_car()
+    vs = [services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1721", place="机荷高速",
+                                    occurred_at=clock.now() - dt.timedelta(hours=1 + i), source="device",
+                                    actor=Actor.system("d"), device=device, device_record_id=f"Y{i}").violation
+          for i in range(2)]
+    results = run_parallel(2, lambda i: services.violation_handle_online(user=user, violation_id=vs[i].pk))
+    assert sorted(kind for kind, _ in results) == ["error", "ok"], results
+    assert services.points_in_cycle(licence=user.person.licence) == 6
+
+
+def test_same_device_record_in_parallel_is_one_violation(device):
+    _user, car = citizen_with_car()
+    when = clock.now() - dt.timedelta(hours=1)
+    results = run_parallel(4, lambda i: services.violation_record(
+        plate=car.plate, plate_type=car.plate_type, code="1352", place="深南大道", occurred_at=when,
+        source="device", actor=Actor.system("d"), device=device, device_record_id="SAME").violation.pk)
+    assert len({r for k, r in results if k == "ok"}) == 1 and all(k == "ok" for k, _ in results), results
+    assert Violation.objects.count() == 1
+
+
+def test_parallel_counter_handling_never_loses_points(device, payments):
+    from tests.violations.conftest import STAFF
+
+    user, car = citizen_with_car()
+    licence = user.person.licence
+    vs = [services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1116", place="福华路",
+                                    occurred_at=clock.now() - dt.timedelta(hours=1 + i), source="on_site",
+                                    actor=STAFF).violation for i in range(6)]
+    vs = [v for v in vs if v.status == "recorded"]  # the first may be waived (national first-violation list)
+    results = run_parallel(len(vs), lambda i: services.violation_handle_counter(
+        violation=vs[i], licence=licence, actor=STAFF).pk)
+    assert all(k == "ok" for k, _ in results), results
+    assert services.points_in_cycle(licence=licence) == len(vs)
+
+
+def test_replayed_request_in_parallel_writes_once(device):
+    import json
+    import secrets as _s
+
+    from django.test import Client
+
+    from jiaoguan.violations import signing
+
+    _, car = citizen_with_car()
+    raw = json.dumps({"record_id": "P-1", "plate": car.plate, "plate_type": car.plate_type, "code": "1352",
+                      "place": "深南大道", "occurred_at": (clock.now() - dt.timedelta(hours=1)).isoformat()}).encode()
+    ts, nonce = str(int(clock.now().timestamp())), _s.token_hex(8)
+    headers = {"HTTP_X_DEVICE_KEY": device.key_id, "HTTP_X_DEVICE_TIMESTAMP": ts, "HTTP_X_DEVICE_NONCE": nonce,
+               "HTTP_X_DEVICE_SIGNATURE": signing.sign(device.plain_secret, ts, nonce, raw)}
+    results = run_parallel(4, lambda i: Client().post("/api/v1/devices/violations", data=raw,
+                                                      content_type="application/json", **headers).status_code)
+    codes = sorted(r for _, r in results)
+    assert codes == [201, 401, 401, 401], results
+    assert Violation.objects.count() == 1
