@@ -94,17 +94,28 @@ def test_unpaid_fine_points_for_the_rollover(driver, payments):
     assert selectors.unpaid_fine_points(licence, start, end) == 3
 
 
-def test_full_score_sends_an_sms_when_the_template_exists(driver, payments):
-    from jiaoguan.notifications.models import MessageTemplate
+def test_full_score_sends_an_sms_and_the_licence_card_shows_the_points(driver, payments):
     from jiaoguan.notifications.testing import last_sms
+    from jiaoguan.registry.selectors import licence_summary
 
     person, licence, car = driver
-    MessageTemplate.objects.create(code="points.full_score", params="points", subject_zh="记满12分",
-                                   subject_en="12 points", body_zh="您的驾驶证本记分周期累积记分已达{points}分，已被暂扣。",
-                                   body_en="Your licence has {points} points in this cycle and is suspended.")
     for code in ("1625", "1636"):
         services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
-    assert "12" in (last_sms(person.phone) or "")
+    assert "12" in (last_sms(person.phone) or "") and "暂扣" in last_sms(person.phone)
+    licence.refresh_from_db()
+    assert licence.cycle_points == 12 and licence.status == "suspended"
+    assert licence_summary(licence=licence).points == 12
+
+
+def test_revoking_takes_the_points_off_the_licence_card(driver, payments):
+    _person, licence, car = driver
+    v = record(car, code="1352")
+    services.violation_handle_counter(violation=v, licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.cycle_points == 3
+    services.violation_revoke(violation=v, actor=STAFF, reason="核实有误 wrong record")
+    licence.refresh_from_db()
+    assert licence.cycle_points == 0
 
 
 def _cycle_end(licence):

@@ -129,6 +129,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_en="Vehicle {plate}, registered in your name, is no longer bound to another user's account.",
     ),
     DefaultTemplate(
+        code="points.full_score",
+        description="驾驶证记满12分 Full score reached",
+        params=("points",),
+        subject_zh="驾驶证记分已满",
+        subject_en="Full score reached on your licence",
+        body_zh="您的驾驶证本记分周期累积记分已达{points}分，驾驶证已暂扣。请参加交通安全法律法规学习并考试合格后恢复驾驶资格。",
+        body_en="Your driving licence has reached {points} points in this scoring cycle and is suspended. Attend the "
+                "road-safety study and pass the test to drive again.",
+    ),
+    DefaultTemplate(
         code="account.welcome",
         description="注册成功欢迎消息 Welcome after registration",
         params=(),

@@ -581,6 +581,26 @@ def no_unpaid_fine_points(licence: DrivingLicence, cycle_start: dt.date, cycle_e
     return 0
 
 
+def licence_points_set(*, licence: DrivingLicence, points: int, cycle_start: dt.date, actor: Actor,
+                       reason: str) -> DrivingLicence:
+    """Record the licence's points in the scoring cycle starting on ``cycle_start`` (the violations app's points
+    ledger keeps this mirror in step; the ledger is the authority). Audited when the figure changes."""
+    if points < 0:
+        raise InvalidInput("registry.points_negative", "记分不能为负数", "Points cannot be negative", field="points")
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        old = {"points": locked.cycle_points, "cycle_start": locked.points_cycle_start}
+        if old == {"points": points, "cycle_start": cycle_start}:
+            return locked
+        locked.cycle_points, locked.points_cycle_start, locked.updated_at = points, cycle_start, clock.now()
+        locked.save(update_fields=["cycle_points", "points_cycle_start", "updated_at"])
+        audit_record(actor=actor, action="licence.points_set", obj=locked, old=old,
+                     new={"points": points, "cycle_start": cycle_start}, reason=reason,
+                     subject_person_id=locked.person_id)
+    licence.cycle_points, licence.points_cycle_start = locked.cycle_points, locked.points_cycle_start
+    return locked
+
+
 def licences_points_rollover(*, on: dt.date | None = None, actor: Actor | None = None,
                              unpaid_fine_points: UnpaidFinePoints = no_unpaid_fine_points,
                              chunk: int = 500) -> dict[str, int]:

@@ -348,6 +348,20 @@ def points_carry_into(*, licence, cycle_start: dt.date) -> int:
     return points_after_cycle(points=prev.total, unpaid_points=unpaid)
 
 
+def _mirror_points(*, licence, account: PointsAccount, actor: Actor, reason: str) -> None:
+    """Keep the registry's figure (DrivingLicence.cycle_points, shown on every licence card) in step with the
+    ledger, for the current cycle only: an account of an earlier cycle changes no current figure."""
+    from jiaoguan.registry import services as registry
+    from jiaoguan.registry.rules import scoring_cycle
+
+    today = clock.today()
+    current_start, _ = scoring_cycle(licence.first_issue_date, max(today, licence.first_issue_date))
+    if account.cycle_start != current_start:
+        return
+    registry.licence_points_set(licence=licence, points=max(account.total, 0), cycle_start=account.cycle_start,
+                                actor=actor, reason=reason)
+
+
 def _account_locked(licence, on: dt.date) -> PointsAccount:
     """The licence's points account of the cycle containing ``on``, locked; opened (with what the previous
     cycle carries into it) the first time it is needed."""
@@ -364,7 +378,10 @@ def _account_locked(licence, on: dt.date) -> PointsAccount:
                                          carried_in=carry)
     except IntegrityError:
         pass  # opened concurrently
-    return PointsAccount.objects.select_for_update().get(licence=licence, cycle_start=start)
+    account = PointsAccount.objects.select_for_update().get(licence=licence, cycle_start=start)
+    _mirror_points(licence=licence, account=account, actor=Actor.system("violations.points"),
+                   reason="新记分周期 new scoring cycle")
+    return account
 
 
 def points_cycles_open(*, on: dt.date | None = None, chunk: int = 500) -> int:
@@ -409,6 +426,7 @@ def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry
         if reached:
             account.full_score_at = clock.now()
         account.save(update_fields=["total", "full_score_at"])
+        _mirror_points(licence=licence, account=account, actor=actor, reason=f"violation {violation.pk}")
         audit_record(actor=actor, action="licence.points_add", object_type="registry.drivinglicence",
                      object_id=licence.pk, old={"points": before}, new={"points": account.total},
                      reason=f"violation {violation.pk} {violation.code_id}", subject_person_id=licence.person_id)
@@ -452,6 +470,8 @@ def points_reverse(*, violation: Violation, actor: Actor) -> PointsEntry | None:
         before = account.total
         account.total = before - assigned.points
         account.save(update_fields=["total"])
+        _mirror_points(licence=account.licence, account=account, actor=actor,
+                       reason=f"violation {violation.pk} revoked")
         audit_record(actor=actor, action="licence.points_remove", object_type="registry.drivinglicence",
                      object_id=account.licence_id, old={"points": before}, new={"points": account.total},
                      reason=f"violation {violation.pk} revoked", subject_person_id=account.licence.person_id)
