@@ -258,7 +258,7 @@ def test_the_fake_provider_runs_as_a_command():
     proc = subprocess.Popen(
         [sys.executable, "-m", "jiaoguan.notifications.fake_provider", "--port", str(port), "--key", "cli-key"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
+        env={**os.environ, "PYTHONPATH": str(src), "PYTHONUNBUFFERED": "1"},  # keep its output if terminated
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -269,10 +269,11 @@ def test_the_fake_provider_runs_as_a_command():
             except requests.ConnectionError:
                 assert proc.poll() is None, proc.stdout.read()
                 time.sleep(0.1)
+        banner = proc.stdout.readline()  # printed (and flushed) once the server listens, before any message
         result = backend_for(url, key="cli-key").send(PHONE, "【交管】命令行")
         assert result.provider_message_id == "fake-1"
         assert requests.get(f"{url}/messages", timeout=2).json()[0]["phone"] == PHONE
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
-    assert f"fake SMS provider on {url}" in out and "【交管】命令行" in out
+    assert f"fake SMS provider on {url}" in banner and "【交管】命令行" in out
