@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jiaoguan.console import views
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("audit/access/", views.access_log, name="access_log"),
     path("staff/", views.staff_list, name="staff"),
     path("staff/<int:user_id>/active/", views.staff_active, name="staff_active"),
+    path("disputes/", include("jiaoguan.console.dispute_urls")),
 ]

@@ -224,6 +224,7 @@ def _who(user, label: str) -> str:
 _ACTIONS = {
     "person.view": "查看（已脱敏） Viewed (masked)",
     "person.unmask": "查看完整信息 Unmasked",
+    "dispute.view": "查看申诉材料 Viewed a dispute",
 }
 
 

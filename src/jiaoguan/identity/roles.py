@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "person.unmask": frozenset({Role.CLERK, Role.APPROVER}),
     "audit.view_access": frozenset({Role.AUDITOR}),
     "staff.manage": frozenset({Role.ADMIN}),
+    "dispute.review": frozenset({Role.APPROVER, Role.ADMIN}),
 }
 
 

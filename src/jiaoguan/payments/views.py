@@ -2,6 +2,8 @@
 call a service or selector, render."""
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +21,23 @@ from jiaoguan.payments.reference import (
     reference_qr_svg,
 )
 from jiaoguan.payments.selectors import receipt_for_order
+
+_SVG_SIZE = re.compile(r'^<svg([^>]*?)\swidth="([\d.]+)(mm|px)?"\s+height="([\d.]+)(mm|px)?"')
+_PX_PER = {"mm": 96 / 25.4, "px": 1.0, None: 1.0}
+
+
+def svg_fluid(svg: str) -> str:
+    """Give an inline SVG from reference_barcode_svg / reference_qr_svg a viewBox, so CSS can size it (fill a
+    phone's width, print at a fixed size) without cropping. Its fixed width and height stay as the default size.
+    (Belongs next to those two functions in payments.reference.)"""
+    svg = str(svg or "")
+    m = _SVG_SIZE.match(svg)
+    if not m:
+        return svg
+    w = float(m.group(2)) * _PX_PER[m.group(3)]
+    h = float(m.group(4)) * _PX_PER[m.group(5)]
+    return (f'<svg{m.group(1)} width="{m.group(2)}{m.group(3) or ""}" height="{m.group(4)}{m.group(5) or ""}" '
+            f'viewBox="0 0 {w:.3f} {h:.3f}" preserveAspectRatio="xMidYMid meet"' + svg[m.end():])
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,4 +81,5 @@ def receipt(request: HttpRequest, reference: str) -> HttpResponse:
         raise Http404
     return render(request, "payments/receipt.html", {
         "r": data, "reference": reference_display(order.reference),
-        "barcode_svg": reference_barcode_svg(order.reference), "qr_svg": reference_qr_svg(order.reference)})
+        "barcode_svg": svg_fluid(reference_barcode_svg(order.reference)),
+        "qr_svg": svg_fluid(reference_qr_svg(order.reference))})

@@ -65,7 +65,7 @@ CATALOGUE: tuple[Category, ...] = (
         S("my_licence", "我的驾驶证", "My driving licence", True, "portal:me", "licence"),
         S("my_vehicles", "我的机动车", "My vehicles", True, "portal:me", "vehicles"),
         S("bind_vehicle", "绑定他人机动车", "Bind a family member's vehicle", True, "portal:bind"),
-        S("violation_query", "交通违法查询", "Traffic violations"),
+        S("violation_query", "交通违法查询", "Traffic violations", True, "portal:violations_portal:list"),
         S("licence_info_sheet", "驾驶人信息单", "Driver information sheet"),
         S("vehicle_info_sheet", "机动车信息单", "Vehicle information sheet"),
     )),
@@ -87,10 +87,10 @@ CATALOGUE: tuple[Category, ...] = (
         S("e_licence", "电子驾驶证", "Electronic driving licence"),
     )),
     Category("violations", "违法处理和罚款缴纳", "Violations and fines", (
-        S("violation_handling", "违法处理", "Handle a violation"),
-        S("fine_payment", "罚款缴纳", "Pay a fine"),
+        S("violation_handling", "违法处理", "Handle a violation", True, "portal:violations_portal:list"),
+        S("fine_payment", "罚款缴纳", "Pay a fine", True, "portal:payments"),
         S("study_for_points", "学法减分", "Study to reduce points"),
-        S("cloned_plate", "我被套牌", "Report a cloned plate"),
+        S("cloned_plate", "我被套牌", "Report a cloned plate", True, "portal:violations_portal:dispute_new"),
     )),
     Category("travel", "出行信息", "Travel information", (
         S("road_conditions", "路况信息", "Road conditions"),

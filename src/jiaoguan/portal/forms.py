@@ -115,3 +115,30 @@ class PhoneChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if sending:
             self.fields["password"].required = False
+
+
+# --- payments ------------------------------------------------------------------------------------------------------
+
+class _ItemIdsField(forms.MultipleChoiceField):
+    """Ids of payable items, as ticked on the page. Only the shape is checked here: whether each item is the
+    payer's and still payable is the payments service's decision (so a repeated form reaches its replay)."""
+
+    def valid_value(self, value) -> bool:
+        value = str(value)
+        return value.isdigit() and 0 < len(value) <= 12
+
+    def clean(self, value):
+        return sorted({int(v) for v in super().clean(value)})
+
+
+class PayOrderForm(forms.Form):
+    item_ids = _ItemIdsField(label=_("选择要缴纳的款项"), error_messages={
+        "required": _("请选择要缴纳的款项"), "invalid_choice": _("所选款项无效，请刷新页面后重试")})
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, min_length=8, max_length=120)
+
+
+class ReferenceLookupForm(forms.Form):
+    reference = forms.CharField(
+        label=_("缴款编号"), max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false",
+                                      "placeholder": "4403 9100 0000 0000 00"}))

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from jiaoguan.portal import views
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("me/vehicles/bindings/<int:binding_id>/unbind/", views.unbind, name="unbind"),
     path("me/messages/", views.inbox, name="messages"),
     path("me/messages/<int:message_id>/read/", views.message_read, name="message_read"),
+    path("me/violations/", include("jiaoguan.portal.violation_urls")),
+    path("me/payments/", views.payments, name="payments"),
+    path("me/payments/lookup/", views.payment_lookup, name="payment_lookup"),
+    path("me/payments/orders/<str:reference>/", views.payment_order, name="payment_order"),
+    path("me/payments/orders/<str:reference>/pay/", views.payment_order_pay, name="payment_order_pay"),
+    path("me/payments/orders/<str:reference>/refresh/", views.payment_order_refresh, name="payment_order_refresh"),
 ]

@@ -5,6 +5,8 @@ user typed kept (passwords excepted), and the page answers with the error's 4xx 
 """
 from __future__ import annotations
 
+import json
+import secrets
 from functools import wraps
 
 from django.contrib import messages
@@ -18,9 +20,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jiaoguan.core.errors import DomainError
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.idempotency import idempotent
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_phone
 from jiaoguan.identity.selectors import (
@@ -45,17 +49,35 @@ from jiaoguan.identity.services import (
 )
 from jiaoguan.notifications.selectors import inbox_for, unread_count
 from jiaoguan.notifications.services import message_mark_read
+from jiaoguan.payments.models import Order
+from jiaoguan.payments.reference import (
+    reference_barcode_svg,
+    reference_display,
+    reference_qr_svg,
+)
+from jiaoguan.payments.selectors import (
+    order_for_payer,
+    order_items,
+    payable_amount_due,
+    payable_by_reference,
+    payables_unpaid_for_person,
+    receipt_for_order,
+)
+from jiaoguan.payments.services import order_create, order_pay, order_reconcile
 from jiaoguan.portal import catalogue
 from jiaoguan.portal.forms import (
     BindForm,
     CodeForm,
     PasswordLoginForm,
     PasswordResetForm,
+    PayOrderForm,
     PhoneChangeForm,
     PhoneForm,
+    ReferenceLookupForm,
     RegisterForm,
     SmsLoginForm,
 )
+from jiaoguan.portal.selectors import my_orders
 
 REGISTER_PHONE = "portal.register_phone"
 
@@ -375,3 +397,141 @@ def message_read(request: HttpRequest, message_id: int) -> HttpResponse:
 
     message_mark_read(user=request.user, message_id=message_id)
     return redirect(reverse("portal:messages") + f"#m{message_id}")
+
+
+# --- my payments (我的缴费) -----------------------------------------------------------------------------------------
+
+def _person_id(request: HttpRequest) -> int:
+    """Payments are the registry person's: an account without one has nothing to pay here."""
+    person_id = request.user.person_id
+    if not person_id:
+        raise Http404
+    return person_id
+
+
+def _payable_row(item) -> dict:
+    principal, fee, total = payable_amount_due(item=item)
+    return {"item": item, "principal_fen": principal, "late_fee_fen": fee, "total_fen": total,
+            "reference": reference_display(item.reference), "barcode_svg": reference_barcode_svg(item.reference),
+            "qr_svg": reference_qr_svg(item.reference, scale=4)}
+
+
+def _pay_form(data=None) -> PayOrderForm:
+    """The order form; a fresh Idempotency-Key is written into every rendering, so submitting the same page twice
+    (a double tap, a browser resend) creates one order."""
+    return PayOrderForm(data, initial={"idempotency_key": secrets.token_urlsafe(24)})
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def payments(request: HttpRequest) -> HttpResponse:
+    """我的缴费: unpaid items with today's late fee and their codes; ticked items become one order, which goes
+    straight to the channel's pay page. Below, past orders with their receipts."""
+    person_id = _person_id(request)
+    status = 200
+    form = _pay_form()
+    if request.method == "POST":
+        form = _pay_form(request.POST)
+        if form.is_valid():
+            ids = form.cleaned_data["item_ids"]
+            actor = Actor.of(request.user, ip=client_ip(request))
+
+            def run():
+                order = order_create(payer_person_id=person_id, item_ids=ids, actor=actor)
+                return 201, {"reference": order.reference}
+
+            try:
+                _, body = idempotent(scope=f"user:{request.user.pk}:payments.order",
+                                     key=form.cleaned_data["idempotency_key"],
+                                     fingerprint=json.dumps(ids), run=run)
+            except DomainError as exc:
+                status = form_error(form, exc, rename={"Idempotency-Key": "item_ids"})
+            else:
+                return _go_pay(request, body["reference"], person_id)
+        else:
+            status = 400
+        form.data = form.data.copy()
+        form.data["idempotency_key"] = secrets.token_urlsafe(24)  # a new attempt is a new request
+    context = {"form": form, "rows": [_payable_row(i) for i in payables_unpaid_for_person(person_id=person_id)],
+               "orders": my_orders(person_id=person_id), "lookup": ReferenceLookupForm()}
+    return render(request, "portal/payments.html", context, status=status)
+
+
+def _go_pay(request: HttpRequest, reference: str, person_id: int) -> HttpResponse:
+    """To the channel's pay page for the order (the same page again for an order already being paid); an order
+    that cannot be paid any more (paid meanwhile, expired) goes to its own page, which says why."""
+    order = order_for_payer(reference=reference, person_id=person_id)
+    try:
+        url = order_pay(order=order, actor=Actor.of(request.user, ip=client_ip(request)))
+    except DomainError as exc:
+        messages.error(request, exc.message())
+        return redirect("portal:payment_order", reference=order.reference)
+    return redirect(url)
+
+
+def _my_order(request: HttpRequest, reference: str):
+    try:
+        return order_for_payer(reference=reference, person_id=_person_id(request))
+    except DomainError:  # a malformed reference, or not this person's order: both look like a missing page
+        raise Http404 from None
+
+
+@citizen_required
+def payment_order(request: HttpRequest, reference: str) -> HttpResponse:
+    """One of my orders: its lines and status; pay (again) while open, the e-receipt once paid."""
+    order = _my_order(request, reference)
+    context = {"order": order, "lines": order_items(order=order), "reference": reference_display(order.reference),
+               "receipt": receipt_for_order(order=order)}
+    return render(request, "portal/payment_order.html", context)
+
+
+@citizen_required
+@require_POST
+def payment_order_pay(request: HttpRequest, reference: str) -> HttpResponse:
+    order = _my_order(request, reference)
+    return _go_pay(request, order.reference, order.payer_person_id)
+
+
+@citizen_required
+@require_POST
+def payment_order_refresh(request: HttpRequest, reference: str) -> HttpResponse:
+    """"I have paid": ask the channel about the order now instead of waiting for its callback."""
+    order = _my_order(request, reference)
+    try:
+        outcome = order_reconcile(order=order, actor=Actor.of(request.user, ip=client_ip(request)))
+    except DomainError as exc:
+        messages.error(request, exc.message())
+    else:
+        order.refresh_from_db(fields=["status"])
+        if order.status == Order.Status.PAID:
+            messages.success(request, _("缴费成功，电子回单已生成。"))
+        elif outcome == "closed":
+            messages.error(request, _("支付渠道未收到付款，订单已关闭，请重新缴费。"))
+        else:
+            messages.info(request, _("尚未收到支付结果，请稍后再查。"))
+    return redirect("portal:payment_order", reference=order.reference)
+
+
+@citizen_required
+def payment_lookup(request: HttpRequest) -> HttpResponse:
+    """缴款编号查询: a typed or scanned reference. Its range and check digits are verified before anything is
+    looked up; only the citizen's own item is shown (someone else's looks exactly like an unknown one)."""
+    person_id = _person_id(request)
+    status = 200
+    row = None
+    form = ReferenceLookupForm(request.GET if "reference" in request.GET else None)
+    if form.is_bound:
+        if form.is_valid():
+            try:
+                item = payable_by_reference(text=form.cleaned_data["reference"], person_id=person_id)
+            except NotFound as exc:  # unknown, or someone else's: the same answer
+                form.add_error("reference", exc.message())
+                status = 404
+            except DomainError as exc:
+                status = form_error(form, exc)
+            else:
+                row = _payable_row(item)
+        else:
+            status = 400
+    return render(request, "portal/payment_lookup.html",
+                  {"form": form, "row": row, "pay_form": _pay_form()}, status=status)

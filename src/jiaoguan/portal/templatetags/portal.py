@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -48,3 +49,19 @@ def bi(obj, prefix: str) -> str:
     lang = translation.get_language() or "zh-hans"
     suffix = "en" if lang.startswith("en") else "zh"
     return str(getattr(obj, f"{prefix}_{suffix}", "") or getattr(obj, f"{prefix}_zh", ""))
+
+
+@register.filter
+def svg_fluid(svg: str) -> str:
+    """An inline barcode or QR code SVG that scales with its box (see payments.views.svg_fluid)."""
+    from jiaoguan.payments.views import svg_fluid as fluid
+
+    return mark_safe(fluid(svg))
+
+
+@register.filter
+def ref_display(code) -> str:
+    """A payment reference printed in groups of four, as on the decision and the receipt."""
+    from jiaoguan.payments.reference import reference_display
+
+    return reference_display(str(code or ""))

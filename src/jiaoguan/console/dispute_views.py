@@ -1,0 +1,172 @@
+"""The approvers' dispute queue (我被套牌 / 申诉): open disputes oldest first, one dispute with its violations and
+evidence, confirm or reject with a note (``violations.services.dispute_review``).
+
+Only approvers (and administrators, as ``violations.services.APPROVER_ROLES``) may review. The dispute page (a
+citizen's data: the dispute, its evidence, its photos) first writes an access-audit row per person concerned;
+the photos themselves are served only to reviewers and never as public media.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jiaoguan.console.views import staff_required
+from jiaoguan.core import masking
+from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.errors import DomainError
+from jiaoguan.core.forms import form_error
+from jiaoguan.core.http import client_ip
+from jiaoguan.identity.roles import has_permission
+from jiaoguan.identity.selectors import users_by_ids
+from jiaoguan.violations import selectors, services
+from jiaoguan.violations.models import Dispute, DisputePhoto, Evidence
+
+PERMISSION = "dispute.review"  # to add to identity.roles.PERMISSIONS: {Role.APPROVER, Role.ADMIN}
+
+
+def can_review(user) -> bool:
+    """The permission once identity.roles knows it; until then the roles the service itself accepts."""
+    return has_permission(user, PERMISSION) or (
+        bool(getattr(user, "is_active", False)) and getattr(user, "role", "") in services.APPROVER_ROLES)
+
+
+def approver_required(view):
+    @staff_required()
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not can_review(request.user):
+            return render(request, "console/forbidden.html", {"permission": PERMISSION}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# Violation.Source's labels lack the space lang_pick splits on ("非现场（电子监控）Camera-recorded")
+SOURCE_LABELS = {"device": ("非现场（电子监控）", "Camera-recorded"), "on_site": ("现场执法", "On-site")}
+
+
+def _bi(zh: str, en: str) -> str:
+    return en if (get_language() or "").startswith("en") else zh
+
+
+def _dispute(dispute_id: int) -> Dispute:
+    d = Dispute.objects.filter(pk=dispute_id).prefetch_related("violations__code", "violations__vehicle",
+                                                               "violations__evidence", "photos").first()
+    if d is None:
+        raise Http404
+    return d
+
+
+def _subjects(d: Dispute) -> list[int]:
+    """The persons whose data the dispute page shows: the submitter and the owners of the vehicles."""
+    ids = []
+    submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
+    if submitter is not None and submitter.person_id:
+        ids.append(submitter.person_id)
+    for v in d.violations.all():
+        if v.vehicle is not None and v.vehicle.owner_id and v.vehicle.owner_id not in ids:
+            ids.append(v.vehicle.owner_id)
+    return ids
+
+
+def _audit(request: HttpRequest, d: Dispute, action: str, fields: list[str]) -> None:
+    actor = Actor.of(request.user, ip=client_ip(request))
+    for person_id in _subjects(d):
+        audit_access(actor=actor, action=action, subject_person_id=person_id, object_type="violations.dispute",
+                     object_id=d.pk, fields=fields)
+
+
+# --- queue -------------------------------------------------------------------------------------------------------
+
+@approver_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Open disputes, the one waiting longest first. Shows no names: opening one is the audited look."""
+    rows = [{"d": d, "plates": sorted({v.plate for v in d.violations.all()}), "count": len(d.violations.all())}
+            for d in selectors.disputes_waiting()]
+    return render(request, "console/disputes/queue.html", {"rows": rows})
+
+
+# --- one dispute -------------------------------------------------------------------------------------------------
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("confirm", "confirm"), ("reject", "reject")], widget=forms.HiddenInput)
+    note = forms.CharField(label=gettext_lazy("审核意见"), max_length=2000, required=False,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _page(request: HttpRequest, d: Dispute, form: ReviewForm, status: int = 200) -> HttpResponse:
+    _audit(request, d, "dispute.view", ["dispute", "evidence", "photos", "submitter"])
+    submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
+    violations = [{"v": v, "description": _bi(v.code.description_zh, v.code.description_en),
+                   "source_label": _bi(*SOURCE_LABELS.get(v.source, (v.source, v.source))),
+                   "evidence": list(v.evidence.all())} for v in d.violations.all().order_by("occurred_at", "pk")]
+    context = {
+        "d": d, "form": form, "violations": violations, "photos": list(d.photos.all()),
+        "submitter_name": masking.mask_name(getattr(getattr(submitter, "person", None), "name", "") or ""),
+        "submitter_phone": masking.mask_phone(getattr(submitter, "phone", "") or ""),
+        "open": d.status == Dispute.Status.SUBMITTED,
+    }
+    response = render(request, "console/disputes/detail.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@approver_required
+def detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    return _page(request, _dispute(dispute_id), ReviewForm())
+
+
+@approver_required
+@require_POST
+def review(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    d = _dispute(dispute_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _page(request, d, form, status=400)
+    confirm = form.cleaned_data["decision"] == "confirm"
+    try:
+        services.dispute_review(dispute_id=d.pk, confirm=confirm, note=form.cleaned_data["note"],
+                                actor=Actor.of(request.user, ip=client_ip(request)))
+    except DomainError as exc:
+        status = form_error(form, exc)
+        return _page(request, _dispute(dispute_id), form, status=status)
+    if confirm:
+        messages.success(request, _("申诉 %(id)s 已确认成立：违法记录已撤销，记分已清除，已缴罚款将退回。") % {"id": d.pk})
+    else:
+        messages.success(request, _("申诉 %(id)s 已驳回。") % {"id": d.pk})
+    return redirect("console:console_disputes:queue")
+
+
+# --- photos (not public media: served only to reviewers, each look audited) -------------------------------------
+
+def _file(request: HttpRequest, d: Dispute, row) -> HttpResponse:
+    # The look is audited by the dispute page that shows these photos ("dispute.view" lists "evidence" and
+    # "photos"); auditing each image again would only multiply rows (and the browser fetches them in parallel).
+    response = FileResponse(row.file.open("rb"), content_type=row.content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@approver_required
+def evidence_photo(request: HttpRequest, dispute_id: int, evidence_id: int) -> HttpResponse:
+    d = _dispute(dispute_id)
+    row = Evidence.objects.filter(pk=evidence_id, violation__in=d.violations.all()).first()
+    if row is None:
+        raise Http404
+    return _file(request, d, row)
+
+
+@approver_required
+def dispute_photo(request: HttpRequest, dispute_id: int, photo_id: int) -> HttpResponse:
+    d = _dispute(dispute_id)
+    row = DisputePhoto.objects.filter(pk=photo_id, dispute=d).first()
+    if row is None:
+        raise Http404
+    return _file(request, d, row)

@@ -1,0 +1,14 @@
+"""我的违法: mounted by portal/urls.py at /me/violations/ (namespace portal:violations_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import violation_views as views
+
+app_name = "violations_portal"
+urlpatterns = [
+    path("", views.violation_list, name="list"),
+    path("disputes/new/", views.dispute_new, name="dispute_new"),
+    path("<int:violation_id>/", views.violation_detail, name="detail"),
+    path("<int:violation_id>/photos/<int:evidence_id>/", views.violation_photo, name="photo"),
+    path("<int:violation_id>/handle/", views.violation_handle, name="handle"),
+    path("<int:violation_id>/waiver/", views.violation_waiver, name="waiver"),
+]
