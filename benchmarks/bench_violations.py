@@ -1,0 +1,298 @@
+"""Violations on gunicorn + PostgreSQL, each figure beside the same server's no-op baseline from the same run.
+
+1. Device ingestion: one registered device POSTs signed violations (distinct record ids, local plates of the demo
+   city, one small PNG as evidence) to /api/v1/devices/violations from a pool of client threads, then the same
+   number of records in batches to /api/v1/devices/violations/batch. Requests are signed just before the run
+   (fresh timestamp, unique nonce each) so the client does no HMAC work while it is timed. Printed: violations/s,
+   requests/s, p50/p99, the outcomes, and the check that rows created == submissions accepted (0 duplicates).
+   Baseline: GET /api/v1/health with the same client, threads and request count.
+2. "My violations" at scale: BENCH_BULK violations (default 1,000,000) are written straight into PostgreSQL with
+   one INSERT … SELECT over generate_series (no Python per row), spread over the demo city's vehicles that no
+   benchmark citizen owns; each benchmark citizen's own vehicles get BENCH_MINE_PER_VEHICLE violations (a
+   realistic page, not 80 rows of someone else's fleet). Then wrk rotates the citizens' bearer tokens over
+   GET /api/v1/me/violations, beside GET /api/v1/health: req/s, p50, p99, non-2xx, and the ratio.
+
+Environment: BENCH_VIOLATIONS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench_violations —
+dropped and recreated), BENCH_PERSONS (20000), BENCH_USERS (300 citizens with tokens), BENCH_SINGLE (3000
+single submissions), BENCH_BATCHES (60 batches), BENCH_BATCH_SIZE (50), BENCH_THREADS (16 client threads),
+BENCH_BULK (1000000), BENCH_MINE_PER_VEHICLE (5), BENCH_SECONDS (15 per wrk run), BENCH_CONNECTIONS ("2,16"),
+BENCH_WORKERS (2 gunicorn workers), BENCH_PORT (8768). Evidence files go to a throw-away JIAOGUAN_VAR_DIR.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_api
+import bench_payments
+from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk
+
+DB_URL = os.environ.get("BENCH_VIOLATIONS_DATABASE_URL",
+                        "postgres://postgres@127.0.0.1:5432/jiaoguan_bench_violations")
+PERSONS = int(os.environ.get("BENCH_PERSONS", "20000"))
+USERS = int(os.environ.get("BENCH_USERS", "300"))
+SINGLE = int(os.environ.get("BENCH_SINGLE", "3000"))
+BATCHES = int(os.environ.get("BENCH_BATCHES", "60"))
+BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "50"))
+THREADS = int(os.environ.get("BENCH_THREADS", "16"))
+BULK = int(os.environ.get("BENCH_BULK", "1000000"))
+MINE_PER_VEHICLE = int(os.environ.get("BENCH_MINE_PER_VEHICLE", "5"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "15"))
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2,16").split(",")]
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+PORT = int(os.environ.get("BENCH_PORT", "8768"))
+
+# the helpers of the other two benchmarks, pointed at this server
+bench_payments.PORT = PORT
+bench_payments.THREADS = THREADS
+bench_api.SECONDS = SECONDS
+blast, pct = bench_payments.blast, bench_payments.pct
+
+# a valid 1×1 PNG (67 bytes): the evidence photo of every device record
+PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")).decode()
+
+
+def prepare(url: str) -> dict:
+    django_setup(url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    from jiaoguan.registry.demo import generate_city
+
+    started = time.monotonic()
+    generate_city(persons=PERSONS, seed=7)
+    print(f"demo city of {PERSONS} persons in {time.monotonic() - started:.1f}s", flush=True)
+
+    from jiaoguan.core import clock
+    from jiaoguan.identity.models import User
+    from jiaoguan.identity.roles import Role
+    from jiaoguan.identity.services import bindings_sync_own, token_issue
+    from jiaoguan.registry.models import Person, Vehicle
+    from jiaoguan.violations import signing
+    from jiaoguan.violations.models import ViolationCode
+
+    owners = list(Person.objects.filter(vehicles__isnull=False, account__isnull=True).distinct().order_by("pk")[:USERS])
+    tokens = []
+    for person in owners:
+        user = User.objects.create_user(
+            username=f"bench{person.pk}", password=None, role=Role.CITIZEN, phone=person.phone, person=person,
+            real_name_verified_at=clock.now())
+        bindings_sync_own(user=user)
+        tokens.append(token_issue(user=user, label="bench"))
+    print(f"{len(tokens)} citizens with bearer tokens", flush=True)
+    device, secret = signing.device_create(name="bench camera", place="深南大道")
+    codes = list(ViolationCode.objects.filter(active=True, online_allowed=True).values_list("code", flat=True))
+    plates = list(Vehicle.objects.filter(plate__startswith="粤B").values_list("plate", "plate_type"))
+    return {"tokens": tokens, "owner_ids": [p.pk for p in owners], "device": device, "secret": secret,
+            "codes": codes, "plates": plates}
+
+
+def signed(key_id: str, secret: str, path: str, payload: dict) -> tuple[str, str, bytes, dict]:
+    from jiaoguan.violations.signing import sign
+
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    ts, nonce = str(int(time.time())), secrets.token_hex(16)
+    return ("POST", path, body, {"Content-Type": "application/json", "X-Device-Key": key_id,
+                                 "X-Device-Timestamp": ts, "X-Device-Nonce": nonce,
+                                 "X-Device-Signature": sign(secret, ts, nonce, body)})
+
+
+def records(ctx: dict, start: int, count: int) -> list[dict]:
+    plates, codes = ctx["plates"], ctx["codes"]
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    out = []
+    for n in range(start, start + count):
+        plate, plate_type = plates[(n * 7919) % len(plates)]
+        out.append({"record_id": f"R{n:09d}", "plate": plate, "plate_type": plate_type,
+                    "code": codes[n % len(codes)], "place": "深南大道与华富路交叉口",
+                    "occurred_at": (now - dt.timedelta(days=1 + n % 300, minutes=n % 1440)).isoformat(),
+                    "photos": [PNG]})
+    return out
+
+
+def bulk_load(owner_ids: list[int]) -> tuple[int, float]:
+    """BULK violations over the vehicles no benchmark citizen owns, MINE_PER_VEHICLE on each citizen's own."""
+    from django.db import connection
+
+    from jiaoguan.registry.models import Vehicle
+    from jiaoguan.violations.models import Violation, ViolationCode
+
+    started = time.monotonic()
+    table = Violation._meta.db_table
+    vtable = Vehicle._meta.db_table
+    codes = list(ViolationCode.objects.filter(active=True).values_list("pk", "points", "fine_fen"))
+    code_ids = "ARRAY[" + ",".join(str(c[0]) for c in codes) + "]"
+    now = dt.datetime.now(dt.UTC)
+    insert = f"""
+        INSERT INTO {table} (plate, plate_type, vehicle_id, code_id, points, fine_fen, place, occurred_at, source,
+                             device_id, device_record_id, accident, congestion, status, status_before_dispute,
+                             waiver_rule, recorded_by_id, recorded_at, updated_at)
+        SELECT v.plate, v.plate_type, v.id, c.id, c.points, c.fine_fen, '深南大道与华富路交叉口',
+               %(now)s - make_interval(mins => ((g * 104729) %% (700 * 1440))::int), 'device', NULL, '', false,
+               false, (ARRAY['recorded','recorded','recorded','handled','paid','paid'])[1 + g %% 6], '', '', NULL,
+               %(now)s, %(now)s
+        FROM generate_series(0::bigint, %(n)s::bigint - 1) AS g
+        JOIN vs ON vs.i = (g * 7919) %% %(nv)s
+        JOIN {ViolationCode._meta.db_table} c ON c.id = ({code_ids})[1 + g %% {len(codes)}]
+        JOIN {vtable} v ON v.id = vs.vehicle_id
+    """
+    with connection.cursor() as cur:
+        cur.execute(f"""CREATE TEMP TABLE vs AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS i, id AS vehicle_id
+                        FROM {vtable} WHERE NOT (owner_id = ANY(%s))""", [owner_ids])
+        cur.execute("CREATE INDEX ON vs (i)")
+        cur.execute("SELECT count(*) FROM vs")
+        others = cur.fetchone()[0]
+        cur.execute(insert, {"now": now, "n": BULK, "nv": others})
+        cur.execute("DROP TABLE vs")
+        cur.execute(f"""CREATE TEMP TABLE vs AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS i, id AS vehicle_id
+                        FROM {vtable} WHERE owner_id = ANY(%s)""", [owner_ids])
+        cur.execute("SELECT count(*) FROM vs")
+        mine = cur.fetchone()[0]
+        cur.execute(insert, {"now": now, "n": mine * MINE_PER_VEHICLE, "nv": mine})
+        cur.execute("DROP TABLE vs")
+        cur.execute(f"ANALYZE {table}")
+        cur.execute(f"SELECT count(*) FROM {table}")
+        total = cur.fetchone()[0]
+    print(f"bulk load: {total:,} violations ({BULK:,} over {others:,} vehicles, {mine * MINE_PER_VEHICLE:,} on the "
+          f"citizens' {mine:,} vehicles) in {time.monotonic() - started:.1f}s", flush=True)
+    return total, time.monotonic() - started
+
+
+def wait_up(base: str) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/api/v1/health", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit("gunicorn did not come up")
+
+
+def summary(name: str, secs: float, lat: list[float], per_request: int = 1) -> str:
+    rps = len(lat) / secs
+    return (f"{name:<40}{len(lat):>9}{rps:>9.0f}{rps * per_request:>11.0f}{statistics.median(lat):>9.2f}"
+            f"{pct(lat, 99):>9.2f}")
+
+
+def main() -> None:
+    var = tempfile.mkdtemp(prefix="jiaoguan-bench-violations-")
+    os.environ["JIAOGUAN_VAR_DIR"] = var
+    url = ensure_postgres_database(DB_URL)
+    ctx = prepare(url)
+    wrk = ensure_wrk()
+    env = {**os.environ, "DATABASE_URL": url, "JIAOGUAN_DEBUG": "0", "PYTHONPATH": str(ROOT / "src")}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "jiaoguan.wsgi", "--pythonpath", str(ROOT / "src"),
+         "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        env=env, cwd=ROOT, start_new_session=True)
+    base = f"http://127.0.0.1:{PORT}"
+    key_id, secret = ctx["device"].key_id, ctx["secret"]
+    try:
+        wait_up(base)
+        # --- 1. ingestion -------------------------------------------------------------------------------------
+        warm = [signed(key_id, secret, "/api/v1/devices/violations", r) for r in records(ctx, 900_000_000, 50)]
+        blast(warm + [("GET", "/api/v1/health", None, {})] * 300)
+        health = [("GET", "/api/v1/health", None, {})] * max(SINGLE, BATCHES)
+        noop_s, noop_lat, _ = blast(health)
+        singles = [signed(key_id, secret, "/api/v1/devices/violations", r) for r in records(ctx, 0, SINGLE)]
+        single_s, single_lat, single_out = blast(singles)
+        batches = [signed(key_id, secret, "/api/v1/devices/violations/batch",
+                          {"records": records(ctx, 1_000_000 + b * BATCH_SIZE, BATCH_SIZE)}) for b in range(BATCHES)]
+        batch_s, batch_lat, batch_out = blast(batches)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+    from django.db.models import Count
+
+    from jiaoguan.violations.models import Evidence, Violation
+
+    single_status = Counter()
+    for (status, _), n in single_out.items():
+        single_status[f"HTTP {status}"] += n
+    accepted_single = single_status["HTTP 201"]
+    # blast keeps only 80 characters of each body: the batch results are counted in the database, per id range
+    batch_http = sum(n for (status, _), n in batch_out.items() if status != 200)
+    rows = Violation.objects.filter(device=ctx["device"])
+    single_rows = rows.filter(device_record_id__lt="R001000000").count()
+    batch_rows = rows.filter(device_record_id__gte="R001000000", device_record_id__lt="R900000000").count()
+    dup_ids = rows.values("device_record_id").order_by().annotate(n=Count("id")).filter(n__gt=1).count()
+    evidence = Evidence.objects.filter(violation__device=ctx["device"]).count()
+
+    # --- 2. my violations at scale ----------------------------------------------------------------------------
+    total, load_secs = bulk_load(ctx["owner_ids"])
+    script = bench_api.wrk_script(ctx["tokens"])
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "jiaoguan.wsgi", "--pythonpath", str(ROOT / "src"),
+         "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        env=env, cwd=ROOT, start_new_session=True)
+    try:
+        wait_up(base)
+        check = urllib.request.Request(base + "/api/v1/me/violations",
+                                       headers={"Authorization": f"Bearer {ctx['tokens'][0]}"})
+        sample = json.loads(urllib.request.urlopen(check, timeout=10).read())
+        print(f"sample /me/violations: {len(sample)} rows, first {json.dumps(sample[0], ensure_ascii=False)[:140]}…"
+              if sample else "sample /me/violations: EMPTY", flush=True)
+        bench_api.run_wrk(wrk, base + "/api/v1/health", script, 4)
+        bench_api.run_wrk(wrk, base + "/api/v1/me/violations", script, 4)
+        results = []
+        for connections in CONNECTIONS:
+            noop = bench_api.run_wrk(wrk, base + "/api/v1/health", script, connections)
+            mine = bench_api.run_wrk(wrk, base + "/api/v1/me/violations", script, connections)
+            results.append((connections, noop, mine))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+        shutil.rmtree(var, ignore_errors=True)
+
+    print(f"\n1. device ingestion — gunicorn {WORKERS} workers, PostgreSQL, {THREADS} client threads (keep-alive), "
+          f"HMAC-signed, one 67-byte PNG per record, {len(ctx['plates']):,} local plates")
+    print(f"{'endpoint':<40}{'requests':>9}{'req/s':>9}{'viol./s':>11}{'p50 ms':>9}{'p99 ms':>9}")
+    print(summary("no-op GET /api/v1/health", noop_s, noop_lat))
+    print(summary("POST devices/violations (single)", single_s, single_lat))
+    print(summary(f"POST devices/violations/batch (×{BATCH_SIZE})", batch_s, batch_lat, BATCH_SIZE))
+    noop_rps = len(noop_lat) / noop_s
+    print(f"ratio single ÷ no-op requests/s: {len(single_lat) / single_s / noop_rps:.2f}; "
+          f"batch violations/s ÷ single violations/s: {(len(batch_lat) * BATCH_SIZE / batch_s) / (len(single_lat) / single_s):.1f}")
+    print(f"single outcomes: {dict(single_status)}; rows created {single_rows} (accepted 201s {accepted_single})")
+    print(f"batch: non-200 responses {batch_http}; rows created {batch_rows} of {BATCHES * BATCH_SIZE} records submitted")
+    print(f"record ids with 2+ rows: {dup_ids}; evidence rows {evidence}")
+    print(f"\n2. my violations — {total:,} violations in PostgreSQL (bulk load {load_secs:.0f}s), {len(ctx['tokens'])} "
+          f"citizens rotated, {MINE_PER_VEHICLE} violations per own vehicle, wrk 1 thread {SECONDS}s per run")
+    print(f"{'endpoint':<28}{'conns':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    for connections, noop, mine in results:
+        for name, r in (("no-op /api/v1/health", noop), ("GET /api/v1/me/violations", mine)):
+            print(f"{name:<28}{connections:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}")
+        print(f"ratio me/violations ÷ no-op throughput at {connections} connections: {mine['rps'] / noop['rps']:.2f}")
+    failures = []
+    if single_rows != accepted_single or single_rows != SINGLE:
+        failures.append(f"single rows {single_rows} != accepted {accepted_single} / submitted {SINGLE}")
+    if batch_rows != BATCHES * BATCH_SIZE or batch_http:
+        failures.append(f"batch rows {batch_rows} != {BATCHES * BATCH_SIZE}")
+    if dup_ids:
+        failures.append(f"{dup_ids} duplicated record ids")
+    if any(m["errors"] for _, _, m in results) or not sample:
+        failures.append("my violations: non-2xx or empty")
+    if failures:
+        sys.exit("FAILED: " + "; ".join(failures))
+
+
+if __name__ == "__main__":
+    main()
