@@ -20,6 +20,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(200)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 STAFF = Actor(id=900, label="clerk", role="clerk")
 APPROVER = Actor(id=901, label="approver", role="approver")
+APPROVER = Actor(id=901, label="approver", role="approver")
 
 
 @dataclass

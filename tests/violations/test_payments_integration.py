@@ -2,7 +2,7 @@
 import pytest
 
 from jiaoguan.violations import services
-from tests.violations.conftest import STAFF, camera
+from tests.violations.conftest import APPROVER, STAFF, camera
 from tests.violations.test_handling import citizen_with_car
 
 payments_selectors = pytest.importorskip("jiaoguan.payments.selectors")
@@ -18,7 +18,7 @@ def test_decision_creates_the_payable_and_revoke_cancels_it(device):
     assert (item.amount_fen, item.payer_person_id, item.late_fee, item.decision_date) == (
         20000, user.person_id, True, d.decision_date)
     assert item.status == "unpaid"
-    services.violation_revoke(violation=v, actor=STAFF, reason="设备故障 camera fault")
+    services.violation_revoke(violation=v, actor=APPROVER, reason="设备故障 camera fault")
     item.refresh_from_db()
     assert item.status == "cancelled"
     assert services.points_in_cycle(licence=d.licence) == 0

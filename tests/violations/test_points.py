@@ -13,7 +13,7 @@ from jiaoguan.registry.rules import scoring_cycle
 from jiaoguan.violations import selectors, services
 from jiaoguan.violations.models import PointsAccount, PointsEntry
 from tests.factories import make_licence, make_person, make_vehicle
-from tests.violations.conftest import STAFF, record
+from tests.violations.conftest import APPROVER, STAFF, record
 
 pytestmark = pytest.mark.django_db
 
@@ -74,11 +74,11 @@ def test_reversal_removes_points_once(driver, payments):
     _person, licence, car = driver
     v = record(car, code="1625")
     d = services.violation_handle_counter(violation=v, licence=licence, actor=STAFF)
-    services.violation_revoke(violation=v, actor=STAFF, reason="设备故障 camera fault")
+    services.violation_revoke(violation=v, actor=APPROVER, reason="设备故障 camera fault")
     assert services.points_in_cycle(licence=licence) == 0
     assert services.points_reverse(violation=v, actor=STAFF) is None
     assert services.points_in_cycle(licence=licence) == 0
-    assert payments.cancelled == [{"source_type": "violations.decision", "source_id": str(d.pk), "actor": STAFF,
+    assert payments.cancelled == [{"source_type": "violations.decision", "source_id": str(d.pk), "actor": APPROVER,
                                    "reason": "设备故障 camera fault"}]
 
 
@@ -113,7 +113,7 @@ def test_revoking_takes_the_points_off_the_licence_card(driver, payments):
     services.violation_handle_counter(violation=v, licence=licence, actor=STAFF)
     licence.refresh_from_db()
     assert licence.cycle_points == 3
-    services.violation_revoke(violation=v, actor=STAFF, reason="核实有误 wrong record")
+    services.violation_revoke(violation=v, actor=APPROVER, reason="核实有误 wrong record")
     licence.refresh_from_db()
     assert licence.cycle_points == 0
 

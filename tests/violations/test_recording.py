@@ -10,7 +10,7 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.violations import services
 from jiaoguan.violations.models import Evidence, Violation
 from tests.factories import make_person, make_vehicle
-from tests.violations.conftest import JPEG, PNG, STAFF, camera, record
+from tests.violations.conftest import APPROVER, JPEG, PNG, STAFF, camera, record
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,19 @@ def test_transitions_are_checked(car):
     v = record(car)
     with pytest.raises(Conflict):
         services.violation_mark_paid(violation=v, actor=STAFF)
-    services.violation_revoke(violation=v, actor=STAFF, reason="录入错误 wrong entry")
+    services.violation_revoke(violation=v, actor=APPROVER, reason="录入错误 wrong entry")
     assert Violation.objects.get(pk=v.pk).status == "revoked"
     with pytest.raises(Conflict):
-        services.violation_revoke(violation=v, actor=STAFF, reason="again")
+        services.violation_revoke(violation=v, actor=APPROVER, reason="again")
     assert AuditEntry.objects.filter(action="violation.revoke", object_id=str(v.pk)).count() == 1
+
+
+def test_a_clerk_cannot_revoke():
+    from jiaoguan.core.errors import Forbidden
+    from tests.factories import make_person, make_vehicle
+
+    v = record(make_vehicle(owner=make_person()))
+    with pytest.raises(Forbidden):
+        services.violation_revoke(violation=v, actor=STAFF, reason="录入错误 wrong entry")
+    v.refresh_from_db()
+    assert v.status != "revoked"

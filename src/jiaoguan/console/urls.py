@@ -14,4 +14,5 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff"),
     path("staff/<int:user_id>/active/", views.staff_active, name="staff_active"),
     path("disputes/", include("jiaoguan.console.dispute_urls")),
+    path("violations/", include("jiaoguan.console.violation_urls")),
 ]

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.view_access": frozenset({Role.AUDITOR}),
     "staff.manage": frozenset({Role.ADMIN}),
     "dispute.review": frozenset({Role.APPROVER, Role.ADMIN}),
+    "violation.record": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    "violation.revoke": frozenset({Role.APPROVER, Role.ADMIN}),
 }
 
 

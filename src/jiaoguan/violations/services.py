@@ -257,8 +257,9 @@ def _dispute_reject(v: Violation, *, actor: Actor, reason: str) -> Violation:
 
 
 def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Violation:
-    """撤销: the violation is void — its points come off the licence and its fine is cancelled or refunded."""
-    _require(actor, STAFF_ROLES)
+    """撤销: the violation is void — its points come off the licence and its fine is cancelled or refunded.
+    Approvers only (it moves points and money back): a window clerk records, an approver revokes."""
+    _require(actor, APPROVER_ROLES | {"system"})
     if not (reason or "").strip():
         raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
     with transaction.atomic():

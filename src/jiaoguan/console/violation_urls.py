@@ -1,0 +1,12 @@
+"""Staff violation pages: mounted by console/urls.py at /console/violations/ (console:console_violations)."""
+from django.urls import path
+
+from jiaoguan.console import violation_views as views
+
+app_name = "console_violations"
+urlpatterns = [
+    path("record/", views.record, name="record"),
+    path("import/", views.import_csv, name="import"),
+    path("revoke/", views.revoke_find, name="revoke_find"),
+    path("<int:violation_id>/revoke/", views.revoke, name="revoke"),
+]

@@ -1,0 +1,171 @@
+"""Staff violation pages: record an on-site violation, import a day's records from CSV, revoke a violation.
+
+Views only parse, authorise, call ``violations.services`` / ``violations.imports`` and render. Permissions:
+``violation.record`` (record and import) and ``violation.revoke`` in ``identity.roles.PERMISSIONS``.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language, gettext_lazy
+
+from jiaoguan.console.views import staff_required
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import DomainError
+from jiaoguan.core.forms import form_error
+from jiaoguan.core.http import client_ip
+from jiaoguan.registry.models import Vehicle
+from jiaoguan.violations import imports, services
+from jiaoguan.violations.models import PenaltyDecision, PointsEntry, Violation
+
+MAX_CSV_BYTES = 5 * 1024 * 1024
+CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream", ""}
+
+
+def _bi(zh: str, en: str) -> str:
+    return en if (get_language() or "").startswith("en") else zh
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of(request.user, ip=client_ip(request))
+
+
+# --- record ------------------------------------------------------------------------------------------------------
+
+class RecordForm(forms.Form):
+    plate = forms.CharField(label=gettext_lazy("号牌号码"), max_length=10)
+    plate_type = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=Vehicle.PlateType.choices)
+    code = forms.CharField(label=gettext_lazy("违法代码"), max_length=10)
+    place = forms.CharField(label=gettext_lazy("违法地点"), max_length=120)
+    occurred_at = forms.DateTimeField(label=gettext_lazy("违法时间"),
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
+    photo = forms.FileField(label=gettext_lazy("现场照片（可选）"), required=False)
+
+
+@staff_required("violation.record")
+def record(request: HttpRequest) -> HttpResponse:
+    recorded = None
+    status = 200
+    if request.method == "POST":
+        form = RecordForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                photos = []
+                if data["photo"] is not None:
+                    photos = [services.photo_check(data["photo"].read(), field="photo")]
+                recorded = services.violation_record(
+                    plate=data["plate"], plate_type=data["plate_type"], code=data["code"], place=data["place"],
+                    occurred_at=data["occurred_at"], source=Violation.Source.ON_SITE, actor=_actor(request),
+                    photos=photos).violation
+                form = RecordForm()
+            except DomainError as exc:
+                status = form_error(form, exc)
+        else:
+            status = 400
+    else:
+        form = RecordForm(initial={"plate_type": Vehicle.PlateType.SMALL})
+    context = {"form": form, "recorded": recorded,
+               "description": _bi(recorded.code.description_zh, recorded.code.description_en) if recorded else ""}
+    return render(request, "console/violations/record.html", context, status=status)
+
+
+# --- import ------------------------------------------------------------------------------------------------------
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV 文件"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith(".csv") or (f.content_type or "") not in CSV_TYPES:
+            raise forms.ValidationError(gettext_lazy("文件须为 CSV 格式"))
+        if f.size > MAX_CSV_BYTES:
+            raise forms.ValidationError(gettext_lazy("文件不能超过 5 MB"))
+        return f
+
+
+@staff_required("violation.record")
+def import_csv(request: HttpRequest) -> HttpResponse:
+    report = None
+    status = 200
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                report = imports.violations_import_csv(content=form.cleaned_data["file"].read(),
+                                                       actor=_actor(request))
+            except DomainError as exc:
+                status = form_error(form, exc)
+        else:
+            status = 400
+    else:
+        form = ImportForm()
+    rows = [{"line": e.line, "reason": _bi(e.zh, e.en)} for e in report.errors] if report else []
+    return render(request, "console/violations/import.html",
+                  {"form": form, "report": report, "rows": rows, "columns": imports.COLUMNS}, status=status)
+
+
+# --- revoke ------------------------------------------------------------------------------------------------------
+
+class FindForm(forms.Form):
+    q = forms.CharField(label=gettext_lazy("违法编号或号牌号码"), max_length=20)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("撤销原因"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _find(q: str) -> list[Violation]:
+    q = q.strip().upper()
+    qs = Violation.objects.select_related("code")
+    qs = qs.filter(pk=int(q)) if q.isdigit() else qs.filter(plate=q)
+    return list(qs.order_by("-occurred_at", "-pk")[:50])
+
+
+def _rows(violations: list[Violation]) -> list[dict]:
+    return [{"v": v, "description": _bi(v.code.description_zh, v.code.description_en),
+             "revocable": v.status != Violation.Status.REVOKED} for v in violations]
+
+
+@staff_required("violation.revoke")
+def revoke_find(request: HttpRequest) -> HttpResponse:
+    form = FindForm(request.GET or None)
+    results = None
+    status = 200
+    if request.GET:
+        if form.is_valid():
+            results = _rows(_find(form.cleaned_data["q"]))
+        else:
+            status = 400
+    return render(request, "console/violations/revoke_find.html",
+                  {"form": form, "results": results, "revoke_form": RevokeForm()}, status=status)
+
+
+@staff_required("violation.revoke")
+def revoke(request: HttpRequest, violation_id: int) -> HttpResponse:
+    v = Violation.objects.select_related("code").filter(pk=violation_id).first()
+    if v is None:
+        raise Http404
+    status = 200
+    outcome = None
+    form = RevokeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            was_paid = v.status == Violation.Status.PAID
+            try:
+                v = services.violation_revoke(violation=v, actor=_actor(request), reason=form.cleaned_data["reason"])
+                reversed_entry = PointsEntry.objects.filter(violation=v, kind=PointsEntry.Kind.REVERSE).first()
+                decision = PenaltyDecision.objects.filter(violation=v).first()
+                outcome = {"points": -reversed_entry.points if reversed_entry else 0,
+                           "fine_fen": decision.fine_fen if decision else 0,
+                           "paid": was_paid}
+            except DomainError as exc:
+                status = form_error(form, exc)
+        else:
+            status = 400
+    row = _rows([v])[0]
+    return render(request, "console/violations/revoke.html",
+                  {"row": row, "v": v, "form": form, "outcome": outcome}, status=status)
