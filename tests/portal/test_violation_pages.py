@@ -141,6 +141,12 @@ def test_handling_online_issues_the_decision_once(client, owner, device):
 
     item = payable_for_source(source_type="violations.decision", source_id=str(decision.pk))
     assert item is not None and item.amount_fen == 20000
+    # the decision carries its payment reference as a Code 128 barcode and a QR code (缴费一维码)
+    page = client.get(url(v)).content.decode()
+    assert 'data-testid="barcode"' in page and 'data-testid="qr"' in page and "<svg" in page
+    from jiaoguan.payments.reference import reference_display
+
+    assert reference_display(item.reference) in page
 
 
 def test_handle_without_a_key_is_a_clear_400(client, owner, device):

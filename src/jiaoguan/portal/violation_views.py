@@ -85,6 +85,11 @@ def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | Non
             payable = payments.payable_for_source(source_type=services.SOURCE_TYPE, source_id=str(decision.pk))
         except ImportError:  # pragma: no cover - the payments app is part of the project
             payable = None
+    payable_row = None
+    if payable is not None and payable.status == "unpaid":
+        from jiaoguan.portal.views import _payable_row
+
+        payable_row = _payable_row(payable)  # 缴款编号 with its Code 128 and QR on the decision (缴费一维码)
     waiver_label = ""
     if v.waiver_rule:
         waiver_label = bi(*rules.WAIVER_LABELS.get(v.waiver_rule, (v.waiver_rule, v.waiver_rule)))
@@ -93,6 +98,7 @@ def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | Non
         "evidence": list(v.evidence.all().order_by("pk")),
         "decision": decision,
         "payable": payable,
+        "payable_row": payable_row,
         "refusals": refusals,
         "error_lines": error_lines,
         "handle_form": handle_form or HandleForm(initial={"idempotency_key": secrets.token_urlsafe(24)}),
