@@ -1,5 +1,5 @@
-"""registry's periodic work: licences move to expired / cancelled when their dates pass, and points move on when
-a scoring cycle ends."""
+"""registry's periodic work: licences move to expired / cancelled when their dates pass. Points at a scoring
+cycle's end belong to the violations app's ledger (see points_cycle_rollover)."""
 from celery import shared_task
 
 from jiaoguan.core.scheduler import periodic
@@ -14,11 +14,11 @@ def licence_expiry_sweep() -> dict[str, int]:
     return licences_apply_dates()
 
 
-@periodic(seconds=3600)
 @shared_task(name="registry.points_cycle_rollover", ignore_result=True)
 def points_cycle_rollover() -> dict[str, int]:
-    """Hourly, like the expiry sweep: clear (or carry over) the points of scoring cycles that have ended. With no
-    fines in the platform yet no point is tied to an unpaid fine (see ``no_unpaid_fine_points``)."""
+    """Clear the points of scoring cycles that have ended, for a deployment without the violations app. Not a
+    periodic job here: the violations app's points ledger owns cycle ends (``violations.points_cycles_open``)
+    and mirrors the carried-over figure onto the licence through ``licence_points_set``."""
     from jiaoguan.registry.services import licences_points_rollover
 
     return licences_points_rollover()
