@@ -2,11 +2,9 @@
 being cancelled never loses money, one item in one order."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 
 from jiaoguan.core.audit import audit_verify
 from jiaoguan.core.errors import Conflict
@@ -20,31 +18,13 @@ from jiaoguan.payments.models import (
     SimRefund,
     SimTrade,
 )
+from tests.concurrency import in_threads
 from tests.factories import make_person
 from tests.payments.conftest import CITIZEN, CLERK, HANDLER, make_item
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-def in_threads(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def start(payer, *items):

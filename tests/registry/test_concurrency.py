@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 
 from jiaoguan.core.audit import Actor, audit_verify
 from jiaoguan.core.errors import Conflict
@@ -14,31 +12,13 @@ from jiaoguan.registry import services
 from jiaoguan.core import outbox
 from jiaoguan.core.models import OutboxEvent
 from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
+from tests.concurrency import in_threads
 from tests.factories import make_licence, make_person, make_vehicle, unique_id_number
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 CLERK = Actor(id=1, label="clerk", role="clerk")
 
 
-def in_threads(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_two_clerks_suspend_the_same_licence_once():
