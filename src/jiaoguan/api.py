@@ -22,10 +22,18 @@ def _mount() -> None:
     from jiaoguan.identity.api import router as identity_router
     from jiaoguan.payments.api import router as payments_router
     from jiaoguan.violations.api import router as violations_router
+    from jiaoguan.bookings.api import router as bookings_router
+    from jiaoguan.exams.api import router as exams_router
+    from jiaoguan.inspections.api import router as inspections_router
+    from jiaoguan.counters.api import router as counters_router
+    from jiaoguan.eastern.api import router as eastern_router
+    from jiaoguan.plates.api import router as plates_router
 
     api.add_router("/", identity_router)
     api.add_router("/", violations_router)
     api.add_router("/", payments_router)
+    for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router):
+        api.add_router("/", router)
 
 
 _mount()

@@ -15,4 +15,10 @@ urlpatterns = [
     path("staff/<int:user_id>/active/", views.staff_active, name="staff_active"),
     path("disputes/", include("jiaoguan.console.dispute_urls")),
     path("violations/", include("jiaoguan.console.violation_urls")),
+    path("bookings/", include("jiaoguan.console.bookings_urls")),
+    path("exams/", include("jiaoguan.console.exams_urls")),
+    path("inspections/", include("jiaoguan.console.inspections_urls")),
+    path("appointments/", include("jiaoguan.console.counters_urls")),
+    path("east/", include("jiaoguan.console.eastern_urls")),
+    path("plates/", include("jiaoguan.console.plates_urls")),
 ]

@@ -26,6 +26,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispute.review": frozenset({Role.APPROVER, Role.ADMIN}),
     "violation.record": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
     "violation.revoke": frozenset({Role.APPROVER, Role.ADMIN}),
+    # bookings: define venues, sessions, quotas and days, run the allocation / see and mark attendance
+    "booking.manage": frozenset({Role.APPROVER, Role.ADMIN}),
+    "booking.attendance": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    # plate selection: edit pools and withholding policies / look at them
+    "plate.manage": frozenset({Role.APPROVER, Role.ADMIN}),
+    "plate.view": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
 }
 
 

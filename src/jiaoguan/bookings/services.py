@@ -1,0 +1,799 @@
+"""Writes of the capacity engine. Every seat-moving function locks the contended ``Quota`` row first, then
+checks, then writes (ARCHITECTURE §4; pretix's quotas): availability is counted from the bookings *after* the
+lock, never from a number read before it. SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL blocks on
+``SELECT … FOR UPDATE`` of the quota row.
+
+Booking life cycle (one transition function each; nothing else assigns ``Booking.status``):
+
+    (first come)  held ──confirm──► confirmed ──cancel──► cancelled
+                   │  └─release──► released        ├──mark──► attended
+                   └──(hold ends)► expired          └──mark──► no_show
+    (ranked)      application pending ──allocate──► allocated (a confirmed booking) | unsuccessful
+                                      └─withdraw──► withdrawn
+
+A seat freed by a cancellation, a release or an expired hold goes to the waiting list first: the oldest waiting
+entry gets a held seat for ``waitlist_offer_minutes``.
+
+Domain apps (exams, inspections, counters, eastern) check their own eligibility and call these functions with a
+``subject`` (what the seat is for), an ``exclusive_key`` (one live booking per key) and a ``party`` (who answers
+for cancellations and no-shows). They hear about changes through the ``bookings.booking_changed`` and
+``bookings.slot_allocated`` outbox events.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from jiaoguan.bookings import rules
+from jiaoguan.bookings.models import (
+    LIVE_BOOKING,
+    AllocationRun,
+    Application,
+    Booking,
+    Penalty,
+    PenaltyRule,
+    Quota,
+    Resource,
+    Slot,
+    WaitlistEntry,
+)
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.outbox import event_emit
+
+log = logging.getLogger(__name__)
+
+B = Booking.Status
+A = Application.Status
+W = WaitlistEntry.Status
+
+
+# --- Permissions and helpers ---------------------------------------------------------------------------------------
+
+
+def _require(actor: Actor, permission: str) -> None:
+    from jiaoguan.identity.roles import PERMISSIONS
+
+    if actor.role != "system" and actor.role not in PERMISSIONS.get(permission, frozenset()):
+        raise forbidden()
+
+
+def _when(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _booking_state(b: Booking) -> dict:
+    return {"status": b.status, "slot": b.slot_id, "quota": b.quota_id, "subject": b.subject,
+            "hold_expires_at": b.hold_expires_at, "cancelled_by": b.cancelled_by}
+
+
+def _audit_booking(*, actor: Actor, action: str, booking: Booking, old: dict | None, reason: str = "") -> None:
+    audit_record(actor=actor, action=action, obj=booking, old=old, new=_booking_state(booking), reason=reason,
+                 subject_person_id=getattr(booking.user, "person_id", None))
+
+
+def _emit_changed(booking: Booking, previous: str, by: str = "") -> None:
+    slot = booking.slot
+    event_emit(topic="bookings.booking_changed", payload={
+        "booking_id": booking.pk, "reference": booking.reference, "kind": slot.resource.kind,
+        "resource": slot.resource.code, "slot_id": slot.pk, "starts_at": slot.starts_at.isoformat(),
+        "subject": booking.subject, "party": booking.party, "user_id": booking.user_id,
+        "status": booking.status, "previous": previous, "by": by,
+    })
+
+
+def _notify(*, user, template: str, params: dict, sms: bool = True) -> None:
+    """A message to the citizen: inbox always, SMS for outcomes that matter. A missing phone never blocks a
+    booking (the inbox still has it)."""
+    from jiaoguan.notifications.services import NotificationError, message_send
+
+    channels = ("sms", "inbox") if sms and getattr(user, "phone", None) else ("inbox",)
+    try:
+        message_send(template=template, params=params, user=user, channels=channels)
+    except NotificationError:
+        log.exception("booking notification %s for user %s could not be written", template, user.pk)
+
+
+def _what(slot: Slot) -> dict:
+    return {"what_zh": slot.resource.name_zh, "what_en": slot.resource.name_en, "when": _when(slot.starts_at)}
+
+
+def _lock_quota(*, slot_id: int, quota: str) -> Quota:
+    row = (Quota.objects.select_for_update().select_related("slot__resource")
+           .filter(slot_id=slot_id, name=quota).first())
+    if row is None:
+        raise not_found("预约场次", "booking slot")
+    return row
+
+
+def _live_count(quota: Quota) -> int:
+    return Booking.objects.filter(quota=quota, status__in=LIVE_BOOKING).count()
+
+
+# --- Staff: resources, slots, quotas --------------------------------------------------------------------------------
+
+
+def resource_create(*, kind: str, code: str, name_zh: str, name_en: str, actor: Actor,
+                    policy: str = Resource.Policy.FIRST_COME, hold_minutes: int = 10,
+                    waitlist_offer_minutes: int = 30) -> Resource:
+    _require(actor, "booking.manage")
+    if kind not in Resource.Kind.values:
+        raise InvalidInput("bookings.kind", "业务类型不正确", "Unknown resource kind", field="kind")
+    if policy not in Resource.Policy.values:
+        raise InvalidInput("bookings.policy", "分配方式不正确", "Unknown allocation policy", field="policy")
+    code = (code or "").strip()
+    if not code or len(code) > 60:
+        raise InvalidInput("bookings.code", "编码须为1–60个字符", "The code must be 1–60 characters", field="code")
+    if not (name_zh or "").strip() or not (name_en or "").strip():
+        raise InvalidInput("bookings.name", "请填写中文和英文名称", "Give a Chinese and an English name",
+                           field="name_zh")
+    if not (1 <= hold_minutes <= 24 * 60) or not (1 <= waitlist_offer_minutes <= 7 * 24 * 60):
+        raise InvalidInput("bookings.minutes", "保留时长不正确", "The hold time is out of range", field="hold_minutes")
+    with transaction.atomic():
+        if Resource.objects.filter(code=code).exists():
+            raise Conflict("bookings.code_taken", f"编码“{code}”已存在", f"The code “{code}” is already used",
+                           field="code")
+        r = Resource.objects.create(kind=kind, code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
+                                    policy=policy, hold_minutes=hold_minutes,
+                                    waitlist_offer_minutes=waitlist_offer_minutes, created_at=clock.now())
+        audit_record(actor=actor, action="booking.resource_create", obj=r,
+                     new={"kind": kind, "code": code, "policy": policy, "hold_minutes": hold_minutes})
+    return r
+
+
+@dataclass(frozen=True)
+class QuotaSpec:
+    name: str
+    capacity: int
+    label_zh: str = "公众"
+    label_en: str = "Public"
+
+
+def slot_create(*, resource: Resource, starts_at: dt.datetime, ends_at: dt.datetime, quotas: list[QuotaSpec],
+                actor: Actor, opens_at: dt.datetime | None = None, closes_at: dt.datetime | None = None,
+                cancel_until: dt.datetime | None = None, period_key: str = "") -> Slot:
+    """A slot with its quotas. Defaults: the window opens now and closes at the start; cancellation until the
+    start. A ranked resource must say when its window closes (before the start)."""
+    _require(actor, "booking.manage")
+    now = clock.now()
+    errors: dict[str, tuple[str, str]] = {}
+    if starts_at <= now:
+        errors["starts_at"] = ("开始时间须晚于现在", "The start must be in the future")
+    if ends_at <= starts_at:
+        errors["ends_at"] = ("结束时间须晚于开始时间", "The end must be after the start")
+    opens_at = opens_at or now
+    if closes_at is None:
+        if resource.policy == Resource.Policy.RANKED:
+            errors["closes_at"] = ("排序分配须设置预约截止时间", "A ranked slot needs a closing time")
+        closes_at = starts_at
+    cancel_until = cancel_until or starts_at
+    if closes_at > starts_at:
+        errors["closes_at"] = ("预约截止时间不能晚于开始时间", "Booking must close no later than the start")
+    if opens_at >= closes_at:
+        errors["opens_at"] = ("开放时间须早于截止时间", "The window must open before it closes")
+    if cancel_until > starts_at:
+        errors["cancel_until"] = ("取消截止时间不能晚于开始时间", "Cancelling must end no later than the start")
+    if not quotas:
+        errors["quotas"] = ("至少需要一个名额配额", "At least one quota is needed")
+    names = [q.name for q in quotas]
+    if len(set(names)) != len(names):
+        errors["quotas"] = ("配额名称重复", "Quota names must differ")
+    if any(q.capacity < 0 or q.capacity > 1_000_000 for q in quotas):
+        errors["quotas"] = ("名额须为0–1000000", "A capacity must be 0–1,000,000")
+    if errors:
+        first = next(iter(errors.values()))
+        raise InvalidInput("bookings.slot_invalid", first[0], first[1], fields=errors)
+    with transaction.atomic():
+        slot = Slot.objects.create(resource=resource, starts_at=starts_at, ends_at=ends_at, opens_at=opens_at,
+                                   closes_at=closes_at, cancel_until=cancel_until, period_key=period_key,
+                                   created_at=now)
+        Quota.objects.bulk_create([Quota(slot=slot, name=q.name, label_zh=q.label_zh, label_en=q.label_en,
+                                         capacity=q.capacity) for q in quotas])
+        audit_record(actor=actor, action="booking.slot_create", obj=slot, new={
+            "resource": resource.code, "starts_at": starts_at, "ends_at": ends_at, "closes_at": closes_at,
+            "quotas": {q.name: q.capacity for q in quotas}, "period_key": period_key})
+    return slot
+
+
+def quota_set_capacity(*, slot_id: int, quota: str, capacity: int, actor: Actor) -> Quota:
+    """Change a quota's seats; never below the seats already taken."""
+    _require(actor, "booking.manage")
+    if capacity < 0:
+        raise InvalidInput("bookings.capacity", "名额不能为负数", "The capacity cannot be negative", field="capacity")
+    with transaction.atomic():
+        q = _lock_quota(slot_id=slot_id, quota=quota)
+        taken = _live_count(q)
+        if capacity < taken:
+            raise Conflict("bookings.capacity_below_taken", f"已有{taken}个名额被预约，不能减到{capacity}",
+                           f"{taken} seats are already booked; cannot reduce to {capacity}", field="capacity")
+        old = q.capacity
+        q.capacity = capacity
+        q.save(update_fields=["capacity"])
+        audit_record(actor=actor, action="booking.quota_capacity", obj=q, old={"capacity": old},
+                     new={"capacity": capacity})
+        if capacity > old:
+            _offer_freed(q, actor=actor)
+    return q
+
+
+def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
+    """Staff call a slot off (a venue closes): every live booking is cancelled by staff (no penalty), pending
+    applications and waiting entries are withdrawn, and everyone is told."""
+    _require(actor, "booking.manage")
+    if not (reason or "").strip():
+        raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().select_related("resource").filter(pk=slot_id).first()
+        if slot is None:
+            raise not_found("预约场次", "booking slot")
+        list(Quota.objects.select_for_update().filter(slot=slot))
+        if slot.status == Slot.Status.CANCELLED:
+            return slot
+        now = clock.now()
+        old = slot.status
+        slot.status = Slot.Status.CANCELLED
+        slot.save(update_fields=["status"])
+        audit_record(actor=actor, action="booking.slot_cancel", obj=slot, old={"status": old},
+                     new={"status": slot.status}, reason=reason)
+        for b in Booking.objects.filter(slot=slot, status__in=(B.HELD, B.CONFIRMED)).select_related("user"):
+            _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now, by=Booking.CancelledBy.STAFF,
+                 reason=reason)
+            _notify(user=b.user, template="booking.cancelled", params={**_what(slot), "reference": b.reference})
+        Application.objects.filter(slot=slot, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now)
+        WaitlistEntry.objects.filter(slot=slot, status__in=(W.WAITING, W.OFFERED)).update(status=W.WITHDRAWN)
+    return slot
+
+
+# --- Penalties -----------------------------------------------------------------------------------------------------
+
+
+def _active_penalty(*, party: str, kind: str, slot: Slot, now: dt.datetime) -> Penalty | None:
+    for p in Penalty.objects.filter(party=party, kind=kind, lifted_at__isnull=True, starts_at__lte=now):
+        if rules.penalty_applies(starts_at=p.starts_at, ends_at=p.ends_at, period_key=p.period_key, lifted=False,
+                                 now=now, slot_period_key=slot.period_key):
+            return p
+    return None
+
+
+def _check_not_banned(*, party: str, slot: Slot, now: dt.datetime) -> None:
+    p = _active_penalty(party=party, kind=slot.resource.kind, slot=slot, now=now)
+    if p is not None:
+        until_zh = _when(p.ends_at) if p.ends_at else "本时段结束"
+        until_en = _when(p.ends_at) if p.ends_at else "the end of this period"
+        raise Forbidden("bookings.banned", f"因{p.reason_zh}，{until_zh}前不能预约",
+                        f"Because of {p.reason_en}, you cannot book until {until_en}")
+
+
+def _event_count(*, rule: PenaltyRule, party: str, slot: Slot, now: dt.datetime) -> int:
+    qs = Booking.objects.filter(party=party, slot__resource__kind=rule.kind)
+    if rule.event == PenaltyRule.Event.CANCEL:
+        qs = qs.filter(status=B.CANCELLED, cancelled_by=Booking.CancelledBy.CITIZEN)
+    else:
+        qs = qs.filter(status=B.NO_SHOW)
+    if rule.window == PenaltyRule.Window.PERIOD:
+        if not slot.period_key:
+            return 0
+        qs = qs.filter(slot__period_key=slot.period_key)
+    elif rule.window == PenaltyRule.Window.YEAR:
+        local = timezone.localtime(now)
+        qs = qs.filter(ended_at__gte=rules.year_start(local), ended_at__lt=rules.year_end(local))
+    else:
+        qs = qs.filter(ended_at__gte=now - dt.timedelta(days=max(1, rule.window_days)))
+    return qs.count()
+
+
+def _apply_penalty_rules(*, booking: Booking, event: str, actor: Actor, now: dt.datetime) -> list[Penalty]:
+    slot = booking.slot
+    made = []
+    for rule in PenaltyRule.objects.filter(kind=slot.resource.kind, event=event, active=True):
+        count = _event_count(rule=rule, party=booking.party, slot=slot, now=now)
+        if not rules.threshold_reached(count=count, threshold=rule.threshold):
+            continue
+        decision = rules.penalty_for(ban=rule.ban, ban_days=rule.ban_days, now=timezone.localtime(now),
+                                     period_key=slot.period_key)
+        if decision is None:
+            continue
+        if Penalty.objects.filter(party=booking.party, rule=rule, lifted_at__isnull=True,
+                                  period_key=decision.period_key, ends_at=decision.ends_at).exists():
+            continue
+        what_zh, what_en = PenaltyRule.Event(event).label.split(" ", 1)
+        p = Penalty.objects.create(
+            party=booking.party, kind=rule.kind, rule=rule, period_key=decision.period_key,
+            reason_zh=f"{count}次{what_zh}", reason_en=f"{count} × {what_en.lower()}", starts_at=now,
+            ends_at=decision.ends_at, created_at=now)
+        audit_record(actor=actor, action="booking.penalty", obj=p, new={
+            "party": p.party, "kind": p.kind, "rule": rule.pk, "period_key": p.period_key, "ends_at": p.ends_at},
+            subject_person_id=getattr(booking.user, "person_id", None))
+        until = _when(p.ends_at) if p.ends_at else (slot.period_key or "")
+        _notify(user=booking.user, template="booking.penalty",
+                params={"reason_zh": p.reason_zh, "reason_en": p.reason_en, "until": until})
+        made.append(p)
+    return made
+
+
+def penalty_lift(*, penalty_id: int, actor: Actor, reason: str) -> Penalty:
+    _require(actor, "booking.manage")
+    if not (reason or "").strip():
+        raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
+    with transaction.atomic():
+        p = Penalty.objects.select_for_update().filter(pk=penalty_id).first()
+        if p is None:
+            raise not_found("处罚记录", "penalty")
+        if p.lifted_at is None:
+            p.lifted_at = clock.now()
+            p.save(update_fields=["lifted_at"])
+            audit_record(actor=actor, action="booking.penalty_lift", obj=p, old={"lifted_at": None},
+                         new={"lifted_at": p.lifted_at}, reason=reason)
+    return p
+
+
+# --- First come: hold, confirm, release ------------------------------------------------------------------------
+
+
+def _check_open(slot: Slot, now: dt.datetime) -> None:
+    if not slot.resource.active or slot.status == Slot.Status.CANCELLED:
+        raise Conflict("bookings.slot_unavailable", "该场次已停止预约", "This slot is no longer bookable")
+    if slot.starts_at <= now:
+        raise InvalidInput("bookings.slot_past", "该场次已开始或已过去，不能预约", "This slot has already started",
+                           field="slot")
+    if now < slot.opens_at:
+        raise Conflict("bookings.window_not_open", f"预约将于{_when(slot.opens_at)}开放",
+                       f"Booking opens at {_when(slot.opens_at)}")
+    if now >= slot.closes_at or slot.status != Slot.Status.OPEN:
+        raise Conflict("bookings.window_closed", "该场次预约已截止", "Booking for this slot has closed")
+
+
+def _check_key_free(exclusive_key: str) -> None:
+    if Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists():
+        raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
+                       "There is already a live booking for this; it cannot be booked twice")
+
+
+def _insert_booking(**fields) -> Booking:
+    """Insert with a fresh reference; the partial unique index turns a racing duplicate into a Conflict."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(reference=rules.reference_new(), **fields)
+        except IntegrityError as exc:
+            if "reference" in str(exc).lower() and "exclusive" not in str(exc).lower():
+                continue
+            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
+                           "There is already a live booking for this; it cannot be booked twice") from None
+    raise RuntimeError("could not draw a unique booking reference")
+
+
+def _expire_overdue(quota: Quota, *, now: dt.datetime, actor: Actor) -> int:
+    """Under the quota lock: end holds whose time is up (each exactly once: a conditional update)."""
+    n = 0
+    for b in (Booking.objects.filter(quota=quota, status=B.HELD, hold_expires_at__lte=now)
+              .select_related("user", "slot__resource")):
+        if _end(b, to=B.EXPIRED, actor=actor, action="booking.expire", now=now, expect=B.HELD):
+            n += 1
+    return n
+
+
+def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: str, actor: Actor,
+              quota: str = "public", subject_label: str = "", confirm: bool = False,
+              meta: dict | None = None) -> Booking:
+    """First come: take a seat, held for the resource's ``hold_minutes`` (or confirmed at once when
+    ``confirm``). Lock the quota, expire stale holds, count, then insert."""
+    now = clock.now()
+    with transaction.atomic():
+        q = _lock_quota(slot_id=slot_id, quota=quota)
+        slot = q.slot
+        if slot.resource.policy != Resource.Policy.FIRST_COME:
+            raise Conflict("bookings.ranked_only", "该业务按排序分配，请提交预约申请",
+                           "Seats here are allocated by rank: submit an application")
+        _check_open(slot, now)
+        _check_not_banned(party=party, slot=slot, now=now)
+        _expire_overdue(q, now=now, actor=Actor.system("bookings"))
+        _check_key_free(exclusive_key)
+        if _live_count(q) >= q.capacity:
+            raise Conflict("bookings.full", "该场次名额已满，可加入候补", "This slot is full; you may join the waiting list")
+        b = _insert_booking(
+            slot=slot, quota=q, user=user, subject=subject, subject_label=subject_label[:120],
+            exclusive_key=exclusive_key, party=party, status=B.CONFIRMED if confirm else B.HELD,
+            hold_expires_at=None if confirm else now + dt.timedelta(minutes=slot.resource.hold_minutes),
+            meta=meta or {}, created_at=now, confirmed_at=now if confirm else None)
+        _audit_booking(actor=actor, action="booking.confirm" if confirm else "booking.hold", booking=b, old=None)
+        _emit_changed(b, "")
+        if confirm:
+            _notify(user=user, template="booking.confirmed", params={**_what(slot), "reference": b.reference})
+    return b
+
+
+def _mine(*, booking_id: int, user) -> Booking:
+    b = (Booking.objects.select_related("slot__resource", "quota", "user")
+         .filter(pk=booking_id, user=user).first())
+    if b is None:
+        raise not_found("预约", "booking")
+    return b
+
+
+def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
+    """Held → confirmed, if the hold has not run out (a conditional update: the expiry sweep cannot also win)."""
+    now = clock.now()
+    with transaction.atomic():
+        b = _mine(booking_id=booking_id, user=user)
+        if b.status == B.CONFIRMED:
+            return b
+        if b.status != B.HELD:
+            raise Conflict("bookings.not_held", "该预约不在待确认状态", "This booking is not waiting for confirmation")
+        updated = Booking.objects.filter(pk=b.pk, status=B.HELD, hold_expires_at__gt=now).update(
+            status=B.CONFIRMED, confirmed_at=now, hold_expires_at=None)
+        if not updated:
+            raise Conflict("bookings.hold_expired", "保留时间已过，名额已释放，请重新预约",
+                           "The hold has run out and the seat was released; please book again")
+        old = _booking_state(b)
+        b.refresh_from_db()
+        _audit_booking(actor=actor, action="booking.confirm", booking=b, old=old)
+        WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).update(status=W.ACCEPTED)
+        _emit_changed(b, B.HELD)
+        _notify(user=b.user, template="booking.confirmed", params={**_what(b.slot), "reference": b.reference})
+    return b
+
+
+def _end(b: Booking, *, to: str, actor: Actor, action: str, now: dt.datetime, expect: str | None = None,
+         by: str = "", reason: str = "") -> bool:
+    """Move a booking to an end state with a conditional update (exactly once), audit and emit."""
+    expect = expect or b.status
+    fields = {"status": to, "ended_at": now, "hold_expires_at": None}
+    if by:
+        fields["cancelled_by"] = by
+    if not Booking.objects.filter(pk=b.pk, status=expect).update(**fields):
+        return False
+    old = _booking_state(b)
+    b.status, b.ended_at, b.hold_expires_at = to, now, None
+    if by:
+        b.cancelled_by = by
+    _audit_booking(actor=actor, action=action, booking=b, old=old, reason=reason)
+    if to in (B.EXPIRED, B.RELEASED):
+        WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).update(status=W.LAPSED)
+    _emit_changed(b, expect, by)
+    return True
+
+
+def booking_release(*, booking_id: int, user, actor: Actor) -> Booking:
+    """The citizen lets a held seat go (no penalty: it was never confirmed)."""
+    now = clock.now()
+    with transaction.atomic():
+        b = _mine(booking_id=booking_id, user=user)
+        q = _lock_quota(slot_id=b.slot_id, quota=b.quota.name)
+        if b.status != B.HELD or not _end(b, to=B.RELEASED, actor=actor, action="booking.release", now=now,
+                                          expect=B.HELD):
+            raise Conflict("bookings.not_held", "该预约不在待确认状态", "This booking is not waiting for confirmation")
+        _offer_freed(q, actor=actor)
+    return b
+
+
+def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = "") -> Booking:
+    """Cancel a confirmed booking. A citizen (``user`` given) only their own and only until the slot's
+    deadline, and it counts towards the penalty rules; staff at any time without penalty."""
+    now = clock.now()
+    by_citizen = user is not None
+    if not by_citizen:
+        _require(actor, "booking.attendance")
+        if not (reason or "").strip():
+            raise InvalidInput("bookings.reason", "请填写取消原因", "Give a reason for cancelling", field="reason")
+    with transaction.atomic():
+        if by_citizen:
+            b = _mine(booking_id=booking_id, user=user)
+        else:
+            b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
+            if b is None:
+                raise not_found("预约", "booking")
+        q = _lock_quota(slot_id=b.slot_id, quota=b.quota.name)
+        if b.status == B.HELD and by_citizen:
+            raise Conflict("bookings.not_confirmed", "该预约尚未确认，请选择放弃", "This booking is only held: release it")
+        if b.status not in (B.CONFIRMED, B.HELD):
+            raise Conflict("bookings.not_cancellable", "该预约当前状态不能取消", "This booking cannot be cancelled now")
+        if by_citizen and now >= b.slot.cancel_until:
+            raise Conflict("bookings.cancel_closed", f"取消截止时间（{_when(b.slot.cancel_until)}）已过",
+                           f"The deadline for cancelling ({_when(b.slot.cancel_until)}) has passed")
+        by = Booking.CancelledBy.CITIZEN if by_citizen else Booking.CancelledBy.STAFF
+        if not _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now, by=by, reason=reason):
+            raise Conflict("bookings.not_cancellable", "该预约当前状态不能取消", "This booking cannot be cancelled now")
+        _notify(user=b.user, template="booking.cancelled", params={**_what(b.slot), "reference": b.reference})
+        if by_citizen:
+            _apply_penalty_rules(booking=b, event=PenaltyRule.Event.CANCEL, actor=actor, now=now)
+        _offer_freed(q, actor=actor)
+    return b
+
+
+def booking_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
+    """Staff mark a confirmed booking attended or no-show, once the slot has started. A no-show counts towards
+    the penalty rules (and, for a driving test, as a fail: the exams app hears the event)."""
+    _require(actor, "booking.attendance")
+    now = clock.now()
+    with transaction.atomic():
+        b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
+        if b is None:
+            raise not_found("预约", "booking")
+        if now < b.slot.starts_at:
+            raise Conflict("bookings.not_started", "场次尚未开始，不能登记到场情况",
+                           "The slot has not started yet: attendance cannot be marked")
+        if b.status != B.CONFIRMED:
+            raise Conflict("bookings.not_markable", "只有预约成功的记录才能登记到场情况",
+                           "Only a confirmed booking can be marked")
+        to = B.ATTENDED if attended else B.NO_SHOW
+        if not _end(b, to=to, actor=actor, action="booking.attended" if attended else "booking.no_show", now=now,
+                    expect=B.CONFIRMED):
+            raise Conflict("bookings.not_markable", "只有预约成功的记录才能登记到场情况",
+                           "Only a confirmed booking can be marked")
+        if not attended:
+            _apply_penalty_rules(booking=b, event=PenaltyRule.Event.NO_SHOW, actor=actor, now=now)
+    return b
+
+
+def holds_expire(*, now: dt.datetime | None = None) -> int:
+    """The periodic sweep: end every hold whose time is up and pass the seats to the waiting list. Each hold
+    ends exactly once, even with two sweeps (or a sweep and a booking) at the same time."""
+    now = now or clock.now()
+    actor = Actor.system("bookings.holds_expire")
+    quota_ids = list(Booking.objects.filter(status=B.HELD, hold_expires_at__lte=now)
+                     .values_list("quota_id", flat=True).distinct())
+    total = 0
+    for quota_id in quota_ids:
+        with transaction.atomic():
+            q = Quota.objects.select_for_update().select_related("slot__resource").get(pk=quota_id)
+            n = _expire_overdue(q, now=now, actor=actor)
+            if n:
+                _offer_freed(q, actor=actor)
+            total += n
+    return total
+
+
+# --- Waiting list ------------------------------------------------------------------------------------------------
+
+
+def waitlist_join(*, slot_id: int, user, subject: str, exclusive_key: str, party: str, actor: Actor,
+                  quota: str = "public", subject_label: str = "", meta: dict | None = None) -> WaitlistEntry:
+    """Join the waiting list of a full slot (first come, or a ranked slot after allocation)."""
+    now = clock.now()
+    with transaction.atomic():
+        q = _lock_quota(slot_id=slot_id, quota=quota)
+        slot = q.slot
+        ranked = slot.resource.policy == Resource.Policy.RANKED
+        # a first-come list closes with the booking window; a ranked slot's list (after allocation) runs until
+        # the cancellation deadline, since later seats can only come from cancellations
+        closes = slot.cancel_until if ranked else slot.closes_at
+        if slot.status == Slot.Status.CANCELLED or slot.starts_at <= now or now >= closes:
+            raise Conflict("bookings.window_closed", "该场次预约已截止", "Booking for this slot has closed")
+        if ranked and slot.status != Slot.Status.ALLOCATED:
+            raise Conflict("bookings.ranked_pending", "排序分配完成后才能候补", "The waiting list opens after allocation")
+        _check_not_banned(party=party, slot=slot, now=now)
+        _check_key_free(exclusive_key)
+        _expire_overdue(q, now=now, actor=Actor.system("bookings"))
+        if _live_count(q) < q.capacity and not ranked:
+            raise Conflict("bookings.not_full", "该场次还有名额，请直接预约", "This slot still has seats: book directly")
+        try:
+            with transaction.atomic():
+                e = WaitlistEntry.objects.create(slot=slot, quota=q, user=user, subject=subject,
+                                                 subject_label=subject_label[:120], exclusive_key=exclusive_key,
+                                                 party=party, meta=meta or {}, created_at=now)
+        except IntegrityError:
+            raise Conflict("bookings.waitlist_duplicate", "您已在该场次的候补名单中",
+                           "You are already on this slot's waiting list") from None
+        audit_record(actor=actor, action="booking.waitlist_join", obj=e, new={"slot": slot.pk, "subject": subject},
+                     subject_person_id=getattr(user, "person_id", None))
+    return e
+
+
+def waitlist_withdraw(*, entry_id: int, user, actor: Actor) -> WaitlistEntry:
+    with transaction.atomic():
+        e = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, user=user).first()
+        if e is None:
+            raise not_found("候补记录", "waiting-list entry")
+        if e.status != W.WAITING:
+            raise Conflict("bookings.waitlist_not_waiting", "该候补记录已不在候补中",
+                           "This entry is no longer waiting")
+        e.status = W.WITHDRAWN
+        e.save(update_fields=["status"])
+        audit_record(actor=actor, action="booking.waitlist_withdraw", obj=e, old={"status": W.WAITING},
+                     new={"status": e.status}, subject_person_id=getattr(user, "person_id", None))
+    return e
+
+
+def _offer_freed(q: Quota, *, actor: Actor) -> int:
+    """Under the quota lock: give free seats to the oldest waiting entries, held for the offer time."""
+    slot = q.slot
+    now = clock.now()
+    if slot.status == Slot.Status.CANCELLED or slot.starts_at <= now:
+        return 0
+    offered = 0
+    free = q.capacity - _live_count(q)
+    if free <= 0:
+        return 0
+    minutes = slot.resource.waitlist_offer_minutes
+    for e in WaitlistEntry.objects.filter(quota=q, status=W.WAITING).select_related("user").order_by("created_at", "id"):
+        if free <= 0:
+            break
+        if Booking.objects.filter(exclusive_key=e.exclusive_key, status__in=LIVE_BOOKING).exists():
+            e.status = W.LAPSED  # booked elsewhere meanwhile: nothing to offer
+            e.save(update_fields=["status"])
+            continue
+        until = min(now + dt.timedelta(minutes=minutes), slot.starts_at)
+        b = _insert_booking(slot=slot, quota=q, user=e.user, subject=e.subject, subject_label=e.subject_label,
+                            exclusive_key=e.exclusive_key, party=e.party, status=B.HELD, hold_expires_at=until,
+                            meta={**e.meta, "waitlist_entry": e.pk}, created_at=now)
+        e.status, e.booking, e.offered_at = W.OFFERED, b, now
+        e.save(update_fields=["status", "booking", "offered_at"])
+        _audit_booking(actor=actor, action="booking.waitlist_offer", booking=b, old=None)
+        _emit_changed(b, "")
+        _notify(user=e.user, template="booking.offer", params={**_what(slot), "until": _when(until)})
+        offered += 1
+        free -= 1
+    return offered
+
+
+# --- Ranked: applications and the allocation job -------------------------------------------------------------------
+
+
+def application_submit(*, slot_id: int, user, subject: str, exclusive_key: str, party: str, sort_time: dt.datetime,
+                       actor: Actor, quota: str = "public", subject_label: str = "",
+                       meta: dict | None = None) -> Application:
+    """Apply for a seat in a ranked slot while its window is open; the rank is live until it closes."""
+    now = clock.now()
+    with transaction.atomic():
+        q = _lock_quota(slot_id=slot_id, quota=quota)
+        slot = q.slot
+        if slot.resource.policy != Resource.Policy.RANKED:
+            raise Conflict("bookings.first_come_only", "该业务先到先得，请直接预约", "Seats here are first come: book directly")
+        _check_open(slot, now)
+        _check_not_banned(party=party, slot=slot, now=now)
+        if Application.objects.filter(exclusive_key=exclusive_key, status__in=(A.PENDING, A.ALLOCATED)).exists() \
+                or Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists():
+            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
+                           "There is already a live booking for this; it cannot be booked twice")
+        try:
+            with transaction.atomic():
+                a = Application.objects.create(slot=slot, quota=q, user=user, subject=subject,
+                                               subject_label=subject_label[:120], exclusive_key=exclusive_key,
+                                               party=party, sort_time=sort_time, meta=meta or {}, created_at=now)
+        except IntegrityError:
+            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
+                           "There is already a live booking for this; it cannot be booked twice") from None
+        audit_record(actor=actor, action="booking.apply", obj=a, new={
+            "slot": slot.pk, "quota": q.name, "subject": subject, "sort_time": sort_time},
+            subject_person_id=getattr(user, "person_id", None))
+    return a
+
+
+def application_withdraw(*, application_id: int, user, actor: Actor) -> Application:
+    now = clock.now()
+    with transaction.atomic():
+        a = Application.objects.select_related("slot").filter(pk=application_id, user=user).first()
+        if a is None:
+            raise not_found("预约申请", "application")
+        _lock_quota(slot_id=a.slot_id, quota=a.quota.name)
+        if now >= a.slot.closes_at:
+            raise Conflict("bookings.window_closed", "预约已截止，不能撤回；分配成功后可在取消截止前取消",
+                           "Booking has closed; once allocated you may cancel before the deadline")
+        if not Application.objects.filter(pk=a.pk, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now):
+            raise Conflict("bookings.not_pending", "该申请已不在排队中", "This application is no longer pending")
+        audit_record(actor=actor, action="booking.withdraw", obj=a, old={"status": A.PENDING},
+                     new={"status": A.WITHDRAWN}, subject_person_id=getattr(user, "person_id", None))
+        a.status = A.WITHDRAWN
+    return a
+
+
+_RANK_SQL = """
+UPDATE bookings_application
+   SET rank = r.rn,
+       status = CASE WHEN r.rn <= %s THEN 'allocated' ELSE 'unsuccessful' END,
+       decided_at = %s
+  FROM (SELECT id AS aid, ROW_NUMBER() OVER (ORDER BY sort_time, id) AS rn
+          FROM bookings_application
+         WHERE quota_id = %s AND status = 'pending') AS r
+ WHERE bookings_application.id = r.aid
+"""
+
+
+def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int, int]:
+    """Allocate one closed slot in one transaction: rank each quota's pending applications with one SQL
+    statement (window function), create the confirmed bookings of those within the seats, publish."""
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().select_related("resource").filter(pk=slot_id).first()
+        if slot is None or slot.status not in (Slot.Status.OPEN, Slot.Status.CLOSED) or slot.closes_at > now:
+            return 0, 0
+        quotas = list(Quota.objects.select_for_update().filter(slot=slot).order_by("id"))
+        applications = allocated = 0
+        for q in quotas:
+            free = max(0, q.capacity - _live_count(q))
+            with connection.cursor() as cur:
+                cur.execute(_RANK_SQL, [free, connection.ops.adapt_datetimefield_value(now), q.pk])
+                decided = cur.rowcount
+            applications += decided
+            rows = list(Application.objects.filter(quota=q, status=A.ALLOCATED, booking__isnull=True)
+                        .order_by("rank").values("id", "user_id", "subject", "subject_label", "exclusive_key",
+                                                 "party", "meta", "rank"))
+            taken_keys = set(Booking.objects.filter(
+                exclusive_key__in=[r["exclusive_key"] for r in rows], status__in=LIVE_BOOKING)
+                .values_list("exclusive_key", flat=True)) if rows else set()
+            bookings = []
+            for r in rows:
+                if r["exclusive_key"] in taken_keys:  # booked elsewhere meanwhile: the seat is not given twice
+                    Application.objects.filter(pk=r["id"]).update(status=A.UNSUCCESSFUL)
+                    continue
+                bookings.append(Booking(
+                    reference=rules.reference_new(), slot=slot, quota=q, user_id=r["user_id"], subject=r["subject"],
+                    subject_label=r["subject_label"], exclusive_key=r["exclusive_key"], party=r["party"],
+                    status=B.CONFIRMED, application_id=r["id"], meta={**(r["meta"] or {}), "rank": r["rank"]},
+                    created_at=now, confirmed_at=now))
+            Booking.objects.bulk_create(bookings, batch_size=2000)
+            allocated += len(bookings)
+            audit_record(actor=actor, action="booking.allocate", obj=q, new={
+                "slot": slot.pk, "quota": q.name, "seats": free, "applications": decided,
+                "allocated": len(bookings), "allocated_applications": [b.application_id for b in bookings]})
+        slot.status, slot.allocated_at = Slot.Status.ALLOCATED, now
+        slot.save(update_fields=["status", "allocated_at"])
+        event_emit(topic="bookings.slot_allocated", payload={
+            "slot_id": slot.pk, "kind": slot.resource.kind, "resource": slot.resource.code,
+            "allocated_at": now.isoformat()})
+    return applications, allocated
+
+
+def applications_allocate(*, actor: Actor, now: dt.datetime | None = None,
+                          slot_ids: list[int] | None = None) -> AllocationRun:
+    """The allocation job: every ranked slot whose window has closed and that is not allocated yet, one
+    transaction per slot (a crash leaves finished slots done and the rest for the next run)."""
+    _require(actor, "booking.manage")
+    now = now or clock.now()
+    run = AllocationRun.objects.create(started_at=now, actor_label=actor.label[:150])
+    qs = Slot.objects.filter(resource__policy=Resource.Policy.RANKED, status__in=(Slot.Status.OPEN, Slot.Status.CLOSED),
+                             closes_at__lte=now)
+    if slot_ids is not None:
+        qs = qs.filter(pk__in=slot_ids)
+    for slot_id in list(qs.order_by("starts_at", "id").values_list("pk", flat=True)):
+        applications, allocated = _allocate_slot(slot_id=slot_id, actor=actor, now=now)
+        if applications or allocated:
+            run.slots += 1
+        run.applications += applications
+        run.allocated += allocated
+    run.finished_at = clock.now()
+    run.save(update_fields=["slots", "applications", "allocated", "finished_at"])
+    return run
+
+
+def slots_close(*, now: dt.datetime | None = None) -> int:
+    """Mark ranked slots whose window has passed as closed (awaiting allocation), so pages show it."""
+    now = now or clock.now()
+    return Slot.objects.filter(resource__policy=Resource.Policy.RANKED, status=Slot.Status.OPEN,
+                               closes_at__lte=now).update(status=Slot.Status.CLOSED)
+
+
+def slot_allocation_notify(*, slot_id: int, chunk: int = 1000) -> int:
+    """Tell every applicant of an allocated slot the result (the outbox handler of ``bookings.slot_allocated``).
+    Idempotent: an application is notified once (``meta.notified``)."""
+    from django.contrib.auth import get_user_model
+
+    slot = Slot.objects.select_related("resource").get(pk=slot_id)
+    what = _what(slot)
+    seats = {q.pk: q.capacity for q in slot.quotas.all()}
+    sent = 0
+    User = get_user_model()
+    while True:
+        batch = list(Application.objects.filter(slot=slot, status__in=(A.ALLOCATED, A.UNSUCCESSFUL))
+                     .exclude(meta__has_key="notified").order_by("id")[:chunk])
+        if not batch:
+            return sent
+        users = User.objects.in_bulk({a.user_id for a in batch})
+        refs = dict(Booking.objects.filter(application__in=batch).values_list("application_id", "reference"))
+        with transaction.atomic():
+            for a in batch:
+                user = users[a.user_id]
+                if a.status == A.ALLOCATED and a.pk in refs:
+                    _notify(user=user, template="booking.allocated",
+                            params={**what, "reference": refs[a.pk], "rank": a.rank})
+                else:
+                    _notify(user=user, template="booking.unsuccessful",
+                            params={**what, "rank": a.rank or "-", "seats": seats.get(a.quota_id, 0)})
+                a.meta = {**(a.meta or {}), "notified": True}
+            Application.objects.bulk_update(batch, ["meta"])
+        sent += len(batch)

@@ -1,0 +1,1 @@
+"""Periodic work of the counters app (declared with core.scheduler.periodic)."""

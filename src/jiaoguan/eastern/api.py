@@ -1,0 +1,4 @@
+"""eastern API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
+from ninja import Router
+
+router = Router(tags=["eastern"])

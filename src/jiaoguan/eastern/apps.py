@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class EasternConfig(AppConfig):
+    name = "jiaoguan.eastern"
+    label = "eastern"
+    verbose_name = "东部预约 Eastern scenic areas"
+
+    def ready(self) -> None:
+        from jiaoguan.eastern import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs

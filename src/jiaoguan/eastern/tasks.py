@@ -1,0 +1,1 @@
+"""Periodic work of the eastern app (declared with core.scheduler.periodic)."""

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ExamsConfig(AppConfig):
+    name = "jiaoguan.exams"
+    label = "exams"
+    verbose_name = "考试预约 Driving tests"
+
+    def ready(self) -> None:
+        from jiaoguan.exams import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs

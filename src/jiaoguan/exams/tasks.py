@@ -1,0 +1,1 @@
+"""Periodic work of the exams app (declared with core.scheduler.periodic)."""

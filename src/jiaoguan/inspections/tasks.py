@@ -1,0 +1,1 @@
+"""Periodic work of the inspections app (declared with core.scheduler.periodic)."""

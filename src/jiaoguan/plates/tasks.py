@@ -1,0 +1,1 @@
+"""Periodic work of the plates app (declared with core.scheduler.periodic)."""
