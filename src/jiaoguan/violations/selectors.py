@@ -68,3 +68,23 @@ def disputes_waiting(*, limit: int = 200):
 
     return (Dispute.objects.filter(status=Dispute.Status.SUBMITTED).prefetch_related("violations", "photos")
             .order_by("submitted_at", "pk")[:limit])
+
+
+# Not yet settled: not handled, handled but the fine unpaid, or under dispute (a dispute may still fail).
+UNSETTLED = (Violation.Status.RECORDED, Violation.Status.HANDLED, Violation.Status.DISPUTED)
+
+
+def unsettled_for_vehicle(*, vehicle_id: int | None = None, plate: str | None = None,
+                          plate_type: str | None = None) -> QuerySet[Violation]:
+    """Violations of a vehicle (or of a plate, for one given up) that still block a business such as an
+    inspection or keeping the plate: not handled, unpaid or disputed."""
+    if vehicle_id is None and not plate:
+        raise ValueError("give vehicle_id or plate")
+    qs = Violation.objects.filter(status__in=UNSETTLED)
+    if vehicle_id is not None:
+        qs = qs.filter(vehicle_id=vehicle_id)
+    if plate:
+        qs = qs.filter(plate=plate)
+        if plate_type:
+            qs = qs.filter(plate_type=plate_type)
+    return qs.select_related("code").order_by("occurred_at", "id")
