@@ -90,3 +90,9 @@ def receipt_for_order(*, order: Order) -> dict | None:
         "refunds": [{"refund_no": r.refund_no, "amount_fen": r.amount_fen, "status": r.status}
                     for r in order.refunds.order_by("pk")],
     }
+
+
+def orders_for_person(*, person_id: int, limit: int = 50) -> list[Order]:
+    """The person's orders, newest first (open, paying, paid and closed), with their payment if any."""
+    return list(Order.objects.filter(payer_person_id=person_id).select_related("payment")
+                .order_by("-created_at", "-pk")[:limit])

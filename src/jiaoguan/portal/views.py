@@ -77,7 +77,7 @@ from jiaoguan.portal.forms import (
     RegisterForm,
     SmsLoginForm,
 )
-from jiaoguan.portal.selectors import my_orders
+from jiaoguan.payments.selectors import orders_for_person
 
 REGISTER_PHONE = "portal.register_phone"
 
@@ -453,7 +453,7 @@ def payments(request: HttpRequest) -> HttpResponse:
         form.data = form.data.copy()
         form.data["idempotency_key"] = secrets.token_urlsafe(24)  # a new attempt is a new request
     context = {"form": form, "rows": [_payable_row(i) for i in payables_unpaid_for_person(person_id=person_id)],
-               "orders": my_orders(person_id=person_id), "lookup": ReferenceLookupForm()}
+               "orders": orders_for_person(person_id=person_id), "lookup": ReferenceLookupForm()}
     return render(request, "portal/payments.html", context, status=status)
 
 
