@@ -78,6 +78,8 @@ CATALOGUE: tuple[Category, ...] = (
         S("exam_booking", "考试预约", "Driving test booking"),
         S("inspection_booking", "机动车检验预约", "Vehicle inspection booking"),
         S("east_booking", "东部预约通行", "Eastern scenic area entry booking"),
+        S("counter_appointment", "窗口业务预约", "Book a counter appointment"),
+        S("my_bookings", "我的预约", "My bookings"),
     )),
     Category("licences", "办牌办证", "Plates and licences", (
         S("licence_renewal", "驾驶证期满换证", "Licence renewal"),
