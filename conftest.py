@@ -1,8 +1,11 @@
 """Fixtures for the whole suite (tests/ and e2e/)."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from celery._state import _set_task_join_will_block
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
@@ -56,6 +59,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# Reference data seeded by migrations (besides the message templates) that a flush must not leave empty.
+RESEEDED = [
+    ("jiaoguan.violations.migrations.0002_load_codes", "load"),
+    ("jiaoguan.bookings.migrations.0002_default_penalty_rules", "seed"),
+    ("jiaoguan.counters.migrations.0002_default_services", "load"),
+]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     """A transactional test (and every live-server browser journey) ends with a flush that empties every table,
@@ -73,3 +84,5 @@ def pytest_runtest_teardown(item, nextitem):
 
     with item.config.stash[blocking_manager_key].unblock():
         message_templates_seed()
+        for module, function in RESEEDED:  # each is idempotent: it adds only the rows that are missing
+            getattr(importlib.import_module(module), function)(django_apps, None)

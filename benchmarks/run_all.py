@@ -17,6 +17,9 @@ runs = [
     ("bench_demo_city.py", {"DATABASE_URL": PG}),
     ("bench_payments.py", {"DATABASE_URL": PG}),  # it uses its own database, BENCH_PAYMENTS_DATABASE_URL
     ("bench_violations.py", {"DATABASE_URL": PG}),  # its own database too, BENCH_VIOLATIONS_DATABASE_URL
+    ("bench_bookings.py", {"DATABASE_URL": PG}),  # its own database, BENCH_BOOKINGS_DATABASE_URL
+    ("bench_plates.py", {"DATABASE_URL": ""}),
+    ("bench_plates.py", {"DATABASE_URL": PG}),
 ]
 failed = []
 for name, extra in runs:

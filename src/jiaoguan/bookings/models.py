@@ -179,8 +179,10 @@ class Application(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["exclusive_key"], condition=Q(status__in=("pending", "allocated")),
-                                    name="bookings_application_one_live_per_key"),
+            # only a pending application is "live" here: an allocated one lives on as its booking (whose own
+            # index keeps the key unique), so after that booking ends the subject may apply again
+            models.UniqueConstraint(fields=["exclusive_key"], condition=Q(status="pending"),
+                                    name="bookings_application_one_pending_per_key"),
         ]
         indexes = [
             models.Index(fields=["quota", "status", "sort_time", "id"]),

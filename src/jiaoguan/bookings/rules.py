@@ -55,15 +55,57 @@ class PenaltyDecision:
     period_key: str
 
 
-def penalty_for(*, ban: str, ban_days: int, now: dt.datetime, period_key: str) -> PenaltyDecision | None:
-    """What a triggered rule imposes: the rest of a period (needs a period key), the rest of the year, or N days."""
+def _local(at: dt.datetime) -> dt.datetime:
+    """``at`` in the project's time zone (Asia/Shanghai): calendar years are Beijing years, not UTC ones."""
+    from django.utils import timezone
+
+    return timezone.localtime(at)
+
+
+def penalty_for(*, ban: str, ban_days: int, now: dt.datetime, period_key: str,
+                event_at: dt.datetime | None = None) -> PenaltyDecision | None:
+    """What a triggered rule imposes: the rest of a period (needs a period key), the rest of the calendar year
+    (Asia/Shanghai) of the triggering event (``event_at``, default ``now``), or N days from now. None when
+    there is nothing to impose (no period key; a year that has already ended)."""
     if ban == "period":
         return PenaltyDecision(None, period_key) if period_key else None
     if ban == "year":
-        return PenaltyDecision(year_end(now), "")
+        ends = year_end(_local(event_at or now))
+        return PenaltyDecision(ends, "") if ends > now else None
     if ban == "days":
         return PenaltyDecision(now + dt.timedelta(days=max(1, ban_days)), "")
     raise ValueError(f"unknown ban {ban!r}")
+
+
+@dataclass(frozen=True)
+class PenaltyEvent:
+    """A cancellation or no-show that may count: when it happened (the cancel time; a no-show: the slot's
+    start), the period of its slot, and when it was recorded (to compare with the last penalty)."""
+    at: dt.datetime
+    period_key: str
+    recorded_at: dt.datetime
+
+
+def event_in_window(*, window: str, window_days: int, event: PenaltyEvent, trigger: PenaltyEvent) -> bool:
+    """Does ``event`` fall in the rule's window as seen from the ``trigger`` (the event just recorded)?
+    period: the same non-empty period; year: the same Beijing calendar year; days: the last N days."""
+    if window == "period":
+        return bool(trigger.period_key) and event.period_key == trigger.period_key
+    if window == "year":
+        return _local(event.at).year == _local(trigger.at).year
+    if window == "days":
+        return trigger.at - dt.timedelta(days=max(1, window_days)) < event.at <= trigger.at
+    raise ValueError(f"unknown window {window!r}")
+
+
+def events_counted(*, window: str, window_days: int, events: Iterable[PenaltyEvent], trigger: PenaltyEvent,
+                   since: dt.datetime | None) -> int:
+    """How many events count towards a rule: in its window and recorded after the party's last penalty under
+    that rule (``since``): a penalty "uses up" the events that caused it, so lifting one starts afresh and a
+    fourth cancellation after a three-cancellation ban does not ban twice."""
+    return sum(1 for e in events
+               if (since is None or e.recorded_at > since)
+               and event_in_window(window=window, window_days=window_days, event=e, trigger=trigger))
 
 
 def penalty_applies(*, starts_at: dt.datetime, ends_at: dt.datetime | None, period_key: str, lifted: bool,
@@ -78,3 +120,30 @@ def penalty_applies(*, starts_at: dt.datetime, ends_at: dt.datetime | None, peri
 
 def threshold_reached(*, count: int, threshold: int) -> bool:
     return threshold > 0 and count >= threshold
+
+
+# --- Input bounds (bad input must be a 4xx, never a database overflow) -------------------------------------------
+
+MAX_ID = 2**63 - 1  # a BigAutoField / PostgreSQL bigint; SQLite's INTEGER holds the same
+FIRST_DAY = dt.date(2000, 1, 1)  # days outside this range are never bookable; refuse them before any query
+LAST_DAY = dt.date(2099, 12, 31)
+
+
+def parse_id(value) -> int | None:
+    """A database id from a path, a form or JSON: a positive integer that fits the column, else None. Text must
+    be ASCII digits only (``"²".isdigit()`` is True but ``int("²")`` fails)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if 1 <= value <= MAX_ID else None
+
+
+def day_ok(day: dt.date | None) -> bool:
+    """A day pages and the API may look at (clock arithmetic near year 1 or 9999 overflows)."""
+    return day is not None and FIRST_DAY <= day <= LAST_DAY

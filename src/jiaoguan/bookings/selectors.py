@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
 from jiaoguan.bookings import rules
 from jiaoguan.bookings.models import (
     LIVE_BOOKING,
+    AllocationRun,
     Application,
     Booking,
     Penalty,
@@ -127,9 +129,12 @@ def live_booking_for_key(*, exclusive_key: str) -> Booking | None:
 
 
 def live_application_for_key(*, exclusive_key: str) -> Application | None:
+    """The pending application for the key, or the allocated one whose booking is still live."""
     return (Application.objects.select_related("slot__resource")
-            .filter(exclusive_key=exclusive_key, status__in=(Application.Status.PENDING, Application.Status.ALLOCATED))
-            .first())
+            .filter(exclusive_key=exclusive_key)
+            .filter(Q(status=Application.Status.PENDING)
+                    | Q(status=Application.Status.ALLOCATED, booking__status__in=LIVE_BOOKING))
+            .order_by("-created_at", "-id").first())
 
 
 def bookings_for_subject(*, subject: str) -> QuerySet[Booking]:
@@ -149,12 +154,18 @@ def last_cancel_or_no_show(*, subject: str) -> dt.datetime | None:
     return latest
 
 
-def penalties_active(*, party: str, kind: str | None = None, at: dt.datetime | None = None) -> list[Penalty]:
+def penalties_active(*, party: str | None = None, kind: str | None = None,
+                     at: dt.datetime | None = None) -> list[Penalty]:
+    """Penalties in force (not lifted, started, not ended; a period ban counts until lifted). ``party`` None:
+    everyone's (the console's list), newest first."""
     at = at or clock.now()
-    qs = Penalty.objects.filter(party=party, lifted_at__isnull=True, starts_at__lte=at)
+    qs = Penalty.objects.filter(lifted_at__isnull=True, starts_at__lte=at).filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=at)).select_related("rule")
+    if party is not None:
+        qs = qs.filter(party=party)
     if kind:
         qs = qs.filter(kind=kind)
-    return [p for p in qs if p.ends_at is None or p.ends_at > at]
+    return list(qs.order_by("-created_at", "-id")[:500])
 
 
 def slot_bookings(*, slot: Slot, statuses: tuple[str, ...] | None = None) -> QuerySet[Booking]:
@@ -166,3 +177,97 @@ def slot_bookings(*, slot: Slot, statuses: tuple[str, ...] | None = None) -> Que
 
 def slot_applications(*, slot: Slot) -> QuerySet[Application]:
     return Application.objects.filter(slot=slot).select_related("quota").order_by("quota_id", "sort_time", "id")
+
+
+def booking_get(*, booking_id: int) -> Booking:
+    """Any booking (staff)."""
+    b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
+    if b is None:
+        raise not_found("预约", "booking")
+    return b
+
+
+def slots_list(*, kind: str | None = None, day: dt.date | None = None, status: str | None = None,
+               resource_id: int | None = None) -> QuerySet[Slot]:
+    """Slots for the console, by kind, local day (Asia/Shanghai) and status, soonest first."""
+    qs = Slot.objects.select_related("resource")
+    if kind:
+        qs = qs.filter(resource__kind=kind)
+    if resource_id:
+        qs = qs.filter(resource_id=resource_id)
+    if status:
+        qs = qs.filter(status=status)
+    if day is not None:
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        qs = qs.filter(starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1))
+    return qs.order_by("starts_at", "id")
+
+
+def slots_taken(*, slot_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """slot id -> (seats, taken) for a page of slots, in two queries."""
+    seats = dict(Quota.objects.filter(slot_id__in=slot_ids).values("slot_id").annotate(n=Sum("capacity"))
+                 .values_list("slot_id", "n"))
+    now = clock.now()
+    taken = dict(Booking.objects.filter(slot_id__in=slot_ids).filter(
+        Q(status__in=("confirmed", "attended")) | Q(status="held", hold_expires_at__gt=now))
+        .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
+    return {sid: (seats.get(sid) or 0, taken.get(sid, 0)) for sid in slot_ids}
+
+
+def slot_ranked_applications(*, slot: Slot, limit: int = 500) -> list[tuple[Application, int | None]]:
+    """A slot's applications with their rank (live while pending, published once decided), best first."""
+    apps = list(Application.objects.filter(slot=slot).select_related("quota", "user")
+                .order_by("quota_id", "sort_time", "id")[:limit])
+    out: list[tuple[Application, int | None]] = []
+    position: dict[int, int] = {}
+    for a in apps:
+        if a.status == Application.Status.PENDING:
+            position[a.quota_id] = position.get(a.quota_id, 0) + 1
+            out.append((a, position[a.quota_id]))
+        else:
+            out.append((a, a.rank))
+    return out
+
+
+def allocation_runs(*, limit: int = 20) -> list[AllocationRun]:
+    return list(AllocationRun.objects.order_by("-started_at", "-id")[:limit])
+
+
+def slot_waitlist(*, slot: Slot) -> QuerySet[WaitlistEntry]:
+    return WaitlistEntry.objects.filter(slot=slot).select_related("quota", "user", "booking").order_by(
+        "created_at", "id")
+
+
+@dataclass(frozen=True)
+class MyItem:
+    """One line of "my bookings": a booking, a pending/decided application or a waiting-list entry."""
+    kind: str  # "booking" | "application" | "waitlist"
+    obj: object
+    slot: Slot
+    rank: int | None = None
+    seats: int | None = None
+
+
+def my_items(*, user, limit: int = 200) -> list[MyItem]:
+    """Everything of the user across kinds, newest first: bookings; applications (allocated ones appear as
+    their booking; pending ones with the live rank and the seats); waiting-list entries still waiting."""
+    items: list[MyItem] = []
+    for b in my_bookings(user=user)[:limit]:
+        items.append(MyItem("booking", b, b.slot))
+    apps = list(my_applications(user=user).filter(booking__isnull=True)[:limit])
+    pending_quotas = {a.quota_id for a in apps if a.status == Application.Status.PENDING}
+    seats = dict(Quota.objects.filter(pk__in=pending_quotas).values_list("pk", "capacity"))
+    for a in apps:
+        items.append(MyItem("application", a, a.slot, rank=application_rank(application=a),
+                            seats=seats.get(a.quota_id)))
+    for e in my_waitlist(user=user).filter(status=WaitlistEntry.Status.WAITING)[:limit]:
+        items.append(MyItem("waitlist", e, e.slot))
+    items.sort(key=lambda i: (i.obj.created_at, i.obj.pk), reverse=True)
+    return items
+
+
+def my_waitlist_entry(*, user, entry_id: int) -> WaitlistEntry:
+    e = WaitlistEntry.objects.select_related("slot__resource", "quota").filter(pk=entry_id, user=user).first()
+    if e is None:
+        raise not_found("候补记录", "waiting-list entry")
+    return e

@@ -1,7 +1,12 @@
 """Writes of the capacity engine. Every seat-moving function locks the contended ``Quota`` row first, then
 checks, then writes (ARCHITECTURE §4; pretix's quotas): availability is counted from the bookings *after* the
 lock, never from a number read before it. SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL blocks on
-``SELECT … FOR UPDATE`` of the quota row.
+``SELECT … FOR UPDATE OF`` the quota row (only that row: locking the joined slot and resource rows too would
+serialise every quota of a resource and could deadlock against ``slot_cancel``).
+
+Lock order, everywhere: slot → its quotas (by id) → the party's advisory lock (penalties) → the audit head
+(``core.audit`` holds it until commit). A domain app that calls these functions inside its own transaction
+must call them *before* it writes its own audit rows, or two requests can wait on each other.
 
 Booking life cycle (one transition function each; nothing else assigns ``Booking.status``):
 
@@ -11,8 +16,9 @@ Booking life cycle (one transition function each; nothing else assigns ``Booking
     (ranked)      application pending ──allocate──► allocated (a confirmed booking) | unsuccessful
                                       └─withdraw──► withdrawn
 
-A seat freed by a cancellation, a release or an expired hold goes to the waiting list first: the oldest waiting
-entry gets a held seat for ``waitlist_offer_minutes``.
+A seat freed by a cancellation, a release, an expired hold or more capacity goes to the waiting list first:
+the oldest waiting entry gets a held seat for ``waitlist_offer_minutes``; when that hold runs out or is let
+go the seat passes on to the next entry.
 
 Domain apps (exams, inspections, counters, eastern) check their own eligibility and call these functions with a
 ``subject`` (what the seat is for), an ``exclusive_key`` (one live booking per key) and a ``party`` (who answers
@@ -22,7 +28,9 @@ for cancellations and no-shows). They hear about changes through the ``bookings.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -52,6 +60,9 @@ B = Booking.Status
 A = Application.Status
 W = WaitlistEntry.Status
 
+DUPLICATE = ("bookings.duplicate", "已有一个有效预约，不能重复预约",
+             "There is already a live booking for this; it cannot be booked twice")
+
 
 # --- Permissions and helpers ---------------------------------------------------------------------------------------
 
@@ -72,9 +83,19 @@ def _booking_state(b: Booking) -> dict:
             "hold_expires_at": b.hold_expires_at, "cancelled_by": b.cancelled_by}
 
 
+def _person_of(user) -> int | None:
+    return getattr(user, "person_id", None)
+
+
 def _audit_booking(*, actor: Actor, action: str, booking: Booking, old: dict | None, reason: str = "") -> None:
     audit_record(actor=actor, action=action, obj=booking, old=old, new=_booking_state(booking), reason=reason,
-                 subject_person_id=getattr(booking.user, "person_id", None))
+                 subject_person_id=_person_of(booking.user))
+
+
+def _audit_entry(*, actor: Actor, action: str, entry: WaitlistEntry, old: str | None, reason: str = "") -> None:
+    audit_record(actor=actor, action=action, obj=entry, old={"status": old} if old else None,
+                 new={"status": entry.status, "slot": entry.slot_id, "booking": entry.booking_id},
+                 reason=reason, subject_person_id=_person_of(entry.user))
 
 
 def _emit_changed(booking: Booking, previous: str, by: str = "") -> None:
@@ -84,6 +105,7 @@ def _emit_changed(booking: Booking, previous: str, by: str = "") -> None:
         "resource": slot.resource.code, "slot_id": slot.pk, "starts_at": slot.starts_at.isoformat(),
         "subject": booking.subject, "party": booking.party, "user_id": booking.user_id,
         "status": booking.status, "previous": previous, "by": by,
+        "application_id": booking.application_id,
     })
 
 
@@ -104,11 +126,44 @@ def _what(slot: Slot) -> dict:
 
 
 def _lock_quota(*, slot_id: int, quota: str) -> Quota:
-    row = (Quota.objects.select_for_update().select_related("slot__resource")
+    """Lock one quota row (only that row: ``of=("self",)``) and return it with its slot and resource."""
+    row = (Quota.objects.select_for_update(of=("self",)).select_related("slot__resource")
            .filter(slot_id=slot_id, name=quota).first())
     if row is None:
         raise not_found("预约场次", "booking slot")
     return row
+
+
+def _lock_quota_id(quota_id: int) -> Quota:
+    return Quota.objects.select_for_update(of=("self",)).select_related("slot__resource").get(pk=quota_id)
+
+
+def _lock_slot(slot_id: int) -> Slot | None:
+    return Slot.objects.select_for_update(of=("self",)).select_related("resource").filter(pk=slot_id).first()
+
+
+def _lock_party(party: str) -> None:
+    """Serialise the penalty count of one party (two cancellations at once on different slots must neither
+    both miss the threshold nor both create the ban). PostgreSQL: a transaction-scoped advisory lock on a
+    64-bit hash of the party; SQLite already serialises writers."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"bookings.party:{party}".encode(), digest_size=8).digest()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+
+
+def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
+    """Lock every quota of these slots, in ascending id order, inside the caller's transaction; returns their ids.
+
+    For a domain service that books several seats in one transaction (批量预约): take all quota locks first, in
+    one global order, then call ``seat_book`` item by item (its own lock of the same row is then a no-op). Locking
+    a second quota *after* the first booking's audit row would wait on someone who holds that quota and waits for
+    the audit head: a deadlock."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("quotas_lock() only makes sense inside the caller's transaction.atomic()")
+    return list(Quota.objects.select_for_update().filter(slot_id__in=sorted(set(slot_ids))).order_by("id")
+                .values_list("id", flat=True))
 
 
 def _live_count(quota: Quota) -> int:
@@ -134,13 +189,17 @@ def resource_create(*, kind: str, code: str, name_zh: str, name_en: str, actor: 
                            field="name_zh")
     if not (1 <= hold_minutes <= 24 * 60) or not (1 <= waitlist_offer_minutes <= 7 * 24 * 60):
         raise InvalidInput("bookings.minutes", "保留时长不正确", "The hold time is out of range", field="hold_minutes")
+    taken = Conflict("bookings.code_taken", f"编码“{code}”已存在", f"The code “{code}” is already used", field="code")
     with transaction.atomic():
         if Resource.objects.filter(code=code).exists():
-            raise Conflict("bookings.code_taken", f"编码“{code}”已存在", f"The code “{code}” is already used",
-                           field="code")
-        r = Resource.objects.create(kind=kind, code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
-                                    policy=policy, hold_minutes=hold_minutes,
-                                    waitlist_offer_minutes=waitlist_offer_minutes, created_at=clock.now())
+            raise taken
+        try:
+            with transaction.atomic():
+                r = Resource.objects.create(kind=kind, code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
+                                            policy=policy, hold_minutes=hold_minutes,
+                                            waitlist_offer_minutes=waitlist_offer_minutes, created_at=clock.now())
+        except IntegrityError:  # the same code created at the same moment
+            raise taken from None
         audit_record(actor=actor, action="booking.resource_create", obj=r,
                      new={"kind": kind, "code": code, "policy": policy, "hold_minutes": hold_minutes})
     return r
@@ -178,11 +237,15 @@ def slot_create(*, resource: Resource, starts_at: dt.datetime, ends_at: dt.datet
         errors["opens_at"] = ("开放时间须早于截止时间", "The window must open before it closes")
     if cancel_until > starts_at:
         errors["cancel_until"] = ("取消截止时间不能晚于开始时间", "Cancelling must end no later than the start")
+    if len(period_key or "") > 40:
+        errors["period_key"] = ("时段标识最多40个字符", "The period key is at most 40 characters")
     if not quotas:
         errors["quotas"] = ("至少需要一个名额配额", "At least one quota is needed")
     names = [q.name for q in quotas]
     if len(set(names)) != len(names):
         errors["quotas"] = ("配额名称重复", "Quota names must differ")
+    if any(not q.name or len(q.name) > 20 for q in quotas):
+        errors["quotas"] = ("配额名称须为1–20个字符", "A quota name must be 1–20 characters")
     if any(q.capacity < 0 or q.capacity > 1_000_000 for q in quotas):
         errors["quotas"] = ("名额须为0–1000000", "A capacity must be 0–1,000,000")
     if errors:
@@ -190,7 +253,7 @@ def slot_create(*, resource: Resource, starts_at: dt.datetime, ends_at: dt.datet
         raise InvalidInput("bookings.slot_invalid", first[0], first[1], fields=errors)
     with transaction.atomic():
         slot = Slot.objects.create(resource=resource, starts_at=starts_at, ends_at=ends_at, opens_at=opens_at,
-                                   closes_at=closes_at, cancel_until=cancel_until, period_key=period_key,
+                                   closes_at=closes_at, cancel_until=cancel_until, period_key=period_key or "",
                                    created_at=now)
         Quota.objects.bulk_create([Quota(slot=slot, name=q.name, label_zh=q.label_zh, label_en=q.label_en,
                                          capacity=q.capacity) for q in quotas])
@@ -201,12 +264,14 @@ def slot_create(*, resource: Resource, starts_at: dt.datetime, ends_at: dt.datet
 
 
 def quota_set_capacity(*, slot_id: int, quota: str, capacity: int, actor: Actor) -> Quota:
-    """Change a quota's seats; never below the seats already taken."""
+    """Change a quota's seats; never below the seats already taken. New seats go to the waiting list first."""
     _require(actor, "booking.manage")
-    if capacity < 0:
-        raise InvalidInput("bookings.capacity", "名额不能为负数", "The capacity cannot be negative", field="capacity")
+    if capacity < 0 or capacity > 1_000_000:
+        raise InvalidInput("bookings.capacity", "名额须为0–1000000", "A capacity must be 0–1,000,000",
+                           field="capacity")
     with transaction.atomic():
         q = _lock_quota(slot_id=slot_id, quota=quota)
+        _expire_overdue(q, now=clock.now(), actor=Actor.system("bookings"))
         taken = _live_count(q)
         if capacity < taken:
             raise Conflict("bookings.capacity_below_taken", f"已有{taken}个名额被预约，不能减到{capacity}",
@@ -216,22 +281,21 @@ def quota_set_capacity(*, slot_id: int, quota: str, capacity: int, actor: Actor)
         q.save(update_fields=["capacity"])
         audit_record(actor=actor, action="booking.quota_capacity", obj=q, old={"capacity": old},
                      new={"capacity": capacity})
-        if capacity > old:
-            _offer_freed(q, actor=actor)
+        _offer_freed(q, actor=actor)
     return q
 
 
 def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
     """Staff call a slot off (a venue closes): every live booking is cancelled by staff (no penalty), pending
-    applications and waiting entries are withdrawn, and everyone is told."""
+    applications and waiting entries are withdrawn, and everyone is told. Idempotent."""
     _require(actor, "booking.manage")
     if not (reason or "").strip():
         raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
     with transaction.atomic():
-        slot = Slot.objects.select_for_update().select_related("resource").filter(pk=slot_id).first()
+        slot = _lock_slot(slot_id)
         if slot is None:
             raise not_found("预约场次", "booking slot")
-        list(Quota.objects.select_for_update().filter(slot=slot))
+        list(Quota.objects.select_for_update().filter(slot=slot).order_by("id"))
         if slot.status == Slot.Status.CANCELLED:
             return slot
         now = clock.now()
@@ -240,16 +304,44 @@ def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
         slot.save(update_fields=["status"])
         audit_record(actor=actor, action="booking.slot_cancel", obj=slot, old={"status": old},
                      new={"status": slot.status}, reason=reason)
-        for b in Booking.objects.filter(slot=slot, status__in=(B.HELD, B.CONFIRMED)).select_related("user"):
-            _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now, by=Booking.CancelledBy.STAFF,
-                 reason=reason)
-            _notify(user=b.user, template="booking.cancelled", params={**_what(slot), "reference": b.reference})
-        Application.objects.filter(slot=slot, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now)
-        WaitlistEntry.objects.filter(slot=slot, status__in=(W.WAITING, W.OFFERED)).update(status=W.WITHDRAWN)
+        for b in Booking.objects.filter(slot=slot, status__in=(B.HELD, B.CONFIRMED)).select_related(
+                "user", "slot__resource"):
+            if _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now,
+                    by=Booking.CancelledBy.STAFF, reason=reason):
+                _notify(user=b.user, template="booking.cancelled", params={**_what(slot), "reference": b.reference})
+        # applications and waiting entries: one audit row each for the whole slot (a ranked slot can have
+        # tens of thousands), naming every record that changed
+        pending = list(Application.objects.filter(slot=slot, status=A.PENDING).select_related("user"))
+        if pending:
+            Application.objects.filter(pk__in=[a.pk for a in pending], status=A.PENDING).update(
+                status=A.WITHDRAWN, decided_at=now)
+            audit_record(actor=actor, action="booking.applications_withdraw", obj=slot, reason=reason,
+                         old={"status": A.PENDING},
+                         new={"status": A.WITHDRAWN, "applications": [a.pk for a in pending]})
+            for a in pending:
+                _notify(user=a.user, template="booking.cancelled",
+                        params={**_what(slot), "reference": f"#{a.pk}"}, sms=False)
+        waiting = list(WaitlistEntry.objects.filter(slot=slot, status__in=(W.WAITING, W.OFFERED))
+                       .values_list("pk", flat=True))
+        if waiting:
+            WaitlistEntry.objects.filter(pk__in=waiting).update(status=W.WITHDRAWN)
+            audit_record(actor=actor, action="booking.waitlist_withdraw", obj=slot, reason=reason,
+                         new={"status": W.WITHDRAWN, "entries": waiting})
     return slot
 
 
 # --- Penalties -----------------------------------------------------------------------------------------------------
+
+
+def penalty_rules_seed() -> int:
+    """DOMAIN §6's default rules (eastern areas), as migration 0002 seeds them; for tests that flush the
+    database. Returns how many were created."""
+    from jiaoguan.bookings.defaults import DEFAULT_PENALTY_RULES
+
+    made = 0
+    for rule in DEFAULT_PENALTY_RULES:
+        made += PenaltyRule.objects.get_or_create(**rule)[1]
+    return made
 
 
 def _active_penalty(*, party: str, kind: str, slot: Slot, now: dt.datetime) -> Penalty | None:
@@ -269,46 +361,45 @@ def _check_not_banned(*, party: str, slot: Slot, now: dt.datetime) -> None:
                         f"Because of {p.reason_en}, you cannot book until {until_en}")
 
 
-def _event_count(*, rule: PenaltyRule, party: str, slot: Slot, now: dt.datetime) -> int:
-    qs = Booking.objects.filter(party=party, slot__resource__kind=rule.kind)
-    if rule.event == PenaltyRule.Event.CANCEL:
-        qs = qs.filter(status=B.CANCELLED, cancelled_by=Booking.CancelledBy.CITIZEN)
-    else:
-        qs = qs.filter(status=B.NO_SHOW)
-    if rule.window == PenaltyRule.Window.PERIOD:
-        if not slot.period_key:
-            return 0
-        qs = qs.filter(slot__period_key=slot.period_key)
-    elif rule.window == PenaltyRule.Window.YEAR:
-        local = timezone.localtime(now)
-        qs = qs.filter(ended_at__gte=rules.year_start(local), ended_at__lt=rules.year_end(local))
-    else:
-        qs = qs.filter(ended_at__gte=now - dt.timedelta(days=max(1, rule.window_days)))
-    return qs.count()
+def _penalty_event(status: str, ended_at: dt.datetime, starts_at: dt.datetime, period_key: str) -> rules.PenaltyEvent:
+    # a cancellation happens when it is made; a no-show when the slot starts (whenever staff mark it)
+    return rules.PenaltyEvent(at=starts_at if status == B.NO_SHOW else ended_at, period_key=period_key,
+                              recorded_at=ended_at)
 
 
 def _apply_penalty_rules(*, booking: Booking, event: str, actor: Actor, now: dt.datetime) -> list[Penalty]:
+    """After a citizen's cancellation or a no-show (the party's advisory lock is held): every active rule of
+    the kind for that event whose threshold the party's counted events reach imposes its ban once."""
     slot = booking.slot
+    trigger = _penalty_event(booking.status, booking.ended_at or now, slot.starts_at, slot.period_key)
     made = []
-    for rule in PenaltyRule.objects.filter(kind=slot.resource.kind, event=event, active=True):
-        count = _event_count(rule=rule, party=booking.party, slot=slot, now=now)
+    status = B.CANCELLED if event == PenaltyRule.Event.CANCEL else B.NO_SHOW
+    qs = Booking.objects.filter(party=booking.party, slot__resource__kind=slot.resource.kind, status=status)
+    if status == B.CANCELLED:
+        qs = qs.filter(cancelled_by=Booking.CancelledBy.CITIZEN)
+    events = [_penalty_event(*row) for row in qs.values_list("status", "ended_at", "slot__starts_at",
+                                                               "slot__period_key")]
+    for rule in PenaltyRule.objects.filter(kind=slot.resource.kind, event=event, active=True).order_by("pk"):
+        since = (Penalty.objects.filter(party=booking.party, rule=rule).order_by("-created_at", "-pk")
+                 .values_list("created_at", flat=True).first())
+        count = rules.events_counted(window=rule.window, window_days=rule.window_days, events=events,
+                                     trigger=trigger, since=since)
         if not rules.threshold_reached(count=count, threshold=rule.threshold):
             continue
-        decision = rules.penalty_for(ban=rule.ban, ban_days=rule.ban_days, now=timezone.localtime(now),
-                                     period_key=slot.period_key)
-        if decision is None:
-            continue
-        if Penalty.objects.filter(party=booking.party, rule=rule, lifted_at__isnull=True,
-                                  period_key=decision.period_key, ends_at=decision.ends_at).exists():
-            continue
+        decision = rules.penalty_for(ban=rule.ban, ban_days=rule.ban_days, now=now, period_key=slot.period_key,
+                                     event_at=trigger.at)
+        if decision is None or Penalty.objects.filter(
+                party=booking.party, rule=rule, lifted_at__isnull=True, period_key=decision.period_key,
+                ends_at=decision.ends_at).exists():
+            continue  # nothing new to impose: the same ban is already in force
         what_zh, what_en = PenaltyRule.Event(event).label.split(" ", 1)
         p = Penalty.objects.create(
             party=booking.party, kind=rule.kind, rule=rule, period_key=decision.period_key,
             reason_zh=f"{count}次{what_zh}", reason_en=f"{count} × {what_en.lower()}", starts_at=now,
             ends_at=decision.ends_at, created_at=now)
         audit_record(actor=actor, action="booking.penalty", obj=p, new={
-            "party": p.party, "kind": p.kind, "rule": rule.pk, "period_key": p.period_key, "ends_at": p.ends_at},
-            subject_person_id=getattr(booking.user, "person_id", None))
+            "party": p.party, "kind": p.kind, "rule": rule.pk, "period_key": p.period_key, "ends_at": p.ends_at,
+            "count": count, "booking": booking.pk}, subject_person_id=_person_of(booking.user))
         until = _when(p.ends_at) if p.ends_at else (slot.period_key or "")
         _notify(user=booking.user, template="booking.penalty",
                 params={"reason_zh": p.reason_zh, "reason_en": p.reason_en, "until": until})
@@ -317,6 +408,7 @@ def _apply_penalty_rules(*, booking: Booking, event: str, actor: Actor, now: dt.
 
 
 def penalty_lift(*, penalty_id: int, actor: Actor, reason: str) -> Penalty:
+    """Staff lift a ban (e.g. a no-show that was the office's fault). The events before it no longer count."""
     _require(actor, "booking.manage")
     if not (reason or "").strip():
         raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
@@ -349,9 +441,9 @@ def _check_open(slot: Slot, now: dt.datetime) -> None:
 
 
 def _check_key_free(exclusive_key: str) -> None:
-    if Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists():
-        raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
-                       "There is already a live booking for this; it cannot be booked twice")
+    if Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists() \
+            or Application.objects.filter(exclusive_key=exclusive_key, status=A.PENDING).exists():
+        raise Conflict(*DUPLICATE)
 
 
 def _insert_booking(**fields) -> Booking:
@@ -363,8 +455,7 @@ def _insert_booking(**fields) -> Booking:
         except IntegrityError as exc:
             if "reference" in str(exc).lower() and "exclusive" not in str(exc).lower():
                 continue
-            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
-                           "There is already a live booking for this; it cannot be booked twice") from None
+            raise Conflict(*DUPLICATE) from None
     raise RuntimeError("could not draw a unique booking reference")
 
 
@@ -382,7 +473,7 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
               quota: str = "public", subject_label: str = "", confirm: bool = False,
               meta: dict | None = None) -> Booking:
     """First come: take a seat, held for the resource's ``hold_minutes`` (or confirmed at once when
-    ``confirm``). Lock the quota, expire stale holds, count, then insert."""
+    ``confirm``). Lock the quota, expire stale holds (their seats go to the waiting list first), count, insert."""
     now = clock.now()
     with transaction.atomic():
         q = _lock_quota(slot_id=slot_id, quota=quota)
@@ -392,14 +483,18 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
                            "Seats here are allocated by rank: submit an application")
         _check_open(slot, now)
         _check_not_banned(party=party, slot=slot, now=now)
-        _expire_overdue(q, now=now, actor=Actor.system("bookings"))
         _check_key_free(exclusive_key)
+        if _expire_overdue(q, now=now, actor=Actor.system("bookings")):
+            # people already waiting come before a newcomer (if this booking then fails, all of it rolls back
+            # and the sweep does the same later)
+            _offer_freed(q, actor=Actor.system("bookings"))
         if _live_count(q) >= q.capacity:
             raise Conflict("bookings.full", "该场次名额已满，可加入候补", "This slot is full; you may join the waiting list")
         b = _insert_booking(
             slot=slot, quota=q, user=user, subject=subject, subject_label=subject_label[:120],
             exclusive_key=exclusive_key, party=party, status=B.CONFIRMED if confirm else B.HELD,
-            hold_expires_at=None if confirm else now + dt.timedelta(minutes=slot.resource.hold_minutes),
+            hold_expires_at=None if confirm else min(now + dt.timedelta(minutes=slot.resource.hold_minutes),
+                                                     slot.starts_at),
             meta=meta or {}, created_at=now, confirmed_at=now if confirm else None)
         _audit_booking(actor=actor, action="booking.confirm" if confirm else "booking.hold", booking=b, old=None)
         _emit_changed(b, "")
@@ -417,23 +512,34 @@ def _mine(*, booking_id: int, user) -> Booking:
 
 
 def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
-    """Held → confirmed, if the hold has not run out (a conditional update: the expiry sweep cannot also win)."""
+    """Held → confirmed, if the hold has not run out. A conditional update: whichever of this and the expiry
+    sweep commits first wins, the other changes nothing. Confirming twice returns the booking."""
     now = clock.now()
     with transaction.atomic():
         b = _mine(booking_id=booking_id, user=user)
         if b.status == B.CONFIRMED:
             return b
         if b.status != B.HELD:
+            if b.status == B.EXPIRED:
+                raise Conflict("bookings.hold_expired", "保留时间已过，名额已释放，请重新预约",
+                               "The hold has run out and the seat was released; please book again")
             raise Conflict("bookings.not_held", "该预约不在待确认状态", "This booking is not waiting for confirmation")
+        old = _booking_state(b)
         updated = Booking.objects.filter(pk=b.pk, status=B.HELD, hold_expires_at__gt=now).update(
             status=B.CONFIRMED, confirmed_at=now, hold_expires_at=None)
         if not updated:
+            b.refresh_from_db(fields=["status"])
+            if b.status == B.CONFIRMED:  # a concurrent confirm of the same booking won
+                return b
             raise Conflict("bookings.hold_expired", "保留时间已过，名额已释放，请重新预约",
                            "The hold has run out and the seat was released; please book again")
-        old = _booking_state(b)
-        b.refresh_from_db()
+        b.status, b.confirmed_at, b.hold_expires_at = B.CONFIRMED, now, None
         _audit_booking(actor=actor, action="booking.confirm", booking=b, old=old)
-        WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).update(status=W.ACCEPTED)
+        entry = WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).first()
+        if entry is not None and WaitlistEntry.objects.filter(pk=entry.pk, status=W.OFFERED).update(
+                status=W.ACCEPTED):
+            entry.status = W.ACCEPTED
+            _audit_entry(actor=actor, action="booking.waitlist_accept", entry=entry, old=W.OFFERED)
         _emit_changed(b, B.HELD)
         _notify(user=b.user, template="booking.confirmed", params={**_what(b.slot), "reference": b.reference})
     return b
@@ -441,30 +547,42 @@ def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
 
 def _end(b: Booking, *, to: str, actor: Actor, action: str, now: dt.datetime, expect: str | None = None,
          by: str = "", reason: str = "") -> bool:
-    """Move a booking to an end state with a conditional update (exactly once), audit and emit."""
+    """Move a booking to an end state with a conditional update (exactly once), audit and emit. A held seat
+    that was a waiting-list offer: the offer lapses (the caller passes the seat on)."""
     expect = expect or b.status
     fields = {"status": to, "ended_at": now, "hold_expires_at": None}
     if by:
         fields["cancelled_by"] = by
     if not Booking.objects.filter(pk=b.pk, status=expect).update(**fields):
         return False
-    old = _booking_state(b)
+    old = {**_booking_state(b), "status": expect}
     b.status, b.ended_at, b.hold_expires_at = to, now, None
     if by:
         b.cancelled_by = by
     _audit_booking(actor=actor, action=action, booking=b, old=old, reason=reason)
-    if to in (B.EXPIRED, B.RELEASED):
-        WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).update(status=W.LAPSED)
+    if expect == B.HELD:
+        entry = WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).select_related("user").first()
+        if entry is not None and WaitlistEntry.objects.filter(pk=entry.pk, status=W.OFFERED).update(
+                status=W.LAPSED):
+            entry.status = W.LAPSED
+            _audit_entry(actor=actor, action="booking.waitlist_lapse", entry=entry, old=W.OFFERED)
     _emit_changed(b, expect, by)
     return True
 
 
+def _mine_locked(*, booking_id: int, user) -> tuple[Booking, Quota]:
+    """The user's booking (404 if not theirs), its quota locked, the booking read again after the lock."""
+    b = _mine(booking_id=booking_id, user=user)
+    q = _lock_quota_id(b.quota_id)
+    b.refresh_from_db()
+    return b, q
+
+
 def booking_release(*, booking_id: int, user, actor: Actor) -> Booking:
-    """The citizen lets a held seat go (no penalty: it was never confirmed)."""
+    """The citizen lets a held seat go (no penalty: it was never confirmed); it passes to the waiting list."""
     now = clock.now()
     with transaction.atomic():
-        b = _mine(booking_id=booking_id, user=user)
-        q = _lock_quota(slot_id=b.slot_id, quota=b.quota.name)
+        b, q = _mine_locked(booking_id=booking_id, user=user)
         if b.status != B.HELD or not _end(b, to=B.RELEASED, actor=actor, action="booking.release", now=now,
                                           expect=B.HELD):
             raise Conflict("bookings.not_held", "该预约不在待确认状态", "This booking is not waiting for confirmation")
@@ -473,8 +591,9 @@ def booking_release(*, booking_id: int, user, actor: Actor) -> Booking:
 
 
 def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = "") -> Booking:
-    """Cancel a confirmed booking. A citizen (``user`` given) only their own and only until the slot's
-    deadline, and it counts towards the penalty rules; staff at any time without penalty."""
+    """Cancel a booking. A citizen (``user`` given) only their own confirmed one and only until the slot's
+    deadline, and it counts towards the penalty rules; staff (a held or confirmed one) at any time without
+    penalty. The seat goes to the waiting list."""
     now = clock.now()
     by_citizen = user is not None
     if not by_citizen:
@@ -483,12 +602,13 @@ def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = ""
             raise InvalidInput("bookings.reason", "请填写取消原因", "Give a reason for cancelling", field="reason")
     with transaction.atomic():
         if by_citizen:
-            b = _mine(booking_id=booking_id, user=user)
+            b, q = _mine_locked(booking_id=booking_id, user=user)
         else:
-            b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
-            if b is None:
+            found = Booking.objects.filter(pk=booking_id).values_list("quota_id", flat=True).first()
+            if found is None:
                 raise not_found("预约", "booking")
-        q = _lock_quota(slot_id=b.slot_id, quota=b.quota.name)
+            q = _lock_quota_id(found)
+            b = Booking.objects.select_related("slot__resource", "quota", "user").get(pk=booking_id)
         if b.status == B.HELD and by_citizen:
             raise Conflict("bookings.not_confirmed", "该预约尚未确认，请选择放弃", "This booking is only held: release it")
         if b.status not in (B.CONFIRMED, B.HELD):
@@ -496,6 +616,11 @@ def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = ""
         if by_citizen and now >= b.slot.cancel_until:
             raise Conflict("bookings.cancel_closed", f"取消截止时间（{_when(b.slot.cancel_until)}）已过",
                            f"The deadline for cancelling ({_when(b.slot.cancel_until)}) has passed")
+        if by_citizen:
+            _lock_party(b.party)  # before the first audit row (lock order)
+            # the time is read after the party lock, so cancellations of one party are timestamped in the order
+            # they are counted (a penalty "uses up" the events recorded before it)
+            now = clock.now()
         by = Booking.CancelledBy.CITIZEN if by_citizen else Booking.CancelledBy.STAFF
         if not _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now, by=by, reason=reason):
             raise Conflict("bookings.not_cancellable", "该预约当前状态不能取消", "This booking cannot be cancelled now")
@@ -521,6 +646,9 @@ def booking_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
         if b.status != B.CONFIRMED:
             raise Conflict("bookings.not_markable", "只有预约成功的记录才能登记到场情况",
                            "Only a confirmed booking can be marked")
+        if not attended:
+            _lock_party(b.party)  # before the first audit row (lock order); the time after it, as in cancel
+            now = clock.now()
         to = B.ATTENDED if attended else B.NO_SHOW
         if not _end(b, to=to, actor=actor, action="booking.attended" if attended else "booking.no_show", now=now,
                     expect=B.CONFIRMED):
@@ -533,19 +661,22 @@ def booking_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
 
 def holds_expire(*, now: dt.datetime | None = None) -> int:
     """The periodic sweep: end every hold whose time is up and pass the seats to the waiting list. Each hold
-    ends exactly once, even with two sweeps (or a sweep and a booking) at the same time."""
+    ends exactly once, even with two sweeps (or a sweep and a confirmation) at the same time: the candidates
+    are read before the lock only to know which quotas to visit; under each quota's lock they are read again
+    and ended by a conditional update. It also offers seats that are free while people wait (a repair: an
+    offer whose transaction failed elsewhere is not lost)."""
     now = now or clock.now()
     actor = Actor.system("bookings.holds_expire")
-    quota_ids = list(Booking.objects.filter(status=B.HELD, hold_expires_at__lte=now)
-                     .values_list("quota_id", flat=True).distinct())
+    quota_ids = set(Booking.objects.filter(status=B.HELD, hold_expires_at__lte=now)
+                    .values_list("quota_id", flat=True).distinct())
+    quota_ids |= set(WaitlistEntry.objects.filter(status=W.WAITING, slot__starts_at__gt=now)
+                     .exclude(slot__status=Slot.Status.CANCELLED).values_list("quota_id", flat=True).distinct())
     total = 0
-    for quota_id in quota_ids:
+    for quota_id in sorted(quota_ids):
         with transaction.atomic():
-            q = Quota.objects.select_for_update().select_related("slot__resource").get(pk=quota_id)
-            n = _expire_overdue(q, now=now, actor=actor)
-            if n:
-                _offer_freed(q, actor=actor)
-            total += n
+            q = _lock_quota_id(quota_id)
+            total += _expire_overdue(q, now=now, actor=actor)
+            _offer_freed(q, actor=actor)
     return total
 
 
@@ -554,7 +685,8 @@ def holds_expire(*, now: dt.datetime | None = None) -> int:
 
 def waitlist_join(*, slot_id: int, user, subject: str, exclusive_key: str, party: str, actor: Actor,
                   quota: str = "public", subject_label: str = "", meta: dict | None = None) -> WaitlistEntry:
-    """Join the waiting list of a full slot (first come, or a ranked slot after allocation)."""
+    """Join the waiting list of a full slot (first come, or a ranked slot after allocation). A ranked slot
+    with seats left after its allocation offers one at once."""
     now = clock.now()
     with transaction.atomic():
         q = _lock_quota(slot_id=slot_id, quota=quota)
@@ -569,8 +701,8 @@ def waitlist_join(*, slot_id: int, user, subject: str, exclusive_key: str, party
             raise Conflict("bookings.ranked_pending", "排序分配完成后才能候补", "The waiting list opens after allocation")
         _check_not_banned(party=party, slot=slot, now=now)
         _check_key_free(exclusive_key)
-        _expire_overdue(q, now=now, actor=Actor.system("bookings"))
-        if _live_count(q) < q.capacity and not ranked:
+        if not ranked and _live_count(q) - Booking.objects.filter(
+                quota=q, status=B.HELD, hold_expires_at__lte=now).count() < q.capacity:
             raise Conflict("bookings.not_full", "该场次还有名额，请直接预约", "This slot still has seats: book directly")
         try:
             with transaction.atomic():
@@ -581,50 +713,75 @@ def waitlist_join(*, slot_id: int, user, subject: str, exclusive_key: str, party
             raise Conflict("bookings.waitlist_duplicate", "您已在该场次的候补名单中",
                            "You are already on this slot's waiting list") from None
         audit_record(actor=actor, action="booking.waitlist_join", obj=e, new={"slot": slot.pk, "subject": subject},
-                     subject_person_id=getattr(user, "person_id", None))
+                     subject_person_id=_person_of(user))
+        if ranked:
+            _offer_freed(q, actor=actor)
+            e.refresh_from_db()
     return e
 
 
 def waitlist_withdraw(*, entry_id: int, user, actor: Actor) -> WaitlistEntry:
+    """Leave a waiting list. An entry with a seat on offer lets that seat go (it passes to the next)."""
+    now = clock.now()
     with transaction.atomic():
-        e = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, user=user).first()
-        if e is None:
+        found = WaitlistEntry.objects.filter(pk=entry_id, user=user).values_list("quota_id", flat=True).first()
+        if found is None:
             raise not_found("候补记录", "waiting-list entry")
-        if e.status != W.WAITING:
+        q = _lock_quota_id(found)
+        e = WaitlistEntry.objects.select_related("user", "booking").get(pk=entry_id)
+        if e.status not in (W.WAITING, W.OFFERED):
             raise Conflict("bookings.waitlist_not_waiting", "该候补记录已不在候补中",
                            "This entry is no longer waiting")
+        old = e.status
+        if old == W.OFFERED and e.booking_id:
+            b = Booking.objects.select_related("slot__resource", "user").get(pk=e.booking_id)
+            _end(b, to=B.RELEASED, actor=actor, action="booking.release", now=now, expect=B.HELD)
+            e.refresh_from_db()  # _end lapsed it
+        WaitlistEntry.objects.filter(pk=e.pk).update(status=W.WITHDRAWN)
         e.status = W.WITHDRAWN
-        e.save(update_fields=["status"])
-        audit_record(actor=actor, action="booking.waitlist_withdraw", obj=e, old={"status": W.WAITING},
-                     new={"status": e.status}, subject_person_id=getattr(user, "person_id", None))
+        _audit_entry(actor=actor, action="booking.waitlist_withdraw", entry=e, old=old)
+        if old == W.OFFERED:
+            _offer_freed(q, actor=actor)
     return e
 
 
 def _offer_freed(q: Quota, *, actor: Actor) -> int:
-    """Under the quota lock: give free seats to the oldest waiting entries, held for the offer time."""
+    """Under the quota lock: give free seats to the oldest waiting entries, held for the offer time. Entries
+    whose key is already booked elsewhere, or whose party is banned now, lapse; entries whose key is held on
+    another offer wait their turn."""
     slot = q.slot
     now = clock.now()
     if slot.status == Slot.Status.CANCELLED or slot.starts_at <= now:
         return 0
-    offered = 0
     free = q.capacity - _live_count(q)
     if free <= 0:
         return 0
+    offered = 0
     minutes = slot.resource.waitlist_offer_minutes
     for e in WaitlistEntry.objects.filter(quota=q, status=W.WAITING).select_related("user").order_by("created_at", "id"):
         if free <= 0:
             break
-        if Booking.objects.filter(exclusive_key=e.exclusive_key, status__in=LIVE_BOOKING).exists():
-            e.status = W.LAPSED  # booked elsewhere meanwhile: nothing to offer
-            e.save(update_fields=["status"])
+        live = Booking.objects.filter(exclusive_key=e.exclusive_key, status__in=LIVE_BOOKING).values_list(
+            "status", flat=True).first()
+        if live == B.HELD:
+            continue
+        if live is not None or _active_penalty(party=e.party, kind=slot.resource.kind, slot=slot, now=now):
+            WaitlistEntry.objects.filter(pk=e.pk).update(status=W.LAPSED)
+            e.status = W.LAPSED
+            _audit_entry(actor=actor, action="booking.waitlist_lapse", entry=e, old=W.WAITING,
+                         reason="booked elsewhere" if live else "banned")
             continue
         until = min(now + dt.timedelta(minutes=minutes), slot.starts_at)
-        b = _insert_booking(slot=slot, quota=q, user=e.user, subject=e.subject, subject_label=e.subject_label,
-                            exclusive_key=e.exclusive_key, party=e.party, status=B.HELD, hold_expires_at=until,
-                            meta={**e.meta, "waitlist_entry": e.pk}, created_at=now)
+        try:
+            b = _insert_booking(slot=slot, quota=q, user=e.user, subject=e.subject, subject_label=e.subject_label,
+                                exclusive_key=e.exclusive_key, party=e.party, status=B.HELD, hold_expires_at=until,
+                                meta={**e.meta, "waitlist_entry": e.pk}, created_at=now)
+        except Conflict:  # the key was booked elsewhere a moment ago (not under this lock): next entry
+            continue
+        WaitlistEntry.objects.filter(pk=e.pk).update(status=W.OFFERED, booking=b, offered_at=now)
         e.status, e.booking, e.offered_at = W.OFFERED, b, now
-        e.save(update_fields=["status", "booking", "offered_at"])
         _audit_booking(actor=actor, action="booking.waitlist_offer", booking=b, old=None)
+        _audit_entry(actor=actor, action="booking.waitlist_offer", entry=e, old=W.WAITING)
         _emit_changed(b, "")
         _notify(user=e.user, template="booking.offer", params={**_what(slot), "until": _when(until)})
         offered += 1
@@ -647,39 +804,36 @@ def application_submit(*, slot_id: int, user, subject: str, exclusive_key: str, 
             raise Conflict("bookings.first_come_only", "该业务先到先得，请直接预约", "Seats here are first come: book directly")
         _check_open(slot, now)
         _check_not_banned(party=party, slot=slot, now=now)
-        if Application.objects.filter(exclusive_key=exclusive_key, status__in=(A.PENDING, A.ALLOCATED)).exists() \
-                or Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists():
-            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
-                           "There is already a live booking for this; it cannot be booked twice")
+        _check_key_free(exclusive_key)
         try:
             with transaction.atomic():
                 a = Application.objects.create(slot=slot, quota=q, user=user, subject=subject,
                                                subject_label=subject_label[:120], exclusive_key=exclusive_key,
                                                party=party, sort_time=sort_time, meta=meta or {}, created_at=now)
         except IntegrityError:
-            raise Conflict("bookings.duplicate", "已有一个有效预约，不能重复预约",
-                           "There is already a live booking for this; it cannot be booked twice") from None
+            raise Conflict(*DUPLICATE) from None
         audit_record(actor=actor, action="booking.apply", obj=a, new={
             "slot": slot.pk, "quota": q.name, "subject": subject, "sort_time": sort_time},
-            subject_person_id=getattr(user, "person_id", None))
+            subject_person_id=_person_of(user))
     return a
 
 
 def application_withdraw(*, application_id: int, user, actor: Actor) -> Application:
+    """Withdraw a pending application while the window is open (afterwards: cancel the allocated booking)."""
     now = clock.now()
     with transaction.atomic():
         a = Application.objects.select_related("slot").filter(pk=application_id, user=user).first()
         if a is None:
             raise not_found("预约申请", "application")
-        _lock_quota(slot_id=a.slot_id, quota=a.quota.name)
-        if now >= a.slot.closes_at:
+        _lock_quota_id(a.quota_id)
+        if a.status == A.PENDING and now >= a.slot.closes_at:
             raise Conflict("bookings.window_closed", "预约已截止，不能撤回；分配成功后可在取消截止前取消",
                            "Booking has closed; once allocated you may cancel before the deadline")
         if not Application.objects.filter(pk=a.pk, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now):
             raise Conflict("bookings.not_pending", "该申请已不在排队中", "This application is no longer pending")
         audit_record(actor=actor, action="booking.withdraw", obj=a, old={"status": A.PENDING},
-                     new={"status": A.WITHDRAWN}, subject_person_id=getattr(user, "person_id", None))
-        a.status = A.WITHDRAWN
+                     new={"status": A.WITHDRAWN}, subject_person_id=_person_of(user))
+        a.status, a.decided_at = A.WITHDRAWN, now
     return a
 
 
@@ -695,44 +849,50 @@ UPDATE bookings_application
 """
 
 
-def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int, int]:
+def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int, int] | None:
     """Allocate one closed slot in one transaction: rank each quota's pending applications with one SQL
-    statement (window function), create the confirmed bookings of those within the seats, publish."""
+    statement (window function; the same order as ``rules.rank_order``), create the confirmed bookings of
+    those within the seats, publish. None when the slot is not (or no longer) due: the slot row is locked
+    first, so a second run at the same time waits and then finds it allocated."""
     with transaction.atomic():
-        slot = Slot.objects.select_for_update().select_related("resource").filter(pk=slot_id).first()
+        slot = _lock_slot(slot_id)
         if slot is None or slot.status not in (Slot.Status.OPEN, Slot.Status.CLOSED) or slot.closes_at > now:
-            return 0, 0
+            return None
         quotas = list(Quota.objects.select_for_update().filter(slot=slot).order_by("id"))
         applications = allocated = 0
         for q in quotas:
             free = max(0, q.capacity - _live_count(q))
+            # an application whose key got a live booking elsewhere meanwhile is out of the running (no rank),
+            # so the seat goes to the next in line instead of being lost
+            out = list(Application.objects.filter(
+                quota=q, status=A.PENDING,
+                exclusive_key__in=Booking.objects.filter(status__in=LIVE_BOOKING).values("exclusive_key"))
+                .values_list("pk", flat=True))
+            if out:
+                Application.objects.filter(pk__in=out).update(status=A.UNSUCCESSFUL, decided_at=now)
             with connection.cursor() as cur:
                 cur.execute(_RANK_SQL, [free, connection.ops.adapt_datetimefield_value(now), q.pk])
                 decided = cur.rowcount
-            applications += decided
+            applications += decided + len(out)
             rows = list(Application.objects.filter(quota=q, status=A.ALLOCATED, booking__isnull=True)
                         .order_by("rank").values("id", "user_id", "subject", "subject_label", "exclusive_key",
                                                  "party", "meta", "rank"))
-            taken_keys = set(Booking.objects.filter(
-                exclusive_key__in=[r["exclusive_key"] for r in rows], status__in=LIVE_BOOKING)
-                .values_list("exclusive_key", flat=True)) if rows else set()
-            bookings = []
-            for r in rows:
-                if r["exclusive_key"] in taken_keys:  # booked elsewhere meanwhile: the seat is not given twice
-                    Application.objects.filter(pk=r["id"]).update(status=A.UNSUCCESSFUL)
-                    continue
-                bookings.append(Booking(
-                    reference=rules.reference_new(), slot=slot, quota=q, user_id=r["user_id"], subject=r["subject"],
-                    subject_label=r["subject_label"], exclusive_key=r["exclusive_key"], party=r["party"],
-                    status=B.CONFIRMED, application_id=r["id"], meta={**(r["meta"] or {}), "rank": r["rank"]},
-                    created_at=now, confirmed_at=now))
+            bookings = [Booking(
+                reference=rules.reference_new(), slot=slot, quota=q, user_id=r["user_id"], subject=r["subject"],
+                subject_label=r["subject_label"], exclusive_key=r["exclusive_key"], party=r["party"],
+                status=B.CONFIRMED, application_id=r["id"], meta={**(r["meta"] or {}), "rank": r["rank"]},
+                created_at=now, confirmed_at=now) for r in rows]
             Booking.objects.bulk_create(bookings, batch_size=2000)
             allocated += len(bookings)
             audit_record(actor=actor, action="booking.allocate", obj=q, new={
-                "slot": slot.pk, "quota": q.name, "seats": free, "applications": decided,
-                "allocated": len(bookings), "allocated_applications": [b.application_id for b in bookings]})
+                "slot": slot.pk, "quota": q.name, "seats": free, "applications": decided + len(out),
+                "allocated": len(bookings), "allocated_applications": [b.application_id for b in bookings],
+                "excluded_applications": out})
+        old = slot.status
         slot.status, slot.allocated_at = Slot.Status.ALLOCATED, now
         slot.save(update_fields=["status", "allocated_at"])
+        audit_record(actor=actor, action="booking.slot_allocated", obj=slot, old={"status": old},
+                     new={"status": slot.status, "applications": applications, "allocated": allocated})
         event_emit(topic="bookings.slot_allocated", payload={
             "slot_id": slot.pk, "kind": slot.resource.kind, "resource": slot.resource.code,
             "allocated_at": now.isoformat()})
@@ -742,30 +902,49 @@ def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int
 def applications_allocate(*, actor: Actor, now: dt.datetime | None = None,
                           slot_ids: list[int] | None = None) -> AllocationRun:
     """The allocation job: every ranked slot whose window has closed and that is not allocated yet, one
-    transaction per slot (a crash leaves finished slots done and the rest for the next run)."""
+    transaction per slot (a crash leaves finished slots done and the rest for the next run). Running it twice,
+    even at the same time, allocates each slot once. The run is recorded when a person started it or when it
+    allocated something (the periodic job does not leave a row every five minutes)."""
     _require(actor, "booking.manage")
     now = now or clock.now()
-    run = AllocationRun.objects.create(started_at=now, actor_label=actor.label[:150])
+    run = AllocationRun(started_at=clock.now(), actor_label=actor.label[:150])
     qs = Slot.objects.filter(resource__policy=Resource.Policy.RANKED, status__in=(Slot.Status.OPEN, Slot.Status.CLOSED),
                              closes_at__lte=now)
     if slot_ids is not None:
         qs = qs.filter(pk__in=slot_ids)
     for slot_id in list(qs.order_by("starts_at", "id").values_list("pk", flat=True)):
-        applications, allocated = _allocate_slot(slot_id=slot_id, actor=actor, now=now)
-        if applications or allocated:
-            run.slots += 1
-        run.applications += applications
-        run.allocated += allocated
+        for attempt in range(3):
+            try:
+                result = _allocate_slot(slot_id=slot_id, actor=actor, now=now)
+                break
+            except IntegrityError:  # a key booked elsewhere between the exclusion and the insert: try again
+                log.warning("allocation of slot %s hit a duplicate key (attempt %s)", slot_id, attempt + 1)
+                result = None
+        if result is None:
+            continue
+        run.slots += 1
+        run.applications += result[0]
+        run.allocated += result[1]
     run.finished_at = clock.now()
-    run.save(update_fields=["slots", "applications", "allocated", "finished_at"])
+    if run.slots or actor.role != "system":
+        run.save()
     return run
 
 
 def slots_close(*, now: dt.datetime | None = None) -> int:
     """Mark ranked slots whose window has passed as closed (awaiting allocation), so pages show it."""
     now = now or clock.now()
-    return Slot.objects.filter(resource__policy=Resource.Policy.RANKED, status=Slot.Status.OPEN,
-                               closes_at__lte=now).update(status=Slot.Status.CLOSED)
+    with transaction.atomic():
+        ids = list(Slot.objects.select_for_update().filter(
+            resource__policy=Resource.Policy.RANKED, status=Slot.Status.OPEN, closes_at__lte=now)
+            .values_list("pk", flat=True))
+        if not ids:
+            return 0
+        n = Slot.objects.filter(pk__in=ids, status=Slot.Status.OPEN).update(status=Slot.Status.CLOSED)
+        audit_record(actor=Actor.system("bookings.slots_close"), action="booking.slots_close",
+                     object_type="bookings.slot", object_id=",".join(map(str, ids[:50])),
+                     old={"status": Slot.Status.OPEN}, new={"status": Slot.Status.CLOSED, "slots": ids})
+    return n
 
 
 def slot_allocation_notify(*, slot_id: int, chunk: int = 1000) -> int:

@@ -1,5 +1,12 @@
-"""counters pages of the console: mounted by console/urls.py (namespace console:counters_console)."""
-from django.urls import path  # noqa: F401
+"""counters pages of the console: mounted by console/urls.py at /console/appointments/
+(namespace console:counters_console)."""
+from django.urls import path
+
+from jiaoguan.console import counters_views as views
 
 app_name = "counters_console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:office_service_id>/<str:date>/", views.day, name="day"),
+    path("bookings/<int:booking_id>/mark/", views.mark, name="mark"),
+]

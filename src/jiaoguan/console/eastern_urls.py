@@ -1,5 +1,15 @@
-"""eastern pages of the console: mounted by console/urls.py (namespace console:eastern_console)."""
-from django.urls import path  # noqa: F401
+"""东部预约 staff pages: mounted by console/urls.py at /console/east/ (namespace console:eastern_console)."""
+from django.urls import path
+
+from jiaoguan.console import eastern_views as views
 
 app_name = "eastern_console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("areas/new/", views.area_new, name="area_new"),
+    path("days/new/", views.day_new, name="day_new"),
+    path("exemptions/", views.exemptions, name="exemptions"),
+    path("exemptions/<int:exemption_id>/revoke/", views.exemption_revoke, name="exemption_revoke"),
+    path("checkpoints/", views.checkpoints, name="checkpoints"),
+    path("passages/", views.passages, name="passages"),
+]

@@ -1,5 +1,15 @@
-"""exams pages of the console: mounted by console/urls.py (namespace console:exams_console)."""
-from django.urls import path  # noqa: F401
+"""exams pages of the console: mounted by console/urls.py at /console/exams/ (namespace console:exams_console)."""
+from django.urls import path
+
+from jiaoguan.console import exams_views as views
 
 app_name = "exams_console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("allocate/", views.allocate, name="allocate"),
+    path("sessions/new/", views.session_new, name="session_new"),
+    path("sessions/<int:session_id>/", views.session_detail, name="session"),
+    path("sessions/<int:session_id>/results/", views.result, name="result"),
+    path("venues/", views.venues, name="venues"),
+    path("permits/", views.permits, name="permits"),
+]

@@ -1,5 +1,14 @@
-"""inspections pages of the console: mounted by console/urls.py (namespace console:inspections_console)."""
-from django.urls import path  # noqa: F401
+"""Staff inspection pages: mounted by console/urls.py at /console/inspections/ (console:inspections_console)."""
+from django.urls import path
+
+from jiaoguan.console import inspections_views as views
 
 app_name = "inspections_console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("stations/<int:station_id>/", views.station, name="station"),
+    path("stations/<int:station_id>/active/", views.station_active, name="station_active"),
+    path("stations/<int:station_id>/day/", views.day, name="day"),
+    path("bookings/<int:booking_id>/attendance/", views.attendance, name="attendance"),
+    path("bookings/<int:booking_id>/result/", views.result, name="result"),
+]

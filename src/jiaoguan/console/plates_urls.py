@@ -1,5 +1,13 @@
 """plates pages of the console: mounted by console/urls.py (namespace console:plates_console)."""
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jiaoguan.console import plates_views as views
 
 app_name = "plates_console"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("offices/<int:office_id>/generate/", views.generate, name="generate"),
+    path("policies/", views.policies, name="policies"),
+    path("policies/add/", views.policy_add, name="policy_add"),
+    path("policies/<int:policy_id>/deactivate/", views.policy_deactivate, name="policy_deactivate"),
+]

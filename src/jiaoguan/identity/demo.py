@@ -25,7 +25,7 @@ DEMO_STAFF = (
 )
 
 
-def _citizen(person) -> User:
+def _citizen(person, username: str = "demo_citizen") -> User:
     phone = person.phone or CITIZEN_PHONE
     existing = User.objects.filter(person_id=person.pk).first() or User.objects.filter(
         phone_hash=phone_hash(phone)).first()
@@ -33,7 +33,7 @@ def _citizen(person) -> User:
         return existing
     now = clock.now()
     with transaction.atomic():
-        user = User(username="demo_citizen", role=Role.CITIZEN, phone=phone, person=person,
+        user = User(username=username, role=Role.CITIZEN, phone=phone, person=person,
                     real_name_verified_at=now, date_joined=now)
         user.set_password(DEMO_PASSWORD)
         user.save(force_insert=True)
@@ -50,6 +50,12 @@ def create_demo_accounts(*, city) -> list[tuple[str, str, str, str]]:
     citizen = _citizen(citizen_person)
     rows.append((Role.CITIZEN.value, citizen.phone, DEMO_PASSWORD,
                  "市民（有驾驶证和车辆；可绑定亲属车辆）Citizen with a licence and vehicles; can bind a relative's car"))
+    for key, note in (("learner", "学员（已受理学车申请，可预约考试）Learner: books driving tests"),
+                      ("newcar", "新车车主（可网上选号）New-car owner: chooses a plate online")):
+        person = city.showcase.get(key)
+        if person is not None:
+            user = _citizen(person, username=f"demo_{key}")
+            rows.append((Role.CITIZEN.value, user.phone, DEMO_PASSWORD, note))
     for role, username, display_name, note in DEMO_STAFF:
         if not User.objects.filter(username=username).exists():
             staff_bootstrap(username=username, display_name=display_name, role=role, password=DEMO_PASSWORD,

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # bookings: define venues, sessions, quotas and days, run the allocation / see and mark attendance
     "booking.manage": frozenset({Role.APPROVER, Role.ADMIN}),
     "booking.attendance": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    "exam.permit_issue": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
     # plate selection: edit pools and withholding policies / look at them
     "plate.manage": frozenset({Role.APPROVER, Role.ADMIN}),
     "plate.view": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),

@@ -1,4 +1,290 @@
-"""inspections API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
-from ninja import Router
+"""Inspections API (ninja Router mounted at /api/v1/ by jiaoguan/api.py): parse, authorise, call a service.
+
+Everyone:
+    GET  /api/v1/inspection-stations                         active stations
+    GET  /api/v1/inspection-stations/{id}/slots?date=        that day's bookable slots with free seats
+    GET  /api/v1/inspection-marks/verify?number=&token=      is this mark genuine (masked plate only)
+Citizens (session or bearer):
+    GET  /api/v1/me/inspection-eligibility                   per own vehicle: book / mark / booked / none + reasons
+    GET  /api/v1/me/inspection-bookings                      my inspection bookings
+    POST /api/v1/me/inspection-bookings {vehicle_id, slot_id}   Idempotency-Key → 201 a held booking
+    POST /api/v1/me/inspection-bookings/{id}/confirm         held → confirmed (the engine's
+                                                              POST /api/v1/me/bookings/{id}/confirm works too)
+    POST /api/v1/me/inspection-bookings/{id}/cancel          release a hold / cancel before the deadline
+    GET  /api/v1/me/inspection-marks                         my electronic inspection marks
+    POST /api/v1/me/inspection-marks {vehicle_id}            Idempotency-Key → 201 the mark (exempt years)
+Staff:
+    POST /api/v1/staff/inspection-stations                   (booking.manage)
+    POST /api/v1/staff/inspection-stations/{id}/slots        generate slots in bulk (booking.manage)
+    GET  /api/v1/staff/inspection-stations/{id}/day?date=    the day's bookings, plates masked (booking.attendance)
+    POST /api/v1/staff/inspection-bookings/{id}/attendance {attended}    (booking.attendance)
+    POST /api/v1/staff/inspection-bookings/{id}/result {passed, note}    (booking.attendance)
+The booking id is the capacity engine's booking id throughout.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.utils import timezone
+from ninja import Router, Schema, Status
+from ninja.responses import codes_4xx
+
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.http import client_ip
+from jiaoguan.core.idempotency import idempotent
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
+from jiaoguan.inspections import rules, selectors, services
+from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 
 router = Router(tags=["inspections"])
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+ERRORS = {codes_4xx: ErrorOut}
+
+
+def _actor(request, user) -> Actor:
+    return Actor.of(user, ip=client_ip(request))
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return timezone.localtime(at).isoformat() if at else None
+
+
+def _station_out(s: Station) -> dict:
+    return {"id": s.pk, "code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "address": s.address,
+            "district": s.district, "lanes": s.lanes, "active": s.active}
+
+
+def _slot_out(row: selectors.SlotRow) -> dict:
+    return {"id": row.slot.pk, "starts_at": _iso(row.slot.starts_at), "ends_at": _iso(row.slot.ends_at),
+            "capacity": row.capacity, "taken": row.taken, "free": row.free,
+            "cancel_until": _iso(row.slot.cancel_until)}
+
+
+def _booking_out(ib: InspectionBooking, *, masked: bool = False) -> dict:
+    b = ib.booking
+    return {
+        "id": b.pk, "reference": b.reference, "status": b.status, "status_label": b.get_status_display(),
+        "hold_expires_at": _iso(b.hold_expires_at), "station": _station_out(ib.station),
+        "slot": {"id": b.slot_id, "starts_at": _iso(b.slot.starts_at), "ends_at": _iso(b.slot.ends_at),
+                 "cancel_until": _iso(b.slot.cancel_until)},
+        "vehicle_id": ib.vehicle_id, "plate": rules.mask_plate(ib.vehicle.plate) if masked else ib.vehicle.plate,
+        "result": ib.result, "result_label": ib.get_result_display(), "result_note": ib.result_note,
+    }
+
+
+def _mark_out(m: InspectionMark, request=None) -> dict:
+    from django.urls import reverse
+
+    path = reverse("portal:inspections_portal:verify", args=[m.number, m.token])
+    return {"number": m.number, "vehicle_id": m.vehicle_id, "plate": m.vehicle.plate, "year": m.year,
+            "due_covered": m.due_covered.isoformat(), "valid_until": m.valid_until.isoformat(),
+            "issued_at": _iso(m.issued_at), "verify_url": request.build_absolute_uri(path) if request else path}
+
+
+def _reasons(refusals) -> list[dict]:
+    return [{"code": r.code, "zh": r.zh, "en": r.en} for r in refusals]
+
+
+def _parse_date(value: str | None, *, field: str = "date") -> dt.date:
+    if not value:
+        return clock.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("inspections.bad_date", "日期格式应为 YYYY-MM-DD", "The date must be YYYY-MM-DD",
+                           field=field) from None
+
+
+# --- Everyone ------------------------------------------------------------------------------------------------------
+
+@router.get("inspection-stations", auth=None, response={200: list[dict]}, summary="Inspection stations")
+def station_list(request):
+    return [_station_out(s) for s in selectors.stations()]
+
+
+@router.get("inspection-stations/{station_id}/slots", auth=None, response={200: dict, **ERRORS},
+            summary="A station's bookable slots on a day, with free seats")
+def station_slots(request, station_id: int, date: str | None = None):
+    station = selectors.station_get(station_id=station_id)
+    day = _parse_date(date)
+    return {"station": _station_out(station), "date": day.isoformat(),
+            "slots": [_slot_out(r) for r in selectors.station_slots(station=station, day=day)]}
+
+
+@router.get("inspection-marks/verify", auth=None, response={200: dict, **ERRORS},
+            summary="Verify an electronic inspection mark (number and token from its QR code)")
+def mark_verify(request, number: str, token: str):
+    m = selectors.mark_verify(number=number, token=token)
+    return {"number": m.number, "plate": rules.mask_plate(m.vehicle.plate), "year": m.year,
+            "valid_until": m.valid_until.isoformat(), "current": selectors.mark_current(m)}
+
+
+# --- Citizens ------------------------------------------------------------------------------------------------------
+
+@router.get("me/inspection-eligibility", auth=AUTH, response={200: list[dict], **ERRORS},
+            summary="What each of my vehicles can do: book an on-site test, apply for the mark online, or why not")
+def eligibility(request):
+    user = current_user(request)
+    out = []
+    for opt in selectors.my_vehicle_options(user=user):
+        s = opt.summary
+        out.append({
+            "vehicle_id": opt.vehicle_id, "plate": s.plate, "inspection_due": s.inspection_due.isoformat(),
+            "inspection_status": s.inspection_status, "on_site": not s.inspection_online,
+            "insurance_status": s.insurance_status, "action": opt.action,
+            "window_opens": opt.window_opens.isoformat() if opt.window_opens else None,
+            "reasons": _reasons(opt.refusals),
+            "booking": _booking_out(opt.booking) if opt.booking else None,
+            "latest_mark": _mark_out(opt.latest_mark, request) if opt.latest_mark else None,
+        })
+    return out
+
+
+@router.get("me/inspection-bookings", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection bookings")
+def my_bookings(request):
+    user = current_user(request)
+    return [_booking_out(ib) for ib in selectors.my_inspection_bookings(user=user)[:100]]
+
+
+class BookIn(Schema):
+    vehicle_id: int
+    slot_id: int
+
+
+@router.post("me/inspection-bookings", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+             summary="Hold a seat for my vehicle (Idempotency-Key required); confirm before the hold expires")
+def book(request, payload: BookIn):
+    user = current_user(request)
+
+    def run():
+        ib = services.inspection_book(user=user, vehicle_id=payload.vehicle_id, slot_id=payload.slot_id,
+                                      actor=_actor(request, user))
+        return 201, _booking_out(ib)
+
+    return Status(*idempotent(scope=f"user:{user.pk}:inspection-book", key=request.headers.get("Idempotency-Key"),
+                              fingerprint=json.dumps([payload.vehicle_id, payload.slot_id]), run=run))
+
+
+@router.post("me/inspection-bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Confirm my held inspection booking")
+def confirm(request, booking_id: int):
+    user = current_user(request)
+    return Status(200, _booking_out(services.inspection_confirm(user=user, booking_id=booking_id,
+                                                                actor=_actor(request, user))))
+
+
+@router.post("me/inspection-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Release my held seat or cancel my confirmed booking (until the deadline)")
+def cancel(request, booking_id: int):
+    user = current_user(request)
+    return Status(200, _booking_out(services.inspection_cancel(user=user, booking_id=booking_id,
+                                                               actor=_actor(request, user))))
+
+
+@router.get("me/inspection-marks", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection marks")
+def my_marks(request):
+    user = current_user(request)
+    return [_mark_out(m, request) for m in selectors.my_marks(user=user)[:100]]
+
+
+class MarkIn(Schema):
+    vehicle_id: int
+
+
+@router.post("me/inspection-marks", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+             summary="Apply online for the inspection mark of my exempt-year car (Idempotency-Key required)")
+def mark_apply(request, payload: MarkIn):
+    user = current_user(request)
+
+    def run():
+        m = services.mark_apply(user=user, vehicle_id=payload.vehicle_id, actor=_actor(request, user))
+        return 201, _mark_out(m, request)
+
+    return Status(*idempotent(scope=f"user:{user.pk}:inspection-mark", key=request.headers.get("Idempotency-Key"),
+                              fingerprint=str(payload.vehicle_id), run=run))
+
+
+# --- Staff ---------------------------------------------------------------------------------------------------------
+
+class StationIn(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+    address: str
+    district: str
+    lanes: int = 2
+
+
+@router.post("staff/inspection-stations", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a station")
+def staff_station_create(request, payload: StationIn):
+    user = require_permission(request, "booking.manage")
+    s = services.station_create(**payload.dict(), actor=_actor(request, user))
+    return Status(201, _station_out(s))
+
+
+class GenerateIn(Schema):
+    first: dt.date
+    last: dt.date
+    opens: dt.time
+    closes: dt.time
+    minutes: int = 30
+    lanes: int | None = None
+    weekdays: list[int] | None = None
+    workdays_only: bool = False
+
+
+@router.post("staff/inspection-stations/{station_id}/slots", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Generate a station's slots for a date range (existing slots are skipped)")
+def staff_generate(request, station_id: int, payload: GenerateIn):
+    user = require_permission(request, "booking.manage")
+    g = services.slots_generate(station_id=station_id, actor=_actor(request, user), **payload.dict())
+    return Status(200, {"created": g.created, "skipped": g.skipped})
+
+
+@router.get("staff/inspection-stations/{station_id}/day", auth=AUTH, response={200: dict, **ERRORS},
+            summary="A station's day: slots and bookings (plates masked)")
+def staff_day(request, station_id: int, date: str | None = None):
+    require_permission(request, "booking.attendance")
+    station = selectors.station_get(station_id=station_id, active_only=False)
+    day = _parse_date(date)
+    return {"station": _station_out(station), "date": day.isoformat(), "slots": [
+        {**_slot_out(d.row), "bookings": [_booking_out(ib, masked=True) for ib in d.bookings]}
+        for d in selectors.station_day(station=station, day=day)]}
+
+
+class AttendanceIn(Schema):
+    attended: bool
+
+
+@router.post("staff/inspection-bookings/{booking_id}/attendance", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Mark a booking attended or no-show (after the slot has started)")
+def staff_attendance(request, booking_id: int, payload: AttendanceIn):
+    user = require_permission(request, "booking.attendance")
+    ib = services.inspection_attendance(booking_id=booking_id, attended=payload.attended,
+                                        actor=_actor(request, user))
+    return Status(200, _booking_out(ib, masked=True))
+
+
+class ResultIn(Schema):
+    passed: bool
+    note: str = ""
+
+
+@router.post("staff/inspection-bookings/{booking_id}/result", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Record the test result of an attended booking (pass moves the registry's due date)")
+def staff_result(request, booking_id: int, payload: ResultIn):
+    user = require_permission(request, "booking.attendance")
+    ib = services.inspection_result(booking_id=booking_id, passed=payload.passed, note=payload.note,
+                                    actor=_actor(request, user))
+    return Status(200, _booking_out(ib, masked=True))
+

@@ -1,4 +1,249 @@
-"""plates API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
-from ninja import Router
+"""Plates API (ninja Router mounted at /api/v1/ by jiaoguan/api.py): parse, authorise, call a service.
+
+Citizens (session or bearer):
+    GET  /api/v1/me/plates/vehicles                        own vehicles with whether they may choose a number
+    GET  /api/v1/me/plates/selections                      my selections
+    POST /api/v1/me/plates/selections                      {"vehicle_id"} start (or return the running one)
+    GET  /api/v1/me/plates/selections/{id}                 one, with the batch and the held number
+    POST /api/v1/me/plates/selections/{id}/draw            draw / redraw a batch        (Idempotency-Key)
+    POST /api/v1/me/plates/selections/{id}/compose         {"number"} check a composed number
+    POST /api/v1/me/plates/selections/{id}/hold            {"number"} hold a drawn or composed number (Idempotency-Key)
+    POST /api/v1/me/plates/selections/{id}/keep            {"number"} hold a previous plate of mine (Idempotency-Key)
+    POST /api/v1/me/plates/selections/{id}/confirm         assign the held number to the vehicle (Idempotency-Key)
+    POST /api/v1/me/plates/selections/{id}/release         give the held number back (Idempotency-Key)
+Staff (clerk views; approver and admin change):
+    GET  /api/v1/staff/plates/offices                      offices with counts by kind and status
+    POST /api/v1/staff/plates/offices/{id}/generate        {"kind", "series"}
+    GET  /api/v1/staff/plates/policies                     POST the same to add; POST …/{id}/deactivate
+    GET  /api/v1/staff/plates/holds                        numbers held now
+"""
+from __future__ import annotations
+
+from ninja import Router, Schema, Status
+from ninja.responses import codes_4xx
+
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import not_found
+from jiaoguan.core.http import client_ip
+from jiaoguan.core.idempotency import idempotent
+from jiaoguan.identity.auth import AUTH, current_user, require_role
+from jiaoguan.plates import selectors, services
+from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
 
 router = Router(tags=["plates"])
+
+VIEW_ROLES = ("clerk", "approver", "admin")
+MANAGE_ROLES = ("approver", "admin")
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+ERRORS = {codes_4xx: ErrorOut}
+
+
+def _number_out(p: PlateNumber) -> dict:
+    return {"number": p.number, "kind": p.kind, "nev": p.is_nev, "status": p.status}
+
+
+def selection_out(sel: Selection) -> dict:
+    hold = selectors.current_hold(selection=sel)
+    return {
+        "id": sel.pk, "vehicle_id": sel.vehicle_id, "office": sel.office.prefix, "kind": sel.kind,
+        "status": sel.status, "draws_allowed": sel.draws_allowed, "draws_used": sel.draws_used,
+        "draws_left": sel.draws_left, "batch_size": sel.batch_size,
+        "offered": [_number_out(p) for p in selectors.offered_numbers(selection=sel)],
+        "held": {"number": hold.number, "expires_at": hold.hold_expires_at.isoformat()} if hold else None,
+        "previous_plate": sel.previous_plate, "plate": sel.plate or None,
+        "hold_minutes": sel.office.hold_minutes,
+    }
+
+
+def _key(request) -> str:
+    return request.headers.get("Idempotency-Key")
+
+
+def _run(request, user, action: str, selection_id: int, fingerprint: str, fn) -> Status:
+    def run():
+        fn()
+        sel = selectors.my_selection(user=user, selection_id=selection_id)
+        return 200, selection_out(sel)
+
+    return Status(*idempotent(scope=f"user:{user.pk}:plates-{action}", key=_key(request),
+                              fingerprint=f"{selection_id}:{fingerprint}", run=run))
+
+
+@router.get("me/plates/vehicles", auth=AUTH, response={200: list[dict], **ERRORS},
+            summary="My own vehicles and whether each may choose a number online")
+def my_vehicles(request):
+    user = current_user(request)
+    return [{"vehicle_id": e.vehicle.pk, "plate": e.vehicle.plate, "plate_type": e.kind, "eligible": e.eligible,
+             "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in e.refusals],
+             "selection_id": e.selection.pk if e.selection else None} for e in selectors.my_eligibility(user=user)]
+
+
+@router.get("me/plates/selections", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My plate selections")
+def my_selections(request):
+    user = current_user(request)
+    return [selection_out(s) for s in selectors.my_selections(user=user)]
+
+
+class StartIn(Schema):
+    vehicle_id: int
+
+
+@router.post("me/plates/selections", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+             summary="Start a plate selection for one of my newly registered vehicles")
+def start(request, payload: StartIn):
+    user = current_user(request)
+    sel = services.selection_start(user=user, vehicle_id=payload.vehicle_id, ip=client_ip(request))
+    return Status(201, selection_out(sel))
+
+
+@router.get("me/plates/selections/{selection_id}", auth=AUTH, response={200: dict, **ERRORS},
+            summary="One selection with its batch and the held number")
+def my_selection(request, selection_id: int):
+    user = current_user(request)
+    return selection_out(selectors.my_selection(user=user, selection_id=selection_id))
+
+
+@router.post("me/plates/selections/{selection_id}/draw", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Draw (or redraw) a batch of random available numbers (Idempotency-Key required)")
+def draw(request, selection_id: int):
+    user = current_user(request)
+    ip = client_ip(request)
+    return _run(request, user, "draw", selection_id, "draw",
+                lambda: services.selection_draw(user=user, selection_id=selection_id, ip=ip))
+
+
+class NumberIn(Schema):
+    number: str
+
+
+@router.post("me/plates/selections/{selection_id}/compose", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Check a composed number against the office's rules and the pool")
+def compose(request, selection_id: int, payload: NumberIn):
+    user = current_user(request)
+    number = services.selection_compose(user=user, selection_id=selection_id, number=payload.number,
+                                        ip=client_ip(request))
+    return {"number": number, "available": True}
+
+
+@router.post("me/plates/selections/{selection_id}/hold", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Hold a drawn or composed number for the office's hold minutes (Idempotency-Key required)")
+def hold(request, selection_id: int, payload: NumberIn):
+    user = current_user(request)
+    ip = client_ip(request)
+    return _run(request, user, "hold", selection_id, payload.number,
+                lambda: services.selection_hold(user=user, selection_id=selection_id, number=payload.number, ip=ip))
+
+
+@router.post("me/plates/selections/{selection_id}/keep", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Hold a plate I held before (DOMAIN §5 conditions; Idempotency-Key required)")
+def keep(request, selection_id: int, payload: NumberIn):
+    user = current_user(request)
+    ip = client_ip(request)
+    return _run(request, user, "keep", selection_id, payload.number,
+                lambda: services.selection_keep_previous(user=user, selection_id=selection_id,
+                                                         number=payload.number, ip=ip))
+
+
+@router.post("me/plates/selections/{selection_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Confirm the held number: assigned to the vehicle (Idempotency-Key required)")
+def confirm(request, selection_id: int):
+    user = current_user(request)
+    ip = client_ip(request)
+    return _run(request, user, "confirm", selection_id, "confirm",
+                lambda: services.selection_confirm(user=user, selection_id=selection_id, ip=ip))
+
+
+@router.post("me/plates/selections/{selection_id}/release", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Give the held number back (Idempotency-Key required)")
+def release(request, selection_id: int):
+    user = current_user(request)
+    ip = client_ip(request)
+    return _run(request, user, "release", selection_id, "release",
+                lambda: services.selection_release(user=user, selection_id=selection_id, ip=ip))
+
+
+# --- staff ---------------------------------------------------------------------------------------------------------
+
+def _staff(request, *roles: str) -> Actor:
+    user = require_role(request, *(roles or VIEW_ROLES))
+    return Actor.of(user, ip=client_ip(request))
+
+
+@router.get("staff/plates/offices", auth=AUTH, response={200: list[dict], **ERRORS},
+            summary="Issuing offices with pool counts by kind and status")
+def staff_offices(request):
+    _staff(request)
+    return [{"id": o.pk, "code": o.code, "name": o.name, "prefix": o.prefix, "batch_size": o.batch_size,
+             "redraws": o.redraws, "hold_minutes": o.hold_minutes, "eligible_days": o.eligible_days,
+             "compose_patterns": o.patterns(), "active": o.active, "counts": selectors.pool_counts(office=o)}
+            for o in selectors.offices()]
+
+
+class GenerateIn(Schema):
+    kind: str
+    series: str
+
+
+@router.post("staff/plates/offices/{office_id}/generate", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Generate a series of numbers into the pool (idempotent)")
+def staff_generate(request, office_id: int, payload: GenerateIn):
+    actor = _staff(request, *MANAGE_ROLES)
+    office = selectors.office_get(office_id=office_id)
+    r = services.plate_pool_generate(office=office, kind=payload.kind, series=payload.series, actor=actor)
+    return {"series": r.series, "kind": r.kind, "candidates": r.candidates, "valid": r.valid, "added": r.added,
+            "withheld": r.withheld, "in_use": r.in_use}
+
+
+def _policy_out(p: WithholdPolicy) -> dict:
+    return {"id": p.pk, "office": p.office.prefix, "name": p.name, "rule": p.rule, "value": p.value,
+            "kind": p.kind, "active": p.active, "created_at": p.created_at.isoformat()}
+
+
+@router.get("staff/plates/policies", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Withholding policies")
+def staff_policies(request):
+    _staff(request)
+    return [_policy_out(p) for p in selectors.policies()]
+
+
+class PolicyIn(Schema):
+    office_id: int
+    name: str
+    rule: str
+    value: str
+    kind: str = ""
+
+
+@router.post("staff/plates/policies", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a withholding policy")
+def staff_policy_add(request, payload: PolicyIn):
+    actor = _staff(request, *MANAGE_ROLES)
+    office = selectors.office_get(office_id=payload.office_id)
+    p = services.policy_add(office=office, name=payload.name, rule=payload.rule, value=payload.value,
+                            kind=payload.kind, actor=actor)
+    return Status(201, _policy_out(p))
+
+
+@router.post("staff/plates/policies/{policy_id}/deactivate", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Deactivate a withholding policy (its numbers return to the pool)")
+def staff_policy_deactivate(request, policy_id: int):
+    actor = _staff(request, *MANAGE_ROLES)
+    p = WithholdPolicy.objects.filter(pk=policy_id).select_related("office").first()
+    if p is None:
+        raise not_found("保留策略", "withholding policy")
+    return _policy_out(services.policy_deactivate(policy=p, actor=actor))
+
+
+@router.get("staff/plates/holds", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Numbers held now")
+def staff_holds(request):
+    _staff(request)
+    return [{"number": p.number, "kind": p.kind, "selection_id": p.held_by_id,
+             "vehicle_id": p.held_by.vehicle_id if p.held_by else None,
+             "expires_at": p.hold_expires_at.isoformat() if p.hold_expires_at else None}
+            for p in selectors.holds()]
+

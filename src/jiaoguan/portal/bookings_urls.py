@@ -1,5 +1,14 @@
-"""bookings pages of the portal: mounted by portal/urls.py (namespace portal:bookings_portal)."""
-from django.urls import path  # noqa: F401
+"""我的预约: mounted by portal/urls.py at /me/bookings/ (namespace portal:bookings_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import bookings_views as views
 
 app_name = "bookings_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.booking_list, name="list"),
+    path("<int:booking_id>/confirm/", views.booking_confirm, name="confirm"),
+    path("<int:booking_id>/release/", views.booking_release, name="release"),
+    path("<int:booking_id>/cancel/", views.booking_cancel, name="cancel"),
+    path("applications/<int:application_id>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("waitlist/<int:entry_id>/withdraw/", views.waitlist_withdraw, name="waitlist_withdraw"),
+]

@@ -1,5 +1,12 @@
-"""counters pages of the portal: mounted by portal/urls.py (namespace portal:counters_portal)."""
-from django.urls import path  # noqa: F401
+"""窗口预约 pages of the portal: mounted by portal/urls.py at /me/appointments/ (namespace portal:counters_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import counters_views as views
 
 app_name = "counters_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("book/", views.book, name="book"),
+    path("batch/", views.batch, name="batch"),
+    path("<int:booking_id>/cancel/", views.cancel, name="cancel"),
+]

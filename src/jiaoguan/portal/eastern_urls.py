@@ -1,5 +1,13 @@
-"""eastern pages of the portal: mounted by portal/urls.py (namespace portal:eastern_portal)."""
-from django.urls import path  # noqa: F401
+"""东部预约: mounted by portal/urls.py at /me/east/ (namespace portal:eastern_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import eastern_views as views
 
 app_name = "eastern_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("bookings/<int:booking_id>/delay/", views.delay, name="delay"),
+    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("<slug:area_code>/<str:date>/", views.day, name="day"),
+    path("<slug:area_code>/<str:date>/merchant/", views.merchant, name="merchant"),
+]

@@ -1,5 +1,12 @@
-"""exams pages of the portal: mounted by portal/urls.py (namespace portal:exams_portal)."""
-from django.urls import path  # noqa: F401
+"""考试预约: mounted by portal/urls.py at /me/exams/ (namespace portal:exams_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import exams_views as views
 
 app_name = "exams_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("apply/", views.apply, name="apply"),
+    path("applications/<int:application_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+]

@@ -1,5 +1,19 @@
-"""inspections pages of the portal: mounted by portal/urls.py (namespace portal:inspections_portal)."""
-from django.urls import path  # noqa: F401
+"""机动车检验: mounted by portal/urls.py at /me/inspections/ (namespace portal:inspections_portal)."""
+from django.urls import path
+
+from jiaoguan.portal import inspections_views as views
 
 app_name = "inspections_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("book/<int:vehicle_id>/", views.book_station, name="book_station"),
+    path("book/<int:vehicle_id>/stations/<int:station_id>/", views.book_slots, name="book_slots"),
+    path("book/<int:vehicle_id>/hold/", views.hold, name="hold"),
+    path("bookings/<int:booking_id>/", views.booking, name="booking"),
+    path("bookings/<int:booking_id>/confirm/", views.confirm, name="confirm"),
+    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("marks/apply/<int:vehicle_id>/", views.mark_apply, name="mark_apply"),
+    path("marks/<str:number>/", views.mark, name="mark"),
+    # public (no login): the address in the mark's QR code
+    path("verify/<str:number>/<str:token>/", views.verify, name="verify"),
+]

@@ -144,6 +144,11 @@ SHOWCASE: tuple[ShowcasePerson, ...] = (
     ShowcasePerson("suspended", "驾驶证满分暂扣", "Licence suspended after a full score (12 points)",
                    "孙丽", "440310", dt.date(1990, 7, 30), 402, "13100131000", "B2", licence_state="suspended",
                    first_issue_years_ago=12),
+    ShowcasePerson("learner", "学员：学车申请已受理，可预约驾驶人考试", "Learner: application to learn accepted; books driving tests",
+                   "郑晓雨", "440311", dt.date(2003, 5, 18), 64, "13000130000", None),
+    ShowcasePerson("newcar", "新车车主：车辆刚注册，可网上选号", "New-car owner: vehicle just registered; chooses a plate online",
+                   "王磊", "440307", dt.date(1992, 9, 9), 275, "15900159000", "C1", first_issue_years_ago=6,
+                   vehicles=(_V("粤BN2X68", Vehicle.PlateType.SMALL, "特斯拉 Model 3", "LRW3E7FA", 100007, 6),)),
 )
 SHOWCASE_PHONES = frozenset(p.phone for p in SHOWCASE)
 

@@ -332,3 +332,21 @@ def vehicle_summaries(*, vehicles, on: dt.date | None = None) -> list[VehicleSum
     """Summaries of several vehicles with one read of the inspection rules (pass a prefetched queryset)."""
     rule_rows = inspection_rules()
     return [vehicle_summary(vehicle=v, on=on, rule_rows=rule_rows) for v in vehicles]
+
+
+# --- for plate selection (plates app) ----------------------------------------------------------------------------
+
+def vehicle_get(*, vehicle_id: int) -> Vehicle | None:
+    """One vehicle by id, or None (callers decide who may see it)."""
+    return Vehicle.objects.filter(pk=vehicle_id).select_related("owner").first()
+
+
+def plates_in_use(*, prefix: str | None = None, plates=None) -> set[str]:
+    """Plate numbers carried by any vehicle row of the register (of any status: a scrapped vehicle's number is
+    still unique in the register), among ``plates`` or beginning with ``prefix``."""
+    qs = Vehicle.objects.all()
+    if plates is not None:
+        qs = qs.filter(plate__in=list(plates))
+    if prefix:
+        qs = qs.filter(plate__startswith=prefix)
+    return set(qs.values_list("plate", flat=True))

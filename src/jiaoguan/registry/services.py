@@ -906,3 +906,46 @@ def vehicle_set_status(*, vehicle: Vehicle, status: str, actor: Actor, reason: s
                    payload={"vehicle_id": locked.pk, "old_status": current, "new_status": status})
     vehicle.status, vehicle.updated_at = locked.status, locked.updated_at
     return vehicle
+
+
+# --- Plate numbers chosen online (plates app) ------------------------------------------------------------------
+
+def vehicle_plate_assign(*, vehicle: Vehicle, plate: str, actor: Actor, reason: str,
+                         expected_owner_id: int | None = None) -> Vehicle:
+    """Give a vehicle the number its owner chose online (选号, called by ``plates.services.selection_confirm``).
+
+    Lock, check, write, audit (``vehicle.plate_assign`` with the old and new number). The caller authorises:
+    staff (and the system) may call it directly; for anyone else ``expected_owner_id`` is required and must be
+    the vehicle's owner at the moment of the lock (so a sale in between refuses it). The number keeps the
+    vehicle's plate type (an ordinary number for an ordinary plate, new-energy for new-energy) and must not be on
+    any other vehicle row of the register."""
+    if actor.role not in STAFF_ACTOR_ROLES and expected_owner_id is None:
+        raise forbidden()
+    reason = _need_reason(reason)
+    plate = validate_plate(plate)
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        if expected_owner_id is not None and locked.owner_id != expected_owner_id:
+            raise forbidden()
+        if locked.status not in TRANSFERABLE_STATUSES:
+            zh, en = _status_words(locked.status)
+            raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能变更号牌",
+                           f"The vehicle is {en.lower()}; its plate cannot change", field="plate")
+        check_plate_type(plate, locked.plate_type, field="plate")
+        if locked.plate == plate:
+            return locked
+        if Vehicle.objects.filter(plate=plate).exclude(pk=locked.pk).exists():
+            raise Conflict("registry.plate_exists", "该号牌已被使用", "This plate is already in use", field="plate")
+        old_plate = locked.plate
+        locked.plate = plate
+        locked.updated_at = clock.now()
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=["plate", "updated_at"])
+        except IntegrityError:
+            raise Conflict("registry.plate_exists", "该号牌已被使用", "This plate is already in use",
+                           field="plate") from None
+        audit_record(actor=actor, action="vehicle.plate_assign", obj=locked, old={"plate": old_plate},
+                     new={"plate": plate}, reason=reason, subject_person_id=locked.owner_id)
+    vehicle.plate, vehicle.updated_at = locked.plate, locked.updated_at
+    return vehicle

@@ -45,8 +45,43 @@ class Command(BaseCommand):
             w(f"  [{row['key']}] {row['name']}  身份证 {row['id_number']}  手机 {row['phone']}  "
               f"准驾 {row['licence'] or '-'}  车辆 {plates}")
             w(f"      {row['zh']} / {row['en']}")
+        self.bookings(city, w)
         accounts = create_demo_accounts(city=city)
         w("")
         w("演示账户 Demo logins:")
         for role, login, password, note in accounts:
             w(f"  {role:<10} {login:<16} {password:<16} {note}")
+
+    def bookings(self, city, w) -> None:
+        """Exam venues and sessions (permits for the learners), inspection stations, counter slots, eastern booking
+        days with their checkpoints, and the 粤B plate pool: the services of issue 4 ready to try."""
+        from jiaoguan.core import clock
+        from jiaoguan.eastern.demo import demo_eastern
+        from jiaoguan.exams.demo import demo_exams
+        from jiaoguan.inspections.demo import demo_inspections
+        from jiaoguan.plates.demo import demo_plates
+        from jiaoguan.registry.models import Person
+
+        now = clock.now()
+        learners = [city.showcase["learner"]] if "learner" in city.showcase else []
+        learners += list(Person.objects.filter(licence__isnull=True).exclude(
+            pk__in=[p.pk for p in learners]).order_by("pk")[:40])
+        exams = demo_exams(persons=learners, now=now)
+        stations = demo_inspections(now=now)
+        counters = self.counters(now)
+        east = demo_eastern(now=now)
+        plates = demo_plates()
+        w("")
+        w(f"预约与选号 Bookings and plates: {exams['venues']} exam venues, {exams['sessions']} sessions, "
+          f"{exams['permits']} learner's permits; {stations.stations} inspection stations "
+          f"({stations.slots_created} slots); {counters}; eastern areas {', '.join(east.areas)}; "
+          f"粤B pool {plates.available:,} numbers available")
+        for area, key_id, secret in east.checkpoints:
+            w(f"  东部卡口 Eastern checkpoint {area}: key {key_id} secret {secret} (shown once)")
+
+    def counters(self, now) -> str:
+        try:
+            from jiaoguan.counters.demo import demo_counters
+        except ImportError:
+            return "no counter offices"
+        return str(demo_counters(now=now))

@@ -1,0 +1,348 @@
+"""Bookings under load: a first-come rush over HTTP, and the ranked allocation job at scale.
+
+1. Booking rush (gunicorn + PostgreSQL): ATTEMPTS POSTs to /api/v1/me/appointments (the counters API on the
+   capacity engine; each with its own Idempotency-Key and a bearer token) from CITIZENS distinct accounts, CONCURRENCY
+   client threads at once, for SEATS seats spread over SLOTS slots of one counter service. Printed: attempts, seats,
+   **seats oversold** (live bookings per quota counted in the database after the run, minus its capacity; must be 0),
+   201s == live bookings, bookings/s and attempts/s, p50/p99 of attempts, outcomes by status and code — beside a
+   baseline from the same server in the same run: GET /api/v1/health and GET /api/v1/me/appointments.
+2. Ranked allocation: APPLICATIONS pending applications (random sort times) in RANKED_SLOTS slots of SLOT_SEATS
+   seats, loaded with COPY, then ``bookings.services.applications_allocate`` timed, beside a baseline of a tenth
+   of the size from the same run (the ratio shows how it scales). Checked: allocated == min(seats, applications)
+   for every quota, nothing oversold, ranks and outcomes right on a sample. The allocation emits one outbox event
+   per slot whose handler notifies every applicant; here the dispatch is deferred while the job is timed, and the
+   notification is timed separately on a sample of slots (notifications/s), so the two figures are not mixed.
+
+On SQLite (no PostgreSQL URL) both parts run as a labelled smoke test with small default sizes: SQLite
+serialises writers, so its figures say nothing about the production set-up.
+
+    .venv/bin/python benchmarks/bench_bookings.py --help
+    .venv/bin/python benchmarks/bench_bookings.py                      # PostgreSQL, full size
+    .venv/bin/python benchmarks/bench_bookings.py --database sqlite    # smoke run
+
+The database (BENCH_BOOKINGS_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/jiaoguan_bench_bookings) is
+dropped and recreated.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bookings_support import (  # noqa: E402
+    DeferredOutbox,
+    allocation_check,
+    applications_load,
+    blast,
+    citizens_with_tokens,
+    outcome_table,
+    pct,
+    ranked_slots,
+    wait_up,
+)
+from _support import ROOT, django_setup, ensure_postgres_database  # noqa: E402
+
+DEFAULT_PG = os.environ.get("BENCH_BOOKINGS_DATABASE_URL",
+                            "postgres://postgres@127.0.0.1:5432/jiaoguan_bench_bookings")
+FULL = {"attempts": 20_000, "seats": 2_000, "slots": 4, "citizens": 20_000, "concurrency": 100,
+        "ranked_slots": 1_000, "slot_seats": 100, "per_slot": 1_000, "notify_slots": 3}
+SMOKE = {"attempts": 600, "seats": 60, "slots": 2, "citizens": 600, "concurrency": 16,
+         "ranked_slots": 10, "slot_seats": 10, "per_slot": 100, "notify_slots": 1}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--database", default=None,
+                   help="a postgres:// URL (dropped and recreated) or 'sqlite' for the smoke run; default: "
+                        "BENCH_BOOKINGS_DATABASE_URL or postgres://…/jiaoguan_bench_bookings, unless DATABASE_URL "
+                        "is set and not PostgreSQL (then sqlite)")
+    g = p.add_argument_group("1. booking rush (defaults: PostgreSQL full size / SQLite smoke)")
+    g.add_argument("--attempts", type=int, help=f"booking attempts ({FULL['attempts']:,} / {SMOKE['attempts']})")
+    g.add_argument("--seats", type=int, help=f"seats in all ({FULL['seats']:,} / {SMOKE['seats']})")
+    g.add_argument("--slots", type=int, help=f"slots the seats are spread over ({FULL['slots']} / {SMOKE['slots']})")
+    g.add_argument("--citizens", type=int, help="distinct accounts (attempts cycle over them; default: one each)")
+    g.add_argument("--concurrency", type=int, help=f"client threads ({FULL['concurrency']} / {SMOKE['concurrency']})")
+    g.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")),
+                   help="gunicorn sync workers (4)")
+    g.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8769")))
+    g.add_argument("--skip-rush", action="store_true")
+    g2 = p.add_argument_group("2. ranked allocation")
+    g2.add_argument("--ranked-slots", type=int, help=f"slots ({FULL['ranked_slots']:,} / {SMOKE['ranked_slots']})")
+    g2.add_argument("--slot-seats", type=int, help=f"seats per slot ({FULL['slot_seats']} / {SMOKE['slot_seats']})")
+    g2.add_argument("--per-slot", type=int, help=f"applications per slot ({FULL['per_slot']:,} / {SMOKE['per_slot']})")
+    g2.add_argument("--baseline-divisor", type=int, default=10,
+                    help="the baseline allocates slots ÷ this (same seats and applicants per slot) (10)")
+    g2.add_argument("--notify-slots", type=int, help="slots whose notifications are timed (3 / 1)")
+    g2.add_argument("--skip-allocation", action="store_true")
+    args = p.parse_args()
+    if args.database is None:
+        current = os.environ.get("DATABASE_URL", "")
+        args.database = "sqlite" if current and not current.startswith("postgres") else DEFAULT_PG
+    args.postgres = args.database.startswith("postgres")
+    sizes = FULL if args.postgres else SMOKE
+    for name, value in sizes.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    if args.citizens is None or args.citizens <= 0:
+        args.citizens = args.attempts
+    if args.seats % args.slots:
+        p.error("--seats must be a multiple of --slots")
+    return args
+
+
+# --- set-up ------------------------------------------------------------------------------------------------------
+
+
+def prepare(args) -> str:
+    """Database, schema, and an office with one counter service; returns the DATABASE_URL for gunicorn ('' for
+    SQLite: the file path travels in JIAOGUAN_SQLITE_PATH)."""
+    if args.postgres:
+        url = ensure_postgres_database(args.database)
+        django_setup(url)
+    else:
+        os.environ.pop("DATABASE_URL", None)
+        os.environ["JIAOGUAN_SQLITE_PATH"] = str(Path(os.environ["JIAOGUAN_VAR_DIR"]) / "bench.sqlite3")
+        url = ""
+        django_setup(None)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return url
+
+
+def rush_setup(args) -> dict:
+    from jiaoguan.bookings import services as engine
+    from jiaoguan.core import clock
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.counters import services
+
+    actor = Actor.system("bench")
+    office = services.office_create(code="BENCH", name_zh="压测车管所", name_en="Bench office",
+                                    address_zh="深圳市福田区", actor=actor)
+    os_ = services.office_service_add(office=office, service_code="licence", windows=1, actor=actor)
+    per = args.seats // args.slots
+    start = clock.now() + dt.timedelta(days=2)
+    slot_ids = [engine.slot_create(resource=os_.resource, starts_at=start + dt.timedelta(minutes=30 * i),
+                                   ends_at=start + dt.timedelta(minutes=30 * i + 30), actor=actor,
+                                   quotas=[engine.QuotaSpec(name="public", capacity=per)]).pk
+                for i in range(args.slots)]
+    t0 = time.monotonic()
+    user_ids, tokens = citizens_with_tokens(args.citizens)
+    print(f"set-up: {len(tokens):,} citizen accounts with bearer tokens in {time.monotonic() - t0:.1f}s; "
+          f"{args.slots} slots × {per:,} seats", flush=True)
+    return {"slot_ids": slot_ids, "tokens": tokens, "office_id": office.pk}
+
+
+def start_server(args, url: str) -> subprocess.Popen:
+    env = {**os.environ, "JIAOGUAN_DEBUG": "0", "PYTHONPATH": str(ROOT / "src")}
+    if url:
+        env["DATABASE_URL"] = url
+    else:
+        env.pop("DATABASE_URL", None)
+    # Django logs every 409 as a warning: 18,000 lines of "Conflict" go to a file, not the figures
+    log = open(Path(os.environ["JIAOGUAN_VAR_DIR"]) / "gunicorn.log", "ab")
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "jiaoguan.wsgi", "--pythonpath", str(ROOT / "src"),
+         "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}", "--log-level", "warning",
+         "--backlog", "2048", "--timeout", "120"],
+        env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
+    log.close()
+    wait_up(args.port)
+    return server
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=20)
+
+
+# --- 1. the rush --------------------------------------------------------------------------------------------------
+
+
+def rush(args, url: str) -> list[str]:
+    ctx = rush_setup(args)
+    tokens, slot_ids = ctx["tokens"], ctx["slot_ids"]
+
+    def attempt(i: int) -> tuple:
+        body = f'{{"slot_id": {slot_ids[i % len(slot_ids)]}}}'.encode()
+        return ("POST", "/api/v1/me/appointments", body, {
+            "Authorization": f"Bearer {tokens[i % len(tokens)]}", "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex})
+
+    def get(path: str, i: int) -> tuple:
+        return ("GET", path, None, {"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+
+    attempts = [attempt(i) for i in range(args.attempts)]
+    n_base = max(200, args.attempts // 4)
+    server = start_server(args, url)
+    try:
+        # warm every worker (imports, connections) on reads only: no seat is touched before the rush
+        blast(args.port, args.concurrency, [get("/api/v1/health", i) for i in range(400)]
+              + [get("/api/v1/me/appointments", i) for i in range(200)])
+        health = blast(args.port, args.concurrency, [get("/api/v1/health", i) for i in range(n_base)])
+        before = blast(args.port, args.concurrency, [get("/api/v1/me/appointments", i) for i in range(n_base)])
+        ends = [0.0] * len(attempts)
+        secs, lat, outcomes = blast(args.port, args.concurrency, attempts, ends)
+        after = blast(args.port, args.concurrency, [get("/api/v1/me/appointments", i) for i in range(n_base)])
+    finally:
+        stop_server(server)
+
+    from django.db.models import Count
+
+    from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Quota
+
+    capacity = dict(Quota.objects.filter(slot_id__in=slot_ids).values_list("pk", "capacity"))
+    live = dict(Booking.objects.filter(quota_id__in=capacity, status__in=LIVE_BOOKING).values("quota_id")
+                .order_by().annotate(n=Count("id")).values_list("quota_id", "n"))
+    oversold = sum(max(0, live.get(q, 0) - c) for q, c in capacity.items())
+    booked_rows = sum(live.values())
+    table = outcome_table(outcomes)
+    created = table.get("201 booked", 0)
+    keys = Booking.objects.filter(quota_id__in=capacity).values("exclusive_key").order_by().annotate(
+        n=Count("id")).filter(n__gt=1).count()
+    ok_lat = [latency for latency, (status, _) in zip(lat, outcomes) if status == 201]
+    engine = "PostgreSQL" if args.postgres else "SQLite (smoke run — SQLite serialises writers; not a production figure)"
+    print(f"\n1. booking rush — gunicorn {args.workers} sync workers, {engine}, {args.concurrency} client threads, "
+          f"{len(set(range(min(args.citizens, args.attempts)))):,} distinct citizens with bearer tokens, "
+          f"POST /api/v1/me/appointments with an Idempotency-Key each")
+    print(f"attempts {args.attempts:,}; seats {args.seats:,} in {args.slots} slots; booked (201) {created:,}; "
+          f"live bookings in the database {booked_rows:,}; seats oversold {oversold}; "
+          f"people with 2+ live bookings for the same day {keys}")
+    print(f"{'':<34}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+
+    def line(name, s, latencies):
+        print(f"{name:<34}{len(latencies):>9}{len(latencies) / s:>9.0f}{statistics.median(latencies):>9.1f}"
+              f"{pct(latencies, 99):>9.1f}")
+
+    line("baseline GET /api/v1/health", health[0], health[1])
+    line("baseline GET me/appointments", before[0], before[1])
+    line("POST me/appointments (all)", secs, lat)
+    sold_out = max((e for e, (s, _) in zip(ends, outcomes) if s == 201), default=secs) or secs
+    print(f"{'  of which 201 booked':<34}{len(ok_lat):>9}{len(ok_lat) / sold_out:>9.0f}"
+          f"{statistics.median(ok_lat) if ok_lat else float('nan'):>9.1f}{pct(ok_lat, 99):>9.1f}"
+          f"   ← bookings/s until the last seat went ({sold_out:.1f}s)")
+    line("GET me/appointments after", after[0], after[1])
+    print(f"attempts/s ÷ health req/s: {len(lat) / secs / (len(health[1]) / health[0]):.2f}; "
+          f"the last seat went {sold_out:.1f}s into the {secs:.1f}s rush")
+    print("outcomes: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(table.items())))
+    failures = []
+    if oversold:
+        failures.append(f"{oversold} seats oversold")
+    if created != booked_rows:
+        failures.append(f"201s {created} != live bookings {booked_rows}")
+    if booked_rows != min(args.seats, min(args.citizens, args.attempts)):
+        failures.append(f"{booked_rows} booked of {args.seats} seats")
+    if keys:
+        failures.append(f"{keys} exclusive keys booked twice")
+    if any(status >= 500 or status == 0 for status, _ in outcomes):
+        failures.append("server errors or broken connections during the rush")
+        errors = [line for line in (Path(os.environ["JIAOGUAN_VAR_DIR"]) / "gunicorn.log").read_text(
+            errors="replace").splitlines() if "Conflict" not in line]
+        print("server log (without the 409 lines), last 30 lines:\n" + "\n".join(errors[-30:]))
+    return failures
+
+
+# --- 2. ranked allocation -----------------------------------------------------------------------------------------
+
+
+def allocation(args) -> list[str]:
+    from jiaoguan.bookings import services as engine
+    from jiaoguan.bookings.models import Resource
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.identity.models import User
+
+    actor = Actor.system("bench.allocation")
+    resource = engine.resource_create(kind=Resource.Kind.EXAM, code="bench:ranked", name_zh="压测考场 科目二",
+                                      name_en="Bench venue, subject 2", actor=actor, policy=Resource.Policy.RANKED)
+    user_ids = list(User.objects.filter(role="citizen").values_list("pk", flat=True)[:20_000])
+    if len(user_ids) < 1000:
+        user_ids += citizens_with_tokens(1000 - len(user_ids), prefix="bencha")[0]
+    results = {}
+    divisor = max(1, args.baseline_divisor)
+    runs = [("baseline", max(1, args.ranked_slots // divisor)), ("full", args.ranked_slots)]
+    for label, n_slots in runs:
+        slot_ids = ranked_slots(resource=resource, count=n_slots, seats=args.slot_seats, label=f"bench-{label}")
+        t0 = time.monotonic()
+        loaded = applications_load(slot_ids=slot_ids, per_slot=args.per_slot, user_ids=user_ids, label=label)
+        load_s = time.monotonic() - t0
+        print(f"{label}: {loaded:,} applications in {n_slots:,} slots loaded in {load_s:.1f}s", flush=True)
+        with DeferredOutbox():
+            t0 = time.monotonic()
+            run = engine.applications_allocate(actor=actor, slot_ids=slot_ids)
+            secs = time.monotonic() - t0
+        check = allocation_check(slot_ids=slot_ids)
+        results[label] = {"slots": n_slots, "applications": loaded, "seats": n_slots * args.slot_seats,
+                          "secs": secs, "run": run, "check": check, "slot_ids": slot_ids}
+        print(f"{label}: allocated {run.allocated:,} of {loaded:,} in {secs:.1f}s", flush=True)
+
+    # the notifications the outbox would have sent, timed on a sample of slots
+    from jiaoguan.core.models import OutboxEvent
+
+    sample = results["full"]["slot_ids"][: args.notify_slots]
+    t0 = time.monotonic()
+    sent = sum(engine.slot_allocation_notify(slot_id=s) for s in sample)
+    notify_s = time.monotonic() - t0
+    pending_events = OutboxEvent.objects.filter(topic="bookings.slot_allocated", status="pending").count()
+
+    b, f = results["baseline"], results["full"]
+    engine_label = "PostgreSQL" if args.postgres else "SQLite (smoke run)"
+    print(f"\n2. ranked allocation — {engine_label}; bookings.services.applications_allocate, one transaction per "
+          f"slot; outbox dispatch deferred while timed (its events stay pending: {pending_events:,})")
+    print(f"{'run':<10}{'slots':>8}{'applications':>14}{'seats':>10}{'allocated':>11}{'seconds':>9}"
+          f"{'appl./s':>10}{'oversold':>9}{'wrong':>7}{'rank err':>9}")
+    for label, r in (("baseline", b), ("full", f)):
+        c = r["check"]
+        print(f"{label:<10}{r['slots']:>8,}{r['applications']:>14,}{r['seats']:>10,}{r['run'].allocated:>11,}"
+              f"{r['secs']:>9.1f}{r['applications'] / r['secs']:>10,.0f}{c['oversold']:>9}{c['quotas_wrong']:>7}"
+              f"{c['rank_errors']:>9}")
+    ratio = f["secs"] / b["secs"] if b["secs"] else float("nan")
+    print(f"full ÷ baseline: {f['applications'] / b['applications']:.0f}× the applications in {ratio:.1f}× the time "
+          f"(linear would be {f['applications'] / b['applications']:.0f}×)")
+    print(f"notification (measured apart): {sent:,} applicants of {len(sample)} slots told in {notify_s:.1f}s = "
+          f"{sent / notify_s if notify_s else 0:,.0f}/s (inbox only: the bench accounts have no phone) → "
+          f"~{f['applications'] / (sent / notify_s) if sent else 0:,.0f}s for all {f['applications']:,} "
+          f"applicants by one worker")
+    failures = []
+    for label, r in results.items():
+        c = r["check"]
+        if c["oversold"] or c["quotas_wrong"] or c["rank_errors"]:
+            failures.append(f"allocation {label}: {c}")
+        if r["run"].allocated != min(r["seats"], r["applications"]) if args.per_slot >= args.slot_seats else False:
+            failures.append(f"allocation {label}: allocated {r['run'].allocated}")
+    return failures
+
+
+def main() -> None:
+    args = parse_args()
+    var = tempfile.mkdtemp(prefix="jiaoguan-bench-bookings-")
+    os.environ["JIAOGUAN_VAR_DIR"] = var
+    failures: list[str] = []
+    try:
+        url = prepare(args)
+        print(f"database: {'PostgreSQL ' + args.database.rsplit('/', 1)[-1] if args.postgres else 'SQLite (smoke)'}; "
+              f"client and server share this machine ({os.cpu_count()} CPUs)", flush=True)
+        if not args.skip_rush:
+            failures += rush(args, url)
+        if not args.skip_allocation:
+            failures += allocation(args)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+    if failures:
+        sys.exit("FAILED: " + "; ".join(failures))
+    print("\nall checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""我的预约 (citizens' bookings across every kind: driving tests, inspections, counters, eastern areas): what I
+have booked, applied for or wait for, with deadlines and live rank, and the buttons to confirm a held seat,
+release it, cancel, or withdraw. Thin views over ``jiaoguan.bookings``: the selectors and services answer 404
+for anything not the user's. Every button is a POST form with a hidden idempotency key (no JavaScript), so a
+double click or a resubmitted form is one request.
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from jiaoguan.bookings import selectors, services
+from jiaoguan.bookings.models import Application, Booking, WaitlistEntry
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import DomainError
+from jiaoguan.core.http import client_ip
+from jiaoguan.core.idempotency import idempotent
+from jiaoguan.portal.views import citizen_required
+
+B = Booking.Status
+A = Application.Status
+TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", A.PENDING: "warn",
+         A.UNSUCCESSFUL: "bad", WaitlistEntry.Status.WAITING: "warn"}
+
+
+def _bi(zh: str, en: str) -> str:
+    return en if (get_language() or "").startswith("en") else zh
+
+
+def _row(item: selectors.MyItem, now) -> dict:
+    obj, slot = item.obj, item.slot
+    row = {"item": item, "obj": obj, "slot": slot, "type": item.kind, "tone": TONES.get(obj.status, ""),
+           "what": _bi(slot.resource.name_zh, slot.resource.name_en), "kind_label": slot.resource.get_kind_display(),
+           "quota": _bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
+    if item.kind == "booking":
+        if obj.status == B.HELD and obj.hold_expires_at and obj.hold_expires_at > now:
+            row["actions"] = ["confirm", "release"]
+        elif obj.status == B.CONFIRMED and now < slot.cancel_until:
+            row["actions"] = ["cancel"]
+        row["from_waitlist"] = bool((obj.meta or {}).get("waitlist_entry"))
+        row["rank"] = (obj.meta or {}).get("rank")
+    elif item.kind == "application":
+        if obj.status == A.PENDING and now < slot.closes_at:
+            row["actions"] = ["withdraw_application"]
+    elif item.kind == "waitlist":
+        row["actions"] = ["withdraw_waitlist"]
+    return row
+
+
+def _page(request: HttpRequest, *, error: DomainError | None = None, status: int = 200) -> HttpResponse:
+    now = clock.now()
+    rows = [_row(i, now) for i in selectors.my_items(user=request.user)]
+    live = [r for r in rows if r["actions"] or r["obj"].status in (B.HELD, B.CONFIRMED, A.PENDING)]
+    past = [r for r in rows if r not in live]
+    live.sort(key=lambda r: r["obj"].status != B.HELD)  # a seat waiting for confirmation first: it runs out
+    context = {"live": live, "past": past, "error": error.message() if error else "",
+               "key": secrets.token_urlsafe(24), "now": now}
+    response = render(request, "portal/bookings/list.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@citizen_required
+def booking_list(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+def _act(request: HttpRequest, scope: str, object_id: int, run, done: str) -> HttpResponse:
+    key = request.POST.get("idempotency_key", "")
+    if not 8 <= len(key) <= 120:
+        return _page(request, error=DomainError("core.idempotency_key", "页面已过期，请重新提交",
+                                                "The page expired; submit again"), status=400)
+
+    def once():
+        run()
+        return 200, {"id": object_id}
+
+    try:
+        idempotent(scope=f"user:{request.user.pk}:{scope}", key=key, fingerprint=str(object_id), run=once)
+    except DomainError as exc:
+        return _page(request, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
+    messages.success(request, done)
+    return redirect("portal:bookings_portal:list")
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.of(request.user, ip=client_ip(request))
+
+
+@citizen_required
+@require_POST
+def booking_confirm(request: HttpRequest, booking_id: int) -> HttpResponse:
+    return _act(request, "booking-confirm", booking_id, lambda: services.booking_confirm(
+        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已确认。"))
+
+
+@citizen_required
+@require_POST
+def booking_release(request: HttpRequest, booking_id: int) -> HttpResponse:
+    return _act(request, "booking-release", booking_id, lambda: services.booking_release(
+        booking_id=booking_id, user=request.user, actor=_actor(request)), _("已放弃保留的名额。"))
+
+
+@citizen_required
+@require_POST
+def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
+    return _act(request, "booking-cancel", booking_id, lambda: services.booking_cancel(
+        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已取消。"))
+
+
+@citizen_required
+@require_POST
+def application_withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
+    return _act(request, "booking-withdraw", application_id, lambda: services.application_withdraw(
+        application_id=application_id, user=request.user, actor=_actor(request)), _("预约申请已撤回。"))
+
+
+@citizen_required
+@require_POST
+def waitlist_withdraw(request: HttpRequest, entry_id: int) -> HttpResponse:
+    return _act(request, "waitlist-withdraw", entry_id, lambda: services.waitlist_withdraw(
+        entry_id=entry_id, user=request.user, actor=_actor(request)), _("已退出候补。"))
