@@ -70,6 +70,12 @@ def test_book_an_inspection_slot(journey):
     assert b.reference in body and "预约成功" in body
     j.shot("06-my-bookings")
 
+    # 5b. the same booking on 我的预约, the list of every kind of booking, with its cancel button
+    j.goto("/me/bookings/")
+    body = j.text()
+    assert b.reference in body and station.name_zh in body and car.plate in body and "取消预约" in body
+    j.shot("06b-all-bookings")
+
     # 6. the station's day in the staff console: the booking with the plate masked
     staff_user("clerk", "clerk601", display_name="检验林警官")
     page.get_by_role("button", name="退出").click()

@@ -7,7 +7,7 @@ from jiaoguan.bookings.models import AllocationRun, Booking, Penalty, Slot
 from jiaoguan.core import clock
 from jiaoguan.core.models import AuditEntry
 from tests.bookings.support import apply, book, counts, join, ranked_slot, slot, user
-from tests.portal.support import EN, citizen_records, register, text
+from tests.portal.support import EN, citizen_records, register, staff_user, text
 
 pytestmark = pytest.mark.django_db
 LIST = "/me/bookings/"
@@ -212,3 +212,27 @@ def test_console_penalties_lift(client):
     p.refresh_from_db()
     assert p.lifted_at is not None
     assert client.post(f"{CONSOLE}penalties/99999/lift/", {"reason": "x"}).status_code == 404
+
+
+def test_console_slot_list_far_dates_and_huge_ids_are_4xx(client):
+    """Review: a day near year 1 or 9999 overflowed the clock arithmetic (500); ids beyond bigint likewise."""
+    client.raise_request_exception = False
+    client.force_login(staff_user("approver", "appr814"))
+    for d in ("9999-12-31", "0001-01-01"):
+        r = client.get(f"{CONSOLE}?day={d}")
+        assert r.status_code == 400 and "日期超出范围" in r.content.decode()
+    big = 2**63
+    assert client.get(f"{CONSOLE}slots/{big}/").status_code == 404
+    for url in (f"slots/{big}/cancel/", f"bookings/{big}/attendance/", f"bookings/{big}/cancel/",
+                f"penalties/{big}/lift/"):
+        assert client.post(f"{CONSOLE}{url}", {"reason": "x", "attended": "1"}).status_code == 404, url
+
+
+def test_quotas_lock_ignores_ids_beyond_the_column(db):
+    from django.db import transaction
+
+    from jiaoguan.bookings import services
+
+    s = slot(capacity=1)
+    with transaction.atomic():
+        assert services.quotas_lock(slot_ids=[s.pk, 2**63, -5]) == [s.quotas.get().pk]

@@ -68,3 +68,24 @@ def test_batches_and_citizens_on_the_same_slots_do_not_deadlock(city, first, sec
         assert Booking.objects.filter(pk__in=batch.booking_ids, status="confirmed").count() == 2
     batch_bookings = Booking.objects.filter(party__startswith="enterprise:").count()
     assert batch_bookings == 2 * EnterpriseBatch.objects.count()
+
+
+def test_two_batches_sharing_vehicles_on_different_slots_do_not_deadlock(city):
+    """Review finding: two batches of one enterprise (e.g. sent from two tabs) over *different* slots but the same
+    vehicles, in crossed order. Each inserts one vehicle's key and audits it, then tries the other's key, which
+    waits on the other's uncommitted index row while that one waits for the audit head: a deadlock, unless every
+    key is locked (in one order) before the first audit row. Exactly one batch wins, the other is a clean 409."""
+    user, cars = enterprise_user(vehicles=2)
+    s = [city.slot(city.vehicle, hh, mm).pk for hh, mm in ((9, 0), (9, 30), (10, 0), (10, 30))]
+    plans = [[services.BatchItem(s[0], cars[0].pk), services.BatchItem(s[2], cars[1].pk)],
+             [services.BatchItem(s[1], cars[1].pk), services.BatchItem(s[3], cars[0].pk)]]
+    for _ in range(3):
+        results = in_threads(2, lambda i: services.batch_book(user=user, items=plans[i], actor=Actor.of(user)))
+        unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
+        assert not unexpected, unexpected
+        assert sum(isinstance(r, tuple) for r in results) <= 1
+        assert EnterpriseBatch.objects.count() == 1
+        assert Booking.objects.filter(party__startswith="enterprise:", status__in=LIVE_BOOKING).count() == 2
+        for b in Booking.objects.filter(party__startswith="enterprise:"):  # the next round starts empty
+            b.delete()
+        EnterpriseBatch.objects.all().delete()

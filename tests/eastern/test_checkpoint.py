@@ -156,3 +156,21 @@ def test_checkpoint_time_is_the_cameras(client, day, checkpoint, clock):
     assert ask(client, checkpoint, car.plate, when).json()["allowed"] is True
     assert Booking.objects.get(pk=ab.booking_id).status == Booking.Status.ATTENDED
     assert clock.now() > when
+
+
+def test_replayed_nonce_is_refused_and_a_repeat_record_cannot_change_the_answer(client, day, checkpoint, clock):
+    """Review: a captured request cannot be replayed (the nonce is stored), and a repeated record id with a
+    different plate gets the first answer without a second passage or violation."""
+    stranger = make_vehicle(owner=make_person(name="陈十一"))
+    _, car, _ab = booked(day)
+    when = at_slot(day)
+    clock.freeze(when)
+    body = {"record_id": "CAM-9", "plate": car.plate, "plate_type": "02", "at": when.isoformat()}
+    first = signed(client, checkpoint, body, nonce="nonce-0000000001")
+    assert first.status_code == 200 and first.json()["allowed"] is True
+    replay = signed(client, checkpoint, body, nonce="nonce-0000000001")
+    assert replay.status_code == 401
+    other = signed(client, checkpoint, {**body, "plate": stranger.plate})
+    assert other.status_code == 200 and other.json()["plate"] == car.plate and other.json()["allowed"] is True
+    assert other.json()["repeat"] is True
+    assert Passage.objects.count() == 1 and Violation.objects.count() == 0

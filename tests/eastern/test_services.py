@@ -297,3 +297,42 @@ def test_citizens_cannot_use_the_merchant_quota(day):
     with pytest.raises(Forbidden):
         services.merchant_book(user=user, area_code=day.area.code, date=day.date, slot_id=slots_of(day)[0].pk,
                                plates=[(car.plate, "")], actor=Actor.of(user))
+
+
+# --- typed plates cannot be used to get a stranger's car banned (review fix) -----------------------------------
+
+def test_typed_plate_no_shows_fall_on_the_booker_not_the_plate(area, clock):
+    """Anyone may type a plate from another city; if the plate answered for the booking, a stranger could book a
+    car that is not theirs on three days, not come, and get it blacklisted for the year."""
+    clock.freeze(dt.date(clock.today().year, 3, 2))
+    griefer, _, _, _ = citizen(vehicle=False)
+    start = clock.today()
+    days = [make_day(area, date=start + dt.timedelta(days=1 + i), period_key=f"p{i}") for i in range(6)]
+    for d in days[:3]:
+        ab = book(griefer, d, plate="湘A12345", plate_type="02")
+        assert ab.booking.party == f"person:{griefer.person_id}"
+    clock.freeze(days[2].date + dt.timedelta(days=1))
+    assert services.no_shows_mark() == 3
+    assert not Penalty.objects.filter(party="plate:湘A12345").exists()
+    assert Penalty.objects.filter(party=f"person:{griefer.person_id}", kind="eastern").exists()
+    # the real driver (another account) can still book the car; the griefer cannot book anything
+    driver, _, _, _ = citizen(vehicle=False)
+    assert book(driver, days[4], plate="湘A12345", plate_type="02")
+    with pytest.raises(Forbidden) as e:
+        book(griefer, days[5], plate="湘B54321", plate_type="02")
+    assert e.value.code == "bookings.banned"
+
+
+def test_typed_plate_still_refused_when_the_plate_itself_is_banned(area, clock):
+    from jiaoguan.bookings.models import PenaltyRule
+
+    d = make_day(area)
+    rule = PenaltyRule.objects.filter(kind="eastern").first()
+    Penalty.objects.create(party="plate:湘A12345", kind="eastern", rule=rule, period_key="", starts_at=clock.now(),
+                           ends_at=clock.now() + dt.timedelta(days=300), reason_zh="3次未按预约通行",
+                           reason_en="3 no-shows", created_at=clock.now())
+    user, _, _, _ = citizen(vehicle=False)
+    with pytest.raises(Forbidden) as e:
+        book(user, d, plate="湘A12345", plate_type="02")
+    assert e.value.code == "eastern.plate_banned"
+    assert nothing_written()

@@ -368,4 +368,9 @@ def test_handler_ignores_other_kinds_and_statuses(venues):
     on_booking_changed({"kind": "counter", "status": "no_show", "subject": "vehicle:1", "slot_id": 1, "booking_id": 1})
     on_booking_changed({"kind": "exam", "status": "cancelled", "subject": "permit:1:1", "slot_id": 1, "booking_id": 1})
     on_booking_changed({"kind": "exam", "status": "no_show", "subject": "odd", "slot_id": 1, "booking_id": 1})
+    # malformed payloads are dropped, not retried for ever (review fix: these raised KeyError/ValueError)
+    on_booking_changed({"kind": "exam", "status": "no_show", "subject": "permit:1:1"})
+    on_booking_changed({"kind": "exam", "status": "no_show", "subject": "permit:1:1", "slot_id": "x",
+                        "booking_id": 10**30})
+    on_booking_changed(None)
     assert not Result.objects.exists()

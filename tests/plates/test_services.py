@@ -300,3 +300,70 @@ def test_demo_plates_and_command_are_idempotent(db):
     call_command("plate_pool_generate", "粤B", "02", "B00##")
     call_command("plate_pool_generate", "粤B", "02", "B00##")
     assert PlateNumber.objects.filter(number__startswith="粤BB").count() == 100
+
+
+def _row_writes_after_audit_head(queries) -> list[str]:
+    """SQL that locks or changes a plate row after the transaction took the audit head (lock order: domain rows
+    first, the audit head last)."""
+    out, head = [], False
+    for q in queries:
+        sql = q["sql"]
+        if "core_audithead" in sql.lower():
+            head = True
+        elif head and "plates_platenumber" in sql and ("UPDATE" in sql or "FOR UPDATE" in sql or "INSERT" in sql):
+            out.append(sql)
+    return out
+
+
+def test_lock_order_hold_after_own_expired_hold_and_confirm(owner, clock):
+    """Review fix: releasing the selection's own expired hold used to audit (taking the audit head) before the
+    new number's row was updated, and confirm locked the provisional number's row after the registry's audit:
+    either could deadlock against a transaction holding that row and waiting for the head."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, car, sel = started(owner)
+    sel = services.selection_draw(user=user, selection_id=sel.pk)
+    services.selection_hold(user=user, selection_id=sel.pk, number=sel.offered[0])
+    clock.freeze(clock.now() + dt.timedelta(minutes=16))
+    PlateNumber.objects.filter(number=car.plate).delete()
+    PlateNumber.objects.create(office=sel.office, number=car.plate, kind="02", status=S.ASSIGNED, rand=0.5,
+                               assigned_vehicle_id=car.pk, created_at=clock.now(), updated_at=clock.now())
+    with CaptureQueriesContext(connection) as ctx:
+        services.selection_hold(user=user, selection_id=sel.pk, number=sel.offered[1])
+    assert _row_writes_after_audit_head(ctx.captured_queries) == []
+    assert AuditEntry.objects.filter(action="plates.hold_expire").count() == 1
+    assert PlateNumber.objects.get(number=sel.offered[0]).status == S.AVAILABLE
+    with CaptureQueriesContext(connection) as ctx:
+        services.selection_confirm(user=user, selection_id=sel.pk)
+    locks_after = [q for q in _row_writes_after_audit_head(ctx.captured_queries) if "FOR UPDATE" in q]
+    assert locks_after == []
+    assert PlateNumber.objects.get(number=car.plate).status == S.AVAILABLE  # the provisional number went back
+
+
+def test_rate_limits_per_account_across_vehicles_and_for_composed_numbers(office, settings):
+    """Review: the per-account draw limit holds across the account's vehicles (each with its own redraws), and
+    composed-number checks (the way to ask "is this number free?") are limited too, holds of composed numbers
+    included, failed checks counted, so the pool cannot be mapped."""
+    from jiaoguan.core.errors import RateLimited
+
+    user, car1 = owner_with_new_car()
+    from tests.plates.conftest import new_car
+
+    car2 = new_car(car1.owner)
+    settings.JIAOGUAN_PLATES = {"DRAW_RATE_PER_USER": "3/h", "COMPOSE_RATE_PER_USER": "3/h"}
+    s1 = services.selection_start(user=user, vehicle_id=car1.pk)
+    s2 = services.selection_start(user=user, vehicle_id=car2.pk)
+    services.selection_draw(user=user, selection_id=s1.pk, ip="7.7.7.7")
+    services.selection_draw(user=user, selection_id=s1.pk, ip="7.7.7.7")
+    services.selection_draw(user=user, selection_id=s2.pk, ip="7.7.7.7")
+    with pytest.raises(RateLimited):
+        services.selection_draw(user=user, selection_id=s2.pk, ip="7.7.7.8")
+    assert Selection.objects.get(pk=s2.pk).draws_used == 1
+    free = PlateNumber.objects.filter(status=S.AVAILABLE, kind="02").exclude(number__in=s1.offered).first().number
+    with pytest.raises(Conflict):  # a taken/withheld probe still counts
+        services.selection_compose(user=user, selection_id=s1.pk, number=car2.plate)
+    services.selection_compose(user=user, selection_id=s1.pk, number=free)
+    services.selection_hold(user=user, selection_id=s1.pk, number=free)
+    with pytest.raises(RateLimited):
+        services.selection_compose(user=user, selection_id=s2.pk, number=free, ip="7.7.7.9")

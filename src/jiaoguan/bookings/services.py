@@ -162,8 +162,27 @@ def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
     the audit head: a deadlock."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("quotas_lock() only makes sense inside the caller's transaction.atomic()")
-    return list(Quota.objects.select_for_update().filter(slot_id__in=sorted(set(slot_ids))).order_by("id")
+    ids = sorted({i for i in (rules.parse_id(s) for s in slot_ids) if i is not None})  # no overflow on bad ids
+    return list(Quota.objects.select_for_update().filter(slot_id__in=ids).order_by("id")
                 .values_list("id", flat=True))
+
+
+def keys_lock(*, exclusive_keys: Iterable[str]) -> None:
+    """Serialise the insertion of these exclusive keys, in sorted order, inside the caller's transaction.
+
+    For a domain service that books several seats in one transaction: call it right after ``quotas_lock`` and
+    before anything is audited. Without it, two such transactions that share a key wait on each other's
+    uncommitted row in the unique index while one of them already holds the audit head: a deadlock (PostgreSQL
+    aborts one with a 500). With it the second waits here, before writing anything, and then finds the key
+    taken (a clean 409). PostgreSQL: transaction-scoped advisory locks; SQLite already serialises writers."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("keys_lock() only makes sense inside the caller's transaction.atomic()")
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        for key in sorted(set(exclusive_keys)):
+            digest = hashlib.blake2b(f"bookings.key:{key}".encode(), digest_size=8).digest()
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
 
 def _live_count(quota: Quota) -> int:

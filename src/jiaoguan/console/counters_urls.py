@@ -7,6 +7,6 @@ from jiaoguan.console import counters_views as views
 app_name = "counters_console"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("<int:office_service_id>/<str:date>/", views.day, name="day"),
-    path("bookings/<int:booking_id>/mark/", views.mark, name="mark"),
+    path("<id:office_service_id>/<str:date>/", views.day, name="day"),
+    path("bookings/<id:booking_id>/mark/", views.mark, name="mark"),
 ]

@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
@@ -146,13 +147,16 @@ class _Invalid(Exception):
 
 def _parse_day(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise Http404 from None
+    if not booking_rules.day_ok(day):
+        raise Http404
+    return day
 
 
 @staff_required("booking.attendance")
-def day(request: HttpRequest, office_service_id: int, date: str) -> HttpResponse:
+def day(request: HttpRequest, office_service_id: int, date: str, status: int = 200) -> HttpResponse:
     """The day's slots and appointments at one counter service, with attendance buttons once a slot starts."""
     try:
         os_ = selectors.office_service_by_id(office_service_id=office_service_id)
@@ -171,12 +175,21 @@ def day(request: HttpRequest, office_service_id: int, date: str) -> HttpResponse
                "office_name": _bi(os_.office.name_zh, os_.office.name_en),
                "service_name": _bi(os_.service.name_zh, os_.service.name_en),
                "is_vehicle": os_.service.subject == CounterService.Subject.VEHICLE}
-    return render(request, "console/counters/day.html", context)
+    return render(request, "console/counters/day.html", context, status=status)
 
 
 @staff_required("booking.attendance")
 @require_POST
 def mark(request: HttpRequest, booking_id: int) -> HttpResponse:
+    if request.POST.get("attended") not in ("1", "0"):  # never a no-show (a penalty event) by omission
+        try:
+            b = selectors.appointment_for_staff(booking_id=booking_id)
+        except NotFound:
+            raise Http404 from None
+        messages.error(request, _("请选择已到场或未到场。"))
+        os_ = selectors.office_service_of_resource(resource_ids=[b.slot.resource_id]).get(b.slot.resource_id)
+        return day(request, office_service_id=os_.pk, date=timezone.localdate(b.slot.starts_at).isoformat(),
+                   status=400)
     attended = request.POST.get("attended") == "1"
     try:
         b = services.appointment_mark(booking_id=booking_id, attended=attended, actor=_actor(request))

@@ -9,7 +9,7 @@ urlpatterns = [
     path("areas/new/", views.area_new, name="area_new"),
     path("days/new/", views.day_new, name="day_new"),
     path("exemptions/", views.exemptions, name="exemptions"),
-    path("exemptions/<int:exemption_id>/revoke/", views.exemption_revoke, name="exemption_revoke"),
+    path("exemptions/<id:exemption_id>/revoke/", views.exemption_revoke, name="exemption_revoke"),
     path("checkpoints/", views.checkpoints, name="checkpoints"),
     path("passages/", views.passages, name="passages"),
 ]

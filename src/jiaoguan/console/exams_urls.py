@@ -8,8 +8,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("allocate/", views.allocate, name="allocate"),
     path("sessions/new/", views.session_new, name="session_new"),
-    path("sessions/<int:session_id>/", views.session_detail, name="session"),
-    path("sessions/<int:session_id>/results/", views.result, name="result"),
+    path("sessions/<id:session_id>/", views.session_detail, name="session"),
+    path("sessions/<id:session_id>/results/", views.result, name="result"),
     path("venues/", views.venues, name="venues"),
     path("permits/", views.permits, name="permits"),
 ]

@@ -6,9 +6,9 @@ from jiaoguan.console import inspections_views as views
 app_name = "inspections_console"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("stations/<int:station_id>/", views.station, name="station"),
-    path("stations/<int:station_id>/active/", views.station_active, name="station_active"),
-    path("stations/<int:station_id>/day/", views.day, name="day"),
-    path("bookings/<int:booking_id>/attendance/", views.attendance, name="attendance"),
-    path("bookings/<int:booking_id>/result/", views.result, name="result"),
+    path("stations/<id:station_id>/", views.station, name="station"),
+    path("stations/<id:station_id>/active/", views.station_active, name="station_active"),
+    path("stations/<id:station_id>/day/", views.day, name="day"),
+    path("bookings/<id:booking_id>/attendance/", views.attendance, name="attendance"),
+    path("bookings/<id:booking_id>/result/", views.result, name="result"),
 ]

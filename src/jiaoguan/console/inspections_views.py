@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
@@ -134,15 +135,18 @@ def station_active(request: HttpRequest, station_id: int) -> HttpResponse:
 
 def _day_param(value: str | None) -> dt.date:
     try:
-        return dt.date.fromisoformat(value) if value else clock.today()
+        day = dt.date.fromisoformat(value) if value else clock.today()
     except ValueError:
         return clock.today()
+    return day if booking_rules.day_ok(day) else clock.today()
 
 
 @staff_required("booking.attendance")
 def day(request: HttpRequest, station_id: int) -> HttpResponse:
-    s = _station(station_id)
-    d = _day_param(request.GET.get("date"))
+    return _day_page(request, _station(station_id), _day_param(request.GET.get("date")))
+
+
+def _day_page(request: HttpRequest, s, d: dt.date, *, status: int = 200) -> HttpResponse:
     now = clock.now()
     slots = []
     for ds in selectors.station_day(station=s, day=d):
@@ -153,13 +157,19 @@ def day(request: HttpRequest, station_id: int) -> HttpResponse:
              "can_result": ib.booking.status == "attended" and ib.result == "pending"} for ib in ds.bookings]})
     return render(request, "console/inspections/day.html", {
         "s": s, "name": _bi(s.name_zh, s.name_en), "day": d, "slots": slots,
-        "prev": d - dt.timedelta(days=1), "next": d + dt.timedelta(days=1)})
+        "prev": d - dt.timedelta(days=1), "next": d + dt.timedelta(days=1)}, status=status)
 
 
 def _back_to_day(ib) -> HttpResponse:
     d = timezone.localtime(ib.booking.slot.starts_at).date()
     url = reverse("console:inspections_console:day", args=[ib.station_id])
     return redirect(f"{url}?date={d.isoformat()}#b{ib.booking_id}")
+
+
+def _refuse(request: HttpRequest, ib, message: str) -> HttpResponse:
+    """A form without the choice: the day page again with the error (400), nothing recorded."""
+    messages.error(request, message)
+    return _day_page(request, ib.station, timezone.localtime(ib.booking.slot.starts_at).date(), status=400)
 
 
 def _staff_booking(booking_id: int):
@@ -173,6 +183,8 @@ def _staff_booking(booking_id: int):
 @require_POST
 def attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
     ib = _staff_booking(booking_id)
+    if request.POST.get("attended") not in ("1", "0"):  # never a no-show (a penalty event) by omission
+        return _refuse(request, ib, _("请选择到场或未到场。"))
     attended = request.POST.get("attended") == "1"
     try:
         services.inspection_attendance(booking_id=ib.booking_id, attended=attended, actor=_actor(request))
@@ -188,6 +200,8 @@ def attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
 @require_POST
 def result(request: HttpRequest, booking_id: int) -> HttpResponse:
     ib = _staff_booking(booking_id)
+    if request.POST.get("passed") not in ("1", "0"):
+        return _refuse(request, ib, _("请选择检验合格或不合格。"))
     passed = request.POST.get("passed") == "1"
     try:
         services.inspection_result(booking_id=ib.booking_id, passed=passed, note=request.POST.get("note", ""),

@@ -6,8 +6,8 @@ from jiaoguan.console import plates_views as views
 app_name = "plates_console"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("offices/<int:office_id>/generate/", views.generate, name="generate"),
+    path("offices/<id:office_id>/generate/", views.generate, name="generate"),
     path("policies/", views.policies, name="policies"),
     path("policies/add/", views.policy_add, name="policy_add"),
-    path("policies/<int:policy_id>/deactivate/", views.policy_deactivate, name="policy_deactivate"),
+    path("policies/<id:policy_id>/deactivate/", views.policy_deactivate, name="policy_deactivate"),
 ]

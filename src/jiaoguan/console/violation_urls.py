@@ -8,5 +8,5 @@ urlpatterns = [
     path("record/", views.record, name="record"),
     path("import/", views.import_csv, name="import"),
     path("revoke/", views.revoke_find, name="revoke_find"),
-    path("<int:violation_id>/revoke/", views.revoke, name="revoke"),
+    path("<id:violation_id>/revoke/", views.revoke, name="revoke"),
 ]

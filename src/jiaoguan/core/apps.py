@@ -5,3 +5,12 @@ class CoreConfig(AppConfig):
     name = "jiaoguan.core"
     label = "core"
     verbose_name = "核心 Core"
+
+    def ready(self) -> None:
+        from django.urls import register_converter
+
+        from jiaoguan.core.http import BoundedIntConverter
+
+        # <id:…> in a page URL is a database id: at most 18 digits, so an id too big for a 64-bit column is
+        # "not found" (404) rather than an overflow deep in the database driver (500).
+        register_converter(BoundedIntConverter, "id")

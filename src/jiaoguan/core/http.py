@@ -18,3 +18,15 @@ def client_ip(request: HttpRequest) -> str:
 
 def language_of(request: HttpRequest) -> str:
     return getattr(request, "LANGUAGE_CODE", None) or "zh-hans"
+
+
+class BoundedIntConverter:
+    """Django's ``int`` path converter limited to 18 digits (every value fits a 64-bit signed column)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)

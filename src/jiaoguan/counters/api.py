@@ -7,7 +7,7 @@ Citizens and enterprise users (session or bearer):
     POST /api/v1/me/appointments {"slot_id"}             Idempotency-Key required → 201 {id, reference, status,
                                                          slot_id} | 409 bookings.full / bookings.duplicate / …
     GET  /api/v1/me/appointments                         own appointments, newest first
-    POST /api/v1/me/appointments/{id}/cancel             until the slot starts
+    POST /api/v1/me/appointments/{id}/cancel             until the slot starts (Idempotency-Key optional)
 Enterprise users:
     POST /api/v1/me/appointments/batch {"items": [{"slot_id", "vehicle_id"}, …]}   Idempotency-Key required;
          all or nothing (≤ MAX_BATCH items) → 201 {batch, appointments} | 409 counters.batch_refused with
@@ -25,7 +25,8 @@ from ninja.responses import codes_4xx
 from pydantic import Field
 
 from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import forbidden
+from jiaoguan.bookings import rules as booking_rules
+from jiaoguan.core.errors import InvalidInput, forbidden
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.counters import selectors, services
@@ -80,6 +81,8 @@ def offices(request):
 @router.get("counter-offices/{office_id}/slots", auth=None, response={200: dict, **ERRORS},
             summary="A day's slots of one service at one office, with free seats")
 def slots(request, office_id: int, service: str, date: dt.date):
+    if not booking_rules.day_ok(date):
+        raise InvalidInput("counters.date_out_of_range", "日期超出范围", "The date is out of range", field="date")
     office = selectors.office_get(office_id=office_id)
     os_ = selectors.office_service_get(office=office, service_code=service)
     rows = selectors.day_slots(office_service=os_, day=date)
@@ -89,7 +92,7 @@ def slots(request, office_id: int, service: str, date: dt.date):
 
 
 class BookIn(Schema):
-    slot_id: int = Field(gt=0)
+    slot_id: int = Field(gt=0, le=booking_rules.MAX_ID)
 
 
 @router.post("me/appointments", auth=AUTH, response={201: dict, **ERRORS},
@@ -114,16 +117,23 @@ def mine(request, live: bool = False):
 
 
 @router.post("me/appointments/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
-             summary="Cancel my appointment (until the slot starts)")
+             summary="Cancel my appointment (until the slot starts; Idempotency-Key optional)")
 def cancel(request, booking_id: int):
     user = current_user(request)
-    b = services.appointment_cancel(user=user, booking_id=booking_id, actor=_actor(request, user))
-    return Status(200, _appointment_out(b))
+
+    def run():
+        b = services.appointment_cancel(user=user, booking_id=booking_id, actor=_actor(request, user))
+        return 200, _appointment_out(b)
+
+    key = request.headers.get("Idempotency-Key")
+    if not key:  # optional here: a repeated cancel is refused (409) rather than applied twice
+        return Status(*run())
+    return Status(*idempotent(scope=f"user:{user.pk}:counter-cancel", key=key, fingerprint=str(booking_id), run=run))
 
 
 class BatchItemIn(Schema):
-    slot_id: int = Field(gt=0)
-    vehicle_id: int = Field(gt=0)
+    slot_id: int = Field(gt=0, le=booking_rules.MAX_ID)
+    vehicle_id: int = Field(gt=0, le=booking_rules.MAX_ID)
 
 
 class BatchIn(Schema):

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Resource, Slot
+from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.counters.models import CounterService, EnterpriseBatch, Office, OfficeService
@@ -24,6 +25,8 @@ def offices_with_services(*, active_only: bool = True) -> list[Office]:
 
 
 def office_get(*, office_id: int, active_only: bool = True) -> Office:
+    if parse_id(office_id) is None:
+        raise not_found("办理网点", "office")
     qs = Office.objects.filter(pk=office_id)
     if active_only:
         qs = qs.filter(active=True)
@@ -45,6 +48,8 @@ def office_service_get(*, office: Office, service_code: str, active_only: bool =
 
 
 def office_service_by_id(*, office_service_id: int) -> OfficeService:
+    if parse_id(office_service_id) is None:
+        raise not_found("窗口业务", "counter service")
     os_ = OfficeService.objects.select_related("office", "service", "resource").filter(pk=office_service_id).first()
     if os_ is None:
         raise not_found("窗口业务", "counter service")
@@ -162,6 +167,8 @@ def enterprise_batches(*, user) -> QuerySet[EnterpriseBatch]:
 
 def appointment_for_staff(*, booking_id: int) -> Booking:
     """A counter appointment by id, for staff pages (404 for any other booking)."""
+    if parse_id(booking_id) is None:
+        raise not_found("预约", "appointment")
     b = (Booking.objects.select_related("slot__resource", "user")
          .filter(pk=booking_id, slot__resource__kind=Resource.Kind.COUNTER).first())
     if b is None:

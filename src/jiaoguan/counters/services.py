@@ -38,6 +38,7 @@ from jiaoguan.counters.models import CounterService, EnterpriseBatch, Office, Of
 
 MAX_BATCH = 20
 MAX_GENERATE_DAYS = 62
+MAX_AHEAD_DAYS = 366
 PUBLIC_ROLES = ("citizen", "enterprise")
 
 
@@ -162,6 +163,9 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
     if last_day < first_day:
         raise InvalidInput("counters.range", "结束日期不能早于开始日期", "The last day is before the first",
                            field="last_day")
+    if last_day > clock.today() + dt.timedelta(days=MAX_AHEAD_DAYS):
+        raise InvalidInput("counters.range", f"最多生成{MAX_AHEAD_DAYS}天以内的时段",
+                           f"Slots can be made at most {MAX_AHEAD_DAYS} days ahead", field="last_day")
     if (last_day - first_day).days + 1 > MAX_GENERATE_DAYS:
         raise InvalidInput("counters.range", f"一次最多生成{MAX_GENERATE_DAYS}天",
                            f"At most {MAX_GENERATE_DAYS} days at a time", field="last_day")
@@ -205,6 +209,8 @@ def _counter_slot(slot_id: int) -> tuple[OfficeService, object]:
     """The office service and slot of a counter slot; 404 for any other slot (not a counter, unknown)."""
     from jiaoguan.bookings.selectors import slot_get
 
+    if booking_rules.parse_id(slot_id) is None:
+        raise not_found("预约场次", "booking slot")
     slot = slot_get(slot_id=slot_id)
     os_ = (OfficeService.objects.select_related("office", "service")
            .filter(resource_id=slot.resource_id).first())
@@ -240,6 +246,8 @@ def appointment_book(*, user, slot_id: int, actor: Actor) -> Booking:
 
 
 def _counter_booking_of(*, booking_id: int, user=None) -> Booking:
+    if booking_rules.parse_id(booking_id) is None:
+        raise not_found("预约", "appointment")
     qs = Booking.objects.filter(pk=booking_id, slot__resource__kind=Resource.Kind.COUNTER)
     if user is not None:
         qs = qs.filter(user=user)
@@ -300,6 +308,22 @@ def _lock_quotas_in_order(slot_ids: set[int]) -> None:
     bookings.quotas_lock(slot_ids=slot_ids)
 
 
+def _vehicle_key(service_code: str, day: str, vehicle_id: int) -> str:
+    return f"counter:{service_code}:{day}:vehicle:{vehicle_id}"
+
+
+def _batch_keys(items: Sequence[BatchItem]) -> list[str]:
+    """The exclusive keys a batch would insert (items naming unknown slots have none: they will be refused)."""
+    from jiaoguan.bookings.models import Slot
+
+    ids = {i for i in (booking_rules.parse_id(item.slot_id) for item in items) if i is not None}
+    slots = {s.pk: s for s in Slot.objects.filter(pk__in=ids)}
+    codes = dict(OfficeService.objects.filter(resource_id__in={s.resource_id for s in slots.values()})
+                 .values_list("resource_id", "service__code"))
+    return [_vehicle_key(codes[slots[item.slot_id].resource_id], _day(slots[item.slot_id]), item.vehicle_id)
+            for item in items if item.slot_id in slots and slots[item.slot_id].resource_id in codes]
+
+
 def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[EnterpriseBatch, list[Booking]]:
     """Book every item (a vehicle of the user's enterprise in a counter slot) or none; see the module's note."""
     from jiaoguan.registry.selectors import vehicle_get
@@ -316,6 +340,8 @@ def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[Enter
     reference = booking_rules.reference_new("PL")
     with transaction.atomic():
         _lock_quotas_in_order({item.slot_id for item in items})
+        # then every key the batch may insert (vehicle, service, day), also before the first audit row
+        bookings.keys_lock(exclusive_keys=_batch_keys(items))
         for index, item in sorted(enumerate(items), key=lambda p: (p[1].slot_id, p[0])):
             try:
                 with transaction.atomic():
@@ -330,7 +356,7 @@ def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[Enter
                                            field="slot_id")
                     booked[index] = bookings.seat_book(
                         slot_id=slot.pk, user=user, subject=f"vehicle:{vehicle.pk}", party=party, actor=actor,
-                        confirm=True, exclusive_key=f"counter:{os_.service.code}:{_day(slot)}:vehicle:{vehicle.pk}",
+                        confirm=True, exclusive_key=_vehicle_key(os_.service.code, _day(slot), vehicle.pk),
                         subject_label=vehicle.plate,
                         meta={"office_service": os_.pk, "enterprise": enterprise.pk, "batch": reference})
             except DomainError as exc:

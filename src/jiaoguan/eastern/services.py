@@ -3,7 +3,10 @@
 Who answers for a booking (the engine's ``party``) is the *plate*, ``"plate:粤B12345"``: a car may be bound by
 several accounts (family members) and booked by a merchant for a guest, and the penalties of DOMAIN §6 (3
 cancellations lose the holiday, 3 no-shows blacklist for the year) are about the car coming or not, so they
-follow the car whoever books it; an account cannot dodge a ban by letting another account book. The exclusive
+follow the car whoever books it; an account cannot dodge a ban by letting another account book. The exception is a
+plate *typed* by a citizen (a car from another city, which nobody can prove is theirs): there the booker's
+person answers (``typed_party_for``), so no one can get a stranger's car banned by booking it and not coming;
+a ban the plate already carries still refuses the booking. The exclusive
 key ``"eastern:<date>:<plate>"`` makes one live booking per plate per day across all areas (the engine's partial
 unique index holds even under a race).
 
@@ -319,12 +322,33 @@ def _label(area: Area, car: Car) -> str:
     return f"{car.plate} {area.name_zh}"
 
 
+def typed_party_for(user) -> str:
+    """Who answers for a booking of a typed plate (a car from another city, not verified as the booker's): the
+    booker's real-name person, never the plate, so nobody can pile cancellations or no-shows onto a stranger's
+    car and get it banned."""
+    person_id = getattr(user, "person_id", None)
+    return f"person:{person_id}" if person_id else f"user:{user.pk}"
+
+
+def _refuse_banned_plate(*, plate: str, slot) -> None:
+    """A typed plate is booked under the booker's party; a ban the plate itself carries (from bookings made by
+    its owner or a merchant) still applies."""
+    from jiaoguan.bookings.rules import penalty_applies
+
+    now = clock.now()
+    for p in bookings_selectors.penalties_active(party=party_for(plate), kind=KIND, at=now):
+        if penalty_applies(starts_at=p.starts_at, ends_at=p.ends_at, period_key=p.period_key, lifted=False,
+                           now=now, slot_period_key=slot.period_key):
+            raise Forbidden("eastern.plate_banned", f"号牌{plate}因{p.reason_zh}，暂不能预约",
+                            f"The plate {plate} cannot book now because of {p.reason_en}")
+
+
 def _book(*, user, area: Area, day: BookingDay, slot, car: Car, quota: str, actor: Actor,
-          enterprise_id: int | None = None) -> AreaBooking:
+          enterprise_id: int | None = None, party: str | None = None) -> AreaBooking:
     with transaction.atomic():
         b = bookings.seat_book(
             slot_id=slot.pk, user=user, subject=party_for(car.plate),
-            exclusive_key=exclusive_key_for(day.date, car.plate), party=party_for(car.plate), actor=actor,
+            exclusive_key=exclusive_key_for(day.date, car.plate), party=party or party_for(car.plate), actor=actor,
             quota=quota, subject_label=_label(area, car), confirm=True,
             meta={"area": area.code, "plate": car.plate, "plate_type": car.plate_type})
         ab = AreaBooking.objects.create(
@@ -353,6 +377,9 @@ def booking_create(*, user, area_code: str, date: dt.date, slot_id: int, actor: 
             limit = conf.get("MAX_TYPED_PER_DAY")
             raise Conflict("eastern.typed_limit", f"每个账户每天最多为外地车辆预约{limit}次",
                            f"An account may book at most {limit} car(s) from other cities a day", field="plate")
+        _refuse_banned_plate(plate=car.plate, slot=slot)
+        return _book(user=user, area=area, day=day, slot=slot, car=car, quota="public", actor=actor,
+                     party=typed_party_for(user))
     return _book(user=user, area=area, day=day, slot=slot, car=car, quota="public", actor=actor)
 
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Annotated
 
 from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.responses import codes_4xx
+from pydantic import Field
 
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
@@ -249,7 +251,8 @@ def staff_result(request, session_id: int, payload: ResultIn):
 
 
 class AllocateIn(Schema):
-    session_ids: list[int] | None = None
+    # ids are database ids: anything past 64 bits would reach the database as an overflow (a 500), so it is a 422
+    session_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=1000)
 
 
 @router.post("staff/exam-allocation", auth=AUTH, response={200: dict, **ERRORS},

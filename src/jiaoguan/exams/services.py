@@ -154,7 +154,7 @@ def exam_allocate(*, actor: Actor, session_ids: list[int] | None = None):
     _require(actor, "booking.manage")
     qs = Session.objects.filter(slot__closes_at__lte=clock.now())
     if session_ids is not None:
-        qs = qs.filter(pk__in=session_ids)
+        qs = qs.filter(pk__in=[i for i in session_ids if isinstance(i, int) and 0 < i < 2**63])
     slot_ids = list(qs.values_list("slot_id", flat=True))
     bookings.slots_close()
     return bookings.applications_allocate(actor=actor, slot_ids=slot_ids)

@@ -11,6 +11,7 @@ Citizens (session or bearer):
     POST /api/v1/me/inspection-bookings/{id}/confirm         held → confirmed (the engine's
                                                               POST /api/v1/me/bookings/{id}/confirm works too)
     POST /api/v1/me/inspection-bookings/{id}/cancel          release a hold / cancel before the deadline
+                                                              (confirm and cancel: Idempotency-Key optional)
     GET  /api/v1/me/inspection-marks                         my electronic inspection marks
     POST /api/v1/me/inspection-marks {vehicle_id}            Idempotency-Key → 201 the mark (exempt years)
 Staff:
@@ -30,6 +31,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.responses import codes_4xx
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
@@ -99,10 +101,13 @@ def _parse_date(value: str | None, *, field: str = "date") -> dt.date:
     if not value:
         return clock.today()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("inspections.bad_date", "日期格式应为 YYYY-MM-DD", "The date must be YYYY-MM-DD",
                            field=field) from None
+    if not booking_rules.day_ok(day):
+        raise InvalidInput("inspections.date_out_of_range", "日期超出范围", "The date is out of range", field=field)
+    return day
 
 
 # --- Everyone ------------------------------------------------------------------------------------------------------
@@ -179,16 +184,25 @@ def book(request, payload: BookIn):
              summary="Confirm my held inspection booking")
 def confirm(request, booking_id: int):
     user = current_user(request)
-    return Status(200, _booking_out(services.inspection_confirm(user=user, booking_id=booking_id,
-                                                                actor=_actor(request, user))))
+    return _maybe_once(request, user, "inspection-confirm", booking_id, lambda: (200, _booking_out(
+        services.inspection_confirm(user=user, booking_id=booking_id, actor=_actor(request, user)))))
+
+
+def _maybe_once(request, user, scope: str, booking_id: int, run):
+    """With an Idempotency-Key a retry answers what the first call answered; without one the call just runs (a
+    repeated confirm answers the booking again, a repeated cancel is refused: nothing happens twice)."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return Status(*run())
+    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=key, fingerprint=str(booking_id), run=run))
 
 
 @router.post("me/inspection-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
              summary="Release my held seat or cancel my confirmed booking (until the deadline)")
 def cancel(request, booking_id: int):
     user = current_user(request)
-    return Status(200, _booking_out(services.inspection_cancel(user=user, booking_id=booking_id,
-                                                               actor=_actor(request, user))))
+    return _maybe_once(request, user, "inspection-cancel", booking_id, lambda: (200, _booking_out(
+        services.inspection_cancel(user=user, booking_id=booking_id, actor=_actor(request, user)))))
 
 
 @router.get("me/inspection-marks", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection marks")

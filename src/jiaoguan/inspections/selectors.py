@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
+from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.inspections import conf, rules
@@ -36,10 +37,9 @@ def stations(*, active_only: bool = True):
 
 
 def station_get(*, station_id, active_only: bool = True) -> Station:
-    try:
-        pk = int(station_id)
-    except (TypeError, ValueError):
-        raise not_found("检测站", "inspection station") from None
+    pk = parse_id(station_id)
+    if pk is None:
+        raise not_found("检测站", "inspection station")
     s = stations(active_only=active_only).filter(pk=pk).first()
     if s is None:
         raise not_found("检测站", "inspection station")
@@ -122,10 +122,9 @@ def own_vehicles(*, user):
 
 def own_vehicle(*, user, vehicle_id):
     """One of the user's own live vehicles; anything else (someone else's, scrapped, missing) is the same 404."""
-    try:
-        pk = int(vehicle_id)
-    except (TypeError, ValueError):
-        raise not_found("机动车", "vehicle") from None
+    pk = parse_id(vehicle_id)
+    if pk is None:
+        raise not_found("机动车", "vehicle")
     v = own_vehicles(user=user).filter(pk=pk).first()
     if v is None:
         raise not_found("机动车", "vehicle")
@@ -209,10 +208,9 @@ def my_inspection_bookings(*, user):
 
 def my_inspection_booking(*, user, booking_id) -> InspectionBooking:
     """By the engine booking's id; someone else's is the same 404 as a missing one."""
-    try:
-        pk = int(booking_id)
-    except (TypeError, ValueError):
-        raise not_found("检验预约", "inspection booking") from None
+    pk = parse_id(booking_id)
+    if pk is None:
+        raise not_found("检验预约", "inspection booking")
     ib = my_inspection_bookings(user=user).filter(booking_id=pk).first()
     if ib is None:
         raise not_found("检验预约", "inspection booking")
@@ -275,10 +273,9 @@ def station_day(*, station: Station, day: dt.date) -> list[DaySlot]:
 
 
 def staff_booking(*, booking_id) -> InspectionBooking:
-    try:
-        pk = int(booking_id)
-    except (TypeError, ValueError):
-        raise not_found("检验预约", "inspection booking") from None
+    pk = parse_id(booking_id)
+    if pk is None:
+        raise not_found("检验预约", "inspection booking")
     ib = (InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
           .filter(booking_id=pk).first())
     if ib is None:

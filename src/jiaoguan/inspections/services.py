@@ -27,6 +27,7 @@ from django.utils import timezone
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.bookings.models import Booking, Resource
+from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, forbidden, not_found
@@ -34,6 +35,7 @@ from jiaoguan.inspections import conf, rules, selectors
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 
 R = InspectionBooking.Result
+MAX_AHEAD_DAYS = 366  # slots are never made further ahead (and far dates would overflow the clock arithmetic)
 
 
 def _require(actor: Actor, permission: str) -> None:
@@ -125,6 +127,8 @@ def slots_generate(*, station_id: int, first: dt.date, last: dt.date, opens: dt.
         errors["last"] = (f"一次最多生成{n}天", f"At most {n} days at a time")
     if first < clock.today():
         errors["first"] = ("开始日期不能早于今天", "The first day cannot be in the past")
+    elif last > clock.today() + dt.timedelta(days=MAX_AHEAD_DAYS):
+        errors["last"] = (f"最多生成{MAX_AHEAD_DAYS}天以内的时段", f"Slots can be made at most {MAX_AHEAD_DAYS} days ahead")
     if closes <= opens:
         errors["closes"] = ("结束营业时间须晚于开始时间", "Closing time must be after opening time")
     if not (10 <= minutes <= 240):
@@ -176,10 +180,10 @@ def inspection_book(*, user, vehicle_id: int, slot_id: int, actor: Actor) -> Ins
     now = clock.now()
     with transaction.atomic():
         vehicle = selectors.own_vehicle(user=user, vehicle_id=vehicle_id)  # 404 for anyone else's
-        try:
-            slot = bookings_selectors.slot_get(slot_id=int(slot_id))
-        except (TypeError, ValueError):
-            raise not_found("预约场次", "booking slot") from None
+        slot_pk = parse_id(slot_id)
+        if slot_pk is None:
+            raise not_found("预约场次", "booking slot")
+        slot = bookings_selectors.slot_get(slot_id=slot_pk)
         station = selectors.station_for_slot(slot=slot)
         if station is None:
             raise not_found("预约场次", "booking slot")
@@ -247,7 +251,8 @@ def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str 
     if not passed and not note:
         raise InvalidInput("inspections.note_required", "不合格须填写不合格项目", "Say what failed", field="note")
     with transaction.atomic():
-        ib = (InspectionBooking.objects.select_for_update().filter(booking_id=int(booking_id)).first())
+        pk = parse_id(booking_id)
+        ib = InspectionBooking.objects.select_for_update().filter(booking_id=pk).first() if pk else None
         if ib is None:
             raise not_found("检验预约", "inspection booking")
         ib = selectors.staff_booking(booking_id=ib.booking_id)

@@ -408,18 +408,29 @@ def _pool_row(*, office: Office, number: str, kind: str, source: str) -> PlateNu
         return PlateNumber.objects.get(number=number)
 
 
-def _release_own_hold(*, sel: Selection, actor: Actor, now: dt.datetime, keep_number: str | None = None) -> None:
-    """Before a new hold: an expired hold of this selection goes back; a live one is refused."""
+def _release_own_hold(*, sel: Selection, actor: Actor, now: dt.datetime, keep_number: str | None = None) -> list:
+    """Before a new hold: an expired hold of this selection goes back; a live one is refused. Returns the audit
+    rows still to write: the caller writes them after its own row changes, since the audit head is the last
+    lock a transaction takes (a row locked after it could deadlock with a transaction that holds that row and
+    waits for the head)."""
+    deferred: list = []
     for row in PlateNumber.objects.select_for_update().filter(held_by=sel, status=S.HELD):
         if row.hold_expires_at > now:
             if row.number == keep_number:
                 continue
             raise Conflict("plates.already_holding", f"您已锁定号码{row.number}，请先确认或释放",
                            f"You already hold {row.number}; confirm or release it first")
-        _release_row(row=row, actor=actor, action="plates.hold_expire", now=now)
+        _release_row(row=row, actor=actor, action="plates.hold_expire", now=now, deferred=deferred)
+    return deferred
 
 
-def _hold(*, sel: Selection, row: PlateNumber, actor: Actor, source: str, allow_withheld: bool = False) -> PlateNumber:
+def _flush(deferred: list) -> None:
+    for write in deferred:
+        write()
+
+
+def _hold(*, sel: Selection, row: PlateNumber, actor: Actor, source: str, allow_withheld: bool = False,
+          deferred: list | None = None) -> PlateNumber:
     now = clock.now()
     free = Q(status=S.AVAILABLE) | Q(status=S.HELD, hold_expires_at__lte=now)
     if allow_withheld:
@@ -432,6 +443,7 @@ def _hold(*, sel: Selection, row: PlateNumber, actor: Actor, source: str, allow_
         raise Conflict("plates.taken", "该号码已被他人选中，请选择其他号码",
                        "Someone else has just chosen this number; choose another", field="number")
     row.refresh_from_db()
+    _flush(deferred or [])  # the audit head only after every row this transaction changes
     audit_record(actor=actor, action="plates.hold", obj=row, old=before,
                  new={"status": S.HELD, "selection_id": sel.pk, "hold_expires_at": expires, "source": source},
                  subject_person_id=sel.person_id)
@@ -452,7 +464,7 @@ def selection_hold(*, user, selection_id: int, number: str, ip: str = "") -> Pla
                                              number=canonical).first()
         if current is not None:
             return current
-        _release_own_hold(sel=sel, actor=actor, now=now)
+        deferred = _release_own_hold(sel=sel, actor=actor, now=now)
         if canonical in (sel.offered or []):
             source = "drawn"
         else:
@@ -461,7 +473,7 @@ def selection_hold(*, user, selection_id: int, number: str, ip: str = "") -> Pla
             source = "composed"
         row = _pool_row(office=office, number=canonical, kind=sel.kind,
                         source=PlateNumber.Source.COMPOSED if source == "composed" else PlateNumber.Source.GENERATED)
-        return _hold(sel=sel, row=row, actor=actor, source=source)
+        return _hold(sel=sel, row=row, actor=actor, source=source, deferred=deferred)
 
 
 def selection_keep_previous(*, user, selection_id: int, number: str, ip: str = "") -> PlateNumber:
@@ -496,13 +508,13 @@ def selection_keep_previous(*, user, selection_id: int, number: str, ip: str = "
                                              number=canonical).first()
         if current is not None:
             return current
-        _release_own_hold(sel=sel, actor=actor, now=now)
+        deferred = _release_own_hold(sel=sel, actor=actor, now=now)
         row = _pool_row(office=office, number=canonical, kind=sel.kind, source=PlateNumber.Source.KEPT)
-        return _hold(sel=sel, row=row, actor=actor, source="kept", allow_withheld=True)
+        return _hold(sel=sel, row=row, actor=actor, source="kept", allow_withheld=True, deferred=deferred)
 
 
 def _release_row(*, row: PlateNumber, actor: Actor, action: str, now: dt.datetime,
-                 only_expired: bool = False) -> bool:
+                 only_expired: bool = False, deferred: list | None = None) -> bool:
     """Put a held number back (available, or withheld when a policy still covers it): one conditional UPDATE,
     audited only when it changed the row, so a number is released exactly once."""
     cond = Q(pk=row.pk, status=S.HELD)
@@ -514,8 +526,15 @@ def _release_row(*, row: PlateNumber, actor: Actor, action: str, now: dt.datetim
                                                       version=F("version") + 1, updated_at=now)
     if changed:
         person_id = Selection.objects.filter(pk=held_by).values_list("person_id", flat=True).first()
-        audit_record(actor=actor, action=action, obj=row, old={"status": S.HELD, "selection_id": held_by},
-                     new={"status": back}, subject_person_id=person_id)
+
+        def write() -> None:
+            audit_record(actor=actor, action=action, obj=row, old={"status": S.HELD, "selection_id": held_by},
+                         new={"status": back}, subject_person_id=person_id)
+
+        if deferred is None:
+            write()
+        else:
+            deferred.append(write)
     return bool(changed)
 
 
@@ -552,6 +571,11 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
                            "The hold on this number has expired; choose again")
         vehicle = registry.vehicle_get(vehicle_id=sel.vehicle_id)
         old_plate = vehicle.plate
+        # every plate row this transaction changes is locked before the registry writes its audit row (the
+        # audit head is the last lock taken)
+        old_rows = [old for old in PlateNumber.objects.select_for_update().filter(number=old_plate,
+                                                                                    status=S.ASSIGNED)
+                    if old.assigned_vehicle_id in (None, vehicle.pk) and old.pk != row.pk]
         registry_services.vehicle_plate_assign(vehicle=vehicle, plate=row.number, actor=actor,
                                                reason=f"网上选号 plate selection #{sel.pk}",
                                                expected_owner_id=sel.person_id)
@@ -559,13 +583,12 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
                                                      assigned_vehicle_id=vehicle.pk, version=F("version") + 1,
                                                      updated_at=now)
         # the provisional number given at registration goes back to the pool
-        for old in PlateNumber.objects.select_for_update().filter(number=old_plate, status=S.ASSIGNED):
-            if old.assigned_vehicle_id in (None, vehicle.pk) and old.pk != row.pk:
-                policy = selectors.withholding_policy(policies=selectors.active_policies(office=old.office),
-                                                      kind=old.kind, number=old.number)
-                PlateNumber.objects.filter(pk=old.pk, status=S.ASSIGNED).update(
-                    status=S.WITHHELD if policy else S.AVAILABLE, withheld_by=policy, assigned_vehicle_id=None,
-                    version=F("version") + 1, updated_at=now)
+        for old in old_rows:
+            policy = selectors.withholding_policy(policies=selectors.active_policies(office=old.office),
+                                                  kind=old.kind, number=old.number)
+            PlateNumber.objects.filter(pk=old.pk, status=S.ASSIGNED).update(
+                status=S.WITHHELD if policy else S.AVAILABLE, withheld_by=policy, assigned_vehicle_id=None,
+                version=F("version") + 1, updated_at=now)
         sel.status, sel.plate, sel.confirmed_at, sel.updated_at = Selection.Status.CONFIRMED, row.number, now, now
         sel.save(update_fields=["status", "plate", "confirmed_at", "updated_at"])
         audit_record(actor=actor, action="plates.confirm", obj=sel, old={"status": Selection.Status.OPEN,

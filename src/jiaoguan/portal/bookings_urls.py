@@ -6,9 +6,9 @@ from jiaoguan.portal import bookings_views as views
 app_name = "bookings_portal"
 urlpatterns = [
     path("", views.booking_list, name="list"),
-    path("<int:booking_id>/confirm/", views.booking_confirm, name="confirm"),
-    path("<int:booking_id>/release/", views.booking_release, name="release"),
-    path("<int:booking_id>/cancel/", views.booking_cancel, name="cancel"),
-    path("applications/<int:application_id>/withdraw/", views.application_withdraw, name="application_withdraw"),
-    path("waitlist/<int:entry_id>/withdraw/", views.waitlist_withdraw, name="waitlist_withdraw"),
+    path("<id:booking_id>/confirm/", views.booking_confirm, name="confirm"),
+    path("<id:booking_id>/release/", views.booking_release, name="release"),
+    path("<id:booking_id>/cancel/", views.booking_cancel, name="cancel"),
+    path("applications/<id:application_id>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("waitlist/<id:entry_id>/withdraw/", views.waitlist_withdraw, name="waitlist_withdraw"),
 ]

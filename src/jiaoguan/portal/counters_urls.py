@@ -8,5 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("book/", views.book, name="book"),
     path("batch/", views.batch, name="batch"),
-    path("<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("<id:booking_id>/cancel/", views.cancel, name="cancel"),
 ]

@@ -14,7 +14,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings.models import Booking
+from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
@@ -74,18 +76,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _parse_day(text: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(text or "")
+        day = dt.date.fromisoformat(text or "")
     except ValueError:
         return None
+    return day if booking_rules.day_ok(day) else None
 
 
 def _choice(request: HttpRequest):
     """The office and service chosen in the query string (404 for unknown ones), or (None, None)."""
-    office_id, code = request.GET.get("office", ""), request.GET.get("service", "")
-    if not office_id.isdigit() or not code:
+    office_id, code = parse_id(request.GET.get("office", "")), request.GET.get("service", "")
+    if office_id is None or not code:
         return None, None
     try:
-        office = selectors.office_get(office_id=int(office_id))
+        office = selectors.office_get(office_id=office_id)
         return office, selectors.office_service_get(office=office, service_code=code)
     except NotFound:
         raise Http404 from None
@@ -120,17 +123,17 @@ def book(request: HttpRequest) -> HttpResponse:
     """预约: GET walks office → service → day → time; POST books the chosen slot (confirmed at once)."""
     if request.method != "POST":
         return _book_page(request)
-    slot_id, key = request.POST.get("slot_id", ""), request.POST.get("idempotency_key", "")
-    if not slot_id.isdigit():
+    slot_id, key = parse_id(request.POST.get("slot_id", "")), request.POST.get("idempotency_key", "")
+    if slot_id is None:
         return _book_page(request, error=DomainError("counters.slot_missing", "请选择时段", "Choose a time"),
                           status=400)
 
     def run():
-        b = services.appointment_book(user=request.user, slot_id=int(slot_id), actor=_actor(request))
+        b = services.appointment_book(user=request.user, slot_id=slot_id, actor=_actor(request))
         return 201, {"id": b.pk, "reference": b.reference}
 
     try:
-        _status, body = idempotent(scope=f"user:{request.user.pk}:counter-book", key=key, fingerprint=slot_id,
+        _status, body = idempotent(scope=f"user:{request.user.pk}:counter-book", key=key, fingerprint=str(slot_id),
                                    run=run)
     except DomainError as exc:
         return _book_page(request, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
@@ -170,9 +173,13 @@ def batch(request: HttpRequest) -> HttpResponse:
     items, chosen = [], {}
     for v in vehicles:
         value = request.POST.get(f"slot_{v.pk}", "")
-        if value.isdigit():
-            items.append(services.BatchItem(slot_id=int(value), vehicle_id=v.pk))
-            chosen[v.pk] = int(value)
+        if value:
+            slot_id = parse_id(value)
+            if slot_id is None:  # a tampered form: refuse the batch rather than silently drop the vehicle
+                return _book_page(request, template="portal/counters/batch.html", status=400, extra=extra,
+                                  error=DomainError("counters.slot_missing", "请选择时段", "Choose a time"))
+            items.append(services.BatchItem(slot_id=slot_id, vehicle_id=v.pk))
+            chosen[v.pk] = slot_id
     extra["vehicles"] = [{"v": v, "chosen": chosen.get(v.pk)} for v in vehicles]
     if not items:
         return _book_page(request, template="portal/counters/batch.html", status=400, extra=extra,

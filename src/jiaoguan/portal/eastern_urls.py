@@ -6,8 +6,8 @@ from jiaoguan.portal import eastern_views as views
 app_name = "eastern_portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("bookings/<int:booking_id>/delay/", views.delay, name="delay"),
-    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<id:booking_id>/delay/", views.delay, name="delay"),
+    path("bookings/<id:booking_id>/cancel/", views.cancel, name="cancel"),
     path("<slug:area_code>/<str:date>/", views.day, name="day"),
     path("<slug:area_code>/<str:date>/merchant/", views.merchant, name="merchant"),
 ]

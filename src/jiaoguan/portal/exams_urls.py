@@ -7,6 +7,6 @@ app_name = "exams_portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("apply/", views.apply, name="apply"),
-    path("applications/<int:application_id>/withdraw/", views.withdraw, name="withdraw"),
-    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("applications/<id:application_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("bookings/<id:booking_id>/cancel/", views.cancel, name="cancel"),
 ]

@@ -6,13 +6,13 @@ from jiaoguan.portal import inspections_views as views
 app_name = "inspections_portal"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("book/<int:vehicle_id>/", views.book_station, name="book_station"),
-    path("book/<int:vehicle_id>/stations/<int:station_id>/", views.book_slots, name="book_slots"),
-    path("book/<int:vehicle_id>/hold/", views.hold, name="hold"),
-    path("bookings/<int:booking_id>/", views.booking, name="booking"),
-    path("bookings/<int:booking_id>/confirm/", views.confirm, name="confirm"),
-    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
-    path("marks/apply/<int:vehicle_id>/", views.mark_apply, name="mark_apply"),
+    path("book/<id:vehicle_id>/", views.book_station, name="book_station"),
+    path("book/<id:vehicle_id>/stations/<id:station_id>/", views.book_slots, name="book_slots"),
+    path("book/<id:vehicle_id>/hold/", views.hold, name="hold"),
+    path("bookings/<id:booking_id>/", views.booking, name="booking"),
+    path("bookings/<id:booking_id>/confirm/", views.confirm, name="confirm"),
+    path("bookings/<id:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("marks/apply/<id:vehicle_id>/", views.mark_apply, name="mark_apply"),
     path("marks/<str:number>/", views.mark, name="mark"),
     # public (no login): the address in the mark's QR code
     path("verify/<str:number>/<str:token>/", views.verify, name="verify"),

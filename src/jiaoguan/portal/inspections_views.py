@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.bookings.models import Booking
+from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
@@ -150,21 +151,22 @@ def hold(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     key = request.POST.get("idempotency_key", "")
 
     def run():
-        ib = services.inspection_book(user=request.user, vehicle_id=vehicle.pk, slot_id=slot_id,
+        ib = services.inspection_book(user=request.user, vehicle_id=vehicle.pk, slot_id=slot_pk,
                                       actor=_actor(request))
         return 201, {"booking_id": ib.booking_id}
 
+    slot_pk = parse_id(slot_id)
     try:
-        if not slot_id.isdigit():
+        if slot_pk is None:
             raise NotFound("core.not_found", "预约场次不存在", "The booking slot does not exist")
         _s, body = idempotent(scope=f"user:{request.user.pk}:inspection-book", key=key,
-                              fingerprint=json.dumps([vehicle.pk, int(slot_id)]), run=run)
+                              fingerprint=json.dumps([vehicle.pk, slot_pk]), run=run)
     except DomainError as exc:
         station, day = None, _day_param(request.POST.get("date"))
-        if slot_id.isdigit():
+        if slot_pk is not None:
             from jiaoguan.bookings.models import Slot
 
-            slot = Slot.objects.filter(pk=int(slot_id)).first()
+            slot = Slot.objects.filter(pk=slot_pk).first()
             if slot is not None:
                 station = selectors.station_for_slot(slot=slot)
                 day = _day_param(selectors.local_date(slot.starts_at).isoformat())

@@ -7,8 +7,8 @@ app_name = "violations_portal"
 urlpatterns = [
     path("", views.violation_list, name="list"),
     path("disputes/new/", views.dispute_new, name="dispute_new"),
-    path("<int:violation_id>/", views.violation_detail, name="detail"),
-    path("<int:violation_id>/photos/<int:evidence_id>/", views.violation_photo, name="photo"),
-    path("<int:violation_id>/handle/", views.violation_handle, name="handle"),
-    path("<int:violation_id>/waiver/", views.violation_waiver, name="waiver"),
+    path("<id:violation_id>/", views.violation_detail, name="detail"),
+    path("<id:violation_id>/photos/<id:evidence_id>/", views.violation_photo, name="photo"),
+    path("<id:violation_id>/handle/", views.violation_handle, name="handle"),
+    path("<id:violation_id>/waiver/", views.violation_waiver, name="waiver"),
 ]
