@@ -5,9 +5,10 @@ The server allows 100 connections (shared with the rest of the suite), so the ru
 released together through at most ``POOL`` connections at a time, as a connection pool (pgbouncer) would."""
 import datetime as dt
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from jiaoguan.bookings import services
 from jiaoguan.bookings.models import Application, Booking, Penalty, WaitlistEntry
@@ -161,3 +162,50 @@ def test_concurrent_cancellations_of_one_party_make_one_penalty():
     assert results == ["cancelled"] * 6
     assert Penalty.objects.filter(party="粤B77777").count() == 1
     assert AuditEntry.objects.filter(action="booking.penalty").count() == 1
+
+
+def test_offer_gives_way_to_an_uncommitted_booking_of_the_same_key():
+    """The deadlock this guards against: transaction R has inserted a booking with key K (not committed) and then
+    waits for the audit chain's head row; a cancellation holds that head row (it audited the cancel) and offers
+    the freed seat to a waiting entry with the same key K, so its insert waits for R. Without a limit PostgreSQL
+    aborts one of them after deadlock_timeout; with OFFER_LOCK_TIMEOUT the offer gives way, the cancellation
+    commits, R commits, and the entry keeps waiting."""
+    from jiaoguan.core.models import AuditHead
+
+    full = slot(capacity=1)
+    other = slot(capacity=5)
+    holder, waiter = user(), user()
+    seat = book(full, holder, "holder-key", confirm=True)
+    entry = join(full, waiter, "waiter-key")
+    other_quota = other.quotas.get()
+    inserted = threading.Event()
+    outcome: dict = {}
+
+    def racer():
+        try:
+            with transaction.atomic():
+                now = clock.now()
+                Booking.objects.create(reference="RACER00001", slot=other, quota=other_quota, user=waiter,
+                                       subject="s:waiter-key", exclusive_key="waiter-key", party="p",
+                                       status="confirmed", created_at=now, confirmed_at=now)
+                inserted.set()
+                time.sleep(0.3)  # the cancellation takes the audit head meanwhile
+                AuditHead.objects.select_for_update().get(id=1)
+            outcome["racer"] = "committed"
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["racer"] = exc
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=racer)
+    t.start()
+    assert inserted.wait(10)
+    try:
+        cancelled = services.booking_cancel(booking_id=seat.pk, user=holder, actor=SYS)
+    finally:
+        t.join()
+    assert cancelled.status == "cancelled"
+    assert outcome["racer"] == "committed"
+    entry.refresh_from_db()
+    assert entry.status == "waiting" and entry.booking_id is None
+    assert Booking.objects.filter(exclusive_key="waiter-key", status__in=LIVE).count() == 1

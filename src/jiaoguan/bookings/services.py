@@ -33,7 +33,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from jiaoguan.bookings import rules
@@ -764,6 +764,27 @@ def waitlist_withdraw(*, entry_id: int, user, actor: Actor) -> WaitlistEntry:
     return e
 
 
+# How long an offer waits for another transaction that is inserting a booking with the same key. That other
+# transaction may itself be waiting for the audit chain's head row, which this one already holds (it audited
+# the cancellation or expiry that freed the seat): without a limit the two deadlock and PostgreSQL aborts one
+# of them. Below PostgreSQL's deadlock_timeout (1 s), so the offer gives way first and the entry keeps waiting.
+OFFER_LOCK_TIMEOUT = "500ms"
+
+
+def _offer_insert(**fields) -> Booking:
+    if connection.vendor != "postgresql":
+        return _insert_booking(**fields)  # SQLite: one writer at a time, nothing to wait for
+    with connection.cursor() as cur:
+        cur.execute(f"SET LOCAL lock_timeout = '{OFFER_LOCK_TIMEOUT}'")
+    try:
+        return _insert_booking(**fields)
+    except OperationalError:  # lock_timeout: the same key is being booked right now by someone else
+        raise Conflict("bookings.key_busy", "该预约正在另一处办理", "This is being booked elsewhere right now") from None
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = DEFAULT")
+
+
 def _offer_freed(q: Quota, *, actor: Actor) -> int:
     """Under the quota lock: give free seats to the oldest waiting entries, held for the offer time. Entries
     whose key is already booked elsewhere, or whose party is banned now, lapse; entries whose key is held on
@@ -792,9 +813,9 @@ def _offer_freed(q: Quota, *, actor: Actor) -> int:
             continue
         until = min(now + dt.timedelta(minutes=minutes), slot.starts_at)
         try:
-            b = _insert_booking(slot=slot, quota=q, user=e.user, subject=e.subject, subject_label=e.subject_label,
-                                exclusive_key=e.exclusive_key, party=e.party, status=B.HELD, hold_expires_at=until,
-                                meta={**e.meta, "waitlist_entry": e.pk}, created_at=now)
+            b = _offer_insert(slot=slot, quota=q, user=e.user, subject=e.subject, subject_label=e.subject_label,
+                              exclusive_key=e.exclusive_key, party=e.party, status=B.HELD, hold_expires_at=until,
+                              meta={**e.meta, "waitlist_entry": e.pk}, created_at=now)
         except Conflict:  # the key was booked elsewhere a moment ago (not under this lock): next entry
             continue
         WaitlistEntry.objects.filter(pk=e.pk).update(status=W.OFFERED, booking=b, offered_at=now)
