@@ -25,27 +25,7 @@ LIVE = ("held", "confirmed", "attended")
 
 
 def in_threads_pooled(n: int, fn, pool: int = POOL) -> list:
-    """fn(0..n-1) in n threads released together, at most ``pool`` holding a database connection at once."""
-    barrier = threading.Barrier(n)
-    gate = threading.BoundedSemaphore(pool)
-    results: list = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        with gate:
-            try:
-                results[i] = fn(i)
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                results[i] = exc
-            finally:
-                connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return in_threads(n, fn, pool=pool)
 
 
 def test_200_concurrent_bookings_for_the_last_10_seats():

@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import AllocationRun, Application, Booking, Penalty, Slot, WaitlistEntry
 from jiaoguan.core import masking
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.idempotency import idempotent
@@ -33,13 +33,6 @@ from jiaoguan.identity.auth import AUTH, current_user, require_permission
 router = Router(tags=["bookings"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 def _iso(value):

@@ -6,13 +6,26 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError as NinjaValidationError
+from ninja.responses import codes_4xx
 
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.http import language_of
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(Schema):
+    """Every API error, in one shape."""
+
+    code: str = Field(description="stable error code, e.g. identity.phone_mismatch")
+    message: str = Field(description="in the request's language (Accept-Language: zh-hans default, en)")
+    fields: dict[str, str] | None = Field(None, description="field name -> message")
+
+
+# The 4xx responses every endpoint declares: response={200: ..., **ERRORS}
+ERRORS = {codes_4xx: ErrorOut}
 
 
 def _respond(api: NinjaAPI, request, error: DomainError):

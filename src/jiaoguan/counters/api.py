@@ -21,9 +21,9 @@ import datetime as dt
 import json
 
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 from pydantic import Field
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core.errors import InvalidInput, forbidden
@@ -35,13 +35,6 @@ from jiaoguan.identity.auth import AUTH, current_user, require_permission
 router = Router(tags=["counters"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 def _actor(request, user) -> Actor:

@@ -28,9 +28,9 @@ import json
 import pydantic
 from django.db import transaction
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 from pydantic import Field
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip
@@ -42,13 +42,6 @@ from jiaoguan.identity.auth import AUTH, current_user
 router = Router(tags=["eastern"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 def _actor(request, user) -> Actor:

@@ -22,9 +22,9 @@ from typing import Annotated
 
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 from pydantic import Field
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip
@@ -35,13 +35,6 @@ from jiaoguan.identity.auth import AUTH, current_user, require_role
 router = Router(tags=["exams"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 STAFF = ("clerk", "approver", "admin")
 
 

@@ -11,9 +11,9 @@ from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
 from django.middleware.csrf import get_token
 from ninja import Path, Router, Status
-from ninja.responses import codes_4xx
 from ninja.utils import check_csrf
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip, language_of
 from jiaoguan.core.identifiers import format_plate
@@ -26,7 +26,6 @@ from jiaoguan.identity.schemas import (
     BindingOut,
     BindingRequestIn,
     CsrfOut,
-    ErrorOut,
     LicenceOut,
     LoginIn,
     LoginOut,
@@ -40,7 +39,6 @@ from jiaoguan.identity.schemas import (
 )
 
 router = Router(tags=["identity"])
-ERRORS = {codes_4xx: ErrorOut}
 BACKEND = "jiaoguan.identity.backends.PhoneOrUsernameBackend"
 BindingId = Path(..., ge=1, le=2**63 - 1, description="a binding id from GET me/bindings")
 

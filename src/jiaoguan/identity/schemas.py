@@ -9,12 +9,6 @@ from typing import Literal
 from ninja import Field, Schema
 
 
-class ErrorOut(Schema):
-    code: str = Field(description="stable error code, e.g. identity.phone_mismatch")
-    message: str = Field(description="in the request's language (Accept-Language: zh-hans default, en)")
-    fields: dict[str, str] | None = Field(None, description="field name -> message")
-
-
 class OkOut(Schema):
     ok: bool = True
     message: str = ""

@@ -29,10 +29,10 @@ import json
 
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip
@@ -44,13 +44,6 @@ from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Stati
 router = Router(tags=["inspections"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 def _actor(request, user) -> Actor:

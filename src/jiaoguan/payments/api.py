@@ -7,8 +7,8 @@ import datetime as dt
 import json
 
 from ninja import Path, Router, Schema, Status
-from ninja.responses import codes_4xx
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Forbidden
 from jiaoguan.core.http import client_ip
@@ -21,13 +21,6 @@ from jiaoguan.payments.reference import reference_display
 router = Router(tags=["payments"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 class ItemOut(Schema):

@@ -20,8 +20,8 @@ Staff (clerk views; approver and admin change):
 from __future__ import annotations
 
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.http import client_ip
@@ -36,13 +36,6 @@ VIEW_ROLES = ("clerk", "approver", "admin")
 MANAGE_ROLES = ("approver", "admin")
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 def _number_out(p: PlateNumber) -> dict:

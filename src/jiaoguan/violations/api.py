@@ -21,9 +21,9 @@ import json
 import pydantic
 from django.db import transaction
 from ninja import Router, Schema, Status
-from ninja.responses import codes_4xx
 from pydantic import Field
 
+from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.identity.auth import AUTH, current_user
@@ -33,13 +33,6 @@ from jiaoguan.violations.models import Violation
 router = Router(tags=["violations"])
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-ERRORS = {codes_4xx: ErrorOut}
 
 
 class DeviceRecordIn(pydantic.BaseModel):
