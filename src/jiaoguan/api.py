@@ -28,11 +28,16 @@ def _mount() -> None:
     from jiaoguan.counters.api import router as counters_router
     from jiaoguan.eastern.api import router as eastern_router
     from jiaoguan.plates.api import router as plates_router
+    from jiaoguan.applications.api import router as applications_router
+    from jiaoguan.postal.api import router as postal_router
+    from jiaoguan.credentials.api import router as credentials_router
+    from jiaoguan.registry.api import router as registry_router
 
     api.add_router("/", identity_router)
     api.add_router("/", violations_router)
     api.add_router("/", payments_router)
-    for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router):
+    for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router,
+                   applications_router, postal_router, credentials_router, registry_router):
         api.add_router("/", router)
 
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("me/appointments/", include("jiaoguan.portal.counters_urls")),
     path("me/east/", include("jiaoguan.portal.eastern_urls")),
     path("me/plates/", include("jiaoguan.portal.plates_urls")),
+    path("services/", include("jiaoguan.portal.applications_urls")),
+    path("credentials/", include("jiaoguan.portal.credentials_urls")),
     path("me/payments/", views.payments, name="payments"),
     path("me/payments/lookup/", views.payment_lookup, name="payment_lookup"),
     path("me/payments/orders/<str:reference>/", views.payment_order, name="payment_order"),

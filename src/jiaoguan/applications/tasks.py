@@ -1,0 +1,1 @@
+"""Periodic work of the applications app (declared with core.scheduler.periodic)."""

@@ -1,0 +1,1 @@
+"""Periodic work of the credentials app (declared with core.scheduler.periodic)."""

@@ -1,0 +1,4 @@
+"""postal API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
+from ninja import Router
+
+router = Router(tags=["postal"])

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PostalConfig(AppConfig):
+    name = "jiaoguan.postal"
+    label = "postal"
+    verbose_name = "邮寄 Postal delivery"
+
+    def ready(self) -> None:
+        from jiaoguan.postal import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs

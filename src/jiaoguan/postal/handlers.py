@@ -1,0 +1,1 @@
+"""Outbox handlers of the postal app."""

@@ -1,0 +1,1 @@
+"""Periodic work of the postal app (declared with core.scheduler.periodic)."""
