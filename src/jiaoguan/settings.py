@@ -254,6 +254,16 @@ JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS = env_int("JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", 1
 JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT = env_int("JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", 3)
 JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS = env_int("JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8)
 
+# Postal delivery (postal app): the carrier adapter; "sim" is the local simulator (development and tests only).
+JIAOGUAN_POSTAL_CARRIER = env("JIAOGUAN_POSTAL_CARRIER", "" if PRODUCTION else "sim")
+JIAOGUAN_POSTAL_SIM_KEY_ID = env("JIAOGUAN_POSTAL_SIM_KEY_ID", "sim-1")
+JIAOGUAN_POSTAL_SIM_KEY = env("JIAOGUAN_POSTAL_SIM_KEY", "dev-postal-sim-key")
+JIAOGUAN_POSTAL_SIM_NOTIFY_URL = env("JIAOGUAN_POSTAL_SIM_NOTIFY_URL", "")  # empty = callbacks delivered in-process
+JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY = env_bool("JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY", True)
+JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS", 300)
+JIAOGUAN_POSTAL_REBOOK_MINUTES = env_int("JIAOGUAN_POSTAL_REBOOK_MINUTES", 5)
+JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = env_int("JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS", 6)
+
 # Production refuses development defaults that would be unsafe with real citizens' data.
 if PRODUCTION:
     _problems = []
@@ -265,6 +275,8 @@ if PRODUCTION:
         _problems.append("the payment simulator (JIAOGUAN_PAY_CHANNELS=sim) lets anyone 'pay': not in production")
     if JIAOGUAN_PAY_SIM_KEY == "dev-sim-channel-key" and JIAOGUAN_PAY_CHANNELS and "sim" in JIAOGUAN_PAY_CHANNELS:
         _problems.append("JIAOGUAN_PAY_SIM_KEY is the development key")
+    if JIAOGUAN_POSTAL_CARRIER == "sim":
+        _problems.append("the postal simulator (JIAOGUAN_POSTAL_CARRIER=sim) delivers nothing: not in production")
     if not REDIS_URL:
         _problems.append("REDIS_URL is required: rate limits and lockouts must be shared by every web process")
     if _problems:

@@ -7,4 +7,4 @@ class PostalConfig(AppConfig):
     verbose_name = "邮寄 Postal delivery"
 
     def ready(self) -> None:
-        from jiaoguan.postal import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs
+        from jiaoguan.postal import checks, handlers, tasks  # noqa: F401 - system check, outbox handlers, periodic jobs

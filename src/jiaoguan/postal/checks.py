@@ -1,0 +1,11 @@
+"""Start-up check: the postal carrier must be configured, and never the simulator in production."""
+from __future__ import annotations
+
+from django.core import checks
+
+
+@checks.register("postal")
+def postal_carrier_check(app_configs=None, **kwargs):
+    from jiaoguan.postal.carriers import configuration_problems
+
+    return [checks.Error(problem, id="postal.E001") for problem in configuration_problems()]
