@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.keys import load_keys
+from jiaoguan.credentials.keys import load_signing_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
 SRC_DIR = BASE_DIR / "src"
@@ -44,6 +45,10 @@ _KEYS = load_keys(production=PRODUCTION, var_dir=VAR_DIR)
 SECRET_KEY = _KEYS.secret_key
 JIAOGUAN_FIELD_KEYS = _KEYS.field_keys  # list of (key id, 32-byte key), first = active
 JIAOGUAN_HASH_KEY = _KEYS.hash_key
+# Ed25519 keys that sign e-credentials (kid:base64 32-byte seed, …; first signs, all verify); development keys are
+# generated into var/credential-keys.json, production refuses to start without them.
+JIAOGUAN_CREDENTIAL_KEYS = load_signing_keys(production=PRODUCTION, var_dir=VAR_DIR)
+JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP = env("JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP", "30/m")
 
 DEBUG = env_bool("JIAOGUAN_DEBUG", not PRODUCTION)
 # Behind N trusted reverse proxies, the client address is the Nth entry from the right of X-Forwarded-For.

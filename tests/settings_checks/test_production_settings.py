@@ -11,6 +11,7 @@ KEYS = {
     "JIAOGUAN_SECRET_KEY": "x" * 50,
     "JIAOGUAN_FIELD_KEYS": "p1:" + "A" * 43 + "=",
     "JIAOGUAN_HASH_KEY": "B" * 44,
+    "JIAOGUAN_CREDENTIAL_KEYS": "c1:" + "C" * 43 + "=",
 }
 
 

@@ -107,3 +107,17 @@ class OutboxEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class SignedRequestNonce(models.Model):
+    """A nonce a signed request used (core.signing), so a replay is refused. One table for every scheme
+    (partners, …), unique per scheme and key id. Rows older than twice the scheme's freshness window can be
+    purged: a request that old is refused as stale anyway."""
+
+    scheme = models.CharField(max_length=40)
+    key_id = models.CharField(max_length=64)
+    value = models.CharField(max_length=64)
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scheme", "key_id", "value"], name="signed_nonce_unique")]

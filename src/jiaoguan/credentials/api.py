@@ -1,4 +1,105 @@
-"""credentials API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
-from ninja import Router
+"""E-credentials API (ninja Router mounted at /api/v1/ by jiaoguan/api.py): parse, authorise, call a service.
+
+Everyone (no login):
+    GET  /api/v1/credentials/verify?number=&token=     is this e-credential genuine and in force (public fields only;
+                                                        rate-limited per client IP so numbers cannot be scanned)
+    GET  /api/v1/credentials/keys                      the Ed25519 public keys by key id (for offline verifiers)
+Holders (session or bearer):
+    GET  /api/v1/me/credentials                        my e-credentials
+    GET  /api/v1/me/credentials/{number}               one of mine (anyone else's → 404)
+Staff:
+    POST /api/v1/staff/credentials/{id}/revoke {reason}   (credential.revoke)
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+
+from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import not_found
+from jiaoguan.core.http import client_ip
+from jiaoguan.credentials import rules, selectors, services, signing
+from jiaoguan.credentials.models import Credential
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["credentials"])
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return timezone.localtime(at).isoformat() if at else None
+
+
+def _date(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _fields(rows) -> list[dict]:
+    return [{"label_zh": zh, "label_en": en, "value": value} for zh, en, value in rows]
+
+
+def _credential_out(c: Credential, request) -> dict:
+    return {
+        "id": c.pk, "number": c.number, "kind": c.kind, "title_zh": c.title_zh, "title_en": c.title_en,
+        "holder": c.holder_display, "valid_from": _date(c.valid_from), "valid_until": _date(c.valid_until),
+        "fields": _fields((f["zh"], f["en"], f["value"]) for f in c.fields),
+        "status": services.credential_status(c), "revoked_at": _iso(c.revoked_at), "issued_at": _iso(c.issued_at),
+        "source_type": c.source_type, "source_id": c.source_id,
+        "signature": {"alg": c.algorithm, "kid": c.key_id, "value": c.signature},
+        "verify_url": request.build_absolute_uri(selectors.verify_url(c)),
+    }
+
+
+@router.get("credentials/verify", auth=None, response={200: dict, **ERRORS},
+            summary="Verify an e-credential (number and token from its QR code); public fields only")
+def credential_verify(request, number: str = "", token: str = ""):
+    services.verify_throttle(ip=client_ip(request))
+    result = services.credential_verify(number=number, token=token)
+    if result.status == rules.NOT_FOUND:
+        raise not_found("电子证照", "e-credential")
+    body = {"status": result.status, "valid": result.ok, "genuine": result.genuine,
+            "message_zh": result.label_zh, "message_en": result.label_en}
+    c = result.credential
+    if result.genuine and c is not None:
+        body.update({"number": c.number, "kind": c.kind, "title_zh": c.title_zh, "title_en": c.title_en,
+                     "holder": c.holder_display, "valid_from": _date(c.valid_from),
+                     "valid_until": _date(c.valid_until), "fields": _fields(result.public_fields),
+                     "revoked_at": _iso(c.revoked_at)})
+    return body
+
+
+@router.get("credentials/keys", auth=None, response={200: list[dict], **ERRORS},
+            summary="Public keys that sign e-credentials (Ed25519, by key id)")
+def credential_keys(request):
+    return signing.public_keys()
+
+
+@router.get("me/credentials", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My e-credentials")
+def my_credentials(request):
+    user = current_user(request)
+    return [_credential_out(c, request) for c in selectors.credentials_for_user(user=user)[:200]]
+
+
+@router.get("me/credentials/{number}", auth=AUTH, response={200: dict, **ERRORS}, summary="One of my e-credentials")
+def my_credential(request, number: str):
+    user = current_user(request)
+    return _credential_out(selectors.credential_of_user(user=user, number=number), request)
+
+
+class RevokeIn(Schema):
+    reason: str = Field(..., max_length=300, description="why (kept in the audit log)")
+
+
+@router.post("staff/credentials/{credential_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Revoke an e-credential (credential.revoke)")
+def staff_revoke(request, credential_id: str, payload: RevokeIn):
+    user = require_permission(request, "credential.revoke")
+    pk = rules.parse_id(credential_id)
+    if pk is None:
+        raise not_found("电子证照", "e-credential")
+    c = services.credential_revoke(credential_id=pk, actor=Actor.of(user, ip=client_ip(request)),
+                                   reason=payload.reason)
+    return Status(200, {"id": c.pk, "number": c.number, "status": services.credential_status(c),
+                        "revoked_at": _iso(c.revoked_at), "revoke_reason": c.revoke_reason})

@@ -33,6 +33,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # plate selection: edit pools and withholding policies / look at them
     "plate.manage": frozenset({Role.APPROVER, Role.ADMIN}),
     "plate.view": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    # e-credentials (credentials app): revoke an issued e-permit or certificate
+    "credential.revoke": frozenset({Role.APPROVER, Role.ADMIN}),
+    # applications (the one acceptance -> review -> approval workflow): who may take each step. Separation of
+    # duties (the acceptor never approves the same application) is enforced per application by the engine.
+    "application.view": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    "application.accept": frozenset({Role.CLERK, Role.APPROVER}),
+    "application.review": frozenset({Role.CLERK, Role.APPROVER}),
+    "application.approve": frozenset({Role.APPROVER}),
+    "application.stats": frozenset({Role.APPROVER, Role.ADMIN, Role.AUDITOR}),
 }
 
 

@@ -4,17 +4,22 @@ The authoritative records (persons, licences, vehicles, policies) are browse-onl
 registry's services and the CSV import, which validate and audit every change. Personal fields are shown
 masked, in lists and on the detail page, and opening a person's page writes an access-audit row. Searching by
 ID number or phone goes through the keyed lookup hash (exact match). The inspection schedule is reference data
-a city edits here.
+a city edits here. Partners (hospitals…) are managed here too; their health checks are browse-only.
 """
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
 from jiaoguan.core.admin import ReadOnlyAdmin
 from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.errors import DomainError
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
-from jiaoguan.registry.models import DrivingLicence, InspectionRule, InsurancePolicy, Person, Vehicle
+from jiaoguan.registry import partners as partner_services
+from jiaoguan.registry.models import (
+    DrivingLicence, HealthCheck, InspectionRule, InsurancePolicy, Partner, Person, Vehicle,
+)
 
 
 BrowseOnlyAdmin = ReadOnlyAdmin  # listing and inspection only; changes go through registry services
@@ -145,3 +150,105 @@ class InspectionRuleAdmin(admin.ModelAdmin):
     list_display = ("kind", "use", "from_year", "to_year", "interval_months", "on_site", "note")
     list_filter = ("kind", "on_site")
     ordering = ("kind", "use", "from_year")
+
+
+# --- partners and their health checks -----------------------------------------------------------------------------
+# Partners are reference data staff manage here: adding one generates its key id and secret (the secret is shown
+# once, in the confirmation message), edits go through registry.partners (validated and audited), "rotate secret"
+# issues a new one. Partners are never deleted (their records point at them): deactivate instead.
+
+
+class PartnerForm(forms.ModelForm):
+    class Meta:
+        model = Partner
+        fields = ("kind", "name_zh", "name_en", "institution_code", "active")
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind") or getattr(self.instance, "kind", "")
+        try:
+            cleaned = partner_services.partner_values_clean(
+                kind=kind, name_zh=data.get("name_zh", ""), name_en=data.get("name_en", ""),
+                institution_code=data.get("institution_code", ""))
+        except DomainError as exc:
+            for name, (zh, en) in exc.fields.items():
+                self.add_error(name if name in self.fields else None, f"{zh} {en}")
+            return data
+        data.update({k: v for k, v in cleaned.items() if k in self.fields})
+        return data
+
+
+def _admin_actor(request) -> Actor:
+    return Actor.of(request.user, ip=request.META.get("REMOTE_ADDR", ""))
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerForm
+    list_display = ("name_zh", "name_en", "kind", "key_id", "institution_code", "active", "created_at")
+    list_filter = ("kind", "active")
+    search_fields = ("name_zh", "name_en", "=key_id", "=institution_code")
+    readonly_fields = ("key_id", "created_at", "updated_at")
+    ordering = ("kind", "name_zh")
+    actions = ("rotate_secret",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("kind",) if obj is not None else ())
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: Partner, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = partner_services.partner_update(
+                partner=obj, actor=_admin_actor(request), name_zh=data["name_zh"], name_en=data.get("name_en", ""),
+                institution_code=data.get("institution_code", ""), active=data.get("active", True))
+        else:
+            saved, secret = partner_services.partner_create(
+                kind=data["kind"], name_zh=data["name_zh"], name_en=data.get("name_en", ""),
+                institution_code=data.get("institution_code", ""), actor=_admin_actor(request))
+            if not data.get("active", True):
+                saved = partner_services.partner_update(
+                    partner=saved, actor=_admin_actor(request), name_zh=saved.name_zh, name_en=saved.name_en,
+                    institution_code=saved.institution_code, active=False)
+            self.message_user(request, f"密钥只显示这一次，请安全地交给对方 The secret is shown only once: key id "
+                                       f"{saved.key_id}  secret {secret}", messages.WARNING)
+        for f in Partner._meta.concrete_fields:  # the admin goes on with the saved row (redirects, log entry)
+            setattr(obj, f.attname, getattr(saved, f.attname))
+        obj._state.adding = False
+        obj._state.db = saved._state.db
+
+    @admin.action(description="更换签名密钥 Rotate the signing secret (shown once)")
+    def rotate_secret(self, request, queryset):
+        for partner in queryset:
+            rotated, secret = partner_services.partner_rotate_secret(partner=partner, actor=_admin_actor(request))
+            self.message_user(request, f"{rotated.name_zh}: key id {rotated.key_id}  secret {secret}",
+                              messages.WARNING)
+
+
+@admin.register(HealthCheck)
+class HealthCheckAdmin(BrowseOnlyAdmin):
+    """Browse-only: records come from the hospitals' API. The conditions text (medical data) is not shown."""
+
+    list_display = ("id", "record_number", "hospital", "person_masked", "examined_on", "result", "valid_until",
+                    "received_at")
+    list_filter = ("result", "hospital")
+    search_fields = ("=record_number",)
+    search_help_text = "体检编号，或身份证号码 Record number, or the person's ID number"
+    list_select_related = ("person", "hospital")
+    exclude = ("person", "conditions")
+    readonly_fields = ("person_masked", "hospital", "record_number", "examined_on", "result", "vision_left",
+                       "vision_right", "colour_vision_normal", "hearing_normal", "limbs_normal", "valid_until",
+                       "received_at")
+    ordering = ("-id",)
+
+    @admin.display(description="人员 Person")
+    def person_masked(self, obj: HealthCheck) -> str:
+        return f"{mask_name(obj.person.name)} {mask_id_number(obj.person.id_number)}"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(record_number=term) | queryset.filter(person_id__in=_person_ids_for(term)), False

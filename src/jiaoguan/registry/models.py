@@ -190,3 +190,69 @@ class InspectionRule(models.Model):
         ordering = ["kind", "use", "from_year"]
         verbose_name = "检验周期规则 inspection rule"
         verbose_name_plural = "检验周期规则 inspection rules"
+
+
+class Partner(models.Model):
+    """An outside body that sends records over the signed partner API (core.signing, X-Partner-* headers):
+    hospitals send health checks; insurers and the post may follow. Created by ``partner_create`` (command or
+    admin), which shows the secret once."""
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "医院 Hospital"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    name_zh = models.CharField("名称", max_length=80)
+    name_en = models.CharField("Name", max_length=120, blank=True)
+    key_id = models.CharField(max_length=40, unique=True)
+    secret = EncryptedField()
+    active = models.BooleanField(default=True)
+    institution_code = models.CharField(
+        "医疗机构代码", max_length=40, blank=True,
+        help_text="a hospital's institution code (医疗机构执业许可证登记号 or 统一社会信用代码)")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "合作机构 partner"
+        verbose_name_plural = "合作机构 partners"
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} ({self.key_id})"
+
+
+class HealthCheck(models.Model):
+    """A driver's health-check record (机动车驾驶人身体条件证明) as a hospital sent it: only what a licence decision
+    needs. The person is linked, not copied (no name or ID number stored here); the free-text conditions are
+    encrypted. ``valid_until`` is fixed at receipt from the examination date and the configured validity
+    (registry.health: HEALTH_CHECK_VALID_MONTHS, 6 months by default)."""
+
+    class Result(models.TextChoices):
+        FIT = "fit", "合格 Fit"
+        FIT_WITH_CONDITIONS = "fit_with_conditions", "有条件合格 Fit with conditions"
+        UNFIT = "unfit", "不合格 Unfit"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="health_checks")
+    hospital = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="health_checks")
+    record_number = models.CharField("体检编号", max_length=40)
+    examined_on = models.DateField("体检日期")
+    result = models.CharField("结论", max_length=20, choices=Result.choices)
+    conditions = EncryptedField("限制条件", blank=True, default="",
+                                help_text="e.g. 驾车时须戴眼镜 corrective lenses; required for fit with conditions")
+    vision_left = models.DecimalField("左眼视力", max_digits=2, decimal_places=1,
+                                      help_text="logarithmic scale (GB 11533), corrected if lenses are worn, e.g. 5.0")
+    vision_right = models.DecimalField("右眼视力", max_digits=2, decimal_places=1)
+    colour_vision_normal = models.BooleanField("无红绿色盲")
+    hearing_normal = models.BooleanField("听力正常")
+    limbs_normal = models.BooleanField("四肢及躯干正常")
+    valid_until = models.DateField("有效期至")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hospital", "record_number"],
+                                               name="health_check_record_unique")]
+        indexes = [models.Index(fields=["person", "valid_until"])]
+        verbose_name = "体检记录 health check"
+        verbose_name_plural = "体检记录 health checks"
+
+    def __str__(self) -> str:
+        return f"体检 {self.record_number} ({self.get_result_display()})"

@@ -22,3 +22,12 @@ def points_cycle_rollover() -> dict[str, int]:
     from jiaoguan.registry.services import licences_points_rollover
 
     return licences_points_rollover()
+
+
+@periodic(seconds=3600)
+@shared_task(name="registry.partner_nonces_purge", ignore_result=True)
+def partner_nonces_purge() -> int:
+    """Forget the partners' request nonces older than twice the freshness window (refused as stale anyway)."""
+    from jiaoguan.registry.partners import partner_nonces_purge as purge
+
+    return purge()

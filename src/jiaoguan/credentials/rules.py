@@ -1,0 +1,153 @@
+"""Pure rules of e-credentials: numbers with a check digit, the canonical signed content, the validity status,
+and a last guard that personal identifiers never reach a credential unmasked.
+
+Numbers (电子证照编号): the year of issue, 10 random digits and a Damm check digit — 15 digits, read out over
+the phone or typed from a printout. The Damm algorithm catches every single-digit error and every swap of two
+neighbouring digits (Luhn misses 09↔90), which are the mistakes people make reading a number aloud.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+
+from jiaoguan.core.masking import mask_id_number, mask_phone
+
+NUMBER_LENGTH = 15
+CONTENT_VERSION = 1
+
+# Damm's quasigroup of order 10 (totally anti-symmetric).
+_DAMM = (
+    (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
+    (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+    (4, 2, 0, 6, 8, 7, 1, 3, 5, 9),
+    (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+    (6, 1, 2, 3, 0, 4, 5, 9, 7, 8),
+    (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+    (5, 8, 6, 9, 7, 2, 0, 1, 3, 4),
+    (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+    (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
+    (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
+)
+
+
+def damm_digit(digits: str) -> str:
+    """The Damm check digit of a string of digits."""
+    interim = 0
+    for ch in digits:
+        interim = _DAMM[interim][int(ch)]
+    return str(interim)
+
+
+def number_new(year: int) -> str:
+    body = f"{year:04d}{secrets.randbelow(10 ** 10):010d}"
+    return body + damm_digit(body)
+
+
+def number_valid(number: str) -> bool:
+    """Well formed: 15 ASCII digits whose last is the Damm digit of the others (checked before any database read)."""
+    number = number or ""
+    return (len(number) == NUMBER_LENGTH and number.isascii() and number.isdigit()
+            and damm_digit(number[:-1]) == number[-1])
+
+
+def number_display(number: str) -> str:
+    """2026 1234 5678 90X: groups of four for reading aloud."""
+    return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+
+
+# --- personal identifiers ---------------------------------------------------------------------------------------
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                        r"\d{3}[\dXx](?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_personal(value: str) -> str:
+    """Mask any full resident ID number (also a driving-licence number) or mobile number left in ``value``: the
+    issuer is asked to pass masked values, and this makes sure a mistake never reaches a public page."""
+    value = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), value)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), value)
+
+
+# --- content ----------------------------------------------------------------------------------------------------
+
+def normalise_fields(fields: Iterable[Sequence]) -> list[dict]:
+    """(label_zh, label_en, value[, public]) tuples → the stored form. ``public`` (default True) says whether the
+    public verification page shows the field; the holder always sees every field."""
+    out: list[dict] = []
+    for item in fields:
+        item = tuple(item)
+        if len(item) not in (3, 4):
+            raise ValueError("a credential field is (label_zh, label_en, value[, public])")
+        zh, en, value = (str(x if x is not None else "").strip() for x in item[:3])
+        if not zh or not en:
+            raise ValueError("a credential field needs a Chinese and an English label")
+        public = bool(item[3]) if len(item) == 4 else True
+        out.append({"zh": zh, "en": en, "value": mask_personal(value), "public": public})
+    return out
+
+
+def _utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def canonical_content(*, number: str, kind: str, holder_id: int, holder_display: str, title_zh: str,
+                      title_en: str, fields: list[dict], valid_from: dt.date, valid_until: dt.date | None,
+                      source_type: str, source_id: str, issued_at: dt.datetime, algorithm: str,
+                      key_id: str) -> bytes:
+    """The bytes that are signed: sorted-key compact JSON of everything a verifier relies on. The algorithm and
+    key id are inside, so neither can be swapped on a stored row without breaking the signature."""
+    doc = {
+        "v": CONTENT_VERSION, "number": number, "kind": kind, "holder": {"id": holder_id, "display": holder_display},
+        "title": {"zh": title_zh, "en": title_en},
+        "fields": [{"zh": f["zh"], "en": f["en"], "value": f["value"], "public": bool(f.get("public", True))}
+                   for f in fields],
+        "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat() if valid_until else None,
+        "source": {"type": source_type, "id": source_id}, "issued_at": _utc(issued_at),
+        "alg": algorithm, "kid": key_id,
+    }
+    return b"jiaoguan-credential\n" + json.dumps(doc, sort_keys=True, separators=(",", ":"),
+                                                 ensure_ascii=False).encode()
+
+
+# --- status -----------------------------------------------------------------------------------------------------
+
+VALID = "valid"
+NOT_YET_VALID = "not_yet_valid"
+EXPIRED = "expired"
+REVOKED = "revoked"
+NOT_FOUND = "not_found"
+SIGNATURE_MISMATCH = "signature_mismatch"
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    VALID: ("真实有效", "Genuine and valid"),
+    NOT_YET_VALID: ("真实，尚未生效", "Genuine, not yet in force"),
+    EXPIRED: ("真实，已过有效期", "Genuine, expired"),
+    REVOKED: ("已被注销", "Revoked"),
+    NOT_FOUND: ("未找到该电子证照", "No such e-credential"),
+    SIGNATURE_MISMATCH: ("签名校验失败，内容可能被篡改", "Signature check failed: the content may have been altered"),
+}
+
+
+def date_status(*, valid_from: dt.date, valid_until: dt.date | None, on: dt.date) -> str:
+    """Valid on ``on`` (both ends inclusive); ``valid_until`` None = no end date."""
+    if on < valid_from:
+        return NOT_YET_VALID
+    if valid_until is not None and on > valid_until:
+        return EXPIRED
+    return VALID
+
+
+MAX_ID = 2 ** 63 - 1
+
+
+def parse_id(value) -> int | None:
+    """A database id from a path: ASCII digits that fit a 64-bit column, else None (→ 404, never a 500)."""
+    value = str(value or "").strip()
+    if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
+        return None
+    n = int(value)
+    return n if 1 <= n <= MAX_ID else None
