@@ -1,4 +1,355 @@
-"""applications API (ninja Router mounted at /api/v1/ by jiaoguan/api.py)."""
-from ninja import Router
+"""Applications API (ninja Router mounted at /api/v1/ by jiaoguan/api.py): parse, authorise, call a service.
+
+Public (no login):
+    GET  /api/v1/services?q=&category=&applicant=     the catalogue (listed services), searchable
+    GET  /api/v1/services/{code}                      one service's guide (办事指南) and form
+Applicants (session or bearer):
+    POST   /api/v1/me/applications                    {"service", "data"?} -> 201 a draft
+    GET    /api/v1/me/applications?status=            my applications
+    GET    /api/v1/me/applications/{id}               with form (ID numbers/phones masked), materials, timeline
+    PATCH  /api/v1/me/applications/{id}               {"data": {...}} save the draft (or a sent-back application)
+    POST   /api/v1/me/applications/{id}/submit        Idempotency-Key required
+    POST   /api/v1/me/applications/{id}/resubmit      answer a send-back {"comment"?}; Idempotency-Key required
+    POST   /api/v1/me/applications/{id}/withdraw      {"comment"?}
+    POST   /api/v1/me/applications/{id}/materials     multipart: slot, file (PDF/JPEG/PNG by content) -> 201
+    DELETE /api/v1/me/applications/{id}/materials/{material_id}
+Staff (roles per identity.roles: application.view/accept/review/approve/stats):
+    GET  /api/v1/staff/applications?queue=&service=&limit=&offset=   a work queue
+    GET  /api/v1/staff/applications/counts                            how many in each queue
+    GET  /api/v1/staff/applications/{id}                              with history and materials (access-audited)
+    GET  /api/v1/staff/applications/{id}/materials/{material_id}      the file (access-audited)
+    POST /api/v1/staff/applications/{id}/claim | /release[?force=true]
+    POST /api/v1/staff/applications/{id}/act      {"action": accept|refuse|review|approve|reject|send_back|
+                                                   confirm|revoke, "comment"}
+    GET  /api/v1/staff/application-statistics?since=&until=
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.http import FileResponse
+from django.utils import timezone
+from ninja import Router, Schema, Status
+
+from jiaoguan.applications import selectors, services
+from jiaoguan.applications.catalogue import FINAL_STATES, Service, service_get, services_list
+from jiaoguan.applications.models import Application, ApplicationEvent, Material
+from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.errors import InvalidInput, not_found
+from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.idempotency import idempotent
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["applications"])
+
+ACTION_LABELS = {
+    "draft": ("创建草稿", "Draft started"), "submit": ("提交申请", "Submitted"), "accept": ("受理", "Accepted"),
+    "refuse": ("不予受理", "Refused at acceptance"), "review": ("审核通过", "Reviewed"), "approve": ("批准", "Approved"),
+    "reject": ("不予批准", "Not approved"), "send_back": ("退回补正", "Sent back for correction"),
+    "resubmit": ("补正后重新提交", "Corrected and resubmitted"), "withdraw": ("撤回", "Withdrawn"),
+    "confirm": ("复核确认", "Confirmed on review"), "revoke": ("复核撤销", "Revoked on review"),
+    "claim": ("认领", "Claimed"), "release": ("释放", "Released"), "due_soon": ("时限预警", "Due soon"),
+    "escalate": ("超期督办", "Escalated as overdue"), "delivery": ("邮寄进度", "Delivery"),
+}
+ROLE_LABELS = {"citizen": ("申请人", "Applicant"), "enterprise": ("申请人", "Applicant"),
+               "clerk": ("窗口民警", "Clerk"), "approver": ("审批民警", "Approver"), "admin": ("管理员", "Administrator"),
+               "system": ("系统", "System")}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang.startswith("en") else pair[0]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat() if value else None
+
+
+# --- the catalogue ------------------------------------------------------------------------------------------------
+
+
+def _service_brief(s: Service) -> dict:
+    return {"code": s.code, "name": s.name.as_dict(), "summary": s.summary.as_dict(),
+            "category": {"code": s.category.code, **s.category.name.as_dict()}, "applicants": list(s.applicants),
+            "fee_fen": s.fee_fen, "time_limit_days": s.time_limit_days, "online": True}
+
+
+def service_guide(s: Service) -> dict:
+    """The guide (办事指南) generated from the declaration: what the public page and API show."""
+    texts = lambda items: [t.as_dict() for t in items]  # noqa: E731
+    return {
+        **_service_brief(s), "version": s.version,
+        "guide": {"conditions": texts(s.guide.conditions), "process": texts(s.guide.process),
+                  "legal_basis": texts(s.guide.legal_basis), "notes": texts(s.guide.notes)},
+        "materials": [{"code": m.code, "name": m.name.as_dict(), "required": m.required,
+                       "held_by_platform": m.held is not None, "upload_if_not_held": m.upload_if_not_held,
+                       "types": list(m.types), "max_kb": m.max_kb, "max_files": m.max_files,
+                       "note": m.note.as_dict() if m.note else None} for m in s.materials],
+        "form": [{"name": f.name, "type": f.type, "label": f.label.as_dict(), "required": f.required,
+                  "help": f.help.as_dict() if f.help else None, "min": f.min, "max": f.max,
+                  "min_length": f.min_length, "max_length": f.max_length, "pattern": f.pattern,
+                  "choices": [{"value": c.value, **c.label.as_dict()} for c in f.choices]} for f in s.fields],
+        "auto_approval": s.workflow.auto_approve is not None, "approve_first": s.workflow.approve_first is not None,
+        "outputs": [o.name for o in s.outputs],
+    }
+
+
+@router.get("services", auth=None, response={200: list[dict], **ERRORS}, summary="The service catalogue (search)")
+def services_index(request, q: str = "", category: str | None = None, applicant: str | None = None):
+    if len(q) > 100:
+        raise InvalidInput("applications.query_too_long", "搜索内容过长", "The search is too long", field="q")
+    return [_service_brief(s) for s in services_list(q=q, category=category, applicant=applicant)]
+
+
+@router.get("services/{code}", auth=None, response={200: dict, **ERRORS}, summary="One service's guide (办事指南)")
+def service_detail(request, code: str):
+    return service_guide(service_get(code=code[:40]))
+
+
+# --- applications as their applicant sees them ------------------------------------------------------------------
+
+
+def _event_out(e: ApplicationEvent, lang: str, *, staff: bool) -> dict:
+    out = {"action": e.action, "label": _pick(ACTION_LABELS.get(e.action, (e.action, e.action)), lang),
+           "from_status": e.from_status, "to_status": e.to_status, "at": _iso(e.at), "comment": e.comment,
+           "role": _pick(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role)), lang)}
+    if staff:
+        out["actor"] = e.actor_label
+        out["public"] = e.public
+    return out
+
+
+def _material_out(m: Material, *, staff: bool, app: Application) -> dict:
+    out = {"id": m.pk, "slot": m.slot, "kind": m.kind, "content_type": m.content_type, "size": m.size,
+           "sha256": m.sha256, "name": m.original_name, "summary": {"zh": m.summary_zh, "en": m.summary_en}}
+    if staff and m.kind == Material.Kind.UPLOAD:
+        out["download"] = f"/api/v1/staff/applications/{app.pk}/materials/{m.pk}"
+    return out
+
+
+def _application_out(app: Application, lang: str, *, detail: bool = False, staff: bool = False) -> dict:
+    from jiaoguan.applications.catalogue import catalogue
+
+    service = catalogue().get(app.service_code)
+    p = selectors.progress(application=app)
+    status = Application.Status(app.status)
+    out = {
+        "id": app.pk, "reference": app.reference, "service": app.service_code,
+        "service_name": service.name.as_dict() if service else {"zh": app.service_code, "en": app.service_code},
+        "status": app.status, "status_label": status.label.split(" ", 1)[1 if lang.startswith("en") else 0],
+        "final": app.status in FINAL_STATES, "created_at": _iso(app.created_at), "submitted_at": _iso(app.submitted_at),
+        "accepted_at": _iso(app.accepted_at), "decided_at": _iso(app.decided_at), "due_at": _iso(p.due_at),
+        "time_limit_paused": p.paused, "workdays_left": p.workdays_left, "overdue": p.overdue,
+        "post_review_pending": app.post_review_pending, "decision_comment": app.decision_comment,
+        "outcome": app.outcome,
+    }
+    if staff:
+        out["claimed_by"] = (app.claimed_by.display_name or app.claimed_by.username) if app.claimed_by else None
+        out["overdue_escalated_at"] = _iso(app.overdue_at)
+    if detail:
+        out["form"] = [{"name": n, "label": label.pick(lang), "value": v}
+                       for n, label, v in selectors.form_display(application=app)]
+        personal = json.loads(app.form_personal) if app.form_personal else {}
+        out["personal_fields_set"] = sorted(k for k, v in personal.items() if v not in (None, ""))
+        out["materials"] = [_material_out(m, staff=staff, app=app) for m in app.materials.all()]
+        out["timeline"] = [_event_out(e, lang, staff=staff)
+                           for e in selectors.timeline(application=app, public_only=not staff)]
+    return out
+
+
+class DraftIn(Schema):
+    service: str
+    data: dict = {}
+
+
+class DataIn(Schema):
+    data: dict
+
+
+class CommentIn(Schema):
+    comment: str = ""
+
+
+@router.post("me/applications", auth=AUTH, response={201: dict, **ERRORS}, summary="Start an application (a draft)")
+def draft_create(request, payload: DraftIn):
+    user = current_user(request)
+    app = services.application_draft_create(user=user, service_code=payload.service[:40], data=payload.data)
+    return Status(201, _application_out(app, language_of(request), detail=True))
+
+
+@router.get("me/applications", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My applications")
+def my_list(request, status: str | None = None):
+    user = current_user(request)
+    lang = language_of(request)
+    return [_application_out(a, lang) for a in selectors.my_applications(user=user, status=status)[:200]]
+
+
+@router.get("me/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+            summary="One of my applications, with its timeline")
+def my_detail(request, application_id: int):
+    user = current_user(request)
+    app = selectors.my_application(user=user, application_id=application_id)
+    return _application_out(app, language_of(request), detail=True)
+
+
+@router.patch("me/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+              summary="Save form values (a draft, or an application sent back for correction)")
+def draft_update(request, application_id: int, payload: DataIn):
+    user = current_user(request)
+    app = services.application_draft_update(user=user, application_id=application_id, data=payload.data)
+    return _application_out(app, language_of(request), detail=True)
+
+
+def _idempotent_step(request, user, application_id: int, scope: str, run_service) -> Status:
+    lang = language_of(request)
+
+    def run():
+        return 200, _application_out(run_service(), lang, detail=True)
+
+    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=request.headers.get("Idempotency-Key"),
+                              fingerprint=f"{application_id}:{request.body.decode('utf-8', 'replace')}", run=run))
+
+
+@router.post("me/applications/{application_id}/submit", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Submit (Idempotency-Key required); refusals leave the draft as it was")
+def submit(request, application_id: int):
+    user = current_user(request)
+    return _idempotent_step(request, user, application_id, "application-submit",
+                            lambda: services.application_submit(user=user, application_id=application_id))
+
+
+@router.post("me/applications/{application_id}/resubmit", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Answer a send-back: resubmit the corrected application (Idempotency-Key required)")
+def resubmit(request, application_id: int, payload: CommentIn):
+    user = current_user(request)
+    return _idempotent_step(request, user, application_id, "application-resubmit",
+                            lambda: services.application_resubmit(user=user, application_id=application_id,
+                                                                  comment=payload.comment))
+
+
+@router.post("me/applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Withdraw a draft or an undecided application")
+def withdraw(request, application_id: int, payload: CommentIn):
+    user = current_user(request)
+    app = services.application_withdraw(user=user, application_id=application_id, comment=payload.comment)
+    return _application_out(app, language_of(request), detail=True)
+
+
+@router.post("me/applications/{application_id}/materials", auth=AUTH, response={201: dict, **ERRORS},
+             summary="Upload a material (multipart: slot, file; PDF/JPEG/PNG recognised by content)")
+def material_upload(request, application_id: int):
+    user = current_user(request)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput("applications.file_missing", "请选择要上传的文件", "Choose a file to upload", field="file")
+    slot = str(request.POST.get("slot", ""))[:40]
+    app = selectors.my_application(user=user, application_id=application_id)
+    spec = app.service().upload_slots().get(slot)
+    limit = (spec[2] if spec else 0) * 1024
+    if spec is not None and upload.size > limit:
+        # refused before reading it into memory
+        label = spec[0]
+        raise InvalidInput("applications.file_too_large", f"“{label.zh}”文件不能超过{services.size_label(spec[2])}",
+                           f"“{label.en}” may be at most {services.size_label(spec[2])}", field="file")
+    content = upload.read(limit + 1) if spec is not None else b""
+    material = services.material_upload(user=user, application_id=application_id, slot=slot,
+                                        filename=upload.name or "", content=content)
+    return Status(201, _material_out(material, staff=False, app=app))
+
+
+@router.delete("me/applications/{application_id}/materials/{material_id}", auth=AUTH,
+               response={204: None, **ERRORS}, summary="Remove an uploaded material from a draft")
+def material_remove(request, application_id: int, material_id: int):
+    user = current_user(request)
+    services.material_remove(user=user, application_id=application_id, material_id=material_id)
+    return Status(204, None)
+
+
+# --- staff ----------------------------------------------------------------------------------------------------------
+
+
+def _staff(request, permission: str = "application.view"):
+    user = require_permission(request, permission)
+    return user, Actor.of(user, ip=client_ip(request))
+
+
+@router.get("staff/applications", auth=AUTH, response={200: dict, **ERRORS}, summary="A staff work queue")
+def staff_queue(request, queue: str = "acceptance", service: str | None = None, limit: int = 50, offset: int = 0):
+    user, _ = _staff(request)
+    limit, offset = max(1, min(limit, 100)), max(0, min(offset, 100_000))
+    qs = selectors.queue(user=user, name=queue, service_code=service)
+    lang = language_of(request)
+    items = [_application_out(a, lang, staff=True) for a in qs[offset:offset + limit + 1]]
+    return {"queue": queue, "items": items[:limit], "more": len(items) > limit}
+
+
+@router.get("staff/applications/counts", auth=AUTH, response={200: dict, **ERRORS}, summary="Queue sizes")
+def staff_counts(request):
+    user, _ = _staff(request)
+    return selectors.queue_counts(user=user)
+
+
+@router.get("staff/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+            summary="An application with its history and materials (the look is access-audited)")
+def staff_detail(request, application_id: int):
+    user, _ = _staff(request)
+    app = selectors.application_for_staff(application_id=application_id, user=user, ip=client_ip(request))
+    return _application_out(app, language_of(request), detail=True, staff=True)
+
+
+@router.get("staff/applications/{application_id}/materials/{material_id}", auth=AUTH,
+            response={200: None, **ERRORS}, summary="Download an uploaded material (access-audited)")
+def staff_material(request, application_id: int, material_id: int):
+    user, actor = _staff(request)
+    m = (Material.objects.select_related("application__applicant")
+         .filter(pk=material_id, application_id=application_id, kind=Material.Kind.UPLOAD).first())
+    if m is None:
+        raise not_found("材料", "material")
+    person_id = getattr(m.application.applicant, "person_id", None)
+    if person_id is not None:
+        audit_access(actor=actor, action="person.view", subject_person_id=person_id,
+                     object_type="applications.material", object_id=m.pk, reason=f"material {m.slot}")
+    response = FileResponse(m.file.open("rb"), content_type=m.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{m.slot}-{m.pk}.{m.file.name.rsplit(".", 1)[-1]}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.post("staff/applications/{application_id}/claim", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Claim an application (409 names who holds it)")
+def staff_claim(request, application_id: int):
+    _, actor = _staff(request)
+    app = services.application_claim(application_id=application_id, actor=actor)
+    return _application_out(app, language_of(request), staff=True)
+
+
+@router.post("staff/applications/{application_id}/release", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Release a claim (?force=true: a supervisor frees someone else's)")
+def staff_release(request, application_id: int, force: bool = False):
+    _, actor = _staff(request)
+    app = services.application_release(application_id=application_id, actor=actor, force=force)
+    return _application_out(app, language_of(request), staff=True)
+
+
+class ActIn(Schema):
+    action: str
+    comment: str = ""
+
+
+@router.post("staff/applications/{application_id}/act", auth=AUTH, response={200: dict, **ERRORS},
+             summary="Take a workflow step: accept, refuse, review, approve, reject, send_back, confirm, revoke")
+def staff_act(request, application_id: int, payload: ActIn):
+    _, actor = _staff(request)
+    app = services.application_act(application_id=application_id, action=payload.action, actor=actor,
+                                    comment=payload.comment)
+    return _application_out(app, language_of(request), staff=True)
+
+
+@router.get("staff/application-statistics", auth=AUTH, response={200: list[dict], **ERRORS},
+            summary="Per service: received, done, done on time, late, open, overdue")
+def staff_statistics(request, since: dt.date | None = None, until: dt.date | None = None):
+    _staff(request, "application.stats")
+    start = timezone.make_aware(dt.datetime.combine(since, dt.time())) if since else None
+    end = timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time())) if until else None
+    return selectors.statistics(since=start, until=end)

@@ -7,4 +7,5 @@ class ApplicationsConfig(AppConfig):
     verbose_name = "办事申请 Applications"
 
     def ready(self) -> None:
-        from jiaoguan.applications import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs
+        # the system check, outbox handlers and periodic jobs register themselves on import
+        from jiaoguan.applications import checks, handlers, tasks  # noqa: F401

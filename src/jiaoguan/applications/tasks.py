@@ -1,1 +1,21 @@
-"""Periodic work of the applications app (declared with core.scheduler.periodic)."""
+"""Periodic work of the applications app: time-limit warnings and the overdue sweep (idempotent: an application
+is warned once and escalated once)."""
+from celery import shared_task
+
+from jiaoguan.core.scheduler import periodic
+
+
+@periodic(seconds=900)
+@shared_task(name="applications.warn_due_soon", ignore_result=True)
+def warn_due_soon() -> int:
+    from jiaoguan.applications import services
+
+    return services.applications_warn_due_soon()
+
+
+@periodic(seconds=900)
+@shared_task(name="applications.escalate_overdue", ignore_result=True)
+def escalate_overdue() -> int:
+    from jiaoguan.applications import services
+
+    return services.applications_escalate_overdue()

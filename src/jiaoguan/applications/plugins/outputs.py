@@ -1,0 +1,88 @@
+"""The outputs an approval produces: an e-permit (credentials app) and an item sent by post (postal app).
+
+Thin adapters: they import the other app's service lazily, so a missing app gives a clear error at approval
+(``applications.output_unavailable``, 503) rather than an import failure at start-up. Each runs inside the
+approval's transaction; both services are idempotent per (source_type, source_id), so a retried approval never
+issues twice. Parameters come from the declaration: ``outputs = [{ name = "e_permit", params = {…} }]``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from jiaoguan.applications.hooks import output
+from jiaoguan.core import clock
+from jiaoguan.core.errors import DomainError
+
+SOURCE_TYPE = "applications.application"
+
+
+def _unavailable(what_zh: str, what_en: str, exc: Exception) -> DomainError:
+    return DomainError("applications.output_unavailable", f"{what_zh}服务暂不可用，审批未完成，请稍后再试",
+                       f"The {what_en} service is not available, so the approval was not completed; try again later "
+                       f"({type(exc).__name__}: {exc})", status=503)
+
+
+def _date_param(application, params: dict, key: str) -> dt.date | None:
+    name = params.get(key)
+    if not name:
+        return None
+    value = application.form().get(name)
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _revoke_permit(*, application, actor, outcome: dict) -> None:
+    from jiaoguan.credentials.services import credential_revoke
+
+    if outcome.get("credential_id"):
+        credential_revoke(credential_id=outcome["credential_id"], actor=actor,
+                          reason=f"申请{application.reference}经复核撤销 revoked on review")
+
+
+@output("e_permit", revoke=_revoke_permit)
+def issue_e_permit(*, application, actor, params: dict) -> dict:
+    """params: ``kind`` (default the service code), ``valid_days`` (from approval) or ``valid_from_field`` /
+    ``valid_until_field`` (form date fields); with neither, the permit has no end date."""
+    try:
+        from jiaoguan.credentials.services import credential_issue
+    except ImportError as exc:  # pragma: no cover - only before the credentials app exists
+        raise _unavailable("电子证照", "e-permit", exc) from exc
+    from jiaoguan.applications import selectors
+
+    service = application.service()
+    valid_from = _date_param(application, params, "valid_from_field") or clock.today()
+    valid_until = _date_param(application, params, "valid_until_field")
+    if valid_until is None and params.get("valid_days"):
+        valid_until = valid_from + dt.timedelta(days=int(params["valid_days"]))
+    fields = [("申请编号", "Application number", application.reference)]
+    fields += [(label.zh, label.en, value) for _name, label, value in selectors.form_display(application=application)]
+    credential = credential_issue(
+        kind=str(params.get("kind") or service.code), holder_user=application.applicant,
+        title_zh=service.name.zh, title_en=service.name.en, fields=fields, valid_from=valid_from,
+        valid_until=valid_until, source_type=SOURCE_TYPE, source_id=str(application.pk), actor=actor)
+    return {"credential_id": credential.pk, "number": credential.number}
+
+
+@output("post")
+def send_by_post(*, application, actor, params: dict) -> dict:
+    """params: ``name_field``, ``phone_field``, ``address_field`` (form fields; defaults recipient_name,
+    recipient_phone, address), falling back to the applicant's registry record; ``item_zh``/``item_en``."""
+    try:
+        from jiaoguan.postal.services import shipment_create
+    except ImportError as exc:  # pragma: no cover - only before the postal app exists
+        raise _unavailable("邮寄", "postal", exc) from exc
+    service = application.service()
+    data = application.form()
+    person = getattr(application.applicant, "person", None)
+    name = data.get(params.get("name_field", "recipient_name")) or getattr(person, "name", "")
+    phone = (data.get(params.get("phone_field", "recipient_phone")) or getattr(person, "phone", None)
+             or application.applicant.phone or "")
+    address = data.get(params.get("address_field", "address")) or getattr(person, "address", "")
+    shipment = shipment_create(recipient_name=name, recipient_phone=phone, address=address,
+                               item_zh=params.get("item_zh", service.name.zh),
+                               item_en=params.get("item_en", service.name.en),
+                               source_type=SOURCE_TYPE, source_id=str(application.pk), actor=actor)
+    return {"shipment_id": shipment.pk, "reference": shipment.reference,
+            "tracking_number": getattr(shipment, "tracking_number", "") or ""}

@@ -1,0 +1,248 @@
+"""Pure rules of the workflow engine, testable alone: form validation against a declaration, reference numbers
+with their check digit, time limits in working days (and the pause while an application is with the
+applicant), and recognising uploaded files by their bytes."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from jiaoguan.applications.catalogue import PERSONAL_TYPES, FieldSpec, Service, date_bound
+from jiaoguan.core import identifiers, workdays
+from jiaoguan.core.errors import InvalidInput
+
+MAX_VALUE_CHARS = 2000
+DEFAULT_TEXT_MAX = {"text": 200, "textarea": 2000}
+_TRUE = {"true", "1", "on", "yes", "y"}
+_FALSE = {"false", "0", "off", "no", "n", ""}
+
+Errors = dict[str, tuple[str, str]]
+
+
+# --- Forms --------------------------------------------------------------------------------------------------------
+
+
+def _unknown(names: list[str]) -> InvalidInput:
+    listed = "、".join(names[:5])
+    return InvalidInput("applications.unknown_field", f"表单中有本事项未声明的项目：{listed}",
+                        f"The form has fields this service does not declare: {', '.join(names[:5])}",
+                        fields={n: ("本事项没有此项目", "This service has no such field") for n in names[:20]})
+
+
+def draft_values(service: Service, data: dict) -> dict:
+    """What a draft may keep: declared fields only (an unknown name means a tampered form: refused), values as
+    plain strings/numbers/booleans of bounded length, and a choice only among its choices. Formats are checked
+    at submission, so a half-typed value is kept rather than lost."""
+    if not isinstance(data, dict):
+        raise InvalidInput("applications.bad_form", "表单数据格式不正确", "The form data is malformed", field="data")
+    unknown = sorted(k for k in data if service.field(str(k)) is None)
+    if unknown:
+        raise _unknown(unknown)
+    out: dict = {}
+    errors: Errors = {}
+    for name, value in data.items():
+        spec = service.field(name)
+        if spec.type == "file":
+            continue  # files are uploaded as materials, never carried in the form
+        if value is None or isinstance(value, (bool, int, float)):
+            out[name] = value
+        elif isinstance(value, str):
+            if len(value) > MAX_VALUE_CHARS:
+                errors[name] = (f"内容过长（不超过{MAX_VALUE_CHARS}字）", f"Too long (at most {MAX_VALUE_CHARS} characters)")
+                continue
+            out[name] = value.strip()
+        else:
+            errors[name] = ("格式不正确", "Invalid value")
+            continue
+        if spec.type == "choice" and out[name] not in (None, "") and str(out[name]) not in spec.choice_values():
+            errors[name] = ("所选项目不在可选范围内", "The chosen value is not one of the choices")
+    if errors:
+        raise InvalidInput("applications.bad_form", "表单中有不能保存的内容，请检查标出的项目",
+                           "Some values cannot be saved; see the marked fields", fields=errors)
+    return out
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _clean_one(spec: FieldSpec, value, today: dt.date):
+    """The canonical value of one field, or raise InvalidInput(field=spec.name)."""
+    name, t = spec.name, spec.type
+
+    def bad(zh: str, en: str) -> InvalidInput:
+        return InvalidInput("applications.field_invalid", zh, en, field=name)
+
+    if t in ("text", "textarea"):
+        text = str(value).strip()
+        high = spec.max_length if spec.max_length is not None else DEFAULT_TEXT_MAX[t]
+        if len(text) > high:
+            raise bad(f"不能超过{high}个字", f"At most {high} characters")
+        if spec.min_length is not None and len(text) < spec.min_length:
+            raise bad(f"至少{spec.min_length}个字", f"At least {spec.min_length} characters")
+        if spec.pattern and not re.fullmatch(spec.pattern, text):
+            raise bad("格式不正确", "The format is not valid")
+        return text
+    if t == "number":
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise bad("请填写数字", "Enter a number") from None
+        if not number.is_finite():
+            raise bad("请填写数字", "Enter a number")
+        if spec.integer and number != number.to_integral_value():
+            raise bad("请填写整数", "Enter a whole number")
+        if spec.min is not None and number < Decimal(str(spec.min)):
+            raise bad(f"不能小于{spec.min}", f"At least {spec.min}")
+        if spec.max is not None and number > Decimal(str(spec.max)):
+            raise bad(f"不能大于{spec.max}", f"At most {spec.max}")
+        return int(number) if spec.integer else float(number)
+    if t == "date":
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise bad("请按“年-月-日”填写日期，例如2026-10-08", "Enter a date as YYYY-MM-DD, e.g. 2026-10-08") from None
+        if spec.min is not None and day < date_bound(spec.min, today):
+            low = date_bound(spec.min, today)
+            raise bad(f"日期不能早于{low:%Y-%m-%d}", f"The date may not be before {low:%Y-%m-%d}")
+        if spec.max is not None and day > date_bound(spec.max, today):
+            high_day = date_bound(spec.max, today)
+            raise bad(f"日期不能晚于{high_day:%Y-%m-%d}", f"The date may not be after {high_day:%Y-%m-%d}")
+        return day.isoformat()
+    if t == "choice":
+        if str(value) not in spec.choice_values():
+            raise bad("所选项目不在可选范围内", "The chosen value is not one of the choices")
+        return str(value)
+    if t == "boolean":
+        text = str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            raise bad("请选择是或否", "Choose yes or no")
+        return text in _TRUE
+    if t == "plate":
+        return identifiers.validate_plate(str(value), field=name)
+    if t == "id_number":
+        return identifiers.validate_id_number(str(value), field=name, today=today)
+    if t == "phone":
+        return identifiers.validate_phone(str(value), field=name)
+    if t == "uscc":
+        return identifiers.validate_uscc(str(value), field=name)
+    if t == "vin":
+        return identifiers.validate_vin(str(value), field=name)
+    raise bad("不支持的项目类型", "Unsupported field type")  # pragma: no cover - the loader refuses unknown types
+
+
+def form_clean(service: Service, data: dict, *, today: dt.date) -> tuple[dict, Errors]:
+    """Validate a complete form (at submission): (canonical values, field -> (zh, en) errors). File fields are
+    checked against the uploaded materials by the caller."""
+    unknown = sorted(k for k in data if service.field(str(k)) is None)
+    if unknown:
+        raise _unknown(unknown)
+    cleaned: dict = {}
+    errors: Errors = {}
+    for spec in service.fields:
+        if spec.type == "file":
+            continue
+        value = data.get(spec.name)
+        if _missing(value):
+            if spec.required:
+                errors[spec.name] = ("此项必填", "This field is required")
+            continue
+        if spec.type == "boolean" and spec.required and str(value).strip().lower() not in _TRUE:
+            errors[spec.name] = ("请勾选此项", "Please tick this box")
+            continue
+        try:
+            cleaned[spec.name] = _clean_one(spec, value, today)
+        except InvalidInput as exc:
+            errors[spec.name] = exc.fields.get(spec.name, (exc.zh, exc.en))
+    return cleaned, errors
+
+
+def split_personal(service: Service, values: dict) -> tuple[dict, dict]:
+    """(plain values, personal values): ID numbers and phones go to the encrypted column."""
+    plain, personal = {}, {}
+    for name, value in values.items():
+        spec = service.field(name)
+        (personal if spec is not None and spec.type in PERSONAL_TYPES else plain)[name] = value
+    return plain, personal
+
+
+# --- Reference numbers ----------------------------------------------------------------------------------------
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit for a string of digits (catches every single-digit error and most transpositions)."""
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def reference_make(day: dt.date, sequence: int) -> str:
+    """YYYYMMDD + 6-digit sequence + check digit: 15 digits, e.g. 202610080000017."""
+    if not 1 <= sequence <= 999_999:
+        raise ValueError("the daily sequence is 1–999999")
+    body = f"{day:%Y%m%d}{sequence:06d}"
+    return body + luhn_digit(body)
+
+
+def reference_valid(reference: str) -> bool:
+    if not (isinstance(reference, str) and len(reference) == 15 and reference.isascii() and reference.isdigit()):
+        return False
+    try:
+        dt.date(int(reference[:4]), int(reference[4:6]), int(reference[6:8]))
+    except ValueError:
+        return False
+    return luhn_digit(reference[:14]) == reference[14]
+
+
+# --- Time limits ---------------------------------------------------------------------------------------------------
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+
+def due_date(start: dt.date, days: int) -> dt.date:
+    """The last day of a time limit of ``days`` working days counted from ``start`` (the start day itself is not
+    counted; 0 days = the start day if it is a working day, else the next one)."""
+    return workdays.add_workdays(start, days)
+
+
+def due_at_for(start: dt.datetime | dt.date, days: int) -> dt.datetime:
+    """The moment a time limit ends: the end of its last working day (Asia/Shanghai)."""
+    return end_of_day(due_date(start, days))
+
+
+def workdays_left(now: dt.datetime, due_at: dt.datetime) -> int:
+    """Working days after today up to the due day (0 when due today or overdue)."""
+    return max(workdays.workdays_between(now, due_at), 0)
+
+
+def due_soon_threshold(now: dt.datetime, days: int) -> dt.datetime:
+    """Applications due at or before this moment are "due soon": within ``days`` working days from today."""
+    return end_of_day(workdays.add_workdays(now, days))
+
+
+# --- Files ---------------------------------------------------------------------------------------------------------
+
+_MAGIC = (
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"\xff\xd8\xff", "jpeg", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+)
+EXTENSIONS = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}
+
+
+def sniff(content: bytes) -> tuple[str, str] | None:
+    """(type, content type) recognised by the file's first bytes, never by its name; None if unknown."""
+    for magic, ftype, ctype in _MAGIC:
+        if content.startswith(magic):
+            return ftype, ctype
+    return None

@@ -1,0 +1,768 @@
+"""Writes of the workflow engine: one function per transition, for every service in the catalogue.
+
+    draft ──submit──► submitted ──accept──► under_review ──review──► reviewed ──approve──► approved ─(outputs)
+      │                  │  └─refuse──► refused     │  └─approve/reject──►            └─reject──► rejected
+      │                  └─send_back─┐              └─send_back─┐        (which of these a service uses, and
+      │                              ▼                          ▼         who may take each step, is declared)
+      │                        returned ──resubmit──► back where it was sent from (time limit resumes)
+      └─ withdraw (from draft and every open state) ──► withdrawn
+    auto-approval: submit ──► approved at once (system), when the service's condition holds
+    approve-first: submit ──► approved at once with post_review_pending; a reviewer later confirms (stays approved)
+                   or revokes (──► revoked, outputs undone where they can be)
+
+Every transition locks the application row (``SELECT … FOR UPDATE``; SQLite: BEGIN IMMEDIATE), then checks
+status, permission, claim and separation of duties, then writes the new status, an ApplicationEvent (the
+history) and an audit row, and notifies the applicant. A second member of staff acting on the same application
+at the same moment waits for the lock and then finds the status moved on: 409 ``applications.state_changed``.
+
+Separation of duties: the member of staff who accepted an application may not decide it (approve/reject);
+nobody may act as staff on an application they made themselves.
+
+Time limits (``Service.time_limit_days`` working days, core.workdays calendar) start at acceptance and end at
+the end of the last working day (``due_at``). Sent back after acceptance, the clock stops: the working days left
+after the send-back day are kept (``paused_workdays``) and counted again from the day the applicant resubmits
+(neither of those two days is counted). Sent back before acceptance, no clock runs yet.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.applications import hooks, rules
+from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Service, catalogue
+from jiaoguan.applications.models import (
+    OPEN_STATES,
+    STAFF_STATES,
+    Application,
+    ApplicationEvent,
+    Material,
+    ReferenceCounter,
+)
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, forbidden, not_found
+
+log = logging.getLogger(__name__)
+
+S = Application.Status
+SYSTEM = Actor.system("applications")
+MAX_COMMENT = 500
+STATUS_ZH = {s.value: s.label.split(" ", 1)[0] for s in S}
+STATUS_EN = {s.value: s.label.split(" ", 1)[1] for s in S}
+VERB_LABELS = {
+    "accept": ("受理", "accept"), "refuse": ("不予受理", "refuse"), "review": ("审核", "review"),
+    "approve": ("批准", "approve"), "reject": ("不予批准", "reject"), "send_back": ("退回补正", "send back"),
+    "confirm": ("复核确认", "confirm on review"), "revoke": ("复核撤销", "revoke on review"),
+}
+
+
+class Ineligible(InvalidInput):
+    """The applicant does not meet the service's conditions; ``reasons`` are the rules' refusals (zh/en)."""
+
+    def __init__(self, reasons: list[hooks.Refusal]) -> None:
+        self.reasons = reasons
+        super().__init__(
+            "applications.ineligible",
+            "不符合申请条件：" + "；".join(r.zh for r in reasons),
+            "You do not meet the conditions: " + "; ".join(r.en for r in reasons),
+            fields={f"eligibility.{r.code}": (r.zh, r.en) for r in reasons},
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _not_found() -> DomainError:
+    return not_found("申请", "application")
+
+
+def _lock(application_id: int) -> Application:
+    app = Application.objects.select_for_update().filter(pk=application_id).first()
+    if app is None:
+        raise _not_found()
+    return app
+
+
+def _own(app: Application, user) -> None:
+    if user is None or app.applicant_id != user.pk:
+        raise _not_found()  # someone else's application looks exactly like a missing one
+
+
+def _service(app_or_code) -> Service:
+    code = app_or_code if isinstance(app_or_code, str) else app_or_code.service_code
+    service = catalogue().get(code)
+    if service is None:
+        raise Conflict("applications.service_gone", "该办事事项已停止办理", "This service is no longer offered")
+    return service
+
+
+def _comment(comment: str | None, *, required: bool, field: str = "comment") -> str:
+    text = str(comment or "").strip()
+    if required and not text:
+        raise InvalidInput("applications.comment_required", "请填写理由（将告知申请人）",
+                           "Give the reason (the applicant will see it)", field=field)
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput("applications.comment_too_long", f"意见不能超过{MAX_COMMENT}字",
+                           f"At most {MAX_COMMENT} characters", field=field)
+    return text
+
+
+def _state(app: Application) -> dict:
+    return {"status": app.status, "due_at": app.due_at, "claimed_by_id": app.claimed_by_id,
+            "post_review_pending": app.post_review_pending}
+
+
+def _record(app: Application, *, action: str, actor: Actor, from_status: str, comment: str = "",
+            public: bool = True, data: dict | None = None, old: dict | None = None) -> None:
+    """The history row and the audit row of one step."""
+    ApplicationEvent.objects.create(application=app, action=action, from_status=from_status, to_status=app.status,
+                                    actor_id=actor.id, actor_label=actor.label[:150], actor_role=actor.role[:20],
+                                    comment=comment[:500], public=public, data=data or {}, at=clock.now())
+    audit_record(actor=actor, action=f"application.{action}", obj=app, old=old,
+                 new={**_state(app), "service": app.service_code, "reference": app.reference, **(data or {})},
+                 reason=comment, subject_person_id=getattr(app.applicant, "person_id", None))
+
+
+def _notify(app: Application, template: str, *, sms: bool = False, **params) -> None:
+    """Tell the applicant (inbox; SMS as well for outcomes when the account has a phone)."""
+    from jiaoguan.notifications.services import NotificationError, message_send
+
+    service = catalogue().get(app.service_code)
+    user = app.applicant
+    channels = ("inbox", "sms") if sms and getattr(user, "phone", None) else ("inbox",)
+    try:
+        message_send(template=template, user=user, channels=channels,
+                     params={"service_zh": service.name.zh if service else app.service_code,
+                             "service_en": service.name.en if service else app.service_code,
+                             "reference": app.reference or f"#{app.pk}", **params})
+    except NotificationError:
+        log.exception("could not notify the applicant of application %s (%s)", app.pk, template)
+
+
+def _not_own(app: Application, actor: Actor) -> None:
+    """Nobody acts as staff on an application they made (an account is one person: identity.User.person is
+    one-to-one, so the account id decides)."""
+    if actor.id is not None and actor.id == app.applicant_id:
+        raise Forbidden("applications.own_application", "不能以工作人员身份办理本人提交的申请",
+                        "You cannot act as staff on an application you made yourself")
+
+
+def _may(actor: Actor, roles: frozenset[str]) -> bool:
+    return actor.role == "system" or actor.role in roles
+
+
+def _held_by(app: Application) -> Conflict:
+    holder = app.claimed_by
+    name = (holder.display_name or holder.username) if holder is not None else "?"
+    return Conflict("applications.claimed", f"该申请正由{name}办理，请勿重复处理",
+                    f"{name} is working on this application", field="application")
+
+
+# --- reference numbers ---------------------------------------------------------------------------------------------
+
+
+def _next_reference() -> str:
+    day = clock.today()
+    for _ in range(5):
+        row = ReferenceCounter.objects.select_for_update().filter(day=day).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    ReferenceCounter.objects.create(day=day, last=1)
+                return rules.reference_make(day, 1)
+            except IntegrityError:
+                continue  # another submission created today's counter first: lock it
+        row.last += 1
+        row.save(update_fields=["last"])
+        return rules.reference_make(day, row.last)
+    raise RuntimeError("could not draw an application reference")
+
+
+# --- drafts ---------------------------------------------------------------------------------------------------------
+
+
+def _applicant_kind(user) -> str:
+    return "enterprise" if getattr(user, "role", "") == "enterprise" else "citizen"
+
+
+def application_draft_create(*, user, service_code: str, data: dict | None = None) -> Application:
+    """Start an application (a draft the applicant can save and resume)."""
+    service = catalogue().get(service_code)
+    if service is None:
+        raise not_found("办事事项", "service")
+    if getattr(user, "is_police", False):
+        raise Forbidden("applications.staff_cannot_apply", "工作人员账户不能申请办事，请使用个人账户",
+                        "Staff accounts cannot apply; use a personal account")
+    if _applicant_kind(user) not in service.applicants:
+        who = {"citizen": ("个人", "individuals"), "enterprise": ("企业", "enterprises")}
+        allowed_zh = "、".join(who[a][0] for a in service.applicants)
+        allowed_en = " and ".join(who[a][1] for a in service.applicants)
+        raise Forbidden("applications.applicant_kind", f"本事项仅限{allowed_zh}申请",
+                        f"Only {allowed_en} may apply for this service")
+    values = rules.draft_values(service, data or {})
+    plain, personal = rules.split_personal(service, values)
+    now = clock.now()
+    with transaction.atomic():
+        app = Application.objects.create(
+            service_code=service.code, service_version=service.version, service_digest=service.digest,
+            applicant=user, enterprise_id=getattr(user, "enterprise_id", None) if _applicant_kind(user) == "enterprise"
+            else None, status=S.DRAFT, form_data=plain,
+            form_personal=json.dumps(personal, ensure_ascii=False) if personal else "", created_at=now, updated_at=now)
+        _record(app, action="draft", actor=Actor.of(user), from_status="", public=False)
+    return app
+
+
+def application_draft_update(*, user, application_id: int, data: dict) -> Application:
+    """Save form values into a draft (or an application sent back for correction). Values given replace the
+    stored ones; an empty string clears one. Nothing is lost on a refusal: the stored draft stays as it was."""
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status not in (S.DRAFT, S.RETURNED):
+            raise Conflict("applications.not_editable", "申请已提交，不能修改",
+                           "The application has been submitted and can no longer be changed")
+        service = _service(app)
+        values = {**app.form(), **rules.draft_values(service, data)}
+        plain, personal = rules.split_personal(service, values)
+        app.form_data = plain
+        app.form_personal = json.dumps(personal, ensure_ascii=False) if personal else ""
+        app.updated_at = clock.now()
+        app.save(update_fields=["form_data", "form_personal", "updated_at"])
+    return app
+
+
+# --- materials ----------------------------------------------------------------------------------------------------
+
+
+def material_upload(*, user, application_id: int, slot: str, filename: str, content: bytes) -> Material:
+    """Attach an uploaded file to a draft (or a sent-back application): only a declared slot, only the types
+    it accepts (recognised by the file's bytes, not its name), within its size limit and file count."""
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status not in (S.DRAFT, S.RETURNED):
+            raise Conflict("applications.not_editable", "申请已提交，不能再上传材料",
+                           "The application has been submitted; materials can no longer be added")
+        service = _service(app)
+        spec = service.upload_slots().get(str(slot or ""))
+        if spec is None:
+            raise InvalidInput("applications.unknown_slot", "本事项不需要上传这项材料",
+                               "This service takes no upload of that name", field="slot")
+        label, types, max_kb, max_files = spec
+        if not content:
+            raise InvalidInput("applications.file_empty", "文件为空", "The file is empty", field="file")
+        if len(content) > max_kb * 1024:
+            raise InvalidInput("applications.file_too_large", f"“{label.zh}”文件不能超过{size_label(max_kb)}",
+                               f"“{label.en}” may be at most {size_label(max_kb)}", field="file")
+        sniffed = rules.sniff(content)
+        if sniffed is None or sniffed[0] not in types:
+            names = "、".join(t.upper() for t in types)
+            raise InvalidInput("applications.file_type", f"“{label.zh}”只接受{names}文件",
+                               f"“{label.en}” must be a {', '.join(t.upper() for t in types)} file", field="file")
+        if Material.objects.filter(application=app, slot=slot, kind=Material.Kind.UPLOAD).count() >= max_files:
+            raise InvalidInput("applications.too_many_files", f"“{label.zh}”最多上传{max_files}个文件",
+                               f"At most {max_files} files for “{label.en}”", field="file")
+        ftype, ctype = sniffed
+        digest = hashlib.sha256(content).hexdigest()
+        material = Material(application=app, slot=slot, kind=Material.Kind.UPLOAD,
+                            original_name=str(filename or "")[-120:], content_type=ctype, size=len(content),
+                            sha256=digest, uploaded_by=user, created_at=clock.now())
+        material.file.save(f"upload.{rules.EXTENSIONS[ftype]}", ContentFile(content), save=False)
+        material.save()
+        app.updated_at = clock.now()
+        app.save(update_fields=["updated_at"])
+        audit_record(actor=Actor.of(user), action="application.material_upload", obj=app,
+                     new={"slot": slot, "sha256": digest, "size": len(content), "type": ftype},
+                     subject_person_id=getattr(user, "person_id", None))
+    return material
+
+
+def size_label(kb: int) -> str:
+    return f"{kb // 1024} MB" if kb % 1024 == 0 else f"{kb} KB"
+
+
+def material_remove(*, user, application_id: int, material_id: int) -> None:
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status not in (S.DRAFT, S.RETURNED):
+            raise Conflict("applications.not_editable", "申请已提交，不能删除材料",
+                           "The application has been submitted; materials can no longer be removed")
+        material = Material.objects.filter(pk=material_id, application=app, kind=Material.Kind.UPLOAD).first()
+        if material is None:
+            raise not_found("材料", "material")
+        audit_record(actor=Actor.of(user), action="application.material_remove", obj=app,
+                     old={"slot": material.slot, "sha256": material.sha256},
+                     subject_person_id=getattr(user, "person_id", None))
+        name = material.file.name
+        material.delete()
+        transaction.on_commit(lambda: material.file.storage.delete(name) if name else None)
+
+
+# --- submission -----------------------------------------------------------------------------------------------------
+
+
+def _context(app: Application, service: Service, user, data: dict, params: dict | None = None) -> hooks.RuleContext:
+    return hooks.RuleContext(user=user, service=service, data=data, enterprise=app.enterprise,
+                             params=params or {}, application=app)
+
+
+def _checked(app: Application, service: Service, user) -> tuple[dict, list[hooks.Held | None]]:
+    """Validate everything a submission needs, writing nothing: the form (422 with every field's problem), the
+    materials (uploaded or held by the platform), then the eligibility rules (422 with their reasons)."""
+    cleaned, errors = rules.form_clean(service, app.form(), today=clock.today())
+    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
+    refusals: list[hooks.Refusal] = []
+    held: list[hooks.Held | None] = []
+    ctx = _context(app, service, user, cleaned)
+    for m in service.materials:
+        found = hooks.PROVIDERS[m.held](ctx) if m.held else None
+        held.append(found)
+        if found is not None or m.code in uploaded or not m.required:
+            continue
+        if m.held and not m.upload_if_not_held:
+            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
+                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
+        else:
+            errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
+    for f in service.fields:
+        if f.type == "file" and f.required and f.name not in uploaded:
+            errors[f.name] = (f"请上传“{f.label.zh}”", f"Upload “{f.label.en}”")
+    if errors:
+        raise InvalidInput("applications.form_invalid", "申请表或材料有误，请检查标出的项目（草稿已保存）",
+                           "Some answers or materials need attention; see the marked items (your draft is saved)",
+                           fields=errors)
+    for use in service.eligibility:
+        refusals.extend(hooks.RULES[use.rule](_context(app, service, user, cleaned, use.params)) or [])
+    if refusals:
+        raise Ineligible(refusals)
+    return cleaned, held
+
+
+def _store_submission(app: Application, service: Service, user, cleaned: dict, held: list) -> None:
+    plain, personal = rules.split_personal(service, cleaned)
+    app.form_data = plain
+    app.form_personal = json.dumps(personal, ensure_ascii=False) if personal else ""
+    app.service_version, app.service_digest = service.version, service.digest
+    Material.objects.filter(application=app, kind=Material.Kind.HELD).delete()
+    now = clock.now()
+    Material.objects.bulk_create([
+        Material(application=app, slot=m.code, kind=Material.Kind.HELD, provider=m.held,
+                 held_reference=h.reference[:120], summary_zh=h.summary_zh[:200], summary_en=h.summary_en[:200],
+                 data=h.data, created_at=now)
+        for m, h in zip(service.materials, held) if h is not None])
+
+
+def application_submit(*, user, application_id: int) -> Application:
+    """Submit a draft: validated in full (form, materials, eligibility); on any refusal nothing changes and the
+    draft stays as it was. A submitted application gets its reference number and waits for acceptance, or is
+    approved at once where the service allows (auto-approval; approve-first for urgent categories)."""
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status != S.DRAFT:
+            raise Conflict("applications.already_submitted", "该申请已提交", "This application has already been submitted")
+        service = _service(app)
+        cleaned, held = _checked(app, service, user)
+        _store_submission(app, service, user, cleaned, held)
+        now = clock.now()
+        app.status, app.submitted_at, app.updated_at = S.SUBMITTED, now, now
+        app.reference = _next_reference()
+        app.save()
+        _record(app, action="submit", actor=Actor.of(user), from_status=S.DRAFT,
+                data={"version": service.version, "digest": service.digest})
+        decided = _decide_at_once(app, service)
+        if not decided:
+            _notify(app, "application.submitted")
+    return app
+
+
+def _decide_at_once(app: Application, service: Service) -> bool:
+    """Auto-approval or approve-first, when the service's condition holds for this form. Runs in a savepoint: if
+    an output fails (e.g. the credentials service is down) the application simply waits for staff."""
+    wf = service.workflow
+    data = app.form()
+    auto = wf.auto_approve is not None and wf.auto_approve.holds(data)
+    first = not auto and wf.approve_first is not None and wf.approve_first.holds(data)
+    if not (auto or first):
+        return False
+    snapshot = {f: getattr(app, f) for f in ("status", "accepted_at", "due_at", "decided_at", "auto_decided",
+                                               "post_review_pending", "outcome")}
+    try:
+        with transaction.atomic():
+            actor = Actor.system("applications.auto_approve" if auto else "applications.approve_first")
+            now = clock.now()
+            app.status, app.accepted_at = S.UNDER_REVIEW, now
+            app.due_at = rules.due_at_for(now, service.time_limit_days)
+            app.save()
+            _record(app, action="accept", actor=actor, from_status=S.SUBMITTED)
+            app.status, app.decided_at, app.auto_decided = S.APPROVED, now, True
+            app.post_review_pending = first
+            app.outcome = _run_outputs(app, service, actor)
+            app.save()
+            _record(app, action="approve", actor=actor, from_status=S.UNDER_REVIEW,
+                    comment="自动批准 approved automatically" if auto else "先批后审 approved first, review follows",
+                    data={"auto": auto, "approve_first": first})
+            _notify(app, "application.approved", sms=True)
+    except DomainError:
+        log.exception("could not decide application %s at once; it waits for staff", app.pk)
+        for f, v in snapshot.items():
+            setattr(app, f, v)
+        return False
+    return True
+
+
+def _run_outputs(app: Application, service: Service, actor: Actor) -> dict:
+    outcome = dict(app.outcome or {})
+    for use in service.outputs:
+        spec = hooks.OUTPUTS[use.name]
+        outcome[use.name] = spec.issue(application=app, actor=actor, params=use.params)
+    return outcome
+
+
+def application_resubmit(*, user, application_id: int, comment: str = "") -> Application:
+    """Answer a send-back: the corrected application is validated again and goes back to where it was sent
+    back from; a time limit that had started resumes with the working days it had left."""
+    comment = _comment(comment, required=False)
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status != S.RETURNED:
+            raise Conflict("applications.not_returned", "该申请不在退回补正状态", "This application was not sent back")
+        service = _service(app)
+        cleaned, held = _checked(app, service, user)
+        _store_submission(app, service, user, cleaned, held)
+        now = clock.now()
+        back_to = app.returned_from or S.SUBMITTED
+        app.status, app.returned_from, app.updated_at = back_to, "", now
+        if app.paused_workdays is not None:
+            app.due_at = rules.due_at_for(now, app.paused_workdays)
+            app.paused_workdays = None
+            app.due_soon_warned_at = None
+        app.save()
+        _record(app, action="resubmit", actor=Actor.of(user), from_status=S.RETURNED, comment=comment)
+        _notify(app, "application.resubmitted")
+    return app
+
+
+def application_withdraw(*, user, application_id: int, comment: str = "") -> Application:
+    """The applicant withdraws (a draft, or an application not yet decided)."""
+    comment = _comment(comment, required=False)
+    with transaction.atomic():
+        app = _lock(application_id)
+        _own(app, user)
+        if app.status not in (S.DRAFT, *OPEN_STATES):
+            raise Conflict("applications.not_withdrawable", "该申请已办结，不能撤回",
+                           "This application has been decided and cannot be withdrawn")
+        old = app.status
+        app.status, app.updated_at, app.claimed_by, app.claimed_at = S.WITHDRAWN, clock.now(), None, None
+        app.save()
+        _record(app, action="withdraw", actor=Actor.of(user), from_status=old, comment=comment,
+                old={"status": old})
+    return app
+
+
+# --- staff: claim ---------------------------------------------------------------------------------------------------
+
+
+def _workable(app: Application, service: Service) -> list[str]:
+    """The verbs that could be taken on the application in its current state."""
+    return [v for v, a in service.workflow.actions.items()
+            if app.status in a.from_states and (v not in ("confirm", "revoke") or app.post_review_pending)
+            and not (v in ("approve", "reject") and app.post_review_pending)]
+
+
+def application_claim(*, application_id: int, actor: Actor) -> Application:
+    """Take an application to work on it (one member of staff at a time). A second claimer is told who holds it."""
+    with transaction.atomic():
+        app = _lock(application_id)
+        service = _service(app)
+        verbs = _workable(app, service)
+        if not any(_may(actor, service.workflow.actions[v].allowed_roles()) for v in verbs):
+            if not verbs:
+                raise Conflict("applications.state_changed", f"该申请当前状态为“{STATUS_ZH[app.status]}”，无需办理",
+                               f"The application is {STATUS_EN[app.status].lower()}; there is nothing to do")
+            raise forbidden()
+        _not_own(app, actor)
+        if app.claimed_by_id == actor.id:
+            return app
+        if app.claimed_by_id is not None:
+            raise _held_by(app)
+        app.claimed_by_id, app.claimed_at = actor.id, clock.now()
+        app.save(update_fields=["claimed_by", "claimed_at"])
+        _record(app, action="claim", actor=actor, from_status=app.status, public=False)
+    return app
+
+
+def application_release(*, application_id: int, actor: Actor, force: bool = False) -> Application:
+    """Let go of a claimed application. ``force``: a supervisor (application.approve) frees someone else's claim."""
+    from jiaoguan.identity.roles import PERMISSIONS
+
+    with transaction.atomic():
+        app = _lock(application_id)
+        if app.claimed_by_id is None:
+            return app
+        if app.claimed_by_id != actor.id:
+            if not (force and _may(actor, PERMISSIONS["application.approve"])):
+                raise _held_by(app)
+        holder = app.claimed_by_id
+        app.claimed_by_id, app.claimed_at = None, None
+        app.save(update_fields=["claimed_by", "claimed_at"])
+        _record(app, action="release", actor=actor, from_status=app.status, public=False, data={"holder": holder})
+    return app
+
+
+# --- staff: the steps -----------------------------------------------------------------------------------------------
+
+
+def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Application:
+    comment = _comment(comment, required=verb in COMMENT_REQUIRED)
+    with transaction.atomic():
+        app = _lock(application_id)
+        service = _service(app)
+        spec = service.action(verb)
+        zh, en = VERB_LABELS[verb]
+        if spec is None:
+            raise Conflict("applications.action_not_offered", f"本事项没有“{zh}”环节",
+                           f"This service has no “{en}” step")
+        if not _may(actor, spec.allowed_roles()):
+            raise forbidden()
+        _not_own(app, actor)
+        if app.status not in spec.from_states or verb not in _workable(app, service):
+            raise Conflict("applications.state_changed",
+                           f"该申请当前状态为“{STATUS_ZH[app.status]}”，不能{zh}（可能已被他人处理）",
+                           f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "
+                           "(someone may have dealt with it already)",
+                           field="action")
+        if app.claimed_by_id is not None and app.claimed_by_id != actor.id:
+            raise _held_by(app)
+        if verb in ("approve", "reject") and actor.id is not None and actor.id == app.accepted_by_id:
+            raise Forbidden("applications.separation_of_duties",
+                            "您是该申请的受理人。受理与审批须由不同人员办理，请交由其他审批人员决定",
+                            "You accepted this application. Acceptance and approval must be done by different "
+                            "people, so another approver has to decide it")
+        old = _state(app)
+        before = app.status
+        now = clock.now()
+        app.status = spec.to
+        app.updated_at = now
+        app.claimed_by_id, app.claimed_at = None, None
+        notify: tuple[str, bool] | None = None
+        if verb == "accept":
+            app.accepted_at, app.accepted_by_id = now, actor.id
+            app.due_at = rules.due_at_for(now, service.time_limit_days)
+            notify = ("application.accepted", False)
+        elif verb == "refuse":
+            app.decided_at, app.decision_comment = now, comment
+            notify = ("application.refused", True)
+        elif verb == "review":
+            app.reviewed_by_id = actor.id
+        elif verb == "approve":
+            app.decided_at, app.approved_by_id, app.decision_comment = now, actor.id, comment
+            app.outcome = _run_outputs(app, service, actor)
+            notify = ("application.approved", True)
+        elif verb == "reject":
+            app.decided_at, app.approved_by_id, app.decision_comment = now, actor.id, comment
+            notify = ("application.rejected", True)
+        elif verb == "send_back":
+            app.returned_from = before
+            if app.due_at is not None and before != S.SUBMITTED:
+                app.paused_workdays = rules.workdays_left(now, app.due_at)
+            notify = ("application.returned", True)
+        elif verb == "confirm":
+            app.post_review_pending, app.reviewed_by_id = False, actor.id
+        elif verb == "revoke":
+            app.post_review_pending, app.reviewed_by_id, app.decision_comment = False, actor.id, comment
+            for use in service.outputs:
+                spec_o = hooks.OUTPUTS[use.name]
+                if spec_o.revoke is not None and use.name in (app.outcome or {}):
+                    spec_o.revoke(application=app, actor=actor, outcome=app.outcome[use.name])
+            notify = ("application.revoked", True)
+        app.save()
+        _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old)
+        if notify is not None:
+            template, sms = notify
+            extra = {"comment": comment} if template in ("application.refused", "application.rejected",
+                                                         "application.returned", "application.revoked") else {}
+            if template == "application.accepted":
+                extra = {"due": timezone.localtime(app.due_at).strftime("%Y-%m-%d")}
+            _notify(app, template, sms=sms, **extra)
+    return app
+
+
+def application_accept(*, application_id: int, actor: Actor, comment: str = "") -> Application:
+    """受理: the time limit starts (working days from today)."""
+    return _step("accept", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_refuse(*, application_id: int, actor: Actor, comment: str) -> Application:
+    """不予受理 (a reason is required and sent to the applicant)."""
+    return _step("refuse", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_review(*, application_id: int, actor: Actor, comment: str = "") -> Application:
+    """审核: the reviewer's opinion; the application waits for approval."""
+    return _step("review", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_approve(*, application_id: int, actor: Actor, comment: str = "") -> Application:
+    """批准 (never by the acceptor): the service's outputs run in the same transaction."""
+    return _step("approve", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_reject(*, application_id: int, actor: Actor, comment: str) -> Application:
+    """不予批准 (never by the acceptor; a reason is required)."""
+    return _step("reject", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_send_back(*, application_id: int, actor: Actor, comment: str) -> Application:
+    """退回补正: back to the applicant with the reasons; the time limit pauses."""
+    return _step("send_back", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_confirm(*, application_id: int, actor: Actor, comment: str = "") -> Application:
+    """The later review of an approve-first application agrees."""
+    return _step("confirm", application_id=application_id, actor=actor, comment=comment)
+
+
+def application_revoke(*, application_id: int, actor: Actor, comment: str) -> Application:
+    """The later review of an approve-first application disagrees: revoked, outputs undone where possible."""
+    return _step("revoke", application_id=application_id, actor=actor, comment=comment)
+
+
+STAFF_ACTIONS = {"accept": application_accept, "refuse": application_refuse, "review": application_review,
+                 "approve": application_approve, "reject": application_reject, "send_back": application_send_back,
+                 "confirm": application_confirm, "revoke": application_revoke}
+
+
+def application_act(*, application_id: int, action: str, actor: Actor, comment: str = "") -> Application:
+    """Any staff step by name (the console's and API's one entry point)."""
+    fn = STAFF_ACTIONS.get(str(action))
+    if fn is None:
+        raise InvalidInput("applications.unknown_action", "未知的办理操作", "Unknown action", field="action")
+    return fn(application_id=application_id, actor=actor, comment=comment)
+
+
+# --- time limits: warnings and escalation -------------------------------------------------------------------------
+
+
+def _staff_with(permission: str) -> Iterable:
+    from django.contrib.auth import get_user_model
+
+    from jiaoguan.identity.roles import PERMISSIONS
+
+    return get_user_model().objects.filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
+
+
+def applications_warn_due_soon(*, batch: int = 500) -> int:
+    """Mark open applications whose time limit ends within their service's ``due_soon_days`` working days (once
+    each), record it in their history and tell the member of staff holding each. Returns how many were marked."""
+    now = clock.now()
+    thresholds: dict[int, object] = {}
+    marked = 0
+    for service in catalogue().services.values():
+        threshold = thresholds.setdefault(service.due_soon_days, rules.due_soon_threshold(now, service.due_soon_days))
+        while True:
+            ids = list(Application.objects.filter(
+                service_code=service.code, status__in=STAFF_STATES, due_at__gte=now, due_at__lte=threshold,
+                due_soon_warned_at__isnull=True, overdue_at__isnull=True).order_by("due_at").values_list(
+                "pk", flat=True)[:batch])
+            if not ids:
+                break
+            with transaction.atomic():
+                apps = list(Application.objects.select_for_update(of=("self",)).filter(
+                    pk__in=ids, due_soon_warned_at__isnull=True, status__in=STAFF_STATES).select_related("claimed_by"))
+                Application.objects.filter(pk__in=[a.pk for a in apps]).update(due_soon_warned_at=now)
+                ApplicationEvent.objects.bulk_create([
+                    ApplicationEvent(application=a, action="due_soon", from_status=a.status, to_status=a.status,
+                                     actor_id=None, actor_label="applications.sweep", actor_role="system",
+                                     public=False, data={"due_at": a.due_at.isoformat()}, at=now) for a in apps])
+                for a in apps:
+                    if a.claimed_by is not None:
+                        _staff_notice(a.claimed_by, "application.due_soon", count=1, references=a.reference)
+                if apps:
+                    audit_record(actor=SYSTEM, action="application.due_soon", object_type="applications.application",
+                                 object_id=f"batch:{apps[0].pk}", new={"ids": [a.pk for a in apps]})
+                marked += len(apps)
+    return marked
+
+
+def _staff_notice(user, template: str, **params) -> None:
+    from jiaoguan.notifications.services import NotificationError, message_send
+
+    try:
+        message_send(template=template, user=user, channels=("inbox",), params=params)
+    except NotificationError:
+        log.exception("could not send %s to staff %s", template, user.pk)
+
+
+def applications_escalate_overdue(*, batch: int = 500) -> int:
+    """The overdue sweep: every application still with staff after its time limit is marked overdue (once: a
+    second run finds nothing new), its history records the escalation, and the approvers (application.approve)
+    get one inbox message per batch listing the references. Returns how many were escalated."""
+    now = clock.now()
+    total = 0
+    while True:
+        ids = list(Application.objects.filter(status__in=STAFF_STATES, due_at__lt=now, overdue_at__isnull=True)
+                   .order_by("due_at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        with transaction.atomic():
+            apps = list(Application.objects.select_for_update().filter(
+                pk__in=ids, overdue_at__isnull=True, status__in=STAFF_STATES, due_at__lt=now))
+            if not apps:
+                continue
+            Application.objects.filter(pk__in=[a.pk for a in apps]).update(overdue_at=now)
+            ApplicationEvent.objects.bulk_create([
+                ApplicationEvent(application=a, action="escalate", from_status=a.status, to_status=a.status,
+                                 actor_id=None, actor_label="applications.sweep", actor_role="system", public=False,
+                                 data={"due_at": a.due_at.isoformat()}, at=now) for a in apps])
+            audit_record(actor=SYSTEM, action="application.escalate", object_type="applications.application",
+                         object_id=f"batch:{apps[0].pk}", new={"ids": [a.pk for a in apps]})
+            refs = [a.reference for a in apps if a.reference]
+            listed = "、".join(refs[:5]) + (f" 等{len(refs)}件" if len(refs) > 5 else "")
+            for user in _staff_with("application.approve"):
+                _staff_notice(user, "application.overdue", count=len(apps), references=listed or "-")
+            total += len(apps)
+    return total
+
+
+# --- delivery of the result ------------------------------------------------------------------------------------------
+
+DELIVERY_LABELS = {
+    "created": ("邮件已交寄", "Handed to the post"), "accepted": ("邮政已收寄", "Accepted by the post"),
+    "in_transit": ("运输中", "In transit"), "out_for_delivery": ("派送中", "Out for delivery"),
+    "delivered": ("已签收", "Delivered"), "returned": ("已退回", "Returned to sender"),
+    "failed": ("交寄失败，正在重试", "Posting failed; retrying"),
+}
+
+
+def application_delivery_update(*, application_id: int, shipment_id: int, status: str, tracking_number: str) -> None:
+    """The post reports progress of the result's shipment: keep the tracking number in the outcome and show the
+    step on the applicant's timeline (no status change: the application is already approved)."""
+    with transaction.atomic():
+        app = Application.objects.select_for_update().filter(pk=application_id).first()
+        if app is None:
+            return
+        outcome = dict(app.outcome or {})
+        post = dict(outcome.get("post") or {})
+        if post.get("shipment_id") not in (None, shipment_id):
+            return
+        if post.get("status") == status and post.get("tracking_number", "") == (tracking_number or ""):
+            return  # nothing new
+        post.update(shipment_id=shipment_id, status=status, tracking_number=tracking_number or "")
+        outcome["post"] = post
+        app.outcome = outcome
+        app.save(update_fields=["outcome"])
+        zh, en = DELIVERY_LABELS.get(status, (status, status))
+        ApplicationEvent.objects.create(
+            application=app, action="delivery", from_status=app.status, to_status=app.status, actor_id=None,
+            actor_label="postal", actor_role="system",
+            comment=f"{zh} {en}" + (f" · {tracking_number}" if tracking_number else ""), public=True,
+            data={"status": status, "tracking_number": tracking_number or ""}, at=clock.now())
