@@ -47,6 +47,7 @@ class Command(BaseCommand):
             w(f"      {row['zh']} / {row['en']}")
         self.bookings(city, w)
         accounts = create_demo_accounts(city=city)
+        self.applications(w)
         w("")
         w("演示账户 Demo logins:")
         for role, login, password, note in accounts:
@@ -85,3 +86,14 @@ class Command(BaseCommand):
         except ImportError:
             return "no counter offices"
         return str(demo_counters(now=now))
+
+    def applications(self, w) -> None:
+        """A demo hospital with health checks, an enterprise login with a truck, and one application of each
+        service for the staff queues (needs the demo accounts)."""
+        from jiaoguan.applications.demo import demo_applications
+        from jiaoguan.core import clock
+
+        made = demo_applications(now=clock.now())
+        w(f"办事申请 Applications: {made}")
+        if made.hospital_secret:
+            w(f"  演示医院 Demo hospital: key {made.hospital_key_id} secret {made.hospital_secret} (shown once)")
