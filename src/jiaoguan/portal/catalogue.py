@@ -27,9 +27,10 @@ class Service:
     zh: str
     en: str
     available: bool = False
-    url_name: str | None = None  # a portal URL name, reversed without arguments
+    url_name: str | None = None  # a portal URL name
     anchor: str = ""  # fragment inside that page, e.g. "vehicles"
     needs_login: bool = True
+    url_args: tuple[str, ...] = ()  # e.g. the applications catalogue's service code for its guide page
 
     @property
     def name(self) -> str:
@@ -39,7 +40,7 @@ class Service:
     def url(self) -> str | None:
         if not (self.available and self.url_name):
             return None
-        url = reverse(self.url_name)
+        url = reverse(self.url_name, args=self.url_args)
         return f"{url}#{self.anchor}" if self.anchor else url
 
 
@@ -60,6 +61,7 @@ class Category:
 
 
 S = Service
+GUIDE = "portal:applications_portal:guide"  # a service of the applications catalogue: its guide page
 CATALOGUE: tuple[Category, ...] = (
     Category("query", "信息查询", "Look-ups", (
         S("my_licence", "我的驾驶证", "My driving licence", True, "portal:me", "licence"),
@@ -82,8 +84,15 @@ CATALOGUE: tuple[Category, ...] = (
         S("my_bookings", "我的预约", "My bookings", True, "portal:bookings_portal:list"),
     )),
     Category("licences", "办牌办证", "Plates and licences", (
-        S("licence_renewal", "驾驶证期满换证", "Licence renewal"),
-        S("licence_replacement", "驾驶证补领换领", "Licence replacement"),
+        S("licence_renewal", "驾驶证期满换证", "Licence renewal", True, GUIDE, url_args=("licence_renewal",)),
+        S("licence_replacement", "驾驶证补领换领", "Licence replacement", True, GUIDE, url_args=("licence_renewal",)),
+        S("truck_pass", "货车通行证", "Truck pass permit", True, GUIDE, url_args=("truck_pass",)),
+        S("nonlocal_pass", "外地车每月1天通行证", "Non-local car monthly pass", True, GUIDE, url_args=("nonlocal_pass",)),
+        S("parking_licence", "经营性停车场开办、变更、注销", "Operating parking-lot licence", True, GUIDE,
+          url_args=("parking_licence",)),
+        S("relief_fund", "道路交通事故社会救助基金申请", "Road accident social relief fund", True, GUIDE,
+          url_args=("relief_fund",)),
+        S("my_applications", "我的申请", "My applications", True, "portal:applications_portal:mine"),
         S("plate_selection", "网上选号", "Choose a plate number online", True, "portal:plates_portal:index"),
         S("inspection_mark", "免检车辆检验标志申领", "Inspection mark for exempt vehicles", True,
           "portal:inspections_portal:home"),
@@ -101,11 +110,11 @@ CATALOGUE: tuple[Category, ...] = (
         S("move_car", "一键挪车", "Ask a driver to move their car"),
     )),
     Category("public", "信息公开", "Public information", (
-        S("guides", "办事指南", "Service guides"),
+        S("guides", "办事指南", "Service guides", True, "portal:applications_portal:index"),
         S("announcements", "执法公告", "Enforcement notices"),
     )),
     Category("key_subjects", "重点对象管理", "Key vehicles and drivers", (
-        S("enterprise", "企业用户服务", "Services for companies"),
+        S("enterprise", "企业用户服务", "Services for companies", True, "portal:applications_portal:index"),
         S("school_bus", "校车及重点车辆", "School buses and key vehicles"),
     )),
     Category("education", "交通安全宣传", "Road safety education", (
@@ -140,7 +149,7 @@ def catalogue_check() -> list[str]:
                     problems.append(f"{service.code}: available but has no page")
                     continue
                 try:
-                    reverse(service.url_name)
+                    reverse(service.url_name, args=service.url_args)
                 except NoReverseMatch:
                     problems.append(f"{service.code}: page {service.url_name} does not exist")
     return problems
