@@ -44,9 +44,9 @@ VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "revoke": (frozenset({"approved"}), frozenset({"revoked"})),  # approve-first: the later review disagrees
 }
 COMMENT_REQUIRED = frozenset({"refuse", "reject", "send_back", "revoke"})
-FIELD_TYPES = ("text", "textarea", "number", "date", "choice", "boolean", "plate", "id_number", "phone", "uscc",
+FIELD_TYPES = ("text", "bank_account", "textarea", "number", "date", "choice", "boolean", "plate", "id_number", "phone", "uscc",
                "vin", "file")
-PERSONAL_TYPES = frozenset({"id_number", "phone"})  # stored encrypted, shown masked
+PERSONAL_TYPES = frozenset({"id_number", "phone", "bank_account"})  # stored encrypted, shown masked
 APPLICANT_KINDS = ("citizen", "enterprise")
 FILE_TYPES = ("pdf", "jpeg", "png")
 MAX_UPLOAD_KB = 10 * 1024  # the ceiling any material may declare

@@ -126,6 +126,11 @@ def _clean_one(spec: FieldSpec, value, today: dt.date):
         return identifiers.validate_id_number(str(value), field=name, today=today)
     if t == "phone":
         return identifiers.validate_phone(str(value), field=name)
+    if t == "bank_account":
+        digits = "".join(str(value).split())
+        if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 30):
+            raise bad("银行账号须为12–30位数字", "A bank account number is 12–30 digits")
+        return digits
     if t == "uscc":
         return identifiers.validate_uscc(str(value), field=name)
     if t == "vin":

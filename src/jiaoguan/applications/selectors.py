@@ -20,7 +20,7 @@ from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application,
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import forbidden, not_found
-from jiaoguan.core.masking import mask_id_number, mask_phone
+from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
 STAGE_VERBS = {
     "acceptance": ("accept", "refuse"),
@@ -136,6 +136,8 @@ def form_display(*, application: Application, unmask: bool = False) -> list[tupl
             shown = mask_id_number(str(value))
         elif spec.type == "phone" and not unmask:
             shown = mask_phone(str(value))
+        elif spec.type == "bank_account" and not unmask:
+            shown = mask_account(str(value))
         else:
             shown = _choice_label(service, spec.name, value)
         out.append((spec.name, spec.label, shown))

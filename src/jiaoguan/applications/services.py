@@ -471,7 +471,7 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 # --- staff: claim ---------------------------------------------------------------------------------------------------
 
 
-def _workable(app: Application, service: Service) -> list[str]:
+def actions_workable(app: Application, service: Service) -> list[str]:
     """The verbs that could be taken on the application in its current state."""
     return [v for v, a in service.workflow.actions.items()
             if app.status in a.from_states and (v not in ("confirm", "revoke") or app.post_review_pending)
@@ -483,7 +483,7 @@ def application_claim(*, application_id: int, actor: Actor) -> Application:
     with transaction.atomic():
         app = _lock(application_id)
         service = _service(app)
-        verbs = _workable(app, service)
+        verbs = actions_workable(app, service)
         if not any(_may(actor, service.workflow.actions[v].allowed_roles()) for v in verbs):
             if not verbs:
                 raise Conflict("applications.state_changed", f"该申请当前状态为“{STATUS_ZH[app.status]}”，无需办理",
@@ -534,7 +534,7 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         if not _may(actor, spec.allowed_roles()):
             raise forbidden()
         _not_own(app, actor)
-        if app.status not in spec.from_states or verb not in _workable(app, service):
+        if app.status not in spec.from_states or verb not in actions_workable(app, service):
             raise Conflict("applications.state_changed",
                            f"该申请当前状态为“{STATUS_ZH[app.status]}”，不能{zh}（可能已被他人处理）",
                            f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "

@@ -18,6 +18,14 @@ def mask_phone(value: str | None) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+def mask_account(value: str | None) -> str:
+    """A bank account: only the last four digits (**** 1234)."""
+    if not value:
+        return ""
+    value = str(value)
+    return "**** " + value[-4:] if len(value) > 4 else "*" * len(value)
+
+
 def mask_name(value: str | None) -> str:
     if not value:
         return ""

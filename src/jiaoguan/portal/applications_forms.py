@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.applications.catalogue import FieldSpec, Service, Text, date_bound
-from jiaoguan.core.masking import mask_id_number, mask_phone
+from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
 UPLOAD_PREFIX = "upload__"
 MAX_CHARS = 2000  # the engine keeps at most this much of one value
@@ -101,12 +101,12 @@ def _field_for(spec: FieldSpec, *, today: dt.date, stored=None) -> forms.Field:
     if t == "uscc":
         return forms.CharField(max_length=20, widget=_text_input({"autocapitalize": "characters", "maxlength": 18}),
                                **common)
-    if t in ("id_number", "phone"):
-        on_file = ""
-        if stored:
-            on_file = mask_id_number(str(stored)) if t == "id_number" else mask_phone(str(stored))
-        attrs = {"inputmode": "tel" if t == "phone" else "text", "maxlength": 18 if t == "id_number" else 11}
-        field = forms.CharField(max_length=24, widget=_text_input(attrs), **common)
+    if t in ("id_number", "phone", "bank_account"):
+        masks = {"id_number": mask_id_number, "phone": mask_phone, "bank_account": mask_account}
+        on_file = masks[t](str(stored)) if stored else ""
+        attrs = {"id_number": {"inputmode": "text", "maxlength": 18}, "phone": {"inputmode": "tel", "maxlength": 11},
+                 "bank_account": {"inputmode": "numeric", "maxlength": 34}}[t]
+        field = forms.CharField(max_length=40, widget=_text_input(attrs), **common)
         field.on_file = on_file  # shown as "已填写 … (leave empty to keep)"
         return field
     raise ValueError(f"unsupported field type {t}")  # pragma: no cover - file fields are uploads
@@ -123,7 +123,7 @@ class ApplicationForm(forms.Form):
         values = dict(values or {})
         initial = {}
         for spec in service.fields:
-            if spec.type == "file" or spec.type in ("id_number", "phone"):
+            if spec.type == "file" or spec.type in ("id_number", "phone", "bank_account"):
                 continue
             value = values.get(spec.name)
             if value is None:
@@ -177,7 +177,7 @@ class ApplicationForm(forms.Form):
                 continue
             value = self.cleaned_data.get(name)
             value = "" if value is None else str(value).strip()
-            if spec.type in ("id_number", "phone") and value == "":
+            if spec.type in ("id_number", "phone", "bank_account") and value == "":
                 continue
             out[name] = value
         return out

@@ -55,7 +55,7 @@ def test_accept_review_approve_issues_the_decision(workday):
     c = credential_of(app, "relief.decision")
     f = fields_of(c)
     assert c.kind == "relief_decision" and f["核定金额"] == "¥15,000.00" and f["救助类别"].startswith("抢救费用垫付")
-    assert f["收款账号"] == "*" * (len(ACCOUNT) - 4) + ACCOUNT[-4:]  # never the whole account number
+    assert f["收款账号"] == "**** " + ACCOUNT[-4:]  # never the whole account number
     assert ACCOUNT not in str(c.fields) and f["受害人"] == "张*"
     public = {x["zh"] for x in c.fields if x["public"]}
     assert "收款账号" not in public and "受害人身份证号码" not in public
@@ -107,3 +107,19 @@ def test_bad_input_is_named_and_the_draft_kept(workday):
     assert e.value.status == 422 and "草稿已保存" in e.value.zh
     app.refresh_from_db()
     assert app.status == S.DRAFT and app.form()["victim_name"] == "张伟"
+
+
+def test_bank_account_is_encrypted_at_rest_and_masked_for_staff():
+    from django.db import connection
+
+    from jiaoguan.applications import selectors
+
+    user = citizen()
+    app = submit(user, "relief_fund", form(), FAMILY_UPLOADS)
+    assert "bank_account" not in app.form_data
+    with connection.cursor() as cur:
+        cur.execute("SELECT form_data, form_personal FROM applications_application WHERE id = %s", [app.pk])
+        raw = " ".join(str(v) for v in cur.fetchone())
+    assert ACCOUNT not in raw and ACCOUNT[-8:] not in raw
+    shown = {name: value for name, _label, value in selectors.form_display(application=app)}
+    assert shown["bank_account"] == "**** " + ACCOUNT[-4:]

@@ -8,13 +8,7 @@ from __future__ import annotations
 from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import choice_text, issue_credential
 from jiaoguan.core import clock
-from jiaoguan.core.masking import mask_id_number, mask_name
-
-
-def mask_account(value: str | None) -> str:
-    """A bank account number shown as its last four digits only."""
-    text = str(value or "")
-    return ("*" * max(len(text) - 4, 0) + text[-4:]) if len(text) > 4 else "*" * len(text)
+from jiaoguan.core.masking import mask_account, mask_id_number, mask_name
 
 
 def yuan(fen: int) -> str:
