@@ -8,6 +8,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
+from stdnum import luhn
 
 from jiaoguan.applications.catalogue import PERSONAL_TYPES, FieldSpec, Service, date_bound
 from jiaoguan.core import identifiers, workdays
@@ -177,16 +178,8 @@ def split_personal(service: Service, values: dict) -> tuple[dict, dict]:
 
 
 def luhn_digit(digits: str) -> str:
-    """The Luhn check digit for a string of digits (catches every single-digit error and most transpositions)."""
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
+    """The Luhn check digit of a string of digits (python-stdnum's implementation)."""
+    return luhn.calc_check_digit(digits)
 
 
 def reference_make(day: dt.date, sequence: int) -> str:

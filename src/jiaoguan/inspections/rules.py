@@ -11,6 +11,8 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from stdnum import luhn
+
 BOOK = "book"  # an on-site test at a station (预约上线检验)
 MARK = "mark"  # exempt year: apply online for the inspection mark (网上申领检验标志)
 NONE = "none"  # not possible now (reasons given)
@@ -142,16 +144,8 @@ def slot_times(*, first: dt.date, last: dt.date, opens: dt.time, closes: dt.time
 # --- Mark numbers and public display --------------------------------------------------------------------------------
 
 def luhn_digit(digits: str) -> str:
-    """The Luhn check digit of a string of digits."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
+    """The Luhn check digit of a string of digits (python-stdnum's implementation)."""
+    return luhn.calc_check_digit(digits)
 
 
 def mark_number_new(year: int) -> str:
