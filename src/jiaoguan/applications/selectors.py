@@ -13,11 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from jiaoguan.applications import rules
 from jiaoguan.applications.catalogue import Service, Text, catalogue
 from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application, ApplicationEvent
-from jiaoguan.core import clock
+from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import forbidden, not_found
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
@@ -240,3 +242,26 @@ def statistics(*, since: dt.datetime | None = None, until: dt.datetime | None = 
         out.append({**row, "name_zh": service.name.zh if service else row["service_code"],
                     "name_en": service.name.en if service else row["service_code"]})
     return out
+
+
+def average_workdays(*, since: dt.datetime | None = None, until: dt.datetime | None = None) -> dict[str, float]:
+    """Per service, the average working days from submission to the decision of the applications done: grouped
+    by (submission day, decision day), so the work is per pair of days, not per application."""
+    qs = Application.objects.filter(status__in=DONE_STATES, submitted_at__isnull=False, decided_at__isnull=False)
+    if since is not None:
+        qs = qs.filter(submitted_at__gte=since)
+    if until is not None:
+        qs = qs.filter(submitted_at__lt=until)
+    tz = timezone.get_current_timezone()
+    pairs = list(qs.annotate(s=TruncDate("submitted_at", tzinfo=tz), d=TruncDate("decided_at", tzinfo=tz))
+                 .values("service_code", "s", "d").annotate(n=Count("pk")).order_by())
+    if not pairs:
+        return {}
+    days = [p["s"] for p in pairs] + [p["d"] for p in pairs]
+    between = workdays.workday_counter(min(days), max(days))
+    sums: dict[str, list[int]] = {}
+    for p in pairs:
+        total = sums.setdefault(p["service_code"], [0, 0])
+        total[0] += max(between(p["s"], p["d"]), 0) * p["n"]
+        total[1] += p["n"]
+    return {code: s / n for code, (s, n) in sums.items() if n}

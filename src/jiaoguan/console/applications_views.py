@@ -17,8 +17,6 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,14 +28,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Text, catalogue
-from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application, Material
+from jiaoguan.applications.models import STAFF_STATES, Application, Material
 from jiaoguan.console.views import staff_required
-from jiaoguan.core import clock, masking, workdays
+from jiaoguan.core import clock, masking
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
-from jiaoguan.core.models import HolidayOverride
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 
@@ -423,43 +420,6 @@ class StatsForm(forms.Form):
         return data
 
 
-def _workday_counter(first: dt.date, last: dt.date):
-    """workdays.workdays_between for many pairs of dates in [first, last] at once: one query for the overrides,
-    then a running count (working days in (a, b] = count[b] − count[a])."""
-    overrides = dict(HolidayOverride.objects.filter(date__range=(first, last)).values_list("date", "is_workday"))
-    running, count, day = {}, 0, first
-    while day <= last:
-        override = overrides.get(day)
-        if workdays._by_calendar(day) if override is None else override:
-            count += 1
-        running[day] = count
-        day += dt.timedelta(days=1)
-    return lambda a, b: running[b] - running[a]
-
-
-def _average_workdays(since: dt.datetime | None, until: dt.datetime | None) -> dict[str, float]:
-    """Per service, the average working days from submission to the decision of the applications done: grouped
-    by (submission day, decision day), so the work is per pair of days, not per application."""
-    qs = Application.objects.filter(status__in=DONE_STATES, submitted_at__isnull=False, decided_at__isnull=False)
-    if since is not None:
-        qs = qs.filter(submitted_at__gte=since)
-    if until is not None:
-        qs = qs.filter(submitted_at__lt=until)
-    tz = timezone.get_current_timezone()
-    pairs = list(qs.annotate(s=TruncDate("submitted_at", tzinfo=tz), d=TruncDate("decided_at", tzinfo=tz))
-                 .values("service_code", "s", "d").annotate(n=Count("pk")).order_by())
-    if not pairs:
-        return {}
-    days = [p["s"] for p in pairs] + [p["d"] for p in pairs]
-    between = _workday_counter(min(days), max(days))
-    sums: dict[str, list[int]] = {}
-    for p in pairs:
-        total = sums.setdefault(p["service_code"], [0, 0])
-        total[0] += max(between(p["s"], p["d"]), 0) * p["n"]
-        total[1] += p["n"]
-    return {code: s / n for code, (s, n) in sums.items() if n}
-
-
 @staff_required("application.stats")
 @require_GET
 def statistics(request: HttpRequest) -> HttpResponse:
@@ -474,7 +434,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         since = timezone.make_aware(dt.datetime.combine(since_day, dt.time())) if since_day else None
         until = (timezone.make_aware(dt.datetime.combine(until_day + dt.timedelta(days=1), dt.time()))
                  if until_day else None)
-        averages = _average_workdays(since, until)
+        averages = selectors.average_workdays(since=since, until=until)
         for row in selectors.statistics(since=since, until=until):
             rows.append({**row, "name": row["name_en"] if _en() else row["name_zh"],
                          "on_time_rate": round(100 * row["on_time"] / row["done"]) if row["done"] else None,

@@ -112,3 +112,17 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
         if (_by_calendar(day) if override is None else override):
             count += 1
     return count
+
+
+def workday_counter(first: dt.date, last: dt.date):
+    """``workdays_between`` for many pairs of dates within [first, last] at once: one query for the overrides, then
+    a running count; the returned function gives the working days in (a, b] as count[b] − count[a]."""
+    overrides = _overrides_between(first, last)
+    running, count, day = {}, 0, first
+    while day <= last:
+        override = overrides.get(day)
+        if _by_calendar(day) if override is None else override:
+            count += 1
+        running[day] = count
+        day += dt.timedelta(days=1)
+    return lambda a, b: running[b] - running[a]
