@@ -16,15 +16,17 @@ export PYTHONDONTWRITEBYTECODE := 1
 LOG := var/log
 
 # $(call step,NAME,WHAT,COMMAND[,show]): one progress line "▸ WHAT … done in N.N s". COMMAND's output goes to
-# var/log/NAME.log — pip's hundreds of "Location … is ignored" warnings stay there — and its end is shown only when
-# it fails; with "show", the log is printed after the line (the demo city's summary of logins).
+# var/log/NAME.log and its errors and warnings to var/log/NAME.err — pip's hundreds of "Location … is ignored"
+# warnings stay there — and their ends are shown only when it fails; with "show", the output is printed after the
+# line (the demo city's summary of logins).
 define step
 	@mkdir -p $(LOG); start=$$(date +%s%N); printf '▸ %s … ' "$(2)"; \
-	if ( $(3) ) > $(LOG)/$(1).log 2>&1; then \
+	if ( $(3) ) > $(LOG)/$(1).log 2> $(LOG)/$(1).err; then \
 	  t=$$(( ($$(date +%s%N) - start) / 100000000 )); printf 'done in %d.%d s\n' $$((t / 10)) $$((t % 10)); \
 	  if [ -n "$(4)" ]; then cat $(LOG)/$(1).log; fi; \
 	else \
-	  rc=$$?; printf 'FAILED (exit %d). The end of %s:\n' $$rc "$(LOG)/$(1).log"; tail -n 40 $(LOG)/$(1).log; exit $$rc; \
+	  rc=$$?; printf 'FAILED (exit %d); the ends of %s and %s:\n' $$rc "$(LOG)/$(1).log" "$(LOG)/$(1).err"; \
+	  tail -n 15 $(LOG)/$(1).log; tail -n 40 $(LOG)/$(1).err; exit $$rc; \
 	fi
 endef
 

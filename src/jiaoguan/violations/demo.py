@@ -52,6 +52,7 @@ class Seeded:
     record_id: str
     plate: str
     code: str
+    what: str  # short, for the summary (the code table's descriptions are long)
     place: str
     days_ago: int
     at: tuple[int, int]
@@ -60,16 +61,18 @@ class Seeded:
 
 
 SEEDED = (
-    Seeded("misread", "DEMO-SZ-0001", CAR_PLATE, "1352", "福田区红荔路（莲花山段）", 40, (7, 52),
-           "号牌识别有误，已撤销", "plate misread by the camera: revoked"),
-    Seeded("waiver", "DEMO-SZ-0002", CAR_PLATE, "1039", "福田区福华三路（会展中心北）", 14, (10, 18),
-           "可申请首违免罚（不罚款、不记分）", "ask for the first-violation waiver (no fine, no points)"),
-    Seeded("counter", "DEMO-SZ-0003", CAR_PLATE, "1625", "福田区新洲路与红荔路交叉口", 9, (21, 5),
-           "罚款超过200元，不能网上处理：页面说明原因", "fine over ¥200: cannot be handled online, the page says why"),
-    Seeded("late", "DEMO-SZ-0004", NEV_PLATE, "1362", "福田区深南大道与彩田路交叉口", 27, (8, 40),
-           "已处理未缴款，决定书已过15日，滞纳金每日3%", "handled, fine unpaid for over 15 days: late fee 3 % a day"),
-    Seeded("online", "DEMO-SZ-0005", NEV_PLATE, "1352", "南山区沙河西路（科技园段）", 6, (19, 12),
-           "可网上处理并缴款，取电子回单", "handle online, pay, get the e-receipt"),
+    Seeded("misread", "DEMO-SZ-0001", CAR_PLATE, "1352", "超速20%–50% speeding", "福田区红荔路（莲花山段）",
+           40, (7, 52), "号牌识别有误，已撤销", "plate misread by the camera: revoked"),
+    Seeded("waiver", "DEMO-SZ-0002", CAR_PLATE, "1039", "违法停车 illegal parking", "福田区福华三路（会展中心北）",
+           14, (10, 18), "可申请首违免罚（不罚款、不记分）", "ask for the first-violation waiver (no fine, no points)"),
+    Seeded("counter", "DEMO-SZ-0003", CAR_PLATE, "1625", "闯红灯 red light", "福田区新洲路与红荔路交叉口",
+           9, (21, 5), "罚款超过200元，不能网上处理，页面说明原因",
+           "fine over ¥200: cannot be handled online, the page says why"),
+    Seeded("late", "DEMO-SZ-0004", NEV_PLATE, "1362", "开车接打手持电话 handheld phone", "福田区深南大道与彩田路交叉口",
+           27, (8, 40), "已处理未缴款，决定书已过15日，滞纳金每日3%",
+           "handled, fine unpaid for over 15 days: late fee 3 % a day"),
+    Seeded("online", "DEMO-SZ-0005", NEV_PLATE, "1352", "超速20%–50% speeding", "南山区沙河西路（科技园段）",
+           6, (19, 12), "可网上处理并缴款，取电子回单", "handle online, pay, get the e-receipt"),
 )
 MISREAD_REASON = "号牌识别有误，经人工核查撤销 The camera misread the plate; revoked after review"
 
@@ -95,12 +98,12 @@ def scene_png(width: int = 320, height: int = 180, car: tuple[int, int, int] = (
     for y in range(height):
         row = bytearray([0])
         for x in range(width):
-            if y < 60:
+            if 20 <= x <= 34 and 14 <= y <= 60:
+                px = (220, 30, 30) if y < 28 else (40, 40, 40)                          # traffic light, red
+            elif y < 60:
                 px = (176, 204, 232)                                                    # sky
             elif 100 <= x <= 220 and 100 <= y <= 150:
                 px = (250, 250, 250) if 140 <= x <= 180 and 135 <= y <= 145 else car   # car and plate
-            elif 20 <= x <= 34 and 20 <= y <= 60:
-                px = (220, 30, 30) if y < 34 else (40, 40, 40)                          # traffic light
             else:
                 px = (90, 90, 96) if (y - 60) % 40 or x % 60 > 30 else (240, 240, 240)  # road, markings
             row.extend(px)
@@ -217,6 +220,6 @@ def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = Non
             if item is not None:
                 _principal, fee, total = payments.payable_amount_due(item=item, on=on)
                 extra = f", 滞纳金 late fee ¥{fee / 100:.2f}, 应缴 due ¥{total / 100:.2f}"
-        lines.append(f"{format_plate(v.plate)} {v.code.description_zh} ({v.code.description_en}), {money}, "
-                     f"{v.points} 分 points — {status_zh} {status_en}{extra}: {spec.try_zh} / {spec.try_en}")
+        lines.append(f"{format_plate(v.plate)} {spec.what}, {money}, {v.points} 分 points — {status_zh} "
+                     f"{status_en}{extra}: {spec.try_zh} / {spec.try_en}")
     return lines

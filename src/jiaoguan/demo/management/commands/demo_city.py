@@ -16,6 +16,7 @@ that completed — or a registry that is not the demo city's.
 from __future__ import annotations
 
 import sys
+import traceback
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -98,11 +99,16 @@ class Command(BaseCommand):
                     run.save(update_fields=["error"])
                 except Exception:  # the database itself failed: the run stays unfinished, which is what counts
                     pass
-                detail.write(f"演示城市未完成 The demo city stopped during the step after “{run.step or 'start'}”: "
-                             f"{run.error}")
-                sys.stderr.write(f"演示城市未完成，再次运行 make run 会从中断处继续。The demo city is not finished; "
-                                 f"run `make run` (demo_city --if-empty) again to resume it. ({run.error})\n")
-                raise
+                detail.write(f"演示城市未完成 The demo city stopped after the step “{run.step or 'start'}”:\n"
+                             + traceback.format_exc())
+                hint = (f"演示城市未完成（{run.error}），再次运行 make run 会从中断处继续。The demo city is not finished "
+                        f"(stopped after “{run.step or 'start'}”); run `make run` (demo_city --if-empty) again to "
+                        f"resume it.")
+                if not isinstance(exc, Exception):  # Ctrl-C: stop as interrupted
+                    sys.stderr.write(hint + "\n")
+                    raise
+                sys.stderr.write(traceback.format_exc())
+                raise CommandError(hint) from exc
         run.completed_at = clock.now()
         run.error = ""
         run.save(update_fields=["completed_at", "error"])
