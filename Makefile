@@ -11,31 +11,58 @@ DEMO_PERSONS ?= 2000
 WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run test bench migrate demo messages clean
+.PHONY: install browser run test bench migrate demo static messages clean
+
+LOG := var/log
+
+# $(call step,NAME,WHAT,COMMAND[,show]): one progress line "▸ WHAT … done in N.N s". COMMAND's output goes to
+# var/log/NAME.log and its errors and warnings to var/log/NAME.err — pip's hundreds of "Location … is ignored"
+# warnings stay there — and their ends are shown only when it fails; with "show", the output is printed after the
+# line (the demo city's summary of logins).
+define step
+	@mkdir -p $(LOG); start=$$(date +%s%N); printf '▸ %s … ' "$(2)"; \
+	if ( $(3) ) > $(LOG)/$(1).log 2> $(LOG)/$(1).err; then \
+	  t=$$(( ($$(date +%s%N) - start) / 100000000 )); printf 'done in %d.%d s\n' $$((t / 10)) $$((t % 10)); \
+	  if [ -n "$(4)" ]; then cat $(LOG)/$(1).log; fi; \
+	else \
+	  rc=$$?; printf 'FAILED (exit %d); the ends of %s and %s:\n' $$rc "$(LOG)/$(1).log" "$(LOG)/$(1).err"; \
+	  tail -n 15 $(LOG)/$(1).log; tail -n 40 $(LOG)/$(1).err; exit $$rc; \
+	fi
+endef
 
 $(VENV)/.installed: requirements.lock
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
-	touch $@
+	$(call step,install,install dependencies into $(VENV) from requirements.lock (1–2 min the first time),\
+	  { test -x $(PY) || $(PYTHON) -m venv $(VENV); } && $(PY) -m pip install --quiet --upgrade pip \
+	  && $(PY) -m pip install --quiet -r requirements.lock)
+	@touch $@
 
-install: $(VENV)/.installed messages
+install:
+	@if [ -f $(VENV)/.installed ] && [ $(VENV)/.installed -nt requirements.lock ] && [ -x $(PY) ]; then \
+	  echo "▸ install: up to date (.venv matches requirements.lock)"; \
+	else $(MAKE) --no-print-directory $(VENV)/.installed; fi
+	@$(MAKE) --no-print-directory messages
 
 # Compile the English translations (.po -> .mo) with Babel, so no system gettext is needed.
 messages: $(VENV)/.installed
-	@$(PY) scripts/compile_messages.py
+	@mkdir -p $(LOG); $(PY) scripts/compile_messages.py > $(LOG)/messages.log || { cat $(LOG)/messages.log; exit 1; }
 
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(call step,migrate,migrate the database,$(PY) manage.py migrate --noinput)
 
+# The demo city, when the registry is empty; an unfinished one (a failed or interrupted run) is resumed. Either way
+# it ends with the demo logins and what to try; the build details go to var/log/demo-city-details.log.
 demo: migrate
-	$(PY) manage.py demo_city --if-empty --persons $(DEMO_PERSONS)
+	$(call step,demo,demo city ($(DEMO_PERSONS) persons if the database is empty; resumes an unfinished one),\
+	  $(PY) manage.py demo_city --if-empty --persons $(DEMO_PERSONS) --details $(LOG)/demo-city-details.log \
+	  --url http://$(HOST):$(PORT),show)
 
-run: demo
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "Jiaoguan: http://$(HOST):$(PORT)/  (staff console: /console/, API docs: /api/v1/docs)"
-	@echo "Demo logins are listed in README.md; SMS codes appear in var/sms-outbox.log"
-	$(PY) manage.py run_scheduler & SCHED=$$!; \
+static: install
+	$(call step,static,collect static files,$(PY) manage.py collectstatic --noinput --verbosity 0)
+
+run: demo static
+	@echo "▸ serve http://$(HOST):$(PORT)/  (staff console /console/, API docs /api/v1/docs; SMS codes in var/sms-outbox.log;"
+	@echo "  scheduler log $(LOG)/scheduler.log) — Ctrl-C stops it"
+	@$(PY) manage.py run_scheduler > $(LOG)/scheduler.log 2>&1 & SCHED=$$!; \
 	trap 'kill $$SCHED 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn jiaoguan.wsgi --pythonpath src --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	  --access-logfile - --graceful-timeout 5

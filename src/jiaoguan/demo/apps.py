@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class DemoConfig(AppConfig):
     """The demo city command (manage.py demo_city): synthetic registry data plus, when the identity app
-    provides them, demo accounts. Holds no models."""
+    provides them, demo accounts. Its one model records each run, so an interrupted run is resumed."""
 
     name = "jiaoguan.demo"
     label = "demo"
