@@ -383,7 +383,7 @@ def order_reconcile(*, order: Order, actor: Actor) -> str:
 
 def _refund_new(*, order: Order, item: PayableItem | None, amount_fen: int, channel: str, reason: str,
                 actor: Actor) -> Refund:
-    refund = Refund.objects.create(refund_no=f"RF{clock.now():%Y%m%d}{secrets.token_hex(6).upper()}", order=order,
+    refund = Refund.objects.create(refund_no=f"RF{clock.today():%Y%m%d}{secrets.token_hex(6).upper()}", order=order,
                                    item=item, amount_fen=amount_fen, reason=reason[:200], channel=channel,
                                    created_at=clock.now())
     audit_record(actor=actor, action="refund.requested", obj=refund, subject_person_id=order.payer_person_id,

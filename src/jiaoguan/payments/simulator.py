@@ -87,7 +87,7 @@ def sim_trade_confirm(*, token: str) -> SimTrade:
             raise Conflict("payments.sim_trade_closed", "该交易已关闭，不能支付", "This trade is closed and cannot be paid")
         trade.status = SimTrade.Status.PAID
         trade.paid_at = clock.now()
-        trade.trade_no = f"SIM{trade.paid_at:%Y%m%d}{trade.pk:010d}"
+        trade.trade_no = f"SIM{clock.localdate(trade.paid_at):%Y%m%d}{trade.pk:010d}"
         trade.save(update_fields=["status", "paid_at", "trade_no"])
         _notify_after_commit(trade, "paid")
         return trade
