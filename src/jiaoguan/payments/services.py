@@ -12,7 +12,6 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
@@ -181,8 +180,7 @@ def _order_expiry(now: dt.datetime) -> dt.datetime:
     """Orders live a configurable number of minutes, but never past local midnight: the late fee in the
     order's total was computed for today."""
     minutes = int(getattr(settings, "JIAOGUAN_PAY_ORDER_MINUTES", 30))
-    local = timezone.localtime(now)
-    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = clock.local_midnight(clock.localdate(now) + dt.timedelta(days=1))
     return min(now + dt.timedelta(minutes=minutes), midnight)
 
 
@@ -204,7 +202,7 @@ def order_create(*, payer_person_id: int, item_ids: list[int], actor: Actor) -> 
                 raise Conflict("payments.item_not_payable", f"款项 {item.reference} 当前不可缴纳",
                                f"Item {item.reference} cannot be paid now", field="item_ids")
         now = clock.now()
-        today = timezone.localdate(now)
+        today = clock.localdate(now)
         order = Order.objects.create(payer_person_id=payer_person_id, created_at=now, expires_at=_order_expiry(now))
         order.reference = reference_make(kind=KIND_ORDER, sequence=order.pk)
         lines = []

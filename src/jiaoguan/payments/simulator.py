@@ -185,7 +185,7 @@ def sim_callback(trade: SimTrade, event: str, *, refund: SimRefund | None = None
         "out_trade_no": trade.out_trade_no,
         "trade_no": trade.trade_no,
         "amount_fen": trade.amount_fen,
-        "paid_at": trade.paid_at.isoformat() if trade.paid_at else None,
+        "paid_at": clock.isoformat(trade.paid_at),
     }
     if refund is not None:
         payload.update(out_refund_no=refund.out_refund_no, refund_no=refund.refund_no, amount_fen=refund.amount_fen)
