@@ -494,9 +494,11 @@ def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
     lines = adapter.settlement_file(day=day)
     theirs = {(line.kind, line.out_no): line for line in lines}
     ours: dict[tuple[str, str], tuple[str, int]] = {}
-    for p in Payment.objects.filter(channel=channel, channel_paid_at__date=day).select_related("order"):
+    start, end = clock.day_bounds(day)
+    paid = Payment.objects.filter(channel=channel, channel_paid_at__gte=start, channel_paid_at__lt=end)
+    for p in paid.select_related("order"):
         ours[("payment", p.order.reference)] = (p.trade_no, p.amount_fen)
-    for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__date=day):
+    for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__gte=start, completed_at__lt=end):
         ours[("refund", r.refund_no)] = (r.channel_refund_no, r.amount_fen)
     differences = []
     for key in sorted(set(ours) | set(theirs)):

@@ -166,11 +166,13 @@ def sim_refund_complete(*, refund_id: int) -> SimRefund | None:
 
 def sim_settlement_lines(*, day: dt.date) -> list[SettlementLine]:
     """The simulator's settlement file for one day (Asia/Shanghai): trades paid and refunds completed."""
+    start, end = clock.day_bounds(day)
     lines = [SettlementLine("payment", t.out_trade_no, t.trade_no, t.amount_fen)
-             for t in SimTrade.objects.filter(status=SimTrade.Status.PAID, paid_at__date=day).order_by("pk")]
+             for t in SimTrade.objects.filter(status=SimTrade.Status.PAID, paid_at__gte=start, paid_at__lt=end)
+             .order_by("pk")]
     lines += [SettlementLine("refund", r.out_refund_no, r.refund_no, r.amount_fen)
-              for r in SimRefund.objects.filter(status=SimRefund.Status.SUCCEEDED, succeeded_at__date=day)
-              .order_by("pk")]
+              for r in SimRefund.objects.filter(status=SimRefund.Status.SUCCEEDED, succeeded_at__gte=start,
+                                                succeeded_at__lt=end).order_by("pk")]
     return lines
 
 
