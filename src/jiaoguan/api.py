@@ -2,6 +2,7 @@
 from ninja import NinjaAPI
 
 from jiaoguan.core.api_errors import install_error_handlers
+from jiaoguan.core.api_render import LocalTimeRenderer
 
 api = NinjaAPI(
     title="Jiaoguan API 交管平台接口",
@@ -9,6 +10,7 @@ api = NinjaAPI(
     description="Citizens' and partners' API. Errors are JSON: {code, message, fields?}; "
     "messages follow Accept-Language (zh-hans default, en).",
     urls_namespace="api-v1",
+    renderer=LocalTimeRenderer(),
 )
 install_error_handlers(api)
 

@@ -49,11 +49,17 @@ def test_statutory_calendar(day, workday):
     assert is_workday(D(day)) is workday
 
 
-def test_years_without_data_fall_back_to_weekends():
+def test_years_without_data_fall_back_to_weekends_and_the_fixed_holidays():
     assert calendar_covers(D("2026-12-31")) and not calendar_covers(D("2027-01-01"))
-    assert is_workday(D("2027-10-01"))  # a Friday: no data for 2027, so a working day until staff say otherwise
-    assert not is_workday(D("2027-10-02")) and not is_workday(D("2027-10-03"))
+    # the statutory holidays on fixed days hold without data: New Year's Day 2027 is a Friday, so is 1 October
+    assert not is_workday(D("2027-01-01")) and is_workday(D("2027-01-04"))
+    assert is_workday(D("2027-05-03")) and not is_workday(D("2027-05-01"))  # Labour Day 2027: a Saturday
+    assert not is_workday(D("2027-10-01")) and is_workday(D("2027-09-30")) and is_workday(D("2027-10-04"))
+    assert not is_workday(D("2027-04-05")) and is_workday(D("2027-04-06"))  # Qingming 2027, a Monday (solar term)
+    assert not is_workday(D("2028-05-01")) and not is_workday(D("2028-05-02"))  # Monday and Tuesday
+    # lunar holidays and make-up days need the State Council's notice (overrides): weekends meanwhile
     assert is_workday(D("2027-02-08"))  # Monday
+    assert not is_workday(D("2027-10-02")) and not is_workday(D("2027-10-03"))
 
 
 def test_overrides_win_over_weekends_and_over_the_data():
@@ -68,6 +74,8 @@ def test_overrides_win_over_weekends_and_over_the_data():
     assert add_workdays(D("2027-09-24"), 1) == D("2027-09-26")  # Friday → the worked Sunday
     assert add_workdays(D("2027-09-30"), 1) == D("2027-10-04")  # Thursday → past the holiday Friday and weekend
     assert workdays_between(D("2027-09-24"), D("2027-10-04")) == 6  # 26 27 28 29 30 | 4
+    HolidayOverride.objects.create(date=D("2027-01-01"), is_workday=True, name="假设调休")  # staff have the last word
+    assert is_workday(D("2027-01-01"))
 
 
 def test_an_override_written_elsewhere_is_seen_at_once():
@@ -94,7 +102,10 @@ def test_an_override_written_elsewhere_is_seen_at_once():
         ("2025-10-09", -1, "2025-09-30"),
         ("2025-10-13", -7, "2025-09-26"),
         ("2025-01-27", 1, "2025-02-05"),  # across Spring Festival
-        ("2026-12-31", 1, "2027-01-01"),  # into a year without data (Friday)
+        ("2026-12-31", 1, "2027-01-04"),  # into a year without data: New Year's Day (Friday), then the weekend
+        ("2026-12-30", 1, "2026-12-31"),
+        ("2027-04-30", 1, "2027-05-03"),  # Labour Day 1–2 May 2027 is a weekend; 3 May a Monday, worked (no notice)
+        ("2027-09-30", 1, "2027-10-04"),  # National Day 1 October 2027, a Friday
     ],
 )
 def test_add_workdays(start, n, expected):

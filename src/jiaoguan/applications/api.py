@@ -29,12 +29,12 @@ import datetime as dt
 import json
 
 from django.http import FileResponse
-from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from jiaoguan.applications import selectors, services
 from jiaoguan.applications.catalogue import FINAL_STATES, Service, service_get, services_list
 from jiaoguan.applications.models import Application, ApplicationEvent, Material
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput, not_found
@@ -63,7 +63,7 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return timezone.localtime(value).isoformat() if value else None
+    return clock.isoformat(value)
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------------
@@ -350,6 +350,6 @@ def staff_act(request, application_id: int, payload: ActIn):
             summary="Per service: received, done, done on time, late, open, overdue")
 def staff_statistics(request, since: dt.date | None = None, until: dt.date | None = None):
     _staff(request, "application.stats")
-    start = timezone.make_aware(dt.datetime.combine(since, dt.time())) if since else None
-    end = timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time())) if until else None
+    start = clock.local_midnight(since) if since else None
+    end = clock.local_midnight(until + dt.timedelta(days=1)) if until else None
     return selectors.statistics(since=start, until=end)

@@ -154,7 +154,7 @@ def demo_applications(*, now: dt.datetime) -> DemoApplications:
     from jiaoguan.core.identifiers import make_id_number
     from jiaoguan.identity.models import User
 
-    today = now.date() if isinstance(now, dt.datetime) else now
+    today = clock.localdate(now) if isinstance(now, dt.datetime) else now
     result = DemoApplications()
     hospital = _hospital(result)
     citizen_person = _person(CITIZEN_PHONE)

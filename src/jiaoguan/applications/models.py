@@ -136,8 +136,7 @@ class ApplicationEvent(models.Model):
 
 def _upload_to(instance: "Material", filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    now = clock.now()
-    return f"applications/{now:%Y/%m}/{uuid.uuid4().hex}.{ext}"
+    return f"applications/{clock.localtime():%Y/%m}/{uuid.uuid4().hex}.{ext}"
 
 
 class Material(models.Model):

@@ -7,11 +7,10 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
-from django.utils import timezone
 from stdnum import luhn
 
 from jiaoguan.applications.catalogue import PERSONAL_TYPES, FieldSpec, Service, date_bound
-from jiaoguan.core import identifiers, workdays
+from jiaoguan.core import clock, identifiers, workdays
 from jiaoguan.core.errors import InvalidInput
 
 MAX_VALUE_CHARS = 2000
@@ -204,7 +203,7 @@ def reference_valid(reference: str) -> bool:
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+    return clock.local_datetime(day, dt.time(23, 59, 59))
 
 
 def due_date(start: dt.date, days: int) -> dt.date:

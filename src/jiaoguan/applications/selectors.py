@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from jiaoguan.applications import rules
 from jiaoguan.applications.catalogue import Service, Text, catalogue
@@ -252,7 +251,7 @@ def average_workdays(*, since: dt.datetime | None = None, until: dt.datetime | N
         qs = qs.filter(submitted_at__gte=since)
     if until is not None:
         qs = qs.filter(submitted_at__lt=until)
-    tz = timezone.get_current_timezone()
+    tz = clock.zone()
     pairs = list(qs.annotate(s=TruncDate("submitted_at", tzinfo=tz), d=TruncDate("decided_at", tzinfo=tz))
                  .values("service_code", "s", "d").annotate(n=Count("pk")).order_by())
     if not pairs:

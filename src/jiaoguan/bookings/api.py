@@ -23,7 +23,7 @@ from ninja import Router, Schema, Status
 
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import AllocationRun, Application, Booking, Penalty, Slot, WaitlistEntry
-from jiaoguan.core import masking
+from jiaoguan.core import clock, masking
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.http import client_ip
@@ -36,7 +36,7 @@ router = Router(tags=["bookings"])
 
 
 def _iso(value):
-    return value.isoformat() if value else None
+    return clock.isoformat(value)
 
 
 def _slot_out(slot: Slot) -> dict:

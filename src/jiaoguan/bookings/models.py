@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from jiaoguan.core import clock
 
 class Resource(models.Model):
     """Something bookable by slot: an exam venue's subject, an inspection station, a counter, a scenic area."""
@@ -76,7 +77,7 @@ class Slot(models.Model):
         indexes = [models.Index(fields=["resource", "starts_at"]), models.Index(fields=["status", "closes_at"])]
 
     def __str__(self) -> str:
-        return f"{self.resource.code} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.resource.code} {clock.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class Quota(models.Model):

@@ -57,9 +57,9 @@ class PenaltyDecision:
 
 def _local(at: dt.datetime) -> dt.datetime:
     """``at`` in the project's time zone (Asia/Shanghai): calendar years are Beijing years, not UTC ones."""
-    from django.utils import timezone
+    from jiaoguan.core import clock
 
-    return timezone.localtime(at)
+    return clock.localtime(at)
 
 
 def penalty_for(*, ban: str, ban_days: int, now: dt.datetime, period_key: str,

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.utils import timezone
 
 from jiaoguan.bookings import rules
 from jiaoguan.bookings.models import (
@@ -198,8 +197,8 @@ def slots_list(*, kind: str | None = None, day: dt.date | None = None, status: s
     if status:
         qs = qs.filter(status=status)
     if day is not None:
-        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-        qs = qs.filter(starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1))
+        start, end = clock.day_bounds(day)
+        qs = qs.filter(starts_at__gte=start, starts_at__lt=end)
     return qs.order_by("starts_at", "id")
 
 

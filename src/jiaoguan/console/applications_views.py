@@ -431,9 +431,8 @@ def statistics(request: HttpRequest) -> HttpResponse:
     rows, totals, status = [], None, 200
     if form.is_valid():
         since_day, until_day = form.cleaned_data["since"], form.cleaned_data["until"]
-        since = timezone.make_aware(dt.datetime.combine(since_day, dt.time())) if since_day else None
-        until = (timezone.make_aware(dt.datetime.combine(until_day + dt.timedelta(days=1), dt.time()))
-                 if until_day else None)
+        since = clock.local_midnight(since_day) if since_day else None
+        until = clock.local_midnight(until_day + dt.timedelta(days=1)) if until_day else None
         averages = selectors.average_workdays(since=since, until=until)
         for row in selectors.statistics(since=since, until=until):
             rows.append({**row, "name": row["name_en"] if _en() else row["name_zh"],

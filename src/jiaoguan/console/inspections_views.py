@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -161,7 +160,7 @@ def _day_page(request: HttpRequest, s, d: dt.date, *, status: int = 200) -> Http
 
 
 def _back_to_day(ib) -> HttpResponse:
-    d = timezone.localtime(ib.booking.slot.starts_at).date()
+    d = clock.localdate(ib.booking.slot.starts_at)
     url = reverse("console:inspections_console:day", args=[ib.station_id])
     return redirect(f"{url}?date={d.isoformat()}#b{ib.booking_id}")
 
@@ -169,7 +168,7 @@ def _back_to_day(ib) -> HttpResponse:
 def _refuse(request: HttpRequest, ib, message: str) -> HttpResponse:
     """A form without the choice: the day page again with the error (400), nothing recorded."""
     messages.error(request, message)
-    return _day_page(request, ib.station, timezone.localtime(ib.booking.slot.starts_at).date(), status=400)
+    return _day_page(request, ib.station, clock.localdate(ib.booking.slot.starts_at), status=400)
 
 
 def _staff_booking(booking_id: int):

@@ -1,7 +1,11 @@
 """Working days (工作日) for time limits: one calendar for the whole platform.
 
 Order of authority for a date: a HolidayOverride row (staff-edited) → the chinese-calendar data (statutory
-holidays and make-up working days, 2004–2026 in version 1.11) → for years the data lacks, Monday–Friday.
+holidays and make-up working days, 2004–2026 in version 1.11) → for years the data lacks, Monday–Friday less the
+statutory holidays that fall on fixed days (全国年节及纪念日放假办法, 2024 revision: New Year's Day 1 January,
+Labour Day 1–2 May, National Day 1–3 October, and Qingming, a solar term the library still computes). The lunar
+holidays (Spring Festival, Dragon Boat, Mid-Autumn) and the make-up working days of such a year come from the State
+Council's notice for it, entered as HolidayOverride rows (it is published each November for the next year).
 
 Overrides are read from the database on every call (one indexed query per ``is_workday``, one range query per
 ``add_workdays``/``workdays_between``), never cached in the process: the web workers, Celery workers and the
@@ -12,8 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import chinese_calendar
-from django.utils import timezone
-
+from jiaoguan.core import clock
 from jiaoguan.core.models import HolidayOverride
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -28,10 +31,20 @@ def calendar_covers(day: dt.date) -> bool:
     return True
 
 
+FIXED_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})  # (month, day)
+
+
+def _is_qingming(day: dt.date) -> bool:
+    return day.month == 4 and 3 <= day.day <= 6 and any(
+        name == "清明" for _, name in chinese_calendar.get_solar_terms(day, day))
+
+
 def _by_calendar(day: dt.date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
+        if (day.month, day.day) in FIXED_HOLIDAYS or _is_qingming(day):
+            return False
         return day.weekday() < 5
 
 
@@ -40,9 +53,9 @@ def _overrides_between(first: dt.date, last: dt.date) -> dict[dt.date, bool]:
 
 
 def _as_date(value: dt.date) -> dt.date:
-    """A datetime counts as its local (Asia/Shanghai) date."""
+    """A datetime counts as its local (Asia/Shanghai) date; a naive one is local wall-clock time already."""
     if isinstance(value, dt.datetime):
-        return timezone.localdate(value) if timezone.is_aware(value) else value.date()
+        return clock.localdate(value) if value.tzinfo is not None else value.replace(tzinfo=None).date()
     return value
 
 

@@ -23,6 +23,7 @@ import json
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.bookings import rules as booking_rules
@@ -54,8 +55,8 @@ def _appointment_out(b, offices: dict | None = None) -> dict:
     if offices is not None:
         os_ = offices.get(b.slot.resource_id)
         out.update({
-            "starts_at": b.slot.starts_at.isoformat(), "ends_at": b.slot.ends_at.isoformat(),
-            "cancel_until": b.slot.cancel_until.isoformat(), "subject": b.subject_label,
+            "starts_at": clock.isoformat(b.slot.starts_at), "ends_at": clock.isoformat(b.slot.ends_at),
+            "cancel_until": clock.isoformat(b.slot.cancel_until), "subject": b.subject_label,
             "office": {"id": os_.office_id, "name_zh": os_.office.name_zh, "name_en": os_.office.name_en,
                        "address_zh": os_.office.address_zh} if os_ else None,
             "service": {"code": os_.service.code, "name_zh": os_.service.name_zh,
@@ -80,7 +81,7 @@ def slots(request, office_id: int, service: str, date: dt.date):
     os_ = selectors.office_service_get(office=office, service_code=service)
     rows = selectors.day_slots(office_service=os_, day=date)
     return {"office_id": office.pk, "service": os_.service.code, "date": date.isoformat(), "slots": [
-        {"id": r.slot.pk, "starts_at": r.slot.starts_at.isoformat(), "ends_at": r.slot.ends_at.isoformat(),
+        {"id": r.slot.pk, "starts_at": clock.isoformat(r.slot.starts_at), "ends_at": clock.isoformat(r.slot.ends_at),
          "capacity": r.capacity, "free": r.free, "bookable": r.bookable and r.free > 0} for r in rows]}
 
 

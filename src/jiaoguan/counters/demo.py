@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
-
+from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 
 ACTOR = Actor.system("demo_city")
@@ -23,7 +22,7 @@ def demo_counters(*, now: dt.datetime, days: int = 14) -> str:
     from jiaoguan.counters.models import Office, OfficeService
 
     services.services_catalogue_seed()
-    today = timezone.localtime(now).date()
+    today = clock.localdate(now)
     slots = 0
     for code, zh, en, address, offered in OFFICES:
         office = Office.objects.filter(code=code).first() or services.office_create(

@@ -77,10 +77,7 @@ class SlotRow:
         return max(0, self.capacity - self.taken)
 
 
-def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), tz)
-    return start, start + dt.timedelta(days=1)
+_day_bounds = clock.day_bounds
 
 
 def day_slots(*, office_service: OfficeService, day: dt.date) -> list[SlotRow]:

@@ -127,7 +127,6 @@ def office_service_add(*, office: Office, service_code: str, actor: Actor, windo
 def day_starts(*, office: Office, day: dt.date, minutes: int) -> list[dt.datetime]:
     """The slot starts of one day (aware, local time): from opening, every ``minutes``, each slot ending by
     closing and not overlapping the break. Pure apart from the time zone."""
-    tz = timezone.get_current_timezone()
     step = dt.timedelta(minutes=minutes)
     start = dt.datetime.combine(day, office.opens)
     end = dt.datetime.combine(day, office.closes)
@@ -140,7 +139,7 @@ def day_starts(*, office: Office, day: dt.date, minutes: int) -> list[dt.datetim
         if brk and t < brk[1] and t + step > brk[0]:
             t = brk[1]  # the slot would overlap the break: resume after it
             continue
-        out.append(timezone.make_aware(t, tz))
+        out.append(clock.local_datetime(day, t.time()))
         t += step
     return out
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
+
+from jiaoguan.core import clock
 from ninja import Field, Router, Schema, Status
 
 from jiaoguan.core.api_errors import ERRORS
@@ -29,7 +30,7 @@ router = Router(tags=["credentials"])
 
 
 def _iso(at: dt.datetime | None) -> str | None:
-    return timezone.localtime(at).isoformat() if at else None
+    return clock.isoformat(at)
 
 
 def _date(d: dt.date | None) -> str | None:

@@ -30,6 +30,7 @@ from django.db import transaction
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
@@ -67,7 +68,7 @@ def areas(request):
 
 def _slot_out(v: selectors.SlotView) -> dict:
     s = v.slot
-    return {"slot_id": s.pk, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+    return {"slot_id": s.pk, "starts_at": clock.isoformat(s.starts_at), "ends_at": clock.isoformat(s.ends_at),
             "bookable": v.bookable, "public": {"capacity": v.public_capacity, "free": v.public_free},
             "merchant": {"capacity": v.merchant_capacity, "free": v.merchant_free}}
 
@@ -89,10 +90,10 @@ def booking_out(ab: AreaBooking) -> dict:
     return {"id": ab.pk, "reference": b.reference, "area": ab.area.code, "area_name_zh": ab.area.name_zh,
             "area_name_en": ab.area.name_en, "date": ab.day.date.isoformat(), "plate": ab.plate,
             "plate_type": ab.plate_type, "status": b.status, "status_label": b.get_status_display(),
-            "starts_at": ab.starts_at.isoformat(), "slot_ends_at": ab.slot_ends_at.isoformat(),
-            "entry_ends_at": ab.entry_ends_at.isoformat(),
-            "delay_reported_at": ab.delay_reported_at.isoformat() if ab.delay_reported_at else None,
-            "entered_at": ab.entered_at.isoformat() if ab.entered_at else None,
+            "starts_at": clock.isoformat(ab.starts_at), "slot_ends_at": clock.isoformat(ab.slot_ends_at),
+            "entry_ends_at": clock.isoformat(ab.entry_ends_at),
+            "delay_reported_at": clock.isoformat(ab.delay_reported_at),
+            "entered_at": clock.isoformat(ab.entered_at),
             "merchant": ab.enterprise_id is not None}
 
 

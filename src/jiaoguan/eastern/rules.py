@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils import timezone
+from jiaoguan.core import clock
 
 
 def split_quota(total: int, parts: int) -> list[int]:
@@ -18,7 +18,7 @@ def split_quota(total: int, parts: int) -> list[int]:
 
 def slot_times(*, day: dt.date, first: dt.time, minutes: int, count: int) -> list[tuple[dt.datetime, dt.datetime]]:
     """``count`` back-to-back slots of ``minutes`` from ``first`` on ``day`` (local time), aware datetimes."""
-    start = timezone.make_aware(dt.datetime.combine(day, first))
+    start = clock.local_datetime(day, first)
     step = dt.timedelta(minutes=minutes)
     return [(start + i * step, start + (i + 1) * step) for i in range(count)]
 

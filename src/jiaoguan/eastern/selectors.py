@@ -5,7 +5,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings.models import Slot
@@ -54,9 +53,8 @@ class SlotView:
 
 
 def day_slots(*, day: BookingDay) -> list[SlotView]:
-    start = timezone.make_aware(dt.datetime.combine(day.date, dt.time(0, 0)))
-    slots = bookings_selectors.slots_for_resource(resource=day.area.resource, start=start,
-                                                  end=start + dt.timedelta(days=1))
+    start, end = clock.day_bounds(day.date)
+    slots = bookings_selectors.slots_for_resource(resource=day.area.resource, start=start, end=end)
     now = clock.now()
     out = []
     for slot in slots:
@@ -159,9 +157,9 @@ def checkpoints() -> QuerySet[Checkpoint]:
 
 def passages_on(*, date: dt.date | None = None, area: Area | None = None) -> QuerySet[Passage]:
     date = date or clock.today()
-    start = timezone.make_aware(dt.datetime.combine(date, dt.time(0, 0)))
+    start, end = clock.day_bounds(date)
     qs = Passage.objects.select_related("checkpoint__area", "area_booking__booking", "violation").filter(
-        at__gte=start, at__lt=start + dt.timedelta(days=1))
+        at__gte=start, at__lt=end)
     if area is not None:
         qs = qs.filter(checkpoint__area=area)
     return qs.order_by("-at", "-pk")

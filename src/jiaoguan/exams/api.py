@@ -20,7 +20,8 @@ import datetime as dt
 import json
 from typing import Annotated
 
-from django.utils import timezone
+
+from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -40,7 +41,7 @@ STAFF = ("clerk", "approver", "admin")
 
 def _iso(value):
     """Times in Asia/Shanghai with their offset (what the citizen reads on the exam notice)."""
-    return timezone.localtime(value).isoformat() if value else None
+    return clock.isoformat(value)
 
 
 def _subject_out(subject: str) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
@@ -45,8 +44,7 @@ def demo_exams(*, persons: list, now: dt.datetime | None = None, weeks: int = 3)
         existed = Venue.objects.filter(code=code).exists()
         venues.append(_venue(code, zh, en, address, subjects))
         made["venues"] += 0 if existed else 1
-    tz = timezone.get_current_timezone()
-    today = timezone.localtime(now, tz).date()
+    today = clock.localdate(now)
     for offset in range(4, 7 * weeks + 4):
         day = today + dt.timedelta(days=offset)
         if day.weekday() >= 5:
@@ -54,7 +52,7 @@ def demo_exams(*, persons: list, now: dt.datetime | None = None, weeks: int = 3)
         for venue in venues:
             for subject in venue.subjects:
                 for hour in TIMES[subject]:
-                    starts_at = dt.datetime.combine(day, dt.time(hour, 0), tzinfo=tz)
+                    starts_at = clock.local_datetime(day, dt.time(hour, 0))
                     if Session.objects.filter(venue=venue, subject=subject, starts_at=starts_at).exists():
                         continue
                     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from jiaoguan.core import clock
 from jiaoguan.exams import rules
 
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
@@ -93,7 +94,7 @@ class Session(models.Model):
         indexes = [models.Index(fields=["subject", "starts_at"])]
 
     def __str__(self) -> str:
-        return f"{self.venue.code} {rules.SUBJECT_INFO[self.subject].short_zh} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.venue.code} {rules.SUBJECT_INFO[self.subject].short_zh} {clock.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class Result(models.Model):

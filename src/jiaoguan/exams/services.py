@@ -96,8 +96,8 @@ def venue_create(*, code: str, name_zh: str, name_en: str, subjects: list[str], 
 
 def session_times(*, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """(closes_at, cancel_until) of a session starting at ``starts_at`` (rules.booking_closes_at, cancel_until)."""
-    tz = timezone.get_current_timezone()
-    exam_date = timezone.localtime(starts_at, tz).date()
+    tz = clock.zone()
+    exam_date = clock.localdate(starts_at)
     return (rules.booking_closes_at(exam_date=exam_date, tz=tz, add_workdays=workdays.add_workdays),
             rules.cancel_until(exam_date=exam_date, tz=tz))
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from jiaoguan.bookings import rules as booking_rules
@@ -51,7 +50,7 @@ def _actor(request, user) -> Actor:
 
 
 def _iso(at: dt.datetime | None) -> str | None:
-    return timezone.localtime(at).isoformat() if at else None
+    return clock.isoformat(at)
 
 
 def _station_out(s: Station) -> dict:

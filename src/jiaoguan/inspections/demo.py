@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.utils import timezone
-
+from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 
 STATIONS = (
@@ -37,7 +36,7 @@ def demo_inspections(*, now: dt.datetime, days: int = 14) -> DemoInspections:
     from jiaoguan.inspections.models import Station
 
     actor = Actor.system("demo_city")
-    first = timezone.localtime(now).date()
+    first = clock.localdate(now)
     created = 0
     for code, name_zh, name_en, district, address, lanes, opens, closes, minutes in STATIONS:
         station = Station.objects.filter(code=code).first()

@@ -18,13 +18,8 @@ from jiaoguan.inspections import conf, rules
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 
 
-def local_date(at: dt.datetime) -> dt.date:
-    return timezone.localtime(at).date()
-
-
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-    return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+local_date = clock.localdate
+day_bounds = clock.day_bounds
 
 
 # --- Stations and slots ------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
@@ -155,8 +154,7 @@ def slots_generate(*, station_id: int, first: dt.date, last: dt.date, opens: dt.
         existing = set(bookings_selectors.slots_for_resource(resource=station.resource, start=start_all, end=end_all)
                        .values_list("starts_at", flat=True))
         for t in times:
-            starts = timezone.make_aware(dt.datetime.combine(t.day, t.start))
-            ends = timezone.make_aware(dt.datetime.combine(t.day, t.end))
+            starts, ends = clock.local_datetime(t.day, t.start), clock.local_datetime(t.day, t.end)
             if starts <= now or starts in existing:
                 skipped += 1
                 continue

@@ -12,7 +12,6 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
@@ -181,8 +180,7 @@ def _order_expiry(now: dt.datetime) -> dt.datetime:
     """Orders live a configurable number of minutes, but never past local midnight: the late fee in the
     order's total was computed for today."""
     minutes = int(getattr(settings, "JIAOGUAN_PAY_ORDER_MINUTES", 30))
-    local = timezone.localtime(now)
-    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = clock.local_midnight(clock.localdate(now) + dt.timedelta(days=1))
     return min(now + dt.timedelta(minutes=minutes), midnight)
 
 
@@ -204,7 +202,7 @@ def order_create(*, payer_person_id: int, item_ids: list[int], actor: Actor) -> 
                 raise Conflict("payments.item_not_payable", f"款项 {item.reference} 当前不可缴纳",
                                f"Item {item.reference} cannot be paid now", field="item_ids")
         now = clock.now()
-        today = timezone.localdate(now)
+        today = clock.localdate(now)
         order = Order.objects.create(payer_person_id=payer_person_id, created_at=now, expires_at=_order_expiry(now))
         order.reference = reference_make(kind=KIND_ORDER, sequence=order.pk)
         lines = []
@@ -383,7 +381,7 @@ def order_reconcile(*, order: Order, actor: Actor) -> str:
 
 def _refund_new(*, order: Order, item: PayableItem | None, amount_fen: int, channel: str, reason: str,
                 actor: Actor) -> Refund:
-    refund = Refund.objects.create(refund_no=f"RF{clock.now():%Y%m%d}{secrets.token_hex(6).upper()}", order=order,
+    refund = Refund.objects.create(refund_no=f"RF{clock.today():%Y%m%d}{secrets.token_hex(6).upper()}", order=order,
                                    item=item, amount_fen=amount_fen, reason=reason[:200], channel=channel,
                                    created_at=clock.now())
     audit_record(actor=actor, action="refund.requested", obj=refund, subject_person_id=order.payer_person_id,
@@ -496,9 +494,11 @@ def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
     lines = adapter.settlement_file(day=day)
     theirs = {(line.kind, line.out_no): line for line in lines}
     ours: dict[tuple[str, str], tuple[str, int]] = {}
-    for p in Payment.objects.filter(channel=channel, channel_paid_at__date=day).select_related("order"):
+    start, end = clock.day_bounds(day)
+    paid = Payment.objects.filter(channel=channel, channel_paid_at__gte=start, channel_paid_at__lt=end)
+    for p in paid.select_related("order"):
         ours[("payment", p.order.reference)] = (p.trade_no, p.amount_fen)
-    for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__date=day):
+    for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__gte=start, completed_at__lt=end):
         ours[("refund", r.refund_no)] = (r.channel_refund_no, r.amount_fen)
     differences = []
     for key in sorted(set(ours) | set(theirs)):

@@ -87,7 +87,7 @@ def sim_trade_confirm(*, token: str) -> SimTrade:
             raise Conflict("payments.sim_trade_closed", "该交易已关闭，不能支付", "This trade is closed and cannot be paid")
         trade.status = SimTrade.Status.PAID
         trade.paid_at = clock.now()
-        trade.trade_no = f"SIM{trade.paid_at:%Y%m%d}{trade.pk:010d}"
+        trade.trade_no = f"SIM{clock.localdate(trade.paid_at):%Y%m%d}{trade.pk:010d}"
         trade.save(update_fields=["status", "paid_at", "trade_no"])
         _notify_after_commit(trade, "paid")
         return trade
@@ -166,11 +166,13 @@ def sim_refund_complete(*, refund_id: int) -> SimRefund | None:
 
 def sim_settlement_lines(*, day: dt.date) -> list[SettlementLine]:
     """The simulator's settlement file for one day (Asia/Shanghai): trades paid and refunds completed."""
+    start, end = clock.day_bounds(day)
     lines = [SettlementLine("payment", t.out_trade_no, t.trade_no, t.amount_fen)
-             for t in SimTrade.objects.filter(status=SimTrade.Status.PAID, paid_at__date=day).order_by("pk")]
+             for t in SimTrade.objects.filter(status=SimTrade.Status.PAID, paid_at__gte=start, paid_at__lt=end)
+             .order_by("pk")]
     lines += [SettlementLine("refund", r.out_refund_no, r.refund_no, r.amount_fen)
-              for r in SimRefund.objects.filter(status=SimRefund.Status.SUCCEEDED, succeeded_at__date=day)
-              .order_by("pk")]
+              for r in SimRefund.objects.filter(status=SimRefund.Status.SUCCEEDED, succeeded_at__gte=start,
+                                                succeeded_at__lt=end).order_by("pk")]
     return lines
 
 
@@ -185,7 +187,7 @@ def sim_callback(trade: SimTrade, event: str, *, refund: SimRefund | None = None
         "out_trade_no": trade.out_trade_no,
         "trade_no": trade.trade_no,
         "amount_fen": trade.amount_fen,
-        "paid_at": trade.paid_at.isoformat() if trade.paid_at else None,
+        "paid_at": clock.isoformat(trade.paid_at),
     }
     if refund is not None:
         payload.update(out_refund_no=refund.out_refund_no, refund_no=refund.refund_no, amount_fen=refund.amount_fen)

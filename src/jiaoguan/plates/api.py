@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema, Status
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import not_found
@@ -49,7 +50,7 @@ def selection_out(sel: Selection) -> dict:
         "status": sel.status, "draws_allowed": sel.draws_allowed, "draws_used": sel.draws_used,
         "draws_left": sel.draws_left, "batch_size": sel.batch_size,
         "offered": [_number_out(p) for p in selectors.offered_numbers(selection=sel)],
-        "held": {"number": hold.number, "expires_at": hold.hold_expires_at.isoformat()} if hold else None,
+        "held": {"number": hold.number, "expires_at": clock.isoformat(hold.hold_expires_at)} if hold else None,
         "previous_plate": sel.previous_plate, "plate": sel.plate or None,
         "hold_minutes": sel.office.hold_minutes,
     }
@@ -196,7 +197,7 @@ def staff_generate(request, office_id: int, payload: GenerateIn):
 
 def _policy_out(p: WithholdPolicy) -> dict:
     return {"id": p.pk, "office": p.office.prefix, "name": p.name, "rule": p.rule, "value": p.value,
-            "kind": p.kind, "active": p.active, "created_at": p.created_at.isoformat()}
+            "kind": p.kind, "active": p.active, "created_at": clock.isoformat(p.created_at)}
 
 
 @router.get("staff/plates/policies", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Withholding policies")
@@ -237,6 +238,6 @@ def staff_holds(request):
     _staff(request)
     return [{"number": p.number, "kind": p.kind, "selection_id": p.held_by_id,
              "vehicle_id": p.held_by.vehicle_id if p.held_by else None,
-             "expires_at": p.hold_expires_at.isoformat() if p.hold_expires_at else None}
+             "expires_at": clock.isoformat(p.hold_expires_at)}
             for p in selectors.holds()]
 

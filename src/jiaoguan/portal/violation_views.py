@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.idempotency import idempotent
@@ -225,7 +226,7 @@ def _label(label: str) -> str:
 def dispute_new(request: HttpRequest) -> HttpResponse:
     """我被套牌 / 申诉: choose the violations, say why, add photos; an approver reviews it in the console."""
     open_ones = [v for v in selectors.my_violations(user=request.user)[:200] if v.status in DISPUTABLE]
-    choices = [(v.pk, f"{format_plate(v.plate)} · {v.occurred_at:%Y-%m-%d %H:%M} · {bi(v.code.description_zh, v.code.description_en)}")
+    choices = [(v.pk, f"{format_plate(v.plate)} · {clock.localtime(v.occurred_at):%Y-%m-%d %H:%M} · {bi(v.code.description_zh, v.code.description_en)}")
                for v in open_ones]
     status = 200
     if request.method == "POST":

@@ -130,7 +130,7 @@ def _validated(**raw) -> dict:
 
 
 def _new_reference() -> str:
-    return f"JGP{clock.now():%y%m%d}{secrets.token_hex(5).upper()}"
+    return f"JGP{clock.today():%y%m%d}{secrets.token_hex(5).upper()}"
 
 
 def shipment_create(*, recipient_name: str, recipient_phone: str, address: str, item_zh: str, item_en: str,

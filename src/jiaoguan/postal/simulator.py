@@ -77,7 +77,7 @@ def sim_callback(parcel: SimParcel, status: str, *, occurred_at: dt.datetime | N
         "reference": parcel.reference,
         "tracking_number": parcel.tracking_number,
         "status": status,
-        "occurred_at": (occurred_at or clock.now()).isoformat(),
+        "occurred_at": clock.isoformat(occurred_at or clock.now()),
         "location": PLACES.get(status, ""),
         "note": "",
     }

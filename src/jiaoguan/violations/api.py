@@ -20,6 +20,8 @@ import json
 
 import pydantic
 from django.db import transaction
+
+from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -127,7 +129,7 @@ def _violation_out(v: Violation, *, detail: bool = False, user=None) -> dict:
     out = {
         "id": v.pk, "plate": v.plate, "plate_type": v.plate_type, "code": v.code.code,
         "description_zh": v.code.description_zh, "description_en": v.code.description_en,
-        "points": v.points, "fine_fen": v.fine_fen, "place": v.place, "occurred_at": v.occurred_at.isoformat(),
+        "points": v.points, "fine_fen": v.fine_fen, "place": v.place, "occurred_at": clock.isoformat(v.occurred_at),
         "source": v.source, "status": v.status, "status_label": v.get_status_display(), "waiver_rule": v.waiver_rule,
         "photos": [e.file.url for e in v.evidence.all()],
     }
@@ -272,7 +274,7 @@ def staff_revoke(request, violation_id: int, payload: RevokeIn):
 def staff_disputes(request):
     _staff_actor(request, "approver", "admin")
     return [{"id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "reason": d.reason,
-             "submitted_at": d.submitted_at.isoformat(), "violation_ids": [v.pk for v in d.violations.all()],
+             "submitted_at": clock.isoformat(d.submitted_at), "violation_ids": [v.pk for v in d.violations.all()],
              "photos": [p.file.url for p in d.photos.all()]} for d in selectors.disputes_waiting()]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.money import MoneyField
 
@@ -109,7 +110,7 @@ class Violation(models.Model):
         verbose_name_plural = "交通违法 violations"
 
     def __str__(self) -> str:
-        return f"{self.plate} {self.code_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.plate} {self.code_id} {clock.localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
 
 class Evidence(models.Model):
