@@ -202,6 +202,52 @@ def test_waiver_refused_says_why(client, owner, device, settings):
     assert v.status == "recorded"
 
 
+def test_red_light_violation_offers_no_waiver_and_says_why(client, owner, device):
+    """A 6-point red-light violation is neither fine-only (the city's rule) nor on the national list: the page
+    does not offer the button (which would only be refused after the tap) and says why."""
+    _user, car = owner
+    v = camera(car, device, code="1625")
+    r = client.get(url(v))
+    body = text(r)
+    assert f'action="{url(v, "waiver")}"' not in r.content.decode()
+    assert not r.context["can_waive"]
+    assert "不能申请首违免罚" in body
+    assert "不在全国首违警告清单内" in body and "不记分" in body
+    r = client.get(url(v), HTTP_ACCEPT_LANGUAGE="en")
+    assert "not on the national first-violation list" in text(r)
+
+
+def test_waiver_offer_is_the_check_the_service_enforces(client, owner, device, settings):
+    """Whatever the page offers, the tap grants; whatever it does not, the tap refuses."""
+    from jiaoguan.core.errors import Conflict
+    from jiaoguan.violations import selectors
+
+    user, car = owner
+    settings.JIAOGUAN_VIOLATIONS = {"WAIVER_RULES": ()}
+    v1, v2 = camera(car, device, code="1116"), camera(car, device, code="1625")
+    for rules_ in (("national",), ("shenzhen",), ("shenzhen", "national")):
+        settings.JIAOGUAN_VIOLATIONS = {"WAIVER_RULES": rules_}
+        for v in (v1, v2):
+            v.refresh_from_db()
+            if v.status != "recorded":
+                continue
+            offer = selectors.waiver_offer(violation=v)
+            shown = f'action="{url(v, "waiver")}"' in client.get(url(v)).content.decode()
+            assert shown == offer.allowed
+            if not offer.allowed:
+                with pytest.raises(Conflict):
+                    services.violation_request_waiver(user=user, violation_id=v.pk)
+            else:
+                assert services.violation_request_waiver(user=user, violation_id=v.pk).status == "waived"
+
+
+def test_a_refused_waiver_tap_does_not_leave_the_button(client, owner, device):
+    _user, car = owner
+    v = camera(car, device, code="1625")
+    r = client.post(url(v, "waiver"))
+    assert r.status_code == 409 and f'action="{url(v, "waiver")}"' not in r.content.decode()
+
+
 # --- disputes ------------------------------------------------------------------------------------------------------
 
 def test_dispute_form_preselects_and_submits(client, owner, device):
