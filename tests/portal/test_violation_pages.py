@@ -177,6 +177,17 @@ def test_on_site_violations_cannot_be_handled_online(client, owner):
     assert r.status_code == 403 and "现场" in text(r)
 
 
+def test_a_new_energy_plate_is_drawn_green(client, owner, device):
+    """粤B·D12345 is a green (new-energy) plate wherever it is drawn; the violation pages drew it blue."""
+    _user, car = owner
+    car.plate, car.plate_type = "粤BD12355", "52"
+    car.save(update_fields=["plate", "plate_type"])
+    v = camera(car, device, code="1352")
+    for page in (url(v), LIST):
+        html = client.get(page).content.decode()
+        assert '<span class="plate nev">粤B·D12355</span>' in html, page
+
+
 # --- waiver --------------------------------------------------------------------------------------------------------
 
 def test_waiver_request_shows_the_rule(client, owner, device, settings):
