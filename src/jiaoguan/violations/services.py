@@ -131,6 +131,14 @@ def _vehicle_for(plate: str, plate_type: str):
         raise InvalidInput("violations.plate_type", "号牌种类不正确", "Unknown plate type", field="plate_type")
     vehicle = registry.vehicle_by_plate(plate=plate, plate_type=plate_type)
     if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
+        other = registry.vehicle_by_plate(plate=plate)
+        if other is not None:  # the number exists, with another 号牌种类: say so, not "does not exist"
+            chosen_zh, _s, chosen_en = Vehicle.PlateType(plate_type).label.partition(" ")
+            real_zh, _s, real_en = Vehicle.PlateType(other.plate_type).label.partition(" ")
+            raise InvalidInput("violations.plate_type_mismatch",
+                               f"号牌“{plate}”登记的号牌种类是“{real_zh}”，不是“{chosen_zh}”，请核对号牌种类",
+                               f"The plate “{plate}” is registered as “{real_en}”, not “{chosen_en}”; "
+                               "check the plate type", field="plate_type")
         raise InvalidInput("violations.unknown_plate", f"号牌“{plate}”在本市机动车登记中不存在",
                            f"The plate “{plate}” is not registered in this city", field="plate")
     return vehicle
