@@ -244,3 +244,27 @@ def test_a_licence_renewal_is_delivered_by_post(journey, tmp_path):
     body = j.text()
     assert "Result" in body and "Tracking number" in body and "Delivered" in body and "Progress" in body
     j.shot("06-english")
+
+
+def test_renewal_refused_before_the_form(journey):
+    """A driver whose licence is valid for life opens 驾驶证期满换证: the guide says at once that renewal is not
+    for them (and why), offers only the replacements; the renewal entry shows the reason and no form."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    user, _person, lic, _car = citizen(name="冯长期", vehicle=False)
+    DrivingLicence.objects.filter(pk=lic.pk).update(valid_until=None)
+    j = journey("renewal-refused")
+    page = j.page
+    j.goto("/login/?next=/services/licence_renewal/")
+    log_in(j, user, "/services/licence_renewal/")
+    body = j.text()
+    assert "您的驾驶证长期有效，无需换证" in body and "申请遗失补证" in body
+    assert page.locator('a[href$="?kind=renew"]').count() == 0
+    assert page.locator('.entry-options [aria-disabled="true"]').first.evaluate(
+        "e => getComputedStyle(e).cursor") == "not-allowed"  # a closed option looks closed
+    j.shot("01-guide")
+    j.goto("/services/licence_renewal/apply/?kind=renew")
+    body = j.text()
+    assert "您目前不能申请“期满换证”" in body and "您的驾驶证长期有效" in body
+    assert page.locator("form.app-form").count() == 0 and page.get_by_label("邮寄地址").count() == 0
+    j.shot("02-entry-refused")

@@ -67,11 +67,13 @@ def test_draw_redraw_hold_confirm(journey):
     assert "锁定至" in j.text() and PlateNumber.objects.get(number=number).status == "held"
     j.shot("04-held")
 
-    # 5. confirm: the register now carries the chosen number
+    # 5. confirm (irreversible: the "我已核对" tick is required first): the register now carries the chosen number
+    page.locator("#id_understood").check()
     page.get_by_role("button", name="确认选用此号码").click()
     page.get_by_text("号牌已确定", exact=True).wait_for()
     car.refresh_from_db()
     assert car.plate == number
+    assert page.get_by_test_id("new-plate").inner_text().replace("·", "") == number  # not the old number
     j.shot("05-confirmed")
 
 

@@ -143,6 +143,24 @@ def test_first_violation_waiver(journey, device, settings):
     j.shot("02-waived")
 
 
+def test_red_light_offers_no_waiver_and_says_why(journey, device):
+    """A 6-point red-light violation (a new-energy car: its plate is drawn green): the waiver button is not
+    offered, and the page says why before any tap; the disabled look of a refused action is not needed."""
+    user, _person, _licence, car = citizen(name="钱闯灯", nev=True)
+    v = camera(car, device, "1625")
+    j = journey("violation-no-waiver")
+    page = j.page
+    log_in(j, user)
+    j.goto(f"/me/violations/{v.pk}/")
+    assert photo_shown(page)
+    body = j.text()
+    assert "该违法不能申请首违免罚" in body and "不在全国首违警告清单内" in body
+    assert page.get_by_role("button", name="申请首违免罚").count() == 0
+    assert "nev" in page.locator(".vehicle-head .plate").get_attribute("class")
+    page.locator("#waiver-refused").scroll_into_view_if_needed()
+    j.shot("01-detail-no-waiver")
+
+
 def test_cloned_plate_dispute_confirmed_in_the_console(journey, device, tmp_path):
     user, person, _licence, car = citizen(name="冯套牌")
     v = camera(car, device, "1352")

@@ -16,11 +16,20 @@ from jiaoguan.applications.catalogue import (
 )
 from tests.applications.support import TEST_CATALOGUE
 
-SAMPLE = (CATALOGUE_DIR / "sample.toml").read_text(encoding="utf-8")
+SAMPLE = (TEST_CATALOGUE / "sample.toml").read_text(encoding="utf-8")
 
 
-def test_app_catalogue_loads():
+def test_app_catalogue_is_the_citys_services_only():
+    """The catalogue the city runs holds its real services: the sample that backs the tests lives with the tests,
+    so it never shows in a staff filter or a listing ("示例通行许可" in the console's service filter, issue 9)."""
     cat = catalogue_load()
+    assert cat.get("sample") is None
+    assert all(s.listed for s in cat.services.values())
+    assert not [s.code for s in cat.services.values() if "示例" in s.name.zh or s.code.startswith(("t_", "sample"))]
+
+
+def test_app_catalogue_loads(test_catalogue):
+    cat = test_catalogue
     sample = cat.get("sample")
     assert sample.name.zh == "示例通行许可" and sample.name.en == "Sample permit"
     assert sample.time_limit_days == 3 and sample.fee_fen == 0
@@ -32,7 +41,7 @@ def test_app_catalogue_loads():
 
 
 def ours(services) -> list[str]:
-    """Only this suite's services (the catalogue also holds the real ones the second wave declares)."""
+    """Only this suite's services (the catalogue also holds the city's real ones)."""
     return [s.code for s in services if s.code.startswith("t_") or s.code == "sample"]
 
 
@@ -119,8 +128,8 @@ def test_preset_none_requires_an_approve_action(tmp_path):
 
 
 def test_duplicate_codes_across_files_are_refused(tmp_path):
-    shutil.copy(CATALOGUE_DIR / "sample.toml", tmp_path / "a.toml")
-    shutil.copy(CATALOGUE_DIR / "sample.toml", tmp_path / "b.toml")
+    shutil.copy(TEST_CATALOGUE / "sample.toml", tmp_path / "a.toml")
+    shutil.copy(TEST_CATALOGUE / "sample.toml", tmp_path / "b.toml")
     with pytest.raises(CatalogueError) as e:
         catalogue_load(tmp_path)
     assert e.value.problems == ["b.toml: code: duplicate service code 'sample' (also declared in a.toml)"]

@@ -313,3 +313,16 @@ def test_quotas_lock_for_batches():
         assert ids == sorted(ids) and len(ids) == 2
         book(s1, user(), "b1")
         book(s2, user(), "b2")
+
+
+def test_citizen_cancel_block_matches_the_deadline():
+    """One rule for the cancel button and booking_cancel: confirmed, and before the slot's deadline."""
+    import datetime as _dt
+
+    from jiaoguan.bookings import rules as r
+
+    now = _dt.datetime(2026, 12, 7, 10, 0, tzinfo=_dt.UTC)
+    for status, delta, want in [("confirmed", 1, None), ("confirmed", 0, "bookings.cancel_closed"),
+                                ("confirmed", -5, "bookings.cancel_closed"), ("held", 60, "bookings.not_confirmed"),
+                                ("cancelled", 60, "bookings.not_cancellable"), ("attended", 60, "bookings.not_cancellable")]:
+        assert r.citizen_cancel_block(status=status, cancel_until=now + _dt.timedelta(minutes=delta), now=now) == want

@@ -428,3 +428,14 @@ def test_generated_phones(second, rest):
         validate_phone(phone + "0")
     with pytest.raises(InvalidInput):
         validate_phone(phone[:-1])
+
+
+@pytest.mark.parametrize(("plate", "plate_type", "green"), [
+    ("粤BD12345", "52", True), ("粤B12345D", "51", True), ("粤BD12345", "", True), ("粤B12345D", "", True),
+    ("粤BA1234", "02", False), ("粤BA1234", "", False), ("粤BA1234", "52", True),  # the type decides when known
+    ("", "", False), ("not a plate", "", False),
+])
+def test_is_new_energy_plate(plate, plate_type, green):
+    from jiaoguan.core.identifiers import is_new_energy_plate
+
+    assert is_new_energy_plate(plate=plate, plate_type=plate_type) is green

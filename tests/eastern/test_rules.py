@@ -78,3 +78,22 @@ def test_demo_dates():
     assert _next_weekend(dt.date(2026, 11, 19)) == [dt.date(2026, 11, 21), dt.date(2026, 11, 22)]
     assert _next_holiday(dt.date(2026, 11, 21)) == ([dt.date(2027, 5, 1), dt.date(2027, 5, 2), dt.date(2027, 5, 3)],
                                                     "2027-labour-day")
+
+
+from hypothesis import given as _given
+from hypothesis import strategies as _st
+
+
+@_given(status=_st.sampled_from(["held", "confirmed", "attended", "cancelled", "no_show"]),
+        reported=_st.booleans(), minutes=_st.integers(-600, 600))
+def test_delay_block_is_offered_iff_the_service_accepts(status, reported, minutes):
+    """The page's can_delay (selectors.may_report_delay) and booking_delay share rules.delay_block: offered
+    only for a confirmed booking, once, before its slot ends."""
+    import datetime as _dt
+
+    from jiaoguan.eastern import rules as r
+
+    now = _dt.datetime(2026, 12, 7, 10, 0, tzinfo=_dt.UTC)
+    ends = now + _dt.timedelta(minutes=minutes)
+    block = r.delay_block(status=status, delay_reported=reported, now=now, slot_ends_at=ends)
+    assert (block is None) == (status == "confirmed" and not reported and now < ends)

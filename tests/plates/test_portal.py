@@ -40,11 +40,23 @@ def test_selection_pages(client, owner):
     assert r.status_code == 302
     html = client.get(f"/me/plates/{sel.pk}/").content.decode()
     assert "锁定至" in html and "确认选用此号码" in html
+    old_plate = car.plate
+    # irreversible: without the explicit "我已核对" tick nothing is confirmed (no JavaScript needed)
     r = client.post(f"/me/plates/{sel.pk}/confirm/", {"idempotency_key": key(html)})
+    assert r.status_code == 400 and "请勾选" in r.content.decode()
+    assert Selection.objects.get().status == "open" and PlateNumber.objects.get(number=number).status == "held"
+    assert 'name="understood"' in html and "确认后不可更改" in html
+    r = client.post(f"/me/plates/{sel.pk}/confirm/", {"idempotency_key": key(html), "understood": "yes"})
     assert r.status_code == 302
     car.refresh_from_db()
     assert car.plate == number
-    assert "号牌已确定" in client.get(f"/me/plates/{sel.pk}/").content.decode()
+    html = client.get(f"/me/plates/{sel.pk}/").content.decode()
+    assert "号牌已确定" in html
+    # the facts show the new number as the car's plate, the old one as the old one
+    from jiaoguan.core.identifiers import format_plate
+
+    assert re.search(r"<dt>新号牌</dt><dd[^>]*>" + re.escape(format_plate(number)), html)
+    assert not re.search(r"<dt>现号牌</dt><dd[^>]*>" + re.escape(format_plate(old_plate)), html)
 
 
 def test_compose_form_and_english(client, owner):

@@ -485,8 +485,19 @@ def test_submit_with_missing_answers_returns_to_the_form(client, me):
     assert app.status == "draft"
 
 
-def test_eligibility_refusals_are_shown_clearly(client):
+def test_an_unverified_account_is_told_before_the_form(client):
+    """Real-name verification is known before any answer: the entry says so instead of offering the form."""
     user = make_citizen(verified=False)
+    client.force_login(user)
+    assert "请先完成实名认证再申请" in text(client.get(f"{BASE}sample/"))
+    r = client.get(f"{BASE}sample/apply/")
+    assert "请先完成实名认证再申请" in text(r) and 'class="app-form' not in r.content.decode()
+    r = client.post(f"{BASE}sample/apply/", {"plate": "粤BA1234", "idempotency_key": "k" * 20})
+    assert "请先完成实名认证再申请" in text(r) and not Application.objects.filter(applicant=user).exists()
+
+
+def test_eligibility_refusals_are_shown_clearly(client):
+    user = make_citizen()
     client.force_login(user)
     page = client.get(f"{BASE}sample/apply/")
     data = {"plate": "粤BA1234", "urgency": "normal", "start_date": tomorrow(), "trips": "1",
@@ -494,6 +505,8 @@ def test_eligibility_refusals_are_shown_clearly(client):
     client.post(f"{BASE}sample/apply/", {**data, "upload__route_map": pdf("map.pdf"), "go": "save",
                                          "idempotency_key": key(page)})
     app = only_app(user)
+    user.real_name_verified_at = None  # lost after the draft was started: the check page still says why
+    user.save(update_fields=["real_name_verified_at"])
     r = client.get(f"{BASE}mine/{app.pk}/check/")
     body = text(r)
     assert "您暂不符合申请条件" in body and "请先完成实名认证再申请" in body

@@ -88,6 +88,11 @@ def test_pay_through_the_simulator_then_see_the_receipt(client, me, django_captu
     page = text(receipt)
     assert receipt.status_code == 200 and "电子回单" in page and "¥250.00" in page
     assert reference_display(order.reference) in page and Payment.objects.get(order=order).trade_no in page
+    # the order's number is labelled as one (订单编号); 缴款编号 names each item's payment reference, beside it
+    html = receipt.content.decode()
+    assert re.search(r"<dt>订单编号</dt><dd[^>]*>" + re.escape(reference_display(order.reference)), html)
+    assert not re.search(r"<dt>缴款编号</dt><dd[^>]*>" + re.escape(reference_display(order.reference)), html)
+    assert reference_display(a.reference) in page or a.reference in page
     # the items are no longer owed; the order is listed with a link to its receipt
     page = client.get("/me/payments/")
     assert "您没有待缴的款项" in text(page) and f"/pay/receipt/{order.reference}/" in page.content.decode()

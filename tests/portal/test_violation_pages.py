@@ -177,6 +177,17 @@ def test_on_site_violations_cannot_be_handled_online(client, owner):
     assert r.status_code == 403 and "现场" in text(r)
 
 
+def test_a_new_energy_plate_is_drawn_green(client, owner, device):
+    """粤B·D12345 is a green (new-energy) plate wherever it is drawn; the violation pages drew it blue."""
+    _user, car = owner
+    car.plate, car.plate_type = "粤BD12355", "52"
+    car.save(update_fields=["plate", "plate_type"])
+    v = camera(car, device, code="1352")
+    for page in (url(v), LIST):
+        html = client.get(page).content.decode()
+        assert '<span class="plate nev">粤B·D12355</span>' in html, page
+
+
 # --- waiver --------------------------------------------------------------------------------------------------------
 
 def test_waiver_request_shows_the_rule(client, owner, device, settings):
@@ -200,6 +211,52 @@ def test_waiver_refused_says_why(client, owner, device, settings):
     assert r.status_code == 409 and "不符合首违免罚条件" in text(r)
     v.refresh_from_db()
     assert v.status == "recorded"
+
+
+def test_red_light_violation_offers_no_waiver_and_says_why(client, owner, device):
+    """A 6-point red-light violation is neither fine-only (the city's rule) nor on the national list: the page
+    does not offer the button (which would only be refused after the tap) and says why."""
+    _user, car = owner
+    v = camera(car, device, code="1625")
+    r = client.get(url(v))
+    body = text(r)
+    assert f'action="{url(v, "waiver")}"' not in r.content.decode()
+    assert not r.context["can_waive"]
+    assert "不能申请首违免罚" in body
+    assert "不在全国首违警告清单内" in body and "不记分" in body
+    r = client.get(url(v), HTTP_ACCEPT_LANGUAGE="en")
+    assert "not on the national first-violation list" in text(r)
+
+
+def test_waiver_offer_is_the_check_the_service_enforces(client, owner, device, settings):
+    """Whatever the page offers, the tap grants; whatever it does not, the tap refuses."""
+    from jiaoguan.core.errors import Conflict
+    from jiaoguan.violations import selectors
+
+    user, car = owner
+    settings.JIAOGUAN_VIOLATIONS = {"WAIVER_RULES": ()}
+    v1, v2 = camera(car, device, code="1116"), camera(car, device, code="1625")
+    for rules_ in (("national",), ("shenzhen",), ("shenzhen", "national")):
+        settings.JIAOGUAN_VIOLATIONS = {"WAIVER_RULES": rules_}
+        for v in (v1, v2):
+            v.refresh_from_db()
+            if v.status != "recorded":
+                continue
+            offer = selectors.waiver_offer(violation=v)
+            shown = f'action="{url(v, "waiver")}"' in client.get(url(v)).content.decode()
+            assert shown == offer.allowed
+            if not offer.allowed:
+                with pytest.raises(Conflict):
+                    services.violation_request_waiver(user=user, violation_id=v.pk)
+            else:
+                assert services.violation_request_waiver(user=user, violation_id=v.pk).status == "waived"
+
+
+def test_a_refused_waiver_tap_does_not_leave_the_button(client, owner, device):
+    _user, car = owner
+    v = camera(car, device, code="1625")
+    r = client.post(url(v, "waiver"))
+    assert r.status_code == 409 and f'action="{url(v, "waiver")}"' not in r.content.decode()
 
 
 # --- disputes ------------------------------------------------------------------------------------------------------

@@ -266,3 +266,21 @@ def test_docs_examples_are_valid_identifiers():
         validate_id_number(n)
     for v in vins:
         validate_vin(v)
+
+
+def test_new_energy_models_carry_green_plates(city):
+    """A Tesla is a new-energy vehicle: its 号牌种类 is 52 (small new-energy), never 02 (the blue plate), and its
+    number has the new-energy format; the same for every demo EV, showcase or generated."""
+    from jiaoguan.core.identifiers import is_new_energy_plate
+    from jiaoguan.registry.demo import NEV_MODELS
+
+    nev_types = {Vehicle.PlateType.NEV_SMALL, Vehicle.PlateType.NEV_LARGE}
+    for spec in SHOWCASE:
+        for v in spec.vehicles:
+            assert (v.plate_type in nev_types) == (v.brand in NEV_MODELS), (spec.key, v.brand)
+            assert is_new_energy_plate(plate=v.plate) == (v.plate_type in nev_types), v.plate
+    for plate, plate_type, brand, use in Vehicle.objects.values_list("plate", "plate_type", "brand", "use"):
+        if use == Vehicle.Use.LEARNER:
+            continue  # learner cars carry the 学 plate
+        assert (plate_type in nev_types) == (brand in NEV_MODELS), (plate, brand)
+        assert is_new_energy_plate(plate=plate) == (plate_type in nev_types), plate

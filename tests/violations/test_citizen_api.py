@@ -32,6 +32,9 @@ def test_list_and_detail(client, owner, device, payments):
     big = camera(car, device, code="1625")
     d = client.get(f"/api/v1/me/violations/{big.pk}", **h).json()
     assert not d["online"]["allowed"] and d["online"]["reasons"][0]["code"] == "violations.fine_too_high"
+    assert not d["waiver_offer"]["allowed"]  # a 6-point red light: the waiver is not offered, and why
+    assert [r["code"] for r in d["waiver_offer"]["reasons"]] == ["violations.no_waiver.shenzhen",
+                                                                  "violations.no_waiver.national"]
     assert client.get("/api/v1/me/violations/999999", **h).status_code == 404
     assert client.get("/api/v1/me/violations").status_code == 401
 

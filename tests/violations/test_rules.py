@@ -135,3 +135,26 @@ def test_months_between(a, b):
             return dt.date(year, mo + 1, min(d.day, calendar.monthrange(year, mo + 1)[1]))
         assert add(a, m) <= b
         assert add(a, m + 1) > b or (a.day > 28 and add(a, m + 1).day < a.day)
+
+
+@given(points=st.integers(0, 12), fine=st.integers(0, 100000), accident=st.booleans(), congestion=st.booleans(),
+       listed=st.booleans(), local=st.booleans(), months=st.integers(0, 60), open_=st.booleans(),
+       rule_sets=st.sampled_from([(), ("shenzhen",), ("national",), ("shenzhen", "national")]))
+def test_waiver_offer_is_waiver_for_with_its_reasons(points, fine, accident, congestion, listed, local, months,
+                                                     open_, rule_sets):
+    """The page's offer is exactly the service's check: offered iff ``waiver_for`` grants (and the violation is
+    open); otherwise one reason per configured rule set (or "not open")."""
+    f = rules.WaiverFacts(**{**SZ.__dict__, "points": points, "fine_fen": fine, "accident": accident,
+                             "congestion": congestion, "code_on_first_list": listed, "vehicle_local": local,
+                             "vehicle_since": SZ.occurred_on - dt.timedelta(days=31 * months)})
+    p = rules.WaiverParams(rules=rule_sets)
+    offer = rules.waiver_offer(f, p, open_=open_)
+    granted = rules.waiver_for(f, p) if open_ else None
+    assert offer.waiver == granted and offer.allowed == (granted is not None)
+    if not offer.allowed:
+        assert offer.refusals
+        assert all(r.zh and r.en for r in offer.refusals)
+        if open_:
+            assert len(offer.refusals) == max(1, len(rule_sets))
+    else:
+        assert offer.refusals == ()

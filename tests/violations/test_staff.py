@@ -36,6 +36,20 @@ def test_csv_import_reports_bad_rows_and_loads_the_rest():
     assert Violation.objects.count() == 2
 
 
+def test_a_wrong_plate_type_says_the_type_does_not_match():
+    """A clerk who picks 小型新能源汽车 for a registered blue plate is told the plate exists with another type,
+    not that it does not exist."""
+    car = make_vehicle(owner=make_person(), registered=clock.today() - dt.timedelta(days=300))
+    assert car.plate_type == "02"
+    with pytest.raises(InvalidInput) as e:
+        services.violation_record(plate=car.plate, plate_type="52", code="1352", place="深南大道",
+                                  occurred_at=clock.now() - dt.timedelta(hours=1), source="on_site", actor=STAFF)
+    assert e.value.code == "violations.plate_type_mismatch"
+    zh = e.value.message()
+    assert "小型汽车" in zh and "小型新能源汽车" in zh and "不存在" not in zh
+    assert "plate_type" in e.value.field_messages()
+
+
 def test_csv_import_refuses_a_bad_file():
     with pytest.raises(InvalidInput):
         imports.violations_import_csv(content=b"a,b\n1,2", actor=STAFF)

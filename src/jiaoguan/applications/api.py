@@ -107,6 +107,15 @@ def service_detail(request, code: str):
     return service_guide(service_get(code=code[:40]))
 
 
+@router.get("services/{code}/eligibility", auth=AUTH, response={200: dict, **ERRORS},
+            summary="May I apply? Checked before the form (the rules the submission asks again)")
+def service_eligibility(request, code: str):
+    user = current_user(request)
+    entry = selectors.entry_check(user=user, service=service_get(code=code[:40]))
+    return {"open": entry.open, "refusals": [r.as_dict() for r in entry.refusals], "field": entry.field,
+            "closed": {value: [r.as_dict() for r in reasons] for value, reasons in entry.closed.items()}}
+
+
 # --- applications as their applicant sees them ------------------------------------------------------------------
 
 

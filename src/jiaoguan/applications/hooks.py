@@ -101,11 +101,19 @@ def _qualname(obj) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def eligibility_rule(name: str) -> Callable[[Rule], Rule]:
-    """Register ``fn(ctx) -> list[Refusal]`` as the eligibility rule ``name``."""
+BEFORE_FORM: set[str] = set()  # rules that may be asked before the form is filled in (selectors.entry_check)
+
+
+def eligibility_rule(name: str, *, before_form: bool = False) -> Callable[[Rule], Rule]:
+    """Register ``fn(ctx) -> list[Refusal]`` as the eligibility rule ``name``. ``before_form=True``: the rule
+    also answers with no answers yet (or only the service's first choice, e.g. the kind of renewal), so the
+    entry page can say "you cannot apply, because …" before the applicant types anything; such a rule must
+    return [] for what it cannot judge from the answers it has."""
 
     def register(fn: Rule) -> Rule:
         _register(RULES, name, fn, "eligibility rule")
+        if before_form:
+            BEFORE_FORM.add(name)
         return fn
 
     return register

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -264,3 +265,134 @@ def average_workdays(*, since: dt.datetime | None = None, until: dt.datetime | N
         total[0] += max(between(p["s"], p["d"]), 0) * p["n"]
         total[1] += p["n"]
     return {code: s / n for code, (s, n) in sums.items() if n}
+
+
+# --- checking without submitting (the one check: submission, the entry page, 核对信息, the API) ------------------
+
+
+@dataclass(frozen=True)
+class SubmissionCheck:
+    """What a submission of ``app`` would say, computed without writing: the cleaned answers, the problems with
+    the form and uploads (field → (zh, en)), the eligibility refusals (only asked once the form is complete), the
+    held material per declared material (None: not held), and the held materials that could not be looked up."""
+
+    cleaned: dict
+    errors: dict
+    refusals: list
+    held: list
+    unknown: frozenset = frozenset()
+
+
+def _rule_context(app, service: Service, user, data: dict, params: dict | None = None):
+    from jiaoguan.applications import hooks
+
+    return hooks.RuleContext(user=user, service=service, data=data, params=params or {}, application=app,
+                             enterprise=getattr(app, "enterprise", None) if app is not None else None)
+
+
+def submission_check(*, app: Application, service: Service, user, lenient: bool = False) -> SubmissionCheck:
+    """Validate everything a submission needs, writing nothing: the form, the materials (uploaded or held by the
+    platform), then (when those are complete) the eligibility rules. ``services.application_submit`` refuses on
+    exactly what this returns. ``lenient`` (a page showing the check): a held-material provider or a rule that
+    cannot answer just now is left out rather than raised (the submission asks again)."""
+    from jiaoguan.applications import hooks
+    from jiaoguan.applications.models import Material
+    from jiaoguan.core.errors import DomainError
+
+    cleaned, errors = rules.form_clean(service, app.form(), today=clock.today())
+    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
+    refusals: list[hooks.Refusal] = []
+    held: list[hooks.Held | None] = []
+    unknown: set[str] = set()
+    ctx = _rule_context(app, service, user, cleaned)
+    for m in service.materials:
+        found = None
+        if m.held:
+            try:
+                found = hooks.PROVIDERS[m.held](ctx)
+            except DomainError:
+                if not lenient:
+                    raise
+                unknown.add(m.code)
+        held.append(found)
+        if found is not None or m.code in unknown or m.code in uploaded or not m.required:
+            continue
+        if m.held and not m.upload_if_not_held:
+            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
+                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
+        else:
+            errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
+    for f in service.fields:
+        if f.type == "file" and f.required and f.name not in uploaded:
+            errors[f.name] = (f"请上传“{f.label.zh}”", f"Upload “{f.label.en}”")
+    if not errors:
+        for use in service.eligibility:
+            try:
+                refusals.extend(hooks.RULES[use.rule](_rule_context(app, service, user, cleaned, use.params)) or [])
+            except DomainError:
+                if not lenient:
+                    raise
+    return SubmissionCheck(cleaned, errors, refusals, held, frozenset(unknown))
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """May this account apply, before it fills in the form? ``refusals``: reasons that hold whatever it answers
+    (no form is offered). ``field``: the service's first choice (e.g. 办理类型), and ``closed``: those of its
+    options not open to this account now, each with its reasons (when every option is closed, their reasons are
+    the refusals)."""
+
+    refusals: tuple = ()
+    field: str | None = None
+    closed: dict = dc_field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return not self.refusals
+
+    def closed_for(self, answers: dict) -> tuple:
+        """The reasons the option chosen in ``answers`` is closed (empty when it is open or not chosen)."""
+        if self.field is None or not self.closed:
+            return ()
+        return self.closed.get(str(answers.get(self.field) or ""), ())
+
+
+def _entry_refusals(*, user, service: Service, answers: dict) -> list:
+    from jiaoguan.applications import hooks
+    from jiaoguan.core.errors import DomainError
+
+    out: list = []
+    for use in service.eligibility:
+        if use.rule not in hooks.BEFORE_FORM:
+            continue
+        try:
+            out.extend(hooks.RULES[use.rule](_rule_context(None, service, user, dict(answers), use.params)) or [])
+        except DomainError:
+            continue  # cannot say now: the submission asks again
+    return out
+
+
+def entry_check(*, user, service: Service) -> EntryCheck:
+    """The eligibility a service's entry page (guide, start of the form, the API) can state before any answer:
+    the rules registered ``before_form`` (services.application_submit runs the same rules again, with the rest),
+    asked once with no answers and once per option of the form's first choice field."""
+    from jiaoguan.applications import hooks
+
+    hooks.load_plugins()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return EntryCheck()
+    base = _entry_refusals(user=user, service=service, answers={})
+    if base:
+        return EntryCheck(refusals=tuple(base))
+    first = next((f for f in service.fields if f.type == "choice" and f.required), None)
+    if first is None:
+        return EntryCheck()
+    closed = {}
+    for choice in first.choices:
+        reasons = _entry_refusals(user=user, service=service, answers={first.name: choice.value})
+        if reasons:
+            closed[choice.value] = tuple(reasons)
+    if first.choices and len(closed) == len(first.choices):
+        every = {r.code: r for reasons in closed.values() for r in reasons}
+        return EntryCheck(refusals=tuple(every.values()), field=first.name, closed=closed)
+    return EntryCheck(field=first.name, closed=closed)

@@ -314,35 +314,19 @@ def _context(app: Application, service: Service, user, data: dict, params: dict 
 
 
 def _checked(app: Application, service: Service, user) -> tuple[dict, list[hooks.Held | None]]:
-    """Validate everything a submission needs, writing nothing: the form (422 with every field's problem), the
-    materials (uploaded or held by the platform), then the eligibility rules (422 with their reasons)."""
-    cleaned, errors = rules.form_clean(service, app.form(), today=clock.today())
-    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
-    refusals: list[hooks.Refusal] = []
-    held: list[hooks.Held | None] = []
-    ctx = _context(app, service, user, cleaned)
-    for m in service.materials:
-        found = hooks.PROVIDERS[m.held](ctx) if m.held else None
-        held.append(found)
-        if found is not None or m.code in uploaded or not m.required:
-            continue
-        if m.held and not m.upload_if_not_held:
-            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
-                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
-        else:
-            errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
-    for f in service.fields:
-        if f.type == "file" and f.required and f.name not in uploaded:
-            errors[f.name] = (f"请上传“{f.label.zh}”", f"Upload “{f.label.en}”")
-    if errors:
+    """Validate everything a submission needs, writing nothing (selectors.submission_check, the same check the
+    pages and the API show before submitting): the form (422 with every field's problem), the materials, then the
+    eligibility rules (422 with their reasons)."""
+    from jiaoguan.applications import selectors
+
+    check = selectors.submission_check(app=app, service=service, user=user)
+    if check.errors:
         raise InvalidInput("applications.form_invalid", "申请表或材料有误，请检查标出的项目（草稿已保存）",
                            "Some answers or materials need attention; see the marked items (your draft is saved)",
-                           fields=errors)
-    for use in service.eligibility:
-        refusals.extend(hooks.RULES[use.rule](_context(app, service, user, cleaned, use.params)) or [])
-    if refusals:
-        raise Ineligible(refusals)
-    return cleaned, held
+                           fields=check.errors)
+    if check.refusals:
+        raise Ineligible(check.refusals)
+    return check.cleaned, check.held
 
 
 def _store_submission(app: Application, service: Service, user, cleaned: dict, held: list) -> None:

@@ -147,3 +147,16 @@ def parse_id(value) -> int | None:
 def day_ok(day: dt.date | None) -> bool:
     """A day pages and the API may look at (clock arithmetic near year 1 or 9999 overflows)."""
     return day is not None and FIRST_DAY <= day <= LAST_DAY
+
+
+def citizen_cancel_block(*, status: str, cancel_until: dt.datetime, now: dt.datetime) -> str | None:
+    """Why a citizen may not cancel their booking now (an error code), or None when they may: only a confirmed
+    booking (a held one is released instead), and only before the slot's cancellation deadline. The one rule
+    ``services.booking_cancel`` enforces and the pages offer the button from."""
+    if status == "held":
+        return "bookings.not_confirmed"
+    if status != "confirmed":
+        return "bookings.not_cancellable"
+    if now >= cancel_until:
+        return "bookings.cancel_closed"
+    return None

@@ -270,3 +270,9 @@ def my_waitlist_entry(*, user, entry_id: int) -> WaitlistEntry:
     if e is None:
         raise not_found("候补记录", "waiting-list entry")
     return e
+
+
+def citizen_may_cancel(*, booking, now: dt.datetime | None = None) -> bool:
+    """May the booking's citizen cancel it now (rules.citizen_cancel_block, as services.booking_cancel)?"""
+    return rules.citizen_cancel_block(status=booking.status, cancel_until=booking.slot.cancel_until,
+                                      now=now or clock.now()) is None

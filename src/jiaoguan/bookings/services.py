@@ -628,12 +628,14 @@ def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = ""
                 raise not_found("预约", "booking")
             q = _lock_quota_id(found)
             b = Booking.objects.select_related("slot__resource", "quota", "user").get(pk=booking_id)
-        if b.status == B.HELD and by_citizen:
-            raise Conflict("bookings.not_confirmed", "该预约尚未确认，请选择放弃", "This booking is only held: release it")
-        if b.status not in (B.CONFIRMED, B.HELD):
-            raise Conflict("bookings.not_cancellable", "该预约当前状态不能取消", "This booking cannot be cancelled now")
-        if by_citizen and now >= b.slot.cancel_until:
-            raise Conflict("bookings.cancel_closed", f"取消截止时间（{_when(b.slot.cancel_until)}）已过",
+        block = (rules.citizen_cancel_block(status=b.status, cancel_until=b.slot.cancel_until, now=now)
+                 if by_citizen else None if b.status in (B.CONFIRMED, B.HELD) else "bookings.not_cancellable")
+        if block == "bookings.not_confirmed":
+            raise Conflict(block, "该预约尚未确认，请选择放弃", "This booking is only held: release it")
+        if block == "bookings.not_cancellable":
+            raise Conflict(block, "该预约当前状态不能取消", "This booking cannot be cancelled now")
+        if block == "bookings.cancel_closed":
+            raise Conflict(block, f"取消截止时间（{_when(b.slot.cancel_until)}）已过",
                            f"The deadline for cancelling ({_when(b.slot.cancel_until)}) has passed")
         if by_citizen:
             _lock_party(b.party)  # before the first audit row (lock order)

@@ -217,6 +217,20 @@ def plate_kind(plate: str) -> str:
     raise ValueError(plate)
 
 
+NEW_ENERGY_PLATE_TYPES = frozenset({"51", "52"})  # GA 36 号牌种类: 大型 / 小型新能源汽车 (green plates)
+
+
+def is_new_energy_plate(plate: str = "", plate_type: str = "") -> bool:
+    """Is this a new-energy (green) plate? By its 号牌种类 when known (51/52), else by its number's format (the
+    6-character new-energy shapes). Everything that draws a plate asks this, so a green plate is never blue."""
+    if plate_type:
+        return str(plate_type) in NEW_ENERGY_PLATE_TYPES
+    try:
+        return plate_kind(str(plate or "")) in ("nev_small", "nev_large")
+    except ValueError:
+        return False
+
+
 def validate_plate(value: str, *, field: str = "plate") -> str:
     plate = _clean(value)
     if not plate or plate[0] not in PROVINCES:

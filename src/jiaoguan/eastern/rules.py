@@ -43,6 +43,18 @@ def may_report_delay(*, now: dt.datetime, slot_ends_at: dt.datetime, already: bo
     return not already and now < slot_ends_at
 
 
+def delay_block(*, status: str, delay_reported: bool, now: dt.datetime, slot_ends_at: dt.datetime) -> str | None:
+    """Why a delay may not be reported now (an error code), or None: a confirmed booking, once, before the slot
+    ends. What ``services.booking_delay`` enforces and the page offers 延误报备 from."""
+    if status != "confirmed":
+        return "eastern.delay_not_confirmed"
+    if delay_reported:
+        return "eastern.delay_once"
+    if not may_report_delay(now=now, slot_ends_at=slot_ends_at, already=False):
+        return "eastern.delay_too_late"
+    return None
+
+
 @dataclass(frozen=True)
 class Exemption:
     code: str

@@ -170,3 +170,14 @@ def passage_counts(*, date: dt.date | None = None) -> dict:
     return {"total": len(rows), "allowed": sum(1 for a, _, _ in rows if a),
             "refused": sum(1 for a, _, _ in rows if not a),
             "violations": sum(1 for _, _, v in rows if v)}
+
+
+def may_report_delay(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:
+    """延误报备 offered exactly when services.booking_delay would accept it (rules.delay_block)."""
+    return rules.delay_block(status=area_booking.booking.status, delay_reported=area_booking.delay_reported_at is not None,
+                             now=now or clock.now(), slot_ends_at=area_booking.slot_ends_at) is None
+
+
+def may_cancel(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:
+    """取消 offered exactly when the engine's booking_cancel would accept it from the citizen."""
+    return bookings_selectors.citizen_may_cancel(booking=area_booking.booking, now=now)

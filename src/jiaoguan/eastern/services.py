@@ -434,13 +434,15 @@ def booking_delay(*, user, area_booking_id: int, actor: Actor) -> AreaBooking:
     now = clock.now()
     with transaction.atomic():
         ab = _mine_locked(user=user, area_booking_id=area_booking_id)
-        if ab.booking.status != B.CONFIRMED:
-            raise Conflict("eastern.delay_not_confirmed", "只有预约成功且尚未入园的预约才能报备延误",
+        block = rules.delay_block(status=ab.booking.status, delay_reported=ab.delay_reported_at is not None,
+                                  now=now, slot_ends_at=ab.slot_ends_at)
+        if block == "eastern.delay_not_confirmed":
+            raise Conflict(block, "只有预约成功且尚未入园的预约才能报备延误",
                            "Only a confirmed booking not yet used can report a delay")
-        if ab.delay_reported_at is not None:
-            raise Conflict("eastern.delay_once", "每个预约只能报备一次延误", "A delay can be reported once per booking")
-        if not rules.may_report_delay(now=now, slot_ends_at=ab.slot_ends_at, already=False):
-            raise Conflict("eastern.delay_too_late", "预约时段已结束，不能再报备延误",
+        if block == "eastern.delay_once":
+            raise Conflict(block, "每个预约只能报备一次延误", "A delay can be reported once per booking")
+        if block == "eastern.delay_too_late":
+            raise Conflict(block, "预约时段已结束，不能再报备延误",
                            "The slot has ended: a delay can no longer be reported")
         old = {"entry_ends_at": ab.entry_ends_at, "delay_reported_at": None}
         ab.entry_ends_at = rules.entry_ends(slot_ends_at=ab.slot_ends_at, delayed=True,

@@ -175,7 +175,37 @@ def guide(request: HttpRequest, code: str) -> HttpResponse:
         "auto_approve": wf.auto_approve is not None, "auto_always": wf.auto_approve is not None
         and wf.auto_approve.field is None, "approve_first": wf.approve_first is not None,
         "outputs": [bi(*OUTPUT_LABELS[k]) for k in _output_kinds(service)],
-        "may_apply": _may_apply(request.user, service)})
+        "may_apply": _may_apply(request.user, service), **_entry(request.user, service)})
+
+
+def _choice_label(service: Service, field_name: str, value: str) -> str:
+    spec = service.field(field_name)
+    choice = next((c for c in spec.choices if c.value == value), None) if spec is not None else None
+    return pick_text(choice.label) if choice is not None else value
+
+
+def _entry(user, service: Service) -> dict:
+    """What the entry pages (guide, the start of the form) say before any answer, from the engine's own
+    eligibility rules (applications.selectors.entry_check; the submission asks them again)."""
+    if not user.is_authenticated or _may_apply(user, service) is False:
+        return {"entry": None, "entry_refusals": [], "entry_options": []}
+    entry = selectors.entry_check(user=user, service=service)
+    options = []
+    if entry.field is not None and entry.open:
+        spec = service.field(entry.field)
+        for c in spec.choices:
+            reasons = entry.closed.get(c.value, ())
+            options.append({"value": c.value, "label": pick_text(c.label), "open": not reasons,
+                            "reasons": [bi(r.zh, r.en) for r in reasons],
+                            "url": f"{reverse(f'{NS}:apply', args=[service.code])}?{entry.field}={c.value}"})
+    return {"entry": entry, "entry_refusals": [bi(r.zh, r.en) for r in entry.refusals],
+            "entry_options": options if any(not o["open"] for o in options) else []}
+
+
+def _ineligible(request: HttpRequest, service: Service, reasons, *, choice: str = "") -> HttpResponse:
+    """The entry refused before the form: why, and no form to fill in."""
+    return render(request, "portal/applications/ineligible.html", {
+        **_card(service), "reasons": [bi(r.zh, r.en) for r in reasons], "choice": choice}, status=200)
 
 
 def _may_apply(user, service: Service) -> bool | None:
@@ -246,31 +276,10 @@ def _uploads(app: Application) -> dict[str, list[Material]]:
 
 
 def _precheck(app: Application, service: Service, user) -> tuple[dict[str, tuple[str, str]], list[hooks.Refusal]]:
-    """What a submission would say, without submitting: form errors, missing uploads, eligibility refusals
-    (the engine checks all of it again when the applicant submits)."""
-    cleaned, errors = _cleaned(service, app.form())
-    uploaded = set(_uploads(app))
-    held = {h.code: h for h in _held(app, service, user, app.form())}
-    refusals: list[hooks.Refusal] = []
-    for m in service.materials:
-        h = held.get(m.code)
-        if (h is not None and (h.found or h.unknown)) or m.code in uploaded or not m.required:
-            continue
-        if m.held and not m.upload_if_not_held:
-            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
-                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
-        else:
-            errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
-    for f in service.fields:
-        if f.type == "file" and f.required and f.name not in uploaded:
-            errors[f.name] = (f"请上传“{f.label.zh}”", f"Upload “{f.label.en}”")
-    if not errors:
-        for use in service.eligibility:
-            try:
-                refusals.extend(hooks.RULES[use.rule](_context(app, service, user, cleaned, use.params)) or [])
-            except DomainError:
-                pass  # a rule that cannot be checked now is checked again at submission
-    return errors, refusals
+    """What a submission would say, without submitting (selectors.submission_check: the engine's own check;
+    it is asked again when the applicant submits)."""
+    check = selectors.submission_check(app=app, service=service, user=user, lenient=True)
+    return check.errors, check.refusals
 
 
 # --- start, fill in, save ----------------------------------------------------------------------------------------
@@ -298,8 +307,10 @@ def _form_page(request: HttpRequest, service: Service, form: ApplicationForm, *,
     if app is None:
         mine = selectors.my_applications(user=request.user, status=S.DRAFT)
         drafts = list(mine.filter(service_code=service.code)[:5])
+    entry = _entry(request.user, service)
     return render(request, "portal/applications/form.html", {
         **_card(service), "form": form, "app": app, "upload_rows": upload_rows, "held": held,
+        "closed_options": [o for o in entry["entry_options"] if not o["open"]],
         "reasons": reasons, "drafts": drafts, "key": _key(), "problem": problem,
         "action": reverse(f"{NS}:edit", args=[app.pk]) if app is not None else reverse(f"{NS}:apply",
                                                                                        args=[service.code])},
@@ -367,10 +378,23 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     service = _404(service_get, code=code[:40])
     if not _may_apply(request.user, service):
         return _refused_kind(request, service)
+    entry = selectors.entry_check(user=request.user, service=service)
+    if not entry.open:  # refused whatever the answers: say why before the form, not at 核对信息
+        return _ineligible(request, service, entry.refusals)
+    answers = request.GET if request.method == "GET" else request.POST
+    chosen = str(answers.get(entry.field, "")) if entry.field else ""
+    closed = entry.closed_for({entry.field: chosen}) if entry.field else ()
     if request.method == "GET":
-        return _form_page(request, service, _new_form(service, None, request, bound=False), app=None)
+        if closed:
+            return _ineligible(request, service, closed, choice=_choice_label(service, entry.field, chosen))
+        form = _new_form(service, None, request, bound=False)
+        if entry.field and chosen and entry.field in form.fields:
+            form.initial[entry.field] = chosen
+        return _form_page(request, service, form, app=None)
     form = _new_form(service, None, request, bound=True)
-    if not form.is_valid():
+    if not form.is_valid() or closed:
+        if closed and entry.field in form.fields:
+            form.add_error(entry.field, "；".join(bi(r.zh, r.en) for r in closed))
         return _form_page(request, service, form, app=None, status=422)
     created: list[int] = []
 

@@ -45,8 +45,8 @@ def _row(ab: AreaBooking) -> dict:
     return {
         "ab": ab, "b": b, "tone": TONES.get(b.status, ""),
         "area_name": bi(ab.area.name_zh, ab.area.name_en),
-        "can_delay": b.status == "confirmed" and ab.delay_reported_at is None and now < ab.slot_ends_at,
-        "can_cancel": b.status == "confirmed" and now < b.slot.cancel_until,
+        "can_delay": selectors.may_report_delay(area_booking=ab, now=now),
+        "can_cancel": selectors.may_cancel(area_booking=ab, now=now),
         "live": b.status in ("confirmed", "attended") and now < ab.entry_ends_at,
     }
 

@@ -76,7 +76,8 @@ def start(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 # --- one selection -------------------------------------------------------------------------------------------------
 
 def _page(request: HttpRequest, sel: Selection, *, compose_form: ComposeForm | None = None,
-          composed: str = "", error: DomainError | None = None, status: int = 200) -> HttpResponse:
+          composed: str = "", error: DomainError | None = None, status: int = 200,
+          confirm_error: str = "") -> HttpResponse:
     hold = selectors.current_hold(selection=sel)
     history = []
     if sel.status == Selection.Status.OPEN:
@@ -96,6 +97,7 @@ def _page(request: HttpRequest, sel: Selection, *, compose_form: ComposeForm | N
         "patterns": sel.office.patterns().get(sel.kind, []),
         "history": history,
         "error_lines": error_lines,
+        "confirm_error": confirm_error,
         "key": _key,
     }
     return render(request, "portal/plates/selection.html", context, status=status)
@@ -178,6 +180,9 @@ def confirm(request: HttpRequest, selection_id: int) -> HttpResponse:
     ip = client_ip(request)
     sel = _selection(request, selection_id)
     held = selectors.current_hold(selection=sel)
+    if request.POST.get("understood") != "yes":  # irreversible: the explicit tick is required, JavaScript or not
+        return _page(request, sel, status=400,
+                     confirm_error=_("请勾选“我已核对”：号牌号码确定后不可更改。"))
     done = _("号牌已确定：%(plate)s") % {"plate": format_plate(held.number) if held else ""}
     return _act(request, selection_id, "confirm", "confirm",
                 lambda s: services.selection_confirm(user=request.user, selection_id=s.pk, ip=ip), done)

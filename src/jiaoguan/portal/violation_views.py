@@ -26,7 +26,6 @@ from jiaoguan.violations.models import Dispute, Evidence, Violation
 
 S = Violation.Status
 TONES = {S.RECORDED: "warn", S.HANDLED: "warn", S.PAID: "ok", S.WAIVED: "ok", S.DISPUTED: "warn", S.REVOKED: ""}
-DISPUTABLE = (S.RECORDED, S.HANDLED, S.PAID)
 MAX_DISPUTE_PHOTOS = 4
 
 
@@ -75,6 +74,7 @@ def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | Non
     refusals = []
     if v.status == S.RECORDED:
         refusals = [bi(r.zh, r.en) for r in services.online_refusals(user=request.user, violation=v)]
+    waiver = selectors.waiver_offer(violation=v)  # the check violation_request_waiver enforces
     error_lines = []
     if error is not None:
         error_lines = list(dict.fromkeys(error.field_messages().values())) or [error.message()]
@@ -105,7 +105,10 @@ def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | Non
         "handle_form": handle_form or HandleForm(initial={"idempotency_key": secrets.token_urlsafe(24)}),
         "waiver_label": waiver_label,
         "waiver_rules": [bi(*rules.WAIVER_LABELS[r]) for r in conf.get("WAIVER_RULES") if r in rules.WAIVER_LABELS],
-        "can_dispute": v.status in DISPUTABLE,
+        "can_waive": waiver.allowed,
+        "waiver_offered": bi(waiver.waiver.zh, waiver.waiver.en) if waiver.waiver is not None else "",
+        "waiver_refusals": [bi(r.zh, r.en) for r in waiver.refusals],
+        "can_dispute": selectors.may_dispute(violation=v),
         "is_own": v.vehicle is not None and v.vehicle.owner_id == request.user.person_id,
         "disputes": list(v.disputes.filter(submitted_by_id=request.user.pk).order_by("-submitted_at")),
     }
@@ -225,7 +228,7 @@ def _label(label: str) -> str:
 @require_http_methods(["GET", "POST"])
 def dispute_new(request: HttpRequest) -> HttpResponse:
     """我被套牌 / 申诉: choose the violations, say why, add photos; an approver reviews it in the console."""
-    open_ones = [v for v in selectors.my_violations(user=request.user)[:200] if v.status in DISPUTABLE]
+    open_ones = [v for v in selectors.my_violations(user=request.user)[:200] if selectors.may_dispute(violation=v)]
     choices = [(v.pk, f"{format_plate(v.plate)} · {clock.localtime(v.occurred_at):%Y-%m-%d %H:%M} · {bi(v.code.description_zh, v.code.description_en)}")
                for v in open_ones]
     status = 200

@@ -71,6 +71,8 @@ NEV_CARS = (("比亚迪 汉EV", "LGXCE4CB"), ("比亚迪 秦PLUS DM-i", "LGXC74C
             ("广汽埃安 AION S", "LMGHT1L5"), ("蔚来 ES6", "LJ1EEASP"), ("理想 L7", "LW433B10"))
 TRUCKS = (("东风 天龙", "LGAX4DG4"), ("解放 J6P", "LFWSRXSJ"), ("福田 欧曼", "LRDS6PEB"), ("五十铃 KV100", "LWLDAA1H"))
 BUSES = (("比亚迪 K8 纯电动客车", "LC06S24R"), ("宇通 ZK6122", "LZYTBTD6"), ("金龙 XMQ6127", "LKLR1GSG"))
+# the models that are new-energy vehicles (battery, plug-in hybrid, range extender): a green plate, 号牌种类 51/52
+NEV_MODELS = frozenset(b for b, _w in NEV_CARS) | frozenset(b for b, _w in BUSES if "纯电动" in b)
 MOTORCYCLES = (("豪爵铃木 UY125", "LC6PCJG9"), ("新大洲本田 CBF190", "LWBPCK10"), ("雅马哈 ZY125", "LBPKE097"))
 INSURERS = (("中国人民财产保险", "PDZA"), ("中国平安财产保险", "PAZH"), ("中国太平洋财产保险", "ACPU"),
             ("中国人寿财产保险", "CLPC"), ("中华联合财产保险", "CICP"), ("大地财产保险", "CCIC"))
@@ -148,7 +150,7 @@ SHOWCASE: tuple[ShowcasePerson, ...] = (
                    "郑晓雨", "440311", dt.date(2003, 5, 18), 64, "13000130000", None),
     ShowcasePerson("newcar", "新车车主：车辆刚注册，可网上选号", "New-car owner: vehicle just registered; chooses a plate online",
                    "王磊", "440307", dt.date(1992, 9, 9), 275, "15900159000", "C1", first_issue_years_ago=6,
-                   vehicles=(_V("粤BN2X68", Vehicle.PlateType.SMALL, "特斯拉 Model 3", "LRW3E7FA", 100007, 6),)),
+                   vehicles=(_V("粤BDN2686", Vehicle.PlateType.NEV_SMALL, "特斯拉 Model 3", "LRW3E7FA", 100007, 6),)),
 )
 SHOWCASE_PHONES = frozenset(p.phone for p in SHOWCASE)
 
@@ -482,7 +484,7 @@ class _Generator:
             plate = self.plate(plate_type)
         elif kind == Vehicle.Kind.BUS:
             brand, wmi = rng.choice(BUSES)
-            plate_type = Vehicle.PlateType.NEV_LARGE if "纯电动" in brand else Vehicle.PlateType.LARGE
+            plate_type = Vehicle.PlateType.NEV_LARGE if brand in NEV_MODELS else Vehicle.PlateType.LARGE
             plate = self.plate(plate_type)
         elif kind == Vehicle.Kind.TRUCK:
             brand, wmi = rng.choice(TRUCKS)

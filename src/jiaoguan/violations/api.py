@@ -143,6 +143,9 @@ def _violation_out(v: Violation, *, detail: bool = False, user=None) -> dict:
             refusals = services.online_refusals(user=user, violation=v)
             out["online"] = {"allowed": not refusals,
                              "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in refusals]}
+        offer = selectors.waiver_offer(violation=v)  # what violation_request_waiver would say
+        out["waiver_offer"] = {"allowed": offer.allowed, "rule": offer.waiver.rule if offer.waiver else None,
+                               "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in offer.refusals]}
     return out
 
 

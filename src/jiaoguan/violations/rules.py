@@ -117,6 +117,11 @@ def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
     return out
 
 
+# --- Disputes -------------------------------------------------------------------------------------------------
+
+DISPUTABLE = ("recorded", "handled", "paid")  # the Violation statuses a dispute (申诉 / 套牌) may be opened from
+
+
 # --- First-violation waivers --------------------------------------------------------------------------------------
 
 
@@ -200,6 +205,57 @@ def national_failures(f: WaiverFacts, p: WaiverParams) -> list[str]:
 
 
 _CHECKS = {"shenzhen": shenzhen_failures, "national": national_failures}
+
+# What each failed condition means, for the page that does not offer the waiver (zh, en).
+FAILURE_TEXTS = {
+    "not_in_city": ("违法不是在本市发生的", "it did not happen in this city"),
+    "vehicle_not_local": ("车辆不是本市登记的车辆", "the vehicle is not registered in this city"),
+    "accident": ("违法造成了交通事故", "it caused a traffic accident"),
+    "accident_or_congestion": ("违法造成了交通事故或交通拥堵", "it caused a traffic accident or congestion"),
+    "prior_violation": ("此前规定期限内该车已有其他违法记录", "the vehicle has another violation in the period before it"),
+    "not_fine_only_within_limit": ("仅适用于只处罚款（不超过规定金额）、不记分的违法，该违法记分或罚款超限",
+                                   "it applies only to fine-only violations (no points, fine within the limit)"),
+    "vehicle_too_new": ("车辆注册或变更登记未满规定期限", "the vehicle was registered or changed too recently"),
+    "not_on_list": ("该违法行为不在全国首违警告清单内", "this kind of violation is not on the national first-violation list"),
+}
+WAIVER_SHORT = {"shenzhen": ("本市首违免罚", "The city's first-violation waiver"),
+                "national": ("全国首违警告", "The national first-violation warning")}
+NOT_OPEN = Refusal("violations.not_open", "该违法已处理或已结案，不能申请首违免罚",
+                   "This violation is no longer open: a waiver cannot be requested")
+
+
+@dataclass(frozen=True)
+class WaiverOffer:
+    """Whether the first-violation waiver may be requested, and if not, why (one line per rule set)."""
+
+    waiver: Waiver | None
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.waiver is not None
+
+
+def waiver_offer(f: WaiverFacts | None, p: WaiverParams, *, open_: bool = True) -> WaiverOffer:
+    """The waiver ``waiver_for`` gives, or every reason each configured rule set does not apply. ``open_``:
+    the violation is still unhandled (a handled, paid or disputed one cannot be waived)."""
+    if not open_ or f is None:
+        return WaiverOffer(None, (NOT_OPEN,))
+    waiver = waiver_for(f, p)
+    if waiver is not None:
+        return WaiverOffer(waiver)
+    refusals = []
+    for rule in p.rules:
+        check = _CHECKS.get(rule)
+        if check is None:
+            continue
+        zh_rule, en_rule = WAIVER_SHORT.get(rule, (rule, rule))
+        texts = [FAILURE_TEXTS.get(code, (code, code)) for code in check(f, p)]
+        refusals.append(Refusal(f"violations.no_waiver.{rule}", f"{zh_rule}不适用：" + "；".join(t[0] for t in texts),
+                                f"{en_rule} does not apply: " + "; ".join(t[1] for t in texts)))
+    if not refusals:
+        refusals.append(Refusal("violations.no_waiver", "本市目前未实行首违免罚", "No first-violation waiver is in force"))
+    return WaiverOffer(None, tuple(refusals))
 
 
 def waiver_for(f: WaiverFacts, p: WaiverParams) -> Waiver | None:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from jiaoguan.core.errors import not_found
+from jiaoguan.violations import conf, rules
 from jiaoguan.violations.models import PenaltyDecision, PointsAccount, Violation
 
 
@@ -88,3 +90,47 @@ def unsettled_for_vehicle(*, vehicle_id: int | None = None, plate: str | None = 
         if plate_type:
             qs = qs.filter(plate_type=plate_type)
     return qs.select_related("code").order_by("occurred_at", "id")
+
+
+# --- First-violation waivers (the one check: the page offers what violation_request_waiver grants) ----------------
+
+def _waiver_params() -> rules.WaiverParams:
+    return rules.WaiverParams(rules=tuple(conf.get("WAIVER_RULES")),
+                              shenzhen_max_fine_fen=conf.get("SHENZHEN_MAX_FINE_FEN"),
+                              shenzhen_clean_months=conf.get("SHENZHEN_CLEAN_MONTHS"),
+                              shenzhen_vehicle_min_months=conf.get("SHENZHEN_VEHICLE_MIN_MONTHS"),
+                              national_clean_months=conf.get("NATIONAL_CLEAN_MONTHS"))
+
+
+def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
+    vehicle = violation.vehicle
+    occurred_on = timezone.localdate(violation.occurred_at)
+    prior = Violation.objects.filter(plate=violation.plate, plate_type=violation.plate_type,
+                                     occurred_at__lt=violation.occurred_at).exclude(status=Violation.Status.REVOKED)
+    since = None
+    if vehicle is not None:
+        since = max(d for d in (vehicle.registration_date, vehicle.last_change_date) if d is not None)
+    return rules.WaiverFacts(
+        code_on_first_list=violation.code.first_violation_list, points=violation.points,
+        fine_fen=violation.fine_fen, accident=violation.accident, congestion=violation.congestion,
+        in_city=True,  # everything this platform records happened in its city
+        vehicle_local=violation.plate.startswith(conf.get("CITY_PLATE_PREFIX")) and vehicle is not None,
+        vehicle_since=since, occurred_on=occurred_on,
+        prior_violation_dates=tuple(timezone.localdate(t) for t in prior.values_list("occurred_at", flat=True)))
+
+
+def waiver_check(*, violation: Violation) -> rules.Waiver | None:
+    return rules.waiver_for(waiver_facts(violation=violation), _waiver_params())
+
+
+def waiver_offer(*, violation: Violation) -> rules.WaiverOffer:
+    """May the citizen request the first-violation waiver of this violation, and if not, why: what the page
+    shows before the tap and what ``services.violation_request_waiver`` enforces."""
+    if violation.status != Violation.Status.RECORDED:
+        return rules.waiver_offer(None, _waiver_params(), open_=False)
+    return rules.waiver_offer(waiver_facts(violation=violation), _waiver_params())
+
+
+def may_dispute(*, violation: Violation) -> bool:
+    """申诉 is open for a violation not yet settled for good (the statuses ``services.dispute_submit`` accepts)."""
+    return violation.status in rules.DISPUTABLE

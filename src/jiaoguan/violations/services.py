@@ -20,6 +20,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
 from jiaoguan.core.identifiers import validate_plate
 from jiaoguan.violations import conf, rules
+from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
 from jiaoguan.violations.models import (
     DecisionSequence,
     Device,
@@ -130,6 +131,14 @@ def _vehicle_for(plate: str, plate_type: str):
         raise InvalidInput("violations.plate_type", "号牌种类不正确", "Unknown plate type", field="plate_type")
     vehicle = registry.vehicle_by_plate(plate=plate, plate_type=plate_type)
     if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
+        other = registry.vehicle_by_plate(plate=plate)
+        if other is not None:  # the number exists, with another 号牌种类: say so, not "does not exist"
+            chosen_zh, _s, chosen_en = Vehicle.PlateType(plate_type).label.partition(" ")
+            real_zh, _s, real_en = Vehicle.PlateType(other.plate_type).label.partition(" ")
+            raise InvalidInput("violations.plate_type_mismatch",
+                               f"号牌“{plate}”登记的号牌种类是“{real_zh}”，不是“{chosen_zh}”，请核对号牌种类",
+                               f"The plate “{plate}” is registered as “{real_en}”, not “{chosen_en}”; "
+                               "check the plate type", field="plate_type")
         raise InvalidInput("violations.unknown_plate", f"号牌“{plate}”在本市机动车登记中不存在",
                            f"The plate “{plate}” is not registered in this city", field="plate")
     return vehicle
@@ -276,35 +285,8 @@ def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Viol
 
 # --- Waivers -------------------------------------------------------------------------------------------------
 
-def _waiver_params() -> rules.WaiverParams:
-    return rules.WaiverParams(rules=tuple(conf.get("WAIVER_RULES")),
-                              shenzhen_max_fine_fen=conf.get("SHENZHEN_MAX_FINE_FEN"),
-                              shenzhen_clean_months=conf.get("SHENZHEN_CLEAN_MONTHS"),
-                              shenzhen_vehicle_min_months=conf.get("SHENZHEN_VEHICLE_MIN_MONTHS"),
-                              national_clean_months=conf.get("NATIONAL_CLEAN_MONTHS"))
-
-
-def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
-    from django.utils import timezone
-
-    vehicle = violation.vehicle
-    occurred_on = timezone.localdate(violation.occurred_at)
-    prior = Violation.objects.filter(plate=violation.plate, plate_type=violation.plate_type,
-                                     occurred_at__lt=violation.occurred_at).exclude(status=S.REVOKED)
-    since = None
-    if vehicle is not None:
-        since = max(d for d in (vehicle.registration_date, vehicle.last_change_date) if d is not None)
-    return rules.WaiverFacts(
-        code_on_first_list=violation.code.first_violation_list, points=violation.points,
-        fine_fen=violation.fine_fen, accident=violation.accident, congestion=violation.congestion,
-        in_city=True,  # everything this platform records happened in its city
-        vehicle_local=violation.plate.startswith(conf.get("CITY_PLATE_PREFIX")) and vehicle is not None,
-        vehicle_since=since, occurred_on=occurred_on,
-        prior_violation_dates=tuple(timezone.localdate(t) for t in prior.values_list("occurred_at", flat=True)))
-
-
-def waiver_check(*, violation: Violation) -> rules.Waiver | None:
-    return rules.waiver_for(waiver_facts(violation=violation), _waiver_params())
+# The facts and the check are reads (selectors.waiver_facts / waiver_check / waiver_offer): the page offers the
+# waiver from the same function this service enforces.
 
 
 def violation_request_waiver(*, user, violation_id: int) -> Violation:
@@ -316,16 +298,15 @@ def violation_request_waiver(*, user, violation_id: int) -> Violation:
         locked = Violation.objects.select_for_update().get(pk=v.pk)
         if locked.status == S.WAIVED:
             return locked
+        offer = waiver_offer(violation=locked)  # the same check the detail page offers the button from
         if locked.status != S.RECORDED:
-            raise Conflict("violations.not_open", "该违法已处理，不能申请首违免罚",
-                           "This violation is no longer open: a waiver cannot be requested", field="status")
-        waiver = waiver_check(violation=locked)
-        if waiver is None:
+            raise Conflict(rules.NOT_OPEN.code, rules.NOT_OPEN.zh, rules.NOT_OPEN.en, field="status")
+        if offer.waiver is None:
             raise Conflict("violations.no_waiver",
                            "不符合首违免罚条件（本市首违免罚六项条件或全国首违警告清单），请按正常程序处理",
                            "The first-violation waiver does not apply (neither the city's six conditions nor the "
                            "national first-violation list); handle it in the normal way")
-        return _waive(locked, waiver, actor=Actor.of(user))
+        return _waive(locked, offer.waiver, actor=Actor.of(user))
 
 
 # --- Points ledger ---------------------------------------------------------------------------------------------
@@ -651,7 +632,7 @@ def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
         d = Dispute.objects.create(kind=kind, submitted_by_id=user.pk, reason=reason, submitted_at=clock.now())
         for v in violations:
             locked = Violation.objects.select_for_update().get(pk=v.pk)
-            if locked.status not in (S.RECORDED, S.HANDLED, S.PAID):
+            if locked.status not in rules.DISPUTABLE:
                 raise Conflict("violations.not_disputable", f"违法记录{v.pk}当前不能申诉",
                                f"Violation {v.pk} cannot be disputed now", field="violation_ids")
             _dispute_open(locked, actor=actor, reason=reason)

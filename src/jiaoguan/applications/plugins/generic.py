@@ -5,7 +5,7 @@ from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
 from jiaoguan.core import clock
 
 
-@eligibility_rule("account.real_name")
+@eligibility_rule("account.real_name", before_form=True)
 def real_name_verified(ctx: RuleContext) -> list[Refusal]:
     """The applicant's account is real-name verified (a citizen linked to a registry person; an enterprise
     account linked to its enterprise)."""
@@ -21,7 +21,7 @@ def real_name_verified(ctx: RuleContext) -> list[Refusal]:
     return []
 
 
-@eligibility_rule("licence.valid")
+@eligibility_rule("licence.valid", before_form=True)
 def licence_valid(ctx: RuleContext) -> list[Refusal]:
     """The applicant holds a driving licence in the registry that is valid today. params: ``allow_expired_days``
     (a licence expired at most that many days ago still counts: renewal after expiry)."""
@@ -41,7 +41,7 @@ def licence_valid(ctx: RuleContext) -> list[Refusal]:
     return []
 
 
-@eligibility_rule("application.one_open")
+@eligibility_rule("application.one_open", before_form=True)
 def one_open_application(ctx: RuleContext) -> list[Refusal]:
     """At most one open (submitted, not yet decided) application of this service per applicant."""
     from jiaoguan.applications.models import OPEN_STATES, Application

@@ -25,7 +25,7 @@ def _licence(person):
     return selectors.licence_for_person(person=person) if person is not None else None
 
 
-@eligibility_rule("licence_renewal.eligible")
+@eligibility_rule("licence_renewal.eligible", before_form=True)
 def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
     from jiaoguan.registry import rules
 
