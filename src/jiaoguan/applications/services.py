@@ -316,7 +316,9 @@ def _context(app: Application, service: Service, user, data: dict, params: dict 
 def _checked(app: Application, service: Service, user) -> tuple[dict, list[hooks.Held | None]]:
     """Validate everything a submission needs, writing nothing: the form (422 with every field's problem), the
     materials (uploaded or held by the platform), then the eligibility rules (422 with their reasons)."""
-    cleaned, errors = rules.form_clean(service, app.form(), today=clock.today())
+    from jiaoguan.applications.selectors import form_clean_for
+
+    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
     uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
     refusals: list[hooks.Refusal] = []
     held: list[hooks.Held | None] = []
