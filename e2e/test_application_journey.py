@@ -56,7 +56,7 @@ def truck_owner():
 
 def fill_truck_form(page, plate: str, *, route: str = "") -> None:
     today = clock.today()
-    page.get_by_label("号牌号码").fill(plate)
+    page.get_by_label("号牌号码").select_option(value=plate)  # chosen from the applicant's own trucks
     page.get_by_label("通行类别").select_option(label="城市配送")
     page.get_by_label("通行区域").select_option(label="南山区限行区域")
     if route:

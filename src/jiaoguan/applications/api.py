@@ -3,6 +3,7 @@
 Public (no login):
     GET  /api/v1/services?q=&category=&applicant=     the catalogue (listed services), searchable
     GET  /api/v1/services/{code}                      one service's guide (办事指南) and form
+    GET  /api/v1/services/{code}/vehicles             (logged in) the vehicles each own_vehicle field offers you
 Applicants (session or bearer):
     POST   /api/v1/me/applications                    {"service", "data"?} -> 201 a draft
     GET    /api/v1/me/applications?status=            my applications
@@ -89,7 +90,8 @@ def service_guide(s: Service) -> dict:
         "form": [{"name": f.name, "type": f.type, "label": f.label.as_dict(), "required": f.required,
                   "help": f.help.as_dict() if f.help else None, "min": f.min, "max": f.max,
                   "min_length": f.min_length, "max_length": f.max_length, "pattern": f.pattern,
-                  "choices": [{"value": c.value, **c.label.as_dict()} for c in f.choices]} for f in s.fields],
+                  "choices": [{"value": c.value, **c.label.as_dict()} for c in f.choices],
+                  "vehicle_kinds": list(f.kinds)} for f in s.fields],
         "auto_approval": s.workflow.auto_approve is not None, "approve_first": s.workflow.approve_first is not None,
         "outputs": [o.name for o in s.outputs],
     }
@@ -114,6 +116,20 @@ def service_eligibility(request, code: str):
     entry = selectors.entry_check(user=user, service=service_get(code=code[:40]))
     return {"open": entry.open, "refusals": [r.as_dict() for r in entry.refusals], "field": entry.field,
             "closed": {value: [r.as_dict() for r in reasons] for value, reasons in entry.closed.items()}}
+
+
+@router.get("services/{code}/vehicles", auth=AUTH, response={200: dict, **ERRORS},
+            summary="The applicant's own vehicles each own_vehicle field of the service offers")
+def service_vehicles(request, code: str):
+    from jiaoguan.applications.rules import eligible_vehicles
+
+    user = current_user(request)
+    service = service_get(code=code[:40])
+    vehicles = selectors.applicant_vehicles(user=user, service=service)
+    return {f.name: [{"plate": v.plate, "plate_type": v.plate_type, "kind": v.kind,
+                      "kind_label": {"zh": v.kind_zh, "en": v.kind_en}, "brand": v.brand, "status": v.status}
+                     for v in eligible_vehicles(f, vehicles)]
+            for f in service.fields if f.type == "own_vehicle"}
 
 
 # --- applications as their applicant sees them ------------------------------------------------------------------

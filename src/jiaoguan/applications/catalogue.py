@@ -44,8 +44,8 @@ VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "revoke": (frozenset({"approved"}), frozenset({"revoked"})),  # approve-first: the later review disagrees
 }
 COMMENT_REQUIRED = frozenset({"refuse", "reject", "send_back", "revoke"})
-FIELD_TYPES = ("text", "bank_account", "textarea", "number", "date", "choice", "boolean", "plate", "id_number", "phone", "uscc",
-               "vin", "file")
+FIELD_TYPES = ("text", "bank_account", "textarea", "number", "date", "choice", "boolean", "plate", "own_vehicle",
+               "id_number", "phone", "uscc", "vin", "file")
 PERSONAL_TYPES = frozenset({"id_number", "phone", "bank_account"})  # stored encrypted, shown masked
 APPLICANT_KINDS = ("citizen", "enterprise")
 FILE_TYPES = ("pdf", "jpeg", "png")
@@ -99,6 +99,7 @@ class FieldSpec:
     pattern: str | None = None
     choices: tuple[Choice, ...] = ()
     integer: bool = True
+    kinds: tuple[str, ...] = ()  # own_vehicle: the registry vehicle kinds it accepts (empty: any)
 
     @property
     def personal(self) -> bool:
@@ -388,9 +389,17 @@ def date_bound(value: Any, today: dt.date) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
+def vehicle_kinds() -> dict[str, Text]:
+    """The registry's vehicle kinds (own_vehicle fields name them in ``kinds``), with their labels."""
+    from jiaoguan.registry.models import Vehicle
+    from jiaoguan.registry.selectors import split_label
+
+    return {value: Text(*split_label(label)) for value, label in Vehicle.Kind.choices}
+
+
 def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:
     t = r.keys(raw, where, {"name", "type", "label", "required", "help", "min", "max", "min_length", "max_length",
-                            "pattern", "choices", "integer"}, {"name", "type", "label"})
+                            "pattern", "choices", "integer", "kinds"}, {"name", "type", "label"})
     if not t:
         return None
     name = r.string(t.get("name"), f"{where}.name")
@@ -446,12 +455,23 @@ def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:
             except (re.error, TypeError) as exc:
                 r.bad(f"{where}.pattern", f"is not a valid regular expression ({exc})")
     integer = r.boolean(t.get("integer"), f"{where}.integer", True)
+    kinds: tuple[str, ...] = ()
+    if "kinds" in t:
+        if ftype != "own_vehicle":
+            r.bad(f"{where}.kinds", "only an own_vehicle field takes vehicle kinds")
+        else:
+            kinds = r.strings(t.get("kinds"), f"{where}.kinds")
+            known = vehicle_kinds()
+            for kind in kinds:
+                if kind not in known:
+                    r.bad(f"{where}.kinds", f"unknown vehicle kind {kind!r}; one of {', '.join(known)}")
     if not (name and label and ftype in FIELD_TYPES):
         return None
     return FieldSpec(name=name, type=ftype, label=label, required=r.boolean(t.get("required"), f"{where}.required",
                                                                                 True),
                      help=help_, min=t.get("min"), max=t.get("max"), min_length=t.get("min_length"),
-                     max_length=t.get("max_length"), pattern=pattern, choices=tuple(choices), integer=integer)
+                     max_length=t.get("max_length"), pattern=pattern, choices=tuple(choices), integer=integer,
+                     kinds=kinds)
 
 
 def _read_material(r: _Reader, raw: Any, where: str, providers: dict) -> MaterialSpec | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from stdnum import luhn
@@ -68,7 +69,7 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _clean_one(spec: FieldSpec, value, today: dt.date):
+def _clean_one(spec: FieldSpec, value, today: dt.date, vehicles: Sequence = ()):
     """The canonical value of one field, or raise InvalidInput(field=spec.name)."""
     name, t = spec.name, spec.type
 
@@ -122,6 +123,8 @@ def _clean_one(spec: FieldSpec, value, today: dt.date):
         return text in _TRUE
     if t == "plate":
         return identifiers.validate_plate(str(value), field=name)
+    if t == "own_vehicle":
+        return own_vehicle_plate(spec, value, vehicles)
     if t == "id_number":
         return identifiers.validate_id_number(str(value), field=name, today=today)
     if t == "phone":
@@ -138,9 +141,10 @@ def _clean_one(spec: FieldSpec, value, today: dt.date):
     raise bad("不支持的项目类型", "Unsupported field type")  # pragma: no cover - the loader refuses unknown types
 
 
-def form_clean(service: Service, data: dict, *, today: dt.date) -> tuple[dict, Errors]:
+def form_clean(service: Service, data: dict, *, today: dt.date, vehicles: Sequence = ()) -> tuple[dict, Errors]:
     """Validate a complete form (at submission): (canonical values, field -> (zh, en) errors). File fields are
-    checked against the uploaded materials by the caller."""
+    checked against the uploaded materials by the caller. ``vehicles`` are the applicant's own vehicles (objects
+    with ``plate`` and ``kind``: identity.selectors.account_vehicles), what an own_vehicle field may name."""
     unknown = sorted(k for k in data if service.field(str(k)) is None)
     if unknown:
         raise _unknown(unknown)
@@ -158,10 +162,37 @@ def form_clean(service: Service, data: dict, *, today: dt.date) -> tuple[dict, E
             errors[spec.name] = ("请勾选此项", "Please tick this box")
             continue
         try:
-            cleaned[spec.name] = _clean_one(spec, value, today)
+            cleaned[spec.name] = _clean_one(spec, value, today, vehicles)
         except InvalidInput as exc:
             errors[spec.name] = exc.fields.get(spec.name, (exc.zh, exc.en))
     return cleaned, errors
+
+
+def eligible_vehicles(spec: FieldSpec, vehicles: Sequence) -> list:
+    """The applicant's vehicles an own_vehicle field offers: those of the kinds it declares (any kind when it
+    declares none), in the order given."""
+    return [v for v in vehicles if not spec.kinds or v.kind in spec.kinds]
+
+
+def own_vehicle_plate(spec: FieldSpec, value, vehicles: Sequence) -> str:
+    """An own_vehicle answer: the plate of one of the applicant's own vehicles of an accepted kind. A plate that
+    is not the applicant's (another company's truck, a typed-in number) or of another kind is refused beside the
+    field, in Chinese and English."""
+    from jiaoguan.applications.catalogue import vehicle_kinds
+
+    plate = identifiers.validate_plate(str(value), field=spec.name)
+    mine = [v for v in vehicles if v.plate == plate]
+    if not mine:
+        raise InvalidInput("applications.not_own_vehicle", f"申请人名下没有号牌为{plate}的机动车，请从列表中选择",
+                           f"No vehicle with plate {plate} is registered to the applicant; choose one from the list",
+                           field=spec.name)
+    if not eligible_vehicles(spec, mine):
+        labels = vehicle_kinds()
+        zh = "、".join(labels[k].zh if k in labels else k for k in spec.kinds)
+        en = ", ".join((labels[k].en if k in labels else k).lower() for k in spec.kinds)
+        raise InvalidInput("applications.vehicle_kind", f"{plate}不能办理本事项：须为{zh}",
+                           f"{plate} cannot be used for this service: it must be a {en}", field=spec.name)
+    return plate
 
 
 def split_personal(service: Service, values: dict) -> tuple[dict, dict]:

@@ -177,6 +177,58 @@ def my_applications(*, user, status: str | None = None) -> QuerySet[Application]
     return qs.order_by("-created_at", "-pk")
 
 
+@dataclass(frozen=True)
+class ApplicationLine:
+    """One of an applicant's applications as a home page lists it: the service's name and the status in both
+    languages."""
+
+    id: int
+    reference: str
+    service_code: str
+    service_zh: str
+    service_en: str
+    status: str
+    status_zh: str
+    status_en: str
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+
+
+def my_application_lines(*, user, limit: int = 10) -> list[ApplicationLine]:
+    """The account's latest applications (newest first), what an applicant's home page shows of them."""
+    from jiaoguan.applications.services import STATUS_EN, STATUS_ZH
+
+    cat = catalogue()
+    out = []
+    for app in my_applications(user=user)[:limit]:
+        service = cat.get(app.service_code)
+        out.append(ApplicationLine(
+            id=app.pk, reference=app.reference or "", service_code=app.service_code,
+            service_zh=service.name.zh if service else app.service_code,
+            service_en=service.name.en if service else app.service_code,
+            status=app.status, status_zh=STATUS_ZH.get(app.status, app.status),
+            status_en=STATUS_EN.get(app.status, app.status), created_at=app.created_at,
+            submitted_at=app.submitted_at))
+    return out
+
+
+def applicant_vehicles(*, user, service: Service | None = None) -> list:
+    """The applicant's own vehicles (registry VehicleSummary rows: an enterprise's, or a citizen's own), which the
+    service's own_vehicle fields may name; nothing is read when the service has no such field."""
+    from jiaoguan.identity.selectors import account_vehicles
+
+    if service is not None and not any(f.type == "own_vehicle" for f in service.fields):
+        return []
+    return account_vehicles(user=user)
+
+
+def form_clean_for(*, user, service: Service, data: dict) -> tuple[dict, dict]:
+    """``rules.form_clean`` for this applicant today: what a submission would say of the form (pages preview it
+    with this; the engine checks again at submission)."""
+    return rules.form_clean(service, data, today=clock.today(),
+                            vehicles=applicant_vehicles(user=user, service=service))
+
+
 def my_application(*, user, application_id: int) -> Application:
     """The applicant's own application (someone else's is the same 404 as a missing one)."""
     app = Application.objects.prefetch_related("materials").filter(pk=application_id, applicant=user).first()
@@ -299,7 +351,7 @@ def submission_check(*, app: Application, service: Service, user, lenient: bool 
     from jiaoguan.applications.models import Material
     from jiaoguan.core.errors import DomainError
 
-    cleaned, errors = rules.form_clean(service, app.form(), today=clock.today())
+    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
     uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
     refusals: list[hooks.Refusal] = []
     held: list[hooks.Held | None] = []

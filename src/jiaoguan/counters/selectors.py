@@ -146,14 +146,32 @@ def live_count(*, slot: Slot) -> int:
 
 
 def enterprise_vehicles(*, enterprise) -> list:
-    """The registry's vehicles of an enterprise (owner USCC), still registered. Read here because registry has no
-    selector for it yet (registry.selectors.vehicles_owned_by takes a person)."""
-    from jiaoguan.registry.models import Vehicle
+    """The registry's vehicles of an enterprise (owner USCC), still registered."""
+    from jiaoguan.registry.selectors import vehicles_of_enterprise
 
     if not enterprise or not enterprise.uscc:
         return []
-    return list(Vehicle.objects.filter(owner_uscc=enterprise.uscc)
-                .exclude(status__in=(Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED)).order_by("plate")[:500])
+    return list(vehicles_of_enterprise(uscc=enterprise.uscc)[:500])
+
+
+def enterprise_party(enterprise_id: int) -> str:
+    """The party (bookings' "who answers for it") of an enterprise's batch bookings."""
+    return f"enterprise:{enterprise_id}"
+
+
+def enterprise_appointments(*, user, live_only: bool = False) -> QuerySet[Booking]:
+    """The counter appointments an enterprise account sees: those booked for its enterprise (批量预约 by any of the
+    enterprise's accounts) and the account's own; newest first. Another enterprise's are never among them."""
+    if getattr(user, "pk", None) is None:
+        return Booking.objects.none()
+    mine = Q(user=user)
+    if getattr(user, "role", None) == "enterprise" and getattr(user, "enterprise_id", None):
+        mine |= Q(party=enterprise_party(user.enterprise_id))
+    qs = (Booking.objects.filter(mine, slot__resource__kind=Resource.Kind.COUNTER)
+          .select_related("slot__resource", "quota"))
+    if live_only:
+        qs = qs.filter(status__in=LIVE_BOOKING)
+    return qs.order_by("-created_at", "-id")
 
 
 def enterprise_batches(*, user) -> QuerySet[EnterpriseBatch]:

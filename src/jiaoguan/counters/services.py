@@ -35,6 +35,7 @@ from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, InvalidInput, forbidden, not_found
 from jiaoguan.counters.models import CounterService, EnterpriseBatch, Office, OfficeService
+from jiaoguan.counters.selectors import enterprise_party
 
 MAX_BATCH = 20
 MAX_GENERATE_DAYS = 62
@@ -333,7 +334,7 @@ def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[Enter
         raise InvalidInput("counters.batch_size", f"每批1–{MAX_BATCH}项", f"A batch holds 1–{MAX_BATCH} items",
                            field="items")
     enterprise = user.enterprise
-    party = f"enterprise:{enterprise.pk}"
+    party = enterprise_party(enterprise.pk)
     errors: list[tuple[int, DomainError]] = []
     booked: dict[int, Booking] = {}
     reference = booking_rules.reference_new("PL")

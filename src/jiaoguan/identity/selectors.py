@@ -1,4 +1,5 @@
-"""Reads of the identity app: a citizen's own licence, vehicles and bindings; accounts by phone.
+"""Reads of the identity app: a citizen's own licence, vehicles and bindings; an enterprise account's company and
+its vehicles; accounts by phone.
 
 What a user sees of a vehicle they bound but do not own is the vehicle (plate, type, brand, inspection,
 insurance, status, last 4 of the VIN): never the owner's name, ID number, phone or address. The summaries
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.identity.models import User, VehicleBinding
+from jiaoguan.identity.roles import Role
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,57 @@ def my_vehicles(*, user: User) -> list[MyVehicle]:
     summaries = registry.vehicle_summaries(vehicles=[b.vehicle for b in bindings])
     return [MyVehicle(binding_id=b.pk, kind=b.kind, bound_at=b.bound_at, vehicle=s)
             for b, s in zip(bindings, summaries)]
+
+
+@dataclass(frozen=True)
+class MyEnterprise:
+    """The company an enterprise account acts for, as its own pages show it (the USCC masked)."""
+
+    id: int
+    name: str
+    uscc: str
+    uscc_masked: str
+
+
+def is_enterprise_account(user) -> bool:
+    """An account of the enterprise role (whether or not an administrator has linked it to its company yet)."""
+    return getattr(user, "role", None) == Role.ENTERPRISE
+
+
+def my_enterprise(*, user: User) -> MyEnterprise | None:
+    """The enterprise an enterprise account acts for; None for any other account, or one not linked yet."""
+    from jiaoguan.core.masking import mask_id_number
+
+    if not is_enterprise_account(user) or getattr(user, "enterprise_id", None) is None:
+        return None
+    e = user.enterprise
+    return MyEnterprise(id=e.pk, name=e.name, uscc=e.uscc, uscc_masked=mask_id_number(e.uscc))
+
+
+def account_vehicles(*, user: User, kinds=None) -> list:
+    """The vehicles an account holds as their owner, as registry VehicleSummary rows (live vehicles only: never
+    scrapped or transferred out), optionally only of the given registry kinds (e.g. ``("truck",)``):
+
+    - an enterprise account: its enterprise's vehicles (registered to the company's USCC), by plate;
+    - a citizen: their own vehicles, while the account's phone is the phone on file (see account_standing),
+      oldest first. Vehicles of others bound with their owners' consent are not the citizen's own.
+
+    What a service that needs "one of the applicant's vehicles" offers and accepts (applications' own_vehicle
+    field); staff accounts own nothing."""
+    from jiaoguan.registry import selectors as registry
+
+    if user is None or getattr(user, "pk", None) is None:
+        return []
+    if is_enterprise_account(user):
+        company = my_enterprise(user=user)
+        vehicles = registry.vehicles_of_enterprise(uscc=company.uscc) if company is not None else []
+    elif getattr(user, "role", None) == Role.CITIZEN and records_visible(user=user):
+        vehicles = registry.vehicles_owned_by(person=user.person)
+    else:
+        return []
+    if kinds:
+        vehicles = [v for v in vehicles if v.kind in set(kinds)]
+    return registry.vehicle_summaries(vehicles=vehicles)
 
 
 def my_bindings(*, user: User, limit: int = 100) -> list[MyBinding]:

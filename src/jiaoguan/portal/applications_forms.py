@@ -1,7 +1,7 @@
 """The application form, generated from a service's declaration (applications/catalogue.py FieldSpec).
 
 The form only parses and checks shape: every declared field becomes an input of its type (text, number, date with
-its bounds, choice, tick box, plate, ID number, phone, USCC, VIN, file), and every material the applicant may have
+its bounds, choice, tick box, plate, one of the applicant's own vehicles, ID number, phone, USCC, VIN, file), and every material the applicant may have
 to upload becomes a file input. Nothing here is required by Django: a draft may be saved half-filled, and the
 engine (applications.rules.form_clean at submission) says what is missing or malformed; its messages are put
 beside the fields with ``core.forms.form_error``. A value that is not one of a choice field's choices (a tampered
@@ -58,7 +58,31 @@ def _text_input(attrs: dict) -> forms.TextInput:
     return forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", **attrs})
 
 
-def _field_for(spec: FieldSpec, *, today: dt.date, stored=None) -> forms.Field:
+def _vehicle_option(v) -> str:
+    """How one of the applicant's vehicles reads in the list: plate, kind and brand in the page's language."""
+    from jiaoguan.core.identifiers import format_plate
+
+    kind = v.kind_en if (get_language() or "").startswith("en") else v.kind_zh
+    return f"{format_plate(v.plate)} · {kind} · {v.brand}" if v.brand else f"{format_plate(v.plate)} · {kind}"
+
+
+def _own_vehicle_field(spec: FieldSpec, vehicles, common: dict) -> forms.Field:
+    """A list of the applicant's own vehicles of the kinds the service accepts (never a typed-in plate): the
+    engine accepts only a plate of one of them (applications.rules.own_vehicle_plate)."""
+    from jiaoguan.applications.rules import eligible_vehicles
+
+    offered = eligible_vehicles(spec, vehicles)
+    if offered:
+        choices = [("", _("请选择"))] + [(v.plate, _vehicle_option(v)) for v in offered]
+    else:
+        choices = [("", _("名下没有可选的车辆"))]
+        common = {**common, "help_text": _("您名下没有可办理本事项的车辆。车辆登记在您（或本企业）名下后会出现在这里。")}
+    field = forms.ChoiceField(choices=choices, **common)
+    field.vehicles = offered
+    return field
+
+
+def _field_for(spec: FieldSpec, *, today: dt.date, stored=None, vehicles=()) -> forms.Field:
     label = pick_text(spec.label)
     help_text = pick_text(spec.help) if spec.help else ""
     common = {"label": label, "required": False, "help_text": help_text}
@@ -95,6 +119,8 @@ def _field_for(spec: FieldSpec, *, today: dt.date, stored=None) -> forms.Field:
     if t == "plate":
         return forms.CharField(max_length=20, widget=_text_input({"placeholder": "粤B12345", "autocapitalize":
                                                                   "characters"}), **common)
+    if t == "own_vehicle":
+        return _own_vehicle_field(spec, vehicles, common)
     if t == "vin":
         return forms.CharField(max_length=20, widget=_text_input({"autocapitalize": "characters", "maxlength": 17}),
                                **common)
@@ -116,10 +142,11 @@ class ApplicationForm(forms.Form):
     """The answers to one service's form, plus an upload input for each material the applicant may be asked for.
 
     ``values`` are the stored answers (a draft's), shown as the inputs' initial values; ``held`` names the
-    material codes the platform already holds for this applicant (no upload asked)."""
+    material codes the platform already holds for this applicant (no upload asked); ``vehicles`` are the
+    applicant's own vehicles (applications.selectors.applicant_vehicles), offered by own_vehicle fields."""
 
     def __init__(self, *args, service: Service, today: dt.date, values: dict | None = None,
-                 held: set[str] | frozenset[str] = frozenset(), **kwargs):
+                 held: set[str] | frozenset[str] = frozenset(), vehicles=(), **kwargs):
         values = dict(values or {})
         initial = {}
         for spec in service.fields:
@@ -137,7 +164,7 @@ class ApplicationForm(forms.Form):
         for spec in service.fields:
             if spec.type == "file":
                 continue
-            self.fields[spec.name] = _field_for(spec, today=today, stored=values.get(spec.name))
+            self.fields[spec.name] = _field_for(spec, today=today, stored=values.get(spec.name), vehicles=vehicles)
             self.fields[spec.name].spec = spec
             self.answer_names.append(spec.name)
         for slot, (label, types, max_kb, max_files) in service.upload_slots().items():

@@ -28,7 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiaoguan.applications import hooks, rules, selectors, services
+from jiaoguan.applications import hooks, selectors, services
 from jiaoguan.applications.api import ACTION_LABELS, ROLE_LABELS
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
 from jiaoguan.applications.models import OPEN_STATES, Application, Material
@@ -243,14 +243,14 @@ def _context(app: Application | None, service: Service, user, data: dict, params
                              enterprise=getattr(app, "enterprise", None) if app is not None else None)
 
 
-def _cleaned(service: Service, values: dict) -> tuple[dict, dict]:
-    return rules.form_clean(service, {k: v for k, v in values.items() if service.field(k) is not None},
-                            today=clock.today())
+def _cleaned(service: Service, values: dict, user) -> tuple[dict, dict]:
+    return selectors.form_clean_for(user=user, service=service,
+                                    data={k: v for k, v in values.items() if service.field(k) is not None})
 
 
 def _held(app: Application | None, service: Service, user, values: dict) -> list[HeldRow]:
     """For each material the platform may hold (免提交): whether it holds it for this applicant now."""
-    cleaned, _errors = _cleaned(service, values)
+    cleaned, _errors = _cleaned(service, values, user)
     ctx = _context(app, service, user, cleaned)
     rows = []
     for m in service.materials:
@@ -320,10 +320,11 @@ def _form_page(request: HttpRequest, service: Service, form: ApplicationForm, *,
 def _new_form(service: Service, app: Application | None, request: HttpRequest, *, bound: bool) -> ApplicationForm:
     values = app.form() if app is not None else {}
     held = {h.code for h in _held(app, service, request.user, values) if h.found}
+    vehicles = selectors.applicant_vehicles(user=request.user, service=service)
     if bound:
         return ApplicationForm(request.POST, request.FILES, service=service, today=clock.today(), values=values,
-                               held=held)
-    return ApplicationForm(service=service, today=clock.today(), values=values, held=held)
+                               held=held, vehicles=vehicles)
+    return ApplicationForm(service=service, today=clock.today(), values=values, held=held, vehicles=vehicles)
 
 
 def _save(request: HttpRequest, service: Service, app: Application, form: ApplicationForm) -> int:

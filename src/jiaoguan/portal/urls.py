@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from jiaoguan.portal import views
+from jiaoguan.portal import enterprise_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("password/reset/", views.password_reset, name="password_reset"),
     path("me/", views.me, name="me"),
+    path("me/enterprise/", enterprise_views.home, name="enterprise"),
     path("me/phone/", views.phone_change, name="phone_change"),
     path("me/vehicles/bind/", views.bind, name="bind"),
     path("me/vehicles/bindings/<id:binding_id>/confirm/", views.bind_confirm, name="bind_confirm"),

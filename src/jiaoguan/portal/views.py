@@ -30,6 +30,7 @@ from jiaoguan.core.masking import mask_phone
 from jiaoguan.identity.selectors import (
     account_standing,
     binding_of,
+    is_enterprise_account,
     my_bindings,
     my_licence,
     my_vehicles,
@@ -262,6 +263,8 @@ def _in_english() -> bool:
 @citizen_required
 def me(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if is_enterprise_account(user):
+        return redirect("portal:enterprise")  # a company has no licence: its home is the enterprise page
     pending = [b for b in my_bindings(user=user) if b.status == "pending"]
     standing = account_standing(user=user)
     context = {

@@ -198,6 +198,17 @@ def vehicles_owned_by(*, person: Person) -> QuerySet[Vehicle]:
             .prefetch_related("policies").order_by("registration_date", "pk"))
 
 
+def vehicles_of_enterprise(*, uscc: str) -> QuerySet[Vehicle]:
+    """The vehicles registered to the company with this unified social credit code (统一社会信用代码) that are still
+    its own (not scrapped, not transferred out), by plate. An empty code owns nothing (persons' vehicles carry
+    no USCC)."""
+    uscc = str(uscc or "").strip().upper()
+    if not uscc:
+        return Vehicle.objects.none()
+    return (Vehicle.objects.filter(owner_uscc=uscc).exclude(status__in=LIVE_VEHICLE_EXCLUDED)
+            .prefetch_related("policies").order_by("plate", "pk"))
+
+
 def vehicle_ids_owned_by(*, person: Person) -> set[int]:
     """The ids of the vehicles ``vehicles_owned_by`` returns, in one light query (no policies)."""
     return set(Vehicle.objects.filter(owner=person).exclude(status__in=LIVE_VEHICLE_EXCLUDED)

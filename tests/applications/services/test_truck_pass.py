@@ -80,8 +80,30 @@ def test_a_citizen_owning_a_truck_may_apply(workday):
 
 
 @pytest.mark.parametrize("setup, code", [
-    (lambda c: truck(owner_user=enterprise_user()), "truck.not_owned"),
-    (lambda c: truck(owner_user=c, kind="small_car"), "truck.not_a_truck"),
+    (lambda c: truck(owner_user=enterprise_user()), "applications.not_own_vehicle"),
+    (lambda c: truck(owner_user=c, kind="small_car"), "applications.vehicle_kind"),
+])
+def test_a_vehicle_not_the_applicants_own_truck_is_refused_beside_the_plate(workday, setup, code):
+    """The plate is chosen from the applicant's own trucks (an own_vehicle field): another company's truck, or
+    one of its own cars, is refused at the field in both languages, and the draft is kept."""
+    company = enterprise_user()
+    t = setup(company)
+    app = draft_with(company, "truck_pass", form(t.plate))
+    with pytest.raises(InvalidInput) as e:
+        services.application_submit(user=company, application_id=app.pk)
+    assert e.value.code == "applications.form_invalid" and set(e.value.fields) == {"plate"}
+    zh, en = e.value.fields["plate"]
+    if code == "applications.not_own_vehicle":
+        assert zh == f"申请人名下没有号牌为{t.plate}的机动车，请从列表中选择"
+        assert en == f"No vehicle with plate {t.plate} is registered to the applicant; choose one from the list"
+    else:
+        assert zh == f"{t.plate}不能办理本事项：须为载货汽车"
+        assert en == f"{t.plate} cannot be used for this service: it must be a truck"
+    app.refresh_from_db()
+    assert app.status == S.DRAFT and app.form()["plate"] == t.plate
+
+
+@pytest.mark.parametrize("setup, code", [
     (lambda c: truck(owner_user=c, status="seized"), "truck.status"),
     (lambda c: truck(owner_user=c, inspection_due=dt.date(2026, 12, 1)), "truck.inspection"),
     (lambda c: truck(owner_user=c, insured=False), "truck.insurance"),
