@@ -122,6 +122,20 @@ def test_see_handle_and_pay_a_violation(journey, device):
     assert "电子回单" in j.text() and "¥200.00" in j.text()
     j.shot("04-receipt")
 
+    # 5. 我的消息: the violation recorded, the decision and the payment, each told once (the outbox ran after
+    # each commit); then the same messages in English, though they were sent in Chinese
+    j.goto("/me/messages/")
+    body = j.text()
+    assert "交通违法记录提醒" in body and "处罚决定已作出" in body and "缴费成功" in body
+    assert decision.number in body
+    j.shot("05-messages")
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("button", name="中文").wait_for()
+    body = j.text()
+    assert "Traffic violation recorded" in body and "Penalty decision issued" in body and "Payment received" in body
+    assert "交通违法记录提醒" not in body and "缴费成功" not in body
+    j.shot("06-messages-english")
+
 
 def test_first_violation_waiver(journey, device, settings):
     user, _person, _licence, car = citizen(name="郑首违")

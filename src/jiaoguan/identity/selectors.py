@@ -281,3 +281,19 @@ def staff_get(*, user_id: int) -> User | None:
 
 def users_by_ids(*, ids) -> dict[int, User]:
     return User.objects.in_bulk(set(ids))
+
+
+def account_of_person(*, person_id: int | None) -> User | None:
+    """The active account of a registry person (one account per person), or None."""
+    if person_id is None:
+        return None
+    return User.objects.filter(person_id=person_id, is_active=True).select_related("person").first()
+
+
+def accounts_bound_to_vehicle(*, vehicle_id: int) -> list[User]:
+    """Active accounts with an active binding to the vehicle (own or someone else's), by id. What each may see
+    of the vehicle is decided by my_vehicles (the binding must still stand; a bound non-owner sees only what
+    happened after the binding)."""
+    ids = (VehicleBinding.objects.filter(vehicle_id=vehicle_id, status=VehicleBinding.Status.ACTIVE)
+           .values_list("user_id", flat=True))
+    return list(User.objects.filter(pk__in=ids, is_active=True).select_related("person").order_by("pk"))

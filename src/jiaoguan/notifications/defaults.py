@@ -345,4 +345,86 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
     ),
 )
 
+
+# --- violations and payments (the notices a 12123 user expects). No personal data in them: the plate, place,
+# time, amounts and the decision number only, so the SMS text needs no masking. ---
+_VIOLATION = ("plate", "when", "place", "what_zh", "what_en", "fine", "points")
+TEMPLATES += (
+    DefaultTemplate(
+        code="violation.recorded",
+        description="交通违法已记录（车主与绑定用户） Traffic violation recorded (owner and bound users)",
+        params=_VIOLATION,
+        subject_zh="交通违法记录提醒",
+        subject_en="Traffic violation recorded",
+        body_zh="机动车{plate}于{when}在{place}有一条交通违法记录：{what_zh}，罚款{fine}，记{points}分。"
+                "请登录交管网上服务查看并处理。",
+        body_en="Vehicle {plate} was recorded on {when} at {place}: {what_en}; fine {fine}, {points} point(s). "
+                "Log in to Jiaoguan to see and handle it.",
+    ),
+    DefaultTemplate(
+        code="violation.warned",
+        description="首违警告，不罚款不记分（车主与绑定用户） First violation: a warning only (owner and bound users)",
+        params=("plate", "when", "place", "what_zh", "what_en"),
+        subject_zh="首违警告",
+        subject_en="First violation: warning only",
+        body_zh="机动车{plate}于{when}在{place}的交通违法（{what_zh}）符合首违免罚条件，予以警告，不罚款、不记分。"
+                "请遵守交通法规，安全出行。",
+        body_en="Vehicle {plate} was recorded on {when} at {place} ({what_en}). As a first violation it is a "
+                "warning only: no fine and no points. Please drive safely.",
+    ),
+    DefaultTemplate(
+        code="decision.issued",
+        description="处罚决定书已作出（驾驶证持有人） Penalty decision issued (licence holder)",
+        params=("number", "plate", "what_zh", "what_en", "fine", "points", "due", "percent"),
+        subject_zh="处罚决定已作出",
+        subject_en="Penalty decision issued",
+        body_zh="机动车{plate}的交通违法（{what_zh}）已处理，处罚决定书编号{number}：罚款{fine}，记{points}分。"
+                "请于{due}前缴纳罚款，逾期每日按罚款数额的{percent}%加处罚款。",
+        body_en="The violation of vehicle {plate} ({what_en}) has been dealt with, penalty decision {number}: "
+                "fine {fine}, {points} point(s). Pay the fine by {due}; after that a late fee of {percent}% of "
+                "the fine is added every day.",
+    ),
+    DefaultTemplate(
+        code="decision.warning",
+        description="处罚决定书：警告，无罚款（驾驶证持有人） Penalty decision: a warning, no fine (licence holder)",
+        params=("number", "plate", "what_zh", "what_en", "points"),
+        subject_zh="处罚决定已作出",
+        subject_en="Penalty decision issued",
+        body_zh="机动车{plate}的交通违法（{what_zh}）已处理，处罚决定书编号{number}：警告，记{points}分，无需缴纳罚款。",
+        body_en="The violation of vehicle {plate} ({what_en}) has been dealt with, penalty decision {number}: "
+                "a warning, {points} point(s), nothing to pay.",
+    ),
+    DefaultTemplate(
+        code="payment.paid",
+        description="缴费成功（缴款人） Payment received (payer)",
+        params=("name_zh", "name_en", "amount", "reference"),
+        subject_zh="缴费成功",
+        subject_en="Payment received",
+        body_zh="您已成功缴纳{name_zh}，金额{amount}，缴款编号{reference}。电子回单可在“我的缴费”中查看。",
+        body_en="Your payment of {amount} for {name_en} has been received, payment number {reference}. "
+                "The e-receipt is under My payments.",
+    ),
+    DefaultTemplate(
+        code="payment.refunded",
+        description="退款成功（缴款人） Refund completed (payer)",
+        params=("amount", "order", "refund_no"),
+        subject_zh="退款成功",
+        subject_en="Refund completed",
+        body_zh="您的缴费订单{order}有{amount}已原路退回（退款编号{refund_no}），到账时间以支付渠道为准。",
+        body_en="{amount} of your payment order {order} has been refunded to where it came from (refund number "
+                "{refund_no}); when it arrives depends on the payment channel.",
+    ),
+    DefaultTemplate(
+        code="payment.late_fee",
+        description="开始加处罚款（滞纳金）（缴款人） Late fee starts (payer)",
+        params=("name_zh", "name_en", "reference", "since", "percent", "daily"),
+        subject_zh="罚款逾期未缴，开始加处罚款",
+        subject_en="Fine overdue: late fee started",
+        body_zh="您的{name_zh}（缴款编号{reference}）逾期未缴，自{since}起每日按罚款数额的{percent}%加处罚款"
+                "（每日{daily}），加处总额不超过罚款本身。请尽快缴纳。",
+        body_en="Your {name_en} (payment number {reference}) is overdue: from {since} a late fee of {percent}% of "
+                "the fine ({daily}) is added every day, up to the amount of the fine itself. Please pay soon.",
+    ),
+)
+
 BY_CODE: dict[str, DefaultTemplate] = {t.code: t for t in TEMPLATES}

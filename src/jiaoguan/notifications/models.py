@@ -97,6 +97,11 @@ class Message(models.Model):
     subject = models.CharField("标题 subject", max_length=120, blank=True)
     # The rendered text exactly as sent (SMS: with the signature), encrypted: it may hold a one-time code.
     body = EncryptedField("正文 text")
+    # An inbox message is read in the reader's language at the time of reading, which may not be the language it
+    # was sent in: the same template rendered in the other language when it was sent (None for SMS, which is
+    # read as it was sent). See ``text_in``.
+    alt_subject = models.CharField("另一语言标题 subject in the other language", max_length=120, blank=True)
+    alt_body = EncryptedField("另一语言正文 text in the other language", null=True, blank=True)
     status = models.CharField(
         "状态 status", max_length=10, choices=Status.choices, default=Status.CREATED, db_index=True
     )
@@ -135,3 +140,10 @@ class Message(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    def text_in(self, language: str | None) -> tuple[str, str]:
+        """(subject, body) in ``language`` (zh-hans unless "en…"): the text as sent when that is its language or
+        no other rendering was stored, else the other language's rendering."""
+        if rules.normalise_language(language) != self.language and self.alt_body:
+            return self.alt_subject, self.alt_body
+        return self.subject, self.body

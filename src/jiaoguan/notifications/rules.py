@@ -88,6 +88,11 @@ def normalise_language(language: str | None) -> str:
     return "en" if (language or "").strip().lower().startswith("en") else DEFAULT_LANGUAGE
 
 
+def other_language(language: str | None) -> str:
+    """The other of the two languages: "en" ↔ "zh-hans"."""
+    return DEFAULT_LANGUAGE if normalise_language(language) == "en" else "en"
+
+
 def split_names(value: str) -> list[str]:
     """ "code, minutes" → ["code", "minutes"]."""
     return [n.strip() for n in (value or "").split(",") if n.strip()]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -20,6 +21,28 @@ def _inbox(user) -> QuerySet[Message]:
 def inbox_for(*, user) -> QuerySet[Message]:
     """The user's inbox, newest first."""
     return _inbox(user).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One inbox message as its reader sees it: subject and text in the reader's language."""
+
+    pk: int
+    template_code: str
+    subject: str
+    body: str
+    created_at: dt.datetime
+    is_read: bool
+
+
+def inbox_entries(*, user, language: str | None) -> list[InboxEntry]:
+    """The user's inbox, newest first, each message in ``language`` (see Message.text_in)."""
+    entries = []
+    for m in inbox_for(user=user):
+        subject, body = m.text_in(language)
+        entries.append(InboxEntry(pk=m.pk, template_code=m.template_code, subject=subject, body=body,
+                                  created_at=m.created_at, is_read=m.is_read))
+    return entries
 
 
 def unread_count(*, user) -> int:

@@ -149,6 +149,9 @@ def message_send(*, template: str, params: dict, phone: str | None = None, user=
             raise NoRecipient(f"an SMS ({template}) needs a phone number or a user with one")
         sms_phone = validate_phone(raw)
 
+    # The inbox shows a message in its reader's current language: render the other language now, with the same
+    # template and parameters, so a reader who switches language reads the same message in theirs.
+    alt = _render(tpl, params, rules.other_language(rendered.language)) if "inbox" in channels else None
     now = clock.now()
     stored = _storable(params, tpl.secret)
     created: list[Message] = []
@@ -164,6 +167,8 @@ def message_send(*, template: str, params: dict, phone: str | None = None, user=
                 language=rendered.language,
                 subject=rendered.subject[:120],
                 body=rules.sms_text(rendered.body, language=rendered.language) if is_sms else rendered.body,
+                alt_subject="" if is_sms or alt is None else alt.subject[:120],
+                alt_body=None if is_sms or alt is None else alt.body,
                 next_attempt_at=now,  # status: the model's default, created
                 created_at=now,
             )
@@ -176,6 +181,33 @@ def message_send(*, template: str, params: dict, phone: str | None = None, user=
         if sms_ids:
             transaction.on_commit(lambda: messages_dispatch(message_ids=sms_ids))
     return created
+
+
+def notice_to_person(*, person_id: int | None, template: str, params: dict, sms: bool = True) -> list[Message]:
+    """A notice about a registry person's own record (a decision on their licence, a payment they owe or made):
+    an inbox message to their account — only while the account may see the person's records (its phone is the
+    phone on file, identity.selectors.records_visible) — and an SMS to the phone on file (预留手机号). A person
+    with neither gets nothing. Call it from an outbox handler, after the change has committed."""
+    from jiaoguan.core.errors import NotFound
+    from jiaoguan.identity import selectors as identity
+    from jiaoguan.registry import selectors as registry
+
+    if person_id is None:
+        return []
+    try:
+        person = registry.person_get(person_id=person_id)
+    except NotFound:
+        return []
+    account = identity.account_of_person(person_id=person.pk)
+    if account is not None and not identity.records_visible(user=account):
+        account = None
+    phone = person.phone if sms else None
+    if account is not None:
+        channels = ("inbox", "sms") if phone else ("inbox",)
+        return message_send(template=template, params=params, user=account, phone=phone, channels=channels)
+    if phone:
+        return message_send(template=template, params=params, phone=phone, channels=("sms",))
+    return []
 
 
 def messages_dispatch(*, message_ids: Sequence[int]) -> None:

@@ -38,6 +38,8 @@ class PayableItem(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
+    # When the payer was told that the late fee started (once per item: services.late_fee_notices_send).
+    late_fee_notice_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -12,9 +12,11 @@ from jiaoguan.payments.models import Order, PayableItem
 from jiaoguan.payments.reference import KIND_ITEM, KIND_ORDER, reference_parse
 
 
-def _late_fee_rules() -> tuple[int, int]:
+def late_fee_rules() -> tuple[int, int]:
+    """The city's (grace days, daily percent) of the late fee."""
     return (int(getattr(settings, "JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", rules.GRACE_DAYS)),
             int(getattr(settings, "JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", rules.DAILY_PERCENT)))
+
 
 
 def payable_for_source(*, source_type: str, source_id: str) -> PayableItem | None:
@@ -27,7 +29,7 @@ def payable_amount_due(*, item: PayableItem, on: dt.date | None = None) -> tuple
     on = on or clock.today()
     fee = 0
     if item.late_fee and item.decision_date is not None:
-        grace, percent = _late_fee_rules()
+        grace, percent = late_fee_rules()
         fee = rules.late_fee_fen(fine_fen=item.amount_fen, decision_date=item.decision_date, on=on,
                                  grace_days=grace, daily_percent=percent)
     return item.amount_fen, fee, item.amount_fen + fee

@@ -482,7 +482,43 @@ def refund_complete(*, channel: str, out_refund_no: str, refund_no: str) -> str:
             # the channel accepted it although our submit did not see the answer: it is processing there
             _refund_move(refund, RS.PROCESSING, actor=_channel_actor(channel), extra={"channel_refund_no": refund_no})
         _refund_move(refund, RS.SUCCEEDED, actor=_channel_actor(channel), extra={"completed_at": clock.now()})
+        event_emit(topic="payments.refund_succeeded", payload={"refund_id": refund.pk,
+                                                              "payer_person_id": refund.order.payer_person_id})
         return "refunded"
+
+
+# --- the late fee starts -------------------------------------------------------------------------------------------
+
+def late_fee_notices_send(*, on: dt.date | None = None, chunk: int = 200) -> int:
+    """The periodic job of the day a late fee starts: every unpaid item whose late fee is charged on ``on``
+    (today, the local date) and whose payer has not been told yet is marked told and gets one
+    ``payments.late_fee_started`` event (the notice is sent by its handler after commit). Once per item however
+    often it runs; an item being paid is left for a later run (its order has fixed the amount). Returns how many
+    items were marked."""
+    from jiaoguan.payments.selectors import late_fee_rules
+
+    on = on or clock.today()
+    grace, _percent = late_fee_rules()
+    # rules.late_days > 0 exactly when decision_date < on - grace (checked again below with the rule itself)
+    due = (PayableItem.objects.filter(status=S.UNPAID, late_fee=True, late_fee_notice_at__isnull=True,
+                                      decision_date__lt=on - dt.timedelta(days=grace))
+           .order_by("pk").values_list("pk", flat=True))
+    marked, after = 0, 0
+    while True:
+        ids = list(due.filter(pk__gt=after)[:chunk])
+        if not ids:
+            return marked
+        after = ids[-1]
+        for item_id in ids:
+            with transaction.atomic():  # one item locked at a time, nothing else: no lock-order cycle
+                item = (PayableItem.objects.select_for_update(skip_locked=True)
+                        .filter(pk=item_id, status=S.UNPAID, late_fee_notice_at__isnull=True).first())
+                if item is None or rules.late_days(decision_date=item.decision_date, on=on, grace_days=grace) <= 0:
+                    continue
+                item.late_fee_notice_at = clock.now()
+                item.save(update_fields=["late_fee_notice_at"])
+                event_emit(topic="payments.late_fee_started", payload={"item_id": item.pk, "on": on.isoformat()})
+                marked += 1
 
 
 # --- daily reconciliation ------------------------------------------------------------------------------------------

@@ -33,3 +33,13 @@ def refunds_retry() -> int:
     from jiaoguan.payments.services import refunds_retry_due
 
     return refunds_retry_due()
+
+
+@periodic(seconds=3600)
+@shared_task(name="payments.late_fee_notices", ignore_result=True)
+def late_fee_notices() -> int:
+    """Tell payers, once per item, that the late fee on an unpaid fine has started (within the hour after local
+    midnight of its first late day)."""
+    from jiaoguan.payments.services import late_fee_notices_send
+
+    return late_fee_notices_send()

@@ -48,7 +48,7 @@ from jiaoguan.identity.services import (
 from jiaoguan.identity.services import (
     password_reset as reset_password,
 )
-from jiaoguan.notifications.selectors import inbox_for, unread_count
+from jiaoguan.notifications.selectors import inbox_entries, unread_count
 from jiaoguan.notifications.services import message_mark_read
 from jiaoguan.payments.models import Order
 from jiaoguan.payments.reference import (
@@ -391,7 +391,8 @@ def _plate(binding) -> str:
 def inbox(request: HttpRequest) -> HttpResponse:
 
     return render(request, "portal/messages.html",
-                  {"messages_list": inbox_for(user=request.user), "unread": unread_count(user=request.user)})
+                  {"messages_list": inbox_entries(user=request.user, language=get_language()),
+                   "unread": unread_count(user=request.user)})
 
 
 @citizen_required

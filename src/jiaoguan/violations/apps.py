@@ -7,4 +7,4 @@ class ViolationsConfig(AppConfig):
     verbose_name = "交通违法 Violations"
 
     def ready(self) -> None:
-        from jiaoguan.violations import handlers  # noqa: F401 - subscribes outbox handlers
+        from jiaoguan.violations import handlers, notices  # noqa: F401 - subscribe outbox handlers

@@ -202,6 +202,8 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
             waiver = waiver_check(violation=v)
             if waiver is not None:
                 _waive(v, waiver, actor=Actor.system("violations.waiver"))
+            from jiaoguan.violations import notices
+            notices.violation_recorded_emit(violation=v)  # owner and bound users are told after commit
     except IntegrityError:
         if device is None:
             raise
@@ -493,6 +495,8 @@ def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> Pen
     audit_record(actor=actor, action="decision.issue", obj=decision,
                  new={"number": decision.number, "violation": violation.pk, "points": decision.points,
                       "fine_fen": decision.fine_fen}, subject_person_id=licence.person_id)
+    from jiaoguan.violations import notices
+    notices.decision_issued_emit(decision=decision)  # the licence holder is told after commit
     if decision.fine_fen > 0:
         _payments().payable_create(
             kind="fine", source_type=SOURCE_TYPE, source_id=str(decision.pk), payer_person_id=licence.person_id,
