@@ -373,11 +373,14 @@ def _mirror_points(*, licence, account: PointsAccount, actor: Actor, reason: str
                                 actor=actor, reason=reason)
 
 
-def _account_locked(licence, on: dt.date, *, mirror: bool = True) -> PointsAccount:
+def _account_locked(licence, on: dt.date, *, mirror: bool = True, from_card: bool = True) -> PointsAccount:
     """The licence's points account of the cycle containing ``on``, locked; opened (with what the previous
-    cycle carries into it) the first time it is needed. Lock order, everywhere in the ledger: the violation
-    row (when there is one), then the licence's points accounts in cycle order, then the licence row (the
-    mirror), then the audit head."""
+    cycle carries into it) the first time it is needed. The first account a licence ever gets also takes, as
+    its opening balance, the figure on the licence card that the ledger has never seen (``from_card``: points
+    on file before the ledger, or written by anything but the ledger): the ledger adds to it, never replaces it.
+
+    Lock order, everywhere in the ledger: the violation row (when there is one), then the licence's points
+    accounts in cycle order, then the licence row (the mirror), then the audit head."""
     from jiaoguan.registry.rules import scoring_cycle
 
     start, end = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
@@ -385,17 +388,54 @@ def _account_locked(licence, on: dt.date, *, mirror: bool = True) -> PointsAccou
     if account is not None:
         return account
     carry = points_carry_into(licence=licence, cycle_start=start)
+    first = from_card and not PointsAccount.objects.filter(licence=licence).exists()
+    opening = 0
     try:
         with transaction.atomic():
-            PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=carry,
-                                         carried_in=carry)
+            created = PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=carry,
+                                                   carried_in=carry)
+            if first:
+                opening = _opening_from_card(licence=licence, account=created)
     except IntegrityError:
-        pass  # opened concurrently
+        opening = 0  # opened concurrently
     account = PointsAccount.objects.select_for_update().get(licence=licence, cycle_start=start)
-    if mirror:
+    if mirror or opening:
         _mirror_points(licence=licence, account=account, actor=Actor.system("violations.points"),
                        reason="新记分周期 new scoring cycle")
+    if opening:  # after the mirror's lock on the licence row (lock order)
+        audit_record(actor=Actor.system("violations.points"), action="licence.points_opening",
+                     object_type="registry.drivinglicence", object_id=licence.pk,
+                     old={"points": account.total - opening, "opening": 0},
+                     new={"points": account.total, "opening": opening},
+                     reason=f"期初记分 opening balance {opening} (registry.card, cycle {start})",
+                     subject_person_id=licence.person_id)
     return account
+
+
+def _card_points(*, licence, cycle_start: dt.date) -> int:
+    """What the licence card's figure brings into the cycle starting on ``cycle_start`` when the ledger has never
+    seen it (see ``_account_locked``): points of that cycle whole; points of an earlier cycle as that cycle's end
+    would carry them (a full score whole, otherwise nothing: the platform knows of no unpaid fine behind them)."""
+    from jiaoguan.registry.models import DrivingLicence
+    from jiaoguan.registry.rules import points_after_cycle
+
+    points, start = DrivingLicence.objects.values_list("cycle_points", "points_cycle_start").get(pk=licence.pk)
+    if not points or start is None or start > cycle_start:
+        return 0
+    return points if start == cycle_start else points_after_cycle(points=points, unpaid_points=0)
+
+
+def _opening_from_card(*, licence, account: PointsAccount) -> int:
+    points = _card_points(licence=licence, cycle_start=account.cycle_start)
+    if not points:
+        return 0
+    PointsEntry.objects.create(account=account, violation=None, kind=PointsEntry.Kind.OPENING, points=points,
+                               source="registry.card", created_at=clock.now())
+    account.total += points
+    if account.total >= conf.get("FULL_SCORE"):
+        account.full_score_at = clock.now()
+    account.save(update_fields=["total", "full_score_at"])
+    return points
 
 
 def points_cycles_open(*, on: dt.date | None = None, chunk: int = 500) -> int:
@@ -564,7 +604,7 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
     with transaction.atomic():
         if points == 0 and not PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start).exists():
             return None  # nothing to open
-        account = _account_locked(licence, cycle_start, mirror=False)
+        account = _account_locked(licence, cycle_start, mirror=False, from_card=False)
         opened = sum(account.entries.filter(kind=PointsEntry.Kind.OPENING).values_list("points", flat=True))
         delta = points - opened
         if delta == 0:
@@ -662,7 +702,11 @@ def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
     on = on or clock.today()
     start, _ = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
     acc = PointsAccount.objects.filter(licence=licence, cycle_start=start).first()
-    return acc.total if acc else points_carry_into(licence=licence, cycle_start=start)
+    if acc is not None:
+        return acc.total
+    if not PointsAccount.objects.filter(licence=licence).exists():  # what the first account will open with
+        return _card_points(licence=licence, cycle_start=start)
+    return points_carry_into(licence=licence, cycle_start=start)
 
 
 def online_refusals(*, user, violation: Violation) -> list[rules.Refusal]:
