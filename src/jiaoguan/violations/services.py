@@ -627,6 +627,8 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
                      subject_person_id=licence.person_id)
         _carry_on(licence=licence, account=account, before_total=before, unpaid_before_extra=0, actor=actor,
                   reason=reason)
+        if account.cycle_end < clock.today():  # an ended cycle: open the current one with what it carries
+            _account_locked(licence, clock.today())
         current = PointsAccount.objects.filter(licence=licence).order_by("-cycle_start").first()
         if reached and current.pk == account.pk and licence.status == "valid":
             _full_score(licence=licence, total=account.total)
