@@ -45,8 +45,9 @@ from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules, split_label
 from jiaoguan.registry.services import (
-    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel, licence_restore,
-    licence_points_imported, licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
+    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
+    licence_points_imported,
+    licence_restore, licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
     validate_policy_number, vehicle_set_status, vehicle_transfer,
 )
 
