@@ -265,6 +265,10 @@ def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Viol
     with transaction.atomic():
         # the status the revocation ends (locked first, as _transition does): the points ledger's carry needs it
         status_before = Violation.objects.select_for_update().values_list("status", flat=True).get(pk=violation.pk)
+        # lock order: the points accounts before the transition's audit row (as handling does)
+        assigned = PointsEntry.objects.filter(violation_id=violation.pk, kind=PointsEntry.Kind.ASSIGN).first()
+        if assigned is not None:
+            _lock_from(PointsAccount.objects.get(pk=assigned.account_id))
         v = _transition(violation=violation, to=S.REVOKED,
                         allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID, S.WAIVED, S.DISPUTED}),
                         action="violation.revoke", actor=actor, reason=reason)
@@ -518,7 +522,7 @@ def points_reverse(*, violation: Violation, actor: Actor, status_before: str | N
         assigned = PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.ASSIGN).first()
         if assigned is None:
             return None
-        account = PointsAccount.objects.select_for_update().get(pk=assigned.account_id)
+        account = _lock_from(PointsAccount.objects.get(pk=assigned.account_id))
         if PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.REVERSE).exists():
             return None
         if status_before is None:
@@ -539,6 +543,14 @@ def points_reverse(*, violation: Violation, actor: Actor, status_before: str | N
                   unpaid_before_extra=assigned.points if was_unpaid else 0, actor=actor,
                   reason=f"violation {violation.pk} revoked")
     return entry
+
+
+def _lock_from(account: PointsAccount) -> PointsAccount:
+    """Lock ``account`` and every later account of its licence, in cycle order (the ledger's lock order), before
+    anything else is locked; returns ``account`` as locked."""
+    locked = list(PointsAccount.objects.select_for_update().filter(
+        licence_id=account.licence_id, cycle_start__gte=account.cycle_start).order_by("cycle_start"))
+    return locked[0]
 
 
 def _carry_on(*, licence, account: PointsAccount, before_total: int, unpaid_before_extra: int, actor: Actor,
@@ -605,10 +617,14 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
         if points == 0 and not PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start).exists():
             return None  # nothing to open
         account = _account_locked(licence, cycle_start, mirror=False, from_card=False)
+        if account.cycle_end < clock.today():  # an ended cycle: the current one is opened too, in cycle order
+            _account_locked(licence, clock.today(), mirror=False, from_card=False)
+        account = _lock_from(account)
+        current = PointsAccount.objects.filter(licence=licence).order_by("-cycle_start").first()
         opened = sum(account.entries.filter(kind=PointsEntry.Kind.OPENING).values_list("points", flat=True))
         delta = points - opened
         if delta == 0:
-            _mirror_points(licence=licence, account=account, actor=actor, reason=f"{source} opening balance")
+            _mirror_points(licence=licence, account=current, actor=actor, reason=f"{source} opening balance")
             return None
         entry = PointsEntry.objects.create(account=account, violation=None, kind=PointsEntry.Kind.OPENING,
                                            points=delta, source=source[:40], created_at=clock.now())
@@ -627,9 +643,8 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
                      subject_person_id=licence.person_id)
         _carry_on(licence=licence, account=account, before_total=before, unpaid_before_extra=0, actor=actor,
                   reason=reason)
-        if account.cycle_end < clock.today():  # an ended cycle: open the current one with what it carries
-            _account_locked(licence, clock.today())
-        current = PointsAccount.objects.filter(licence=licence).order_by("-cycle_start").first()
+        current.refresh_from_db()
+        _mirror_points(licence=licence, account=current, actor=actor, reason=reason)
         if reached and current.pk == account.pk and licence.status == "valid":
             _full_score(licence=licence, total=account.total)
     return entry
