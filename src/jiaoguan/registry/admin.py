@@ -86,7 +86,7 @@ class DrivingLicenceAdmin(BrowseOnlyAdmin):
     exclude = ("person",)
     readonly_fields = ("holder", "file_number", "classes", "first_issue_date", "valid_from", "valid_until",
                        "validity", "status", "status_reason", "probation_until", "cycle_points", "points_cycle_start",
-                       "issuing_office", "created_at", "updated_at")
+                       "imported_points", "imported_points_cycle_start", "issuing_office", "created_at", "updated_at")
     ordering = ("-id",)
 
     @admin.display(description="持证人 Holder")

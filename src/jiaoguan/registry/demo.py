@@ -31,6 +31,7 @@ from jiaoguan.core.identifiers import PLATE_LETTERS, make_id_number, make_vin
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules
+from jiaoguan.registry.services import licence_points_imported
 
 # --- Reference data ---------------------------------------------------------------------------------------------
 
@@ -366,6 +367,9 @@ class _Generator:
             valid_from=valid_from, valid_until=valid_until, validity=validity, status=status,
             status_reason=status_reason, probation_until=probation_until, cycle_points=points,
             points_cycle_start=rules.scoring_cycle(first_issue, today)[0], created_at=self.now, updated_at=self.now,
+            # like the city's file: the points reach the ledger as opening balances (write()), which the card mirrors
+            imported_points=points or None,
+            imported_points_cycle_start=rules.scoring_cycle(first_issue, today)[0] if points else None,
         )
 
     def random_classes(self, birth: dt.date) -> tuple[str, dt.date] | None:
@@ -507,6 +511,8 @@ class _Generator:
         for licence in licences:
             licence.person_id = licence.person.pk
         DrivingLicence.objects.bulk_create(licences, batch_size=self.batch_size)
+        licence_points_imported(licences=[(lic.pk, lic.cycle_points, lic.points_cycle_start)
+                                          for lic in licences if lic.cycle_points], source="registry.demo")
         for vehicle in vehicles:
             vehicle.owner_id = vehicle.owner.pk
         Vehicle.objects.bulk_create(vehicles, batch_size=self.batch_size)

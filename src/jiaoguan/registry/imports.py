@@ -45,8 +45,9 @@ from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules, split_label
 from jiaoguan.registry.services import (
-    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel, licence_restore,
-    licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
+    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
+    licence_points_imported,
+    licence_restore, licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
     validate_policy_number, vehicle_set_status, vehicle_transfer,
 )
 
@@ -281,6 +282,7 @@ def _apply(obj, changes: dict) -> dict:
 
 
 IMPORT_REASON = "CSV import"
+IMPORTED_POINTS_SOURCE = "registry.import"
 
 
 def _audit_update(actor: Actor, action: str, obj, changed: dict, subject: int | None,
@@ -350,7 +352,8 @@ def _licence_record(licence: DrivingLicence) -> dict:
             "classes": licence.classes, "first_issue_date": licence.first_issue_date,
             "valid_from": licence.valid_from, "valid_until": licence.valid_until, "validity": licence.validity,
             "probation_until": licence.probation_until, "cycle_points": licence.cycle_points,
-            "points_cycle_start": licence.points_cycle_start}
+            "points_cycle_start": licence.points_cycle_start, "imported_points": licence.imported_points,
+            "imported_points_cycle_start": licence.imported_points_cycle_start}
 
 
 def _licence_move(licence: DrivingLicence, target: str, *, reason_code: str, period: tuple, actor: Actor,
@@ -419,11 +422,10 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     values = {"file_number": file_number, "classes": " ".join(classes), "first_issue_date": first_issue,
               "valid_from": valid_from, "valid_until": valid_until, "validity": validity,
               "probation_until": probation or rules.probation_end(first_issue)}
-    if points is not None:  # the file's points are those of the cycle it names, else of the current one
-        values["cycle_points"] = points
-        values["points_cycle_start"] = cycle_start or current_cycle
-    elif cycle_start is not None:
-        values["points_cycle_start"] = cycle_start
+    if points is not None:  # the file's points are those of the cycle it names, else of the current one; they go
+        # to the points ledger as that cycle's opening balance (IMPORTED_POINTS_SOURCE), which mirrors the card
+        values["imported_points"] = points
+        values["imported_points_cycle_start"] = cycle_start or current_cycle
     other = DrivingLicence.objects.filter(file_number=file_number).exclude(person=person).exists()
     if other:
         raise RowInvalid([("file_number", "import.file_number_taken", "该档案编号已属于另一名驾驶人",
@@ -442,10 +444,15 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
         elif reason_code:
             raise RowInvalid([("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
                                "Only a cancelled licence has a cancellation reason")])
-        values.setdefault("points_cycle_start", current_cycle)
+        # a new licence has nothing in the ledger yet: its card starts at the figure the opening balance will be
+        card = ({"cycle_points": points, "points_cycle_start": values["imported_points_cycle_start"]}
+                if points is not None else {"cycle_points": 0, "points_cycle_start": current_cycle})
         licence = DrivingLicence.objects.create(person=person, status=target, status_reason=reason_code or "",
-                                                created_at=now, updated_at=now, **values)
+                                                created_at=now, updated_at=now, **values, **card)
         _audit_create(actor, "licence.import_create", licence, _licence_record(licence), person.pk)
+        if points:
+            licence_points_imported(licences=[(licence.pk, points, licence.imported_points_cycle_start)],
+                                    source=IMPORTED_POINTS_SOURCE)
         return "created"
     # an empty status cell keeps a staff decision; between valid / expired / cancelled the dates decide
     target = status or rules.effective_status(stored=licence.status, valid_until=valid_until, on=today)
@@ -465,6 +472,10 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
         licence.updated_at = now
         licence.save()
         _audit_update(actor, "licence.import_update", licence, changed, person.pk)
+    if {"imported_points", "imported_points_cycle_start"} & set(changed) and licence.imported_points is not None:
+        # the ledger adds to what it has (violations handled here): the card is never set to the file's figure
+        licence_points_imported(licences=[(licence.pk, licence.imported_points, licence.imported_points_cycle_start)],
+                                source=IMPORTED_POINTS_SOURCE)
     if target != licence.status:
         _licence_move(licence, target, reason_code=reason_code or "", actor=actor, today=today,
                       period=(valid_from, valid_until, validity))

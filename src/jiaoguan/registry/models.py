@@ -70,11 +70,18 @@ class DrivingLicence(models.Model):
                   "(e.g. expiry_over_1_year); empty when there is nothing to say")
     probation_until = models.DateField("实习期至", null=True, blank=True)
     cycle_points = models.PositiveSmallIntegerField(
-        "累积记分", default=0, help_text="the points of the scoring cycle that starts on points_cycle_start")
+        "累积记分", default=0,
+        help_text="the points of the scoring cycle that starts on points_cycle_start: a mirror of the violations "
+                  "app's points ledger (the authority), written only through services.licence_points_set")
     points_cycle_start = models.DateField(
         "记分所属周期起始日期", db_index=True,
         help_text="first day of the scoring cycle cycle_points belong to; when it is not the current cycle's, "
                   "the points are from a previous cycle not yet rolled over")
+    imported_points = models.PositiveSmallIntegerField(
+        "导入记分", null=True, blank=True,
+        help_text="the points the city's file last reported (CSV import), handed to the points ledger as the "
+                  "opening balance of imported_points_cycle_start's cycle; not the card's figure")
+    imported_points_cycle_start = models.DateField("导入记分所属周期起始日期", null=True, blank=True)
     issuing_office = models.CharField(max_length=40, default="深圳市公安局交通警察局")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

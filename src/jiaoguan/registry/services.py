@@ -46,6 +46,7 @@ FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city'
 RESTORE_AFTER_CANCEL_YEARS = rules.RESTORE_AFTER_CANCEL_YEARS
 TOPIC_VEHICLE_OWNER_CHANGED = "registry.vehicle_owner_changed"
 TOPIC_VEHICLE_STATUS_CHANGED = "registry.vehicle_status_changed"
+TOPIC_LICENCE_POINTS_IMPORTED = "registry.licence_points_imported"
 DEFAULT_SEATS = {
     Vehicle.Kind.SMALL_CAR: 5, Vehicle.Kind.BUS: 45, Vehicle.Kind.TRUCK: 3, Vehicle.Kind.TRAILER: 0,
     Vehicle.Kind.MOTORCYCLE: 2,
@@ -581,10 +582,23 @@ def no_unpaid_fine_points(licence: DrivingLicence, cycle_start: dt.date, cycle_e
     return 0
 
 
+def licence_points_imported(*, licences: list[tuple[int, int, dt.date]], source: str) -> None:
+    """Hand points that came with the registry — (licence id, points, first day of their scoring cycle), from the
+    CSV import or the demo city — to the points ledger (the violations app), which enters them as opening
+    balances and mirrors the card figure back through ``licence_points_set``. The registry never adds to or
+    overwrites a licence's points itself. In the caller's transaction (an outbox event)."""
+    if licences:
+        event_emit(topic=TOPIC_LICENCE_POINTS_IMPORTED,
+                   payload={"source": source, "licences": [[pk, points, start.isoformat()]
+                                                           for pk, points, start in licences]})
+
+
 def licence_points_set(*, licence: DrivingLicence, points: int, cycle_start: dt.date, actor: Actor,
                        reason: str) -> DrivingLicence:
-    """Record the licence's points in the scoring cycle starting on ``cycle_start`` (the violations app's points
-    ledger keeps this mirror in step; the ledger is the authority). Audited when the figure changes."""
+    """Mirror the licence's points in the scoring cycle starting on ``cycle_start``: called only by the violations
+    app's points ledger (the one authority: opening balances, handled and revoked violations, cycle ends), with
+    the ledger's total for the current cycle. Nothing else writes ``cycle_points`` of an existing licence.
+    Audited when the figure changes."""
     if points < 0:
         raise InvalidInput("registry.points_negative", "记分不能为负数", "Points cannot be negative", field="points")
     with transaction.atomic():

@@ -153,12 +153,14 @@ class PenaltyDecision(models.Model):
 
 
 class PointsAccount(models.Model):
-    """The points of one licence in one scoring cycle (the row locked while points are added)."""
+    """The points of one licence in one scoring cycle (the row locked while points are added). The ledger is the
+    one authority for a licence's points: ``total`` is ``carried_in`` plus the sum of the account's entries, and
+    the licence card (registry ``DrivingLicence.cycle_points``) is a mirror of the current cycle's total."""
 
     licence = models.ForeignKey("registry.DrivingLicence", on_delete=models.PROTECT, related_name="points_accounts")
     cycle_start = models.DateField()
     cycle_end = models.DateField()
-    total = models.IntegerField(default=0, help_text="carried_in plus the points assigned in this cycle")
+    total = models.IntegerField(default=0, help_text="carried_in plus the sum of the entries of this cycle")
     carried_in = models.IntegerField(default=0, help_text="points carried over from the previous cycle")
     full_score_at = models.DateTimeField(null=True, blank=True)
 
@@ -167,21 +169,35 @@ class PointsAccount(models.Model):
 
 
 class PointsEntry(models.Model):
-    """One line of the points ledger: +points when a violation is handled, −points when it is revoked. Each
-    violation is assigned once and reversed at most once (unique per violation and kind)."""
+    """One line of the points ledger: +points when a violation is handled, −points when it is revoked, and the
+    opening balance: points the licence had in the cycle from outside the ledger (the registry's CSV import,
+    the demo city, figures on file before the ledger existed), with no violation. Each violation is assigned
+    once and reversed at most once (unique per violation and kind); a cycle's opening entries add up to the
+    figure last reported for it (a changed report adds the difference)."""
 
     class Kind(models.TextChoices):
         ASSIGN = "assign", "记分 Points assigned"
         REVERSE = "reverse", "撤销记分 Points removed"
+        OPENING = "opening", "期初记分 Opening balance"
 
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
-    violation = models.ForeignKey(Violation, on_delete=models.PROTECT, related_name="points_entries")
+    violation = models.ForeignKey(Violation, on_delete=models.PROTECT, related_name="points_entries", null=True,
+                                  blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     points = models.IntegerField()
+    source = models.CharField(max_length=40, blank=True, default="",
+                              help_text="where an opening balance came from (registry.import, registry.demo, "
+                                        "migration)")
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["violation", "kind"], name="points_entry_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["violation", "kind"], name="points_entry_once"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="opening", violation__isnull=True)
+                           | (~models.Q(kind="opening") & models.Q(violation__isnull=False))),
+                name="points_entry_opening_has_no_violation"),
+        ]
 
 
 class Dispute(models.Model):

@@ -274,10 +274,16 @@ def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Viol
     if not (reason or "").strip():
         raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
     with transaction.atomic():
+        # the status the revocation ends (locked first, as _transition does): the points ledger's carry needs it
+        status_before = Violation.objects.select_for_update().values_list("status", flat=True).get(pk=violation.pk)
+        # lock order: the points accounts before the transition's audit row (as handling does)
+        assigned = PointsEntry.objects.filter(violation_id=violation.pk, kind=PointsEntry.Kind.ASSIGN).first()
+        if assigned is not None:
+            _lock_from(PointsAccount.objects.get(pk=assigned.account_id))
         v = _transition(violation=violation, to=S.REVOKED,
                         allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID, S.WAIVED, S.DISPUTED}),
                         action="violation.revoke", actor=actor, reason=reason)
-        points_reverse(violation=v, actor=actor)
+        points_reverse(violation=v, actor=actor, status_before=status_before)
         decision = PenaltyDecision.objects.filter(violation=v).first()
         if decision is not None and decision.fine_fen > 0:
             _payments().payable_cancel(source_type=SOURCE_TYPE, source_id=str(decision.pk), actor=actor,
@@ -313,28 +319,36 @@ def violation_request_waiver(*, user, violation_id: int) -> Violation:
 
 # --- Points ledger ---------------------------------------------------------------------------------------------
 
+def _unpaid_points(*, licence, upto: dt.date) -> int:
+    """Points of the licence's violations handled in cycles starting on or before ``upto`` whose fines are still
+    unpaid (and not reversed): what may carry over at a cycle's end."""
+    reversed_ids = PointsEntry.objects.filter(account__licence=licence, kind=PointsEntry.Kind.REVERSE).values(
+        "violation_id")
+    return sum(PointsEntry.objects.filter(
+        account__licence=licence, account__cycle_start__lte=upto, kind=PointsEntry.Kind.ASSIGN,
+        violation__status=S.HANDLED, violation__fine_fen__gt=0).exclude(violation_id__in=reversed_ids)
+        .values_list("points", flat=True))
+
+
 def points_carry_into(*, licence, cycle_start: dt.date) -> int:
     """The points a licence brings into the cycle starting on ``cycle_start`` (公安部令第163号, DOMAIN §3/§4):
     from the latest earlier cycle with points, a full score (12+) stays whole; under 12 only the points of
-    violations whose fines are still unpaid carry over (bounded by that cycle's total); everything else clears."""
+    violations whose fines are still unpaid carry over (bounded by that cycle's total); everything else clears,
+    an opening balance (points from outside the ledger, whose fines the platform does not know) included."""
     from jiaoguan.registry.rules import points_after_cycle
 
     prev = (PointsAccount.objects.filter(licence=licence, cycle_start__lt=cycle_start)
             .order_by("-cycle_start").first())
     if prev is None or prev.total <= 0:
         return 0
-    reversed_ids = PointsEntry.objects.filter(account__licence=licence, kind=PointsEntry.Kind.REVERSE).values(
-        "violation_id")
-    unpaid = sum(PointsEntry.objects.filter(
-        account__licence=licence, account__cycle_start__lte=prev.cycle_start, kind=PointsEntry.Kind.ASSIGN,
-        violation__status=S.HANDLED, violation__fine_fen__gt=0).exclude(violation_id__in=reversed_ids)
-        .values_list("points", flat=True))
-    return points_after_cycle(points=prev.total, unpaid_points=unpaid)
+    return points_after_cycle(points=prev.total, unpaid_points=_unpaid_points(licence=licence,
+                                                                              upto=prev.cycle_start))
 
 
 def _mirror_points(*, licence, account: PointsAccount, actor: Actor, reason: str) -> None:
     """Keep the registry's figure (DrivingLicence.cycle_points, shown on every licence card) in step with the
-    ledger, for the current cycle only: an account of an earlier cycle changes no current figure."""
+    ledger, for the current cycle only: an account of an earlier cycle changes no current figure. This is the
+    only writer of the card's figure: it is always the current account's total, never added to."""
     from jiaoguan.registry import services as registry
     from jiaoguan.registry.rules import scoring_cycle
 
@@ -346,9 +360,14 @@ def _mirror_points(*, licence, account: PointsAccount, actor: Actor, reason: str
                                 actor=actor, reason=reason)
 
 
-def _account_locked(licence, on: dt.date) -> PointsAccount:
+def _account_locked(licence, on: dt.date, *, mirror: bool = True, from_card: bool = True) -> PointsAccount:
     """The licence's points account of the cycle containing ``on``, locked; opened (with what the previous
-    cycle carries into it) the first time it is needed."""
+    cycle carries into it) the first time it is needed. The first account a licence ever gets also takes, as
+    its opening balance, the figure on the licence card that the ledger has never seen (``from_card``: points
+    on file before the ledger, or written by anything but the ledger): the ledger adds to it, never replaces it.
+
+    Lock order, everywhere in the ledger: the violation row (when there is one), then the licence's points
+    accounts in cycle order, then the licence row (the mirror), then the audit head."""
     from jiaoguan.registry.rules import scoring_cycle
 
     start, end = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
@@ -356,16 +375,54 @@ def _account_locked(licence, on: dt.date) -> PointsAccount:
     if account is not None:
         return account
     carry = points_carry_into(licence=licence, cycle_start=start)
+    first = from_card and not PointsAccount.objects.filter(licence=licence).exists()
+    opening = 0
     try:
         with transaction.atomic():
-            PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=carry,
-                                         carried_in=carry)
+            created = PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=carry,
+                                                   carried_in=carry)
+            if first:
+                opening = _opening_from_card(licence=licence, account=created)
     except IntegrityError:
-        pass  # opened concurrently
+        opening = 0  # opened concurrently
     account = PointsAccount.objects.select_for_update().get(licence=licence, cycle_start=start)
-    _mirror_points(licence=licence, account=account, actor=Actor.system("violations.points"),
-                   reason="新记分周期 new scoring cycle")
+    if mirror or opening:
+        _mirror_points(licence=licence, account=account, actor=Actor.system("violations.points"),
+                       reason="新记分周期 new scoring cycle")
+    if opening:  # after the mirror's lock on the licence row (lock order)
+        audit_record(actor=Actor.system("violations.points"), action="licence.points_opening",
+                     object_type="registry.drivinglicence", object_id=licence.pk,
+                     old={"points": account.total - opening, "opening": 0},
+                     new={"points": account.total, "opening": opening},
+                     reason=f"期初记分 opening balance {opening} (registry.card, cycle {start})",
+                     subject_person_id=licence.person_id)
     return account
+
+
+def _card_points(*, licence, cycle_start: dt.date) -> int:
+    """What the licence card's figure brings into the cycle starting on ``cycle_start`` when the ledger has never
+    seen it (see ``_account_locked``): points of that cycle whole; points of an earlier cycle as that cycle's end
+    would carry them (a full score whole, otherwise nothing: the platform knows of no unpaid fine behind them)."""
+    from jiaoguan.registry.models import DrivingLicence
+    from jiaoguan.registry.rules import points_after_cycle
+
+    points, start = DrivingLicence.objects.values_list("cycle_points", "points_cycle_start").get(pk=licence.pk)
+    if not points or start is None or start > cycle_start:
+        return 0
+    return points if start == cycle_start else points_after_cycle(points=points, unpaid_points=0)
+
+
+def _opening_from_card(*, licence, account: PointsAccount) -> int:
+    points = _card_points(licence=licence, cycle_start=account.cycle_start)
+    if not points:
+        return 0
+    PointsEntry.objects.create(account=account, violation=None, kind=PointsEntry.Kind.OPENING, points=points,
+                               source="registry.card", created_at=clock.now())
+    account.total += points
+    if account.total >= conf.get("FULL_SCORE"):
+        account.full_score_at = clock.now()
+    account.save(update_fields=["total", "full_score_at"])
+    return points
 
 
 def points_cycles_open(*, on: dt.date | None = None, chunk: int = 500) -> int:
@@ -440,26 +497,155 @@ def _notify_full_score(*, licence, total: int) -> None:
         log.warning("no message template points.full_score: full-score SMS not sent for licence %s", licence.pk)
 
 
-def points_reverse(*, violation: Violation, actor: Actor) -> PointsEntry | None:
-    """Take a revoked violation's points off the licence it went to (once; None if it had none)."""
+def points_reverse(*, violation: Violation, actor: Actor, status_before: str | None = None) -> PointsEntry | None:
+    """Take a revoked violation's points off the licence it went to (once; None if it had none). When they went
+    to a cycle that has ended, what that cycle carried into the next ones is corrected too (``_carry_on``).
+    ``status_before``: the violation's status before its revocation (default: its status now)."""
     with transaction.atomic():
         assigned = PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.ASSIGN).first()
         if assigned is None:
             return None
-        account = PointsAccount.objects.select_for_update().get(pk=assigned.account_id)
+        account = _lock_from(PointsAccount.objects.get(pk=assigned.account_id))
         if PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.REVERSE).exists():
             return None
+        if status_before is None:
+            status_before = Violation.objects.values_list("status", flat=True).get(pk=violation.pk)
         entry = PointsEntry.objects.create(account=account, violation=violation, kind=PointsEntry.Kind.REVERSE,
                                            points=-assigned.points, created_at=clock.now())
         before = account.total
         account.total = before - assigned.points
         account.save(update_fields=["total"])
-        _mirror_points(licence=account.licence, account=account, actor=actor,
+        licence = account.licence
+        _mirror_points(licence=licence, account=account, actor=actor,
                        reason=f"violation {violation.pk} revoked")
         audit_record(actor=actor, action="licence.points_remove", object_type="registry.drivinglicence",
                      object_id=account.licence_id, old={"points": before}, new={"points": account.total},
-                     reason=f"violation {violation.pk} revoked", subject_person_id=account.licence.person_id)
+                     reason=f"violation {violation.pk} revoked", subject_person_id=licence.person_id)
+        was_unpaid = status_before == S.HANDLED and violation.fine_fen > 0
+        _carry_on(licence=licence, account=account, before_total=before,
+                  unpaid_before_extra=assigned.points if was_unpaid else 0, actor=actor,
+                  reason=f"violation {violation.pk} revoked")
     return entry
+
+
+def _lock_from(account: PointsAccount) -> PointsAccount:
+    """Lock ``account`` and every later account of its licence, in cycle order (the ledger's lock order), before
+    anything else is locked; returns ``account`` as locked."""
+    locked = list(PointsAccount.objects.select_for_update().filter(
+        licence_id=account.licence_id, cycle_start__gte=account.cycle_start).order_by("cycle_start"))
+    return locked[0]
+
+
+def _carry_on(*, licence, account: PointsAccount, before_total: int, unpaid_before_extra: int, actor: Actor,
+              reason: str) -> None:
+    """The total of ``account`` changed (from ``before_total``) after later cycles had opened: change what it
+    carried into each later cycle by the carry rule's difference, in cycle order, with the unpaid points the
+    rule saw before (``unpaid_before_extra`` more than now: a revoked violation whose fine was unpaid). What
+    carried stays bounded by the earlier cycle's total. Under the caller's lock on ``account``."""
+    from jiaoguan.registry.rules import points_after_cycle
+
+    prev, prev_before = account, before_total
+    later = (PointsAccount.objects.select_for_update().filter(licence=licence, cycle_start__gt=account.cycle_start)
+             .order_by("cycle_start"))
+    for acc in later:
+        if prev.total == prev_before:
+            return
+        unpaid = _unpaid_points(licence=licence, upto=prev.cycle_start)
+        delta = (points_after_cycle(points=max(prev.total, 0), unpaid_points=unpaid)
+                 - points_after_cycle(points=max(prev_before, 0), unpaid_points=unpaid + unpaid_before_extra))
+        carried = max(0, min(acc.carried_in + delta, max(prev.total, 0)))
+        before = acc.total
+        if carried == acc.carried_in:
+            return
+        old_carried, acc.carried_in = acc.carried_in, carried
+        acc.total = before + carried - old_carried
+        full = conf.get("FULL_SCORE")
+        if before < full <= acc.total and acc.full_score_at is None:
+            acc.full_score_at = clock.now()
+        acc.save(update_fields=["carried_in", "total", "full_score_at"])
+        _mirror_points(licence=licence, account=acc, actor=actor, reason=f"{reason}: carried into {acc.cycle_start}")
+        audit_record(actor=actor, action="licence.points_carry", object_type="registry.drivinglicence",
+                     object_id=licence.pk, old={"points": before, "carried_in": old_carried},
+                     new={"points": acc.total, "carried_in": carried},
+                     reason=f"{reason}: carried into the cycle of {acc.cycle_start}",
+                     subject_person_id=licence.person_id)
+        prev, prev_before = acc, before
+
+
+@dataclass(frozen=True)
+class Opening:
+    """Points a licence had from outside the ledger in the scoring cycle starting on ``cycle_start``."""
+
+    licence_id: int
+    points: int
+    cycle_start: dt.date
+
+
+def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: str, actor: Actor) -> PointsEntry | None:
+    """期初记分: the licence had ``points`` in the scoring cycle starting on ``cycle_start`` from outside the
+    ledger (the city's file, the demo city). Afterwards that cycle's opening entries add up to ``points``: the
+    first report is entered whole, a changed report adds the difference, the same report again changes nothing
+    (None). Points handled on the platform are never touched: the card shows opening + handled. A cycle that has
+    ended passes the change on by the carry rule (``_carry_on``); reaching the full score in the current cycle
+    suspends a valid licence, as a violation would."""
+    from jiaoguan.registry.rules import is_cycle_start
+
+    if points < 0:
+        raise InvalidInput("violations.points_negative", "记分不能为负数", "Points cannot be negative", field="points")
+    if not is_cycle_start(licence.first_issue_date, cycle_start) or cycle_start > clock.today():
+        raise InvalidInput("violations.points_cycle_start", "记分周期起始日期应为初次领证日期的周年日，且不晚于今天",
+                           "The scoring cycle start must be an anniversary of the first-issue date, not after today",
+                           field="cycle_start")
+    with transaction.atomic():
+        if points == 0 and not PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start).exists():
+            return None  # nothing to open
+        account = _account_locked(licence, cycle_start, mirror=False, from_card=False)
+        if account.cycle_end < clock.today():  # an ended cycle: the current one is opened too, in cycle order
+            _account_locked(licence, clock.today(), mirror=False, from_card=False)
+        account = _lock_from(account)
+        current = PointsAccount.objects.filter(licence=licence).order_by("-cycle_start").first()
+        opened = sum(account.entries.filter(kind=PointsEntry.Kind.OPENING).values_list("points", flat=True))
+        delta = points - opened
+        if delta == 0:
+            _mirror_points(licence=licence, account=current, actor=actor, reason=f"{source} opening balance")
+            return None
+        entry = PointsEntry.objects.create(account=account, violation=None, kind=PointsEntry.Kind.OPENING,
+                                           points=delta, source=source[:40], created_at=clock.now())
+        before = account.total
+        account.total = before + delta
+        full = conf.get("FULL_SCORE")
+        reached = before < full <= account.total
+        if reached and account.full_score_at is None:
+            account.full_score_at = clock.now()
+        account.save(update_fields=["total", "full_score_at"])
+        reason = f"期初记分 opening balance {points} ({source}, cycle {cycle_start})"
+        _mirror_points(licence=licence, account=account, actor=actor, reason=reason)
+        audit_record(actor=actor, action="licence.points_opening", object_type="registry.drivinglicence",
+                     object_id=licence.pk, old={"points": before, "opening": opened},
+                     new={"points": account.total, "opening": points}, reason=reason,
+                     subject_person_id=licence.person_id)
+        _carry_on(licence=licence, account=account, before_total=before, unpaid_before_extra=0, actor=actor,
+                  reason=reason)
+        current.refresh_from_db()
+        _mirror_points(licence=licence, account=current, actor=actor, reason=reason)
+        if reached and current.pk == account.pk and licence.status == "valid":
+            _full_score(licence=licence, total=account.total)
+    return entry
+
+
+def points_openings_record(*, openings: list[Opening], source: str, actor: Actor) -> int:
+    """The opening balances of many licences (a registry import, the demo city), each in its own transaction;
+    returns how many entries were written."""
+    from jiaoguan.registry.models import DrivingLicence
+
+    licences = DrivingLicence.objects.in_bulk([o.licence_id for o in openings])
+    written = 0
+    for o in openings:
+        licence = licences.get(o.licence_id)
+        if licence is not None and points_opening_set(licence=licence, points=o.points, cycle_start=o.cycle_start,
+                                                      source=source, actor=actor) is not None:
+            written += 1
+    return written
 
 
 # --- Penalty decisions ---------------------------------------------------------------------------------------
@@ -518,7 +704,11 @@ def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
     on = on or clock.today()
     start, _ = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
     acc = PointsAccount.objects.filter(licence=licence, cycle_start=start).first()
-    return acc.total if acc else points_carry_into(licence=licence, cycle_start=start)
+    if acc is not None:
+        return acc.total
+    if not PointsAccount.objects.filter(licence=licence).exists():  # what the first account will open with
+        return _card_points(licence=licence, cycle_start=start)
+    return points_carry_into(licence=licence, cycle_start=start)
 
 
 def online_refusals(*, user, violation: Violation) -> list[rules.Refusal]:
