@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.i18n import Bi
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.identity.models import User, VehicleBinding
 
@@ -35,7 +36,7 @@ class MyBinding:
     id: int
     kind: str
     status: str
-    status_label: str  # "中文 English"
+    status_label: Bi
     plate: str
     plate_type: str
     requested_at: dt.datetime
@@ -157,7 +158,7 @@ def my_bindings(*, user: User, limit: int = 100) -> list[MyBinding]:
     rows = (VehicleBinding.objects.filter(user=user).select_related("vehicle")
             .order_by("-requested_at", "-pk")[:limit])
     return [
-        MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+        MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=VehicleBinding.Status(b.status).label, plate=b.vehicle.plate,
                   plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
                   ended_at=b.ended_at)
         for b in rows
@@ -169,7 +170,7 @@ def binding_of(*, user: User, binding_id: int) -> MyBinding | None:
     b = VehicleBinding.objects.select_related("vehicle").filter(pk=binding_id, user=user).first()
     if b is None:
         return None
-    return MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+    return MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=VehicleBinding.Status(b.status).label, plate=b.vehicle.plate,
                      plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
                      ended_at=b.ended_at)
 

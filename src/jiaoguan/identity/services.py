@@ -43,6 +43,7 @@ from jiaoguan.core.errors import (
     forbidden,
     not_found,
 )
+from jiaoguan.core.i18n import choice_label, zh_en
 from jiaoguan.core.identifiers import (
     format_plate,
     validate_id_number,
@@ -933,9 +934,8 @@ def staff_set_active(*, actor: User, user: User, active: bool) -> User:
 # use; tests/identity/test_binding_lifecycle.py checks on the source that nothing else assigns a status.
 
 def _binding_state_error(old: str, new: str) -> Conflict:
-    labels = dict(VehicleBinding.Status.choices)
-    zh_old, _, en_old = labels.get(old, old).partition(" ")
-    zh_new, _, en_new = labels.get(new, new).partition(" ")
+    zh_old, en_old = zh_en(choice_label(VehicleBinding.Status, old))
+    zh_new, en_new = zh_en(choice_label(VehicleBinding.Status, new))
     return Conflict("identity.binding_state", f"该绑定记录当前为“{zh_old}”，不能改为“{zh_new}”",
                     f"This binding is {en_old.lower() or old} and cannot become {en_new.lower() or new}")
 
