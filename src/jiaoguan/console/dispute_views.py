@@ -99,7 +99,7 @@ def _page(request: HttpRequest, d: Dispute, form: ReviewForm, status: int = 200)
     _audit(request, d, "dispute.view", ["dispute", "evidence", "photos", "submitter"])
     submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
     violations = [{"v": v, "description": bi(v.code.description_zh, v.code.description_en),
-                   "source_label": choice_label(Violation.Source, v.source),
+                   "source_label": choice_label(v.Source, v.source),
                    "evidence": list(v.evidence.all())} for v in d.violations.all().order_by("occurred_at", "pk")]
     context = {
         "d": d, "form": form, "violations": violations, "photos": list(d.photos.all()),
