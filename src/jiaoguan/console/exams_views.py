@@ -20,7 +20,7 @@ from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
-from jiaoguan.core.i18n import bi
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.identifiers import validate_id_number
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.exams.models import Result
@@ -29,7 +29,7 @@ INDEX = "console:exams_console:index"
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
 
 
-def _subject(code: str) -> str:
+def _subject(code: str) -> Bi:
     info = rules.SUBJECT_INFO[code]
     return bi(info.short_zh, info.short_en)
 
@@ -181,7 +181,8 @@ def venues(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = VenueForm()
-    rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": "、".join(_subject(s) for s in v.subjects)}
+    rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": bi("、".join(_subject(s).zh for s in v.subjects),
+                                                                       ", ".join(_subject(s).en for s in v.subjects))}
             for v in selectors.venues()]
     return render(request, "console/exams/venues.html", {"form": form, "rows": rows}, status=status)
 

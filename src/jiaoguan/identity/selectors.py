@@ -72,11 +72,11 @@ class AccountStanding:
 
 PHONE_MISMATCH_ZH = "您的手机号与登记的预留手机号不一致，请到车管所窗口更新"
 PHONE_MISMATCH_EN = ("Your phone number is not the one on file at the vehicle administration office; update it at "
-                     "a vehicle administration office (车管所) window. Until then your driving licence and own "
+                     "a vehicle administration office window. Until then your driving licence and own "
                      "vehicles are not shown")
 PHONE_MISSING_ZH = "车管所没有您的预留手机号，驾驶证和本人车辆信息暂不显示，请携带身份证到车管所窗口登记"
 PHONE_MISSING_EN = ("The vehicle administration office has no phone number on file for you, so your driving "
-                    "licence and own vehicles are not shown; bring your ID card to a window (车管所) to add it")
+                    "licence and own vehicles are not shown; bring your ID card to a window to add it")
 
 
 def records_visible(*, user: User) -> bool:

@@ -316,7 +316,7 @@ def _real_name_error() -> InvalidInput:
         "identity.real_name_mismatch",
         "姓名与身份证号码不一致，或本市车管所没有您的登记信息。请核对；如确认无误，请携带身份证到车管所窗口办理",
         "The name and ID number do not match a person on the city's traffic police records. Please check "
-        "them; if they are right, bring your ID card to a vehicle administration office (车管所) window",
+        "them; if they are right, bring your ID card to a vehicle administration office window",
         fields={
             "name": ("姓名与身份证号码不一致", "The name does not match the ID number"),
             "id_number": ("未找到与姓名一致的登记信息", "No record with this name and ID number"),
@@ -330,7 +330,7 @@ def _phone_mismatch_error() -> InvalidInput:
         "该手机号码与您在车管所预留的手机号码不一致，请使用预留手机号注册；"
         "如需更换，请携带身份证到车管所窗口更新预留手机号",
         "This phone number is not the one on file at the vehicle administration office: register with the "
-        "phone number on file. To change it, bring your ID card to a vehicle administration office (车管所) window",
+        "phone number on file. To change it, bring your ID card to a vehicle administration office window",
         field="phone",
     )
 
@@ -341,7 +341,7 @@ def _phone_missing_error() -> InvalidInput:
         "车管所没有您的预留手机号码。驾驶人和车主须使用预留手机号注册，请携带身份证到车管所窗口登记预留手机号",
         "The vehicle administration office has no phone number on file for you. Licence holders and vehicle "
         "owners must register with the phone number on file: bring your ID card to a vehicle administration "
-        "office (车管所) window to add it",
+        "office window to add it",
         field="phone",
     )
 
