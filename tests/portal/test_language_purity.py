@@ -279,6 +279,18 @@ def _draft_check_pages(user) -> list[str]:
     return urls
 
 
+def _application_pages(user, staff: bool) -> list[str]:
+    """Every application's page: the applicant's own (timeline, result), or each one's console detail (history,
+    answers, held materials) for staff — the walk's per-pattern limit would see only two of them."""
+    from jiaoguan.applications.models import Application
+
+    if staff:
+        return [reverse("console:applications_console:detail", args=[pk])
+                for pk in Application.objects.exclude(status="draft").values_list("pk", flat=True)]
+    return [reverse("portal:applications_portal:detail", args=[pk])
+            for pk in Application.objects.filter(applicant=user).exclude(status="draft").values_list("pk", flat=True)]
+
+
 @pytest.fixture
 def demo_city(clock):
     # a working Monday afternoon in Shenzhen: the demo's dates are valid whatever the real hour is
@@ -344,7 +356,7 @@ def test_every_page_reads_in_one_language(demo_city):
             staff = persona in ("clerk", "approver")
             extra = [] if staff or language == "en" else drafts.setdefault(persona, _draft_check_pages(user))
             extra = extra or drafts.get(persona, [])
-            first = [u for u in entry if u.startswith("/console/") == staff]
+            first = [u for u in entry if u.startswith("/console/") == staff] + _application_pages(user, staff)
             errors: list[str] = []
             pages = _walk(client, starts + first + extra, errors)
             problems += [f"[{persona} {language}] {e}" for e in errors]
