@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import DomainError, InvalidInput
-from jiaoguan.core.i18n import zh_en
+from jiaoguan.core.i18n import bi, zh_en
 from jiaoguan.core.identifiers import (
     id_number_birth_date, id_number_is_male, validate_id_number, validate_phone, validate_plate, validate_uscc,
     validate_vin,
@@ -341,7 +341,7 @@ _LICENCE_STATUS_WORDS = {"暂扣": "suspended", "满分": "suspended", "过期":
                          "正常": "valid", "吊销": "revoked", "注销": "cancelled"}
 
 
-_CANCEL_REASON_CHOICES = [(code, f"{zh} {en}") for code, (zh, en) in rules.CANCEL_REASONS.items()]
+_CANCEL_REASON_CHOICES = [(code, bi(zh, en)) for code, (zh, en) in rules.CANCEL_REASONS.items()]
 _PERIOD_FIELDS = ("valid_from", "valid_until", "validity")
 
 
