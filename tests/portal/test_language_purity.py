@@ -54,6 +54,8 @@ EN_ALLOWED_CJK = ("简体中文", "￥")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 _PLATE = re.compile(r"[\u4e00-\u9fff][A-Z](?:·?[A-Z0-9]{4,6}(?:[挂学警])?)?(?![a-z])")  # 粤B·12345, 粤B
 _URL = re.compile(r"https?://\S+")
+# An internal reference ("registry.person:1") means nothing to a reader in either language.
+_INTERNAL = re.compile(r"\b[a-z]+(?:_[a-z]+)*\.[a-z]+(?:_[a-z]+)*:\d+\b")
 
 
 def _data_values() -> list[str]:
@@ -190,6 +192,7 @@ def _mixed(lines: list[str], language: str, data: list[str]) -> list[str]:
             if value in text:
                 text = text.replace(value, " ")
         text = _PLATE.sub(" ", _URL.sub(" ", text))
+        found += [f"internal reference {ref!r} in {line!r}" for ref in _INTERNAL.findall(text)]
         if language == "zh":
             for phrase in ZH_ALLOWED_PHRASES:
                 text = text.replace(phrase, " ")
