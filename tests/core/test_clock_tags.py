@@ -7,7 +7,6 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 
 from jiaoguan.core import clock as core_clock
-from jiaoguan.core.templatetags.jiaoguan import pick
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -56,16 +55,6 @@ def test_frozen_context_manager():
 def render(text: str, **context) -> str:
     return Template("{% load jiaoguan %}" + text).render(Context(context))
 
-
-def test_lang_pick():
-    assert pick("正常 Valid", "en") == "Valid" and pick("正常 Valid", "zh-hans") == "正常"
-    assert pick("暂扣/满分 Suspended", "en") == "Suspended"
-    assert pick("6年 6 years", "en") == "6 years"
-    assert pick("单语", "en") == "单语" and pick("", "en") == "" and pick(None, "en") == ""
-    with translation.override("en"):
-        assert render("{{ s|lang_pick }}", s="已投递 Delivered") == "Delivered"
-    with translation.override("zh-hans"):
-        assert render("{{ s|lang_pick }}", s="已投递 Delivered") == "已投递"
 
 
 def test_filters():

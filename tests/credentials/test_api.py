@@ -28,7 +28,8 @@ def test_my_credentials(client, user, credential):
     body = client.get(f"/api/v1/me/credentials/{credential.number}", **auth(user)).json()
     assert body["status"] == "valid" and body["title_en"] == "Truck pass permit" and body["holder"] == "陈*行"
     assert body["verify_url"].endswith(f"/credentials/verify/{credential.number}/{credential.token}/")
-    assert body["fields"][0] == {"label_zh": "号牌号码", "label_en": "Plate", "value": "粤B·***45"}
+    assert body["fields"][0] == {"label_zh": "号牌号码", "label_en": "Plate", "value": "粤B·***45",
+                                 "value_en": "粤B·***45"}
     assert body["signature"]["alg"] == "ed25519"
     r = client.get(f"/api/v1/me/credentials/{theirs.number}", **auth(user))
     assert r.status_code == 404 and r.json()["code"] == "core.not_found"

@@ -257,7 +257,8 @@ def test_licence_summary():
     assert s.classes == [("C1", "小型汽车", "Small car"), ("E", "普通二轮摩托车", "Two-wheeled motorcycle")]
     assert s.covered_classes == ["C1", "C2", "C3", "C4", "E", "F"]
     assert (s.status, s.status_zh, s.status_en) == ("valid", "正常", "Valid")
-    assert s.validity_label == "6年 6 years" and s.status_label == "正常 Valid"
+    assert (s.validity_label.zh, s.validity_label.en) == ("6年", "6 years")
+    assert (s.status_label.zh, s.status_label.en) == ("正常", "Valid")
     assert (s.cycle_start, s.cycle_end) == (dt.date(2025, 7, 20), dt.date(2026, 7, 19))
     assert s.points == 3 and s.points_left == 9 and not s.in_probation and s.renewal_window_open
     later = selectors.licence_summary(licence=licence, on=dt.date(2026, 8, 1))

@@ -40,6 +40,7 @@ from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput, not_found
 from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.i18n import text
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
@@ -59,8 +60,8 @@ ROLE_LABELS = {"citizen": ("申请人", "Applicant"), "enterprise": ("申请人"
                "system": ("系统", "System")}
 
 
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang.startswith("en") else pair[0]
+def _pick(value, lang: str) -> str:
+    return text(value, lang)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -137,7 +138,8 @@ def service_vehicles(request, code: str):
 
 def _event_out(e: ApplicationEvent, lang: str, *, staff: bool) -> dict:
     out = {"action": e.action, "label": _pick(ACTION_LABELS.get(e.action, (e.action, e.action)), lang),
-           "from_status": e.from_status, "to_status": e.to_status, "at": _iso(e.at), "comment": e.comment,
+           "from_status": e.from_status, "to_status": e.to_status, "at": _iso(e.at),
+           "comment": _pick(selectors.event_comment(e), lang),
            "role": _pick(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role)), lang)}
     if staff:
         out["actor"] = e.actor_label
@@ -162,7 +164,7 @@ def _application_out(app: Application, lang: str, *, detail: bool = False, staff
     out = {
         "id": app.pk, "reference": app.reference, "service": app.service_code,
         "service_name": service.name.as_dict() if service else {"zh": app.service_code, "en": app.service_code},
-        "status": app.status, "status_label": status.label.split(" ", 1)[1 if lang.startswith("en") else 0],
+        "status": app.status, "status_label": status.label.pick(lang),
         "final": app.status in FINAL_STATES, "created_at": _iso(app.created_at), "submitted_at": _iso(app.submitted_at),
         "accepted_at": _iso(app.accepted_at), "decided_at": _iso(app.decided_at), "due_at": _iso(p.due_at),
         "time_limit_paused": p.paused, "workdays_left": p.workdays_left, "overdue": p.overdue,
@@ -173,7 +175,7 @@ def _application_out(app: Application, lang: str, *, detail: bool = False, staff
         out["claimed_by"] = (app.claimed_by.display_name or app.claimed_by.username) if app.claimed_by else None
         out["overdue_escalated_at"] = _iso(app.overdue_at)
     if detail:
-        out["form"] = [{"name": n, "label": label.pick(lang), "value": v}
+        out["form"] = [{"name": n, "label": label.pick(lang), "value": _pick(v, lang)}
                        for n, label, v in selectors.form_display(application=app)]
         personal = json.loads(app.form_personal) if app.form_personal else {}
         out["personal_fields_set"] = sorted(k for k, v in personal.items() if v not in (None, ""))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.i18n import Bi
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
@@ -67,16 +68,8 @@ class CatalogueError(Exception):
 # --- The declaration, as loaded -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Text:
-    zh: str
-    en: str
-
-    def pick(self, language: str | None) -> str:
-        return self.en if (language or "").startswith("en") else self.zh
-
-    def as_dict(self) -> dict:
-        return {"zh": self.zh, "en": self.en}
+# A declaration's bilingual text is the core pair: it renders in the active language (core/i18n.py).
+Text = Bi
 
 
 @dataclass(frozen=True)
@@ -392,9 +385,8 @@ def date_bound(value: Any, today: dt.date) -> dt.date:
 def vehicle_kinds() -> dict[str, Text]:
     """The registry's vehicle kinds (own_vehicle fields name them in ``kinds``), with their labels."""
     from jiaoguan.registry.models import Vehicle
-    from jiaoguan.registry.selectors import split_label
 
-    return {value: Text(*split_label(label)) for value, label in Vehicle.Kind.choices}
+    return {value: label for value, label in Vehicle.Kind.choices}  # each label is already a Text (Bi) pair
 
 
 def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:

@@ -14,6 +14,7 @@ from django.db import models
 
 from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.i18n import bi
 
 # With staff or the applicant and not yet decided.
 OPEN_STATES = ("submitted", "returned", "under_review", "reviewed")
@@ -24,16 +25,16 @@ DONE_STATES = ("approved", "rejected", "refused")
 
 class Application(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "草稿 Draft"
-        SUBMITTED = "submitted", "待受理 Waiting for acceptance"
-        RETURNED = "returned", "退回补正 Sent back for correction"
-        UNDER_REVIEW = "under_review", "已受理·审核中 Accepted, under review"
-        REVIEWED = "reviewed", "已审核·待审批 Reviewed, waiting for approval"
-        APPROVED = "approved", "已批准 Approved"
-        REJECTED = "rejected", "不予批准 Not approved"
-        REFUSED = "refused", "不予受理 Refused at acceptance"
-        WITHDRAWN = "withdrawn", "已撤回 Withdrawn"
-        REVOKED = "revoked", "已撤销 Revoked"
+        DRAFT = "draft", bi("草稿", "Draft")
+        SUBMITTED = "submitted", bi("待受理", "Waiting for acceptance")
+        RETURNED = "returned", bi("退回补正", "Sent back for correction")
+        UNDER_REVIEW = "under_review", bi("已受理·审核中", "Accepted, under review")
+        REVIEWED = "reviewed", bi("已审核·待审批", "Reviewed, waiting for approval")
+        APPROVED = "approved", bi("已批准", "Approved")
+        REJECTED = "rejected", bi("不予批准", "Not approved")
+        REFUSED = "refused", bi("不予受理", "Refused at acceptance")
+        WITHDRAWN = "withdrawn", bi("已撤回", "Withdrawn")
+        REVOKED = "revoked", bi("已撤销", "Revoked")
 
     service_code = models.CharField("事项编码", max_length=40)
     service_version = models.CharField(max_length=40, blank=True, default="")
@@ -144,8 +145,8 @@ class Material(models.Model):
     record the platform already holds (免提交)."""
 
     class Kind(models.TextChoices):
-        UPLOAD = "upload", "上传 Uploaded"
-        HELD = "held", "平台已有 Held by the platform"
+        UPLOAD = "upload", bi("上传", "Uploaded")
+        HELD = "held", bi("平台已有", "Held by the platform")
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="materials")
     slot = models.CharField(max_length=40, help_text="the declared material code (or file field) it answers")

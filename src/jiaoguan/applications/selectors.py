@@ -22,6 +22,7 @@ from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application,
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import forbidden, not_found
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
 STAGE_VERBS = {
@@ -110,15 +111,15 @@ def queue_counts(*, user) -> dict[str, int]:
 # --- one application --------------------------------------------------------------------------------------------
 
 
-def _choice_label(service: Service, name: str, value) -> str:
+def _choice_label(service: Service, name: str, value) -> Bi | str:
     spec = service.field(name)
     if spec is None:
         return str(value)
     if spec.type == "choice":
         choice = next((c for c in spec.choices if c.value == str(value)), None)
-        return f"{choice.label.zh} {choice.label.en}" if choice else str(value)
+        return choice.label if choice else str(value)
     if spec.type == "boolean":
-        return "是 Yes" if value is True else "否 No"
+        return bi("是", "Yes") if value is True else bi("否", "No")
     return "" if value is None else str(value)
 
 
@@ -243,6 +244,29 @@ def timeline(*, application: Application, public_only: bool = True) -> list[Appl
     if public_only:
         qs = qs.filter(public=True)
     return list(qs.order_by("at", "pk"))
+
+
+# What the platform itself says on a step (a person's comment is their own words, shown as written).
+AUTO_APPROVED = bi("自动批准", "Approved automatically")
+APPROVED_FIRST = bi("先批后审：先发证，事后复核", "Approved first; reviewed afterwards")
+
+
+def event_comment(event: ApplicationEvent) -> Bi | str:
+    """An event's comment in the reader's language. The platform's own notes (an automatic or approve-first
+    decision, a delivery step) are derived from the event's data, so rows written before they were stored in
+    Chinese only (as "中文 English") read right too; a person's comment is returned as written."""
+    from jiaoguan.applications.services import DELIVERY_LABELS
+
+    data = event.data or {}
+    if event.action == "delivery" and data.get("status") in DELIVERY_LABELS:
+        zh, en = DELIVERY_LABELS[data["status"]]
+        number = data.get("tracking_number")
+        return bi(f"{zh} · {number}", f"{en} · {number}") if number else bi(zh, en)
+    if event.action == "approve" and data.get("auto"):
+        return AUTO_APPROVED
+    if event.action == "approve" and data.get("approve_first"):
+        return APPROVED_FIRST
+    return event.comment
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,8 @@ log = logging.getLogger(__name__)
 S = Application.Status
 SYSTEM = Actor.system("applications")
 MAX_COMMENT = 500
-STATUS_ZH = {s.value: s.label.split(" ", 1)[0] for s in S}
-STATUS_EN = {s.value: s.label.split(" ", 1)[1] for s in S}
+STATUS_ZH = {s.value: s.label.zh for s in S}
+STATUS_EN = {s.value: s.label.en for s in S}
 VERB_LABELS = {
     "accept": ("受理", "accept"), "refuse": ("不予受理", "refuse"), "review": ("审核", "review"),
     "approve": ("批准", "approve"), "reject": ("不予批准", "reject"), "send_back": ("退回补正", "send back"),
@@ -391,7 +391,7 @@ def _decide_at_once(app: Application, service: Service) -> bool:
             app.outcome = _run_outputs(app, service, actor)
             app.save()
             _record(app, action="approve", actor=actor, from_status=S.UNDER_REVIEW,
-                    comment="自动批准 approved automatically" if auto else "先批后审 approved first, review follows",
+                    comment="自动批准" if auto else "先批后审",  # shown through selectors.event_comment
                     data={"auto": auto, "approve_first": first})
             _notify(app, "application.approved", sms=True)
     except DomainError:
@@ -748,5 +748,5 @@ def application_delivery_update(*, application_id: int, shipment_id: int, status
         ApplicationEvent.objects.create(
             application=app, action="delivery", from_status=app.status, to_status=app.status, actor_id=None,
             actor_label="postal", actor_role="system",
-            comment=f"{zh} {en}" + (f" · {tracking_number}" if tracking_number else ""), public=True,
+            comment=zh + (f" · {tracking_number}" if tracking_number else ""), public=True,
             data={"status": status, "tracking_number": tracking_number or ""}, at=clock.now())

@@ -18,19 +18,21 @@ from django.db import models
 from django.db.models import Q
 
 from jiaoguan.core import clock
+from jiaoguan.core.i18n import bi
+
 
 class Resource(models.Model):
     """Something bookable by slot: an exam venue's subject, an inspection station, a counter, a scenic area."""
 
     class Kind(models.TextChoices):
-        EXAM = "exam", "驾驶人考试 Driving test"
-        INSPECTION = "inspection", "机动车检验 Vehicle inspection"
-        COUNTER = "counter", "窗口业务 Counter service"
-        EASTERN = "eastern", "东部景区通行 Eastern scenic area"
+        EXAM = "exam", bi("驾驶人考试", "Driving test")
+        INSPECTION = "inspection", bi("机动车检验", "Vehicle inspection")
+        COUNTER = "counter", bi("窗口业务", "Counter service")
+        EASTERN = "eastern", bi("东部景区通行", "Eastern scenic area")
 
     class Policy(models.TextChoices):
-        FIRST_COME = "first_come", "先到先得 First come"
-        RANKED = "ranked", "按排序分配 Ranked allocation"
+        FIRST_COME = "first_come", bi("先到先得", "First come")
+        RANKED = "ranked", bi("按排序分配", "Ranked allocation")
 
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     code = models.CharField(max_length=60, unique=True)
@@ -55,10 +57,10 @@ class Slot(models.Model):
     """A bookable time on a resource, with its booking window and cancellation deadline."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "开放预约 Open"
-        CLOSED = "closed", "已截止待分配 Closed, awaiting allocation"
-        ALLOCATED = "allocated", "已分配并公布 Allocated and published"
-        CANCELLED = "cancelled", "已取消 Cancelled"
+        OPEN = "open", bi("开放预约", "Open")
+        CLOSED = "closed", bi("已截止待分配", "Closed, awaiting allocation")
+        ALLOCATED = "allocated", bi("已分配并公布", "Allocated and published")
+        CANCELLED = "cancelled", bi("已取消", "Cancelled")
 
     resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="slots")
     starts_at = models.DateTimeField(db_index=True)
@@ -105,18 +107,18 @@ class Booking(models.Model):
     Confirmed → cancelled (by the citizen before the deadline, or by staff), attended or no-show."""
 
     class Status(models.TextChoices):
-        HELD = "held", "待确认 Held"
-        CONFIRMED = "confirmed", "预约成功 Confirmed"
-        RELEASED = "released", "已放弃 Released"
-        EXPIRED = "expired", "确认超时 Hold expired"
-        CANCELLED = "cancelled", "已取消 Cancelled"
-        ATTENDED = "attended", "已到场 Attended"
-        NO_SHOW = "no_show", "未到场 No-show"
+        HELD = "held", bi("待确认", "Held")
+        CONFIRMED = "confirmed", bi("预约成功", "Confirmed")
+        RELEASED = "released", bi("已放弃", "Released")
+        EXPIRED = "expired", bi("确认超时", "Hold expired")
+        CANCELLED = "cancelled", bi("已取消", "Cancelled")
+        ATTENDED = "attended", bi("已到场", "Attended")
+        NO_SHOW = "no_show", bi("未到场", "No-show")
 
     class CancelledBy(models.TextChoices):
-        CITIZEN = "citizen", "本人取消 By the citizen"
-        STAFF = "staff", "工作人员取消 By staff"
-        SYSTEM = "system", "系统取消 By the system"
+        CITIZEN = "citizen", bi("本人取消", "By the citizen")
+        STAFF = "staff", bi("工作人员取消", "By staff")
+        SYSTEM = "system", bi("系统取消", "By the system")
 
     reference = models.CharField(max_length=20, unique=True)
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
@@ -158,10 +160,10 @@ class Application(models.Model):
     """A request for a seat in a ranked slot: pending until the window closes, then allocated or not."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "排队中 Pending"
-        ALLOCATED = "allocated", "已分配 Allocated"
-        UNSUCCESSFUL = "unsuccessful", "未分配 Unsuccessful"
-        WITHDRAWN = "withdrawn", "已撤回 Withdrawn"
+        PENDING = "pending", bi("排队中", "Pending")
+        ALLOCATED = "allocated", bi("已分配", "Allocated")
+        UNSUCCESSFUL = "unsuccessful", bi("未分配", "Unsuccessful")
+        WITHDRAWN = "withdrawn", bi("已撤回", "Withdrawn")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="applications")
     quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="applications")
@@ -196,11 +198,11 @@ class WaitlistEntry(models.Model):
     """A citizen waiting for a full slot; a freed seat is held for them for a limited time (an offer)."""
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "候补中 Waiting"
-        OFFERED = "offered", "已通知待确认 Seat offered"
-        ACCEPTED = "accepted", "候补成功 Accepted"
-        LAPSED = "lapsed", "未确认已失效 Offer lapsed"
-        WITHDRAWN = "withdrawn", "已退出候补 Withdrawn"
+        WAITING = "waiting", bi("候补中", "Waiting")
+        OFFERED = "offered", bi("已通知待确认", "Seat offered")
+        ACCEPTED = "accepted", bi("候补成功", "Accepted")
+        LAPSED = "lapsed", bi("未确认已失效", "Offer lapsed")
+        WITHDRAWN = "withdrawn", bi("已退出候补", "Withdrawn")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="waitlist")
     quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="waitlist")
@@ -232,18 +234,18 @@ class PenaltyRule(models.Model):
     the rest of that period; 3 no-shows within a calendar year → blacklisted until the year ends."""
 
     class Event(models.TextChoices):
-        CANCEL = "cancel", "取消预约 Cancellation"
-        NO_SHOW = "no_show", "未到场 No-show"
+        CANCEL = "cancel", bi("取消预约", "Cancellation")
+        NO_SHOW = "no_show", bi("未到场", "No-show")
 
     class Window(models.TextChoices):
-        PERIOD = "period", "同一时段（如同一假期） Same period (e.g. holiday)"
-        YEAR = "year", "同一自然年 Same calendar year"
-        DAYS = "days", "最近若干天 Last N days"
+        PERIOD = "period", bi("同一时段（如同一假期）", "Same period (e.g. holiday)")
+        YEAR = "year", bi("同一自然年", "Same calendar year")
+        DAYS = "days", bi("最近若干天", "Last N days")
 
     class Ban(models.TextChoices):
-        PERIOD = "period", "该时段内不得预约 For the rest of the period"
-        YEAR = "year", "当年内不得预约 Until the year ends"
-        DAYS = "days", "若干天内不得预约 For N days"
+        PERIOD = "period", bi("该时段内不得预约", "For the rest of the period")
+        YEAR = "year", bi("当年内不得预约", "Until the year ends")
+        DAYS = "days", bi("若干天内不得预约", "For N days")
 
     kind = models.CharField(max_length=16, choices=Resource.Kind.choices)
     event = models.CharField(max_length=8, choices=Event.choices)

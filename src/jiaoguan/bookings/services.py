@@ -52,6 +52,7 @@ from jiaoguan.bookings.models import (
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.outbox import event_emit
 
 log = logging.getLogger(__name__)
@@ -411,7 +412,7 @@ def _apply_penalty_rules(*, booking: Booking, event: str, actor: Actor, now: dt.
                 party=booking.party, rule=rule, lifted_at__isnull=True, period_key=decision.period_key,
                 ends_at=decision.ends_at).exists():
             continue  # nothing new to impose: the same ban is already in force
-        what_zh, what_en = PenaltyRule.Event(event).label.split(" ", 1)
+        what_zh, what_en = zh_en(PenaltyRule.Event(event).label)
         p = Penalty.objects.create(
             party=booking.party, kind=rule.kind, rule=rule, period_key=decision.period_key,
             reason_zh=f"{count}次{what_zh}", reason_en=f"{count} × {what_en.lower()}", starts_at=now,

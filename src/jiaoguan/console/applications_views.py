@@ -35,6 +35,7 @@ from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import choice_label, pair
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 
@@ -93,28 +94,17 @@ def _en() -> bool:
     return (get_language() or "").startswith("en")
 
 
-def _bi(pair) -> str:
-    if isinstance(pair, Text):
-        return pair.en if _en() else pair.zh
-    return pair[1] if _en() else pair[0]
-
-
 def _actor(request: HttpRequest) -> Actor:
     return Actor.of(request.user, ip=client_ip(request))
 
 
-def _status_label(status: str) -> str:
-    try:
-        label = Application.Status(status).label
-    except ValueError:
-        return status
-    zh, _sep, en = label.partition(" ")
-    return en if _en() else zh
+def _status_label(status: str):
+    return choice_label(Application.Status, status)
 
 
 def _service_name(code: str) -> str:
     service = catalogue().get(code)
-    return _bi(service.name) if service else code
+    return pair(service.name) if service else code
 
 
 def _applicant(app: Application) -> str:
@@ -157,7 +147,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         services_ = sorted(catalogue().services.values(), key=lambda s: (s.category.order, s.code))
-        self.fields["service"].choices = [("", _("全部事项"))] + [(s.code, _bi(s.name)) for s in services_]
+        self.fields["service"].choices = [("", _("全部事项"))] + [(s.code, pair(s.name)) for s in services_]
 
 
 @staff_required("application.view")
@@ -220,7 +210,7 @@ def _offered(app: Application, service, user) -> list[dict]:
         spec = service.action(verb)
         if verb not in workable or spec is None or user.role not in spec.allowed_roles():
             continue
-        out.append({"verb": verb, "label": _bi(spec.label) if spec.label else VERB_TITLES[verb],
+        out.append({"verb": verb, "label": pair(spec.label) if spec.label else VERB_TITLES[verb],
                     "danger": verb in DANGER_VERBS, "secondary": verb == "send_back",
                     "needs_comment": verb in COMMENT_REQUIRED})
     return out
@@ -229,8 +219,8 @@ def _offered(app: Application, service, user) -> list[dict]:
 def _materials(app: Application, service) -> list[dict]:
     names = {}
     if service is not None:
-        names.update({m.code: _bi(m.name) for m in service.materials})
-        names.update({f.name: _bi(f.label) for f in service.fields if f.type == "file"})
+        names.update({m.code: pair(m.name) for m in service.materials})
+        names.update({f.name: pair(f.label) for f in service.fields if f.type == "file"})
     out = []
     for m in app.materials.all():
         row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.kind == Material.Kind.HELD}
@@ -260,9 +250,10 @@ def _history(app: Application) -> list[dict]:
             who = f"{user.display_name} ({user.username})" if user.display_name else user.username
         else:
             who = e.actor_label
-        out.append({"e": e, "who": who, "label": _bi(ACTION_LABELS.get(e.action, (e.action, e.action))),
-                    "role": _bi(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))) if e.actor_role else "",
-                    "to": _status_label(e.to_status) if e.to_status and e.to_status != e.from_status else ""})
+        out.append({"e": e, "who": who, "label": pair(ACTION_LABELS.get(e.action, (e.action, e.action))),
+                    "role": pair(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))) if e.actor_role else "",
+                    "to": _status_label(e.to_status) if e.to_status and e.to_status != e.from_status else "",
+                    "comment": selectors.event_comment(e)})
     return out
 
 
@@ -292,7 +283,7 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
     context = {
         "app": app, "service_name": _service_name(app.service_code), "status_label": _status_label(app.status),
         "applicant": _applicant(app), "progress": progress,
-        "form_rows": [(_bi(label), value) for _name, label, value in selectors.form_display(application=app)],
+        "form_rows": [(pair(label), value) for _name, label, value in selectors.form_display(application=app)],
         "materials": _materials(app, service), "history": _history(app), "outcome": _outcome(app),
         "offered": offered, "form": form or ActForm(),
         "needs_comment": (", " if _en() else "、").join(str(o["label"]) for o in offered if o["needs_comment"]),

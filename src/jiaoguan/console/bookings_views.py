@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,13 +24,10 @@ from jiaoguan.core import clock, masking
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 
 PAGE = 200
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -69,7 +66,7 @@ def slot_list(request: HttpRequest) -> HttpResponse:
     else:
         status = 400
     figures = selectors.slots_taken(slot_ids=[s.pk for s in slots])
-    rows = [{"slot": s, "what": _bi(s.resource.name_zh, s.resource.name_en), "seats": figures[s.pk][0],
+    rows = [{"slot": s, "what": bi(s.resource.name_zh, s.resource.name_en), "seats": figures[s.pk][0],
              "taken": figures[s.pk][1]} for s in slots]
     return render(request, "console/bookings/slots.html",
                   {"form": form, "rows": rows, "can_manage": has_permission(request.user, "booking.manage")},
@@ -93,17 +90,17 @@ def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int
         bookings.append({
             "b": b, "name": masking.mask_name(person.name) if person else "—",
             "phone": masking.mask_phone(b.user.phone) or "—",
-            "quota": _bi(b.quota.label_zh, b.quota.label_en),
+            "quota": bi(b.quota.label_zh, b.quota.label_en),
             "can_mark": started and b.status == Booking.Status.CONFIRMED,
             "can_cancel": b.status in (Booking.Status.HELD, Booking.Status.CONFIRMED),
         })
-    applications = [{"a": a, "rank": rank, "quota": _bi(a.quota.label_zh, a.quota.label_en)}
+    applications = [{"a": a, "rank": rank, "quota": bi(a.quota.label_zh, a.quota.label_en)}
                      for a, rank in selectors.slot_ranked_applications(slot=slot)]
-    waitlist = [{"e": e, "quota": _bi(e.quota.label_zh, e.quota.label_en)}
+    waitlist = [{"e": e, "quota": bi(e.quota.label_zh, e.quota.label_en)}
                 for e in selectors.slot_waitlist(slot=slot)[:500]]
     context = {
-        "slot": slot, "what": _bi(slot.resource.name_zh, slot.resource.name_en), "started": started,
-        "quotas": [{"q": q, "label": _bi(q.label_zh, q.label_en)} for q in selectors.slot_availability(slot=slot)],
+        "slot": slot, "what": bi(slot.resource.name_zh, slot.resource.name_en), "started": started,
+        "quotas": [{"q": q, "label": bi(q.label_zh, q.label_en)} for q in selectors.slot_availability(slot=slot)],
         "bookings": bookings, "applications": applications, "waitlist": waitlist, "error": error,
         "reason_form": reason_form or ReasonForm(), "can_manage": has_permission(request.user, "booking.manage"),
         "cancellable": slot.status != Slot.Status.CANCELLED,
@@ -197,7 +194,7 @@ def penalties(request: HttpRequest) -> HttpResponse:
 
 def _penalties_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     party = (request.GET.get("party") or "").strip()[:80]
-    rows = [{"p": p, "reason": _bi(p.reason_zh, p.reason_en),
+    rows = [{"p": p, "reason": bi(p.reason_zh, p.reason_en),
              "kind": Resource.Kind(p.kind).label if p.kind in Resource.Kind.values else p.kind}
             for p in selectors.penalties_active(party=party or None)]
     return render(request, "console/bookings/penalties.html",

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,13 +22,10 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.counters import selectors, services
 from jiaoguan.counters.models import CounterService
 from jiaoguan.identity.roles import has_permission
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") and en else zh
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -60,8 +57,8 @@ class ServiceForm(forms.Form):
 
     def __init__(self, *args, offices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["office"].choices = [(o.pk, f"{o.code} {_bi(o.name_zh, o.name_en)}") for o in offices]
-        self.fields["service"].choices = [(s.code, _bi(s.name_zh, s.name_en)) for s in selectors.services_catalogue()]
+        self.fields["office"].choices = [(o.pk, f"{o.code} {bi(o.name_zh, o.name_en)}") for o in offices]
+        self.fields["service"].choices = [(s.code, bi(s.name_zh, s.name_en)) for s in selectors.services_catalogue()]
 
 
 class GenerateForm(forms.Form):
@@ -74,7 +71,7 @@ class GenerateForm(forms.Form):
     def __init__(self, *args, office_services=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["office_service"].choices = [
-            (o.pk, f"{_bi(o.office.name_zh, o.office.name_en)} · {_bi(o.service.name_zh, o.service.name_en)}")
+            (o.pk, f"{bi(o.office.name_zh, o.office.name_en)} · {bi(o.service.name_zh, o.service.name_en)}")
             for o in office_services]
 
 
@@ -135,7 +132,7 @@ def index(request: HttpRequest) -> HttpResponse:
         except _Invalid as bad:
             status = bad.status
     context = {"offices": offices, "office_services": office_services, "today": today, "manage": manage,
-               "names": {o.pk: _bi(o.name_zh, o.name_en) for o in offices}, **forms_}
+               "names": {o.pk: bi(o.name_zh, o.name_en) for o in offices}, **forms_}
     return render(request, "console/counters/index.html", context, status=status)
 
 
@@ -172,8 +169,8 @@ def day(request: HttpRequest, office_service_id: int, date: str, status: int = 2
             for r in selectors.day_slots(office_service=os_, day=the_day)]
     context = {"os": os_, "day": the_day, "rows": rows, "prev": the_day - dt.timedelta(days=1),
                "next": the_day + dt.timedelta(days=1), "total": len(appointments),
-               "office_name": _bi(os_.office.name_zh, os_.office.name_en),
-               "service_name": _bi(os_.service.name_zh, os_.service.name_en),
+               "office_name": bi(os_.office.name_zh, os_.office.name_en),
+               "service_name": bi(os_.service.name_zh, os_.service.name_en),
                "is_vehicle": os_.service.subject == CounterService.Subject.VEHICLE}
     return render(request, "console/counters/day.html", context, status=status)
 

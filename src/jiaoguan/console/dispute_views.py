@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,6 +23,7 @@ from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 from jiaoguan.violations import selectors, services
@@ -47,13 +48,6 @@ def approver_required(view):
 
     return wrapper
 
-
-# Violation.Source's labels lack the space lang_pick splits on ("非现场（电子监控）Camera-recorded")
-SOURCE_LABELS = {"device": ("非现场（电子监控）", "Camera-recorded"), "on_site": ("现场执法", "On-site")}
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _dispute(dispute_id: int) -> Dispute:
@@ -104,8 +98,8 @@ class ReviewForm(forms.Form):
 def _page(request: HttpRequest, d: Dispute, form: ReviewForm, status: int = 200) -> HttpResponse:
     _audit(request, d, "dispute.view", ["dispute", "evidence", "photos", "submitter"])
     submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
-    violations = [{"v": v, "description": _bi(v.code.description_zh, v.code.description_en),
-                   "source_label": _bi(*SOURCE_LABELS.get(v.source, (v.source, v.source))),
+    violations = [{"v": v, "description": bi(v.code.description_zh, v.code.description_en),
+                   "source_label": choice_label(v.Source, v.source),
                    "evidence": list(v.evidence.all())} for v in d.violations.all().order_by("occurred_at", "pk")]
     context = {
         "d": d, "form": form, "violations": violations, "photos": list(d.photos.all()),

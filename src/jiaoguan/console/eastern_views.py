@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,11 +22,8 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.eastern import conf, selectors, services
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -34,7 +31,7 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 def _area_choices():
-    return [(a.code, _bi(a.name_zh, a.name_en)) for a in selectors.areas()]
+    return [(a.code, bi(a.name_zh, a.name_en)) for a in selectors.areas()]
 
 
 # --- overview and areas ------------------------------------------------------------------------------------------
@@ -49,7 +46,7 @@ def _index(request: HttpRequest, *, area_form: AreaForm | None = None, status: i
     areas = []
     for area in selectors.areas(active_only=False):
         days = [{"day": d, **selectors.day_totals(day=d)} for d in selectors.days_ahead(area=area, limit=10)]
-        areas.append({"area": area, "name": _bi(area.name_zh, area.name_en), "days": days})
+        areas.append({"area": area, "name": bi(area.name_zh, area.name_en), "days": days})
     return render(request, "console/eastern/index.html", {
         "areas": areas, "area_form": area_form or AreaForm(), "counts": selectors.passage_counts(),
         "today": clock.today()}, status=status)
@@ -226,6 +223,6 @@ def passages(request: HttpRequest) -> HttpResponse:
     qs = selectors.passages_on(date=on)
     if only == "refused":
         qs = qs.filter(allowed=False)
-    rows = [{"p": p, "area": _bi(p.checkpoint.area.name_zh, p.checkpoint.area.name_en)} for p in qs[:500]]
+    rows = [{"p": p, "area": bi(p.checkpoint.area.name_zh, p.checkpoint.area.name_en)} for p in qs[:500]]
     return render(request, "console/eastern/passages.html",
                   {"rows": rows, "on": on, "only": only, "counts": selectors.passage_counts(date=on)})

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,6 +20,7 @@ from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.identifiers import validate_id_number
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.exams.models import Result
@@ -28,13 +29,9 @@ INDEX = "console:exams_console:index"
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
 
 
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
-
-
-def _subject(code: str) -> str:
+def _subject(code: str) -> Bi:
     info = rules.SUBJECT_INFO[code]
-    return _bi(info.short_zh, info.short_en)
+    return bi(info.short_zh, info.short_en)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -50,7 +47,7 @@ def _choices():
 @staff_required("booking.attendance")
 def index(request: HttpRequest) -> HttpResponse:
     rows = [{"r": r, "subject": _subject(r.session.subject),
-             "venue": _bi(r.session.venue.name_zh, r.session.venue.name_en)}
+             "venue": bi(r.session.venue.name_zh, r.session.venue.name_en)}
             for r in selectors.sessions_for_staff(limit=200)]
     return render(request, "console/exams/index.html", {"rows": rows})
 
@@ -80,7 +77,7 @@ class SessionForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["venue"].choices = [(v.pk, f"{v.code} {_bi(v.name_zh, v.name_en)}")
+        self.fields["venue"].choices = [(v.pk, f"{v.code} {bi(v.name_zh, v.name_en)}")
                                         for v in selectors.venues(active_only=True)]
         self.fields["subject"].choices = _choices()
 
@@ -124,7 +121,7 @@ def _session_page(request: HttpRequest, session, *, status: int = 200, error: st
     started = clock.now() >= session.slot.starts_at
     return render(request, "console/exams/session.html", {
         "s": session, "row": row, "candidates": candidates, "counts": counts, "started": started, "error": error,
-        "subject": _subject(session.subject), "venue": _bi(session.venue.name_zh, session.venue.name_en),
+        "subject": _subject(session.subject), "venue": bi(session.venue.name_zh, session.venue.name_en),
         "outcomes": Result.Outcome.choices}, status=status)
 
 
@@ -184,7 +181,8 @@ def venues(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = VenueForm()
-    rows = [{"v": v, "name": _bi(v.name_zh, v.name_en), "subjects": "、".join(_subject(s) for s in v.subjects)}
+    rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": bi("、".join(_subject(s).zh for s in v.subjects),
+                                                                       ", ".join(_subject(s).en for s in v.subjects))}
             for v in selectors.venues()]
     return render(request, "console/exams/venues.html", {"form": form, "rows": rows}, status=status)
 

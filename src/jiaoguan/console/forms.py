@@ -4,7 +4,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.identity.roles import STAFF_ROLES, Role
 from jiaoguan.core.forms import TelInput
 
@@ -48,7 +47,7 @@ class AccessFilterForm(forms.Form):
 
 
 def _staff_role_choices():
-    return [(r.value, pick(r.label)) for r in Role if r in STAFF_ROLES]
+    return [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 
 
 class StaffCreateForm(forms.Form):

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,15 +25,12 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.inspections import rules, selectors, services
 
 WEEKDAYS = [(0, gettext_lazy("周一")), (1, gettext_lazy("周二")), (2, gettext_lazy("周三")), (3, gettext_lazy("周四")),
             (4, gettext_lazy("周五")), (5, gettext_lazy("周六")), (6, gettext_lazy("周日"))]
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -71,11 +68,11 @@ def index(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 status = form_error(form, exc)
             else:
-                messages.success(request, _("已添加检测站 %(name)s。") % {"name": _bi(station.name_zh, station.name_en)})
+                messages.success(request, _("已添加检测站 %(name)s。") % {"name": bi(station.name_zh, station.name_en)})
                 return redirect("console:inspections_console:station", station_id=station.pk)
         else:
             status = 400
-    rows = [{"s": s, "name": _bi(s.name_zh, s.name_en)} for s in selectors.stations(active_only=False)]
+    rows = [{"s": s, "name": bi(s.name_zh, s.name_en)} for s in selectors.stations(active_only=False)]
     return render(request, "console/inspections/index.html",
                   {"rows": rows, "form": form, "can_manage": can_manage, "today": clock.today()}, status=status)
 
@@ -120,7 +117,7 @@ def station(request: HttpRequest, station_id: int) -> HttpResponse:
             status = 400
     days = selectors.station_days(station=s, first=today, days=14)
     return render(request, "console/inspections/station.html", {
-        "s": s, "name": _bi(s.name_zh, s.name_en), "form": form, "can_manage": can_manage, "days": days},
+        "s": s, "name": bi(s.name_zh, s.name_en), "form": form, "can_manage": can_manage, "days": days},
         status=status)
 
 
@@ -155,7 +152,7 @@ def _day_page(request: HttpRequest, s, d: dt.date, *, status: int = 200) -> Http
              "can_mark": started and ib.booking.status == "confirmed",
              "can_result": ib.booking.status == "attended" and ib.result == "pending"} for ib in ds.bookings]})
     return render(request, "console/inspections/day.html", {
-        "s": s, "name": _bi(s.name_zh, s.name_en), "day": d, "slots": slots,
+        "s": s, "name": bi(s.name_zh, s.name_en), "day": d, "slots": slots,
         "prev": d - dt.timedelta(days=1), "next": d + dt.timedelta(days=1)}, status=status)
 
 

@@ -20,8 +20,8 @@ from jiaoguan.console.records import person_record_open
 from jiaoguan.core import masking
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.identity.selectors import staff_accounts, staff_by_username, staff_get, users_by_ids
 from jiaoguan.identity.roles import Role, has_permission
 from jiaoguan.identity.services import login_with_password, staff_create, staff_set_active
@@ -50,11 +50,8 @@ def staff_required(permission: str | None = None):
     return decorator
 
 
-def _role_label(role: str) -> str:
-    try:
-        return pick(Role(role).label)
-    except ValueError:
-        return role
+def _role_label(role: str):
+    return choice_label(Role, role)
 
 
 # --- log in / out ------------------------------------------------------------------------------------------------
@@ -205,7 +202,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
         "who": _who(staff.get(e.actor_id), e.actor_label),
         "role": _role_label(e.actor_role),
         "subject": subjects.get(e.subject_person_id, {"name": "—", "id_number": "—"}),
-        "action": pick(_ACTIONS.get(e.action, e.action)),
+        "action": _ACTIONS.get(e.action, e.action),
         "fields": (e.new or {}).get("fields") or [],
     } for e in page]
     query = request.GET.copy()
@@ -222,9 +219,9 @@ def _who(user, label: str) -> str:
 
 
 _ACTIONS = {
-    "person.view": "查看（已脱敏） Viewed (masked)",
-    "person.unmask": "查看完整信息 Unmasked",
-    "dispute.view": "查看申诉材料 Viewed a dispute",
+    "person.view": bi("查看（已脱敏）", "Viewed (masked)"),
+    "person.unmask": bi("查看完整信息", "Unmasked"),
+    "dispute.view": bi("查看申诉材料", "Viewed a dispute"),
 }
 
 

@@ -8,23 +8,20 @@ from __future__ import annotations
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from jiaoguan.console.views import staff_required
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.registry.models import Vehicle
 from jiaoguan.violations import imports, services
 from jiaoguan.violations.models import PenaltyDecision, PointsEntry, Violation
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream", ""}
-
-
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -68,7 +65,7 @@ def record(request: HttpRequest) -> HttpResponse:
     else:
         form = RecordForm(initial={"plate_type": Vehicle.PlateType.SMALL})
     context = {"form": form, "recorded": recorded,
-               "description": _bi(recorded.code.description_zh, recorded.code.description_en) if recorded else ""}
+               "description": bi(recorded.code.description_zh, recorded.code.description_en) if recorded else ""}
     return render(request, "console/violations/record.html", context, status=status)
 
 
@@ -102,7 +99,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = ImportForm()
-    rows = [{"line": e.line, "reason": _bi(e.zh, e.en)} for e in report.errors] if report else []
+    rows = [{"line": e.line, "reason": bi(e.zh, e.en)} for e in report.errors] if report else []
     return render(request, "console/violations/import.html",
                   {"form": form, "report": report, "rows": rows, "columns": imports.COLUMNS}, status=status)
 
@@ -126,7 +123,7 @@ def _find(q: str) -> list[Violation]:
 
 
 def _rows(violations: list[Violation]) -> list[dict]:
-    return [{"v": v, "description": _bi(v.code.description_zh, v.code.description_en),
+    return [{"v": v, "description": bi(v.code.description_zh, v.code.description_en),
              "revocable": v.status != Violation.Status.REVOKED} for v in violations]
 
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from django.db import models
 
+from jiaoguan.core.i18n import bi
+
 
 class AuditEntry(models.Model):
     """One append-only, hash-chained row: a state change of a record that matters, or a staff look at a
     citizen's data (kind=access). ``hash`` = SHA-256 over the previous row's hash and this row's content."""
 
     class Kind(models.TextChoices):
-        CHANGE = "change", "变更 Change"
-        ACCESS = "access", "查阅 Access"
+        CHANGE = "change", bi("变更", "Change")
+        ACCESS = "access", bi("查阅", "Access")
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(db_index=True)
@@ -91,9 +93,9 @@ class OutboxEvent(models.Model):
     by a Celery task after commit and re-dispatched by a periodic sweep until it succeeds or ends as failed."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "待投递 Pending"
-        DELIVERED = "delivered", "已投递 Delivered"
-        FAILED = "failed", "失败 Failed"
+        PENDING = "pending", bi("待投递", "Pending")
+        DELIVERED = "delivered", bi("已投递", "Delivered")
+        FAILED = "failed", bi("失败", "Failed")
 
     topic = models.CharField(max_length=80, db_index=True)
     handler = models.CharField(max_length=200)

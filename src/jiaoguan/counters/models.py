@@ -12,6 +12,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.core.i18n import bi
+
 
 class Office(models.Model):
     """A place with counters: a 车管所, a 服务站, a 交警大队 window."""
@@ -39,8 +41,8 @@ class CounterService(models.Model):
     """A kind of counter business (驾驶证业务, 机动车业务, 违法处理, …): a catalogue row a city edits."""
 
     class Subject(models.TextChoices):
-        PERSON = "person", "本人办理 In person"
-        VEHICLE = "vehicle", "车辆业务 For a vehicle"
+        PERSON = "person", bi("本人办理", "In person")
+        VEHICLE = "vehicle", bi("车辆业务", "For a vehicle")
 
     code = models.SlugField(max_length=30, unique=True)
     name_zh = models.CharField(max_length=60)

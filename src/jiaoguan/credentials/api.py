@@ -22,6 +22,7 @@ from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.credentials import rules, selectors, services, signing
 from jiaoguan.credentials.models import Credential
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
@@ -38,14 +39,18 @@ def _date(d: dt.date | None) -> str | None:
 
 
 def _fields(rows) -> list[dict]:
-    return [{"label_zh": zh, "label_en": en, "value": value} for zh, en, value in rows]
+    out = []
+    for zh, en, value in rows:
+        value_zh, value_en = zh_en(value)
+        out.append({"label_zh": zh, "label_en": en, "value": value_zh, "value_en": value_en})
+    return out
 
 
 def _credential_out(c: Credential, request) -> dict:
     return {
         "id": c.pk, "number": c.number, "kind": c.kind, "title_zh": c.title_zh, "title_en": c.title_en,
         "holder": c.holder_display, "valid_from": _date(c.valid_from), "valid_until": _date(c.valid_until),
-        "fields": _fields((f["zh"], f["en"], f["value"]) for f in c.fields),
+        "fields": _fields((f["zh"], f["en"], rules.field_value(f)) for f in c.fields),
         "status": services.credential_status(c), "revoked_at": _iso(c.revoked_at), "issued_at": _iso(c.issued_at),
         "source_type": c.source_type, "source_id": c.source_id,
         "signature": {"alg": c.algorithm, "kid": c.key_id, "value": c.signature},

@@ -10,11 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.core.i18n import bi
+
 
 class Credential(models.Model):
     class Status(models.TextChoices):
-        ISSUED = "issued", "已核发 Issued"
-        REVOKED = "revoked", "已注销 Revoked"
+        ISSUED = "issued", bi("已核发", "Issued")
+        REVOKED = "revoked", bi("已注销", "Revoked")
 
     number = models.CharField(max_length=20, unique=True, help_text="电子证照编号: year, 10 digits, Damm check digit")
     token = models.CharField(max_length=40, help_text="secret part of the public verification address (QR code)")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from stdnum import damm
 
+from jiaoguan.core.i18n import Bi, bi, zh_en
 from jiaoguan.core.masking import mask_id_number, mask_phone
 
 NUMBER_LENGTH = 15
@@ -61,17 +62,37 @@ def mask_personal(value: str) -> str:
 
 def normalise_fields(fields: Iterable[Sequence]) -> list[dict]:
     """(label_zh, label_en, value[, public]) tuples → the stored form. ``public`` (default True) says whether the
-    public verification page shows the field; the holder always sees every field."""
+    public verification page shows the field; the holder always sees every field. A value that reads differently
+    in the two languages (a choice, a date range) is a core.i18n pair: stored as ``value`` (Chinese) and
+    ``value_en``; a value that is the same in both (a plate, a number) is one ``value``."""
     out: list[dict] = []
     for item in fields:
         item = tuple(item)
         if len(item) not in (3, 4):
             raise ValueError("a credential field is (label_zh, label_en, value[, public])")
-        zh, en, value = (str(x if x is not None else "").strip() for x in item[:3])
+        raw = item[2]
+        zh, en = (str(x if x is not None else "").strip() for x in item[:2])
+        value_zh, value_en = (s.strip() for s in zh_en(raw if raw is not None else ""))
         if not zh or not en:
             raise ValueError("a credential field needs a Chinese and an English label")
         public = bool(item[3]) if len(item) == 4 else True
-        out.append({"zh": zh, "en": en, "value": mask_personal(value), "public": public})
+        row = {"zh": zh, "en": en, "value": mask_personal(value_zh), "public": public}
+        if value_en != value_zh:
+            row["value_en"] = mask_personal(value_en)
+        out.append(row)
+    return out
+
+
+def field_value(f: dict) -> Bi | str:
+    """A stored field's value for display: a pair when it was stored in both languages."""
+    value = mask_personal(str(f.get("value", "")))
+    return bi(value, mask_personal(str(f["value_en"]))) if f.get("value_en") else value
+
+
+def _signed_field(f: dict) -> dict:
+    out = {"zh": f["zh"], "en": f["en"], "value": f["value"], "public": bool(f.get("public", True))}
+    if f.get("value_en"):  # only when present: credentials issued before bilingual values keep their signature
+        out["value_en"] = f["value_en"]
     return out
 
 
@@ -88,8 +109,7 @@ def canonical_content(*, number: str, kind: str, holder_id: int, holder_display:
     doc = {
         "v": CONTENT_VERSION, "number": number, "kind": kind, "holder": {"id": holder_id, "display": holder_display},
         "title": {"zh": title_zh, "en": title_en},
-        "fields": [{"zh": f["zh"], "en": f["en"], "value": f["value"], "public": bool(f.get("public", True))}
-                   for f in fields],
+        "fields": [_signed_field(f) for f in fields],
         "valid_from": valid_from.isoformat(), "valid_until": valid_until.isoformat() if valid_until else None,
         "source": {"type": source_type, "id": source_id}, "issued_at": _utc(issued_at),
         "alg": algorithm, "kid": key_id,

@@ -158,7 +158,7 @@ class VerifyResult:
 
     status: str
     credential: Credential | None = None
-    public_fields: list[tuple[str, str, str]] = field(default_factory=list)
+    public_fields: list[tuple[str, str, object]] = field(default_factory=list)  # value: text or a core.i18n pair
 
     @property
     def ok(self) -> bool:
@@ -211,7 +211,7 @@ def credential_verify(*, number: str, token: str) -> VerifyResult:
     status = credential_status(c)
     if status == rules.SIGNATURE_MISMATCH:
         return VerifyResult(status, c)
-    shown = [(f["zh"], f["en"], rules.mask_personal(str(f["value"]))) for f in c.fields if f.get("public", True)]
+    shown = [(f["zh"], f["en"], rules.field_value(f)) for f in c.fields if f.get("public", True)]
     return VerifyResult(status, c, shown)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from jiaoguan.core.i18n import bi
+
 
 class Area(models.Model):
     """A scenic area that needs booking on peak days (e.g. 大鹏半岛 Dapeng Peninsula)."""
@@ -113,11 +115,11 @@ class Passage(models.Model):
     answer)."""
 
     class Reason(models.TextChoices):
-        NO_BOOKING_NEEDED = "no_booking_needed", "今日无需预约 No booking needed today"
-        EXEMPT = "exempt", "免预约车辆 Exempt vehicle"
-        BOOKED = "booked", "已预约 Booked"
-        NOT_BOOKED = "not_booked", "未预约 No booking"
-        OUTSIDE_WINDOW = "outside_window", "不在预约时段 Outside the booked window"
+        NO_BOOKING_NEEDED = "no_booking_needed", bi("今日无需预约", "No booking needed today")
+        EXEMPT = "exempt", bi("免预约车辆", "Exempt vehicle")
+        BOOKED = "booked", bi("已预约", "Booked")
+        NOT_BOOKED = "not_booked", bi("未预约", "No booking")
+        OUTSIDE_WINDOW = "outside_window", bi("不在预约时段", "Outside the booked window")
 
     checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="passages")
     record_id = models.CharField(max_length=64)

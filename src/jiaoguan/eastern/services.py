@@ -33,6 +33,7 @@ from jiaoguan.bookings.models import Booking, Resource
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
 from jiaoguan.eastern import conf, rules
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
@@ -475,7 +476,7 @@ class PassageResult:
 
 
 def _answer(p: Passage) -> dict:
-    zh, en = Passage.Reason(p.reason).label.split(" ", 1) if p.reason else ("", "")
+    zh, en = zh_en(Passage.Reason(p.reason).label) if p.reason else ("", "")
     return {"allowed": p.allowed, "reason": p.reason, "detail": p.detail, "message_zh": zh, "message_en": en,
             "record_id": p.record_id, "plate": p.plate,
             "booking": p.area_booking.booking.reference if p.area_booking_id else None,

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from jiaoguan.core import clock
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.exams import rules
 
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
@@ -21,9 +22,9 @@ class Permit(models.Model):
     """学习驾驶证明 (准考证明): a person may learn and sit the tests for one licence class, for 3 years."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "有效 Active"
-        COMPLETED = "completed", "考试全部合格 All tests passed"
-        REVOKED = "revoked", "已注销 Revoked"
+        ACTIVE = "active", bi("有效", "Active")
+        COMPLETED = "completed", bi("考试全部合格", "All tests passed")
+        REVOKED = "revoked", bi("已注销", "Revoked")
 
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="exam_permits")
     licence_class = models.CharField("申请准驾车型", max_length=4)
@@ -63,8 +64,8 @@ class Venue(models.Model):
         return f"{self.code} {self.name_zh}"
 
     @property
-    def name_label(self) -> str:
-        return f"{self.name_zh} {self.name_en}"
+    def name_label(self) -> Bi:
+        return bi(self.name_zh, self.name_en)
 
 
 class VenueSubject(models.Model):
@@ -101,9 +102,9 @@ class Result(models.Model):
     """成绩: the outcome of one allocated seat. A no-show is recorded as one (it counts as a fail)."""
 
     class Outcome(models.TextChoices):
-        PASS = "pass", "合格 Pass"
-        FAIL = "fail", "不合格 Fail"
-        NO_SHOW = "no_show", "缺考（按不合格） No-show (counts as a fail)"
+        PASS = "pass", bi("合格", "Pass")
+        FAIL = "fail", bi("不合格", "Fail")
+        NO_SHOW = "no_show", bi("缺考（按不合格）", "No-show (counts as a fail)")
 
     permit = models.ForeignKey(Permit, on_delete=models.PROTECT, related_name="results")
     subject = models.CharField(max_length=1, choices=SUBJECT_CHOICES)

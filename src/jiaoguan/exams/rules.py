@@ -49,6 +49,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from jiaoguan.core.i18n import Bi, bi
+
 SUBJECT_1, SUBJECT_2, SUBJECT_3, SUBJECT_4 = "1", "2", "3", "4"
 SUBJECTS: tuple[str, ...] = (SUBJECT_1, SUBJECT_2, SUBJECT_3, SUBJECT_4)
 
@@ -62,9 +64,8 @@ class SubjectInfo:
     en: str
 
     @property
-    def label(self) -> str:
-        """"中文 English" for the lang_pick filter."""
-        return f"{self.short_zh} {self.short_en}"
+    def label(self) -> Bi:
+        return bi(self.short_zh, self.short_en)
 
 
 SUBJECT_INFO: dict[str, SubjectInfo] = {s.code: s for s in (

@@ -14,6 +14,7 @@ from django.utils import timezone
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.exams import rules
 from jiaoguan.exams.models import Permit, Result, Session, Venue
 
@@ -94,10 +95,10 @@ class PermitView:
     results: list[Result] = field(default_factory=list)
 
     @property
-    def status_label(self) -> str:
+    def status_label(self) -> Bi:
         if self.expired and self.permit.status == Permit.Status.ACTIVE:
-            return "已过期 Expired"
-        return self.permit.get_status_display()
+            return bi("已过期", "Expired")
+        return Permit.Status(self.permit.status).label
 
 
 def permit_view(*, permit: Permit) -> PermitView:

@@ -16,6 +16,7 @@ from ninja.utils import check_csrf
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.i18n import bi, text
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_id_number, mask_name, mask_phone
 from jiaoguan.identity import selectors, services
@@ -44,13 +45,12 @@ BindingId = Path(..., ge=1, le=2**63 - 1, description="a binding id from GET me/
 
 
 def _pick(request, zh: str, en: str) -> str:
-    return en if language_of(request).startswith("en") else zh
+    return bi(zh, en).pick(language_of(request))
 
 
-def _label(request, label: str) -> str:
-    """A choice label "中文 English" in the request's language."""
-    zh, _, en = str(label).partition(" ")
-    return _pick(request, zh, en or zh)
+def _label(request, label) -> str:
+    """A choice label (a core.i18n pair) in the request's language."""
+    return text(label, language_of(request))
 
 
 def _me(request, user: User) -> dict:

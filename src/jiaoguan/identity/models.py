@@ -6,6 +6,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
 from jiaoguan.core.fields import EncryptedField, LookupHashField
+from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import STAFF_ROLES, Role
 
 
@@ -71,7 +72,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def audit_label(self) -> str:
-        return f"{self.get_role_display().split()[0]} {self.username}"
+        return f"{Role(self.role).label.zh} {self.username}"
 
     def __str__(self) -> str:
         return self.username
@@ -81,11 +82,11 @@ class SmsCode(models.Model):
     """A one-time code sent by SMS. Only its hash is stored; it expires, allows a few attempts, is used once."""
 
     class Purpose(models.TextChoices):
-        REGISTER = "register", "注册 Registration"
-        LOGIN = "login", "登录 Login"
-        RESET = "reset", "重置密码 Password reset"
-        BIND = "bind", "车主确认绑定 Owner confirms binding"
-        PHONE = "phone", "更换手机号 Phone change"
+        REGISTER = "register", bi("注册", "Registration")
+        LOGIN = "login", bi("登录", "Login")
+        RESET = "reset", bi("重置密码", "Password reset")
+        BIND = "bind", bi("车主确认绑定", "Owner confirms binding")
+        PHONE = "phone", bi("更换手机号", "Phone change")
 
     phone_hash = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
@@ -118,14 +119,14 @@ class VehicleBinding(models.Model):
     with the owner's SMS confirmation; at most M users per vehicle including the owner."""
 
     class Kind(models.TextChoices):
-        OWN = "own", "本人车辆 Own vehicle"
-        OTHER = "other", "他人车辆 Someone else's vehicle"
+        OWN = "own", bi("本人车辆", "Own vehicle")
+        OTHER = "other", bi('他人车辆', "Someone else's vehicle")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "待车主确认 Waiting for the owner"
-        ACTIVE = "active", "已绑定 Bound"
-        ENDED = "ended", "已解绑 Unbound"
-        EXPIRED = "expired", "已过期 Expired"
+        PENDING = "pending", bi("待车主确认", "Waiting for the owner")
+        ACTIVE = "active", bi("已绑定", "Bound")
+        ENDED = "ended", bi("已解绑", "Unbound")
+        EXPIRED = "expired", bi("已过期", "Expired")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="bindings")
     vehicle = models.ForeignKey("registry.Vehicle", on_delete=models.PROTECT, related_name="bindings")

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from django.db import models
 
+from jiaoguan.core.i18n import bi
+
 
 class Role(models.TextChoices):
-    CITIZEN = "citizen", "市民 Citizen"
-    ENTERPRISE = "enterprise", "企业用户 Enterprise user"
-    CLERK = "clerk", "窗口民警 Window clerk"
-    APPROVER = "approver", "审批民警 Approver"
-    AUDITOR = "auditor", "审计员 Auditor"
-    ADMIN = "admin", "管理员 Administrator"
+    CITIZEN = "citizen", bi("市民", "Citizen")
+    ENTERPRISE = "enterprise", bi("企业用户", "Enterprise user")
+    CLERK = "clerk", bi("窗口民警", "Window clerk")
+    APPROVER = "approver", bi("审批民警", "Approver")
+    AUDITOR = "auditor", bi("审计员", "Auditor")
+    ADMIN = "admin", bi("管理员", "Administrator")
 
 
 STAFF_ROLES = frozenset({Role.CLERK, Role.APPROVER, Role.AUDITOR, Role.ADMIN})

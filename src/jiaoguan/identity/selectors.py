@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.i18n import Bi
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.identity.models import User, VehicleBinding
 from jiaoguan.identity.roles import Role
@@ -37,7 +38,7 @@ class MyBinding:
     id: int
     kind: str
     status: str
-    status_label: str  # "中文 English"
+    status_label: Bi
     plate: str
     plate_type: str
     requested_at: dt.datetime
@@ -73,11 +74,11 @@ class AccountStanding:
 
 PHONE_MISMATCH_ZH = "您的手机号与登记的预留手机号不一致，请到车管所窗口更新"
 PHONE_MISMATCH_EN = ("Your phone number is not the one on file at the vehicle administration office; update it at "
-                     "a vehicle administration office (车管所) window. Until then your driving licence and own "
+                     "a vehicle administration office window. Until then your driving licence and own "
                      "vehicles are not shown")
 PHONE_MISSING_ZH = "车管所没有您的预留手机号，驾驶证和本人车辆信息暂不显示，请携带身份证到车管所窗口登记"
 PHONE_MISSING_EN = ("The vehicle administration office has no phone number on file for you, so your driving "
-                    "licence and own vehicles are not shown; bring your ID card to a window (车管所) to add it")
+                    "licence and own vehicles are not shown; bring your ID card to a window to add it")
 
 
 def records_visible(*, user: User) -> bool:
@@ -210,7 +211,7 @@ def my_bindings(*, user: User, limit: int = 100) -> list[MyBinding]:
     rows = (VehicleBinding.objects.filter(user=user).select_related("vehicle")
             .order_by("-requested_at", "-pk")[:limit])
     return [
-        MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+        MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=VehicleBinding.Status(b.status).label, plate=b.vehicle.plate,
                   plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
                   ended_at=b.ended_at)
         for b in rows
@@ -222,7 +223,7 @@ def binding_of(*, user: User, binding_id: int) -> MyBinding | None:
     b = VehicleBinding.objects.select_related("vehicle").filter(pk=binding_id, user=user).first()
     if b is None:
         return None
-    return MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=b.get_status_display(), plate=b.vehicle.plate,
+    return MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=VehicleBinding.Status(b.status).label, plate=b.vehicle.plate,
                      plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,
                      ended_at=b.ended_at)
 

@@ -43,6 +43,7 @@ from jiaoguan.core.errors import (
     forbidden,
     not_found,
 )
+from jiaoguan.core.i18n import choice_label, zh_en
 from jiaoguan.core.identifiers import (
     format_plate,
     validate_id_number,
@@ -315,7 +316,7 @@ def _real_name_error() -> InvalidInput:
         "identity.real_name_mismatch",
         "姓名与身份证号码不一致，或本市车管所没有您的登记信息。请核对；如确认无误，请携带身份证到车管所窗口办理",
         "The name and ID number do not match a person on the city's traffic police records. Please check "
-        "them; if they are right, bring your ID card to a vehicle administration office (车管所) window",
+        "them; if they are right, bring your ID card to a vehicle administration office window",
         fields={
             "name": ("姓名与身份证号码不一致", "The name does not match the ID number"),
             "id_number": ("未找到与姓名一致的登记信息", "No record with this name and ID number"),
@@ -329,7 +330,7 @@ def _phone_mismatch_error() -> InvalidInput:
         "该手机号码与您在车管所预留的手机号码不一致，请使用预留手机号注册；"
         "如需更换，请携带身份证到车管所窗口更新预留手机号",
         "This phone number is not the one on file at the vehicle administration office: register with the "
-        "phone number on file. To change it, bring your ID card to a vehicle administration office (车管所) window",
+        "phone number on file. To change it, bring your ID card to a vehicle administration office window",
         field="phone",
     )
 
@@ -340,7 +341,7 @@ def _phone_missing_error() -> InvalidInput:
         "车管所没有您的预留手机号码。驾驶人和车主须使用预留手机号注册，请携带身份证到车管所窗口登记预留手机号",
         "The vehicle administration office has no phone number on file for you. Licence holders and vehicle "
         "owners must register with the phone number on file: bring your ID card to a vehicle administration "
-        "office (车管所) window to add it",
+        "office window to add it",
         field="phone",
     )
 
@@ -933,9 +934,8 @@ def staff_set_active(*, actor: User, user: User, active: bool) -> User:
 # use; tests/identity/test_binding_lifecycle.py checks on the source that nothing else assigns a status.
 
 def _binding_state_error(old: str, new: str) -> Conflict:
-    labels = dict(VehicleBinding.Status.choices)
-    zh_old, _, en_old = labels.get(old, old).partition(" ")
-    zh_new, _, en_new = labels.get(new, new).partition(" ")
+    zh_old, en_old = zh_en(choice_label(VehicleBinding.Status, old))
+    zh_new, en_new = zh_en(choice_label(VehicleBinding.Status, new))
     return Conflict("identity.binding_state", f"该绑定记录当前为“{zh_old}”，不能改为“{zh_new}”",
                     f"This binding is {en_old.lower() or old} and cannot become {en_new.lower() or new}")
 

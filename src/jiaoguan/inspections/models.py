@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.core.i18n import bi
+
 
 class Station(models.Model):
     """An inspection station (机动车检测站) that takes bookings."""
@@ -35,9 +37,9 @@ class InspectionBooking(models.Model):
     """Which vehicle an engine booking is for, and what the test found."""
 
     class Result(models.TextChoices):
-        PENDING = "pending", "待检验 Awaiting the test"
-        PASSED = "passed", "检验合格 Passed"
-        FAILED = "failed", "检验不合格 Failed"
+        PENDING = "pending", bi("待检验", "Awaiting the test")
+        PASSED = "passed", bi("检验合格", "Passed")
+        FAILED = "failed", bi("检验不合格", "Failed")
 
     booking = models.OneToOneField("bookings.Booking", on_delete=models.PROTECT, related_name="inspection")
     station = models.ForeignKey(Station, on_delete=models.PROTECT, related_name="bookings")

@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from jiaoguan.core.fields import EncryptedField, LookupHashField
+from jiaoguan.core.i18n import bi
 from jiaoguan.notifications import rules
 
 
@@ -74,14 +75,14 @@ class Message(models.Model):
     """One message to one recipient on one channel, with its delivery history."""
 
     class Channel(models.TextChoices):
-        SMS = "sms", "短信 SMS"
-        INBOX = "inbox", "站内消息 Inbox"
+        SMS = "sms", bi("短信", "SMS")
+        INBOX = "inbox", bi("站内消息", "Inbox")
 
     class Status(models.TextChoices):
-        CREATED = rules.CREATED, "待发送 Queued"
-        SENDING = rules.SENDING, "发送中 Sending"
-        DELIVERED = rules.DELIVERED, "已送达 Delivered"
-        FAILED = rules.FAILED, "发送失败 Failed"
+        CREATED = rules.CREATED, bi("待发送", "Queued")
+        SENDING = rules.SENDING, bi("发送中", "Sending")
+        DELIVERED = rules.DELIVERED, bi("已送达", "Delivered")
+        FAILED = rules.FAILED, bi("发送失败", "Failed")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages",

@@ -175,7 +175,7 @@ def order_receipt(request, reference: str = Reference):
     data = selectors.receipt_for_order(order=order)
     if data is None:
         raise not_found("电子回单", "receipt")
-    return data
+    return {**data, "channel_label": str(data["channel_label"])}
 
 
 @router.post("payments/callback/{channel}", auth=None, response={200: CallbackOut, **ERRORS},

@@ -18,6 +18,7 @@ from typing import Protocol
 from django.conf import settings
 
 from jiaoguan.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from jiaoguan.core.i18n import Bi, bi
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ChannelError(DomainError):
 
 class Channel(Protocol):
     name: str
-    label: str
+    label: Bi | str
 
     def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
         """Create the trade at the channel; returns (channel token, redirect URL of the pay page)."""
@@ -126,7 +127,7 @@ class SimulatorChannel:
     HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/payments/callback/sim."""
 
     name = "sim"
-    label = "模拟支付 Simulator"
+    label = bi("模拟支付", "Simulator")
 
     def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
         from jiaoguan.payments import simulator

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.money import MoneyField
 
 
@@ -14,11 +15,11 @@ class PayableItem(models.Model):
     """Something a person owes: a fine from a penalty decision, a fee. One per (source_type, source_id)."""
 
     class Status(models.TextChoices):
-        UNPAID = "unpaid", "待缴费 Unpaid"
-        PAYING = "paying", "缴费中 Being paid"
-        PAID = "paid", "已缴费 Paid"
-        CANCELLED = "cancelled", "已撤销 Cancelled"
-        REFUNDED = "refunded", "已退款 Refunded"
+        UNPAID = "unpaid", bi("待缴费", "Unpaid")
+        PAYING = "paying", bi("缴费中", "Being paid")
+        PAID = "paid", bi("已缴费", "Paid")
+        CANCELLED = "cancelled", bi("已撤销", "Cancelled")
+        REFUNDED = "refunded", bi("已退款", "Refunded")
 
     kind = models.CharField(max_length=30)  # "fine", "fee", ...
     source_type = models.CharField(max_length=60)
@@ -61,10 +62,10 @@ class Order(models.Model):
     """One payment of one or several items of the same payer, through one channel."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "待支付 Open"
-        PAYING = "paying", "支付中 Paying"
-        PAID = "paid", "已支付 Paid"
-        CLOSED = "closed", "已关闭 Closed"
+        OPEN = "open", bi("待支付", "Open")
+        PAYING = "paying", bi("支付中", "Paying")
+        PAID = "paid", bi("已支付", "Paid")
+        CLOSED = "closed", bi("已关闭", "Closed")
 
     reference = models.CharField(max_length=20, unique=True, null=True, blank=True)
     payer_person_id = models.BigIntegerField(db_index=True)
@@ -120,10 +121,10 @@ class Refund(models.Model):
     """Money going back through the channel: for a refunded item, or a whole order paid after it was closed."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "已申请 Requested"
-        PROCESSING = "processing", "退款中 Processing"
-        SUCCEEDED = "succeeded", "已退款 Succeeded"
-        FAILED = "failed", "退款失败 Failed"
+        REQUESTED = "requested", bi("已申请", "Requested")
+        PROCESSING = "processing", bi("退款中", "Processing")
+        SUCCEEDED = "succeeded", bi("已退款", "Succeeded")
+        FAILED = "failed", bi("退款失败", "Failed")
 
     refund_no = models.CharField(max_length=32, unique=True)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
@@ -166,9 +167,9 @@ class ReconciliationReport(models.Model):
 
 class SimTrade(models.Model):
     class Status(models.TextChoices):
-        WAITING = "waiting", "等待支付 Waiting"
-        PAID = "paid", "已支付 Paid"
-        CLOSED = "closed", "已关闭 Closed"
+        WAITING = "waiting", bi("等待支付", "Waiting")
+        PAID = "paid", bi("已支付", "Paid")
+        CLOSED = "closed", bi("已关闭", "Closed")
 
     token = models.CharField(max_length=64, unique=True)
     out_trade_no = models.CharField(max_length=20, unique=True)  # our order reference
@@ -183,8 +184,8 @@ class SimTrade(models.Model):
 
 class SimRefund(models.Model):
     class Status(models.TextChoices):
-        PROCESSING = "processing", "处理中 Processing"
-        SUCCEEDED = "succeeded", "成功 Succeeded"
+        PROCESSING = "processing", bi("处理中", "Processing")
+        SUCCEEDED = "succeeded", bi("成功", "Succeeded")
 
     trade = models.ForeignKey(SimTrade, on_delete=models.PROTECT, related_name="refunds")
     out_refund_no = models.CharField(max_length=32, unique=True)  # our refund number

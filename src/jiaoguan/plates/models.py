@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.core.i18n import bi
 from jiaoguan.plates import rules
 
 
@@ -56,16 +57,16 @@ class Office(models.Model):
 
 
 class Kind(models.TextChoices):
-    ORDINARY = rules.ORDINARY, "普通小型汽车 Ordinary small car"
-    NEV_SMALL = rules.NEV_SMALL, "小型新能源汽车 Small new-energy"
-    NEV_LARGE = rules.NEV_LARGE, "大型新能源汽车 Large new-energy"
+    ORDINARY = rules.ORDINARY, bi("普通小型汽车", "Ordinary small car")
+    NEV_SMALL = rules.NEV_SMALL, bi("小型新能源汽车", "Small new-energy")
+    NEV_LARGE = rules.NEV_LARGE, bi("大型新能源汽车", "Large new-energy")
 
 
 class WithholdPolicy(models.Model):
     class Rule(models.TextChoices):
-        PREFIX = rules.POLICY_PREFIX, "号段前缀 Prefix"
-        CONTAINS = rules.POLICY_CONTAINS, "包含字符 Contains"
-        REGEX = rules.POLICY_REGEX, "正则表达式 Regular expression"
+        PREFIX = rules.POLICY_PREFIX, bi("号段前缀", "Prefix")
+        CONTAINS = rules.POLICY_CONTAINS, bi("包含字符", "Contains")
+        REGEX = rules.POLICY_REGEX, bi("正则表达式", "Regular expression")
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="policies")
     name = models.CharField("名称", max_length=60)
@@ -91,9 +92,9 @@ class WithholdPolicy(models.Model):
 
 class Selection(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "选号中 Choosing"
-        CONFIRMED = "confirmed", "已确认 Confirmed"
-        CANCELLED = "cancelled", "已放弃 Cancelled"
+        OPEN = "open", bi("选号中", "Choosing")
+        CONFIRMED = "confirmed", bi("已确认", "Confirmed")
+        CANCELLED = "cancelled", bi("已放弃", "Cancelled")
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="selections")
     vehicle = models.ForeignKey("registry.Vehicle", on_delete=models.PROTECT, related_name="plate_selections")
@@ -127,16 +128,16 @@ class Selection(models.Model):
 
 class PlateNumber(models.Model):
     class Status(models.TextChoices):
-        AVAILABLE = "available", "可选 Available"
-        HELD = "held", "锁定中 Held"
-        ASSIGNED = "assigned", "已使用 Assigned"
-        WITHHELD = "withheld", "保留 Withheld"
+        AVAILABLE = "available", bi("可选", "Available")
+        HELD = "held", bi("锁定中", "Held")
+        ASSIGNED = "assigned", bi("已使用", "Assigned")
+        WITHHELD = "withheld", bi("保留", "Withheld")
 
     class Source(models.TextChoices):
-        GENERATED = "generated", "号段生成 Generated"
-        COMPOSED = "composed", "自编 Composed"
-        KEPT = "kept", "保留原号 Kept"
-        REGISTRY = "registry", "已登记车辆 Registered vehicle"
+        GENERATED = "generated", bi("号段生成", "Generated")
+        COMPOSED = "composed", bi("自编", "Composed")
+        KEPT = "kept", bi("保留原号", "Kept")
+        REGISTRY = "registry", bi("已登记车辆", "Registered vehicle")
 
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="numbers")
     number = models.CharField("号牌号码", max_length=10, unique=True)
@@ -174,9 +175,9 @@ class PlateHistory(models.Model):
     the old system): what keeping a previous plate is checked against."""
 
     class Source(models.TextChoices):
-        SALE = "sale", "转移登记 Sold"
-        STATUS = "status", "注销/转出 Scrapped or moved"
-        STAFF = "staff", "人工录入 Recorded by staff"
+        SALE = "sale", bi("转移登记", "Sold")
+        STATUS = "status", bi("注销/转出", "Scrapped or moved")
+        STAFF = "staff", bi("人工录入", "Recorded by staff")
 
     person_id = models.BigIntegerField(db_index=True)
     plate = models.CharField(max_length=10, db_index=True)

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited, forbidden
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.identity import ratelimit
 from jiaoguan.plates import conf, rules, selectors
 from jiaoguan.plates.models import Office, PlateHistory, PlateNumber, Selection, WithholdPolicy
@@ -285,7 +286,7 @@ def _locked_selection(*, user, selection_id: int) -> Selection:
 
 def _require_open(sel: Selection) -> None:
     if sel.status != Selection.Status.OPEN:
-        zh, en = Selection.Status(sel.status).label.split(" ", 1)
+        zh, en = zh_en(Selection.Status(sel.status).label)
         raise Conflict("plates.selection_closed", f"选号已结束（{zh}）", f"This selection is closed ({en.lower()})")
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.applications.catalogue import FieldSpec, Service, Text, date_bound
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
 UPLOAD_PREFIX = "upload__"
@@ -62,7 +63,7 @@ def _vehicle_option(v) -> str:
     """How one of the applicant's vehicles reads in the list: plate, kind and brand in the page's language."""
     from jiaoguan.core.identifiers import format_plate
 
-    kind = v.kind_en if (get_language() or "").startswith("en") else v.kind_zh
+    kind = bi(v.kind_zh, v.kind_en).pick()
     return f"{format_plate(v.plate)} · {kind} · {v.brand}" if v.brand else f"{format_plate(v.plate)} · {kind}"
 
 

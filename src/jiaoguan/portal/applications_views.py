@@ -24,7 +24,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,6 +34,7 @@ from jiaoguan.applications.models import OPEN_STATES, Application, Material
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
+from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.portal.applications_forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
@@ -51,10 +51,6 @@ MAX_QUERY = 100
 EDITABLE = (S.DRAFT, S.RETURNED)
 
 
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
-
-
 def _404(fn, **kwargs):
     try:
         return fn(**kwargs)
@@ -66,9 +62,8 @@ def _key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _status_label(status: str) -> str:
-    zh, _sep, en = str(Application.Status(status).label).partition(" ")
-    return bi(zh, en)
+def _status_label(status: str):
+    return choice_label(Application.Status, status)
 
 
 def _applicant_kind(user) -> str:
@@ -608,11 +603,7 @@ def _send_back_reasons(app: Application | None) -> list[str]:
 def _timeline(app: Application) -> list[dict]:
     rows = []
     for e in selectors.timeline(application=app):
-        comment = e.comment
-        if e.action == "delivery" and (e.data or {}).get("status") in services.DELIVERY_LABELS:
-            comment = bi(*services.DELIVERY_LABELS[e.data["status"]])
-            if e.data.get("tracking_number"):
-                comment += f" · {e.data['tracking_number']}"
+        comment = selectors.event_comment(e)
         rows.append({"e": e, "label": bi(*ACTION_LABELS.get(e.action, (e.action, e.action))),
                      "role": bi(*ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))),
                      "at": timezone.localtime(e.at), "status": _status_label(e.to_status)

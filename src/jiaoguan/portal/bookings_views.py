@@ -11,7 +11,6 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +20,7 @@ from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.portal.views import citizen_required
 
@@ -30,15 +30,11 @@ TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", 
          A.UNSUCCESSFUL: "bad", WaitlistEntry.Status.WAITING: "warn"}
 
 
-def _bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
-
-
 def _row(item: selectors.MyItem, now) -> dict:
     obj, slot = item.obj, item.slot
     row = {"item": item, "obj": obj, "slot": slot, "type": item.kind, "tone": TONES.get(obj.status, ""),
-           "what": _bi(slot.resource.name_zh, slot.resource.name_en), "kind_label": slot.resource.get_kind_display(),
-           "quota": _bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
+           "what": bi(slot.resource.name_zh, slot.resource.name_en), "kind_label": slot.resource.get_kind_display(),
+           "quota": bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
     if item.kind == "booking":
         if obj.status == B.HELD and obj.hold_expires_at and obj.hold_expires_at > now:
             row["actions"] = ["confirm", "release"]

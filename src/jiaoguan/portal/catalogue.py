@@ -13,12 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
-from django.utils import translation
 
-
-def _pick(zh: str, en: str) -> str:
-    lang = translation.get_language() or "zh-hans"
-    return en if lang.startswith("en") else zh
+from jiaoguan.core.i18n import Bi, bi
 
 
 @dataclass(frozen=True)
@@ -33,8 +29,8 @@ class Service:
     url_args: tuple[str, ...] = ()  # e.g. the applications catalogue's service code for its guide page
 
     @property
-    def name(self) -> str:
-        return _pick(self.zh, self.en)
+    def name(self) -> Bi:
+        return bi(self.zh, self.en)
 
     @property
     def url(self) -> str | None:
@@ -52,8 +48,8 @@ class Category:
     services: tuple[Service, ...] = field(default_factory=tuple)
 
     @property
-    def name(self) -> str:
-        return _pick(self.zh, self.en)
+    def name(self) -> Bi:
+        return bi(self.zh, self.en)
 
     @property
     def available_count(self) -> int:

@@ -10,7 +10,6 @@ import secrets
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,16 +20,13 @@ from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.counters import selectors, services
 from jiaoguan.portal.views import citizen_required
 
 B = Booking.Status
 TONES = {B.CONFIRMED: "ok", B.HELD: "warn", B.ATTENDED: "ok", B.NO_SHOW: "warn"}
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") and en else zh
 
 
 def _actor(request: HttpRequest) -> Actor:

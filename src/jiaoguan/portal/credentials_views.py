@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from jiaoguan.core.errors import NotFound, RateLimited
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.credentials import rules, selectors, services
 from jiaoguan.portal.views import citizen_required
 
 TONES = {rules.VALID: "ok", rules.NOT_YET_VALID: "warn", rules.EXPIRED: "bad", rules.REVOKED: "bad",
          rules.SIGNATURE_MISMATCH: "bad", rules.NOT_FOUND: "bad"}
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def qr_svg(text: str, *, scale: int = 4) -> str:
@@ -59,7 +55,7 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         raise Http404 from None
     url = request.build_absolute_uri(selectors.verify_url(c))
     return render(request, "portal/credentials/detail.html", {
-        **_row(c), "fields": [(bi(f["zh"], f["en"]), f["value"]) for f in c.fields], "verify_url": url,
+        **_row(c), "fields": [(bi(f["zh"], f["en"]), rules.field_value(f)) for f in c.fields], "verify_url": url,
         "qr": qr_svg(url)})
 
 

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -21,6 +21,7 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.eastern import conf, selectors, services
@@ -29,10 +30,6 @@ from jiaoguan.portal.views import citizen_required
 
 OTHER = "other"
 TONES = {"confirmed": "ok", "attended": "ok", "cancelled": "", "no_show": "warn"}
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:

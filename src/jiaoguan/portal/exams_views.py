@@ -11,22 +11,18 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.portal.views import citizen_required
 
 HOME = "portal:exams_portal:home"
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:

@@ -5,7 +5,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.forms import CodeInput, TelInput
-from jiaoguan.core.templatetags.jiaoguan import pick
 from jiaoguan.registry.models import Vehicle
 
 
@@ -80,7 +79,7 @@ BINDABLE_PLATE_TYPES = (Vehicle.PlateType.SMALL, Vehicle.PlateType.NEV_SMALL)
 
 
 def _plate_type_choices():
-    return [(t.value, pick(t.label)) for t in BINDABLE_PLATE_TYPES]
+    return [(t.value, t.label) for t in BINDABLE_PLATE_TYPES]
 
 
 class BindForm(forms.Form):

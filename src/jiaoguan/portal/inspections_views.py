@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,6 +25,7 @@ from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.inspections import conf, rules, selectors, services
 from jiaoguan.portal.views import citizen_required
@@ -34,10 +34,6 @@ B = Booking.Status
 TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", B.CANCELLED: "", B.RELEASED: "",
          B.EXPIRED: ""}
 RESULT_TONES = {"passed": "ok", "failed": "bad", "pending": ""}
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _actor(request: HttpRequest) -> Actor:

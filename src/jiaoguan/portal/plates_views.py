@@ -13,21 +13,18 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import client_ip
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.plates import rules, selectors, services
 from jiaoguan.plates.models import Selection
 from jiaoguan.portal.views import citizen_required
-
-
-def bi(zh: str, en: str) -> str:
-    return en if (get_language() or "").startswith("en") else zh
 
 
 def _key() -> str:

@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
+from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.portal.views import citizen_required
@@ -29,11 +30,6 @@ TONES = {S.RECORDED: "warn", S.HANDLED: "warn", S.PAID: "ok", S.WAIVED: "ok", S.
 MAX_DISPUTE_PHOTOS = 4
 
 
-def bi(zh: str, en: str) -> str:
-    """The text for the request's language, from a (Chinese, English) pair the domain supplies."""
-    return en if (get_language() or "").startswith("en") else zh
-
-
 def _violation(request: HttpRequest, violation_id: int) -> Violation:
     try:
         return selectors.my_violation(user=request.user, violation_id=violation_id)
@@ -41,13 +37,10 @@ def _violation(request: HttpRequest, violation_id: int) -> Violation:
         raise Http404 from None
 
 
-# Violation.Source's labels lack the space lang_pick splits on ("非现场（电子监控）Camera-recorded")
-SOURCE_LABELS = {"device": ("非现场（电子监控）", "Camera-recorded"), "on_site": ("现场执法", "On-site")}
-
 
 def _row(v: Violation) -> dict:
     return {"v": v, "tone": TONES.get(v.status, ""), "description": bi(v.code.description_zh, v.code.description_en),
-            "source_label": bi(*SOURCE_LABELS.get(v.source, (v.source, v.source)))}
+            "source_label": choice_label(Violation.Source, v.source)}
 
 
 # --- list ------------------------------------------------------------------------------------------------------
@@ -201,7 +194,7 @@ class DisputeForm(forms.Form):
 
     def __init__(self, *args, choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(value, _label(label)) for value, label in Dispute.Kind.choices]
+        self.fields["kind"].choices = Dispute.Kind.choices
         self.fields["violation_ids"].choices = choices
 
     def clean_photos(self):
@@ -217,11 +210,6 @@ class DisputeForm(forms.Form):
             except DomainError as exc:
                 raise forms.ValidationError(exc.message()) from None
         return photos
-
-
-def _label(label: str) -> str:
-    zh, _sep, en = str(label).partition(" ")
-    return bi(zh, en or zh)
 
 
 @citizen_required

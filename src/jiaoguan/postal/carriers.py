@@ -35,6 +35,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound, Unauthenticated
+from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.postal import rules
 from jiaoguan.postal.tracking import is_tracking_number
 
@@ -78,7 +79,7 @@ class CarrierError(DomainError):
 
 class Carrier(Protocol):
     name: str
-    label: str
+    label: Bi | str
 
     def book(self, *, reference: str, recipient_name: str, recipient_phone: str, address: str, item_zh: str,
              item_en: str) -> str:
@@ -189,7 +190,7 @@ class SimulatorCarrier:
     HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/postal/callbacks/sim."""
 
     name = "sim"
-    label = "模拟邮政 Simulator"
+    label = bi("模拟邮政", "Simulator")
 
     def book(self, *, reference: str, recipient_name: str, recipient_phone: str, address: str, item_zh: str,
              item_en: str) -> str:

@@ -6,18 +6,19 @@ from django.db import models
 from django.db.models import Q
 
 from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.masking import mask_address, mask_name, mask_phone
 from jiaoguan.postal import rules
 
 
 class ShipmentStatus(models.TextChoices):
-    CREATED = rules.CREATED, "已下单 Created"
-    ACCEPTED = rules.ACCEPTED, "邮政已收寄 Accepted by the carrier"
-    IN_TRANSIT = rules.IN_TRANSIT, "运输中 In transit"
-    OUT_FOR_DELIVERY = rules.OUT_FOR_DELIVERY, "派送中 Out for delivery"
-    DELIVERED = rules.DELIVERED, "已签收 Delivered"
-    RETURNED = rules.RETURNED, "投递失败已退回 Returned (delivery failed)"
-    FAILED = rules.FAILED, "交寄失败 Booking failed"
+    CREATED = rules.CREATED, bi("已下单", "Created")
+    ACCEPTED = rules.ACCEPTED, bi("邮政已收寄", "Accepted by the carrier")
+    IN_TRANSIT = rules.IN_TRANSIT, bi("运输中", "In transit")
+    OUT_FOR_DELIVERY = rules.OUT_FOR_DELIVERY, bi("派送中", "Out for delivery")
+    DELIVERED = rules.DELIVERED, bi("已签收", "Delivered")
+    RETURNED = rules.RETURNED, bi("投递失败已退回", "Returned (delivery failed)")
+    FAILED = rules.FAILED, bi("交寄失败", "Booking failed")
 
 
 class Shipment(models.Model):
@@ -79,8 +80,8 @@ class ShipmentEvent(models.Model):
     event is kept with ``changed=False``). A carrier event id is recorded once per shipment."""
 
     class Source(models.TextChoices):
-        US = "us", "本系统 Jiaoguan"
-        CARRIER = "carrier", "承运方 Carrier"
+        US = "us", bi("本系统", "Jiaoguan")
+        CARRIER = "carrier", bi("承运方", "Carrier")
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(max_length=20, choices=ShipmentStatus.choices)

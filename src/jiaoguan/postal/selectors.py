@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.i18n import choice_label, zh_en
 from jiaoguan.postal.carriers import _CARRIERS
 from jiaoguan.postal.models import Shipment, ShipmentStatus
 from jiaoguan.postal.tracking import validate_tracking_number
@@ -19,9 +20,7 @@ def shipment_by_tracking(*, tracking_number: str) -> Shipment | None:
 
 def status_label(status: str) -> tuple[str, str]:
     """(Chinese, English) label of a status."""
-    label = str(dict(ShipmentStatus.choices).get(status, status))
-    zh, _, en = label.partition(" ")
-    return zh, en or zh
+    return zh_en(choice_label(ShipmentStatus, status))
 
 
 def shipment_timeline(*, shipment: Shipment) -> list[dict]:
@@ -53,7 +52,7 @@ def tracking_public(*, tracking_number: str) -> dict:
         raise not_found("邮件", "shipment")
     zh, en = status_label(shipment.status)
     carrier = _CARRIERS.get(shipment.carrier)
-    carrier_zh, _, carrier_en = (carrier.label if carrier else shipment.carrier).partition(" ")
+    carrier_zh, carrier_en = zh_en(carrier.label if carrier else shipment.carrier)
     timeline = [{k: row[k] for k in ("status", "label_zh", "label_en", "at", "location")}
                 for row in shipment_timeline(shipment=shipment) if row["changed"]]
     return {"tracking_number": shipment.tracking_number, "status": shipment.status, "status_zh": zh,

@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import DomainError, InvalidInput
+from jiaoguan.core.i18n import bi, zh_en
 from jiaoguan.core.identifiers import (
     id_number_birth_date, id_number_is_male, validate_id_number, validate_phone, validate_plate, validate_uscc,
     validate_vin,
@@ -43,7 +44,7 @@ from jiaoguan.core.identifiers import (
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
-from jiaoguan.registry.selectors import id_number_hash, inspection_rules, split_label
+from jiaoguan.registry.selectors import id_number_hash, inspection_rules
 from jiaoguan.registry.services import (
     TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
     licence_points_imported,
@@ -198,7 +199,7 @@ def _choice(text: str, choices, *, field: str, extra: dict[str, str] | None = No
     value = text.strip()
     lookup: dict[str, str] = {}
     for code, label in choices:
-        zh, en = split_label(label)
+        zh, en = zh_en(label)
         for key in (code, zh, en, label):
             lookup[key.lower()] = code
     lookup.update({k.lower(): v for k, v in (extra or {}).items()})
@@ -342,7 +343,7 @@ _LICENCE_STATUS_WORDS = {"暂扣": "suspended", "满分": "suspended", "过期":
                          "正常": "valid", "吊销": "revoked", "注销": "cancelled"}
 
 
-_CANCEL_REASON_CHOICES = [(code, f"{zh} {en}") for code, (zh, en) in rules.CANCEL_REASONS.items()]
+_CANCEL_REASON_CHOICES = [(code, bi(zh, en)) for code, (zh, en) in rules.CANCEL_REASONS.items()]
 _PERIOD_FIELDS = ("valid_from", "valid_until", "validity")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import models
 
 from jiaoguan.core.fields import EncryptedField, LookupHashField
+from jiaoguan.core.i18n import bi
 
 
 def _upper(value: str) -> str:
@@ -16,8 +17,8 @@ def _upper(value: str) -> str:
 
 class Person(models.Model):
     class Gender(models.TextChoices):
-        MALE = "M", "男 Male"
-        FEMALE = "F", "女 Female"
+        MALE = "M", bi("男", "Male")
+        FEMALE = "F", bi("女", "Female")
 
     name = EncryptedField(normalise=str.strip)
     name_hash = LookupHashField(source="name")
@@ -45,16 +46,16 @@ class DrivingLicence(models.Model):
     """A driving licence (机动车驾驶证). Its number is the holder's ID number (DOMAIN §3)."""
 
     class Status(models.TextChoices):
-        VALID = "valid", "正常 Valid"
-        EXPIRED = "expired", "超过有效期 Expired"
-        SUSPENDED = "suspended", "暂扣/满分 Suspended"
-        REVOKED = "revoked", "吊销 Revoked"
-        CANCELLED = "cancelled", "注销 Cancelled"
+        VALID = "valid", bi("正常", "Valid")
+        EXPIRED = "expired", bi("超过有效期", "Expired")
+        SUSPENDED = "suspended", bi("暂扣/满分", "Suspended")
+        REVOKED = "revoked", bi("吊销", "Revoked")
+        CANCELLED = "cancelled", bi("注销", "Cancelled")
 
     class Validity(models.TextChoices):
-        SIX_YEARS = "6y", "6年 6 years"
-        TEN_YEARS = "10y", "10年 10 years"
-        LONG_TERM = "long", "长期 Long-term"
+        SIX_YEARS = "6y", bi("6年", "6 years")
+        TEN_YEARS = "10y", bi("10年", "10 years")
+        LONG_TERM = "long", bi("长期", "Long-term")
 
     person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="licence")
     file_number = models.CharField("档案编号", max_length=12, unique=True)
@@ -101,37 +102,37 @@ class DrivingLicence(models.Model):
 class Vehicle(models.Model):
     class PlateType(models.TextChoices):
         # GA 36 号牌种类代码
-        LARGE = "01", "大型汽车 Large vehicle"
-        SMALL = "02", "小型汽车 Small car"
-        TRAILER = "15", "挂车 Trailer"
-        COACH = "16", "教练汽车 Learner car"
-        MOTORCYCLE = "07", "普通摩托车 Motorcycle"
-        NEV_LARGE = "51", "大型新能源汽车 Large new-energy"
-        NEV_SMALL = "52", "小型新能源汽车 Small new-energy"
+        LARGE = "01", bi("大型汽车", "Large vehicle")
+        SMALL = "02", bi("小型汽车", "Small car")
+        TRAILER = "15", bi("挂车", "Trailer")
+        COACH = "16", bi("教练汽车", "Learner car")
+        MOTORCYCLE = "07", bi("普通摩托车", "Motorcycle")
+        NEV_LARGE = "51", bi("大型新能源汽车", "Large new-energy")
+        NEV_SMALL = "52", bi("小型新能源汽车", "Small new-energy")
 
     class Kind(models.TextChoices):
-        SMALL_CAR = "small_car", "小型载客汽车 Small passenger car"
-        BUS = "bus", "大中型客车 Bus or coach"
-        TRUCK = "truck", "载货汽车 Truck"
-        TRAILER = "trailer", "挂车 Trailer"
-        MOTORCYCLE = "motorcycle", "摩托车 Motorcycle"
+        SMALL_CAR = "small_car", bi("小型载客汽车", "Small passenger car")
+        BUS = "bus", bi("大中型客车", "Bus or coach")
+        TRUCK = "truck", bi("载货汽车", "Truck")
+        TRAILER = "trailer", bi("挂车", "Trailer")
+        MOTORCYCLE = "motorcycle", bi("摩托车", "Motorcycle")
 
     class Use(models.TextChoices):
-        PRIVATE = "private", "非营运 Private"
-        PASSENGER_COMMERCIAL = "passenger_commercial", "营运客运 Commercial passenger"
-        TAXI = "taxi", "出租客运 Taxi"
-        FREIGHT = "freight", "货运 Freight"
-        BUS_SERVICE = "bus_service", "公交客运 Public bus"
-        LEARNER = "learner", "教练 Driving school"
-        OFFICIAL = "official", "警用/公务 Official"
+        PRIVATE = "private", bi("非营运", "Private")
+        PASSENGER_COMMERCIAL = "passenger_commercial", bi("营运客运", "Commercial passenger")
+        TAXI = "taxi", bi("出租客运", "Taxi")
+        FREIGHT = "freight", bi("货运", "Freight")
+        BUS_SERVICE = "bus_service", bi("公交客运", "Public bus")
+        LEARNER = "learner", bi("教练", "Driving school")
+        OFFICIAL = "official", bi("警用/公务", "Official")
 
     class Status(models.TextChoices):
-        NORMAL = "normal", "正常 Normal"
-        MORTGAGED = "mortgaged", "抵押 Mortgaged"
-        SEIZED = "seized", "查封 Seized"
-        STOLEN = "stolen", "被盗抢 Stolen"
-        SCRAPPED = "scrapped", "已注销/报废 Scrapped"
-        TRANSFERRED = "transferred", "已转出 Transferred out"
+        NORMAL = "normal", bi("正常", "Normal")
+        MORTGAGED = "mortgaged", bi("抵押", "Mortgaged")
+        SEIZED = "seized", bi("查封", "Seized")
+        STOLEN = "stolen", bi("被盗抢", "Stolen")
+        SCRAPPED = "scrapped", bi("已注销/报废", "Scrapped")
+        TRANSFERRED = "transferred", bi("已转出", "Transferred out")
 
     plate = models.CharField("号牌号码", max_length=10)
     plate_type = models.CharField("号牌种类", max_length=2, choices=PlateType.choices)
@@ -163,8 +164,8 @@ class Vehicle(models.Model):
 
 class InsurancePolicy(models.Model):
     class Kind(models.TextChoices):
-        COMPULSORY = "compulsory", "交强险 Compulsory"
-        COMMERCIAL = "commercial", "商业险 Commercial"
+        COMPULSORY = "compulsory", bi("交强险", "Compulsory")
+        COMMERCIAL = "commercial", bi("商业险", "Commercial")
 
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="policies")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.COMPULSORY)
@@ -205,7 +206,7 @@ class Partner(models.Model):
     admin), which shows the secret once."""
 
     class Kind(models.TextChoices):
-        HOSPITAL = "hospital", "医院 Hospital"
+        HOSPITAL = "hospital", bi("医院", "Hospital")
 
     kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
     name_zh = models.CharField("名称", max_length=80)
@@ -234,9 +235,9 @@ class HealthCheck(models.Model):
     (registry.health: HEALTH_CHECK_VALID_MONTHS, 6 months by default)."""
 
     class Result(models.TextChoices):
-        FIT = "fit", "合格 Fit"
-        FIT_WITH_CONDITIONS = "fit_with_conditions", "有条件合格 Fit with conditions"
-        UNFIT = "unfit", "不合格 Unfit"
+        FIT = "fit", bi("合格", "Fit")
+        FIT_WITH_CONDITIONS = "fit_with_conditions", bi("有条件合格", "Fit with conditions")
+        UNFIT = "unfit", bi("不合格", "Unfit")
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="health_checks")
     hospital = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="health_checks")

@@ -42,6 +42,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from jiaoguan.core.i18n import Bi, bi
+
 # --- Licence classes (准驾车型) -----------------------------------------------------------------------------------
 
 
@@ -55,8 +57,8 @@ class LicenceClass:
     max_age: int | None  # None: no upper limit for applying
 
     @property
-    def label(self) -> str:
-        return f"{self.zh} {self.en}"
+    def label(self) -> Bi:
+        return bi(self.zh, self.en)
 
 
 _C = LicenceClass

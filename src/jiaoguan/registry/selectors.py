@@ -13,6 +13,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.i18n import Bi, bi, choice_label, zh_en
 from jiaoguan.core.identifiers import validate_id_number, validate_plate
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InspectionRule, InsurancePolicy, Person, Vehicle
@@ -24,12 +25,6 @@ PLATE_TYPE_PREFERENCE = (
 )
 NEW_ENERGY_PLATE_TYPES = frozenset({Vehicle.PlateType.NEV_SMALL, Vehicle.PlateType.NEV_LARGE})
 LIVE_VEHICLE_EXCLUDED = (Vehicle.Status.SCRAPPED, Vehicle.Status.TRANSFERRED)
-
-
-def split_label(label: str) -> tuple[str, str]:
-    """A choice label "中文 English" -> ("中文", "English")."""
-    zh, _, en = str(label).partition(" ")
-    return zh, en or zh
 
 
 # --- Persons ----------------------------------------------------------------------------------------------------
@@ -123,13 +118,12 @@ class LicenceSummary:
         return " ".join(code for code, _, _ in self.classes)
 
     @property
-    def validity_label(self) -> str:
-        return f"{self.validity_zh} {self.validity_en}"
+    def validity_label(self) -> Bi:
+        return bi(self.validity_zh, self.validity_en)
 
     @property
-    def status_label(self) -> str:
-        """"中文 English", for the lang_pick filter."""
-        return f"{self.status_zh} {self.status_en}"
+    def status_label(self) -> Bi:
+        return bi(self.status_zh, self.status_en)
 
     @property
     def points_left(self) -> int:
@@ -280,12 +274,12 @@ class VehicleSummary:
     on: dt.date = field(default_factory=clock.today)
 
     @property
-    def inspection_label(self) -> str:
-        return f"{self.inspection_zh} {self.inspection_en}"
+    def inspection_label(self) -> Bi:
+        return bi(self.inspection_zh, self.inspection_en)
 
     @property
-    def insurance_label(self) -> str:
-        return f"{self.insurance_zh} {self.insurance_en}"
+    def insurance_label(self) -> Bi:
+        return bi(self.insurance_zh, self.insurance_en)
 
     @property
     def insured(self) -> bool:
@@ -301,10 +295,10 @@ def vehicle_summary(*, vehicle: Vehicle, on: dt.date | None = None, rule_rows: l
     on_site = point.on_site if point is not None and point.due == vehicle.inspection_due else True
     inspection = rules.inspection_status(due=vehicle.inspection_due, on=on, on_site=on_site)
     insurance = rules.insurance_status(periods=compulsory_periods(vehicle), on=on)
-    plate_zh, plate_en = split_label(vehicle.get_plate_type_display())
-    kind_zh, kind_en = split_label(vehicle.get_kind_display())
-    use_zh, use_en = split_label(vehicle.get_use_display())
-    status_zh, status_en = split_label(vehicle.get_status_display())
+    plate_zh, plate_en = zh_en(choice_label(Vehicle.PlateType, vehicle.plate_type))
+    kind_zh, kind_en = zh_en(choice_label(Vehicle.Kind, vehicle.kind))
+    use_zh, use_en = zh_en(choice_label(Vehicle.Use, vehicle.use))
+    status_zh, status_en = zh_en(choice_label(Vehicle.Status, vehicle.status))
     return VehicleSummary(
         vehicle_id=vehicle.pk,
         owner_person_id=vehicle.owner_id,

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, forbidden
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import (
     id_number_birth_date, id_number_is_male, plate_kind, validate_id_number, validate_phone, validate_plate,
     validate_uscc, validate_vin,
@@ -39,7 +40,7 @@ from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_
 from jiaoguan.core.outbox import event_emit
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
-from jiaoguan.registry.selectors import inspection_rules, person_by_id_number, split_label
+from jiaoguan.registry.selectors import inspection_rules, person_by_id_number
 
 STAFF_ACTOR_ROLES = frozenset({"clerk", "approver", "admin", "system"})
 FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city's code
@@ -792,7 +793,7 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
     with transaction.atomic():
         locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
         if locked.status not in (Vehicle.Status.NORMAL, Vehicle.Status.MORTGAGED):
-            zh, en = locked.get_status_display().split(" ", 1)
+            zh, en = zh_en(Vehicle.Status(locked.status).label)
             raise Conflict("registry.vehicle_status", f"车辆状态为“{zh}”，不能检验",
                            f"The vehicle is {en.lower()}; it cannot be inspected")
         if not rules.insurance_status(periods=compulsory_periods(locked), on=inspected_on).insured:
@@ -835,7 +836,7 @@ TRANSFERABLE_STATUSES = frozenset({Vehicle.Status.NORMAL, Vehicle.Status.MORTGAG
 
 
 def _status_words(status: str) -> tuple[str, str]:
-    return split_label(Vehicle.Status(status).label) if status in Vehicle.Status.values else (status, status)
+    return zh_en(Vehicle.Status(status).label) if status in Vehicle.Status.values else (status, status)
 
 
 def _owner_state(vehicle: Vehicle) -> dict:

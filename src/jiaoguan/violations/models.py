@@ -9,6 +9,7 @@ from django.db import models
 
 from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.money import MoneyField
 
 
@@ -68,16 +69,16 @@ class DeviceNonce(models.Model):
 
 class Violation(models.Model):
     class Source(models.TextChoices):
-        DEVICE = "device", "非现场（电子监控）Camera-recorded"
-        ON_SITE = "on_site", "现场执法 On-site"
+        DEVICE = "device", bi("非现场（电子监控）", "Camera-recorded")
+        ON_SITE = "on_site", bi("现场执法", "On-site")
 
     class Status(models.TextChoices):
-        RECORDED = "recorded", "未处理 Not handled"
-        HANDLED = "handled", "已处理未缴款 Handled, fine unpaid"
-        PAID = "paid", "已缴款 Paid"
-        WAIVED = "waived", "首违免罚 First-violation waiver"
-        DISPUTED = "disputed", "申诉中 Under dispute"
-        REVOKED = "revoked", "已撤销 Revoked"
+        RECORDED = "recorded", bi("未处理", "Not handled")
+        HANDLED = "handled", bi("已处理未缴款", "Handled, fine unpaid")
+        PAID = "paid", bi("已缴款", "Paid")
+        WAIVED = "waived", bi("首违免罚", "First-violation waiver")
+        DISPUTED = "disputed", bi("申诉中", "Under dispute")
+        REVOKED = "revoked", bi("已撤销", "Revoked")
 
     plate = models.CharField("号牌号码", max_length=10, db_index=True)
     plate_type = models.CharField("号牌种类", max_length=2)
@@ -133,8 +134,8 @@ class PenaltyDecision(models.Model):
     """A penalty decision (处罚决定书): one per violation (the OneToOne is the guard against doubles)."""
 
     class Channel(models.TextChoices):
-        ONLINE = "online", "网上处理 Online"
-        COUNTER = "counter", "窗口处理 Counter"
+        ONLINE = "online", bi("网上处理", "Online")
+        COUNTER = "counter", bi("窗口处理", "Counter")
 
     number = models.CharField("决定书编号", max_length=15, unique=True)
     violation = models.OneToOneField(Violation, on_delete=models.PROTECT, related_name="decision")
@@ -176,9 +177,9 @@ class PointsEntry(models.Model):
     figure last reported for it (a changed report adds the difference)."""
 
     class Kind(models.TextChoices):
-        ASSIGN = "assign", "记分 Points assigned"
-        REVERSE = "reverse", "撤销记分 Points removed"
-        OPENING = "opening", "期初记分 Opening balance"
+        ASSIGN = "assign", bi("记分", "Points assigned")
+        REVERSE = "reverse", bi("撤销记分", "Points removed")
+        OPENING = "opening", bi("期初记分", "Opening balance")
 
     account = models.ForeignKey(PointsAccount, on_delete=models.PROTECT, related_name="entries")
     violation = models.ForeignKey(Violation, on_delete=models.PROTECT, related_name="points_entries", null=True,
@@ -202,13 +203,13 @@ class PointsEntry(models.Model):
 
 class Dispute(models.Model):
     class Kind(models.TextChoices):
-        CLONED_PLATE = "cloned", "我被套牌 Cloned plate"
-        APPEAL = "appeal", "申诉 Appeal"
+        CLONED_PLATE = "cloned", bi("我被套牌", "Cloned plate")
+        APPEAL = "appeal", bi("申诉", "Appeal")
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "待审核 Waiting for review"
-        CONFIRMED = "confirmed", "申诉成立 Upheld"
-        REJECTED = "rejected", "申诉不成立 Rejected"
+        SUBMITTED = "submitted", bi("待审核", "Waiting for review")
+        CONFIRMED = "confirmed", bi("申诉成立", "Upheld")
+        REJECTED = "rejected", bi("申诉不成立", "Rejected")
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED, db_index=True)

@@ -221,8 +221,8 @@ def _transition(*, violation: Violation, to: str, allowed_from: frozenset[str], 
         if locked.status not in allowed_from:
             cur = S(locked.status).label
             new = S(to).label
-            raise Conflict("violations.status", f"违法记录当前状态为“{cur.split()[0]}”，不能变为“{new.split()[0]}”",
-                           f"The violation is “{cur.split(' ', 1)[-1]}”; it cannot become “{new.split(' ', 1)[-1]}”",
+            raise Conflict("violations.status", f"违法记录当前状态为“{cur.zh}”，不能变为“{new.zh}”",
+                           f"The violation is “{cur.en}”; it cannot become “{new.en}”",
                            field="status")
         old = _state(locked)
         locked.status = to
@@ -747,8 +747,8 @@ def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
                 return existing
             raise Conflict("violations.already_handled", "该违法已由他人处理", "This violation was handled by someone else")
         if v.status != S.RECORDED:
-            raise Conflict("violations.not_open", f"该违法当前状态为“{S(v.status).label.split()[0]}”，不能处理",
-                           f"The violation is “{S(v.status).label.split(' ', 1)[-1]}”; it cannot be handled",
+            raise Conflict("violations.not_open", f"该违法当前状态为“{S(v.status).label.zh}”，不能处理",
+                           f"The violation is “{S(v.status).label.en}”; it cannot be handled",
                            field="status")
         licence = registry.licence_for_person(person=user.person) if user.person_id else None
         if licence is not None:

@@ -67,7 +67,11 @@ def test_enterprise_gets_the_e_permit_within_a_day(workday):
     assert c.valid_from == dt.date(2026, 11, 24) and c.valid_until == dt.date(2026, 12, 23)
     assert f["号牌号码"] == t.plate and f["通行类别"].startswith("城市配送")
     assert f["通行区域"].startswith("福田区、罗湖区") and "09:00-17:30" in f["通行时段"] and "19:30-07:00" in f["通行时段"]
-    assert f["有效期"] == "2026-11-24 至 to 2026-12-23" and f["通行路线"] == "深南大道—红荔路"
+    assert f["有效期"] == "2026-11-24 至 2026-12-23" and f["通行路线"] == "深南大道—红荔路"
+    # a value that reads differently in English is stored in both languages, never as "中文 English"
+    en = {row["zh"]: row.get("value_en", row["value"]) for row in c.fields}
+    assert en["有效期"] == "2026-11-24 to 2026-12-23" and en["通行类别"] == "City delivery"
+    assert f["通行类别"] == "城市配送" and en["通行时段"].endswith(" daily") and "每日" in f["通行时段"]
     assert app.outcome["truck_pass.e_permit"]["windows"] == ["09:00-17:30", "19:30-07:00"]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
 from jiaoguan.core import clock
+from jiaoguan.core.i18n import choice_label, zh_en
 
 
 @eligibility_rule("account.real_name", before_form=True)
@@ -32,8 +33,8 @@ def licence_valid(ctx: RuleContext) -> list[Refusal]:
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     if licence.status not in ("valid", "expired"):
-        return [Refusal("licence.not_valid", f"您的驾驶证状态为“{licence.get_status_display().split()[0]}”，不能办理",
-                        f"Your driving licence is {licence.get_status_display().split(' ', 1)[-1].lower()}, "
+        return [Refusal("licence.not_valid", f"您的驾驶证状态为“{zh_en(choice_label(licence.Status, licence.status))[0]}”，不能办理",
+                        f"Your driving licence is {zh_en(choice_label(licence.Status, licence.status))[1].lower()}, "
                         "so this service is not available")]
     grace = int(ctx.params.get("allow_expired_days", 0) or 0)
     if licence.valid_until is not None and (clock.today() - licence.valid_until).days > grace:

@@ -23,9 +23,10 @@ def held_licence(ctx: RuleContext) -> Held | None:
     if licence is None:
         return None
     until = licence.valid_until.isoformat() if licence.valid_until else "长期"
+    until_en = licence.valid_until.isoformat() if licence.valid_until else "long-term"
     return Held(f"registry.licence:{licence.pk}",
                 f"机动车驾驶证（准驾车型{licence.classes}，有效期至{until}）",
-                f"Driving licence (classes {licence.classes}, valid until {until})",
+                f"Driving licence (classes {licence.classes}, valid until {until_en})",
                 {"classes": licence.classes, "valid_until": until, "status": licence.status})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import choice_text, issue_credential
 from jiaoguan.core import clock
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_name
 
 
@@ -46,7 +47,7 @@ def relief_decision(*, application, actor, params: dict) -> dict:
     data = application.form()
     kind_zh, kind_en = choice_text(service, "kind", data.get("kind"))
     amount = int(data.get("amount_fen") or 0)
-    fields = [("救助类别", "Kind of relief", f"{kind_zh} {kind_en}"),
+    fields = [("救助类别", "Kind of relief", bi(kind_zh, kind_en)),
               ("核定金额", "Amount approved", yuan(amount)),
               ("受害人", "Victim", mask_name(str(data.get("victim_name") or ""))),
               ("受害人身份证号码", "Victim's ID number", mask_id_number(str(data.get("victim_id_number") or "")), False),

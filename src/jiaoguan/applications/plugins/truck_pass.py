@@ -16,6 +16,7 @@ from jiaoguan.applications.plugins.service_common import (
 )
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError
+from jiaoguan.core.i18n import bi, choice_label, zh_en
 
 
 def _enterprise(ctx: RuleContext):
@@ -48,7 +49,7 @@ def held_truck(ctx: RuleContext) -> Held | None:
     vehicle = applicant_vehicle(ctx, ctx.data.get("plate"))
     if vehicle is None:
         return None
-    kind_zh, kind_en = vehicle.get_kind_display().split(" ", 1)
+    kind_zh, kind_en = zh_en(choice_label(vehicle.Kind, vehicle.kind))
     return Held(f"registry.vehicle:{vehicle.pk}", f"机动车行驶证信息（{vehicle.plate}，{kind_zh}）",
                 f"Vehicle registration record ({vehicle.plate}, {kind_en.lower()})",
                 {"plate": vehicle.plate, "kind": vehicle.kind, "inspection_due": vehicle.inspection_due.isoformat()})
@@ -83,7 +84,7 @@ def truck_vehicle_ok(ctx: RuleContext) -> list[Refusal]:
         out.append(Refusal("truck.not_a_truck", f"{vehicle.plate}不是载货汽车，不能申请货车通行证",
                            f"{vehicle.plate} is not a truck, so it cannot have a truck pass"))
     if vehicle.status != "normal":
-        zh, en = vehicle.get_status_display().split(" ", 1)
+        zh, en = zh_en(choice_label(vehicle.Status, vehicle.status))
         out.append(Refusal("truck.status", f"车辆状态为“{zh}”，不能申请",
                            f"The vehicle's status is “{en.lower()}”, so it cannot apply"))
     until = form_date(ctx.data, "valid_until") or clock.today()
@@ -143,12 +144,12 @@ def issue_truck_permit(*, application, actor, params: dict) -> dict:
     start, end = form_date(data, "valid_from"), form_date(data, "valid_until")
     shown = "、".join(windows)
     fields = [("号牌号码", "Plate number", data.get("plate", "")),
-              ("通行类别", "Category", f"{cat_zh} {cat_en}"),
-              ("通行区域", "Zone", f"{zone_zh} {zone_en}")]
+              ("通行类别", "Category", bi(cat_zh, cat_en)),
+              ("通行区域", "Zone", bi(zone_zh, zone_en))]
     if data.get("route"):
         fields.append(("通行路线", "Route", str(data["route"])))
-    fields += [("通行时段", "Time windows", f"每日 {shown} daily"),
-               ("有效期", "Valid", f"{start:%Y-%m-%d} 至 to {end:%Y-%m-%d}")]
+    fields += [("通行时段", "Time windows", bi(f"每日 {shown}", f"{shown} daily")),
+               ("有效期", "Valid", bi(f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}", f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"))]
     out = issue_credential(application=application, actor=actor, kind=str(params.get("kind") or "truck_pass"),
                            fields=fields, valid_from=start, valid_until=end)
     return {**out, "plate": data.get("plate"), "category": category, "zone": data.get("zone"), "windows": windows}

@@ -1,32 +1,24 @@
 """Template filters shared by portal and console: {% load jiaoguan %}.
 
-Choice labels in models are written "<中文> <English>" (the Chinese part has no space); ``lang_pick`` shows the
-part for the current language, so one label serves both languages.
+Bilingual labels are core.i18n pairs (``bi(zh, en)``) and render themselves in the active language:
+``{{ vehicle.get_plate_type_display }}``, ``{{ service.name }}``. The ``bi`` filter is for pairs held in other
+shapes: ``{{ pair|bi }}`` (a ``(zh, en)`` tuple or a mapping with ``zh`` / ``en``) and
+``{{ summary|bi:"plate_type" }}`` (``plate_type_zh`` / ``plate_type_en`` attributes of a selector's summary).
 """
 from __future__ import annotations
 
 from django import template
-from django.utils import translation
 
-from jiaoguan.core import masking
+from jiaoguan.core import i18n, masking
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.money import format_yuan
 
 register = template.Library()
 
 
-def pick(label: str, language: str | None = None) -> str:
-    label = str(label or "")
-    zh, sep, en = label.partition(" ")
-    if not sep:
-        return label
-    lang = language or translation.get_language() or "zh-hans"
-    return en if lang.startswith("en") else zh
-
-
 @register.filter
-def lang_pick(label) -> str:
-    return pick(label)
+def bi(value, prefix: str | None = None) -> str:
+    return i18n.text(i18n.pair(value, prefix))
 
 
 def stored_text(obj, prefix: str, language: str | None = None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import mark_safe
 
+from jiaoguan.core.templatetags.jiaoguan import bi as core_bi
+
 register = template.Library()
 
 # Tones of the status tags (ok = green, warn = amber, bad = red) by the status codes the selectors return.
@@ -51,14 +53,8 @@ def nev(vehicle) -> bool:
                                plate_type=plate_type)
 
 
-@register.filter
-def bi(obj, prefix: str) -> str:
-    """{{ summary|bi:"plate_type" }}: ``plate_type_zh`` or ``plate_type_en`` of a registry summary, by language."""
-    from django.utils import translation
-
-    lang = translation.get_language() or "zh-hans"
-    suffix = "en" if lang.startswith("en") else "zh"
-    return str(getattr(obj, f"{prefix}_{suffix}", "") or getattr(obj, f"{prefix}_zh", ""))
+# {{ summary|bi:"plate_type" }} in portal templates: the one bilingual filter of core (core/templatetags/jiaoguan.py)
+register.filter("bi", core_bi)
 
 
 @register.filter
