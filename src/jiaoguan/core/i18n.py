@@ -44,7 +44,7 @@ class Bi(Promise):
         self.en = str(en) if en is not None and str(en) != "" else str(zh)
 
     def pick(self, language: str | None = None) -> str:
-        return self.en if is_english(language) else self.zh
+        return (self.en or self.zh) if is_english(language) else self.zh  # no English yet: the Chinese
 
     def __str__(self) -> str:
         return self.pick()

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 
@@ -209,7 +210,7 @@ def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = Non
         v = rows.get(spec.record_id)
         if v is None:
             continue
-        status_zh, _, status_en = Violation.Status(v.status).label.partition(" ")
+        status_zh, status_en = zh_en(Violation.Status(v.status).label)
         money = f"¥{v.fine_fen / 100:.2f}" if v.fine_fen else "警告 warning"
         extra = ""
         decision = selectors.decision_for(violation=v)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
@@ -133,8 +134,8 @@ def _vehicle_for(plate: str, plate_type: str):
     if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
         other = registry.vehicle_by_plate(plate=plate)
         if other is not None:  # the number exists, with another 号牌种类: say so, not "does not exist"
-            chosen_zh, _s, chosen_en = Vehicle.PlateType(plate_type).label.partition(" ")
-            real_zh, _s, real_en = Vehicle.PlateType(other.plate_type).label.partition(" ")
+            chosen_zh, chosen_en = zh_en(Vehicle.PlateType(plate_type).label)
+            real_zh, real_en = zh_en(Vehicle.PlateType(other.plate_type).label)
             raise InvalidInput("violations.plate_type_mismatch",
                                f"号牌“{plate}”登记的号牌种类是“{real_zh}”，不是“{chosen_zh}”，请核对号牌种类",
                                f"The plate “{plate}” is registered as “{real_en}”, not “{chosen_en}”; "

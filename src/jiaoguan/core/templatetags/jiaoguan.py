@@ -21,23 +21,6 @@ def bi(value, prefix: str | None = None) -> str:
     return i18n.text(i18n.pair(value, prefix))
 
 
-def stored_text(obj, prefix: str, language: str | None = None) -> str:
-    """A stored text kept in both languages — fields or keys ``<prefix>_zh`` and ``<prefix>_en`` — in the current
-    language; the Chinese when there is no English."""
-    def get(name: str) -> str:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        return str(value or "")
-
-    lang = language or translation.get_language() or "zh-hans"
-    return (lang.startswith("en") and get(f"{prefix}_en")) or get(f"{prefix}_zh")
-
-
-@register.filter
-def in_lang(obj, prefix: str) -> str:
-    """{{ item|in_lang:"description" }}: see stored_text (payment items' names, order lines, receipts)."""
-    return stored_text(obj, prefix)
-
-
 @register.filter
 def yuan(fen) -> str:
     return format_yuan(int(fen or 0))
