@@ -125,3 +125,27 @@ def test_console_slot_page_says_why_a_button_is_missing(client, clock):
     clock.advance(dt.timedelta(hours=1))
     page = client.get(f"{CONSOLE}slots/{s.pk}/").content.decode()
     assert f"/console/bookings/bookings/{b.pk}/attendance/" in page
+
+
+@pytest.mark.parametrize("state", ["pending", "pending_closed", "withdrawn", "allocated"])
+def test_withdraw_offered_iff_application_withdraw_accepts(state, clock, client):
+    """我的预约 and the exams page offer 撤回 from rules.withdraw_block, what application_withdraw enforces."""
+    from tests.bookings.support import apply, ranked_slot
+
+    clock.freeze(clock.now())
+    s = ranked_slot(capacity=2)
+    u = user()
+    a = apply(s, u, "w", clock.now())
+    if state == "withdrawn":
+        services.application_withdraw(application_id=a.pk, user=u, actor=SYS)
+    if state in ("pending_closed", "allocated"):
+        clock.freeze(s.closes_at + dt.timedelta(minutes=1))
+    if state == "allocated":
+        services.applications_allocate(actor=SYS)
+    a.refresh_from_db()
+    block = selectors.citizen_withdraw_block(application=a)
+    client.force_login(u)
+    shown = f"/me/bookings/applications/{a.pk}/withdraw/" in client.get("/me/bookings/").content.decode()
+    got = _accepts(lambda: services.application_withdraw(application_id=a.pk, user=u, actor=SYS))
+    assert shown == (block is None) == (got is None) == (state == "pending")
+    assert got == block

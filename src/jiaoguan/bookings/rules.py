@@ -175,7 +175,20 @@ BLOCK_TEXTS = {
     "bookings.not_started": ("场次尚未开始，时段开始后可登记到场情况",
                              "The slot has not started yet: attendance can be marked once it starts"),
     "bookings.not_markable": ("只有预约成功的记录才能登记到场情况", "Only a confirmed booking can be marked"),
+    "bookings.window_closed": ("预约已截止，不能撤回；分配成功后可在取消截止前取消",
+                               "Booking has closed; once allocated you may cancel before the deadline"),
+    "bookings.not_pending": ("该申请已不在排队中", "This application is no longer pending"),
 }
+
+
+def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> str | None:
+    """Why a citizen may not withdraw a ranked application now, or None: a pending one while the booking window
+    is open. What ``services.application_withdraw`` enforces."""
+    if status != "pending":
+        return "bookings.not_pending"
+    if now >= closes_at:
+        return "bookings.window_closed"
+    return None
 
 
 def release_block(*, status: str, hold_expires_at: dt.datetime | None, now: dt.datetime) -> str | None:

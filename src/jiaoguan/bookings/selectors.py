@@ -285,6 +285,13 @@ def citizen_give_up_block(*, booking, now: dt.datetime | None = None) -> str | N
                                cancel_until=booking.slot.cancel_until, now=now or clock.now())
 
 
+def citizen_withdraw_block(*, application, now: dt.datetime | None = None) -> str | None:
+    """Why the citizen's 撤回 of a ranked application is not offered (rules.withdraw_block, as
+    services.application_withdraw), or None."""
+    return rules.withdraw_block(status=application.status, closes_at=application.slot.closes_at,
+                                now=now or clock.now())
+
+
 def staff_mark_block(*, booking, now: dt.datetime | None = None) -> str | None:
     """Why staff may not mark attendance now (rules.mark_block, as services.booking_mark), or None."""
     return rules.mark_block(status=booking.status, starts_at=booking.slot.starts_at, now=now or clock.now())

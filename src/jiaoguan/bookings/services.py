@@ -864,11 +864,12 @@ def application_withdraw(*, application_id: int, user, actor: Actor) -> Applicat
         if a is None:
             raise not_found("预约申请", "application")
         _lock_quota_id(a.quota_id)
-        if a.status == A.PENDING and now >= a.slot.closes_at:
-            raise Conflict("bookings.window_closed", "预约已截止，不能撤回；分配成功后可在取消截止前取消",
-                           "Booking has closed; once allocated you may cancel before the deadline")
+        a.refresh_from_db(fields=["status"])
+        block = rules.withdraw_block(status=a.status, closes_at=a.slot.closes_at, now=now)  # as the pages offer it
+        if block is not None:
+            raise Conflict(block, *rules.BLOCK_TEXTS[block])
         if not Application.objects.filter(pk=a.pk, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now):
-            raise Conflict("bookings.not_pending", "该申请已不在排队中", "This application is no longer pending")
+            raise Conflict("bookings.not_pending", *rules.BLOCK_TEXTS["bookings.not_pending"])
         audit_record(actor=actor, action="booking.withdraw", obj=a, old={"status": A.PENDING},
                      new={"status": A.WITHDRAWN}, subject_person_id=_person_of(user))
         a.status, a.decided_at = A.WITHDRAWN, now
