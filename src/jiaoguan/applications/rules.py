@@ -274,3 +274,52 @@ def sniff(content: bytes) -> tuple[str, str] | None:
         if content.startswith(magic):
             return ftype, ctype
     return None
+
+
+# --- Claims (one member of staff at a time): what the service enforces and the console offers ----------------------
+
+
+def actions_workable(service: Service, *, status: str, post_review_pending: bool) -> list[str]:
+    """The verbs that could be taken on an application in ``status`` (confirm/revoke only while an approve-first
+    decision waits for its review, approve/reject not then)."""
+    return [v for v, a in service.workflow.actions.items()
+            if status in a.from_states and (v not in ("confirm", "revoke") or post_review_pending)
+            and not (v in ("approve", "reject") and post_review_pending)]
+
+
+CLAIM_TEXTS = {
+    "applications.state_changed": ("该申请当前状态无需办理", "The application is in a state with nothing to do"),
+    "core.forbidden": ("该申请当前的环节不属于您的岗位", "The application's current step is not for your role"),
+    "applications.own_application": ("不能以工作人员身份办理本人提交的申请",
+                                     "You cannot act as staff on an application you made yourself"),
+    "applications.claimed": ("该申请正由其他人员办理", "Someone else is working on this application"),
+    "applications.force_release_role": ("只有审批人员可以强制释放他人的认领",
+                                        "Only an approver can release someone else's claim"),
+}
+
+
+def claim_block(*, workable_roles: list[frozenset[str]], role: str, own: bool, holder_id: int | None,
+                actor_id: int | None) -> str | None:
+    """Why a member of staff may not claim the application now, or None. ``workable_roles``: for each verb
+    workable in its state, the roles that may take it. Claiming one's own claim again changes nothing
+    ("applications.claimed_by_you": no button, the service returns the application as it is)."""
+    if not workable_roles:
+        return "applications.state_changed"
+    if not any(role == "system" or role in roles for roles in workable_roles):
+        return "core.forbidden"
+    if own:
+        return "applications.own_application"
+    if holder_id is not None:
+        return "applications.claimed_by_you" if holder_id == actor_id else "applications.claimed"
+    return None
+
+
+def release_block(*, holder_id: int | None, actor_id: int | None, force: bool, may_force: bool) -> str | None:
+    """Why a claim may not be released now, or None: the holder lets go of their own; someone else's only with
+    ``force`` by a supervisor (``may_force``: the application.approve permission). Nothing claimed:
+    "applications.not_claimed" (no button; the service returns the application as it is)."""
+    if holder_id is None:
+        return "applications.not_claimed"
+    if holder_id != actor_id and not (force and may_force):
+        return "applications.claimed" if not force else "applications.force_release_role"
+    return None

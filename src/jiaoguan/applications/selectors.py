@@ -472,3 +472,28 @@ def entry_check(*, user, service: Service) -> EntryCheck:
         every = {r.code: r for reasons in closed.values() for r in reasons}
         return EntryCheck(refusals=tuple(every.values()), field=first.name, closed=closed)
     return EntryCheck(field=first.name, closed=closed)
+
+
+# --- Claims: the one check the console offers 认领 / 强制释放 from and the services enforce -------------------------
+
+def claim_block(*, application: Application, actor: Actor) -> str | None:
+    """Why ``actor`` may not claim the application now (a code of rules.CLAIM_TEXTS, or
+    "applications.claimed_by_you"), or None: rules.claim_block, as services.application_claim enforces it."""
+    service = catalogue().get(application.service_code)
+    if service is None:
+        return "applications.state_changed"
+    verbs = rules.actions_workable(service, status=application.status,
+                                   post_review_pending=application.post_review_pending)
+    return rules.claim_block(workable_roles=[service.workflow.actions[v].allowed_roles() for v in verbs],
+                             role=actor.role, own=actor.id is not None and actor.id == application.applicant_id,
+                             holder_id=application.claimed_by_id, actor_id=actor.id)
+
+
+def release_block(*, application: Application, actor: Actor, force: bool) -> str | None:
+    """Why ``actor`` may not release the claim (``force``: someone else's, a supervisor's right), or None:
+    rules.release_block, as services.application_release enforces it."""
+    from jiaoguan.identity.roles import PERMISSIONS
+
+    may_force = actor.role == "system" or actor.role in PERMISSIONS["application.approve"]
+    return rules.release_block(holder_id=application.claimed_by_id, actor_id=actor.id, force=force,
+                               may_force=may_force)

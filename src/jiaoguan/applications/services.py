@@ -34,7 +34,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jiaoguan.applications import hooks, rules
+from jiaoguan.applications import hooks, rules, selectors
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Service, catalogue
 from jiaoguan.applications.models import (
     OPEN_STATES,
@@ -317,8 +317,6 @@ def _checked(app: Application, service: Service, user) -> tuple[dict, list[hooks
     """Validate everything a submission needs, writing nothing (selectors.submission_check, the same check the
     pages and the API show before submitting): the form (422 with every field's problem), the materials, then the
     eligibility rules (422 with their reasons)."""
-    from jiaoguan.applications import selectors
-
     check = selectors.submission_check(app=app, service=service, user=user)
     if check.errors:
         raise InvalidInput("applications.form_invalid", "申请表或材料有误，请检查标出的项目（草稿已保存）",
@@ -457,26 +455,25 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 
 def actions_workable(app: Application, service: Service) -> list[str]:
     """The verbs that could be taken on the application in its current state."""
-    return [v for v, a in service.workflow.actions.items()
-            if app.status in a.from_states and (v not in ("confirm", "revoke") or app.post_review_pending)
-            and not (v in ("approve", "reject") and app.post_review_pending)]
+    return rules.actions_workable(service, status=app.status, post_review_pending=app.post_review_pending)
 
 
 def application_claim(*, application_id: int, actor: Actor) -> Application:
     """Take an application to work on it (one member of staff at a time). A second claimer is told who holds it."""
     with transaction.atomic():
         app = _lock(application_id)
-        service = _service(app)
-        verbs = actions_workable(app, service)
-        if not any(_may(actor, service.workflow.actions[v].allowed_roles()) for v in verbs):
-            if not verbs:
-                raise Conflict("applications.state_changed", f"该申请当前状态为“{STATUS_ZH[app.status]}”，无需办理",
-                               f"The application is {STATUS_EN[app.status].lower()}; there is nothing to do")
+        _service(app)  # a service no longer offered: applications.service_gone
+        block = selectors.claim_block(application=app, actor=actor)  # what the console offers 认领 from
+        if block == "applications.state_changed":
+            raise Conflict(block, f"该申请当前状态为“{STATUS_ZH[app.status]}”，无需办理",
+                           f"The application is {STATUS_EN[app.status].lower()}; there is nothing to do")
+        if block == "core.forbidden":
             raise forbidden()
-        _not_own(app, actor)
-        if app.claimed_by_id == actor.id:
+        if block == "applications.own_application":
+            _not_own(app, actor)
+        if block == "applications.claimed_by_you":
             return app
-        if app.claimed_by_id is not None:
+        if block == "applications.claimed":
             raise _held_by(app)
         app.claimed_by_id, app.claimed_at = actor.id, clock.now()
         app.save(update_fields=["claimed_by", "claimed_at"])
@@ -486,15 +483,13 @@ def application_claim(*, application_id: int, actor: Actor) -> Application:
 
 def application_release(*, application_id: int, actor: Actor, force: bool = False) -> Application:
     """Let go of a claimed application. ``force``: a supervisor (application.approve) frees someone else's claim."""
-    from jiaoguan.identity.roles import PERMISSIONS
-
     with transaction.atomic():
         app = _lock(application_id)
-        if app.claimed_by_id is None:
+        block = selectors.release_block(application=app, actor=actor, force=force)  # as the console offers it
+        if block == "applications.not_claimed":
             return app
-        if app.claimed_by_id != actor.id:
-            if not (force and _may(actor, PERMISSIONS["application.approve"])):
-                raise _held_by(app)
+        if block is not None:
+            raise _held_by(app)
         holder = app.claimed_by_id
         app.claimed_by_id, app.claimed_at = None, None
         app.save(update_fields=["claimed_by", "claimed_at"])

@@ -160,3 +160,66 @@ def citizen_cancel_block(*, status: str, cancel_until: dt.datetime, now: dt.date
     if now >= cancel_until:
         return "bookings.cancel_closed"
     return None
+
+
+# --- Which action each state allows (the services enforce these; the pages offer buttons from them) -------------
+
+# What each refusal says (zh, en): the services raise it, the pages show it where the button would have been.
+BLOCK_TEXTS = {
+    "bookings.not_held": ("该预约不在待确认状态", "This booking is not waiting for confirmation"),
+    "bookings.hold_expired": ("保留时间已过，名额已释放，请重新预约",
+                              "The hold has run out and the seat was released; please book again"),
+    "bookings.not_confirmed": ("该预约尚未确认，请选择放弃", "This booking is only held: release it"),
+    "bookings.not_cancellable": ("该预约当前状态不能取消", "This booking cannot be cancelled now"),
+    "bookings.cancel_closed": ("取消截止时间已过，不能取消", "The deadline for cancelling has passed"),
+    "bookings.not_started": ("场次尚未开始，时段开始后可登记到场情况",
+                             "The slot has not started yet: attendance can be marked once it starts"),
+    "bookings.not_markable": ("只有预约成功的记录才能登记到场情况", "Only a confirmed booking can be marked"),
+    "bookings.window_closed": ("预约已截止，不能撤回；分配成功后可在取消截止前取消",
+                               "Booking has closed; once allocated you may cancel before the deadline"),
+    "bookings.not_pending": ("该申请已不在排队中", "This application is no longer pending"),
+}
+
+
+def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> str | None:
+    """Why a citizen may not withdraw a ranked application now, or None: a pending one while the booking window
+    is open. What ``services.application_withdraw`` enforces."""
+    if status != "pending":
+        return "bookings.not_pending"
+    if now >= closes_at:
+        return "bookings.window_closed"
+    return None
+
+
+def release_block(*, status: str, hold_expires_at: dt.datetime | None, now: dt.datetime) -> str | None:
+    """Why a citizen may not let a held seat go now, or None: only a hold whose time has not run out (an expired
+    one is already gone: the sweep ends it). What ``services.booking_release`` enforces."""
+    if status != "held":
+        return "bookings.not_held"
+    if hold_expires_at is None or hold_expires_at <= now:
+        return "bookings.hold_expired"
+    return None
+
+
+def give_up_block(*, status: str, hold_expires_at: dt.datetime | None, cancel_until: dt.datetime,
+                  now: dt.datetime) -> str | None:
+    """A citizen's one "give up" button: a live hold is released, a confirmed booking cancelled before the
+    deadline (``release_block`` / ``citizen_cancel_block``, the rules the two services enforce)."""
+    if status == "held":
+        return release_block(status=status, hold_expires_at=hold_expires_at, now=now)
+    return citizen_cancel_block(status=status, cancel_until=cancel_until, now=now)
+
+
+def staff_cancel_block(*, status: str) -> str | None:
+    """Staff cancel a held or confirmed booking at any time (with a reason); nothing that has ended."""
+    return None if status in ("held", "confirmed") else "bookings.not_cancellable"
+
+
+def mark_block(*, status: str, starts_at: dt.datetime, now: dt.datetime) -> str | None:
+    """Why staff may not mark attendance (attended / no-show) now, or None: a confirmed booking, once its slot
+    has started. What ``services.booking_mark`` enforces and the console offers the buttons from."""
+    if status != "confirmed":
+        return "bookings.not_markable"
+    if now < starts_at:
+        return "bookings.not_started"
+    return None

@@ -276,3 +276,32 @@ def citizen_may_cancel(*, booking, now: dt.datetime | None = None) -> bool:
     """May the booking's citizen cancel it now (rules.citizen_cancel_block, as services.booking_cancel)?"""
     return rules.citizen_cancel_block(status=booking.status, cancel_until=booking.slot.cancel_until,
                                       now=now or clock.now()) is None
+
+
+def citizen_give_up_block(*, booking, now: dt.datetime | None = None) -> str | None:
+    """Why the citizen's give-up button (release a hold, cancel a confirmed booking) is not offered, or None:
+    rules.give_up_block, i.e. what booking_release / booking_cancel enforce."""
+    return rules.give_up_block(status=booking.status, hold_expires_at=booking.hold_expires_at,
+                               cancel_until=booking.slot.cancel_until, now=now or clock.now())
+
+
+def citizen_withdraw_block(*, application, now: dt.datetime | None = None) -> str | None:
+    """Why the citizen's 撤回 of a ranked application is not offered (rules.withdraw_block, as
+    services.application_withdraw), or None."""
+    return rules.withdraw_block(status=application.status, closes_at=application.slot.closes_at,
+                                now=now or clock.now())
+
+
+def staff_mark_block(*, booking, now: dt.datetime | None = None) -> str | None:
+    """Why staff may not mark attendance now (rules.mark_block, as services.booking_mark), or None."""
+    return rules.mark_block(status=booking.status, starts_at=booking.slot.starts_at, now=now or clock.now())
+
+
+def staff_cancel_block(*, booking) -> str | None:
+    """Why staff may not cancel the booking (rules.staff_cancel_block, as services.booking_cancel), or None."""
+    return rules.staff_cancel_block(status=booking.status)
+
+
+def block_text(code: str | None) -> tuple[str, str] | None:
+    """The (zh, en) a page shows for a refusal code of the rules above (None: nothing to say)."""
+    return rules.BLOCK_TEXTS.get(code) if code else None

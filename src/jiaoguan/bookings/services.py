@@ -603,9 +603,11 @@ def booking_release(*, booking_id: int, user, actor: Actor) -> Booking:
     now = clock.now()
     with transaction.atomic():
         b, q = _mine_locked(booking_id=booking_id, user=user)
-        if b.status != B.HELD or not _end(b, to=B.RELEASED, actor=actor, action="booking.release", now=now,
-                                          expect=B.HELD):
-            raise Conflict("bookings.not_held", "该预约不在待确认状态", "This booking is not waiting for confirmation")
+        block = rules.release_block(status=b.status, hold_expires_at=b.hold_expires_at, now=now)
+        if block is not None:
+            raise Conflict(block, *rules.BLOCK_TEXTS[block])
+        if not _end(b, to=B.RELEASED, actor=actor, action="booking.release", now=now, expect=B.HELD):
+            raise Conflict("bookings.not_held", *rules.BLOCK_TEXTS["bookings.not_held"])
         _offer_freed(q, actor=actor)
     return b
 
@@ -630,11 +632,9 @@ def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = ""
             q = _lock_quota_id(found)
             b = Booking.objects.select_related("slot__resource", "quota", "user").get(pk=booking_id)
         block = (rules.citizen_cancel_block(status=b.status, cancel_until=b.slot.cancel_until, now=now)
-                 if by_citizen else None if b.status in (B.CONFIRMED, B.HELD) else "bookings.not_cancellable")
-        if block == "bookings.not_confirmed":
-            raise Conflict(block, "该预约尚未确认，请选择放弃", "This booking is only held: release it")
-        if block == "bookings.not_cancellable":
-            raise Conflict(block, "该预约当前状态不能取消", "This booking cannot be cancelled now")
+                 if by_citizen else rules.staff_cancel_block(status=b.status))
+        if block in ("bookings.not_confirmed", "bookings.not_cancellable"):
+            raise Conflict(block, *rules.BLOCK_TEXTS[block])
         if block == "bookings.cancel_closed":
             raise Conflict(block, f"取消截止时间（{_when(b.slot.cancel_until)}）已过",
                            f"The deadline for cancelling ({_when(b.slot.cancel_until)}) has passed")
@@ -645,7 +645,7 @@ def booking_cancel(*, booking_id: int, actor: Actor, user=None, reason: str = ""
             now = clock.now()
         by = Booking.CancelledBy.CITIZEN if by_citizen else Booking.CancelledBy.STAFF
         if not _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now, by=by, reason=reason):
-            raise Conflict("bookings.not_cancellable", "该预约当前状态不能取消", "This booking cannot be cancelled now")
+            raise Conflict("bookings.not_cancellable", *rules.BLOCK_TEXTS["bookings.not_cancellable"])
         _notify(user=b.user, template="booking.cancelled", params={**_what(b.slot), "reference": b.reference})
         if by_citizen:
             _apply_penalty_rules(booking=b, event=PenaltyRule.Event.CANCEL, actor=actor, now=now)
@@ -662,20 +662,16 @@ def booking_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
         b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
         if b is None:
             raise not_found("预约", "booking")
-        if now < b.slot.starts_at:
-            raise Conflict("bookings.not_started", "场次尚未开始，不能登记到场情况",
-                           "The slot has not started yet: attendance cannot be marked")
-        if b.status != B.CONFIRMED:
-            raise Conflict("bookings.not_markable", "只有预约成功的记录才能登记到场情况",
-                           "Only a confirmed booking can be marked")
+        block = rules.mark_block(status=b.status, starts_at=b.slot.starts_at, now=now)
+        if block is not None:  # the rule the console offers the buttons from
+            raise Conflict(block, *rules.BLOCK_TEXTS[block])
         if not attended:
             _lock_party(b.party)  # before the first audit row (lock order); the time after it, as in cancel
             now = clock.now()
         to = B.ATTENDED if attended else B.NO_SHOW
         if not _end(b, to=to, actor=actor, action="booking.attended" if attended else "booking.no_show", now=now,
                     expect=B.CONFIRMED):
-            raise Conflict("bookings.not_markable", "只有预约成功的记录才能登记到场情况",
-                           "Only a confirmed booking can be marked")
+            raise Conflict("bookings.not_markable", *rules.BLOCK_TEXTS["bookings.not_markable"])
         if not attended:
             _apply_penalty_rules(booking=b, event=PenaltyRule.Event.NO_SHOW, actor=actor, now=now)
     return b
@@ -869,11 +865,12 @@ def application_withdraw(*, application_id: int, user, actor: Actor) -> Applicat
         if a is None:
             raise not_found("预约申请", "application")
         _lock_quota_id(a.quota_id)
-        if a.status == A.PENDING and now >= a.slot.closes_at:
-            raise Conflict("bookings.window_closed", "预约已截止，不能撤回；分配成功后可在取消截止前取消",
-                           "Booking has closed; once allocated you may cancel before the deadline")
+        a.refresh_from_db(fields=["status"])
+        block = rules.withdraw_block(status=a.status, closes_at=a.slot.closes_at, now=now)  # as the pages offer it
+        if block is not None:
+            raise Conflict(block, *rules.BLOCK_TEXTS[block])
         if not Application.objects.filter(pk=a.pk, status=A.PENDING).update(status=A.WITHDRAWN, decided_at=now):
-            raise Conflict("bookings.not_pending", "该申请已不在排队中", "This application is no longer pending")
+            raise Conflict("bookings.not_pending", *rules.BLOCK_TEXTS["bookings.not_pending"])
         audit_record(actor=actor, action="booking.withdraw", obj=a, old={"status": A.PENDING},
                      new={"status": A.WITHDRAWN}, subject_person_id=_person_of(user))
         a.status, a.decided_at = A.WITHDRAWN, now

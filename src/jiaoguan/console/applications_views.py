@@ -280,6 +280,9 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
     offered = _offered(app, service, user)
     progress = _progress(app, clock.now(), {})
     claimed_by_other = app.claimed_by_id is not None and app.claimed_by_id != user.pk
+    # 认领 / 强制释放 offered from the checks application_claim / application_release enforce, and why not
+    claim = selectors.claim_block(application=app, actor=_actor(request))
+    force = selectors.release_block(application=app, actor=_actor(request), force=True) if claimed_by_other else None
     context = {
         "app": app, "service_name": _service_name(app.service_code), "status_label": _status_label(app.status),
         "applicant": _applicant(app), "progress": progress,
@@ -290,8 +293,10 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
         "accepted_by": _staff_name(app.accepted_by), "reviewed_by": _staff_name(app.reviewed_by),
         "approved_by": _staff_name(app.approved_by), "claimed_by": _staff_name(app.claimed_by),
         "claimed_by_me": app.claimed_by_id == user.pk, "claimed_by_other": claimed_by_other,
-        "can_claim": bool(offered) and app.claimed_by_id is None,
-        "can_force_release": claimed_by_other and has_permission(user, "application.approve"),
+        "can_claim": claim is None,
+        "claim_why": pair(rules.CLAIM_TEXTS[claim]) if claim in rules.CLAIM_TEXTS and not claimed_by_other else "",
+        "can_force_release": claimed_by_other and force is None,
+        "force_release_why": pair(rules.CLAIM_TEXTS[force]) if claimed_by_other and force in rules.CLAIM_TEXTS else "",
         "i_accepted": app.accepted_by_id == user.pk and any(o["verb"] in ("approve", "reject") for o in offered),
         "own": app.applicant_id == user.pk,
     }

@@ -80,6 +80,14 @@ def _slot(slot_id: int) -> Slot:
         raise Http404 from None
 
 
+def _offers(b: Booking, now) -> dict:
+    """The attendance and cancel buttons, offered from the rules booking_mark / booking_cancel enforce, and why
+    not when they are not (shown where the buttons would be)."""
+    mark, cancel = selectors.staff_mark_block(booking=b, now=now), selectors.staff_cancel_block(booking=b)
+    why = [bi(*selectors.block_text(code)) for code in (mark, cancel) if code]
+    return {"can_mark": mark is None, "can_cancel": cancel is None, "why": list(dict.fromkeys(why))}
+
+
 def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int = 200,
                reason_form: ReasonForm | None = None) -> HttpResponse:
     now = clock.now()
@@ -91,8 +99,7 @@ def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int
             "b": b, "name": masking.mask_name(person.name) if person else "—",
             "phone": masking.mask_phone(b.user.phone) or "—",
             "quota": bi(b.quota.label_zh, b.quota.label_en),
-            "can_mark": started and b.status == Booking.Status.CONFIRMED,
-            "can_cancel": b.status in (Booking.Status.HELD, Booking.Status.CONFIRMED),
+            **_offers(b, now),
         })
     applications = [{"a": a, "rank": rank, "quota": bi(a.quota.label_zh, a.quota.label_en)}
                      for a, rank in selectors.slot_ranked_applications(slot=slot)]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
+from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
@@ -142,15 +143,26 @@ def day(request: HttpRequest, station_id: int) -> HttpResponse:
     return _day_page(request, _station(station_id), _day_param(request.GET.get("date")))
 
 
+def _offers(ib, now) -> dict:
+    """Attendance and result buttons from the rules the services enforce (bookings.rules.mark_block,
+    rules.result_block), and why neither is offered (shown where they would be)."""
+    mark = booking_selectors.staff_mark_block(booking=ib.booking, now=now)
+    result = rules.result_block(status=ib.booking.status, result=ib.result)
+    why = ""
+    if mark is not None and result is not None:
+        text = booking_selectors.block_text(mark) if ib.booking.status == "confirmed" else rules.RESULT_BLOCKS[result]
+        why = bi(*text)
+    return {"can_mark": mark is None, "can_result": result is None, "why": why}
+
+
 def _day_page(request: HttpRequest, s, d: dt.date, *, status: int = 200) -> HttpResponse:
     now = clock.now()
     slots = []
     for ds in selectors.station_day(station=s, day=d):
         started = ds.row.slot.starts_at <= now
         slots.append({"row": ds.row, "started": started, "bookings": [
-            {"ib": ib, "b": ib.booking, "plate": rules.mask_plate(ib.vehicle.plate),
-             "can_mark": started and ib.booking.status == "confirmed",
-             "can_result": ib.booking.status == "attended" and ib.result == "pending"} for ib in ds.bookings]})
+            {"ib": ib, "b": ib.booking, "plate": rules.mask_plate(ib.vehicle.plate), **_offers(ib, now)}
+            for ib in ds.bookings]})
     return render(request, "console/inspections/day.html", {
         "s": s, "name": bi(s.name_zh, s.name_en), "day": d, "slots": slots,
         "prev": d - dt.timedelta(days=1), "next": d + dt.timedelta(days=1)}, status=status)

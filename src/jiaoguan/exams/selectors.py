@@ -200,7 +200,7 @@ class ApplicationRow:
 
     @property
     def can_withdraw(self) -> bool:
-        return self.application.status == "pending" and clock.now() < self.application.slot.closes_at
+        return bookings.citizen_withdraw_block(application=self.application) is None  # as application_withdraw
 
     @property
     def cancel_deadline(self) -> dt.datetime | None:
@@ -210,8 +210,8 @@ class ApplicationRow:
 
     @property
     def can_cancel(self) -> bool:
-        b = self.booking
-        return b is not None and b.status == "confirmed" and clock.now() < b.slot.cancel_until
+        b = self.booking  # the engine's citizen_cancel_block, as booking_cancel enforces it
+        return b is not None and bookings.citizen_give_up_block(booking=b) is None and b.status == "confirmed"
 
 
 def my_exam_applications(*, user, limit: int = 50) -> list[ApplicationRow]:

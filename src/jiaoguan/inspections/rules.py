@@ -109,6 +109,35 @@ def action(f: Facts) -> tuple[str, list[Refusal]]:
     return (NONE, refusals) if refusals else (MARK, [])
 
 
+def choose_refusals(f: Facts, *, horizon: dt.date) -> list[Refusal]:
+    """Why the owner may not choose a station and a day (empty: they may): ``booking_refusals`` on ``f.on``, or,
+    when the only reason is that the test is not due yet, none if it falls due by ``horizon`` (the last day
+    slots can be booked for: the service checks ``booking_refusals`` on the slot's day)."""
+    refusals = booking_refusals(f)
+    if refusals and all(r.code == "inspections.not_due" for r in refusals) \
+            and window_opens(due=f.due, window_days=f.window_days) <= horizon:
+        return []
+    return refusals
+
+
+# --- Staff: attendance and the result ---------------------------------------------------------------------------
+
+RESULT_BLOCKS = {
+    "inspections.not_attended": ("须先登记到场，才能录入检验结果", "Mark the booking attended before recording the result"),
+    "inspections.result_recorded": ("检验结果已录入", "The result has already been recorded"),
+}
+
+
+def result_block(*, status: str, result: str) -> str | None:
+    """Why staff may not record the test result now (an error code), or None: only for an attended booking,
+    once. What ``services.inspection_result`` enforces and the station's day page offers the buttons from."""
+    if status != "attended":
+        return "inspections.not_attended"
+    if result != "pending":
+        return "inspections.result_recorded"
+    return None
+
+
 # --- Slot generation ------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

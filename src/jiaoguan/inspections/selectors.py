@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
 from jiaoguan.bookings.rules import parse_id
@@ -164,6 +165,8 @@ class VehicleOption:
     booking: InspectionBooking | None = None
     latest_mark: InspectionMark | None = None
     window_opens: dt.date | None = None
+    # may choose a station and a day now (rules.choose_refusals): due today, or due by the booking horizon
+    can_choose: bool = False
 
     @property
     def vehicle_id(self) -> int:
@@ -182,7 +185,13 @@ def vehicle_option(*, vehicle, summary=None, on: dt.date | None = None) -> Vehic
     if live is not None:
         return VehicleOption(vehicle, summary, rules.BOOKED, [], live, mark, opens)
     act, refusals = rules.action(facts)
-    return VehicleOption(vehicle, summary, act, refusals, None, mark, opens)
+    can_choose = not rules.choose_refusals(facts, horizon=booking_horizon(on=on))
+    return VehicleOption(vehicle, summary, act, refusals, None, mark, opens, can_choose)
+
+
+def booking_horizon(*, on: dt.date | None = None) -> dt.date:
+    """The last day whose slots may be booked (BOOK_AHEAD_DAYS days counting ``on``, default today)."""
+    return (on or clock.today()) + dt.timedelta(days=int(conf.get("BOOK_AHEAD_DAYS")) - 1)
 
 
 def my_vehicle_options(*, user, on: dt.date | None = None) -> list[VehicleOption]:
@@ -213,9 +222,15 @@ def my_inspection_booking(*, user, booking_id) -> InspectionBooking:
 
 
 def hold_live(booking: Booking, now: dt.datetime | None = None) -> bool:
-    now = now or clock.now()
-    return booking.status == Booking.Status.HELD and booking.hold_expires_at is not None \
-        and booking.hold_expires_at > now
+    """A hold that may still be confirmed or released (the engine's rules.release_block)."""
+    return booking_rules.release_block(status=booking.status, hold_expires_at=booking.hold_expires_at,
+                                       now=now or clock.now()) is None
+
+
+def give_up_block(*, booking: Booking, now: dt.datetime | None = None) -> str | None:
+    """Why the owner's 放弃此名额 / 取消预约 button is not offered, or None: what ``services.inspection_cancel``
+    meets in the engine (booking_release for a live hold, booking_cancel before the slot's deadline)."""
+    return bookings.citizen_give_up_block(booking=booking, now=now)
 
 
 def my_marks(*, user):

@@ -254,11 +254,9 @@ def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str 
         if ib is None:
             raise not_found("检验预约", "inspection booking")
         ib = selectors.staff_booking(booking_id=ib.booking_id)
-        if ib.booking.status != Booking.Status.ATTENDED:
-            raise Conflict("inspections.not_attended", "须先登记到场，才能录入检验结果",
-                           "Mark the booking attended before recording the result")
-        if ib.result != R.PENDING:
-            raise Conflict("inspections.result_recorded", "检验结果已录入", "The result has already been recorded")
+        block = rules.result_block(status=ib.booking.status, result=ib.result)  # as the day page offers it
+        if block is not None:
+            raise Conflict(block, *rules.RESULT_BLOCKS[block])
         old = {"result": ib.result}
         if passed:
             from jiaoguan.registry import services as registry

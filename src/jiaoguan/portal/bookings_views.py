@@ -35,15 +35,13 @@ def _row(item: selectors.MyItem, now) -> dict:
     row = {"item": item, "obj": obj, "slot": slot, "type": item.kind, "tone": TONES.get(obj.status, ""),
            "what": bi(slot.resource.name_zh, slot.resource.name_en), "kind_label": slot.resource.get_kind_display(),
            "quota": bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
-    if item.kind == "booking":
-        if obj.status == B.HELD and obj.hold_expires_at and obj.hold_expires_at > now:
-            row["actions"] = ["confirm", "release"]
-        elif obj.status == B.CONFIRMED and now < slot.cancel_until:
-            row["actions"] = ["cancel"]
+    if item.kind == "booking":  # offered from the rules booking_release / booking_cancel enforce
+        if selectors.citizen_give_up_block(booking=obj, now=now) is None:
+            row["actions"] = ["confirm", "release"] if obj.status == B.HELD else ["cancel"]
         row["from_waitlist"] = bool((obj.meta or {}).get("waitlist_entry"))
         row["rank"] = (obj.meta or {}).get("rank")
     elif item.kind == "application":
-        if obj.status == A.PENDING and now < slot.closes_at:
+        if selectors.citizen_withdraw_block(application=obj, now=now) is None:  # as application_withdraw
             row["actions"] = ["withdraw_application"]
     elif item.kind == "waitlist":
         row["actions"] = ["withdraw_waitlist"]

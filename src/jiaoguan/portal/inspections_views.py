@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.bookings.models import Booking
 from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
@@ -66,11 +67,12 @@ def _station_name(s) -> str:
 def _booking_row(ib) -> dict:
     b = ib.booking
     now = clock.now()
+    block = selectors.give_up_block(booking=b, now=now)  # what inspection_cancel meets in the engine
+    why = booking_selectors.block_text(block) if block == "bookings.cancel_closed" else None
     return {"ib": ib, "b": b, "tone": TONES.get(b.status, ""), "station": _station_name(ib.station),
             "starts": timezone.localtime(b.slot.starts_at), "ends": timezone.localtime(b.slot.ends_at),
-            "hold_live": selectors.hold_live(b, now),
-            "can_cancel": (b.status == B.HELD and selectors.hold_live(b, now))
-            or (b.status == B.CONFIRMED and now < b.slot.cancel_until),
+            "hold_live": selectors.hold_live(b, now), "can_cancel": block is None,
+            "cancel_why": bi(*why) if why else "",
             "result_tone": RESULT_TONES.get(ib.result, "")}
 
 
@@ -98,11 +100,8 @@ def _bookable_vehicle(request: HttpRequest, vehicle_id: int):
 @citizen_required
 def book_station(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     vehicle, option = _bookable_vehicle(request, vehicle_id)
-    # not due today but due within the booking horizon: the owner may still pick a slot on a day that is
-    horizon = clock.today() + dt.timedelta(days=conf.get("BOOK_AHEAD_DAYS") - 1)
-    soon = bool(option.refusals) and all(r.code == "inspections.not_due" for r in option.refusals) \
-        and option.window_opens is not None and option.window_opens <= horizon
-    can_choose = option.action == rules.BOOK or soon
+    # due today, or due within the booking horizon (then a slot on a day that is): rules.choose_refusals
+    can_choose = option.can_choose
     stations = [{"s": s, "name": _station_name(s)} for s in selectors.stations()] if can_choose else []
     return render(request, "portal/inspections/book_station.html", {
         "vehicle": vehicle, "option": option, "stations": stations, "can_choose": can_choose,
