@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.applications import rules, selectors, services
-from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Text, catalogue
+from jiaoguan.applications.catalogue import COMMENT_REQUIRED, catalogue
 from jiaoguan.applications.models import STAFF_STATES, Application, Material
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
