@@ -390,7 +390,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
     form = _new_form(service, None, request, bound=True)
     if not form.is_valid() or closed:
         if closed and entry.field in form.fields:
-            form.add_error(entry.field, "；".join(bi(r.zh, r.en) for r in closed))
+            form.add_error(entry.field, "；".join(str(bi(r.zh, r.en)) for r in closed))
         return _form_page(request, service, form, app=None, status=422)
     created: list[int] = []
 
