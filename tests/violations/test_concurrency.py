@@ -118,10 +118,9 @@ def test_revocation_locks_the_points_before_its_first_audit_row(device, payments
 
     user, car = citizen_with_car()
     licence = user.person.licence
-    vs = [services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1116", place="福华路",
-                                    occurred_at=clock.now() - dt.timedelta(hours=1 + i), source="on_site",
-                                    actor=STAFF).violation for i in range(2)]
-    v = next(v for v in vs if v.status == "recorded")  # the first may be waived (first-violation list)
+    v = services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1352", place="深南大道",
+                                  occurred_at=clock.now() - dt.timedelta(hours=1), source="device",
+                                  actor=Actor.system("d"), device=device, device_record_id="RV1").violation
     services.violation_handle_counter(violation=v, licence=licence, actor=STAFF)
     account = PointsEntry.objects.get(violation=v, kind="assign").account
     started = threading.Event()
@@ -152,4 +151,4 @@ def test_revocation_locks_the_points_before_its_first_audit_row(device, payments
         t.join(30)
     assert handling_error is None, handling_error
     assert outcome["revoke"] == "revoked", outcome
-    assert services.points_in_cycle(licence=licence) == 0
+    assert PointsEntry.objects.filter(violation=v, kind="reverse").count() == 1
