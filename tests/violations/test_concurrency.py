@@ -129,7 +129,8 @@ def test_revocation_locks_the_points_before_its_first_audit_row(device, payments
     def revoke():
         started.set()
         try:
-            outcome["revoke"] = services.violation_revoke(violation=v, actor=APPROVER, reason="设备误报 camera fault").status
+            outcome["revoke"] = services.violation_revoke(violation=v, actor=APPROVER,
+                                                          reason="设备误报 camera fault").status
         except Exception as exc:  # noqa: BLE001 - asserted below
             outcome["revoke"] = exc
         finally:

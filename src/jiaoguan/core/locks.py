@@ -1,8 +1,9 @@
 """One way to take locks (ARCHITECTURE §4), after pretix's ``lock_objects`` (base/services/locking.py).
 
 A transaction that waits for a lock while holding another can deadlock with one that takes the same two in the
-other order; PostgreSQL then aborts one of them (a 500 for a citizen). So every lock a service takes goes through
-this module, which
+other order; PostgreSQL then aborts one of them (a 500 for a citizen). So locks go through this module (the
+bookings engine, and the batch and revocation paths that lock across apps, do already; a plain
+``select_for_update`` elsewhere is the next thing to move here), which
 
 - refuses to run outside a transaction (a lock in autocommit mode is released at once and protects nothing);
 - takes the rows (``lock_rows``) or named keys (``lock_keys``, transaction-scoped advisory locks) of one call
@@ -23,8 +24,8 @@ database), the locks themselves are no-ops.
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 from collections.abc import Iterable
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.conf import settings
