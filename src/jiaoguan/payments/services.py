@@ -332,6 +332,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
         return "duplicate"
     if trade.amount_fen != order.total_fen:
         raise Conflict("payments.amount_mismatch", "支付金额与订单金额不符", "The paid amount differs from the order total")
+    items = _locked_items(order)  # before the first audit row: the audit head is the last lock
     actor = _channel_actor(channel)
     now = clock.now()
     payment = Payment.objects.create(order=order, channel=channel, trade_no=trade.trade_no or f"{channel}-{order.pk}",
@@ -347,7 +348,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
         return "refunding"
     _order_move(order, OS.PAID, actor=actor, extra={"paid_at": now})
     lines = {line.item_id: line for line in order.lines.all()}
-    for item in _locked_items(order):
+    for item in items:
         line = lines[item.pk]
         if item.status == S.PAYING and item.order_id == order.pk:
             item_mark_paid(item, line=line, actor=actor)
