@@ -117,6 +117,9 @@ TEMPLATES = [
     },
 ]
 
+# core.locks: how long a transaction waits for a lock before giving up with a 409 core.busy (seconds)
+JIAOGUAN_LOCK_TIMEOUT = float(env("JIAOGUAN_LOCK_TIMEOUT", "10"))
+
 # --- Database -------------------------------------------------------------------------------------------------
 # DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) selects PostgreSQL; without it an embedded SQLite
 # file in var/ in WAL mode whose transactions start with BEGIN IMMEDIATE, so writers are serialised (SQLite

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from jiaoguan.bookings import services
 from jiaoguan.bookings.models import Application, Booking, Penalty, WaitlistEntry
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
+from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict
 from jiaoguan.core.models import AuditEntry
 from tests.bookings.support import SYS, apply, book, join, ranked_slot, slot, user
@@ -189,3 +189,44 @@ def test_offer_gives_way_to_an_uncommitted_booking_of_the_same_key():
     entry.refresh_from_db()
     assert entry.status == "waiting" and entry.booking_id is None
     assert Booking.objects.filter(exclusive_key="waiter-key", status__in=LIVE).count() == 1
+
+
+def test_confirmation_waits_for_the_quota_not_for_the_audit_head():
+    """The deadlock of the hold-expiry sweep and a confirmation, step by step (not by chance): the sweep holds
+    the quota and, having audited one expired hold, the audit head; then it ends the next hold. A confirmation
+    that updated that hold's row first and then waited for the audit head made PostgreSQL abort one of the two
+    ("deadlock detected", a 500). Now a confirmation takes the quota first, as every writer of its bookings: it
+    waits there, the sweep ends the hold and commits, and the confirmation finds the hold expired (a 409)."""
+    s = slot(capacity=2)
+    holder = user()
+    b = book(s, holder, "confirm-me")
+    started = threading.Event()
+    outcome: dict = {}
+
+    def confirm():
+        started.set()
+        try:
+            outcome["confirm"] = services.booking_confirm(booking_id=b.pk, user=holder, actor=SYS).status
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["confirm"] = exc
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=confirm)
+    sweep_error = None
+    try:
+        with transaction.atomic():  # what holds_expire does, one step at a time
+            services.quotas_lock(slot_ids=[s.pk])
+            audit_record(actor=SYS, action="booking.expire", object_type="bookings.booking", object_id="other")
+            t.start()
+            assert started.wait(10)
+            time.sleep(0.5)  # the confirmation runs up to its first wait meanwhile
+            assert Booking.objects.filter(pk=b.pk, status="held").update(status="expired") == 1
+    except Exception as exc:  # noqa: BLE001 - a deadlock aborts one of the two
+        sweep_error = exc
+    finally:
+        t.join(30)
+    assert sweep_error is None, sweep_error
+    assert isinstance(outcome["confirm"], Conflict) and outcome["confirm"].code == "bookings.hold_expired", outcome
+    b.refresh_from_db()
+    assert b.status == "expired"

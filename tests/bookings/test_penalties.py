@@ -12,7 +12,7 @@ from jiaoguan.bookings.models import Penalty, PenaltyRule
 from jiaoguan.core import clock as core_clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Forbidden
-from tests.bookings.support import SYS, audits, book, resource, slot, user
+from tests.bookings.support import SYS, audits, book, each_example, resource, slot, user
 
 pytestmark = pytest.mark.django_db
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -196,7 +196,7 @@ OPS = st.lists(st.tuples(st.sampled_from([0, 1, 5, 30, 24 * 6, 24 * 40, 24 * 200
 def test_penalties_match_the_model(rule, ops, start_hour):
     start = dt.datetime(2026, 12, 1, start_hour, 7, tzinfo=SH)
     expected = _model_run(rule, ops, start)
-    with transaction.atomic():
+    with each_example():
         core_clock.freeze(start)
         try:
             PenaltyRule.objects.filter(kind="counter").update(active=False)

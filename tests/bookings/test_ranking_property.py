@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Application
 from jiaoguan.core import clock as core_clock
-from tests.bookings.support import SYS, apply, ranked_slot, user
+from tests.bookings.support import SYS, apply, each_example, ranked_slot, user
 
 pytestmark = pytest.mark.django_db
 BASE = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -33,7 +33,7 @@ def test_pure_rules_agree(minutes, seats):
 @given(minutes=st.lists(st.integers(0, 4), min_size=1, max_size=25), seats=st.integers(0, 10),
        withdraw=st.sets(st.integers(0, 24), max_size=4))
 def test_sql_allocation_and_live_rank_match_the_rules(minutes, seats, withdraw):
-    with transaction.atomic():
+    with each_example():
         core_clock.freeze(BASE)
         try:
             s = ranked_slot(capacity=seats)

@@ -29,6 +29,7 @@ class FakePayments:
 
     created: list[dict] = field(default_factory=list)
     cancelled: list[dict] = field(default_factory=list)
+    locked: list[dict] = field(default_factory=list)
 
     def payable_create(self, **kw):
         if any(c["source_id"] == kw["source_id"] and c["source_type"] == kw["source_type"] for c in self.created):
@@ -38,6 +39,9 @@ class FakePayments:
 
     def payable_cancel(self, **kw):
         self.cancelled.append(kw)
+
+    def payable_lock(self, **kw):
+        self.locked.append(kw)
 
 
 @pytest.fixture

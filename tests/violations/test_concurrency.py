@@ -1,6 +1,7 @@
 """Concurrency on PostgreSQL with real parallel connections."""
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -102,3 +103,53 @@ def test_replayed_request_in_parallel_writes_once(device):
     codes = sorted(r for _, r in results)
     assert codes == [201, 401, 401, 401], results
     assert Violation.objects.count() == 1
+
+
+def test_revocation_locks_the_points_before_its_first_audit_row(device, payments):
+    """Step by step, the deadlock a revocation could meet: it locked the violation and audited the revocation
+    (so it held the audit head until commit) and only then locked the licence's points account — while a
+    handling of another violation of the same licence held that account and waited for the audit head.
+    Now the revocation takes the account before its first audit row: it waits there instead."""
+    from django.db import transaction
+
+    from jiaoguan.core.audit import audit_record
+    from jiaoguan.violations.models import PointsAccount
+    from tests.violations.conftest import APPROVER, STAFF
+
+    user, car = citizen_with_car()
+    licence = user.person.licence
+    v = services.violation_record(plate=car.plate, plate_type=car.plate_type, code="1352", place="深南大道",
+                                  occurred_at=clock.now() - dt.timedelta(hours=1), source="device",
+                                  actor=Actor.system("d"), device=device, device_record_id="RV1").violation
+    services.violation_handle_counter(violation=v, licence=licence, actor=STAFF)
+    account = PointsEntry.objects.get(violation=v, kind="assign").account
+    started = threading.Event()
+    outcome: dict = {}
+
+    def revoke():
+        started.set()
+        try:
+            outcome["revoke"] = services.violation_revoke(violation=v, actor=APPROVER,
+                                                          reason="设备误报 camera fault").status
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["revoke"] = exc
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=revoke)
+    handling_error = None
+    try:
+        with transaction.atomic():  # what a handling of another violation holds when it audits
+            PointsAccount.objects.select_for_update().get(pk=account.pk)
+            t.start()
+            assert started.wait(10)
+            time.sleep(0.5)  # the revocation runs up to its first wait meanwhile
+            audit_record(actor=STAFF, action="licence.points_add", object_type="registry.drivinglicence",
+                         object_id=licence.pk)
+    except Exception as exc:  # noqa: BLE001 - a deadlock aborts one of the two
+        handling_error = exc
+    finally:
+        t.join(30)
+    assert handling_error is None, handling_error
+    assert outcome["revoke"] == "revoked", outcome
+    assert PointsEntry.objects.filter(violation=v, kind="reverse").count() == 1

@@ -28,7 +28,6 @@ for cancellations and no-shows). They hear about changes through the ``bookings.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from jiaoguan.bookings.models import (
     Slot,
     WaitlistEntry,
 )
-from jiaoguan.core import clock
+from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
 from jiaoguan.core.i18n import zh_en
@@ -127,31 +126,32 @@ def _what(slot: Slot) -> dict:
 
 
 def _lock_quota(*, slot_id: int, quota: str) -> Quota:
-    """Lock one quota row (only that row: ``of=("self",)``) and return it with its slot and resource."""
-    row = (Quota.objects.select_for_update(of=("self",)).select_related("slot__resource")
-           .filter(slot_id=slot_id, name=quota).first())
-    if row is None:
+    """Lock one quota row (only that row) and return it with its slot and resource."""
+    rows = locks.lock_rows(Quota.objects.filter(slot_id=slot_id, name=quota), related=("slot__resource",))
+    if not rows:
         raise not_found("预约场次", "booking slot")
-    return row
+    return rows[0]
 
 
 def _lock_quota_id(quota_id: int) -> Quota:
-    return Quota.objects.select_for_update(of=("self",)).select_related("slot__resource").get(pk=quota_id)
+    row = locks.lock_row(Quota, quota_id, related=("slot__resource",))
+    if row is None:
+        raise Quota.DoesNotExist(quota_id)
+    return row
 
 
 def _lock_slot(slot_id: int) -> Slot | None:
-    return Slot.objects.select_for_update(of=("self",)).select_related("resource").filter(pk=slot_id).first()
+    """Lock a slot and then all its quotas (by id): the slot comes first in the lock order."""
+    slot = locks.lock_row(Slot, slot_id, related=("resource",))
+    if slot is not None:
+        locks.lock_rows(Quota.objects.filter(slot=slot))
+    return slot
 
 
 def _lock_party(party: str) -> None:
     """Serialise the penalty count of one party (two cancellations at once on different slots must neither
-    both miss the threshold nor both create the ban). PostgreSQL: a transaction-scoped advisory lock on a
-    64-bit hash of the party; SQLite already serialises writers."""
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.blake2b(f"bookings.party:{party}".encode(), digest_size=8).digest()
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+    both miss the threshold nor both create the ban): an advisory lock on the party, after the quota."""
+    locks.lock_keys([f"bookings.party:{party}"])
 
 
 def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
@@ -160,12 +160,9 @@ def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
     For a domain service that books several seats in one transaction (批量预约): take all quota locks first, in
     one global order, then call ``seat_book`` item by item (its own lock of the same row is then a no-op). Locking
     a second quota *after* the first booking's audit row would wait on someone who holds that quota and waits for
-    the audit head: a deadlock."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("quotas_lock() only makes sense inside the caller's transaction.atomic()")
+    the audit head: a deadlock (``core.locks`` refuses it)."""
     ids = sorted({i for i in (rules.parse_id(s) for s in slot_ids) if i is not None})  # no overflow on bad ids
-    return list(Quota.objects.select_for_update().filter(slot_id__in=ids).order_by("id")
-                .values_list("id", flat=True))
+    return [q.pk for q in locks.lock_rows(Quota.objects.filter(slot_id__in=ids))]
 
 
 def keys_lock(*, exclusive_keys: Iterable[str]) -> None:
@@ -175,15 +172,8 @@ def keys_lock(*, exclusive_keys: Iterable[str]) -> None:
     before anything is audited. Without it, two such transactions that share a key wait on each other's
     uncommitted row in the unique index while one of them already holds the audit head: a deadlock (PostgreSQL
     aborts one with a 500). With it the second waits here, before writing anything, and then finds the key
-    taken (a clean 409). PostgreSQL: transaction-scoped advisory locks; SQLite already serialises writers."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("keys_lock() only makes sense inside the caller's transaction.atomic()")
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cur:
-        for key in sorted(set(exclusive_keys)):
-            digest = hashlib.blake2b(f"bookings.key:{key}".encode(), digest_size=8).digest()
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+    taken (a clean 409). ``seat_book`` and ``application_submit`` take their key's lock the same way."""
+    locks.lock_keys(f"bookings.key:{key}" for key in exclusive_keys)
 
 
 def _live_count(quota: Quota) -> int:
@@ -312,10 +302,9 @@ def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
     if not (reason or "").strip():
         raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
     with transaction.atomic():
-        slot = _lock_slot(slot_id)
+        slot = _lock_slot(slot_id)  # and its quotas
         if slot is None:
             raise not_found("预约场次", "booking slot")
-        list(Quota.objects.select_for_update().filter(slot=slot).order_by("id"))
         if slot.status == Slot.Status.CANCELLED:
             return slot
         now = clock.now()
@@ -433,7 +422,7 @@ def penalty_lift(*, penalty_id: int, actor: Actor, reason: str) -> Penalty:
     if not (reason or "").strip():
         raise InvalidInput("bookings.reason", "请填写原因", "Give a reason", field="reason")
     with transaction.atomic():
-        p = Penalty.objects.select_for_update().filter(pk=penalty_id).first()
+        p = locks.lock_row(Penalty, penalty_id)
         if p is None:
             raise not_found("处罚记录", "penalty")
         if p.lifted_at is None:
@@ -503,6 +492,9 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
                            "Seats here are allocated by rank: submit an application")
         _check_open(slot, now)
         _check_not_banned(party=party, slot=slot, now=now)
+        # the key before the expiry below writes the first audit row: the insert further down must not wait
+        # for another transaction's uncommitted booking of the same key while holding the audit head
+        keys_lock(exclusive_keys=[exclusive_key])
         _check_key_free(exclusive_key)
         if _expire_overdue(q, now=now, actor=Actor.system("bookings")):
             # people already waiting come before a newcomer (if this booking then fails, all of it rolls back
@@ -536,7 +528,10 @@ def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
     sweep commits first wins, the other changes nothing. Confirming twice returns the booking."""
     now = clock.now()
     with transaction.atomic():
-        b = _mine(booking_id=booking_id, user=user)
+        # the quota first, as every other writer of its bookings (the expiry sweep, cancel, release): the
+        # sweep holds it while it ends holds and audits, so without it a confirmation could hold a booking row
+        # and wait for the audit head while the sweep holds the head and waits for that row
+        b, _q = _mine_locked(booking_id=booking_id, user=user)
         if b.status == B.CONFIRMED:
             return b
         if b.status != B.HELD:
@@ -659,9 +654,11 @@ def booking_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
     _require(actor, "booking.attendance")
     now = clock.now()
     with transaction.atomic():
-        b = Booking.objects.select_related("slot__resource", "quota", "user").filter(pk=booking_id).first()
-        if b is None:
+        found = Booking.objects.filter(pk=booking_id).values_list("quota_id", flat=True).first()
+        if found is None:
             raise not_found("预约", "booking")
+        _lock_quota_id(found)  # a booking row is written only under its quota's lock (lock order)
+        b = Booking.objects.select_related("slot__resource", "quota", "user").get(pk=booking_id)
         block = rules.mark_block(status=b.status, starts_at=b.slot.starts_at, now=now)
         if block is not None:  # the rule the console offers the buttons from
             raise Conflict(block, *rules.BLOCK_TEXTS[block])
@@ -895,11 +892,15 @@ def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int
     those within the seats, publish. None when the slot is not (or no longer) due: the slot row is locked
     first, so a second run at the same time waits and then finds it allocated."""
     with transaction.atomic():
-        slot = _lock_slot(slot_id)
+        slot = _lock_slot(slot_id)  # and its quotas
         if slot is None or slot.status not in (Slot.Status.OPEN, Slot.Status.CLOSED) or slot.closes_at > now:
             return None
-        quotas = list(Quota.objects.select_for_update().filter(slot=slot).order_by("id"))
+        quotas = list(Quota.objects.filter(slot=slot).order_by("id"))
         applications = allocated = 0
+        # audited after every quota's bookings are inserted: an insert that waits for another transaction's
+        # uncommitted booking of the same key must not hold the audit head meanwhile (that transaction may be
+        # waiting for it); the audit head is the last lock
+        audits = []
         for q in quotas:
             free = max(0, q.capacity - _live_count(q))
             # an application whose key got a live booking elsewhere meanwhile is out of the running (no rank),
@@ -924,10 +925,12 @@ def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int
                 created_at=now, confirmed_at=now) for r in rows]
             Booking.objects.bulk_create(bookings, batch_size=2000)
             allocated += len(bookings)
-            audit_record(actor=actor, action="booking.allocate", obj=q, new={
+            audits.append((q, {
                 "slot": slot.pk, "quota": q.name, "seats": free, "applications": decided + len(out),
                 "allocated": len(bookings), "allocated_applications": [b.application_id for b in bookings],
-                "excluded_applications": out})
+                "excluded_applications": out}))
+        for q, new in audits:
+            audit_record(actor=actor, action="booking.allocate", obj=q, new=new)
         old = slot.status
         slot.status, slot.allocated_at = Slot.Status.ALLOCATED, now
         slot.save(update_fields=["status", "allocated_at"])
@@ -975,9 +978,8 @@ def slots_close(*, now: dt.datetime | None = None) -> int:
     """Mark ranked slots whose window has passed as closed (awaiting allocation), so pages show it."""
     now = now or clock.now()
     with transaction.atomic():
-        ids = list(Slot.objects.select_for_update().filter(
-            resource__policy=Resource.Policy.RANKED, status=Slot.Status.OPEN, closes_at__lte=now)
-            .values_list("pk", flat=True))
+        ids = [s.pk for s in locks.lock_rows(Slot.objects.filter(
+            resource__policy=Resource.Policy.RANKED, status=Slot.Status.OPEN, closes_at__lte=now))]
         if not ids:
             return 0
         n = Slot.objects.filter(pk__in=ids, status=Slot.Status.OPEN).update(status=Slot.Status.CLOSED)

@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from jiaoguan.core import clock
+from jiaoguan.core.locks import note_audit_head_taken
 from jiaoguan.core.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -87,6 +88,7 @@ def _append(*, kind: str, actor: Actor, action: str, object_type: str, object_id
     with transaction.atomic():
         head, _ = AuditHead.objects.get_or_create(id=1)
         head = AuditHead.objects.select_for_update().get(id=1)
+        note_audit_head_taken()  # held until commit: no lock may be taken after it (core.locks)
         entry = AuditEntry(
             id=head.last_id + 1,
             at=clock.now(),

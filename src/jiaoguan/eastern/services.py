@@ -405,20 +405,32 @@ def merchant_book(*, user, area_code: str, date: dt.date, slot_id: int, plates: 
     area = area_get(code=area_code)
     day, slot = _day_and_slot(area=area, date=date, slot_id=slot_id)
     results = []
-    for plate, plate_type in plates:
+    keys = []
+    for plate, _ in plates:
         try:
-            with transaction.atomic():
-                plate = validate_plate(plate)
-                car = car_from_register(plate, _plate_type(plate_type or "02") if plate_type else None)
-                if car.vehicle_id is None and plate.startswith(_city_prefix()):
-                    raise InvalidInput("eastern.unknown_plate", f"号牌“{plate}”在本市机动车登记中不存在",
-                                       f"The plate “{plate}” is not registered in this city", field="plate")
-                _refuse_exempt(area, car, date)
-                ab = _book(user=user, area=area, day=day, slot=slot, car=car, quota="merchant", actor=actor,
-                           enterprise_id=user.enterprise_id)
-            results.append(MerchantResult(plate=plate, booking=ab))
-        except DomainError as exc:
-            results.append(MerchantResult(plate=str(plate), error=exc))
+            keys.append(exclusive_key_for(day.date, validate_plate(plate)))
+        except DomainError:
+            pass  # refused below, item by item
+    with transaction.atomic():
+        # one transaction for the batch (each plate still succeeds or fails on its own, in its savepoint): as in
+        # a counters batch, the slot's quotas and every plate's key are locked before the first booking writes its
+        # audit row (lock order)
+        bookings.quotas_lock(slot_ids=[slot.pk])
+        bookings.keys_lock(exclusive_keys=keys)
+        for plate, plate_type in plates:
+            try:
+                with transaction.atomic():
+                    plate = validate_plate(plate)
+                    car = car_from_register(plate, _plate_type(plate_type or "02") if plate_type else None)
+                    if car.vehicle_id is None and plate.startswith(_city_prefix()):
+                        raise InvalidInput("eastern.unknown_plate", f"号牌“{plate}”在本市机动车登记中不存在",
+                                           f"The plate “{plate}” is not registered in this city", field="plate")
+                    _refuse_exempt(area, car, date)
+                    ab = _book(user=user, area=area, day=day, slot=slot, car=car, quota="merchant", actor=actor,
+                               enterprise_id=user.enterprise_id)
+                results.append(MerchantResult(plate=plate, booking=ab))
+            except DomainError as exc:
+                results.append(MerchantResult(plate=str(plate), error=exc))
     return results
 
 

@@ -13,7 +13,7 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from jiaoguan.core import clock
+from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.core.outbox import event_emit
@@ -145,6 +145,22 @@ def payable_create(*, kind: str, source_type: str, source_id: str, payer_person_
     return item
 
 
+def payable_lock(*, source_type: str, source_id: str) -> None:
+    """Lock what is owed for a source (its order, then the item: the order of every payments path) inside the
+    caller's transaction, before the caller writes its first audit row; a later ``payable_cancel`` of the same
+    source then takes the same locks again without waiting (lock order: docs/architecture.md)."""
+    for _ in range(5):
+        peek = PayableItem.objects.filter(source_type=source_type, source_id=str(source_id)).first()
+        if peek is None:
+            return
+        if peek.order_id:
+            locks.lock_rows(Order, [peek.order_id])
+        item = locks.lock_row(PayableItem, peek.pk)
+        if item is None or item.order_id == peek.order_id:
+            return
+    raise Conflict("payments.busy", "款项正在处理，请稍后再试", "The item is busy; try again")
+
+
 def payable_cancel(*, source_type: str, source_id: str, actor: Actor, reason: str) -> PayableItem:
     """Cancel what is owed for a source (its decision was revoked). Unpaid: cancelled. Being paid: the channel
     trade is closed and the item cancelled — unless the payer got there first, in which case the payment is
@@ -263,9 +279,10 @@ def _order_close_locked(order: Order, *, actor: Actor, reason: str, cancel_item:
             return "paid"
     if order.status not in (OS.OPEN, OS.PAYING):
         return order.status
+    items = _locked_items(order)  # before the order's audit row: the audit head is the last lock
     _order_move(order, OS.CLOSED, actor=actor, reason=reason, extra={"closed_at": clock.now(),
                                                                      "close_reason": reason[:200]})
-    for item in _locked_items(order):
+    for item in items:
         if item.order_id != order.pk or item.status != S.PAYING:
             continue
         if cancel_item is not None and item.pk == cancel_item.pk:
@@ -313,6 +330,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
         return "duplicate"
     if trade.amount_fen != order.total_fen:
         raise Conflict("payments.amount_mismatch", "支付金额与订单金额不符", "The paid amount differs from the order total")
+    items = _locked_items(order)  # before the first audit row: the audit head is the last lock
     actor = _channel_actor(channel)
     now = clock.now()
     payment = Payment.objects.create(order=order, channel=channel, trade_no=trade.trade_no or f"{channel}-{order.pk}",
@@ -328,7 +346,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
         return "refunding"
     _order_move(order, OS.PAID, actor=actor, extra={"paid_at": now})
     lines = {line.item_id: line for line in order.lines.all()}
-    for item in _locked_items(order):
+    for item in items:
         line = lines[item.pk]
         if item.status == S.PAYING and item.order_id == order.pk:
             item_mark_paid(item, line=line, actor=actor)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
+from jiaoguan.core import clock, locks
 from jiaoguan.core.i18n import zh_en
-from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
 from jiaoguan.core.identifiers import validate_plate
@@ -268,6 +268,21 @@ def _dispute_reject(v: Violation, *, actor: Actor, reason: str) -> Violation:
                        extra={"status_before_dispute": ""})
 
 
+def _revoke_lock(violation_ids: list[int]) -> None:
+    """Everything a revocation writes, locked before its first audit row, in the lock order of every
+    violations path (docs/architecture.md): the violations (by id) → the points accounts their points went to
+    (by id) → what is owed for their decisions (payments: order, then item). A revocation that locked the
+    account or the payable after auditing the violation could wait for a handling or a payment that holds them
+    and waits for the audit head: a deadlock."""
+    locks.lock_rows(Violation, violation_ids)
+    accounts = PointsEntry.objects.filter(violation_id__in=violation_ids, kind=PointsEntry.Kind.ASSIGN)
+    for account in PointsAccount.objects.filter(pk__in=accounts.values("account_id")).order_by("pk"):
+        _lock_from(account)  # the account and its licence's later ones (a revocation corrects what they carried)
+    for decision_id in sorted(PenaltyDecision.objects.filter(violation_id__in=violation_ids, fine_fen__gt=0)
+                              .values_list("pk", flat=True)):
+        _payments().payable_lock(source_type=SOURCE_TYPE, source_id=str(decision_id))
+
+
 def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Violation:
     """撤销: the violation is void — its points come off the licence and its fine is cancelled or refunded.
     Approvers only (it moves points and money back): a window clerk records, an approver revokes."""
@@ -275,16 +290,12 @@ def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Viol
     if not (reason or "").strip():
         raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
     with transaction.atomic():
-        # the status the revocation ends (locked first, as _transition does): the points ledger's carry needs it
-        status_before = Violation.objects.select_for_update().values_list("status", flat=True).get(pk=violation.pk)
-        # lock order: the points accounts before the transition's audit row (as handling does)
-        assigned = PointsEntry.objects.filter(violation_id=violation.pk, kind=PointsEntry.Kind.ASSIGN).first()
-        if assigned is not None:
-            _lock_from(PointsAccount.objects.get(pk=assigned.account_id))
+        _revoke_lock([violation.pk])
+        # the points first: their licence is locked (registry) before this transaction's first audit row
+        points_reverse(violation=violation, actor=actor)
         v = _transition(violation=violation, to=S.REVOKED,
                         allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID, S.WAIVED, S.DISPUTED}),
                         action="violation.revoke", actor=actor, reason=reason)
-        points_reverse(violation=v, actor=actor, status_before=status_before)
         decision = PenaltyDecision.objects.filter(violation=v).first()
         if decision is not None and decision.fine_fen > 0:
             _payments().payable_cancel(source_type=SOURCE_TYPE, source_id=str(decision.pk), actor=actor,
@@ -824,6 +835,7 @@ def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
                                 "Only the vehicle's owner may report a cloned plate", field="violation_ids")
     actor = Actor.of(user)
     with transaction.atomic():
+        locks.lock_rows(Violation, ids)  # all of them, in id order, before the first one's audit row
         d = Dispute.objects.create(kind=kind, submitted_by_id=user.pk, reason=reason, submitted_at=clock.now())
         for v in violations:
             locked = Violation.objects.select_for_update().get(pk=v.pk)
@@ -856,6 +868,11 @@ def dispute_review(*, dispute_id: int, confirm: bool, note: str, actor: Actor) -
             raise not_found("申诉", "dispute")
         if d.status != Dispute.Status.SUBMITTED:
             raise Conflict("violations.dispute_reviewed", "该申诉已审核", "This dispute was already reviewed")
+        violation_ids = sorted(d.violations.values_list("pk", flat=True))
+        if confirm:
+            _revoke_lock(violation_ids)  # every revocation's locks before the first one's audit row
+        else:
+            locks.lock_rows(Violation, violation_ids)
         for v in d.violations.all().order_by("pk"):
             if confirm:
                 violation_revoke(violation=v, actor=actor, reason=f"申诉成立 dispute {d.pk} upheld: {note}")

@@ -1,0 +1,183 @@
+"""One way to take locks (ARCHITECTURE §4), after pretix's ``lock_objects`` (base/services/locking.py).
+
+A transaction that waits for a lock while holding another can deadlock with one that takes the same two in the
+other order; PostgreSQL then aborts one of them (a 500 for a citizen). So locks go through this module (the
+bookings engine, and the batch and revocation paths that lock across apps, do already; a plain
+``select_for_update`` elsewhere is the next thing to move here), which
+
+- refuses to run outside a transaction (a lock in autocommit mode is released at once and protects nothing);
+- takes the rows (``lock_rows``) or named keys (``lock_keys``, transaction-scoped advisory locks) of one call
+  in one sorted order, so two callers that lock overlapping sets cannot cross;
+- bounds every wait with ``lock_timeout`` (``JIAOGUAN_LOCK_TIMEOUT``): a lock that is not granted in time is a
+  clean 409 ``core.busy`` ("try again"), never an endless wait;
+- refuses to take a lock after the transaction has taken the audit chain's head (``core.audit``): the head is
+  held until commit by every writer, so a transaction that holds it and then waits for anything else can be
+  waited on by a transaction that holds that thing and waits for the head. The audit head is always the last
+  lock of a transaction.
+
+The global order (docs/architecture.md, "Lock order"): a domain app's own records (permit, station, area, ...)
+→ bookings: slot → its quotas (by id) → exclusive keys (sorted) → the party (penalties) → the audit head.
+Within one call, rows by primary key and keys by their 64-bit hash. SQLite serialises writers with
+``BEGIN IMMEDIATE``: the checks run there too (so the test suite finds a lock taken too late on either
+database), the locks themselves are no-ops.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from contextlib import contextmanager
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import OperationalError, connection, models, transaction
+
+from jiaoguan.core.errors import Conflict
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _busy() -> Conflict:
+    return Conflict("core.busy", "系统繁忙，该业务正在另一处办理，请稍后再试",
+                    "This is being handled elsewhere right now; please try again in a moment")
+
+
+def _timeout() -> str:
+    seconds = float(getattr(settings, "JIAOGUAN_LOCK_TIMEOUT", 10))
+    return f"{int(seconds * 1000)}ms"
+
+
+# --- "the audit head is last": which transaction holds it --------------------------------------------------------
+
+
+def _audit_head_marker() -> None:
+    """The on_commit callback that marks "this transaction holds the audit head" (it does nothing when run)."""
+
+
+def _transaction_savepoint() -> tuple[bool, str | None]:
+    """(True, None) for a real transaction (the outermost atomic block); inside a test case's wrapping blocks,
+    (False, sid) where sid is the savepoint of the outermost block the code under test opened (its
+    "transaction"). Django's TestCase marks its own blocks ``_from_testcase``."""
+    blocks = connection.atomic_blocks
+    for i, block in enumerate(blocks):
+        if not getattr(block, "_from_testcase", False):
+            return (i == 0, None if i == 0 else connection.savepoint_ids[i - 1])
+    return (True, None)
+
+
+def note_audit_head_taken() -> None:
+    """Called by ``core.audit`` once it holds the head. Kept as an on_commit entry, so Django forgets it exactly
+    when PostgreSQL releases the lock: at commit, at rollback, or when the savepoint it was taken in is rolled
+    back."""
+    transaction.on_commit(_audit_head_marker)
+
+
+def _in_this_transaction(sids: set) -> bool:
+    outermost, sid = _transaction_savepoint()
+    return outermost or (sid is not None and sid in sids)
+
+
+def audit_head_held() -> bool:
+    """Whether the current transaction has already appended to the audit log (and so holds its head)."""
+    if not connection.in_atomic_block:
+        return False
+    return any(func is _audit_head_marker and _in_this_transaction(sids)
+               for sids, func, _robust in connection.run_on_commit)
+
+
+class _Held:
+    """What this transaction has locked through this module (an on_commit entry, forgotten with the
+    transaction). Taking again a lock the transaction already holds is a no-op in PostgreSQL, so it is allowed
+    after the audit head (a batch locks all its quotas and keys first, then books item by item)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def __call__(self) -> None:
+        pass
+
+
+def _held() -> _Held:
+    for sids, func, _robust in connection.run_on_commit:
+        if isinstance(func, _Held) and _in_this_transaction(sids):
+            return func
+    held = _Held()
+    transaction.on_commit(held)
+    return held
+
+
+def _check(what: str, names: set[str]) -> None:
+    """Refuse a lock outside a transaction, or a new lock once the audit head is held; remember the names."""
+    if not connection.in_atomic_block or all(getattr(b, "_from_testcase", False) for b in connection.atomic_blocks):
+        raise RuntimeError(f"{what}: locks are taken inside a transaction (transaction.atomic()), never outside")
+    held = _held()
+    if names - held.names and audit_head_held():
+        raise RuntimeError(
+            f"{what}: this transaction has already written an audit row and holds the audit head until commit; "
+            "take every lock before the first audit row (lock order: docs/architecture.md)")
+    held.names |= names
+
+
+@contextmanager
+def _bounded():
+    """lock_timeout for the statements inside, the transaction's own setting restored afterwards; a lock not
+    granted in time becomes ``core.busy``."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [_timeout()])
+        previous = cur.fetchone()[0]
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+            raise _busy() from None
+        raise
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+def lock_rows(queryset: models.QuerySet[M] | type[M], pks: Iterable[int] | None = None, *,
+              related: Iterable[str] = ()) -> list[M]:
+    """Lock the rows of ``queryset`` (or the model's rows with these primary keys), only those rows
+    (``FOR UPDATE OF`` the model's own table, never the joined ones), in ascending primary-key order; return
+    them in that order, with ``related`` joined in (``select_related``)."""
+    model = queryset if isinstance(queryset, type) else queryset.model
+    label = model._meta.label_lower
+    qs = model._default_manager.all() if isinstance(queryset, type) else queryset
+    if pks is not None:
+        qs = qs.filter(pk__in=sorted(set(pks)))
+    qs = qs.select_related(*related).order_by("pk")
+    if audit_head_held():  # allowed only for rows this transaction has locked already: look before locking
+        _check(f"lock_rows({label})", {f"{label}:{pk}" for pk in qs.values_list("pk", flat=True)})
+    else:
+        _check(f"lock_rows({label})", set())
+    if connection.vendor == "postgresql":
+        with _bounded():
+            # ORDER BY below FOR UPDATE: PostgreSQL sorts first, then locks the rows in that order
+            rows = list(qs.select_for_update(of=("self",)))
+    else:
+        rows = list(qs)
+    _held().names.update(f"{label}:{row.pk}" for row in rows)
+    return rows
+
+
+def lock_row(queryset: models.QuerySet[M] | type[M], pk: int, *, related: Iterable[str] = ()) -> M | None:
+    """One row locked (``lock_rows`` for a single primary key); None when there is no such row."""
+    rows = lock_rows(queryset, [pk], related=related)
+    return rows[0] if rows else None
+
+
+def key_hash(key: str) -> int:
+    """A stable signed 64-bit number for a lock name ("bookings.party:粤B12345"), for pg_advisory_xact_lock."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def lock_keys(keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on these names, in ascending order of their hash, in one statement.
+    Names are namespaced by the caller ("bookings.key:…", "bookings.party:…")."""
+    keys = set(keys)
+    _check("lock_keys", {f"key:{k}" for k in keys})
+    hashes = sorted({key_hash(k) for k in keys})
+    if not hashes or connection.vendor != "postgresql":
+        return
+    calls = ", ".join("pg_advisory_xact_lock(%s)" for _ in hashes)
+    with _bounded(), connection.cursor() as cur:
+        cur.execute(f"SELECT {calls}", hashes)

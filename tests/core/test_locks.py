@@ -1,0 +1,130 @@
+"""core.locks: one helper for every lock, in sorted order, bounded by lock_timeout, refused outside a
+transaction and refused after the audit head (which every audited transaction holds until commit)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from jiaoguan.core import locks
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict
+from jiaoguan.core.models import HolidayOverride
+
+SYS = Actor.system("test")
+
+
+def rows(n: int) -> list[HolidayOverride]:
+    import datetime as dt
+
+    return [HolidayOverride.objects.create(date=dt.date(2031, 1, 1) + dt.timedelta(days=i), is_workday=False,
+                                           name=f"d{i}") for i in range(n)]
+
+
+@pytest.mark.django_db
+def test_refused_outside_a_transaction():
+    r = rows(1)[0]
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        locks.lock_rows(HolidayOverride, [r.pk])
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        locks.lock_keys(["x"])
+
+
+@pytest.mark.django_db
+def test_rows_come_back_in_key_order():
+    made = rows(4)
+    with transaction.atomic():
+        got = locks.lock_rows(HolidayOverride, [made[3].pk, made[0].pk, made[2].pk, made[0].pk])
+    assert [r.pk for r in got] == sorted([made[3].pk, made[0].pk, made[2].pk])
+    with transaction.atomic():
+        assert locks.lock_row(HolidayOverride, 10**9) is None
+
+
+@pytest.mark.django_db
+def test_no_new_lock_after_the_audit_head_but_the_same_ones_again():
+    a, b = rows(2)
+    with transaction.atomic():
+        locks.lock_rows(HolidayOverride, [a.pk])
+        locks.lock_keys(["k1"])
+        audit_record(actor=SYS, action="test.lock", object_type="x", object_id=1)
+        assert locks.audit_head_held()
+        locks.lock_rows(HolidayOverride, [a.pk])  # already held: a no-op, allowed
+        locks.lock_keys(["k1"])
+        with pytest.raises(RuntimeError, match="audit head"):
+            locks.lock_rows(HolidayOverride, [b.pk])
+        with pytest.raises(RuntimeError, match="audit head"):
+            locks.lock_keys(["k2"])
+    # the next transaction starts afresh
+    with transaction.atomic():
+        assert not locks.audit_head_held()
+        locks.lock_rows(HolidayOverride, [b.pk])
+        locks.lock_keys(["k2"])
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_savepoint_gives_the_audit_head_back():
+    (a,) = rows(1)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                audit_record(actor=SYS, action="test.lock", object_type="x", object_id=1)
+                assert locks.audit_head_held()
+                raise ValueError
+        except ValueError:
+            pass
+        assert not locks.audit_head_held()
+        locks.lock_rows(HolidayOverride, [a.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_keys_are_locked_in_one_sorted_statement():
+    names = [f"k{i}" for i in range(5)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        locks.lock_keys(reversed(names))
+    [sql] = [q["sql"] for q in ctx.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    hashes = [int(part.split(")")[0]) for part in sql.split("pg_advisory_xact_lock(")[1:]]
+    assert hashes == sorted(locks.key_hash(n) for n in names)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_not_granted_in_time_is_a_clean_409(settings):
+    """A wait is bounded by JIAOGUAN_LOCK_TIMEOUT and ends in core.busy, and the transaction's own lock_timeout
+    is what it was afterwards."""
+    settings.JIAOGUAN_LOCK_TIMEOUT = 0.2
+    (r,) = rows(1)
+    holding, done = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                locks.lock_rows(HolidayOverride, [r.pk])
+                locks.lock_keys(["busy"])
+                holding.set()
+                done.wait(10)
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert holding.wait(10)
+        for attempt in (lambda: locks.lock_rows(HolidayOverride, [r.pk]), lambda: locks.lock_keys(["busy"])):
+            with pytest.raises(Conflict) as err, transaction.atomic():
+                with connection.cursor() as cur:
+                    cur.execute("SET LOCAL lock_timeout = '7s'")
+                attempt()
+            assert err.value.code == "core.busy" and err.value.status == 409
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '7s'")
+            locks.lock_keys(["free"])
+            with connection.cursor() as cur:
+                cur.execute("SHOW lock_timeout")
+                assert cur.fetchone()[0] == "7s"
+    finally:
+        done.set()
+        t.join()
