@@ -439,3 +439,29 @@ def test_is_new_energy_plate(plate, plate_type, green):
     from jiaoguan.core.identifiers import is_new_energy_plate
 
     assert is_new_energy_plate(plate=plate, plate_type=plate_type) is green
+
+
+@pytest.mark.parametrize(("plate", "plate_type", "colour"), [
+    ("粤BH8M36", "01", "yellow"),  # a large truck's plate is yellow, not blue
+    ("粤BA1234", "02", "blue"), ("粤BD12345", "52", "green"), ("粤B12345D", "51", "yellow-green"),
+    ("粤BA123挂", "15", "yellow"), ("粤BA123学", "16", "yellow"), ("粤BA1234", "07", "yellow"),
+    ("粤BD12345", "", "green"), ("粤B12345D", "", "yellow-green"), ("粤BA123挂", "", "yellow"),
+    ("粤BA123学", "", "yellow"), ("粤BA123警", "", "white"), ("粤BA1234", "", "blue"), ("not a plate", "", "blue"),
+])
+def test_plate_colour(plate, plate_type, colour):
+    from jiaoguan.core.identifiers import plate_colour
+
+    assert plate_colour(plate, plate_type) == colour
+
+
+@pytest.mark.parametrize(("value", "css"), [
+    ("粤BD12345", "nev"), ("粤BA1234", ""), ("粤BA123学", "large"),
+])
+def test_plate_tone_filter_draws_the_plates_colour(value, css):
+    from types import SimpleNamespace
+
+    from jiaoguan.core.templatetags.jiaoguan import plate_tone
+
+    assert plate_tone(value) == css
+    assert plate_tone(SimpleNamespace(plate="粤BH8M36", plate_type="01")) == "large"  # by type: a truck is yellow
+    assert plate_tone(SimpleNamespace(plate="粤BD12345", plate_type="small_car")) == "nev"  # not a GA 36 code

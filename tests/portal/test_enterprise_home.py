@@ -65,6 +65,8 @@ def test_an_enterprise_login_lands_on_its_company_page(client, city):  # noqa: F
     for plate in (lorry.plate, car.plate):
         assert format_plate(plate) in page
     assert "载货汽车" in page and "检验有效期至" in page and "交强险" in page and "正常" in page
+    assert lorry.plate_type == "01"  # a large vehicle's plate is drawn yellow (core.identifiers.plate_colour)
+    assert f'<span class="plate large">{format_plate(lorry.plate)}</span>' in r.content.decode()
     assert app.reference in page and "货车通行证" in page and "待受理" in page
     assert booking.reference in page and "机动车业务" in page
     for offered in ("货车通行证", "经营性停车场开办、变更、注销", "窗口批量预约"):

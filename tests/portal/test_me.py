@@ -73,7 +73,7 @@ def test_vehicles_with_inspection_and_insurance(client):
     html, page = r.content.decode(), text(r)
     assert "粤B·" + car.plate[2:] in page and "粤B·D12345" in page
     assert '<span class="plate nev">粤B·D12345</span>' in html
-    assert f'<span class="plate">粤B·{car.plate[2:]}</span>' in html
+    assert f'<span class="plate ">粤B·{car.plate[2:]}</span>' in html  # blue: no colour class
     assert "本人车辆" in page
     assert f"{car.inspection_due:%Y-%m-%d}" in page
     summaries = {mv.vehicle.plate: mv.vehicle for mv in r.context["vehicles"]}

@@ -221,14 +221,32 @@ NEW_ENERGY_PLATE_TYPES = frozenset({"51", "52"})  # GA 36 号牌种类: 大型 /
 
 
 def is_new_energy_plate(plate: str = "", plate_type: str = "") -> bool:
-    """Is this a new-energy (green) plate? By its 号牌种类 when known (51/52), else by its number's format (the
-    6-character new-energy shapes). Everything that draws a plate asks this, so a green plate is never blue."""
-    if plate_type:
-        return str(plate_type) in NEW_ENERGY_PLATE_TYPES
+    """Is this a new-energy plate (green, or yellow-green for a large one)? See plate_colour."""
+    return plate_colour(plate, plate_type) in ("green", "yellow-green")
+
+
+# GA 36 号牌种类 → the plate's colour: large vehicles, trailers, learner cars and motorcycles are yellow, small cars
+# blue, new-energy small cars green and large ones yellow-green.
+PLATE_TYPE_COLOURS = {"01": "yellow", "02": "blue", "07": "yellow", "15": "yellow", "16": "yellow",
+                      "51": "yellow-green", "52": "green"}
+
+
+def plate_colour(plate: str = "", plate_type: str = "") -> str:
+    """The colour a plate is drawn in: by its 号牌种类 when known, else by its number (the new-energy shapes; the
+    挂/学 suffixes are yellow, 警 white). Everything that draws a plate asks this, so a green plate is never blue."""
+    colour = PLATE_TYPE_COLOURS.get(str(plate_type or ""))
+    if colour:
+        return colour
+    plate = str(plate or "")
     try:
-        return plate_kind(str(plate or "")) in ("nev_small", "nev_large")
+        kind = plate_kind(plate)
     except ValueError:
-        return False
+        return "blue"
+    if kind in ("nev_small", "nev_large"):
+        return "green" if kind == "nev_small" else "yellow-green"
+    if kind == "suffix":
+        return "white" if plate.endswith("警") else "yellow"
+    return "blue"
 
 
 def validate_plate(value: str, *, field: str = "plate") -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import template
 
 from jiaoguan.core import i18n, masking
-from jiaoguan.core.identifiers import format_plate
+from jiaoguan.core.identifiers import PLATE_TYPE_COLOURS, format_plate, plate_colour
 from jiaoguan.core.money import format_yuan
 
 register = template.Library()
@@ -49,3 +49,19 @@ def mask_name(value) -> str:
 @register.filter
 def mask_address(value) -> str:
     return masking.mask_address(value)
+
+
+@register.filter
+def plate_tone(vehicle) -> str:
+    """The CSS class of a drawn plate (``<span class="plate {{ v|plate_tone }}">``): "" for blue, "large" (yellow),
+    "nev" (green), "nev-large" (yellow-green), "police" (white). Takes anything with a plate and/or plate_type (a
+    registry Vehicle or VehicleSummary, a violation, a binding, a plate-number row) or a plate number itself; the
+    rule is core.identifiers.plate_colour (号牌种类, else the number's format)."""
+    if isinstance(vehicle, str):
+        colour = plate_colour(vehicle)
+    else:
+        plate_type = str(getattr(vehicle, "plate_type", "") or "")
+        if plate_type not in PLATE_TYPE_COLOURS:
+            plate_type = ""  # not a GA 36 code: judge by the number
+        colour = plate_colour(str(getattr(vehicle, "plate", "") or getattr(vehicle, "number", "") or ""), plate_type)
+    return {"blue": "", "yellow": "large", "green": "nev", "yellow-green": "nev-large", "white": "police"}[colour]

@@ -34,25 +34,6 @@ def unread_count_for(user) -> int:
     return unread_count(user=user)
 
 
-@register.filter
-def nev(vehicle) -> bool:
-    """Is this a new-energy vehicle (green plate)? Takes anything with a plate and/or plate_type (a registry
-    Vehicle or VehicleSummary, a violation, a binding, a plate-number row) or a plate number itself; the rule is
-    core.identifiers.is_new_energy_plate (号牌种类 51/52, else the number's format)."""
-    from jiaoguan.core.identifiers import is_new_energy_plate
-
-    if isinstance(vehicle, str):
-        return is_new_energy_plate(plate=vehicle)
-    flag = getattr(vehicle, "is_new_energy", None)
-    if flag is not None:
-        return bool(flag)
-    plate_type = str(getattr(vehicle, "plate_type", "") or getattr(vehicle, "kind", "") or "")
-    if plate_type not in ("01", "02", "07", "15", "16", "51", "52"):
-        plate_type = ""  # not a GA 36 code (e.g. a vehicle kind): judge by the number
-    return is_new_energy_plate(plate=str(getattr(vehicle, "plate", "") or getattr(vehicle, "number", "") or ""),
-                               plate_type=plate_type)
-
-
 # {{ summary|bi:"plate_type" }} in portal templates: the one bilingual filter of core (core/templatetags/jiaoguan.py)
 register.filter("bi", core_bi)
 
