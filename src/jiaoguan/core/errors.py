@@ -5,7 +5,9 @@ place. The code is part of the public contract (clients switch on it); messages 
 """
 from __future__ import annotations
 
-from django.utils import translation
+from dataclasses import dataclass
+
+from jiaoguan.core.i18n import is_english
 
 
 class DomainError(Exception):
@@ -34,12 +36,11 @@ class DomainError(Exception):
             self.fields[field] = (zh, en)
 
     def message(self, language: str | None = None) -> str:
-        lang = language or translation.get_language() or "zh-hans"
-        return self.en if lang.startswith("en") else self.zh
+        return self.en if is_english(language) else self.zh
 
     def field_messages(self, language: str | None = None) -> dict[str, str]:
-        lang = language or translation.get_language() or "zh-hans"
-        return {f: (en if lang.startswith("en") else zh) for f, (zh, en) in self.fields.items()}
+        english = is_english(language)
+        return {f: (en if english else zh) for f, (zh, en) in self.fields.items()}
 
     def as_dict(self, language: str | None = None) -> dict:
         body: dict = {"code": self.code, "message": self.message(language)}
@@ -83,3 +84,19 @@ def not_found(what_zh: str = "记录", what_en: str = "record") -> NotFound:
 
 def forbidden() -> Forbidden:
     return Forbidden("core.forbidden", "您无权进行此操作", "You are not allowed to do this")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason a rule says no (an action not offered, a submission refused): a stable code and zh/en text.
+    Rules return lists of them; services raise the first as an error; pages show them all."""
+
+    code: str
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "zh": self.zh, "en": self.en}
+
+    def message(self, language: str | None = None) -> str:
+        return self.en if is_english(language) else self.zh

@@ -1,7 +1,11 @@
 """Small request helpers shared by pages and the API."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
+
+from jiaoguan.core.audit import Actor
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -30,3 +34,9 @@ class BoundedIntConverter:
 
     def to_url(self, value) -> str:
         return str(value)
+
+
+def actor_of(request: HttpRequest, user: Any = None) -> Actor:
+    """Who is acting in this request, for services and the audit log: ``user`` (the API's authenticated user)
+    or the page's ``request.user``, with the client's address."""
+    return Actor.of(user if user is not None else getattr(request, "user", None), ip=client_ip(request))

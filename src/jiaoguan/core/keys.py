@@ -27,27 +27,38 @@ class Keys:
     hash_key: bytes
 
 
-def parse_field_keys(spec: str) -> list[tuple[str, bytes]]:
+def parse_key_list(spec: str, *, env_name: str, what: str, length: int = 32) -> list[tuple[str, bytes]]:
+    """``kid:base64key,kid:base64key`` (the form of every key list in the environment): the first key is the
+    one in use, the others are kept for reading what they made. Refuses (ImproperlyConfigured) a malformed
+    entry, a key id that is not 1–32 letters, digits, ``-_.``, a key of the wrong length, a duplicate id, and
+    an empty list."""
     keys: list[tuple[str, bytes]] = []
-    for part in spec.split(","):
+    for part in (spec or "").split(","):
         part = part.strip()
         if not part:
             continue
         kid, sep, b64 = part.partition(":")
         if not sep or not kid:
-            raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS entries must be kid:base64key")
+            raise ImproperlyConfigured(f"{env_name} entries must be kid:base64key")
+        if len(kid) > 32 or not all(c.isalnum() or c in "-_." for c in kid):
+            raise ImproperlyConfigured(f"{env_name}: key id {kid!r} must be at most 32 letters, digits, - _ .")
         try:
             key = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError):
-            raise ImproperlyConfigured(f"field key {kid!r} is not valid base64") from None
-        if len(key) != 32:
-            raise ImproperlyConfigured(f"field key {kid!r} must be 32 bytes (AES-256)")
+            raise ImproperlyConfigured(f"{what} {kid!r} is not valid base64") from None
+        if len(key) != length:
+            raise ImproperlyConfigured(f"{what} {kid!r} must be {length} bytes")
         keys.append((kid, key))
     if not keys:
-        raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS is empty")
+        raise ImproperlyConfigured(f"{env_name} is empty")
     if len({kid for kid, _ in keys}) != len(keys):
-        raise ImproperlyConfigured("JIAOGUAN_FIELD_KEYS has a duplicate key id")
+        raise ImproperlyConfigured(f"{env_name} has a duplicate key id")
     return keys
+
+
+def parse_field_keys(spec: str) -> list[tuple[str, bytes]]:
+    """AES-256-GCM keys for personal fields (``JIAOGUAN_FIELD_KEYS``)."""
+    return parse_key_list(spec, env_name="JIAOGUAN_FIELD_KEYS", what="field key (AES-256)")
 
 
 def new_dev_keys() -> dict[str, str]:

@@ -12,7 +12,6 @@ The same pattern as ``core.keys`` (field keys):
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import secrets
@@ -20,33 +19,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from jiaoguan.core.keys import parse_key_list
+
 ENV_NAME = "JIAOGUAN_CREDENTIAL_KEYS"
 DEV_FILE = "credential-keys.json"
 
 
 def parse_signing_keys(spec: str) -> list[tuple[str, bytes]]:
-    keys: list[tuple[str, bytes]] = []
-    for part in (spec or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        kid, sep, b64 = part.partition(":")
-        if not sep or not kid:
-            raise ImproperlyConfigured(f"{ENV_NAME} entries must be kid:base64key")
-        if len(kid) > 32 or not all(c.isalnum() or c in "-_." for c in kid):
-            raise ImproperlyConfigured(f"{ENV_NAME}: key id {kid!r} must be at most 32 letters, digits, - _ .")
-        try:
-            key = base64.b64decode(b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ImproperlyConfigured(f"credential key {kid!r} is not valid base64") from None
-        if len(key) != 32:
-            raise ImproperlyConfigured(f"credential key {kid!r} must be 32 bytes")
-        keys.append((kid, key))
-    if not keys:
-        raise ImproperlyConfigured(f"{ENV_NAME} is empty")
-    if len({kid for kid, _ in keys}) != len(keys):
-        raise ImproperlyConfigured(f"{ENV_NAME} has a duplicate key id")
-    return keys
+    """Ed25519 private keys (raw 32 bytes) of ``JIAOGUAN_CREDENTIAL_KEYS``; the first one signs."""
+    return parse_key_list(spec, env_name=ENV_NAME, what="credential key")
 
 
 def new_dev_spec() -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from jiaoguan.core.errors import forbidden
 from jiaoguan.core.i18n import bi
 
 
@@ -51,3 +52,9 @@ def has_permission(user, permission: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return user.role in PERMISSIONS.get(permission, frozenset())
+
+
+def require(actor, permission: str) -> None:
+    """Refuse (403) an actor whose role does not hold ``permission``; the system actor (jobs) holds every one."""
+    if actor.role != "system" and actor.role not in PERMISSIONS.get(permission, frozenset()):
+        raise forbidden()
