@@ -57,3 +57,23 @@ def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[
         row.status_code, row.response, row.completed_at = status, body, clock.now()
         row.save(update_fields=["status_code", "response", "completed_at"])
         return status, body
+
+
+def user_scope(user: Any, action: str) -> str:
+    """The idempotency scope of one user's action: a key is only ever replayed to the user who sent it."""
+    return f"user:{user.pk}:{action}"
+
+
+def once_for(user: Any, action: str, *, key: str | None, fingerprint: bytes | str,
+             run: Callable[[], Result]) -> Result:
+    """``idempotent`` scoped to ``user`` and ``action``: the one call pages make for a form's hidden key."""
+    return idempotent(scope=user_scope(user, action), key=key or "", fingerprint=fingerprint, run=run)
+
+
+def api_once(request: Any, user: Any, action: str, *, fingerprint: bytes | str, run: Callable[[], Result]) -> Any:
+    """The idempotent-endpoint wrapper of the API: the request's ``Idempotency-Key`` header, scoped to ``user``
+    and ``action``, answered as a ninja ``Status`` (the first result again on a repeat)."""
+    from ninja import Status  # the API layer's response type; core's other modules do not need ninja
+
+    return Status(*once_for(user, action, key=request.headers.get("Idempotency-Key"), fingerprint=fingerprint,
+                            run=run))
