@@ -8,3 +8,6 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from jiaoguan.payments import handlers  # noqa: F401 - subscribes outbox handlers
+        from jiaoguan.payments.channels import adapters_load
+
+        adapters_load()  # the channel adapters of JIAOGUAN_PAY_CHANNEL_ADAPTERS (the simulator's tasks with them)

@@ -1,22 +1,8 @@
-"""Celery tasks of the payments app: the simulator's asynchronous callbacks and refunds, order expiry."""
+"""Periodic work of the payments app: order expiry, refund retries, late-fee notices. (The simulator's own tasks
+live in simulator.py.)"""
 from celery import shared_task
 
 from jiaoguan.core.scheduler import periodic
-
-
-@shared_task(name="payments.sim_notify", ignore_result=True, autoretry_for=(OSError,), retry_backoff=5,
-             max_retries=5)
-def sim_notify(body: str, headers: dict) -> None:
-    from jiaoguan.payments.simulator import sim_deliver
-
-    sim_deliver(body.encode("utf-8"), headers)
-
-
-@shared_task(name="payments.sim_refund_process", ignore_result=True)
-def sim_refund_process(refund_id: int) -> None:
-    from jiaoguan.payments.simulator import sim_refund_complete
-
-    sim_refund_complete(refund_id=refund_id)
 
 
 @periodic(seconds=300)

@@ -60,7 +60,7 @@ def _shipment_move(shipment: Shipment, new: str, *, actor: Actor, at: dt.datetim
                    extra: dict | None = None, event: CarrierEvent | None = None) -> None:
     """Move a locked shipment to ``new``: stamp ``<new>_at``, record the timeline, audit, emit the event."""
     old = shipment.status
-    if not rules.may_move(old, new):
+    if not rules.MACHINE.allows(old, new):
         raise Conflict("postal.shipment_status", f"邮件当前状态不允许此操作（{old} → {new}）",
                        f"The shipment cannot go from {old} to {new}")
     now = clock.now()
