@@ -3,22 +3,19 @@ live in simulator.py.)"""
 from celery import shared_task
 
 from jiaoguan.core.scheduler import periodic
+from jiaoguan.payments import services
 
 
 @periodic(seconds=300)
 @shared_task(name="payments.orders_expire", ignore_result=True)
 def orders_expire() -> int:
-    from jiaoguan.payments.services import orders_expire as run
-
-    return run()
+    return services.orders_expire()
 
 
 @periodic(seconds=600)
 @shared_task(name="payments.refunds_retry", ignore_result=True)
 def refunds_retry() -> int:
-    from jiaoguan.payments.services import refunds_retry_due
-
-    return refunds_retry_due()
+    return services.refunds_retry_due()
 
 
 @periodic(seconds=3600)
@@ -26,6 +23,4 @@ def refunds_retry() -> int:
 def late_fee_notices() -> int:
     """Tell payers, once per item, that the late fee on an unpaid fine has started (within the hour after local
     midnight of its first late day)."""
-    from jiaoguan.payments.services import late_fee_notices_send
-
-    return late_fee_notices_send()
+    return services.late_fee_notices_send()

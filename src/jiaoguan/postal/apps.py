@@ -8,3 +8,6 @@ class PostalConfig(AppConfig):
 
     def ready(self) -> None:
         from jiaoguan.postal import checks, handlers, tasks  # noqa: F401 - system check, outbox handlers, periodic jobs
+        from jiaoguan.postal.carriers import adapters_load
+
+        adapters_load()  # the carrier adapters of JIAOGUAN_POSTAL_CARRIER_ADAPTERS (the simulator's task with them)
