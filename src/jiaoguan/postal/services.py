@@ -183,7 +183,11 @@ def _book(shipment_id: int, *, actor: Actor) -> Shipment:
     """One booking attempt for a shipment still "created". The carrier is asked first whether it already has
     our reference (an earlier answer may have been lost), then asked to book it (idempotent per reference)."""
     with transaction.atomic():
-        shipment = _locked(shipment_id)
+        # not core.locks: shipment_create books inside its caller's transaction, which may already hold the audit
+        # head (an application's approval posting the result), and core.locks refuses any lock after that. The row
+        # is then one this transaction inserted, so the lock waits for no one; from the sweep or a retry it is a
+        # plain one-row lock, taken first.
+        shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         if shipment.status != rules.CREATED:
             return shipment
         status = rules.ACCEPTED
