@@ -7,7 +7,8 @@ import logging
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError, ValidationError as NinjaValidationError
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 from ninja.responses import codes_4xx
 
 from jiaoguan.core.errors import DomainError

@@ -45,14 +45,14 @@ NONCE_MIN, NONCE_MAX = 8, 64
 
 
 class NonceStore(Protocol):
-    def remember(self, *, scheme: "Scheme", key_id: str, owner: Any, nonce: str) -> bool:
+    def remember(self, *, scheme: Scheme, key_id: str, owner: Any, nonce: str) -> bool:
         """Record the nonce; False when it was already used (a replay). Runs inside the caller's transaction."""
 
 
 class DatabaseNonceStore:
     """Nonces in ``core.SignedRequestNonce``, unique per (scheme, key id, nonce)."""
 
-    def remember(self, *, scheme: "Scheme", key_id: str, owner: Any, nonce: str) -> bool:
+    def remember(self, *, scheme: Scheme, key_id: str, owner: Any, nonce: str) -> bool:
         from jiaoguan.core.models import SignedRequestNonce
 
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import chinese_calendar
+
 from jiaoguan.core import clock
 from jiaoguan.core.models import HolidayOverride
 
