@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Unauthenticated
@@ -152,9 +153,9 @@ def verify(*, scheme: Scheme, headers: Mapping[str, str], method: str, path: str
     return owner
 
 
-def verify_request(*, scheme: Scheme, request, lookup: Callable[[str], tuple[Any, str] | None]) -> Any:
+def verify_request(*, scheme: Scheme, request: HttpRequest, lookup: Callable[[str], tuple[Any, str] | None]) -> Any:
     """``verify`` for a Django request: the path signed is the full path as sent (query string included)."""
-    return verify(scheme=scheme, headers=request.headers, method=request.method, path=request.get_full_path(),
+    return verify(scheme=scheme, headers=request.headers, method=request.method or "", path=request.get_full_path(),
                   body=request.body, lookup=lookup)
 
 
