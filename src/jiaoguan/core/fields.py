@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.lookups import Exact
@@ -117,8 +118,6 @@ class EncryptedField(models.TextField[str | None, str | None]):
 
 def encrypted_fields() -> list[tuple[type[models.Model], EncryptedField]]:
     """Every (model, field) pair that stores encrypted data: what key rotation walks."""
-    from django.apps import apps
-
     return [
         (model, f)
         for model in apps.get_models()

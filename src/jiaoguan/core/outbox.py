@@ -71,7 +71,7 @@ def event_emit(*, topic: str, payload: dict[str, Any]) -> list[OutboxEvent]:
     ids = [r.pk for r in created]  # SQLite ≥ 3.35 and PostgreSQL return primary keys from bulk inserts
 
     def dispatch() -> None:
-        from jiaoguan.core.tasks import outbox_deliver
+        from jiaoguan.core.tasks import outbox_deliver  # cycle: core.tasks imports core.outbox
 
         for event_id in ids:
             try:

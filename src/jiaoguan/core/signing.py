@@ -39,6 +39,7 @@ from django.http import HttpRequest
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Unauthenticated
+from jiaoguan.core.models import SignedRequestNonce
 
 CANONICAL_REQUEST = "request"
 CANONICAL_BODY = "body"
@@ -54,8 +55,6 @@ class DatabaseNonceStore:
     """Nonces in ``core.SignedRequestNonce``, unique per (scheme, key id, nonce)."""
 
     def remember(self, *, scheme: Scheme, key_id: str, owner: Any, nonce: str) -> bool:
-        from jiaoguan.core.models import SignedRequestNonce
-
         try:
             with transaction.atomic():
                 SignedRequestNonce.objects.create(scheme=scheme.name, key_id=key_id, value=nonce, seen_at=clock.now())
@@ -165,7 +164,5 @@ def purge_cutoff(scheme: Scheme) -> dt.datetime:
 
 def nonces_purge(*, scheme: Scheme) -> int:
     """Forget this scheme's nonces in the default store older than twice its freshness window."""
-    from jiaoguan.core.models import SignedRequestNonce
-
     deleted, _ = SignedRequestNonce.objects.filter(scheme=scheme.name, seen_at__lt=purge_cutoff(scheme)).delete()
     return deleted
