@@ -13,7 +13,8 @@ def client_ip(request: HttpRequest) -> str:
     """The client's address. Behind a proxy, set JIAOGUAN_TRUSTED_PROXY_HOPS so X-Forwarded-For is honoured."""
     hops = settings.JIAOGUAN_TRUSTED_PROXY_HOPS
     if hops:
-        forwarded: list[str] = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [p.strip() for p in header.split(",") if p.strip()]
         if len(forwarded) >= hops:
             return forwarded[-hops]
     address: str = request.META.get("REMOTE_ADDR", "")
