@@ -9,11 +9,16 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.keys import load_keys
 from jiaoguan.credentials.keys import load_signing_keys
+
+# Django's generic classes subscriptable at run time (`admin.ModelAdmin[Person]`, `models.CharField[str, str]`), as
+# the type stubs (django-stubs, checked by `make lint`) write them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
 SRC_DIR = BASE_DIR / "src"
