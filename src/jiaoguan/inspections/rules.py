@@ -13,17 +13,12 @@ from dataclasses import dataclass
 
 from stdnum import luhn
 
+from jiaoguan.core.errors import Refusal
+
 BOOK = "book"  # an on-site test at a station (预约上线检验)
 MARK = "mark"  # exempt year: apply online for the inspection mark (网上申领检验标志)
 NONE = "none"  # not possible now (reasons given)
 BOOKED = "booked"  # a live booking exists already
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
 from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import Refusal, not_found
+from jiaoguan.identity.selectors import records_visible
 from jiaoguan.inspections import conf, rules
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
-
+from jiaoguan.registry import selectors as registry
+from jiaoguan.registry.models import Vehicle
+from jiaoguan.violations.selectors import unsettled_for_vehicle
 
 local_date = clock.localdate
 day_bounds = clock.day_bounds
@@ -107,10 +110,6 @@ def station_days(*, station: Station, first: dt.date | None = None, days: int | 
 def own_vehicles(*, user):
     """The user's own live vehicles — only while the account's phone is the phone on file (as on "我的"): an
     account that cannot see its own vehicles cannot book for them either."""
-    from jiaoguan.identity.selectors import records_visible
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.registry.models import Vehicle
-
     if not getattr(user, "person_id", None) or not records_visible(user=user):
         return Vehicle.objects.none()
     return registry.vehicles_owned_by(person=user.person)
@@ -130,9 +129,6 @@ def own_vehicle(*, user, vehicle_id):
 def vehicle_facts(*, vehicle, on: dt.date | None = None, summary=None) -> rules.Facts:
     """The facts the rules decide on, for the day ``on`` (default today): the schedule's on-site/online answer,
     compulsory insurance on that day, unsettled violations and the vehicle's status."""
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.violations.selectors import unsettled_for_vehicle
-
     on = on or clock.today()
     s = summary if summary is not None and summary.on == on else registry.vehicle_summary(vehicle=vehicle, on=on)
     return rules.Facts(
@@ -161,7 +157,7 @@ class VehicleOption:
     vehicle: object  # registry Vehicle
     summary: object  # registry VehicleSummary
     action: str  # rules.BOOK / MARK / NONE / BOOKED
-    refusals: list[rules.Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
     booking: InspectionBooking | None = None
     latest_mark: InspectionMark | None = None
     window_opens: dt.date | None = None
@@ -174,8 +170,6 @@ class VehicleOption:
 
 
 def vehicle_option(*, vehicle, summary=None, on: dt.date | None = None) -> VehicleOption:
-    from jiaoguan.registry import selectors as registry
-
     on = on or clock.today()
     summary = summary or registry.vehicle_summary(vehicle=vehicle, on=on)
     facts = vehicle_facts(vehicle=vehicle, on=on, summary=summary)
@@ -195,8 +189,6 @@ def booking_horizon(*, on: dt.date | None = None) -> dt.date:
 
 
 def my_vehicle_options(*, user, on: dt.date | None = None) -> list[VehicleOption]:
-    from jiaoguan.registry import selectors as registry
-
     vehicles = list(own_vehicles(user=user))
     summaries = registry.vehicle_summaries(vehicles=vehicles, on=on)
     return [vehicle_option(vehicle=v, summary=s, on=on) for v, s in zip(vehicles, summaries, strict=True)]

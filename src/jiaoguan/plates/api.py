@@ -24,9 +24,8 @@ from ninja import Router, Schema, Status
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import not_found
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of, client_ip
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_role
 from jiaoguan.plates import selectors, services
 from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
@@ -35,8 +34,6 @@ router = Router(tags=["plates"])
 
 VIEW_ROLES = ("clerk", "approver", "admin")
 MANAGE_ROLES = ("approver", "admin")
-
-
 
 
 def _number_out(p: PlateNumber) -> dict:
@@ -56,18 +53,17 @@ def selection_out(sel: Selection) -> dict:
     }
 
 
-def _key(request) -> str:
-    return request.headers.get("Idempotency-Key")
+def _step(request, selection_id: int, action: str, service, *, fingerprint: str | None = None, **kwargs) -> Status:
+    """One citizen step on a selection, once per Idempotency-Key: ``service(user=, selection_id=, ip=, **kwargs)``,
+    answered with the selection as it is then."""
+    user = current_user(request)
+    ip = client_ip(request)
 
-
-def _run(request, user, action: str, selection_id: int, fingerprint: str, fn) -> Status:
     def run():
-        fn()
-        sel = selectors.my_selection(user=user, selection_id=selection_id)
-        return 200, selection_out(sel)
+        service(user=user, selection_id=selection_id, ip=ip, **kwargs)
+        return 200, selection_out(selectors.my_selection(user=user, selection_id=selection_id))
 
-    return Status(*idempotent(scope=f"user:{user.pk}:plates-{action}", key=_key(request),
-                              fingerprint=f"{selection_id}:{fingerprint}", run=run))
+    return api_once(request, user, f"plates-{action}", fingerprint=f"{selection_id}:{fingerprint or action}", run=run)
 
 
 @router.get("me/plates/vehicles", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -107,10 +103,7 @@ def my_selection(request, selection_id: int):
 @router.post("me/plates/selections/{selection_id}/draw", auth=AUTH, response={200: dict, **ERRORS},
              summary="Draw (or redraw) a batch of random available numbers (Idempotency-Key required)")
 def draw(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "draw", selection_id, "draw",
-                lambda: services.selection_draw(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "draw", services.selection_draw)
 
 
 class NumberIn(Schema):
@@ -129,45 +122,33 @@ def compose(request, selection_id: int, payload: NumberIn):
 @router.post("me/plates/selections/{selection_id}/hold", auth=AUTH, response={200: dict, **ERRORS},
              summary="Hold a drawn or composed number for the office's hold minutes (Idempotency-Key required)")
 def hold(request, selection_id: int, payload: NumberIn):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "hold", selection_id, payload.number,
-                lambda: services.selection_hold(user=user, selection_id=selection_id, number=payload.number, ip=ip))
+    return _step(request, selection_id, "hold", services.selection_hold, fingerprint=payload.number,
+                 number=payload.number)
 
 
 @router.post("me/plates/selections/{selection_id}/keep", auth=AUTH, response={200: dict, **ERRORS},
              summary="Hold a plate I held before (DOMAIN §5 conditions; Idempotency-Key required)")
 def keep(request, selection_id: int, payload: NumberIn):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "keep", selection_id, payload.number,
-                lambda: services.selection_keep_previous(user=user, selection_id=selection_id,
-                                                         number=payload.number, ip=ip))
+    return _step(request, selection_id, "keep", services.selection_keep_previous, fingerprint=payload.number,
+                 number=payload.number)
 
 
 @router.post("me/plates/selections/{selection_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
              summary="Confirm the held number: assigned to the vehicle (Idempotency-Key required)")
 def confirm(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "confirm", selection_id, "confirm",
-                lambda: services.selection_confirm(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "confirm", services.selection_confirm)
 
 
 @router.post("me/plates/selections/{selection_id}/release", auth=AUTH, response={200: dict, **ERRORS},
              summary="Give the held number back (Idempotency-Key required)")
 def release(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "release", selection_id, "release",
-                lambda: services.selection_release(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "release", services.selection_release)
 
 
 # --- staff ---------------------------------------------------------------------------------------------------------
 
 def _staff(request, *roles: str) -> Actor:
-    user = require_role(request, *(roles or VIEW_ROLES))
-    return Actor.of(user, ip=client_ip(request))
+    return actor_of(request, require_role(request, *(roles or VIEW_ROLES)))
 
 
 @router.get("staff/plates/offices", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -227,9 +208,7 @@ def staff_policy_add(request, payload: PolicyIn):
              summary="Deactivate a withholding policy (its numbers return to the pool)")
 def staff_policy_deactivate(request, policy_id: int):
     actor = _staff(request, *MANAGE_ROLES)
-    p = WithholdPolicy.objects.filter(pk=policy_id).select_related("office").first()
-    if p is None:
-        raise not_found("保留策略", "withholding policy")
+    p = selectors.policy_get(policy_id=policy_id)
     return _policy_out(services.policy_deactivate(policy=p, actor=actor))
 
 

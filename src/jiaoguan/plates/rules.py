@@ -18,9 +18,8 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.errors import InvalidInput, Refusal
 from jiaoguan.core.identifiers import PLATE_LETTERS, PROVINCES, plate_kind, validate_plate
 
 DIGITS = "0123456789"
@@ -166,13 +165,6 @@ def policy_matches(rule: str, value: str, serial: str) -> bool:
 
 
 # --- keeping a previous plate (DOMAIN §5) -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    zh: str
-    en: str
-
 
 def keep_refusals(*, held_from: dt.date, given_up_on: dt.date, today: dt.date, violations_cleared: bool,
                   min_held_days: int = 365, within_days: int = 730) -> list[Refusal]:

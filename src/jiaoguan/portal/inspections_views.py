@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.bookings import selectors as booking_selectors
-from jiaoguan.bookings.models import Booking
+from jiaoguan.bookings.models import Booking, Slot
 from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
@@ -29,6 +29,7 @@ from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
 from jiaoguan.inspections import conf, rules, selectors, services
+from jiaoguan.payments.views import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
 B = Booking.Status
@@ -159,8 +160,6 @@ def hold(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     except DomainError as exc:
         station, day = None, _day_param(request.POST.get("date"))
         if slot_pk is not None:
-            from jiaoguan.bookings.models import Slot
-
             slot = Slot.objects.filter(pk=slot_pk).first()
             if slot is not None:
                 station = selectors.station_for_slot(slot=slot)
@@ -242,7 +241,6 @@ def qr_svg(text: str, *, scale: int = 4) -> str:
 
     import segno
 
-    from jiaoguan.payments.views import svg_fluid
 
     out = io.BytesIO()
     segno.make_qr(text, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, border=2,

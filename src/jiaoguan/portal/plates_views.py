@@ -13,11 +13,12 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.core.errors import DomainError, NotFound
+from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import idempotent
@@ -143,8 +144,6 @@ def compose(request: HttpRequest, selection_id: int) -> HttpResponse:
         number = services.selection_compose(user=request.user, selection_id=sel.pk, number=form.cleaned_data["number"],
                                             ip=client_ip(request))
     except DomainError as exc:
-        from jiaoguan.core.forms import form_error
-
         status = form_error(form, exc)
         return _page(request, sel, compose_form=form, status=status)
     return _page(request, sel, compose_form=form, composed=number)
