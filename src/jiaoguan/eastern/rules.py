@@ -55,6 +55,16 @@ def delay_block(*, status: str, delay_reported: bool, now: dt.datetime, slot_end
     return None
 
 
+def is_merchant(*, role: str, enterprise_id: int | None) -> bool:
+    """Hotels and merchants (an enterprise account of a company) book from the merchants' quota: what
+    ``services.merchant_book`` enforces and the day page offers the merchants' form from."""
+    return role == "enterprise" and bool(enterprise_id)
+
+
+def merchant_user(user) -> bool:
+    return is_merchant(role=getattr(user, "role", ""), enterprise_id=getattr(user, "enterprise_id", None))
+
+
 @dataclass(frozen=True)
 class Exemption:
     code: str

@@ -386,7 +386,7 @@ def merchant_book(*, user, area_code: str, date: dt.date, slot_id: int, plates: 
                   actor: Actor) -> list[MerchantResult]:
     """A hotel or merchant (an enterprise account) books seats of the merchants' quota for its guests' plates,
     several at once; each plate succeeds or fails on its own."""
-    if getattr(user, "role", "") != "enterprise" or not getattr(user, "enterprise_id", None):
+    if not rules.merchant_user(user):
         raise Forbidden("eastern.merchants_only", "只有酒店和商户（企业账户）可使用商户预留名额",
                         "Only hotels and merchants (enterprise accounts) may use the merchants' quota")
     limit = conf.get("MAX_MERCHANT_PLATES")

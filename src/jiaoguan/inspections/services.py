@@ -36,6 +36,7 @@ from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Stati
 from jiaoguan.registry import services as registry
 
 R = InspectionBooking.Result
+MANAGE = "booking.manage"  # adding stations, generating slots (identity.roles.PERMISSIONS); pages ask the same
 MAX_AHEAD_DAYS = 366  # slots are never made further ahead (and far dates would overflow the clock arithmetic)
 
 
@@ -50,7 +51,7 @@ def not_eligible(refusals: list[Refusal]) -> Conflict:
 def station_create(*, code: str, name_zh: str, name_en: str, address: str, district: str, actor: Actor,
                    lanes: int = 2) -> Station:
     """A station with its first-come engine resource (kind inspection, hold ``HOLD_MINUTES``)."""
-    require(actor, "booking.manage")
+    require(actor, MANAGE)
     code = (code or "").strip()
     errors: dict[str, tuple[str, str]] = {}
     if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
@@ -85,7 +86,7 @@ def station_create(*, code: str, name_zh: str, name_en: str, address: str, distr
 
 def station_set_active(*, station_id: int, active: bool, actor: Actor) -> Station:
     """Open or close a station for new bookings (existing bookings stay; staff cancel slots in the engine)."""
-    require(actor, "booking.manage")
+    require(actor, MANAGE)
     with transaction.atomic():
         station = Station.objects.select_for_update().filter(pk=station_id).first()
         if station is None:
@@ -110,7 +111,7 @@ def slots_generate(*, station_id: int, first: dt.date, last: dt.date, opens: dt.
                    workdays_only: bool = False) -> Generated:
     """Slots of ``minutes`` between opening and closing time with ``lanes`` seats each, for every chosen day from
     ``first`` to ``last``. Re-running is safe: a slot already there (same start) or already started is skipped."""
-    require(actor, "booking.manage")
+    require(actor, MANAGE)
     station = selectors.station_get(station_id=station_id, active_only=False)
     lanes = station.lanes if lanes is None else lanes
     errors: dict[str, tuple[str, str]] = {}

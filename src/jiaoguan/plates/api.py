@@ -26,14 +26,12 @@ from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.idempotency import api_once
-from jiaoguan.identity.auth import AUTH, current_user, require_role
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
 from jiaoguan.plates import selectors, services
 from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
 
 router = Router(tags=["plates"])
 
-VIEW_ROLES = ("clerk", "approver", "admin")
-MANAGE_ROLES = ("approver", "admin")
 
 
 def _number_out(p: PlateNumber) -> dict:
@@ -147,8 +145,9 @@ def release(request, selection_id: int):
 
 # --- staff ---------------------------------------------------------------------------------------------------------
 
-def _staff(request, *roles: str) -> Actor:
-    return actor_of(request, require_role(request, *(roles or VIEW_ROLES)))
+def _staff(request, permission: str = "plate.view") -> Actor:
+    """The staff member acting, if their role holds ``permission`` (the one services enforce: plate.manage)."""
+    return actor_of(request, require_permission(request, permission))
 
 
 @router.get("staff/plates/offices", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -169,7 +168,7 @@ class GenerateIn(Schema):
 @router.post("staff/plates/offices/{office_id}/generate", auth=AUTH, response={200: dict, **ERRORS},
              summary="Generate a series of numbers into the pool (idempotent)")
 def staff_generate(request, office_id: int, payload: GenerateIn):
-    actor = _staff(request, *MANAGE_ROLES)
+    actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=office_id)
     r = services.plate_pool_generate(office=office, kind=payload.kind, series=payload.series, actor=actor)
     return {"series": r.series, "kind": r.kind, "candidates": r.candidates, "valid": r.valid, "added": r.added,
@@ -197,7 +196,7 @@ class PolicyIn(Schema):
 
 @router.post("staff/plates/policies", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a withholding policy")
 def staff_policy_add(request, payload: PolicyIn):
-    actor = _staff(request, *MANAGE_ROLES)
+    actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=payload.office_id)
     p = services.policy_add(office=office, name=payload.name, rule=payload.rule, value=payload.value,
                             kind=payload.kind, actor=actor)
@@ -207,7 +206,7 @@ def staff_policy_add(request, payload: PolicyIn):
 @router.post("staff/plates/policies/{policy_id}/deactivate", auth=AUTH, response={200: dict, **ERRORS},
              summary="Deactivate a withholding policy (its numbers return to the pool)")
 def staff_policy_deactivate(request, policy_id: int):
-    actor = _staff(request, *MANAGE_ROLES)
+    actor = _staff(request, services.MANAGE)
     p = selectors.policy_get(policy_id=policy_id)
     return _policy_out(services.policy_deactivate(policy=p, actor=actor))
 

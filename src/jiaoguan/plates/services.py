@@ -31,6 +31,7 @@ from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
 
 S = PlateNumber.Status
+MANAGE = "plate.manage"  # pools and withholding policies (identity.roles.PERMISSIONS); pages ask the same
 _rng = random.SystemRandom()
 
 
@@ -89,7 +90,7 @@ def _check_office_values(*, batch_size: int, redraws: int, hold_minutes: int, el
 
 def office_create(*, code: str, name: str, prefix: str, actor: Actor, batch_size: int = 10, redraws: int = 2,
                   hold_minutes: int = 15, eligible_days: int = 30, compose_patterns: dict | None = None) -> Office:
-    require(actor, "plate.manage")
+    require(actor, MANAGE)
     prefix = str(prefix or "").strip().upper()
     if len(prefix) != 2 or prefix[0] not in PROVINCES or prefix[1] not in PLATE_LETTERS:
         raise _bad("prefix", "plates.prefix", "号牌前缀应为省份简称加发牌机关字母，例如“粤B”",
@@ -109,7 +110,7 @@ def office_create(*, code: str, name: str, prefix: str, actor: Actor, batch_size
 def office_update(*, office: Office, actor: Actor, **changes) -> Office:
     """Change an office's selection settings (batch size, redraws, hold minutes, window, compose patterns,
     active). Selections already started keep the batch size and draws they started with."""
-    require(actor, "plate.manage")
+    require(actor, MANAGE)
     allowed = {"batch_size", "redraws", "hold_minutes", "eligible_days", "compose_patterns", "active", "name"}
     unknown = set(changes) - allowed
     if unknown:
@@ -152,7 +153,7 @@ def plate_pool_generate(*, office: Office, kind: str, series: str, actor: Actor,
     """Add every valid number of a series to the office's pool (bulk, idempotent: numbers already in the pool
     are left alone, so re-running adds nothing twice). A number a withholding policy covers is added as
     withheld; one already on a registered vehicle as assigned. E.g. series "A####" adds 粤BA0000–粤BA9999."""
-    require(actor, "plate.manage")
+    require(actor, MANAGE)
     if kind not in rules.KIND_SHAPES:
         raise _bad("kind", "plates.kind", "号牌种类不正确", "Unknown plate kind")
     series = rules.check_series(series, kind=kind)
@@ -219,7 +220,7 @@ def _policy_state(p: WithholdPolicy) -> dict:
 def policy_add(*, office: Office, name: str, rule: str, value: str, actor: Actor, kind: str = "") -> WithholdPolicy:
     """Withhold numbers from the public pool (e.g. prefix "J" keeps 粤B·J**** for the police; contains "4").
     Available numbers it covers become withheld at once; held and assigned ones are left as they are."""
-    require(actor, "plate.manage")
+    require(actor, MANAGE)
     name = " ".join(str(name or "").split())
     if not 1 <= len(name) <= 60:
         raise _bad("name", "plates.policy_name", "请填写名称（60字以内）", "Enter a name (up to 60 characters)")
@@ -242,7 +243,7 @@ def policy_add(*, office: Office, name: str, rule: str, value: str, actor: Actor
 
 def policy_deactivate(*, policy: WithholdPolicy, actor: Actor) -> WithholdPolicy:
     """Stop withholding: its numbers return to the pool unless another active policy covers them."""
-    require(actor, "plate.manage")
+    require(actor, MANAGE)
     with transaction.atomic():
         locked = WithholdPolicy.objects.select_for_update().get(pk=policy.pk)
         if not locked.active:
@@ -609,7 +610,7 @@ def plate_history_record(*, person_id: int, plate: str, plate_type: str, held_fr
     records). Recording the same give-up twice is a no-op (None)."""
 
     if source == PlateHistory.Source.STAFF:
-        require(actor, "plate.manage")
+        require(actor, MANAGE)
     plate = validate_plate(plate)
     if given_up_on < held_from:
         raise _bad("given_up_on", "plates.history_dates", "停用日期不能早于启用日期",

@@ -12,22 +12,17 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.eastern import conf, selectors, services
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _area_choices():
@@ -66,7 +61,7 @@ def area_new(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         area = services.area_create(code=data["code"], name_zh=data["name_zh"], name_en=data["name_en"],
-                                    actor=_actor(request))
+                                    actor=actor_of(request))
     except DomainError as exc:
         return _index(request, area_form=form, status=form_error(form, exc))
     messages.success(request, _("已新增景区：%(name)s") % {"name": area.name_zh})
@@ -102,7 +97,7 @@ def day_new(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 area = selectors.area_get(code=data["area"])
-                day = services.day_create(area=area, date=data["date"], actor=_actor(request), spec=services.DaySpec(
+                day = services.day_create(area=area, date=data["date"], actor=actor_of(request), spec=services.DaySpec(
                     daily_quota=data["daily_quota"], merchant_quota=data["merchant_quota"],
                     first_slot=data["first_slot"], slot_minutes=data["slot_minutes"], slots=data["slots"],
                     period_key=data["period_key"]))
@@ -146,7 +141,7 @@ def exemptions(request: HttpRequest) -> HttpResponse:
             try:
                 area = selectors.area_get(code=data["area"])
                 services.exemption_add(area=area, plate=data["plate"], reason=data["reason"],
-                                       valid_until=data["valid_until"], actor=_actor(request))
+                                       valid_until=data["valid_until"], actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(form, exc)
             else:
@@ -164,7 +159,7 @@ def exemptions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def exemption_revoke(request: HttpRequest, exemption_id: int) -> HttpResponse:
     try:
-        services.exemption_revoke(exemption_id=exemption_id, actor=_actor(request), reason="console")
+        services.exemption_revoke(exemption_id=exemption_id, actor=actor_of(request), reason="console")
     except NotFound:
         messages.error(request, _("登记记录不存在。"))
     else:
@@ -194,7 +189,7 @@ def checkpoints(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 area = selectors.area_get(code=data["area"])
-                cp, secret = services.checkpoint_create(area=area, name=data["name"], actor=_actor(request))
+                cp, secret = services.checkpoint_create(area=area, name=data["name"], actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(form, exc)
             else:

@@ -21,7 +21,7 @@ from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.plates import rules, selectors, services
 from jiaoguan.plates.models import Selection
@@ -115,8 +115,7 @@ def _act(request: HttpRequest, selection_id: int, action: str, fingerprint: str,
         return 200, {"ok": True}
 
     try:
-        idempotent(scope=f"user:{request.user.pk}:plates-{action}", key=key,
-                   fingerprint=f"{sel.pk}:{fingerprint}", run=run)
+        once_for(request.user, f"plates-{action}", key=key, fingerprint=f"{sel.pk}:{fingerprint}", run=run)
     except DomainError as exc:
         return _page(request, _selection(request, selection_id), error=exc,
                      status=exc.status if 400 <= exc.status < 500 else 400)
