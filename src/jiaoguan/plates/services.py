@@ -276,7 +276,7 @@ def _locked_selection(*, user, selection_id: int) -> Selection:
 
 
 def _require_open(sel: Selection) -> None:
-    if sel.status != Selection.Status.OPEN:
+    if not rules.SELECTION.allows(sel.status, Selection.Status.CONFIRMED):  # the steps of an open selection
         zh, en = zh_en(Selection.Status(sel.status).label)
         raise Conflict("plates.selection_closed", f"选号已结束（{zh}）", f"This selection is closed ({en.lower()})")
 
@@ -511,6 +511,7 @@ def _release_row(*, row: PlateNumber, actor: Actor, action: str, now: dt.datetim
     if only_expired:
         cond &= Q(hold_expires_at__lte=now)
     back = _back_status(row)
+    rules.NUMBER.check(S.HELD, back)
     held_by = row.held_by_id
     changed = PlateNumber.objects.filter(cond).update(status=back, held_by=None, hold_expires_at=None,
                                                       version=F("version") + 1, updated_at=now)
@@ -556,6 +557,7 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         if row.hold_expires_at <= now:
             raise Conflict("plates.hold_expired", "号码锁定已过期，请重新选择",
                            "The hold on this number has expired; choose again")
+        rules.NUMBER.check(row.status, S.ASSIGNED)
         vehicle = registry.vehicle_get(vehicle_id=sel.vehicle_id)
         old_plate = vehicle.plate
         # every plate row this transaction changes is locked before the registry writes its audit row (the
@@ -573,9 +575,12 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         for old in old_rows:
             policy = selectors.withholding_policy(policies=selectors.active_policies(office=old.office),
                                                   kind=old.kind, number=old.number)
+            back = S.WITHHELD if policy else S.AVAILABLE
+            rules.NUMBER.check(old.status, back)
             PlateNumber.objects.filter(pk=old.pk, status=S.ASSIGNED).update(
-                status=S.WITHHELD if policy else S.AVAILABLE, withheld_by=policy, assigned_vehicle_id=None,
+                status=back, withheld_by=policy, assigned_vehicle_id=None,
                 version=F("version") + 1, updated_at=now)
+        rules.SELECTION.check(sel.status, Selection.Status.CONFIRMED)
         sel.status, sel.plate, sel.confirmed_at, sel.updated_at = Selection.Status.CONFIRMED, row.number, now, now
         sel.save(update_fields=["status", "plate", "confirmed_at", "updated_at"])
         audit_record(actor=actor, action="plates.confirm", obj=sel, old={"status": Selection.Status.OPEN,
