@@ -172,8 +172,7 @@ def passage_counts(*, date: dt.date | None = None) -> dict:
 
 def may_report_delay(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:
     """延误报备 offered exactly when services.booking_delay would accept it (rules.delay_block)."""
-    return rules.delay_block(status=area_booking.booking.status, delay_reported=area_booking.delay_reported_at is not None,
-                             now=now or clock.now(), slot_ends_at=area_booking.slot_ends_at) is None
+    return rules.booking_delay_block(area_booking, now=now or clock.now()) is None
 
 
 def may_cancel(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:

@@ -41,7 +41,6 @@ from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, E
 from jiaoguan.identity.roles import require
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.registry import selectors as registry
-from jiaoguan.registry.models import Vehicle
 from jiaoguan.violations import services as violations
 from jiaoguan.violations import signing
 
@@ -65,7 +64,7 @@ def _city_prefix() -> str:
 
 
 def _plate_type(value: str, *, field: str = "plate_type") -> str:
-    if value not in Vehicle.PlateType.values:
+    if value not in registry.PLATE_TYPE_PREFERENCE:  # every plate type of the register
         raise InvalidInput("eastern.plate_type", "号牌种类不正确", "Unknown plate type", field=field)
     return value
 
@@ -438,8 +437,7 @@ def booking_delay(*, user, area_booking_id: int, actor: Actor) -> AreaBooking:
     now = clock.now()
     with transaction.atomic():
         ab = _mine_locked(user=user, area_booking_id=area_booking_id)
-        block = rules.delay_block(status=ab.booking.status, delay_reported=ab.delay_reported_at is not None,
-                                  now=now, slot_ends_at=ab.slot_ends_at)
+        block = rules.booking_delay_block(ab, now=now)
         if block == "eastern.delay_not_confirmed":
             raise Conflict(block, "只有预约成功且尚未入园的预约才能报备延误",
                            "Only a confirmed booking not yet used can report a delay")

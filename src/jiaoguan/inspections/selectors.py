@@ -12,14 +12,13 @@ from django.utils import timezone
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
-from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Refusal, not_found
+from jiaoguan.core.ids import parse_id
 from jiaoguan.identity.selectors import records_visible
 from jiaoguan.inspections import conf, rules
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 from jiaoguan.registry import selectors as registry
-from jiaoguan.registry.models import Vehicle
 from jiaoguan.violations.selectors import unsettled_for_vehicle
 
 local_date = clock.localdate
@@ -35,14 +34,19 @@ def stations(*, active_only: bool = True):
     return qs.order_by("district", "code")
 
 
+def _one(raw_id, find, what: tuple[str, str]):
+    """The row ``find(pk)`` returns for an id from a path or form; a malformed id and a missing (or someone
+    else's) row are the same 404."""
+    pk = parse_id(raw_id)
+    found = find(pk) if pk is not None else None
+    if found is None:
+        raise not_found(*what)
+    return found
+
+
 def station_get(*, station_id, active_only: bool = True) -> Station:
-    pk = parse_id(station_id)
-    if pk is None:
-        raise not_found("检测站", "inspection station")
-    s = stations(active_only=active_only).filter(pk=pk).first()
-    if s is None:
-        raise not_found("检测站", "inspection station")
-    return s
+    return _one(station_id, lambda pk: stations(active_only=active_only).filter(pk=pk).first(),
+                ("检测站", "inspection station"))
 
 
 def station_for_slot(*, slot: Slot) -> Station | None:
@@ -111,19 +115,14 @@ def own_vehicles(*, user):
     """The user's own live vehicles — only while the account's phone is the phone on file (as on "我的"): an
     account that cannot see its own vehicles cannot book for them either."""
     if not getattr(user, "person_id", None) or not records_visible(user=user):
-        return Vehicle.objects.none()
-    return registry.vehicles_owned_by(person=user.person)
+        return []
+    return list(registry.vehicles_owned_by(person=user.person))
 
 
 def own_vehicle(*, user, vehicle_id):
     """One of the user's own live vehicles; anything else (someone else's, scrapped, missing) is the same 404."""
-    pk = parse_id(vehicle_id)
-    if pk is None:
-        raise not_found("机动车", "vehicle")
-    v = own_vehicles(user=user).filter(pk=pk).first()
-    if v is None:
-        raise not_found("机动车", "vehicle")
-    return v
+    return _one(vehicle_id, lambda pk: next((v for v in own_vehicles(user=user) if v.pk == pk), None),
+                ("机动车", "vehicle"))
 
 
 def vehicle_facts(*, vehicle, on: dt.date | None = None, summary=None) -> rules.Facts:
@@ -204,13 +203,8 @@ def my_inspection_bookings(*, user):
 
 def my_inspection_booking(*, user, booking_id) -> InspectionBooking:
     """By the engine booking's id; someone else's is the same 404 as a missing one."""
-    pk = parse_id(booking_id)
-    if pk is None:
-        raise not_found("检验预约", "inspection booking")
-    ib = my_inspection_bookings(user=user).filter(booking_id=pk).first()
-    if ib is None:
-        raise not_found("检验预约", "inspection booking")
-    return ib
+    return _one(booking_id, lambda pk: my_inspection_bookings(user=user).filter(booking_id=pk).first(),
+                ("检验预约", "inspection booking"))
 
 
 def hold_live(booking: Booking, now: dt.datetime | None = None) -> bool:
@@ -275,11 +269,6 @@ def station_day(*, station: Station, day: dt.date) -> list[DaySlot]:
 
 
 def staff_booking(*, booking_id) -> InspectionBooking:
-    pk = parse_id(booking_id)
-    if pk is None:
-        raise not_found("检验预约", "inspection booking")
-    ib = (InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
-          .filter(booking_id=pk).first())
-    if ib is None:
-        raise not_found("检验预约", "inspection booking")
-    return ib
+    return _one(booking_id, lambda pk: (
+        InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
+        .filter(booking_id=pk).first()), ("检验预约", "inspection booking"))

@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as booking_selectors
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
@@ -59,12 +59,7 @@ def _manage_post(request: HttpRequest, form: forms.Form, act) -> tuple[HttpRespo
     that answers the redirect) if the form is valid; else the form with its errors and the status to show."""
     if not can_manage(request.user):
         return render(request, "console/forbidden.html", {"permission": services.MANAGE}, status=403), 403
-    if not form.is_valid():
-        return None, 400
-    try:
-        return act(form.cleaned_data), 200
-    except DomainError as exc:
-        return None, form_error(form, exc)
+    return submit(form, act)
 
 
 @staff_required("booking.attendance")

@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.plates import selectors, services
@@ -79,13 +79,9 @@ def generate(request: HttpRequest, office_id: int) -> HttpResponse:
     except DomainError:
         raise Http404 from None
     form = GenerateForm(request.POST, auto_id=f"id_{office.pk}_%s")
-    if not form.is_valid():
-        return _index(request, generate_form=form, form_office=office.pk, status=400)
-    try:
-        report = services.plate_pool_generate(office=office, kind=form.cleaned_data["kind"],
-                                              series=form.cleaned_data["series"], actor=actor_of(request))
-    except DomainError as exc:
-        status = form_error(form, exc)
+    report, status = submit(form, lambda data: services.plate_pool_generate(
+        office=office, kind=data["kind"], series=data["series"], actor=actor_of(request)))
+    if report is None:
         return _index(request, generate_form=form, form_office=office.pk, status=status)
     return _index(request, report=report)
 
@@ -105,15 +101,11 @@ def _policies(request: HttpRequest, form: PolicyForm, status: int = 200) -> Http
 @require_POST
 def policy_add(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST)
-    if not form.is_valid():
-        return _policies(request, form, status=400)
-    data = form.cleaned_data
-    try:
-        office = selectors.office_get(office_id=data["office"])
-        policy = services.policy_add(office=office, name=data["name"], rule=data["rule"], value=data["value"],
-                                     kind=data["kind"], actor=actor_of(request))
-    except DomainError as exc:
-        return _policies(request, form, status=form_error(form, exc))
+    policy, status = submit(form, lambda data: services.policy_add(
+        office=selectors.office_get(office_id=data["office"]), name=data["name"], rule=data["rule"],
+        value=data["value"], kind=data["kind"], actor=actor_of(request)))
+    if policy is None:
+        return _policies(request, form, status=status)
     messages.success(request, _("已添加保留策略：%(name)s") % {"name": policy.name})
     return redirect("console:plates_console:policies")
 
