@@ -5,6 +5,7 @@ Availability here is for display only: the engine counts seats again after takin
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -232,8 +233,6 @@ def my_mark(*, user, number: str) -> InspectionMark:
 
 def mark_verify(*, number: str, token: str) -> InspectionMark:
     """A mark by its number and secret token (the public verification page); wrong either way → 404."""
-    import hmac
-
     m = InspectionMark.objects.select_related("vehicle").filter(number=str(number or "")[:20]).first()
     if m is None or not hmac.compare_digest(m.token, str(token or "")):
         raise not_found("检验标志", "inspection mark")
