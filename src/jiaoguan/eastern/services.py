@@ -189,7 +189,6 @@ def exemption_revoke(*, exemption_id: int, actor: Actor, reason: str = "") -> Ex
 
 def checkpoint_create(*, area: Area, name: str, actor: Actor) -> tuple[Checkpoint, str]:
     """A roadside camera for ``area``: a violations device (its secret is returned once) mapped to the area."""
-
     require(actor, "booking.manage")
     name = (name or "").strip()
     if not name or len(name) > 80:
@@ -325,7 +324,6 @@ def typed_party_for(user) -> str:
 def _refuse_banned_plate(*, plate: str, slot) -> None:
     """A typed plate is booked under the booker's party; a ban the plate itself carries (from bookings made by
     its owner or a merchant) still applies."""
-
     now = clock.now()
     for p in bookings_selectors.penalties_active(party=party_for(plate), kind=KIND, at=now):
         if penalty_applies(starts_at=p.starts_at, ends_at=p.ends_at, period_key=p.period_key, lifted=False,

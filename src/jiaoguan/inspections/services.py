@@ -272,7 +272,6 @@ def mark_apply(*, user, vehicle_id: int, actor: Actor) -> InspectionMark:
     """网上申领检验标志: for the owner's vehicle whose due point is an exempt year, due (or overdue), insured today
     and with no unsettled violations: the electronic mark is issued at once and the registry records the
     inspection date (moving the due date to the next point). One mark per due point, even under a race."""
-
     today = clock.today()
     with transaction.atomic():
         vehicle = selectors.own_vehicle(user=user, vehicle_id=vehicle_id)  # 404 for anyone else's

@@ -33,7 +33,6 @@ from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
 router = Router(tags=["plates"])
 
 
-
 def _number_out(p: PlateNumber) -> dict:
     return {"number": p.number, "kind": p.kind, "nev": p.is_nev, "status": p.status}
 

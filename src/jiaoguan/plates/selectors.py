@@ -176,5 +176,4 @@ def my_eligibility(*, user) -> list[Eligibility]:
 def plate_violations_cleared(*, plate: str) -> bool:
     """No violation on ``plate`` left unhandled, unpaid or under dispute (DOMAIN §5: a previous plate is kept
     only with its violations cleared)."""
-
     return not violations.unsettled_for_vehicle(plate=plate).exists()
