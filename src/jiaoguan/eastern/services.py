@@ -36,6 +36,8 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.core.ids import parse_id
+from jiaoguan.core.locks import lock_row
 from jiaoguan.eastern import conf, rules
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
 from jiaoguan.identity.roles import require
@@ -130,7 +132,7 @@ def day_create(*, area: Area, date: dt.date, spec: DaySpec, actor: Actor) -> Boo
     public = rules.split_quota(spec.daily_quota - spec.merchant_quota, spec.slots)
     merchant = rules.split_quota(spec.merchant_quota, spec.slots)
     with transaction.atomic():
-        Area.objects.select_for_update().get(pk=area.pk)
+        lock_row(Area, area.pk)
         if BookingDay.objects.filter(area=area, date=date).exists():
             raise Conflict("eastern.day_exists", f"{area.name_zh}已设置{date}为预约日",
                            f"{date} is already a booking day of {area.name_en}", field="date")
@@ -176,7 +178,8 @@ def exemption_add(*, area: Area, plate: str, reason: str, valid_until: dt.date, 
 def exemption_revoke(*, exemption_id: int, actor: Actor, reason: str = "") -> Exemption:
     require(actor, "booking.manage")
     with transaction.atomic():
-        ex = Exemption.objects.select_for_update().filter(pk=exemption_id).first()
+        pk = parse_id(exemption_id)  # a path's id may be out of any column's range
+        ex = lock_row(Exemption, pk) if pk else None
         if ex is None:
             raise not_found("免预约登记", "exemption")
         if ex.revoked_at is None:

@@ -30,6 +30,7 @@ from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, Refusal, not_found
 from jiaoguan.core.ids import parse_id
+from jiaoguan.core.locks import lock_row, lock_rows
 from jiaoguan.identity.roles import require
 from jiaoguan.inspections import conf, rules, selectors
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
@@ -88,7 +89,8 @@ def station_set_active(*, station_id: int, active: bool, actor: Actor) -> Statio
     """Open or close a station for new bookings (existing bookings stay; staff cancel slots in the engine)."""
     require(actor, MANAGE)
     with transaction.atomic():
-        station = Station.objects.select_for_update().filter(pk=station_id).first()
+        pk = parse_id(station_id)  # a path's id may be out of any column's range
+        station = lock_row(Station, pk) if pk else None
         if station is None:
             raise not_found("检测站", "inspection station")
         if station.active != active:
@@ -246,7 +248,7 @@ def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str 
         raise InvalidInput("inspections.note_required", "不合格须填写不合格项目", "Say what failed", field="note")
     with transaction.atomic():
         pk = parse_id(booking_id)
-        ib = InspectionBooking.objects.select_for_update().filter(booking_id=pk).first() if pk else None
+        ib = next(iter(lock_rows(InspectionBooking.objects.filter(booking_id=pk))), None) if pk else None
         if ib is None:
             raise not_found("检验预约", "inspection booking")
         ib = selectors.staff_booking(booking_id=ib.booking_id)

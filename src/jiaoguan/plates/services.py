@@ -23,6 +23,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import PLATE_LETTERS, PROVINCES, validate_plate
+from jiaoguan.core.locks import lock_row
 from jiaoguan.identity import ratelimit
 from jiaoguan.identity.roles import require
 from jiaoguan.plates import conf, rules, selectors
@@ -116,7 +117,7 @@ def office_update(*, office: Office, actor: Actor, **changes) -> Office:
     if unknown:
         raise _bad(sorted(unknown)[0], "plates.office_field", "不能修改该项", "This setting cannot be changed")
     with transaction.atomic():
-        locked = Office.objects.select_for_update().get(pk=office.pk)
+        locked = lock_row(Office, office.pk)
         old = _office_state(locked)
         merged = {k: changes.get(k, getattr(locked, k)) for k in
                   ("batch_size", "redraws", "hold_minutes", "eligible_days", "compose_patterns")}
@@ -190,7 +191,7 @@ def plate_pool_generate(*, office: Office, kind: str, series: str, actor: Actor,
         used += sum(1 for r in rows if r.status == S.ASSIGNED)
 
     with transaction.atomic():
-        Office.objects.select_for_update().get(pk=office.pk)  # one generation per office at a time
+        lock_row(Office, office.pk)  # one generation per office at a time
         pending: list[str] = []
         for serial in rules.expand_series(series):
             number = office.prefix + serial
@@ -245,7 +246,7 @@ def policy_deactivate(*, policy: WithholdPolicy, actor: Actor) -> WithholdPolicy
     """Stop withholding: its numbers return to the pool unless another active policy covers them."""
     require(actor, MANAGE)
     with transaction.atomic():
-        locked = WithholdPolicy.objects.select_for_update().get(pk=policy.pk)
+        locked = lock_row(WithholdPolicy, policy.pk)
         if not locked.active:
             raise Conflict("plates.policy_inactive", "该策略已停用", "This policy is already inactive")
         locked.active, locked.deactivated_at = False, clock.now()
