@@ -3,7 +3,8 @@
 A declaration (catalogue/*.toml) names them; code registers them with a decorator. The loader refuses a
 declaration that names something not registered, so a typo fails at start-up, not when a citizen applies.
 
-    from jiaoguan.applications.hooks import Held, Refusal, RuleContext, eligibility_rule, held_material, output
+    from jiaoguan.applications.hooks import Held, RuleContext, eligibility_rule, held_material, output
+    from jiaoguan.core.errors import Refusal
 
     @eligibility_rule("licence.valid")
     def licence_valid(ctx: RuleContext) -> list[Refusal]:
@@ -30,17 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Refusal:
-    """One reason an applicant may not apply (or a submission is refused): a stable code and zh/en text."""
-
-    code: str
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "zh": self.zh, "en": self.en}
+from jiaoguan.core.errors import Refusal
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from dataclasses import field as dc_field
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 
-from jiaoguan.applications import rules
+from jiaoguan.applications import hooks, rules
 from jiaoguan.applications.catalogue import Service, Text, catalogue
-from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application, ApplicationEvent
+from jiaoguan.applications.labels import DELIVERY_LABELS, STATUS_EN, STATUS_ZH
+from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application, ApplicationEvent, Material
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_access
-from jiaoguan.core.errors import forbidden, not_found
+from jiaoguan.core.errors import DomainError, Refusal, forbidden, not_found
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
@@ -197,8 +198,6 @@ class ApplicationLine:
 
 def my_application_lines(*, user, limit: int = 10) -> list[ApplicationLine]:
     """The account's latest applications (newest first), what an applicant's home page shows of them."""
-    from jiaoguan.applications.services import STATUS_EN, STATUS_ZH
-
     cat = catalogue()
     out = []
     for app in my_applications(user=user)[:limit]:
@@ -255,8 +254,6 @@ def event_comment(event: ApplicationEvent) -> Bi | str:
     """An event's comment in the reader's language. The platform's own notes (an automatic or approve-first
     decision, a delivery step) are derived from the event's data, so rows written before they were stored in
     Chinese only (as "中文 English") read right too; a person's comment is returned as written."""
-    from jiaoguan.applications.services import DELIVERY_LABELS
-
     data = event.data or {}
     if event.action == "delivery" and data.get("status") in DELIVERY_LABELS:
         zh, en = DELIVERY_LABELS[data["status"]]
@@ -359,28 +356,19 @@ class SubmissionCheck:
     unknown: frozenset = frozenset()
 
 
-def _rule_context(app, service: Service, user, data: dict, params: dict | None = None):
-    from jiaoguan.applications import hooks
-
+def _rule_context(app, service: Service, user, data: dict, params: dict | None = None) -> hooks.RuleContext:
     return hooks.RuleContext(user=user, service=service, data=data, params=params or {}, application=app,
                              enterprise=getattr(app, "enterprise", None) if app is not None else None)
 
 
-def submission_check(*, app: Application, service: Service, user, lenient: bool = False) -> SubmissionCheck:
-    """Validate everything a submission needs, writing nothing: the form, the materials (uploaded or held by the
-    platform), then (when those are complete) the eligibility rules. ``services.application_submit`` refuses on
-    exactly what this returns. ``lenient`` (a page showing the check): a held-material provider or a rule that
-    cannot answer just now is left out rather than raised (the submission asks again)."""
-    from jiaoguan.applications import hooks
-    from jiaoguan.applications.models import Material
-    from jiaoguan.core.errors import DomainError
-
-    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
-    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
-    refusals: list[hooks.Refusal] = []
+def held_materials(*, app: Application | None, service: Service, user, data: dict,
+                   lenient: bool = False) -> tuple[list, frozenset]:
+    """Per declared material, in the declaration's order, what the platform already holds for this applicant
+    (免提交: a hooks.Held, or None), asked with the cleaned answers ``data``; and the codes of those whose
+    provider could not answer just now (``lenient``: left out rather than raised)."""
+    ctx = _rule_context(app, service, user, data)
     held: list[hooks.Held | None] = []
     unknown: set[str] = set()
-    ctx = _rule_context(app, service, user, cleaned)
     for m in service.materials:
         found = None
         if m.held:
@@ -391,11 +379,25 @@ def submission_check(*, app: Application, service: Service, user, lenient: bool 
                     raise
                 unknown.add(m.code)
         held.append(found)
+    return held, frozenset(unknown)
+
+
+def submission_check(*, app: Application, service: Service, user, lenient: bool = False) -> SubmissionCheck:
+    """Validate everything a submission needs, writing nothing: the form, the materials (uploaded or held by the
+    platform), then (when those are complete) the eligibility rules. ``services.application_submit`` refuses on
+    exactly what this returns; the portal's 核对信息 page and the API's ``GET me/applications/{id}/check`` show
+    it. ``lenient`` (showing the check): a held-material provider or a rule that cannot answer just now is left
+    out rather than raised (the submission asks again)."""
+    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
+    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
+    refusals: list[Refusal] = []
+    held, unknown = held_materials(app=app, service=service, user=user, data=cleaned, lenient=lenient)
+    for m, found in zip(service.materials, held):
         if found is not None or m.code in unknown or m.code in uploaded or not m.required:
             continue
         if m.held and not m.upload_if_not_held:
-            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
-                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
+            refusals.append(Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
+                                    f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
         else:
             errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
     for f in service.fields:
@@ -408,7 +410,7 @@ def submission_check(*, app: Application, service: Service, user, lenient: bool 
             except DomainError:
                 if not lenient:
                     raise
-    return SubmissionCheck(cleaned, errors, refusals, held, frozenset(unknown))
+    return SubmissionCheck(cleaned, errors, refusals, held, unknown)
 
 
 @dataclass(frozen=True)
@@ -434,9 +436,6 @@ class EntryCheck:
 
 
 def _entry_refusals(*, user, service: Service, answers: dict) -> list:
-    from jiaoguan.applications import hooks
-    from jiaoguan.core.errors import DomainError
-
     out: list = []
     for use in service.eligibility:
         if use.rule not in hooks.BEFORE_FORM:
@@ -452,8 +451,6 @@ def entry_check(*, user, service: Service) -> EntryCheck:
     """The eligibility a service's entry page (guide, start of the form, the API) can state before any answer:
     the rules registered ``before_form`` (services.application_submit runs the same rules again, with the rest),
     asked once with no answers and once per option of the form's first choice field."""
-    from jiaoguan.applications import hooks
-
     hooks.load_plugins()
     if user is None or not getattr(user, "is_authenticated", False):
         return EntryCheck()

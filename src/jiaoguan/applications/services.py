@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from jiaoguan.applications import hooks, rules, selectors
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Service, catalogue
+from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH, VERB_LABELS, delivery_label
 from jiaoguan.applications.models import (
     OPEN_STATES,
     STAFF_STATES,
@@ -46,26 +47,19 @@ from jiaoguan.applications.models import (
 )
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, forbidden, not_found
 
 log = logging.getLogger(__name__)
 
 S = Application.Status
 SYSTEM = Actor.system("applications")
 MAX_COMMENT = 500
-STATUS_ZH = {s.value: s.label.zh for s in S}
-STATUS_EN = {s.value: s.label.en for s in S}
-VERB_LABELS = {
-    "accept": ("受理", "accept"), "refuse": ("不予受理", "refuse"), "review": ("审核", "review"),
-    "approve": ("批准", "approve"), "reject": ("不予批准", "reject"), "send_back": ("退回补正", "send back"),
-    "confirm": ("复核确认", "confirm on review"), "revoke": ("复核撤销", "revoke on review"),
-}
 
 
 class Ineligible(InvalidInput):
     """The applicant does not meet the service's conditions; ``reasons`` are the rules' refusals (zh/en)."""
 
-    def __init__(self, reasons: list[hooks.Refusal]) -> None:
+    def __init__(self, reasons: list[Refusal]) -> None:
         self.reasons = reasons
         super().__init__(
             "applications.ineligible",
@@ -714,14 +708,6 @@ def applications_escalate_overdue(*, batch: int = 500) -> int:
 
 # --- delivery of the result ------------------------------------------------------------------------------------------
 
-DELIVERY_LABELS = {
-    "created": ("邮件已交寄", "Handed to the post"), "accepted": ("邮政已收寄", "Accepted by the post"),
-    "in_transit": ("运输中", "In transit"), "out_for_delivery": ("派送中", "Out for delivery"),
-    "delivered": ("已签收", "Delivered"), "returned": ("已退回", "Returned to sender"),
-    "failed": ("交寄失败，正在重试", "Posting failed; retrying"),
-}
-
-
 def application_delivery_update(*, application_id: int, shipment_id: int, status: str, tracking_number: str) -> None:
     """The post reports progress of the result's shipment: keep the tracking number in the outcome and show the
     step on the applicant's timeline (no status change: the application is already approved)."""
@@ -739,7 +725,7 @@ def application_delivery_update(*, application_id: int, shipment_id: int, status
         outcome["post"] = post
         app.outcome = outcome
         app.save(update_fields=["outcome"])
-        zh, en = DELIVERY_LABELS.get(status, (status, status))
+        zh, en = delivery_label(status)
         ApplicationEvent.objects.create(
             application=app, action="delivery", from_status=app.status, to_status=app.status, actor_id=None,
             actor_label="postal", actor_role="system",

@@ -1,9 +1,10 @@
 """Generic eligibility rules any service may use (samples for the second wave's service-specific rules)."""
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule
 from jiaoguan.core import clock
 from jiaoguan.core.i18n import choice_label, zh_en
+from jiaoguan.core.errors import Refusal
 
 
 @eligibility_rule("account.real_name", before_form=True)

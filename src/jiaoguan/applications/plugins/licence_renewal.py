@@ -10,9 +10,10 @@ the engine's ``post`` output then sends the new licence and keeps the tracking n
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_record
+from jiaoguan.core.errors import Refusal
 
 RENEW = "renew"
 REPLACE = ("replace_lost", "replace_damaged")

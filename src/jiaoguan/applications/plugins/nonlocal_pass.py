@@ -12,7 +12,7 @@ import hashlib
 
 from django.db import connection
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import (
     form_date,
     issue_credential,
@@ -20,7 +20,7 @@ from jiaoguan.applications.plugins.service_common import (
     window_ok,
 )
 from jiaoguan.core import workdays
-from jiaoguan.core.errors import DomainError
+from jiaoguan.core.errors import DomainError, Refusal
 
 SERVICE = "nonlocal_pass"
 COUNTED_STATES = ("submitted", "returned", "under_review", "reviewed", "approved")

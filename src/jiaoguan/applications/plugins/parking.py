@@ -8,10 +8,11 @@ and the old licence revoked; close → the old licence revoked and a closure cer
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import form_date, issue_credential
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import Refusal
 
 LICENCE_KIND = "parking_licence"
 CLOSURE_KIND = "parking_closure"

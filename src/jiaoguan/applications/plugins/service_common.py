@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule
+from jiaoguan.core.errors import Refusal
 
 SOURCE_TYPE = "applications.application"
 

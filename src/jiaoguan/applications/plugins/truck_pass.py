@@ -6,7 +6,7 @@ and the time windows each category may use inside the restricted zones. Nothing 
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Held, Refusal, RuleContext, eligibility_rule, held_material, output
+from jiaoguan.applications.hooks import Held, RuleContext, eligibility_rule, held_material, output
 from jiaoguan.applications.plugins.service_common import (
     choice_text,
     form_date,
@@ -15,7 +15,7 @@ from jiaoguan.applications.plugins.service_common import (
     window_ok,
 )
 from jiaoguan.core import clock
-from jiaoguan.core.errors import DomainError
+from jiaoguan.core.errors import DomainError, Refusal
 from jiaoguan.core.i18n import bi, choice_label, zh_en
 
 

@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiaoguan.applications import hooks, selectors, services
-from jiaoguan.applications.api import ACTION_LABELS, ROLE_LABELS
+from jiaoguan.applications import selectors, services
+from jiaoguan.applications.labels import action_label, delivery_label, role_label
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
 from jiaoguan.applications.models import OPEN_STATES, Application, Material
 from jiaoguan.core import clock
@@ -36,7 +36,7 @@ from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.core.idempotency import idempotent
-from jiaoguan.portal.applications_forms import ApplicationForm, pick_text, size_text, upload_name
+from jiaoguan.portal.applications.forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
 
 S = Application.Status
@@ -233,27 +233,17 @@ class HeldRow:
     later: bool = False  # not found yet, looked up again at submission (e.g. once the plate is filled in)
 
 
-def _context(app: Application | None, service: Service, user, data: dict, params: dict | None = None):
-    return hooks.RuleContext(user=user, service=service, data=data, params=params or {}, application=app,
-                             enterprise=getattr(app, "enterprise", None) if app is not None else None)
-
-
-def _cleaned(service: Service, values: dict, user) -> tuple[dict, dict]:
-    return selectors.form_clean_for(user=user, service=service,
-                                    data={k: v for k, v in values.items() if service.field(k) is not None})
-
-
 def _held(app: Application | None, service: Service, user, values: dict) -> list[HeldRow]:
-    """For each material the platform may hold (免提交): whether it holds it for this applicant now."""
-    cleaned, _errors = _cleaned(service, values, user)
-    ctx = _context(app, service, user, cleaned)
+    """For each material the platform may hold (免提交): whether it holds it for this applicant now
+    (applications.selectors.held_materials, what the submission asks)."""
+    cleaned, _errors = selectors.form_clean_for(
+        user=user, service=service, data={k: v for k, v in values.items() if service.field(k) is not None})
+    held, unknown = selectors.held_materials(app=app, service=service, user=user, data=cleaned, lenient=True)
     rows = []
-    for m in service.materials:
+    for m, found in zip(service.materials, held):
         if not m.held:
             continue
-        try:
-            found = hooks.PROVIDERS[m.held](ctx)
-        except DomainError:
+        if m.code in unknown:
             rows.append(HeldRow(m.code, pick_text(m.name), False, "", unknown=True))
             continue
         rows.append(HeldRow(m.code, pick_text(m.name), found is not None,
@@ -268,13 +258,6 @@ def _uploads(app: Application) -> dict[str, list[Material]]:
         if m.kind == Material.Kind.UPLOAD:
             out.setdefault(m.slot, []).append(m)
     return out
-
-
-def _precheck(app: Application, service: Service, user) -> tuple[dict[str, tuple[str, str]], list[hooks.Refusal]]:
-    """What a submission would say, without submitting (selectors.submission_check: the engine's own check;
-    it is asked again when the applicant submits)."""
-    check = selectors.submission_check(app=app, service=service, user=user, lenient=True)
-    return check.errors, check.refusals
 
 
 # --- start, fill in, save ----------------------------------------------------------------------------------------
@@ -352,7 +335,7 @@ def _after_save(request: HttpRequest, service: Service, app: Application, form: 
         return _form_page(request, service, form, app=app, status=status,
                           problem=_("草稿已保存，但有以下问题需要处理："))
     if request.POST.get("go") == "check":
-        errors, _refusals = _precheck(app, service, request.user)
+        errors = selectors.submission_check(app=app, service=service, user=request.user, lenient=True).errors
         if errors:
             form = _new_form(service, app, request, bound=False)
             form.cleaned_data = {}
@@ -502,7 +485,8 @@ def _material_summary(app: Application, service: Service, user, *, live: bool) -
 
 def _check_page(request: HttpRequest, app: Application, service: Service, *, status: int = 200,
                 error: DomainError | None = None) -> HttpResponse:
-    errors, refusals = _precheck(app, service, request.user)
+    check = selectors.submission_check(app=app, service=service, user=request.user, lenient=True)
+    errors, refusals = check.errors, check.refusals
     if isinstance(error, services.Ineligible):
         refusals = error.reasons
     return render(request, "portal/applications/check.html", {
@@ -604,8 +588,8 @@ def _timeline(app: Application) -> list[dict]:
     rows = []
     for e in selectors.timeline(application=app):
         comment = selectors.event_comment(e)
-        rows.append({"e": e, "label": bi(*ACTION_LABELS.get(e.action, (e.action, e.action))),
-                     "role": bi(*ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))),
+        rows.append({"e": e, "label": bi(*action_label(e.action)),
+                     "role": bi(*role_label(e.actor_role)),
                      "at": timezone.localtime(e.at), "status": _status_label(e.to_status)
                      if e.to_status in STATES and e.to_status != e.from_status else "",
                      "tone": TONES.get(e.to_status, "") if e.to_status != e.from_status else "",
@@ -637,7 +621,7 @@ def _result(app: Application) -> dict:
                                address=summary["address"], recipient=summary["recipient_name"],
                                item=bi(summary["item_zh"], summary["item_en"]), final=summary["final"])
         elif post.get("status"):
-            out["post"]["status"] = bi(*services.DELIVERY_LABELS.get(post["status"], (post["status"],) * 2))
+            out["post"]["status"] = bi(*delivery_label(post["status"]))
     return out
 
 

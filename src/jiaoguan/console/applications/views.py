@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, catalogue
+from jiaoguan.applications.labels import action_label, role_label
 from jiaoguan.applications.models import STAFF_STATES, Application, Material
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
@@ -75,21 +76,6 @@ DONE_MESSAGES = {
 }
 APPLICANT_ROLES = ("citizen", "enterprise")
 DANGER_VERBS = frozenset({"refuse", "reject", "revoke"})
-# The history's steps and roles (the API's labels, the same words everywhere).
-ACTION_LABELS = {
-    "draft": ("创建草稿", "Draft started"), "submit": ("提交申请", "Submitted"), "accept": ("受理", "Accepted"),
-    "refuse": ("不予受理", "Refused at acceptance"), "review": ("审核通过", "Reviewed"), "approve": ("批准", "Approved"),
-    "reject": ("不予批准", "Not approved"), "send_back": ("退回补正", "Sent back for correction"),
-    "resubmit": ("补正后重新提交", "Corrected and resubmitted"), "withdraw": ("撤回", "Withdrawn"),
-    "confirm": ("复核确认", "Confirmed on review"), "revoke": ("复核撤销", "Revoked on review"),
-    "claim": ("认领", "Claimed"), "release": ("释放认领", "Released"), "due_soon": ("时限预警", "Due soon"),
-    "escalate": ("超期督办", "Escalated as overdue"), "delivery": ("邮寄进度", "Delivery"),
-}
-ROLE_LABELS = {"citizen": ("申请人", "Applicant"), "enterprise": ("申请人（企业）", "Applicant (enterprise)"),
-               "clerk": ("窗口民警", "Clerk"), "approver": ("审批民警", "Approver"), "auditor": ("审计员", "Auditor"),
-               "admin": ("管理员", "Administrator"), "system": ("系统", "System")}
-
-
 def _en() -> bool:
     return (get_language() or "").startswith("en")
 
@@ -250,8 +236,8 @@ def _history(app: Application) -> list[dict]:
             who = f"{user.display_name} ({user.username})" if user.display_name else user.username
         else:
             who = e.actor_label
-        out.append({"e": e, "who": who, "label": pair(ACTION_LABELS.get(e.action, (e.action, e.action))),
-                    "role": pair(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))) if e.actor_role else "",
+        out.append({"e": e, "who": who, "label": pair(action_label(e.action)),
+                    "role": pair(role_label(e.actor_role)) if e.actor_role else "",
                     "to": _status_label(e.to_status) if e.to_status and e.to_status != e.from_status else "",
                     "comment": selectors.event_comment(e)})
     return out
