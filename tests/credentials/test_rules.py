@@ -6,6 +6,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jiaoguan.core.ids import parse_id
 from jiaoguan.credentials import rules
 
 digits = st.text(alphabet="0123456789", min_size=14, max_size=14)
@@ -79,6 +80,6 @@ def test_canonical_content_changes_with_every_part():
 
 
 def test_parse_id():
-    assert rules.parse_id("12") == 12
-    assert rules.parse_id("0") is None and rules.parse_id("99999999999999999999") is None
-    assert rules.parse_id("²") is None and rules.parse_id("-1") is None and rules.parse_id("") is None
+    assert parse_id("12") == 12
+    assert parse_id("0") is None and parse_id("99999999999999999999") is None
+    assert parse_id("²") is None and parse_id("-1") is None and parse_id("") is None
