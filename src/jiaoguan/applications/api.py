@@ -39,11 +39,11 @@ from jiaoguan.applications.labels import action_label, role_label
 from jiaoguan.applications.models import Application, ApplicationEvent, Material
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import InvalidInput, not_found
-from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.http import actor_of, client_ip, language_of
 from jiaoguan.core.i18n import text
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["applications"])
@@ -227,14 +227,14 @@ def my_check(request, application_id: int):
             "refusals": [r.as_dict() for r in check.refusals], "unknown": sorted(check.unknown)}
 
 
-def _idempotent_step(request, user, application_id: int, scope: str, run_service) -> Status:
+def _idempotent_step(request, user, application_id: int, action: str, run_service) -> Status:
     lang = language_of(request)
 
     def run():
         return 200, _application_out(run_service(), lang, detail=True)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=f"{application_id}:{request.body.decode('utf-8', 'replace')}", run=run))
+    return api_once(request, user, action, fingerprint=f"{application_id}:{request.body.decode('utf-8', 'replace')}",
+                    run=run)
 
 
 @router.post("me/applications/{application_id}/submit", auth=AUTH, response={200: dict, **ERRORS},
@@ -297,7 +297,7 @@ def material_remove(request, application_id: int, material_id: int):
 
 def _staff(request, permission: str = "application.view"):
     user = require_permission(request, permission)
-    return user, Actor.of(user, ip=client_ip(request))
+    return user, actor_of(request, user)
 
 
 @router.get("staff/applications", auth=AUTH, response={200: dict, **ERRORS}, summary="A staff work queue")

@@ -10,6 +10,9 @@
     approve-first: submit ──► approved at once with post_review_pending; a reviewer later confirms (stays approved)
                    or revokes (──► revoked, outputs undone where they can be)
 
+The life cycle is declared once, as data: ``rules.APPLICATION`` (a core.states.StateMachine over the staff verbs
+of catalogue.VERBS and the applicant's steps, rules.APPLICANT_STEPS); the pages ask it what to offer.
+
 Every transition locks the application row (``SELECT … FOR UPDATE``; SQLite: BEGIN IMMEDIATE), then checks
 status, permission, claim and separation of duties, then writes the new status, an ApplicationEvent (the
 history) and an audit row, and notifies the applicant. A second member of staff acting on the same application
@@ -38,7 +41,6 @@ from jiaoguan.applications import hooks, rules, selectors
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Service, catalogue
 from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH, VERB_LABELS, delivery_label
 from jiaoguan.applications.models import (
-    OPEN_STATES,
     STAFF_STATES,
     Application,
     ApplicationEvent,
@@ -218,7 +220,7 @@ def application_draft_update(*, user, application_id: int, data: dict) -> Applic
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能修改",
                            "The application has been submitted and can no longer be changed")
         service = _service(app)
@@ -240,7 +242,7 @@ def material_upload(*, user, application_id: int, slot: str, filename: str, cont
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能再上传材料",
                            "The application has been submitted; materials can no longer be added")
         service = _service(app)
@@ -285,7 +287,7 @@ def material_remove(*, user, application_id: int, material_id: int) -> None:
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能删除材料",
                            "The application has been submitted; materials can no longer be removed")
         material = Material.objects.filter(pk=material_id, application=app, kind=Material.Kind.UPLOAD).first()
@@ -342,7 +344,7 @@ def application_submit(*, user, application_id: int) -> Application:
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status != S.DRAFT:
+        if not rules.step_allowed("submit", app.status):
             raise Conflict("applications.already_submitted", "该申请已提交", "This application has already been submitted")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
@@ -374,10 +376,12 @@ def _decide_at_once(app: Application, service: Service) -> bool:
         with transaction.atomic():
             actor = Actor.system("applications.auto_approve" if auto else "applications.approve_first")
             now = clock.now()
+            rules.APPLICATION.check(app.status, S.UNDER_REVIEW)
             app.status, app.accepted_at = S.UNDER_REVIEW, now
             app.due_at = rules.due_at_for(now, service.time_limit_days)
             app.save()
             _record(app, action="accept", actor=actor, from_status=S.SUBMITTED)
+            rules.APPLICATION.check(app.status, S.APPROVED)
             app.status, app.decided_at, app.auto_decided = S.APPROVED, now, True
             app.post_review_pending = first
             app.outcome = _run_outputs(app, service, actor)
@@ -409,13 +413,14 @@ def application_resubmit(*, user, application_id: int, comment: str = "") -> App
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status != S.RETURNED:
+        if not rules.step_allowed("resubmit", app.status):
             raise Conflict("applications.not_returned", "该申请不在退回补正状态", "This application was not sent back")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
         _store_submission(app, service, user, cleaned, held)
         now = clock.now()
         back_to = app.returned_from or S.SUBMITTED
+        rules.APPLICATION.check(app.status, back_to)
         app.status, app.returned_from, app.updated_at = back_to, "", now
         if app.paused_workdays is not None:
             app.due_at = rules.due_at_for(now, app.paused_workdays)
@@ -433,7 +438,7 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, *OPEN_STATES):
+        if not rules.step_allowed("withdraw", app.status):
             raise Conflict("applications.not_withdrawable", "该申请已办结，不能撤回",
                            "This application has been decided and cannot be withdrawn")
         old = app.status
@@ -507,7 +512,8 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         if not _may(actor, spec.allowed_roles()):
             raise forbidden()
         _not_own(app, actor)
-        if app.status not in spec.from_states or verb not in actions_workable(app, service):
+        if (app.status not in spec.from_states or not rules.APPLICATION.allows(app.status, spec.to)
+                or verb not in actions_workable(app, service)):
             raise Conflict("applications.state_changed",
                            f"该申请当前状态为“{STATUS_ZH[app.status]}”，不能{zh}（可能已被他人处理）",
                            f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "

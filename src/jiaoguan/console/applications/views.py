@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -32,11 +32,11 @@ from jiaoguan.applications.labels import action_label, role_label
 from jiaoguan.applications.models import STAFF_STATES, Application, Material
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.i18n import choice_label, pair
+from jiaoguan.core.http import actor_of, client_ip
+from jiaoguan.core.i18n import choice_label, is_english, pair
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 
@@ -76,14 +76,6 @@ DONE_MESSAGES = {
 }
 APPLICANT_ROLES = ("citizen", "enterprise")
 DANGER_VERBS = frozenset({"refuse", "reject", "revoke"})
-def _en() -> bool:
-    return (get_language() or "").startswith("en")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
-
-
 def _status_label(status: str):
     return choice_label(Application.Status, status)
 
@@ -211,7 +203,7 @@ def _materials(app: Application, service) -> list[dict]:
     for m in app.materials.all():
         row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.kind == Material.Kind.HELD}
         if m.kind == Material.Kind.HELD:
-            row["summary"] = m.summary_en if _en() else m.summary_zh
+            row["summary"] = m.summary_en if is_english() else m.summary_zh
         else:
             row["url"] = reverse("console:applications_console:material", args=[app.pk, m.pk])
             row["size"] = services.size_label(max(1, (m.size + 1023) // 1024))
@@ -267,15 +259,15 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
     progress = _progress(app, clock.now(), {})
     claimed_by_other = app.claimed_by_id is not None and app.claimed_by_id != user.pk
     # 认领 / 强制释放 offered from the checks application_claim / application_release enforce, and why not
-    claim = selectors.claim_block(application=app, actor=_actor(request))
-    force = selectors.release_block(application=app, actor=_actor(request), force=True) if claimed_by_other else None
+    claim = selectors.claim_block(application=app, actor=actor_of(request))
+    force = selectors.release_block(application=app, actor=actor_of(request), force=True) if claimed_by_other else None
     context = {
         "app": app, "service_name": _service_name(app.service_code), "status_label": _status_label(app.status),
         "applicant": _applicant(app), "progress": progress,
         "form_rows": [(pair(label), value) for _name, label, value in selectors.form_display(application=app)],
         "materials": _materials(app, service), "history": _history(app), "outcome": _outcome(app),
         "offered": offered, "form": form or ActForm(),
-        "needs_comment": (", " if _en() else "、").join(str(o["label"]) for o in offered if o["needs_comment"]),
+        "needs_comment": (", " if is_english() else "、").join(str(o["label"]) for o in offered if o["needs_comment"]),
         "accepted_by": _staff_name(app.accepted_by), "reviewed_by": _staff_name(app.reviewed_by),
         "approved_by": _staff_name(app.approved_by), "claimed_by": _staff_name(app.claimed_by),
         "claimed_by_me": app.claimed_by_id == user.pk, "claimed_by_other": claimed_by_other,
@@ -314,7 +306,7 @@ def _flash_error(request: HttpRequest, exc: DomainError) -> None:
 @require_POST
 def claim(request: HttpRequest, application_id: int) -> HttpResponse:
     try:
-        app = services.application_claim(application_id=application_id, actor=_actor(request))
+        app = services.application_claim(application_id=application_id, actor=actor_of(request))
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -329,7 +321,7 @@ def claim(request: HttpRequest, application_id: int) -> HttpResponse:
 def release(request: HttpRequest, application_id: int) -> HttpResponse:
     force = request.POST.get("force") == "1"
     try:
-        app = services.application_release(application_id=application_id, actor=_actor(request), force=force)
+        app = services.application_release(application_id=application_id, actor=actor_of(request), force=force)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -349,7 +341,7 @@ def act(request: HttpRequest, application_id: int) -> HttpResponse:
         return _detail_page(request, application_id, form, status=400)
     verb = form.cleaned_data["action"]
     try:
-        app = services.application_act(application_id=application_id, action=verb, actor=_actor(request),
+        app = services.application_act(application_id=application_id, action=verb, actor=actor_of(request),
                                         comment=form.cleaned_data["comment"])
     except DomainError as exc:
         if exc.status == 404:
@@ -371,7 +363,7 @@ def material(request: HttpRequest, application_id: int, material_id: int) -> Htt
         raise Http404
     person_id = getattr(m.application.applicant, "person_id", None)
     if person_id is not None:
-        audit_access(actor=_actor(request), action="person.view", subject_person_id=person_id,
+        audit_access(actor=actor_of(request), action="person.view", subject_person_id=person_id,
                      object_type="applications.material", object_id=m.pk, reason=f"material {m.slot}")
     ext = m.file.name.rsplit(".", 1)[-1] if "." in m.file.name else "bin"
     response = FileResponse(m.file.open("rb"), content_type=m.content_type or "application/octet-stream",
@@ -417,7 +409,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         until = clock.local_midnight(until_day + dt.timedelta(days=1)) if until_day else None
         averages = selectors.average_workdays(since=since, until=until)
         for row in selectors.statistics(since=since, until=until):
-            rows.append({**row, "name": row["name_en"] if _en() else row["name_zh"],
+            rows.append({**row, "name": row["name_en"] if is_english() else row["name_zh"],
                          "on_time_rate": round(100 * row["on_time"] / row["done"]) if row["done"] else None,
                          "average": averages.get(row["service_code"])})
         if rows:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.applications.catalogue import FieldSpec, Service, Text, date_bound
@@ -44,7 +43,7 @@ class MultipleFileField(forms.FileField):
 
 def pick_text(text: Text) -> str:
     """A declaration's bilingual text in the current language."""
-    return text.pick(get_language())
+    return text.pick()
 
 
 def upload_name(slot: str) -> str:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiaoguan.applications import selectors, services
+from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.labels import action_label, delivery_label, role_label
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
 from jiaoguan.applications.models import OPEN_STATES, Application, Material
@@ -35,7 +35,7 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.i18n import bi, choice_label
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.portal.applications.forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
 
@@ -48,7 +48,6 @@ WHO = {"citizen": ("个人", "Individuals"), "enterprise": ("企业", "Enterpris
 OUTPUT_LABELS = {"permit": ("电子证照（可扫码核验）", "An e-permit (verifiable by its QR code)"),
                  "post": ("邮寄送达", "Sent to you by post")}
 MAX_QUERY = 100
-EDITABLE = (S.DRAFT, S.RETURNED)
 
 
 def _404(fn, **kwargs):
@@ -383,8 +382,8 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         return 201, {"id": app.pk}
 
     try:
-        _s, body = idempotent(scope=f"user:{request.user.pk}:portal-application-draft",
-                              key=request.POST.get("idempotency_key", ""), fingerprint=service.code, run=run)
+        _s, body = once_for(request.user, "portal-application-draft", key=request.POST.get("idempotency_key", ""),
+                            fingerprint=service.code, run=run)
     except DomainError as exc:
         if exc.code == "applications.applicant_kind":
             return _refused_kind(request, service)
@@ -401,7 +400,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 def edit(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _own(request, application_id)
     service = _service_of(app)
-    if app.status not in EDITABLE:
+    if not rules.editable(app.status):
         messages.info(request, _("该申请已提交，不能再修改。"))
         return redirect(f"{NS}:detail", application_id=app.pk)
     if request.method == "GET":
@@ -503,7 +502,7 @@ def _check_page(request: HttpRequest, app: Application, service: Service, *, sta
 def check(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _own(request, application_id)
     service = _service_of(app)
-    if app.status not in EDITABLE:
+    if not rules.editable(app.status):
         return redirect(f"{NS}:detail", application_id=app.pk)
     return _check_page(request, app, service)
 
@@ -526,11 +525,11 @@ def submit(request: HttpRequest, application_id: int) -> HttpResponse:
         return 200, {"id": done.pk, "status": done.status, "reference": done.reference}
 
     try:
-        _s, body = idempotent(scope=f"user:{request.user.pk}:portal-application-submit",
-                              key=request.POST.get("idempotency_key", ""), fingerprint=str(app.pk), run=run)
+        _s, body = once_for(request.user, "portal-application-submit", key=request.POST.get("idempotency_key", ""),
+                            fingerprint=str(app.pk), run=run)
     except DomainError as exc:
         app.refresh_from_db()
-        if app.status not in EDITABLE:  # e.g. submitted already in another tab
+        if not rules.editable(app.status):  # e.g. submitted already in another tab
             messages.info(request, exc.message())
             return redirect(f"{NS}:detail", application_id=app.pk)
         if exc.code == "applications.form_invalid":
@@ -639,7 +638,7 @@ def detail(request: HttpRequest, application_id: int) -> HttpResponse:
         "materials": _material_summary(app, service, request.user, live=False) if service else [],
         "timeline": _timeline(app), "result": _result(app), "reasons": _send_back_reasons(app)
         if app.status == S.RETURNED else [],
-        "editable": app.status in EDITABLE, "withdrawable": app.status in (S.DRAFT, *OPEN_STATES),
+        "editable": rules.editable(app.status), "withdrawable": rules.step_allowed("withdraw", app.status),
         "final": app.status in FINAL_STATES})
 
 
@@ -659,7 +658,7 @@ def withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
         else:
             messages.success(request, _("申请已撤回。"))
             return redirect(f"{NS}:detail", application_id=app.pk)
-    if app.status not in (S.DRAFT, *OPEN_STATES) and not error:
+    if not rules.step_allowed("withdraw", app.status) and not error:
         return redirect(f"{NS}:detail", application_id=app.pk)
     return render(request, "portal/applications/withdraw.html", {
         "app": app, "name": pick_text(service.name) if service else app.service_code, "error": error,
