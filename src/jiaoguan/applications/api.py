@@ -34,8 +34,9 @@ from django.http import FileResponse
 from ninja import Router, Schema, Status
 
 from jiaoguan.applications import selectors, services
-from jiaoguan.applications.catalogue import FINAL_STATES, Service, service_get, services_list
+from jiaoguan.applications.catalogue import FINAL_STATES, Service, catalogue, service_get, services_list
 from jiaoguan.applications.labels import action_label, role_label
+from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.applications.models import Application, ApplicationEvent, Material
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
@@ -110,8 +111,6 @@ def service_eligibility(request, code: str):
 @router.get("services/{code}/vehicles", auth=AUTH, response={200: dict, **ERRORS},
             summary="The applicant's own vehicles each own_vehicle field of the service offers")
 def service_vehicles(request, code: str):
-    from jiaoguan.applications.rules import eligible_vehicles
-
     user = current_user(request)
     service = service_get(code=code[:40])
     vehicles = selectors.applicant_vehicles(user=user, service=service)
@@ -144,8 +143,6 @@ def _material_out(m: Material, *, staff: bool, app: Application) -> dict:
 
 
 def _application_out(app: Application, lang: str, *, detail: bool = False, staff: bool = False) -> dict:
-    from jiaoguan.applications.catalogue import catalogue
-
     service = catalogue().get(app.service_code)
     p = selectors.progress(application=app)
     status = Application.Status(app.status)

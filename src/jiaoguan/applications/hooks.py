@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jiaoguan.applications import plugins  # the package only: its modules (which import this one) load below
 from jiaoguan.core.errors import Refusal
 
 
@@ -139,8 +140,6 @@ def load_plugins() -> None:
     global _loaded
     if _loaded:
         return
-    from jiaoguan.applications import plugins
-
     for info in pkgutil.iter_modules(plugins.__path__):
         importlib.import_module(f"{plugins.__name__}.{info.name}")
     _loaded = True

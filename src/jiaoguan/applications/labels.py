@@ -4,6 +4,10 @@ engine calls a verb in its refusals, and the delivery steps of a result sent by 
 from __future__ import annotations
 
 from jiaoguan.applications.models import Application
+from jiaoguan.core.i18n import Bi, choice_label
+
+# The statuses (values and their (zh, en) labels), for pages that compare and name them.
+Status = Application.Status
 
 # A step of the history (ApplicationEvent.action), as the applicant's timeline and the staff history show it.
 ACTION_LABELS: dict[str, tuple[str, str]] = {
@@ -55,3 +59,8 @@ def role_label(role: str) -> tuple[str, str]:
 def delivery_label(status: str) -> tuple[str, str]:
     """(zh, en) of a delivery step; an unknown one is named by its code."""
     return DELIVERY_LABELS.get(status, (status, status))
+
+
+def status_label(status: str) -> Bi | str:
+    """A status in the reader's language (an unknown one is named by its code)."""
+    return choice_label(Application.Status, status)

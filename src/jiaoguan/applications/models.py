@@ -169,6 +169,11 @@ class Material(models.Model):
         indexes = [models.Index(fields=["application", "slot"], name="app_material_slot")]
         ordering = ["id"]
 
+    @property
+    def held(self) -> bool:
+        """A record the platform holds (免提交), not an uploaded file."""
+        return self.kind == self.Kind.HELD
+
 
 class ReferenceCounter(models.Model):
     """The last sequence number given out on a day (locked to draw the next)."""

@@ -50,6 +50,9 @@ from jiaoguan.applications.models import (
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, forbidden, not_found
+from jiaoguan.identity.roles import PERMISSIONS
+from jiaoguan.identity.selectors import staff_accounts
+from jiaoguan.notifications.services import NotificationError, message_send
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +130,6 @@ def _record(app: Application, *, action: str, actor: Actor, from_status: str, co
 
 def _notify(app: Application, template: str, *, sms: bool = False, **params) -> None:
     """Tell the applicant (inbox; SMS as well for outcomes when the account has a phone)."""
-    from jiaoguan.notifications.services import NotificationError, message_send
-
     service = catalogue().get(app.service_code)
     user = app.applicant
     channels = ("inbox", "sms") if sms and getattr(user, "phone", None) else ("inbox",)
@@ -632,11 +633,8 @@ def application_act(*, application_id: int, action: str, actor: Actor, comment: 
 
 
 def _staff_with(permission: str) -> Iterable:
-    from django.contrib.auth import get_user_model
-
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    return get_user_model().objects.filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
+    """The active staff accounts whose role holds ``permission``, by id."""
+    return staff_accounts().filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
 
 
 def applications_warn_due_soon(*, batch: int = 500) -> int:
@@ -673,8 +671,6 @@ def applications_warn_due_soon(*, batch: int = 500) -> int:
 
 
 def _staff_notice(user, template: str, **params) -> None:
-    from jiaoguan.notifications.services import NotificationError, message_send
-
     try:
         message_send(template=template, user=user, channels=("inbox",), params=params)
     except NotificationError:

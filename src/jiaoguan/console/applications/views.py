@@ -14,13 +14,13 @@ ID numbers and phones in the form are shown masked; the applicant's name is mask
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
@@ -28,17 +28,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, catalogue
-from jiaoguan.applications.labels import action_label, role_label
-from jiaoguan.applications.models import STAFF_STATES, Application, Material
+from jiaoguan.applications.labels import action_label, role_label, status_label
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
 from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of, client_ip
-from jiaoguan.core.i18n import choice_label, is_english, pair
+from jiaoguan.core.i18n import is_english, pair
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
+
+if TYPE_CHECKING:  # annotations only: the pages read applications through its selectors
+    from jiaoguan.applications.models import Application
 
 PAGE = 50
 MAX_PAGE = 2000
@@ -77,7 +79,7 @@ DONE_MESSAGES = {
 APPLICANT_ROLES = ("citizen", "enterprise")
 DANGER_VERBS = frozenset({"refuse", "reject", "revoke"})
 def _status_label(status: str):
-    return choice_label(Application.Status, status)
+    return status_label(status)
 
 
 def _service_name(code: str) -> str:
@@ -97,18 +99,6 @@ def _applicant(app: Application) -> str:
 
 def _staff_name(user) -> str:
     return (user.display_name or user.username) if user is not None else ""
-
-
-def _progress(app: Application, now: dt.datetime, memo: dict) -> selectors.Progress:
-    """selectors.progress, with the working days left computed once per due day (a queue page shares few)."""
-    if app.paused_workdays is not None and app.status == Application.Status.RETURNED:
-        return selectors.Progress(app.due_at, True, app.paused_workdays, False)
-    if app.due_at is None or app.status not in STAFF_STATES:
-        return selectors.Progress(app.due_at, False, None, False)
-    day = timezone.localdate(app.due_at)
-    if day not in memo:
-        memo[day] = rules.workdays_left(now, app.due_at)
-    return selectors.Progress(app.due_at, False, memo[day], app.due_at < now)
 
 
 def _default_queue(user) -> str:
@@ -147,7 +137,7 @@ def queues(request: HttpRequest) -> HttpResponse:
     items = list(qs[(page - 1) * PAGE:page * PAGE + 1])
     now, memo = clock.now(), {}
     rows = [{"a": a, "service": _service_name(a.service_code), "applicant": _applicant(a),
-             "progress": _progress(a, now, memo), "claimed_by": _staff_name(a.claimed_by),
+             "progress": selectors.progress(application=a, now=now, memo=memo), "claimed_by": _staff_name(a.claimed_by),
              "mine": a.claimed_by_id == user.pk} for a in items[:PAGE]]
 
     def url(**params) -> str:
@@ -201,8 +191,8 @@ def _materials(app: Application, service) -> list[dict]:
         names.update({f.name: pair(f.label) for f in service.fields if f.type == "file"})
     out = []
     for m in app.materials.all():
-        row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.kind == Material.Kind.HELD}
-        if m.kind == Material.Kind.HELD:
+        row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.held}
+        if m.held:
             row["summary"] = m.summary_en if is_english() else m.summary_zh
         else:
             row["url"] = reverse("console:applications_console:material", args=[app.pk, m.pk])
@@ -251,12 +241,12 @@ def _outcome(app: Application) -> list[tuple[str, str]]:
 def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None = None, *,
                  status: int = 200) -> HttpResponse:
     user = request.user
-    if Application.objects.filter(pk=application_id, status=Application.Status.DRAFT).exists():
+    if selectors.is_draft(application_id=application_id):
         raise Http404  # a draft is the applicant's own work in progress, not yet anything for staff
     app = selectors.application_for_staff(application_id=application_id, user=user, ip=client_ip(request))
     service = catalogue().get(app.service_code)
     offered = _offered(app, service, user)
-    progress = _progress(app, clock.now(), {})
+    progress = selectors.progress(application=app)
     claimed_by_other = app.claimed_by_id is not None and app.claimed_by_id != user.pk
     # 认领 / 强制释放 offered from the checks application_claim / application_release enforce, and why not
     claim = selectors.claim_block(application=app, actor=actor_of(request))
@@ -356,9 +346,7 @@ def act(request: HttpRequest, application_id: int) -> HttpResponse:
 @require_GET
 def material(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
     """An uploaded file, to staff who may see applications only (the look is access-audited)."""
-    m = (Material.objects.select_related("application__applicant")
-         .filter(pk=material_id, application_id=application_id, kind=Material.Kind.UPLOAD)
-         .exclude(application__status=Application.Status.DRAFT).exclude(file="").first())
+    m = selectors.upload_for_staff(application_id=application_id, material_id=material_id)
     if m is None:
         raise Http404
     person_id = getattr(m.application.applicant, "person_id", None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -28,22 +29,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiaoguan.applications import rules, selectors, services
-from jiaoguan.applications.labels import action_label, delivery_label, role_label
+from jiaoguan.applications.labels import Status, action_label, delivery_label, role_label, status_label
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
-from jiaoguan.applications.models import OPEN_STATES, Application, Material
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.i18n import bi, choice_label
+from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
 from jiaoguan.portal.applications.forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
 
-S = Application.Status
+if TYPE_CHECKING:  # annotations only: the pages read applications through its selectors
+    from jiaoguan.applications.models import Application
+
+S = Status
 NS = "portal:applications_portal"
 TONES = {S.DRAFT: "", S.SUBMITTED: "warn", S.RETURNED: "bad", S.UNDER_REVIEW: "warn", S.REVIEWED: "warn",
          S.APPROVED: "ok", S.REJECTED: "bad", S.REFUSED: "bad", S.WITHDRAWN: "", S.REVOKED: "bad"}
-TABS = {"all": None, "drafts": (S.DRAFT,), "open": OPEN_STATES, "done": tuple(FINAL_STATES)}
+TABS = {"all": None, "drafts": (S.DRAFT,), "open": rules.OPEN_STATES, "done": tuple(FINAL_STATES)}
 WHO = {"citizen": ("个人", "Individuals"), "enterprise": ("企业", "Enterprises")}
 OUTPUT_LABELS = {"permit": ("电子证照（可扫码核验）", "An e-permit (verifiable by its QR code)"),
                  "post": ("邮寄送达", "Sent to you by post")}
@@ -62,7 +65,7 @@ def _key() -> str:
 
 
 def _status_label(status: str):
-    return choice_label(Application.Status, status)
+    return status_label(status)
 
 
 def _applicant_kind(user) -> str:
@@ -251,17 +254,6 @@ def _held(app: Application | None, service: Service, user, values: dict) -> list
     return rows
 
 
-def _uploads(app: Application) -> dict[str, list[Material]]:
-    out: dict[str, list[Material]] = {}
-    for m in app.materials.all():
-        if m.kind == Material.Kind.UPLOAD:
-            out.setdefault(m.slot, []).append(m)
-    return out
-
-
-# --- start, fill in, save ----------------------------------------------------------------------------------------
-
-
 def _service_of(app: Application) -> Service:
     service = catalogue().get(app.service_code)
     if service is None:
@@ -275,7 +267,7 @@ def _own(request: HttpRequest, application_id: int) -> Application:
 
 def _form_page(request: HttpRequest, service: Service, form: ApplicationForm, *, app: Application | None,
                status: int = 200, problem: str = "") -> HttpResponse:
-    uploads = _uploads(app) if app is not None else {}
+    uploads = selectors.uploads(application=app) if app is not None else {}
     upload_rows = [{"field": bf, "files": uploads.get(bf.field.slot, [])} for bf in form.upload_fields()]
     values = app.form() if app is not None else {}
     held = _held(app, service, request.user, values)
@@ -431,7 +423,7 @@ def material_remove(request: HttpRequest, application_id: int, material_id: int)
 @require_GET
 def material_file(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
     app = _own(request, application_id)
-    m = app.materials.filter(pk=material_id, kind=Material.Kind.UPLOAD).first()
+    m = selectors.my_upload(application=app, material_id=material_id)
     if m is None or not m.file:
         raise Http404
     response = FileResponse(m.file.open("rb"), content_type=m.content_type or "application/octet-stream")
@@ -462,8 +454,8 @@ def _answers(app: Application, service: Service) -> list[dict]:
 
 def _material_summary(app: Application, service: Service, user, *, live: bool) -> list[dict]:
     """Every declared material with how it is provided: held by the platform (免提交) or uploaded files."""
-    uploads = _uploads(app)
-    stored_held = {m.slot: m for m in app.materials.all() if m.kind == Material.Kind.HELD}
+    uploads = selectors.uploads(application=app)
+    stored_held = selectors.held_records(application=app)
     live_held = {h.code: h for h in _held(app, service, user, app.form())} if live else {}
     rows = []
     for m in service.materials:
