@@ -57,3 +57,36 @@ def test_the_portal_offers_what_the_machine_allows(client, workday):
     services.application_withdraw(user=user, application_id=app.pk)
     r = client.get(f"/services/mine/{app.pk}/")
     assert not r.context["editable"] and not r.context["withdrawable"]
+
+
+class _Undo(Exception):
+    pass
+
+
+@pytest.mark.parametrize("role", ["clerk", "approver", "auditor"])
+def test_what_the_console_offers_is_what_the_engine_allows(workday, role):
+    """selectors.action_block is the engine's own check: for every verb, the service refuses with exactly the
+    block's code (or succeeds when there is none), and the console offers the verb unless the block is one the
+    engine explains itself."""
+    from django.db import transaction
+
+    from jiaoguan.applications import selectors
+    from jiaoguan.console.applications.views import VERB_TITLES
+    from jiaoguan.core.errors import DomainError
+
+    member = staff(role)
+    app = submitted()
+    service = catalogue().get(app.service_code)
+    offered = selectors.actions_offered(application=app, service=service, actor=actor(member), order=VERB_TITLES)
+    for verb in VERB_TITLES:
+        block = selectors.action_block(application=app, service=service, verb=verb, actor=actor(member))
+        assert (verb in offered) == (block in {None, *selectors.OFFERED_DESPITE}), verb
+        try:
+            with transaction.atomic():
+                services.application_act(application_id=app.pk, action=verb, actor=actor(member),
+                                         comment="理由：测试")
+                raise _Undo
+        except _Undo:
+            assert block is None, verb
+        except DomainError as exc:
+            assert exc.code == block, (verb, exc.code, block)

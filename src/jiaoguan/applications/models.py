@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.applications.catalogue import service_get
 from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.i18n import bi
@@ -101,8 +102,6 @@ class Application(models.Model):
         return data
 
     def service(self):
-        from jiaoguan.applications.catalogue import service_get
-
         return service_get(code=self.service_code)
 
 

@@ -334,6 +334,31 @@ def actions_workable(service: Service, *, status: str, post_review_pending: bool
             and not (v in ("approve", "reject") and post_review_pending)]
 
 
+def action_block(service: Service, verb: str, *, status: str, post_review_pending: bool, role: str,
+                 actor_id: int | None, applicant_id: int | None, holder_id: int | None,
+                 accepted_by_id: int | None) -> str | None:
+    """Why a member of staff may not take ``verb`` on an application now, or None — the checks of
+    services.application_act, in its order: the service has no such step ("applications.action_not_offered"),
+    the role may not take it ("core.forbidden"), it is their own application ("applications.own_application"),
+    the state does not allow it ("applications.state_changed"), someone else holds the claim
+    ("applications.claimed"), they accepted it and may not decide it ("applications.separation_of_duties")."""
+    spec = service.action(verb)
+    if spec is None:
+        return "applications.action_not_offered"
+    if not (role == "system" or role in spec.allowed_roles()):
+        return "core.forbidden"
+    if actor_id is not None and actor_id == applicant_id:
+        return "applications.own_application"
+    if (status not in spec.from_states or not APPLICATION.allows(status, spec.to)
+            or verb not in actions_workable(service, status=status, post_review_pending=post_review_pending)):
+        return "applications.state_changed"
+    if holder_id is not None and holder_id != actor_id:
+        return "applications.claimed"
+    if verb in ("approve", "reject") and actor_id is not None and actor_id == accepted_by_id:
+        return "applications.separation_of_duties"
+    return None
+
+
 CLAIM_TEXTS = {
     "applications.state_changed": ("该申请当前状态无需办理", "The application is in a state with nothing to do"),
     "core.forbidden": ("该申请当前的环节不属于您的岗位", "The application's current step is not for your role"),

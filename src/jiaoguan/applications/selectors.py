@@ -560,6 +560,28 @@ def claim_block(*, application: Application, actor: Actor) -> str | None:
                              holder_id=application.claimed_by_id, actor_id=actor.id)
 
 
+def action_block(*, application: Application, service: Service, verb: str, actor: Actor) -> str | None:
+    """Why ``actor`` may not take ``verb`` now (rules.action_block), or None: what services.application_act
+    enforces, in its order."""
+    return rules.action_block(service, verb, status=application.status,
+                              post_review_pending=application.post_review_pending, role=actor.role,
+                              actor_id=actor.id, applicant_id=application.applicant_id,
+                              holder_id=application.claimed_by_id, accepted_by_id=application.accepted_by_id)
+
+
+# The blocks a page still offers the step under: the engine refuses with its own message, which the page shows
+# (someone else's claim is shown beside the claim button; the acceptor is told they may not decide).
+OFFERED_DESPITE = frozenset({"applications.claimed", "applications.separation_of_duties"})
+
+
+def actions_offered(*, application: Application, service: Service, actor: Actor, order) -> list[str]:
+    """The steps (of ``order``) the console offers ``actor``: those the service has, their role may take, on
+    someone else's application, in a state that allows them (action_block)."""
+    return [verb for verb in order
+            if action_block(application=application, service=service, verb=verb, actor=actor) in
+            {None, *OFFERED_DESPITE}]
+
+
 def release_block(*, application: Application, actor: Actor, force: bool) -> str | None:
     """Why ``actor`` may not release the claim (``force``: someone else's, a supervisor's right), or None:
     rules.release_block, as services.application_release enforces it."""

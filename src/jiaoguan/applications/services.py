@@ -150,10 +150,6 @@ def _not_own(app: Application, actor: Actor) -> None:
                         "You cannot act as staff on an application you made yourself")
 
 
-def _may(actor: Actor, roles: frozenset[str]) -> bool:
-    return actor.role == "system" or actor.role in roles
-
-
 def _held_by(app: Application) -> Conflict:
     holder = app.claimed_by
     name = (holder.display_name or holder.username) if holder is not None else "?"
@@ -453,11 +449,6 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 # --- staff: claim ---------------------------------------------------------------------------------------------------
 
 
-def actions_workable(app: Application, service: Service) -> list[str]:
-    """The verbs that could be taken on the application in its current state."""
-    return rules.actions_workable(service, status=app.status, post_review_pending=app.post_review_pending)
-
-
 def application_claim(*, application_id: int, actor: Actor) -> Application:
     """Take an application to work on it (one member of staff at a time). A second claimer is told who holds it."""
     with transaction.atomic():
@@ -507,22 +498,23 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         service = _service(app)
         spec = service.action(verb)
         zh, en = VERB_LABELS[verb]
-        if spec is None:
+        block = selectors.action_block(application=app, service=service, verb=verb, actor=actor)  # as offered
+        if block == "applications.action_not_offered":
             raise Conflict("applications.action_not_offered", f"本事项没有“{zh}”环节",
                            f"This service has no “{en}” step")
-        if not _may(actor, spec.allowed_roles()):
+        if block == "core.forbidden":
             raise forbidden()
-        _not_own(app, actor)
-        if (app.status not in spec.from_states or not rules.APPLICATION.allows(app.status, spec.to)
-                or verb not in actions_workable(app, service)):
+        if block == "applications.own_application":
+            _not_own(app, actor)
+        if block == "applications.state_changed":
             raise Conflict("applications.state_changed",
                            f"该申请当前状态为“{STATUS_ZH[app.status]}”，不能{zh}（可能已被他人处理）",
                            f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "
                            "(someone may have dealt with it already)",
                            field="action")
-        if app.claimed_by_id is not None and app.claimed_by_id != actor.id:
+        if block == "applications.claimed":
             raise _held_by(app)
-        if verb in ("approve", "reject") and actor.id is not None and actor.id == app.accepted_by_id:
+        if block == "applications.separation_of_duties":
             raise Forbidden("applications.separation_of_duties",
                             "您是该申请的受理人。受理与审批须由不同人员办理，请交由其他审批人员决定",
                             "You accepted this application. Acceptance and approval must be done by different "

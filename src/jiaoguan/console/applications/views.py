@@ -166,18 +166,14 @@ class ActForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3, "maxlength": services.MAX_COMMENT}))
 
 
-def _offered(app: Application, service, user) -> list[dict]:
-    """The steps this member of staff may take now: the ones the application's state allows (the engine's own
-    list) whose declared roles include theirs. Per-application rules (separation of duties, someone else's
-    claim, their own application) stay with the engine, which refuses with its message."""
-    if service is None or app.applicant_id == user.pk:
+def _offered(app: Application, service, actor) -> list[dict]:
+    """The steps this member of staff may take now (selectors.actions_offered: the engine's own checks). Someone
+    else's claim and separation of duties stay with the engine, which refuses with its message."""
+    if service is None:
         return []
-    workable = set(services.actions_workable(app, service))
     out = []
-    for verb in VERB_TITLES:
+    for verb in selectors.actions_offered(application=app, service=service, actor=actor, order=VERB_TITLES):
         spec = service.action(verb)
-        if verb not in workable or spec is None or user.role not in spec.allowed_roles():
-            continue
         out.append({"verb": verb, "label": pair(spec.label) if spec.label else VERB_TITLES[verb],
                     "danger": verb in DANGER_VERBS, "secondary": verb == "send_back",
                     "needs_comment": verb in COMMENT_REQUIRED})
@@ -245,7 +241,7 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
         raise Http404  # a draft is the applicant's own work in progress, not yet anything for staff
     app = selectors.application_for_staff(application_id=application_id, user=user, ip=client_ip(request))
     service = catalogue().get(app.service_code)
-    offered = _offered(app, service, user)
+    offered = _offered(app, service, actor_of(request))
     progress = selectors.progress(application=app)
     claimed_by_other = app.claimed_by_id is not None and app.claimed_by_id != user.pk
     # 认领 / 强制释放 offered from the checks application_claim / application_release enforce, and why not

@@ -29,15 +29,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiaoguan.applications import rules, selectors, services
-from jiaoguan.applications.labels import Status, action_label, delivery_label, role_label, status_label
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
+from jiaoguan.applications.labels import Status, action_label, delivery_label, role_label, status_label
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.money import format_yuan
 from jiaoguan.portal.applications.forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
+from jiaoguan.postal import selectors as postal
 
 if TYPE_CHECKING:  # annotations only: the pages read applications through its selectors
     from jiaoguan.applications.models import Application
@@ -79,8 +81,6 @@ def _who(service: Service) -> str:
 def _fee(service: Service) -> str:
     if not service.fee_fen:
         return _("免费")
-    from jiaoguan.core.money import format_yuan
-
     return format_yuan(service.fee_fen)
 
 
@@ -599,12 +599,7 @@ def _result(app: Application) -> dict:
     if post:
         out["post"] = {"tracking_number": post.get("tracking_number") or "", "status": "", "address": "",
                        "recipient": ""}
-        try:
-            from jiaoguan.postal import selectors as postal
-
-            shipment = postal.shipment_for_source(source_type="applications.application", source_id=str(app.pk))
-        except ImportError:  # pragma: no cover - the postal app is installed
-            shipment = None
+        shipment = postal.shipment_for_source(source_type="applications.application", source_id=str(app.pk))
         if shipment is not None:
             summary = postal.shipment_summary(shipment=shipment)
             out["post"].update(tracking_number=summary["tracking_number"] or out["post"]["tracking_number"],
