@@ -50,6 +50,7 @@ from jiaoguan.applications.models import (
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, forbidden, not_found
+from jiaoguan.core.locks import lock_row, lock_rows
 from jiaoguan.identity.roles import PERMISSIONS
 from jiaoguan.identity.selectors import staff_accounts
 from jiaoguan.notifications.services import NotificationError, message_send
@@ -82,7 +83,7 @@ def _not_found() -> DomainError:
 
 
 def _lock(application_id: int) -> Application:
-    app = Application.objects.select_for_update().filter(pk=application_id).first()
+    app = lock_row(Application, application_id)
     if app is None:
         raise _not_found()
     return app
@@ -645,8 +646,8 @@ def applications_warn_due_soon(*, batch: int = 500) -> int:
             if not ids:
                 break
             with transaction.atomic():
-                apps = list(Application.objects.select_for_update(of=("self",)).filter(
-                    pk__in=ids, due_soon_warned_at__isnull=True, status__in=STAFF_STATES).select_related("claimed_by"))
+                apps = lock_rows(Application.objects.filter(
+                    pk__in=ids, due_soon_warned_at__isnull=True, status__in=STAFF_STATES), related=("claimed_by",))
                 Application.objects.filter(pk__in=[a.pk for a in apps]).update(due_soon_warned_at=now)
                 ApplicationEvent.objects.bulk_create([
                     ApplicationEvent(application=a, action="due_soon", from_status=a.status, to_status=a.status,
@@ -681,7 +682,7 @@ def applications_escalate_overdue(*, batch: int = 500) -> int:
         if not ids:
             break
         with transaction.atomic():
-            apps = list(Application.objects.select_for_update().filter(
+            apps = lock_rows(Application.objects.filter(
                 pk__in=ids, overdue_at__isnull=True, status__in=STAFF_STATES, due_at__lt=now))
             if not apps:
                 continue
@@ -706,7 +707,7 @@ def application_delivery_update(*, application_id: int, shipment_id: int, status
     """The post reports progress of the result's shipment: keep the tracking number in the outcome and show the
     step on the applicant's timeline (no status change: the application is already approved)."""
     with transaction.atomic():
-        app = Application.objects.select_for_update().filter(pk=application_id).first()
+        app = lock_row(Application, application_id)
         if app is None:
             return
         outcome = dict(app.outcome or {})
