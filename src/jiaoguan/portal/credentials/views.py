@@ -16,7 +16,7 @@ from jiaoguan.core.errors import NotFound, RateLimited
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
 from jiaoguan.credentials import rules, selectors, services
-from jiaoguan.payments.views import svg_fluid
+from jiaoguan.payments.reference import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
 TONES = {rules.VALID: "ok", rules.NOT_YET_VALID: "warn", rules.EXPIRED: "bad", rules.REVOKED: "bad",
