@@ -16,7 +16,7 @@ def test_every_step_is_an_edge_and_every_edge_a_step():
     stepped = {(s, t) for sources, targets in rules.STEPS.values() for s in sources for t in targets}
     assert edges == stepped and set(rules.APPLICATION.states) == set(STATES)
     assert rules.APPLICATION.terminal == {"refused", "rejected", "withdrawn", "revoked"}
-    for verb, (sources, targets) in VERBS.items():
+    for verb, (sources, _targets) in VERBS.items():
         assert all(rules.step_allowed(verb, s) for s in sources), verb
     assert not rules.step_allowed("submit", "returned") and rules.step_allowed("resubmit", "returned")
     assert rules.step_allowed("withdraw", "reviewed") and not rules.step_allowed("withdraw", "approved")

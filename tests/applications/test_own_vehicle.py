@@ -5,7 +5,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jiaoguan.applications import rules
 from jiaoguan.applications.catalogue import CatalogueError, FieldSpec, Text, catalogue_load

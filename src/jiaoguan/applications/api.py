@@ -36,8 +36,8 @@ from ninja import Router, Schema, Status
 from jiaoguan.applications import selectors, services
 from jiaoguan.applications.catalogue import FINAL_STATES, Service, catalogue, service_get, services_list
 from jiaoguan.applications.labels import action_label, role_label
-from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.applications.models import Application, ApplicationEvent, Material
+from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import audit_access

@@ -134,7 +134,7 @@ class ApplicationEvent(models.Model):
         raise ValueError("application events are append-only")
 
 
-def _upload_to(instance: "Material", filename: str) -> str:
+def _upload_to(instance: Material, filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     return f"applications/{clock.localtime():%Y/%m}/{uuid.uuid4().hex}.{ext}"
 

@@ -20,8 +20,8 @@ from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.http import actor_of, client_ip
-from jiaoguan.core.ids import parse_id
 from jiaoguan.core.i18n import zh_en
+from jiaoguan.core.ids import parse_id
 from jiaoguan.credentials import rules, selectors, services, signing
 from jiaoguan.credentials.models import Credential
 from jiaoguan.identity.auth import AUTH, current_user, require_permission

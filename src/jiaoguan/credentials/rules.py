@@ -97,7 +97,7 @@ def _signed_field(f: dict) -> dict:
 
 
 def _utc(at: dt.datetime) -> str:
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def canonical_content(*, number: str, kind: str, holder_id: int, holder_display: str, title_zh: str,

@@ -59,6 +59,7 @@ from jiaoguan.payments.reference import (
 from jiaoguan.payments.selectors import (
     order_for_payer,
     order_items,
+    orders_for_person,
     payable_amount_due,
     payable_by_reference,
     payables_unpaid_for_person,
@@ -78,7 +79,6 @@ from jiaoguan.portal.forms import (
     RegisterForm,
     SmsLoginForm,
 )
-from jiaoguan.payments.selectors import orders_for_person
 
 REGISTER_PHONE = "portal.register_phone"
 
