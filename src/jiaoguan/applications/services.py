@@ -500,7 +500,7 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         spec = service.action(verb)
         zh, en = VERB_LABELS[verb]
         block = selectors.action_block(application=app, service=service, verb=verb, actor=actor)  # as offered
-        if block == "applications.action_not_offered":
+        if spec is None or block == "applications.action_not_offered":
             raise Conflict("applications.action_not_offered", f"本事项没有“{zh}”环节",
                            f"This service has no “{en}” step")
         if block == "core.forbidden":
