@@ -21,5 +21,5 @@ urlpatterns = [
     path("appointments/", include("jiaoguan.console.counters_urls")),
     path("east/", include("jiaoguan.console.eastern.urls")),
     path("plates/", include("jiaoguan.console.plates.urls")),
-    path("applications/", include("jiaoguan.console.applications_urls")),
+    path("applications/", include("jiaoguan.console.applications.urls")),
 ]

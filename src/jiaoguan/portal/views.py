@@ -59,13 +59,14 @@ from jiaoguan.payments.reference import (
 from jiaoguan.payments.selectors import (
     order_for_payer,
     order_items,
+    orders_for_person,
     payable_amount_due,
     payable_by_reference,
     payables_unpaid_for_person,
     receipt_for_order,
 )
 from jiaoguan.payments.services import order_create, order_pay, order_reconcile
-from jiaoguan.portal import catalogue
+from jiaoguan.portal.applications import catalogue
 from jiaoguan.portal.forms import (
     BindForm,
     CodeForm,
@@ -78,7 +79,6 @@ from jiaoguan.portal.forms import (
     RegisterForm,
     SmsLoginForm,
 )
-from jiaoguan.payments.selectors import orders_for_person
 
 REGISTER_PHONE = "portal.register_phone"
 
