@@ -272,6 +272,12 @@ JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_POSTAL_CALLBACK_MA
 JIAOGUAN_POSTAL_REBOOK_MINUTES = env_int("JIAOGUAN_POSTAL_REBOOK_MINUTES", 5)
 JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = env_int("JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS", 6)
 
+# Registry and violations: overrides of the DEFAULTS in registry/partners.py, registry/health.py and
+# violations/conf.py (a dict of the keys to change; empty: DOMAIN's values)
+JIAOGUAN_PARTNERS: dict = {}
+JIAOGUAN_HEALTH_CHECKS: dict = {}
+JIAOGUAN_VIOLATIONS: dict = {}
+
 # Production refuses development defaults that would be unsafe with real citizens' data.
 if PRODUCTION:
     _problems = []

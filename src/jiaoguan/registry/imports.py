@@ -44,9 +44,10 @@ from jiaoguan.core.identifiers import (
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
+from jiaoguan.registry.rules import TRANSFERABLE_STATUSES
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules
 from jiaoguan.registry.services import (
-    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
+    check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
     licence_points_imported,
     licence_restore, licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
     validate_policy_number, vehicle_set_status, vehicle_transfer,
