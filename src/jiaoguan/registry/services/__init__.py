@@ -12,7 +12,7 @@ module that looks it up).
 from __future__ import annotations
 
 from jiaoguan.registry.services._helpers import (  # noqa: F401
-    STAFF_ACTOR_ROLES, validate_person_name, validate_classes, validate_file_number, validate_policy_number,
+    validate_person_name, validate_classes, validate_file_number, validate_policy_number,
     check_choice, infer_plate_type, check_plate_type,
 )
 from jiaoguan.registry.services.persons import (  # noqa: F401
@@ -33,7 +33,6 @@ from jiaoguan.registry.services.vehicles import (  # noqa: F401
 )
 
 __all__ = [
-    "STAFF_ACTOR_ROLES",
     "validate_person_name",
     "validate_classes",
     "validate_file_number",

@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 
 from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import InvalidInput, forbidden
+from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.identifiers import plate_kind
+from jiaoguan.identity.roles import require
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import Vehicle
-
-# Who may write to the register: staff who handle records, and the system (imports, sweeps). A local rule, not
-# an identity.roles permission: registry sits beside identity (which reads it), so it does not import identity.
-STAFF_ACTOR_ROLES = frozenset({"clerk", "approver", "admin", "system"})
 _LETTER = r"\u3400-\u9fff\uf900-\ufaffA-Za-z"  # CJK ideographs and Latin letters
 _NAME_RE = re.compile(rf"[{_LETTER}][{_LETTER}·• ]{{0,38}}[{_LETTER}]")
 _POLICY_RE = re.compile(r"[A-Z0-9][A-Z0-9\-]{5,39}")
@@ -26,8 +23,8 @@ def _diff(old: dict, new: dict) -> dict:
 
 
 def _require_staff(actor: Actor) -> None:
-    if actor.role not in STAFF_ACTOR_ROLES:
-        raise forbidden()
+    """Staff who handle records (identity.roles "registry.edit"), and the system (imports, sweeps)."""
+    require(actor, "registry.edit")
 
 
 def _bad(field: str, code: str, zh: str, en: str) -> InvalidInput:
