@@ -20,11 +20,10 @@ import json
 
 import pydantic
 from django.db import transaction
-
-from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, InvalidInput, not_found

@@ -7,7 +7,15 @@ from django.utils import timezone
 from jiaoguan.core.errors import not_found
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.violations import conf, rules
-from jiaoguan.violations.models import Dispute, DisputePhoto, Evidence, PenaltyDecision, PointsAccount, PointsEntry, Violation
+from jiaoguan.violations.models import (
+    Dispute,
+    DisputePhoto,
+    Evidence,
+    PenaltyDecision,
+    PointsAccount,
+    PointsEntry,
+    Violation,
+)
 
 # The choices the pages show and offer (this app's models' reference data, read here by portal and console)
 ViolationStatus = Violation.Status

@@ -28,8 +28,6 @@ from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.rules import is_cycle_start, points_after_cycle, scoring_cycle
 from jiaoguan.violations import conf, notices, rules, selectors
-from jiaoguan.violations.rules import VIOLATION_TRANSITIONS
-from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
 from jiaoguan.violations.models import (
     DecisionSequence,
     Device,
@@ -42,6 +40,8 @@ from jiaoguan.violations.models import (
     Violation,
     ViolationCode,
 )
+from jiaoguan.violations.rules import VIOLATION_TRANSITIONS
+from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.core import clock
@@ -21,8 +21,8 @@ from jiaoguan.core.forms import form_error
 from jiaoguan.core.i18n import bi, choice_label
 from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
-from jiaoguan.portal.views import _payable_row, citizen_required
 from jiaoguan.payments import selectors as payments
+from jiaoguan.portal.views import _payable_row, citizen_required
 from jiaoguan.violations import conf, rules, selectors, services
 
 S = selectors.ViolationStatus

@@ -11,25 +11,55 @@ module that looks it up).
 """
 from __future__ import annotations
 
-from jiaoguan.registry.services._helpers import (  # noqa: F401
-    validate_person_name, validate_classes, validate_file_number, validate_policy_number,
-    check_choice, infer_plate_type, check_plate_type,
+from jiaoguan.registry.services._helpers import (
+    check_choice,
+    check_plate_type,
+    infer_plate_type,
+    validate_classes,
+    validate_file_number,
+    validate_person_name,
+    validate_policy_number,
 )
-from jiaoguan.registry.services.persons import (  # noqa: F401
-    person_create, person_update_phone, person_update_address,
+from jiaoguan.registry.services.licences import (
+    FILE_NUMBER_PREFIX,
+    check_licence_ages,
+    licence_cancel,
+    licence_expire,
+    licence_issue,
+    licence_renew,
+    licence_restore,
+    licence_revoke,
+    licence_set_status,
+    licence_suspend,
+    licences_apply_dates,
+    next_file_number,
 )
-from jiaoguan.registry.services.licences import (  # noqa: F401
-    FILE_NUMBER_PREFIX, next_file_number, check_licence_ages, licence_issue, licence_suspend, licence_restore,
-    licence_revoke, licence_cancel, licence_expire, licence_set_status, licence_renew, licences_apply_dates,
+from jiaoguan.registry.services.persons import (
+    person_create,
+    person_update_address,
+    person_update_phone,
 )
-from jiaoguan.registry.services.points import (  # noqa: F401
-    TOPIC_LICENCE_POINTS_IMPORTED, UnpaidFinePoints, no_unpaid_fine_points, licence_points_imported,
-    licence_points_set, licences_points_rollover,
+from jiaoguan.registry.services.points import (
+    TOPIC_LICENCE_POINTS_IMPORTED,
+    UnpaidFinePoints,
+    licence_points_imported,
+    licence_points_set,
+    licences_points_rollover,
+    no_unpaid_fine_points,
 )
-from jiaoguan.registry.services.vehicles import (  # noqa: F401
-    TOPIC_VEHICLE_OWNER_CHANGED, TOPIC_VEHICLE_STATUS_CHANGED, DEFAULT_SEATS, inspection_due_for, vehicle_register,
-    policy_periods_overlap, policy_add, vehicle_record_inspection, same_owner, vehicle_transfer, vehicle_set_status,
+from jiaoguan.registry.services.vehicles import (
+    DEFAULT_SEATS,
+    TOPIC_VEHICLE_OWNER_CHANGED,
+    TOPIC_VEHICLE_STATUS_CHANGED,
+    inspection_due_for,
+    policy_add,
+    policy_periods_overlap,
+    same_owner,
     vehicle_plate_assign,
+    vehicle_record_inspection,
+    vehicle_register,
+    vehicle_set_status,
+    vehicle_transfer,
 )
 
 __all__ = [

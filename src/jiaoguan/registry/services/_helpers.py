@@ -10,6 +10,7 @@ from jiaoguan.core.identifiers import plate_kind
 from jiaoguan.identity.roles import require
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import Vehicle
+
 _LETTER = r"\u3400-\u9fff\uf900-\ufaffA-Za-z"  # CJK ideographs and Latin letters
 _NAME_RE = re.compile(rf"[{_LETTER}][{_LETTER}·• ]{{0,38}}[{_LETTER}]")
 _POLICY_RE = re.compile(r"[A-Z0-9][A-Z0-9\-]{5,39}")

@@ -21,7 +21,12 @@ from jiaoguan.core.errors import Conflict
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, Person
 from jiaoguan.registry.services._helpers import (
-    _bad, _diff, _need_reason, _require_staff, validate_classes, validate_file_number,
+    _bad,
+    _diff,
+    _need_reason,
+    _require_staff,
+    validate_classes,
+    validate_file_number,
 )
 
 FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city's code

@@ -19,7 +19,14 @@ from jiaoguan.registry.models import InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.rules import TRANSFERABLE_STATUSES, VEHICLE_TRANSITIONS
 from jiaoguan.registry.selectors import compulsory_periods, inspection_rules
 from jiaoguan.registry.services._helpers import (
-    _bad, _diff, _need_reason, _require_staff, check_choice, check_plate_type, infer_plate_type, validate_policy_number,
+    _bad,
+    _diff,
+    _need_reason,
+    _require_staff,
+    check_choice,
+    check_plate_type,
+    infer_plate_type,
+    validate_policy_number,
 )
 
 TOPIC_VEHICLE_OWNER_CHANGED = "registry.vehicle_owner_changed"
