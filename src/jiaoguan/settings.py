@@ -213,6 +213,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # --- Domain knobs ---------------------------------------------------------------------------------------------
 JIAOGUAN_CITY_NAME = env("JIAOGUAN_CITY_NAME", "深圳")
 JIAOGUAN_PLATE_PREFIX = env("JIAOGUAN_PLATE_PREFIX", "粤B")
+
+# Registry and violations: overrides of the DEFAULTS in registry/partners.py, registry/health.py and
+# violations/conf.py (a dict of the keys to change; empty: DOMAIN's values)
+JIAOGUAN_PARTNERS: dict = {}
+JIAOGUAN_HEALTH_CHECKS: dict = {}
+JIAOGUAN_VIOLATIONS: dict = {}
+
 # Login lockout: after N failures within the window the account is locked for the lock period.
 JIAOGUAN_LOGIN_MAX_FAILURES = env_int("JIAOGUAN_LOGIN_MAX_FAILURES", 5)
 JIAOGUAN_LOGIN_LOCK_MINUTES = env_int("JIAOGUAN_LOGIN_LOCK_MINUTES", 30)
@@ -271,12 +278,6 @@ JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY = env_bool("JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY", Tr
 JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS", 300)
 JIAOGUAN_POSTAL_REBOOK_MINUTES = env_int("JIAOGUAN_POSTAL_REBOOK_MINUTES", 5)
 JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = env_int("JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS", 6)
-
-# Registry and violations: overrides of the DEFAULTS in registry/partners.py, registry/health.py and
-# violations/conf.py (a dict of the keys to change; empty: DOMAIN's values)
-JIAOGUAN_PARTNERS: dict = {}
-JIAOGUAN_HEALTH_CHECKS: dict = {}
-JIAOGUAN_VIOLATIONS: dict = {}
 
 # Production refuses development defaults that would be unsafe with real citizens' data.
 if PRODUCTION:
