@@ -218,6 +218,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # --- Domain knobs ---------------------------------------------------------------------------------------------
 JIAOGUAN_CITY_NAME = env("JIAOGUAN_CITY_NAME", "深圳")
 JIAOGUAN_PLATE_PREFIX = env("JIAOGUAN_PLATE_PREFIX", "粤B")
+
+# Registry and violations: overrides of the DEFAULTS in registry/partners.py, registry/health.py and
+# violations/conf.py (a dict of the keys to change; empty: DOMAIN's values)
+JIAOGUAN_PARTNERS: dict = {}
+JIAOGUAN_HEALTH_CHECKS: dict = {}
+JIAOGUAN_VIOLATIONS: dict = {}
+
 # Login lockout: after N failures within the window the account is locked for the lock period.
 JIAOGUAN_LOGIN_MAX_FAILURES = env_int("JIAOGUAN_LOGIN_MAX_FAILURES", 5)
 JIAOGUAN_LOGIN_LOCK_MINUTES = env_int("JIAOGUAN_LOGIN_LOCK_MINUTES", 30)

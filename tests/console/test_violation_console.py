@@ -179,7 +179,7 @@ def test_import_refuses_bad_files(client, clerk, upload, message):
 
 
 def test_import_refuses_a_large_file(client, clerk, monkeypatch):
-    from jiaoguan.console import violation_views
+    from jiaoguan.console.violations import views as violation_views
 
     monkeypatch.setattr(violation_views, "MAX_CSV_BYTES", 10)
     r = client.post(IMPORT, {"file": _csv("plate,plate_type,code,place,occurred_at\n")})

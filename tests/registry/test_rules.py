@@ -373,3 +373,16 @@ def test_migration_seeds_the_default_schedule():
     defaults = {(r.kind, r.use, r.from_year, r.to_year, r.interval_months, r.on_site, r.note)
                 for r in rules.DEFAULT_INSPECTION_RULES}
     assert seeded == defaults
+
+
+def test_the_licence_machine_covers_every_status_and_keeps_revoked_final():
+    from jiaoguan.registry.models import DrivingLicence, Vehicle
+
+    machine = rules.LICENCE_TRANSITIONS
+    assert machine.states == set(DrivingLicence.Status.values) == set(rules.STATUS_LABELS)
+    assert machine.terminal == {rules.STATUS_REVOKED}
+    assert machine.targets(rules.STATUS_CANCELLED) == {rules.STATUS_VALID}  # only a renewal after 科目一
+    assert machine.code == "registry.licence_status"
+    assert rules.VEHICLE_TRANSITIONS.states == set(Vehicle.Status.values)
+    assert rules.VEHICLE_TRANSITIONS.label("seized") == ("查封", "Seized")
+    assert rules.TRANSFERABLE_STATUSES <= rules.VEHICLE_TRANSITIONS.states

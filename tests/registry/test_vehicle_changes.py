@@ -17,6 +17,7 @@ from jiaoguan.core.models import AuditEntry, OutboxEvent
 from jiaoguan.registry import services
 from jiaoguan.registry.imports import registry_import
 from jiaoguan.registry.models import Vehicle
+from jiaoguan.registry.rules import VEHICLE_TRANSITIONS
 from tests.factories import make_person, make_vehicle
 
 pytestmark = pytest.mark.django_db
@@ -163,17 +164,18 @@ def test_set_status_input_checks():
 
 def test_the_transition_table_covers_every_status_and_is_what_the_service_does():
     statuses = [s for s, _ in Vehicle.Status.choices]
-    assert set(services.VEHICLE_TRANSITIONS) == set(statuses)
-    assert services.VEHICLE_TRANSITIONS["scrapped"] == frozenset()
+    assert VEHICLE_TRANSITIONS.states == set(statuses)
+    assert VEHICLE_TRANSITIONS.targets("scrapped") == frozenset()
     owner = make_person()
     for old, new in itertools.product(statuses, statuses):
         car = make_vehicle(owner=owner, status=old)
-        if new in services.VEHICLE_TRANSITIONS[old]:
+        if VEHICLE_TRANSITIONS.allows(old, new):
             services.vehicle_set_status(vehicle=car, status=new, actor=CLERK, reason="x")
             assert Vehicle.objects.get(pk=car.pk).status == new
         else:
-            with pytest.raises(Conflict):
+            with pytest.raises(Conflict) as exc:
                 services.vehicle_set_status(vehicle=car, status=new, actor=CLERK, reason="x")
+            assert exc.value.code == "registry.vehicle_status"
             assert Vehicle.objects.get(pk=car.pk).status == old
 
 

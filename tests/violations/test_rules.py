@@ -158,3 +158,38 @@ def test_waiver_offer_is_waiver_for_with_its_reasons(points, fine, accident, con
             assert len(offer.refusals) == max(1, len(rule_sets))
     else:
         assert offer.refusals == ()
+
+
+# --- The status life cycle, declared once ------------------------------------------------------------------------
+
+def test_the_status_machine_covers_every_violation_status():
+    from jiaoguan.violations.models import Violation
+
+    machine = rules.VIOLATION_TRANSITIONS
+    assert machine.states == set(Violation.Status.values)
+    assert machine.terminal == {"revoked"}
+    assert machine.sources("disputed") == {"recorded", "handled", "paid"}  # 申诉 of anything not yet void
+    assert machine.sources("revoked") == machine.states - {"revoked"}
+    assert rules.HANDLE_FROM <= machine.sources("handled")
+    assert machine.label("waived") == ("首违免罚", "First-violation waiver")
+
+
+def test_pages_and_services_ask_the_same_machine():
+    """may_dispute / may_handle (what the pages offer) are the machine's and HANDLE_FROM's answers."""
+    from types import SimpleNamespace
+
+    from jiaoguan.violations import selectors
+
+    for status in rules.VIOLATION_TRANSITIONS.states:
+        v = SimpleNamespace(status=status)
+        assert selectors.may_dispute(violation=v) == rules.VIOLATION_TRANSITIONS.allows(status, "disputed")
+        assert selectors.may_handle(violation=v) == (status == "recorded")
+
+
+def test_the_full_score_is_the_registry_s():
+    from jiaoguan.applications.plugins import licence_renewal
+    from jiaoguan.registry.rules import FULL_SCORE
+    from jiaoguan.violations import conf
+
+    assert FULL_SCORE == 12
+    assert conf.get("FULL_SCORE") == rules.OnlineLimits().full_score == licence_renewal.FULL_SCORE == FULL_SCORE

@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispute.review": frozenset({Role.APPROVER, Role.ADMIN}),
     "violation.record": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
     "violation.revoke": frozenset({Role.APPROVER, Role.ADMIN}),
+    "violation.handle": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),  # 窗口处理: a decision at a counter
+    "registry.edit": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),  # registry services' writes (and the system)
     # bookings: define venues, sessions, quotas and days, run the allocation / see and mark attendance
     "booking.manage": frozenset({Role.APPROVER, Role.ADMIN}),
     "booking.attendance": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),

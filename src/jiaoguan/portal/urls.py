@@ -18,7 +18,7 @@ urlpatterns = [
     path("me/vehicles/bindings/<id:binding_id>/unbind/", views.unbind, name="unbind"),
     path("me/messages/", views.inbox, name="messages"),
     path("me/messages/<id:message_id>/read/", views.message_read, name="message_read"),
-    path("me/violations/", include("jiaoguan.portal.violation_urls")),
+    path("me/violations/", include("jiaoguan.portal.violations.urls")),
     path("me/bookings/", include("jiaoguan.portal.bookings_urls")),
     path("me/exams/", include("jiaoguan.portal.exams_urls")),
     path("me/inspections/", include("jiaoguan.portal.inspections.urls")),

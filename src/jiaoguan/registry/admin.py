@@ -15,12 +15,18 @@ from jiaoguan.core.admin import ReadOnlyAdmin
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import partners as partner_services
 from jiaoguan.registry.models import (
-    DrivingLicence, HealthCheck, InspectionRule, InsurancePolicy, Partner, Person, Vehicle,
+    DrivingLicence,
+    HealthCheck,
+    InspectionRule,
+    InsurancePolicy,
+    Partner,
+    Person,
+    Vehicle,
 )
-
 
 BrowseOnlyAdmin = ReadOnlyAdmin  # listing and inspection only; changes go through registry services
 
@@ -178,10 +184,6 @@ class PartnerForm(forms.ModelForm):
         return data
 
 
-def _admin_actor(request) -> Actor:
-    return Actor.of(request.user, ip=request.META.get("REMOTE_ADDR", ""))
-
-
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     form = PartnerForm
@@ -202,15 +204,15 @@ class PartnerAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             saved = partner_services.partner_update(
-                partner=obj, actor=_admin_actor(request), name_zh=data["name_zh"], name_en=data.get("name_en", ""),
+                partner=obj, actor=actor_of(request), name_zh=data["name_zh"], name_en=data.get("name_en", ""),
                 institution_code=data.get("institution_code", ""), active=data.get("active", True))
         else:
             saved, secret = partner_services.partner_create(
                 kind=data["kind"], name_zh=data["name_zh"], name_en=data.get("name_en", ""),
-                institution_code=data.get("institution_code", ""), actor=_admin_actor(request))
+                institution_code=data.get("institution_code", ""), actor=actor_of(request))
             if not data.get("active", True):
                 saved = partner_services.partner_update(
-                    partner=saved, actor=_admin_actor(request), name_zh=saved.name_zh, name_en=saved.name_en,
+                    partner=saved, actor=actor_of(request), name_zh=saved.name_zh, name_en=saved.name_en,
                     institution_code=saved.institution_code, active=False)
             self.message_user(request, f"密钥只显示这一次，请安全地交给对方 The secret is shown only once: key id "
                                        f"{saved.key_id}  secret {secret}", messages.WARNING)
@@ -222,7 +224,7 @@ class PartnerAdmin(admin.ModelAdmin):
     @admin.action(description="更换签名密钥 Rotate the signing secret (shown once)")
     def rotate_secret(self, request, queryset):
         for partner in queryset:
-            rotated, secret = partner_services.partner_rotate_secret(partner=partner, actor=_admin_actor(request))
+            rotated, secret = partner_services.partner_rotate_secret(partner=partner, actor=actor_of(request))
             self.message_user(request, f"{rotated.name_zh}: key id {rotated.key_id}  secret {secret}",
                               messages.WARNING)
 

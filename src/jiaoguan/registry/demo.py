@@ -31,7 +31,7 @@ from jiaoguan.core.identifiers import PLATE_LETTERS, make_id_number, make_vin
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules
-from jiaoguan.registry.services import licence_points_imported
+from jiaoguan.registry.services import licence_points_imported, next_file_number
 
 # --- Reference data ---------------------------------------------------------------------------------------------
 
@@ -214,8 +214,6 @@ class _Generator:
         self.id_bodies: set[str] = set()
         self.phones: set[str] = set(SHOWCASE_PHONES)
         self.plate_numbers: set[str] = {p for p, _ in self.plates} | {v.plate for s in SHOWCASE for v in s.vehicles}
-        from jiaoguan.registry.services import next_file_number
-
         self.next_file = int(next_file_number()[4:])
         self.policy_serial = itertools.count(1)
         self.vin_serial = itertools.count(1)

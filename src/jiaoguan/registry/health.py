@@ -55,7 +55,7 @@ DEFAULTS: dict = {
 
 
 def conf(name: str):
-    overrides = getattr(settings, "JIAOGUAN_HEALTH_CHECKS", {}) or {}
+    overrides = settings.JIAOGUAN_HEALTH_CHECKS or {}
     return overrides.get(name, DEFAULTS[name])
 
 

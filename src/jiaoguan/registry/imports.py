@@ -38,18 +38,34 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.i18n import bi, zh_en
 from jiaoguan.core.identifiers import (
-    id_number_birth_date, id_number_is_male, validate_id_number, validate_phone, validate_plate, validate_uscc,
+    id_number_birth_date,
+    id_number_is_male,
+    validate_id_number,
+    validate_phone,
+    validate_plate,
+    validate_uscc,
     validate_vin,
 )
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
+from jiaoguan.registry.rules import TRANSFERABLE_STATUSES
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules
 from jiaoguan.registry.services import (
-    TRANSFERABLE_STATUSES, check_plate_type, infer_plate_type, inspection_due_for, licence_cancel,
+    check_plate_type,
+    infer_plate_type,
+    inspection_due_for,
+    licence_cancel,
     licence_points_imported,
-    licence_restore, licence_set_status, same_owner, validate_classes, validate_file_number, validate_person_name,
-    validate_policy_number, vehicle_set_status, vehicle_transfer,
+    licence_restore,
+    licence_set_status,
+    same_owner,
+    validate_classes,
+    validate_file_number,
+    validate_person_name,
+    validate_policy_number,
+    vehicle_set_status,
+    vehicle_transfer,
 )
 
 KINDS = ("persons", "licences", "vehicles", "policies")

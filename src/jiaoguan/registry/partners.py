@@ -28,7 +28,7 @@ DEFAULTS: dict = {
 
 
 def conf(name: str):
-    overrides = getattr(settings, "JIAOGUAN_PARTNERS", {}) or {}
+    overrides = settings.JIAOGUAN_PARTNERS or {}
     return overrides.get(name, DEFAULTS[name])
 
 

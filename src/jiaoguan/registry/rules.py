@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from jiaoguan.core.i18n import Bi, bi
+from jiaoguan.core.states import StateMachine
 
 # --- Licence classes (准驾车型) -----------------------------------------------------------------------------------
 
@@ -232,6 +233,15 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     STATUS_CANCELLED: ("注销", "Cancelled"),
 }
 
+# The licence life cycle (services/licences.py: one function per step; each checks it here under the row lock).
+LICENCE_TRANSITIONS = StateMachine("registry.licence", {
+    STATUS_VALID: {STATUS_SUSPENDED, STATUS_EXPIRED, STATUS_REVOKED, STATUS_CANCELLED},
+    STATUS_SUSPENDED: {STATUS_VALID, STATUS_REVOKED, STATUS_CANCELLED},
+    STATUS_EXPIRED: {STATUS_VALID, STATUS_CANCELLED, STATUS_REVOKED},
+    STATUS_CANCELLED: {STATUS_VALID},
+    STATUS_REVOKED: set(),
+}, code="registry.licence_status", what=("驾驶证", "The licence"), labels=STATUS_LABELS)
+
 
 def cancellation_date(valid_until: dt.date) -> dt.date:
     """First day on which an unrenewed licence counts as cancelled: more than one year after expiry."""
@@ -308,6 +318,32 @@ def points_after_cycle(*, points: int, unpaid_points: int) -> int:
     if points >= FULL_SCORE:
         return points
     return max(0, min(points, unpaid_points))
+
+
+# --- Vehicle status (机动车状态) ------------------------------------------------------------------------------------
+
+VEHICLE_NORMAL, VEHICLE_MORTGAGED, VEHICLE_SEIZED = "normal", "mortgaged", "seized"
+VEHICLE_STOLEN, VEHICLE_SCRAPPED, VEHICLE_TRANSFERRED = "stolen", "scrapped", "transferred"
+
+
+def _vehicle_status_label(status: str) -> Bi:
+    from jiaoguan.registry.models import Vehicle  # rules import no models at load time (pure, no database)
+
+    return Vehicle.Status(status).label
+
+
+# What may follow what. Scrapped is final; a vehicle transferred out of the city can come back (转入); a stolen
+# one is found or written off; seizure and mortgage are released.
+VEHICLE_TRANSITIONS = StateMachine("registry.vehicle", {
+    VEHICLE_NORMAL: {VEHICLE_MORTGAGED, VEHICLE_SEIZED, VEHICLE_STOLEN, VEHICLE_SCRAPPED, VEHICLE_TRANSFERRED},
+    VEHICLE_MORTGAGED: {VEHICLE_NORMAL, VEHICLE_SEIZED, VEHICLE_STOLEN, VEHICLE_TRANSFERRED},
+    VEHICLE_SEIZED: {VEHICLE_NORMAL, VEHICLE_MORTGAGED},
+    VEHICLE_STOLEN: {VEHICLE_NORMAL, VEHICLE_SCRAPPED},
+    VEHICLE_SCRAPPED: set(),
+    VEHICLE_TRANSFERRED: {VEHICLE_NORMAL},
+}, code="registry.vehicle_status", what=("车辆", "The vehicle"), labels=_vehicle_status_label)
+# 转移登记 (and a new plate) is possible while the vehicle is in use here; a mortgage may stay on it (带押过户).
+TRANSFERABLE_STATUSES = frozenset({VEHICLE_NORMAL, VEHICLE_MORTGAGED})
 
 
 # --- Inspection schedule (检验周期) ---------------------------------------------------------------------------------

@@ -80,6 +80,16 @@ def licence_for_person(*, person: Person) -> DrivingLicence | None:
     return DrivingLicence.objects.filter(person=person).first()
 
 
+def licences_by_id(*, licence_ids) -> dict[int, DrivingLicence]:
+    """The licences with these ids, by id (ids with no licence are left out)."""
+    return DrivingLicence.objects.in_bulk(list(licence_ids))
+
+
+def licence_card_points(*, licence_id: int) -> tuple[int, dt.date | None]:
+    """The figure on the licence card as stored now: (cycle points, first day of their scoring cycle)."""
+    return DrivingLicence.objects.values_list("cycle_points", "points_cycle_start").get(pk=licence_id)
+
+
 @dataclass(frozen=True)
 class LicenceSummary:
     licence_id: int
@@ -219,6 +229,15 @@ def vehicle_by_plate(*, plate: str, plate_type: str | None = None) -> Vehicle | 
     order = Case(*[When(plate_type=t, then=Value(i)) for i, t in enumerate(PLATE_TYPE_PREFERENCE)],
                  default=Value(len(PLATE_TYPE_PREFERENCE)), output_field=IntegerField())
     return qs.annotate(_pref=order).order_by("_pref", "pk").first()
+
+
+# The 号牌种类 choices (forms that ask for a plate type)
+PlateType = Vehicle.PlateType
+
+
+def plate_type_label(plate_type: str) -> Bi | None:
+    """The label of a 号牌种类 code; None for a code the register does not know."""
+    return Vehicle.PlateType(plate_type).label if plate_type in Vehicle.PlateType.values else None
 
 
 def vehicle_by_vin(*, vin: str) -> Vehicle | None:

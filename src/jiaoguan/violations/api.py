@@ -20,16 +20,18 @@ import json
 
 import pydantic
 from django.db import transaction
-
-from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.errors import DomainError, InvalidInput
-from jiaoguan.core.idempotency import idempotent
-from jiaoguan.identity.auth import AUTH, current_user
-from jiaoguan.violations import conf, rules, selectors, services, signing
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import DomainError, InvalidInput, not_found
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.i18n import is_english
+from jiaoguan.core.idempotency import api_once
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
+from jiaoguan.violations import conf, imports, rules, selectors, services, signing
 from jiaoguan.violations.models import Violation
 
 router = Router(tags=["violations"])
@@ -81,8 +83,6 @@ def _body_json(request):
 def _record(device, data) -> services.Recorded:
     rec = _parse(DeviceRecordIn, data)
     photos = services.photos_decode(rec.photos)
-    from jiaoguan.core.audit import Actor
-
     return services.violation_record(
         plate=rec.plate, plate_type=rec.plate_type, code=rec.code, place=rec.place, occurred_at=rec.occurred_at,
         source=Violation.Source.DEVICE, actor=Actor(id=None, label=f"device:{device.key_id}", role="device"),
@@ -175,8 +175,7 @@ def handle(request, violation_id: int):
         decision = services.violation_handle_online(user=user, violation_id=violation_id)
         return 201, _decision_out(decision)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:violation-handle", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=str(violation_id), run=run))
+    return api_once(request, user, "violation-handle", fingerprint=str(violation_id), run=run)
 
 
 @router.post("me/violations/{violation_id}/waiver", auth=AUTH, response={200: dict, **ERRORS},
@@ -205,16 +204,9 @@ def dispute(request, payload: DisputeIn):
 
 # --- Staff ---------------------------------------------------------------------------------------------------------
 
-STAFF = ("clerk", "approver", "admin")
-
-
-def _staff_actor(request, *roles: str):
-    from jiaoguan.core.audit import Actor
-    from jiaoguan.core.http import client_ip
-    from jiaoguan.identity.auth import require_role
-
-    user = require_role(request, *(roles or STAFF))
-    return Actor.of(user, ip=client_ip(request))
+def _staff_actor(request, permission: str) -> Actor:
+    """The staff user whose role holds ``permission`` (identity.roles), as the services' actor; 403 otherwise."""
+    return actor_of(request, require_permission(request, permission))
 
 
 class OnSiteIn(Schema):
@@ -229,7 +221,7 @@ class OnSiteIn(Schema):
 
 @router.post("staff/violations", auth=AUTH, response={201: dict, **ERRORS}, summary="Record an on-site violation")
 def staff_record(request, payload: OnSiteIn):
-    actor = _staff_actor(request)
+    actor = _staff_actor(request, "violation.record")
     photos = services.photos_decode(payload.photos)
     r = services.violation_record(plate=payload.plate, plate_type=payload.plate_type, code=payload.code,
                                   place=payload.place, occurred_at=payload.occurred_at,
@@ -241,19 +233,17 @@ def staff_record(request, payload: OnSiteIn):
 @router.post("staff/violations/import", auth=AUTH, response={200: dict, **ERRORS},
              summary="Import a day's on-site records from a CSV file (multipart field 'file')")
 def staff_import(request):
-    from jiaoguan.violations import imports
-
-    actor = _staff_actor(request)
+    actor = _staff_actor(request, "violation.record")
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput("violations.csv_missing", "请上传 CSV 文件", "Upload a CSV file", field="file")
     if upload.size > 5 * 1024 * 1024:
         raise InvalidInput("violations.csv_too_large", "文件不能超过5 MB", "The file may be at most 5 MB", field="file")
     report = imports.violations_import_csv(content=upload.read(), actor=actor)
-    lang = "en" if (request.headers.get("Accept-Language") or "").startswith("en") else "zh"
+    english = is_english(request.headers.get("Accept-Language") or "")
     return Status(200, {"loaded": report.loaded, "errors": [
-        {"line": e.line, "code": e.code, "message": e.en if lang == "en" else e.zh,
-         "fields": {k: (en if lang == "en" else zh) for k, (zh, en) in e.fields.items()}} for e in report.errors]})
+        {"line": e.line, "code": e.code, "message": e.en if english else e.zh,
+         "fields": {k: (en if english else zh) for k, (zh, en) in e.fields.items()}} for e in report.errors]})
 
 
 class RevokeIn(Schema):
@@ -263,11 +253,9 @@ class RevokeIn(Schema):
 @router.post("staff/violations/{violation_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
              summary="Revoke a violation (points removed, fine cancelled or refunded)")
 def staff_revoke(request, violation_id: int, payload: RevokeIn):
-    actor = _staff_actor(request, "approver", "admin")
+    actor = _staff_actor(request, "violation.revoke")
     v = Violation.objects.filter(pk=violation_id).select_related("code").first()
     if v is None:
-        from jiaoguan.core.errors import not_found
-
         raise not_found("违法记录", "violation")
     v = services.violation_revoke(violation=v, actor=actor, reason=payload.reason)
     return Status(200, _violation_out(v))
@@ -275,7 +263,7 @@ def staff_revoke(request, violation_id: int, payload: RevokeIn):
 
 @router.get("staff/disputes", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Disputes waiting for review")
 def staff_disputes(request):
-    _staff_actor(request, "approver", "admin")
+    _staff_actor(request, "dispute.review")
     return [{"id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "reason": d.reason,
              "submitted_at": clock.isoformat(d.submitted_at), "violation_ids": [v.pk for v in d.violations.all()],
              "photos": [p.file.url for p in d.photos.all()]} for d in selectors.disputes_waiting()]
@@ -289,6 +277,6 @@ class ReviewIn(Schema):
 @router.post("staff/disputes/{dispute_id}/review", auth=AUTH, response={200: dict, **ERRORS},
              summary="Confirm (void the violations) or reject a dispute")
 def staff_review(request, dispute_id: int, payload: ReviewIn):
-    actor = _staff_actor(request, "approver", "admin")
+    actor = _staff_actor(request, "dispute.review")
     d = services.dispute_review(dispute_id=dispute_id, confirm=payload.confirm, note=payload.note, actor=actor)
     return Status(200, {"id": d.pk, "status": d.status})

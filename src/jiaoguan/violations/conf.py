@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from jiaoguan.registry.rules import FULL_SCORE
+
 DEFAULTS: dict = {
     # online self-service (12123), DOMAIN §4
     "ONLINE_SOURCES": ("device",),          # only camera-recorded (非现场) violations
     "ONLINE_MAX_FINE_FEN": 20000,           # a warning or a fine of at most ¥200
     "ONLINE_MAX_POINTS": 6,
-    "FULL_SCORE": 12,                        # the cycle total must stay under this
+    "FULL_SCORE": FULL_SCORE,                # the cycle total must stay under this (registry.rules)
     # penalty decisions: 6-digit agency code (the city's traffic police) + 8-digit sequence + check digit
     "AGENCY_CODE": "440300",
     # devices
@@ -31,7 +33,7 @@ DEFAULTS: dict = {
 
 
 def get(name: str):
-    overrides = getattr(settings, "JIAOGUAN_VIOLATIONS", {}) or {}
+    overrides = settings.JIAOGUAN_VIOLATIONS or {}
     if name in overrides:
         return overrides[name]
     if name == "CITY_PLATE_PREFIX" and DEFAULTS[name] is None:

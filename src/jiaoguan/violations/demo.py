@@ -31,9 +31,15 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from jiaoguan.core.i18n import zh_en
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.core.i18n import zh_en
+from jiaoguan.core.identifiers import format_plate
+from jiaoguan.identity.selectors import user_by_phone
+from jiaoguan.payments import selectors as payments
+from jiaoguan.registry.selectors import vehicle_by_plate
+from jiaoguan.violations import selectors, services, signing
+from jiaoguan.violations.models import Device, PenaltyDecision, Violation
 
 ACTOR = Actor.system("demo_city")
 CAMERA_ACTOR = Actor.system("demo-camera")
@@ -118,9 +124,6 @@ def scene_png(width: int = 320, height: int = 180, car: tuple[int, int, int] = (
 
 
 def _device():
-    from jiaoguan.violations import signing
-    from jiaoguan.violations.models import Device
-
     device = Device.objects.filter(name=DEVICE_NAME).order_by("pk").first()
     if device is None:
         device, _secret = signing.device_create(name=DEVICE_NAME, place=DEVICE_PLACE)  # the secret is not kept
@@ -133,9 +136,6 @@ def _occurred(spec: Seeded, now: dt.datetime) -> dt.datetime:
 
 
 def _record(spec: Seeded, device, now: dt.datetime, result: DemoViolations):
-    from jiaoguan.registry.selectors import vehicle_by_plate
-    from jiaoguan.violations import services
-
     vehicle = vehicle_by_plate(plate=spec.plate)
     if vehicle is None:
         return None
@@ -151,9 +151,6 @@ def _record(spec: Seeded, device, now: dt.datetime, result: DemoViolations):
 
 def demo_violations(*, now: dt.datetime | None = None) -> DemoViolations:
     """Seed the demo citizen's violations (see the module's docstring); returns what this call did."""
-    from jiaoguan.identity.selectors import user_by_phone
-    from jiaoguan.violations import services
-    from jiaoguan.violations.models import PenaltyDecision, Violation
 
     now = now or clock.now()
     result = DemoViolations()
@@ -196,9 +193,6 @@ def demo_violations(*, now: dt.datetime | None = None) -> DemoViolations:
 def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = None) -> list[str]:
     """What the demo citizen can try with their violations, as it stands in the database (for the summary that
     every ``make run`` prints): one line per seeded violation with its status, fine, points and late fee."""
-    from jiaoguan.core.identifiers import format_plate
-    from jiaoguan.violations import selectors
-    from jiaoguan.violations.models import Device, Violation
 
     device = Device.objects.filter(name=DEVICE_NAME).order_by("pk").first()
     if device is None:
@@ -215,7 +209,6 @@ def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = Non
         extra = ""
         decision = selectors.decision_for(violation=v)
         if decision is not None and v.status == Violation.Status.HANDLED and decision.fine_fen:
-            from jiaoguan.payments import selectors as payments
 
             item = payments.payable_for_source(source_type="violations.decision", source_id=str(decision.pk))
             if item is not None:

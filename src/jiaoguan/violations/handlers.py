@@ -1,4 +1,7 @@
 """Outbox handlers of the violations app: payments tell us when a decision's fine is paid or refunded."""
+import datetime as dt
+
+from jiaoguan.core.audit import Actor
 from jiaoguan.core.outbox import subscribe
 from jiaoguan.violations import services
 
@@ -29,10 +32,6 @@ def on_item_refunded(payload: dict) -> None:
 @subscribe("registry.licence_points_imported")
 def on_licence_points_imported(payload: dict) -> None:
     """Points that came with the registry (CSV import, the demo city) become opening balances of the ledger."""
-    import datetime as dt
-
-    from jiaoguan.core.audit import Actor
-
     source = str(payload.get("source") or "registry")
     openings = [services.Opening(licence_id=int(pk), points=int(points), cycle_start=dt.date.fromisoformat(start))
                 for pk, points, start in payload.get("licences") or []]

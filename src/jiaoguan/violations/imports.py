@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import DomainError, InvalidInput
+from jiaoguan.identity.roles import require
 from jiaoguan.violations import services
 from jiaoguan.violations.models import Violation
 
@@ -47,7 +48,7 @@ def _when(text: str) -> dt.datetime:
 
 
 def violations_import_csv(*, content: bytes | str, actor: Actor) -> ImportReport:
-    services._require(actor, services.STAFF_ROLES)
+    require(actor, "violation.record")
     if isinstance(content, bytes):
         try:
             content = content.decode("utf-8-sig")

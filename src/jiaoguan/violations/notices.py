@@ -23,6 +23,11 @@ import logging
 
 from jiaoguan.core.money import format_yuan
 from jiaoguan.core.outbox import event_emit, subscribe
+from jiaoguan.identity import selectors as identity
+from jiaoguan.notifications.services import message_send, notice_to_person
+from jiaoguan.payments.selectors import late_fee_rules
+from jiaoguan.violations import selectors
+from jiaoguan.violations.models import PenaltyDecision, Violation
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +54,6 @@ def _what(v) -> dict:
 
 def recipients_of_recorded(*, violation) -> list:
     """The accounts that may see ``violation`` now (its vehicle's owner and bound users, by the binding rule)."""
-    from jiaoguan.identity import selectors as identity
-    from jiaoguan.violations import selectors
-
     if violation.vehicle_id is None:
         return []
     return [u for u in identity.accounts_bound_to_vehicle(vehicle_id=violation.vehicle_id)
@@ -60,9 +62,6 @@ def recipients_of_recorded(*, violation) -> list:
 
 @subscribe(TOPIC_RECORDED)
 def notify_recorded(payload: dict) -> None:
-    from jiaoguan.notifications.services import message_send
-    from jiaoguan.violations.models import Violation
-
     v = Violation.objects.select_related("code", "vehicle__owner").filter(pk=payload.get("violation_id")).first()
     if v is None or v.vehicle_id is None:
         return
@@ -87,10 +86,6 @@ def notify_recorded(payload: dict) -> None:
 
 @subscribe(TOPIC_DECIDED)
 def notify_decided(payload: dict) -> None:
-    from jiaoguan.notifications.services import notice_to_person
-    from jiaoguan.payments.selectors import late_fee_rules
-    from jiaoguan.violations.models import PenaltyDecision
-
     d = (PenaltyDecision.objects.select_related("violation__code").filter(pk=payload.get("decision_id")).first())
     if d is None:
         return

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 
 from stdnum import damm
 
+from jiaoguan.core.errors import Refusal
+from jiaoguan.core.states import StateMachine
+from jiaoguan.registry.rules import FULL_SCORE
+
 # --- Decision numbers --------------------------------------------------------------------------------------------
 
 
@@ -50,13 +54,6 @@ COUNTER_EN = "Please take your driving licence and vehicle licence to a traffic 
 
 
 @dataclass(frozen=True)
-class Refusal:
-    code: str
-    zh: str
-    en: str
-
-
-@dataclass(frozen=True)
 class OnlineFacts:
     source: str
     fine_fen: int
@@ -74,7 +71,7 @@ class OnlineLimits:
     sources: tuple[str, ...] = ("device",)
     max_fine_fen: int = 20000
     max_points: int = 6
-    full_score: int = 12
+    full_score: int = FULL_SCORE
 
 
 def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
@@ -119,7 +116,30 @@ def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
 
 # --- Disputes -------------------------------------------------------------------------------------------------
 
-DISPUTABLE = ("recorded", "handled", "paid")  # the Violation statuses a dispute (申诉 / 套牌) may be opened from
+# --- The violation's status life cycle ------------------------------------------------------------------------
+# recorded ─handle─▶ handled ─pay─▶ paid; recorded ─waive─▶ waived (a warning); recorded / handled / paid
+# ─dispute─▶ disputed ─rejected─▶ back where it was; anything but revoked ─revoke (or a dispute upheld)─▶ revoked.
+
+RECORDED, HANDLED, PAID, WAIVED, DISPUTED, REVOKED = "recorded", "handled", "paid", "waived", "disputed", "revoked"
+
+
+def _status_label(status: str):
+    from jiaoguan.violations.models import Violation  # rules import no models at load time (pure, no database)
+
+    return Violation.Status(status).label
+
+
+VIOLATION_TRANSITIONS = StateMachine("violations.violation", {
+    RECORDED: {HANDLED, WAIVED, DISPUTED, REVOKED},
+    HANDLED: {PAID, DISPUTED, REVOKED},
+    PAID: {DISPUTED, REVOKED},
+    WAIVED: {REVOKED},
+    DISPUTED: {RECORDED, HANDLED, PAID, REVOKED},
+    REVOKED: set(),
+}, code="violations.status", what=("违法记录", "The violation"), labels=_status_label)
+# 处理 (online or at a counter) takes only an open violation: a disputed one goes back to handled by the review
+HANDLE_FROM = frozenset({RECORDED})
+
 
 
 # --- First-violation waivers --------------------------------------------------------------------------------------

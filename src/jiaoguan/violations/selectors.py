@@ -5,15 +5,28 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jiaoguan.core.errors import not_found
+from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.violations import conf, rules
-from jiaoguan.violations.models import PenaltyDecision, PointsAccount, Violation
+from jiaoguan.violations.models import (
+    Dispute,
+    DisputePhoto,
+    Evidence,
+    PenaltyDecision,
+    PointsAccount,
+    PointsEntry,
+    Violation,
+)
+
+# The choices the pages show and offer (this app's models' reference data, read here by portal and console)
+ViolationStatus = Violation.Status
+ViolationSource = Violation.Source
+DisputeKind = Dispute.Kind
+DisputeStatus = Dispute.Status
 
 
 def _visible_filter(*, user) -> Q | None:
     """Own vehicles: every violation; a vehicle of someone else bound to the user: only violations from the
     binding on (a bound non-owner never sees what happened before they were allowed to)."""
-    from jiaoguan.identity.selectors import my_vehicles
-
     q = None
     for mv in my_vehicles(user=user):
         own = mv.is_own or (user.person_id is not None and mv.vehicle.owner_person_id == user.person_id)
@@ -47,6 +60,29 @@ def my_violation(*, user, violation_id: int) -> Violation:
     return v
 
 
+def violation_get(*, violation_id: int) -> Violation | None:
+    """Any violation by id (staff pages: the console decides who may look)."""
+    return Violation.objects.select_related("code").filter(pk=violation_id).first()
+
+
+def violations_find(*, q: str, limit: int = 50) -> list[Violation]:
+    """Staff search: a violation number, or every violation of a plate number, latest first."""
+    q = q.strip().upper()
+    qs = Violation.objects.select_related("code")
+    qs = qs.filter(pk=int(q)) if q.isdigit() else qs.filter(plate=q)
+    return list(qs.order_by("-occurred_at", "-pk")[:limit])
+
+
+def evidence_of(*, violation: Violation, evidence_id: int) -> Evidence | None:
+    return Evidence.objects.filter(violation=violation, pk=evidence_id).first()
+
+
+def points_reversed(*, violation: Violation) -> int:
+    """The points a revocation took off the licence (0 when it carried none to a licence)."""
+    entry = PointsEntry.objects.filter(violation=violation, kind=PointsEntry.Kind.REVERSE).first()
+    return -entry.points if entry else 0
+
+
 def decision_for(*, violation: Violation) -> PenaltyDecision | None:
     return PenaltyDecision.objects.filter(violation=violation).first()
 
@@ -66,14 +102,27 @@ def unpaid_fine_points(licence, cycle_start, cycle_end) -> int:
 
 def disputes_waiting(*, limit: int = 200):
     """The staff review queue: submitted disputes, oldest first (the one waiting longest on top)."""
-    from jiaoguan.violations.models import Dispute
-
     return (Dispute.objects.filter(status=Dispute.Status.SUBMITTED).prefetch_related("violations", "photos")
             .order_by("submitted_at", "pk")[:limit])
 
 
 # Not yet settled: not handled, handled but the fine unpaid, or under dispute (a dispute may still fail).
 UNSETTLED = (Violation.Status.RECORDED, Violation.Status.HANDLED, Violation.Status.DISPUTED)
+
+
+def dispute_get(*, dispute_id: int) -> Dispute | None:
+    """One dispute with its violations (code, vehicle, evidence) and photos, for the review page."""
+    return Dispute.objects.filter(pk=dispute_id).prefetch_related("violations__code", "violations__vehicle",
+                                                                  "violations__evidence", "photos").first()
+
+
+def dispute_evidence(*, dispute: Dispute, evidence_id: int) -> Evidence | None:
+    """An evidence photo of one of the dispute's violations."""
+    return Evidence.objects.filter(pk=evidence_id, violation__in=dispute.violations.all()).first()
+
+
+def dispute_photo(*, dispute: Dispute, photo_id: int) -> DisputePhoto | None:
+    return DisputePhoto.objects.filter(pk=photo_id, dispute=dispute).first()
 
 
 def unsettled_for_vehicle(*, vehicle_id: int | None = None, plate: str | None = None,
@@ -126,11 +175,16 @@ def waiver_check(*, violation: Violation) -> rules.Waiver | None:
 def waiver_offer(*, violation: Violation) -> rules.WaiverOffer:
     """May the citizen request the first-violation waiver of this violation, and if not, why: what the page
     shows before the tap and what ``services.violation_request_waiver`` enforces."""
-    if violation.status != Violation.Status.RECORDED:
+    if not rules.VIOLATION_TRANSITIONS.allows(violation.status, Violation.Status.WAIVED):
         return rules.waiver_offer(None, _waiver_params(), open_=False)
     return rules.waiver_offer(waiver_facts(violation=violation), _waiver_params())
 
 
+def may_handle(*, violation: Violation) -> bool:
+    """Is the violation open to 处理 (the status ``services.violation_handle_online``/``_counter`` accept)?"""
+    return violation.status in rules.HANDLE_FROM
+
+
 def may_dispute(*, violation: Violation) -> bool:
     """申诉 is open for a violation not yet settled for good (the statuses ``services.dispute_submit`` accepts)."""
-    return violation.status in rules.DISPUTABLE
+    return rules.VIOLATION_TRANSITIONS.allows(violation.status, Violation.Status.DISPUTED)

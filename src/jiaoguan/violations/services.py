@@ -16,12 +16,18 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from jiaoguan.core import clock, locks
-from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, Refusal, not_found
+from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
-from jiaoguan.violations import conf, rules
-from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
+from jiaoguan.identity.roles import require
+from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.notifications.services import NotificationError, message_send
+from jiaoguan.payments import services as payments_services
+from jiaoguan.registry import selectors as registry_selectors
+from jiaoguan.registry import services as registry_services
+from jiaoguan.registry.rules import is_cycle_start, points_after_cycle, scoring_cycle
+from jiaoguan.violations import conf, notices, rules, selectors
 from jiaoguan.violations.models import (
     DecisionSequence,
     Device,
@@ -34,20 +40,13 @@ from jiaoguan.violations.models import (
     Violation,
     ViolationCode,
 )
+from jiaoguan.violations.rules import VIOLATION_TRANSITIONS
+from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 S = Violation.Status
 SOURCE_TYPE = "violations.decision"  # payments' source_type for a decision's fine
-STAFF_ROLES = frozenset({"clerk", "approver", "admin", "system"})
-APPROVER_ROLES = frozenset({"approver", "admin"})
-
-
-def _require(actor: Actor, roles: frozenset[str]) -> None:
-    if actor.role not in roles:
-        raise forbidden()
-
-
 def _state(v: Violation) -> dict:
     return {"status": v.status, "waiver_rule": v.waiver_rule, "points": v.points, "fine_fen": v.fine_fen}
 
@@ -125,17 +124,15 @@ def code_get(*, code: str, field: str = "code") -> ViolationCode:
 def _vehicle_for(plate: str, plate_type: str):
     """The registry's vehicle for a plate. A plate of this city must exist in the registry (the registry is
     authoritative for it); a plate from another city is recorded without a vehicle."""
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.registry.models import Vehicle
-
-    if plate_type not in Vehicle.PlateType.values:
+    chosen = registry_selectors.plate_type_label(plate_type)
+    if chosen is None:
         raise InvalidInput("violations.plate_type", "号牌种类不正确", "Unknown plate type", field="plate_type")
-    vehicle = registry.vehicle_by_plate(plate=plate, plate_type=plate_type)
+    vehicle = registry_selectors.vehicle_by_plate(plate=plate, plate_type=plate_type)
     if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
-        other = registry.vehicle_by_plate(plate=plate)
+        other = registry_selectors.vehicle_by_plate(plate=plate)
         if other is not None:  # the number exists, with another 号牌种类: say so, not "does not exist"
-            chosen_zh, chosen_en = zh_en(Vehicle.PlateType(plate_type).label)
-            real_zh, real_en = zh_en(Vehicle.PlateType(other.plate_type).label)
+            chosen_zh, chosen_en = zh_en(chosen)
+            real_zh, real_en = zh_en(registry_selectors.plate_type_label(other.plate_type))
             raise InvalidInput("violations.plate_type_mismatch",
                                f"号牌“{plate}”登记的号牌种类是“{real_zh}”，不是“{chosen_zh}”，请核对号牌种类",
                                f"The plate “{plate}” is registered as “{real_en}”, not “{chosen_en}”; "
@@ -160,7 +157,7 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
         raise InvalidInput("violations.device_required", "非现场违法须由采集设备提交",
                            "A camera-recorded violation must come from a device", field="source")
     if source == Violation.Source.ON_SITE:
-        _require(actor, STAFF_ROLES)
+        require(actor, "violation.record")
     place = (place or "").strip()
     if not place or len(place) > 120:
         raise InvalidInput("violations.place", "请填写违法地点（不超过120字）", "Give the place (at most 120 characters)",
@@ -203,7 +200,6 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
             waiver = waiver_check(violation=v)
             if waiver is not None:
                 _waive(v, waiver, actor=Actor.system("violations.waiver"))
-            from jiaoguan.violations import notices
             notices.violation_recorded_emit(violation=v)  # owner and bound users are told after commit
     except IntegrityError:
         if device is None:
@@ -215,16 +211,13 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
 
 # --- Transitions -----------------------------------------------------------------------------------------------
 
-def _transition(*, violation: Violation, to: str, allowed_from: frozenset[str], action: str, actor: Actor,
-                reason: str = "", extra: dict | None = None) -> Violation:
+def _transition(*, violation: Violation, to: str, action: str, actor: Actor, reason: str = "",
+                extra: dict | None = None, allowed_from: frozenset[str] | None = None) -> Violation:
+    """Lock, check the step against ``rules.VIOLATION_TRANSITIONS`` (and ``allowed_from``: an action that is
+    only one of several ways into ``to``), write, audit."""
     with transaction.atomic():
         locked = Violation.objects.select_for_update().get(pk=violation.pk)
-        if locked.status not in allowed_from:
-            cur = S(locked.status).label
-            new = S(to).label
-            raise Conflict("violations.status", f"违法记录当前状态为“{cur.zh}”，不能变为“{new.zh}”",
-                           f"The violation is “{cur.en}”; it cannot become “{new.en}”",
-                           field="status")
+        VIOLATION_TRANSITIONS.check(locked.status, to, allowed_from=allowed_from)
         old = _state(locked)
         locked.status = to
         for key, value in (extra or {}).items():
@@ -241,13 +234,12 @@ def _transition(*, violation: Violation, to: str, allowed_from: frozenset[str], 
 
 
 def _waive(v: Violation, waiver: rules.Waiver, *, actor: Actor) -> Violation:
-    return _transition(violation=v, to=S.WAIVED, allowed_from=frozenset({S.RECORDED}), action="violation.waive",
-                       actor=actor, reason=f"{waiver.zh} {waiver.en}",
+    return _transition(violation=v, to=S.WAIVED, action="violation.waive", actor=actor, reason=f"{waiver.zh} {waiver.en}",
                        extra={"waiver_rule": waiver.rule, "points": 0, "fine_fen": 0})  # a warning: no fine, no points
 
 
 def _mark_handled(v: Violation, *, actor: Actor) -> Violation:
-    return _transition(violation=v, to=S.HANDLED, allowed_from=frozenset({S.RECORDED}), action="violation.handle",
+    return _transition(violation=v, to=S.HANDLED, allowed_from=rules.HANDLE_FROM, action="violation.handle",
                        actor=actor)
 
 
@@ -257,8 +249,7 @@ def violation_mark_paid(*, violation: Violation, actor: Actor) -> Violation:
 
 
 def _dispute_open(v: Violation, *, actor: Actor, reason: str) -> Violation:
-    return _transition(violation=v, to=S.DISPUTED, allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID}),
-                       action="violation.dispute", actor=actor, reason=reason,
+    return _transition(violation=v, to=S.DISPUTED, action="violation.dispute", actor=actor, reason=reason,
                        extra={"status_before_dispute": v.status})
 
 
@@ -286,16 +277,14 @@ def _revoke_lock(violation_ids: list[int]) -> None:
 def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Violation:
     """撤销: the violation is void — its points come off the licence and its fine is cancelled or refunded.
     Approvers only (it moves points and money back): a window clerk records, an approver revokes."""
-    _require(actor, APPROVER_ROLES | {"system"})
+    require(actor, "violation.revoke")
     if not (reason or "").strip():
         raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
     with transaction.atomic():
         _revoke_lock([violation.pk])
         # the points first: their licence is locked (registry) before this transaction's first audit row
         points_reverse(violation=violation, actor=actor)
-        v = _transition(violation=violation, to=S.REVOKED,
-                        allowed_from=frozenset({S.RECORDED, S.HANDLED, S.PAID, S.WAIVED, S.DISPUTED}),
-                        action="violation.revoke", actor=actor, reason=reason)
+        v = _transition(violation=violation, to=S.REVOKED, action="violation.revoke", actor=actor, reason=reason)
         decision = PenaltyDecision.objects.filter(violation=v).first()
         if decision is not None and decision.fine_fen > 0:
             _payments().payable_cancel(source_type=SOURCE_TYPE, source_id=str(decision.pk), actor=actor,
@@ -311,8 +300,6 @@ def violation_revoke(*, violation: Violation, actor: Actor, reason: str) -> Viol
 
 def violation_request_waiver(*, user, violation_id: int) -> Violation:
     """A citizen asks for the first-violation waiver of an unhandled violation of their vehicle."""
-    from jiaoguan.violations import selectors
-
     v = selectors.my_violation(user=user, violation_id=violation_id)
     with transaction.atomic():
         locked = Violation.objects.select_for_update().get(pk=v.pk)
@@ -347,8 +334,6 @@ def points_carry_into(*, licence, cycle_start: dt.date) -> int:
     from the latest earlier cycle with points, a full score (12+) stays whole; under 12 only the points of
     violations whose fines are still unpaid carry over (bounded by that cycle's total); everything else clears,
     an opening balance (points from outside the ledger, whose fines the platform does not know) included."""
-    from jiaoguan.registry.rules import points_after_cycle
-
     prev = (PointsAccount.objects.filter(licence=licence, cycle_start__lt=cycle_start)
             .order_by("-cycle_start").first())
     if prev is None or prev.total <= 0:
@@ -361,14 +346,11 @@ def _mirror_points(*, licence, account: PointsAccount, actor: Actor, reason: str
     """Keep the registry's figure (DrivingLicence.cycle_points, shown on every licence card) in step with the
     ledger, for the current cycle only: an account of an earlier cycle changes no current figure. This is the
     only writer of the card's figure: it is always the current account's total, never added to."""
-    from jiaoguan.registry import services as registry
-    from jiaoguan.registry.rules import scoring_cycle
-
     today = clock.today()
     current_start, _ = scoring_cycle(licence.first_issue_date, max(today, licence.first_issue_date))
     if account.cycle_start != current_start:
         return
-    registry.licence_points_set(licence=licence, points=max(account.total, 0), cycle_start=account.cycle_start,
+    registry_services.licence_points_set(licence=licence, points=max(account.total, 0), cycle_start=account.cycle_start,
                                 actor=actor, reason=reason)
 
 
@@ -380,8 +362,6 @@ def _account_locked(licence, on: dt.date, *, mirror: bool = True, from_card: boo
 
     Lock order, everywhere in the ledger: the violation row (when there is one), then the licence's points
     accounts in cycle order, then the licence row (the mirror), then the audit head."""
-    from jiaoguan.registry.rules import scoring_cycle
-
     start, end = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
     account = PointsAccount.objects.select_for_update().filter(licence=licence, cycle_start=start).first()
     if account is not None:
@@ -415,10 +395,7 @@ def _card_points(*, licence, cycle_start: dt.date) -> int:
     """What the licence card's figure brings into the cycle starting on ``cycle_start`` when the ledger has never
     seen it (see ``_account_locked``): points of that cycle whole; points of an earlier cycle as that cycle's end
     would carry them (a full score whole, otherwise nothing: the platform knows of no unpaid fine behind them)."""
-    from jiaoguan.registry.models import DrivingLicence
-    from jiaoguan.registry.rules import points_after_cycle
-
-    points, start = DrivingLicence.objects.values_list("cycle_points", "points_cycle_start").get(pk=licence.pk)
+    points, start = registry_selectors.licence_card_points(licence_id=licence.pk)
     if not points or start is None or start > cycle_start:
         return 0
     return points if start == cycle_start else points_after_cycle(points=points, unpaid_points=0)
@@ -445,15 +422,13 @@ def points_cycles_open(*, on: dt.date | None = None, chunk: int = 500) -> int:
     opened = 0
     ended = (PointsAccount.objects.filter(cycle_end__lt=on).values_list("licence_id", flat=True).distinct()
              .order_by("licence_id"))
-    from jiaoguan.registry.models import DrivingLicence
-
     last = 0
     while True:
         ids = list(ended.filter(licence_id__gt=last)[:chunk])
         if not ids:
             return opened
         last = ids[-1]
-        for licence in DrivingLicence.objects.filter(pk__in=ids):
+        for licence in registry_selectors.licences_by_id(licence_ids=ids).values():
             with transaction.atomic():
                 before = PointsAccount.objects.filter(licence=licence).count()
                 _account_locked(licence, on)
@@ -489,17 +464,13 @@ def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry
 
 
 def _full_score(*, licence, total: int) -> None:
-    from jiaoguan.registry import services as registry
-
     if licence.status == "valid":
-        registry.licence_suspend(licence=licence, actor=Actor.system("violations.points"),
+        registry_services.licence_suspend(licence=licence, actor=Actor.system("violations.points"),
                                  reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
     _notify_full_score(licence=licence, total=total)
 
 
 def _notify_full_score(*, licence, total: int) -> None:
-    from jiaoguan.notifications.services import NotificationError, message_send
-
     phone = licence.person.phone
     if not phone:
         return
@@ -554,8 +525,6 @@ def _carry_on(*, licence, account: PointsAccount, before_total: int, unpaid_befo
     carried into each later cycle by the carry rule's difference, in cycle order, with the unpaid points the
     rule saw before (``unpaid_before_extra`` more than now: a revoked violation whose fine was unpaid). What
     carried stays bounded by the earlier cycle's total. Under the caller's lock on ``account``."""
-    from jiaoguan.registry.rules import points_after_cycle
-
     prev, prev_before = account, before_total
     later = (PointsAccount.objects.select_for_update().filter(licence=licence, cycle_start__gt=account.cycle_start)
              .order_by("cycle_start"))
@@ -600,8 +569,6 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
     (None). Points handled on the platform are never touched: the card shows opening + handled. A cycle that has
     ended passes the change on by the carry rule (``_carry_on``); reaching the full score in the current cycle
     suspends a valid licence, as a violation would."""
-    from jiaoguan.registry.rules import is_cycle_start
-
     if points < 0:
         raise InvalidInput("violations.points_negative", "记分不能为负数", "Points cannot be negative", field="points")
     if not is_cycle_start(licence.first_issue_date, cycle_start) or cycle_start > clock.today():
@@ -648,9 +615,7 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
 def points_openings_record(*, openings: list[Opening], source: str, actor: Actor) -> int:
     """The opening balances of many licences (a registry import, the demo city), each in its own transaction;
     returns how many entries were written."""
-    from jiaoguan.registry.models import DrivingLicence
-
-    licences = DrivingLicence.objects.in_bulk([o.licence_id for o in openings])
+    licences = registry_selectors.licences_by_id(licence_ids=[o.licence_id for o in openings])
     written = 0
     for o in openings:
         licence = licences.get(o.licence_id)
@@ -677,9 +642,8 @@ def decision_number_next(*, agency_code: str | None = None) -> str:
 
 
 def _payments():
-    from jiaoguan.payments import services as payments
-
-    return payments
+    """payments' services (a function, so tests can put a fake in its place)."""
+    return payments_services
 
 
 def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> PenaltyDecision:
@@ -693,7 +657,6 @@ def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> Pen
     audit_record(actor=actor, action="decision.issue", obj=decision,
                  new={"number": decision.number, "violation": violation.pk, "points": decision.points,
                       "fine_fen": decision.fine_fen}, subject_person_id=licence.person_id)
-    from jiaoguan.violations import notices
     notices.decision_issued_emit(decision=decision)  # the licence holder is told after commit
     if decision.fine_fen > 0:
         _payments().payable_create(
@@ -711,8 +674,6 @@ def online_limits() -> rules.OnlineLimits:
 
 
 def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
-    from jiaoguan.registry.rules import scoring_cycle
-
     on = on or clock.today()
     start, _ = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
     acc = PointsAccount.objects.filter(licence=licence, cycle_start=start).first()
@@ -723,17 +684,14 @@ def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
     return points_carry_into(licence=licence, cycle_start=start)
 
 
-def online_refusals(*, user, violation: Violation) -> list[rules.Refusal]:
-    from jiaoguan.identity.selectors import my_vehicles
-    from jiaoguan.registry import selectors as registry
-
+def online_refusals(*, user, violation: Violation) -> list[Refusal]:
     holds, after = False, False
     for mv in my_vehicles(user=user):
         if violation.vehicle_id is not None and mv.vehicle.vehicle_id == violation.vehicle_id:
             holds = True
             own = mv.is_own or mv.vehicle.owner_person_id == user.person_id
             after = own or (mv.bound_at is not None and violation.occurred_at >= mv.bound_at)
-    licence = registry.licence_for_person(person=user.person) if user.person_id else None
+    licence = registry_selectors.licence_for_person(person=user.person) if user.person_id else None
     facts = rules.OnlineFacts(
         source=violation.source, fine_fen=violation.fine_fen, points=violation.points,
         code_online_allowed=violation.code.online_allowed,
@@ -746,9 +704,6 @@ def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
     """网上处理: the citizen accepts a violation of their own or bound vehicle; their own licence takes the
     points; a decision is issued and the fine becomes payable. Handling the same violation again (or from two
     sessions at once) gives the one decision."""
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.violations import selectors
-
     actor = Actor.of(user)
     selectors.my_violation(user=user, violation_id=violation_id)  # 404 unless it is the user's to see
     with transaction.atomic():
@@ -758,11 +713,11 @@ def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
             if existing.person_id == user.person_id:
                 return existing
             raise Conflict("violations.already_handled", "该违法已由他人处理", "This violation was handled by someone else")
-        if v.status != S.RECORDED:
+        if v.status not in rules.HANDLE_FROM:
             raise Conflict("violations.not_open", f"该违法当前状态为“{S(v.status).label.zh}”，不能处理",
                            f"The violation is “{S(v.status).label.en}”; it cannot be handled",
                            field="status")
-        licence = registry.licence_for_person(person=user.person) if user.person_id else None
+        licence = registry_selectors.licence_for_person(person=user.person) if user.person_id else None
         if licence is not None:
             # lock the licence's points for this cycle before reading them: two violations handled at once
             # cannot both pass the "stays under 12" check
@@ -777,7 +732,7 @@ def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
 
 def violation_handle_counter(*, violation: Violation, licence, actor: Actor) -> PenaltyDecision:
     """窗口处理 by staff: no online limits; the points may reach the full score (which suspends the licence)."""
-    _require(actor, STAFF_ROLES)
+    require(actor, "violation.handle")
     with transaction.atomic():
         v = Violation.objects.select_for_update(of=("self",)).select_related("code").get(pk=violation.pk)
         existing = PenaltyDecision.objects.filter(violation=v).first()
@@ -785,7 +740,7 @@ def violation_handle_counter(*, violation: Violation, licence, actor: Actor) -> 
             if existing.licence_id == licence.pk:
                 return existing
             raise Conflict("violations.already_handled", "该违法已处理", "This violation is already handled")
-        if v.status != S.RECORDED:
+        if v.status not in rules.HANDLE_FROM:
             raise Conflict("violations.not_open", "该违法不是未处理状态", "The violation is not open", field="status")
         return _decide(violation=v, licence=licence, actor=actor, channel=PenaltyDecision.Channel.COUNTER)
 
@@ -815,8 +770,6 @@ def decision_refunded(*, decision_id: int, amount_fen: int) -> None:
 def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
                    photos: list[Photo] | None = None) -> Dispute:
     """我被套牌 / 申诉: the owner (or a bound user) disputes violations of their vehicle."""
-    from jiaoguan.violations import selectors
-
     if kind not in Dispute.Kind.values:
         raise InvalidInput("violations.dispute_kind", "申诉类型不正确", "Unknown dispute kind", field="kind")
     reason = (reason or "").strip()
@@ -839,7 +792,7 @@ def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
         d = Dispute.objects.create(kind=kind, submitted_by_id=user.pk, reason=reason, submitted_at=clock.now())
         for v in violations:
             locked = Violation.objects.select_for_update().get(pk=v.pk)
-            if locked.status not in rules.DISPUTABLE:
+            if not VIOLATION_TRANSITIONS.allows(locked.status, S.DISPUTED):
                 raise Conflict("violations.not_disputable", f"违法记录{v.pk}当前不能申诉",
                                f"Violation {v.pk} cannot be disputed now", field="violation_ids")
             _dispute_open(locked, actor=actor, reason=reason)
@@ -858,7 +811,7 @@ def dispute_submit(*, user, kind: str, violation_ids: list[int], reason: str,
 def dispute_review(*, dispute_id: int, confirm: bool, note: str, actor: Actor) -> Dispute:
     """An approver decides: confirmed voids the violations (points removed, fines cancelled or refunded);
     rejected puts them back where they were."""
-    _require(actor, APPROVER_ROLES)
+    require(actor, "dispute.review")
     note = (note or "").strip()
     if not note:
         raise InvalidInput("violations.review_note", "请填写审核意见", "Give the review note", field="note")

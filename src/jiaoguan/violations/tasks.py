@@ -2,20 +2,17 @@
 from celery import shared_task
 
 from jiaoguan.core.scheduler import periodic
+from jiaoguan.violations import services, signing
 
 
 @periodic(seconds=3600)
 @shared_task(name="violations.points_cycles_open", ignore_result=True)
 def points_cycles_open() -> int:
     """At each scoring cycle's end, open the next cycle's points account with what carries over."""
-    from jiaoguan.violations import services
-
     return services.points_cycles_open()
 
 
 @periodic(seconds=3600)
 @shared_task(name="violations.device_nonces_purge", ignore_result=True)
 def device_nonces_purge() -> int:
-    from jiaoguan.violations import signing
-
     return signing.device_nonces_purge()

@@ -1,7 +1,7 @@
 """Staff violation pages: mounted by console/urls.py at /console/violations/ (console:console_violations)."""
 from django.urls import path
 
-from jiaoguan.console import violation_views as views
+from jiaoguan.console.violations import views
 
 app_name = "console_violations"
 urlpatterns = [

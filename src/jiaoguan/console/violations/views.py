@@ -11,28 +11,22 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from jiaoguan.console.views import staff_required
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.registry.models import Vehicle
-from jiaoguan.violations import imports, services
-from jiaoguan.violations.models import PenaltyDecision, PointsEntry, Violation
+from jiaoguan.registry.selectors import PlateType
+from jiaoguan.violations import imports, rules, selectors, services
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_TYPES = {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream", ""}
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 # --- record ------------------------------------------------------------------------------------------------------
 
 class RecordForm(forms.Form):
     plate = forms.CharField(label=gettext_lazy("号牌号码"), max_length=10)
-    plate_type = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=Vehicle.PlateType.choices)
+    plate_type = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=PlateType.choices)
     code = forms.CharField(label=gettext_lazy("违法代码"), max_length=10)
     place = forms.CharField(label=gettext_lazy("违法地点"), max_length=120)
     occurred_at = forms.DateTimeField(label=gettext_lazy("违法时间"),
@@ -55,7 +49,7 @@ def record(request: HttpRequest) -> HttpResponse:
                     photos = [services.photo_check(data["photo"].read(), field="photo")]
                 recorded = services.violation_record(
                     plate=data["plate"], plate_type=data["plate_type"], code=data["code"], place=data["place"],
-                    occurred_at=data["occurred_at"], source=Violation.Source.ON_SITE, actor=_actor(request),
+                    occurred_at=data["occurred_at"], source=selectors.ViolationSource.ON_SITE, actor=actor_of(request),
                     photos=photos).violation
                 form = RecordForm()
             except DomainError as exc:
@@ -63,7 +57,7 @@ def record(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     else:
-        form = RecordForm(initial={"plate_type": Vehicle.PlateType.SMALL})
+        form = RecordForm(initial={"plate_type": PlateType.SMALL})
     context = {"form": form, "recorded": recorded,
                "description": bi(recorded.code.description_zh, recorded.code.description_en) if recorded else ""}
     return render(request, "console/violations/record.html", context, status=status)
@@ -92,7 +86,7 @@ def import_csv(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 report = imports.violations_import_csv(content=form.cleaned_data["file"].read(),
-                                                       actor=_actor(request))
+                                                       actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(form, exc)
         else:
@@ -115,16 +109,9 @@ class RevokeForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _find(q: str) -> list[Violation]:
-    q = q.strip().upper()
-    qs = Violation.objects.select_related("code")
-    qs = qs.filter(pk=int(q)) if q.isdigit() else qs.filter(plate=q)
-    return list(qs.order_by("-occurred_at", "-pk")[:50])
-
-
-def _rows(violations: list[Violation]) -> list[dict]:
+def _rows(violations: list) -> list[dict]:
     return [{"v": v, "description": bi(v.code.description_zh, v.code.description_en),
-             "revocable": v.status != Violation.Status.REVOKED} for v in violations]
+             "revocable": rules.VIOLATION_TRANSITIONS.allows(v.status, rules.REVOKED)} for v in violations]
 
 
 @staff_required("violation.revoke")
@@ -134,7 +121,7 @@ def revoke_find(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.GET:
         if form.is_valid():
-            results = _rows(_find(form.cleaned_data["q"]))
+            results = _rows(selectors.violations_find(q=form.cleaned_data["q"]))
         else:
             status = 400
     return render(request, "console/violations/revoke_find.html",
@@ -143,7 +130,7 @@ def revoke_find(request: HttpRequest) -> HttpResponse:
 
 @staff_required("violation.revoke")
 def revoke(request: HttpRequest, violation_id: int) -> HttpResponse:
-    v = Violation.objects.select_related("code").filter(pk=violation_id).first()
+    v = selectors.violation_get(violation_id=violation_id)
     if v is None:
         raise Http404
     status = 200
@@ -151,12 +138,11 @@ def revoke(request: HttpRequest, violation_id: int) -> HttpResponse:
     form = RevokeForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            was_paid = v.status == Violation.Status.PAID
+            was_paid = v.status == selectors.ViolationStatus.PAID
             try:
-                v = services.violation_revoke(violation=v, actor=_actor(request), reason=form.cleaned_data["reason"])
-                reversed_entry = PointsEntry.objects.filter(violation=v, kind=PointsEntry.Kind.REVERSE).first()
-                decision = PenaltyDecision.objects.filter(violation=v).first()
-                outcome = {"points": -reversed_entry.points if reversed_entry else 0,
+                v = services.violation_revoke(violation=v, actor=actor_of(request), reason=form.cleaned_data["reason"])
+                decision = selectors.decision_for(violation=v)
+                outcome = {"points": selectors.points_reversed(violation=v),
                            "fine_fen": decision.fine_fen if decision else 0,
                            "paid": was_paid}
             except DomainError as exc:

@@ -1,64 +1,42 @@
 """The approvers' dispute queue (我被套牌 / 申诉): open disputes oldest first, one dispute with its violations and
 evidence, confirm or reject with a note (``violations.services.dispute_review``).
 
-Only approvers (and administrators, as ``violations.services.APPROVER_ROLES``) may review. The dispute page (a
+Only approvers and administrators (the "dispute.review" permission of identity.roles) may review. The dispute page (a
 citizen's data: the dispute, its evidence, its photos) first writes an access-audit row per person concerned;
 the photos themselves are served only to reviewers and never as public media.
 """
 from __future__ import annotations
 
-from functools import wraps
-
 from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import masking
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi, choice_label
-from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 from jiaoguan.violations import selectors, services
-from jiaoguan.violations.models import Dispute, DisputePhoto, Evidence
 
-PERMISSION = "dispute.review"  # to add to identity.roles.PERMISSIONS: {Role.APPROVER, Role.ADMIN}
-
-
-def can_review(user) -> bool:
-    """The permission once identity.roles knows it; until then the roles the service itself accepts."""
-    return has_permission(user, PERMISSION) or (
-        bool(getattr(user, "is_active", False)) and getattr(user, "role", "") in services.APPROVER_ROLES)
+PERMISSION = "dispute.review"  # identity.roles.PERMISSIONS: approvers and administrators
+approver_required = staff_required(PERMISSION)
 
 
-def approver_required(view):
-    @staff_required()
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not can_review(request.user):
-            return render(request, "console/forbidden.html", {"permission": PERMISSION}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-
-def _dispute(dispute_id: int) -> Dispute:
-    d = Dispute.objects.filter(pk=dispute_id).prefetch_related("violations__code", "violations__vehicle",
-                                                               "violations__evidence", "photos").first()
+def _dispute(dispute_id: int):
+    d = selectors.dispute_get(dispute_id=dispute_id)
     if d is None:
         raise Http404
     return d
 
 
-def _subjects(d: Dispute) -> list[int]:
+def _subjects(d) -> list[int]:
     """The persons whose data the dispute page shows: the submitter and the owners of the vehicles."""
     ids = []
     submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
@@ -70,8 +48,8 @@ def _subjects(d: Dispute) -> list[int]:
     return ids
 
 
-def _audit(request: HttpRequest, d: Dispute, action: str, fields: list[str]) -> None:
-    actor = Actor.of(request.user, ip=client_ip(request))
+def _audit(request: HttpRequest, d, action: str, fields: list[str]) -> None:
+    actor = actor_of(request)
     for person_id in _subjects(d):
         audit_access(actor=actor, action=action, subject_person_id=person_id, object_type="violations.dispute",
                      object_id=d.pk, fields=fields)
@@ -95,7 +73,7 @@ class ReviewForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
-def _page(request: HttpRequest, d: Dispute, form: ReviewForm, status: int = 200) -> HttpResponse:
+def _page(request: HttpRequest, d, form: ReviewForm, status: int = 200) -> HttpResponse:
     _audit(request, d, "dispute.view", ["dispute", "evidence", "photos", "submitter"])
     submitter = users_by_ids(ids=[d.submitted_by_id]).get(d.submitted_by_id)
     violations = [{"v": v, "description": bi(v.code.description_zh, v.code.description_en),
@@ -105,7 +83,7 @@ def _page(request: HttpRequest, d: Dispute, form: ReviewForm, status: int = 200)
         "d": d, "form": form, "violations": violations, "photos": list(d.photos.all()),
         "submitter_name": masking.mask_name(getattr(getattr(submitter, "person", None), "name", "") or ""),
         "submitter_phone": masking.mask_phone(getattr(submitter, "phone", "") or ""),
-        "open": d.status == Dispute.Status.SUBMITTED,
+        "open": d.status == selectors.DisputeStatus.SUBMITTED,
     }
     response = render(request, "console/disputes/detail.html", context, status=status)
     response["Cache-Control"] = "no-store"
@@ -127,7 +105,7 @@ def review(request: HttpRequest, dispute_id: int) -> HttpResponse:
     confirm = form.cleaned_data["decision"] == "confirm"
     try:
         services.dispute_review(dispute_id=d.pk, confirm=confirm, note=form.cleaned_data["note"],
-                                actor=Actor.of(request.user, ip=client_ip(request)))
+                                actor=actor_of(request))
     except DomainError as exc:
         status = form_error(form, exc)
         return _page(request, _dispute(dispute_id), form, status=status)
@@ -140,7 +118,7 @@ def review(request: HttpRequest, dispute_id: int) -> HttpResponse:
 
 # --- photos (not public media: served only to reviewers, each look audited) -------------------------------------
 
-def _file(request: HttpRequest, d: Dispute, row) -> HttpResponse:
+def _file(request: HttpRequest, d, row) -> HttpResponse:
     # The look is audited by the dispute page that shows these photos ("dispute.view" lists "evidence" and
     # "photos"); auditing each image again would only multiply rows (and the browser fetches them in parallel).
     response = FileResponse(row.file.open("rb"), content_type=row.content_type)
@@ -151,7 +129,7 @@ def _file(request: HttpRequest, d: Dispute, row) -> HttpResponse:
 @approver_required
 def evidence_photo(request: HttpRequest, dispute_id: int, evidence_id: int) -> HttpResponse:
     d = _dispute(dispute_id)
-    row = Evidence.objects.filter(pk=evidence_id, violation__in=d.violations.all()).first()
+    row = selectors.dispute_evidence(dispute=d, evidence_id=evidence_id)
     if row is None:
         raise Http404
     return _file(request, d, row)
@@ -160,7 +138,7 @@ def evidence_photo(request: HttpRequest, dispute_id: int, evidence_id: int) -> H
 @approver_required
 def dispute_photo(request: HttpRequest, dispute_id: int, photo_id: int) -> HttpResponse:
     d = _dispute(dispute_id)
-    row = DisputePhoto.objects.filter(pk=photo_id, dispute=d).first()
+    row = selectors.dispute_photo(dispute=d, photo_id=photo_id)
     if row is None:
         raise Http404
     return _file(request, d, row)

@@ -11,26 +11,26 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.i18n import bi, choice_label
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
-from jiaoguan.portal.views import citizen_required
+from jiaoguan.payments import selectors as payments
+from jiaoguan.portal.views import _payable_row, citizen_required
 from jiaoguan.violations import conf, rules, selectors, services
-from jiaoguan.violations.models import Dispute, Evidence, Violation
 
-S = Violation.Status
+S = selectors.ViolationStatus
 TONES = {S.RECORDED: "warn", S.HANDLED: "warn", S.PAID: "ok", S.WAIVED: "ok", S.DISPUTED: "warn", S.REVOKED: ""}
 MAX_DISPUTE_PHOTOS = 4
 
 
-def _violation(request: HttpRequest, violation_id: int) -> Violation:
+def _violation(request: HttpRequest, violation_id: int):
     try:
         return selectors.my_violation(user=request.user, violation_id=violation_id)
     except NotFound:
@@ -38,9 +38,9 @@ def _violation(request: HttpRequest, violation_id: int) -> Violation:
 
 
 
-def _row(v: Violation) -> dict:
+def _row(v) -> dict:
     return {"v": v, "tone": TONES.get(v.status, ""), "description": bi(v.code.description_zh, v.code.description_en),
-            "source_label": choice_label(Violation.Source, v.source)}
+            "source_label": choice_label(selectors.ViolationSource, v.source)}
 
 
 # --- list ------------------------------------------------------------------------------------------------------
@@ -61,11 +61,11 @@ class HandleForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=120)
 
 
-def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | None = None,
+def _detail(request: HttpRequest, v, *, handle_form: HandleForm | None = None,
             error: DomainError | None = None, status: int = 200) -> HttpResponse:
     decision = selectors.decision_for(violation=v)
     refusals = []
-    if v.status == S.RECORDED:
+    if selectors.may_handle(violation=v):
         refusals = [bi(r.zh, r.en) for r in services.online_refusals(user=request.user, violation=v)]
     waiver = selectors.waiver_offer(violation=v)  # the check violation_request_waiver enforces
     error_lines = []
@@ -73,16 +73,9 @@ def _detail(request: HttpRequest, v: Violation, *, handle_form: HandleForm | Non
         error_lines = list(dict.fromkeys(error.field_messages().values())) or [error.message()]
     payable = None
     if decision is not None and decision.fine_fen:
-        try:
-            from jiaoguan.payments import selectors as payments
-
-            payable = payments.payable_for_source(source_type=services.SOURCE_TYPE, source_id=str(decision.pk))
-        except ImportError:  # pragma: no cover - the payments app is part of the project
-            payable = None
+        payable = payments.payable_for_source(source_type=services.SOURCE_TYPE, source_id=str(decision.pk))
     payable_row = None
     if payable is not None and payable.status == "unpaid":
-        from jiaoguan.portal.views import _payable_row
-
         payable_row = _payable_row(payable)  # 缴款编号 with its Code 128 and QR on the decision (缴费一维码)
     waiver_label = ""
     if v.waiver_rule:
@@ -117,7 +110,7 @@ def violation_detail(request: HttpRequest, violation_id: int) -> HttpResponse:
 def violation_photo(request: HttpRequest, violation_id: int, evidence_id: int) -> HttpResponse:
     """An evidence photo, only to someone who may see the violation (media files are not public)."""
     v = _violation(request, violation_id)
-    evidence = Evidence.objects.filter(violation=v, pk=evidence_id).first()
+    evidence = selectors.evidence_of(violation=v, evidence_id=evidence_id)
     if evidence is None:
         raise Http404
     response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
@@ -140,8 +133,8 @@ def violation_handle(request: HttpRequest, violation_id: int) -> HttpResponse:
         return 201, {"number": decision.number}
 
     try:
-        _status, body = idempotent(scope=f"user:{request.user.pk}:violation-handle",
-                             key=form.cleaned_data["idempotency_key"], fingerprint=str(v.pk), run=run)
+        _status, body = once_for(request.user, "violation-handle", key=form.cleaned_data["idempotency_key"],
+                                 fingerprint=str(v.pk), run=run)
     except DomainError as exc:
         v = _violation(request, violation_id)
         return _detail(request, v, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
@@ -194,7 +187,7 @@ class DisputeForm(forms.Form):
 
     def __init__(self, *args, choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = Dispute.Kind.choices
+        self.fields["kind"].choices = selectors.DisputeKind.choices
         self.fields["violation_ids"].choices = choices
 
     def clean_photos(self):
@@ -238,7 +231,7 @@ def dispute_new(request: HttpRequest) -> HttpResponse:
     else:
         preselect = request.GET.get("violation", "")
         initial_ids = [int(preselect)] if preselect.isdigit() and any(v.pk == int(preselect) for v in open_ones) else []
-        form = DisputeForm(initial={"kind": Dispute.Kind.APPEAL, "violation_ids": initial_ids}, choices=choices)
+        form = DisputeForm(initial={"kind": selectors.DisputeKind.APPEAL, "violation_ids": initial_ids}, choices=choices)
     return render(request, "portal/violations/dispute.html", {"form": form, "has_choices": bool(choices),
                                                               "list_url": reverse("portal:violations_portal:list")},
                   status=status)

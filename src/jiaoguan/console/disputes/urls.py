@@ -1,7 +1,7 @@
 """The approvers' dispute queue: mounted by console/urls.py at /console/disputes/ (console:console_disputes)."""
 from django.urls import path
 
-from jiaoguan.console import dispute_views as views
+from jiaoguan.console.disputes import views
 
 app_name = "console_disputes"
 urlpatterns = [

@@ -1,7 +1,7 @@
 """我的违法: mounted by portal/urls.py at /me/violations/ (namespace portal:violations_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import violation_views as views
+from jiaoguan.portal.violations import views
 
 app_name = "violations_portal"
 urlpatterns = [
