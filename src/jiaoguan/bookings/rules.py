@@ -122,26 +122,16 @@ def threshold_reached(*, count: int, threshold: int) -> bool:
     return threshold > 0 and count >= threshold
 
 
+# --- Seats ---------------------------------------------------------------------------------------------------------
+
+# the statuses that hold a seat for good; a "held" booking holds one until its hold runs out (selectors.seat_taken)
+SEAT_TAKEN = ("confirmed", "attended")
+
+
 # --- Input bounds (bad input must be a 4xx, never a database overflow) -------------------------------------------
 
-MAX_ID = 2**63 - 1  # a BigAutoField / PostgreSQL bigint; SQLite's INTEGER holds the same
 FIRST_DAY = dt.date(2000, 1, 1)  # days outside this range are never bookable; refuse them before any query
 LAST_DAY = dt.date(2099, 12, 31)
-
-
-def parse_id(value) -> int | None:
-    """A database id from a path, a form or JSON: a positive integer that fits the column, else None. Text must
-    be ASCII digits only (``"²".isdigit()`` is True but ``int("²")`` fails)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
-            return None
-        value = int(value)
-    if not isinstance(value, int):
-        return None
-    return value if 1 <= value <= MAX_ID else None
 
 
 def day_ok(day: dt.date | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -21,6 +22,7 @@ from jiaoguan.bookings.models import (
 )
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.ids import parse_id
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,18 @@ class QuotaAvailability:
         return max(0, self.capacity - self.taken)
 
 
+def seat_taken(*, now: dt.datetime, via: str = "") -> Q:
+    """The one definition of a seat taken, for display (the services count again under the lock): a confirmed
+    or attended booking, or a hold whose time has not run out. ``via``: the path from the queried model to the
+    booking (``"bookings__"`` from a quota)."""
+    return (Q(**{f"{via}status__in": rules.SEAT_TAKEN})
+            | Q(**{f"{via}status": "held", f"{via}hold_expires_at__gt": now}))
+
+
 def slot_availability(*, slot: Slot) -> list[QuotaAvailability]:
     now = clock.now()
     quotas = (Quota.objects.filter(slot=slot).order_by("id").annotate(
-        taken=Count("bookings", filter=Q(bookings__status__in=("confirmed", "attended"))
-                    | Q(bookings__status="held", bookings__hold_expires_at__gt=now), distinct=True),
+        taken=Count("bookings", filter=seat_taken(now=now, via="bookings__"), distinct=True),
         pending=Count("applications", filter=Q(applications__status="pending"), distinct=True)))
     return [QuotaAvailability(q.pk, q.name, q.label_zh, q.label_en, q.capacity, q.taken, q.pending) for q in quotas]
 
@@ -207,10 +216,47 @@ def slots_taken(*, slot_ids: list[int]) -> dict[int, tuple[int, int]]:
     seats = dict(Quota.objects.filter(slot_id__in=slot_ids).values("slot_id").annotate(n=Sum("capacity"))
                  .values_list("slot_id", "n"))
     now = clock.now()
-    taken = dict(Booking.objects.filter(slot_id__in=slot_ids).filter(
-        Q(status__in=("confirmed", "attended")) | Q(status="held", hold_expires_at__gt=now))
+    taken = dict(Booking.objects.filter(slot_id__in=slot_ids).filter(seat_taken(now=now))
         .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
     return {sid: (seats.get(sid) or 0, taken.get(sid, 0)) for sid in slot_ids}
+
+
+def booking_of_kind(*, booking_id, kind: str, user=None) -> Booking | None:
+    """A booking of one kind (a domain app's own: "counter", "exam", ...), only the user's when ``user`` is
+    given; None when there is none (a malformed id too)."""
+    if parse_id(booking_id) is None:
+        return None
+    qs = Booking.objects.select_related("slot__resource", "user").filter(pk=booking_id, slot__resource__kind=kind)
+    if user is not None:
+        qs = qs.filter(user=user)
+    return qs.first()
+
+
+def resource_day_bookings(*, resource: Resource, day: dt.date) -> QuerySet[Booking]:
+    """Every booking (live and ended) of a resource's slots on a local day, in slot order."""
+    start, end = clock.day_bounds(day)
+    return (Booking.objects.filter(slot__resource=resource, slot__starts_at__gte=start, slot__starts_at__lt=end)
+            .select_related("slot", "user").order_by("slot__starts_at", "created_at", "id"))
+
+
+def party_bookings(*, user, party: str | None, kind: str, live_only: bool = False) -> QuerySet[Booking]:
+    """The bookings of ``kind`` the user made or that were made for ``party`` (an enterprise's), newest first;
+    none for an anonymous user."""
+    if getattr(user, "pk", None) is None:
+        return Booking.objects.none()
+    mine = Q(user=user)
+    if party:
+        mine |= Q(party=party)
+    qs = Booking.objects.filter(mine, slot__resource__kind=kind).select_related("slot__resource", "quota")
+    if live_only:
+        qs = qs.filter(status__in=LIVE_BOOKING)
+    return qs.order_by("-created_at", "-id")
+
+
+def slots_by_id(*, slot_ids: Iterable) -> dict[int, Slot]:
+    """The slots of these ids (malformed ones ignored), by id."""
+    ids = {i for i in (parse_id(s) for s in slot_ids) if i is not None}
+    return {s.pk: s for s in Slot.objects.filter(pk__in=ids)}
 
 
 def slot_ranked_applications(*, slot: Slot, limit: int = 500) -> list[tuple[Application, int | None]]:

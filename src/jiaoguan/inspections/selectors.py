@@ -12,7 +12,7 @@ from django.utils import timezone
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
-from jiaoguan.bookings.rules import parse_id
+from jiaoguan.core.ids import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.inspections import conf, rules

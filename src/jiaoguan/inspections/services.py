@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.bookings.models import Booking, Resource
-from jiaoguan.bookings.rules import parse_id
+from jiaoguan.core.ids import parse_id
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, forbidden, not_found

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.bookings.models import Booking
-from jiaoguan.bookings.rules import parse_id
+from jiaoguan.core.ids import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound

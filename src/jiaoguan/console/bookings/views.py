@@ -21,17 +21,13 @@ from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Booking, Resource, Slot
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 
 PAGE = 200
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 class SlotFilterForm(forms.Form):
@@ -141,7 +137,7 @@ def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
     if attended not in ("1", "0"):
         return _slot_page(request, b.slot, error=_("请选择已到场或未到场。"), status=400)
     try:
-        services.booking_mark(booking_id=b.pk, attended=attended == "1", actor=_actor(request))
+        services.booking_mark(booking_id=b.pk, attended=attended == "1", actor=actor_of(request))
     except DomainError as exc:
         return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
     messages.success(request, _("已登记 %(ref)s 的到场情况。") % {"ref": b.reference})
@@ -156,7 +152,7 @@ def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     if not form.is_valid():
         return _slot_page(request, b.slot, error=_("取消预约须填写原因。"), status=400)
     try:
-        services.booking_cancel(booking_id=b.pk, actor=_actor(request), reason=form.cleaned_data["reason"])
+        services.booking_cancel(booking_id=b.pk, actor=actor_of(request), reason=form.cleaned_data["reason"])
     except DomainError as exc:
         return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
     messages.success(request, _("预约 %(ref)s 已取消。") % {"ref": b.reference})
@@ -171,7 +167,7 @@ def slot_cancel(request: HttpRequest, slot_id: int) -> HttpResponse:
     if not form.is_valid():
         return _slot_page(request, slot, error=_("取消场次须填写原因。"), status=400, reason_form=form)
     try:
-        services.slot_cancel(slot_id=slot.pk, actor=_actor(request), reason=form.cleaned_data["reason"])
+        services.slot_cancel(slot_id=slot.pk, actor=actor_of(request), reason=form.cleaned_data["reason"])
     except DomainError as exc:
         return _slot_page(request, slot, error=exc.message(), status=_status_of(exc))
     messages.success(request, _("场次已取消，已通知所有预约人。"))
@@ -182,7 +178,7 @@ def slot_cancel(request: HttpRequest, slot_id: int) -> HttpResponse:
 def allocations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.slots_close()
-        run = services.applications_allocate(actor=_actor(request))
+        run = services.applications_allocate(actor=actor_of(request))
         messages.success(request, _("分配完成：%(slots)s 个场次，%(apps)s 份申请，%(n)s 个名额已分配。") % {
             "slots": run.slots, "apps": run.applications, "n": run.allocated})
         return redirect("console:bookings_console:allocations")
@@ -216,7 +212,7 @@ def penalty_lift(request: HttpRequest, penalty_id: int) -> HttpResponse:
     if not form.is_valid():
         return _penalties_page(request, error=_("解除限制须填写原因。"), status=400)
     try:
-        services.penalty_lift(penalty_id=penalty_id, actor=_actor(request), reason=form.cleaned_data["reason"])
+        services.penalty_lift(penalty_id=penalty_id, actor=actor_of(request), reason=form.cleaned_data["reason"])
     except NotFound:
         raise Http404 from None
     except DomainError as exc:

@@ -16,14 +16,15 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.identifiers import validate_id_number
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.exams.models import Result
+from jiaoguan.registry import selectors as registry
 
 INDEX = "console:exams_console:index"
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
@@ -33,9 +34,6 @@ def _subject(code: str) -> Bi:
     info = rules.SUBJECT_INFO[code]
     return bi(info.short_zh, info.short_en)
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _choices():
@@ -56,7 +54,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def allocate(request: HttpRequest) -> HttpResponse:
     try:
-        run = services.exam_allocate(actor=_actor(request))
+        run = services.exam_allocate(actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:
@@ -92,7 +90,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
             try:
                 s = services.session_create(venue_id=d["venue"], subject=d["subject"], starts_at=d["starts_at"],
                                             seats=d["seats"], duration_minutes=d["duration_minutes"],
-                                            actor=_actor(request))
+                                            actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(form, exc, rename={"venue_id": "venue"})
             else:
@@ -140,7 +138,7 @@ def result(request: HttpRequest, session_id: int) -> HttpResponse:
         return _session_page(request, session, status=422, error=_("请选择考生"))
     try:
         services.result_record(session_id=session.pk, booking_id=int(booking_id), outcome=outcome,
-                               actor=_actor(request))
+                               actor=actor_of(request))
     except DomainError as exc:
         return _session_page(request, session, status=exc.status if 400 <= exc.status < 500 else 400,
                              error=exc.message())
@@ -171,7 +169,7 @@ def venues(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             try:
                 v = services.venue_create(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"],
-                                          address=d["address"], subjects=d["subjects"], actor=_actor(request))
+                                          address=d["address"], subjects=d["subjects"], actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(form, exc)
             else:
@@ -204,8 +202,6 @@ class PermitForm(forms.Form):
 @staff_required("booking.attendance")
 def permits(request: HttpRequest) -> HttpResponse:
     """Find a person by ID number (the look is access-audited), see their permits, issue one."""
-    from jiaoguan.registry import selectors as registry
-
     person = None
     status = 200
     issue_form = None
@@ -217,7 +213,7 @@ def permits(request: HttpRequest) -> HttpResponse:
             try:
                 person = registry.person_get(person_id=d["person_id"])
                 p = services.permit_issue(person_id=d["person_id"], licence_class=d["licence_class"],
-                                          accepted_at=d["accepted_at"], actor=_actor(request))
+                                          accepted_at=d["accepted_at"], actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(issue_form, exc)
             else:
@@ -243,7 +239,7 @@ def permits(request: HttpRequest) -> HttpResponse:
             person = None
     views = []
     if person is not None:
-        audit_access(actor=_actor(request), action="exam.permits_view", subject_person_id=person.pk,
+        audit_access(actor=actor_of(request), action="exam.permits_view", subject_person_id=person.pk,
                      object_type="exams.permit", object_id=person.pk)
         views = [selectors.permit_view(permit=p) for p in selectors.permits_for_person(person_id=person.pk)]
         if issue_form is None:

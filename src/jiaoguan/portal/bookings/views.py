@@ -17,11 +17,10 @@ from django.views.decorators.http import require_POST
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import Application, Booking, WaitlistEntry
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.portal.views import citizen_required
 
 B = Booking.Status
@@ -77,47 +76,44 @@ def _act(request: HttpRequest, scope: str, object_id: int, run, done: str) -> Ht
         return 200, {"id": object_id}
 
     try:
-        idempotent(scope=f"user:{request.user.pk}:{scope}", key=key, fingerprint=str(object_id), run=once)
+        once_for(request.user, scope, key=key, fingerprint=str(object_id), run=once)
     except DomainError as exc:
         return _page(request, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
     messages.success(request, done)
     return redirect("portal:bookings_portal:list")
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
-
 
 @citizen_required
 @require_POST
 def booking_confirm(request: HttpRequest, booking_id: int) -> HttpResponse:
     return _act(request, "booking-confirm", booking_id, lambda: services.booking_confirm(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已确认。"))
+        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("预约已确认。"))
 
 
 @citizen_required
 @require_POST
 def booking_release(request: HttpRequest, booking_id: int) -> HttpResponse:
     return _act(request, "booking-release", booking_id, lambda: services.booking_release(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("已放弃保留的名额。"))
+        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("已放弃保留的名额。"))
 
 
 @citizen_required
 @require_POST
 def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     return _act(request, "booking-cancel", booking_id, lambda: services.booking_cancel(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已取消。"))
+        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("预约已取消。"))
 
 
 @citizen_required
 @require_POST
 def application_withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
     return _act(request, "booking-withdraw", application_id, lambda: services.application_withdraw(
-        application_id=application_id, user=request.user, actor=_actor(request)), _("预约申请已撤回。"))
+        application_id=application_id, user=request.user, actor=actor_of(request)), _("预约申请已撤回。"))
 
 
 @citizen_required
 @require_POST
 def waitlist_withdraw(request: HttpRequest, entry_id: int) -> HttpResponse:
     return _act(request, "waitlist-withdraw", entry_id, lambda: services.waitlist_withdraw(
-        entry_id=entry_id, user=request.user, actor=_actor(request)), _("已退出候补。"))
+        entry_id=entry_id, user=request.user, actor=actor_of(request)), _("已退出候补。"))
