@@ -15,15 +15,32 @@ def reference_new(prefix: str = "YY") -> str:
     return prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
 
 
+# The rank order, the one rule: earlier sort time ranks higher; equal times keep submission order (the lower id
+# first). The columns, most significant first: ``rank_key`` below, the allocation's SQL window
+# (services.ranked._RANK_SQL) and the selectors' queries are all built from this tuple; the property test
+# (tests/bookings/test_ranking_property.py) checks the SQL against the Python.
+RANK_ORDER = ("sort_time", "id")
+
+
 @dataclass(frozen=True)
 class Ranked:
     id: int
     sort_time: dt.datetime
 
 
+def rank_key(item) -> tuple:
+    """An application's (or a ``Ranked``'s) position key in ``RANK_ORDER``: smaller ranks higher."""
+    return tuple(getattr(item, field) for field in RANK_ORDER)
+
+
 def rank_order(items: Iterable[Ranked]) -> list[Ranked]:
-    """Earlier sort time ranks higher; equal times keep submission order (the lower id first)."""
-    return sorted(items, key=lambda r: (r.sort_time, r.id))
+    """Best first, by ``rank_key``."""
+    return sorted(items, key=rank_key)
+
+
+def ranks(items: Iterable[Ranked]) -> dict[int, int]:
+    """id -> rank (1 = first) of these items among themselves."""
+    return {item.id: i for i, item in enumerate(rank_order(items), start=1)}
 
 
 def allocate(items: Sequence[Ranked], seats: int) -> tuple[list[tuple[Ranked, int]], list[tuple[Ranked, int]]]:
@@ -36,8 +53,8 @@ def allocate(items: Sequence[Ranked], seats: int) -> tuple[list[tuple[Ranked, in
 
 def live_rank(my: Ranked, others: Iterable[Ranked]) -> int:
     """1 + how many other pending applications rank ahead of mine."""
-    key = (my.sort_time, my.id)
-    return 1 + sum(1 for o in others if o.id != my.id and (o.sort_time, o.id) < key)
+    key = rank_key(my)
+    return 1 + sum(1 for o in others if o.id != my.id and rank_key(o) < key)
 
 
 def year_end(at: dt.datetime) -> dt.datetime:

@@ -120,12 +120,23 @@ def application_rank(*, application: Application) -> int | None:
     if application.status != Application.Status.PENDING:
         return application.rank
     ahead = Application.objects.filter(quota_id=application.quota_id, status=Application.Status.PENDING).filter(
-        Q(sort_time__lt=application.sort_time) | Q(sort_time=application.sort_time, id__lt=application.pk)).count()
+        _ranked_ahead_of(application)).count()
     return ahead + 1
 
 
+def _ranked_ahead_of(application: Application) -> Q:
+    """Applications that rank ahead of this one: ``rules.RANK_ORDER`` compared column by column (lexicographic,
+    as ``rules.rank_key``)."""
+    ahead, same = Q(pk__in=[]), {}
+    for field, value in zip(rules.RANK_ORDER, rules.rank_key(application)):
+        ahead |= Q(**same, **{f"{field}__lt": value})
+        same[field] = value
+    return ahead
+
+
 def application_rank_check(*, application: Application) -> int:
-    """The same rank by the pure rule (for tests and audits): ranks every pending application in Python."""
+    """The same rank by the pure rule (``rules.live_rank``; for tests and audits): ranks every pending
+    application in Python."""
     others = [rules.Ranked(pk, t) for pk, t in Application.objects.filter(
         quota_id=application.quota_id, status=Application.Status.PENDING).values_list("id", "sort_time")]
     return rules.live_rank(rules.Ranked(application.pk, application.sort_time), others)
@@ -260,18 +271,17 @@ def slots_by_id(*, slot_ids: Iterable) -> dict[int, Slot]:
 
 
 def slot_ranked_applications(*, slot: Slot, limit: int = 500) -> list[tuple[Application, int | None]]:
-    """A slot's applications with their rank (live while pending, published once decided), best first."""
+    """A slot's applications with their rank (live while pending, published once decided), best first within
+    each quota: what the console and the staff API show. The live ranks come from ``rules.ranks``; the first
+    ``limit`` in rank order are read, so the ranks of those are exact."""
     apps = list(Application.objects.filter(slot=slot).select_related("quota", "user")
-                .order_by("quota_id", "sort_time", "id")[:limit])
-    out: list[tuple[Application, int | None]] = []
-    position: dict[int, int] = {}
+                .order_by("quota_id", *rules.RANK_ORDER)[:limit])
+    pending: dict[int, list[rules.Ranked]] = {}
     for a in apps:
         if a.status == Application.Status.PENDING:
-            position[a.quota_id] = position.get(a.quota_id, 0) + 1
-            out.append((a, position[a.quota_id]))
-        else:
-            out.append((a, a.rank))
-    return out
+            pending.setdefault(a.quota_id, []).append(rules.Ranked(a.pk, a.sort_time))
+    live = {pk: rank for items in pending.values() for pk, rank in rules.ranks(items).items()}
+    return [(a, live[a.pk] if a.status == Application.Status.PENDING else a.rank) for a in apps]
 
 
 def allocation_runs(*, limit: int = 20) -> list[AllocationRun]:

@@ -90,16 +90,16 @@ UPDATE bookings_application
    SET rank = r.rn,
        status = CASE WHEN r.rn <= %s THEN 'allocated' ELSE 'unsuccessful' END,
        decided_at = %s
-  FROM (SELECT id AS aid, ROW_NUMBER() OVER (ORDER BY sort_time, id) AS rn
+  FROM (SELECT id AS aid, ROW_NUMBER() OVER (ORDER BY {order}) AS rn
           FROM bookings_application
          WHERE quota_id = %s AND status = 'pending') AS r
  WHERE bookings_application.id = r.aid
-"""
+""".format(order=", ".join(rules.RANK_ORDER))  # the one rank order (rules.RANK_ORDER; the property test ties them)
 
 
 def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int, int] | None:
     """Allocate one closed slot in one transaction: rank each quota's pending applications with one SQL
-    statement (window function; the same order as ``rules.rank_order``), create the confirmed bookings of
+    statement (window function; ``rules.RANK_ORDER``, as ``rules.rank_order``), create the confirmed bookings of
     those within the seats, publish. None when the slot is not (or no longer) due: the slot row is locked
     first, so a second run at the same time waits and then finds it allocated."""
     with transaction.atomic():
