@@ -128,8 +128,8 @@ def session_create(*, venue_id: int, subject: str, starts_at: dt.datetime, seats
     if closes_at <= max(now, opens_at):
         raise InvalidInput(
             "exams.window_passed",
-            f"预约须在考试前3个工作日截止（{timezone.localtime(closes_at):%Y-%m-%d %H:%M}），该时间已过，请选择更晚的考试时间",
-            f"Booking closes 3 working days before the exam ({timezone.localtime(closes_at):%Y-%m-%d %H:%M}), "
+            f"预约须在考试前{rules.CLOSE_WORKDAYS_BEFORE}个工作日截止（{timezone.localtime(closes_at):%Y-%m-%d %H:%M}），该时间已过，请选择更晚的考试时间",
+            f"Booking closes {rules.CLOSE_WORKDAYS_BEFORE} working days before the exam ({timezone.localtime(closes_at):%Y-%m-%d %H:%M}), "
             "which has passed: choose a later exam time", field="starts_at")
     with transaction.atomic():
         slot = bookings.slot_create(
@@ -293,8 +293,8 @@ def exam_apply(*, user, session_id: int, actor: Actor, permit_id: int | None = N
             raise Conflict("exams.window_not_open", f"该场次将于{timezone.localtime(slot.opens_at):%Y-%m-%d %H:%M}开放预约",
                            f"Booking opens at {timezone.localtime(slot.opens_at):%Y-%m-%d %H:%M}")
         if now >= slot.closes_at or slot.status != "open":
-            raise Conflict("exams.window_closed", "该场次预约已截止（考试前3个工作日截止）",
-                           "Booking for this session has closed (it closes 3 working days before the exam)")
+            raise Conflict("exams.window_closed", f"该场次预约已截止（考试前{rules.CLOSE_WORKDAYS_BEFORE}个工作日截止）",
+                           f"Booking for this session has closed (it closes {rules.CLOSE_WORKDAYS_BEFORE} working days before the exam)")
         used = selectors.bookings_used(permit=permit, subject=subject)
         if not rules.booking_allowed(subject, used):
             raise Conflict("exams.booking_limit",

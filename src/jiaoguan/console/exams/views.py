@@ -47,7 +47,8 @@ def index(request: HttpRequest) -> HttpResponse:
     rows = [{"r": r, "subject": _subject(r.session.subject),
              "venue": bi(r.session.venue.name_zh, r.session.venue.name_en)}
             for r in selectors.sessions_for_staff(limit=200)]
-    return render(request, "console/exams/index.html", {"rows": rows})
+    return render(request, "console/exams/index.html",
+                  {"rows": rows, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE})
 
 
 @staff_required("booking.manage")
@@ -101,7 +102,8 @@ def session_new(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = SessionForm()
-    return render(request, "console/exams/session_new.html", {"form": form}, status=status)
+    return render(request, "console/exams/session_new.html",
+                  {"form": form, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE}, status=status)
 
 
 def _session(session_id: int):

@@ -67,7 +67,8 @@ def _render(request: HttpRequest, *, error: DomainError | None = None, status: i
     context = {
         "permits": views, "sessions": session_rows, "applications": app_rows, "error_lines": error_lines,
         "next_names": next_names, "venue": venue or "", "venues": [(v.code, bi(v.name_zh, v.name_en)) for v in venues],
-        "max_bookings": rules.MAX_BOOKINGS,
+        "max_bookings": rules.MAX_BOOKINGS, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE,
+        "valid_years": rules.VALID_YEARS,
     }
     return render(request, "portal/exams/home.html", context, status=status)
 
