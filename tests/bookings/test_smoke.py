@@ -49,3 +49,18 @@ def test_first_come_and_ranked_smoke():
     assert services.slot_allocation_notify(slot_id=s2.pk) == 2
     a1.refresh_from_db()
     assert a1.meta.get("notified") and services.slot_allocation_notify(slot_id=s2.pk) == 0
+
+
+def test_the_life_cycles_cover_the_models_statuses():
+    """rules' state machines (what services move along and pages offer from) name exactly the models' statuses."""
+    from jiaoguan.bookings import rules
+    from jiaoguan.bookings.models import LIVE_BOOKING, Application, Booking, Slot, WaitlistEntry
+
+    assert rules.BOOKING.states == set(Booking.Status.values)
+    assert rules.APPLICATION.states == set(Application.Status.values)
+    assert rules.WAITLIST.states == set(WaitlistEntry.Status.values)
+    assert rules.SLOT.states == set(Slot.Status.values)
+    assert rules.BOOKING_RUNNING == {"held", "confirmed"} and rules.BOOKING_RUNNING < set(LIVE_BOOKING)
+    assert rules.BOOKING.sources("cancelled") == {"held", "confirmed"}
+    assert rules.SLOT.sources("allocated") == {"open", "closed"}
+    assert not rules.BOOKING.allows("expired", "confirmed") and rules.BOOKING.allows("held", "expired")

@@ -6,6 +6,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from jiaoguan.core.clock import localtime
+from jiaoguan.core.states import StateMachine
+
 # Crockford-style alphabet without I, L, O, U: references are read out over the phone
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -74,9 +77,7 @@ class PenaltyDecision:
 
 def _local(at: dt.datetime) -> dt.datetime:
     """``at`` in the project's time zone (Asia/Shanghai): calendar years are Beijing years, not UTC ones."""
-    from jiaoguan.core import clock
-
-    return clock.localtime(at)
+    return localtime(at)
 
 
 def penalty_for(*, ban: str, ban_days: int, now: dt.datetime, period_key: str,
@@ -162,11 +163,48 @@ def citizen_cancel_block(*, status: str, cancel_until: dt.datetime, now: dt.date
     ``services.booking_cancel`` enforces and the pages offer the button from."""
     if status == "held":
         return "bookings.not_confirmed"
-    if status != "confirmed":
+    if not BOOKING.allows(status, "cancelled"):
         return "bookings.not_cancellable"
     if now >= cancel_until:
         return "bookings.cancel_closed"
     return None
+
+
+# --- Life cycles (services.common._end and the services move along these; the pages offer what they allow) -------
+
+# A seat. First come: held → confirmed (or released / expired); ranked: created confirmed by the allocation.
+# Confirmed → cancelled (citizen before the deadline, or staff), attended or no-show. Staff may cancel a hold too.
+BOOKING = StateMachine("bookings.booking", {
+    "held": ("confirmed", "released", "expired", "cancelled"),
+    "confirmed": ("cancelled", "attended", "no_show"),
+    "released": (), "expired": (), "cancelled": (), "attended": (), "no_show": (),
+}, code="bookings.not_allowed", what=("预约", "The booking"))
+
+# A ranked application: decided by the allocation, or withdrawn (by the citizen, or with its slot).
+APPLICATION = StateMachine("bookings.application", {
+    "pending": ("allocated", "unsuccessful", "withdrawn"),
+    "allocated": (), "unsuccessful": (), "withdrawn": (),
+}, code="bookings.not_pending", what=("预约申请", "The application"))
+
+# A waiting-list entry: offered a held seat (accepted when confirmed, lapsed when the hold ends), or it lapses
+# while waiting (booked elsewhere, banned), or is withdrawn.
+WAITLIST = StateMachine("bookings.waitlist", {
+    "waiting": ("offered", "lapsed", "withdrawn"),
+    "offered": ("accepted", "lapsed", "withdrawn"),
+    "accepted": (), "lapsed": (), "withdrawn": (),
+}, code="bookings.waitlist_not_waiting", what=("候补记录", "The waiting-list entry"))
+
+# A slot: a ranked one closes when its window passes and is allocated; any slot can be called off.
+SLOT = StateMachine("bookings.slot", {
+    "open": ("closed", "allocated", "cancelled"),
+    "closed": ("allocated", "cancelled"),
+    "allocated": ("cancelled",),
+    "cancelled": (),
+}, code="bookings.slot_unavailable", what=("预约场次", "The slot"))
+
+# Bookings not at an end yet (held or confirmed): what pages list as current. (models.LIVE_BOOKING, the key's
+# hold, also counts "attended": a seat used stays booked.)
+BOOKING_RUNNING = frozenset(BOOKING.states - BOOKING.terminal)
 
 
 # --- Which action each state allows (the services enforce these; the pages offer buttons from them) -------------
@@ -191,7 +229,7 @@ BLOCK_TEXTS = {
 def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> str | None:
     """Why a citizen may not withdraw a ranked application now, or None: a pending one while the booking window
     is open. What ``services.application_withdraw`` enforces."""
-    if status != "pending":
+    if not APPLICATION.allows(status, "withdrawn"):
         return "bookings.not_pending"
     if now >= closes_at:
         return "bookings.window_closed"
@@ -201,7 +239,7 @@ def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> 
 def release_block(*, status: str, hold_expires_at: dt.datetime | None, now: dt.datetime) -> str | None:
     """Why a citizen may not let a held seat go now, or None: only a hold whose time has not run out (an expired
     one is already gone: the sweep ends it). What ``services.booking_release`` enforces."""
-    if status != "held":
+    if not BOOKING.allows(status, "released"):
         return "bookings.not_held"
     if hold_expires_at is None or hold_expires_at <= now:
         return "bookings.hold_expired"
@@ -219,13 +257,13 @@ def give_up_block(*, status: str, hold_expires_at: dt.datetime | None, cancel_un
 
 def staff_cancel_block(*, status: str) -> str | None:
     """Staff cancel a held or confirmed booking at any time (with a reason); nothing that has ended."""
-    return None if status in ("held", "confirmed") else "bookings.not_cancellable"
+    return None if BOOKING.allows(status, "cancelled") else "bookings.not_cancellable"
 
 
 def mark_block(*, status: str, starts_at: dt.datetime, now: dt.datetime) -> str | None:
     """Why staff may not mark attendance (attended / no-show) now, or None: a confirmed booking, once its slot
     has started. What ``services.booking_mark`` enforces and the console offers the buttons from."""
-    if status != "confirmed":
+    if not (BOOKING.allows(status, "attended") and BOOKING.allows(status, "no_show")):
         return "bookings.not_markable"
     if now < starts_at:
         return "bookings.not_started"

@@ -69,6 +69,13 @@ def slots_for_resource(*, resource: Resource, start: dt.datetime | None = None, 
     return qs.order_by("starts_at", "id")
 
 
+def slots_due_for_allocation(*, now: dt.datetime | None = None) -> QuerySet[Slot]:
+    """Ranked slots whose window has closed and that may still be allocated (rules.SLOT): what the allocation
+    job runs over and the console counts as due."""
+    return Slot.objects.filter(resource__policy=Resource.Policy.RANKED,
+                               status__in=rules.SLOT.sources(Slot.Status.ALLOCATED), closes_at__lte=now or clock.now())
+
+
 def slot_get(*, slot_id: int) -> Slot:
     slot = Slot.objects.select_related("resource").filter(pk=slot_id).first()
     if slot is None:

@@ -178,6 +178,8 @@ def _end(b: Booking, *, to: str, actor: Actor, action: str, now: dt.datetime, ex
     """Move a booking to an end state with a conditional update (exactly once), audit and emit. A held seat
     that was a waiting-list offer: the offer lapses (the caller passes the seat on)."""
     expect = expect or b.status
+    if not rules.BOOKING.allows(expect, to):  # the life cycle (rules.BOOKING): nothing else moves a booking
+        return False
     fields = {"status": to, "ended_at": now, "hold_expires_at": None}
     if by:
         fields["cancelled_by"] = by

@@ -85,7 +85,7 @@ def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
         b, _q = _mine_locked(booking_id=booking_id, user=user)
         if b.status == B.CONFIRMED:
             return b
-        if b.status != B.HELD:
+        if not rules.BOOKING.allows(b.status, B.CONFIRMED):
             if b.status == B.EXPIRED:
                 raise Conflict("bookings.hold_expired", "保留时间已过，名额已释放，请重新预约",
                                "The hold has run out and the seat was released; please book again")

@@ -6,7 +6,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
-from jiaoguan.bookings import rules
+from jiaoguan.bookings import rules, selectors
 from jiaoguan.bookings.models import (
     LIVE_BOOKING,
     AllocationRun,
@@ -104,7 +104,7 @@ def _allocate_slot(*, slot_id: int, actor: Actor, now: dt.datetime) -> tuple[int
     first, so a second run at the same time waits and then finds it allocated."""
     with transaction.atomic():
         slot = _lock_slot(slot_id)  # and its quotas
-        if slot is None or slot.status not in (Slot.Status.OPEN, Slot.Status.CLOSED) or slot.closes_at > now:
+        if slot is None or not rules.SLOT.allows(slot.status, Slot.Status.ALLOCATED) or slot.closes_at > now:
             return None
         quotas = list(Quota.objects.filter(slot=slot).order_by("id"))
         applications = allocated = 0
@@ -162,8 +162,7 @@ def applications_allocate(*, actor: Actor, now: dt.datetime | None = None,
     require(actor, "booking.manage")
     now = now or clock.now()
     run = AllocationRun(started_at=clock.now(), actor_label=actor.label[:150])
-    qs = Slot.objects.filter(resource__policy=Resource.Policy.RANKED, status__in=(Slot.Status.OPEN, Slot.Status.CLOSED),
-                             closes_at__lte=now)
+    qs = selectors.slots_due_for_allocation(now=now)
     if slot_ids is not None:
         qs = qs.filter(pk__in=slot_ids)
     for slot_id in list(qs.order_by("starts_at", "id").values_list("pk", flat=True)):

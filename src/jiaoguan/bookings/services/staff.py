@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from jiaoguan.bookings import rules
 from jiaoguan.bookings.models import (
     Application,
     Booking,
@@ -155,15 +156,15 @@ def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
         slot = _lock_slot(slot_id)  # and its quotas
         if slot is None:
             raise not_found("预约场次", "booking slot")
-        if slot.status == Slot.Status.CANCELLED:
-            return slot
+        if not rules.SLOT.allows(slot.status, Slot.Status.CANCELLED):
+            return slot  # already called off
         now = clock.now()
         old = slot.status
         slot.status = Slot.Status.CANCELLED
         slot.save(update_fields=["status"])
         audit_record(actor=actor, action="booking.slot_cancel", obj=slot, old={"status": old},
                      new={"status": slot.status}, reason=reason)
-        for b in Booking.objects.filter(slot=slot, status__in=(B.HELD, B.CONFIRMED)).select_related(
+        for b in Booking.objects.filter(slot=slot, status__in=rules.BOOKING.sources(B.CANCELLED)).select_related(
                 "user", "slot__resource"):
             if _end(b, to=B.CANCELLED, actor=actor, action="booking.cancel", now=now,
                     by=Booking.CancelledBy.STAFF, reason=reason):
@@ -180,7 +181,7 @@ def slot_cancel(*, slot_id: int, actor: Actor, reason: str) -> Slot:
             for a in pending:
                 _notify(user=a.user, template="booking.cancelled",
                         params={**_what(slot), "reference": f"#{a.pk}"}, sms=False)
-        waiting = list(WaitlistEntry.objects.filter(slot=slot, status__in=(W.WAITING, W.OFFERED))
+        waiting = list(WaitlistEntry.objects.filter(slot=slot, status__in=rules.WAITLIST.sources(W.WITHDRAWN))
                        .values_list("pk", flat=True))
         if waiting:
             WaitlistEntry.objects.filter(pk__in=waiting).update(status=W.WITHDRAWN)

@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
+from jiaoguan.bookings import rules
 from jiaoguan.bookings.models import (
     LIVE_BOOKING,
     Booking,
@@ -82,7 +83,7 @@ def waitlist_withdraw(*, entry_id: int, user, actor: Actor) -> WaitlistEntry:
             raise not_found("候补记录", "waiting-list entry")
         q = _lock_quota_id(found)
         e = WaitlistEntry.objects.select_related("user", "booking").get(pk=entry_id)
-        if e.status not in (W.WAITING, W.OFFERED):
+        if not rules.WAITLIST.allows(e.status, W.WITHDRAWN):
             raise Conflict("bookings.waitlist_not_waiting", "该候补记录已不在候补中",
                            "This entry is no longer waiting")
         old = e.status

@@ -106,7 +106,7 @@ def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int
         "quotas": [{"q": q, "label": bi(q.label_zh, q.label_en)} for q in selectors.slot_availability(slot=slot)],
         "bookings": bookings, "applications": applications, "waitlist": waitlist, "error": error,
         "reason_form": reason_form or ReasonForm(), "can_manage": has_permission(request.user, "booking.manage"),
-        "cancellable": slot.status != Slot.Status.CANCELLED,
+        "cancellable": rules.SLOT.allows(slot.status, Slot.Status.CANCELLED),
     }
     response = render(request, "console/bookings/slot.html", context, status=status)
     response["Cache-Control"] = "no-store"
@@ -182,10 +182,7 @@ def allocations(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("分配完成：%(slots)s 个场次，%(apps)s 份申请，%(n)s 个名额已分配。") % {
             "slots": run.slots, "apps": run.applications, "n": run.allocated})
         return redirect("console:bookings_console:allocations")
-    now = clock.now()
-    due = selectors.slots_list(status=None).filter(
-        resource__policy=Resource.Policy.RANKED, status__in=(Slot.Status.OPEN, Slot.Status.CLOSED),
-        closes_at__lte=now).count()
+    due = selectors.slots_due_for_allocation().count()
     return render(request, "console/bookings/allocations.html",
                   {"runs": selectors.allocation_runs(limit=20), "due": due})
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from jiaoguan.bookings import selectors, services
+from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Application, Booking, WaitlistEntry
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError
@@ -36,7 +36,7 @@ def _row(item: selectors.MyItem, now) -> dict:
            "quota": bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
     if item.kind == "booking":  # offered from the rules booking_release / booking_cancel enforce
         if selectors.citizen_give_up_block(booking=obj, now=now) is None:
-            row["actions"] = ["confirm", "release"] if obj.status == B.HELD else ["cancel"]
+            row["actions"] = ["confirm", "release"] if rules.BOOKING.allows(obj.status, B.CONFIRMED) else ["cancel"]
         row["from_waitlist"] = bool((obj.meta or {}).get("waitlist_entry"))
         row["rank"] = (obj.meta or {}).get("rank")
     elif item.kind == "application":
@@ -47,10 +47,16 @@ def _row(item: selectors.MyItem, now) -> dict:
     return row
 
 
+def _running(row: dict) -> bool:
+    """A booking or an application not at an end of its life cycle (rules.BOOKING / rules.APPLICATION)."""
+    machine = {"booking": rules.BOOKING, "application": rules.APPLICATION}.get(row["type"])
+    return machine is not None and row["obj"].status not in machine.terminal
+
+
 def _page(request: HttpRequest, *, error: DomainError | None = None, status: int = 200) -> HttpResponse:
     now = clock.now()
     rows = [_row(i, now) for i in selectors.my_items(user=request.user)]
-    live = [r for r in rows if r["actions"] or r["obj"].status in (B.HELD, B.CONFIRMED, A.PENDING)]
+    live = [r for r in rows if r["actions"] or _running(r)]
     past = [r for r in rows if r not in live]
     live.sort(key=lambda r: r["obj"].status != B.HELD)  # a seat waiting for confirmation first: it runs out
     context = {"live": live, "past": past, "error": error.message() if error else "",

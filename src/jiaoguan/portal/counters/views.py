@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
-from jiaoguan.bookings.models import Booking
+from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.core.ids import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
@@ -24,8 +24,7 @@ from jiaoguan.core.idempotency import once_for
 from jiaoguan.counters import selectors, services
 from jiaoguan.portal.views import citizen_required
 
-B = Booking.Status
-TONES = {B.CONFIRMED: "ok", B.HELD: "warn", B.ATTENDED: "ok", B.NO_SHOW: "warn"}
+TONES = {"confirmed": "ok", "held": "warn", "attended": "ok", "no_show": "warn"}
 
 
 
@@ -49,7 +48,7 @@ def _rows(bookings) -> list[dict]:
             "office": bi(os_.office.name_zh, os_.office.name_en) if os_ else "",
             "address": bi(os_.office.address_zh, os_.office.address_en) if os_ else "",
             "service": bi(os_.service.name_zh, os_.service.name_en) if os_ else "",
-            "cancellable": b.status == B.CONFIRMED and now < b.slot.cancel_until,
+            "cancellable": booking_selectors.citizen_may_cancel(booking=b, now=now),  # as appointment_cancel
             "batch": (b.meta or {}).get("batch", ""),
         })
     return rows
@@ -59,8 +58,8 @@ def _rows(bookings) -> list[dict]:
 def home(request: HttpRequest) -> HttpResponse:
     """我的预约: live appointments first, then the rest."""
     mine = list(selectors.my_appointments(user=request.user)[:100])
-    live = [b for b in mine if b.status in (B.HELD, B.CONFIRMED)]
-    past = [b for b in mine if b.status not in (B.HELD, B.CONFIRMED)]
+    live = [b for b in mine if b.status in booking_rules.BOOKING_RUNNING]
+    past = [b for b in mine if b.status not in booking_rules.BOOKING_RUNNING]
     return render(request, "portal/counters/home.html", {
         "live": _rows(live), "past": _rows(past), "is_enterprise": request.user.role == "enterprise",
         "cancel_key": secrets.token_urlsafe(16)})

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
@@ -37,7 +38,7 @@ def _render(request: HttpRequest, *, error: DomainError | None = None, status: i
     # (permit, subject) with a pending application or a seat: not offered again, shown as booked
     live = {selectors.parse_booking_subject(r.application.subject) for r in apps
             if r.application.status == "pending"
-            or (r.booking is not None and r.booking.status in ("held", "confirmed"))}
+            or (r.booking is not None and r.booking.status in booking_rules.BOOKING_RUNNING)}
     for v in views:
         for row in v.progress:
             row["booked"] = (v.permit.pk, row["subject"]) in live
