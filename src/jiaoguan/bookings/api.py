@@ -90,37 +90,30 @@ def my_bookings(request):
 @router.post("me/bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
              summary="Confirm a held seat before the hold runs out (Idempotency-Key required)")
 def booking_confirm(request, booking_id: int):
+    return _my_booking_action(request, booking_id, "booking_confirm", "booking-confirm")
+
+
+def _my_booking_action(request, booking_id: int, service: str, action: str):
+    """A citizen's step on their own booking (services.<service>), once per Idempotency-Key (scope ``action``)."""
     user = current_user(request)
 
     def run():
-        return 200, _booking_out(services.booking_confirm(booking_id=booking_id, user=user,
-                                                          actor=actor_of(request, user)))
+        step = getattr(services, service)
+        return 200, _booking_out(step(booking_id=booking_id, user=user, actor=actor_of(request, user)))
 
-    return api_once(request, user, "booking-confirm", fingerprint=str(booking_id), run=run)
+    return api_once(request, user, action, fingerprint=str(booking_id), run=run)
 
 
 @router.post("me/bookings/{booking_id}/release", auth=AUTH, response={200: dict, **ERRORS},
              summary="Let a held seat go (Idempotency-Key required)")
 def booking_release(request, booking_id: int):
-    user = current_user(request)
-
-    def run():
-        return 200, _booking_out(services.booking_release(booking_id=booking_id, user=user,
-                                                          actor=actor_of(request, user)))
-
-    return api_once(request, user, "booking-release", fingerprint=str(booking_id), run=run)
+    return _my_booking_action(request, booking_id, "booking_release", "booking-release")
 
 
 @router.post("me/bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
              summary="Cancel a confirmed booking before its deadline (Idempotency-Key required)")
 def booking_cancel(request, booking_id: int):
-    user = current_user(request)
-
-    def run():
-        return 200, _booking_out(services.booking_cancel(booking_id=booking_id, user=user,
-                                                         actor=actor_of(request, user)))
-
-    return api_once(request, user, "booking-cancel", fingerprint=str(booking_id), run=run)
+    return _my_booking_action(request, booking_id, "booking_cancel", "booking-cancel")
 
 
 @router.post("me/booking-applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},

@@ -129,6 +129,17 @@ def _status_of(exc: DomainError) -> int:
     return exc.status if 400 <= exc.status < 500 else 400
 
 
+def _on_slot(request: HttpRequest, slot: Slot, run, done: str) -> HttpResponse:
+    """Run a staff action on (a booking of) ``slot``: back to the slot's page with a message, or the page again
+    with the refusal where the buttons are."""
+    try:
+        run()
+    except DomainError as exc:
+        return _slot_page(request, slot, error=exc.message(), status=_status_of(exc))
+    messages.success(request, done)
+    return redirect("console:bookings_console:slot", slot.pk)
+
+
 @staff_required("booking.attendance")
 @require_POST
 def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
@@ -136,12 +147,9 @@ def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
     attended = request.POST.get("attended")
     if attended not in ("1", "0"):
         return _slot_page(request, b.slot, error=_("请选择已到场或未到场。"), status=400)
-    try:
-        services.booking_mark(booking_id=b.pk, attended=attended == "1", actor=actor_of(request))
-    except DomainError as exc:
-        return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("已登记 %(ref)s 的到场情况。") % {"ref": b.reference})
-    return redirect("console:bookings_console:slot", b.slot_id)
+    return _on_slot(request, b.slot, lambda: services.booking_mark(
+        booking_id=b.pk, attended=attended == "1", actor=actor_of(request)),
+        _("已登记 %(ref)s 的到场情况。") % {"ref": b.reference})
 
 
 @staff_required("booking.attendance")
@@ -151,12 +159,9 @@ def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _slot_page(request, b.slot, error=_("取消预约须填写原因。"), status=400)
-    try:
-        services.booking_cancel(booking_id=b.pk, actor=actor_of(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("预约 %(ref)s 已取消。") % {"ref": b.reference})
-    return redirect("console:bookings_console:slot", b.slot_id)
+    return _on_slot(request, b.slot, lambda: services.booking_cancel(
+        booking_id=b.pk, actor=actor_of(request), reason=form.cleaned_data["reason"]),
+        _("预约 %(ref)s 已取消。") % {"ref": b.reference})
 
 
 @staff_required("booking.manage")
@@ -166,12 +171,9 @@ def slot_cancel(request: HttpRequest, slot_id: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         return _slot_page(request, slot, error=_("取消场次须填写原因。"), status=400, reason_form=form)
-    try:
-        services.slot_cancel(slot_id=slot.pk, actor=actor_of(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _slot_page(request, slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("场次已取消，已通知所有预约人。"))
-    return redirect("console:bookings_console:slot", slot.pk)
+    return _on_slot(request, slot, lambda: services.slot_cancel(
+        slot_id=slot.pk, actor=actor_of(request), reason=form.cleaned_data["reason"]),
+        _("场次已取消，已通知所有预约人。"))
 
 
 @staff_required("booking.manage")

@@ -81,27 +81,32 @@ class SessionForm(forms.Form):
         self.fields["subject"].choices = _choices()
 
 
+def _submit(request: HttpRequest, form_class, write, *, rename: dict[str, str] | None = None):
+    """A create form: (form, status, response). GET: an empty form. POST: validated, then ``write(cleaned_data)``
+    (the service call, a message and the redirect it returns as ``response``); a refusal is shown on the form."""
+    if request.method != "POST":
+        return form_class(), 200, None
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return form, 400, None
+    try:
+        return form, 200, write(form.cleaned_data)
+    except DomainError as exc:
+        return form, form_error(form, exc, rename=rename), None
+
+
 @staff_required("booking.manage")
 def session_new(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = SessionForm(request.POST)
-        if form.is_valid():
-            d = form.cleaned_data
-            try:
-                s = services.session_create(venue_id=d["venue"], subject=d["subject"], starts_at=d["starts_at"],
-                                            seats=d["seats"], duration_minutes=d["duration_minutes"],
-                                            actor=actor_of(request))
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"venue_id": "venue"})
-            else:
-                messages.success(request, _("已创建考试场次，预约截止时间 %(closes)s。")
-                                 % {"closes": timezone.localtime(s.slot.closes_at).strftime("%Y-%m-%d %H:%M")})
-                return redirect(INDEX)
-        else:
-            status = 400
-    else:
-        form = SessionForm()
+    def write(d: dict) -> HttpResponse:
+        s = services.session_create(venue_id=d["venue"], subject=d["subject"], starts_at=d["starts_at"],
+                                    seats=d["seats"], duration_minutes=d["duration_minutes"], actor=actor_of(request))
+        messages.success(request, _("已创建考试场次，预约截止时间 %(closes)s。")
+                         % {"closes": timezone.localtime(s.slot.closes_at).strftime("%Y-%m-%d %H:%M")})
+        return redirect(INDEX)
+
+    form, status, done = _submit(request, SessionForm, write, rename={"venue_id": "venue"})
+    if done is not None:
+        return done
     return render(request, "console/exams/session_new.html",
                   {"form": form, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE}, status=status)
 
@@ -164,23 +169,15 @@ class VenueForm(forms.Form):
 
 @staff_required("booking.manage")
 def venues(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = VenueForm(request.POST)
-        if form.is_valid():
-            d = form.cleaned_data
-            try:
-                v = services.venue_create(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"],
-                                          address=d["address"], subjects=d["subjects"], actor=actor_of(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已创建考场 %(code)s。") % {"code": v.code})
-                return redirect("console:exams_console:venues")
-        else:
-            status = 400
-    else:
-        form = VenueForm()
+    def write(d: dict) -> HttpResponse:
+        v = services.venue_create(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"],
+                                  address=d["address"], subjects=d["subjects"], actor=actor_of(request))
+        messages.success(request, _("已创建考场 %(code)s。") % {"code": v.code})
+        return redirect("console:exams_console:venues")
+
+    form, status, done = _submit(request, VenueForm, write)
+    if done is not None:
+        return done
     rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": bi("、".join(_subject(s).zh for s in v.subjects),
                                                                        ", ".join(_subject(s).en for s in v.subjects))}
             for v in selectors.venues()]

@@ -11,7 +11,7 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules, selectors, services
@@ -71,14 +71,17 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-def _act(request: HttpRequest, scope: str, object_id: int, run, done: str) -> HttpResponse:
+def _act(request: HttpRequest, scope: str, done: str, service: str, **target: int) -> HttpResponse:
+    """The citizen's step ``services.<service>(**target, user=…)`` on their own record, once per the form's
+    idempotency key (scope ``scope``, the API's too), then back to the list with ``done``."""
+    (object_id,) = target.values()
     key = request.POST.get("idempotency_key", "")
     if not 8 <= len(key) <= 120:
         return _page(request, error=DomainError("core.idempotency_key", "页面已过期，请重新提交",
                                                 "The page expired; submit again"), status=400)
 
     def once():
-        run()
+        getattr(services, service)(**target, user=request.user, actor=actor_of(request))
         return 200, {"id": object_id}
 
     try:
@@ -89,37 +92,20 @@ def _act(request: HttpRequest, scope: str, object_id: int, run, done: str) -> Ht
     return redirect("portal:bookings_portal:list")
 
 
+def _step(scope: str, done, service: str):
+    """A citizen's POST on one of their records (the URL's id), through ``_act``."""
 
-@citizen_required
-@require_POST
-def booking_confirm(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-confirm", booking_id, lambda: services.booking_confirm(
-        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("预约已确认。"))
+    @citizen_required
+    @require_POST
+    def view(request: HttpRequest, **target: int) -> HttpResponse:
+        return _act(request, scope, str(done), service, **target)
 
-
-@citizen_required
-@require_POST
-def booking_release(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-release", booking_id, lambda: services.booking_release(
-        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("已放弃保留的名额。"))
+    view.__name__ = service
+    return view
 
 
-@citizen_required
-@require_POST
-def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-cancel", booking_id, lambda: services.booking_cancel(
-        booking_id=booking_id, user=request.user, actor=actor_of(request)), _("预约已取消。"))
-
-
-@citizen_required
-@require_POST
-def application_withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
-    return _act(request, "booking-withdraw", application_id, lambda: services.application_withdraw(
-        application_id=application_id, user=request.user, actor=actor_of(request)), _("预约申请已撤回。"))
-
-
-@citizen_required
-@require_POST
-def waitlist_withdraw(request: HttpRequest, entry_id: int) -> HttpResponse:
-    return _act(request, "waitlist-withdraw", entry_id, lambda: services.waitlist_withdraw(
-        entry_id=entry_id, user=request.user, actor=actor_of(request)), _("已退出候补。"))
+booking_confirm = _step("booking-confirm", gettext_lazy("预约已确认。"), "booking_confirm")
+booking_release = _step("booking-release", gettext_lazy("已放弃保留的名额。"), "booking_release")
+booking_cancel = _step("booking-cancel", gettext_lazy("预约已取消。"), "booking_cancel")
+application_withdraw = _step("booking-withdraw", gettext_lazy("预约申请已撤回。"), "application_withdraw")
+waitlist_withdraw = _step("waitlist-withdraw", gettext_lazy("已退出候补。"), "waitlist_withdraw")
