@@ -146,6 +146,13 @@ def threshold_reached(*, count: int, threshold: int) -> bool:
 SEAT_TAKEN = ("confirmed", "attended")
 
 
+def slot_bookable(*, status: str, opens_at: dt.datetime, closes_at: dt.datetime, starts_at: dt.datetime,
+                  now: dt.datetime) -> bool:
+    """Does a slot take bookings now: open, inside its booking window, not started (what services._check_open
+    lets through; selectors.bookable is the same test as a query)."""
+    return status == "open" and opens_at <= now < closes_at and starts_at > now
+
+
 # --- Input bounds (bad input must be a 4xx, never a database overflow) -------------------------------------------
 
 FIRST_DAY = dt.date(2000, 1, 1)  # days outside this range are never bookable; refuse them before any query

@@ -64,9 +64,20 @@ def slots_for_resource(*, resource: Resource, start: dt.datetime | None = None, 
     if end is not None:
         qs = qs.filter(starts_at__lt=end)
     if bookable_only:
-        now = clock.now()
-        qs = qs.filter(status=Slot.Status.OPEN, opens_at__lte=now, closes_at__gt=now, starts_at__gt=now)
+        qs = qs.filter(bookable(now=clock.now()))
     return qs.order_by("starts_at", "id")
+
+
+def bookable(*, now: dt.datetime, via: str = "") -> Q:
+    """``rules.slot_bookable`` as a query (``via``: the path to the slot, ``"slot__"`` from a session)."""
+    return Q(**{f"{via}status": "open", f"{via}opens_at__lte": now, f"{via}closes_at__gt": now,
+                f"{via}starts_at__gt": now})
+
+
+def slot_bookable(*, slot: Slot, now: dt.datetime | None = None) -> bool:
+    """Does the slot take bookings now (rules.slot_bookable)?"""
+    return rules.slot_bookable(status=slot.status, opens_at=slot.opens_at, closes_at=slot.closes_at,
+                               starts_at=slot.starts_at, now=now or clock.now())
 
 
 def slots_due_for_allocation(*, now: dt.datetime | None = None) -> QuerySet[Slot]:

@@ -86,7 +86,7 @@ def day_slots(*, office_service: OfficeService, day: dt.date) -> list[SlotRow]:
     slots = list(booking_selectors.slots_for_resource(resource=office_service.resource, start=start, end=end))
     figures = booking_selectors.slots_taken(slot_ids=[s.pk for s in slots])
     return [SlotRow(slot=s, capacity=figures[s.pk][0], taken=figures[s.pk][1],
-                    bookable=(s.status == "open" and s.opens_at <= now < s.closes_at and s.starts_at > now))
+                    bookable=booking_selectors.slot_bookable(slot=s, now=now))
             for s in slots]
 
 

@@ -271,7 +271,7 @@ def exam_apply(*, user, session_id: int, actor: Actor, permit_id: int | None = N
         if slot.starts_at <= now:
             raise InvalidInput("exams.session_past", "该场次考试已开始或已过去，不能预约",
                                "This exam session has already started", field="session_id")
-        if permit.status != Permit.Status.ACTIVE:
+        if permit.status in rules.PERMIT.terminal:
             raise Conflict("exams.permit_inactive", "该学习驾驶证明已不在有效状态", "This permit is no longer active")
         if clock.today() > permit.valid_until:
             raise Conflict("exams.permit_expired", f"学习驾驶证明已于{permit.valid_until:%Y-%m-%d}过期",
@@ -337,7 +337,8 @@ def _write_result(*, permit: Permit, subject: str, session: Session | None, book
                                    outcome=outcome, exam_at=exam_at, recorded_at=now, recorded_by=actor.label[:150])
     audit_record(actor=actor, action="exam.result", obj=result, subject_person_id=permit.person_id, new={
         "permit": permit.number, "subject": subject, "outcome": outcome, "booking": booking_id})
-    if outcome == Result.Outcome.PASS and rules.is_complete(selectors.passed_subjects(permit=permit)):
+    if (outcome == Result.Outcome.PASS and rules.PERMIT.allows(permit.status, Permit.Status.COMPLETED)
+            and rules.is_complete(selectors.passed_subjects(permit=permit))):
         permit.status = Permit.Status.COMPLETED
         permit.save(update_fields=["status"])
         audit_record(actor=actor, action="exam.permit_complete", obj=permit, subject_person_id=permit.person_id,
