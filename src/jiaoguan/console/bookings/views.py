@@ -156,24 +156,25 @@ def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
 @require_POST
 def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     b = _booking(booking_id)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _slot_page(request, b.slot, error=_("取消预约须填写原因。"), status=400)
-    return _on_slot(request, b.slot, lambda: services.booking_cancel(
-        booking_id=b.pk, actor=actor_of(request), reason=form.cleaned_data["reason"]),
-        _("预约 %(ref)s 已取消。") % {"ref": b.reference})
+    return _with_reason(request, b.slot, _("取消预约须填写原因。"), lambda reason: services.booking_cancel(
+        booking_id=b.pk, actor=actor_of(request), reason=reason), _("预约 %(ref)s 已取消。") % {"ref": b.reference})
 
 
 @staff_required("booking.manage")
 @require_POST
 def slot_cancel(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = _slot(slot_id)
+    return _with_reason(request, slot, _("取消场次须填写原因。"), lambda reason: services.slot_cancel(
+        slot_id=slot.pk, actor=actor_of(request), reason=reason), _("场次已取消，已通知所有预约人。"), keep_form=True)
+
+
+def _with_reason(request: HttpRequest, slot: Slot, missing: str, run, done: str, *,
+                 keep_form: bool = False) -> HttpResponse:
+    """A staff action that needs a reason (``ReasonForm``): refused with ``missing`` without one."""
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _slot_page(request, slot, error=_("取消场次须填写原因。"), status=400, reason_form=form)
-    return _on_slot(request, slot, lambda: services.slot_cancel(
-        slot_id=slot.pk, actor=actor_of(request), reason=form.cleaned_data["reason"]),
-        _("场次已取消，已通知所有预约人。"))
+        return _slot_page(request, slot, error=missing, status=400, reason_form=form if keep_form else None)
+    return _on_slot(request, slot, lambda: run(form.cleaned_data["reason"]), done)
 
 
 @staff_required("booking.manage")
