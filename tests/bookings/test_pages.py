@@ -3,10 +3,10 @@ import datetime as dt
 
 import pytest
 
+from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import AllocationRun, Booking, Penalty, Slot
 from jiaoguan.core import clock
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.bookings import rules, selectors, services
 from tests.bookings.support import SYS, apply, book, counts, join, ranked_slot, slot, user
 from tests.portal.support import EN, citizen_records, register, staff_user, text
 

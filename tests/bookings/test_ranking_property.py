@@ -4,7 +4,9 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Application

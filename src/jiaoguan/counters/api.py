@@ -23,13 +23,13 @@ import json
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core.errors import InvalidInput, forbidden
-from jiaoguan.core.ids import MAX_ID
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import api_once
+from jiaoguan.core.ids import MAX_ID
 from jiaoguan.counters import selectors, services
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 

@@ -20,11 +20,10 @@ import datetime as dt
 import json
 from typing import Annotated
 
-
-from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput

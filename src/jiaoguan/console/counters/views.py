@@ -11,8 +11,8 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
@@ -25,7 +25,6 @@ from jiaoguan.core.i18n import bi
 from jiaoguan.counters import selectors, services
 from jiaoguan.counters.models import CounterService
 from jiaoguan.identity.roles import has_permission
-
 
 
 class OfficeForm(forms.Form):

@@ -10,10 +10,11 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_access
@@ -81,18 +82,15 @@ class SessionForm(forms.Form):
         self.fields["subject"].choices = _choices()
 
 
-def _submit(request: HttpRequest, form_class, write, *, rename: dict[str, str] | None = None):
-    """A create form: (form, status, response). GET: an empty form. POST: validated, then ``write(cleaned_data)``
-    (the service call, a message and the redirect it returns as ``response``); a refusal is shown on the form."""
+def _create(request: HttpRequest, form_class, write, *, rename: dict[str, str] | None = None):
+    """A create form: (form, status, response). GET: an empty form. POST: ``console.submit`` (validate,
+    ``write(cleaned_data)`` — the service call, a message and the redirect it returns — or the refusal on the
+    form)."""
     if request.method != "POST":
         return form_class(), 200, None
     form = form_class(request.POST)
-    if not form.is_valid():
-        return form, 400, None
-    try:
-        return form, 200, write(form.cleaned_data)
-    except DomainError as exc:
-        return form, form_error(form, exc, rename=rename), None
+    done, status = submit(form, write, rename=rename)
+    return form, status, done
 
 
 @staff_required("booking.manage")
@@ -104,7 +102,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
                          % {"closes": timezone.localtime(s.slot.closes_at).strftime("%Y-%m-%d %H:%M")})
         return redirect(INDEX)
 
-    form, status, done = _submit(request, SessionForm, write, rename={"venue_id": "venue"})
+    form, status, done = _create(request, SessionForm, write, rename={"venue_id": "venue"})
     if done is not None:
         return done
     return render(request, "console/exams/session_new.html",
@@ -175,7 +173,7 @@ def venues(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("已创建考场 %(code)s。") % {"code": v.code})
         return redirect("console:exams_console:venues")
 
-    form, status, done = _submit(request, VenueForm, write)
+    form, status, done = _create(request, VenueForm, write)
     if done is not None:
         return done
     rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": bi("、".join(_subject(s).zh for s in v.subjects),

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as booking_selectors
-from jiaoguan.core.ids import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.ids import parse_id
 from jiaoguan.counters import selectors, services
 from jiaoguan.portal.views import citizen_required
 

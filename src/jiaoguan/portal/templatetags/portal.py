@@ -40,8 +40,8 @@ register.filter("bi", core_bi)
 
 @register.filter
 def svg_fluid(svg: str) -> str:
-    """An inline barcode or QR code SVG that scales with its box (see payments.views.svg_fluid)."""
-    from jiaoguan.payments.views import svg_fluid as fluid
+    """An inline barcode or QR code SVG that scales with its box (see payments.reference.svg_fluid)."""
+    from jiaoguan.payments.reference import svg_fluid as fluid
 
     return mark_safe(fluid(svg))
 
