@@ -145,7 +145,7 @@ def application_rank(*, application: Application) -> int | None:
 def _ranked_ahead_of(application: Application) -> Q:
     """Applications that rank ahead of this one: ``rules.RANK_ORDER`` compared column by column (lexicographic,
     as ``rules.rank_key``)."""
-    ahead, same = Q(pk__in=[]), {}
+    ahead, same = Q(pk__in=[]), dict[str, object]()
     for field, value in zip(rules.RANK_ORDER, rules.rank_key(application)):
         ahead |= Q(**same, **{f"{field}__lt": value})
         same[field] = value

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -199,7 +200,7 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
 # --- Citizens: book, cancel --------------------------------------------------------------------------------------
 
 
-def _counter_slot(slot_id: int) -> tuple[OfficeService, object]:
+def _counter_slot(slot_id: int) -> tuple[OfficeService, Any]:
     """The office service and slot of a counter slot; 404 for any other slot (not a counter, unknown)."""
     if parse_id(slot_id) is None:
         raise not_found("预约场次", "booking slot")
@@ -226,7 +227,7 @@ def _check_public(user) -> None:
         raise forbidden()
 
 
-def appointment_book(*, user, slot_id: int, actor: Actor) -> object:
+def appointment_book(*, user, slot_id: int, actor: Actor) -> Any:
     """Book a counter slot for oneself, confirmed at once (one live appointment per person, service and day)."""
     _check_public(user)
     os_, slot = _counter_slot(slot_id)
@@ -237,20 +238,20 @@ def appointment_book(*, user, slot_id: int, actor: Actor) -> object:
         subject_label=os_.service.name_zh, meta={"office_service": os_.pk})
 
 
-def appointment_cancel(*, user, booking_id: int, actor: Actor) -> object:
+def appointment_cancel(*, user, booking_id: int, actor: Actor) -> Any:
     """The citizen cancels their own appointment, until the slot starts (the slot's ``cancel_until``)."""
     b = appointment_of(booking_id=booking_id, user=user)
     return bookings.booking_cancel(booking_id=b.pk, user=user, actor=actor)
 
 
-def appointment_mark(*, booking_id: int, attended: bool, actor: Actor) -> object:
+def appointment_mark(*, booking_id: int, attended: bool, actor: Actor) -> Any:
     """Staff: attended or no-show, once the slot has started."""
     require(actor, "booking.attendance")
     b = appointment_of(booking_id=booking_id)
     return bookings.booking_mark(booking_id=b.pk, attended=attended, actor=actor)
 
 
-def appointment_staff_cancel(*, booking_id: int, actor: Actor, reason: str) -> object:
+def appointment_staff_cancel(*, booking_id: int, actor: Actor, reason: str) -> Any:
     require(actor, "booking.attendance")
     b = appointment_of(booking_id=booking_id)
     return bookings.booking_cancel(booking_id=b.pk, actor=actor, reason=reason)
@@ -301,7 +302,7 @@ def _batch_keys(items: Sequence[BatchItem]) -> list[str]:
             for item in items if item.slot_id in slots and slots[item.slot_id].resource_id in codes]
 
 
-def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[EnterpriseBatch, list]:
+def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[EnterpriseBatch, list[Any]]:
     """Book every item (a vehicle of the user's enterprise in a counter slot) or none; see the module's note."""
     if getattr(user, "role", None) != "enterprise" or not user.is_active or not getattr(user, "enterprise_id", None):
         raise forbidden()
@@ -311,7 +312,7 @@ def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[Enter
     enterprise = user.enterprise
     party = enterprise_party(enterprise.pk)
     errors: list[tuple[int, DomainError]] = []
-    booked: dict[int, object] = {}
+    booked: dict[int, Any] = {}
     reference = booking_rules.reference_new("PL")
     with transaction.atomic():
         _lock_quotas_in_order({item.slot_id for item in items})
