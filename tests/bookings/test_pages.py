@@ -3,10 +3,11 @@ import datetime as dt
 
 import pytest
 
+from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import AllocationRun, Booking, Penalty, Slot
 from jiaoguan.core import clock
 from jiaoguan.core.models import AuditEntry
-from tests.bookings.support import apply, book, counts, join, ranked_slot, slot, user
+from tests.bookings.support import SYS, apply, book, counts, join, ranked_slot, slot, user
 from tests.portal.support import EN, citizen_records, register, staff_user, text
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +213,36 @@ def test_console_penalties_lift(client):
     p.refresh_from_db()
     assert p.lifted_at is not None
     assert client.post(f"{CONSOLE}penalties/99999/lift/", {"reason": "x"}).status_code == 404
+
+
+def test_console_slot_shows_the_ranks_of_the_one_rule(client, clock):
+    """What the console's slot page shows as each application's rank is the rank of rules.live_rank (ties by
+    submission, withdrawn ones out) and the one selectors.application_rank shows the citizen; after the
+    allocation, the published rank of the SQL allocation."""
+    clock.freeze(clock.now())
+    s = ranked_slot(capacity=2)
+    t = clock.now() - dt.timedelta(days=30)
+    us = [user() for _ in range(5)]
+    apps = [apply(s, us[0], "c0", t + dt.timedelta(days=2)), apply(s, us[1], "c1", t),
+            apply(s, us[2], "c2", t), apply(s, us[3], "c3", t + dt.timedelta(days=1)),
+            apply(s, us[4], "c4", t - dt.timedelta(days=1))]
+    services.application_withdraw(application_id=apps[4].pk, user=us[4], actor=SYS)
+    pending = apps[:4]
+    items = [rules.Ranked(a.pk, a.sort_time) for a in pending]
+    client.force_login(user("clerk"))
+    page = client.get(f"{CONSOLE}slots/{s.pk}/")
+    assert page.status_code == 200
+    shown = {row["a"].pk: row["rank"] for row in page.context["applications"]}
+    want = {a.pk: rules.live_rank(rules.Ranked(a.pk, a.sort_time), items) for a in pending}
+    assert {pk: shown[pk] for pk in want} == want
+    assert [shown[a.pk] for a in pending] == [4, 1, 2, 3] and shown[apps[4].pk] is None
+    assert all(shown[a.pk] == selectors.application_rank(application=a) for a in pending)
+    listed = [row["a"].pk for row in page.context["applications"] if row["a"].status == "pending"]
+    assert listed == [apps[1].pk, apps[2].pk, apps[3].pk, apps[0].pk]  # best first
+    clock.advance(dt.timedelta(days=8))
+    services.applications_allocate(actor=SYS)
+    shown = {row["a"].pk: row["rank"] for row in client.get(f"{CONSOLE}slots/{s.pk}/").context["applications"]}
+    assert [shown[a.pk] for a in pending] == [4, 1, 2, 3]
 
 
 def test_console_slot_list_far_dates_and_huge_ids_are_4xx(client):

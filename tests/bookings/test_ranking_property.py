@@ -4,7 +4,9 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Application
@@ -45,10 +47,12 @@ def test_sql_allocation_and_live_rank_match_the_rules(minutes, seats, withdraw):
                     services.application_withdraw(application_id=apps[i].pk, user=apps[i].user, actor=SYS)
             pending = [a for a in Application.objects.filter(slot=s, status="pending")]
             items = [rules.Ranked(a.pk, a.sort_time) for a in pending]
+            shown = {a.pk: rank for a, rank in selectors.slot_ranked_applications(slot=s)}  # the console's
             for a in pending:
                 expected = rules.live_rank(rules.Ranked(a.pk, a.sort_time), items)
                 assert selectors.application_rank(application=a) == expected
                 assert selectors.application_rank_check(application=a) == expected
+                assert shown[a.pk] == expected
             allocated, unsuccessful = rules.allocate(items, seats)
             core_clock.advance(dt.timedelta(days=8))
             run = services.applications_allocate(actor=SYS)

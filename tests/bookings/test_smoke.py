@@ -49,3 +49,37 @@ def test_first_come_and_ranked_smoke():
     assert services.slot_allocation_notify(slot_id=s2.pk) == 2
     a1.refresh_from_db()
     assert a1.meta.get("notified") and services.slot_allocation_notify(slot_id=s2.pk) == 0
+
+
+def test_the_life_cycles_cover_the_models_statuses():
+    """rules' state machines (what services move along and pages offer from) name exactly the models' statuses."""
+    from jiaoguan.bookings import rules
+    from jiaoguan.bookings.models import LIVE_BOOKING, Application, Booking, Slot, WaitlistEntry
+
+    assert rules.BOOKING.states == set(Booking.Status.values)
+    assert rules.APPLICATION.states == set(Application.Status.values)
+    assert rules.WAITLIST.states == set(WaitlistEntry.Status.values)
+    assert rules.SLOT.states == set(Slot.Status.values)
+    assert rules.BOOKING_RUNNING == {"held", "confirmed"} and rules.BOOKING_RUNNING < set(LIVE_BOOKING)
+    assert rules.BOOKING.sources("cancelled") == {"held", "confirmed"}
+    assert rules.SLOT.sources("allocated") == {"open", "closed"}
+    assert not rules.BOOKING.allows("expired", "confirmed") and rules.BOOKING.allows("held", "expired")
+
+
+def test_bookable_is_one_rule_in_python_and_sql(db):
+    """rules.slot_bookable (pages) and selectors.bookable (queries) agree on every slot of the day."""
+    import datetime as dt
+
+    from jiaoguan.bookings import selectors
+    from jiaoguan.bookings.models import Slot
+    from jiaoguan.core import clock
+    from tests.bookings.support import slot
+
+    slot(capacity=1)  # open now
+    slot(capacity=1, starts_in=dt.timedelta(days=3))
+    Slot.objects.filter(pk=slot(capacity=1).pk).update(status="cancelled")
+    now = clock.now()
+    Slot.objects.filter(pk=slot(capacity=1).pk).update(opens_at=now + dt.timedelta(hours=1))
+    in_sql = set(Slot.objects.filter(selectors.bookable(now=now)).values_list("pk", flat=True))
+    in_python = {s.pk for s in Slot.objects.all() if selectors.slot_bookable(slot=s, now=now)}
+    assert in_sql == in_python and len(in_sql) == 2

@@ -93,3 +93,20 @@ def test_permit_issue_page(client, monday):
     assert p.number in text(client.get(r["Location"]))
     r = client.get(f"{URL}permits/", {"id_number": "123"})
     assert r.status_code == 422
+
+
+def test_the_window_rule_s_numbers_come_from_the_rule(client, monday, monkeypatch):
+    """The pages say how many working days before the exam booking closes (and the permit's years, the booking
+    limit) from exams.rules, the values booking_closes_at and exam_apply use: no number written in a template."""
+    from jiaoguan.exams import rules
+
+    client.force_login(staff_user("approver", "appr11"))
+    assert "考试前3个工作日的0时" in text(client.get(f"{URL}sessions/new/"))
+    monkeypatch.setattr(rules, "CLOSE_WORKDAYS_BEFORE", 4)
+    assert "考试前4个工作日的0时" in text(client.get(f"{URL}sessions/new/"))
+    assert "考试前4个工作日的0时截止" in text(client.get(URL))
+    user, *_ = citizen(vehicle=False)
+    client.force_login(user)
+    monkeypatch.setattr(rules, "VALID_YEARS", 7)
+    home = text(client.get("/me/exams/"))
+    assert "考试前4个工作日的0时截止" in home and "有效期（7年）内" in home and f"最多预约{rules.MAX_BOOKINGS}次" in home

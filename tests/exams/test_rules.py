@@ -176,3 +176,10 @@ def test_progress_rows():
     assert by["1"]["passed"] and not by["1"]["eligible"]
     assert by["2"]["eligible"] and by["2"]["bookings_left"] == 3
     assert by["3"]["bookings_left"] == 0 and by["4"]["bookings_left"] is None and not by["4"]["eligible"]
+
+
+def test_the_permit_life_cycle_covers_the_model():
+    from jiaoguan.exams.models import Permit
+    from jiaoguan.exams.rules import PERMIT
+
+    assert PERMIT.states == set(Permit.Status.values) and PERMIT.terminal == {"completed", "revoked"}

@@ -25,9 +25,8 @@ from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import AllocationRun, Application, Booking, Penalty, Slot, WaitlistEntry
 from jiaoguan.core import clock, masking
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["bookings"])
@@ -77,13 +76,6 @@ def _item_out(item: selectors.MyItem) -> dict:
     return _entry_out(item.obj)
 
 
-def _actor(request, user) -> Actor:
-    return Actor.of(user, ip=client_ip(request))
-
-
-def _once(request, user, scope: str, fingerprint: str, run):
-    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=fingerprint, run=run))
 
 
 # --- citizens ------------------------------------------------------------------------------------------------------
@@ -98,37 +90,30 @@ def my_bookings(request):
 @router.post("me/bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
              summary="Confirm a held seat before the hold runs out (Idempotency-Key required)")
 def booking_confirm(request, booking_id: int):
+    return _my_booking_action(request, booking_id, "booking_confirm", "booking-confirm")
+
+
+def _my_booking_action(request, booking_id: int, service: str, action: str):
+    """A citizen's step on their own booking (services.<service>), once per Idempotency-Key (scope ``action``)."""
     user = current_user(request)
 
     def run():
-        return 200, _booking_out(services.booking_confirm(booking_id=booking_id, user=user,
-                                                          actor=_actor(request, user)))
+        step = getattr(services, service)
+        return 200, _booking_out(step(booking_id=booking_id, user=user, actor=actor_of(request, user)))
 
-    return _once(request, user, "booking-confirm", str(booking_id), run)
+    return api_once(request, user, action, fingerprint=str(booking_id), run=run)
 
 
 @router.post("me/bookings/{booking_id}/release", auth=AUTH, response={200: dict, **ERRORS},
              summary="Let a held seat go (Idempotency-Key required)")
 def booking_release(request, booking_id: int):
-    user = current_user(request)
-
-    def run():
-        return 200, _booking_out(services.booking_release(booking_id=booking_id, user=user,
-                                                          actor=_actor(request, user)))
-
-    return _once(request, user, "booking-release", str(booking_id), run)
+    return _my_booking_action(request, booking_id, "booking_release", "booking-release")
 
 
 @router.post("me/bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
              summary="Cancel a confirmed booking before its deadline (Idempotency-Key required)")
 def booking_cancel(request, booking_id: int):
-    user = current_user(request)
-
-    def run():
-        return 200, _booking_out(services.booking_cancel(booking_id=booking_id, user=user,
-                                                         actor=_actor(request, user)))
-
-    return _once(request, user, "booking-cancel", str(booking_id), run)
+    return _my_booking_action(request, booking_id, "booking_cancel", "booking-cancel")
 
 
 @router.post("me/booking-applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
@@ -137,10 +122,10 @@ def application_withdraw(request, application_id: int):
     user = current_user(request)
 
     def run():
-        a = services.application_withdraw(application_id=application_id, user=user, actor=_actor(request, user))
+        a = services.application_withdraw(application_id=application_id, user=user, actor=actor_of(request, user))
         return 200, _application_out(a, None, None)
 
-    return _once(request, user, "booking-withdraw", str(application_id), run)
+    return api_once(request, user, "booking-withdraw", fingerprint=str(application_id), run=run)
 
 
 @router.post("me/waitlist/{entry_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
@@ -149,10 +134,10 @@ def waitlist_withdraw(request, entry_id: int):
     user = current_user(request)
 
     def run():
-        e = services.waitlist_withdraw(entry_id=entry_id, user=user, actor=_actor(request, user))
+        e = services.waitlist_withdraw(entry_id=entry_id, user=user, actor=actor_of(request, user))
         return 200, _entry_out(e)
 
-    return _once(request, user, "waitlist-withdraw", str(entry_id), run)
+    return api_once(request, user, "waitlist-withdraw", fingerprint=str(entry_id), run=run)
 
 
 # --- staff ---------------------------------------------------------------------------------------------------------
@@ -205,7 +190,7 @@ def staff_slot(request, slot_id: int):
              summary="Mark a confirmed booking attended or no-show (after the slot has started)")
 def staff_attendance(request, booking_id: int, payload: AttendanceIn):
     user = require_permission(request, "booking.attendance")
-    b = services.booking_mark(booking_id=booking_id, attended=payload.attended, actor=_actor(request, user))
+    b = services.booking_mark(booking_id=booking_id, attended=payload.attended, actor=actor_of(request, user))
     return Status(200, _staff_booking_out(b))
 
 
@@ -215,11 +200,11 @@ def staff_booking_cancel(request, booking_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.attendance")
 
     def run():
-        b = services.booking_cancel(booking_id=booking_id, actor=_actor(request, user), reason=payload.reason)
+        b = services.booking_cancel(booking_id=booking_id, actor=actor_of(request, user), reason=payload.reason)
         return 200, _staff_booking_out(b)
 
-    return _once(request, user, "staff-booking-cancel",
-                 json.dumps([booking_id, payload.reason], ensure_ascii=False), run)
+    return api_once(request, user, "staff-booking-cancel",
+                    fingerprint=json.dumps([booking_id, payload.reason], ensure_ascii=False), run=run)
 
 
 @router.post("staff/booking-slots/{slot_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
@@ -228,11 +213,11 @@ def staff_slot_cancel(request, slot_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.manage")
 
     def run():
-        slot = services.slot_cancel(slot_id=slot_id, actor=_actor(request, user), reason=payload.reason)
+        slot = services.slot_cancel(slot_id=slot_id, actor=actor_of(request, user), reason=payload.reason)
         return 200, _slot_out(slot)
 
-    return _once(request, user, "staff-slot-cancel", json.dumps([slot_id, payload.reason], ensure_ascii=False),
-                 run)
+    return api_once(request, user, "staff-slot-cancel",
+                    fingerprint=json.dumps([slot_id, payload.reason], ensure_ascii=False), run=run)
 
 
 @router.post("staff/booking-allocations", auth=AUTH, response={201: dict, **ERRORS},
@@ -240,7 +225,7 @@ def staff_slot_cancel(request, slot_id: int, payload: ReasonIn):
 def staff_allocate(request):
     user = require_permission(request, "booking.manage")
     services.slots_close()
-    run = services.applications_allocate(actor=_actor(request, user))
+    run = services.applications_allocate(actor=actor_of(request, user))
     return Status(201, _run_out(run))
 
 
@@ -262,5 +247,5 @@ def staff_penalties(request, party: str | None = None, kind: str | None = None):
              summary="Lift a penalty, with a reason")
 def staff_penalty_lift(request, penalty_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.manage")
-    return Status(200, _penalty_out(services.penalty_lift(penalty_id=penalty_id, actor=_actor(request, user),
+    return Status(200, _penalty_out(services.penalty_lift(penalty_id=penalty_id, actor=actor_of(request, user),
                                                           reason=payload.reason)))

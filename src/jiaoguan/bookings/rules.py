@@ -6,6 +6,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from jiaoguan.core.clock import localtime
+from jiaoguan.core.states import StateMachine
+
 # Crockford-style alphabet without I, L, O, U: references are read out over the phone
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -15,15 +18,32 @@ def reference_new(prefix: str = "YY") -> str:
     return prefix + "".join(secrets.choice(_REF_ALPHABET) for _ in range(10))
 
 
+# The rank order, the one rule: earlier sort time ranks higher; equal times keep submission order (the lower id
+# first). The columns, most significant first: ``rank_key`` below, the allocation's SQL window
+# (services.ranked._RANK_SQL) and the selectors' queries are all built from this tuple; the property test
+# (tests/bookings/test_ranking_property.py) checks the SQL against the Python.
+RANK_ORDER = ("sort_time", "id")
+
+
 @dataclass(frozen=True)
 class Ranked:
     id: int
     sort_time: dt.datetime
 
 
+def rank_key(item) -> tuple:
+    """An application's (or a ``Ranked``'s) position key in ``RANK_ORDER``: smaller ranks higher."""
+    return tuple(getattr(item, field) for field in RANK_ORDER)
+
+
 def rank_order(items: Iterable[Ranked]) -> list[Ranked]:
-    """Earlier sort time ranks higher; equal times keep submission order (the lower id first)."""
-    return sorted(items, key=lambda r: (r.sort_time, r.id))
+    """Best first, by ``rank_key``."""
+    return sorted(items, key=rank_key)
+
+
+def ranks(items: Iterable[Ranked]) -> dict[int, int]:
+    """id -> rank (1 = first) of these items among themselves."""
+    return {item.id: i for i, item in enumerate(rank_order(items), start=1)}
 
 
 def allocate(items: Sequence[Ranked], seats: int) -> tuple[list[tuple[Ranked, int]], list[tuple[Ranked, int]]]:
@@ -36,8 +56,8 @@ def allocate(items: Sequence[Ranked], seats: int) -> tuple[list[tuple[Ranked, in
 
 def live_rank(my: Ranked, others: Iterable[Ranked]) -> int:
     """1 + how many other pending applications rank ahead of mine."""
-    key = (my.sort_time, my.id)
-    return 1 + sum(1 for o in others if o.id != my.id and (o.sort_time, o.id) < key)
+    key = rank_key(my)
+    return 1 + sum(1 for o in others if o.id != my.id and rank_key(o) < key)
 
 
 def year_end(at: dt.datetime) -> dt.datetime:
@@ -57,9 +77,7 @@ class PenaltyDecision:
 
 def _local(at: dt.datetime) -> dt.datetime:
     """``at`` in the project's time zone (Asia/Shanghai): calendar years are Beijing years, not UTC ones."""
-    from jiaoguan.core import clock
-
-    return clock.localtime(at)
+    return localtime(at)
 
 
 def penalty_for(*, ban: str, ban_days: int, now: dt.datetime, period_key: str,
@@ -122,26 +140,23 @@ def threshold_reached(*, count: int, threshold: int) -> bool:
     return threshold > 0 and count >= threshold
 
 
+# --- Seats ---------------------------------------------------------------------------------------------------------
+
+# the statuses that hold a seat for good; a "held" booking holds one until its hold runs out (selectors.seat_taken)
+SEAT_TAKEN = ("confirmed", "attended")
+
+
+def slot_bookable(*, status: str, opens_at: dt.datetime, closes_at: dt.datetime, starts_at: dt.datetime,
+                  now: dt.datetime) -> bool:
+    """Does a slot take bookings now: open, inside its booking window, not started (what services._check_open
+    lets through; selectors.bookable is the same test as a query)."""
+    return status == "open" and opens_at <= now < closes_at and starts_at > now
+
+
 # --- Input bounds (bad input must be a 4xx, never a database overflow) -------------------------------------------
 
-MAX_ID = 2**63 - 1  # a BigAutoField / PostgreSQL bigint; SQLite's INTEGER holds the same
 FIRST_DAY = dt.date(2000, 1, 1)  # days outside this range are never bookable; refuse them before any query
 LAST_DAY = dt.date(2099, 12, 31)
-
-
-def parse_id(value) -> int | None:
-    """A database id from a path, a form or JSON: a positive integer that fits the column, else None. Text must
-    be ASCII digits only (``"²".isdigit()`` is True but ``int("²")`` fails)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
-            return None
-        value = int(value)
-    if not isinstance(value, int):
-        return None
-    return value if 1 <= value <= MAX_ID else None
 
 
 def day_ok(day: dt.date | None) -> bool:
@@ -155,11 +170,48 @@ def citizen_cancel_block(*, status: str, cancel_until: dt.datetime, now: dt.date
     ``services.booking_cancel`` enforces and the pages offer the button from."""
     if status == "held":
         return "bookings.not_confirmed"
-    if status != "confirmed":
+    if not BOOKING.allows(status, "cancelled"):
         return "bookings.not_cancellable"
     if now >= cancel_until:
         return "bookings.cancel_closed"
     return None
+
+
+# --- Life cycles (services.common._end and the services move along these; the pages offer what they allow) -------
+
+# A seat. First come: held → confirmed (or released / expired); ranked: created confirmed by the allocation.
+# Confirmed → cancelled (citizen before the deadline, or staff), attended or no-show. Staff may cancel a hold too.
+BOOKING = StateMachine("bookings.booking", {
+    "held": ("confirmed", "released", "expired", "cancelled"),
+    "confirmed": ("cancelled", "attended", "no_show"),
+    "released": (), "expired": (), "cancelled": (), "attended": (), "no_show": (),
+}, code="bookings.not_allowed", what=("预约", "The booking"))
+
+# A ranked application: decided by the allocation, or withdrawn (by the citizen, or with its slot).
+APPLICATION = StateMachine("bookings.application", {
+    "pending": ("allocated", "unsuccessful", "withdrawn"),
+    "allocated": (), "unsuccessful": (), "withdrawn": (),
+}, code="bookings.not_pending", what=("预约申请", "The application"))
+
+# A waiting-list entry: offered a held seat (accepted when confirmed, lapsed when the hold ends), or it lapses
+# while waiting (booked elsewhere, banned), or is withdrawn.
+WAITLIST = StateMachine("bookings.waitlist", {
+    "waiting": ("offered", "lapsed", "withdrawn"),
+    "offered": ("accepted", "lapsed", "withdrawn"),
+    "accepted": (), "lapsed": (), "withdrawn": (),
+}, code="bookings.waitlist_not_waiting", what=("候补记录", "The waiting-list entry"))
+
+# A slot: a ranked one closes when its window passes and is allocated; any slot can be called off.
+SLOT = StateMachine("bookings.slot", {
+    "open": ("closed", "allocated", "cancelled"),
+    "closed": ("allocated", "cancelled"),
+    "allocated": ("cancelled",),
+    "cancelled": (),
+}, code="bookings.slot_unavailable", what=("预约场次", "The slot"))
+
+# Bookings not at an end yet (held or confirmed): what pages list as current. (models.LIVE_BOOKING, the key's
+# hold, also counts "attended": a seat used stays booked.)
+BOOKING_RUNNING = frozenset(BOOKING.states - BOOKING.terminal)
 
 
 # --- Which action each state allows (the services enforce these; the pages offer buttons from them) -------------
@@ -184,7 +236,7 @@ BLOCK_TEXTS = {
 def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> str | None:
     """Why a citizen may not withdraw a ranked application now, or None: a pending one while the booking window
     is open. What ``services.application_withdraw`` enforces."""
-    if status != "pending":
+    if not APPLICATION.allows(status, "withdrawn"):
         return "bookings.not_pending"
     if now >= closes_at:
         return "bookings.window_closed"
@@ -194,7 +246,7 @@ def withdraw_block(*, status: str, closes_at: dt.datetime, now: dt.datetime) -> 
 def release_block(*, status: str, hold_expires_at: dt.datetime | None, now: dt.datetime) -> str | None:
     """Why a citizen may not let a held seat go now, or None: only a hold whose time has not run out (an expired
     one is already gone: the sweep ends it). What ``services.booking_release`` enforces."""
-    if status != "held":
+    if not BOOKING.allows(status, "released"):
         return "bookings.not_held"
     if hold_expires_at is None or hold_expires_at <= now:
         return "bookings.hold_expired"
@@ -212,13 +264,13 @@ def give_up_block(*, status: str, hold_expires_at: dt.datetime | None, cancel_un
 
 def staff_cancel_block(*, status: str) -> str | None:
     """Staff cancel a held or confirmed booking at any time (with a reason); nothing that has ended."""
-    return None if status in ("held", "confirmed") else "bookings.not_cancellable"
+    return None if BOOKING.allows(status, "cancelled") else "bookings.not_cancellable"
 
 
 def mark_block(*, status: str, starts_at: dt.datetime, now: dt.datetime) -> str | None:
     """Why staff may not mark attendance (attended / no-show) now, or None: a confirmed booking, once its slot
     has started. What ``services.booking_mark`` enforces and the console offers the buttons from."""
-    if status != "confirmed":
+    if not (BOOKING.allows(status, "attended") and BOOKING.allows(status, "no_show")):
         return "bookings.not_markable"
     if now < starts_at:
         return "bookings.not_started"

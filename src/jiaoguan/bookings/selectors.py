@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -21,6 +22,7 @@ from jiaoguan.bookings.models import (
 )
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.ids import parse_id
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,18 @@ class QuotaAvailability:
         return max(0, self.capacity - self.taken)
 
 
+def seat_taken(*, now: dt.datetime, via: str = "") -> Q:
+    """The one definition of a seat taken, for display (the services count again under the lock): a confirmed
+    or attended booking, or a hold whose time has not run out. ``via``: the path from the queried model to the
+    booking (``"bookings__"`` from a quota)."""
+    return (Q(**{f"{via}status__in": rules.SEAT_TAKEN})
+            | Q(**{f"{via}status": "held", f"{via}hold_expires_at__gt": now}))
+
+
 def slot_availability(*, slot: Slot) -> list[QuotaAvailability]:
     now = clock.now()
     quotas = (Quota.objects.filter(slot=slot).order_by("id").annotate(
-        taken=Count("bookings", filter=Q(bookings__status__in=("confirmed", "attended"))
-                    | Q(bookings__status="held", bookings__hold_expires_at__gt=now), distinct=True),
+        taken=Count("bookings", filter=seat_taken(now=now, via="bookings__"), distinct=True),
         pending=Count("applications", filter=Q(applications__status="pending"), distinct=True)))
     return [QuotaAvailability(q.pk, q.name, q.label_zh, q.label_en, q.capacity, q.taken, q.pending) for q in quotas]
 
@@ -55,9 +64,27 @@ def slots_for_resource(*, resource: Resource, start: dt.datetime | None = None, 
     if end is not None:
         qs = qs.filter(starts_at__lt=end)
     if bookable_only:
-        now = clock.now()
-        qs = qs.filter(status=Slot.Status.OPEN, opens_at__lte=now, closes_at__gt=now, starts_at__gt=now)
+        qs = qs.filter(bookable(now=clock.now()))
     return qs.order_by("starts_at", "id")
+
+
+def bookable(*, now: dt.datetime, via: str = "") -> Q:
+    """``rules.slot_bookable`` as a query (``via``: the path to the slot, ``"slot__"`` from a session)."""
+    return Q(**{f"{via}status": "open", f"{via}opens_at__lte": now, f"{via}closes_at__gt": now,
+                f"{via}starts_at__gt": now})
+
+
+def slot_bookable(*, slot: Slot, now: dt.datetime | None = None) -> bool:
+    """Does the slot take bookings now (rules.slot_bookable)?"""
+    return rules.slot_bookable(status=slot.status, opens_at=slot.opens_at, closes_at=slot.closes_at,
+                               starts_at=slot.starts_at, now=now or clock.now())
+
+
+def slots_due_for_allocation(*, now: dt.datetime | None = None) -> QuerySet[Slot]:
+    """Ranked slots whose window has closed and that may still be allocated (rules.SLOT): what the allocation
+    job runs over and the console counts as due."""
+    return Slot.objects.filter(resource__policy=Resource.Policy.RANKED,
+                               status__in=rules.SLOT.sources(Slot.Status.ALLOCATED), closes_at__lte=now or clock.now())
 
 
 def slot_get(*, slot_id: int) -> Slot:
@@ -111,12 +138,23 @@ def application_rank(*, application: Application) -> int | None:
     if application.status != Application.Status.PENDING:
         return application.rank
     ahead = Application.objects.filter(quota_id=application.quota_id, status=Application.Status.PENDING).filter(
-        Q(sort_time__lt=application.sort_time) | Q(sort_time=application.sort_time, id__lt=application.pk)).count()
+        _ranked_ahead_of(application)).count()
     return ahead + 1
 
 
+def _ranked_ahead_of(application: Application) -> Q:
+    """Applications that rank ahead of this one: ``rules.RANK_ORDER`` compared column by column (lexicographic,
+    as ``rules.rank_key``)."""
+    ahead, same = Q(pk__in=[]), dict[str, object]()
+    for field, value in zip(rules.RANK_ORDER, rules.rank_key(application)):
+        ahead |= Q(**same, **{f"{field}__lt": value})
+        same[field] = value
+    return ahead
+
+
 def application_rank_check(*, application: Application) -> int:
-    """The same rank by the pure rule (for tests and audits): ranks every pending application in Python."""
+    """The same rank by the pure rule (``rules.live_rank``; for tests and audits): ranks every pending
+    application in Python."""
     others = [rules.Ranked(pk, t) for pk, t in Application.objects.filter(
         quota_id=application.quota_id, status=Application.Status.PENDING).values_list("id", "sort_time")]
     return rules.live_rank(rules.Ranked(application.pk, application.sort_time), others)
@@ -207,25 +245,61 @@ def slots_taken(*, slot_ids: list[int]) -> dict[int, tuple[int, int]]:
     seats = dict(Quota.objects.filter(slot_id__in=slot_ids).values("slot_id").annotate(n=Sum("capacity"))
                  .values_list("slot_id", "n"))
     now = clock.now()
-    taken = dict(Booking.objects.filter(slot_id__in=slot_ids).filter(
-        Q(status__in=("confirmed", "attended")) | Q(status="held", hold_expires_at__gt=now))
+    taken = dict(Booking.objects.filter(slot_id__in=slot_ids).filter(seat_taken(now=now))
         .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
     return {sid: (seats.get(sid) or 0, taken.get(sid, 0)) for sid in slot_ids}
 
 
+def booking_of_kind(*, booking_id, kind: str, user=None) -> Booking | None:
+    """A booking of one kind (a domain app's own: "counter", "exam", ...), only the user's when ``user`` is
+    given; None when there is none (a malformed id too)."""
+    if parse_id(booking_id) is None:
+        return None
+    qs = Booking.objects.select_related("slot__resource", "user").filter(pk=booking_id, slot__resource__kind=kind)
+    if user is not None:
+        qs = qs.filter(user=user)
+    return qs.first()
+
+
+def resource_day_bookings(*, resource: Resource, day: dt.date) -> QuerySet[Booking]:
+    """Every booking (live and ended) of a resource's slots on a local day, in slot order."""
+    start, end = clock.day_bounds(day)
+    return (Booking.objects.filter(slot__resource=resource, slot__starts_at__gte=start, slot__starts_at__lt=end)
+            .select_related("slot", "user").order_by("slot__starts_at", "created_at", "id"))
+
+
+def party_bookings(*, user, party: str | None, kind: str, live_only: bool = False) -> QuerySet[Booking]:
+    """The bookings of ``kind`` the user made or that were made for ``party`` (an enterprise's), newest first;
+    none for an anonymous user."""
+    if getattr(user, "pk", None) is None:
+        return Booking.objects.none()
+    mine = Q(user=user)
+    if party:
+        mine |= Q(party=party)
+    qs = Booking.objects.filter(mine, slot__resource__kind=kind).select_related("slot__resource", "quota")
+    if live_only:
+        qs = qs.filter(status__in=LIVE_BOOKING)
+    return qs.order_by("-created_at", "-id")
+
+
+def slots_by_id(*, slot_ids: Iterable) -> dict[int, Slot]:
+    """The slots of these ids (malformed ones ignored), by id."""
+    ids = {i for i in (parse_id(s) for s in slot_ids) if i is not None}
+    return {s.pk: s for s in Slot.objects.filter(pk__in=ids)}
+
+
 def slot_ranked_applications(*, slot: Slot, limit: int = 500) -> list[tuple[Application, int | None]]:
-    """A slot's applications with their rank (live while pending, published once decided), best first."""
+    """A slot's applications with their rank (live while pending, published once decided), best first within
+    each quota: what the console and the staff API show. The live ranks come from ``rules.ranks``; the first
+    ``limit`` in rank order are read, so the ranks of those are exact."""
     apps = list(Application.objects.filter(slot=slot).select_related("quota", "user")
-                .order_by("quota_id", "sort_time", "id")[:limit])
-    out: list[tuple[Application, int | None]] = []
-    position: dict[int, int] = {}
+                .order_by("quota_id", *rules.RANK_ORDER)[:limit])
+    pending: dict[int, list[rules.Ranked]] = {}
     for a in apps:
         if a.status == Application.Status.PENDING:
-            position[a.quota_id] = position.get(a.quota_id, 0) + 1
-            out.append((a, position[a.quota_id]))
-        else:
-            out.append((a, a.rank))
-    return out
+            pending.setdefault(a.quota_id, []).append(rules.Ranked(a.pk, a.sort_time))
+    live = {pk: rank for items in pending.values() for pk, rank in rules.ranks(items).items()}
+    return [(a, live[a.pk] if a.status == Application.Status.PENDING else a.rank) for a in apps]
 
 
 def allocation_runs(*, limit: int = 20) -> list[AllocationRun]:

@@ -23,13 +23,13 @@ import json
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
-from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core.errors import InvalidInput, forbidden
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
+from jiaoguan.core.ids import MAX_ID
 from jiaoguan.counters import selectors, services
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
@@ -37,9 +37,6 @@ router = Router(tags=["counters"])
 
 
 
-
-def _actor(request, user) -> Actor:
-    return Actor.of(user, ip=client_ip(request))
 
 
 def _office_out(o) -> dict:
@@ -86,7 +83,7 @@ def slots(request, office_id: int, service: str, date: dt.date):
 
 
 class BookIn(Schema):
-    slot_id: int = Field(gt=0, le=booking_rules.MAX_ID)
+    slot_id: int = Field(gt=0, le=MAX_ID)
 
 
 @router.post("me/appointments", auth=AUTH, response={201: dict, **ERRORS},
@@ -95,11 +92,10 @@ def book(request, payload: BookIn):
     user = current_user(request)
 
     def run():
-        b = services.appointment_book(user=user, slot_id=payload.slot_id, actor=_actor(request, user))
+        b = services.appointment_book(user=user, slot_id=payload.slot_id, actor=actor_of(request, user))
         return 201, _appointment_out(b)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:counter-book", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=str(payload.slot_id), run=run))
+    return api_once(request, user, "counter-book", fingerprint=str(payload.slot_id), run=run)
 
 
 @router.get("me/appointments", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My counter appointments")
@@ -116,18 +112,18 @@ def cancel(request, booking_id: int):
     user = current_user(request)
 
     def run():
-        b = services.appointment_cancel(user=user, booking_id=booking_id, actor=_actor(request, user))
+        b = services.appointment_cancel(user=user, booking_id=booking_id, actor=actor_of(request, user))
         return 200, _appointment_out(b)
 
     key = request.headers.get("Idempotency-Key")
     if not key:  # optional here: a repeated cancel is refused (409) rather than applied twice
         return Status(*run())
-    return Status(*idempotent(scope=f"user:{user.pk}:counter-cancel", key=key, fingerprint=str(booking_id), run=run))
+    return api_once(request, user, "counter-cancel", fingerprint=str(booking_id), run=run)
 
 
 class BatchItemIn(Schema):
-    slot_id: int = Field(gt=0, le=booking_rules.MAX_ID)
-    vehicle_id: int = Field(gt=0, le=booking_rules.MAX_ID)
+    slot_id: int = Field(gt=0, le=MAX_ID)
+    vehicle_id: int = Field(gt=0, le=MAX_ID)
 
 
 class BatchIn(Schema):
@@ -144,12 +140,11 @@ def batch(request, payload: BatchIn):
     fingerprint = json.dumps([[i.slot_id, i.vehicle_id] for i in items])
 
     def run():
-        b, booked = services.batch_book(user=user, items=items, actor=_actor(request, user))
+        b, booked = services.batch_book(user=user, items=items, actor=actor_of(request, user))
         return 201, {"batch": b.reference, "items": b.items,
                      "appointments": [{**_appointment_out(x), "vehicle": x.subject_label} for x in booked]}
 
-    return Status(*idempotent(scope=f"user:{user.pk}:counter-batch", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=fingerprint, run=run))
+    return api_once(request, user, "counter-batch", fingerprint=fingerprint, run=run)
 
 
 class AttendanceIn(Schema):
@@ -160,5 +155,5 @@ class AttendanceIn(Schema):
              summary="Staff: mark an appointment attended or no-show")
 def attendance(request, booking_id: int, payload: AttendanceIn):
     user = require_permission(request, "booking.attendance")
-    b = services.appointment_mark(booking_id=booking_id, attended=payload.attended, actor=_actor(request, user))
+    b = services.appointment_mark(booking_id=booking_id, attended=payload.attended, actor=actor_of(request, user))
     return Status(200, _appointment_out(b))

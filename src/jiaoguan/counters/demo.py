@@ -6,6 +6,8 @@ import datetime as dt
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.counters import services
+from jiaoguan.counters.models import Office, OfficeService
 
 ACTOR = Actor.system("demo_city")
 OFFICES = (
@@ -18,9 +20,6 @@ OFFICES = (
 
 
 def demo_counters(*, now: dt.datetime, days: int = 14) -> str:
-    from jiaoguan.counters import services
-    from jiaoguan.counters.models import Office, OfficeService
-
     services.services_catalogue_seed()
     today = clock.localdate(now)
     slots = 0

@@ -4,15 +4,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from jiaoguan.bookings import selectors as booking_selectors
-from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Resource, Slot
-from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
+from jiaoguan.core.ids import parse_id
 from jiaoguan.counters.models import CounterService, EnterpriseBatch, Office, OfficeService
+from jiaoguan.registry.selectors import vehicles_of_enterprise
+
+KIND = "counter"  # the bookings resource kind of counter services
 
 
 def offices_with_services(*, active_only: bool = True) -> list[Office]:
@@ -67,7 +69,7 @@ def services_catalogue() -> QuerySet[CounterService]:
 
 @dataclass(frozen=True)
 class SlotRow:
-    slot: Slot
+    slot: object  # bookings.Slot
     capacity: int
     taken: int
     bookable: bool
@@ -77,25 +79,15 @@ class SlotRow:
         return max(0, self.capacity - self.taken)
 
 
-_day_bounds = clock.day_bounds
-
-
 def day_slots(*, office_service: OfficeService, day: dt.date) -> list[SlotRow]:
-    """The day's slots with seats taken (one query, counted per slot)."""
-    start, end = _day_bounds(day)
+    """The day's slots with seats and seats taken (bookings.selectors.slots_taken: two queries)."""
+    start, end = clock.day_bounds(day)
     now = clock.now()
-    slots = list(booking_selectors.slots_for_resource(resource=office_service.resource, start=start, end=end)
-                 .prefetch_related("quotas"))
-    taken = dict(Booking.objects.filter(slot__in=[s.pk for s in slots]).filter(
-        Q(status__in=("confirmed", "attended")) | Q(status="held", hold_expires_at__gt=now))
-        .values("slot_id").annotate(n=Count("id")).values_list("slot_id", "n"))
-    rows = []
-    for s in slots:
-        capacity = sum(q.capacity for q in s.quotas.all())
-        rows.append(SlotRow(slot=s, capacity=capacity, taken=taken.get(s.pk, 0),
-                            bookable=(s.status == Slot.Status.OPEN and s.opens_at <= now < s.closes_at
-                                      and s.starts_at > now)))
-    return rows
+    slots = list(booking_selectors.slots_for_resource(resource=office_service.resource, start=start, end=end))
+    figures = booking_selectors.slots_taken(slot_ids=[s.pk for s in slots])
+    return [SlotRow(slot=s, capacity=figures[s.pk][0], taken=figures[s.pk][1],
+                    bookable=booking_selectors.slot_bookable(slot=s, now=now))
+            for s in slots]
 
 
 def bookable_days(*, office_service: OfficeService, limit: int = 14) -> list[dt.date]:
@@ -113,13 +105,13 @@ def bookable_days(*, office_service: OfficeService, limit: int = 14) -> list[dt.
     return days
 
 
-def my_appointments(*, user, live_only: bool = False) -> QuerySet[Booking]:
-    return booking_selectors.my_bookings(user=user, kind=Resource.Kind.COUNTER, live_only=live_only)
+def my_appointments(*, user, live_only: bool = False) -> QuerySet:
+    return booking_selectors.my_bookings(user=user, kind=KIND, live_only=live_only)
 
 
-def my_appointment(*, user, booking_id: int) -> Booking:
+def my_appointment(*, user, booking_id: int):
     b = booking_selectors.my_booking(user=user, booking_id=booking_id)
-    if b.slot.resource.kind != Resource.Kind.COUNTER:
+    if b.slot.resource.kind != KIND:
         raise not_found("预约", "appointment")
     return b
 
@@ -129,26 +121,13 @@ def office_service_of_resource(*, resource_ids) -> dict[int, OfficeService]:
             .filter(resource_id__in=set(resource_ids))}
 
 
-def slot_appointments(*, slot: Slot) -> QuerySet[Booking]:
-    return booking_selectors.slot_bookings(slot=slot)
-
-
-def day_appointments(*, office_service: OfficeService, day: dt.date) -> QuerySet[Booking]:
+def day_appointments(*, office_service: OfficeService, day: dt.date) -> QuerySet:
     """Every appointment of the day (live and ended), for the console's day view."""
-    start, end = _day_bounds(day)
-    return (Booking.objects.filter(slot__resource=office_service.resource, slot__starts_at__gte=start,
-                                   slot__starts_at__lt=end)
-            .select_related("slot", "user").order_by("slot__starts_at", "created_at", "id"))
-
-
-def live_count(*, slot: Slot) -> int:
-    return Booking.objects.filter(slot=slot, status__in=LIVE_BOOKING).count()
+    return booking_selectors.resource_day_bookings(resource=office_service.resource, day=day)
 
 
 def enterprise_vehicles(*, enterprise) -> list:
     """The registry's vehicles of an enterprise (owner USCC), still registered."""
-    from jiaoguan.registry.selectors import vehicles_of_enterprise
-
     if not enterprise or not enterprise.uscc:
         return []
     return list(vehicles_of_enterprise(uscc=enterprise.uscc)[:500])
@@ -159,19 +138,13 @@ def enterprise_party(enterprise_id: int) -> str:
     return f"enterprise:{enterprise_id}"
 
 
-def enterprise_appointments(*, user, live_only: bool = False) -> QuerySet[Booking]:
+def enterprise_appointments(*, user, live_only: bool = False) -> QuerySet:
     """The counter appointments an enterprise account sees: those booked for its enterprise (批量预约 by any of the
     enterprise's accounts) and the account's own; newest first. Another enterprise's are never among them."""
-    if getattr(user, "pk", None) is None:
-        return Booking.objects.none()
-    mine = Q(user=user)
+    party = None
     if getattr(user, "role", None) == "enterprise" and getattr(user, "enterprise_id", None):
-        mine |= Q(party=enterprise_party(user.enterprise_id))
-    qs = (Booking.objects.filter(mine, slot__resource__kind=Resource.Kind.COUNTER)
-          .select_related("slot__resource", "quota"))
-    if live_only:
-        qs = qs.filter(status__in=LIVE_BOOKING)
-    return qs.order_by("-created_at", "-id")
+        party = enterprise_party(user.enterprise_id)
+    return booking_selectors.party_bookings(user=user, party=party, kind=KIND, live_only=live_only)
 
 
 def enterprise_batches(*, user) -> QuerySet[EnterpriseBatch]:
@@ -180,12 +153,14 @@ def enterprise_batches(*, user) -> QuerySet[EnterpriseBatch]:
     return EnterpriseBatch.objects.filter(enterprise_id=user.enterprise_id).order_by("-created_at", "-id")
 
 
-def appointment_for_staff(*, booking_id: int) -> Booking:
-    """A counter appointment by id, for staff pages (404 for any other booking)."""
-    if parse_id(booking_id) is None:
-        raise not_found("预约", "appointment")
-    b = (Booking.objects.select_related("slot__resource", "user")
-         .filter(pk=booking_id, slot__resource__kind=Resource.Kind.COUNTER).first())
+def appointment_of(*, booking_id, user=None):
+    """A counter appointment by id (only the user's when ``user`` is given); 404 for any other booking."""
+    b = booking_selectors.booking_of_kind(booking_id=booking_id, kind=KIND, user=user)
     if b is None:
         raise not_found("预约", "appointment")
     return b
+
+
+def appointment_for_staff(*, booking_id: int):
+    """A counter appointment by id, for staff pages (404 for any other booking)."""
+    return appointment_of(booking_id=booking_id)

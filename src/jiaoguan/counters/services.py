@@ -24,30 +24,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from jiaoguan.bookings import rules as booking_rules
+from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.bookings import services as bookings
-from jiaoguan.bookings.models import Booking, Resource
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, InvalidInput, forbidden, not_found
+from jiaoguan.core.ids import parse_id
+from jiaoguan.counters.defaults import DEFAULT_SERVICES
 from jiaoguan.counters.models import CounterService, EnterpriseBatch, Office, OfficeService
-from jiaoguan.counters.selectors import enterprise_party
+from jiaoguan.counters.selectors import KIND, appointment_of, enterprise_party
+from jiaoguan.identity.roles import require
+from jiaoguan.registry.selectors import vehicle_get
 
 MAX_BATCH = 20
 MAX_GENERATE_DAYS = 62
 MAX_AHEAD_DAYS = 366
 PUBLIC_ROLES = ("citizen", "enterprise")
 
-
-def _require(actor: Actor, permission: str) -> None:
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    if actor.role != "system" and actor.role not in PERMISSIONS.get(permission, frozenset()):
-        raise forbidden()
 
 
 # --- Staff: offices, services, slots ------------------------------------------------------------------------------
@@ -56,8 +55,6 @@ def _require(actor: Actor, permission: str) -> None:
 def services_catalogue_seed() -> int:
     """The default counter services (as migration 0002 seeds them), for tests that flush the database and for
     demo data. Returns how many were created."""
-    from jiaoguan.counters.defaults import DEFAULT_SERVICES
-
     made = 0
     for row in DEFAULT_SERVICES:
         _obj, created = CounterService.objects.get_or_create(code=row["code"], defaults=row)
@@ -68,7 +65,7 @@ def services_catalogue_seed() -> int:
 def office_create(*, code: str, name_zh: str, name_en: str, address_zh: str, actor: Actor, address_en: str = "",
                   opens: dt.time = dt.time(9, 0), closes: dt.time = dt.time(17, 0),
                   break_starts: dt.time | None = None, break_ends: dt.time | None = None) -> Office:
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     code = (code or "").strip().upper()
     errors: dict[str, tuple[str, str]] = {}
     if not code or len(code) > 20 or not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
@@ -101,7 +98,7 @@ def office_create(*, code: str, name_zh: str, name_en: str, address_zh: str, act
 def office_service_add(*, office: Office, service_code: str, actor: Actor, windows: int = 2,
                        slot_minutes: int = 30) -> OfficeService:
     """Offer a counter service at an office: its own first-come resource in the capacity engine."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     service = CounterService.objects.filter(code=service_code, active=True).first()
     if service is None:
         raise InvalidInput("counters.service_unknown", "没有该窗口业务", "Unknown counter service", field="service")
@@ -115,9 +112,9 @@ def office_service_add(*, office: Office, service_code: str, actor: Actor, windo
             raise Conflict("counters.service_taken", "该网点已开办此业务", "This office already offers this service",
                            field="service")
         resource = bookings.resource_create(
-            kind=Resource.Kind.COUNTER, code=f"counter:{office.code}:{service.code}",
+            kind=KIND, code=f"counter:{office.code}:{service.code}",
             name_zh=f"{office.name_zh} {service.name_zh}", name_en=f"{office.name_en} – {service.name_en}",
-            actor=actor, policy=Resource.Policy.FIRST_COME)
+            actor=actor, policy="first_come")
         os_ = OfficeService.objects.create(office=office, service=service, resource=resource, windows=windows,
                                            slot_minutes=slot_minutes, created_at=clock.now())
         audit_record(actor=actor, action="counters.service_add", obj=os_, new={
@@ -156,7 +153,7 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
                    windows: int | None = None) -> Generated:
     """Slots for every working day in [first_day, last_day], ``windows`` seats each (default: the service's).
     Idempotent: a start that already has a (not cancelled) slot is skipped; past starts are skipped."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     os_ = OfficeService.objects.select_related("office", "service", "resource").filter(pk=office_service_id).first()
     if os_ is None:
         raise not_found("窗口业务", "counter service")
@@ -178,15 +175,13 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
     created = skipped = days = 0
     step = dt.timedelta(minutes=os_.slot_minutes)
     with transaction.atomic():
-        from jiaoguan.bookings.selectors import slots_for_resource
-
         day = first_day
         while day <= last_day:
             if workdays.is_workday(day):
                 days += 1
                 starts = [s for s in day_starts(office=os_.office, day=day, minutes=os_.slot_minutes) if s > now]
                 if starts:
-                    existing = set(slots_for_resource(resource=os_.resource, start=starts[0],
+                    existing = set(booking_selectors.slots_for_resource(resource=os_.resource, start=starts[0],
                                                       end=starts[-1] + step).values_list("starts_at", flat=True))
                     for s in starts:
                         if s in existing:
@@ -205,13 +200,11 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
 # --- Citizens: book, cancel --------------------------------------------------------------------------------------
 
 
-def _counter_slot(slot_id: int) -> tuple[OfficeService, object]:
+def _counter_slot(slot_id: int) -> tuple[OfficeService, Any]:
     """The office service and slot of a counter slot; 404 for any other slot (not a counter, unknown)."""
-    from jiaoguan.bookings.selectors import slot_get
-
-    if booking_rules.parse_id(slot_id) is None:
+    if parse_id(slot_id) is None:
         raise not_found("预约场次", "booking slot")
-    slot = slot_get(slot_id=slot_id)
+    slot = booking_selectors.slot_get(slot_id=slot_id)
     os_ = (OfficeService.objects.select_related("office", "service")
            .filter(resource_id=slot.resource_id).first())
     if os_ is None:
@@ -234,7 +227,7 @@ def _check_public(user) -> None:
         raise forbidden()
 
 
-def appointment_book(*, user, slot_id: int, actor: Actor) -> Booking:
+def appointment_book(*, user, slot_id: int, actor: Actor) -> Any:
     """Book a counter slot for oneself, confirmed at once (one live appointment per person, service and day)."""
     _check_public(user)
     os_, slot = _counter_slot(slot_id)
@@ -245,34 +238,22 @@ def appointment_book(*, user, slot_id: int, actor: Actor) -> Booking:
         subject_label=os_.service.name_zh, meta={"office_service": os_.pk})
 
 
-def _counter_booking_of(*, booking_id: int, user=None) -> Booking:
-    if booking_rules.parse_id(booking_id) is None:
-        raise not_found("预约", "appointment")
-    qs = Booking.objects.filter(pk=booking_id, slot__resource__kind=Resource.Kind.COUNTER)
-    if user is not None:
-        qs = qs.filter(user=user)
-    b = qs.first()
-    if b is None:
-        raise not_found("预约", "appointment")
-    return b
-
-
-def appointment_cancel(*, user, booking_id: int, actor: Actor) -> Booking:
+def appointment_cancel(*, user, booking_id: int, actor: Actor) -> Any:
     """The citizen cancels their own appointment, until the slot starts (the slot's ``cancel_until``)."""
-    b = _counter_booking_of(booking_id=booking_id, user=user)
+    b = appointment_of(booking_id=booking_id, user=user)
     return bookings.booking_cancel(booking_id=b.pk, user=user, actor=actor)
 
 
-def appointment_mark(*, booking_id: int, attended: bool, actor: Actor) -> Booking:
+def appointment_mark(*, booking_id: int, attended: bool, actor: Actor) -> Any:
     """Staff: attended or no-show, once the slot has started."""
-    _require(actor, "booking.attendance")
-    b = _counter_booking_of(booking_id=booking_id)
+    require(actor, "booking.attendance")
+    b = appointment_of(booking_id=booking_id)
     return bookings.booking_mark(booking_id=b.pk, attended=attended, actor=actor)
 
 
-def appointment_staff_cancel(*, booking_id: int, actor: Actor, reason: str) -> Booking:
-    _require(actor, "booking.attendance")
-    b = _counter_booking_of(booking_id=booking_id)
+def appointment_staff_cancel(*, booking_id: int, actor: Actor, reason: str) -> Any:
+    require(actor, "booking.attendance")
+    b = appointment_of(booking_id=booking_id)
     return bookings.booking_cancel(booking_id=b.pk, actor=actor, reason=reason)
 
 
@@ -314,20 +295,15 @@ def _vehicle_key(service_code: str, day: str, vehicle_id: int) -> str:
 
 def _batch_keys(items: Sequence[BatchItem]) -> list[str]:
     """The exclusive keys a batch would insert (items naming unknown slots have none: they will be refused)."""
-    from jiaoguan.bookings.models import Slot
-
-    ids = {i for i in (booking_rules.parse_id(item.slot_id) for item in items) if i is not None}
-    slots = {s.pk: s for s in Slot.objects.filter(pk__in=ids)}
+    slots = booking_selectors.slots_by_id(slot_ids=[item.slot_id for item in items])
     codes = dict(OfficeService.objects.filter(resource_id__in={s.resource_id for s in slots.values()})
                  .values_list("resource_id", "service__code"))
     return [_vehicle_key(codes[slots[item.slot_id].resource_id], _day(slots[item.slot_id]), item.vehicle_id)
             for item in items if item.slot_id in slots and slots[item.slot_id].resource_id in codes]
 
 
-def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[EnterpriseBatch, list[Booking]]:
+def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[EnterpriseBatch, list[Any]]:
     """Book every item (a vehicle of the user's enterprise in a counter slot) or none; see the module's note."""
-    from jiaoguan.registry.selectors import vehicle_get
-
     if getattr(user, "role", None) != "enterprise" or not user.is_active or not getattr(user, "enterprise_id", None):
         raise forbidden()
     if not 1 <= len(items) <= MAX_BATCH:
@@ -336,7 +312,7 @@ def batch_book(*, user, items: Sequence[BatchItem], actor: Actor) -> tuple[Enter
     enterprise = user.enterprise
     party = enterprise_party(enterprise.pk)
     errors: list[tuple[int, DomainError]] = []
-    booked: dict[int, Booking] = {}
+    booked: dict[int, Any] = {}
     reference = booking_rules.reference_new("PL")
     with transaction.atomic():
         _lock_quotas_in_order({item.slot_id for item in items})

@@ -20,16 +20,15 @@ import datetime as dt
 import json
 from typing import Annotated
 
-
-from jiaoguan.core import clock
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
+from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.identity.auth import AUTH, current_user, require_role
 
@@ -124,15 +123,14 @@ class ApplyIn(Schema):
              summary="Apply for a seat in an exam session (Idempotency-Key required): ranked, see the live rank")
 def apply(request, payload: ApplyIn):
     user = current_user(request)
-    actor = Actor.of(user, ip=client_ip(request))
+    actor = actor_of(request, user)
 
     def run():
         a = services.exam_apply(user=user, session_id=payload.session_id, permit_id=payload.permit_id, actor=actor)
         return 201, _mine(user, a.pk)
 
     fingerprint = json.dumps({"session_id": payload.session_id, "permit_id": payload.permit_id}, sort_keys=True)
-    return Status(*idempotent(scope=f"user:{user.pk}:exam-apply", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=fingerprint, run=run))
+    return api_once(request, user, "exam-apply", fingerprint=fingerprint, run=run)
 
 
 @router.get("me/exam-applications", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -146,7 +144,7 @@ def my_applications(request):
              summary="Withdraw a pending exam application (until the window closes)")
 def withdraw(request, application_id: int):
     user = current_user(request)
-    services.exam_withdraw(user=user, application_id=application_id, actor=Actor.of(user, ip=client_ip(request)))
+    services.exam_withdraw(user=user, application_id=application_id, actor=actor_of(request, user))
     return Status(200, _mine(user, application_id))
 
 
@@ -154,20 +152,19 @@ def withdraw(request, application_id: int):
              summary="Cancel an allocated exam seat (until the end of the day before; Idempotency-Key required)")
 def cancel(request, booking_id: int):
     user = current_user(request)
-    actor = Actor.of(user, ip=client_ip(request))
+    actor = actor_of(request, user)
 
     def run():
         b = services.exam_cancel(user=user, booking_id=booking_id, actor=actor)
         return 200, {"id": b.pk, "reference": b.reference, "status": b.status}
 
-    return Status(*idempotent(scope=f"user:{user.pk}:exam-cancel", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=str(booking_id), run=run))
+    return api_once(request, user, "exam-cancel", fingerprint=str(booking_id), run=run)
 
 
 # --- Staff ---------------------------------------------------------------------------------------------------------
 
 def _staff(request) -> Actor:
-    return Actor.of(require_role(request, *STAFF), ip=client_ip(request))
+    return actor_of(request, require_role(request, *STAFF))
 
 
 class VenueIn(Schema):
@@ -275,8 +272,6 @@ def staff_permit_issue(request, payload: PermitIn):
 @router.get("staff/exam-permits", auth=AUTH, response={200: list[dict], **ERRORS},
             summary="A person's learner's permits with progress")
 def staff_permits(request, person_id: int):
-    from jiaoguan.core.audit import audit_access
-
     actor = _staff(request)
     permits = list(selectors.permits_for_person(person_id=person_id))
     if permits:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from jiaoguan.core.i18n import Bi, bi
+from jiaoguan.core.states import StateMachine
 
 SUBJECT_1, SUBJECT_2, SUBJECT_3, SUBJECT_4 = "1", "2", "3", "4"
 SUBJECTS: tuple[str, ...] = (SUBJECT_1, SUBJECT_2, SUBJECT_3, SUBJECT_4)
@@ -79,6 +80,10 @@ LIMITED_SUBJECTS = frozenset({SUBJECT_2, SUBJECT_3})
 MAX_BOOKINGS = 5
 VALID_YEARS = 3
 CLOSE_WORKDAYS_BEFORE = 3
+
+# A learner's permit: active until every subject is passed (completed) or it is revoked.
+PERMIT = StateMachine("exams.permit", {"active": ("completed", "revoked"), "completed": (), "revoked": ()},
+                      code="exams.permit_inactive", what=("学习驾驶证明", "The permit"))
 
 
 # --- Order -------------------------------------------------------------------------------------------------------

@@ -145,8 +145,7 @@ class SessionRow:
 
     @property
     def open(self) -> bool:
-        slot, now = self.session.slot, clock.now()
-        return slot.status == "open" and slot.opens_at <= now < slot.closes_at and slot.starts_at > now
+        return bookings.slot_bookable(slot=self.session.slot)
 
 
 def session_row(session: Session) -> SessionRow:
@@ -159,8 +158,8 @@ def open_sessions(*, subjects: list[str] | None = None, venue_code: str | None =
                   limit: int = 50) -> list[SessionRow]:
     """Sessions whose booking window is open now, soonest first, with seats and how many have applied."""
     now = clock.now()
-    qs = (Session.objects.select_related("venue", "slot").filter(
-        slot__status="open", slot__opens_at__lte=now, slot__closes_at__gt=now, starts_at__gt=now, venue__active=True))
+    qs = (Session.objects.select_related("venue", "slot").filter(bookings.bookable(now=now, via="slot__"),
+                                                                 venue__active=True))
     if subjects is not None:
         qs = qs.filter(subject__in=subjects)
     if venue_code:

@@ -31,19 +31,14 @@ from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.exams import rules, selectors
 from jiaoguan.exams.models import Permit, Result, Session, Venue, VenueSubject
+from jiaoguan.identity.roles import require
+from jiaoguan.registry import selectors as registry
+from jiaoguan.registry.services import check_licence_ages, validate_classes
 
 KIND = "exam"
-
-
-def _require(actor: Actor, permission: str) -> None:
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    roles = PERMISSIONS.get(permission, frozenset())
-    if actor.role != "system" and actor.role not in roles:
-        raise forbidden()
 
 
 def _subject_name(subject: str) -> tuple[str, str]:
@@ -64,7 +59,7 @@ def _check_subject(subject: str, *, field: str = "subject") -> str:
 def venue_create(*, code: str, name_zh: str, name_en: str, subjects: list[str], actor: Actor,
                  address: str = "") -> Venue:
     """A venue and, for each subject it holds, a ranked bookings resource ``exam:<code>:<subject>``."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     code = (code or "").strip().upper()
     if not code or len(code) > 30 or not code.replace("-", "").isalnum() or not code.isascii():
         raise InvalidInput("exams.venue_code", "考场编码须为1–30位字母、数字或连字符",
@@ -105,7 +100,7 @@ def session_times(*, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 def session_create(*, venue_id: int, subject: str, starts_at: dt.datetime, seats: int, actor: Actor,
                    duration_minutes: int = 120, opens_at: dt.datetime | None = None) -> Session:
     """An exam session: a slot of the venue's resource for the subject, window and deadline by the rules."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     subject = _check_subject(subject)
     venue = Venue.objects.filter(pk=venue_id).first()
     if venue is None:
@@ -133,8 +128,8 @@ def session_create(*, venue_id: int, subject: str, starts_at: dt.datetime, seats
     if closes_at <= max(now, opens_at):
         raise InvalidInput(
             "exams.window_passed",
-            f"预约须在考试前3个工作日截止（{timezone.localtime(closes_at):%Y-%m-%d %H:%M}），该时间已过，请选择更晚的考试时间",
-            f"Booking closes 3 working days before the exam ({timezone.localtime(closes_at):%Y-%m-%d %H:%M}), "
+            f"预约须在考试前{rules.CLOSE_WORKDAYS_BEFORE}个工作日截止（{timezone.localtime(closes_at):%Y-%m-%d %H:%M}），该时间已过，请选择更晚的考试时间",
+            f"Booking closes {rules.CLOSE_WORKDAYS_BEFORE} working days before the exam ({timezone.localtime(closes_at):%Y-%m-%d %H:%M}), "
             "which has passed: choose a later exam time", field="starts_at")
     with transaction.atomic():
         slot = bookings.slot_create(
@@ -151,7 +146,7 @@ def session_create(*, venue_id: int, subject: str, starts_at: dt.datetime, seats
 
 def exam_allocate(*, actor: Actor, session_ids: list[int] | None = None):
     """Run the ranked allocation now for exam sessions whose window has closed (all of them, or those given)."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     qs = Session.objects.filter(slot__closes_at__lte=clock.now())
     if session_ids is not None:
         qs = qs.filter(pk__in=[i for i in session_ids if isinstance(i, int) and 0 < i < 2**63])
@@ -170,10 +165,7 @@ def _new_number(accepted_at: dt.datetime) -> str:
 def permit_issue(*, person_id: int, licence_class: str, accepted_at: dt.datetime, actor: Actor,
                  number: str | None = None) -> Permit:
     """Issue a learner's permit (学习驾驶证明) for one class, valid 3 years from ``accepted_at``."""
-    _require(actor, "exam.permit_issue")
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.registry.services import check_licence_ages, validate_classes
-
+    require(actor, "exam.permit_issue")
     person = registry.person_get(person_id=person_id)
     codes = validate_classes(licence_class, field="licence_class")
     if len(codes) != 1:
@@ -279,7 +271,7 @@ def exam_apply(*, user, session_id: int, actor: Actor, permit_id: int | None = N
         if slot.starts_at <= now:
             raise InvalidInput("exams.session_past", "该场次考试已开始或已过去，不能预约",
                                "This exam session has already started", field="session_id")
-        if permit.status != Permit.Status.ACTIVE:
+        if permit.status in rules.PERMIT.terminal:
             raise Conflict("exams.permit_inactive", "该学习驾驶证明已不在有效状态", "This permit is no longer active")
         if clock.today() > permit.valid_until:
             raise Conflict("exams.permit_expired", f"学习驾驶证明已于{permit.valid_until:%Y-%m-%d}过期",
@@ -301,8 +293,8 @@ def exam_apply(*, user, session_id: int, actor: Actor, permit_id: int | None = N
             raise Conflict("exams.window_not_open", f"该场次将于{timezone.localtime(slot.opens_at):%Y-%m-%d %H:%M}开放预约",
                            f"Booking opens at {timezone.localtime(slot.opens_at):%Y-%m-%d %H:%M}")
         if now >= slot.closes_at or slot.status != "open":
-            raise Conflict("exams.window_closed", "该场次预约已截止（考试前3个工作日截止）",
-                           "Booking for this session has closed (it closes 3 working days before the exam)")
+            raise Conflict("exams.window_closed", f"该场次预约已截止（考试前{rules.CLOSE_WORKDAYS_BEFORE}个工作日截止）",
+                           f"Booking for this session has closed (it closes {rules.CLOSE_WORKDAYS_BEFORE} working days before the exam)")
         used = selectors.bookings_used(permit=permit, subject=subject)
         if not rules.booking_allowed(subject, used):
             raise Conflict("exams.booking_limit",
@@ -345,7 +337,8 @@ def _write_result(*, permit: Permit, subject: str, session: Session | None, book
                                    outcome=outcome, exam_at=exam_at, recorded_at=now, recorded_by=actor.label[:150])
     audit_record(actor=actor, action="exam.result", obj=result, subject_person_id=permit.person_id, new={
         "permit": permit.number, "subject": subject, "outcome": outcome, "booking": booking_id})
-    if outcome == Result.Outcome.PASS and rules.is_complete(selectors.passed_subjects(permit=permit)):
+    if (outcome == Result.Outcome.PASS and rules.PERMIT.allows(permit.status, Permit.Status.COMPLETED)
+            and rules.is_complete(selectors.passed_subjects(permit=permit))):
         permit.status = Permit.Status.COMPLETED
         permit.save(update_fields=["status"])
         audit_record(actor=actor, action="exam.permit_complete", obj=permit, subject_person_id=permit.person_id,
@@ -356,7 +349,7 @@ def _write_result(*, permit: Permit, subject: str, session: Session | None, book
 def result_record(*, session_id: int, booking_id: int, outcome: str, actor: Actor) -> Result:
     """Staff record the outcome of an allocated seat once the exam has started: pass or fail (the seat is marked
     attended), or no-show (marked no-show; counts as a fail). A pass advances the permit's progress."""
-    _require(actor, "booking.attendance")
+    require(actor, "booking.attendance")
     if outcome not in OUTCOMES:
         raise InvalidInput("exams.outcome", "考试结果应为合格、不合格或缺考", "The outcome must be pass, fail or no_show",
                            field="outcome")

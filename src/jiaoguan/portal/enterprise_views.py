@@ -19,7 +19,7 @@ from jiaoguan.identity.selectors import account_vehicles, is_enterprise_account,
 from jiaoguan.notifications.selectors import unread_count
 from jiaoguan.portal.applications.forms import pick_text
 from jiaoguan.portal.applications.views import TONES as APPLICATION_TONES
-from jiaoguan.portal.counters_views import _rows as appointment_rows
+from jiaoguan.portal.counters.views import _rows as appointment_rows
 from jiaoguan.portal.views import citizen_required
 
 # What an enterprise can do here: catalogue services (listed only while the catalogue declares them for

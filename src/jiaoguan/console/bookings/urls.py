@@ -1,7 +1,7 @@
 """Staff booking pages: mounted by console/urls.py at /console/bookings/ (namespace console:bookings_console)."""
 from django.urls import path
 
-from jiaoguan.console import bookings_views as views
+from jiaoguan.console.bookings import views
 
 app_name = "bookings_console"
 urlpatterns = [

@@ -1,7 +1,7 @@
 """窗口预约 pages of the portal: mounted by portal/urls.py at /me/appointments/ (namespace portal:counters_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import counters_views as views
+from jiaoguan.portal.counters import views
 
 app_name = "counters_portal"
 urlpatterns = [

@@ -1,7 +1,7 @@
 """我的预约: mounted by portal/urls.py at /me/bookings/ (namespace portal:bookings_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import bookings_views as views
+from jiaoguan.portal.bookings import views
 
 app_name = "bookings_portal"
 urlpatterns = [

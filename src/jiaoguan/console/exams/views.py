@@ -10,20 +10,22 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.identifiers import validate_id_number
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.exams.models import Result
+from jiaoguan.registry import selectors as registry
 
 INDEX = "console:exams_console:index"
 SUBJECT_CHOICES = [(s, rules.SUBJECT_INFO[s].label) for s in rules.SUBJECTS]
@@ -33,9 +35,6 @@ def _subject(code: str) -> Bi:
     info = rules.SUBJECT_INFO[code]
     return bi(info.short_zh, info.short_en)
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _choices():
@@ -49,14 +48,15 @@ def index(request: HttpRequest) -> HttpResponse:
     rows = [{"r": r, "subject": _subject(r.session.subject),
              "venue": bi(r.session.venue.name_zh, r.session.venue.name_en)}
             for r in selectors.sessions_for_staff(limit=200)]
-    return render(request, "console/exams/index.html", {"rows": rows})
+    return render(request, "console/exams/index.html",
+                  {"rows": rows, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE})
 
 
 @staff_required("booking.manage")
 @require_POST
 def allocate(request: HttpRequest) -> HttpResponse:
     try:
-        run = services.exam_allocate(actor=_actor(request))
+        run = services.exam_allocate(actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:
@@ -82,28 +82,31 @@ class SessionForm(forms.Form):
         self.fields["subject"].choices = _choices()
 
 
+def _create(request: HttpRequest, form_class, write, *, rename: dict[str, str] | None = None):
+    """A create form: (form, status, response). GET: an empty form. POST: ``console.submit`` (validate,
+    ``write(cleaned_data)`` — the service call, a message and the redirect it returns — or the refusal on the
+    form)."""
+    if request.method != "POST":
+        return form_class(), 200, None
+    form = form_class(request.POST)
+    done, status = submit(form, write, rename=rename)
+    return form, status, done
+
+
 @staff_required("booking.manage")
 def session_new(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = SessionForm(request.POST)
-        if form.is_valid():
-            d = form.cleaned_data
-            try:
-                s = services.session_create(venue_id=d["venue"], subject=d["subject"], starts_at=d["starts_at"],
-                                            seats=d["seats"], duration_minutes=d["duration_minutes"],
-                                            actor=_actor(request))
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"venue_id": "venue"})
-            else:
-                messages.success(request, _("已创建考试场次，预约截止时间 %(closes)s。")
-                                 % {"closes": timezone.localtime(s.slot.closes_at).strftime("%Y-%m-%d %H:%M")})
-                return redirect(INDEX)
-        else:
-            status = 400
-    else:
-        form = SessionForm()
-    return render(request, "console/exams/session_new.html", {"form": form}, status=status)
+    def write(d: dict) -> HttpResponse:
+        s = services.session_create(venue_id=d["venue"], subject=d["subject"], starts_at=d["starts_at"],
+                                    seats=d["seats"], duration_minutes=d["duration_minutes"], actor=actor_of(request))
+        messages.success(request, _("已创建考试场次，预约截止时间 %(closes)s。")
+                         % {"closes": timezone.localtime(s.slot.closes_at).strftime("%Y-%m-%d %H:%M")})
+        return redirect(INDEX)
+
+    form, status, done = _create(request, SessionForm, write, rename={"venue_id": "venue"})
+    if done is not None:
+        return done
+    return render(request, "console/exams/session_new.html",
+                  {"form": form, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE}, status=status)
 
 
 def _session(session_id: int):
@@ -140,7 +143,7 @@ def result(request: HttpRequest, session_id: int) -> HttpResponse:
         return _session_page(request, session, status=422, error=_("请选择考生"))
     try:
         services.result_record(session_id=session.pk, booking_id=int(booking_id), outcome=outcome,
-                               actor=_actor(request))
+                               actor=actor_of(request))
     except DomainError as exc:
         return _session_page(request, session, status=exc.status if 400 <= exc.status < 500 else 400,
                              error=exc.message())
@@ -164,23 +167,15 @@ class VenueForm(forms.Form):
 
 @staff_required("booking.manage")
 def venues(request: HttpRequest) -> HttpResponse:
-    status = 200
-    if request.method == "POST":
-        form = VenueForm(request.POST)
-        if form.is_valid():
-            d = form.cleaned_data
-            try:
-                v = services.venue_create(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"],
-                                          address=d["address"], subjects=d["subjects"], actor=_actor(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已创建考场 %(code)s。") % {"code": v.code})
-                return redirect("console:exams_console:venues")
-        else:
-            status = 400
-    else:
-        form = VenueForm()
+    def write(d: dict) -> HttpResponse:
+        v = services.venue_create(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"],
+                                  address=d["address"], subjects=d["subjects"], actor=actor_of(request))
+        messages.success(request, _("已创建考场 %(code)s。") % {"code": v.code})
+        return redirect("console:exams_console:venues")
+
+    form, status, done = _create(request, VenueForm, write)
+    if done is not None:
+        return done
     rows = [{"v": v, "name": bi(v.name_zh, v.name_en), "subjects": bi("、".join(_subject(s).zh for s in v.subjects),
                                                                        ", ".join(_subject(s).en for s in v.subjects))}
             for v in selectors.venues()]
@@ -204,8 +199,6 @@ class PermitForm(forms.Form):
 @staff_required("booking.attendance")
 def permits(request: HttpRequest) -> HttpResponse:
     """Find a person by ID number (the look is access-audited), see their permits, issue one."""
-    from jiaoguan.registry import selectors as registry
-
     person = None
     status = 200
     issue_form = None
@@ -217,7 +210,7 @@ def permits(request: HttpRequest) -> HttpResponse:
             try:
                 person = registry.person_get(person_id=d["person_id"])
                 p = services.permit_issue(person_id=d["person_id"], licence_class=d["licence_class"],
-                                          accepted_at=d["accepted_at"], actor=_actor(request))
+                                          accepted_at=d["accepted_at"], actor=actor_of(request))
             except DomainError as exc:
                 status = form_error(issue_form, exc)
             else:
@@ -243,7 +236,7 @@ def permits(request: HttpRequest) -> HttpResponse:
             person = None
     views = []
     if person is not None:
-        audit_access(actor=_actor(request), action="exam.permits_view", subject_person_id=person.pk,
+        audit_access(actor=actor_of(request), action="exam.permits_view", subject_person_id=person.pk,
                      object_type="exams.permit", object_id=person.pk)
         views = [selectors.permit_view(permit=p) for p in selectors.permits_for_person(person_id=person.pk)]
         if issue_form is None:

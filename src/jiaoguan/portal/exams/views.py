@@ -14,19 +14,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from jiaoguan.core.audit import Actor
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core.errors import DomainError, InvalidInput
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.portal.views import citizen_required
 
 HOME = "portal:exams_portal:home"
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _int(value) -> int | None:
@@ -41,7 +38,7 @@ def _render(request: HttpRequest, *, error: DomainError | None = None, status: i
     # (permit, subject) with a pending application or a seat: not offered again, shown as booked
     live = {selectors.parse_booking_subject(r.application.subject) for r in apps
             if r.application.status == "pending"
-            or (r.booking is not None and r.booking.status in ("held", "confirmed"))}
+            or (r.booking is not None and r.booking.status in booking_rules.BOOKING_RUNNING)}
     for v in views:
         for row in v.progress:
             row["booked"] = (v.permit.pk, row["subject"]) in live
@@ -71,7 +68,8 @@ def _render(request: HttpRequest, *, error: DomainError | None = None, status: i
     context = {
         "permits": views, "sessions": session_rows, "applications": app_rows, "error_lines": error_lines,
         "next_names": next_names, "venue": venue or "", "venues": [(v.code, bi(v.name_zh, v.name_en)) for v in venues],
-        "max_bookings": rules.MAX_BOOKINGS,
+        "max_bookings": rules.MAX_BOOKINGS, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE,
+        "valid_years": rules.VALID_YEARS,
     }
     return render(request, "portal/exams/home.html", context, status=status)
 
@@ -104,12 +102,12 @@ def apply(request: HttpRequest) -> HttpResponse:
     user = request.user
 
     def run():
-        a = services.exam_apply(user=user, session_id=session_id, permit_id=permit_id, actor=_actor(request))
+        a = services.exam_apply(user=user, session_id=session_id, permit_id=permit_id, actor=actor_of(request))
         return 201, {"id": a.pk}
 
     try:
-        idempotent(scope=f"user:{user.pk}:exam-apply", key=key,
-                   fingerprint=json.dumps({"session_id": session_id, "permit_id": permit_id}, sort_keys=True), run=run)
+        once_for(user, "exam-apply", key=key,
+                 fingerprint=json.dumps({"session_id": session_id, "permit_id": permit_id}, sort_keys=True), run=run)
     except DomainError as exc:
         return _failed(request, exc)
     row = next((r for r in selectors.my_exam_applications(user=user) if r.session and r.session.pk == session_id
@@ -124,7 +122,7 @@ def apply(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
     try:
-        services.exam_withdraw(user=request.user, application_id=application_id, actor=_actor(request))
+        services.exam_withdraw(user=request.user, application_id=application_id, actor=actor_of(request))
     except DomainError as exc:
         return _failed(request, exc)
     messages.success(request, _("已撤回预约申请。"))
@@ -140,11 +138,11 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     user = request.user
 
     def run():
-        b = services.exam_cancel(user=user, booking_id=booking_id, actor=_actor(request))
+        b = services.exam_cancel(user=user, booking_id=booking_id, actor=actor_of(request))
         return 200, {"reference": b.reference}
 
     try:
-        _status, body = idempotent(scope=f"user:{user.pk}:exam-cancel", key=key, fingerprint=str(booking_id), run=run)
+        _status, body = once_for(user, "exam-cancel", key=key, fingerprint=str(booking_id), run=run)
     except DomainError as exc:
         return _failed(request, exc)
     messages.success(request, _("已取消预约（预约号 %(ref)s）。取消时间将作为您下次预约的排序时间。") % {"ref": body["reference"]})

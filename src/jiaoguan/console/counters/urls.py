@@ -2,7 +2,7 @@
 (namespace console:counters_console)."""
 from django.urls import path
 
-from jiaoguan.console import counters_views as views
+from jiaoguan.console.counters import views
 
 app_name = "counters_console"
 urlpatterns = [

@@ -11,25 +11,20 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.counters import selectors, services
 from jiaoguan.counters.models import CounterService
 from jiaoguan.identity.roles import has_permission
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 class OfficeForm(forms.Form):
@@ -97,7 +92,7 @@ def index(request: HttpRequest) -> HttpResponse:
                     raise _Invalid(form)
                 d = form.cleaned_data
                 try:
-                    o = services.office_create(actor=_actor(request), **d)
+                    o = services.office_create(actor=actor_of(request), **d)
                 except DomainError as exc:
                     raise _Invalid(form, exc) from None
                 messages.success(request, _("已添加网点 %(name)s。") % {"name": o.name_zh})
@@ -109,7 +104,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 office = next(o for o in offices if o.pk == d["office"])
                 try:
                     services.office_service_add(office=office, service_code=d["service"], windows=d["windows"],
-                                                slot_minutes=d["slot_minutes"], actor=_actor(request))
+                                                slot_minutes=d["slot_minutes"], actor=actor_of(request))
                 except DomainError as exc:
                     raise _Invalid(form, exc) from None
                 messages.success(request, _("已开办该业务，请生成预约时段。"))
@@ -121,7 +116,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 d = form.cleaned_data
                 try:
                     g = services.slots_generate(office_service_id=d["office_service"], first_day=d["first_day"],
-                                                last_day=d["last_day"], windows=d["windows"], actor=_actor(request))
+                                                last_day=d["last_day"], windows=d["windows"], actor=actor_of(request))
                 except DomainError as exc:
                     raise _Invalid(form, exc) from None
                 messages.success(request, _("已生成 %(n)s 个时段（%(d)s 个工作日；已存在而跳过 %(s)s 个）。") % {
@@ -189,7 +184,7 @@ def mark(request: HttpRequest, booking_id: int) -> HttpResponse:
                    status=400)
     attended = request.POST.get("attended") == "1"
     try:
-        b = services.appointment_mark(booking_id=booking_id, attended=attended, actor=_actor(request))
+        b = services.appointment_mark(booking_id=booking_id, attended=attended, actor=actor_of(request))
     except NotFound:
         raise Http404 from None
     except DomainError as exc:

@@ -1,7 +1,7 @@
 """exams pages of the console: mounted by console/urls.py at /console/exams/ (namespace console:exams_console)."""
 from django.urls import path
 
-from jiaoguan.console import exams_views as views
+from jiaoguan.console.exams import views
 
 app_name = "exams_console"
 urlpatterns = [

@@ -1,7 +1,7 @@
 """考试预约: mounted by portal/urls.py at /me/exams/ (namespace portal:exams_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import exams_views as views
+from jiaoguan.portal.exams import views
 
 app_name = "exams_portal"
 urlpatterns = [

@@ -14,23 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
-from jiaoguan.bookings.models import Booking
-from jiaoguan.bookings.rules import parse_id
+from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.ids import parse_id
 from jiaoguan.counters import selectors, services
 from jiaoguan.portal.views import citizen_required
 
-B = Booking.Status
-TONES = {B.CONFIRMED: "ok", B.HELD: "warn", B.ATTENDED: "ok", B.NO_SHOW: "warn"}
+TONES = {"confirmed": "ok", "held": "warn", "attended": "ok", "no_show": "warn"}
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _error_lines(exc: DomainError) -> list[str]:
@@ -53,7 +48,7 @@ def _rows(bookings) -> list[dict]:
             "office": bi(os_.office.name_zh, os_.office.name_en) if os_ else "",
             "address": bi(os_.office.address_zh, os_.office.address_en) if os_ else "",
             "service": bi(os_.service.name_zh, os_.service.name_en) if os_ else "",
-            "cancellable": b.status == B.CONFIRMED and now < b.slot.cancel_until,
+            "cancellable": booking_selectors.citizen_may_cancel(booking=b, now=now),  # as appointment_cancel
             "batch": (b.meta or {}).get("batch", ""),
         })
     return rows
@@ -63,8 +58,8 @@ def _rows(bookings) -> list[dict]:
 def home(request: HttpRequest) -> HttpResponse:
     """我的预约: live appointments first, then the rest."""
     mine = list(selectors.my_appointments(user=request.user)[:100])
-    live = [b for b in mine if b.status in (B.HELD, B.CONFIRMED)]
-    past = [b for b in mine if b.status not in (B.HELD, B.CONFIRMED)]
+    live = [b for b in mine if b.status in booking_rules.BOOKING_RUNNING]
+    past = [b for b in mine if b.status not in booking_rules.BOOKING_RUNNING]
     return render(request, "portal/counters/home.html", {
         "live": _rows(live), "past": _rows(past), "is_enterprise": request.user.role == "enterprise",
         "cancel_key": secrets.token_urlsafe(16)})
@@ -125,11 +120,11 @@ def book(request: HttpRequest) -> HttpResponse:
                           status=400)
 
     def run():
-        b = services.appointment_book(user=request.user, slot_id=slot_id, actor=_actor(request))
+        b = services.appointment_book(user=request.user, slot_id=slot_id, actor=actor_of(request))
         return 201, {"id": b.pk, "reference": b.reference}
 
     try:
-        _status, body = idempotent(scope=f"user:{request.user.pk}:counter-book", key=key, fingerprint=str(slot_id),
+        _status, body = once_for(request.user, "counter-book", key=key, fingerprint=str(slot_id),
                                    run=run)
     except DomainError as exc:
         return _book_page(request, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
@@ -145,7 +140,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     try:
-        b = services.appointment_cancel(user=request.user, booking_id=booking_id, actor=_actor(request))
+        b = services.appointment_cancel(user=request.user, booking_id=booking_id, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:
@@ -183,13 +178,12 @@ def batch(request: HttpRequest) -> HttpResponse:
                                             "Choose a time for at least one vehicle"))
 
     def run():
-        b, _booked = services.batch_book(user=request.user, items=items, actor=_actor(request))
+        b, _booked = services.batch_book(user=request.user, items=items, actor=actor_of(request))
         return 201, {"reference": b.reference, "items": b.items}
 
     try:
-        _status, body = idempotent(scope=f"user:{request.user.pk}:counter-batch",
-                                   key=request.POST.get("idempotency_key", ""),
-                                   fingerprint=repr([(i.slot_id, i.vehicle_id) for i in items]), run=run)
+        _status, body = once_for(request.user, "counter-batch", key=request.POST.get("idempotency_key", ""),
+                                 fingerprint=repr([(i.slot_id, i.vehicle_id) for i in items]), run=run)
     except DomainError as exc:
         # name the vehicle of each refused item, not its index
         lines = [exc.message()] + [f"{by_id[items[i].vehicle_id].plate}：{e.message()}"

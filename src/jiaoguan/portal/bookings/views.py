@@ -11,17 +11,16 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from jiaoguan.bookings import selectors, services
+from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Application, Booking, WaitlistEntry
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.portal.views import citizen_required
 
 B = Booking.Status
@@ -37,7 +36,7 @@ def _row(item: selectors.MyItem, now) -> dict:
            "quota": bi(obj.quota.label_zh, obj.quota.label_en), "actions": []}
     if item.kind == "booking":  # offered from the rules booking_release / booking_cancel enforce
         if selectors.citizen_give_up_block(booking=obj, now=now) is None:
-            row["actions"] = ["confirm", "release"] if obj.status == B.HELD else ["cancel"]
+            row["actions"] = ["confirm", "release"] if rules.BOOKING.allows(obj.status, B.CONFIRMED) else ["cancel"]
         row["from_waitlist"] = bool((obj.meta or {}).get("waitlist_entry"))
         row["rank"] = (obj.meta or {}).get("rank")
     elif item.kind == "application":
@@ -48,10 +47,16 @@ def _row(item: selectors.MyItem, now) -> dict:
     return row
 
 
+def _running(row: dict) -> bool:
+    """A booking or an application not at an end of its life cycle (rules.BOOKING / rules.APPLICATION)."""
+    machine = {"booking": rules.BOOKING, "application": rules.APPLICATION}.get(row["type"])
+    return machine is not None and row["obj"].status not in machine.terminal
+
+
 def _page(request: HttpRequest, *, error: DomainError | None = None, status: int = 200) -> HttpResponse:
     now = clock.now()
     rows = [_row(i, now) for i in selectors.my_items(user=request.user)]
-    live = [r for r in rows if r["actions"] or r["obj"].status in (B.HELD, B.CONFIRMED, A.PENDING)]
+    live = [r for r in rows if r["actions"] or _running(r)]
     past = [r for r in rows if r not in live]
     live.sort(key=lambda r: r["obj"].status != B.HELD)  # a seat waiting for confirmation first: it runs out
     context = {"live": live, "past": past, "error": error.message() if error else "",
@@ -66,58 +71,41 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
-def _act(request: HttpRequest, scope: str, object_id: int, run, done: str) -> HttpResponse:
+def _act(request: HttpRequest, scope: str, done: str, service: str, **target: int) -> HttpResponse:
+    """The citizen's step ``services.<service>(**target, user=…)`` on their own record, once per the form's
+    idempotency key (scope ``scope``, the API's too), then back to the list with ``done``."""
+    (object_id,) = target.values()
     key = request.POST.get("idempotency_key", "")
     if not 8 <= len(key) <= 120:
         return _page(request, error=DomainError("core.idempotency_key", "页面已过期，请重新提交",
                                                 "The page expired; submit again"), status=400)
 
     def once():
-        run()
+        getattr(services, service)(**target, user=request.user, actor=actor_of(request))
         return 200, {"id": object_id}
 
     try:
-        idempotent(scope=f"user:{request.user.pk}:{scope}", key=key, fingerprint=str(object_id), run=once)
+        once_for(request.user, scope, key=key, fingerprint=str(object_id), run=once)
     except DomainError as exc:
         return _page(request, error=exc, status=exc.status if 400 <= exc.status < 500 else 400)
     messages.success(request, done)
     return redirect("portal:bookings_portal:list")
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
+def _step(scope: str, done, service: str):
+    """A citizen's POST on one of their records (the URL's id), through ``_act``."""
+
+    @citizen_required
+    @require_POST
+    def view(request: HttpRequest, **target: int) -> HttpResponse:
+        return _act(request, scope, str(done), service, **target)
+
+    view.__name__ = service
+    return view
 
 
-@citizen_required
-@require_POST
-def booking_confirm(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-confirm", booking_id, lambda: services.booking_confirm(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已确认。"))
-
-
-@citizen_required
-@require_POST
-def booking_release(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-release", booking_id, lambda: services.booking_release(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("已放弃保留的名额。"))
-
-
-@citizen_required
-@require_POST
-def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
-    return _act(request, "booking-cancel", booking_id, lambda: services.booking_cancel(
-        booking_id=booking_id, user=request.user, actor=_actor(request)), _("预约已取消。"))
-
-
-@citizen_required
-@require_POST
-def application_withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
-    return _act(request, "booking-withdraw", application_id, lambda: services.application_withdraw(
-        application_id=application_id, user=request.user, actor=_actor(request)), _("预约申请已撤回。"))
-
-
-@citizen_required
-@require_POST
-def waitlist_withdraw(request: HttpRequest, entry_id: int) -> HttpResponse:
-    return _act(request, "waitlist-withdraw", entry_id, lambda: services.waitlist_withdraw(
-        entry_id=entry_id, user=request.user, actor=_actor(request)), _("已退出候补。"))
+booking_confirm = _step("booking-confirm", gettext_lazy("预约已确认。"), "booking_confirm")
+booking_release = _step("booking-release", gettext_lazy("已放弃保留的名额。"), "booking_release")
+booking_cancel = _step("booking-cancel", gettext_lazy("预约已取消。"), "booking_cancel")
+application_withdraw = _step("booking-withdraw", gettext_lazy("预约申请已撤回。"), "application_withdraw")
+waitlist_withdraw = _step("waitlist-withdraw", gettext_lazy("已退出候补。"), "waitlist_withdraw")

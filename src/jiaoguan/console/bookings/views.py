@@ -13,25 +13,21 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Booking, Resource, Slot
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 
 PAGE = 200
 
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 class SlotFilterForm(forms.Form):
@@ -110,7 +106,7 @@ def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int
         "quotas": [{"q": q, "label": bi(q.label_zh, q.label_en)} for q in selectors.slot_availability(slot=slot)],
         "bookings": bookings, "applications": applications, "waitlist": waitlist, "error": error,
         "reason_form": reason_form or ReasonForm(), "can_manage": has_permission(request.user, "booking.manage"),
-        "cancellable": slot.status != Slot.Status.CANCELLED,
+        "cancellable": rules.SLOT.allows(slot.status, Slot.Status.CANCELLED),
     }
     response = render(request, "console/bookings/slot.html", context, status=status)
     response["Cache-Control"] = "no-store"
@@ -133,6 +129,17 @@ def _status_of(exc: DomainError) -> int:
     return exc.status if 400 <= exc.status < 500 else 400
 
 
+def _on_slot(request: HttpRequest, slot: Slot, run, done: str) -> HttpResponse:
+    """Run a staff action on (a booking of) ``slot``: back to the slot's page with a message, or the page again
+    with the refusal where the buttons are."""
+    try:
+        run()
+    except DomainError as exc:
+        return _slot_page(request, slot, error=exc.message(), status=_status_of(exc))
+    messages.success(request, done)
+    return redirect("console:bookings_console:slot", slot.pk)
+
+
 @staff_required("booking.attendance")
 @require_POST
 def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
@@ -140,56 +147,45 @@ def booking_attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
     attended = request.POST.get("attended")
     if attended not in ("1", "0"):
         return _slot_page(request, b.slot, error=_("请选择已到场或未到场。"), status=400)
-    try:
-        services.booking_mark(booking_id=b.pk, attended=attended == "1", actor=_actor(request))
-    except DomainError as exc:
-        return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("已登记 %(ref)s 的到场情况。") % {"ref": b.reference})
-    return redirect("console:bookings_console:slot", b.slot_id)
+    return _on_slot(request, b.slot, lambda: services.booking_mark(
+        booking_id=b.pk, attended=attended == "1", actor=actor_of(request)),
+        _("已登记 %(ref)s 的到场情况。") % {"ref": b.reference})
 
 
 @staff_required("booking.attendance")
 @require_POST
 def booking_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     b = _booking(booking_id)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _slot_page(request, b.slot, error=_("取消预约须填写原因。"), status=400)
-    try:
-        services.booking_cancel(booking_id=b.pk, actor=_actor(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _slot_page(request, b.slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("预约 %(ref)s 已取消。") % {"ref": b.reference})
-    return redirect("console:bookings_console:slot", b.slot_id)
+    return _with_reason(request, b.slot, _("取消预约须填写原因。"), lambda reason: services.booking_cancel(
+        booking_id=b.pk, actor=actor_of(request), reason=reason), _("预约 %(ref)s 已取消。") % {"ref": b.reference})
 
 
 @staff_required("booking.manage")
 @require_POST
 def slot_cancel(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = _slot(slot_id)
+    return _with_reason(request, slot, _("取消场次须填写原因。"), lambda reason: services.slot_cancel(
+        slot_id=slot.pk, actor=actor_of(request), reason=reason), _("场次已取消，已通知所有预约人。"), keep_form=True)
+
+
+def _with_reason(request: HttpRequest, slot: Slot, missing: str, run, done: str, *,
+                 keep_form: bool = False) -> HttpResponse:
+    """A staff action that needs a reason (``ReasonForm``): refused with ``missing`` without one."""
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _slot_page(request, slot, error=_("取消场次须填写原因。"), status=400, reason_form=form)
-    try:
-        services.slot_cancel(slot_id=slot.pk, actor=_actor(request), reason=form.cleaned_data["reason"])
-    except DomainError as exc:
-        return _slot_page(request, slot, error=exc.message(), status=_status_of(exc))
-    messages.success(request, _("场次已取消，已通知所有预约人。"))
-    return redirect("console:bookings_console:slot", slot.pk)
+        return _slot_page(request, slot, error=missing, status=400, reason_form=form if keep_form else None)
+    return _on_slot(request, slot, lambda: run(form.cleaned_data["reason"]), done)
 
 
 @staff_required("booking.manage")
 def allocations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         services.slots_close()
-        run = services.applications_allocate(actor=_actor(request))
+        run = services.applications_allocate(actor=actor_of(request))
         messages.success(request, _("分配完成：%(slots)s 个场次，%(apps)s 份申请，%(n)s 个名额已分配。") % {
             "slots": run.slots, "apps": run.applications, "n": run.allocated})
         return redirect("console:bookings_console:allocations")
-    now = clock.now()
-    due = selectors.slots_list(status=None).filter(
-        resource__policy=Resource.Policy.RANKED, status__in=(Slot.Status.OPEN, Slot.Status.CLOSED),
-        closes_at__lte=now).count()
+    due = selectors.slots_due_for_allocation().count()
     return render(request, "console/bookings/allocations.html",
                   {"runs": selectors.allocation_runs(limit=20), "due": due})
 
@@ -216,7 +212,7 @@ def penalty_lift(request: HttpRequest, penalty_id: int) -> HttpResponse:
     if not form.is_valid():
         return _penalties_page(request, error=_("解除限制须填写原因。"), status=400)
     try:
-        services.penalty_lift(penalty_id=penalty_id, actor=_actor(request), reason=form.cleaned_data["reason"])
+        services.penalty_lift(penalty_id=penalty_id, actor=actor_of(request), reason=form.cleaned_data["reason"])
     except NotFound:
         raise Http404 from None
     except DomainError as exc:

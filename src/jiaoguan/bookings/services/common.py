@@ -1,0 +1,226 @@
+"""Shared helpers of the capacity engine's services (first the helpers, then the sections that use them): the
+status aliases, audit rows and events, notifications, the locks in their documented order, and the steps every
+write path shares (window and key checks, the booking insert, ending a booking, expiring overdue holds)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoguan.bookings import rules
+from jiaoguan.bookings.models import (
+    LIVE_BOOKING,
+    Application,
+    Booking,
+    Quota,
+    Slot,
+    WaitlistEntry,
+)
+from jiaoguan.core import locks
+from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.errors import Conflict, InvalidInput, not_found
+from jiaoguan.core.ids import parse_id
+from jiaoguan.core.outbox import event_emit
+from jiaoguan.notifications.services import NotificationError, message_send
+
+log = logging.getLogger("jiaoguan.bookings.services")
+
+
+B = Booking.Status
+A = Application.Status
+W = WaitlistEntry.Status
+
+DUPLICATE = ("bookings.duplicate", "已有一个有效预约，不能重复预约",
+             "There is already a live booking for this; it cannot be booked twice")
+
+
+def _when(at: dt.datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _booking_state(b: Booking) -> dict:
+    return {"status": b.status, "slot": b.slot_id, "quota": b.quota_id, "subject": b.subject,
+            "hold_expires_at": b.hold_expires_at, "cancelled_by": b.cancelled_by}
+
+
+def _person_of(user) -> int | None:
+    return getattr(user, "person_id", None)
+
+
+def _audit_booking(*, actor: Actor, action: str, booking: Booking, old: dict | None, reason: str = "") -> None:
+    audit_record(actor=actor, action=action, obj=booking, old=old, new=_booking_state(booking), reason=reason,
+                 subject_person_id=_person_of(booking.user))
+
+
+def _audit_entry(*, actor: Actor, action: str, entry: WaitlistEntry, old: str | None, reason: str = "") -> None:
+    audit_record(actor=actor, action=action, obj=entry, old={"status": old} if old else None,
+                 new={"status": entry.status, "slot": entry.slot_id, "booking": entry.booking_id},
+                 reason=reason, subject_person_id=_person_of(entry.user))
+
+
+def _emit_changed(booking: Booking, previous: str, by: str = "") -> None:
+    slot = booking.slot
+    event_emit(topic="bookings.booking_changed", payload={
+        "booking_id": booking.pk, "reference": booking.reference, "kind": slot.resource.kind,
+        "resource": slot.resource.code, "slot_id": slot.pk, "starts_at": slot.starts_at.isoformat(),
+        "subject": booking.subject, "party": booking.party, "user_id": booking.user_id,
+        "status": booking.status, "previous": previous, "by": by,
+        "application_id": booking.application_id,
+    })
+
+
+def _notify(*, user, template: str, params: dict, sms: bool = True) -> None:
+    """A message to the citizen: inbox always, SMS for outcomes that matter. A missing phone never blocks a
+    booking (the inbox still has it)."""
+    channels = ("sms", "inbox") if sms and getattr(user, "phone", None) else ("inbox",)
+    try:
+        message_send(template=template, params=params, user=user, channels=channels)
+    except NotificationError:
+        log.exception("booking notification %s for user %s could not be written", template, user.pk)
+
+
+def _what(slot: Slot) -> dict:
+    return {"what_zh": slot.resource.name_zh, "what_en": slot.resource.name_en, "when": _when(slot.starts_at)}
+
+
+def _lock_quota(*, slot_id: int, quota: str) -> Quota:
+    """Lock one quota row (only that row) and return it with its slot and resource."""
+    rows = locks.lock_rows(Quota.objects.filter(slot_id=slot_id, name=quota), related=("slot__resource",))
+    if not rows:
+        raise not_found("预约场次", "booking slot")
+    return rows[0]
+
+
+def _lock_quota_id(quota_id: int) -> Quota:
+    row = locks.lock_row(Quota, quota_id, related=("slot__resource",))
+    if row is None:
+        raise Quota.DoesNotExist(quota_id)
+    return row
+
+
+def _lock_slot(slot_id: int) -> Slot | None:
+    """Lock a slot and then all its quotas (by id): the slot comes first in the lock order."""
+    slot = locks.lock_row(Slot, slot_id, related=("resource",))
+    if slot is not None:
+        locks.lock_rows(Quota.objects.filter(slot=slot))
+    return slot
+
+
+def _lock_party(party: str) -> None:
+    """Serialise the penalty count of one party (two cancellations at once on different slots must neither
+    both miss the threshold nor both create the ban): an advisory lock on the party, after the quota."""
+    locks.lock_keys([f"bookings.party:{party}"])
+
+
+def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
+    """Lock every quota of these slots, in ascending id order, inside the caller's transaction; returns their ids.
+
+    For a domain service that books several seats in one transaction (批量预约): take all quota locks first, in
+    one global order, then call ``seat_book`` item by item (its own lock of the same row is then a no-op). Locking
+    a second quota *after* the first booking's audit row would wait on someone who holds that quota and waits for
+    the audit head: a deadlock (``core.locks`` refuses it)."""
+    ids = sorted({i for i in (parse_id(s) for s in slot_ids) if i is not None})  # no overflow on bad ids
+    return [q.pk for q in locks.lock_rows(Quota.objects.filter(slot_id__in=ids))]
+
+
+def keys_lock(*, exclusive_keys: Iterable[str]) -> None:
+    """Serialise the insertion of these exclusive keys, in sorted order, inside the caller's transaction.
+
+    For a domain service that books several seats in one transaction: call it right after ``quotas_lock`` and
+    before anything is audited. Without it, two such transactions that share a key wait on each other's
+    uncommitted row in the unique index while one of them already holds the audit head: a deadlock (PostgreSQL
+    aborts one with a 500). With it the second waits here, before writing anything, and then finds the key
+    taken (a clean 409). ``seat_book`` and ``application_submit`` take their key's lock the same way."""
+    locks.lock_keys(f"bookings.key:{key}" for key in exclusive_keys)
+
+
+def _live_count(quota: Quota) -> int:
+    return Booking.objects.filter(quota=quota, status__in=LIVE_BOOKING).count()
+
+
+def _check_open(slot: Slot, now: dt.datetime) -> None:
+    if not slot.resource.active or slot.status == Slot.Status.CANCELLED:
+        raise Conflict("bookings.slot_unavailable", "该场次已停止预约", "This slot is no longer bookable")
+    if slot.starts_at <= now:
+        raise InvalidInput("bookings.slot_past", "该场次已开始或已过去，不能预约", "This slot has already started",
+                           field="slot")
+    if now < slot.opens_at:
+        raise Conflict("bookings.window_not_open", f"预约将于{_when(slot.opens_at)}开放",
+                       f"Booking opens at {_when(slot.opens_at)}")
+    if now >= slot.closes_at or slot.status != Slot.Status.OPEN:
+        raise Conflict("bookings.window_closed", "该场次预约已截止", "Booking for this slot has closed")
+
+
+def _check_key_free(exclusive_key: str) -> None:
+    if Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists() \
+            or Application.objects.filter(exclusive_key=exclusive_key, status=A.PENDING).exists():
+        raise Conflict(*DUPLICATE)
+
+
+def _insert_booking(**fields) -> Booking:
+    """Insert with a fresh reference; the partial unique index turns a racing duplicate into a Conflict."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(reference=rules.reference_new(), **fields)
+        except IntegrityError as exc:
+            if "reference" in str(exc).lower() and "exclusive" not in str(exc).lower():
+                continue
+            raise Conflict(*DUPLICATE) from None
+    raise RuntimeError("could not draw a unique booking reference")
+
+
+def _end(b: Booking, *, to: str, actor: Actor, action: str, now: dt.datetime, expect: str | None = None,
+         by: str = "", reason: str = "") -> bool:
+    """Move a booking to an end state with a conditional update (exactly once), audit and emit. A held seat
+    that was a waiting-list offer: the offer lapses (the caller passes the seat on)."""
+    expect = expect or b.status
+    if not rules.BOOKING.allows(expect, to):  # the life cycle (rules.BOOKING): nothing else moves a booking
+        return False
+    fields = {"status": to, "ended_at": now, "hold_expires_at": None}
+    if by:
+        fields["cancelled_by"] = by
+    if not Booking.objects.filter(pk=b.pk, status=expect).update(**fields):
+        return False
+    old = {**_booking_state(b), "status": expect}
+    b.status, b.ended_at, b.hold_expires_at = to, now, None
+    if by:
+        b.cancelled_by = by
+    _audit_booking(actor=actor, action=action, booking=b, old=old, reason=reason)
+    if expect == B.HELD:
+        entry = WaitlistEntry.objects.filter(booking=b, status=W.OFFERED).select_related("user").first()
+        if entry is not None and WaitlistEntry.objects.filter(pk=entry.pk, status=W.OFFERED).update(
+                status=W.LAPSED):
+            entry.status = W.LAPSED
+            _audit_entry(actor=actor, action="booking.waitlist_lapse", entry=entry, old=W.OFFERED)
+    _emit_changed(b, expect, by)
+    return True
+
+
+def _expire_overdue(quota: Quota, *, now: dt.datetime, actor: Actor) -> int:
+    """Under the quota lock: end holds whose time is up (each exactly once: a conditional update)."""
+    n = 0
+    for b in (Booking.objects.filter(quota=quota, status=B.HELD, hold_expires_at__lte=now)
+              .select_related("user", "slot__resource")):
+        if _end(b, to=B.EXPIRED, actor=actor, action="booking.expire", now=now, expect=B.HELD):
+            n += 1
+    return n
+
+
+def _mine(*, booking_id: int, user) -> Booking:
+    b = (Booking.objects.select_related("slot__resource", "quota", "user")
+         .filter(pk=booking_id, user=user).first())
+    if b is None:
+        raise not_found("预约", "booking")
+    return b
+
+
+def _mine_locked(*, booking_id: int, user) -> tuple[Booking, Quota]:
+    """The user's booking (404 if not theirs), its quota locked, the booking read again after the lock."""
+    b = _mine(booking_id=booking_id, user=user)
+    q = _lock_quota_id(b.quota_id)
+    b.refresh_from_db()
+    return b, q
