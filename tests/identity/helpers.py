@@ -5,7 +5,7 @@ import itertools
 
 from jiaoguan.identity import services
 from jiaoguan.identity.models import User
-from jiaoguan.notifications.testing import last_code, sms_outbox
+from tests.notifications.helpers import last_code, sms_outbox
 from tests.factories import make_licence, make_person, make_policy, make_vehicle, unique_phone
 
 PASSWORD = "Lu-Qiao#2719"

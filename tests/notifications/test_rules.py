@@ -75,7 +75,7 @@ def test_transition_table():
     allowed = {(C, S), (S, S), (S, D), (S, C), (S, F)}
     for a in (C, S, D, F):
         for b in (C, S, D, F):
-            assert rules.can_move(a, b) == ((a, b) in allowed), (a, b)
+            assert rules.MESSAGES.allows(a, b) == ((a, b) in allowed), (a, b)
 
 
 @given(attempts=st.integers(min_value=1, max_value=40), base=st.integers(min_value=1, max_value=600))

@@ -276,7 +276,7 @@ def message_deliver(*, message_id: int, backend: SmsBackend | None = None) -> st
 # --- The life cycle: one function per transition, nothing else assigns status -----------------------------------
 
 def _move(message: Message, to: str) -> None:
-    if not rules.can_move(message.status, to):
+    if not rules.MESSAGES.allows(message.status, to):
         raise InvalidTransition(f"message {message.pk}: {message.status} → {to} is not allowed")
     message.status = to
 
