@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.identifiers import validate_phone  # pure: a format check, no database
 from jiaoguan.core.states import StateMachine
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -87,11 +89,6 @@ def is_locked(*, locked_until: dt.datetime | None, now: dt.datetime) -> bool:
 # --- The phone on file (预留手机号) -------------------------------------------------------------------------------
 
 def _phone_normal(value: str | None) -> str | None:
-    from jiaoguan.core.errors import InvalidInput
-    from jiaoguan.core.identifiers import (
-        validate_phone,  # pure: a format check, no database
-    )
-
     if not value:
         return None
     try:

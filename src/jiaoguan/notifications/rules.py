@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
+from django.utils import timezone
+
 from jiaoguan.core.i18n import is_english
 from jiaoguan.core.states import StateMachine
 
@@ -59,8 +61,6 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 def format_value(value: object, language: str) -> str:
     """A parameter as text: dates the way each language writes them, everything else with str()."""
     if isinstance(value, dt.datetime):
-        from django.utils import timezone
-
         local = timezone.localtime(value if timezone.is_aware(value) else timezone.make_aware(value))
         if language == "en":
             return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M}"

@@ -20,12 +20,14 @@ from django.db import transaction
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import NotFound, not_found
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_phone
+from jiaoguan.identity import selectors as identity
 from jiaoguan.notifications import defaults, rules
 from jiaoguan.notifications.models import Message, MessageTemplate
 from jiaoguan.notifications.sms import SendResult, SmsBackend, SmsSendError, get_backend
+from jiaoguan.registry import selectors as registry
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +190,6 @@ def notice_to_person(*, person_id: int | None, template: str, params: dict, sms:
     an inbox message to their account — only while the account may see the person's records (its phone is the
     phone on file, identity.selectors.records_visible) — and an SMS to the phone on file (预留手机号). A person
     with neither gets nothing. Call it from an outbox handler, after the change has committed."""
-    from jiaoguan.core.errors import NotFound
-    from jiaoguan.identity import selectors as identity
-    from jiaoguan.registry import selectors as registry
-
     if person_id is None:
         return []
     try:
@@ -212,7 +210,7 @@ def notice_to_person(*, person_id: int | None, template: str, params: dict, sms:
 
 def messages_dispatch(*, message_ids: Sequence[int]) -> None:
     """Hand messages to the delivery task. A broker outage loses nothing: the sweep finds them again."""
-    from jiaoguan.notifications.tasks import message_deliver_task
+    from jiaoguan.notifications.tasks import message_deliver_task  # cycle: notifications.tasks imports services
 
     for message_id in message_ids:
         try:

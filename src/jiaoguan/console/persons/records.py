@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from jiaoguan.core import masking
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput, forbidden
@@ -82,8 +84,6 @@ def person_record_open(*, user, ip: str, person_id: int, unmask: bool = False, r
 
 
 def _has_account(person) -> bool:
-    from django.core.exceptions import ObjectDoesNotExist
-
     try:
         return person.account is not None
     except ObjectDoesNotExist:
