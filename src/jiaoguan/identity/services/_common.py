@@ -24,6 +24,8 @@ from jiaoguan.identity.roles import Role
 from jiaoguan.notifications.services import message_send
 
 
+# --- small helpers ----------------------------------------------------------------------------------------------
+
 def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
@@ -130,10 +132,13 @@ def _sms_limits(*, phone_digest: str, ip: str) -> None:
         raise _rate_limited(refusal, field="phone" if refusal.limit.scope.startswith("sms.phone") else None)
 
 
+# --- refusals and checks used by more than one part -------------------------------------------------------------
+
 def _disabled() -> Forbidden:
     return Forbidden("identity.account_disabled", "该账户已停用，请联系管理员", "This account is disabled; contact an administrator")
 
 
+# the account asking to change its phone: checked by the code request (otp) and by the change itself (phone)
 def _phone_change_account(user: User | None) -> User:
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         raise Unauthenticated("core.unauthenticated", "请先登录", "Please log in first")

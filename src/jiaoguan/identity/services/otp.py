@@ -146,6 +146,8 @@ def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "", us
               language=user.preferred_language if user else ("en" if is_english() else "zh-hans"))
 
 
+# A code to the new phone of an account (account_phone_change): sms_code_request(purpose="phone", user=...).
+
 def _phone_change_code_request(*, user: User | None, new_phone: str, ip: str) -> None:
     user = _phone_change_account(user)
     new_phone = validate_phone(new_phone)
