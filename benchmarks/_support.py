@@ -13,8 +13,9 @@ BENCH_DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0
 
 def ensure_postgres_database(url: str = BENCH_DB_URL, *, fresh: bool = True) -> str:
     """Create (or recreate) the benchmark's own database so a run never touches the test or demo data."""
-    import psycopg
     from urllib.parse import urlparse
+
+    import psycopg
 
     u = urlparse(url)
     name = u.path.lstrip("/")

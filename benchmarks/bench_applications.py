@@ -383,7 +383,7 @@ def main() -> None:
         report_selectors(size, sel)
         if web:
             report_http(size, web)
-    (small, sel_small, web_small), (big, sel_big, web_big) = results[0], results[-1]
+    (small, sel_small, _web_small), (big, sel_big, web_big) = results[0], results[-1]
     from jiaoguan.applications import selectors
 
     worst = max(selectors.QUEUES, key=lambda q: statistics.median(sel_big[("approver", q)][0]))

@@ -39,7 +39,7 @@ def pct(values: list[float], p: float) -> float:
 def make_owners(n: int, prefix: str, start: int) -> list:
     """n citizens (accounts whose phone is the phone on file) each owning a car registered 3 days ago."""
     from jiaoguan.core import clock
-    from jiaoguan.core.identifiers import make_id_number, make_vin, VIN_ALPHABET
+    from jiaoguan.core.identifiers import VIN_ALPHABET, make_id_number, make_vin
     from jiaoguan.identity.models import User
     from jiaoguan.identity.roles import Role
     from jiaoguan.registry.models import Person, Vehicle

@@ -1,12 +1,11 @@
 """Run the benchmarks (make bench). Each prints its own figures and its baseline from the same run."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import os
 
 here = Path(__file__).resolve().parent
 PG = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiaoguan_bench")

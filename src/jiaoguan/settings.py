@@ -9,11 +9,16 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.keys import load_keys
 from jiaoguan.credentials.keys import load_signing_keys
+
+# Django's generic classes subscriptable at run time (`admin.ModelAdmin[Person]`, `models.CharField[str, str]`), as
+# the type stubs (django-stubs, checked by `make lint`) write them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # repository root
 SRC_DIR = BASE_DIR / "src"
@@ -263,11 +268,19 @@ JIAOGUAN_PAY_ORDER_MINUTES = env_int("JIAOGUAN_PAY_ORDER_MINUTES", 30)
 JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS = env_int("JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", 15)
 JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT = env_int("JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", 3)
 JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS = env_int("JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8)
+# Channel adapters by name (payments.channels reaches each one only through this map; the simulator stands apart).
+JIAOGUAN_PAY_CHANNEL_ADAPTERS = {"sim": "jiaoguan.payments.simulator.SimulatorChannel"}
 
 # Postal delivery (postal app): the carrier adapter; "sim" is the local simulator (development and tests only).
-JIAOGUAN_POSTAL_CARRIER = env("JIAOGUAN_POSTAL_CARRIER", "" if PRODUCTION else "sim")
+# Unset (None): the simulator in development, no carrier at all in production (postal.carriers.configured_carrier).
+JIAOGUAN_POSTAL_CARRIER = env("JIAOGUAN_POSTAL_CARRIER")
+# Carrier adapters by name (postal.carriers reaches each one only through this map; the simulator stands apart).
+JIAOGUAN_POSTAL_CARRIER_ADAPTERS = {"sim": "jiaoguan.postal.simulator.SimulatorCarrier"}
 JIAOGUAN_POSTAL_SIM_KEY_ID = env("JIAOGUAN_POSTAL_SIM_KEY_ID", "sim-1")
 JIAOGUAN_POSTAL_SIM_KEY = env("JIAOGUAN_POSTAL_SIM_KEY", "dev-postal-sim-key")
+# Previous simulator keys (key id -> secret) still accepted during a rotation.
+JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS: dict[str, str] = {}
+JIAOGUAN_POSTAL_SIM_SERVICE = env("JIAOGUAN_POSTAL_SIM_SERVICE", "EA")  # the two S10 service letters
 JIAOGUAN_POSTAL_SIM_NOTIFY_URL = env("JIAOGUAN_POSTAL_SIM_NOTIFY_URL", "")  # empty = callbacks delivered in-process
 JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY = env_bool("JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY", True)
 JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS", 300)

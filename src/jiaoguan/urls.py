@@ -11,7 +11,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("console/", include("jiaoguan.console.urls")),
-    path("pay/", include("jiaoguan.payments.urls")),
+    path("pay/", include("jiaoguan.portal.payments.urls")),
     path("admin/", admin.site.urls),
     path("", include("jiaoguan.portal.urls")),
 ]

@@ -44,7 +44,7 @@ def test_entries_chain_up_and_verify(clock):
     head = AuditHead.objects.get(id=1)
     assert (head.last_id, head.last_hash) == (3, entries[2].hash)
     stored = AuditEntry.objects.get(id=2)
-    assert stored.at == dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.timezone.utc)
+    assert stored.at == dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
     assert (stored.actor_id, stored.actor_label, stored.actor_role, stored.ip) == (7, "窗口 王芳", "clerk", "10.0.0.8")
     assert stored.old == {"status": "valid"} and stored.new["status"] == "suspended"
     report = audit_verify()
@@ -136,7 +136,7 @@ def test_a_forger_who_recomputes_the_hash_breaks_the_next_link():
 def test_a_changed_timestamp_is_caught():
     append(4)
     with audit_guard_lifted():
-        raw_execute("UPDATE core_auditentry SET at = %s WHERE id = 2", [dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)])
+        raw_execute("UPDATE core_auditentry SET at = %s WHERE id = 2", [dt.datetime(2020, 1, 1, tzinfo=dt.UTC)])
     assert audit_verify().first_broken_id == 2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.template import Context, Template
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from jiaoguan.core import clock as core_clock
 
@@ -18,7 +18,7 @@ def test_the_real_clock_is_aware_and_close_to_now():
 
 
 def test_freeze_with_a_datetime_holds_still(clock):
-    at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
     clock.freeze(at)
     assert core_clock.now() == at and core_clock.now() == at
     assert core_clock.today() == dt.date(2026, 3, 2)  # 07:30 next morning in Shanghai

@@ -10,7 +10,9 @@ import pytest
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.core import crypto
 from jiaoguan.core.fields import EncryptedField, encrypted_fields

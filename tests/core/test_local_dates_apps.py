@@ -122,7 +122,7 @@ def test_booking_penalty_years_are_beijing_years():
     from jiaoguan.bookings import rules
 
     def event(at: dt.datetime) -> rules.PenaltyEvent:
-        utc = at.astimezone(dt.timezone.utc)
+        utc = at.astimezone(dt.UTC)
         return rules.PenaltyEvent(at=utc, period_key="", recorded_at=utc)
 
     old = event(dt.datetime(2026, 12, 31, 23, 59, tzinfo=BEIJING))

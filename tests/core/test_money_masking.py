@@ -4,12 +4,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
 from jiaoguan.core.money import MAX_FEN, fen_to_yuan, format_yuan, percent_of, yuan_to_fen
-
 
 # --- yuan_to_fen ----------------------------------------------------------------------------------------------
 

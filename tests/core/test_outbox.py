@@ -17,7 +17,7 @@ from jiaoguan.core.outbox import event_deliver, event_emit, events_due, subscrib
 from jiaoguan.core.tasks import outbox_redispatch
 from tests.core import outbox_handlers
 
-T0 = dt.datetime(2026, 5, 6, 10, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 5, 6, 10, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.django_db
 
 

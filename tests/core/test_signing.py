@@ -92,7 +92,7 @@ def test_unknown_key_is_the_same_answer_as_a_bad_signature():
 
 
 def test_stale_and_future_timestamps(clock):
-    clock.freeze(dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC))
     now = int(clock.now().timestamp())
     assert verify(headers(timestamp=now - 300)) == "owner-1"
     assert verify(headers(timestamp=now + 300)) == "owner-1"
@@ -136,7 +136,7 @@ def test_nonce_is_forgotten_when_the_request_fails():
 
 
 def test_purge(clock):
-    clock.freeze(dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC))
     verify(headers(nonce="nonce-0003"))
     assert signing.nonces_purge(scheme=SCHEME) == 0
     clock.advance(dt.timedelta(seconds=601))

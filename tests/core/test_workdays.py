@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jiaoguan.core.models import HolidayOverride
 from jiaoguan.core.workdays import add_workdays, calendar_covers, is_workday, workdays_between
@@ -124,7 +125,7 @@ def test_datetimes_count_as_their_local_date():
     from django.utils import timezone
 
     # 2025-10-08 20:00 UTC is 9 October 04:00 in Shanghai: a working day
-    moment = dt.datetime(2025, 10, 8, 20, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2025, 10, 8, 20, 0, tzinfo=dt.UTC)
     assert is_workday(moment)
     assert is_workday(timezone.localtime(moment).date())
     assert add_workdays(moment, 0) == D("2025-10-09")

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.postal.carriers import sign, signed_headers, sim_key_id, sim_keys
+from jiaoguan.postal.carriers import sign, signed_headers
 from jiaoguan.postal.models import CallbackNonce, Shipment, ShipmentEvent
-from jiaoguan.postal.simulator import sim_callback, simulator_advance
+from jiaoguan.postal.simulator import sim_callback, sim_key_id, sim_keys, simulator_advance
 from tests.api.helpers import assert_error
 from tests.postal.conftest import deliver, emitted, make_shipment, parcel_of
 
@@ -152,7 +152,8 @@ def test_final_states_are_final(listener):
 def test_a_callback_for_a_booking_whose_answer_was_lost_adopts_the_number(monkeypatch):
     """The carrier booked it, we never heard; its first callback names our reference and its number."""
     from jiaoguan.postal import carriers, simulator
-    from jiaoguan.postal.carriers import CarrierError, SimulatorCarrier
+    from jiaoguan.postal.carriers import CarrierError
+    from jiaoguan.postal.simulator import SimulatorCarrier
 
     class Down(SimulatorCarrier):
         def book(self, **kwargs):

@@ -8,10 +8,10 @@ from jiaoguan.postal import rules
 
 
 def test_the_table():
-    assert rules.may_move("created", "accepted") and rules.may_move("created", "failed")
-    assert rules.may_move("failed", "created")  # staff retry
-    assert not rules.may_move("delivered", "returned") and not rules.may_move("returned", "delivered")
-    assert not rules.may_move("in_transit", "accepted")
+    assert rules.MACHINE.allows("created", "accepted") and rules.MACHINE.allows("created", "failed")
+    assert rules.MACHINE.allows("failed", "created")  # staff retry
+    assert not rules.MACHINE.allows("delivered", "returned") and not rules.MACHINE.allows("returned", "delivered")
+    assert not rules.MACHINE.allows("in_transit", "accepted")
     assert not rules.carrier_event_moves("out_for_delivery", "in_transit")
     assert rules.carrier_event_moves("created", "delivered")  # steps may be skipped
     assert not rules.carrier_event_moves("failed", "created")  # not a carrier status

@@ -12,7 +12,7 @@ from jiaoguan.core.audit import audit_verify
 from jiaoguan.core.errors import Conflict, InvalidInput, NotFound
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.postal import carriers, selectors, services, simulator
-from jiaoguan.postal.carriers import CarrierError, SimulatorCarrier
+from jiaoguan.postal.carriers import CarrierError
 from jiaoguan.postal.models import Shipment, ShipmentEvent, SimParcel
 from jiaoguan.postal.tracking import is_tracking_number
 from tests.postal.conftest import ADDRESS, CLERK, NAME, PHONE, emitted, make_shipment
@@ -93,7 +93,7 @@ def test_the_simulator_books_each_reference_once():
     assert simulator.sim_query(reference="nope") is None
 
 
-class Down(SimulatorCarrier):
+class Down(simulator.SimulatorCarrier):
     def book(self, **kwargs):
         raise CarrierError("postal.carrier_down", "承运方不可用", "The carrier is unavailable")
 
@@ -134,7 +134,7 @@ def test_staff_retry_a_failed_booking(carrier_down, monkeypatch, settings, liste
     settings.JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = 1
     s = make_shipment()
     assert s.status == "failed"
-    monkeypatch.setitem(carriers._CARRIERS, "sim", SimulatorCarrier())  # the carrier is back
+    monkeypatch.setitem(carriers._CARRIERS, "sim", simulator.SimulatorCarrier())  # the carrier is back
     s = services.shipment_retry(shipment=s, actor=CLERK)
     assert s.status == "accepted" and s.tracking_number and s.booking_attempts == 1
     assert [p["status"] for p in emitted()] == ["failed", "created", "accepted"]
@@ -146,7 +146,7 @@ def test_a_lost_booking_answer_is_recovered_by_query(monkeypatch, clock):
     """The carrier booked it but our side never heard: the sweep asks the carrier first and adopts the number."""
     calls = []
 
-    class LostAnswer(SimulatorCarrier):
+    class LostAnswer(simulator.SimulatorCarrier):
         def book(self, **kwargs):
             number = super().book(**kwargs)
             calls.append(number)
@@ -164,7 +164,7 @@ def test_a_lost_booking_answer_is_recovered_by_query(monkeypatch, clock):
 
 
 def test_a_garbage_tracking_number_from_the_carrier_is_a_failed_attempt(monkeypatch):
-    class Garbage(SimulatorCarrier):
+    class Garbage(simulator.SimulatorCarrier):
         def book(self, **kwargs):
             return "EA123456784CN"  # wrong check digit
 
@@ -184,7 +184,7 @@ def test_production_refuses_the_simulator(settings):
         carriers.carrier_get("sim")
     assert [e.id for e in postal_carrier_check()] == ["postal.E001"]
     assert Shipment.objects.count() == 0
-    del settings.JIAOGUAN_POSTAL_CARRIER  # unset in production: no carrier at all, never the simulator
+    settings.JIAOGUAN_POSTAL_CARRIER = None  # unset in production: no carrier at all, never the simulator
     assert carriers.configured_carrier() == "" and carriers.carrier_names() == []
     with pytest.raises(ImproperlyConfigured):
         make_shipment()

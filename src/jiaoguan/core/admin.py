@@ -8,15 +8,18 @@ superusers; staff work happens in the console).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from jiaoguan.core.models import AuditEntry, HolidayOverride, OutboxEvent
 
 
 @admin.register(HolidayOverride)
-class HolidayOverrideAdmin(admin.ModelAdmin):
+class HolidayOverrideAdmin(admin.ModelAdmin[HolidayOverride]):
     list_display = ("date", "weekday", "is_workday", "name")
     list_filter = ("is_workday",)
     search_fields = ("name",)
@@ -28,23 +31,23 @@ class HolidayOverrideAdmin(admin.ModelAdmin):
         return "一二三四五六日"[obj.date.weekday()]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     """Listing and inspection only: no add, change or delete, not even for superusers."""
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def get_actions(self, request):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return {}  # no "delete selected"
 
 
-def _pretty(value) -> str:
+def _pretty(value: object) -> str:
     if value is None:
         return "—"
     return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.urls import register_converter
 
 
 class CoreConfig(AppConfig):
@@ -7,8 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "核心 Core"
 
     def ready(self) -> None:
-        from django.urls import register_converter
-
+        # not at module level: core.http imports core.audit, whose models cannot load before the app registry
         from jiaoguan.core.http import BoundedIntConverter
 
         # <id:…> in a page URL is a database id: at most 18 digits, so an id too big for a 64-bit column is

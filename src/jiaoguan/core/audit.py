@@ -33,11 +33,11 @@ class Actor:
     ip: str = ""
 
     @classmethod
-    def system(cls, label: str = "system") -> "Actor":
+    def system(cls, label: str = "system") -> Actor:
         return cls(id=None, label=label, role="system")
 
     @classmethod
-    def of(cls, user, ip: str = "") -> "Actor":
+    def of(cls, user: Any, ip: str = "") -> Actor:
         if user is None or not getattr(user, "is_authenticated", False):
             return cls(id=None, label="anonymous", role="anonymous", ip=ip)
         return cls(id=user.pk, label=getattr(user, "audit_label", str(user.pk)), role=getattr(user, "role", ""), ip=ip)
@@ -67,7 +67,7 @@ def _entry_digest(prev_hash: str, fields: dict[str, Any]) -> str:
 def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "at": entry.at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "kind": entry.kind,
         "actor_id": entry.actor_id,
         "actor_label": entry.actor_label,
@@ -112,7 +112,7 @@ def _append(*, kind: str, actor: Actor, action: str, object_type: str, object_id
         return entry
 
 
-def audit_record(*, actor: Actor, action: str, obj=None, object_type: str = "", object_id: Any = "",
+def audit_record(*, actor: Actor, action: str, obj: Any = None, object_type: str = "", object_id: Any = "",
                  old: Any = None, new: Any = None, reason: str = "", subject_person_id: int | None = None) -> AuditEntry:
     """Append a change: ``action`` like "licence.suspend"; old/new as small dicts of the changed values."""
     if obj is not None:

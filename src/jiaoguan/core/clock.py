@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.utils import timezone
 
@@ -85,7 +85,7 @@ def _aware(value: dt.datetime | dt.date) -> dt.datetime:
         value = dt.datetime.combine(value, dt.time(9, 0))
     if timezone.is_naive(value):
         value = timezone.make_aware(value, zone())
-    return value.astimezone(dt.timezone.utc)  # as timezone.now() gives it: a frozen clock is no kinder than the real one
+    return value.astimezone(dt.UTC)  # as timezone.now() gives it: a frozen clock is no kinder than the real one
 
 
 def freeze(at: dt.datetime | dt.date) -> None:

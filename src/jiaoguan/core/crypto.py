@@ -70,5 +70,5 @@ def decrypt(token: str, *, aad: bytes = b"") -> str:
 
 def lookup_hash(value: str, *, purpose: str = "") -> str:
     """Keyed hash for exact lookups. ``purpose`` separates domains (an ID number and a phone never collide)."""
-    msg = f"{purpose}\x1f{value}".encode("utf-8")
+    msg = f"{purpose}\x1f{value}".encode()
     return hmac.new(settings.JIAOGUAN_HASH_KEY, msg, hashlib.sha256).hexdigest()

@@ -6,6 +6,7 @@ place. The code is part of the public contract (clients switch on it); messages 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from jiaoguan.core.i18n import is_english
 
@@ -42,8 +43,8 @@ class DomainError(Exception):
         english = is_english(language)
         return {f: (en if english else zh) for f, (zh, en) in self.fields.items()}
 
-    def as_dict(self, language: str | None = None) -> dict:
-        body: dict = {"code": self.code, "message": self.message(language)}
+    def as_dict(self, language: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message(language)}
         if self.fields:
             body["fields"] = self.field_messages(language)
         return body

@@ -6,6 +6,8 @@ language, so a form re-renders with what the user typed and a message where the 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from jiaoguan.core.errors import DomainError
@@ -41,6 +43,6 @@ class TelInput(forms.TextInput):
 class CodeInput(forms.TextInput):
     """A one-time SMS code: numeric keyboard on phones, filled in by the phone's SMS auto-fill."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         base = {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*", "maxlength": "8"}
         super().__init__({**base, **(attrs or {})})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from jiaoguan.core.audit import Actor
@@ -10,18 +11,19 @@ from jiaoguan.core.audit import Actor
 
 def client_ip(request: HttpRequest) -> str:
     """The client's address. Behind a proxy, set JIAOGUAN_TRUSTED_PROXY_HOPS so X-Forwarded-For is honoured."""
-    from django.conf import settings
-
-    hops = getattr(settings, "JIAOGUAN_TRUSTED_PROXY_HOPS", 0)
+    hops = settings.JIAOGUAN_TRUSTED_PROXY_HOPS
     if hops:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [p.strip() for p in header.split(",") if p.strip()]
         if len(forwarded) >= hops:
             return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    address: str = request.META.get("REMOTE_ADDR", "")
+    return address or "unknown"
 
 
 def language_of(request: HttpRequest) -> str:
-    return getattr(request, "LANGUAGE_CODE", None) or "zh-hans"
+    language: str | None = getattr(request, "LANGUAGE_CODE", None)
+    return language or "zh-hans"
 
 
 class BoundedIntConverter:
@@ -32,7 +34,7 @@ class BoundedIntConverter:
     def to_python(self, value: str) -> int:
         return int(value)
 
-    def to_url(self, value) -> str:
+    def to_url(self, value: int | str) -> str:
         return str(value)
 
 

@@ -22,7 +22,7 @@ recorded by its Chinese text whatever the developer's language, and a pair equal
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils import translation
 from django.utils.functional import Promise
@@ -52,7 +52,7 @@ class Bi(Promise):
     def __repr__(self) -> str:
         return f"bi({self.zh!r}, {self.en!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (Bi, (self.zh, self.en))
 
     def __eq__(self, other: object) -> bool:
@@ -77,7 +77,8 @@ class Bi(Promise):
         return str(other) + str(self)
 
     def __mod__(self, other: Any) -> str:
-        return str(self) % other
+        text: str = str(self) % other
+        return text
 
     def __len__(self) -> int:
         return len(str(self))
@@ -85,13 +86,13 @@ class Bi(Promise):
     def __bool__(self) -> bool:
         return bool(self.zh or self.en)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         # str's methods (upper, startswith, format, …) on the text of the active language
         if name.startswith("__") or name in ("zh", "en"):
             raise AttributeError(name)
         return getattr(str(self), name)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {"zh": self.zh, "en": self.en}
 
 
@@ -114,10 +115,10 @@ def pair(value: Any, prefix: str | None = None) -> Bi | str:
     zh, en = _get(value, "zh"), _get(value, "en")
     if zh is not None and not isinstance(value, str):
         return Bi(zh, en or "")
-    return "" if value is None else value
+    return "" if value is None else cast(str, value)  # a lazy string or text, unchanged
 
 
-def _get(value: Any, name: str):
+def _get(value: Any, name: str) -> Any:
     if isinstance(value, dict):
         return value.get(name)
     return getattr(value, name, None)
@@ -134,7 +135,7 @@ def zh_en(value: Any) -> tuple[str, str]:
 def choice_label(choices: Any, value: Any) -> Bi | str:
     """The label pair of ``value`` in a Django ``Choices`` class; an unknown value is returned as text."""
     try:
-        return choices(value).label
+        return cast("Bi | str", choices(value).label)
     except ValueError:
         return "" if value is None else str(value)
 

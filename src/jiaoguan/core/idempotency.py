@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 
@@ -52,7 +52,8 @@ def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[
             if row.fingerprint != fp:
                 raise InvalidInput("core.idempotency_mismatch", "同一个 Idempotency-Key 不能用于不同的请求",
                                    "This Idempotency-Key was already used for a different request") from None
-            return row.status_code, row.response
+            # committed with its result: the first request's transaction wrote both before it committed
+            return cast(int, row.status_code), row.response
         status, body = run()
         row.status_code, row.response, row.completed_at = status, body, clock.now()
         row.save(update_fields=["status_code", "response", "completed_at"])

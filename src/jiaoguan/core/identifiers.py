@@ -18,6 +18,7 @@ import unicodedata
 from stdnum import numdb
 from stdnum.cn import ric, uscc
 
+from jiaoguan.core import clock
 from jiaoguan.core.errors import InvalidInput
 
 _SEPARATORS = re.compile(r"[\s·•\-_.．]")
@@ -86,8 +87,6 @@ def validate_id_number(value: str, *, field: str = "id_number", today: dt.date |
     except ValueError:
         birth = None
     if today is None:
-        from jiaoguan.core import clock
-
         today = clock.today()
     if birth is None or not (ID_MIN_BIRTH <= birth <= today):
         raise _bad(field, "id_number.birth_date", "身份证号码中的出生日期不正确",

@@ -83,12 +83,13 @@ def ensure_dev_keys(var_dir: Path) -> dict[str, str]:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    return json.loads(path.read_text())
+    keys: dict[str, str] = json.loads(path.read_text())
+    return keys
 
 
 def load_keys(*, production: bool, var_dir: Path) -> Keys:
     names = ("JIAOGUAN_SECRET_KEY", "JIAOGUAN_FIELD_KEYS", "JIAOGUAN_HASH_KEY")
-    values = {n: os.environ.get(n) for n in names}
+    values = {n: os.environ.get(n) or "" for n in names}
     missing = [n for n, v in values.items() if not v]
     if missing:
         if production:

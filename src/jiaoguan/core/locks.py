@@ -24,9 +24,9 @@ database), the locks themselves are no-ops.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db import OperationalError, connection, models, transaction
@@ -42,7 +42,7 @@ def _busy() -> Conflict:
 
 
 def _timeout() -> str:
-    seconds = float(getattr(settings, "JIAOGUAN_LOCK_TIMEOUT", 10))
+    seconds = float(settings.JIAOGUAN_LOCK_TIMEOUT)
     return f"{int(seconds * 1000)}ms"
 
 
@@ -71,7 +71,13 @@ def note_audit_head_taken() -> None:
     transaction.on_commit(_audit_head_marker)
 
 
-def _in_this_transaction(sids: set) -> bool:
+def _on_commit_entries() -> list[tuple[set[str], Callable[[], object], bool]]:
+    """Django's pending on_commit entries: (savepoint ids, function, robust) — a triple since Django 4.2, which the
+    stubs still describe as a pair."""
+    return cast("list[tuple[set[str], Callable[[], object], bool]]", connection.run_on_commit)
+
+
+def _in_this_transaction(sids: set[str]) -> bool:
     outermost, sid = _transaction_savepoint()
     return outermost or (sid is not None and sid in sids)
 
@@ -81,7 +87,7 @@ def audit_head_held() -> bool:
     if not connection.in_atomic_block:
         return False
     return any(func is _audit_head_marker and _in_this_transaction(sids)
-               for sids, func, _robust in connection.run_on_commit)
+               for sids, func, _robust in _on_commit_entries())
 
 
 class _Held:
@@ -97,7 +103,7 @@ class _Held:
 
 
 def _held() -> _Held:
-    for sids, func, _robust in connection.run_on_commit:
+    for sids, func, _robust in _on_commit_entries():
         if isinstance(func, _Held) and _in_this_transaction(sids):
             return func
     held = _Held()
@@ -118,7 +124,7 @@ def _check(what: str, names: set[str]) -> None:
 
 
 @contextmanager
-def _bounded():
+def _bounded() -> Iterator[None]:
     """lock_timeout for the statements inside, the transaction's own setting restored afterwards; a lock not
     granted in time becomes ``core.busy``."""
     with connection.cursor() as cur:

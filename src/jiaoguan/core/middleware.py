@@ -8,6 +8,8 @@ JSON shape, ``{"code", "message"}`` in the request's language, so every API erro
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -40,10 +42,10 @@ def api_error_response(request: HttpRequest, status: int) -> JsonResponse:
 
 
 class DomainErrorMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if request.path.startswith(API_PREFIX) and response.status_code >= 400 and not _is_json(response):
             replacement = api_error_response(request, response.status_code)
@@ -52,7 +54,7 @@ class DomainErrorMiddleware:
             return replacement
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if request.path.startswith(API_PREFIX):
             return None  # the API maps errors itself (core.api_errors); leftovers are rewritten in __call__
         if isinstance(exception, RequestDataTooBig):

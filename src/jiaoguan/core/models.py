@@ -1,6 +1,8 @@
 """The shared kernel's tables: audit log, working-day overrides, idempotency keys, outbox events."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from jiaoguan.core.i18n import bi
@@ -37,12 +39,12 @@ class AuditEntry(models.Model):
         verbose_name = "审计记录 audit entry"
         verbose_name_plural = "审计记录 audit entries"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise RuntimeError("audit entries are append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise RuntimeError("audit entries are append-only")
 
 

@@ -16,7 +16,7 @@ MAX_FEN = 2**63 - 1  # what a BigIntegerField holds
 _AMOUNT = re.compile(r"(?P<sign>[-+]?)(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 
 
-class MoneyField(models.BigIntegerField):
+class MoneyField(models.BigIntegerField[int, int]):
     """An amount in fen."""
 
     description = "Amount in fen (分)"

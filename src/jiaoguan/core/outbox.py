@@ -18,6 +18,7 @@ import importlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +28,7 @@ from jiaoguan.core.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict], None]
+Handler = Callable[[dict[str, Any]], None]
 _subscribers: dict[str, list[str]] = defaultdict(list)
 
 
@@ -51,13 +52,13 @@ def subscribers(topic: str) -> list[str]:
 
 def _resolve(path: str) -> Handler:
     module, _, qualname = path.partition(":")
-    obj = importlib.import_module(module)
+    obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    return obj
+    return cast(Handler, obj)
 
 
-def event_emit(*, topic: str, payload: dict) -> list[OutboxEvent]:
+def event_emit(*, topic: str, payload: dict[str, Any]) -> list[OutboxEvent]:
     """Write the event for every subscriber in the caller's transaction; dispatch after commit."""
     now = clock.now()
     rows = [
@@ -70,7 +71,7 @@ def event_emit(*, topic: str, payload: dict) -> list[OutboxEvent]:
     ids = [r.pk for r in created]  # SQLite ≥ 3.35 and PostgreSQL return primary keys from bulk inserts
 
     def dispatch() -> None:
-        from jiaoguan.core.tasks import outbox_deliver
+        from jiaoguan.core.tasks import outbox_deliver  # cycle: core.tasks imports core.outbox
 
         for event_id in ids:
             try:

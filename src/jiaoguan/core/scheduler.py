@@ -7,21 +7,23 @@ embedded set-up. Each app declares its jobs in its tasks module:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
     seconds: int
-    task: object
+    task: Any  # a Celery task: .apply(), .delay()
 
 
 _jobs: dict[str, PeriodicJob] = {}
 
 
-def periodic(*, seconds: int):
-    def register(task):
+def periodic(*, seconds: int) -> Callable[[Any], Any]:
+    def register(task: Any) -> Any:  # a Celery task (Celery has no type information)
         _jobs[task.name] = PeriodicJob(task.name, seconds, task)
         return task
 
@@ -32,5 +34,5 @@ def jobs() -> list[PeriodicJob]:
     return sorted(_jobs.values(), key=lambda j: j.name)
 
 
-def beat_schedule() -> dict:
+def beat_schedule() -> dict[str, dict[str, Any]]:
     return {job.name: {"task": job.name, "schedule": float(job.seconds)} for job in jobs()}

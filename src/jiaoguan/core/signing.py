@@ -35,9 +35,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Unauthenticated
+from jiaoguan.core.models import SignedRequestNonce
 
 CANONICAL_REQUEST = "request"
 CANONICAL_BODY = "body"
@@ -45,16 +47,14 @@ NONCE_MIN, NONCE_MAX = 8, 64
 
 
 class NonceStore(Protocol):
-    def remember(self, *, scheme: "Scheme", key_id: str, owner: Any, nonce: str) -> bool:
+    def remember(self, *, scheme: Scheme, key_id: str, owner: Any, nonce: str) -> bool:
         """Record the nonce; False when it was already used (a replay). Runs inside the caller's transaction."""
 
 
 class DatabaseNonceStore:
     """Nonces in ``core.SignedRequestNonce``, unique per (scheme, key id, nonce)."""
 
-    def remember(self, *, scheme: "Scheme", key_id: str, owner: Any, nonce: str) -> bool:
-        from jiaoguan.core.models import SignedRequestNonce
-
+    def remember(self, *, scheme: Scheme, key_id: str, owner: Any, nonce: str) -> bool:
         try:
             with transaction.atomic():
                 SignedRequestNonce.objects.create(scheme=scheme.name, key_id=key_id, value=nonce, seen_at=clock.now())
@@ -152,9 +152,9 @@ def verify(*, scheme: Scheme, headers: Mapping[str, str], method: str, path: str
     return owner
 
 
-def verify_request(*, scheme: Scheme, request, lookup: Callable[[str], tuple[Any, str] | None]) -> Any:
+def verify_request(*, scheme: Scheme, request: HttpRequest, lookup: Callable[[str], tuple[Any, str] | None]) -> Any:
     """``verify`` for a Django request: the path signed is the full path as sent (query string included)."""
-    return verify(scheme=scheme, headers=request.headers, method=request.method, path=request.get_full_path(),
+    return verify(scheme=scheme, headers=request.headers, method=request.method or "", path=request.get_full_path(),
                   body=request.body, lookup=lookup)
 
 
@@ -164,7 +164,5 @@ def purge_cutoff(scheme: Scheme) -> dt.datetime:
 
 def nonces_purge(*, scheme: Scheme) -> int:
     """Forget this scheme's nonces in the default store older than twice its freshness window."""
-    from jiaoguan.core.models import SignedRequestNonce
-
     deleted, _ = SignedRequestNonce.objects.filter(scheme=scheme.name, seen_at__lt=purge_cutoff(scheme)).delete()
     return deleted

@@ -14,8 +14,10 @@ scheduler are separate processes, and an edit made in the admin must hold in all
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import chinese_calendar
+
 from jiaoguan.core import clock
 from jiaoguan.core.models import HolidayOverride
 
@@ -41,7 +43,8 @@ def _is_qingming(day: dt.date) -> bool:
 
 def _by_calendar(day: dt.date) -> bool:
     try:
-        return chinese_calendar.is_workday(day)
+        workday: bool = chinese_calendar.is_workday(day)
+        return workday
     except NotImplementedError:
         if (day.month, day.day) in FIXED_HOLIDAYS or _is_qingming(day):
             return False
@@ -84,7 +87,7 @@ class _Calendar:
         self._last = last if self._last is None else max(last, self._last)
 
     def is_workday(self, day: dt.date) -> bool:
-        if self._first is None or not (self._first <= day <= self._last):
+        if self._first is None or self._last is None or not (self._first <= day <= self._last):
             self._load(day)
         override = self._overrides.get(day)
         return _by_calendar(day) if override is None else override
@@ -127,11 +130,12 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
     return count
 
 
-def workday_counter(first: dt.date, last: dt.date):
+def workday_counter(first: dt.date, last: dt.date) -> Callable[[dt.date, dt.date], int]:
     """``workdays_between`` for many pairs of dates within [first, last] at once: one query for the overrides, then
     a running count; the returned function gives the working days in (a, b] as count[b] − count[a]."""
     overrides = _overrides_between(first, last)
-    running, count, day = {}, 0, first
+    running: dict[dt.date, int] = {}
+    count, day = 0, first
     while day <= last:
         override = overrides.get(day)
         if _by_calendar(day) if override is None else override:

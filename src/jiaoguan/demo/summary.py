@@ -6,7 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from jiaoguan.core.identifiers import format_plate
+from jiaoguan.applications.demo import ENTERPRISE_LOGIN, ENTERPRISE_USCC_BODY
+from jiaoguan.core.identifiers import format_plate, make_uscc
+from jiaoguan.identity.demo import CITIZEN_PHONE, DEMO_PASSWORD
+from jiaoguan.identity.models import User
+from jiaoguan.identity.selectors import staff_by_username, user_by_phone
+from jiaoguan.registry.demo import SHOWCASE
+from jiaoguan.registry.models import Vehicle
+from jiaoguan.registry.selectors import person_by_id_number, vehicle_by_plate
+from jiaoguan.violations.demo import demo_violation_lines
 
 
 @dataclass(frozen=True)
@@ -19,8 +27,6 @@ class Login:
 
 
 def _citizen_logins() -> list[tuple[str, str, str]]:
-    from jiaoguan.identity.demo import CITIZEN_PHONE
-
     return [
         ("市民 citizen", CITIZEN_PHONE,
          "驾驶证和两辆车；违法处理、缴款和电子回单，绑定亲属车辆，预约窗口和东部景区，办事大厅 / licence and two cars; "
@@ -40,10 +46,6 @@ STAFF = (
 
 def demo_logins() -> list[Login]:
     """The demo logins, each marked with whether its account exists in this database."""
-    from jiaoguan.applications.demo import ENTERPRISE_LOGIN
-    from jiaoguan.identity.models import User
-    from jiaoguan.identity.selectors import staff_by_username, user_by_phone
-
     rows = [Login(who, "/login/", phone, can_try, user_by_phone(phone=phone) is not None)
             for who, phone, can_try in _citizen_logins()]
     truck = enterprise_truck()
@@ -58,28 +60,18 @@ def demo_logins() -> list[Login]:
 
 def enterprise_truck() -> str:
     """The demo enterprise's truck plate (applications.demo registers it), or ""."""
-    from jiaoguan.applications.demo import ENTERPRISE_USCC_BODY
-    from jiaoguan.core.identifiers import make_uscc
-    from jiaoguan.registry.models import Vehicle
-
     plate = (Vehicle.objects.filter(owner_uscc=make_uscc(ENTERPRISE_USCC_BODY), kind="truck").order_by("pk")
              .values_list("plate", flat=True).first())
     return plate or ""
 
 
 def _showcase(key: str):
-    from jiaoguan.registry.demo import SHOWCASE
-    from jiaoguan.registry.selectors import person_by_id_number
-
     spec = next(s for s in SHOWCASE if s.key == key)
     return spec, person_by_id_number(id_number=spec.id_number)
 
 
 def things_to_try(*, on: dt.date | None = None) -> list[str]:
     """Lines naming the showcase people and records to try, from the database."""
-    from jiaoguan.registry.selectors import vehicle_by_plate
-    from jiaoguan.violations.demo import demo_violation_lines
-
     lines = []
     violations = demo_violation_lines(on=on)
     if violations:
@@ -109,8 +101,6 @@ def things_to_try(*, on: dt.date | None = None) -> list[str]:
 def summary_lines(*, base_url: str = "http://127.0.0.1:8000", password: str | None = None,
                   on: dt.date | None = None) -> list[str]:
     """The whole summary: logins, then things to try."""
-    from jiaoguan.identity.demo import DEMO_PASSWORD
-
     password = password or DEMO_PASSWORD
     lines = [f"演示账户 Demo logins at {base_url} — 密码均为 every password is {password} (public demo password):"]
     for row in demo_logins():

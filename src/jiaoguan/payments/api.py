@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from ninja import Path, Router, Schema, Status
+from ninja import Path, Router, Schema
 
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import Forbidden
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.errors import Forbidden, not_found
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user
 from jiaoguan.payments import selectors, services
 from jiaoguan.payments.models import Order, PayableItem
@@ -97,10 +96,6 @@ def _person_id(request) -> int:
     return user.person_id
 
 
-def _actor(request) -> Actor:
-    return Actor.of(current_user(request), ip=client_ip(request))
-
-
 def _item(item: PayableItem) -> dict:
     principal, fee, total = selectors.payable_amount_due(item=item)
     return {"id": item.pk, "reference": item.reference, "reference_display": reference_display(item.reference),
@@ -136,15 +131,13 @@ def item_by_reference(request, reference: str = Reference):
 def order_create(request, payload: OrderIn):
     person_id = _person_id(request)
     user = current_user(request)
-    key = request.headers.get("Idempotency-Key", "")
 
     def run():
-        order = services.order_create(payer_person_id=person_id, item_ids=payload.item_ids, actor=_actor(request))
+        order = services.order_create(payer_person_id=person_id, item_ids=payload.item_ids,
+                                      actor=actor_of(request, user))
         return 201, json.loads(json.dumps(_order(order), default=str))
 
-    status, body = idempotent(scope=f"user:{user.pk}:payments.order", key=key,
-                              fingerprint=json.dumps(sorted(set(payload.item_ids))), run=run)
-    return Status(status, body)
+    return api_once(request, user, "payments.order", fingerprint=json.dumps(sorted(set(payload.item_ids))), run=run)
 
 
 @router.get("payments/orders/{reference}", auth=AUTH, response={200: OrderOut, **ERRORS}, summary="My order")
@@ -156,21 +149,21 @@ def order_get(request, reference: str = Reference):
              summary="Pay my order: returns the URL of the channel's pay page")
 def order_pay(request, payload: PayIn, reference: str = Reference):
     order = selectors.order_for_payer(reference=reference, person_id=_person_id(request))
-    return {"pay_url": services.order_pay(order=order, actor=_actor(request), channel=payload.channel)}
+    actor = actor_of(request, current_user(request))
+    return {"pay_url": services.order_pay(order=order, actor=actor, channel=payload.channel)}
 
 
 @router.post("payments/orders/{reference}/close", auth=AUTH, response={200: OrderOut, **ERRORS},
              summary="Give up paying my order (its items become payable again)")
 def order_close(request, reference: str = Reference):
     order = selectors.order_for_payer(reference=reference, person_id=_person_id(request))
-    return _order(services.order_close(order=order, actor=_actor(request), reason="缴费人取消 cancelled by the payer"))
+    actor = actor_of(request, current_user(request))
+    return _order(services.order_close(order=order, actor=actor, reason="缴费人取消 cancelled by the payer"))
 
 
 @router.get("payments/orders/{reference}/receipt", auth=AUTH, response={200: ReceiptOut, **ERRORS},
             summary="The e-receipt (电子回单) of my paid order")
 def order_receipt(request, reference: str = Reference):
-    from jiaoguan.core.errors import not_found
-
     order = selectors.order_for_payer(reference=reference, person_id=_person_id(request))
     data = selectors.receipt_for_order(order=order)
     if data is None:

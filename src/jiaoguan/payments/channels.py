@@ -2,9 +2,11 @@
 
 A channel starts a payment (a redirect URL to its pay page), answers queries, closes unpaid trades, refunds,
 verifies its own signed asynchronous callbacks and hands over a daily settlement file. ``channel_get(name)``
-returns the adapter; the local simulator (``simulator.py``) is the "sim" channel, used in development and tests,
-and speaks the same protocol a real provider would (HMAC-SHA256 signed callbacks included). A real provider is
-one more class here with the same methods.
+returns the adapter. Adapters are named in JIAOGUAN_PAY_CHANNEL_ADAPTERS (name → class) and instantiated at
+start-up, so this app never imports one: the local simulator (``simulator.py``, its adapter ``SimulatorChannel``
+included) is the "sim" channel, used in development and tests, and speaks the same protocol a real provider would
+(HMAC-SHA256 signed callbacks, ``verify_signed_callback``). A real provider is one more adapter class with the
+same methods, and one more line in that setting.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from jiaoguan.core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from jiaoguan.core.i18n import Bi, bi
+from jiaoguan.core.i18n import Bi
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,10 @@ class Channel(Protocol):
     def settlement_file(self, *, day: dt.date) -> list[SettlementLine]: ...
 
 
-# --- signing shared by the simulator (signs) and its adapter (verifies) -------------------------------------------
+# --- the signed-callback protocol: the simulator signs, its adapter verifies -----------------------------------------
 
 SIGNATURE_HEADER = "X-Pay-Signature"
 TIMESTAMP_HEADER = "X-Pay-Timestamp"
-
-
-def sim_key() -> bytes:
-    return str(getattr(settings, "JIAOGUAN_PAY_SIM_KEY", "dev-sim-channel-key")).encode("utf-8")
 
 
 def sign(*, key: bytes, timestamp: str, body: bytes) -> str:
@@ -122,83 +121,67 @@ def _parse_time(value) -> dt.datetime | None:
     return parsed
 
 
-class SimulatorChannel:
-    """Adapter for the local simulator. It calls the simulator's functions where a real adapter would make
-    HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/payments/callback/sim."""
-
-    name = "sim"
-    label = bi("模拟支付", "Simulator")
-
-    def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
-        from jiaoguan.payments import simulator
-
-        token = simulator.sim_trade_create(out_trade_no=out_trade_no, amount_fen=amount_fen, subject=subject)
-        return token, simulator.sim_pay_url(token)
-
-    def query(self, *, out_trade_no: str) -> ChannelTrade:
-        from jiaoguan.payments import simulator
-
-        return simulator.sim_trade_query(out_trade_no=out_trade_no)
-
-    def close(self, *, out_trade_no: str) -> ChannelTrade:
-        from jiaoguan.payments import simulator
-
-        return simulator.sim_trade_close(out_trade_no=out_trade_no)
-
-    def refund(self, *, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str:
-        from jiaoguan.payments import simulator
-
-        return simulator.sim_refund_create(out_trade_no=out_trade_no, out_refund_no=out_refund_no,
-                                           amount_fen=amount_fen)
-
-    def verify_callback(self, *, body: bytes, headers) -> CallbackEvent:
-        timestamp = _header(headers, TIMESTAMP_HEADER)
-        signature = _header(headers, SIGNATURE_HEADER)
-        if not timestamp or not signature or not timestamp.isascii():
-            raise _forged()
-        expected = sign(key=sim_key(), timestamp=timestamp, body=body)
-        if not hmac.compare_digest(expected, signature.strip().lower()):
-            raise _forged()
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise _bad_body() from None
-        if not isinstance(data, dict):
-            raise _bad_body()
-        event = data.get("event")
-        if event not in {"paid", "closed", "refunded"}:
-            raise _bad_body("event")
-        amount = data.get("amount_fen", 0)
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise _bad_body("amount_fen")
-        strings = {k: data.get(k, "") for k in ("notify_id", "out_trade_no", "trade_no", "out_refund_no", "refund_no")}
-        for k, v in strings.items():
-            if not isinstance(v, str) or len(v) > 64:
-                raise _bad_body(k)
-        if not strings["notify_id"] or not strings["out_trade_no"]:
-            raise _bad_body("out_trade_no")
-        return CallbackEvent(event=event, amount_fen=amount, paid_at=_parse_time(data.get("paid_at")), **strings)
-
-    def settlement_file(self, *, day: dt.date) -> list[SettlementLine]:
-        from jiaoguan.payments import simulator
-
-        return simulator.sim_settlement_lines(day=day)
+def verify_signed_callback(*, body: bytes, headers, key: bytes) -> CallbackEvent:
+    """Check a callback signed with ``key`` (SIGNATURE_HEADER over TIMESTAMP_HEADER + body) and parse its body;
+    raises Forbidden (forged/altered) or InvalidInput."""
+    timestamp = _header(headers, TIMESTAMP_HEADER)
+    signature = _header(headers, SIGNATURE_HEADER)
+    if not timestamp or not signature or not timestamp.isascii():
+        raise _forged()
+    expected = sign(key=key, timestamp=timestamp, body=body)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise _forged()
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _bad_body() from None
+    if not isinstance(data, dict):
+        raise _bad_body()
+    event = data.get("event")
+    if event not in {"paid", "closed", "refunded"}:
+        raise _bad_body("event")
+    amount = data.get("amount_fen", 0)
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise _bad_body("amount_fen")
+    strings = {k: data.get(k, "") for k in ("notify_id", "out_trade_no", "trade_no", "out_refund_no", "refund_no")}
+    for k, v in strings.items():
+        if not isinstance(v, str) or len(v) > 64:
+            raise _bad_body(k)
+    if not strings["notify_id"] or not strings["out_trade_no"]:
+        raise _bad_body("out_trade_no")
+    return CallbackEvent(event=event, amount_fen=amount, paid_at=_parse_time(data.get("paid_at")), **strings)
 
 
-_CHANNELS: dict[str, Channel] = {"sim": SimulatorChannel()}
+# --- the adapters: named in JIAOGUAN_PAY_CHANNEL_ADAPTERS, instantiated at start-up ---------------------------------
+
+_CHANNELS: dict[str, Channel] = {}
+
+
+def adapters_load() -> None:
+    """Instantiate the adapters of JIAOGUAN_PAY_CHANNEL_ADAPTERS (name → dotted path of the class); called by
+    PaymentsConfig.ready, so the app never imports an adapter's module (the simulator's among them)."""
+    for name, path in settings.JIAOGUAN_PAY_CHANNEL_ADAPTERS.items():
+        if name not in _CHANNELS:
+            _CHANNELS[name] = import_string(path)()
+
+
+def channel_label(name: str) -> Bi | str:
+    """The channel's label (its name if no adapter of that name is installed)."""
+    channel = _CHANNELS.get(name)
+    return channel.label if channel else name
 
 
 def channel_names() -> list[str]:
     """Enabled channels: JIAOGUAN_PAY_CHANNELS, else the simulator — except in production, where the simulator
     (whose page lets anyone "pay") is never enabled by default."""
-    enabled = getattr(settings, "JIAOGUAN_PAY_CHANNELS", None)
+    enabled = settings.JIAOGUAN_PAY_CHANNELS
     if enabled is None:
-        enabled = [] if getattr(settings, "PRODUCTION", False) else ["sim"]
+        enabled = [] if settings.PRODUCTION else ["sim"]
     return [n for n in enabled if n in _CHANNELS]
 
 
 def default_channel() -> str:
-    return getattr(settings, "JIAOGUAN_PAY_DEFAULT_CHANNEL", "sim")
+    return settings.JIAOGUAN_PAY_DEFAULT_CHANNEL
 
 
 def channel_get(name: str) -> Channel:

@@ -14,6 +14,10 @@ import logging
 
 from jiaoguan.core.money import format_yuan, percent_of
 from jiaoguan.core.outbox import subscribe
+from jiaoguan.notifications.services import notice_to_person
+from jiaoguan.payments.models import PayableItem, Refund
+from jiaoguan.payments.reference import reference_display
+from jiaoguan.payments.selectors import late_fee_rules
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +27,11 @@ def _name(item) -> dict:
 
 
 def _send(*, person_id: int, template: str, params: dict) -> None:
-    from jiaoguan.notifications.services import notice_to_person
-
     notice_to_person(person_id=person_id, template=template, params=params)
 
 
 @subscribe("payments.item_settled")
 def notify_item_paid(payload: dict) -> None:
-    from jiaoguan.payments.models import PayableItem
-    from jiaoguan.payments.reference import reference_display
-
     item = PayableItem.objects.filter(pk=payload.get("item_id")).first()
     if item is None:
         return
@@ -43,9 +42,6 @@ def notify_item_paid(payload: dict) -> None:
 
 @subscribe("payments.refund_succeeded")
 def notify_refunded(payload: dict) -> None:
-    from jiaoguan.payments.models import Refund
-    from jiaoguan.payments.reference import reference_display
-
     refund = Refund.objects.select_related("order").filter(pk=payload.get("refund_id")).first()
     if refund is None:
         return
@@ -56,10 +52,6 @@ def notify_refunded(payload: dict) -> None:
 
 @subscribe("payments.late_fee_started")
 def notify_late_fee(payload: dict) -> None:
-    from jiaoguan.payments.models import PayableItem
-    from jiaoguan.payments.reference import reference_display
-    from jiaoguan.payments.selectors import late_fee_rules
-
     item = PayableItem.objects.filter(pk=payload.get("item_id")).first()
     if item is None or item.status != PayableItem.Status.UNPAID or item.decision_date is None:
         return  # paid or cancelled since the job ran: nothing to warn about

@@ -16,6 +16,7 @@ digits. Spaces, hyphens and full-width digits in typed input are ignored.
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ SEQUENCE_DIGITS = 10
 
 
 def reference_prefix() -> str:
-    prefix = "".join(ch for ch in str(getattr(settings, "JIAOGUAN_PAY_REFERENCE_PREFIX", "44039")) if ch.isdigit())
+    prefix = "".join(ch for ch in str(settings.JIAOGUAN_PAY_REFERENCE_PREFIX) if ch.isdigit())
     if not 3 <= len(prefix) <= 8:
         raise ValueError("JIAOGUAN_PAY_REFERENCE_PREFIX must hold 3 to 8 digits")
     return prefix
@@ -97,7 +98,7 @@ def reference_parse(text: str, *, kind: str | None = None) -> Reference:
 
 def reference_barcode_svg(code: str) -> str:
     """The reference as a Code 128 barcode (python-barcode), SVG text with the grouped digits printed below."""
-    from barcode import Code128
+    from barcode import Code128  # lazy: a heavy third-party import, only for the pages that draw codes
     from barcode.writer import SVGWriter
 
     out = io.BytesIO()
@@ -109,9 +110,26 @@ def reference_barcode_svg(code: str) -> str:
 
 def reference_qr_svg(code: str, *, scale: int = 4) -> str:
     """The reference as a QR code (segno.make_qr: never Micro QR, which many phones cannot read), SVG text."""
-    import segno
+    import segno  # lazy: a heavy third-party import, only for the pages that draw codes
 
     out = io.BytesIO()
     segno.make_qr(code, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True,
                                          title=reference_display(code))
     return out.getvalue().decode("utf-8")
+
+
+_SVG_SIZE = re.compile(r'^<svg([^>]*?)\swidth="([\d.]+)(mm|px)?"\s+height="([\d.]+)(mm|px)?"')
+_PX_PER = {"mm": 96 / 25.4, "px": 1.0, None: 1.0}
+
+
+def svg_fluid(svg: str) -> str:
+    """Give an inline SVG from reference_barcode_svg / reference_qr_svg a viewBox, so CSS can size it (fill a
+    phone's width, print at a fixed size) without cropping. Its fixed width and height stay as the default size."""
+    svg = str(svg or "")
+    m = _SVG_SIZE.match(svg)
+    if not m:
+        return svg
+    w = float(m.group(2)) * _PX_PER[m.group(3)]
+    h = float(m.group(4)) * _PX_PER[m.group(5)]
+    return (f'<svg{m.group(1)} width="{m.group(2)}{m.group(3) or ""}" height="{m.group(4)}{m.group(5) or ""}" '
+            f'viewBox="0 0 {w:.3f} {h:.3f}" preserveAspectRatio="xMidYMid meet"' + svg[m.end():])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from jiaoguan.core.money import percent_of
+from jiaoguan.core.states import StateMachine
 
 # 行政处罚法 art. 72 / 道交法 art. 109: pay within 15 days of the decision; from the 16th day 3% of the fine per
 # day, never more than the fine itself.
@@ -28,30 +29,27 @@ def late_fee_fen(*, fine_fen: int, decision_date: dt.date, on: dt.date, grace_da
     return min(fine_fen, percent_of(fine_fen, daily_percent * days))
 
 
-# Payable item life cycle: status -> statuses it may move to. services.py has one function per transition and
-# each checks this table, so no other status change is possible.
-ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
-    "unpaid": frozenset({"paying", "cancelled"}),
-    "paying": frozenset({"unpaid", "paid", "cancelled"}),
-    "paid": frozenset({"refunded"}),
-    "cancelled": frozenset(),
-    "refunded": frozenset(),
-}
+# Life cycles (core.states): services.py has one function per transition and each checks its machine, so no other
+# status change is possible. The services keep their own refusal codes and messages (``.allows``, then their
+# Conflict).
+ITEM_MACHINE = StateMachine("payments.item", {
+    "unpaid": {"paying", "cancelled"},
+    "paying": {"unpaid", "paid", "cancelled"},
+    "paid": {"refunded"},
+    "cancelled": set(),
+    "refunded": set(),
+}, code="payments.item_status", what=("该款项", "The item"))
 
-ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
-    "open": frozenset({"paying", "paid", "closed"}),
-    "paying": frozenset({"paid", "closed"}),
-    "paid": frozenset(),
-    "closed": frozenset(),
-}
+ORDER_MACHINE = StateMachine("payments.order", {
+    "open": {"paying", "paid", "closed"},
+    "paying": {"paid", "closed"},
+    "paid": set(),
+    "closed": set(),
+}, code="payments.order_status", what=("订单", "The order"))
 
-REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    "requested": frozenset({"processing", "failed"}),
-    "processing": frozenset({"succeeded", "failed"}),
-    "failed": frozenset({"processing"}),  # retried by staff or the sweep
-    "succeeded": frozenset(),
-}
-
-
-def may_move(table: dict[str, frozenset[str]], old: str, new: str) -> bool:
-    return new in table.get(old, frozenset())
+REFUND_MACHINE = StateMachine("payments.refund", {
+    "requested": {"processing", "failed"},
+    "processing": {"succeeded", "failed"},
+    "failed": {"processing"},  # retried by staff or the sweep
+    "succeeded": set(),
+}, code="payments.refund_status", what=("退款", "The refund"))

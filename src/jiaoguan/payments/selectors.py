@@ -8,14 +8,14 @@ from django.conf import settings
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.payments import rules
+from jiaoguan.payments.channels import channel_label
 from jiaoguan.payments.models import Order, PayableItem
 from jiaoguan.payments.reference import KIND_ITEM, KIND_ORDER, reference_parse
 
 
 def late_fee_rules() -> tuple[int, int]:
     """The city's (grace days, daily percent) of the late fee."""
-    return (int(getattr(settings, "JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", rules.GRACE_DAYS)),
-            int(getattr(settings, "JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", rules.DAILY_PERCENT)))
+    return int(settings.JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS), int(settings.JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT)
 
 
 
@@ -74,9 +74,6 @@ def receipt_for_order(*, order: Order) -> dict | None:
         payment = order.payment
     except Order.payment.RelatedObjectDoesNotExist:
         return None
-    from jiaoguan.payments.channels import _CHANNELS
-
-    channel = _CHANNELS.get(payment.channel)
     return {
         "reference": order.reference,
         "payer_person_id": order.payer_person_id,
@@ -85,7 +82,7 @@ def receipt_for_order(*, order: Order) -> dict | None:
         "late_fee_fen": order.late_fee_fen,
         "total_fen": payment.amount_fen,
         "channel": payment.channel,
-        "channel_label": channel.label if channel else payment.channel,
+        "channel_label": channel_label(payment.channel),
         "serial": payment.trade_no,
         "paid_at": payment.channel_paid_at,
         "settled_at": payment.settled_at,

@@ -33,7 +33,7 @@ from jiaoguan.payments.reference import (
     reference_make,
     reference_parse,
 )
-from jiaoguan.payments.selectors import payable_amount_due
+from jiaoguan.payments.selectors import late_fee_rules, payable_amount_due
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,11 @@ def _channel_actor(channel: str) -> Actor:
     return Actor.system(f"channel:{channel}")
 
 
-# --- payable item transitions (one function each; the table is rules.ITEM_TRANSITIONS) -----------------------------
+# --- payable item transitions (one function each; the machine is rules.ITEM_MACHINE) -----------------------------
 
 def _item_move(item: PayableItem, new: str, *, actor: Actor, reason: str = "", extra: dict | None = None) -> None:
     old = item.status
-    if not rules.may_move(rules.ITEM_TRANSITIONS, old, new):
+    if not rules.ITEM_MACHINE.allows(old, new):
         raise Conflict("payments.item_status", f"该款项当前状态不允许此操作（{old}）",
                        f"The item cannot go from {old} to {new}")
     item.status = new
@@ -97,7 +97,7 @@ def item_mark_refunded(item: PayableItem, *, actor: Actor, reason: str) -> None:
 
 def _order_move(order: Order, new: str, *, actor: Actor, reason: str = "", extra: dict | None = None) -> None:
     old = order.status
-    if not rules.may_move(rules.ORDER_TRANSITIONS, old, new):
+    if not rules.ORDER_MACHINE.allows(old, new):
         raise Conflict("payments.order_status", f"订单当前状态不允许此操作（{old}）",
                        f"The order cannot go from {old} to {new}")
     order.status = new
@@ -195,7 +195,7 @@ def payable_cancel(*, source_type: str, source_id: str, actor: Actor, reason: st
 def _order_expiry(now: dt.datetime) -> dt.datetime:
     """Orders live a configurable number of minutes, but never past local midnight: the late fee in the
     order's total was computed for today."""
-    minutes = int(getattr(settings, "JIAOGUAN_PAY_ORDER_MINUTES", 30))
+    minutes = int(settings.JIAOGUAN_PAY_ORDER_MINUTES)
     midnight = clock.local_midnight(clock.localdate(now) + dt.timedelta(days=1))
     return min(now + dt.timedelta(minutes=minutes), midnight)
 
@@ -410,7 +410,7 @@ def _refund_new(*, order: Order, item: PayableItem | None, amount_fen: int, chan
 
 def _refund_move(refund: Refund, new: str, *, actor: Actor, extra: dict | None = None, reason: str = "") -> None:
     old = refund.status
-    if not rules.may_move(rules.REFUND_TRANSITIONS, old, new):
+    if not rules.REFUND_MACHINE.allows(old, new):
         raise Conflict("payments.refund_status", "退款当前状态不允许此操作", f"The refund cannot go from {old} to {new}")
     refund.status = new
     for k, v in (extra or {}).items():
@@ -476,8 +476,8 @@ def refund_retry(*, refund: Refund, actor: Actor) -> Refund:
 
 def refunds_retry_due(*, max_attempts: int | None = None, limit: int = 100) -> int:
     """The periodic sweep: hand failed refunds to their channel again until they are accepted; after
-    ``max_attempts`` (JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS, default 8) they stay failed for staff to see."""
-    max_attempts = max_attempts or int(getattr(settings, "JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8))
+    ``max_attempts`` (JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS) they stay failed for staff to see."""
+    max_attempts = max_attempts or int(settings.JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS)
     ids = list(Refund.objects.filter(status=RS.FAILED, attempts__lt=max_attempts).order_by("pk")
                .values_list("pk", flat=True)[:limit])
     accepted = 0
@@ -513,8 +513,6 @@ def late_fee_notices_send(*, on: dt.date | None = None, chunk: int = 200) -> int
     ``payments.late_fee_started`` event (the notice is sent by its handler after commit). Once per item however
     often it runs; an item being paid is left for a later run (its order has fixed the amount). Returns how many
     items were marked."""
-    from jiaoguan.payments.selectors import late_fee_rules
-
     on = on or clock.today()
     grace, _percent = late_fee_rules()
     # rules.late_days > 0 exactly when decision_date < on - grace (checked again below with the rule itself)

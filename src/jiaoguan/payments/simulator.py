@@ -7,6 +7,10 @@ delivered by a Celery task after commit (eager without a broker). Refunds are ac
 asynchronously, again with a callback. Closing a trade that the payer has just paid answers "paid", as real
 providers do. ``sim_settlement_lines(day)`` is its daily settlement file.
 
+It stands apart from the payments app, as a provider would: the app reaches it only through its channel
+interface (``SimulatorChannel`` below, named in JIAOGUAN_PAY_CHANNEL_ADAPTERS), and its pay page is a portal page
+(``portal/payments/views.py``) found here by URL name. Its Celery tasks (callbacks, refunds) are defined here.
+
 Settings: JIAOGUAN_PAY_SIM_KEY (signing key), JIAOGUAN_PAY_SIM_NOTIFY_URL (deliver callbacks over HTTP to this
 URL; empty = in-process, straight to the same service the endpoint calls), JIAOGUAN_PAY_SIM_AUTO_NOTIFY
 (False: callbacks are only built by ``sim_callback``, so tests can deliver them late, twice or out of order).
@@ -19,23 +23,31 @@ import logging
 import secrets
 import urllib.request
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, InvalidInput, NotFound
+from jiaoguan.core.i18n import bi
 from jiaoguan.payments.channels import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    CallbackEvent,
     ChannelTrade,
     SettlementLine,
     sign,
-    sim_key,
+    verify_signed_callback,
 )
 from jiaoguan.payments.models import SimRefund, SimTrade
+from jiaoguan.payments.services import callback_receive
 
 log = logging.getLogger(__name__)
+
+
+def sim_key() -> bytes:
+    return str(settings.JIAOGUAN_PAY_SIM_KEY).encode("utf-8")
 
 
 def _unknown() -> NotFound:
@@ -143,8 +155,6 @@ def sim_refund_create(*, out_trade_no: str, out_refund_no: str, amount_fen: int)
 
 
 def _refund_process_later(refund_id: int) -> None:
-    from jiaoguan.payments.tasks import sim_refund_process
-
     try:
         sim_refund_process.delay(refund_id)
     except Exception:  # broker down: the refund stays processing; sim_refunds_process_pending picks it up
@@ -198,13 +208,11 @@ def sim_callback(trade: SimTrade, event: str, *, refund: SimRefund | None = None
 
 
 def _notify_after_commit(trade: SimTrade, event: str, *, refund: SimRefund | None = None) -> None:
-    if not getattr(settings, "JIAOGUAN_PAY_SIM_AUTO_NOTIFY", True):
+    if not settings.JIAOGUAN_PAY_SIM_AUTO_NOTIFY:
         return
     body, headers = sim_callback(trade, event, refund=refund)
 
     def send() -> None:
-        from jiaoguan.payments.tasks import sim_notify
-
         try:
             sim_notify.delay(body.decode("utf-8"), headers)
         except Exception:  # a provider retries; here reconciliation (order_reconcile) catches up
@@ -215,13 +223,53 @@ def _notify_after_commit(trade: SimTrade, event: str, *, refund: SimRefund | Non
 
 def sim_deliver(body: bytes, headers: dict[str, str]) -> None:
     """Deliver one callback: over HTTP when JIAOGUAN_PAY_SIM_NOTIFY_URL is set, else in-process."""
-    url = getattr(settings, "JIAOGUAN_PAY_SIM_NOTIFY_URL", "")
+    url = settings.JIAOGUAN_PAY_SIM_NOTIFY_URL
     if url:
         request = urllib.request.Request(url, data=body, method="POST",
                                          headers={"Content-Type": "application/json", **headers})
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
         return
-    from jiaoguan.payments.services import callback_receive
-
     callback_receive(channel="sim", body=body, headers=headers)
+
+
+# --- its Celery tasks (names unchanged since they lived in payments/tasks.py) ---------------------------------------
+
+@shared_task(name="payments.sim_notify", ignore_result=True, autoretry_for=(OSError,), retry_backoff=5,
+             max_retries=5)
+def sim_notify(body: str, headers: dict) -> None:
+    sim_deliver(body.encode("utf-8"), headers)
+
+
+@shared_task(name="payments.sim_refund_process", ignore_result=True)
+def sim_refund_process(refund_id: int) -> None:
+    sim_refund_complete(refund_id=refund_id)
+
+
+# --- its adapter: the app's side of the "sim" channel ----------------------------------------------------------------
+
+class SimulatorChannel:
+    """Adapter for the local simulator. It calls the simulator's functions where a real adapter would make
+    HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/payments/callback/sim."""
+
+    name = "sim"
+    label = bi("模拟支付", "Simulator")
+
+    def start(self, *, out_trade_no: str, amount_fen: int, subject: str) -> tuple[str, str]:
+        token = sim_trade_create(out_trade_no=out_trade_no, amount_fen=amount_fen, subject=subject)
+        return token, sim_pay_url(token)
+
+    def query(self, *, out_trade_no: str) -> ChannelTrade:
+        return sim_trade_query(out_trade_no=out_trade_no)
+
+    def close(self, *, out_trade_no: str) -> ChannelTrade:
+        return sim_trade_close(out_trade_no=out_trade_no)
+
+    def refund(self, *, out_trade_no: str, out_refund_no: str, amount_fen: int) -> str:
+        return sim_refund_create(out_trade_no=out_trade_no, out_refund_no=out_refund_no, amount_fen=amount_fen)
+
+    def verify_callback(self, *, body: bytes, headers) -> CallbackEvent:
+        return verify_signed_callback(body=body, headers=headers, key=sim_key())
+
+    def settlement_file(self, *, day: dt.date) -> list[SettlementLine]:
+        return sim_settlement_lines(day=day)

@@ -25,7 +25,7 @@ def qr_svg(text: str, *, scale: int = 4) -> str:
 
     import segno
 
-    from jiaoguan.payments.views import svg_fluid
+    from jiaoguan.payments.reference import svg_fluid
 
     out = io.BytesIO()
     segno.make_qr(text, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, border=2,

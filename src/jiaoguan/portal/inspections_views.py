@@ -237,12 +237,12 @@ def mark_apply(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 
 
 def qr_svg(text: str, *, scale: int = 4) -> str:
-    """A QR code (segno, never Micro QR) as inline SVG text, sized by CSS (see payments.views.svg_fluid)."""
+    """A QR code (segno, never Micro QR) as inline SVG text, sized by CSS (see payments.reference.svg_fluid)."""
     import io
 
     import segno
 
-    from jiaoguan.payments.views import svg_fluid
+    from jiaoguan.payments.reference import svg_fluid
 
     out = io.BytesIO()
     segno.make_qr(text, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, border=2,

@@ -2,9 +2,11 @@
 
 A carrier books an item (returns its tracking number), answers a query for one of our bookings, and sends
 signed status callbacks to ``POST /api/v1/postal/callbacks/<carrier>``. ``carrier_get(name)`` returns the
-adapter; the local simulator (``simulator.py``) is the "sim" carrier, used in development and tests, and speaks
-the same protocol a real carrier adapter would (signed callbacks included). A real carrier (EMS, SF) is one more
-class here with the same methods.
+adapter. Adapters are named in JIAOGUAN_POSTAL_CARRIER_ADAPTERS (name → class) and instantiated at start-up, so
+this app never imports one: the local simulator (``simulator.py``, its adapter ``SimulatorCarrier`` included) is
+the "sim" carrier, used in development and tests, and speaks the same protocol a real carrier adapter would
+(signed callbacks included). A real carrier (EMS, SF) is one more adapter class with the same methods, and one
+more line in that setting.
 
 The callback protocol (shared by the simulator, which signs, and the adapter, which verifies):
 
@@ -32,10 +34,11 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound, Unauthenticated
-from jiaoguan.core.i18n import Bi, bi
+from jiaoguan.core.i18n import Bi
 from jiaoguan.postal import rules
 from jiaoguan.postal.tracking import is_tracking_number
 
@@ -43,9 +46,6 @@ KEY_HEADER = "X-Carrier-Key"
 TIMESTAMP_HEADER = "X-Carrier-Timestamp"
 NONCE_HEADER = "X-Carrier-Nonce"
 SIGNATURE_HEADER = "X-Carrier-Signature"
-
-DEFAULT_SIM_KEY = "dev-postal-sim-key"
-
 
 @dataclass(frozen=True)
 class CarrierParcel:
@@ -121,7 +121,7 @@ def _header(headers, name: str) -> str:
 
 
 def max_skew_seconds() -> int:
-    return int(getattr(settings, "JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS", 300))
+    return int(settings.JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS)
 
 
 def verify_signed(*, headers, body: bytes, keys: dict[str, str]) -> tuple[str, str]:
@@ -171,53 +171,32 @@ def parse_event(*, body: bytes, key_id: str, nonce: str) -> CarrierEvent:
     return CarrierEvent(key_id=key_id, nonce=nonce, occurred_at=occurred, **strings)
 
 
-# --- the simulator's adapter -----------------------------------------------------------------------------------
+# --- the adapters: named in JIAOGUAN_POSTAL_CARRIER_ADAPTERS, instantiated at start-up ---------------------------
 
-def sim_key_id() -> str:
-    return str(getattr(settings, "JIAOGUAN_POSTAL_SIM_KEY_ID", "sim-1"))
-
-
-def sim_keys() -> dict[str, str]:
-    """Key ids the simulator's callbacks may be signed with: the current one and any previous ones
-    (JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS, a dict) still accepted during a rotation."""
-    keys = dict(getattr(settings, "JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS", {}) or {})
-    keys[sim_key_id()] = str(getattr(settings, "JIAOGUAN_POSTAL_SIM_KEY", DEFAULT_SIM_KEY))
-    return keys
+_CARRIERS: dict[str, Carrier] = {}
 
 
-class SimulatorCarrier:
-    """Adapter for the local simulator. It calls the simulator's functions where a real adapter would make
-    HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/postal/callbacks/sim."""
-
-    name = "sim"
-    label = bi("模拟邮政", "Simulator")
-
-    def book(self, *, reference: str, recipient_name: str, recipient_phone: str, address: str, item_zh: str,
-             item_en: str) -> str:
-        from jiaoguan.postal import simulator
-
-        return simulator.sim_book(reference=reference, item=item_zh)
-
-    def query(self, *, reference: str) -> CarrierParcel | None:
-        from jiaoguan.postal import simulator
-
-        return simulator.sim_query(reference=reference)
-
-    def verify_callback(self, *, body: bytes, headers) -> CarrierEvent:
-        key_id, nonce = verify_signed(headers=headers, body=body, keys=sim_keys())
-        return parse_event(body=body, key_id=key_id, nonce=nonce)
+def adapters_load() -> None:
+    """Instantiate the adapters of JIAOGUAN_POSTAL_CARRIER_ADAPTERS (name → dotted path of the class); called by
+    PostalConfig.ready, so the app never imports an adapter's module (the simulator's among them)."""
+    for name, path in settings.JIAOGUAN_POSTAL_CARRIER_ADAPTERS.items():
+        if name not in _CARRIERS:
+            _CARRIERS[name] = import_string(path)()
 
 
-_CARRIERS: dict[str, Carrier] = {"sim": SimulatorCarrier()}
+def carrier_label(name: str) -> Bi | str:
+    """The carrier's label (its name if no adapter of that name is installed)."""
+    carrier = _CARRIERS.get(name)
+    return carrier.label if carrier else name
 
 
 def _production() -> bool:
-    return bool(getattr(settings, "PRODUCTION", False))
+    return bool(settings.PRODUCTION)
 
 
 def configured_carrier() -> str:
     """JIAOGUAN_POSTAL_CARRIER; unset means the simulator in development and nothing in production."""
-    name = getattr(settings, "JIAOGUAN_POSTAL_CARRIER", None)
+    name = settings.JIAOGUAN_POSTAL_CARRIER
     if name is None:
         name = "" if _production() else "sim"
     return str(name)

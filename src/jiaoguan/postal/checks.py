@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django.core import checks
 
+from jiaoguan.postal.carriers import configuration_problems
+
 
 @checks.register("postal")
 def postal_carrier_check(app_configs=None, **kwargs):
-    from jiaoguan.postal.carriers import configuration_problems
-
     return [checks.Error(problem, id="postal.E001") for problem in configuration_problems()]

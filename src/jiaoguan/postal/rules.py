@@ -10,6 +10,8 @@ is recorded on the timeline but leaves the status alone. delivered and returned 
 """
 from __future__ import annotations
 
+from jiaoguan.core.states import StateMachine
+
 CREATED = "created"
 ACCEPTED = "accepted"
 IN_TRANSIT = "in_transit"
@@ -24,21 +26,17 @@ FINAL = frozenset({DELIVERED, RETURNED})
 
 RANK = {CREATED: 0, FAILED: 0, ACCEPTED: 1, IN_TRANSIT: 2, OUT_FOR_DELIVERY: 3, DELIVERED: 4, RETURNED: 4}
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    CREATED: frozenset({FAILED, *CARRIER_STATUSES}),
-    FAILED: frozenset({CREATED, *CARRIER_STATUSES}),  # a staff retry, or the carrier had it after all
-    ACCEPTED: frozenset({IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, RETURNED}),
-    IN_TRANSIT: frozenset({OUT_FOR_DELIVERY, DELIVERED, RETURNED}),
-    OUT_FOR_DELIVERY: frozenset({DELIVERED, RETURNED}),
-    DELIVERED: frozenset(),
-    RETURNED: frozenset(),
-}
-
-
-def may_move(old: str, new: str) -> bool:
-    return new in TRANSITIONS.get(old, frozenset())
+MACHINE = StateMachine("postal.shipment", {
+    CREATED: {FAILED, *CARRIER_STATUSES},
+    FAILED: {CREATED, *CARRIER_STATUSES},  # a staff retry, or the carrier had it after all
+    ACCEPTED: {IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, RETURNED},
+    IN_TRANSIT: {OUT_FOR_DELIVERY, DELIVERED, RETURNED},
+    OUT_FOR_DELIVERY: {DELIVERED, RETURNED},
+    DELIVERED: set(),
+    RETURNED: set(),
+}, code="postal.shipment_status", what=("邮件", "The shipment"))
 
 
 def carrier_event_moves(old: str, new: str) -> bool:
     """Does a carrier's report of ``new`` move a shipment now in ``old``? Only forwards, never out of a final state."""
-    return new in CARRIER_STATUSES and may_move(old, new) and RANK[new] > RANK[old]
+    return new in CARRIER_STATUSES and MACHINE.allows(old, new) and RANK[new] > RANK[old]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.i18n import choice_label, zh_en
-from jiaoguan.postal.carriers import _CARRIERS
+from jiaoguan.postal.carriers import carrier_label
 from jiaoguan.postal.models import Shipment, ShipmentStatus
 from jiaoguan.postal.tracking import validate_tracking_number
 
@@ -51,8 +51,7 @@ def tracking_public(*, tracking_number: str) -> dict:
     if shipment is None:
         raise not_found("邮件", "shipment")
     zh, en = status_label(shipment.status)
-    carrier = _CARRIERS.get(shipment.carrier)
-    carrier_zh, carrier_en = zh_en(carrier.label if carrier else shipment.carrier)
+    carrier_zh, carrier_en = zh_en(carrier_label(shipment.carrier))
     timeline = [{k: row[k] for k in ("status", "label_zh", "label_en", "at", "location")}
                 for row in shipment_timeline(shipment=shipment) if row["changed"]]
     return {"tracking_number": shipment.tracking_number, "status": shipment.status, "status_zh": zh,

@@ -15,7 +15,7 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from jiaoguan.core import clock
+from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, Unauthenticated, not_found
 from jiaoguan.core.identifiers import validate_phone
@@ -37,11 +37,11 @@ _SPACES = re.compile(r"\s+")
 
 def rebook_minutes() -> int:
     """Minutes before a booking the carrier has not accepted is tried again (doubling after each failure)."""
-    return int(getattr(settings, "JIAOGUAN_POSTAL_REBOOK_MINUTES", 5))
+    return int(settings.JIAOGUAN_POSTAL_REBOOK_MINUTES)
 
 
 def booking_max_attempts() -> int:
-    return int(getattr(settings, "JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS", 6))
+    return int(settings.JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS)
 
 
 def booking_backoff(attempts: int) -> dt.timedelta:
@@ -60,7 +60,7 @@ def _shipment_move(shipment: Shipment, new: str, *, actor: Actor, at: dt.datetim
                    extra: dict | None = None, event: CarrierEvent | None = None) -> None:
     """Move a locked shipment to ``new``: stamp ``<new>_at``, record the timeline, audit, emit the event."""
     old = shipment.status
-    if not rules.may_move(old, new):
+    if not rules.MACHINE.allows(old, new):
         raise Conflict("postal.shipment_status", f"邮件当前状态不允许此操作（{old} → {new}）",
                        f"The shipment cannot go from {old} to {new}")
     now = clock.now()
@@ -167,10 +167,26 @@ def shipment_create(*, recipient_name: str, recipient_phone: str, address: str, 
     return _book(shipment.pk, actor=actor)
 
 
+def _locked(shipment_id: int) -> Shipment:
+    """The shipment's row, locked (core.locks); DoesNotExist if there is no such shipment."""
+    shipment = locks.lock_row(Shipment, shipment_id)
+    if shipment is None:
+        raise Shipment.DoesNotExist(f"no shipment {shipment_id}")
+    return shipment
+
+
+def _first(rows: list[Shipment]) -> Shipment | None:
+    return rows[0] if rows else None
+
+
 def _book(shipment_id: int, *, actor: Actor) -> Shipment:
     """One booking attempt for a shipment still "created". The carrier is asked first whether it already has
     our reference (an earlier answer may have been lost), then asked to book it (idempotent per reference)."""
     with transaction.atomic():
+        # not core.locks: shipment_create books inside its caller's transaction, which may already hold the audit
+        # head (an application's approval posting the result), and core.locks refuses any lock after that. The row
+        # is then one this transaction inserted, so the lock waits for no one; from the sweep or a retry it is a
+        # plain one-row lock, taken first.
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         if shipment.status != rules.CREATED:
             return shipment
@@ -220,7 +236,7 @@ def _booking_failed(shipment: Shipment, exc: Exception, *, actor: Actor) -> None
 def shipment_retry(*, shipment: Shipment, actor: Actor) -> Shipment:
     """Staff try a failed booking again (failed → created, attempts reset), at once."""
     with transaction.atomic():
-        shipment = Shipment.objects.select_for_update().get(pk=shipment.pk)
+        shipment = _locked(shipment.pk)
         if shipment.status != rules.FAILED:
             raise Conflict("postal.not_failed", "只有交寄失败的邮件可以重新交寄", "Only a failed booking can be retried")
         _shipment_move(shipment, rules.CREATED, actor=actor, reason="重新交寄 booking retried",
@@ -260,11 +276,11 @@ def callback_receive(*, carrier: str, body: bytes, headers) -> str:
         except IntegrityError:
             raise Unauthenticated("postal.callback_replayed", "重复的回调（随机数已使用）",
                                   "Replayed callback: the nonce was already used") from None
-        shipment = (Shipment.objects.select_for_update()
-                    .filter(carrier=carrier, tracking_number=event.tracking_number).first())
+        shipment = _first(locks.lock_rows(Shipment.objects.filter(carrier=carrier,
+                                                                  tracking_number=event.tracking_number)))
         if shipment is None and event.reference:  # our booking's answer was lost: the carrier still knows it
-            shipment = Shipment.objects.select_for_update().filter(carrier=carrier, reference=event.reference,
-                                                                   tracking_number__isnull=True).first()
+            shipment = _first(locks.lock_rows(Shipment.objects.filter(carrier=carrier, reference=event.reference,
+                                                                      tracking_number__isnull=True)))
         if shipment is None:
             raise not_found("邮件", "shipment")
         if event.event_id and shipment.events.filter(carrier_event_id=event.event_id).exists():

@@ -7,10 +7,14 @@ a Celery task after commit (eager without a broker). The parcel moves when someo
 ``simulator_advance(tracking_number, to="delivered")`` (or ``manage.py postal_sim_advance``) walks it through
 every step up to ``to`` and sends one callback per step.
 
+It stands apart from the postal app, as a carrier would: the app reaches it only through its carrier interface
+(``SimulatorCarrier`` below, named in JIAOGUAN_POSTAL_CARRIER_ADAPTERS). Its Celery task (callbacks) is defined
+here.
+
 Settings: JIAOGUAN_POSTAL_SIM_KEY_ID / JIAOGUAN_POSTAL_SIM_KEY (signing key), JIAOGUAN_POSTAL_SIM_NOTIFY_URL
 (deliver callbacks over HTTP to this URL; empty = in-process, straight to the service the endpoint calls),
 JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY (False: callbacks are only built and returned, so tests can deliver them late,
-twice or out of order), JIAOGUAN_POSTAL_SIM_SERVICE (the two service letters, default "EA").
+twice or out of order), JIAOGUAN_POSTAL_SIM_SERVICE (the two service letters), JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS (key rotation).
 """
 from __future__ import annotations
 
@@ -20,17 +24,32 @@ import logging
 import secrets
 import urllib.request
 
+from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from jiaoguan.core import clock
+from jiaoguan.core import clock, locks
 from jiaoguan.core.errors import Conflict, InvalidInput, NotFound
+from jiaoguan.core.i18n import bi
 from jiaoguan.postal import rules
-from jiaoguan.postal.carriers import CarrierParcel, signed_headers, sim_key_id, sim_keys
+from jiaoguan.postal.carriers import CarrierEvent, CarrierParcel, parse_event, signed_headers, verify_signed
 from jiaoguan.postal.models import SimParcel
+from jiaoguan.postal.services import callback_receive
 from jiaoguan.postal.tracking import make_tracking_number, validate_tracking_number
 
 log = logging.getLogger(__name__)
+
+
+def sim_key_id() -> str:
+    return str(settings.JIAOGUAN_POSTAL_SIM_KEY_ID)
+
+
+def sim_keys() -> dict[str, str]:
+    """Key ids the simulator's callbacks may be signed with: the current one and any previous ones
+    (JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS, a dict) still accepted during a rotation."""
+    keys = dict(settings.JIAOGUAN_POSTAL_SIM_PREVIOUS_KEYS or {})
+    keys[sim_key_id()] = str(settings.JIAOGUAN_POSTAL_SIM_KEY)
+    return keys
 
 # the route a parcel takes; "returned" replaces "delivered" when delivery fails
 ROUTE = (rules.ACCEPTED, rules.IN_TRANSIT, rules.OUT_FOR_DELIVERY)
@@ -45,7 +64,7 @@ def sim_book(*, reference: str, item: str) -> str:
     existing = SimParcel.objects.filter(reference=reference).first()
     if existing is not None:
         return existing.tracking_number
-    service = str(getattr(settings, "JIAOGUAN_POSTAL_SIM_SERVICE", "EA"))
+    service = str(settings.JIAOGUAN_POSTAL_SIM_SERVICE)
     for _ in range(10):
         number = make_tracking_number(service=service, serial=secrets.randbelow(10**8))
         try:
@@ -96,7 +115,8 @@ def simulator_advance(tracking_number: str, *, to: str) -> list[tuple[bytes, dic
     if to not in rules.CARRIER_STATUSES:
         raise InvalidInput("postal.sim_status", "不支持的邮件状态", "Unknown parcel status", field="to")
     with transaction.atomic():
-        parcel = SimParcel.objects.select_for_update().filter(tracking_number=number).first()
+        rows = locks.lock_rows(SimParcel.objects.filter(tracking_number=number))
+        parcel = rows[0] if rows else None
         if parcel is None:
             raise NotFound("postal.sim_parcel_unknown", "邮件不存在", "No such parcel")
         if parcel.status in rules.FINAL and parcel.status != to:
@@ -112,14 +132,12 @@ def simulator_advance(tracking_number: str, *, to: str) -> list[tuple[bytes, dic
         parcel.status = steps[-1]
         parcel.updated_at = now
         parcel.save(update_fields=["status", "updated_at"])
-        if getattr(settings, "JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY", True):
+        if settings.JIAOGUAN_POSTAL_SIM_AUTO_NOTIFY:
             transaction.on_commit(lambda: _send(callbacks))
         return callbacks
 
 
 def _send(callbacks: list[tuple[bytes, dict[str, str]]]) -> None:
-    from jiaoguan.postal.tasks import sim_notify
-
     for body, headers in callbacks:
         try:
             sim_notify.delay(body.decode("utf-8"), headers)
@@ -129,11 +147,37 @@ def _send(callbacks: list[tuple[bytes, dict[str, str]]]) -> None:
 
 def sim_deliver(body: bytes, headers: dict[str, str]) -> str:
     """Deliver one callback: over HTTP when JIAOGUAN_POSTAL_SIM_NOTIFY_URL is set, else in-process."""
-    url = getattr(settings, "JIAOGUAN_POSTAL_SIM_NOTIFY_URL", "")
+    url = settings.JIAOGUAN_POSTAL_SIM_NOTIFY_URL
     if url:
         request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read().decode("utf-8")).get("result", "")
-    from jiaoguan.postal.services import callback_receive
-
     return callback_receive(carrier="sim", body=body, headers=headers)
+
+
+# --- its Celery task (name unchanged since it lived in postal/tasks.py) ---------------------------------------------
+
+@shared_task(name="postal.sim_notify", ignore_result=True, autoretry_for=(OSError,), retry_backoff=5, max_retries=5)
+def sim_notify(body: str, headers: dict) -> None:
+    sim_deliver(body.encode("utf-8"), headers)
+
+
+# --- its adapter: the app's side of the "sim" carrier ---------------------------------------------------------------
+
+class SimulatorCarrier:
+    """Adapter for the local simulator. It calls the simulator's functions where a real adapter would make
+    HTTPS requests; callbacks come back over HTTP (or in-process) to /api/v1/postal/callbacks/sim."""
+
+    name = "sim"
+    label = bi("模拟邮政", "Simulator")
+
+    def book(self, *, reference: str, recipient_name: str, recipient_phone: str, address: str, item_zh: str,
+             item_en: str) -> str:
+        return sim_book(reference=reference, item=item_zh)
+
+    def query(self, *, reference: str) -> CarrierParcel | None:
+        return sim_query(reference=reference)
+
+    def verify_callback(self, *, body: bytes, headers) -> CarrierEvent:
+        key_id, nonce = verify_signed(headers=headers, body=body, keys=sim_keys())
+        return parse_event(body=body, key_id=key_id, nonce=nonce)

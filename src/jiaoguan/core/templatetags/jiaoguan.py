@@ -7,6 +7,8 @@ shapes: ``{{ pair|bi }}`` (a ``(zh, en)`` tuple or a mapping with ``zh`` / ``en`
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from jiaoguan.core import i18n, masking
@@ -17,42 +19,42 @@ register = template.Library()
 
 
 @register.filter
-def bi(value, prefix: str | None = None) -> str:
+def bi(value: Any, prefix: str | None = None) -> str:
     return i18n.text(i18n.pair(value, prefix))
 
 
 @register.filter
-def yuan(fen) -> str:
+def yuan(fen: Any) -> str:
     return format_yuan(int(fen or 0))
 
 
 @register.filter
-def plate(value) -> str:
+def plate(value: Any) -> str:
     return format_plate(value) if value and len(value) > 2 else (value or "")
 
 
 @register.filter
-def mask_id(value) -> str:
+def mask_id(value: Any) -> str:
     return masking.mask_id_number(value)
 
 
 @register.filter
-def mask_phone(value) -> str:
+def mask_phone(value: Any) -> str:
     return masking.mask_phone(value)
 
 
 @register.filter
-def mask_name(value) -> str:
+def mask_name(value: Any) -> str:
     return masking.mask_name(value)
 
 
 @register.filter
-def mask_address(value) -> str:
+def mask_address(value: Any) -> str:
     return masking.mask_address(value)
 
 
 @register.filter
-def plate_tone(vehicle) -> str:
+def plate_tone(vehicle: Any) -> str:
     """The CSS class of a drawn plate (``<span class="plate {{ v|plate_tone }}">``): "" for blue, "large" (yellow),
     "nev" (green), "nev-large" (yellow-green), "police" (white). Takes anything with a plate and/or plate_type (a
     registry Vehicle or VehicleSummary, a violation, a binding, a plate-number row) or a plate number itself; the

@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 from jiaoguan.core.templatetags.jiaoguan import bi as core_bi
 from jiaoguan.notifications.selectors import unread_count
 from jiaoguan.payments.reference import reference_display
-from jiaoguan.payments.views import svg_fluid as fluid
+from jiaoguan.payments.reference import svg_fluid as fluid
 
 register = template.Library()
 
@@ -41,7 +41,7 @@ register.filter("bi", core_bi)
 
 @register.filter
 def svg_fluid(svg: str) -> str:
-    """An inline barcode or QR code SVG that scales with its box (see payments.views.svg_fluid)."""
+    """An inline barcode or QR code SVG that scales with its box (see payments.reference.svg_fluid)."""
     return mark_safe(fluid(svg))
 
 

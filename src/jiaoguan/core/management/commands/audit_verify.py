@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from jiaoguan.core.audit import audit_verify
@@ -6,7 +8,7 @@ from jiaoguan.core.audit import audit_verify
 class Command(BaseCommand):
     help = "Verify the audit log's hash chain; name the first broken row. 校验审计日志哈希链。"
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         report = audit_verify()
         if report.ok:
             self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.checked} rows 审计链完整"))

@@ -9,15 +9,17 @@ and put back right after it, whatever the outcome.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from django.core.management.commands.flush import Command as DjangoFlushCommand
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 _guard = importlib.import_module("jiaoguan.core.migrations.0002_audit_guard")
 SQLITE_TRIGGERS = ("core_auditentry_no_update", "core_auditentry_no_delete")
 
 
-def _audit_table_exists(connection) -> bool:
+def _audit_table_exists(connection: BaseDatabaseWrapper) -> bool:
     with connection.cursor() as cursor:
         return "core_auditentry" in connection.introspection.table_names(cursor)
 
@@ -25,7 +27,7 @@ def _audit_table_exists(connection) -> bool:
 class Command(DjangoFlushCommand):
     help = DjangoFlushCommand.help + " (The audit table's append-only guard is lifted on SQLite for the flush only.)"
 
-    def handle(self, **options):
+    def handle(self, **options: Any) -> None:
         connection = connections[options["database"]]
         if connection.vendor != "sqlite" or not _audit_table_exists(connection):
             return super().handle(**options)

@@ -1,3 +1,6 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
@@ -8,14 +11,16 @@ from jiaoguan.core.fields import encrypted_fields
 class Command(BaseCommand):
     help = "Re-encrypt every personal field not yet under the active key (the first of JIAOGUAN_FIELD_KEYS)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--batch", type=int, default=1000)
 
-    def handle(self, *args, batch, **options):
+    def handle(self, *args: Any, batch: int, **options: Any) -> None:
         active = crypto.active_key_id()
         total = 0
         for model, field in encrypted_fields():
+            assert model._meta.pk is not None and field.column is not None
             table, column, pk = model._meta.db_table, field.column, model._meta.pk.column
+            assert pk is not None
             last = None
             while True:
                 with connection.cursor() as cur:

@@ -1,6 +1,8 @@
 import logging
 import signal
 import time
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -13,14 +15,14 @@ log = logging.getLogger("jiaoguan.scheduler")
 class Command(BaseCommand):
     help = "Run the periodic jobs in a loop (the embedded stand-in for Celery beat). 定时任务循环。"
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="run every job once and exit")
 
-    def handle(self, *args, once=False, **options):
+    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         app.loader.import_default_modules()  # import every app's tasks module so its jobs register
         stop = False
 
-        def _stop(*_):
+        def _stop(*_: object) -> None:
             nonlocal stop
             stop = True
 

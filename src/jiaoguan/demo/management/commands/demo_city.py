@@ -23,11 +23,21 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from jiaoguan.applications.demo import demo_applications
 from jiaoguan.core import clock
 from jiaoguan.core.identifiers import format_plate
+from jiaoguan.counters.demo import demo_counters
+from jiaoguan.demo.models import DemoCityRun
+from jiaoguan.demo.summary import summary_lines
+from jiaoguan.eastern.demo import demo_eastern
+from jiaoguan.exams.demo import demo_exams
 from jiaoguan.identity.demo import create_demo_accounts
-from jiaoguan.registry.demo import generate_city
-from jiaoguan.registry.selectors import registry_is_empty
+from jiaoguan.inspections.demo import demo_inspections
+from jiaoguan.plates.demo import demo_plates
+from jiaoguan.registry.demo import SHOWCASE, DemoCity, generate_city
+from jiaoguan.registry.models import Person
+from jiaoguan.registry.selectors import person_by_id_number, registry_is_empty
+from jiaoguan.violations.demo import demo_violations
 
 STEPS = ("registry", "accounts", "bookings", "applications", "violations")
 
@@ -59,9 +69,6 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the address the summary names")
 
     def handle(self, *args, persons: int, seed: int, if_empty: bool, details: str = "", url: str = "", **options):
-        from jiaoguan.demo.models import DemoCityRun
-        from jiaoguan.demo.summary import summary_lines
-
         if settings.PRODUCTION:
             raise CommandError("演示城市不能在生产环境生成 The demo city (with its known passwords) is refused in production")
         if persons < 0:
@@ -151,8 +158,6 @@ class Command(BaseCommand):
     def registry(self, w: _Out, *, resume: bool, persons: int, seed: int, verbose: bool):
         """A new city (one transaction: all or nothing), or, when resuming, the showcase people found again (any
         that are missing are added; the random population is not generated twice)."""
-        from jiaoguan.registry.demo import SHOWCASE, DemoCity
-
         if resume:
             found = {spec.key: _showcase_person(spec.key) for spec in SHOWCASE}
             if all(found.values()):
@@ -176,12 +181,6 @@ class Command(BaseCommand):
     def bookings(self, city, w: _Out) -> None:
         """Exam venues and sessions (permits for the learners), inspection stations, counter slots, eastern booking
         days with their checkpoints, and the 粤B plate pool: the services of issue 4 ready to try."""
-        from jiaoguan.eastern.demo import demo_eastern
-        from jiaoguan.exams.demo import demo_exams
-        from jiaoguan.inspections.demo import demo_inspections
-        from jiaoguan.plates.demo import demo_plates
-        from jiaoguan.registry.models import Person
-
         now = clock.now()
         learners = [city.showcase["learner"]] if "learner" in city.showcase else []
         learners += list(Person.objects.filter(licence__isnull=True).exclude(
@@ -199,17 +198,11 @@ class Command(BaseCommand):
             w.write(f"  东部卡口 Eastern checkpoint {area}: key {key_id} secret {secret} (shown once)")
 
     def counters(self, now) -> str:
-        try:
-            from jiaoguan.counters.demo import demo_counters
-        except ImportError:
-            return "no counter offices"
         return str(demo_counters(now=now))
 
     def applications(self, w: _Out) -> None:
         """A demo hospital with health checks, an enterprise login with a truck, and one application of each
         service for the staff queues (needs the demo accounts)."""
-        from jiaoguan.applications.demo import demo_applications
-
         made = demo_applications(now=clock.now())
         w.write(f"办事申请 Applications: {made}")
         if made.hospital_secret:
@@ -218,14 +211,9 @@ class Command(BaseCommand):
     def violations(self, w: _Out) -> None:
         """Camera-recorded violations of the demo citizen: one to handle online, one over the online limits, one
         for the first-violation waiver, one handled 25 days ago whose fine accrues a late fee."""
-        from jiaoguan.violations.demo import demo_violations
-
         w.write(f"交通违法 Violations: {demo_violations(now=clock.now())}")
 
 
 def _showcase_person(key: str):
-    from jiaoguan.registry.demo import SHOWCASE
-    from jiaoguan.registry.selectors import person_by_id_number
-
     spec = next(s for s in SHOWCASE if s.key == key)
     return person_by_id_number(id_number=spec.id_number)

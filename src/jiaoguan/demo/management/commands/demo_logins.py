@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from jiaoguan.demo.summary import summary_lines
+
 
 class Command(BaseCommand):
     help = "列出演示账户和可以试用的功能。Print the demo logins and what each can try."
@@ -12,7 +14,5 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the address the summary names")
 
     def handle(self, *args, url: str, **options):
-        from jiaoguan.demo.summary import summary_lines
-
         for line in summary_lines(base_url=url):
             self.stdout.write(line)

@@ -2,8 +2,6 @@
 call a service or selector, render."""
 from __future__ import annotations
 
-import re
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,32 +10,8 @@ from django.views.decorators.http import require_http_methods
 from jiaoguan.core.errors import DomainError
 from jiaoguan.payments import simulator
 from jiaoguan.payments.channels import channel_names
-from jiaoguan.payments.models import Order
-from jiaoguan.payments.reference import (
-    KIND_ORDER,
-    reference_barcode_svg,
-    reference_display,
-    reference_parse,
-    reference_qr_svg,
-)
-from jiaoguan.payments.selectors import receipt_for_order
-
-_SVG_SIZE = re.compile(r'^<svg([^>]*?)\swidth="([\d.]+)(mm|px)?"\s+height="([\d.]+)(mm|px)?"')
-_PX_PER = {"mm": 96 / 25.4, "px": 1.0, None: 1.0}
-
-
-def svg_fluid(svg: str) -> str:
-    """Give an inline SVG from reference_barcode_svg / reference_qr_svg a viewBox, so CSS can size it (fill a
-    phone's width, print at a fixed size) without cropping. Its fixed width and height stay as the default size.
-    (Belongs next to those two functions in payments.reference.)"""
-    svg = str(svg or "")
-    m = _SVG_SIZE.match(svg)
-    if not m:
-        return svg
-    w = float(m.group(2)) * _PX_PER[m.group(3)]
-    h = float(m.group(4)) * _PX_PER[m.group(5)]
-    return (f'<svg{m.group(1)} width="{m.group(2)}{m.group(3) or ""}" height="{m.group(4)}{m.group(5) or ""}" '
-            f'viewBox="0 0 {w:.3f} {h:.3f}" preserveAspectRatio="xMidYMid meet"' + svg[m.end():])
+from jiaoguan.payments.reference import reference_barcode_svg, reference_display, reference_qr_svg, svg_fluid
+from jiaoguan.payments.selectors import order_for_payer, receipt_for_order
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,26 +34,25 @@ def sim_pay(request: HttpRequest, token: str) -> HttpResponse:
             error = exc.message()
         else:
             return redirect("payments:sim_pay", token=token)
-    return render(request, "payments/sim_pay.html", {"trade": trade, "error": error,
-                                                      "reference": reference_display(trade.out_trade_no)},
+    return render(request, "portal/payments/sim_pay.html", {"trade": trade, "error": error,
+                                                             "reference": reference_display(trade.out_trade_no)},
                   status=409 if error else 200)
 
 
 @login_required
 def receipt(request: HttpRequest, reference: str) -> HttpResponse:
     """The printable e-receipt of a paid order: only its payer sees it (others get 404, no probing)."""
-    try:
-        ref = reference_parse(reference, kind=KIND_ORDER)
-    except DomainError:
-        raise Http404 from None
     person_id = getattr(request.user, "person_id", None)
-    order = Order.objects.filter(reference=ref.code).first()
-    if order is None or person_id is None or order.payer_person_id != person_id:
+    if person_id is None:
         raise Http404
+    try:
+        order = order_for_payer(reference=reference, person_id=person_id)
+    except DomainError:  # not a valid order reference, or not this payer's order
+        raise Http404 from None
     data = receipt_for_order(order=order)
     if data is None:
         raise Http404
-    return render(request, "payments/receipt.html", {
+    return render(request, "portal/payments/receipt.html", {
         "r": data, "reference": reference_display(order.reference),
         "barcode_svg": svg_fluid(reference_barcode_svg(order.reference)),
         "qr_svg": svg_fluid(reference_qr_svg(order.reference))})
