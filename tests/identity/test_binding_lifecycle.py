@@ -10,8 +10,8 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import rules
-from jiaoguan.identity.services import bindings
 from jiaoguan.identity.models import VehicleBinding
+from jiaoguan.identity.services import bindings
 from tests.identity.helpers import holder, register
 from tests.identity.test_bindings import owner_with_car, request
 

@@ -10,8 +10,8 @@ import pytest
 
 from jiaoguan.core.errors import InvalidInput, Locked, RateLimited, Unauthenticated
 from jiaoguan.identity import ratelimit, services
-from jiaoguan.identity.services import login as login_services
 from jiaoguan.identity.models import User
+from jiaoguan.identity.services import login as login_services
 from jiaoguan.notifications.models import Message
 from tests.factories import unique_phone
 from tests.identity.helpers import (

@@ -15,6 +15,7 @@ from jiaoguan.console.forms import PersonSearchForm
 from jiaoguan.core.i18n import choice_label
 from jiaoguan.identity.roles import Role, has_permission
 
+
 def staff_required(permission: str | None = None):
     """Anonymous → the console's login page; citizens and staff without ``permission`` → a 403 page."""
 

@@ -68,13 +68,13 @@ class TemplateText:
     active: bool
 
     @classmethod
-    def of_row(cls, row: MessageTemplate) -> "TemplateText":
+    def of_row(cls, row: MessageTemplate) -> TemplateText:
         return cls(row.code, tuple(row.param_names), tuple(row.secret_names),
                    {"zh-hans": row.subject_zh, "en": row.subject_en}, {"zh-hans": row.body_zh, "en": row.body_en},
                    row.active)
 
     @classmethod
-    def of_default(cls, d: defaults.DefaultTemplate) -> "TemplateText":
+    def of_default(cls, d: defaults.DefaultTemplate) -> TemplateText:
         return cls(d.code, d.params, d.secret, {"zh-hans": d.subject_zh, "en": d.subject_en},
                    {"zh-hans": d.body_zh, "en": d.body_en}, True)
 

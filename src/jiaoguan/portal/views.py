@@ -31,6 +31,7 @@ from jiaoguan.payments.reference import (
 from jiaoguan.payments.selectors import (
     order_for_payer,
     order_items,
+    orders_for_person,
     payable_amount_due,
     payable_by_reference,
     payables_unpaid_for_person,
@@ -39,8 +40,6 @@ from jiaoguan.payments.selectors import (
 from jiaoguan.payments.services import order_create, order_pay, order_reconcile
 from jiaoguan.portal import catalogue
 from jiaoguan.portal.forms import PayOrderForm, ReferenceLookupForm
-from jiaoguan.payments.selectors import orders_for_person
-
 
 # --- access ----------------------------------------------------------------------------------------------------
 

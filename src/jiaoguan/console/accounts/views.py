@@ -23,7 +23,6 @@ from jiaoguan.identity.roles import Role
 from jiaoguan.identity.selectors import staff_accounts, staff_get
 from jiaoguan.identity.services import login_with_password, staff_create, staff_set_active
 
-
 # --- log in / out ------------------------------------------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])

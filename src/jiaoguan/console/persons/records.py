@@ -18,7 +18,11 @@ from jiaoguan.core.errors import InvalidInput, forbidden
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import my_bindings
 from jiaoguan.registry.selectors import (
-    licence_for_person, licence_summary, person_get, vehicle_summaries, vehicles_owned_by,
+    licence_for_person,
+    licence_summary,
+    person_get,
+    vehicle_summaries,
+    vehicles_owned_by,
 )
 
 UNMASKED_FIELDS = ["name", "id_number", "phone", "address"]

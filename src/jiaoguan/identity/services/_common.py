@@ -23,7 +23,6 @@ from jiaoguan.identity.models import User
 from jiaoguan.identity.roles import Role
 from jiaoguan.notifications.services import message_send
 
-
 # --- small helpers ----------------------------------------------------------------------------------------------
 
 def _local(moment: dt.datetime) -> str:
