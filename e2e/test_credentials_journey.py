@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jiaoguan.core.audit import Actor
-from jiaoguan.credentials import services
+from jiaoguan.credentials import selectors, services
 from tests.credentials.conftest import holder, issue
 from tests.portal.support import PASSWORD
 
@@ -41,7 +41,7 @@ def test_holder_shows_the_permit_anyone_verifies_it(journey):
     body = j.text()
     assert "轻型厢式货车" in body and "陈*行" in body and "陈通行" not in body
     assert page.locator(".qr-box svg").count() == 1
-    verify_path = services.verify_url(c)
+    verify_path = selectors.verify_url(c)
     assert page.locator(f'a[href$="{verify_path}"]').count() == 1
     j.shot("02-permit")
 

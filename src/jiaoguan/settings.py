@@ -287,6 +287,11 @@ JIAOGUAN_POSTAL_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_POSTAL_CALLBACK_MA
 JIAOGUAN_POSTAL_REBOOK_MINUTES = env_int("JIAOGUAN_POSTAL_REBOOK_MINUTES", 5)
 JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = env_int("JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS", 6)
 
+# Overrides of the plates, eastern and inspections apps' defaults (their conf.py DEFAULTS): only the keys to change
+JIAOGUAN_PLATES: dict = {}
+JIAOGUAN_EASTERN: dict = {}
+JIAOGUAN_INSPECTIONS: dict = {}
+
 # Production refuses development defaults that would be unsafe with real citizens' data.
 if PRODUCTION:
     _problems = []

@@ -153,7 +153,8 @@ def test_catalogue_check_command(tmp_path, capsys):
 
 
 def test_system_check_runs_the_loader(monkeypatch):
-    from jiaoguan.applications import catalogue as cat_module, checks
+    from jiaoguan.applications import catalogue as cat_module
+    from jiaoguan.applications import checks
 
     assert checks.catalogue_consistent() == []
     monkeypatch.setattr(cat_module, "catalogue_load", lambda *a: (_ for _ in ()).throw(CatalogueError(["x.toml: bad"])))

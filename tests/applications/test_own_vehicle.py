@@ -5,10 +5,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jiaoguan.applications import rules
-from jiaoguan.applications.catalogue import CATALOGUE_DIR, CatalogueError, FieldSpec, Text, catalogue_load
+from jiaoguan.applications.catalogue import CatalogueError, FieldSpec, Text, catalogue_load
 from jiaoguan.core import clock
 from jiaoguan.core.errors import InvalidInput
 

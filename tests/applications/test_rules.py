@@ -3,7 +3,8 @@ reference numbers, form validation, file recognition."""
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jiaoguan.applications import rules, services
 from jiaoguan.applications.catalogue import catalogue

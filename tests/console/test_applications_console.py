@@ -141,7 +141,7 @@ def test_paging(client):
     for _ in range(3):
         submitted(service="t_standard")
     login(client, "clerk")
-    from jiaoguan.console import applications_views
+    from jiaoguan.console.applications import views as applications_views
 
     old = applications_views.PAGE
     applications_views.PAGE = 2

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from jiaoguan.core.audit import Actor
-from jiaoguan.credentials import services
+from jiaoguan.credentials import selectors, services
 from jiaoguan.credentials.models import Credential
 from tests.credentials.conftest import holder, issue
 from tests.portal.support import EN, text
@@ -53,19 +53,19 @@ def test_english(client, user, credential):
     assert "Truck pass permit" in page and "Plate" in page and "Genuine and valid" in page and "Valid until" in page
     page = text(client.get("/credentials/", **EN))
     assert "My e-credentials" in page and "Show" in page
-    page = text(client.get(services.verify_url(credential), **EN))
+    page = text(client.get(selectors.verify_url(credential), **EN))
     assert "E-credential check" in page and "personal data is masked" in page
 
 
 def test_verify_page_is_public_and_masked(client, credential):
-    r = client.get(services.verify_url(credential))
+    r = client.get(selectors.verify_url(credential))
     page = text(r)
     assert r.status_code == 200 and "真实有效" in page and "陈*行" in page and "陈通行" not in page
-    assert credential.token not in r.content.decode().replace(services.verify_url(credential), "")
+    assert credential.token not in r.content.decode().replace(selectors.verify_url(credential), "")
 
 
 def test_verify_page_states(client, clock, credential):
-    url = services.verify_url(credential)
+    url = selectors.verify_url(credential)
     r = client.get(url.replace(credential.token, "x" * len(credential.token)))
     assert r.status_code == 404 and "未找到该电子证照" in text(r) and "货车通行证" not in text(r)
     clock.freeze(credential.valid_until + dt.timedelta(days=1))
@@ -80,7 +80,7 @@ def test_verify_page_states(client, clock, credential):
 
 def test_verify_page_is_rate_limited(client, settings, credential):
     settings.JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP = "2/m"
-    url = services.verify_url(credential)
+    url = selectors.verify_url(credential)
     assert [client.get(url).status_code for _ in range(2)] == [200, 200]
     r = client.get(url)
     assert r.status_code == 429 and "核验过于频繁" in text(r) and "货车通行证" not in text(r)

@@ -6,6 +6,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jiaoguan.core.ids import parse_id
 from jiaoguan.credentials import rules
 
 digits = st.text(alphabet="0123456789", min_size=14, max_size=14)
@@ -66,19 +67,19 @@ def test_canonical_content_changes_with_every_part():
     base = dict(number="202612345678901", kind="truck_pass", holder_id=7, holder_display="陈*行", title_zh="货车通行证",
                 title_en="Truck pass", fields=[{"zh": "号牌", "en": "Plate", "value": "粤B***45", "public": True}],
                 valid_from=dt.date(2026, 1, 1), valid_until=dt.date(2026, 2, 1), source_type="applications.application",
-                source_id="1", issued_at=dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone.utc), algorithm="ed25519",
+                source_id="1", issued_at=dt.datetime(2026, 1, 1, 8, tzinfo=dt.UTC), algorithm="ed25519",
                 key_id="k1")
     ref = rules.canonical_content(**base)
     assert ref == rules.canonical_content(**dict(base))
     changes = {"number": "202612345678902", "kind": "x", "holder_id": 8, "holder_display": "x", "title_zh": "x",
                "title_en": "x", "fields": [], "valid_from": dt.date(2025, 1, 1), "valid_until": None,
-               "source_type": "x", "source_id": "2", "issued_at": dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone.utc),
+               "source_type": "x", "source_id": "2", "issued_at": dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC),
                "algorithm": "hmac-sha256", "key_id": "k2"}
     for name, value in changes.items():
         assert rules.canonical_content(**{**base, name: value}) != ref, name
 
 
 def test_parse_id():
-    assert rules.parse_id("12") == 12
-    assert rules.parse_id("0") is None and rules.parse_id("99999999999999999999") is None
-    assert rules.parse_id("²") is None and rules.parse_id("-1") is None and rules.parse_id("") is None
+    assert parse_id("12") == 12
+    assert parse_id("0") is None and parse_id("99999999999999999999") is None
+    assert parse_id("²") is None and parse_id("-1") is None and parse_id("") is None

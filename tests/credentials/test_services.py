@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, InvalidInput, NotFound
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.credentials import keys, rules, services, signing
+from jiaoguan.credentials import keys, rules, selectors, services, signing
 from jiaoguan.credentials.models import Credential
 from tests.credentials.conftest import SYS, holder, issue
 
@@ -36,7 +36,7 @@ def test_issue_signs_and_audits(user, credential):
     assert [f["zh"] for f in c.fields] == ["号牌号码", "通行区域", "通行时段"]
     entry = AuditEntry.objects.get(action="credential.issue", object_id=str(c.pk))
     assert entry.new["number"] == c.number and entry.actor_label == SYS.label
-    assert services.verify_url(c) == f"/credentials/verify/{c.number}/{c.token}/"
+    assert selectors.verify_url(c) == f"/credentials/verify/{c.number}/{c.token}/"
     assert services.credential_verify(number=c.number, token=c.token).status == rules.VALID
 
 
@@ -47,10 +47,10 @@ def test_issue_is_idempotent_per_source_and_kind(user):
     other_kind = issue(user, source_id="A1", kind="parking_licence")
     assert other_kind.pk != a.pk and Credential.objects.count() == 2
     assert AuditEntry.objects.filter(action="credential.issue").count() == 2
-    assert services.credential_for_source(source_type="applications.application", source_id="A1",
+    assert selectors.credential_for_source(source_type="applications.application", source_id="A1",
                                           kind="truck_pass").pk == a.pk
-    assert services.credential_for_source(source_type="applications.application", source_id="A1").pk == a.pk
-    assert services.credential_for_source(source_type="applications.application", source_id="nope") is None
+    assert selectors.credential_for_source(source_type="applications.application", source_id="A1").pk == a.pk
+    assert selectors.credential_for_source(source_type="applications.application", source_id="nope") is None
 
 
 def test_issue_refuses_bad_input(user):
@@ -161,10 +161,8 @@ def test_a_revocation_cleared_on_the_row_still_counts(credential):
 def test_holders_see_their_own_only(user, credential):
     other = holder(name="王五六")
     mine = issue(other)
-    assert list(services.credentials_for_user(user=user)) == [credential]
-    assert list(services.credentials_for_user(user=other)) == [mine]
-    from jiaoguan.credentials import selectors
-
+    assert list(selectors.credentials_for_user(user=user)) == [credential]
+    assert list(selectors.credentials_for_user(user=other)) == [mine]
     assert selectors.credential_of_user(user=user, number=credential.number) == credential
     for number in (mine.number, "nonsense", "202600000000000"):
         with pytest.raises(NotFound):

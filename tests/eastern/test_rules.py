@@ -97,3 +97,11 @@ def test_delay_block_is_offered_iff_the_service_accepts(status, reported, minute
     ends = now + _dt.timedelta(minutes=minutes)
     block = r.delay_block(status=status, delay_reported=reported, now=now, slot_ends_at=ends)
     assert (block is None) == (status == "confirmed" and not reported and now < ends)
+
+
+def test_typed_plate_types_are_the_registers():
+    """services._plate_type accepts exactly the register's plate types (read through registry.selectors)."""
+    from jiaoguan.registry import selectors as registry
+    from jiaoguan.registry.models import Vehicle
+
+    assert set(registry.PLATE_TYPE_PREFERENCE) == set(Vehicle.PlateType.values)

@@ -131,3 +131,31 @@ def test_choose_refusals_is_some_day_the_service_accepts(status, on_site, due_in
     some_day = any(not rules.booking_refusals(dataclasses.replace(f, on=f.on + dt.timedelta(days=d)))
                    for d in range(ahead + 1))
     assert (not rules.choose_refusals(f, horizon=horizon)) == some_day
+
+
+@pytest.mark.parametrize("role", ["clerk", "approver"])
+def test_console_forms_offered_iff_the_services_accept(role, station, client):
+    """添加检测站 and 批量生成时段 are shown exactly to the staff whose role station_create / slots_generate
+    accept (one permission, services.MANAGE); anyone else posting gets the forbidden page and changes nothing."""
+    from jiaoguan.console.inspections.views import can_manage
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.core.errors import Forbidden
+
+    user = staff_user(role, f"{role[:4]}812")
+    client.force_login(user)
+    index = client.get("/console/inspections/").content.decode()
+    page = client.get(f"/console/inspections/stations/{station.pk}/").content.decode()
+    actor = Actor.of(user)
+    today = core_clock.today()
+    try:
+        services.slots_generate(station_id=station.pk, actor=actor, first=today + dt.timedelta(days=20),
+                                last=today + dt.timedelta(days=20), opens=dt.time(9), closes=dt.time(10),
+                                minutes=60)
+        accepted = True
+    except Forbidden:
+        accepted = False
+    assert ("添加检测站" in index) == ("批量生成时段" in page) == can_manage(user) == accepted == (role == "approver")
+    if not accepted:
+        r = client.post("/console/inspections/", {"code": "x1", "name_zh": "站", "name_en": "S", "district": "南山",
+                                                  "address": "路1号", "lanes": 2})
+        assert r.status_code == 403

@@ -114,3 +114,13 @@ def test_mask_plate():
     assert rules.mask_plate("粤B12345") == "粤B***45"
     assert rules.mask_plate("粤BD12345") == "粤B****45"
     assert "123" not in rules.mask_plate("粤B12345")
+
+
+def test_result_life_cycle_is_recorded_once():
+    from jiaoguan.inspections.models import InspectionBooking
+
+    assert rules.RESULT.states == set(InspectionBooking.Result.values)
+    assert rules.RESULT.terminal == {"passed", "failed"}
+    for result in InspectionBooking.Result.values:
+        block = rules.result_block(status="attended", result=result)
+        assert (block is None) == (result == "pending") == rules.RESULT.allows(result, "passed")

@@ -45,3 +45,27 @@ def test_citizen_and_auditor_refused(client, office):
     assert r.status_code in (302, 403)
     client.force_login(staff_user("auditor", "audit401"))
     assert client.get("/console/plates/").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["clerk", "approver"])
+def test_generate_and_policy_forms_offered_iff_the_services_accept(role, office, client):
+    """The pools page's 生成 form and the policies page's add form are shown exactly to the staff whose role the
+    plates services accept (services.MANAGE)."""
+    from jiaoguan.console.plates.views import can_manage
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.core.errors import Forbidden
+    from jiaoguan.plates import services
+    from tests.portal.support import staff_user
+
+    user = staff_user(role, f"{role[:4]}813")
+    client.force_login(user)
+    index = client.get("/console/plates/").content.decode()
+    policies = client.get("/console/plates/policies/").content.decode()
+    try:
+        services.plate_pool_generate(office=office, kind="02", series="A00##", actor=Actor.of(user))
+        accepted = True
+    except Forbidden:
+        accepted = False
+    generate_url = f"/console/plates/offices/{office.pk}/generate/"
+    assert (generate_url in index) == ("/console/plates/policies/add/" in policies) == can_manage(user) == accepted
+    assert accepted == (role == "approver")

@@ -91,3 +91,20 @@ def test_keep_rule(held_days, ago):
     assert ("plates.keep_too_late" in codes) == (ago > 730)
     assert "plates.keep_violations" in {r.code for r in rules.keep_refusals(
         held_from=held_from, given_up_on=given_up, today=today, violations_cleared=False)}
+
+
+def test_life_cycles_of_a_selection_and_a_number():
+    """The machines the services check (core.states): a selection is worked on only while open and confirmed
+    once; a pool number is never taken from someone (assigned → held) nor held straight from assigned."""
+    from jiaoguan.core.errors import Conflict
+    from jiaoguan.plates.models import PlateNumber, Selection
+
+    assert rules.SELECTION.states == set(Selection.Status.values)
+    assert rules.NUMBER.states == set(PlateNumber.Status.values)
+    assert rules.SELECTION.terminal == {"confirmed", "cancelled"}
+    assert rules.SELECTION.sources("confirmed") == {"open"}
+    assert rules.NUMBER.sources("assigned") == {"held"}
+    for cur, to in [("assigned", "held"), ("available", "assigned"), ("withheld", "assigned")]:
+        with pytest.raises(Conflict) as exc:
+            rules.NUMBER.check(cur, to)
+        assert exc.value.code == "plates.number_status"

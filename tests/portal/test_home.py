@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from jiaoguan.portal import catalogue
+from jiaoguan.portal.applications import catalogue
 from tests.portal.support import EN, text
 
 pytestmark = pytest.mark.django_db

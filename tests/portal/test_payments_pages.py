@@ -14,7 +14,7 @@ from jiaoguan.core import clock
 from jiaoguan.payments import services
 from jiaoguan.payments.models import Order, PayableItem, Payment, SimTrade
 from jiaoguan.payments.reference import KIND_ITEM, reference_display, reference_make
-from jiaoguan.portal.catalogue import CATALOGUE
+from jiaoguan.portal.applications.catalogue import CATALOGUE
 from tests.portal.support import EN, citizen, field_errors, text
 
 pytestmark = pytest.mark.django_db

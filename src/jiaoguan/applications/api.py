@@ -8,6 +8,7 @@ Applicants (session or bearer):
     POST   /api/v1/me/applications                    {"service", "data"?} -> 201 a draft
     GET    /api/v1/me/applications?status=            my applications
     GET    /api/v1/me/applications/{id}               with form (ID numbers/phones masked), materials, timeline
+    GET    /api/v1/me/applications/{id}/check         what a submission would say now (errors, refusals)
     PATCH  /api/v1/me/applications/{id}               {"data": {...}} save the draft (or a sent-back application)
     POST   /api/v1/me/applications/{id}/submit        Idempotency-Key required
     POST   /api/v1/me/applications/{id}/resubmit      answer a send-back {"comment"?}; Idempotency-Key required
@@ -33,32 +34,20 @@ from django.http import FileResponse
 from ninja import Router, Schema, Status
 
 from jiaoguan.applications import selectors, services
-from jiaoguan.applications.catalogue import FINAL_STATES, Service, service_get, services_list
+from jiaoguan.applications.catalogue import FINAL_STATES, Service, catalogue, service_get, services_list
+from jiaoguan.applications.labels import action_label, role_label
 from jiaoguan.applications.models import Application, ApplicationEvent, Material
+from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import InvalidInput, not_found
-from jiaoguan.core.http import client_ip, language_of
+from jiaoguan.core.http import actor_of, client_ip, language_of
 from jiaoguan.core.i18n import text
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["applications"])
-
-ACTION_LABELS = {
-    "draft": ("创建草稿", "Draft started"), "submit": ("提交申请", "Submitted"), "accept": ("受理", "Accepted"),
-    "refuse": ("不予受理", "Refused at acceptance"), "review": ("审核通过", "Reviewed"), "approve": ("批准", "Approved"),
-    "reject": ("不予批准", "Not approved"), "send_back": ("退回补正", "Sent back for correction"),
-    "resubmit": ("补正后重新提交", "Corrected and resubmitted"), "withdraw": ("撤回", "Withdrawn"),
-    "confirm": ("复核确认", "Confirmed on review"), "revoke": ("复核撤销", "Revoked on review"),
-    "claim": ("认领", "Claimed"), "release": ("释放", "Released"), "due_soon": ("时限预警", "Due soon"),
-    "escalate": ("超期督办", "Escalated as overdue"), "delivery": ("邮寄进度", "Delivery"),
-}
-ROLE_LABELS = {"citizen": ("申请人", "Applicant"), "enterprise": ("申请人", "Applicant"),
-               "clerk": ("窗口民警", "Clerk"), "approver": ("审批民警", "Approver"), "admin": ("管理员", "Administrator"),
-               "system": ("系统", "System")}
-
 
 def _pick(value, lang: str) -> str:
     return text(value, lang)
@@ -122,8 +111,6 @@ def service_eligibility(request, code: str):
 @router.get("services/{code}/vehicles", auth=AUTH, response={200: dict, **ERRORS},
             summary="The applicant's own vehicles each own_vehicle field of the service offers")
 def service_vehicles(request, code: str):
-    from jiaoguan.applications.rules import eligible_vehicles
-
     user = current_user(request)
     service = service_get(code=code[:40])
     vehicles = selectors.applicant_vehicles(user=user, service=service)
@@ -137,10 +124,10 @@ def service_vehicles(request, code: str):
 
 
 def _event_out(e: ApplicationEvent, lang: str, *, staff: bool) -> dict:
-    out = {"action": e.action, "label": _pick(ACTION_LABELS.get(e.action, (e.action, e.action)), lang),
+    out = {"action": e.action, "label": _pick(action_label(e.action), lang),
            "from_status": e.from_status, "to_status": e.to_status, "at": _iso(e.at),
            "comment": _pick(selectors.event_comment(e), lang),
-           "role": _pick(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role)), lang)}
+           "role": _pick(role_label(e.actor_role), lang)}
     if staff:
         out["actor"] = e.actor_label
         out["public"] = e.public
@@ -156,8 +143,6 @@ def _material_out(m: Material, *, staff: bool, app: Application) -> dict:
 
 
 def _application_out(app: Application, lang: str, *, detail: bool = False, staff: bool = False) -> dict:
-    from jiaoguan.applications.catalogue import catalogue
-
     service = catalogue().get(app.service_code)
     p = selectors.progress(application=app)
     status = Application.Status(app.status)
@@ -228,14 +213,25 @@ def draft_update(request, application_id: int, payload: DataIn):
     return _application_out(app, language_of(request), detail=True)
 
 
-def _idempotent_step(request, user, application_id: int, scope: str, run_service) -> Status:
+@router.get("me/applications/{application_id}/check", auth=AUTH, response={200: dict, **ERRORS},
+            summary="What a submission would say now, without submitting (the check the submission makes)")
+def my_check(request, application_id: int):
+    user = current_user(request)
+    app = selectors.my_application(user=user, application_id=application_id)
+    check = selectors.submission_check(app=app, service=app.service(), user=user, lenient=True)
+    return {"ready": not check.errors and not check.refusals,
+            "errors": {name: {"zh": zh, "en": en} for name, (zh, en) in check.errors.items()},
+            "refusals": [r.as_dict() for r in check.refusals], "unknown": sorted(check.unknown)}
+
+
+def _idempotent_step(request, user, application_id: int, action: str, run_service) -> Status:
     lang = language_of(request)
 
     def run():
         return 200, _application_out(run_service(), lang, detail=True)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=f"{application_id}:{request.body.decode('utf-8', 'replace')}", run=run))
+    return api_once(request, user, action, fingerprint=f"{application_id}:{request.body.decode('utf-8', 'replace')}",
+                    run=run)
 
 
 @router.post("me/applications/{application_id}/submit", auth=AUTH, response={200: dict, **ERRORS},
@@ -298,7 +294,7 @@ def material_remove(request, application_id: int, material_id: int):
 
 def _staff(request, permission: str = "application.view"):
     user = require_permission(request, permission)
-    return user, Actor.of(user, ip=client_ip(request))
+    return user, actor_of(request, user)
 
 
 @router.get("staff/applications", auth=AUTH, response={200: dict, **ERRORS}, summary="A staff work queue")

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jiaoguan.applications import hooks
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.i18n import Bi
+from jiaoguan.identity.roles import PERMISSIONS, Role
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
@@ -145,8 +147,6 @@ class ActionSpec:
     label: Text | None = None
 
     def allowed_roles(self) -> frozenset[str]:
-        from jiaoguan.identity.roles import PERMISSIONS
-
         if self.permission:
             return PERMISSIONS.get(self.permission, frozenset())
         return frozenset(self.roles)
@@ -384,6 +384,8 @@ def date_bound(value: Any, today: dt.date) -> dt.date:
 
 def vehicle_kinds() -> dict[str, Text]:
     """The registry's vehicle kinds (own_vehicle fields name them in ``kinds``), with their labels."""
+    # Lazy: the tests' conftest imports the catalogue before the app registry is ready. A registry selector of
+    # the kinds' labels is missing (reported); until it exists this reads the registry's Choices class.
     from jiaoguan.registry.models import Vehicle
 
     return {value: label for value, label in Vehicle.Kind.choices}  # each label is already a Text (Bi) pair
@@ -519,8 +521,6 @@ def _read_condition(r: _Reader, raw: Any, where: str, fields: dict[str, FieldSpe
 
 
 def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec]) -> Workflow | None:
-    from jiaoguan.identity.roles import PERMISSIONS, Role
-
     t = r.keys(raw if raw is not None else {}, "workflow",
                {"preset", "states", "actions", "auto_approve", "approve_first"})
     preset = t.get("preset", "standard")
@@ -602,8 +602,6 @@ def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec]) -> Workfl
 
 
 def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dict[str, Category]) -> Service | None:
-    from jiaoguan.applications import hooks
-
     t = r.keys(raw, "", {"code", "version", "name", "summary", "category", "applicants", "listed", "keywords",
                          "guide", "form", "materials", "eligibility", "fee_fen", "time_limit_days", "due_soon_days",
                          "workflow", "outputs"},
@@ -729,8 +727,6 @@ def _read_categories(directories: list[Path], problems: list[str]) -> dict[str, 
 def catalogue_load(*directories: Path | str) -> Catalogue:
     """Read and validate every ``*.toml`` service file in the directories (default: the app's catalogue/).
     Raises CatalogueError naming each file and problem; returns the Catalogue when all is consistent."""
-    from jiaoguan.applications import hooks
-
     hooks.load_plugins()
     dirs = [Path(d) for d in directories] or [CATALOGUE_DIR]
     problems: list[str] = []

@@ -18,8 +18,19 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from jiaoguan.applications import selectors, services
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.identifiers import make_id_number, make_uscc, make_vin
+from jiaoguan.identity.demo import DEMO_PASSWORD
+from jiaoguan.identity.models import Enterprise, User  # reported: no identity service creates an enterprise account
+from jiaoguan.identity.selectors import account_of_person
+from jiaoguan.registry import selectors as registry_selectors
+from jiaoguan.registry import services as registry
+from jiaoguan.registry.health import health_check_receive
+from jiaoguan.registry.models import Partner  # reported: no registry selector finds a partner by its code
+from jiaoguan.registry.partners import partner_create
+from jiaoguan.registry.selectors import persons_with_phone
 
 ACTOR = Actor.system("demo_city")
 CITIZEN_PHONE = "13800138000"
@@ -58,9 +69,6 @@ class DemoApplications:
 
 
 def _hospital(result: DemoApplications):
-    from jiaoguan.registry.models import Partner
-    from jiaoguan.registry.partners import partner_create
-
     partner = Partner.objects.filter(kind=Partner.Kind.HOSPITAL, institution_code=HOSPITAL_CODE).first()
     if partner is None:
         partner, secret = partner_create(kind="hospital", name_zh="深圳市人民医院", name_en="Shenzhen People's Hospital",
@@ -71,15 +79,11 @@ def _hospital(result: DemoApplications):
 
 
 def _person(phone: str):
-    from jiaoguan.registry.selectors import persons_with_phone
-
     people = persons_with_phone(phone=phone)
     return people[0] if people else None
 
 
 def _health_check(hospital, person, number: str, today: dt.date) -> bool:
-    from jiaoguan.registry.health import health_check_receive
-
     if person is None:
         return False
     health_check_receive(hospital=hospital, record_number=number, id_number=person.id_number, name=person.name,
@@ -90,12 +94,6 @@ def _health_check(hospital, person, number: str, today: dt.date) -> bool:
 
 def _enterprise(today: dt.date, result: DemoApplications):
     """The demo logistics company, its account and its insured truck."""
-    from jiaoguan.core.identifiers import make_uscc, make_vin
-    from jiaoguan.identity.demo import DEMO_PASSWORD
-    from jiaoguan.identity.models import Enterprise, User
-    from jiaoguan.registry import services as registry
-    from jiaoguan.registry.models import Vehicle
-
     uscc = make_uscc(ENTERPRISE_USCC_BODY)
     now = clock.now()
     with transaction.atomic():
@@ -111,9 +109,9 @@ def _enterprise(today: dt.date, result: DemoApplications):
             audit_record(actor=ACTOR, action="account.register", obj=user,
                          new={"role": user.role, "enterprise": enterprise.uscc, "demo": True})
     result.enterprise_login = ENTERPRISE_LOGIN
-    truck = Vehicle.objects.filter(owner_uscc=uscc, kind="truck").order_by("pk").first()
+    truck = registry_selectors.vehicles_of_enterprise(uscc=uscc).filter(kind="truck").order_by("pk").first()
     if truck is None:
-        taken = set(Vehicle.objects.filter(plate__startswith=TRUCK_PLATE[:-1]).values_list("plate", flat=True))
+        taken = registry_selectors.plates_in_use(prefix=TRUCK_PLATE[:-1])
         plate = next(p for p in (TRUCK_PLATE[:-1] + d for d in "6789012345") if p not in taken)
         truck = registry.vehicle_register(
             owner=None, plate=plate, vin=make_vin("LZZ1BLSF", "PD100001"), brand="东风 天锦", kind="truck",
@@ -128,10 +126,7 @@ def _enterprise(today: dt.date, result: DemoApplications):
 def _apply(user, service: str, data: dict, uploads: dict[str, tuple[str, bytes]], result: DemoApplications,
            *, same: str | None = None) -> None:
     """Submit one demo application unless one like it (same service, and the same value of ``same``) exists."""
-    from jiaoguan.applications import services
-    from jiaoguan.applications.models import Application
-
-    qs = Application.objects.filter(applicant=user, service_code=service).exclude(status="draft")
+    qs = selectors.my_applications(user=user).filter(service_code=service).exclude(status="draft")
     if same:
         qs = qs.filter(**{f"form_data__{same}": data[same]})
     if qs.exists():
@@ -151,9 +146,6 @@ def _next_workday(after: dt.date) -> dt.date:
 
 
 def demo_applications(*, now: dt.datetime) -> DemoApplications:
-    from jiaoguan.core.identifiers import make_id_number
-    from jiaoguan.identity.models import User
-
     today = clock.localdate(now) if isinstance(now, dt.datetime) else now
     result = DemoApplications()
     hospital = _hospital(result)
@@ -177,7 +169,7 @@ def demo_applications(*, now: dt.datetime) -> DemoApplications:
             "contact_phone": "13900001234"},
            {"site_plan": ("site-plan.pdf", PDF), "site_right": ("lease.pdf", PDF)}, result)
 
-    citizen = User.objects.filter(person=citizen_person).first() if citizen_person is not None else None
+    citizen = account_of_person(person_id=citizen_person.pk) if citizen_person is not None else None
     if citizen is not None:
         _apply(citizen, "licence_renewal",
                {"kind": "replace_damaged", "address": "深圳市福田区福华路1号 演示小区1栋101"},

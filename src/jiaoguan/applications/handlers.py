@@ -1,4 +1,5 @@
 """Outbox handlers of the applications app: the post tells us how the result's shipment is doing."""
+from jiaoguan.applications import services
 from jiaoguan.core.outbox import subscribe
 
 SOURCE_TYPE = "applications.application"
@@ -12,8 +13,6 @@ def on_shipment_changed(payload: dict) -> None:
         application_id, shipment_id = int(payload["source_id"]), int(payload["shipment_id"])
     except (KeyError, TypeError, ValueError):
         return
-    from jiaoguan.applications import services
-
     services.application_delivery_update(application_id=application_id, shipment_id=shipment_id,
                                          status=str(payload.get("status") or ""),
                                          tracking_number=str(payload.get("tracking_number") or ""))

@@ -3,7 +3,8 @@
 A declaration (catalogue/*.toml) names them; code registers them with a decorator. The loader refuses a
 declaration that names something not registered, so a typo fails at start-up, not when a citizen applies.
 
-    from jiaoguan.applications.hooks import Held, Refusal, RuleContext, eligibility_rule, held_material, output
+    from jiaoguan.applications.hooks import Held, RuleContext, eligibility_rule, held_material, output
+    from jiaoguan.core.errors import Refusal
 
     @eligibility_rule("licence.valid")
     def licence_valid(ctx: RuleContext) -> list[Refusal]:
@@ -30,17 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Refusal:
-    """One reason an applicant may not apply (or a submission is refused): a stable code and zh/en text."""
-
-    code: str
-    zh: str
-    en: str
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "zh": self.zh, "en": self.en}
+from jiaoguan.applications import plugins  # the package only: its modules (which import this one) load below
+from jiaoguan.core.errors import Refusal
 
 
 @dataclass(frozen=True)
@@ -148,8 +140,6 @@ def load_plugins() -> None:
     global _loaded
     if _loaded:
         return
-    from jiaoguan.applications import plugins
-
     for info in pkgutil.iter_modules(plugins.__path__):
         importlib.import_module(f"{plugins.__name__}.{info.name}")
     _loaded = True

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from jiaoguan.applications.catalogue import service_get
 from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.i18n import bi
@@ -101,8 +102,6 @@ class Application(models.Model):
         return data
 
     def service(self):
-        from jiaoguan.applications.catalogue import service_get
-
         return service_get(code=self.service_code)
 
 
@@ -135,7 +134,7 @@ class ApplicationEvent(models.Model):
         raise ValueError("application events are append-only")
 
 
-def _upload_to(instance: "Material", filename: str) -> str:
+def _upload_to(instance: Material, filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     return f"applications/{clock.localtime():%Y/%m}/{uuid.uuid4().hex}.{ext}"
 
@@ -168,6 +167,11 @@ class Material(models.Model):
     class Meta:
         indexes = [models.Index(fields=["application", "slot"], name="app_material_slot")]
         ordering = ["id"]
+
+    @property
+    def held(self) -> bool:
+        """A record the platform holds (免提交), not an uploaded file."""
+        return self.kind == self.Kind.HELD
 
 
 class ReferenceCounter(models.Model):

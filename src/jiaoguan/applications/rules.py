@@ -1,6 +1,6 @@
-"""Pure rules of the workflow engine, testable alone: form validation against a declaration, reference numbers
-with their check digit, time limits in working days (and the pause while an application is with the
-applicant), and recognising uploaded files by their bytes."""
+"""Pure rules of the workflow engine, testable alone: the application's life cycle (one state machine), form
+validation against a declaration, reference numbers with their check digit, time limits in working days (and the
+pause while an application is with the applicant), and recognising uploaded files by their bytes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +10,12 @@ from decimal import Decimal, InvalidOperation
 
 from stdnum import luhn
 
-from jiaoguan.applications.catalogue import PERSONAL_TYPES, FieldSpec, Service, date_bound
+from jiaoguan.applications.catalogue import PERSONAL_TYPES, STATES, VERBS, FieldSpec, Service, date_bound, vehicle_kinds
+from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH
+from jiaoguan.applications.models import OPEN_STATES
 from jiaoguan.core import clock, identifiers, workdays
 from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.states import StateMachine
 
 MAX_VALUE_CHARS = 2000
 DEFAULT_TEXT_MAX = {"text": 200, "textarea": 2000}
@@ -20,6 +23,52 @@ _TRUE = {"true", "1", "on", "yes", "y"}
 _FALSE = {"false", "0", "off", "no", "n", ""}
 
 Errors = dict[str, tuple[str, str]]
+
+
+# --- The life cycle -------------------------------------------------------------------------------------------------
+#
+#     draft ──submit──► submitted ──accept──► under_review ──review──► reviewed ──approve──► approved ──revoke──► revoked
+#       │                  │  └─refuse──► refused   │  └─approve/reject──►      └─reject──► rejected   (confirm: stays)
+#       │                  └─send_back─┐            └─send_back─┐
+#       │                              ▼                        ▼
+#       │                        returned ──resubmit──► back where it was sent from
+#       └─ withdraw (from draft and every open state) ──► withdrawn
+#
+# The staff verbs (catalogue.VERBS: what a declaration may use) and the applicant's own steps, as (from, to); the
+# machine is their union. A service's declaration picks a subset of the staff verbs (catalogue.Workflow).
+
+APPLICANT_STEPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "submit": (frozenset({"draft"}), frozenset({"submitted"})),
+    "resubmit": (frozenset({"returned"}), frozenset({"submitted", "under_review", "reviewed"})),
+    "withdraw": (frozenset({"draft", *OPEN_STATES}), frozenset({"withdrawn"})),
+}
+STEPS = {**VERBS, **APPLICANT_STEPS}
+# The applicant may change the answers and materials (a draft, or an application sent back for correction).
+EDITABLE = ("draft", "returned")
+
+
+def _table() -> dict[str, set[str]]:
+    table: dict[str, set[str]] = {s: set() for s in STATES}
+    for sources, targets in STEPS.values():
+        for source in sources:
+            table[source] |= targets
+    return table
+
+
+APPLICATION = StateMachine("applications.application", _table(), code="applications.state_changed",
+                           what=("该申请", "The application"),
+                           labels={s: (STATUS_ZH[s], STATUS_EN[s]) for s in STATES})
+
+
+def step_allowed(step: str, status: str) -> bool:
+    """May ``step`` (a staff verb or the applicant's submit/resubmit/withdraw) start from ``status``? (A step is
+    one of the machine's ways into its target: ``APPLICATION.allows(status, to)`` holds for each of its sources.)"""
+    return status in STEPS[step][0]
+
+
+def editable(status: str) -> bool:
+    """May the applicant change the answers and materials now?"""
+    return status in EDITABLE
 
 
 # --- Forms --------------------------------------------------------------------------------------------------------
@@ -178,8 +227,6 @@ def own_vehicle_plate(spec: FieldSpec, value, vehicles: Sequence) -> str:
     """An own_vehicle answer: the plate of one of the applicant's own vehicles of an accepted kind. A plate that
     is not the applicant's (another company's truck, a typed-in number) or of another kind is refused beside the
     field, in Chinese and English."""
-    from jiaoguan.applications.catalogue import vehicle_kinds
-
     plate = identifiers.validate_plate(str(value), field=spec.name)
     mine = [v for v in vehicles if v.plate == plate]
     if not mine:
@@ -285,6 +332,31 @@ def actions_workable(service: Service, *, status: str, post_review_pending: bool
     return [v for v, a in service.workflow.actions.items()
             if status in a.from_states and (v not in ("confirm", "revoke") or post_review_pending)
             and not (v in ("approve", "reject") and post_review_pending)]
+
+
+def action_block(service: Service, verb: str, *, status: str, post_review_pending: bool, role: str,
+                 actor_id: int | None, applicant_id: int | None, holder_id: int | None,
+                 accepted_by_id: int | None) -> str | None:
+    """Why a member of staff may not take ``verb`` on an application now, or None — the checks of
+    services.application_act, in its order: the service has no such step ("applications.action_not_offered"),
+    the role may not take it ("core.forbidden"), it is their own application ("applications.own_application"),
+    the state does not allow it ("applications.state_changed"), someone else holds the claim
+    ("applications.claimed"), they accepted it and may not decide it ("applications.separation_of_duties")."""
+    spec = service.action(verb)
+    if spec is None:
+        return "applications.action_not_offered"
+    if not (role == "system" or role in spec.allowed_roles()):
+        return "core.forbidden"
+    if actor_id is not None and actor_id == applicant_id:
+        return "applications.own_application"
+    if (status not in spec.from_states or not APPLICATION.allows(status, spec.to)
+            or verb not in actions_workable(service, status=status, post_review_pending=post_review_pending)):
+        return "applications.state_changed"
+    if holder_id is not None and holder_id != actor_id:
+        return "applications.claimed"
+    if verb in ("approve", "reject") and actor_id is not None and actor_id == accepted_by_id:
+        return "applications.separation_of_duties"
+    return None
 
 
 CLAIM_TEXTS = {

@@ -15,15 +15,26 @@ from dataclasses import field as dc_field
 
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from jiaoguan.applications import rules
+from jiaoguan.applications import hooks, rules
 from jiaoguan.applications.catalogue import Service, Text, catalogue
-from jiaoguan.applications.models import DONE_STATES, STAFF_STATES, Application, ApplicationEvent
+from jiaoguan.applications.labels import DELIVERY_LABELS, STATUS_EN, STATUS_ZH
+from jiaoguan.applications.models import (
+    DONE_STATES,
+    OPEN_STATES,
+    STAFF_STATES,
+    Application,
+    ApplicationEvent,
+    Material,
+)
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_access
-from jiaoguan.core.errors import forbidden, not_found
+from jiaoguan.core.errors import DomainError, Refusal, forbidden, not_found
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
+from jiaoguan.identity.roles import PERMISSIONS, has_permission
+from jiaoguan.identity.selectors import account_vehicles
 
 STAGE_VERBS = {
     "acceptance": ("accept", "refuse"),
@@ -148,8 +159,6 @@ def form_display(*, application: Application, unmask: bool = False) -> list[tupl
 
 
 def _staff_may_view(user) -> bool:
-    from jiaoguan.identity.roles import has_permission
-
     return has_permission(user, "application.view") or has_permission(user, "application.stats")
 
 
@@ -197,8 +206,6 @@ class ApplicationLine:
 
 def my_application_lines(*, user, limit: int = 10) -> list[ApplicationLine]:
     """The account's latest applications (newest first), what an applicant's home page shows of them."""
-    from jiaoguan.applications.services import STATUS_EN, STATUS_ZH
-
     cat = catalogue()
     out = []
     for app in my_applications(user=user)[:limit]:
@@ -216,8 +223,6 @@ def my_application_lines(*, user, limit: int = 10) -> list[ApplicationLine]:
 def applicant_vehicles(*, user, service: Service | None = None) -> list:
     """The applicant's own vehicles (registry VehicleSummary rows: an enterprise's, or a citizen's own), which the
     service's own_vehicle fields may name; nothing is read when the service has no such field."""
-    from jiaoguan.identity.selectors import account_vehicles
-
     if service is not None and not any(f.type == "own_vehicle" for f in service.fields):
         return []
     return account_vehicles(user=user)
@@ -255,8 +260,6 @@ def event_comment(event: ApplicationEvent) -> Bi | str:
     """An event's comment in the reader's language. The platform's own notes (an automatic or approve-first
     decision, a delivery step) are derived from the event's data, so rows written before they were stored in
     Chinese only (as "中文 English") read right too; a person's comment is returned as written."""
-    from jiaoguan.applications.services import DELIVERY_LABELS
-
     data = event.data or {}
     if event.action == "delivery" and data.get("status") in DELIVERY_LABELS:
         zh, en = DELIVERY_LABELS[data["status"]]
@@ -279,14 +282,82 @@ class Progress:
     overdue: bool
 
 
-def progress(*, application: Application) -> Progress:
-    now = clock.now()
+def progress(*, application: Application, now: dt.datetime | None = None, memo: dict | None = None) -> Progress:
+    """``memo`` (a queue page): the working days left are computed once per due day, shared by the rows."""
+    now = now or clock.now()
     if application.paused_workdays is not None and application.status == Application.Status.RETURNED:
         return Progress(application.due_at, True, application.paused_workdays, False)
     if application.due_at is None or application.status not in STAFF_STATES:
         return Progress(application.due_at, False, None, False)
-    return Progress(application.due_at, False, rules.workdays_left(now, application.due_at),
-                    application.due_at < now)
+    if memo is None:
+        left = rules.workdays_left(now, application.due_at)
+    else:
+        day = timezone.localdate(application.due_at)
+        if day not in memo:
+            memo[day] = rules.workdays_left(now, application.due_at)
+        left = memo[day]
+    return Progress(application.due_at, False, left, application.due_at < now)
+
+
+# --- materials ---------------------------------------------------------------------------------------------------
+
+
+def uploads(*, application: Application) -> dict[str, list[Material]]:
+    """The applicant's uploaded files by slot (from the prefetched materials)."""
+    out: dict[str, list[Material]] = {}
+    for m in application.materials.all():
+        if m.kind == Material.Kind.UPLOAD:
+            out.setdefault(m.slot, []).append(m)
+    return out
+
+
+def held_records(*, application: Application) -> dict[str, Material]:
+    """The records the platform held at submission (免提交), by material code."""
+    return {m.slot: m for m in application.materials.all() if m.kind == Material.Kind.HELD}
+
+
+def my_upload(*, application: Application, material_id: int) -> Material | None:
+    """One uploaded file of the applicant's own application (``application`` from my_application)."""
+    return application.materials.filter(pk=material_id, kind=Material.Kind.UPLOAD).first()
+
+
+def upload_for_staff(*, application_id: int, material_id: int) -> Material | None:
+    """An uploaded file of a submitted application (a draft is the applicant's own work in progress), with its
+    applicant, for the console's permission-checked download (the caller writes the access-audit row)."""
+    return (Material.objects.select_related("application__applicant")
+            .filter(pk=material_id, application_id=application_id, kind=Material.Kind.UPLOAD)
+            .exclude(application__status=Application.Status.DRAFT).exclude(file="").first())
+
+
+def uploaded_slots(*, application: Application) -> set[str]:
+    """The slots the applicant has uploaded at least one file to."""
+    return set(Material.objects.filter(application=application, kind=Material.Kind.UPLOAD)
+               .values_list("slot", flat=True))
+
+
+def has_open_application(*, user, service_code: str, besides: Application | None = None) -> bool:
+    """Does the applicant have an open (submitted, not yet decided) application of this service, other than
+    ``besides`` (the one being submitted)?"""
+    qs = Application.objects.filter(applicant=user, service_code=service_code, status__in=OPEN_STATES)
+    if besides is not None:
+        qs = qs.exclude(pk=besides.pk)
+    return qs.exists()
+
+
+def plate_month_taken(*, service_code: str, statuses, plate: str, month: str,
+                      besides: Application | None = None) -> bool:
+    """Is there an application of this service in ``statuses`` for ``plate`` with a travel date in ``month``
+    ("YYYY-MM"), other than ``besides``?"""
+    qs = Application.objects.filter(service_code=service_code, status__in=statuses, form_data__plate=plate,
+                                    form_data__travel_date__startswith=month)
+    if besides is not None:
+        qs = qs.exclude(pk=besides.pk)
+    return qs.exists()
+
+
+def is_draft(*, application_id: int) -> bool:
+    """A draft is nothing for staff yet: the console answers 404 before any access-audit row."""
+    return Application.objects.filter(pk=application_id, status=Application.Status.DRAFT).exists()
 
 
 # --- statistics -------------------------------------------------------------------------------------------------
@@ -359,28 +430,19 @@ class SubmissionCheck:
     unknown: frozenset = frozenset()
 
 
-def _rule_context(app, service: Service, user, data: dict, params: dict | None = None):
-    from jiaoguan.applications import hooks
-
+def _rule_context(app, service: Service, user, data: dict, params: dict | None = None) -> hooks.RuleContext:
     return hooks.RuleContext(user=user, service=service, data=data, params=params or {}, application=app,
                              enterprise=getattr(app, "enterprise", None) if app is not None else None)
 
 
-def submission_check(*, app: Application, service: Service, user, lenient: bool = False) -> SubmissionCheck:
-    """Validate everything a submission needs, writing nothing: the form, the materials (uploaded or held by the
-    platform), then (when those are complete) the eligibility rules. ``services.application_submit`` refuses on
-    exactly what this returns. ``lenient`` (a page showing the check): a held-material provider or a rule that
-    cannot answer just now is left out rather than raised (the submission asks again)."""
-    from jiaoguan.applications import hooks
-    from jiaoguan.applications.models import Material
-    from jiaoguan.core.errors import DomainError
-
-    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
-    uploaded = set(Material.objects.filter(application=app, kind=Material.Kind.UPLOAD).values_list("slot", flat=True))
-    refusals: list[hooks.Refusal] = []
+def held_materials(*, app: Application | None, service: Service, user, data: dict,
+                   lenient: bool = False) -> tuple[list, frozenset]:
+    """Per declared material, in the declaration's order, what the platform already holds for this applicant
+    (免提交: a hooks.Held, or None), asked with the cleaned answers ``data``; and the codes of those whose
+    provider could not answer just now (``lenient``: left out rather than raised)."""
+    ctx = _rule_context(app, service, user, data)
     held: list[hooks.Held | None] = []
     unknown: set[str] = set()
-    ctx = _rule_context(app, service, user, cleaned)
     for m in service.materials:
         found = None
         if m.held:
@@ -391,11 +453,25 @@ def submission_check(*, app: Application, service: Service, user, lenient: bool 
                     raise
                 unknown.add(m.code)
         held.append(found)
+    return held, frozenset(unknown)
+
+
+def submission_check(*, app: Application, service: Service, user, lenient: bool = False) -> SubmissionCheck:
+    """Validate everything a submission needs, writing nothing: the form, the materials (uploaded or held by the
+    platform), then (when those are complete) the eligibility rules. ``services.application_submit`` refuses on
+    exactly what this returns; the portal's 核对信息 page and the API's ``GET me/applications/{id}/check`` show
+    it. ``lenient`` (showing the check): a held-material provider or a rule that cannot answer just now is left
+    out rather than raised (the submission asks again)."""
+    cleaned, errors = form_clean_for(user=user, service=service, data=app.form())
+    uploaded = uploaded_slots(application=app)
+    refusals: list[Refusal] = []
+    held, unknown = held_materials(app=app, service=service, user=user, data=cleaned, lenient=lenient)
+    for m, found in zip(service.materials, held):
         if found is not None or m.code in unknown or m.code in uploaded or not m.required:
             continue
         if m.held and not m.upload_if_not_held:
-            refusals.append(hooks.Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
-                                          f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
+            refusals.append(Refusal(f"material.{m.code}", f"平台未查到您的{m.name.zh}，暂不能网上办理",
+                                    f"The platform holds no {m.name.en} of yours, so this cannot be done online"))
         else:
             errors[m.code] = (f"请上传“{m.name.zh}”", f"Upload “{m.name.en}”")
     for f in service.fields:
@@ -408,7 +484,7 @@ def submission_check(*, app: Application, service: Service, user, lenient: bool 
             except DomainError:
                 if not lenient:
                     raise
-    return SubmissionCheck(cleaned, errors, refusals, held, frozenset(unknown))
+    return SubmissionCheck(cleaned, errors, refusals, held, unknown)
 
 
 @dataclass(frozen=True)
@@ -434,9 +510,6 @@ class EntryCheck:
 
 
 def _entry_refusals(*, user, service: Service, answers: dict) -> list:
-    from jiaoguan.applications import hooks
-    from jiaoguan.core.errors import DomainError
-
     out: list = []
     for use in service.eligibility:
         if use.rule not in hooks.BEFORE_FORM:
@@ -452,8 +525,6 @@ def entry_check(*, user, service: Service) -> EntryCheck:
     """The eligibility a service's entry page (guide, start of the form, the API) can state before any answer:
     the rules registered ``before_form`` (services.application_submit runs the same rules again, with the rest),
     asked once with no answers and once per option of the form's first choice field."""
-    from jiaoguan.applications import hooks
-
     hooks.load_plugins()
     if user is None or not getattr(user, "is_authenticated", False):
         return EntryCheck()
@@ -489,11 +560,31 @@ def claim_block(*, application: Application, actor: Actor) -> str | None:
                              holder_id=application.claimed_by_id, actor_id=actor.id)
 
 
+def action_block(*, application: Application, service: Service, verb: str, actor: Actor) -> str | None:
+    """Why ``actor`` may not take ``verb`` now (rules.action_block), or None: what services.application_act
+    enforces, in its order."""
+    return rules.action_block(service, verb, status=application.status,
+                              post_review_pending=application.post_review_pending, role=actor.role,
+                              actor_id=actor.id, applicant_id=application.applicant_id,
+                              holder_id=application.claimed_by_id, accepted_by_id=application.accepted_by_id)
+
+
+# The blocks a page still offers the step under: the engine refuses with its own message, which the page shows
+# (someone else's claim is shown beside the claim button; the acceptor is told they may not decide).
+OFFERED_DESPITE = frozenset({"applications.claimed", "applications.separation_of_duties"})
+
+
+def actions_offered(*, application: Application, service: Service, actor: Actor, order) -> list[str]:
+    """The steps (of ``order``) the console offers ``actor``: those the service has, their role may take, on
+    someone else's application, in a state that allows them (action_block)."""
+    return [verb for verb in order
+            if action_block(application=application, service=service, verb=verb, actor=actor) in
+            {None, *OFFERED_DESPITE}]
+
+
 def release_block(*, application: Application, actor: Actor, force: bool) -> str | None:
     """Why ``actor`` may not release the claim (``force``: someone else's, a supervisor's right), or None:
     rules.release_block, as services.application_release enforces it."""
-    from jiaoguan.identity.roles import PERMISSIONS
-
     may_force = actor.role == "system" or actor.role in PERMISSIONS["application.approve"]
     return rules.release_block(holder_id=application.claimed_by_id, actor_id=actor.id, force=force,
                                may_force=may_force)

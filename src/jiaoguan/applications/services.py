@@ -10,6 +10,9 @@
     approve-first: submit ──► approved at once with post_review_pending; a reviewer later confirms (stays approved)
                    or revokes (──► revoked, outputs undone where they can be)
 
+The life cycle is declared once, as data: ``rules.APPLICATION`` (a core.states.StateMachine over the staff verbs
+of catalogue.VERBS and the applicant's steps, rules.APPLICANT_STEPS); the pages ask it what to offer.
+
 Every transition locks the application row (``SELECT … FOR UPDATE``; SQLite: BEGIN IMMEDIATE), then checks
 status, permission, claim and separation of duties, then writes the new status, an ApplicationEvent (the
 history) and an audit row, and notifies the applicant. A second member of staff acting on the same application
@@ -36,8 +39,8 @@ from django.utils import timezone
 
 from jiaoguan.applications import hooks, rules, selectors
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, Service, catalogue
+from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH, VERB_LABELS, delivery_label
 from jiaoguan.applications.models import (
-    OPEN_STATES,
     STAFF_STATES,
     Application,
     ApplicationEvent,
@@ -46,26 +49,23 @@ from jiaoguan.applications.models import (
 )
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, forbidden, not_found
+from jiaoguan.core.locks import lock_row, lock_rows
+from jiaoguan.identity.roles import PERMISSIONS
+from jiaoguan.identity.selectors import staff_accounts
+from jiaoguan.notifications.services import NotificationError, message_send
 
 log = logging.getLogger(__name__)
 
 S = Application.Status
 SYSTEM = Actor.system("applications")
 MAX_COMMENT = 500
-STATUS_ZH = {s.value: s.label.zh for s in S}
-STATUS_EN = {s.value: s.label.en for s in S}
-VERB_LABELS = {
-    "accept": ("受理", "accept"), "refuse": ("不予受理", "refuse"), "review": ("审核", "review"),
-    "approve": ("批准", "approve"), "reject": ("不予批准", "reject"), "send_back": ("退回补正", "send back"),
-    "confirm": ("复核确认", "confirm on review"), "revoke": ("复核撤销", "revoke on review"),
-}
 
 
 class Ineligible(InvalidInput):
     """The applicant does not meet the service's conditions; ``reasons`` are the rules' refusals (zh/en)."""
 
-    def __init__(self, reasons: list[hooks.Refusal]) -> None:
+    def __init__(self, reasons: list[Refusal]) -> None:
         self.reasons = reasons
         super().__init__(
             "applications.ineligible",
@@ -83,7 +83,7 @@ def _not_found() -> DomainError:
 
 
 def _lock(application_id: int) -> Application:
-    app = Application.objects.select_for_update().filter(pk=application_id).first()
+    app = lock_row(Application, application_id)
     if app is None:
         raise _not_found()
     return app
@@ -131,8 +131,6 @@ def _record(app: Application, *, action: str, actor: Actor, from_status: str, co
 
 def _notify(app: Application, template: str, *, sms: bool = False, **params) -> None:
     """Tell the applicant (inbox; SMS as well for outcomes when the account has a phone)."""
-    from jiaoguan.notifications.services import NotificationError, message_send
-
     service = catalogue().get(app.service_code)
     user = app.applicant
     channels = ("inbox", "sms") if sms and getattr(user, "phone", None) else ("inbox",)
@@ -151,10 +149,6 @@ def _not_own(app: Application, actor: Actor) -> None:
     if actor.id is not None and actor.id == app.applicant_id:
         raise Forbidden("applications.own_application", "不能以工作人员身份办理本人提交的申请",
                         "You cannot act as staff on an application you made yourself")
-
-
-def _may(actor: Actor, roles: frozenset[str]) -> bool:
-    return actor.role == "system" or actor.role in roles
 
 
 def _held_by(app: Application) -> Conflict:
@@ -224,7 +218,7 @@ def application_draft_update(*, user, application_id: int, data: dict) -> Applic
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能修改",
                            "The application has been submitted and can no longer be changed")
         service = _service(app)
@@ -246,7 +240,7 @@ def material_upload(*, user, application_id: int, slot: str, filename: str, cont
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能再上传材料",
                            "The application has been submitted; materials can no longer be added")
         service = _service(app)
@@ -291,7 +285,7 @@ def material_remove(*, user, application_id: int, material_id: int) -> None:
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, S.RETURNED):
+        if not rules.editable(app.status):
             raise Conflict("applications.not_editable", "申请已提交，不能删除材料",
                            "The application has been submitted; materials can no longer be removed")
         material = Material.objects.filter(pk=material_id, application=app, kind=Material.Kind.UPLOAD).first()
@@ -348,7 +342,7 @@ def application_submit(*, user, application_id: int) -> Application:
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status != S.DRAFT:
+        if not rules.step_allowed("submit", app.status):
             raise Conflict("applications.already_submitted", "该申请已提交", "This application has already been submitted")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
@@ -380,10 +374,12 @@ def _decide_at_once(app: Application, service: Service) -> bool:
         with transaction.atomic():
             actor = Actor.system("applications.auto_approve" if auto else "applications.approve_first")
             now = clock.now()
+            rules.APPLICATION.check(app.status, S.UNDER_REVIEW)
             app.status, app.accepted_at = S.UNDER_REVIEW, now
             app.due_at = rules.due_at_for(now, service.time_limit_days)
             app.save()
             _record(app, action="accept", actor=actor, from_status=S.SUBMITTED)
+            rules.APPLICATION.check(app.status, S.APPROVED)
             app.status, app.decided_at, app.auto_decided = S.APPROVED, now, True
             app.post_review_pending = first
             app.outcome = _run_outputs(app, service, actor)
@@ -415,13 +411,14 @@ def application_resubmit(*, user, application_id: int, comment: str = "") -> App
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status != S.RETURNED:
+        if not rules.step_allowed("resubmit", app.status):
             raise Conflict("applications.not_returned", "该申请不在退回补正状态", "This application was not sent back")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
         _store_submission(app, service, user, cleaned, held)
         now = clock.now()
         back_to = app.returned_from or S.SUBMITTED
+        rules.APPLICATION.check(app.status, back_to)
         app.status, app.returned_from, app.updated_at = back_to, "", now
         if app.paused_workdays is not None:
             app.due_at = rules.due_at_for(now, app.paused_workdays)
@@ -439,7 +436,7 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
     with transaction.atomic():
         app = _lock(application_id)
         _own(app, user)
-        if app.status not in (S.DRAFT, *OPEN_STATES):
+        if not rules.step_allowed("withdraw", app.status):
             raise Conflict("applications.not_withdrawable", "该申请已办结，不能撤回",
                            "This application has been decided and cannot be withdrawn")
         old = app.status
@@ -451,11 +448,6 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 
 
 # --- staff: claim ---------------------------------------------------------------------------------------------------
-
-
-def actions_workable(app: Application, service: Service) -> list[str]:
-    """The verbs that could be taken on the application in its current state."""
-    return rules.actions_workable(service, status=app.status, post_review_pending=app.post_review_pending)
 
 
 def application_claim(*, application_id: int, actor: Actor) -> Application:
@@ -507,21 +499,23 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         service = _service(app)
         spec = service.action(verb)
         zh, en = VERB_LABELS[verb]
-        if spec is None:
+        block = selectors.action_block(application=app, service=service, verb=verb, actor=actor)  # as offered
+        if spec is None or block == "applications.action_not_offered":
             raise Conflict("applications.action_not_offered", f"本事项没有“{zh}”环节",
                            f"This service has no “{en}” step")
-        if not _may(actor, spec.allowed_roles()):
+        if block == "core.forbidden":
             raise forbidden()
-        _not_own(app, actor)
-        if app.status not in spec.from_states or verb not in actions_workable(app, service):
+        if block == "applications.own_application":
+            _not_own(app, actor)
+        if block == "applications.state_changed":
             raise Conflict("applications.state_changed",
                            f"该申请当前状态为“{STATUS_ZH[app.status]}”，不能{zh}（可能已被他人处理）",
                            f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "
                            "(someone may have dealt with it already)",
                            field="action")
-        if app.claimed_by_id is not None and app.claimed_by_id != actor.id:
+        if block == "applications.claimed":
             raise _held_by(app)
-        if verb in ("approve", "reject") and actor.id is not None and actor.id == app.accepted_by_id:
+        if block == "applications.separation_of_duties":
             raise Forbidden("applications.separation_of_duties",
                             "您是该申请的受理人。受理与审批须由不同人员办理，请交由其他审批人员决定",
                             "You accepted this application. Acceptance and approval must be done by different "
@@ -632,11 +626,8 @@ def application_act(*, application_id: int, action: str, actor: Actor, comment: 
 
 
 def _staff_with(permission: str) -> Iterable:
-    from django.contrib.auth import get_user_model
-
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    return get_user_model().objects.filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
+    """The active staff accounts whose role holds ``permission``, by id."""
+    return staff_accounts().filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
 
 
 def applications_warn_due_soon(*, batch: int = 500) -> int:
@@ -655,8 +646,8 @@ def applications_warn_due_soon(*, batch: int = 500) -> int:
             if not ids:
                 break
             with transaction.atomic():
-                apps = list(Application.objects.select_for_update(of=("self",)).filter(
-                    pk__in=ids, due_soon_warned_at__isnull=True, status__in=STAFF_STATES).select_related("claimed_by"))
+                apps = lock_rows(Application.objects.filter(
+                    pk__in=ids, due_soon_warned_at__isnull=True, status__in=STAFF_STATES), related=("claimed_by",))
                 Application.objects.filter(pk__in=[a.pk for a in apps]).update(due_soon_warned_at=now)
                 ApplicationEvent.objects.bulk_create([
                     ApplicationEvent(application=a, action="due_soon", from_status=a.status, to_status=a.status,
@@ -673,8 +664,6 @@ def applications_warn_due_soon(*, batch: int = 500) -> int:
 
 
 def _staff_notice(user, template: str, **params) -> None:
-    from jiaoguan.notifications.services import NotificationError, message_send
-
     try:
         message_send(template=template, user=user, channels=("inbox",), params=params)
     except NotificationError:
@@ -693,7 +682,7 @@ def applications_escalate_overdue(*, batch: int = 500) -> int:
         if not ids:
             break
         with transaction.atomic():
-            apps = list(Application.objects.select_for_update().filter(
+            apps = lock_rows(Application.objects.filter(
                 pk__in=ids, overdue_at__isnull=True, status__in=STAFF_STATES, due_at__lt=now))
             if not apps:
                 continue
@@ -714,19 +703,11 @@ def applications_escalate_overdue(*, batch: int = 500) -> int:
 
 # --- delivery of the result ------------------------------------------------------------------------------------------
 
-DELIVERY_LABELS = {
-    "created": ("邮件已交寄", "Handed to the post"), "accepted": ("邮政已收寄", "Accepted by the post"),
-    "in_transit": ("运输中", "In transit"), "out_for_delivery": ("派送中", "Out for delivery"),
-    "delivered": ("已签收", "Delivered"), "returned": ("已退回", "Returned to sender"),
-    "failed": ("交寄失败，正在重试", "Posting failed; retrying"),
-}
-
-
 def application_delivery_update(*, application_id: int, shipment_id: int, status: str, tracking_number: str) -> None:
     """The post reports progress of the result's shipment: keep the tracking number in the outcome and show the
     step on the applicant's timeline (no status change: the application is already approved)."""
     with transaction.atomic():
-        app = Application.objects.select_for_update().filter(pk=application_id).first()
+        app = lock_row(Application, application_id)
         if app is None:
             return
         outcome = dict(app.outcome or {})
@@ -739,7 +720,7 @@ def application_delivery_update(*, application_id: int, shipment_id: int, status
         outcome["post"] = post
         app.outcome = outcome
         app.save(update_fields=["outcome"])
-        zh, en = DELIVERY_LABELS.get(status, (status, status))
+        zh, en = delivery_label(status)
         ApplicationEvent.objects.create(
             application=app, action="delivery", from_status=app.status, to_status=app.status, actor_id=None,
             actor_label="postal", actor_role="system",

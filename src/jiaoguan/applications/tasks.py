@@ -2,20 +2,17 @@
 is warned once and escalated once)."""
 from celery import shared_task
 
+from jiaoguan.applications import services
 from jiaoguan.core.scheduler import periodic
 
 
 @periodic(seconds=900)
 @shared_task(name="applications.warn_due_soon", ignore_result=True)
 def warn_due_soon() -> int:
-    from jiaoguan.applications import services
-
     return services.applications_warn_due_soon()
 
 
 @periodic(seconds=900)
 @shared_task(name="applications.escalate_overdue", ignore_result=True)
 def escalate_overdue() -> int:
-    from jiaoguan.applications import services
-
     return services.applications_escalate_overdue()

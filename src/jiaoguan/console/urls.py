@@ -11,9 +11,9 @@ urlpatterns = [
     path("violations/", include("jiaoguan.console.violation_urls")),
     path("bookings/", include("jiaoguan.console.bookings_urls")),
     path("exams/", include("jiaoguan.console.exams_urls")),
-    path("inspections/", include("jiaoguan.console.inspections_urls")),
+    path("inspections/", include("jiaoguan.console.inspections.urls")),
     path("appointments/", include("jiaoguan.console.counters_urls")),
-    path("east/", include("jiaoguan.console.eastern_urls")),
-    path("plates/", include("jiaoguan.console.plates_urls")),
-    path("applications/", include("jiaoguan.console.applications_urls")),
+    path("east/", include("jiaoguan.console.eastern.urls")),
+    path("plates/", include("jiaoguan.console.plates.urls")),
+    path("applications/", include("jiaoguan.console.applications.urls")),
 ]

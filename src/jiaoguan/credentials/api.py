@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-
-from jiaoguan.core import clock
 from ninja import Field, Router, Schema, Status
 
+from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import not_found
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.i18n import zh_en
+from jiaoguan.core.ids import parse_id
 from jiaoguan.credentials import rules, selectors, services, signing
 from jiaoguan.credentials.models import Credential
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
@@ -102,10 +101,10 @@ class RevokeIn(Schema):
              summary="Revoke an e-credential (credential.revoke)")
 def staff_revoke(request, credential_id: str, payload: RevokeIn):
     user = require_permission(request, "credential.revoke")
-    pk = rules.parse_id(credential_id)
+    pk = parse_id(credential_id)
     if pk is None:
         raise not_found("电子证照", "e-credential")
-    c = services.credential_revoke(credential_id=pk, actor=Actor.of(user, ip=client_ip(request)),
+    c = services.credential_revoke(credential_id=pk, actor=actor_of(request, user),
                                    reason=payload.reason)
     return Status(200, {"id": c.pk, "number": c.number, "status": services.credential_status(c),
                         "revoked_at": _iso(c.revoked_at), "revoke_reason": c.revoke_reason})

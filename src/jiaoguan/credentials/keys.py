@@ -7,7 +7,7 @@ The same pattern as ``core.keys`` (field keys):
   force. With the ``cryptography`` package each secret is an Ed25519 private key (seed) and anyone can check a
   signature with the public key (``GET /api/v1/credentials/keys``); without it, HMAC-SHA256 (checkable here only).
 - Development: generated once into ``var/credential-keys.json`` (atomically: concurrent first starts agree).
-- ``JIAOGUAN_ENV=production`` refuses to start without the variable (checked when the app loads, see apps.py).
+- ``JIAOGUAN_ENV=production`` refuses to start without the variable (settings.py loads the keys).
 """
 from __future__ import annotations
 

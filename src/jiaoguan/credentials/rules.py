@@ -97,7 +97,7 @@ def _signed_field(f: dict) -> dict:
 
 
 def _utc(at: dt.datetime) -> str:
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def canonical_content(*, number: str, kind: str, holder_id: int, holder_display: str, title_zh: str,
@@ -145,14 +145,3 @@ def date_status(*, valid_from: dt.date, valid_until: dt.date | None, on: dt.date
         return EXPIRED
     return VALID
 
-
-MAX_ID = 2 ** 63 - 1
-
-
-def parse_id(value) -> int | None:
-    """A database id from a path: ASCII digits that fit a 64-bit column, else None (→ 404, never a 500)."""
-    value = str(value or "").strip()
-    if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
-        return None
-    n = int(value)
-    return n if 1 <= n <= MAX_ID else None

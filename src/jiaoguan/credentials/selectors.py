@@ -33,6 +33,12 @@ def credential_for_source(*, source_type: str, source_id: str, kind: str | None 
     return qs.order_by("issued_at", "id").first()
 
 
+def credential_in_force_of_enterprise(*, number: str, kind: str, enterprise_id: int) -> Credential | None:
+    """The credential of this kind and number held by an account of the enterprise, not revoked; else None."""
+    return (Credential.objects.filter(number=number, kind=kind, status=Credential.Status.ISSUED,
+                                      holder__enterprise_id=enterprise_id).first())
+
+
 def credential_by_id(*, credential_id: int) -> Credential:
     c = Credential.objects.filter(pk=credential_id).first()
     if c is None:

@@ -20,12 +20,14 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited, not_found
+from jiaoguan.core.masking import mask_name
+from jiaoguan.core.models import AuditEntry  # core candidate: a core.audit reader ("was this action recorded?")
 from jiaoguan.core.outbox import event_emit
 from jiaoguan.credentials import rules, signing
 from jiaoguan.credentials.models import Credential
-from jiaoguan.credentials.selectors import credential_for_source, credentials_for_user, verify_url  # noqa: F401
+from jiaoguan.credentials.selectors import credential_for_source
+from jiaoguan.identity import ratelimit
 
-DEFAULT_VERIFY_RATE = "30/m"
 REVOKE_ACTION = "credential.revoke"
 
 
@@ -33,8 +35,6 @@ REVOKE_ACTION = "credential.revoke"
 
 def _holder_display(user) -> str:
     """What a credential says about its holder: the enterprise's name, or the person's name masked (张*明)."""
-    from jiaoguan.core.masking import mask_name
-
     enterprise = getattr(user, "enterprise", None) if getattr(user, "enterprise_id", None) else None
     if enterprise is not None:
         return enterprise.name[:120]
@@ -183,8 +183,6 @@ def signature_valid(c: Credential) -> bool:
 
 
 def _revoked_in_audit(c: Credential) -> bool:
-    from jiaoguan.core.models import AuditEntry
-
     return AuditEntry.objects.filter(object_type=Credential._meta.label_lower, object_id=str(c.pk),
                                      action=REVOKE_ACTION).exists()
 
@@ -217,10 +215,8 @@ def credential_verify(*, number: str, token: str) -> VerifyResult:
 
 def verify_throttle(*, ip: str) -> None:
     """Per client IP (identity.ratelimit, shared by every web process through the cache): a scanner cannot walk
-    through numbers and tokens. ``JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP`` (default 30/m)."""
-    from jiaoguan.identity import ratelimit
-
-    rate = getattr(settings, "JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP", None) or DEFAULT_VERIFY_RATE
+    through numbers and tokens. ``settings.JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP`` (default 30/m)."""
+    rate = settings.JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP
     refusal = ratelimit.take([ratelimit.Limit("credentials.verify.ip", ip or "unknown", rate)])
     if refusal is not None:
         wait = refusal.retry_after

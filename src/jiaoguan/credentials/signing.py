@@ -24,15 +24,9 @@ ALGORITHM = ED25519 if Ed25519PrivateKey is not None else HMAC_SHA256
 
 @lru_cache(maxsize=1)
 def keys() -> tuple[tuple[str, bytes], ...]:
-    """(key id, 32-byte secret), first = signing key. ``settings.JIAOGUAN_CREDENTIAL_KEYS`` when the settings
-    load them (a list like JIAOGUAN_FIELD_KEYS), else loaded here the same way."""
-    configured = getattr(settings, "JIAOGUAN_CREDENTIAL_KEYS", None)
-    if configured:
-        return tuple((str(k), bytes(v)) for k, v in configured)
-    from jiaoguan.credentials.keys import load_signing_keys
-
-    return tuple(load_signing_keys(production=bool(getattr(settings, "PRODUCTION", False)),
-                                   var_dir=settings.VAR_DIR))
+    """(key id, 32-byte secret), first = signing key: ``settings.JIAOGUAN_CREDENTIAL_KEYS`` (loaded by the settings
+    with keys.load_signing_keys, a list like JIAOGUAN_FIELD_KEYS; production refuses to start without them)."""
+    return tuple((str(k), bytes(v)) for k, v in settings.JIAOGUAN_CREDENTIAL_KEYS)
 
 
 def reset() -> None:

@@ -34,19 +34,15 @@ from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.eastern import selectors, services
 from jiaoguan.eastern.models import AreaBooking
-from jiaoguan.identity.auth import AUTH, current_user
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
+from jiaoguan.violations import signing
+from jiaoguan.violations.services import photos_decode
 
 router = Router(tags=["eastern"])
-
-
-
-
-def _actor(request, user) -> Actor:
-    return Actor.of(user, ip=client_ip(request))
 
 
 # --- read: areas, days, slots -------------------------------------------------------------------------------------
@@ -110,7 +106,7 @@ class BookIn(Schema):
              summary="Book an eastern area slot for my car (Idempotency-Key required)")
 def book(request, payload: BookIn):
     user = current_user(request)
-    actor = _actor(request, user)
+    actor = actor_of(request, user)
 
     def run():
         ab = services.booking_create(user=user, area_code=payload.area, date=payload.date, slot_id=payload.slot_id,
@@ -118,8 +114,7 @@ def book(request, payload: BookIn):
                                      plate_type=payload.plate_type, actor=actor)
         return 201, booking_out(ab)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:eastern-book", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=payload.model_dump_json(), run=run))
+    return api_once(request, user, "eastern-book", fingerprint=payload.model_dump_json(), run=run)
 
 
 class PlateIn(Schema):
@@ -138,7 +133,7 @@ class MerchantIn(Schema):
              summary="Hotels and merchants book their guests' plates from the merchants' quota")
 def merchant_book(request, payload: MerchantIn):
     user = current_user(request)
-    actor = _actor(request, user)
+    actor = actor_of(request, user)
 
     def run():
         results = services.merchant_book(user=user, area_code=payload.area, date=payload.date,
@@ -153,8 +148,7 @@ def merchant_book(request, payload: MerchantIn):
         return 200, {"results": out, "booked": sum(1 for r in results if r.booking is not None),
                      "failed": sum(1 for r in results if r.error is not None)}
 
-    return Status(*idempotent(scope=f"user:{user.pk}:eastern-merchant", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=payload.model_dump_json(), run=run))
+    return api_once(request, user, "eastern-merchant", fingerprint=payload.model_dump_json(), run=run)
 
 
 @router.get("me/eastern-bookings", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My eastern bookings")
@@ -167,7 +161,7 @@ def my_bookings(request):
              summary="Report a delay: the entry window is extended (once, before the slot ends)")
 def delay(request, booking_id: int):
     user = current_user(request)
-    ab = services.booking_delay(user=user, area_booking_id=booking_id, actor=_actor(request, user))
+    ab = services.booking_delay(user=user, area_booking_id=booking_id, actor=actor_of(request, user))
     return booking_out(ab)
 
 
@@ -175,7 +169,7 @@ def delay(request, booking_id: int):
              summary="Cancel (3 cancellations in a holiday lose the rest of it for the plate)")
 def cancel(request, booking_id: int):
     user = current_user(request)
-    ab = services.booking_cancel(user=user, area_booking_id=booking_id, actor=_actor(request, user))
+    ab = services.booking_cancel(user=user, area_booking_id=booking_id, actor=actor_of(request, user))
     return booking_out(ab)
 
 
@@ -191,30 +185,29 @@ class CheckpointIn(pydantic.BaseModel):
     photos: list[str] = Field(default_factory=list)
 
 
-def _parse_checkpoint(body: bytes) -> CheckpointIn:
+# core candidate: registry/api.py ``_parse`` and violations/api.py ``_body_json`` + ``_parse`` are this function
+def _parse_json(body: bytes, model: type[pydantic.BaseModel], *, app: str):
+    """A JSON body validated by ``model``; <app>.bad_json / <app>.bad_record (422) otherwise."""
     try:
         data = json.loads(body or b"")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("eastern.bad_json", "请求体不是有效的 JSON", "The body is not valid JSON",
+        raise InvalidInput(f"{app}.bad_json", "请求体不是有效的 JSON", "The body is not valid JSON",
                            field="body") from None
     try:
-        return CheckpointIn.model_validate(data)
+        return model.model_validate(data)
     except pydantic.ValidationError as exc:
         fields = {".".join(str(p) for p in e["loc"]) or "body": (f"格式不正确：{e['msg']}", e["msg"])
                   for e in exc.errors()}
-        raise InvalidInput("eastern.bad_record", "提交的数据格式不正确", "The record is malformed",
+        raise InvalidInput(f"{app}.bad_record", "提交的数据格式不正确", "The record is malformed",
                            fields=fields) from None
 
 
 @router.post("eastern/checkpoint", auth=None, response={200: dict, **ERRORS},
              summary="A checkpoint camera asks whether a car may enter (signed like the violations devices)")
 def checkpoint(request):
-    from jiaoguan.violations import signing
-    from jiaoguan.violations.services import photos_decode
-
     with transaction.atomic():
         device = signing.device_authenticate(headers=request.headers, body=request.body)
-        rec = _parse_checkpoint(request.body)
+        rec = _parse_json(request.body, CheckpointIn, app="eastern")
         photos = photos_decode(rec.photos)
         result = services.checkpoint_pass(device=device, record_id=rec.record_id, plate=rec.plate,
                                           plate_type=rec.plate_type, at=rec.at, photos=photos)
@@ -224,10 +217,7 @@ def checkpoint(request):
 # --- staff -------------------------------------------------------------------------------------------------------
 
 def _staff(request) -> Actor:
-    from jiaoguan.identity.auth import require_permission
-
-    user = require_permission(request, "booking.manage")
-    return _actor(request, user)
+    return actor_of(request, require_permission(request, "booking.manage"))
 
 
 class AreaIn(Schema):

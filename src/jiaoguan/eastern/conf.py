@@ -37,7 +37,7 @@ DEFAULTS: dict = {
 
 
 def get(name: str):
-    overrides = getattr(settings, "JIAOGUAN_EASTERN", {}) or {}
+    overrides = settings.JIAOGUAN_EASTERN
     if name in overrides:
         return overrides[name]
     return DEFAULTS[name]

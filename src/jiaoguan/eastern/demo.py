@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from jiaoguan.core.audit import Actor
+from jiaoguan.eastern import rules, services
+from jiaoguan.eastern.models import Area, BookingDay, Checkpoint
 
 AREAS = (
     # code, zh, en, daily quota, merchants' share, checkpoint
@@ -47,9 +49,6 @@ def _next_holiday(today: dt.date) -> tuple[list[dt.date], str]:
 
 
 def demo_eastern(*, now: dt.datetime) -> DemoEastern:
-    from jiaoguan.eastern import rules, services
-    from jiaoguan.eastern.models import Area, BookingDay, Checkpoint
-
     actor = Actor.system("demo")
     today = timezone.localdate(now)
     weekend = _next_weekend(today)

@@ -55,6 +55,22 @@ def delay_block(*, status: str, delay_reported: bool, now: dt.datetime, slot_end
     return None
 
 
+def booking_delay_block(area_booking, *, now: dt.datetime) -> str | None:
+    """``delay_block`` of an AreaBooking (with its engine booking): the one call of the service and the page."""
+    return delay_block(status=area_booking.booking.status, delay_reported=area_booking.delay_reported_at is not None,
+                       now=now, slot_ends_at=area_booking.slot_ends_at)
+
+
+def is_merchant(*, role: str, enterprise_id: int | None) -> bool:
+    """Hotels and merchants (an enterprise account of a company) book from the merchants' quota: what
+    ``services.merchant_book`` enforces and the day page offers the merchants' form from."""
+    return role == "enterprise" and bool(enterprise_id)
+
+
+def merchant_user(user) -> bool:
+    return is_merchant(role=getattr(user, "role", ""), enterprise_id=getattr(user, "enterprise_id", None))
+
+
 @dataclass(frozen=True)
 class Exemption:
     code: str

@@ -12,6 +12,8 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.eastern import conf, rules, services
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
+from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.registry import selectors as registry
 
 
 def areas(*, active_only: bool = True) -> QuerySet[Area]:
@@ -108,9 +110,6 @@ class VehicleChoice:
 
 
 def my_vehicle_choices(*, user, area: Area | None = None, on: dt.date | None = None) -> list[VehicleChoice]:
-    from jiaoguan.identity.selectors import my_vehicles
-    from jiaoguan.registry import selectors as registry
-
     out = []
     for mv in my_vehicles(user=user):
         s = mv.vehicle
@@ -133,7 +132,6 @@ def my_vehicle_choices(*, user, area: Area | None = None, on: dt.date | None = N
 
 def my_listed_exemptions(*, user) -> list[Exemption]:
     """Registered-local-vehicle entries (still valid) for the citizen's vehicles."""
-    from jiaoguan.identity.selectors import my_vehicles
 
     plates = [mv.vehicle.plate for mv in my_vehicles(user=user)]
     if not plates:
@@ -174,8 +172,7 @@ def passage_counts(*, date: dt.date | None = None) -> dict:
 
 def may_report_delay(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:
     """延误报备 offered exactly when services.booking_delay would accept it (rules.delay_block)."""
-    return rules.delay_block(status=area_booking.booking.status, delay_reported=area_booking.delay_reported_at is not None,
-                             now=now or clock.now(), slot_ends_at=area_booking.slot_ends_at) is None
+    return rules.booking_delay_block(area_booking, now=now or clock.now()) is None
 
 
 def may_cancel(*, area_booking: AreaBooking, now: dt.datetime | None = None) -> bool:

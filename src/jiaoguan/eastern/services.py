@@ -30,13 +30,21 @@ from django.utils import timezone
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.bookings.models import Booking, Resource
+from jiaoguan.bookings.rules import penalty_applies
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, not_found
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.core.ids import parse_id
+from jiaoguan.core.locks import lock_row
 from jiaoguan.eastern import conf, rules
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
+from jiaoguan.identity.roles import require
+from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.registry import selectors as registry
+from jiaoguan.violations import services as violations
+from jiaoguan.violations import signing
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +61,12 @@ def exclusive_key_for(day: dt.date, plate: str) -> str:
     return f"eastern:{day.isoformat()}:{plate}"
 
 
-def _require(actor: Actor, permission: str) -> None:
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    if actor.role != "system" and actor.role not in PERMISSIONS.get(permission, frozenset()):
-        raise forbidden()
-
-
 def _city_prefix() -> str:
     return settings.JIAOGUAN_PLATE_PREFIX
 
 
 def _plate_type(value: str, *, field: str = "plate_type") -> str:
-    from jiaoguan.registry.models import Vehicle
-
-    if value not in Vehicle.PlateType.values:
+    if value not in registry.PLATE_TYPE_PREFERENCE:  # every plate type of the register
         raise InvalidInput("eastern.plate_type", "号牌种类不正确", "Unknown plate type", field=field)
     return value
 
@@ -77,7 +76,7 @@ def _plate_type(value: str, *, field: str = "plate_type") -> str:
 
 def area_create(*, code: str, name_zh: str, name_en: str, actor: Actor) -> Area:
     """An area with its bookings resource (kind "eastern", first come)."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     code = (code or "").strip().lower()
     if not code or len(code) > 40 or not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
         raise InvalidInput("eastern.code", "编码须为1–40位小写字母、数字或连字符",
@@ -109,7 +108,7 @@ class DaySpec:
 def day_create(*, area: Area, date: dt.date, spec: DaySpec, actor: Actor) -> BookingDay:
     """A day that needs booking: its slots (back to back from ``first_slot``), the daily quota split evenly
     across them, the merchants' share as each slot's "merchant" quota and the rest as "public"."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     errors: dict[str, tuple[str, str]] = {}
     if date <= clock.today():
         errors["date"] = ("预约日期须晚于今天", "The date must be after today")
@@ -133,7 +132,7 @@ def day_create(*, area: Area, date: dt.date, spec: DaySpec, actor: Actor) -> Boo
     public = rules.split_quota(spec.daily_quota - spec.merchant_quota, spec.slots)
     merchant = rules.split_quota(spec.merchant_quota, spec.slots)
     with transaction.atomic():
-        Area.objects.select_for_update().get(pk=area.pk)
+        lock_row(Area, area.pk)
         if BookingDay.objects.filter(area=area, date=date).exists():
             raise Conflict("eastern.day_exists", f"{area.name_zh}已设置{date}为预约日",
                            f"{date} is already a booking day of {area.name_en}", field="date")
@@ -155,7 +154,7 @@ def day_create(*, area: Area, date: dt.date, spec: DaySpec, actor: Actor) -> Boo
 
 def exemption_add(*, area: Area, plate: str, reason: str, valid_until: dt.date, actor: Actor) -> Exemption:
     """Register a local vehicle (resident, business inside the area) that needs no booking."""
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     plate = validate_plate(plate)
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
@@ -177,9 +176,10 @@ def exemption_add(*, area: Area, plate: str, reason: str, valid_until: dt.date, 
 
 
 def exemption_revoke(*, exemption_id: int, actor: Actor, reason: str = "") -> Exemption:
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     with transaction.atomic():
-        ex = Exemption.objects.select_for_update().filter(pk=exemption_id).first()
+        pk = parse_id(exemption_id)  # a path's id may be out of any column's range
+        ex = lock_row(Exemption, pk) if pk else None
         if ex is None:
             raise not_found("免预约登记", "exemption")
         if ex.revoked_at is None:
@@ -192,9 +192,7 @@ def exemption_revoke(*, exemption_id: int, actor: Actor, reason: str = "") -> Ex
 
 def checkpoint_create(*, area: Area, name: str, actor: Actor) -> tuple[Checkpoint, str]:
     """A roadside camera for ``area``: a violations device (its secret is returned once) mapped to the area."""
-    from jiaoguan.violations import signing
-
-    _require(actor, "booking.manage")
+    require(actor, "booking.manage")
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise InvalidInput("eastern.name", "请填写卡口名称（不超过80字）", "Give the checkpoint's name (at most 80 characters)",
@@ -238,8 +236,6 @@ def exemption_for(*, area: Area, car: Car, on: dt.date) -> rules.Exemption | Non
 
 
 def car_from_register(plate: str, plate_type: str | None = None) -> Car:
-    from jiaoguan.registry import selectors as registry
-
     vehicle = registry.vehicle_by_plate(plate=plate, plate_type=plate_type or None)
     if vehicle is None:
         return Car(plate=plate, plate_type=plate_type or "02")
@@ -287,9 +283,6 @@ def _day_and_slot(*, area: Area, date: dt.date, slot_id: int):
 
 def _my_car(*, user, vehicle_id: int | None, plate: str, plate_type: str) -> Car:
     """The car a citizen books for: one of their vehicles (own or bound), or a typed plate from another city."""
-    from jiaoguan.identity.selectors import my_vehicles
-    from jiaoguan.registry import selectors as registry
-
     mine = {mv.vehicle.vehicle_id: mv.vehicle for mv in my_vehicles(user=user)}
     if vehicle_id is None and plate:
         plate = validate_plate(plate)
@@ -334,8 +327,6 @@ def typed_party_for(user) -> str:
 def _refuse_banned_plate(*, plate: str, slot) -> None:
     """A typed plate is booked under the booker's party; a ban the plate itself carries (from bookings made by
     its owner or a merchant) still applies."""
-    from jiaoguan.bookings.rules import penalty_applies
-
     now = clock.now()
     for p in bookings_selectors.penalties_active(party=party_for(plate), kind=KIND, at=now):
         if penalty_applies(starts_at=p.starts_at, ends_at=p.ends_at, period_key=p.period_key, lifted=False,
@@ -395,7 +386,7 @@ def merchant_book(*, user, area_code: str, date: dt.date, slot_id: int, plates: 
                   actor: Actor) -> list[MerchantResult]:
     """A hotel or merchant (an enterprise account) books seats of the merchants' quota for its guests' plates,
     several at once; each plate succeeds or fails on its own."""
-    if getattr(user, "role", "") != "enterprise" or not getattr(user, "enterprise_id", None):
+    if not rules.merchant_user(user):
         raise Forbidden("eastern.merchants_only", "只有酒店和商户（企业账户）可使用商户预留名额",
                         "Only hotels and merchants (enterprise accounts) may use the merchants' quota")
     limit = conf.get("MAX_MERCHANT_PLATES")
@@ -447,8 +438,7 @@ def booking_delay(*, user, area_booking_id: int, actor: Actor) -> AreaBooking:
     now = clock.now()
     with transaction.atomic():
         ab = _mine_locked(user=user, area_booking_id=area_booking_id)
-        block = rules.delay_block(status=ab.booking.status, delay_reported=ab.delay_reported_at is not None,
-                                  now=now, slot_ends_at=ab.slot_ends_at)
+        block = rules.booking_delay_block(ab, now=now)
         if block == "eastern.delay_not_confirmed":
             raise Conflict(block, "只有预约成功且尚未入园的预约才能报备延误",
                            "Only a confirmed booking not yet used can report a delay")
@@ -569,8 +559,6 @@ def _first_entry(ab: AreaBooking, *, at: dt.datetime) -> None:
 
 
 def _record_violation(p: Passage, *, cp: Checkpoint, photos: list) -> None:
-    from jiaoguan.violations import services as violations
-
     try:
         with transaction.atomic():
             r = violations.violation_record(

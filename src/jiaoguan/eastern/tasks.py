@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from jiaoguan.core.scheduler import periodic
+from jiaoguan.eastern import services
 
 
 @periodic(seconds=600)
@@ -9,6 +10,4 @@ from jiaoguan.core.scheduler import periodic
 def no_shows_mark() -> int:
     """Bookings whose entry window has ended without an entry become no-shows (the engine's penalty rules:
     3 no-shows in a year blacklist the plate for the year)."""
-    from jiaoguan.eastern import services
-
     return services.no_shows_mark()

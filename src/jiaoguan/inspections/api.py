@@ -27,26 +27,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 from jiaoguan.inspections import rules, selectors, services
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 
 router = Router(tags=["inspections"])
-
-
-
-
-def _actor(request, user) -> Actor:
-    return Actor.of(user, ip=client_ip(request))
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -77,8 +71,6 @@ def _booking_out(ib: InspectionBooking, *, masked: bool = False) -> dict:
 
 
 def _mark_out(m: InspectionMark, request=None) -> dict:
-    from django.urls import reverse
-
     path = reverse("portal:inspections_portal:verify", args=[m.number, m.token])
     return {"number": m.number, "vehicle_id": m.vehicle_id, "plate": m.vehicle.plate, "year": m.year,
             "due_covered": m.due_covered.isoformat(), "valid_until": m.valid_until.isoformat(),
@@ -165,11 +157,11 @@ def book(request, payload: BookIn):
 
     def run():
         ib = services.inspection_book(user=user, vehicle_id=payload.vehicle_id, slot_id=payload.slot_id,
-                                      actor=_actor(request, user))
+                                      actor=actor_of(request, user))
         return 201, _booking_out(ib)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:inspection-book", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=json.dumps([payload.vehicle_id, payload.slot_id]), run=run))
+    return api_once(request, user, "inspection-book", fingerprint=json.dumps([payload.vehicle_id, payload.slot_id]),
+                    run=run)
 
 
 @router.post("me/inspection-bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
@@ -177,16 +169,15 @@ def book(request, payload: BookIn):
 def confirm(request, booking_id: int):
     user = current_user(request)
     return _maybe_once(request, user, "inspection-confirm", booking_id, lambda: (200, _booking_out(
-        services.inspection_confirm(user=user, booking_id=booking_id, actor=_actor(request, user)))))
+        services.inspection_confirm(user=user, booking_id=booking_id, actor=actor_of(request, user)))))
 
 
 def _maybe_once(request, user, scope: str, booking_id: int, run):
     """With an Idempotency-Key a retry answers what the first call answered; without one the call just runs (a
     repeated confirm answers the booking again, a repeated cancel is refused: nothing happens twice)."""
-    key = request.headers.get("Idempotency-Key")
-    if not key:
+    if not request.headers.get("Idempotency-Key"):
         return Status(*run())
-    return Status(*idempotent(scope=f"user:{user.pk}:{scope}", key=key, fingerprint=str(booking_id), run=run))
+    return api_once(request, user, scope, fingerprint=str(booking_id), run=run)
 
 
 @router.post("me/inspection-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
@@ -194,7 +185,7 @@ def _maybe_once(request, user, scope: str, booking_id: int, run):
 def cancel(request, booking_id: int):
     user = current_user(request)
     return _maybe_once(request, user, "inspection-cancel", booking_id, lambda: (200, _booking_out(
-        services.inspection_cancel(user=user, booking_id=booking_id, actor=_actor(request, user)))))
+        services.inspection_cancel(user=user, booking_id=booking_id, actor=actor_of(request, user)))))
 
 
 @router.get("me/inspection-marks", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection marks")
@@ -213,11 +204,10 @@ def mark_apply(request, payload: MarkIn):
     user = current_user(request)
 
     def run():
-        m = services.mark_apply(user=user, vehicle_id=payload.vehicle_id, actor=_actor(request, user))
+        m = services.mark_apply(user=user, vehicle_id=payload.vehicle_id, actor=actor_of(request, user))
         return 201, _mark_out(m, request)
 
-    return Status(*idempotent(scope=f"user:{user.pk}:inspection-mark", key=request.headers.get("Idempotency-Key"),
-                              fingerprint=str(payload.vehicle_id), run=run))
+    return api_once(request, user, "inspection-mark", fingerprint=str(payload.vehicle_id), run=run)
 
 
 # --- Staff ---------------------------------------------------------------------------------------------------------
@@ -234,7 +224,7 @@ class StationIn(Schema):
 @router.post("staff/inspection-stations", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a station")
 def staff_station_create(request, payload: StationIn):
     user = require_permission(request, "booking.manage")
-    s = services.station_create(**payload.dict(), actor=_actor(request, user))
+    s = services.station_create(**payload.dict(), actor=actor_of(request, user))
     return Status(201, _station_out(s))
 
 
@@ -253,7 +243,7 @@ class GenerateIn(Schema):
              summary="Generate a station's slots for a date range (existing slots are skipped)")
 def staff_generate(request, station_id: int, payload: GenerateIn):
     user = require_permission(request, "booking.manage")
-    g = services.slots_generate(station_id=station_id, actor=_actor(request, user), **payload.dict())
+    g = services.slots_generate(station_id=station_id, actor=actor_of(request, user), **payload.dict())
     return Status(200, {"created": g.created, "skipped": g.skipped})
 
 
@@ -277,7 +267,7 @@ class AttendanceIn(Schema):
 def staff_attendance(request, booking_id: int, payload: AttendanceIn):
     user = require_permission(request, "booking.attendance")
     ib = services.inspection_attendance(booking_id=booking_id, attended=payload.attended,
-                                        actor=_actor(request, user))
+                                        actor=actor_of(request, user))
     return Status(200, _booking_out(ib, masked=True))
 
 
@@ -291,6 +281,6 @@ class ResultIn(Schema):
 def staff_result(request, booking_id: int, payload: ResultIn):
     user = require_permission(request, "booking.attendance")
     ib = services.inspection_result(booking_id=booking_id, passed=payload.passed, note=payload.note,
-                                    actor=_actor(request, user))
+                                    actor=actor_of(request, user))
     return Status(200, _booking_out(ib, masked=True))
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from jiaoguan.registry import rules as registry_rules
+
 DEFAULTS: dict = {
     # how long before the due date an inspection (or a mark) is possible; None = the registry's rule
     # (registry.rules.INSPECTION_SOON_DAYS, 90 days: "检验有效期满前3个月内")
@@ -29,11 +31,9 @@ DEFAULTS: dict = {
 
 
 def get(name: str):
-    overrides = getattr(settings, "JIAOGUAN_INSPECTIONS", {}) or {}
+    overrides = settings.JIAOGUAN_INSPECTIONS
     if name in overrides:
         return overrides[name]
     if name == "DUE_WINDOW_DAYS" and DEFAULTS[name] is None:
-        from jiaoguan.registry import rules as registry_rules
-
         return registry_rules.INSPECTION_SOON_DAYS
     return DEFAULTS[name]

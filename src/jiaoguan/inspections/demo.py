@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.inspections import services
+from jiaoguan.inspections.models import Station
 
 STATIONS = (
     # code, name_zh, name_en, district, address, lanes, opens, closes, minutes
@@ -32,9 +34,6 @@ class DemoInspections:
 
 
 def demo_inspections(*, now: dt.datetime, days: int = 14) -> DemoInspections:
-    from jiaoguan.inspections import services
-    from jiaoguan.inspections.models import Station
-
     actor = Actor.system("demo_city")
     first = clock.localdate(now)
     created = 0

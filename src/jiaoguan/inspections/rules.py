@@ -13,17 +13,13 @@ from dataclasses import dataclass
 
 from stdnum import luhn
 
+from jiaoguan.core.errors import Refusal
+from jiaoguan.core.states import StateMachine
+
 BOOK = "book"  # an on-site test at a station (预约上线检验)
 MARK = "mark"  # exempt year: apply online for the inspection mark (网上申领检验标志)
 NONE = "none"  # not possible now (reasons given)
 BOOKED = "booked"  # a live booking exists already
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    zh: str
-    en: str
 
 
 @dataclass(frozen=True)
@@ -128,12 +124,20 @@ RESULT_BLOCKS = {
 }
 
 
+# The test result of a booking (its own life cycle; the booking's status is the bookings engine's): recorded once.
+RESULT = StateMachine("inspections.result", {
+    "pending": ("passed", "failed"),
+    "passed": (),
+    "failed": (),
+}, code="inspections.result_recorded", what=("检验结果", "The result"))
+
+
 def result_block(*, status: str, result: str) -> str | None:
     """Why staff may not record the test result now (an error code), or None: only for an attended booking,
     once. What ``services.inspection_result`` enforces and the station's day page offers the buttons from."""
     if status != "attended":
         return "inspections.not_attended"
-    if result != "pending":
+    if not RESULT.targets(result):
         return "inspections.result_recorded"
     return None
 

@@ -5,6 +5,7 @@ Availability here is for display only: the engine counts seats again after takin
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -12,12 +13,14 @@ from django.utils import timezone
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as bookings
 from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
-from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import Refusal, not_found
+from jiaoguan.core.ids import parse_id
+from jiaoguan.identity.selectors import records_visible
 from jiaoguan.inspections import conf, rules
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
-
+from jiaoguan.registry import selectors as registry
+from jiaoguan.violations.selectors import unsettled_for_vehicle
 
 local_date = clock.localdate
 day_bounds = clock.day_bounds
@@ -32,14 +35,19 @@ def stations(*, active_only: bool = True):
     return qs.order_by("district", "code")
 
 
+def _one(raw_id, find, what: tuple[str, str]):
+    """The row ``find(pk)`` returns for an id from a path or form; a malformed id and a missing (or someone
+    else's) row are the same 404."""
+    pk = parse_id(raw_id)
+    found = find(pk) if pk is not None else None
+    if found is None:
+        raise not_found(*what)
+    return found
+
+
 def station_get(*, station_id, active_only: bool = True) -> Station:
-    pk = parse_id(station_id)
-    if pk is None:
-        raise not_found("检测站", "inspection station")
-    s = stations(active_only=active_only).filter(pk=pk).first()
-    if s is None:
-        raise not_found("检测站", "inspection station")
-    return s
+    return _one(station_id, lambda pk: stations(active_only=active_only).filter(pk=pk).first(),
+                ("检测站", "inspection station"))
 
 
 def station_for_slot(*, slot: Slot) -> Station | None:
@@ -107,32 +115,20 @@ def station_days(*, station: Station, first: dt.date | None = None, days: int | 
 def own_vehicles(*, user):
     """The user's own live vehicles — only while the account's phone is the phone on file (as on "我的"): an
     account that cannot see its own vehicles cannot book for them either."""
-    from jiaoguan.identity.selectors import records_visible
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.registry.models import Vehicle
-
     if not getattr(user, "person_id", None) or not records_visible(user=user):
-        return Vehicle.objects.none()
-    return registry.vehicles_owned_by(person=user.person)
+        return []
+    return list(registry.vehicles_owned_by(person=user.person))
 
 
 def own_vehicle(*, user, vehicle_id):
     """One of the user's own live vehicles; anything else (someone else's, scrapped, missing) is the same 404."""
-    pk = parse_id(vehicle_id)
-    if pk is None:
-        raise not_found("机动车", "vehicle")
-    v = own_vehicles(user=user).filter(pk=pk).first()
-    if v is None:
-        raise not_found("机动车", "vehicle")
-    return v
+    return _one(vehicle_id, lambda pk: next((v for v in own_vehicles(user=user) if v.pk == pk), None),
+                ("机动车", "vehicle"))
 
 
 def vehicle_facts(*, vehicle, on: dt.date | None = None, summary=None) -> rules.Facts:
     """The facts the rules decide on, for the day ``on`` (default today): the schedule's on-site/online answer,
     compulsory insurance on that day, unsettled violations and the vehicle's status."""
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.violations.selectors import unsettled_for_vehicle
-
     on = on or clock.today()
     s = summary if summary is not None and summary.on == on else registry.vehicle_summary(vehicle=vehicle, on=on)
     return rules.Facts(
@@ -161,7 +157,7 @@ class VehicleOption:
     vehicle: object  # registry Vehicle
     summary: object  # registry VehicleSummary
     action: str  # rules.BOOK / MARK / NONE / BOOKED
-    refusals: list[rules.Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
     booking: InspectionBooking | None = None
     latest_mark: InspectionMark | None = None
     window_opens: dt.date | None = None
@@ -174,8 +170,6 @@ class VehicleOption:
 
 
 def vehicle_option(*, vehicle, summary=None, on: dt.date | None = None) -> VehicleOption:
-    from jiaoguan.registry import selectors as registry
-
     on = on or clock.today()
     summary = summary or registry.vehicle_summary(vehicle=vehicle, on=on)
     facts = vehicle_facts(vehicle=vehicle, on=on, summary=summary)
@@ -195,8 +189,6 @@ def booking_horizon(*, on: dt.date | None = None) -> dt.date:
 
 
 def my_vehicle_options(*, user, on: dt.date | None = None) -> list[VehicleOption]:
-    from jiaoguan.registry import selectors as registry
-
     vehicles = list(own_vehicles(user=user))
     summaries = registry.vehicle_summaries(vehicles=vehicles, on=on)
     return [vehicle_option(vehicle=v, summary=s, on=on) for v, s in zip(vehicles, summaries, strict=True)]
@@ -212,13 +204,8 @@ def my_inspection_bookings(*, user):
 
 def my_inspection_booking(*, user, booking_id) -> InspectionBooking:
     """By the engine booking's id; someone else's is the same 404 as a missing one."""
-    pk = parse_id(booking_id)
-    if pk is None:
-        raise not_found("检验预约", "inspection booking")
-    ib = my_inspection_bookings(user=user).filter(booking_id=pk).first()
-    if ib is None:
-        raise not_found("检验预约", "inspection booking")
-    return ib
+    return _one(booking_id, lambda pk: my_inspection_bookings(user=user).filter(booking_id=pk).first(),
+                ("检验预约", "inspection booking"))
 
 
 def hold_live(booking: Booking, now: dt.datetime | None = None) -> bool:
@@ -246,8 +233,6 @@ def my_mark(*, user, number: str) -> InspectionMark:
 
 def mark_verify(*, number: str, token: str) -> InspectionMark:
     """A mark by its number and secret token (the public verification page); wrong either way → 404."""
-    import hmac
-
     m = InspectionMark.objects.select_related("vehicle").filter(number=str(number or "")[:20]).first()
     if m is None or not hmac.compare_digest(m.token, str(token or "")):
         raise not_found("检验标志", "inspection mark")
@@ -283,11 +268,6 @@ def station_day(*, station: Station, day: dt.date) -> list[DaySlot]:
 
 
 def staff_booking(*, booking_id) -> InspectionBooking:
-    pk = parse_id(booking_id)
-    if pk is None:
-        raise not_found("检验预约", "inspection booking")
-    ib = (InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
-          .filter(booking_id=pk).first())
-    if ib is None:
-        raise not_found("检验预约", "inspection booking")
-    return ib
+    return _one(booking_id, lambda pk: (
+        InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
+        .filter(booking_id=pk).first()), ("检验预约", "inspection booking"))

@@ -26,25 +26,22 @@ from django.db import IntegrityError, transaction
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.bookings.models import Booking, Resource
-from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput, forbidden, not_found
+from jiaoguan.core.errors import Conflict, InvalidInput, Refusal, not_found
+from jiaoguan.core.ids import parse_id
+from jiaoguan.core.locks import lock_row, lock_rows
+from jiaoguan.identity.roles import require
 from jiaoguan.inspections import conf, rules, selectors
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
+from jiaoguan.registry import services as registry
 
 R = InspectionBooking.Result
+MANAGE = "booking.manage"  # adding stations, generating slots (identity.roles.PERMISSIONS); pages ask the same
 MAX_AHEAD_DAYS = 366  # slots are never made further ahead (and far dates would overflow the clock arithmetic)
 
 
-def _require(actor: Actor, permission: str) -> None:
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    if actor.role != "system" and actor.role not in PERMISSIONS.get(permission, frozenset()):
-        raise forbidden()
-
-
-def not_eligible(refusals: list[rules.Refusal]) -> Conflict:
+def not_eligible(refusals: list[Refusal]) -> Conflict:
     """One error carrying every reason (``fields`` reason0, reason1, …), like violations' online refusals."""
     return Conflict("inspections.not_eligible", "；".join(r.zh for r in refusals), "; ".join(r.en for r in refusals),
                     fields={f"reason{i}": (r.zh, r.en) for i, r in enumerate(refusals)})
@@ -55,7 +52,7 @@ def not_eligible(refusals: list[rules.Refusal]) -> Conflict:
 def station_create(*, code: str, name_zh: str, name_en: str, address: str, district: str, actor: Actor,
                    lanes: int = 2) -> Station:
     """A station with its first-come engine resource (kind inspection, hold ``HOLD_MINUTES``)."""
-    _require(actor, "booking.manage")
+    require(actor, MANAGE)
     code = (code or "").strip()
     errors: dict[str, tuple[str, str]] = {}
     if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
@@ -90,9 +87,10 @@ def station_create(*, code: str, name_zh: str, name_en: str, address: str, distr
 
 def station_set_active(*, station_id: int, active: bool, actor: Actor) -> Station:
     """Open or close a station for new bookings (existing bookings stay; staff cancel slots in the engine)."""
-    _require(actor, "booking.manage")
+    require(actor, MANAGE)
     with transaction.atomic():
-        station = Station.objects.select_for_update().filter(pk=station_id).first()
+        pk = parse_id(station_id)  # a path's id may be out of any column's range
+        station = lock_row(Station, pk) if pk else None
         if station is None:
             raise not_found("检测站", "inspection station")
         if station.active != active:
@@ -115,7 +113,7 @@ def slots_generate(*, station_id: int, first: dt.date, last: dt.date, opens: dt.
                    workdays_only: bool = False) -> Generated:
     """Slots of ``minutes`` between opening and closing time with ``lanes`` seats each, for every chosen day from
     ``first`` to ``last``. Re-running is safe: a slot already there (same start) or already started is skipped."""
-    _require(actor, "booking.manage")
+    require(actor, MANAGE)
     station = selectors.station_get(station_id=station_id, active_only=False)
     lanes = station.lanes if lanes is None else lanes
     errors: dict[str, tuple[str, str]] = {}
@@ -232,7 +230,7 @@ def inspection_cancel(*, user, booking_id: int, actor: Actor) -> InspectionBooki
 # --- Staff: attendance and results ------------------------------------------------------------------------------------
 
 def inspection_attendance(*, booking_id: int, attended: bool, actor: Actor) -> InspectionBooking:
-    _require(actor, "booking.attendance")
+    require(actor, "booking.attendance")
     ib = selectors.staff_booking(booking_id=booking_id)
     bookings.booking_mark(booking_id=ib.booking_id, attended=attended, actor=actor)
     return selectors.staff_booking(booking_id=booking_id)
@@ -241,7 +239,7 @@ def inspection_attendance(*, booking_id: int, attended: bool, actor: Actor) -> I
 def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str = "") -> InspectionBooking:
     """Record the test of an attended booking: passed → the registry records the inspection (the due date moves
     on); failed → noted (the owner books a retest: a new round). Recorded once."""
-    _require(actor, "booking.attendance")
+    require(actor, "booking.attendance")
     note = " ".join(str(note or "").split())
     if len(note) > 300:
         raise InvalidInput("inspections.note_too_long", "备注不能超过300字", "The note may be at most 300 characters",
@@ -250,7 +248,7 @@ def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str 
         raise InvalidInput("inspections.note_required", "不合格须填写不合格项目", "Say what failed", field="note")
     with transaction.atomic():
         pk = parse_id(booking_id)
-        ib = InspectionBooking.objects.select_for_update().filter(booking_id=pk).first() if pk else None
+        ib = next(iter(lock_rows(InspectionBooking.objects.filter(booking_id=pk))), None) if pk else None
         if ib is None:
             raise not_found("检验预约", "inspection booking")
         ib = selectors.staff_booking(booking_id=ib.booking_id)
@@ -259,8 +257,6 @@ def inspection_result(*, booking_id: int, passed: bool, actor: Actor, note: str 
             raise Conflict(block, *rules.RESULT_BLOCKS[block])
         old = {"result": ib.result}
         if passed:
-            from jiaoguan.registry import services as registry
-
             inspected_on = min(selectors.local_date(ib.booking.slot.starts_at), clock.today())
             registry.vehicle_record_inspection(vehicle=ib.vehicle, inspected_on=inspected_on, actor=actor)
         ib.result = R.PASSED if passed else R.FAILED
@@ -278,8 +274,6 @@ def mark_apply(*, user, vehicle_id: int, actor: Actor) -> InspectionMark:
     """网上申领检验标志: for the owner's vehicle whose due point is an exempt year, due (or overdue), insured today
     and with no unsettled violations: the electronic mark is issued at once and the registry records the
     inspection date (moving the due date to the next point). One mark per due point, even under a race."""
-    from jiaoguan.registry import services as registry
-
     today = clock.today()
     with transaction.atomic():
         vehicle = selectors.own_vehicle(user=user, vehicle_id=vehicle_id)  # 404 for anyone else's

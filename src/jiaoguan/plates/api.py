@@ -24,19 +24,13 @@ from ninja import Router, Schema, Status
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
 from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import not_found
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
-from jiaoguan.identity.auth import AUTH, current_user, require_role
+from jiaoguan.core.http import actor_of, client_ip
+from jiaoguan.core.idempotency import api_once
+from jiaoguan.identity.auth import AUTH, current_user, require_permission
 from jiaoguan.plates import selectors, services
 from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
 
 router = Router(tags=["plates"])
-
-VIEW_ROLES = ("clerk", "approver", "admin")
-MANAGE_ROLES = ("approver", "admin")
-
-
 
 
 def _number_out(p: PlateNumber) -> dict:
@@ -56,18 +50,17 @@ def selection_out(sel: Selection) -> dict:
     }
 
 
-def _key(request) -> str:
-    return request.headers.get("Idempotency-Key")
+def _step(request, selection_id: int, action: str, service, *, fingerprint: str | None = None, **kwargs) -> Status:
+    """One citizen step on a selection, once per Idempotency-Key: ``service(user=, selection_id=, ip=, **kwargs)``,
+    answered with the selection as it is then."""
+    user = current_user(request)
+    ip = client_ip(request)
 
-
-def _run(request, user, action: str, selection_id: int, fingerprint: str, fn) -> Status:
     def run():
-        fn()
-        sel = selectors.my_selection(user=user, selection_id=selection_id)
-        return 200, selection_out(sel)
+        service(user=user, selection_id=selection_id, ip=ip, **kwargs)
+        return 200, selection_out(selectors.my_selection(user=user, selection_id=selection_id))
 
-    return Status(*idempotent(scope=f"user:{user.pk}:plates-{action}", key=_key(request),
-                              fingerprint=f"{selection_id}:{fingerprint}", run=run))
+    return api_once(request, user, f"plates-{action}", fingerprint=f"{selection_id}:{fingerprint or action}", run=run)
 
 
 @router.get("me/plates/vehicles", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -107,10 +100,7 @@ def my_selection(request, selection_id: int):
 @router.post("me/plates/selections/{selection_id}/draw", auth=AUTH, response={200: dict, **ERRORS},
              summary="Draw (or redraw) a batch of random available numbers (Idempotency-Key required)")
 def draw(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "draw", selection_id, "draw",
-                lambda: services.selection_draw(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "draw", services.selection_draw)
 
 
 class NumberIn(Schema):
@@ -129,45 +119,34 @@ def compose(request, selection_id: int, payload: NumberIn):
 @router.post("me/plates/selections/{selection_id}/hold", auth=AUTH, response={200: dict, **ERRORS},
              summary="Hold a drawn or composed number for the office's hold minutes (Idempotency-Key required)")
 def hold(request, selection_id: int, payload: NumberIn):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "hold", selection_id, payload.number,
-                lambda: services.selection_hold(user=user, selection_id=selection_id, number=payload.number, ip=ip))
+    return _step(request, selection_id, "hold", services.selection_hold, fingerprint=payload.number,
+                 number=payload.number)
 
 
 @router.post("me/plates/selections/{selection_id}/keep", auth=AUTH, response={200: dict, **ERRORS},
              summary="Hold a plate I held before (DOMAIN §5 conditions; Idempotency-Key required)")
 def keep(request, selection_id: int, payload: NumberIn):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "keep", selection_id, payload.number,
-                lambda: services.selection_keep_previous(user=user, selection_id=selection_id,
-                                                         number=payload.number, ip=ip))
+    return _step(request, selection_id, "keep", services.selection_keep_previous, fingerprint=payload.number,
+                 number=payload.number)
 
 
 @router.post("me/plates/selections/{selection_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
              summary="Confirm the held number: assigned to the vehicle (Idempotency-Key required)")
 def confirm(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "confirm", selection_id, "confirm",
-                lambda: services.selection_confirm(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "confirm", services.selection_confirm)
 
 
 @router.post("me/plates/selections/{selection_id}/release", auth=AUTH, response={200: dict, **ERRORS},
              summary="Give the held number back (Idempotency-Key required)")
 def release(request, selection_id: int):
-    user = current_user(request)
-    ip = client_ip(request)
-    return _run(request, user, "release", selection_id, "release",
-                lambda: services.selection_release(user=user, selection_id=selection_id, ip=ip))
+    return _step(request, selection_id, "release", services.selection_release)
 
 
 # --- staff ---------------------------------------------------------------------------------------------------------
 
-def _staff(request, *roles: str) -> Actor:
-    user = require_role(request, *(roles or VIEW_ROLES))
-    return Actor.of(user, ip=client_ip(request))
+def _staff(request, permission: str = "plate.view") -> Actor:
+    """The staff member acting, if their role holds ``permission`` (the one services enforce: plate.manage)."""
+    return actor_of(request, require_permission(request, permission))
 
 
 @router.get("staff/plates/offices", auth=AUTH, response={200: list[dict], **ERRORS},
@@ -188,7 +167,7 @@ class GenerateIn(Schema):
 @router.post("staff/plates/offices/{office_id}/generate", auth=AUTH, response={200: dict, **ERRORS},
              summary="Generate a series of numbers into the pool (idempotent)")
 def staff_generate(request, office_id: int, payload: GenerateIn):
-    actor = _staff(request, *MANAGE_ROLES)
+    actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=office_id)
     r = services.plate_pool_generate(office=office, kind=payload.kind, series=payload.series, actor=actor)
     return {"series": r.series, "kind": r.kind, "candidates": r.candidates, "valid": r.valid, "added": r.added,
@@ -216,7 +195,7 @@ class PolicyIn(Schema):
 
 @router.post("staff/plates/policies", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a withholding policy")
 def staff_policy_add(request, payload: PolicyIn):
-    actor = _staff(request, *MANAGE_ROLES)
+    actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=payload.office_id)
     p = services.policy_add(office=office, name=payload.name, rule=payload.rule, value=payload.value,
                             kind=payload.kind, actor=actor)
@@ -226,10 +205,8 @@ def staff_policy_add(request, payload: PolicyIn):
 @router.post("staff/plates/policies/{policy_id}/deactivate", auth=AUTH, response={200: dict, **ERRORS},
              summary="Deactivate a withholding policy (its numbers return to the pool)")
 def staff_policy_deactivate(request, policy_id: int):
-    actor = _staff(request, *MANAGE_ROLES)
-    p = WithholdPolicy.objects.filter(pk=policy_id).select_related("office").first()
-    if p is None:
-        raise not_found("保留策略", "withholding policy")
+    actor = _staff(request, services.MANAGE)
+    p = selectors.policy_get(policy_id=policy_id)
     return _policy_out(services.policy_deactivate(policy=p, actor=actor))
 
 

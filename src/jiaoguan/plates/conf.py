@@ -25,5 +25,5 @@ DEFAULTS: dict = {
 
 
 def get(name: str):
-    overrides = getattr(settings, "JIAOGUAN_PLATES", {}) or {}
+    overrides = settings.JIAOGUAN_PLATES
     return overrides.get(name, DEFAULTS[name])

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jiaoguan.core.audit import Actor
+from jiaoguan.plates import services
+from jiaoguan.plates.models import Office, PlateNumber, WithholdPolicy
 
 DEFAULT_POLICIES = (
     ("警用及公务保留号段 粤B·J****", "prefix", "J", ""),
@@ -28,9 +30,6 @@ class DemoPlates:
 def demo_plates(*, prefix: str = "粤B", code: str = "440300", name: str = "深圳市公安局交通警察局车辆管理所",
                 ordinary_series: tuple[str, ...] = ("A####",), nev_series: tuple[str, ...] = ("D0####", "F0####"),
                 seed: int = 2026) -> DemoPlates:
-    from jiaoguan.plates import services
-    from jiaoguan.plates.models import Office, PlateNumber, WithholdPolicy
-
     actor = Actor.system("demo")
     office = Office.objects.filter(prefix=prefix).first()
     if office is None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.core.ids import parse_id
 from jiaoguan.core.outbox import subscribe
+from jiaoguan.plates import rules, services
+from jiaoguan.plates.models import PlateHistory
+from jiaoguan.registry import selectors as registry
+
 
 def _record(*, vehicle_id: int, person_id: int | None, source: str) -> None:
-    from jiaoguan.plates import rules, services
-    from jiaoguan.plates.models import PlateHistory
-    from jiaoguan.registry import selectors as registry
-
     vehicle = registry.vehicle_get(vehicle_id=vehicle_id)
     if vehicle is None or person_id is None or vehicle.plate_type not in rules.KIND_SHAPES:
         return
@@ -28,21 +29,8 @@ def _record(*, vehicle_id: int, person_id: int | None, source: str) -> None:
                                   actor=Actor.system("plates.history"), vehicle_id=vehicle.pk)
 
 
-def _id(value) -> int | None:
-    """A positive database id from a payload value, or None for anything malformed (dropped, not retried)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 @subscribe("registry.vehicle_owner_changed")
 def on_owner_changed(payload: dict) -> None:
-    from jiaoguan.plates.models import PlateHistory
-
-    vehicle_id, person_id = _id((payload or {}).get("vehicle_id")), _id((payload or {}).get("old_owner_id"))
+    vehicle_id, person_id = parse_id((payload or {}).get("vehicle_id")), parse_id((payload or {}).get("old_owner_id"))
     if vehicle_id is not None and person_id is not None:
         _record(vehicle_id=vehicle_id, person_id=person_id, source=PlateHistory.Source.SALE)

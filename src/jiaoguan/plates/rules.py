@@ -18,10 +18,10 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.errors import InvalidInput, Refusal
 from jiaoguan.core.identifiers import PLATE_LETTERS, PROVINCES, plate_kind, validate_plate
+from jiaoguan.core.states import StateMachine
 
 DIGITS = "0123456789"
 
@@ -40,6 +40,27 @@ DEFAULT_COMPOSE_PATTERNS: dict[str, list[str]] = {
 }
 
 SERIES_CHARS = {"#": DIGITS, "@": PLATE_LETTERS, "*": PLATE_LETTERS + DIGITS}
+
+# --- life cycles (core.states): a selection, and a number of the pool ---------------------------------------------
+
+# A selection is open until its owner confirms a number (once: the vehicle's one selection); a cancelled one lets
+# the vehicle start again. Every step of an open selection (draw, compose, hold, keep, release) needs it open.
+SELECTION = StateMachine("plates.selection", {
+    "open": ("confirmed", "cancelled"),
+    "confirmed": (),
+    "cancelled": (),
+}, code="plates.selection_closed", what=("选号", "The selection"))
+
+# A pool number: drawn or composed numbers are held (a hold may be taken again by its selection or after it
+# expired); a held number is confirmed (assigned) or goes back (available, or withheld if a policy covers it); a
+# policy withholds available numbers and frees them when deactivated; a previous plate of the owner's is held
+# from withheld; a vehicle's provisional number goes back to the pool once its chosen number is assigned.
+NUMBER = StateMachine("plates.number", {
+    "available": ("held", "withheld"),
+    "held": ("held", "available", "withheld", "assigned"),
+    "withheld": ("available", "held"),
+    "assigned": ("available", "withheld"),
+}, code="plates.number_status", what=("号码", "The number"))
 
 
 def _bad(code: str, zh: str, en: str, field: str = "number") -> InvalidInput:
@@ -166,13 +187,6 @@ def policy_matches(rule: str, value: str, serial: str) -> bool:
 
 
 # --- keeping a previous plate (DOMAIN §5) -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    zh: str
-    en: str
-
 
 def keep_refusals(*, held_from: dt.date, given_up_on: dt.date, today: dt.date, violations_cleared: bool,
                   min_held_days: int = 365, within_days: int = 730) -> list[Refusal]:

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from jiaoguan.core import clock
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import Refusal, not_found
+from jiaoguan.identity.selectors import records_visible
 from jiaoguan.plates import rules
 from jiaoguan.plates.models import Office, PlateHistory, PlateNumber, Selection, WithholdPolicy
+from jiaoguan.registry import selectors as registry
+from jiaoguan.violations import selectors as violations
 
 LIVE_STATUSES = ("normal", "mortgaged")  # registry.Vehicle.Status values a plate can be chosen for
 
@@ -36,6 +39,13 @@ def active_policies(*, office: Office) -> list[WithholdPolicy]:
 def policies(*, office: Office | None = None) -> list[WithholdPolicy]:
     qs = WithholdPolicy.objects.select_related("office").order_by("office__prefix", "-active", "pk")
     return list(qs.filter(office=office) if office else qs)
+
+
+def policy_get(*, policy_id: int) -> WithholdPolicy:
+    policy = WithholdPolicy.objects.filter(pk=policy_id).select_related("office").first()
+    if policy is None:
+        raise not_found("保留策略", "withholding policy")
+    return policy
 
 
 def withholding_policy(*, policies: list[WithholdPolicy], kind: str, number: str) -> WithholdPolicy | None:
@@ -96,7 +106,7 @@ class Eligibility:
     office: Office | None
     kind: str
     selection: Selection | None = None
-    refusals: list[rules.Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
 
     @property
     def eligible(self) -> bool:
@@ -105,9 +115,6 @@ class Eligibility:
 
 def own_vehicles(*, user) -> list:
     """The user's own vehicles, only while the account may see them (phone on file matches: identity)."""
-    from jiaoguan.identity.selectors import records_visible
-    from jiaoguan.registry import selectors as registry
-
     if user is None or getattr(user, "person_id", None) is None or not records_visible(user=user):
         return []
     return list(registry.vehicles_owned_by(person=user.person))
@@ -141,21 +148,21 @@ def eligibility(*, vehicle, today: dt.date | None = None) -> Eligibility:
                  .order_by("-pk").first())
     out = Eligibility(vehicle=vehicle, office=office, kind=kind, selection=selection)
     if vehicle.status not in LIVE_STATUSES:
-        out.refusals.append(rules.Refusal("plates.vehicle_status", "车辆状态不正常，不能选号",
-                                          "The vehicle is not in use; no number can be chosen for it"))
+        out.refusals.append(Refusal("plates.vehicle_status", "车辆状态不正常，不能选号",
+                                    "The vehicle is not in use; no number can be chosen for it"))
     if kind not in rules.KIND_SHAPES:
-        out.refusals.append(rules.Refusal("plates.kind_not_served", "该号牌种类不能网上选号",
-                                          "Numbers of this plate type cannot be chosen online"))
+        out.refusals.append(Refusal("plates.kind_not_served", "该号牌种类不能网上选号",
+                                    "Numbers of this plate type cannot be chosen online"))
     if office is None:
-        out.refusals.append(rules.Refusal("plates.no_office", "该车辆所属发牌机关未开通网上选号",
-                                          "The vehicle's issuing office does not offer online selection"))
+        out.refusals.append(Refusal("plates.no_office", "该车辆所属发牌机关未开通网上选号",
+                                    "The vehicle's issuing office does not offer online selection"))
     elif (today - vehicle.registration_date).days > office.eligible_days:
-        out.refusals.append(rules.Refusal(
+        out.refusals.append(Refusal(
             "plates.not_new", f"仅注册登记{office.eligible_days}日内的新车可以网上选号",
             f"Only vehicles registered in the last {office.eligible_days} days can choose a number online"))
     if selection is not None and selection.status == Selection.Status.CONFIRMED:
-        out.refusals.append(rules.Refusal("plates.already_chosen", "该车辆已选定号牌",
-                                          "A number has already been chosen for this vehicle"))
+        out.refusals.append(Refusal("plates.already_chosen", "该车辆已选定号牌",
+                                    "A number has already been chosen for this vehicle"))
     return out
 
 
@@ -169,6 +176,4 @@ def my_eligibility(*, user) -> list[Eligibility]:
 def plate_violations_cleared(*, plate: str) -> bool:
     """No violation on ``plate`` left unhandled, unpaid or under dispute (DOMAIN §5: a previous plate is kept
     only with its violations cleared)."""
-    from jiaoguan.violations import selectors as violations
-
     return not violations.unsettled_for_vehicle(plate=plate).exists()

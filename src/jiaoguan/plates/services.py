@@ -20,21 +20,20 @@ from django.db.models import F, Q
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited, forbidden
+from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited
 from jiaoguan.core.i18n import zh_en
+from jiaoguan.core.identifiers import PLATE_LETTERS, PROVINCES, validate_plate
+from jiaoguan.core.locks import lock_row
 from jiaoguan.identity import ratelimit
+from jiaoguan.identity.roles import require
 from jiaoguan.plates import conf, rules, selectors
 from jiaoguan.plates.models import Office, PlateHistory, PlateNumber, Selection, WithholdPolicy
+from jiaoguan.registry import selectors as registry
+from jiaoguan.registry import services as registry_services
 
 S = PlateNumber.Status
+MANAGE = "plate.manage"  # pools and withholding policies (identity.roles.PERMISSIONS); pages ask the same
 _rng = random.SystemRandom()
-
-
-def _require_manage(actor: Actor) -> None:
-    from jiaoguan.identity.roles import PERMISSIONS
-
-    if actor.role != "system" and actor.role not in PERMISSIONS["plate.manage"]:
-        raise forbidden()
 
 
 def _bad(field: str, code: str, zh: str, en: str) -> InvalidInput:
@@ -92,9 +91,7 @@ def _check_office_values(*, batch_size: int, redraws: int, hold_minutes: int, el
 
 def office_create(*, code: str, name: str, prefix: str, actor: Actor, batch_size: int = 10, redraws: int = 2,
                   hold_minutes: int = 15, eligible_days: int = 30, compose_patterns: dict | None = None) -> Office:
-    from jiaoguan.core.identifiers import PLATE_LETTERS, PROVINCES
-
-    _require_manage(actor)
+    require(actor, MANAGE)
     prefix = str(prefix or "").strip().upper()
     if len(prefix) != 2 or prefix[0] not in PROVINCES or prefix[1] not in PLATE_LETTERS:
         raise _bad("prefix", "plates.prefix", "号牌前缀应为省份简称加发牌机关字母，例如“粤B”",
@@ -114,13 +111,13 @@ def office_create(*, code: str, name: str, prefix: str, actor: Actor, batch_size
 def office_update(*, office: Office, actor: Actor, **changes) -> Office:
     """Change an office's selection settings (batch size, redraws, hold minutes, window, compose patterns,
     active). Selections already started keep the batch size and draws they started with."""
-    _require_manage(actor)
+    require(actor, MANAGE)
     allowed = {"batch_size", "redraws", "hold_minutes", "eligible_days", "compose_patterns", "active", "name"}
     unknown = set(changes) - allowed
     if unknown:
         raise _bad(sorted(unknown)[0], "plates.office_field", "不能修改该项", "This setting cannot be changed")
     with transaction.atomic():
-        locked = Office.objects.select_for_update().get(pk=office.pk)
+        locked = lock_row(Office, office.pk)
         old = _office_state(locked)
         merged = {k: changes.get(k, getattr(locked, k)) for k in
                   ("batch_size", "redraws", "hold_minutes", "eligible_days", "compose_patterns")}
@@ -157,7 +154,7 @@ def plate_pool_generate(*, office: Office, kind: str, series: str, actor: Actor,
     """Add every valid number of a series to the office's pool (bulk, idempotent: numbers already in the pool
     are left alone, so re-running adds nothing twice). A number a withholding policy covers is added as
     withheld; one already on a registered vehicle as assigned. E.g. series "A####" adds 粤BA0000–粤BA9999."""
-    _require_manage(actor)
+    require(actor, MANAGE)
     if kind not in rules.KIND_SHAPES:
         raise _bad("kind", "plates.kind", "号牌种类不正确", "Unknown plate kind")
     series = rules.check_series(series, kind=kind)
@@ -165,7 +162,6 @@ def plate_pool_generate(*, office: Office, kind: str, series: str, actor: Actor,
     if size > conf.get("GENERATE_MAX"):
         raise _bad("series", "plates.series_too_large", f"号段过大（{size}个），一次最多生成{conf.get('GENERATE_MAX')}个",
                    f"The series is too large ({size} numbers); at most {conf.get('GENERATE_MAX')} per run")
-    from jiaoguan.registry import selectors as registry
 
     rng = random.Random(seed) if seed is not None else _rng
     policies = selectors.active_policies(office=office)
@@ -195,7 +191,7 @@ def plate_pool_generate(*, office: Office, kind: str, series: str, actor: Actor,
         used += sum(1 for r in rows if r.status == S.ASSIGNED)
 
     with transaction.atomic():
-        Office.objects.select_for_update().get(pk=office.pk)  # one generation per office at a time
+        lock_row(Office, office.pk)  # one generation per office at a time
         pending: list[str] = []
         for serial in rules.expand_series(series):
             number = office.prefix + serial
@@ -225,7 +221,7 @@ def _policy_state(p: WithholdPolicy) -> dict:
 def policy_add(*, office: Office, name: str, rule: str, value: str, actor: Actor, kind: str = "") -> WithholdPolicy:
     """Withhold numbers from the public pool (e.g. prefix "J" keeps 粤B·J**** for the police; contains "4").
     Available numbers it covers become withheld at once; held and assigned ones are left as they are."""
-    _require_manage(actor)
+    require(actor, MANAGE)
     name = " ".join(str(name or "").split())
     if not 1 <= len(name) <= 60:
         raise _bad("name", "plates.policy_name", "请填写名称（60字以内）", "Enter a name (up to 60 characters)")
@@ -248,9 +244,9 @@ def policy_add(*, office: Office, name: str, rule: str, value: str, actor: Actor
 
 def policy_deactivate(*, policy: WithholdPolicy, actor: Actor) -> WithholdPolicy:
     """Stop withholding: its numbers return to the pool unless another active policy covers them."""
-    _require_manage(actor)
+    require(actor, MANAGE)
     with transaction.atomic():
-        locked = WithholdPolicy.objects.select_for_update().get(pk=policy.pk)
+        locked = lock_row(WithholdPolicy, policy.pk)
         if not locked.active:
             raise Conflict("plates.policy_inactive", "该策略已停用", "This policy is already inactive")
         locked.active, locked.deactivated_at = False, clock.now()
@@ -275,17 +271,13 @@ def policy_deactivate(*, policy: WithholdPolicy, actor: Actor) -> WithholdPolicy
 
 # --- selections ---------------------------------------------------------------------------------------------------
 
-def _actor(user, ip: str = "") -> Actor:
-    return Actor.of(user, ip=ip)
-
-
 def _locked_selection(*, user, selection_id: int) -> Selection:
     sel = selectors.my_selection(user=user, selection_id=selection_id)  # 404 unless it is the user's
     return Selection.objects.select_for_update().select_related("office").get(pk=sel.pk)
 
 
 def _require_open(sel: Selection) -> None:
-    if sel.status != Selection.Status.OPEN:
+    if not rules.SELECTION.allows(sel.status, Selection.Status.CONFIRMED):  # the steps of an open selection
         zh, en = zh_en(Selection.Status(sel.status).label)
         raise Conflict("plates.selection_closed", f"选号已结束（{zh}）", f"This selection is closed ({en.lower()})")
 
@@ -315,7 +307,7 @@ def selection_start(*, user, vehicle_id: int, ip: str = "") -> Selection:
                 raise Conflict("plates.already_chosen", "该车辆已选定号牌",
                                "A number has already been chosen for this vehicle") from None
             return sel
-        audit_record(actor=_actor(user, ip), action="plates.selection_start", obj=sel,
+        audit_record(actor=Actor.of(user, ip=ip), action="plates.selection_start", obj=sel,
                      new={"vehicle_id": vehicle.pk, "kind": e.kind, "draws_allowed": sel.draws_allowed,
                           "batch_size": sel.batch_size, "previous_plate": vehicle.plate},
                      subject_person_id=user.person_id)
@@ -355,7 +347,7 @@ def selection_draw(*, user, selection_id: int, ip: str = "") -> Selection:
         sel.draws_used += 1
         sel.updated_at = clock.now()
         sel.save(update_fields=["offered", "draws_used", "updated_at"])
-        audit_record(actor=_actor(user, ip), action="plates.draw", obj=sel, old=old,
+        audit_record(actor=Actor.of(user, ip=ip), action="plates.draw", obj=sel, old=old,
                      new={"offered": numbers, "draws_used": sel.draws_used}, subject_person_id=sel.person_id)
     return sel
 
@@ -377,7 +369,6 @@ def _check_composable(*, sel: Selection, number: str) -> str:
     if row is not None and not (row.status == S.AVAILABLE or (row.status == S.HELD and row.held_by_id == sel.pk)
                                 or (row.status == S.HELD and row.hold_expires_at <= clock.now())):
         raise Conflict("plates.taken", "该号码已被选用", "This number is taken", field="number")
-    from jiaoguan.registry import selectors as registry
 
     if registry.plates_in_use(plates=[number]):
         raise Conflict("plates.taken", "该号码已被选用", "This number is taken", field="number")
@@ -454,7 +445,7 @@ def _hold(*, sel: Selection, row: PlateNumber, actor: Actor, source: str, allow_
 def selection_hold(*, user, selection_id: int, number: str, ip: str = "") -> PlateNumber:
     """Hold a number of the current batch, or a composed one, for the office's hold minutes. Holding the
     number already held is a no-op; holding another while one is held is refused (release it first)."""
-    actor = _actor(user, ip)
+    actor = Actor.of(user, ip=ip)
     with transaction.atomic():
         sel = _locked_selection(user=user, selection_id=selection_id)
         _require_open(sel)
@@ -481,7 +472,7 @@ def selection_keep_previous(*, user, selection_id: int, number: str, ip: str = "
     """Keep a plate the owner held before (DOMAIN §5): held ≥ 1 year, given up within 2 years, its violations
     cleared, not on any vehicle of the register now and of the selection's kind. The number is then held like
     any other and confirmed; a withholding policy does not stop the person who held it."""
-    actor = _actor(user, ip)
+    actor = Actor.of(user, ip=ip)
     with transaction.atomic():
         sel = _locked_selection(user=user, selection_id=selection_id)
         _require_open(sel)
@@ -499,7 +490,6 @@ def selection_keep_previous(*, user, selection_id: int, number: str, ip: str = "
         if refusals:
             raise Conflict(refusals[0].code, "；".join(r.zh for r in refusals), "; ".join(r.en for r in refusals),
                            field="number")
-        from jiaoguan.registry import selectors as registry
 
         if registry.plates_in_use(plates=[canonical]):
             raise Conflict("plates.keep_in_use", "该号牌仍登记在其他车辆上，暂不能保留使用",
@@ -522,6 +512,7 @@ def _release_row(*, row: PlateNumber, actor: Actor, action: str, now: dt.datetim
     if only_expired:
         cond &= Q(hold_expires_at__lte=now)
     back = _back_status(row)
+    rules.NUMBER.check(S.HELD, back)
     held_by = row.held_by_id
     changed = PlateNumber.objects.filter(cond).update(status=back, held_by=None, hold_expires_at=None,
                                                       version=F("version") + 1, updated_at=now)
@@ -549,17 +540,14 @@ def selection_release(*, user, selection_id: int, ip: str = "") -> Selection:
             raise Conflict("plates.nothing_held", "当前没有锁定的号码", "No number is held")
         now = clock.now()
         for row in rows:
-            _release_row(row=row, actor=_actor(user, ip), action="plates.release", now=now)
+            _release_row(row=row, actor=Actor.of(user, ip=ip), action="plates.release", now=now)
     return sel
 
 
 def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
     """Confirm the held number: it is assigned to the vehicle through the registry (audited there and here);
     the vehicle's provisional number goes back to the pool. A hold past its expiry cannot be confirmed."""
-    from jiaoguan.registry import selectors as registry
-    from jiaoguan.registry import services as registry_services
-
-    actor = _actor(user, ip)
+    actor = Actor.of(user, ip=ip)
     with transaction.atomic():
         sel = _locked_selection(user=user, selection_id=selection_id)
         _require_open(sel)
@@ -570,6 +558,7 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         if row.hold_expires_at <= now:
             raise Conflict("plates.hold_expired", "号码锁定已过期，请重新选择",
                            "The hold on this number has expired; choose again")
+        rules.NUMBER.check(row.status, S.ASSIGNED)
         vehicle = registry.vehicle_get(vehicle_id=sel.vehicle_id)
         old_plate = vehicle.plate
         # every plate row this transaction changes is locked before the registry writes its audit row (the
@@ -587,9 +576,12 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         for old in old_rows:
             policy = selectors.withholding_policy(policies=selectors.active_policies(office=old.office),
                                                   kind=old.kind, number=old.number)
+            back = S.WITHHELD if policy else S.AVAILABLE
+            rules.NUMBER.check(old.status, back)
             PlateNumber.objects.filter(pk=old.pk, status=S.ASSIGNED).update(
-                status=S.WITHHELD if policy else S.AVAILABLE, withheld_by=policy, assigned_vehicle_id=None,
+                status=back, withheld_by=policy, assigned_vehicle_id=None,
                 version=F("version") + 1, updated_at=now)
+        rules.SELECTION.check(sel.status, Selection.Status.CONFIRMED)
         sel.status, sel.plate, sel.confirmed_at, sel.updated_at = Selection.Status.CONFIRMED, row.number, now, now
         sel.save(update_fields=["status", "plate", "confirmed_at", "updated_at"])
         audit_record(actor=actor, action="plates.confirm", obj=sel, old={"status": Selection.Status.OPEN,
@@ -622,10 +614,9 @@ def plate_history_record(*, person_id: int, plate: str, plate_type: str, held_fr
                          source: str, actor: Actor, vehicle_id: int | None = None) -> PlateHistory | None:
     """Note that a person gave up a plate (from the registry's events, or entered by staff from the old
     records). Recording the same give-up twice is a no-op (None)."""
-    from jiaoguan.core.identifiers import validate_plate
 
     if source == PlateHistory.Source.STAFF:
-        _require_manage(actor)
+        require(actor, MANAGE)
     plate = validate_plate(plate)
     if given_up_on < held_from:
         raise _bad("given_up_on", "plates.history_dates", "停用日期不能早于启用日期",

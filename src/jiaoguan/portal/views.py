@@ -38,7 +38,7 @@ from jiaoguan.payments.selectors import (
     receipt_for_order,
 )
 from jiaoguan.payments.services import order_create, order_pay, order_reconcile
-from jiaoguan.portal import catalogue
+from jiaoguan.portal.applications import catalogue
 from jiaoguan.portal.forms import PayOrderForm, ReferenceLookupForm
 
 # --- access ----------------------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """Generic eligibility rules any service may use (samples for the second wave's service-specific rules)."""
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
+from jiaoguan.applications import selectors
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule
 from jiaoguan.core import clock
+from jiaoguan.core.errors import Refusal
 from jiaoguan.core.i18n import choice_label, zh_en
+from jiaoguan.registry import selectors as registry
 
 
 @eligibility_rule("account.real_name", before_form=True)
@@ -26,8 +29,6 @@ def real_name_verified(ctx: RuleContext) -> list[Refusal]:
 def licence_valid(ctx: RuleContext) -> list[Refusal]:
     """The applicant holds a driving licence in the registry that is valid today. params: ``allow_expired_days``
     (a licence expired at most that many days ago still counts: renewal after expiry)."""
-    from jiaoguan.registry import selectors as registry
-
     person = ctx.person
     licence = registry.licence_for_person(person=person) if person is not None else None
     if licence is None:
@@ -45,12 +46,7 @@ def licence_valid(ctx: RuleContext) -> list[Refusal]:
 @eligibility_rule("application.one_open", before_form=True)
 def one_open_application(ctx: RuleContext) -> list[Refusal]:
     """At most one open (submitted, not yet decided) application of this service per applicant."""
-    from jiaoguan.applications.models import OPEN_STATES, Application
-
-    qs = Application.objects.filter(applicant=ctx.user, service_code=ctx.service.code, status__in=OPEN_STATES)
-    if ctx.application is not None:
-        qs = qs.exclude(pk=ctx.application.pk)
-    if qs.exists():
+    if selectors.has_open_application(user=ctx.user, service_code=ctx.service.code, besides=ctx.application):
         return [Refusal("application.already_open", f"您已有一件“{ctx.service.name.zh}”申请正在办理，请等待办结",
                         f"You already have an open “{ctx.service.name.en}” application; wait until it is decided")]
     return []

@@ -10,9 +10,13 @@ the engine's ``post`` output then sends the new licence and keeps the tracking n
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_record
+from jiaoguan.core.errors import Conflict, Refusal
+from jiaoguan.registry import rules as registry_rules
+from jiaoguan.registry import selectors as registry
+from jiaoguan.registry import services as registry_services
 
 RENEW = "renew"
 REPLACE = ("replace_lost", "replace_damaged")
@@ -20,42 +24,38 @@ FULL_SCORE = 12
 
 
 def _licence(person):
-    from jiaoguan.registry import selectors
-
-    return selectors.licence_for_person(person=person) if person is not None else None
+    return registry.licence_for_person(person=person) if person is not None else None
 
 
 @eligibility_rule("licence_renewal.eligible", before_form=True)
 def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
-    from jiaoguan.registry import rules
-
     licence = _licence(ctx.person)
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     today = clock.today()
-    status = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=today)
+    status = registry_rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=today)
     kind = ctx.data.get("kind")
     if kind == RENEW:
         if licence.valid_until is None:
             return [Refusal("licence.long_term", "您的驾驶证长期有效，无需换证",
                             "Your licence is valid for life; it needs no renewal")]
-        if status == rules.STATUS_VALID and not rules.renewal_window_open(licence.valid_until, today):
-            start, _end = rules.renewal_window(licence.valid_until)
+        if status == registry_rules.STATUS_VALID and not registry_rules.renewal_window_open(licence.valid_until, today):
+            start, _end = registry_rules.renewal_window(licence.valid_until)
             return [Refusal("licence.renewal_not_open", f"驾驶证有效期满前90日内方可换证（{start:%Y-%m-%d}起）",
                             f"Renewal opens 90 days before expiry (from {start:%Y-%m-%d})")]
-        if status == rules.STATUS_CANCELLED:
+        if status == registry_rules.STATUS_CANCELLED:
             return [Refusal("licence.cancelled", "驾驶证超过有效期一年已注销，须考科目一后到窗口恢复",
                             "The licence was cancelled more than a year after expiry; pass the theory test and "
                             "restore it at a counter")]
-        if status not in (rules.STATUS_VALID, rules.STATUS_EXPIRED):
-            zh, en = rules.STATUS_LABELS.get(status, (status, status))
+        if status not in (registry_rules.STATUS_VALID, registry_rules.STATUS_EXPIRED):
+            zh, en = registry_rules.STATUS_LABELS.get(status, (status, status))
             return [Refusal("licence.status", f"驾驶证状态为“{zh}”，不能换证",
                             f"The licence is {en.lower()}, so it cannot be renewed")]
         return []
-    if kind in REPLACE and status != rules.STATUS_VALID:
-        zh, en = rules.STATUS_LABELS.get(status, (status, status))
-        hint_zh = "，已过有效期的请申请期满换证" if status == rules.STATUS_EXPIRED else ""
-        hint_en = "; for an expired licence apply for renewal" if status == rules.STATUS_EXPIRED else ""
+    if kind in REPLACE and status != registry_rules.STATUS_VALID:
+        zh, en = registry_rules.STATUS_LABELS.get(status, (status, status))
+        hint_zh = "，已过有效期的请申请期满换证" if status == registry_rules.STATUS_EXPIRED else ""
+        hint_en = "; for an expired licence apply for renewal" if status == registry_rules.STATUS_EXPIRED else ""
         return [Refusal("licence.status", f"驾驶证状态为“{zh}”，不能补领{hint_zh}",
                         f"The licence is {en.lower()}, so it cannot be replaced{hint_en}")]
     return []
@@ -64,9 +64,6 @@ def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
 @output("licence_renewal.registry")
 def renew_in_registry(*, application, actor, params: dict) -> dict:
     """Renew the registry's licence (registry.services.licence_renew, which audits) or record a replacement."""
-    from jiaoguan.core.errors import Conflict
-    from jiaoguan.registry import services
-
     person = getattr(application.applicant, "person", None)
     licence = _licence(person)
     if licence is None:
@@ -75,7 +72,7 @@ def renew_in_registry(*, application, actor, params: dict) -> dict:
     reason = f"网上申请{application.reference} online application {application.reference}"
     if kind == RENEW:
         before = licence.valid_until
-        services.licence_renew(licence=licence, actor=actor, reason=reason,
+        registry_services.licence_renew(licence=licence, actor=actor, reason=reason,
                                full_score_in_period=(licence.cycle_points or 0) >= FULL_SCORE)
         return {"action": kind, "valid_from": licence.valid_from.isoformat(),
                 "valid_until": licence.valid_until.isoformat() if licence.valid_until else None,

@@ -12,7 +12,8 @@ import hashlib
 
 from django.db import connection
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications import selectors
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import (
     form_date,
     issue_credential,
@@ -20,7 +21,7 @@ from jiaoguan.applications.plugins.service_common import (
     window_ok,
 )
 from jiaoguan.core import workdays
-from jiaoguan.core.errors import DomainError
+from jiaoguan.core.errors import DomainError, Refusal
 
 SERVICE = "nonlocal_pass"
 COUNTED_STATES = ("submitted", "returned", "under_review", "reviewed", "approved")
@@ -61,18 +62,13 @@ def _lock(plate: str, month: str) -> None:
 def once_a_month(ctx: RuleContext) -> list[Refusal]:
     """One pass per plate per calendar month (any applicant): an application submitted, being handled or
     approved for the same plate and month refuses another."""
-    from jiaoguan.applications.models import Application
-
     plate, day = str(ctx.data.get("plate") or ""), form_date(ctx.data, "travel_date")
     if not plate or day is None:
         return []
     month = f"{day:%Y-%m}"
     _lock(plate, month)
-    qs = Application.objects.filter(service_code=ctx.service.code, status__in=COUNTED_STATES,
-                                    form_data__plate=plate, form_data__travel_date__startswith=month)
-    if ctx.application is not None:
-        qs = qs.exclude(pk=ctx.application.pk)
-    if qs.exists():
+    if selectors.plate_month_taken(service_code=ctx.service.code, statuses=COUNTED_STATES, plate=plate,
+                                   month=month, besides=ctx.application):
         return [Refusal("nonlocal.once_a_month", f"{plate}在{day.year}年{day.month}月已办理过外地车通行证（每月限1次）",
                         f"{plate} already has a non-local pass for {day:%B %Y} (one per month)")]
     return []

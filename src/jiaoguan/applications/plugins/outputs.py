@@ -1,25 +1,19 @@
 """The outputs an approval produces: an e-permit (credentials app) and an item sent by post (postal app).
 
-Thin adapters: they import the other app's service lazily, so a missing app gives a clear error at approval
-(``applications.output_unavailable``, 503) rather than an import failure at start-up. Each runs inside the
-approval's transaction; both services are idempotent per (source_type, source_id), so a retried approval never
+Thin adapters over the other apps' services. Each runs inside the approval's transaction; both services are idempotent per (source_type, source_id), so a retried approval never
 issues twice. Parameters come from the declaration: ``outputs = [{ name = "e_permit", params = {…} }]``.
 """
 from __future__ import annotations
 
 import datetime as dt
 
+from jiaoguan.applications import selectors
 from jiaoguan.applications.hooks import output
 from jiaoguan.core import clock
-from jiaoguan.core.errors import DomainError
+from jiaoguan.credentials.services import credential_issue, credential_revoke
+from jiaoguan.postal.services import shipment_create
 
 SOURCE_TYPE = "applications.application"
-
-
-def _unavailable(what_zh: str, what_en: str, exc: Exception) -> DomainError:
-    return DomainError("applications.output_unavailable", f"{what_zh}服务暂不可用，审批未完成，请稍后再试",
-                       f"The {what_en} service is not available, so the approval was not completed; try again later "
-                       f"({type(exc).__name__}: {exc})", status=503)
 
 
 def _date_param(application, params: dict, key: str) -> dt.date | None:
@@ -34,8 +28,6 @@ def _date_param(application, params: dict, key: str) -> dt.date | None:
 
 
 def _revoke_permit(*, application, actor, outcome: dict) -> None:
-    from jiaoguan.credentials.services import credential_revoke
-
     if outcome.get("credential_id"):
         credential_revoke(credential_id=outcome["credential_id"], actor=actor,
                           reason=f"申请{application.reference}经复核撤销 revoked on review")
@@ -45,12 +37,6 @@ def _revoke_permit(*, application, actor, outcome: dict) -> None:
 def issue_e_permit(*, application, actor, params: dict) -> dict:
     """params: ``kind`` (default the service code), ``valid_days`` (from approval) or ``valid_from_field`` /
     ``valid_until_field`` (form date fields); with neither, the permit has no end date."""
-    try:
-        from jiaoguan.credentials.services import credential_issue
-    except ImportError as exc:  # pragma: no cover - only before the credentials app exists
-        raise _unavailable("电子证照", "e-permit", exc) from exc
-    from jiaoguan.applications import selectors
-
     service = application.service()
     valid_from = _date_param(application, params, "valid_from_field") or clock.today()
     valid_until = _date_param(application, params, "valid_until_field")
@@ -69,10 +55,6 @@ def issue_e_permit(*, application, actor, params: dict) -> dict:
 def send_by_post(*, application, actor, params: dict) -> dict:
     """params: ``name_field``, ``phone_field``, ``address_field`` (form fields; defaults recipient_name,
     recipient_phone, address), falling back to the applicant's registry record; ``item_zh``/``item_en``."""
-    try:
-        from jiaoguan.postal.services import shipment_create
-    except ImportError as exc:  # pragma: no cover - only before the postal app exists
-        raise _unavailable("邮寄", "postal", exc) from exc
     service = application.service()
     data = application.form()
     person = getattr(application.applicant, "person", None)

@@ -8,10 +8,13 @@ and the old licence revoked; close → the old licence revoked and a closure cer
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
-from jiaoguan.applications.plugins.service_common import form_date, issue_credential
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.service_common import form_date, issue_credential, revoke_credential
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import Refusal
+from jiaoguan.credentials.selectors import credential_in_force_of_enterprise
+from jiaoguan.credentials.services import credential_revoke
 
 LICENCE_KIND = "parking_licence"
 CLOSURE_KIND = "parking_closure"
@@ -19,14 +22,11 @@ CLOSURE_KIND = "parking_closure"
 
 def existing_licence(ctx_user, number: str):
     """The enterprise's parking-lot licence with this number, not revoked (another enterprise's: None)."""
-    from jiaoguan.credentials.models import Credential
-
     enterprise_id = getattr(ctx_user, "enterprise_id", None)
     if not number or enterprise_id is None:
         return None
-    return (Credential.objects.filter(number=str(number).strip(), kind=LICENCE_KIND,
-                                      status=Credential.Status.ISSUED, holder__enterprise_id=enterprise_id)
-            .first())
+    return credential_in_force_of_enterprise(number=str(number).strip(), kind=LICENCE_KIND,
+                                             enterprise_id=enterprise_id)
 
 
 @eligibility_rule("parking.existing_licence")
@@ -71,8 +71,6 @@ def _operator(application) -> list[tuple]:
 
 
 def _revoke_old(application, actor: Actor, number: str, why_zh: str, why_en: str):
-    from jiaoguan.credentials.services import credential_revoke
-
     old = existing_licence(application.applicant, number)
     if old is None:
         return None
@@ -82,8 +80,6 @@ def _revoke_old(application, actor: Actor, number: str, why_zh: str, why_en: str
 
 
 def _revoke_issued(*, application, actor, outcome: dict) -> None:
-    from jiaoguan.applications.plugins.service_common import revoke_credential
-
     revoke_credential(application=application, actor=actor, outcome=outcome)
 
 

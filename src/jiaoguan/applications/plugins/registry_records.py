@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from jiaoguan.applications.hooks import Held, RuleContext, held_material
+from jiaoguan.core import clock
+from jiaoguan.registry import selectors as registry
+from jiaoguan.registry.health import health_check_valid_for
 
 
 @held_material("registry.person")
@@ -16,8 +19,6 @@ def held_identity(ctx: RuleContext) -> Held | None:
 @held_material("registry.licence")
 def held_licence(ctx: RuleContext) -> Held | None:
     """The applicant's driving licence record."""
-    from jiaoguan.registry import selectors as registry
-
     person = ctx.person
     licence = registry.licence_for_person(person=person) if person is not None else None
     if licence is None:
@@ -33,8 +34,6 @@ def held_licence(ctx: RuleContext) -> Held | None:
 @held_material("registry.vehicle")
 def held_vehicle(ctx: RuleContext) -> Held | None:
     """The registration record of the vehicle named in the form field ``plate``, if the applicant owns it."""
-    from jiaoguan.registry import selectors as registry
-
     plate = ctx.data.get("plate")
     person = ctx.person
     if not plate or person is None:
@@ -50,15 +49,6 @@ def held_vehicle(ctx: RuleContext) -> Held | None:
 def held_health_check(ctx: RuleContext) -> Held | None:
     """A health-check record (机动车驾驶人身体条件证明) a hospital sent through the partner API, valid today and
     fit for the applicant's licence classes (registry.health decides fitness). The paper form is not asked for."""
-    from jiaoguan.core import clock
-    from jiaoguan.core.errors import DomainError
-    from jiaoguan.registry import selectors as registry
-
-    try:
-        from jiaoguan.registry.health import health_check_valid_for
-    except ImportError as exc:  # pragma: no cover - only before the registry's health checks exist
-        raise DomainError("applications.provider_unavailable", "体检信息暂时无法查询，请稍后再试",
-                          "Health-check records cannot be looked up right now; try again later", status=503) from exc
     person = ctx.person
     if person is None:
         return None

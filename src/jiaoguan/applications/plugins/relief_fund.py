@@ -5,9 +5,10 @@ approval; the decision is issued as a certificate whose bank account and ID numb
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule, output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import choice_text, issue_credential
 from jiaoguan.core import clock
+from jiaoguan.core.errors import Refusal
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_name
 

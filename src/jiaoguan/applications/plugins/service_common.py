@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jiaoguan.applications.hooks import Refusal, RuleContext, eligibility_rule
+from jiaoguan.applications import selectors
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule
+from jiaoguan.core.errors import Refusal
+from jiaoguan.credentials.services import credential_issue, credential_revoke
 
 SOURCE_TYPE = "applications.application"
 
@@ -38,15 +41,10 @@ def required_when(ctx: RuleContext) -> list[Refusal]:
 @eligibility_rule("materials.required_when")
 def materials_required_when(ctx: RuleContext) -> list[Refusal]:
     """Uploads required only for some values of a choice (params ``field``, ``require = { value = [codes] }``)."""
-    from jiaoguan.applications.models import Material
-
     needed = _required_for(ctx)
     if not needed:
         return []
-    uploaded: set[str] = set()
-    if ctx.application is not None:
-        uploaded = set(Material.objects.filter(application=ctx.application, kind=Material.Kind.UPLOAD)
-                       .values_list("slot", flat=True))
+    uploaded = selectors.uploaded_slots(application=ctx.application) if ctx.application is not None else set()
     out = []
     for code in needed:
         if code not in uploaded:
@@ -78,8 +76,6 @@ def choice_text(service, name: str, value) -> tuple[str, str]:
 def issue_credential(*, application, actor, kind: str, fields: list[tuple], valid_from: dt.date,
                      valid_until: dt.date | None, title_zh: str | None = None, title_en: str | None = None) -> dict:
     """Issue the e-permit for an application (idempotent per application and kind) with service-specific fields."""
-    from jiaoguan.credentials.services import credential_issue
-
     service = application.service()
     credential = credential_issue(
         kind=kind, holder_user=application.applicant, title_zh=title_zh or service.name.zh,
@@ -92,8 +88,6 @@ def issue_credential(*, application, actor, kind: str, fields: list[tuple], vali
 
 
 def revoke_credential(*, application, actor, outcome: dict) -> None:
-    from jiaoguan.credentials.services import credential_revoke
-
     if outcome.get("credential_id"):
         credential_revoke(credential_id=outcome["credential_id"], actor=actor,
                           reason=f"申请{application.reference}经复核撤销 revoked on review")

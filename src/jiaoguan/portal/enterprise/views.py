@@ -17,8 +17,8 @@ from jiaoguan.applications.selectors import my_application_lines
 from jiaoguan.counters.selectors import enterprise_appointments
 from jiaoguan.identity.selectors import account_vehicles, is_enterprise_account, my_enterprise
 from jiaoguan.notifications.selectors import unread_count
-from jiaoguan.portal.applications_forms import pick_text
-from jiaoguan.portal.applications_views import TONES as APPLICATION_TONES
+from jiaoguan.portal.applications.forms import pick_text
+from jiaoguan.portal.applications.views import TONES as APPLICATION_TONES
 from jiaoguan.portal.counters_views import _rows as appointment_rows
 from jiaoguan.portal.views import citizen_required
 

@@ -1,6 +1,8 @@
 """Validate the service catalogue and print what it declares (exit status 1 with every problem if inconsistent)."""
 from django.core.management.base import BaseCommand, CommandError
 
+from jiaoguan.applications.catalogue import CatalogueError, catalogue_load
+
 
 class Command(BaseCommand):
     help = "Load and validate the service catalogue (applications/catalogue/*.toml); list the services."
@@ -9,8 +11,6 @@ class Command(BaseCommand):
         parser.add_argument("directories", nargs="*", help="catalogue directories (default: the app's catalogue/)")
 
     def handle(self, *args, directories=(), **options):
-        from jiaoguan.applications.catalogue import CatalogueError, catalogue_load
-
         try:
             cat = catalogue_load(*directories)
         except CatalogueError as exc:

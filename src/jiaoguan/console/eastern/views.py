@@ -12,22 +12,17 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.errors import NotFound
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.eastern import conf, selectors, services
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _area_choices():
@@ -61,14 +56,10 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def area_new(request: HttpRequest) -> HttpResponse:
     form = AreaForm(request.POST)
-    if not form.is_valid():
-        return _index(request, area_form=form, status=400)
-    data = form.cleaned_data
-    try:
-        area = services.area_create(code=data["code"], name_zh=data["name_zh"], name_en=data["name_en"],
-                                    actor=_actor(request))
-    except DomainError as exc:
-        return _index(request, area_form=form, status=form_error(form, exc))
+    area, status = submit(form, lambda data: services.area_create(
+        code=data["code"], name_zh=data["name_zh"], name_en=data["name_en"], actor=actor_of(request)))
+    if area is None:
+        return _index(request, area_form=form, status=status)
     messages.success(request, _("已新增景区：%(name)s") % {"name": area.name_zh})
     return redirect("console:eastern_console:index")
 
@@ -98,22 +89,20 @@ def day_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = DayForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                area = selectors.area_get(code=data["area"])
-                day = services.day_create(area=area, date=data["date"], actor=_actor(request), spec=services.DaySpec(
-                    daily_quota=data["daily_quota"], merchant_quota=data["merchant_quota"],
-                    first_slot=data["first_slot"], slot_minutes=data["slot_minutes"], slots=data["slots"],
-                    period_key=data["period_key"]))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已设置 %(area)s %(date)s 为预约日") % {
-                    "area": area.name_zh, "date": day.date.isoformat()})
-                return redirect("console:eastern_console:index")
-        else:
-            status = 400
+
+        def create(data) -> HttpResponse:
+            area = selectors.area_get(code=data["area"])
+            day = services.day_create(area=area, date=data["date"], actor=actor_of(request), spec=services.DaySpec(
+                daily_quota=data["daily_quota"], merchant_quota=data["merchant_quota"],
+                first_slot=data["first_slot"], slot_minutes=data["slot_minutes"], slots=data["slots"],
+                period_key=data["period_key"]))
+            messages.success(request, _("已设置 %(area)s %(date)s 为预约日") % {
+                "area": area.name_zh, "date": day.date.isoformat()})
+            return redirect("console:eastern_console:index")
+
+        done, status = submit(form, create)
+        if done is not None:
+            return done
     else:
         first, _sep, _rest = conf.get("FIRST_SLOT").partition(":")
         form = DayForm(initial={
@@ -141,19 +130,16 @@ def exemptions(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = ExemptionForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                area = selectors.area_get(code=data["area"])
-                services.exemption_add(area=area, plate=data["plate"], reason=data["reason"],
-                                       valid_until=data["valid_until"], actor=_actor(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已登记本地车辆。"))
-                return redirect("console:eastern_console:exemptions")
-        else:
-            status = 400
+
+        def add(data) -> HttpResponse:
+            services.exemption_add(area=selectors.area_get(code=data["area"]), plate=data["plate"],
+                                   reason=data["reason"], valid_until=data["valid_until"], actor=actor_of(request))
+            messages.success(request, _("已登记本地车辆。"))
+            return redirect("console:eastern_console:exemptions")
+
+        done, status = submit(form, add)
+        if done is not None:
+            return done
     else:
         form = ExemptionForm(initial={"valid_until": clock.today().replace(month=12, day=31)})
     return render(request, "console/eastern/exemptions.html",
@@ -164,7 +150,7 @@ def exemptions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def exemption_revoke(request: HttpRequest, exemption_id: int) -> HttpResponse:
     try:
-        services.exemption_revoke(exemption_id=exemption_id, actor=_actor(request), reason="console")
+        services.exemption_revoke(exemption_id=exemption_id, actor=actor_of(request), reason="console")
     except NotFound:
         messages.error(request, _("登记记录不存在。"))
     else:
@@ -190,18 +176,12 @@ def checkpoints(request: HttpRequest) -> HttpResponse:
     created = None
     if request.method == "POST":
         form = CheckpointForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                area = selectors.area_get(code=data["area"])
-                cp, secret = services.checkpoint_create(area=area, name=data["name"], actor=_actor(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                created = {"cp": cp, "secret": secret}  # shown once, never stored in the clear elsewhere
-                form = CheckpointForm()
-        else:
-            status = 400
+        made, status = submit(form, lambda data: services.checkpoint_create(
+            area=selectors.area_get(code=data["area"]), name=data["name"], actor=actor_of(request)))
+        if made is not None:
+            cp, secret = made
+            created = {"cp": cp, "secret": secret}  # shown once, never stored in the clear elsewhere
+            form = CheckpointForm()
     else:
         form = CheckpointForm()
     response = render(request, "console/eastern/checkpoints.html",

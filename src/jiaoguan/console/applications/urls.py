@@ -8,7 +8,7 @@
 """
 from django.urls import path
 
-from jiaoguan.console import applications_views as views
+from jiaoguan.console.applications import views
 
 app_name = "applications_console"
 urlpatterns = [

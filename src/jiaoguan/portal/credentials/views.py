@@ -5,6 +5,9 @@ Thin views over ``jiaoguan.credentials`` services and selectors. Every page work
 """
 from __future__ import annotations
 
+import io
+
+import segno
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -13,6 +16,7 @@ from jiaoguan.core.errors import NotFound, RateLimited
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
 from jiaoguan.credentials import rules, selectors, services
+from jiaoguan.payments.reference import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
 TONES = {rules.VALID: "ok", rules.NOT_YET_VALID: "warn", rules.EXPIRED: "bad", rules.REVOKED: "bad",
@@ -21,12 +25,6 @@ TONES = {rules.VALID: "ok", rules.NOT_YET_VALID: "warn", rules.EXPIRED: "bad", r
 
 def qr_svg(text: str, *, scale: int = 4) -> str:
     """A QR code (segno.make_qr: never Micro QR, which phone scanners miss) as inline SVG sized by CSS."""
-    import io
-
-    import segno
-
-    from jiaoguan.payments.reference import svg_fluid
-
     out = io.BytesIO()
     segno.make_qr(text, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, border=2,
                                         svgclass="qr", lineclass=None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -27,28 +28,31 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiaoguan.applications import hooks, selectors, services
-from jiaoguan.applications.api import ACTION_LABELS, ROLE_LABELS
+from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.catalogue import FINAL_STATES, STATES, Service, catalogue, service_get, services_list
-from jiaoguan.applications.models import OPEN_STATES, Application, Material
+from jiaoguan.applications.labels import Status, action_label, delivery_label, role_label, status_label
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.i18n import bi, choice_label
-from jiaoguan.core.idempotency import idempotent
-from jiaoguan.portal.applications_forms import ApplicationForm, pick_text, size_text, upload_name
+from jiaoguan.core.i18n import bi
+from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.money import format_yuan
+from jiaoguan.portal.applications.forms import ApplicationForm, pick_text, size_text, upload_name
 from jiaoguan.portal.views import citizen_required
+from jiaoguan.postal import selectors as postal
 
-S = Application.Status
+if TYPE_CHECKING:  # annotations only: the pages read applications through its selectors
+    from jiaoguan.applications.models import Application
+
+S = Status
 NS = "portal:applications_portal"
 TONES = {S.DRAFT: "", S.SUBMITTED: "warn", S.RETURNED: "bad", S.UNDER_REVIEW: "warn", S.REVIEWED: "warn",
          S.APPROVED: "ok", S.REJECTED: "bad", S.REFUSED: "bad", S.WITHDRAWN: "", S.REVOKED: "bad"}
-TABS = {"all": None, "drafts": (S.DRAFT,), "open": OPEN_STATES, "done": tuple(FINAL_STATES)}
+TABS = {"all": None, "drafts": (S.DRAFT,), "open": rules.OPEN_STATES, "done": tuple(FINAL_STATES)}
 WHO = {"citizen": ("个人", "Individuals"), "enterprise": ("企业", "Enterprises")}
 OUTPUT_LABELS = {"permit": ("电子证照（可扫码核验）", "An e-permit (verifiable by its QR code)"),
                  "post": ("邮寄送达", "Sent to you by post")}
 MAX_QUERY = 100
-EDITABLE = (S.DRAFT, S.RETURNED)
 
 
 def _404(fn, **kwargs):
@@ -63,7 +67,7 @@ def _key() -> str:
 
 
 def _status_label(status: str):
-    return choice_label(Application.Status, status)
+    return status_label(status)
 
 
 def _applicant_kind(user) -> str:
@@ -77,8 +81,6 @@ def _who(service: Service) -> str:
 def _fee(service: Service) -> str:
     if not service.fee_fen:
         return _("免费")
-    from jiaoguan.core.money import format_yuan
-
     return format_yuan(service.fee_fen)
 
 
@@ -233,51 +235,23 @@ class HeldRow:
     later: bool = False  # not found yet, looked up again at submission (e.g. once the plate is filled in)
 
 
-def _context(app: Application | None, service: Service, user, data: dict, params: dict | None = None):
-    return hooks.RuleContext(user=user, service=service, data=data, params=params or {}, application=app,
-                             enterprise=getattr(app, "enterprise", None) if app is not None else None)
-
-
-def _cleaned(service: Service, values: dict, user) -> tuple[dict, dict]:
-    return selectors.form_clean_for(user=user, service=service,
-                                    data={k: v for k, v in values.items() if service.field(k) is not None})
-
-
 def _held(app: Application | None, service: Service, user, values: dict) -> list[HeldRow]:
-    """For each material the platform may hold (免提交): whether it holds it for this applicant now."""
-    cleaned, _errors = _cleaned(service, values, user)
-    ctx = _context(app, service, user, cleaned)
+    """For each material the platform may hold (免提交): whether it holds it for this applicant now
+    (applications.selectors.held_materials, what the submission asks)."""
+    cleaned, _errors = selectors.form_clean_for(
+        user=user, service=service, data={k: v for k, v in values.items() if service.field(k) is not None})
+    held, unknown = selectors.held_materials(app=app, service=service, user=user, data=cleaned, lenient=True)
     rows = []
-    for m in service.materials:
+    for m, found in zip(service.materials, held):
         if not m.held:
             continue
-        try:
-            found = hooks.PROVIDERS[m.held](ctx)
-        except DomainError:
+        if m.code in unknown:
             rows.append(HeldRow(m.code, pick_text(m.name), False, "", unknown=True))
             continue
         rows.append(HeldRow(m.code, pick_text(m.name), found is not None,
                             bi(found.summary_zh, found.summary_en) if found is not None else "",
                             later=found is None and m.required and not m.upload_if_not_held))
     return rows
-
-
-def _uploads(app: Application) -> dict[str, list[Material]]:
-    out: dict[str, list[Material]] = {}
-    for m in app.materials.all():
-        if m.kind == Material.Kind.UPLOAD:
-            out.setdefault(m.slot, []).append(m)
-    return out
-
-
-def _precheck(app: Application, service: Service, user) -> tuple[dict[str, tuple[str, str]], list[hooks.Refusal]]:
-    """What a submission would say, without submitting (selectors.submission_check: the engine's own check;
-    it is asked again when the applicant submits)."""
-    check = selectors.submission_check(app=app, service=service, user=user, lenient=True)
-    return check.errors, check.refusals
-
-
-# --- start, fill in, save ----------------------------------------------------------------------------------------
 
 
 def _service_of(app: Application) -> Service:
@@ -293,7 +267,7 @@ def _own(request: HttpRequest, application_id: int) -> Application:
 
 def _form_page(request: HttpRequest, service: Service, form: ApplicationForm, *, app: Application | None,
                status: int = 200, problem: str = "") -> HttpResponse:
-    uploads = _uploads(app) if app is not None else {}
+    uploads = selectors.uploads(application=app) if app is not None else {}
     upload_rows = [{"field": bf, "files": uploads.get(bf.field.slot, [])} for bf in form.upload_fields()]
     values = app.form() if app is not None else {}
     held = _held(app, service, request.user, values)
@@ -352,7 +326,7 @@ def _after_save(request: HttpRequest, service: Service, app: Application, form: 
         return _form_page(request, service, form, app=app, status=status,
                           problem=_("草稿已保存，但有以下问题需要处理："))
     if request.POST.get("go") == "check":
-        errors, _refusals = _precheck(app, service, request.user)
+        errors = selectors.submission_check(app=app, service=service, user=request.user, lenient=True).errors
         if errors:
             form = _new_form(service, app, request, bound=False)
             form.cleaned_data = {}
@@ -400,8 +374,8 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         return 201, {"id": app.pk}
 
     try:
-        _s, body = idempotent(scope=f"user:{request.user.pk}:portal-application-draft",
-                              key=request.POST.get("idempotency_key", ""), fingerprint=service.code, run=run)
+        _s, body = once_for(request.user, "portal-application-draft", key=request.POST.get("idempotency_key", ""),
+                            fingerprint=service.code, run=run)
     except DomainError as exc:
         if exc.code == "applications.applicant_kind":
             return _refused_kind(request, service)
@@ -418,7 +392,7 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
 def edit(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _own(request, application_id)
     service = _service_of(app)
-    if app.status not in EDITABLE:
+    if not rules.editable(app.status):
         messages.info(request, _("该申请已提交，不能再修改。"))
         return redirect(f"{NS}:detail", application_id=app.pk)
     if request.method == "GET":
@@ -449,7 +423,7 @@ def material_remove(request: HttpRequest, application_id: int, material_id: int)
 @require_GET
 def material_file(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
     app = _own(request, application_id)
-    m = app.materials.filter(pk=material_id, kind=Material.Kind.UPLOAD).first()
+    m = selectors.my_upload(application=app, material_id=material_id)
     if m is None or not m.file:
         raise Http404
     response = FileResponse(m.file.open("rb"), content_type=m.content_type or "application/octet-stream")
@@ -480,8 +454,8 @@ def _answers(app: Application, service: Service) -> list[dict]:
 
 def _material_summary(app: Application, service: Service, user, *, live: bool) -> list[dict]:
     """Every declared material with how it is provided: held by the platform (免提交) or uploaded files."""
-    uploads = _uploads(app)
-    stored_held = {m.slot: m for m in app.materials.all() if m.kind == Material.Kind.HELD}
+    uploads = selectors.uploads(application=app)
+    stored_held = selectors.held_records(application=app)
     live_held = {h.code: h for h in _held(app, service, user, app.form())} if live else {}
     rows = []
     for m in service.materials:
@@ -502,7 +476,8 @@ def _material_summary(app: Application, service: Service, user, *, live: bool) -
 
 def _check_page(request: HttpRequest, app: Application, service: Service, *, status: int = 200,
                 error: DomainError | None = None) -> HttpResponse:
-    errors, refusals = _precheck(app, service, request.user)
+    check = selectors.submission_check(app=app, service=service, user=request.user, lenient=True)
+    errors, refusals = check.errors, check.refusals
     if isinstance(error, services.Ineligible):
         refusals = error.reasons
     return render(request, "portal/applications/check.html", {
@@ -519,7 +494,7 @@ def _check_page(request: HttpRequest, app: Application, service: Service, *, sta
 def check(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _own(request, application_id)
     service = _service_of(app)
-    if app.status not in EDITABLE:
+    if not rules.editable(app.status):
         return redirect(f"{NS}:detail", application_id=app.pk)
     return _check_page(request, app, service)
 
@@ -542,11 +517,11 @@ def submit(request: HttpRequest, application_id: int) -> HttpResponse:
         return 200, {"id": done.pk, "status": done.status, "reference": done.reference}
 
     try:
-        _s, body = idempotent(scope=f"user:{request.user.pk}:portal-application-submit",
-                              key=request.POST.get("idempotency_key", ""), fingerprint=str(app.pk), run=run)
+        _s, body = once_for(request.user, "portal-application-submit", key=request.POST.get("idempotency_key", ""),
+                            fingerprint=str(app.pk), run=run)
     except DomainError as exc:
         app.refresh_from_db()
-        if app.status not in EDITABLE:  # e.g. submitted already in another tab
+        if not rules.editable(app.status):  # e.g. submitted already in another tab
             messages.info(request, exc.message())
             return redirect(f"{NS}:detail", application_id=app.pk)
         if exc.code == "applications.form_invalid":
@@ -604,8 +579,8 @@ def _timeline(app: Application) -> list[dict]:
     rows = []
     for e in selectors.timeline(application=app):
         comment = selectors.event_comment(e)
-        rows.append({"e": e, "label": bi(*ACTION_LABELS.get(e.action, (e.action, e.action))),
-                     "role": bi(*ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))),
+        rows.append({"e": e, "label": bi(*action_label(e.action)),
+                     "role": bi(*role_label(e.actor_role)),
                      "at": timezone.localtime(e.at), "status": _status_label(e.to_status)
                      if e.to_status in STATES and e.to_status != e.from_status else "",
                      "tone": TONES.get(e.to_status, "") if e.to_status != e.from_status else "",
@@ -624,12 +599,7 @@ def _result(app: Application) -> dict:
     if post:
         out["post"] = {"tracking_number": post.get("tracking_number") or "", "status": "", "address": "",
                        "recipient": ""}
-        try:
-            from jiaoguan.postal import selectors as postal
-
-            shipment = postal.shipment_for_source(source_type="applications.application", source_id=str(app.pk))
-        except ImportError:  # pragma: no cover - the postal app is installed
-            shipment = None
+        shipment = postal.shipment_for_source(source_type="applications.application", source_id=str(app.pk))
         if shipment is not None:
             summary = postal.shipment_summary(shipment=shipment)
             out["post"].update(tracking_number=summary["tracking_number"] or out["post"]["tracking_number"],
@@ -637,7 +607,7 @@ def _result(app: Application) -> dict:
                                address=summary["address"], recipient=summary["recipient_name"],
                                item=bi(summary["item_zh"], summary["item_en"]), final=summary["final"])
         elif post.get("status"):
-            out["post"]["status"] = bi(*services.DELIVERY_LABELS.get(post["status"], (post["status"],) * 2))
+            out["post"]["status"] = bi(*delivery_label(post["status"]))
     return out
 
 
@@ -655,7 +625,7 @@ def detail(request: HttpRequest, application_id: int) -> HttpResponse:
         "materials": _material_summary(app, service, request.user, live=False) if service else [],
         "timeline": _timeline(app), "result": _result(app), "reasons": _send_back_reasons(app)
         if app.status == S.RETURNED else [],
-        "editable": app.status in EDITABLE, "withdrawable": app.status in (S.DRAFT, *OPEN_STATES),
+        "editable": rules.editable(app.status), "withdrawable": rules.step_allowed("withdraw", app.status),
         "final": app.status in FINAL_STATES})
 
 
@@ -675,7 +645,7 @@ def withdraw(request: HttpRequest, application_id: int) -> HttpResponse:
         else:
             messages.success(request, _("申请已撤回。"))
             return redirect(f"{NS}:detail", application_id=app.pk)
-    if app.status not in (S.DRAFT, *OPEN_STATES) and not error:
+    if not rules.step_allowed("withdraw", app.status) and not error:
         return redirect(f"{NS}:detail", application_id=app.pk)
     return render(request, "portal/applications/withdraw.html", {
         "app": app, "name": pick_text(service.name) if service else app.service_code, "error": error,

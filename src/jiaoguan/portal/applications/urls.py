@@ -5,7 +5,7 @@ before "<code>/" so it is never read as a service code.
 """
 from django.urls import path
 
-from jiaoguan.portal import applications_views as views
+from jiaoguan.portal.applications import views
 
 app_name = "applications_portal"
 urlpatterns = [

@@ -14,28 +14,23 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as booking_selectors
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.inspections import rules, selectors, services
 
 WEEKDAYS = [(0, gettext_lazy("周一")), (1, gettext_lazy("周二")), (2, gettext_lazy("周三")), (3, gettext_lazy("周四")),
             (4, gettext_lazy("周五")), (5, gettext_lazy("周六")), (6, gettext_lazy("周日"))]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _station(station_id: int):
@@ -54,28 +49,38 @@ class StationForm(forms.Form):
     lanes = forms.IntegerField(label=gettext_lazy("检测线数量（每个时段名额）"), min_value=1, max_value=50, initial=2)
 
 
+def can_manage(user) -> bool:
+    """Adding stations and generating slots: the permission services.station_create / slots_generate require."""
+    return has_permission(user, services.MANAGE)
+
+
+def _manage_post(request: HttpRequest, form: forms.Form, act) -> tuple[HttpResponse | None, int]:
+    """A form only managers may post: the forbidden page for anyone else; ``act(cleaned_data)`` (a service call
+    that answers the redirect) if the form is valid; else the form with its errors and the status to show."""
+    if not can_manage(request.user):
+        return render(request, "console/forbidden.html", {"permission": services.MANAGE}, status=403), 403
+    return submit(form, act)
+
+
 @staff_required("booking.attendance")
 def index(request: HttpRequest) -> HttpResponse:
-    can_manage = has_permission(request.user, "booking.manage")
     status = 200
     form = StationForm()
     if request.method == "POST":
-        if not can_manage:
-            return render(request, "console/forbidden.html", {"permission": "booking.manage"}, status=403)
         form = StationForm(request.POST)
-        if form.is_valid():
-            try:
-                station = services.station_create(**form.cleaned_data, actor=_actor(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已添加检测站 %(name)s。") % {"name": bi(station.name_zh, station.name_en)})
-                return redirect("console:inspections_console:station", station_id=station.pk)
-        else:
-            status = 400
+
+        def create(data) -> HttpResponse:
+            station = services.station_create(**data, actor=actor_of(request))
+            messages.success(request, _("已添加检测站 %(name)s。") % {"name": bi(station.name_zh, station.name_en)})
+            return redirect("console:inspections_console:station", station_id=station.pk)
+
+        done, status = _manage_post(request, form, create)
+        if done is not None:
+            return done
     rows = [{"s": s, "name": bi(s.name_zh, s.name_en)} for s in selectors.stations(active_only=False)]
     return render(request, "console/inspections/index.html",
-                  {"rows": rows, "form": form, "can_manage": can_manage, "today": clock.today()}, status=status)
+                  {"rows": rows, "form": form, "can_manage": can_manage(request.user), "today": clock.today()},
+                  status=status)
 
 
 class GenerateForm(forms.Form):
@@ -96,29 +101,25 @@ class GenerateForm(forms.Form):
 @staff_required("booking.attendance")
 def station(request: HttpRequest, station_id: int) -> HttpResponse:
     s = _station(station_id)
-    can_manage = has_permission(request.user, "booking.manage")
     status = 200
     today = clock.today()
     form = GenerateForm(initial={"first": today + dt.timedelta(days=1), "last": today + dt.timedelta(days=14),
                                  "lanes": s.lanes})
     if request.method == "POST":
-        if not can_manage:
-            return render(request, "console/forbidden.html", {"permission": "booking.manage"}, status=403)
         form = GenerateForm(request.POST)
-        if form.is_valid():
-            try:
-                g = services.slots_generate(station_id=s.pk, actor=_actor(request), **form.cleaned_data)
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("已生成 %(created)s 个时段，跳过 %(skipped)s 个（已存在或已开始）。")
-                                 % {"created": g.created, "skipped": g.skipped})
-                return redirect("console:inspections_console:station", station_id=s.pk)
-        else:
-            status = 400
+
+        def generate(data) -> HttpResponse:
+            g = services.slots_generate(station_id=s.pk, actor=actor_of(request), **data)
+            messages.success(request, _("已生成 %(created)s 个时段，跳过 %(skipped)s 个（已存在或已开始）。")
+                             % {"created": g.created, "skipped": g.skipped})
+            return redirect("console:inspections_console:station", station_id=s.pk)
+
+        done, status = _manage_post(request, form, generate)
+        if done is not None:
+            return done
     days = selectors.station_days(station=s, first=today, days=14)
     return render(request, "console/inspections/station.html", {
-        "s": s, "name": bi(s.name_zh, s.name_en), "form": form, "can_manage": can_manage, "days": days},
+        "s": s, "name": bi(s.name_zh, s.name_en), "form": form, "can_manage": can_manage(request.user), "days": days},
         status=status)
 
 
@@ -126,7 +127,7 @@ def station(request: HttpRequest, station_id: int) -> HttpResponse:
 @require_POST
 def station_active(request: HttpRequest, station_id: int) -> HttpResponse:
     s = _station(station_id)
-    services.station_set_active(station_id=s.pk, active=request.POST.get("active") == "1", actor=_actor(request))
+    services.station_set_active(station_id=s.pk, active=request.POST.get("active") == "1", actor=actor_of(request))
     return redirect("console:inspections_console:station", station_id=s.pk)
 
 
@@ -195,7 +196,7 @@ def attendance(request: HttpRequest, booking_id: int) -> HttpResponse:
         return _refuse(request, ib, _("请选择到场或未到场。"))
     attended = request.POST.get("attended") == "1"
     try:
-        services.inspection_attendance(booking_id=ib.booking_id, attended=attended, actor=_actor(request))
+        services.inspection_attendance(booking_id=ib.booking_id, attended=attended, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:
@@ -213,7 +214,7 @@ def result(request: HttpRequest, booking_id: int) -> HttpResponse:
     passed = request.POST.get("passed") == "1"
     try:
         services.inspection_result(booking_id=ib.booking_id, passed=passed, note=request.POST.get("note", ""),
-                                   actor=_actor(request))
+                                   actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:

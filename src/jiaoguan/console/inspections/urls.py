@@ -1,7 +1,7 @@
 """Staff inspection pages: mounted by console/urls.py at /console/inspections/ (console:inspections_console)."""
 from django.urls import path
 
-from jiaoguan.console import inspections_views as views
+from jiaoguan.console.inspections import views
 
 app_name = "inspections_console"
 urlpatterns = [

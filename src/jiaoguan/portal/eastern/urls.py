@@ -1,7 +1,7 @@
 """东部预约: mounted by portal/urls.py at /me/east/ (namespace portal:eastern_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import eastern_views as views
+from jiaoguan.portal.eastern import views
 
 app_name = "eastern_portal"
 urlpatterns = [

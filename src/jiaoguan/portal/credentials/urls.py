@@ -2,7 +2,7 @@
 the holder's own e-permits (login) and the public verification page (no login, the address in the QR code)."""
 from django.urls import path
 
-from jiaoguan.portal import credentials_views as views
+from jiaoguan.portal.credentials import views
 
 app_name = "credentials_portal"
 urlpatterns = [

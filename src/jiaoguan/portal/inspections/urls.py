@@ -1,7 +1,7 @@
 """机动车检验: mounted by portal/urls.py at /me/inspections/ (namespace portal:inspections_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import inspections_views as views
+from jiaoguan.portal.inspections import views
 
 app_name = "inspections_portal"
 urlpatterns = [

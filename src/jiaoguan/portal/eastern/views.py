@@ -12,28 +12,23 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
-from jiaoguan.core.idempotency import idempotent
-from jiaoguan.eastern import conf, selectors, services
+from jiaoguan.eastern import conf, rules, selectors, services
 from jiaoguan.eastern.models import AreaBooking
 from jiaoguan.portal.views import citizen_required
 
 OTHER = "other"
 TONES = {"confirmed": "ok", "attended": "ok", "cancelled": "", "no_show": "warn"}
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
 
 
 def _row(ab: AreaBooking) -> dict:
@@ -150,12 +145,12 @@ def day(request: HttpRequest, area_code: str, date: str) -> HttpResponse:
             def run():
                 ab = services.booking_create(user=request.user, area_code=area.code, date=bday.date,
                                              slot_id=data["slot"], vehicle_id=vehicle_id, plate=plate,
-                                             plate_type=plate_type, actor=_actor(request))
+                                             plate_type=plate_type, actor=actor_of(request))
                 return 201, {"id": ab.pk, "reference": ab.booking.reference, "plate": ab.plate}
 
             try:
-                _status, body = idempotent(
-                    scope=f"user:{request.user.pk}:eastern-book", key=data["idempotency_key"],
+                _status, body = once_for(
+                    request.user, "eastern-book", key=data["idempotency_key"],
                     fingerprint=f"{area.code}:{bday.date}:{data['slot']}:{vehicle_id}:{plate}:{plate_type}", run=run)
             except DomainError as exc:
                 status = form_error(form, exc, rename={"slot_id": "slot", "date": "slot"})
@@ -175,7 +170,7 @@ def day(request: HttpRequest, area_code: str, date: str) -> HttpResponse:
         form = BookForm(initial=initial, slots=slot_choices, vehicles=vehicle_choices)
     context = {
         "area": area, "area_name": bi(area.name_zh, area.name_en), "day": bday, "views": views, "form": form,
-        "merchant_form": _merchant_form(request, views) if _is_merchant(request.user) else None,
+        "merchant_form": _merchant_form(request, views) if rules.merchant_user(request.user) else None,
         "exempt_choices": _exempt_rows(choices), "has_slots": bool(slot_choices),
         "exempt_note": _exempt_kinds_note(), "max_seats": conf.get("MAX_SEATS"),
         "delay_hours": conf.get("DELAY_HOURS"),
@@ -206,10 +201,6 @@ class MerchantForm(forms.Form):
         return lines
 
 
-def _is_merchant(user) -> bool:
-    return getattr(user, "role", "") == "enterprise" and bool(getattr(user, "enterprise_id", None))
-
-
 def _merchant_slots(views) -> list:
     out = []
     for v in views:
@@ -228,7 +219,7 @@ def _merchant_form(request: HttpRequest, views, data=None) -> MerchantForm:
 @require_POST
 def merchant(request: HttpRequest, area_code: str, date: str) -> HttpResponse:
     """A hotel or merchant books its guests' plates (each succeeds or fails on its own; the result lists both)."""
-    if not _is_merchant(request.user):
+    if not rules.merchant_user(request.user):
         raise Http404
     area, bday, views, _choices = _day_context(request, area_code, date)
     form = _merchant_form(request, views, request.POST)
@@ -239,15 +230,15 @@ def merchant(request: HttpRequest, area_code: str, date: str) -> HttpResponse:
         def run():
             found = services.merchant_book(user=request.user, area_code=area.code, date=bday.date,
                                            slot_id=data["slot"], plates=[(p, "") for p in data["plates"]],
-                                           actor=_actor(request))
+                                           actor=actor_of(request))
             return 200, [{"plate": r.plate, "reference": r.booking.booking.reference if r.booking else "",
                           "error_zh": r.error.zh if r.error else "", "error_en": r.error.en if r.error else ""}
                          for r in found]
 
         try:
-            _status, rows = idempotent(scope=f"user:{request.user.pk}:eastern-merchant", key=data["idempotency_key"],
-                                       fingerprint=f"{area.code}:{bday.date}:{data['slot']}:{','.join(data['plates'])}",
-                                       run=run)
+            _status, rows = once_for(request.user, "eastern-merchant", key=data["idempotency_key"],
+                                     fingerprint=f"{area.code}:{bday.date}:{data['slot']}:{','.join(data['plates'])}",
+                                     run=run)
         except DomainError as exc:
             status = form_error(form, exc, rename={"slot_id": "slot"})
         else:
@@ -276,7 +267,7 @@ def _mine(request: HttpRequest, booking_id: int) -> AreaBooking:
 def delay(request: HttpRequest, booking_id: int) -> HttpResponse:
     ab = _mine(request, booking_id)
     try:
-        ab = services.booking_delay(user=request.user, area_booking_id=ab.pk, actor=_actor(request))
+        ab = services.booking_delay(user=request.user, area_booking_id=ab.pk, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:
@@ -293,7 +284,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            services.booking_cancel(user=request.user, area_booking_id=ab.pk, actor=_actor(request))
+            services.booking_cancel(user=request.user, area_booking_id=ab.pk, actor=actor_of(request))
         except DomainError as exc:
             error, status = exc.message(), exc.status if 400 <= exc.status < 500 else 400
         else:

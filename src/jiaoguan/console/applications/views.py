@@ -14,30 +14,33 @@ ID numbers and phones in the form are shown masked; the applicant's name is mask
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from jiaoguan.applications import rules, selectors, services
 from jiaoguan.applications.catalogue import COMMENT_REQUIRED, catalogue
-from jiaoguan.applications.models import STAFF_STATES, Application, Material
+from jiaoguan.applications.labels import action_label, role_label, status_label
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
-from jiaoguan.core.audit import Actor, audit_access
+from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.i18n import choice_label, pair
+from jiaoguan.core.http import actor_of, client_ip
+from jiaoguan.core.i18n import is_english, pair
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
+
+if TYPE_CHECKING:  # annotations only: the pages read applications through its selectors
+    from jiaoguan.applications.models import Application
 
 PAGE = 50
 MAX_PAGE = 2000
@@ -75,31 +78,8 @@ DONE_MESSAGES = {
 }
 APPLICANT_ROLES = ("citizen", "enterprise")
 DANGER_VERBS = frozenset({"refuse", "reject", "revoke"})
-# The history's steps and roles (the API's labels, the same words everywhere).
-ACTION_LABELS = {
-    "draft": ("创建草稿", "Draft started"), "submit": ("提交申请", "Submitted"), "accept": ("受理", "Accepted"),
-    "refuse": ("不予受理", "Refused at acceptance"), "review": ("审核通过", "Reviewed"), "approve": ("批准", "Approved"),
-    "reject": ("不予批准", "Not approved"), "send_back": ("退回补正", "Sent back for correction"),
-    "resubmit": ("补正后重新提交", "Corrected and resubmitted"), "withdraw": ("撤回", "Withdrawn"),
-    "confirm": ("复核确认", "Confirmed on review"), "revoke": ("复核撤销", "Revoked on review"),
-    "claim": ("认领", "Claimed"), "release": ("释放认领", "Released"), "due_soon": ("时限预警", "Due soon"),
-    "escalate": ("超期督办", "Escalated as overdue"), "delivery": ("邮寄进度", "Delivery"),
-}
-ROLE_LABELS = {"citizen": ("申请人", "Applicant"), "enterprise": ("申请人（企业）", "Applicant (enterprise)"),
-               "clerk": ("窗口民警", "Clerk"), "approver": ("审批民警", "Approver"), "auditor": ("审计员", "Auditor"),
-               "admin": ("管理员", "Administrator"), "system": ("系统", "System")}
-
-
-def _en() -> bool:
-    return (get_language() or "").startswith("en")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
-
-
 def _status_label(status: str):
-    return choice_label(Application.Status, status)
+    return status_label(status)
 
 
 def _service_name(code: str) -> str:
@@ -119,18 +99,6 @@ def _applicant(app: Application) -> str:
 
 def _staff_name(user) -> str:
     return (user.display_name or user.username) if user is not None else ""
-
-
-def _progress(app: Application, now: dt.datetime, memo: dict) -> selectors.Progress:
-    """selectors.progress, with the working days left computed once per due day (a queue page shares few)."""
-    if app.paused_workdays is not None and app.status == Application.Status.RETURNED:
-        return selectors.Progress(app.due_at, True, app.paused_workdays, False)
-    if app.due_at is None or app.status not in STAFF_STATES:
-        return selectors.Progress(app.due_at, False, None, False)
-    day = timezone.localdate(app.due_at)
-    if day not in memo:
-        memo[day] = rules.workdays_left(now, app.due_at)
-    return selectors.Progress(app.due_at, False, memo[day], app.due_at < now)
 
 
 def _default_queue(user) -> str:
@@ -169,7 +137,7 @@ def queues(request: HttpRequest) -> HttpResponse:
     items = list(qs[(page - 1) * PAGE:page * PAGE + 1])
     now, memo = clock.now(), {}
     rows = [{"a": a, "service": _service_name(a.service_code), "applicant": _applicant(a),
-             "progress": _progress(a, now, memo), "claimed_by": _staff_name(a.claimed_by),
+             "progress": selectors.progress(application=a, now=now, memo=memo), "claimed_by": _staff_name(a.claimed_by),
              "mine": a.claimed_by_id == user.pk} for a in items[:PAGE]]
 
     def url(**params) -> str:
@@ -198,18 +166,14 @@ class ActForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3, "maxlength": services.MAX_COMMENT}))
 
 
-def _offered(app: Application, service, user) -> list[dict]:
-    """The steps this member of staff may take now: the ones the application's state allows (the engine's own
-    list) whose declared roles include theirs. Per-application rules (separation of duties, someone else's
-    claim, their own application) stay with the engine, which refuses with its message."""
-    if service is None or app.applicant_id == user.pk:
+def _offered(app: Application, service, actor) -> list[dict]:
+    """The steps this member of staff may take now (selectors.actions_offered: the engine's own checks). Someone
+    else's claim and separation of duties stay with the engine, which refuses with its message."""
+    if service is None:
         return []
-    workable = set(services.actions_workable(app, service))
     out = []
-    for verb in VERB_TITLES:
+    for verb in selectors.actions_offered(application=app, service=service, actor=actor, order=VERB_TITLES):
         spec = service.action(verb)
-        if verb not in workable or spec is None or user.role not in spec.allowed_roles():
-            continue
         out.append({"verb": verb, "label": pair(spec.label) if spec.label else VERB_TITLES[verb],
                     "danger": verb in DANGER_VERBS, "secondary": verb == "send_back",
                     "needs_comment": verb in COMMENT_REQUIRED})
@@ -223,9 +187,9 @@ def _materials(app: Application, service) -> list[dict]:
         names.update({f.name: pair(f.label) for f in service.fields if f.type == "file"})
     out = []
     for m in app.materials.all():
-        row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.kind == Material.Kind.HELD}
-        if m.kind == Material.Kind.HELD:
-            row["summary"] = m.summary_en if _en() else m.summary_zh
+        row = {"m": m, "name": names.get(m.slot, m.slot), "held": m.held}
+        if m.held:
+            row["summary"] = m.summary_en if is_english() else m.summary_zh
         else:
             row["url"] = reverse("console:applications_console:material", args=[app.pk, m.pk])
             row["size"] = services.size_label(max(1, (m.size + 1023) // 1024))
@@ -250,8 +214,8 @@ def _history(app: Application) -> list[dict]:
             who = f"{user.display_name} ({user.username})" if user.display_name else user.username
         else:
             who = e.actor_label
-        out.append({"e": e, "who": who, "label": pair(ACTION_LABELS.get(e.action, (e.action, e.action))),
-                    "role": pair(ROLE_LABELS.get(e.actor_role, (e.actor_role, e.actor_role))) if e.actor_role else "",
+        out.append({"e": e, "who": who, "label": pair(action_label(e.action)),
+                    "role": pair(role_label(e.actor_role)) if e.actor_role else "",
                     "to": _status_label(e.to_status) if e.to_status and e.to_status != e.from_status else "",
                     "comment": selectors.event_comment(e)})
     return out
@@ -273,23 +237,23 @@ def _outcome(app: Application) -> list[tuple[str, str]]:
 def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None = None, *,
                  status: int = 200) -> HttpResponse:
     user = request.user
-    if Application.objects.filter(pk=application_id, status=Application.Status.DRAFT).exists():
+    if selectors.is_draft(application_id=application_id):
         raise Http404  # a draft is the applicant's own work in progress, not yet anything for staff
     app = selectors.application_for_staff(application_id=application_id, user=user, ip=client_ip(request))
     service = catalogue().get(app.service_code)
-    offered = _offered(app, service, user)
-    progress = _progress(app, clock.now(), {})
+    offered = _offered(app, service, actor_of(request))
+    progress = selectors.progress(application=app)
     claimed_by_other = app.claimed_by_id is not None and app.claimed_by_id != user.pk
     # 认领 / 强制释放 offered from the checks application_claim / application_release enforce, and why not
-    claim = selectors.claim_block(application=app, actor=_actor(request))
-    force = selectors.release_block(application=app, actor=_actor(request), force=True) if claimed_by_other else None
+    claim = selectors.claim_block(application=app, actor=actor_of(request))
+    force = selectors.release_block(application=app, actor=actor_of(request), force=True) if claimed_by_other else None
     context = {
         "app": app, "service_name": _service_name(app.service_code), "status_label": _status_label(app.status),
         "applicant": _applicant(app), "progress": progress,
         "form_rows": [(pair(label), value) for _name, label, value in selectors.form_display(application=app)],
         "materials": _materials(app, service), "history": _history(app), "outcome": _outcome(app),
         "offered": offered, "form": form or ActForm(),
-        "needs_comment": (", " if _en() else "、").join(str(o["label"]) for o in offered if o["needs_comment"]),
+        "needs_comment": (", " if is_english() else "、").join(str(o["label"]) for o in offered if o["needs_comment"]),
         "accepted_by": _staff_name(app.accepted_by), "reviewed_by": _staff_name(app.reviewed_by),
         "approved_by": _staff_name(app.approved_by), "claimed_by": _staff_name(app.claimed_by),
         "claimed_by_me": app.claimed_by_id == user.pk, "claimed_by_other": claimed_by_other,
@@ -328,7 +292,7 @@ def _flash_error(request: HttpRequest, exc: DomainError) -> None:
 @require_POST
 def claim(request: HttpRequest, application_id: int) -> HttpResponse:
     try:
-        app = services.application_claim(application_id=application_id, actor=_actor(request))
+        app = services.application_claim(application_id=application_id, actor=actor_of(request))
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -343,7 +307,7 @@ def claim(request: HttpRequest, application_id: int) -> HttpResponse:
 def release(request: HttpRequest, application_id: int) -> HttpResponse:
     force = request.POST.get("force") == "1"
     try:
-        app = services.application_release(application_id=application_id, actor=_actor(request), force=force)
+        app = services.application_release(application_id=application_id, actor=actor_of(request), force=force)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -363,7 +327,7 @@ def act(request: HttpRequest, application_id: int) -> HttpResponse:
         return _detail_page(request, application_id, form, status=400)
     verb = form.cleaned_data["action"]
     try:
-        app = services.application_act(application_id=application_id, action=verb, actor=_actor(request),
+        app = services.application_act(application_id=application_id, action=verb, actor=actor_of(request),
                                         comment=form.cleaned_data["comment"])
     except DomainError as exc:
         if exc.status == 404:
@@ -378,14 +342,12 @@ def act(request: HttpRequest, application_id: int) -> HttpResponse:
 @require_GET
 def material(request: HttpRequest, application_id: int, material_id: int) -> HttpResponse:
     """An uploaded file, to staff who may see applications only (the look is access-audited)."""
-    m = (Material.objects.select_related("application__applicant")
-         .filter(pk=material_id, application_id=application_id, kind=Material.Kind.UPLOAD)
-         .exclude(application__status=Application.Status.DRAFT).exclude(file="").first())
+    m = selectors.upload_for_staff(application_id=application_id, material_id=material_id)
     if m is None:
         raise Http404
     person_id = getattr(m.application.applicant, "person_id", None)
     if person_id is not None:
-        audit_access(actor=_actor(request), action="person.view", subject_person_id=person_id,
+        audit_access(actor=actor_of(request), action="person.view", subject_person_id=person_id,
                      object_type="applications.material", object_id=m.pk, reason=f"material {m.slot}")
     ext = m.file.name.rsplit(".", 1)[-1] if "." in m.file.name else "bin"
     response = FileResponse(m.file.open("rb"), content_type=m.content_type or "application/octet-stream",
@@ -431,7 +393,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
         until = clock.local_midnight(until_day + dt.timedelta(days=1)) if until_day else None
         averages = selectors.average_workdays(since=since, until=until)
         for row in selectors.statistics(since=since, until=until):
-            rows.append({**row, "name": row["name_en"] if _en() else row["name_zh"],
+            rows.append({**row, "name": row["name_en"] if is_english() else row["name_zh"],
                          "on_time_rate": round(100 * row["on_time"] / row["done"]) if row["done"] else None,
                          "average": averages.get(row["service_code"])})
         if rows:

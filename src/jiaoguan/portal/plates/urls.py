@@ -1,7 +1,7 @@
 """网上选号: mounted by portal/urls.py at /me/plates/ (namespace portal:plates_portal)."""
 from django.urls import path
 
-from jiaoguan.portal import plates_views as views
+from jiaoguan.portal.plates import views
 
 app_name = "plates_portal"
 urlpatterns = [

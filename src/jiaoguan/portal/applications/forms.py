@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.applications.catalogue import FieldSpec, Service, Text, date_bound
+from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.core.i18n import bi
+from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 
 UPLOAD_PREFIX = "upload__"
@@ -44,7 +45,7 @@ class MultipleFileField(forms.FileField):
 
 def pick_text(text: Text) -> str:
     """A declaration's bilingual text in the current language."""
-    return text.pick(get_language())
+    return text.pick()
 
 
 def upload_name(slot: str) -> str:
@@ -61,8 +62,6 @@ def _text_input(attrs: dict) -> forms.TextInput:
 
 def _vehicle_option(v) -> str:
     """How one of the applicant's vehicles reads in the list: plate, kind and brand in the page's language."""
-    from jiaoguan.core.identifiers import format_plate
-
     kind = bi(v.kind_zh, v.kind_en).pick()
     return f"{format_plate(v.plate)} · {kind} · {v.brand}" if v.brand else f"{format_plate(v.plate)} · {kind}"
 
@@ -70,8 +69,6 @@ def _vehicle_option(v) -> str:
 def _own_vehicle_field(spec: FieldSpec, vehicles, common: dict) -> forms.Field:
     """A list of the applicant's own vehicles of the kinds the service accepts (never a typed-in plate): the
     engine accepts only a plate of one of them (applications.rules.own_vehicle_plate)."""
-    from jiaoguan.applications.rules import eligible_vehicles
-
     offered = eligible_vehicles(spec, vehicles)
     if offered:
         choices = [("", _("请选择"))] + [(v.plate, _vehicle_option(v)) for v in offered]

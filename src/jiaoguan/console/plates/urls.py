@@ -1,7 +1,7 @@
 """plates pages of the console: mounted by console/urls.py (namespace console:plates_console)."""
 from django.urls import path
 
-from jiaoguan.console import plates_views as views
+from jiaoguan.console.plates import views
 
 app_name = "plates_console"
 urlpatterns = [

@@ -6,7 +6,6 @@ exists there, else those two roles). Views only parse, authorise, call ``plates.
 """
 from __future__ import annotations
 
-
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,25 +14,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
-from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import DomainError
-from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.errors import DomainError, NotFound
+from jiaoguan.core.http import actor_of
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.plates import selectors, services
 from jiaoguan.plates.models import Kind, PlateNumber, WithholdPolicy
 
+
 def can_manage(user) -> bool:
-    return has_permission(user, "plate.manage")
+    """Generating numbers and changing policies: the permission the plates services require."""
+    return has_permission(user, services.MANAGE)
 
 
 def plates_staff(manage: bool = False):
-    return staff_required("plate.manage" if manage else "plate.view")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
+    return staff_required(services.MANAGE if manage else "plate.view")
 
 
 class GenerateForm(forms.Form):
@@ -83,13 +79,9 @@ def generate(request: HttpRequest, office_id: int) -> HttpResponse:
     except DomainError:
         raise Http404 from None
     form = GenerateForm(request.POST, auto_id=f"id_{office.pk}_%s")
-    if not form.is_valid():
-        return _index(request, generate_form=form, form_office=office.pk, status=400)
-    try:
-        report = services.plate_pool_generate(office=office, kind=form.cleaned_data["kind"],
-                                              series=form.cleaned_data["series"], actor=_actor(request))
-    except DomainError as exc:
-        status = form_error(form, exc)
+    report, status = submit(form, lambda data: services.plate_pool_generate(
+        office=office, kind=data["kind"], series=data["series"], actor=actor_of(request)))
+    if report is None:
         return _index(request, generate_form=form, form_office=office.pk, status=status)
     return _index(request, report=report)
 
@@ -109,15 +101,11 @@ def _policies(request: HttpRequest, form: PolicyForm, status: int = 200) -> Http
 @require_POST
 def policy_add(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST)
-    if not form.is_valid():
-        return _policies(request, form, status=400)
-    data = form.cleaned_data
-    try:
-        office = selectors.office_get(office_id=data["office"])
-        policy = services.policy_add(office=office, name=data["name"], rule=data["rule"], value=data["value"],
-                                     kind=data["kind"], actor=_actor(request))
-    except DomainError as exc:
-        return _policies(request, form, status=form_error(form, exc))
+    policy, status = submit(form, lambda data: services.policy_add(
+        office=selectors.office_get(office_id=data["office"]), name=data["name"], rule=data["rule"],
+        value=data["value"], kind=data["kind"], actor=actor_of(request)))
+    if policy is None:
+        return _policies(request, form, status=status)
     messages.success(request, _("已添加保留策略：%(name)s") % {"name": policy.name})
     return redirect("console:plates_console:policies")
 
@@ -125,11 +113,12 @@ def policy_add(request: HttpRequest) -> HttpResponse:
 @plates_staff(manage=True)
 @require_POST
 def policy_deactivate(request: HttpRequest, policy_id: int) -> HttpResponse:
-    policy = WithholdPolicy.objects.filter(pk=policy_id).first()
-    if policy is None:
-        raise Http404
     try:
-        services.policy_deactivate(policy=policy, actor=_actor(request))
+        policy = selectors.policy_get(policy_id=policy_id)
+    except NotFound:
+        raise Http404 from None
+    try:
+        services.policy_deactivate(policy=policy, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:

@@ -1,7 +1,7 @@
 """东部预约 staff pages: mounted by console/urls.py at /console/east/ (namespace console:eastern_console)."""
 from django.urls import path
 
-from jiaoguan.console import eastern_views as views
+from jiaoguan.console.eastern import views
 
 app_name = "eastern_console"
 urlpatterns = [

@@ -8,9 +8,11 @@ anything not the user's own), call, render. Every page works without JavaScript.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import secrets
 
+import segno
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,14 +23,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.bookings import selectors as booking_selectors
 from jiaoguan.bookings.models import Booking
-from jiaoguan.bookings.rules import parse_id
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
-from jiaoguan.core.http import client_ip
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.ids import parse_id
 from jiaoguan.inspections import conf, rules, selectors, services
+from jiaoguan.payments.reference import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
 B = Booking.Status
@@ -37,15 +39,18 @@ TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", 
 RESULT_TONES = {"passed": "ok", "failed": "bad", "pending": ""}
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.of(request.user, ip=client_ip(request))
-
-
 def _404(fn, **kwargs):
     try:
         return fn(**kwargs)
     except NotFound:
         raise Http404 from None
+
+
+def _or_none(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except NotFound:
+        return None
 
 
 def _error_lines(exc: DomainError) -> list[str]:
@@ -147,21 +152,19 @@ def hold(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 
     def run():
         ib = services.inspection_book(user=request.user, vehicle_id=vehicle.pk, slot_id=slot_pk,
-                                      actor=_actor(request))
+                                      actor=actor_of(request))
         return 201, {"booking_id": ib.booking_id}
 
     slot_pk = parse_id(slot_id)
     try:
         if slot_pk is None:
             raise NotFound("core.not_found", "预约场次不存在", "The booking slot does not exist")
-        _s, body = idempotent(scope=f"user:{request.user.pk}:inspection-book", key=key,
-                              fingerprint=json.dumps([vehicle.pk, slot_pk]), run=run)
+        _s, body = once_for(request.user, "inspection-book", key=key, fingerprint=json.dumps([vehicle.pk, slot_pk]),
+                            run=run)
     except DomainError as exc:
         station, day = None, _day_param(request.POST.get("date"))
         if slot_pk is not None:
-            from jiaoguan.bookings.models import Slot
-
-            slot = Slot.objects.filter(pk=slot_pk).first()
+            slot = _or_none(booking_selectors.slot_get, slot_id=slot_pk)
             if slot is not None:
                 station = selectors.station_for_slot(slot=slot)
                 day = _day_param(selectors.local_date(slot.starts_at).isoformat())
@@ -188,7 +191,7 @@ def booking(request: HttpRequest, booking_id: int) -> HttpResponse:
 def confirm(request: HttpRequest, booking_id: int) -> HttpResponse:
     ib = _404(selectors.my_inspection_booking, user=request.user, booking_id=booking_id)
     try:
-        ib = services.inspection_confirm(user=request.user, booking_id=ib.booking_id, actor=_actor(request))
+        ib = services.inspection_confirm(user=request.user, booking_id=ib.booking_id, actor=actor_of(request))
     except DomainError as exc:
         ib = _404(selectors.my_inspection_booking, user=request.user, booking_id=booking_id)
         return _booking_page(request, ib, error=exc, status=_status(exc))
@@ -202,7 +205,7 @@ def cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     ib = _404(selectors.my_inspection_booking, user=request.user, booking_id=booking_id)
     was_held = ib.booking.status == B.HELD
     try:
-        ib = services.inspection_cancel(user=request.user, booking_id=ib.booking_id, actor=_actor(request))
+        ib = services.inspection_cancel(user=request.user, booking_id=ib.booking_id, actor=actor_of(request))
     except DomainError as exc:
         ib = _404(selectors.my_inspection_booking, user=request.user, booking_id=booking_id)
         return _booking_page(request, ib, error=exc, status=_status(exc))
@@ -219,12 +222,12 @@ def mark_apply(request: HttpRequest, vehicle_id: int) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST":
         def run():
-            m = services.mark_apply(user=request.user, vehicle_id=vehicle.pk, actor=_actor(request))
+            m = services.mark_apply(user=request.user, vehicle_id=vehicle.pk, actor=actor_of(request))
             return 201, {"number": m.number}
 
         try:
-            _s, body = idempotent(scope=f"user:{request.user.pk}:inspection-mark",
-                                  key=request.POST.get("idempotency_key", ""), fingerprint=str(vehicle.pk), run=run)
+            _s, body = once_for(request.user, "inspection-mark", key=request.POST.get("idempotency_key", ""),
+                                fingerprint=str(vehicle.pk), run=run)
         except DomainError as exc:
             error, status = exc, _status(exc)
         else:
@@ -238,12 +241,6 @@ def mark_apply(request: HttpRequest, vehicle_id: int) -> HttpResponse:
 
 def qr_svg(text: str, *, scale: int = 4) -> str:
     """A QR code (segno, never Micro QR) as inline SVG text, sized by CSS (see payments.reference.svg_fluid)."""
-    import io
-
-    import segno
-
-    from jiaoguan.payments.reference import svg_fluid
-
     out = io.BytesIO()
     segno.make_qr(text, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, border=2,
                                         svgclass="qr", lineclass=None)

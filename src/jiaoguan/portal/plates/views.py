@@ -13,14 +13,15 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.core.errors import DomainError, NotFound
+from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
-from jiaoguan.core.idempotency import idempotent
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.plates import rules, selectors, services
 from jiaoguan.plates.models import Selection
@@ -105,17 +106,19 @@ def selection(request: HttpRequest, selection_id: int) -> HttpResponse:
     return _page(request, _selection(request, selection_id))
 
 
-def _act(request: HttpRequest, selection_id: int, action: str, fingerprint: str, fn, done: str) -> HttpResponse:
+def _act(request: HttpRequest, selection_id: int, action: str, service, done: str, *, fingerprint: str | None = None,
+         **kwargs) -> HttpResponse:
+    """One step on the selection, once per form key: ``service(user=, selection_id=, ip=, **kwargs)``."""
     sel = _selection(request, selection_id)
     key = request.POST.get("idempotency_key") or ""
+    ip = client_ip(request)
 
     def run():
-        fn(sel)
+        service(user=request.user, selection_id=sel.pk, ip=ip, **kwargs)
         return 200, {"ok": True}
 
     try:
-        idempotent(scope=f"user:{request.user.pk}:plates-{action}", key=key,
-                   fingerprint=f"{sel.pk}:{fingerprint}", run=run)
+        once_for(request.user, f"plates-{action}", key=key, fingerprint=f"{sel.pk}:{fingerprint or action}", run=run)
     except DomainError as exc:
         return _page(request, _selection(request, selection_id), error=exc,
                      status=exc.status if 400 <= exc.status < 500 else 400)
@@ -126,10 +129,7 @@ def _act(request: HttpRequest, selection_id: int, action: str, fingerprint: str,
 @citizen_required
 @require_POST
 def draw(request: HttpRequest, selection_id: int) -> HttpResponse:
-    ip = client_ip(request)
-    return _act(request, selection_id, "draw", "draw",
-                lambda sel: services.selection_draw(user=request.user, selection_id=sel.pk, ip=ip),
-                _("已摇出一组新号码"))
+    return _act(request, selection_id, "draw", services.selection_draw, _("已摇出一组新号码"))
 
 
 @citizen_required
@@ -143,8 +143,6 @@ def compose(request: HttpRequest, selection_id: int) -> HttpResponse:
         number = services.selection_compose(user=request.user, selection_id=sel.pk, number=form.cleaned_data["number"],
                                             ip=client_ip(request))
     except DomainError as exc:
-        from jiaoguan.core.forms import form_error
-
         status = form_error(form, exc)
         return _page(request, sel, compose_form=form, status=status)
     return _page(request, sel, compose_form=form, composed=number)
@@ -154,41 +152,31 @@ def compose(request: HttpRequest, selection_id: int) -> HttpResponse:
 @require_POST
 def hold(request: HttpRequest, selection_id: int) -> HttpResponse:
     number = request.POST.get("number", "")[:16]
-    ip = client_ip(request)
-    return _act(request, selection_id, "hold", number,
-                lambda sel: services.selection_hold(user=request.user, selection_id=sel.pk, number=number, ip=ip),
-                _("号码已锁定，请在锁定时间内确认"))
+    return _act(request, selection_id, "hold", services.selection_hold, _("号码已锁定，请在锁定时间内确认"),
+                fingerprint=number, number=number)
 
 
 @citizen_required
 @require_POST
 def keep(request: HttpRequest, selection_id: int) -> HttpResponse:
     number = request.POST.get("number", "")[:16]
-    ip = client_ip(request)
-    return _act(request, selection_id, "keep", number,
-                lambda sel: services.selection_keep_previous(user=request.user, selection_id=sel.pk, number=number,
-                                                             ip=ip),
-                _("原号牌已锁定，请在锁定时间内确认"))
+    return _act(request, selection_id, "keep", services.selection_keep_previous, _("原号牌已锁定，请在锁定时间内确认"),
+                fingerprint=number, number=number)
 
 
 @citizen_required
 @require_POST
 def confirm(request: HttpRequest, selection_id: int) -> HttpResponse:
-    ip = client_ip(request)
     sel = _selection(request, selection_id)
     held = selectors.current_hold(selection=sel)
     if request.POST.get("understood") != "yes":  # irreversible: the explicit tick is required, JavaScript or not
         return _page(request, sel, status=400,
                      confirm_error=_("请勾选“我已核对”：号牌号码确定后不可更改。"))
     done = _("号牌已确定：%(plate)s") % {"plate": format_plate(held.number) if held else ""}
-    return _act(request, selection_id, "confirm", "confirm",
-                lambda s: services.selection_confirm(user=request.user, selection_id=s.pk, ip=ip), done)
+    return _act(request, selection_id, "confirm", services.selection_confirm, done)
 
 
 @citizen_required
 @require_POST
 def release(request: HttpRequest, selection_id: int) -> HttpResponse:
-    ip = client_ip(request)
-    return _act(request, selection_id, "release", "release",
-                lambda sel: services.selection_release(user=request.user, selection_id=sel.pk, ip=ip),
-                _("已释放号码"))
+    return _act(request, selection_id, "release", services.selection_release, _("已释放号码"))
