@@ -31,12 +31,10 @@ def _isolate_state():
     # Celery keeps "a task is running here" in one process-wide flag; eager tasks run by several threads at once
     # (the PostgreSQL concurrency tests) can leave it set, and then EagerResult.get() refuses to work.
     _set_task_join_will_block(False)
-    try:
-        from jiaoguan.notifications.testing import clear_outbox
-    except ImportError:  # before the notifications app exists
-        clear_outbox = None
-    if clear_outbox:
-        clear_outbox()
+    # imported here, not at the top: this conftest loads before Django is set up, the helpers need its apps
+    from tests.notifications.helpers import clear_outbox
+
+    clear_outbox()
     yield
     core_clock.reset()
     translation.deactivate()

@@ -2,7 +2,7 @@
 the code the owner received on the phone on file."""
 import pytest
 
-from jiaoguan.notifications.testing import last_code
+from tests.notifications.helpers import last_code
 from tests.portal.support import PASSWORD, citizen_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -4,9 +4,9 @@ import pytest
 
 from jiaoguan.core.audit import Actor
 from jiaoguan.identity.services import staff_bootstrap
-from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.services import person_update_phone
 from tests.factories import unique_phone
+from tests.notifications.helpers import last_code
 from tests.portal.support import PASSWORD, citizen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

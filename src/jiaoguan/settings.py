@@ -228,6 +228,8 @@ JIAOGUAN_VIOLATIONS: dict = {}
 # Login lockout: after N failures within the window the account is locked for the lock period.
 JIAOGUAN_LOGIN_MAX_FAILURES = env_int("JIAOGUAN_LOGIN_MAX_FAILURES", 5)
 JIAOGUAN_LOGIN_LOCK_MINUTES = env_int("JIAOGUAN_LOGIN_LOCK_MINUTES", 30)
+# A login without an account keeps a "shadow" failure counter this long after its last failure (30 days).
+JIAOGUAN_LOGIN_SHADOW_TTL_SECONDS = env_int("JIAOGUAN_LOGIN_SHADOW_TTL_SECONDS", 30 * 86400)
 # One-time SMS codes.
 JIAOGUAN_OTP_TTL_SECONDS = env_int("JIAOGUAN_OTP_TTL_SECONDS", 300)
 JIAOGUAN_OTP_MAX_ATTEMPTS = env_int("JIAOGUAN_OTP_MAX_ATTEMPTS", 5)

@@ -5,10 +5,10 @@ import pytest
 from django.test import Client
 
 from jiaoguan.identity.models import ApiToken, User
-from jiaoguan.notifications.testing import last_code
 from tests.api.helpers import assert_error, bearer, get, post, session_client
 from tests.factories import unique_phone
 from tests.identity.helpers import PASSWORD, code_for, holder, later, register, wrong
+from tests.notifications.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 

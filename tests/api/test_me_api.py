@@ -5,11 +5,11 @@ from django.test import Client
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import services
 from jiaoguan.identity.models import SmsCode, VehicleBinding
-from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.models import Vehicle
 from tests.api.helpers import assert_error, bearer, delete, get, post, session_client
 from tests.factories import make_person, make_vehicle
 from tests.identity.helpers import PASSWORD, holder, register, wrong
+from tests.notifications.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 

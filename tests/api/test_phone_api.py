@@ -6,11 +6,11 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import services
 from jiaoguan.identity.models import ApiToken
-from jiaoguan.notifications.testing import clear_outbox, last_code
 from jiaoguan.registry.services import person_update_phone
 from tests.api.helpers import assert_error, bearer, get, post, session_client
 from tests.factories import unique_phone
 from tests.identity.helpers import PASSWORD, holder, later, register, wrong
+from tests.notifications.helpers import clear_outbox, last_code
 
 pytestmark = pytest.mark.django_db
 

@@ -63,7 +63,7 @@ def test_filter_by_citizen_id_number(client, looked_at):
 
 
 def test_pagination_keeps_the_filter(client, looked_at, monkeypatch):
-    from jiaoguan.console import views
+    from jiaoguan.console.persons import views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 1)
     client.force_login(staff_user("auditor", "audit001"))

@@ -4,7 +4,7 @@ import pytest
 from jiaoguan.core.audit import audit_verify
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity.services import binding_confirm, binding_request
-from jiaoguan.notifications.testing import last_code
+from tests.notifications.helpers import last_code
 from tests.portal.support import EN, citizen, citizen_records, field_errors, staff_user, text
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import itertools
 
 from jiaoguan.identity import services
 from jiaoguan.identity.models import User
-from jiaoguan.notifications.testing import last_code, sms_outbox
 from tests.factories import make_licence, make_person, make_policy, make_vehicle, unique_phone
+from tests.notifications.helpers import last_code, sms_outbox
 
 PASSWORD = "Lu-Qiao#2719"
 _ips = itertools.count(1)

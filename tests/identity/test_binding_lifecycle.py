@@ -1,5 +1,5 @@
 """The life cycle of a vehicle binding (review defect 3): one table of allowed moves, checked in one place
-(services._binding_move); each named transition writes its audit row; no status is assigned anywhere else."""
+(services.bindings._binding_move); each named transition writes its audit row; no status is assigned anywhere else."""
 import ast
 from pathlib import Path
 
@@ -9,8 +9,9 @@ from django.db import transaction
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict
 from jiaoguan.core.models import AuditEntry
-from jiaoguan.identity import rules, services
+from jiaoguan.identity import rules
 from jiaoguan.identity.models import VehicleBinding
+from jiaoguan.identity.services import bindings
 from tests.identity.helpers import holder, register
 from tests.identity.test_bindings import owner_with_car, request
 
@@ -19,13 +20,13 @@ ACTOR = Actor.system("test")
 
 
 def test_the_table_names_every_status_and_final_states_have_no_moves():
-    assert set(rules.BINDING_MOVES) == set(STATUSES)
-    assert all(set(moves) <= set(STATUSES) for moves in rules.BINDING_MOVES.values())
-    assert rules.BINDING_MOVES["ended"] == rules.BINDING_MOVES["expired"] == frozenset()
+    assert rules.BINDINGS.states == set(STATUSES)
+    assert all(rules.BINDINGS.targets(s) <= set(STATUSES) for s in STATUSES)
+    assert rules.BINDINGS.terminal == {"ended", "expired"}
     assert rules.BINDING_START == {"pending", "active"}
-    assert not rules.binding_move_allowed("active", "pending")
-    assert not rules.binding_move_allowed("active", "expired")
-    assert not rules.binding_move_allowed("ended", "active")
+    assert not rules.BINDINGS.allows("active", "pending")
+    assert not rules.BINDINGS.allows("active", "expired")
+    assert not rules.BINDINGS.allows("ended", "active")
 
 
 def _binding_in(status):
@@ -34,11 +35,11 @@ def _binding_in(status):
     binding = request(user, car)  # pending
     with transaction.atomic():
         if status == "active":
-            services._binding_activate(binding, actor=ACTOR)
+            bindings._binding_activate(binding, actor=ACTOR)
         elif status == "ended":
-            services._binding_end(binding, actor=ACTOR)
+            bindings._binding_end(binding, actor=ACTOR)
         elif status == "expired":
-            services._binding_expire(binding, actor=ACTOR)
+            bindings._binding_expire(binding, actor=ACTOR)
     binding.refresh_from_db()
     assert binding.status == status
     return binding
@@ -50,9 +51,9 @@ def _binding_in(status):
 def test_every_move_is_checked_against_the_table(old, new):
     binding = _binding_in(old)
     audits = AuditEntry.objects.count()
-    if rules.binding_move_allowed(old, new):
+    if rules.BINDINGS.allows(old, new):
         with transaction.atomic():
-            services._binding_move(binding, to=new, actor=ACTOR, action="test.move", reason="why")
+            bindings._binding_move(binding, to=new, actor=ACTOR, action="test.move", reason="why")
         binding.refresh_from_db()
         assert binding.status == new
         entry = AuditEntry.objects.order_by("-id").first()
@@ -61,7 +62,7 @@ def test_every_move_is_checked_against_the_table(old, new):
         assert (binding.bound_at is not None) if new == "active" else (binding.ended_at is not None)
     else:
         with pytest.raises(Conflict) as exc, transaction.atomic():
-            services._binding_move(binding, to=new, actor=ACTOR, action="test.move")
+            bindings._binding_move(binding, to=new, actor=ACTOR, action="test.move")
         assert exc.value.code == "identity.binding_state" and exc.value.status == 409
         binding.refresh_from_db()
         assert binding.status == old and AuditEntry.objects.count() == audits
@@ -71,7 +72,7 @@ def test_every_move_is_checked_against_the_table(old, new):
 def test_a_move_outside_a_transaction_is_refused():
     binding = _binding_in("pending")
     with pytest.raises(RuntimeError):
-        services._binding_move(binding, to="active", actor=ACTOR, action="test.move")
+        bindings._binding_move(binding, to="active", actor=ACTOR, action="test.move")
 
 
 @pytest.mark.django_db
@@ -105,19 +106,20 @@ def _lines(fn):
 
 def test_no_status_is_assigned_outside_the_transition_function():
     """The rule "one function per transition" checked on the source of the whole app: the only assignment to
-    a .status attribute is in services._binding_move, no queryset update() sets a status, and bindings are
-    created (with their first status) only in services._binding_open."""
-    root = Path(services.__file__).parent
+    a .status attribute is in services.bindings._binding_move, no queryset update() sets a status, and bindings
+    are created (with their first status) only in services.bindings._binding_open."""
+    home = Path(bindings.__file__)
+    root = home.parent.parent
     offenders = []
     for path in sorted(root.rglob("*.py")):
         if "migrations" in path.parts:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        fns = _functions(tree) if path.name == "services.py" else {}
+        fns = _functions(tree) if path == home else {}
         moving = _lines(fns["_binding_move"]) if "_binding_move" in fns else set()
         opening = _lines(fns["_binding_open"]) if "_binding_open" in fns else set()
-        if path.name == "services.py":
-            assert moving and opening, "services._binding_move / _binding_open not found"
+        if path == home:
+            assert moving and opening, "services.bindings._binding_move / _binding_open not found"
         for node in ast.walk(tree):
             targets = node.targets if isinstance(node, ast.Assign) else (
                 [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])

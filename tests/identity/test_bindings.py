@@ -8,10 +8,10 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import selectors, services
 from jiaoguan.identity.models import SmsCode, VehicleBinding
 from jiaoguan.notifications.models import Message
-from jiaoguan.notifications.testing import last_code, last_sms
 from jiaoguan.registry.models import Vehicle
 from tests.factories import make_person, make_policy, make_vehicle
 from tests.identity.helpers import PASSWORD, holder, later, register, wrong
+from tests.notifications.helpers import last_code, last_sms
 
 pytestmark = pytest.mark.django_db
 

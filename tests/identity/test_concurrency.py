@@ -7,10 +7,10 @@ from django.db import connection
 from jiaoguan.core.errors import DomainError
 from jiaoguan.identity import services
 from jiaoguan.identity.models import User, VehicleBinding
-from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.models import Vehicle
 from tests.factories import make_person, unique_phone
 from tests.identity.helpers import PASSWORD, code_for, fresh_ip, holder, later, register
+from tests.notifications.helpers import last_code
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -11,6 +11,7 @@ import pytest
 from jiaoguan.core.errors import InvalidInput, Locked, RateLimited, Unauthenticated
 from jiaoguan.identity import ratelimit, services
 from jiaoguan.identity.models import User
+from jiaoguan.identity.services import login as login_services
 from jiaoguan.notifications.models import Message
 from tests.factories import unique_phone
 from tests.identity.helpers import (
@@ -155,7 +156,7 @@ def test_the_shadow_counter_keeps_no_login_in_clear(settings):
     p = unique_phone()
     with pytest.raises(Unauthenticated):
         _password(p)
-    key = services._shadow_cache_key(p)
+    key = login_services._shadow_cache_key(p)
     assert p not in key and cache.get(key)["failed"] == 1
 
 

@@ -20,7 +20,6 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import selectors, services
 from jiaoguan.identity.models import ApiToken, SmsCode, User, VehicleBinding
 from jiaoguan.notifications.models import Message
-from jiaoguan.notifications.testing import clear_outbox, last_code, sms_outbox
 from jiaoguan.registry.services import person_update_phone
 from tests.factories import make_person, unique_phone
 from tests.identity.helpers import (
@@ -32,6 +31,7 @@ from tests.identity.helpers import (
     sms_texts,
     wrong,
 )
+from tests.notifications.helpers import clear_outbox, last_code, sms_outbox
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 from jiaoguan.core.errors import Conflict
 from jiaoguan.identity import services
 from jiaoguan.identity.models import User
-from jiaoguan.notifications.testing import last_code
 from tests.factories import make_person, unique_phone
 from tests.identity.helpers import PASSWORD, fresh_ip, later, register
 from tests.identity.test_concurrency import run_together
+from tests.notifications.helpers import last_code
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,9 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.hashers import identify_hasher
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.core.errors import Conflict, InvalidInput
 from jiaoguan.core.identifiers import make_id_number

@@ -2,7 +2,8 @@
 import datetime as dt
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jiaoguan.identity import rules
 from jiaoguan.identity.rules import Rate, parse_rate, window_admits
@@ -64,7 +65,7 @@ def test_one_per_minute_means_sixty_seconds_since_the_last():
 
 @given(st.integers(min_value=0, max_value=20), st.integers(min_value=1, max_value=10), st.integers(1, 120))
 def test_login_failure_locks_exactly_at_the_limit(previous, max_failures, minutes):
-    now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
     previous = min(previous, max_failures - 1)
     outcome = rules.login_failure(failed_logins=previous, now=now, max_failures=max_failures, lock_minutes=minutes)
     if previous + 1 >= max_failures:
@@ -75,7 +76,7 @@ def test_login_failure_locks_exactly_at_the_limit(previous, max_failures, minute
 
 
 def test_is_locked():
-    now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
     assert rules.is_locked(locked_until=now + dt.timedelta(seconds=1), now=now)
     assert not rules.is_locked(locked_until=now, now=now)
     assert not rules.is_locked(locked_until=None, now=now)

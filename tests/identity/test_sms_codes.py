@@ -6,9 +6,9 @@ import pytest
 from jiaoguan.core.errors import InvalidInput, RateLimited
 from jiaoguan.identity import services
 from jiaoguan.identity.models import SmsCode, User
-from jiaoguan.notifications.testing import last_code, sms_outbox
 from tests.factories import unique_phone
 from tests.identity.helpers import PASSWORD, code_for, fresh_ip, holder, later, register, wrong
+from tests.notifications.helpers import last_code, sms_outbox
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ from jiaoguan.core.outbox import event_emit, subscribers
 from jiaoguan.identity import handlers, selectors, services
 from jiaoguan.identity.models import VehicleBinding
 from jiaoguan.notifications.models import Message
-from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.models import Vehicle
 from tests.factories import make_person, unique_phone
 from tests.identity.helpers import holder, later, register
 from tests.identity.test_bindings import bind, request
+from tests.notifications.helpers import last_code
 
 pytestmark = pytest.mark.django_db
 

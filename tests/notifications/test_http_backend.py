@@ -21,7 +21,7 @@ from jiaoguan.notifications.sms import HttpProviderBackend, MessageRefused, SmsS
 from jiaoguan.notifications.tasks import messages_redispatch
 
 PHONE = "13912345678"
-START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def backend_for(*urls, key="test-provider-key", timeout=0.5, retries=2) -> HttpProviderBackend:

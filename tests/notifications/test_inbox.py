@@ -10,7 +10,7 @@ from jiaoguan.core.errors import NotFound
 from jiaoguan.notifications.selectors import inbox_for, message_get_for, unread_count
 from jiaoguan.notifications.services import message_mark_read, message_send
 
-START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

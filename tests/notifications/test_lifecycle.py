@@ -11,14 +11,19 @@ import pytest
 from jiaoguan.notifications import rules, services
 from jiaoguan.notifications.models import Message
 from jiaoguan.notifications.services import (
-    InvalidTransition, message_deliver, message_mark_delivered, message_mark_failed, message_mark_retry,
-    message_mark_sending, message_send,
+    InvalidTransition,
+    message_deliver,
+    message_mark_delivered,
+    message_mark_failed,
+    message_mark_retry,
+    message_mark_sending,
+    message_send,
 )
 from jiaoguan.notifications.sms import SendResult, SmsBackend, SmsSendError
 from jiaoguan.notifications.tasks import messages_redispatch
 
 PHONE = "13912345678"
-START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 class ScriptedBackend(SmsBackend):

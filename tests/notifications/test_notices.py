@@ -201,7 +201,7 @@ def test_a_completed_refund_tells_the_payer_once(settings):
 
 
 def test_the_late_fee_notice_is_sent_once_on_its_first_day(clock):
-    clock.freeze(dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone.utc))  # 09:00 in Shenzhen
+    clock.freeze(dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC))  # 09:00 in Shenzhen
     user, _ = citizen_with_car()
     no_account = make_person()
     decided = clock.today()
@@ -211,9 +211,9 @@ def test_the_late_fee_notice_is_sent_once_on_its_first_day(clock):
             for p in (user.person_id, no_account.pk)]
     payments.payable_create(kind="fee", source_type="tests.late", source_id="no-fee", payer_person_id=user.person_id,
                             amount_fen=5000, description_zh="工本费", description_en="Fee", decision_date=decided)
-    clock.freeze(dt.datetime(2026, 3, 16, 15, 59, tzinfo=dt.timezone.utc))  # 23:59 local on the 15th day
+    clock.freeze(dt.datetime(2026, 3, 16, 15, 59, tzinfo=dt.UTC))  # 23:59 local on the 15th day
     assert payments.late_fee_notices_send() == 0
-    clock.freeze(dt.datetime(2026, 3, 16, 16, 30, tzinfo=dt.timezone.utc))  # 00:30 local on the 16th day
+    clock.freeze(dt.datetime(2026, 3, 16, 16, 30, tzinfo=dt.UTC))  # 00:30 local on the 16th day
     assert payments.late_fee_notices_send() == 2
     assert payments.late_fee_notices_send() == 0
     clock.advance(dt.timedelta(days=3))
@@ -227,7 +227,7 @@ def test_the_late_fee_notice_is_sent_once_on_its_first_day(clock):
 
 
 def test_a_fine_paid_before_its_late_fee_starts_gets_no_late_fee_notice(clock, settings):
-    clock.freeze(dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone.utc))
+    clock.freeze(dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.UTC))
     user, _ = citizen_with_car()
     item = _paid_item(user, settings)
     PayableItem.objects.filter(pk=item.pk).update(late_fee=True, decision_date=clock.today())

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from jiaoguan.notifications import rules
 
-NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def test_placeholders_in_order_without_repeats():
@@ -47,7 +47,7 @@ def test_dates_are_written_the_way_each_language_writes_them():
     d = dt.date(2026, 5, 1)
     assert rules.render("{date}", {"date": d}, language="zh-hans") == "2026年5月1日"
     assert rules.render("{date}", {"date": d}, language="en") == "1 May 2026"
-    at = dt.datetime(2026, 5, 1, 1, 30, tzinfo=dt.timezone.utc)  # 09:30 in Asia/Shanghai
+    at = dt.datetime(2026, 5, 1, 1, 30, tzinfo=dt.UTC)  # 09:30 in Asia/Shanghai
     assert rules.render("{at}", {"at": at}, language="zh-hans") == "2026年5月1日09:30"
     assert rules.render("{at}", {"at": at}, language="en") == "1 May 2026 09:30"
 
@@ -75,7 +75,7 @@ def test_transition_table():
     allowed = {(C, S), (S, S), (S, D), (S, C), (S, F)}
     for a in (C, S, D, F):
         for b in (C, S, D, F):
-            assert rules.can_move(a, b) == ((a, b) in allowed), (a, b)
+            assert rules.MESSAGES.allows(a, b) == ((a, b) in allowed), (a, b)
 
 
 @given(attempts=st.integers(min_value=1, max_value=40), base=st.integers(min_value=1, max_value=600))

@@ -7,9 +7,9 @@ from django.db import connection, transaction
 
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.notifications.models import Message, MessageTemplate
-from jiaoguan.notifications.services import NoRecipient, NotificationError, UnknownTemplate, MissingParams, message_send
+from jiaoguan.notifications.services import MissingParams, NoRecipient, NotificationError, UnknownTemplate, message_send
 from jiaoguan.notifications.sms import ConsoleBackend
-from jiaoguan.notifications.testing import clear_outbox, deliver_due, last_code, last_sms, sms_outbox
+from tests.notifications.helpers import clear_outbox, deliver_due, last_code, last_sms, sms_outbox
 
 PHONE = "13912345678"
 OTP = {"code": "493817", "minutes": 5}

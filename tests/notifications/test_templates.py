@@ -12,7 +12,11 @@ from jiaoguan.core.models import AuditEntry
 from jiaoguan.notifications import defaults, rules
 from jiaoguan.notifications.models import MessageTemplate
 from jiaoguan.notifications.services import (
-    MissingParams, NotificationError, UnknownTemplate, message_render, message_template_update,
+    MissingParams,
+    NotificationError,
+    UnknownTemplate,
+    message_render,
+    message_template_update,
 )
 
 REQUIRED = {

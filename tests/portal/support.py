@@ -48,7 +48,7 @@ def citizen_records(*, name: str = "李明", classes: str = "C1", probation: boo
 def register(person, *, password: str = PASSWORD, ip: str = IP):
     """A citizen account for ``person`` made by the real registration (SMS code to the phone on file)."""
     from jiaoguan.identity.services import citizen_register, sms_code_request
-    from jiaoguan.notifications.testing import last_code
+    from tests.notifications.helpers import last_code
 
     sms_code_request(phone=person.phone, purpose="register", ip=ip)
     code = last_code(person.phone)

@@ -3,7 +3,7 @@ import pytest
 from django.test import Client
 
 from jiaoguan.identity.models import VehicleBinding
-from jiaoguan.notifications.testing import last_code
+from tests.notifications.helpers import last_code
 from tests.portal.support import EN, citizen, citizen_records, field_errors, text
 
 pytestmark = pytest.mark.django_db

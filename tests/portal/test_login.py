@@ -2,7 +2,7 @@
 import pytest
 from django.core.cache import cache
 
-from jiaoguan.notifications.testing import last_code
+from tests.notifications.helpers import last_code
 from tests.portal.support import EN, PASSWORD, citizen, field_errors, staff_user, text
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ from jiaoguan.identity.selectors import (
     PHONE_MISSING_ZH,
 )
 from jiaoguan.identity.services import staff_bootstrap
-from jiaoguan.notifications.testing import clear_outbox, last_code
 from jiaoguan.registry.services import person_update_phone
 from tests.factories import make_licence, make_person, unique_phone
 from tests.identity.helpers import register as identity_register
+from tests.notifications.helpers import clear_outbox, last_code
 from tests.portal.support import EN, PASSWORD, citizen, field_errors, staff_user, text
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 import pytest
 
 from jiaoguan.identity.models import User
-from jiaoguan.notifications.testing import last_code
+from tests.notifications.helpers import last_code
 from tests.portal.support import EN, PASSWORD, citizen_records, field_errors, text
 
 pytestmark = pytest.mark.django_db

@@ -7,11 +7,11 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, Forbidden, NotFound
 from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity import services as identity
-from jiaoguan.notifications.testing import last_code
 from jiaoguan.registry.models import Vehicle
 from jiaoguan.violations import rules, selectors, services
 from jiaoguan.violations.models import PenaltyDecision, PointsEntry
 from tests.identity.helpers import holder, later, register
+from tests.notifications.helpers import last_code
 from tests.violations.conftest import STAFF, camera, record
 
 pytestmark = pytest.mark.django_db

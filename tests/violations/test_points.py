@@ -95,8 +95,8 @@ def test_unpaid_fine_points_for_the_rollover(driver, payments):
 
 
 def test_full_score_sends_an_sms_and_the_licence_card_shows_the_points(driver, payments):
-    from jiaoguan.notifications.testing import last_sms
     from jiaoguan.registry.selectors import licence_summary
+    from tests.notifications.helpers import last_sms
 
     person, licence, car = driver
     for code in ("1625", "1636"):

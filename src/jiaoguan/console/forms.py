@@ -4,8 +4,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.identity.roles import STAFF_ROLES, Role
 from jiaoguan.core.forms import TelInput
+from jiaoguan.identity.roles import STAFF_ROLES, Role
 
 
 class StaffLoginForm(forms.Form):

@@ -5,14 +5,8 @@ from jiaoguan.console import views
 app_name = "console"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("login/", views.login, name="login"),
-    path("logout/", views.logout, name="logout"),
-    path("persons/", views.person_search, name="person_search"),
-    path("persons/<id:person_id>/", views.person_detail, name="person_detail"),
-    path("persons/<id:person_id>/unmask/", views.person_unmask, name="person_unmask"),
-    path("audit/access/", views.access_log, name="access_log"),
-    path("staff/", views.staff_list, name="staff"),
-    path("staff/<id:user_id>/active/", views.staff_active, name="staff_active"),
+    path("", include("jiaoguan.console.accounts.urls")),
+    path("", include("jiaoguan.console.persons.urls")),
     path("disputes/", include("jiaoguan.console.disputes.urls")),
     path("violations/", include("jiaoguan.console.violations.urls")),
     path("bookings/", include("jiaoguan.console.bookings.urls")),

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from jiaoguan.core.admin import ReadOnlyAdmin
 from jiaoguan.core.masking import mask_phone
 from jiaoguan.identity.models import ApiToken, Enterprise, User, VehicleBinding
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(User)

@@ -17,6 +17,7 @@ from ninja.utils import check_csrf
 
 from jiaoguan.core.errors import Forbidden, Unauthenticated, forbidden
 from jiaoguan.identity.roles import has_permission
+from jiaoguan.identity.services import user_for_token
 
 
 def csrf_failed() -> Forbidden:
@@ -28,8 +29,6 @@ class BearerAuth(HttpBearer):
     """``Authorization: Bearer jgt_…`` against the SHA-256 hashes in ApiToken."""
 
     def authenticate(self, request: HttpRequest, token: str):
-        from jiaoguan.identity.services import user_for_token
-
         user = user_for_token(token.strip())
         if user is not None:
             request.user = user  # code that reads request.user sees the token's user

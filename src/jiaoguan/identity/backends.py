@@ -10,12 +10,11 @@ from django.contrib.auth.backends import ModelBackend
 
 from jiaoguan.core.errors import InvalidInput, Unauthenticated
 from jiaoguan.core.http import client_ip
+from jiaoguan.identity.services import login_with_password
 
 
 class PhoneOrUsernameBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
-        from jiaoguan.identity.services import login_with_password
-
         login = username if username is not None else kwargs.get("phone") or kwargs.get("login")
         if not login or password is None:
             return None

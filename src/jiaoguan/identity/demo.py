@@ -10,9 +10,10 @@ from django.db import transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.masking import mask_phone
+from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import User
 from jiaoguan.identity.roles import Role
-from jiaoguan.identity.services import bindings_sync_own, phone_hash, staff_bootstrap
+from jiaoguan.identity.services import bindings_sync_own, staff_bootstrap
 
 DEMO_PASSWORD = "Jiaoguan@2026"
 CITIZEN_PHONE = "13800138000"

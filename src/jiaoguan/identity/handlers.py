@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from jiaoguan.core.outbox import subscribe
+from jiaoguan.identity.services import bindings_reconcile_vehicle
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ def _vehicle_id(payload: dict) -> int | None:
 @subscribe("registry.vehicle_owner_changed")
 def vehicle_owner_changed(payload: dict) -> None:
     """End the bindings the previous owner stood behind; bind the vehicle to the new owner's account."""
-    from jiaoguan.identity.services import bindings_reconcile_vehicle
-
     vehicle_id = _vehicle_id(payload)
     if vehicle_id is None:  # a malformed event would fail the same way on every retry: note it and drop it
         log.error("registry.vehicle_owner_changed without a usable vehicle_id: %r", payload)
@@ -42,8 +41,6 @@ def vehicle_owner_changed(payload: dict) -> None:
 @subscribe("registry.vehicle_status_changed")
 def vehicle_status_changed(payload: dict) -> None:
     """A vehicle scrapped or transferred out ends every binding of it; other status changes change nothing."""
-    from jiaoguan.identity.services import bindings_reconcile_vehicle
-
     vehicle_id = _vehicle_id(payload)
     if vehicle_id is None:
         log.error("registry.vehicle_status_changed without a usable vehicle_id: %r", payload)

@@ -49,7 +49,10 @@ class Limit:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Throttle:
+    """A limit that refused an event, and the seconds until it would admit one (not a domain refusal:
+    core.errors.Refusal is that)."""
+
     limit: Limit
     retry_after: int
 
@@ -74,25 +77,25 @@ def _release(held: list[tuple[str, str]]) -> None:
             cache.delete(lock_key)
 
 
-def take(limits: Sequence[Limit]) -> Refusal | None:
+def take(limits: Sequence[Limit]) -> Throttle | None:
     """Record one event against every limit if all of them admit it; otherwise record nothing and return the
     refusal with the longest wait. Fails closed (refuses) if the locks cannot be had within two seconds."""
     if not limits:
         return None
     held = _acquire([lim.cache_key for lim in limits])
     if held is None:
-        return Refusal(limits[0], 1)
+        return Throttle(limits[0], 1)
     try:
         now = clock.now().timestamp()
         logs: dict[str, list[float]] = {}
-        refusals: list[Refusal] = []
+        refusals: list[Throttle] = []
         for lim in limits:
             rate = lim.parsed
             events = [t for t in cache.get(lim.cache_key, []) if now - rate.seconds < t <= now + 1]
             logs[lim.cache_key] = events
             ok, retry = window_admits(events=events, now=now, rate=rate)
             if not ok:
-                refusals.append(Refusal(lim, retry))
+                refusals.append(Throttle(lim, retry))
         if refusals:
             return max(refusals, key=lambda r: r.retry_after)
         for lim in limits:

@@ -16,6 +16,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.identifiers import validate_phone  # pure: a format check, no database
+from jiaoguan.core.states import StateMachine
+
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 
@@ -85,11 +89,6 @@ def is_locked(*, locked_until: dt.datetime | None, now: dt.datetime) -> bool:
 # --- The phone on file (预留手机号) -------------------------------------------------------------------------------
 
 def _phone_normal(value: str | None) -> str | None:
-    from jiaoguan.core.errors import InvalidInput
-    from jiaoguan.core.identifiers import (
-        validate_phone,  # pure: a format check, no database
-    )
-
     if not value:
         return None
     try:
@@ -135,20 +134,16 @@ def seats_left(*, max_users: int, other_users_bound: int) -> int:
 # --- The life cycle of a binding --------------------------------------------------------------------------------
 
 # A binding starts "pending" (someone else's vehicle, waiting for the owner's code) or "active" (own vehicle).
-# ended and expired are final: binding again makes a new row. Every status change in services.py goes through
-# one function that checks this table.
-BINDING_MOVES: dict[str, frozenset[str]] = {
-    "pending": frozenset({"active", "ended", "expired"}),
-    "active": frozenset({"ended"}),
-    "ended": frozenset(),
-    "expired": frozenset(),
-}
+# ended and expired are final: binding again makes a new row. Every status change in the services goes through
+# one function (services.bindings._binding_move) that checks this machine.
+BINDINGS = StateMachine("identity.binding", {
+    "pending": {"active", "ended", "expired"},
+    "active": {"ended"},
+    "ended": set(),
+    "expired": set(),
+}, code="identity.binding_state", what=("该绑定记录", "This binding"))
 BINDING_START = frozenset({"pending", "active"})
 VEHICLE_GONE_STATUSES = frozenset({"scrapped", "transferred"})
-
-
-def binding_move_allowed(old: str, new: str) -> bool:
-    return new in BINDING_MOVES.get(old, frozenset())
 
 
 def binding_stands(*, kind: str, user_person_id: int | None, authorised_by: int | None, owner_id: int | None,

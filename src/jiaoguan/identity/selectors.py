@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.i18n import Bi
 from jiaoguan.core.identifiers import validate_phone
-from jiaoguan.identity.models import User, VehicleBinding
-from jiaoguan.identity.roles import Role
+from jiaoguan.core.masking import mask_id_number, mask_name
+from jiaoguan.identity import rules
+from jiaoguan.identity.hashes import phone_hash, token_digest
+from jiaoguan.identity.models import ApiToken, User, VehicleBinding
+from jiaoguan.identity.roles import STAFF_ROLES, Role
+from jiaoguan.registry import selectors as registry
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,6 @@ PHONE_MISSING_EN = ("The vehicle administration office has no phone number on fi
 
 def records_visible(*, user: User) -> bool:
     """May this account see the person's licence and own vehicles? Only while its phone is the phone on file."""
-    from jiaoguan.identity import rules
-
     if user is None or getattr(user, "person_id", None) is None:
         return False
     return rules.phone_on_file_matches(on_file=user.person.phone, account=user.phone)
@@ -93,8 +95,6 @@ def records_visible(*, user: User) -> bool:
 def account_standing(*, user: User) -> AccountStanding:
     """The account's standing for the portal and the API (see AccountStanding). Staff and accounts without a
     person have nothing withheld."""
-    from jiaoguan.registry import selectors as registry
-
     if user is None or getattr(user, "person_id", None) is None:
         return AccountStanding()
     if records_visible(user=user):
@@ -114,8 +114,6 @@ def account_standing(*, user: User) -> AccountStanding:
 def my_licence(*, user: User):
     """The user's own driving licence as a registry LicenceSummary, or None (also while the account's phone is
     not the phone on file: see account_standing)."""
-    from jiaoguan.registry import selectors as registry
-
     if not records_visible(user=user):
         return None
     licence = registry.licence_for_person(person=user.person)
@@ -128,9 +126,6 @@ def my_vehicles(*, user: User) -> list[MyVehicle]:
     Only active bindings that still stand with the registry as it is now: never a vehicle scrapped or
     transferred out, never someone else's vehicle whose owner changed since they agreed, never an own vehicle
     the user no longer owns; own vehicles only while the account's phone is the phone on file."""
-    from jiaoguan.identity import rules
-    from jiaoguan.registry import selectors as registry
-
     if user is None or getattr(user, "pk", None) is None:
         return []
     visible = records_visible(user=user)
@@ -170,8 +165,6 @@ def is_enterprise_account(user) -> bool:
 
 def my_enterprise(*, user: User) -> MyEnterprise | None:
     """The enterprise an enterprise account acts for; None for any other account, or one not linked yet."""
-    from jiaoguan.core.masking import mask_id_number
-
     if not is_enterprise_account(user) or getattr(user, "enterprise_id", None) is None:
         return None
     e = user.enterprise
@@ -188,8 +181,6 @@ def account_vehicles(*, user: User, kinds=None) -> list:
 
     What a service that needs "one of the applicant's vehicles" offers and accepts (applications' own_vehicle
     field); staff accounts own nothing."""
-    from jiaoguan.registry import selectors as registry
-
     if user is None or getattr(user, "pk", None) is None:
         return []
     if is_enterprise_account(user):
@@ -230,8 +221,6 @@ def binding_of(*, user: User, binding_id: int) -> MyBinding | None:
 
 def user_by_phone(*, phone: str) -> User | None:
     """The account registered with this phone number, or None (also for a malformed number)."""
-    from jiaoguan.identity.services import phone_hash
-
     try:
         phone = validate_phone(phone)
     except InvalidInput:
@@ -241,19 +230,13 @@ def user_by_phone(*, phone: str) -> User | None:
 
 def token_expires_at(*, token: str) -> dt.datetime | None:
     """When a (live) bearer token expires, or None."""
-    import hashlib
-
-    from jiaoguan.identity.models import ApiToken
-
-    digest = hashlib.sha256(str(token or "").encode("utf-8")).hexdigest()
+    digest = token_digest(str(token or ""))
     return (ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
             .values_list("expires_at", flat=True).first())
 
 
 def user_display_name(*, user: User) -> str:
     """What to greet the user with: a staff member's display name, a citizen's masked real name."""
-    from jiaoguan.core.masking import mask_name
-
     if user.display_name:
         return user.display_name
     if user.person_id:
@@ -263,20 +246,14 @@ def user_display_name(*, user: User) -> str:
 
 def staff_accounts():
     """Every staff account, active ones first."""
-    from jiaoguan.identity.roles import STAFF_ROLES
-
     return User.objects.filter(role__in=STAFF_ROLES).order_by("-is_active", "username")
 
 
 def staff_by_username(*, username: str) -> User | None:
-    from jiaoguan.identity.roles import STAFF_ROLES
-
     return User.objects.filter(username=username, role__in=STAFF_ROLES).first()
 
 
 def staff_get(*, user_id: int) -> User | None:
-    from jiaoguan.identity.roles import STAFF_ROLES
-
     return User.objects.filter(pk=user_id, role__in=STAFF_ROLES).first()
 
 

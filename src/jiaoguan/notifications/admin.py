@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
-from jiaoguan.core.audit import Actor
+from jiaoguan.core.admin import ReadOnlyAdmin
+from jiaoguan.core.http import actor_of
 from jiaoguan.core.masking import mask_phone
 from jiaoguan.notifications import defaults
 from jiaoguan.notifications.models import Message, MessageTemplate
@@ -30,7 +31,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in TEMPLATE_EDITABLE}
-        message_template_update(template=obj, actor=Actor.of(request.user, request.META.get("REMOTE_ADDR", "")),
+        message_template_update(template=obj, actor=actor_of(request),
                                 changes=changes)
 
 
@@ -45,7 +46,7 @@ class _SecretAware:
 
 
 @admin.register(Message)
-class MessageAdmin(_SecretAware, admin.ModelAdmin):
+class MessageAdmin(_SecretAware, ReadOnlyAdmin):
     list_display = ("id", "created_at", "template_code", "channel", "masked_phone", "recipient", "language",
                     "status", "attempts", "provider", "short_error")
     list_filter = ("status", "channel", "template_code", "language")
@@ -58,14 +59,7 @@ class MessageAdmin(_SecretAware, admin.ModelAdmin):
               "created_at", "sent_at", "delivered_at", "failed_at", "read_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # the life cycle is the services' business; the admin only looks
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    # read-only: the life cycle is the services' business; the admin only looks
 
     @admin.display(description="手机号 phone")
     def masked_phone(self, obj: Message) -> str:

@@ -87,7 +87,7 @@ class FakeSmsProvider:
         self._thread: threading.Thread | None = None
 
     # --- life --------------------------------------------------------------------------------------------------
-    def start(self) -> "FakeSmsProvider":
+    def start(self) -> FakeSmsProvider:
         provider = self
 
         class Handler(_Handler):
@@ -111,7 +111,7 @@ class FakeSmsProvider:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "FakeSmsProvider":
+    def __enter__(self) -> FakeSmsProvider:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -198,7 +198,7 @@ class FakeSmsProvider:
                 return 200, {"message_id": self._by_reference[reference], "duplicate": True}
             message_id = f"{self.name}-{next(self._ids)}"
             sms = ReceivedSms(phone=phone, text=text, reference=reference, message_id=message_id,
-                              at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                              at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
             self._messages.append(sms)
             if reference:
                 self._by_reference[reference] = message_id

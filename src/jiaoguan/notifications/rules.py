@@ -7,6 +7,11 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 
+from django.utils import timezone
+
+from jiaoguan.core.i18n import is_english
+from jiaoguan.core.states import StateMachine
+
 # --- Templates ------------------------------------------------------------------------------------------------
 # Placeholders are ``{name}`` and nothing else: no attribute access, indexing, conversions or format specs, so a
 # template edited in the admin can never reach into Python objects (str.format would allow "{x.__class__}").
@@ -56,8 +61,6 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 def format_value(value: object, language: str) -> str:
     """A parameter as text: dates the way each language writes them, everything else with str()."""
     if isinstance(value, dt.datetime):
-        from django.utils import timezone
-
         local = timezone.localtime(value if timezone.is_aware(value) else timezone.make_aware(value))
         if language == "en":
             return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M}"
@@ -85,7 +88,7 @@ def sms_text(body: str, *, language: str) -> str:
 
 def normalise_language(language: str | None) -> str:
     """"en", "en-us", "EN" → "en"; anything else (None, "zh", "zh-hans", "zh-cn") → "zh-hans"."""
-    return "en" if (language or "").strip().lower().startswith("en") else DEFAULT_LANGUAGE
+    return "en" if is_english((language or "").strip()) else DEFAULT_LANGUAGE
 
 
 def other_language(language: str | None) -> str:
@@ -101,15 +104,15 @@ def split_names(value: str) -> list[str]:
 # --- Status life cycle ----------------------------------------------------------------------------------------
 CREATED, SENDING, DELIVERED, FAILED = "created", "sending", "delivered", "failed"
 
-# to-status → the statuses it may come from. created → sending (an attempt starts); sending → delivered;
-# sending → created (retryable failure, to be tried again at next_attempt_at); sending → failed (permanent
-# failure or attempts used up); sending → sending (a crashed attempt is taken over, see SENDING_STALE_AFTER).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    SENDING: frozenset({CREATED, SENDING}),
-    DELIVERED: frozenset({SENDING}),
-    CREATED: frozenset({SENDING}),
-    FAILED: frozenset({SENDING}),
-}
+# created → sending (an attempt starts); sending → delivered; sending → created (retryable failure, to be tried
+# again at next_attempt_at); sending → failed (permanent failure or attempts used up); sending → sending (a
+# crashed attempt is taken over, see SENDING_STALE_AFTER). delivered and failed are final.
+MESSAGES = StateMachine("notifications.message", {
+    CREATED: {SENDING},
+    SENDING: {SENDING, DELIVERED, CREATED, FAILED},
+    DELIVERED: set(),
+    FAILED: set(),
+}, what=("消息", "The message"))
 
 # An attempt still "sending" after this long belongs to a worker that died (an HTTP attempt is bounded by
 # timeout × retries × providers, seconds to a minute): the sweep takes it over.
@@ -119,10 +122,6 @@ BACKOFF_CAP = dt.timedelta(hours=6)
 # untried this long after it was due (its dispatch was lost: broker down, process killed), so a busy queue does
 # not get the same new message a second time every sweep. Retries after backoff are the sweep's at once.
 DISPATCH_GRACE = dt.timedelta(seconds=60)
-
-
-def can_move(current: str, to: str) -> bool:
-    return current in TRANSITIONS.get(to, frozenset())
 
 
 def backoff(attempts: int, *, base_seconds: int) -> dt.timedelta:

@@ -20,12 +20,14 @@ from django.db import transaction
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import NotFound, not_found
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_phone
+from jiaoguan.identity import selectors as identity
 from jiaoguan.notifications import defaults, rules
 from jiaoguan.notifications.models import Message, MessageTemplate
 from jiaoguan.notifications.sms import SendResult, SmsBackend, SmsSendError, get_backend
+from jiaoguan.registry import selectors as registry
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,13 @@ class TemplateText:
     active: bool
 
     @classmethod
-    def of_row(cls, row: MessageTemplate) -> "TemplateText":
+    def of_row(cls, row: MessageTemplate) -> TemplateText:
         return cls(row.code, tuple(row.param_names), tuple(row.secret_names),
                    {"zh-hans": row.subject_zh, "en": row.subject_en}, {"zh-hans": row.body_zh, "en": row.body_en},
                    row.active)
 
     @classmethod
-    def of_default(cls, d: defaults.DefaultTemplate) -> "TemplateText":
+    def of_default(cls, d: defaults.DefaultTemplate) -> TemplateText:
         return cls(d.code, d.params, d.secret, {"zh-hans": d.subject_zh, "en": d.subject_en},
                    {"zh-hans": d.body_zh, "en": d.body_en}, True)
 
@@ -188,10 +190,6 @@ def notice_to_person(*, person_id: int | None, template: str, params: dict, sms:
     an inbox message to their account — only while the account may see the person's records (its phone is the
     phone on file, identity.selectors.records_visible) — and an SMS to the phone on file (预留手机号). A person
     with neither gets nothing. Call it from an outbox handler, after the change has committed."""
-    from jiaoguan.core.errors import NotFound
-    from jiaoguan.identity import selectors as identity
-    from jiaoguan.registry import selectors as registry
-
     if person_id is None:
         return []
     try:
@@ -212,7 +210,7 @@ def notice_to_person(*, person_id: int | None, template: str, params: dict, sms:
 
 def messages_dispatch(*, message_ids: Sequence[int]) -> None:
     """Hand messages to the delivery task. A broker outage loses nothing: the sweep finds them again."""
-    from jiaoguan.notifications.tasks import message_deliver_task
+    from jiaoguan.notifications.tasks import message_deliver_task  # cycle: notifications.tasks imports services
 
     for message_id in message_ids:
         try:
@@ -276,7 +274,7 @@ def message_deliver(*, message_id: int, backend: SmsBackend | None = None) -> st
 # --- The life cycle: one function per transition, nothing else assigns status -----------------------------------
 
 def _move(message: Message, to: str) -> None:
-    if not rules.can_move(message.status, to):
+    if not rules.MESSAGES.allows(message.status, to):
         raise InvalidTransition(f"message {message.pk}: {message.status} → {to} is not allowed")
     message.status = to
 

@@ -5,7 +5,7 @@
     # → SendResult(provider="…", provider_message_id="…"), or raises SmsSendError(retryable=…)
 
 - ``ConsoleBackend`` (development, tests): appends a line to ``JIAOGUAN_SMS_OUTBOX_FILE`` and keeps the
-  messages in an in-process list (``jiaoguan.notifications.testing`` reads it).
+  messages in an in-process list (``tests.notifications.helpers`` reads it).
 - ``HttpProviderBackend``: the provider protocol of ``signing.py`` over HTTP, a few quick retries per provider
   on connection errors, timeouts and 5xx, then failover to the next provider in ``JIAOGUAN_SMS_PROVIDERS``.
   A 400 (invalid number) is the message's fault and is not retried anywhere.

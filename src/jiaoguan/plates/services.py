@@ -40,7 +40,7 @@ def _bad(field: str, code: str, zh: str, en: str) -> InvalidInput:
     return InvalidInput(code, zh, en, field=field)
 
 
-def _rate_limited(refusal: ratelimit.Refusal) -> RateLimited:
+def _rate_limited(refusal: ratelimit.Throttle) -> RateLimited:
     wait = refusal.retry_after
     zh_wait, en_wait = (f"{(wait + 59) // 60}分钟", f"{(wait + 59) // 60} minutes") if wait >= 120 else \
         (f"{wait}秒", f"{wait} seconds")

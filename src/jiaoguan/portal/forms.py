@@ -5,7 +5,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from jiaoguan.core.forms import CodeInput, TelInput
-from jiaoguan.registry.models import Vehicle
+from jiaoguan.identity import rules as identity_rules
+from jiaoguan.registry.selectors import plate_type_choices
 
 
 def _phone_field() -> forms.CharField:
@@ -74,19 +75,17 @@ class PasswordResetForm(_PasswordPair):
                 self.fields[name].required = False
 
 
-# Binding someone else's vehicle is for non-commercial small cars only (DOMAIN §1).
-BINDABLE_PLATE_TYPES = (Vehicle.PlateType.SMALL, Vehicle.PlateType.NEV_SMALL)
-
-
+# Binding someone else's vehicle is for non-commercial small cars only (DOMAIN §1): the plate types the identity
+# rule accepts, labelled by the register.
 def _plate_type_choices():
-    return [(t.value, t.label) for t in BINDABLE_PLATE_TYPES]
+    return plate_type_choices(codes=identity_rules.BINDABLE_PLATE_TYPES)
 
 
 class BindForm(forms.Form):
     plate = forms.CharField(label=_("号牌号码"), max_length=12,
                             widget=forms.TextInput(attrs={"placeholder": "粤B12345", "autocapitalize": "characters",
                                                           "spellcheck": "false", "autocomplete": "off"}))
-    plate_type = forms.ChoiceField(label=_("号牌种类"), choices=_plate_type_choices, initial=Vehicle.PlateType.SMALL)
+    plate_type = forms.ChoiceField(label=_("号牌种类"), choices=_plate_type_choices, initial="02")  # 小型汽车
     vin_last4 = forms.CharField(label=_("车辆识别代号后4位"), min_length=4, max_length=4,
                                 widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false",
                                                               "autocomplete": "off", "maxlength": "4"}))

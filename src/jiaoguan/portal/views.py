@@ -1,4 +1,5 @@
-"""The citizens' pages: parse the form, call an identity / registry / notifications service or selector, render.
+"""The portal's front door: the access rule of "我的" pages (``citizen_required``, used by every portal page
+package), the home page, and the citizen's payments (我的缴费). The account pages are in ``portal.accounts``.
 
 No business rule lives here. A service's ``DomainError`` is shown beside the field it concerns, with what the
 user typed kept (passwords excepted), and the page answers with the error's 4xx status.
@@ -10,46 +11,17 @@ import secrets
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import login as auth_login
-from django.contrib.auth import logout as auth_logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import get_language
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
-from jiaoguan.core.http import client_ip
-from jiaoguan.core.idempotency import idempotent
-from jiaoguan.core.identifiers import format_plate
-from jiaoguan.core.masking import mask_phone
-from jiaoguan.identity.selectors import (
-    account_standing,
-    binding_of,
-    is_enterprise_account,
-    my_bindings,
-    my_licence,
-    my_vehicles,
-)
-from jiaoguan.identity.services import (
-    account_phone_change,
-    binding_confirm,
-    binding_end,
-    binding_request,
-    citizen_register,
-    login_with_password,
-    login_with_sms,
-    sms_code_request,
-)
-from jiaoguan.identity.services import (
-    password_reset as reset_password,
-)
-from jiaoguan.notifications.selectors import inbox_entries, unread_count
-from jiaoguan.notifications.services import message_mark_read
+from jiaoguan.core.http import actor_of
+from jiaoguan.core.idempotency import once_for
 from jiaoguan.payments.models import Order
 from jiaoguan.payments.reference import (
     reference_barcode_svg,
@@ -67,21 +39,7 @@ from jiaoguan.payments.selectors import (
 )
 from jiaoguan.payments.services import order_create, order_pay, order_reconcile
 from jiaoguan.portal.applications import catalogue
-from jiaoguan.portal.forms import (
-    BindForm,
-    CodeForm,
-    PasswordLoginForm,
-    PasswordResetForm,
-    PayOrderForm,
-    PhoneChangeForm,
-    PhoneForm,
-    ReferenceLookupForm,
-    RegisterForm,
-    SmsLoginForm,
-)
-
-REGISTER_PHONE = "portal.register_phone"
-
+from jiaoguan.portal.forms import PayOrderForm, ReferenceLookupForm
 
 # --- access ----------------------------------------------------------------------------------------------------
 
@@ -102,305 +60,10 @@ def citizen_required(view):
     return wrapper
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return fallback
-
-
-def _after_login(request: HttpRequest, user) -> HttpResponse:
-    auth_login(request, user)
-    if user.is_police:
-        return redirect("console:index")
-    return redirect(_safe_next(request, reverse("portal:me")))
-
-
 # --- home --------------------------------------------------------------------------------------------------------
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"catalogue": catalogue.CATALOGUE})
-
-
-# --- registration ------------------------------------------------------------------------------------------------
-
-@require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
-    """Step 1: the phone number; a code is sent to it (rate-limited per phone and per address)."""
-
-    status = 200
-    form = PhoneForm(request.POST or None, initial={"phone": request.session.get(REGISTER_PHONE, "")})
-    if request.method == "POST":
-        if form.is_valid():
-            phone = form.cleaned_data["phone"]
-            try:
-                sms_code_request(phone=phone, purpose="register", ip=client_ip(request))
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                request.session[REGISTER_PHONE] = phone  # step 2 says where the code went
-                return redirect("portal:register_details")
-        else:
-            status = 400
-    return render(request, "portal/register_phone.html", {"form": form}, status=status)
-
-
-@require_http_methods(["GET", "POST"])
-def register_details(request: HttpRequest) -> HttpResponse:
-    """Step 2: the code, the real name and ID number (checked against the registry), the password twice."""
-
-    phone = request.session.get(REGISTER_PHONE)
-    if not phone:
-        return redirect("portal:register")
-    status = 200
-    form = RegisterForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                user = citizen_register(phone=phone, code=data["code"], name=data["name"], id_number=data["id_number"],
-                                        password=data["password"], ip=client_ip(request))
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"phone": "code"})
-            else:
-                request.session.pop(REGISTER_PHONE, None)
-                auth_login(request, user)
-                messages.success(request, _("注册成功，已完成实名认证。"))
-                return redirect("portal:me")
-        else:
-            status = 400
-    return render(request, "portal/register_details.html", {"form": form, "phone": mask_phone(phone)}, status=status)
-
-
-# --- login, logout, password reset -------------------------------------------------------------------------------
-
-@require_http_methods(["GET", "POST"])
-def login(request: HttpRequest) -> HttpResponse:
-    """Log in with phone + password, or with phone + SMS code (?method=sms). Works without JavaScript: the SMS
-    form has two buttons, one asks for a code, the other logs in."""
-
-    method = "sms" if (request.POST.get("method") or request.GET.get("method")) == "sms" else "password"
-    status = 200
-    if method == "password":
-        form = PasswordLoginForm(request.POST or None)
-        if request.method == "POST":
-            if form.is_valid():
-                try:
-                    user = login_with_password(login=form.cleaned_data["login"], password=form.cleaned_data["password"],
-                                               ip=client_ip(request))
-                except DomainError as exc:
-                    status = form_error(form, exc, rename={"phone": "login", "username": "login"})
-                else:
-                    return _after_login(request, user)
-            else:
-                status = 400
-    else:
-        form = SmsLoginForm(request.POST or None)
-        if request.method == "POST":
-            if form.is_valid():
-                phone, code = form.cleaned_data["phone"], form.cleaned_data["code"]
-                try:
-                    if request.POST.get("action") == "send":
-                        sms_code_request(phone=phone, purpose="login", ip=client_ip(request))
-                        messages.success(request, _("验证码已发送至 %(phone)s，5分钟内有效。") % {"phone": mask_phone(phone)})
-                        form = SmsLoginForm(initial={"phone": phone})
-                    elif not code:
-                        form.add_error("code", _("请输入短信验证码"))
-                        status = 400
-                    else:
-                        user = login_with_sms(phone=phone, code=code, ip=client_ip(request))
-                        return _after_login(request, user)
-                except DomainError as exc:
-                    status = form_error(form, exc)
-            else:
-                status = 400
-    context = {"form": form, "method": method, "next": _safe_next(request, "")}
-    return render(request, "portal/login.html", context, status=status)
-
-
-@require_POST
-def logout(request: HttpRequest) -> HttpResponse:
-    auth_logout(request)
-    messages.success(request, _("您已安全退出。"))
-    return redirect("portal:home")
-
-
-@require_http_methods(["GET", "POST"])
-def password_reset(request: HttpRequest) -> HttpResponse:
-    status = 200
-    sending = request.POST.get("action") == "send"
-    form = PasswordResetForm(request.POST or None, sending=sending)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if sending:
-                    sms_code_request(phone=data["phone"], purpose="reset", ip=client_ip(request))
-                    messages.success(request, _("验证码已发送至 %(phone)s，5分钟内有效。") % {"phone": mask_phone(data["phone"])})
-                    form = PasswordResetForm(initial={"phone": data["phone"]})
-                elif not data["code"]:
-                    form.add_error("code", _("请输入短信验证码"))
-                    status = 400
-                else:
-                    reset_password(phone=data["phone"], code=data["code"], new_password=data["new_password"],
-                                   ip=client_ip(request))
-                    messages.success(request, _("密码已重置，请使用新密码登录。"))
-                    return redirect("portal:login")
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"password": "new_password"})
-        else:
-            status = 400
-    return render(request, "portal/password_reset.html", {"form": form}, status=status)
-
-
-# --- my page -----------------------------------------------------------------------------------------------------
-
-def _in_english() -> bool:
-    return (get_language() or "").startswith("en")
-
-
-@citizen_required
-def me(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if is_enterprise_account(user):
-        return redirect("portal:enterprise")  # a company has no licence: its home is the enterprise page
-    pending = [b for b in my_bindings(user=user) if b.status == "pending"]
-    standing = account_standing(user=user)
-    context = {
-        "licence": my_licence(user=user),
-        "vehicles": my_vehicles(user=user),
-        "pending_bindings": pending,
-        "unread": unread_count(user=user),
-        "person": user.person,
-        "standing": standing,
-        "standing_notice": standing.message_en if _in_english() else standing.message_zh,
-    }
-    return render(request, "portal/me.html", context)
-
-
-@citizen_required
-@require_http_methods(["GET", "POST"])
-def phone_change(request: HttpRequest) -> HttpResponse:
-    """Change the account's phone (after the phone on file was updated at a window): a code to the new phone,
-    then the code and the current password. Two buttons on one form, no JavaScript."""
-
-    status = 200
-    sending = request.POST.get("action") == "send"
-    form = PhoneChangeForm(request.POST or None, sending=sending)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if sending:
-                    sms_code_request(phone=data["new_phone"], purpose="phone", ip=client_ip(request),
-                                     user=request.user)
-                    messages.success(request, _("验证码已发送至 %(phone)s，5分钟内有效。")
-                                     % {"phone": mask_phone(data["new_phone"])})
-                    form = PhoneChangeForm(initial={"new_phone": data["new_phone"]})
-                elif not data["code"]:
-                    form.add_error("code", _("请输入短信验证码"))
-                    status = 400
-                else:
-                    user = account_phone_change(user=request.user, new_phone=data["new_phone"], code=data["code"],
-                                                password=data["password"], ip=client_ip(request))
-                    messages.success(request, _("手机号已更换为 %(phone)s。") % {"phone": mask_phone(user.phone)})
-                    return redirect("portal:me")
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"phone": "new_phone"})
-        else:
-            status = 400
-    context = {"form": form, "current_phone": mask_phone(request.user.phone) if request.user.phone else ""}
-    return render(request, "portal/phone_change.html", context, status=status)
-
-
-@citizen_required
-@require_http_methods(["GET", "POST"])
-def bind(request: HttpRequest) -> HttpResponse:
-    """Bind someone else's vehicle: plate, plate type, last 4 of the VIN; the owner receives a code by SMS."""
-
-    status = 200
-    form = BindForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                binding = binding_request(user=request.user, plate=data["plate"], plate_type=data["plate_type"],
-                                          vin_last4=data["vin_last4"])
-            except DomainError as exc:
-                status = form_error(form, exc, rename={"vin": "vin_last4"})
-            else:
-                messages.success(request, _("验证码已发送至车主预留的手机号码，请向车主获取验证码。"))
-                return redirect("portal:bind_confirm", binding_id=binding.id)
-        else:
-            status = 400
-    return render(request, "portal/bind.html", {"form": form}, status=status)
-
-
-def _my_binding(user, binding_id: int):
-    """One of the user's own bindings, or 404: another citizen's binding id looks exactly like a missing one."""
-    binding = binding_of(user=user, binding_id=binding_id)
-    if binding is None:
-        raise Http404
-    return binding
-
-
-@citizen_required
-@require_http_methods(["GET", "POST"])
-def bind_confirm(request: HttpRequest, binding_id: int) -> HttpResponse:
-
-    binding = _my_binding(request.user, binding_id)
-    if binding.status != "pending":
-        return redirect("portal:me")
-    status = 200
-    form = CodeForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                binding_confirm(user=request.user, binding_id=binding.id, code=form.cleaned_data["code"])
-            except DomainError as exc:
-                status = form_error(form, exc)
-            else:
-                messages.success(request, _("绑定成功：%(plate)s") % {"plate": _plate(binding)})
-                return redirect(reverse("portal:me") + "#vehicles")
-        else:
-            status = 400
-    return render(request, "portal/bind_confirm.html", {"form": form, "binding": binding}, status=status)
-
-
-@citizen_required
-@require_http_methods(["GET", "POST"])
-def unbind(request: HttpRequest, binding_id: int) -> HttpResponse:
-    """GET asks "are you sure?"; POST ends the binding (the service refuses a binding that is not the user's)."""
-
-    binding = _my_binding(request.user, binding_id)
-    if request.method == "POST":
-        binding_end(user=request.user, binding_id=binding.id)
-        messages.success(request, _("已解绑：%(plate)s") % {"plate": _plate(binding)})
-        return redirect(reverse("portal:me") + "#vehicles")
-    return render(request, "portal/unbind.html", {"binding": binding})
-
-
-def _plate(binding) -> str:
-    return format_plate(binding.plate)
-
-
-# --- messages ----------------------------------------------------------------------------------------------------
-
-@citizen_required
-def inbox(request: HttpRequest) -> HttpResponse:
-
-    return render(request, "portal/messages.html",
-                  {"messages_list": inbox_entries(user=request.user, language=get_language()),
-                   "unread": unread_count(user=request.user)})
-
-
-@citizen_required
-@require_POST
-def message_read(request: HttpRequest, message_id: int) -> HttpResponse:
-
-    message_mark_read(user=request.user, message_id=message_id)
-    return redirect(reverse("portal:messages") + f"#m{message_id}")
 
 
 # --- my payments (我的缴费) -----------------------------------------------------------------------------------------
@@ -438,16 +101,15 @@ def payments(request: HttpRequest) -> HttpResponse:
         form = _pay_form(request.POST)
         if form.is_valid():
             ids = form.cleaned_data["item_ids"]
-            actor = Actor.of(request.user, ip=client_ip(request))
+            actor = actor_of(request)
 
             def run():
                 order = order_create(payer_person_id=person_id, item_ids=ids, actor=actor)
                 return 201, {"reference": order.reference}
 
             try:
-                _, body = idempotent(scope=f"user:{request.user.pk}:payments.order",
-                                     key=form.cleaned_data["idempotency_key"],
-                                     fingerprint=json.dumps(ids), run=run)
+                _, body = once_for(request.user, "payments.order", key=form.cleaned_data["idempotency_key"],
+                                   fingerprint=json.dumps(ids), run=run)
             except DomainError as exc:
                 status = form_error(form, exc, rename={"Idempotency-Key": "item_ids"})
             else:
@@ -466,7 +128,7 @@ def _go_pay(request: HttpRequest, reference: str, person_id: int) -> HttpRespons
     that cannot be paid any more (paid meanwhile, expired) goes to its own page, which says why."""
     order = order_for_payer(reference=reference, person_id=person_id)
     try:
-        url = order_pay(order=order, actor=Actor.of(request.user, ip=client_ip(request)))
+        url = order_pay(order=order, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
         return redirect("portal:payment_order", reference=order.reference)
@@ -502,7 +164,7 @@ def payment_order_refresh(request: HttpRequest, reference: str) -> HttpResponse:
     """"I have paid": ask the channel about the order now instead of waiting for its callback."""
     order = _my_order(request, reference)
     try:
-        outcome = order_reconcile(order=order, actor=Actor.of(request.user, ip=client_ip(request)))
+        outcome = order_reconcile(order=order, actor=actor_of(request))
     except DomainError as exc:
         messages.error(request, exc.message())
     else:

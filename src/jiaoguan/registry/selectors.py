@@ -374,3 +374,25 @@ def plates_in_use(*, prefix: str | None = None, plates=None) -> set[str]:
     if prefix:
         qs = qs.filter(plate__startswith=prefix)
     return set(qs.values_list("plate", flat=True))
+
+
+# --- read by identity (issue 11) ---
+
+from jiaoguan.core.locks import lock_row  # noqa: E402 - kept in this block, which identity's helper owns
+
+
+def plate_types() -> frozenset[str]:
+    """Every plate type (GA 36 号牌种类) the register knows."""
+    return frozenset(Vehicle.PlateType.values)
+
+
+def plate_type_choices(*, codes) -> list[tuple[str, object]]:
+    """(code, label) for these plate types, in the register's order: a form's choices."""
+    wanted = set(codes)
+    return [(t.value, t.label) for t in Vehicle.PlateType if t.value in wanted]
+
+
+def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
+    """One vehicle row locked (core.locks) inside the caller's transaction, or None: for a caller that counts
+    something of the vehicle and must be the only one doing so until it commits. Nothing of it is written."""
+    return lock_row(Vehicle, vehicle_id)

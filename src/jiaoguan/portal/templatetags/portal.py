@@ -5,6 +5,9 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from jiaoguan.core.templatetags.jiaoguan import bi as core_bi
+from jiaoguan.notifications.selectors import unread_count
+from jiaoguan.payments.reference import reference_display
+from jiaoguan.payments.reference import svg_fluid as fluid
 
 register = template.Library()
 
@@ -29,8 +32,6 @@ def tone(code) -> str:
 def unread_count_for(user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
-    from jiaoguan.notifications.selectors import unread_count
-
     return unread_count(user=user)
 
 
@@ -41,14 +42,10 @@ register.filter("bi", core_bi)
 @register.filter
 def svg_fluid(svg: str) -> str:
     """An inline barcode or QR code SVG that scales with its box (see payments.reference.svg_fluid)."""
-    from jiaoguan.payments.reference import svg_fluid as fluid
-
     return mark_safe(fluid(svg))
 
 
 @register.filter
 def ref_display(code) -> str:
     """A payment reference printed in groups of four, as on the decision and the receipt."""
-    from jiaoguan.payments.reference import reference_display
-
     return reference_display(str(code or ""))

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jiaoguan.core.errors import DomainError
 from jiaoguan.identity.roles import STAFF_ROLES, Role
+from jiaoguan.identity.services import staff_bootstrap
 
 
 class Command(BaseCommand):
@@ -27,8 +28,6 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="prefer JIAOGUAN_STAFF_PASSWORD or the prompt")
 
     def handle(self, *args, **opts):
-        from jiaoguan.identity.services import staff_bootstrap
-
         password = opts["password"] or os.environ.get("JIAOGUAN_STAFF_PASSWORD")
         if not password:
             password = getpass.getpass("Password: ")

@@ -10,13 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from jiaoguan.core import masking
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput, forbidden
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import my_bindings
 from jiaoguan.registry.selectors import (
-    licence_for_person, licence_summary, person_get, vehicle_summaries, vehicles_owned_by,
+    licence_for_person,
+    licence_summary,
+    person_get,
+    vehicle_summaries,
+    vehicles_owned_by,
 )
 
 UNMASKED_FIELDS = ["name", "id_number", "phone", "address"]
@@ -82,8 +88,6 @@ def person_record_open(*, user, ip: str, person_id: int, unmask: bool = False, r
 
 
 def _has_account(person) -> bool:
-    from django.core.exceptions import ObjectDoesNotExist
-
     try:
         return person.account is not None
     except ObjectDoesNotExist:

@@ -1,6 +1,6 @@
 """Helpers for tests and browser journeys in this process (console SMS backend).
 
-    from jiaoguan.notifications.testing import last_code, last_sms, sms_outbox
+    from tests.notifications.helpers import last_code, last_sms, sms_outbox
     code = last_code("13900000000")        # the 6-digit code in the latest SMS to that number, or None
 
 Inside a test wrapped in a transaction (``@pytest.mark.django_db`` without ``transaction=True``) Django never
@@ -13,8 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from jiaoguan.core.identifiers import validate_phone
+from django.db import connection
+
 from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.identifiers import validate_phone
+from jiaoguan.notifications.selectors import messages_due
+from jiaoguan.notifications.services import message_deliver
 from jiaoguan.notifications.sms import ConsoleBackend, SentSms
 
 __all__ = ["SentSms", "clear_outbox", "deliver_due", "last_code", "last_sms", "sms_outbox"]
@@ -29,11 +33,6 @@ def clear_outbox() -> None:
 def deliver_due() -> int:
     """Deliver every SMS that is due now, in this thread (what the worker and the sweep do). Returns how many
     were attempted; 0 without database access (a test without the django_db mark)."""
-    from django.db import connection
-
-    from jiaoguan.notifications.selectors import messages_due
-    from jiaoguan.notifications.services import message_deliver
-
     try:
         connection.ensure_connection()
     except RuntimeError:  # pytest-django blocks database access in this test: nothing can be queued either

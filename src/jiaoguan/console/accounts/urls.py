@@ -1,0 +1,10 @@
+from django.urls import path
+
+from jiaoguan.console.accounts import views
+
+urlpatterns = [
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+    path("staff/", views.staff_list, name="staff"),
+    path("staff/<id:user_id>/active/", views.staff_active, name="staff_active"),
+]

@@ -1,0 +1,17 @@
+"""The lookup digests of the identity app, shared by its services and selectors (and the demo), so neither
+imports the other for them: a phone number's keyed lookup hash, an API token's SHA-256."""
+from __future__ import annotations
+
+import hashlib
+
+from jiaoguan.core import crypto
+
+
+def phone_hash(phone: str) -> str:
+    """The keyed lookup hash of a (validated) phone number: the same for User.phone, Person.phone and SmsCode."""
+    return crypto.lookup_hash(phone, purpose="phone")
+
+
+def token_digest(token: str) -> str:
+    """What ApiToken.token_hash stores for a bearer token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

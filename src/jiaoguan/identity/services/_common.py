@@ -1,0 +1,156 @@
+"""Helpers shared by the identity services: free text, field errors gathered into one answer, password
+and name checks, sending a message, rate-limit answers, and the refusals more than one section gives."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.utils import timezone, translation
+
+from jiaoguan.core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from jiaoguan.identity import ratelimit
+from jiaoguan.identity.models import User
+from jiaoguan.identity.roles import Role
+from jiaoguan.notifications.services import message_send
+
+# --- small helpers ----------------------------------------------------------------------------------------------
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _plain(value: object, *, limit: int) -> str:
+    """Free text to store or look up: control characters dropped (PostgreSQL refuses NUL bytes in text),
+    trimmed, cut to ``limit``."""
+    text = "".join(ch for ch in str(value or "") if ch in "\t" or ord(ch) >= 32 and ord(ch) != 127)
+    return text.strip()[:limit]
+
+
+def _merge(errors: list[InvalidInput]) -> InvalidInput:
+    """Several field errors at once, so a form can mark every bad field in one round trip."""
+    if len(errors) == 1:
+        return errors[0]
+    fields: dict[str, tuple[str, str]] = {}
+    for err in errors:
+        fields.update(err.fields)
+    return InvalidInput("core.invalid_input", "提交的内容有误，请检查标出的项目",
+                        "Some fields are invalid; see the details", fields=fields)
+
+
+def _collect(checks: Iterable) -> tuple[list, list[InvalidInput]]:
+    values, errors = [], []
+    for check in checks:
+        try:
+            values.append(check())
+        except InvalidInput as err:
+            values.append(None)
+            errors.append(err)
+    return values, errors
+
+
+def _password_checked(password: str, *, field: str = "password", user: User | None = None) -> str:
+    """Django's AUTH_PASSWORD_VALIDATORS, with their messages in both languages."""
+    if not isinstance(password, str) or not password:
+        raise InvalidInput("identity.password_required", "请设置密码", "Choose a password", field=field)
+    if len(password) > 128:
+        raise InvalidInput("identity.password_too_long", "密码不能超过128个字符",
+                           "The password may have at most 128 characters", field=field)
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError:
+        texts = {}
+        for lang in ("zh-hans", "en"):
+            with translation.override(lang):
+                try:
+                    password_validation.validate_password(password, user=user)
+                except ValidationError as err:
+                    texts[lang] = " ".join(str(m) for m in err.messages)
+        raise InvalidInput("identity.password_weak", texts.get("zh-hans", "密码不符合要求"),
+                           texts.get("en", "The password is too weak"), field=field) from None
+    return password
+
+
+def _name_checked(name: str) -> str:
+    value = re.sub(r"\s+", "", str(name or ""))
+    if not value:
+        raise InvalidInput("identity.name_required", "请填写姓名", "Enter your name", field="name")
+    if len(value) > 50:
+        raise InvalidInput("identity.name_too_long", "姓名不能超过50个字", "The name may have at most 50 characters",
+                           field="name")
+    return value
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    norm = lambda s: re.sub(r"[\s·•．.]", "", str(s or ""))  # noqa: E731 - "阿卜杜·热合曼" == "阿卜杜热合曼"
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def _send(**kwargs) -> None:
+    message_send(**kwargs)
+
+
+def _maybe(fn, **kwargs):
+    """Call a registry selector that may answer "nothing" with None or with DoesNotExist/NotFound."""
+    try:
+        return fn(**kwargs)
+    except (ObjectDoesNotExist, NotFound):
+        return None
+
+
+# --- rate limits ------------------------------------------------------------------------------------------------
+
+def _rate_limited(refusal: ratelimit.Throttle, *, field: str | None) -> RateLimited:
+    wait = refusal.retry_after
+    if wait >= 120:
+        zh_wait, en_wait = f"{(wait + 59) // 60}分钟", f"{(wait + 59) // 60} minutes"
+    else:
+        zh_wait, en_wait = f"{wait}秒", f"{wait} seconds"
+    return RateLimited("identity.rate_limited", f"操作过于频繁，请{zh_wait}后再试",
+                       f"Too many requests; try again in {en_wait}", field=field)
+
+
+def _sms_limits(*, phone_digest: str, ip: str) -> None:
+    """Per phone (per minute and per hour) and per client IP; raises RateLimited naming the field concerned."""
+    limits = [
+        ratelimit.Limit("sms.phone.min", phone_digest, settings.JIAOGUAN_SMS_RATE_PER_PHONE_MIN),
+        ratelimit.Limit("sms.phone.hour", phone_digest, settings.JIAOGUAN_SMS_RATE_PER_PHONE),
+        ratelimit.Limit("sms.ip", ip or "unknown", settings.JIAOGUAN_SMS_RATE_PER_IP),
+    ]
+    refusal = ratelimit.take(limits)
+    if refusal is not None:
+        raise _rate_limited(refusal, field="phone" if refusal.limit.scope.startswith("sms.phone") else None)
+
+
+# --- refusals and checks used by more than one part -------------------------------------------------------------
+
+def _disabled() -> Forbidden:
+    return Forbidden("identity.account_disabled", "该账户已停用，请联系管理员", "This account is disabled; contact an administrator")
+
+
+# the account asking to change its phone: checked by the code request (otp) and by the change itself (phone)
+def _phone_change_account(user: User | None) -> User:
+    if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        raise Unauthenticated("core.unauthenticated", "请先登录", "Please log in first")
+    if not user.is_active:
+        raise _disabled()
+    if user.role != Role.CITIZEN:
+        # staff and enterprise accounts: their phone is kept by an administrator
+        raise Forbidden("identity.citizen_only", "只有市民账户可以自行更换手机号，民警和单位账户请联系管理员",
+                        "Only citizen accounts can change their own phone; staff and company accounts ask an "
+                        "administrator")
+    return user
+
+
+def _same_phone_error(field: str) -> InvalidInput:
+    return InvalidInput("identity.phone_unchanged", "新手机号与账户当前的手机号相同",
+                        "The new phone number is the account's current phone number", field=field)
