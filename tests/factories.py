@@ -6,7 +6,7 @@ import itertools
 import random
 
 from jiaoguan.core import clock
-from jiaoguan.core.identifiers import make_id_number, make_vin, VIN_ALPHABET, PLATE_LETTERS
+from jiaoguan.core.identifiers import PLATE_LETTERS, VIN_ALPHABET, make_id_number, make_vin
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 
 _seq = itertools.count(1)

@@ -21,19 +21,19 @@ def health(request):
 
 
 def _mount() -> None:
-    from jiaoguan.identity.api import router as identity_router
-    from jiaoguan.payments.api import router as payments_router
-    from jiaoguan.violations.api import router as violations_router
-    from jiaoguan.bookings.api import router as bookings_router
-    from jiaoguan.exams.api import router as exams_router
-    from jiaoguan.inspections.api import router as inspections_router
-    from jiaoguan.counters.api import router as counters_router
-    from jiaoguan.eastern.api import router as eastern_router
-    from jiaoguan.plates.api import router as plates_router
     from jiaoguan.applications.api import router as applications_router
-    from jiaoguan.postal.api import router as postal_router
+    from jiaoguan.bookings.api import router as bookings_router
+    from jiaoguan.counters.api import router as counters_router
     from jiaoguan.credentials.api import router as credentials_router
+    from jiaoguan.eastern.api import router as eastern_router
+    from jiaoguan.exams.api import router as exams_router
+    from jiaoguan.identity.api import router as identity_router
+    from jiaoguan.inspections.api import router as inspections_router
+    from jiaoguan.payments.api import router as payments_router
+    from jiaoguan.plates.api import router as plates_router
+    from jiaoguan.postal.api import router as postal_router
     from jiaoguan.registry.api import router as registry_router
+    from jiaoguan.violations.api import router as violations_router
 
     api.add_router("/", identity_router)
     api.add_router("/", violations_router)

@@ -4,7 +4,9 @@ import json
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.core.identifiers import make_id_number
 from jiaoguan.identity.models import SmsCode, User

@@ -5,7 +5,6 @@ import pytest
 
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import Booking, Resource, Slot
-from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.bookings.support import SYS, audits, book, counts, ranked_slot, resource, slot, user

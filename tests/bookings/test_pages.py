@@ -86,7 +86,8 @@ def test_withdraw_buttons(client, clock):
     e = join(full, me, "w")
     r = client.post(f"/me/bookings/waitlist/{e.pk}/withdraw/", {"idempotency_key": "withdraw-w-0001"})
     assert r.status_code == 302
-    e.refresh_from_db(); a.refresh_from_db()
+    e.refresh_from_db()
+    a.refresh_from_db()
     assert e.status == "withdrawn" and a.status == "withdrawn"
 
 

@@ -5,7 +5,9 @@ import zoneinfo
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from jiaoguan.bookings import rules, selectors, services
 from jiaoguan.bookings.models import Penalty, PenaltyRule
@@ -133,7 +135,7 @@ def _model_run(rule: dict, ops: list, start: dt.datetime):
         period_key = f"p{period}" if period is not None else ""
         slot_start = now + dt.timedelta(hours=2)
 
-        def banned(at):
+        def banned(at, period_key=period_key):
             return any((pk and pk == period_key) or (not pk and ends is not None and ends > at)
                        for created, ends, pk in penalties if created <= at)
 

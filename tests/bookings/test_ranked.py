@@ -5,7 +5,6 @@ import pytest
 
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import AllocationRun, Application, Booking, Slot
-from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, Forbidden, NotFound
 from tests.bookings.support import SYS, apply, audits, book, counts, ranked_slot, slot, user
@@ -110,7 +109,8 @@ def test_application_key_booked_elsewhere_is_skipped_and_the_seat_goes_on(clock)
                            exclusive_key="K", party="p", status="confirmed", created_at=clock.now())
     clock.advance(dt.timedelta(days=7, seconds=1))
     run = services.applications_allocate(actor=SYS)
-    a1.refresh_from_db(); a2.refresh_from_db()
+    a1.refresh_from_db()
+    a2.refresh_from_db()
     assert run.allocated == 1 and a1.status == A.UNSUCCESSFUL and a2.status == A.ALLOCATED and a2.rank == 1
 
 

@@ -14,7 +14,7 @@ from jiaoguan.core import clock as core_clock
 from tests.bookings.support import SYS, apply, each_example, ranked_slot, user
 
 pytestmark = pytest.mark.django_db
-BASE = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+BASE = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @given(minutes=st.lists(st.integers(0, 5), max_size=30), seats=st.integers(0, 12))

@@ -44,7 +44,8 @@ def test_first_come_and_ranked_smoke():
     assert selectors.application_rank(application=a1) == 2 and selectors.application_rank(application=a2) == 1
     run = services.applications_allocate(actor=SYS, now=now + dt.timedelta(days=6))
     assert run.allocated == 1
-    a2.refresh_from_db(); a1.refresh_from_db()
+    a2.refresh_from_db()
+    a1.refresh_from_db()
     assert a2.status == "allocated" and a2.booking.status == "confirmed" and a1.status == "unsuccessful"
     assert services.slot_allocation_notify(slot_id=s2.pk) == 2
     a1.refresh_from_db()

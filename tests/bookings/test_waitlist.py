@@ -41,7 +41,8 @@ def test_cancel_offers_the_seat_in_order_and_it_passes_on(clock):
     clock.advance(dt.timedelta(seconds=1))
     e2 = join(s, w2u, "w2")
     services.booking_cancel(booking_id=seat.pk, user=seat.user, actor=SYS)
-    e1.refresh_from_db(); e2.refresh_from_db()
+    e1.refresh_from_db()
+    e2.refresh_from_db()
     assert e1.status == W.OFFERED and e2.status == W.WAITING
     offer = e1.booking
     assert offer.status == B.HELD and offer.hold_expires_at == clock.now() + dt.timedelta(minutes=30)
@@ -53,7 +54,9 @@ def test_cancel_offers_the_seat_in_order_and_it_passes_on(clock):
     clock.advance(dt.timedelta(minutes=30))
     assert services.holds_expire() == 1
     assert services.holds_expire() == 0
-    e1.refresh_from_db(); e2.refresh_from_db(); offer.refresh_from_db()
+    e1.refresh_from_db()
+    e2.refresh_from_db()
+    offer.refresh_from_db()
     assert offer.status == B.EXPIRED and e1.status == W.LAPSED and e2.status == W.OFFERED
     assert len(audits(e1, "booking.waitlist_lapse")) == 1
     # the second accepts
@@ -74,7 +77,8 @@ def test_seats_freed_by_a_stale_hold_go_to_the_waiting_list_first(clock):
         book(s, user(), "newcomer")
     assert err.value.code == "bookings.full"
     services.holds_expire()
-    e.refresh_from_db(); held.refresh_from_db()
+    e.refresh_from_db()
+    held.refresh_from_db()
     assert held.status == B.EXPIRED and e.status == W.OFFERED
 
 

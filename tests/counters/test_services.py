@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 
 from jiaoguan.bookings.models import Booking, Slot
-from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jiaoguan.core.models import AuditEntry, HolidayOverride
@@ -65,10 +64,10 @@ def test_office_input_is_checked(db):
 
 
 def test_day_starts_pure():
-    class O:
+    class Office:
         opens, closes, break_starts, break_ends = dt.time(8, 30), dt.time(11, 0), dt.time(9, 45), dt.time(10, 0)
 
-    got = [s.strftime("%H:%M") for s in services.day_starts(office=O, day=DAY, minutes=30)]
+    got = [s.strftime("%H:%M") for s in services.day_starts(office=Office, day=DAY, minutes=30)]
     assert got == ["08:30", "09:00", "10:00", "10:30"]
 
 

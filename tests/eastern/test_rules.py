@@ -39,7 +39,7 @@ def test_slots_back_to_back(first, minutes, count):
 @given(delayed=st.booleans(), hours=st.integers(min_value=1, max_value=12),
        offset=st.integers(min_value=-600, max_value=24 * 60))
 def test_entry_window(delayed, hours, offset):
-    start = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)
     end = start + dt.timedelta(hours=2)
     until = rules.entry_ends(slot_ends_at=end, delayed=delayed, delay_hours=hours)
     at = start + dt.timedelta(minutes=offset)
@@ -49,7 +49,7 @@ def test_entry_window(delayed, hours, offset):
 
 
 def test_delay_once_before_the_end():
-    end = dt.datetime(2026, 10, 1, 10, 0, tzinfo=dt.timezone.utc)
+    end = dt.datetime(2026, 10, 1, 10, 0, tzinfo=dt.UTC)
     assert rules.may_report_delay(now=end - dt.timedelta(seconds=1), slot_ends_at=end, already=False)
     assert not rules.may_report_delay(now=end, slot_ends_at=end, already=False)
     assert not rules.may_report_delay(now=end - dt.timedelta(hours=1), slot_ends_at=end, already=True)
@@ -80,12 +80,9 @@ def test_demo_dates():
                                                     "2027-labour-day")
 
 
-from hypothesis import given as _given
-from hypothesis import strategies as _st
 
-
-@_given(status=_st.sampled_from(["held", "confirmed", "attended", "cancelled", "no_show"]),
-        reported=_st.booleans(), minutes=_st.integers(-600, 600))
+@given(status=st.sampled_from(["held", "confirmed", "attended", "cancelled", "no_show"]),
+        reported=st.booleans(), minutes=st.integers(-600, 600))
 def test_delay_block_is_offered_iff_the_service_accepts(status, reported, minutes):
     """The page's can_delay (selectors.may_report_delay) and booking_delay share rules.delay_block: offered
     only for a confirmed booking, once, before its slot ends."""

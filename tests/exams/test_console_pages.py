@@ -44,7 +44,7 @@ def test_venue_and_session_creation(client, monday):
     r = client.post(f"{URL}sessions/new/", {"venue": v.pk, "subject": "2", "starts_at": "2026-11-12T09:00",
                                             "duration_minutes": 120, "seats": 20})
     assert r.status_code == 302
-    s = Session.objects.get()
+    Session.objects.get()
     page = text(client.get(r["Location"]))
     assert "已创建考试场次，预约截止时间 2026-11-09 00:00" in page and "宝安考场" in page
 

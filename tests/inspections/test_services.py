@@ -15,7 +15,14 @@ from jiaoguan.inspections.models import InspectionBooking, InspectionMark
 from jiaoguan.registry.models import Vehicle
 from tests.factories import make_person, make_policy
 from tests.inspections.conftest import (
-    APPROVER, CLERK, SYS, due_vehicle, first_slot, make_station, owner, unsettled_violation,
+    APPROVER,
+    CLERK,
+    SYS,
+    due_vehicle,
+    first_slot,
+    make_station,
+    owner,
+    unsettled_violation,
 )
 
 pytestmark = pytest.mark.django_db

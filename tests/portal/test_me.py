@@ -7,7 +7,7 @@ import pytest
 from jiaoguan.core import clock
 from jiaoguan.identity.services import bindings_sync_own
 from tests.factories import make_vehicle
-from tests.portal.support import EN, citizen, register, citizen_records, staff_user, text
+from tests.portal.support import EN, citizen, citizen_records, register, staff_user, text
 
 pytestmark = pytest.mark.django_db
 

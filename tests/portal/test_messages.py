@@ -21,7 +21,7 @@ def test_inbox_shows_unread_and_marks_read(client):
     r = client.get("/me/messages/")
     page = text(r)
     assert "我的消息" in page and "机动车检验提醒" in page and "粤B·12345" in page
-    assert "未读" in page and 'id="m%d" class="card message unread"' % message.pk in r.content.decode()
+    assert "未读" in page and f'id="m{message.pk}" class="card message unread"' in r.content.decode()
     # the welcome message from registration is there too, and the nav shows the count
     unread = Message.objects.filter(recipient=user, channel="inbox", read_at__isnull=True).count()
     assert '<span class="count"' in r.content.decode() and unread >= 2
@@ -30,7 +30,7 @@ def test_inbox_shows_unread_and_marks_read(client):
     message.refresh_from_db()
     assert message.read_at is not None
     r = client.get("/me/messages/")
-    assert 'id="m%d" class="card message"' % message.pk in r.content.decode()
+    assert f'id="m{message.pk}" class="card message"' in r.content.decode()
 
 
 def test_inbox_in_english(client):

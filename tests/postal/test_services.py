@@ -107,7 +107,7 @@ def test_a_booking_the_carrier_refuses_is_retried_with_backoff_then_fails_visibl
                                                                                  listener):
     settings.JIAOGUAN_POSTAL_REBOOK_MINUTES = 5
     settings.JIAOGUAN_POSTAL_BOOKING_MAX_ATTEMPTS = 4
-    start = dt.datetime(2026, 9, 30, 10, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 9, 30, 10, 0, tzinfo=dt.UTC)
     clock.freeze(start)
     s = make_shipment()
     assert s.status == "created" and s.tracking_number is None and s.booking_attempts == 1

@@ -5,12 +5,11 @@ import datetime as dt
 
 import pytest
 
+from jiaoguan.core import outbox
 from jiaoguan.core.audit import Actor, audit_verify
 from jiaoguan.core.errors import Conflict
-from jiaoguan.core.models import AuditEntry
+from jiaoguan.core.models import AuditEntry, OutboxEvent
 from jiaoguan.registry import services
-from jiaoguan.core import outbox
-from jiaoguan.core.models import OutboxEvent
 from jiaoguan.registry.models import DrivingLicence, Person, Vehicle
 from tests.concurrency import in_threads
 from tests.factories import make_licence, make_person, make_vehicle, unique_id_number

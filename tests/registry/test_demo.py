@@ -10,7 +10,12 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 
 from jiaoguan.core.identifiers import (
-    id_number_birth_date, id_number_is_male, plate_kind, validate_id_number, validate_phone, validate_plate,
+    id_number_birth_date,
+    id_number_is_male,
+    plate_kind,
+    validate_id_number,
+    validate_phone,
+    validate_plate,
     validate_vin,
 )
 from jiaoguan.core.models import AuditEntry

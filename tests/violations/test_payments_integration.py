@@ -2,7 +2,7 @@
 import pytest
 
 from jiaoguan.violations import services
-from tests.violations.conftest import APPROVER, STAFF, camera
+from tests.violations.conftest import APPROVER, camera
 from tests.violations.test_handling import citizen_with_car
 
 payments_selectors = pytest.importorskip("jiaoguan.payments.selectors")

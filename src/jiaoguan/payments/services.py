@@ -565,7 +565,10 @@ def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
         elif mine[1] != line.amount_fen or mine[0] != line.channel_no:
             differences.append({"kind": kind, "out_no": out_no, "problem": "mismatch", "ledger_fen": mine[1],
                                 "channel_fen": line.amount_fen, "ledger_no": mine[0], "channel_no": line.channel_no})
-    net = lambda entries: sum(a if k == "payment" else -a for k, a in entries)
+
+    def net(entries) -> int:
+        return sum(a if k == "payment" else -a for k, a in entries)
+
     with transaction.atomic():
         report, _ = ReconciliationReport.objects.update_or_create(
             day=day, channel=channel,
