@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
+from jiaoguan.core.adapters import Adapters
 from jiaoguan.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from jiaoguan.core.i18n import Bi
 
@@ -154,21 +154,18 @@ def verify_signed_callback(*, body: bytes, headers, key: bytes) -> CallbackEvent
 
 # --- the adapters: named in JIAOGUAN_PAY_CHANNEL_ADAPTERS, instantiated at start-up ---------------------------------
 
-_CHANNELS: dict[str, Channel] = {}
+_CHANNELS: Adapters[Channel] = Adapters("payment channel")
 
 
 def adapters_load() -> None:
     """Instantiate the adapters of JIAOGUAN_PAY_CHANNEL_ADAPTERS (name → dotted path of the class); called by
     PaymentsConfig.ready, so the app never imports an adapter's module (the simulator's among them)."""
-    for name, path in settings.JIAOGUAN_PAY_CHANNEL_ADAPTERS.items():
-        if name not in _CHANNELS:
-            _CHANNELS[name] = import_string(path)()
+    _CHANNELS.load(settings.JIAOGUAN_PAY_CHANNEL_ADAPTERS)
 
 
 def channel_label(name: str) -> Bi | str:
     """The channel's label (its name if no adapter of that name is installed)."""
-    channel = _CHANNELS.get(name)
-    return channel.label if channel else name
+    return _CHANNELS.label(name)
 
 
 def channel_names() -> list[str]:

@@ -34,9 +34,9 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
 from jiaoguan.core import clock
+from jiaoguan.core.adapters import Adapters
 from jiaoguan.core.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from jiaoguan.core.i18n import Bi
 from jiaoguan.postal import rules
@@ -173,21 +173,18 @@ def parse_event(*, body: bytes, key_id: str, nonce: str) -> CarrierEvent:
 
 # --- the adapters: named in JIAOGUAN_POSTAL_CARRIER_ADAPTERS, instantiated at start-up ---------------------------
 
-_CARRIERS: dict[str, Carrier] = {}
+_CARRIERS: Adapters[Carrier] = Adapters("postal carrier")
 
 
 def adapters_load() -> None:
     """Instantiate the adapters of JIAOGUAN_POSTAL_CARRIER_ADAPTERS (name → dotted path of the class); called by
     PostalConfig.ready, so the app never imports an adapter's module (the simulator's among them)."""
-    for name, path in settings.JIAOGUAN_POSTAL_CARRIER_ADAPTERS.items():
-        if name not in _CARRIERS:
-            _CARRIERS[name] = import_string(path)()
+    _CARRIERS.load(settings.JIAOGUAN_POSTAL_CARRIER_ADAPTERS)
 
 
 def carrier_label(name: str) -> Bi | str:
     """The carrier's label (its name if no adapter of that name is installed)."""
-    carrier = _CARRIERS.get(name)
-    return carrier.label if carrier else name
+    return _CARRIERS.label(name)
 
 
 def _production() -> bool:
