@@ -23,6 +23,8 @@ def reference_new(prefix: str = "YY") -> str:
 # (services.ranked._RANK_SQL) and the selectors' queries are all built from this tuple; the property test
 # (tests/bookings/test_ranking_property.py) checks the SQL against the Python.
 RANK_ORDER = ("sort_time", "id")
+# How often the allocation job runs (tasks.py declares it with this; the console pages say it).
+ALLOCATE_EVERY_SECONDS = 300
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Periodic work of the bookings app: end expired holds, close ranked windows, run the allocation."""
 from celery import shared_task
 
-from jiaoguan.bookings import services
+from jiaoguan.bookings import rules, services
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.scheduler import periodic
 
@@ -12,7 +12,7 @@ def holds_expire() -> int:
     return services.holds_expire()
 
 
-@periodic(seconds=300)
+@periodic(seconds=rules.ALLOCATE_EVERY_SECONDS)
 @shared_task(name="bookings.applications_allocate", ignore_result=True)
 def applications_allocate() -> int:
     """Close ranked windows that have passed and allocate them (DOMAIN §6: results published at once)."""

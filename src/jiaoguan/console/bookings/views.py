@@ -187,7 +187,8 @@ def allocations(request: HttpRequest) -> HttpResponse:
         return redirect("console:bookings_console:allocations")
     due = selectors.slots_due_for_allocation().count()
     return render(request, "console/bookings/allocations.html",
-                  {"runs": selectors.allocation_runs(limit=20), "due": due})
+                  {"runs": selectors.allocation_runs(limit=20), "due": due,
+                   "every_minutes": rules.ALLOCATE_EVERY_SECONDS // 60})
 
 
 @staff_required("booking.attendance")

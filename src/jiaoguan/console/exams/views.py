@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.console.submit import submit
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock
@@ -49,7 +50,8 @@ def index(request: HttpRequest) -> HttpResponse:
              "venue": bi(r.session.venue.name_zh, r.session.venue.name_en)}
             for r in selectors.sessions_for_staff(limit=200)]
     return render(request, "console/exams/index.html",
-                  {"rows": rows, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE})
+                  {"rows": rows, "close_workdays": rules.CLOSE_WORKDAYS_BEFORE,
+                   "every_minutes": booking_rules.ALLOCATE_EVERY_SECONDS // 60})
 
 
 @staff_required("booking.manage")
