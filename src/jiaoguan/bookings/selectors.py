@@ -315,7 +315,7 @@ def slot_waitlist(*, slot: Slot) -> QuerySet[WaitlistEntry]:
 class MyItem:
     """One line of "my bookings": a booking, a pending/decided application or a waiting-list entry."""
     kind: str  # "booking" | "application" | "waitlist"
-    obj: object
+    obj: Booking | Application | WaitlistEntry
     slot: Slot
     rank: int | None = None
     seats: int | None = None

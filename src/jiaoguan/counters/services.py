@@ -77,7 +77,8 @@ def office_create(*, code: str, name_zh: str, name_en: str, address_zh: str, act
     if opens >= closes:
         errors["closes"] = ("下班时间须晚于上班时间", "Closing must be after opening")
     if (break_starts is None) != (break_ends is None) or (
-            break_starts and not (opens < break_starts < break_ends < closes)):
+            break_starts is not None and break_ends is not None
+            and not (opens < break_starts < break_ends < closes)):
         errors["break_starts"] = ("午休时间须在办公时间之内", "The break must lie within the opening hours")
     if errors:
         first = next(iter(errors.values()))

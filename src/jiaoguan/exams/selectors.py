@@ -73,8 +73,8 @@ def last_exam_at(*, permit: Permit) -> dt.datetime | None:
 
 
 def last_cancel_or_no_show_at(*, permit: Permit) -> dt.datetime | None:
-    times = [bookings.last_cancel_or_no_show(subject=booking_subject(permit.pk, s)) for s in rules.SUBJECTS]
-    times = [t for t in times if t is not None]
+    found = [bookings.last_cancel_or_no_show(subject=booking_subject(permit.pk, s)) for s in rules.SUBJECTS]
+    times = [t for t in found if t is not None]
     return max(times) if times else None
 
 
@@ -95,7 +95,7 @@ class PermitView:
     results: list[Result] = field(default_factory=list)
 
     @property
-    def status_label(self) -> Bi:
+    def status_label(self) -> Bi | str:  # a Choices label: a Bi at run time, str to the type stubs
         if self.expired and self.permit.status == Permit.Status.ACTIVE:
             return bi("已过期", "Expired")
         return Permit.Status(self.permit.status).label
@@ -136,7 +136,7 @@ class SessionRow:
     pending: int
 
     @property
-    def subject_label(self) -> str:
+    def subject_label(self) -> Bi:
         return rules.SUBJECT_INFO[self.session.subject].label
 
     @property
@@ -177,11 +177,11 @@ def sessions_for_staff(*, start: dt.datetime | None = None, limit: int = 100) ->
 
 @dataclass(frozen=True)
 class ApplicationRow:
-    application: object  # bookings.Application
+    application: bookings.Application  # the model as bookings.selectors returns it
     session: Session | None
     rank: int | None
     seats: int
-    booking: object | None  # bookings.Booking, once allocated
+    booking: bookings.Booking | None  # once allocated
     result: Result | None
 
     @property
@@ -190,7 +190,7 @@ class ApplicationRow:
         return parsed[1] if parsed else ""
 
     @property
-    def subject_label(self) -> str:
+    def subject_label(self) -> Bi | str:
         return rules.SUBJECT_INFO[self.subject].label if self.subject else ""
 
     @property
@@ -228,18 +228,18 @@ def my_exam_applications(*, user, limit: int = 50) -> list[ApplicationRow]:
     return rows
 
 
-def _is_exam(obj) -> bool:
+def _is_exam(obj: bookings.Booking | bookings.Application) -> bool:
     return obj.slot.resource.kind == KIND and parse_booking_subject(obj.subject) is not None
 
 
-def my_exam_application(*, user, application_id: int):
+def my_exam_application(*, user, application_id: int) -> bookings.Application:
     a = bookings.my_application(user=user, application_id=application_id)
     if not _is_exam(a):
         raise not_found("预约申请", "application")
     return a
 
 
-def my_exam_booking(*, user, booking_id: int):
+def my_exam_booking(*, user, booking_id: int) -> bookings.Booking:
     b = bookings.my_booking(user=user, booking_id=booking_id)
     if not _is_exam(b):
         raise not_found("预约", "booking")
@@ -248,7 +248,7 @@ def my_exam_booking(*, user, booking_id: int):
 
 @dataclass(frozen=True)
 class ExamBooking:
-    booking: object  # bookings.Booking
+    booking: bookings.Booking
     session: Session
     permit_id: int
     subject: str
@@ -264,7 +264,7 @@ def exam_booking(*, session: Session, booking_id: int) -> ExamBooking:
 
 @dataclass(frozen=True)
 class CandidateRow:
-    booking: object
+    booking: bookings.Booking
     permit: Permit | None
     result: Result | None
 

@@ -42,7 +42,7 @@ class MyBinding:
     id: int
     kind: str
     status: str
-    status_label: Bi
+    status_label: Bi | str  # a Bi at run time (the type stubs see a Choices label as str)
     plate: str
     plate_type: str
     requested_at: dt.datetime
@@ -89,6 +89,7 @@ def records_visible(*, user: User) -> bool:
     """May this account see the person's licence and own vehicles? Only while its phone is the phone on file."""
     if user is None or getattr(user, "person_id", None) is None:
         return False
+    assert user.person is not None  # person_id is set (a PROTECT foreign key)
     return rules.phone_on_file_matches(on_file=user.person.phone, account=user.phone)
 
 
@@ -100,6 +101,7 @@ def account_standing(*, user: User) -> AccountStanding:
     if records_visible(user=user):
         return AccountStanding()
     person = user.person
+    assert person is not None  # person_id is set (a PROTECT foreign key)
     if person.phone:
         return AccountStanding(phone_mismatch=True, records_visible=False,
                                message_zh=PHONE_MISMATCH_ZH, message_en=PHONE_MISMATCH_EN)
@@ -116,6 +118,7 @@ def my_licence(*, user: User):
     not the phone on file: see account_standing)."""
     if not records_visible(user=user):
         return None
+    assert user.person is not None  # records_visible: the account has its person
     licence = registry.licence_for_person(person=user.person)
     return registry.licence_summary(licence=licence) if licence is not None else None
 
@@ -168,6 +171,7 @@ def my_enterprise(*, user: User) -> MyEnterprise | None:
     if not is_enterprise_account(user) or getattr(user, "enterprise_id", None) is None:
         return None
     e = user.enterprise
+    assert e is not None  # enterprise_id is set (a PROTECT foreign key)
     return MyEnterprise(id=e.pk, name=e.name, uscc=e.uscc, uscc_masked=mask_id_number(e.uscc))
 
 
@@ -187,6 +191,7 @@ def account_vehicles(*, user: User, kinds=None) -> list:
         company = my_enterprise(user=user)
         vehicles = registry.vehicles_of_enterprise(uscc=company.uscc) if company is not None else []
     elif getattr(user, "role", None) == Role.CITIZEN and records_visible(user=user):
+        assert user.person is not None  # records_visible: the account has its person
         vehicles = registry.vehicles_owned_by(person=user.person)
     else:
         return []
@@ -240,6 +245,7 @@ def user_display_name(*, user: User) -> str:
     if user.display_name:
         return user.display_name
     if user.person_id:
+        assert user.person is not None  # person_id is set (a PROTECT foreign key)
         return mask_name(user.person.name)
     return user.username
 

@@ -236,6 +236,9 @@ def message_deliver(*, message_id: int, backend: SmsBackend | None = None) -> st
         message_mark_sending(message=message, now=now)
         attempt = message.attempts
         phone, text = message.phone, message.body
+        # core's EncryptedField types every value str | None: an SMS has a phone (notif_msg_sms_has_phone) and
+        # every message a body (NOT NULL)
+        assert phone is not None and text is not None
 
     backend = backend or get_backend()
     try:
@@ -267,6 +270,7 @@ def message_deliver(*, message_id: int, backend: SmsBackend | None = None) -> st
         if status == Message.Status.FAILED:
             message_mark_failed(message=message, error=error, now=clock.now())
         else:
+            assert next_at is not None  # rules.after_failure: a retry comes with its time
             message_mark_retry(message=message, error=error, next_attempt_at=next_at, now=clock.now())
         return message.status
 

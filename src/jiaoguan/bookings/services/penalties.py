@@ -59,8 +59,11 @@ def _apply_penalty_rules(*, booking: Booking, event: str, actor: Actor, now: dt.
     qs = Booking.objects.filter(party=booking.party, slot__resource__kind=slot.resource.kind, status=status)
     if status == B.CANCELLED:
         qs = qs.filter(cancelled_by=Booking.CancelledBy.CITIZEN)
-    events = [_penalty_event(*row) for row in qs.values_list("status", "ended_at", "slot__starts_at",
-                                                               "slot__period_key")]
+    events = []
+    for row_status, ended_at, starts_at, period_key in qs.values_list("status", "ended_at", "slot__starts_at",
+                                                                      "slot__period_key"):
+        assert ended_at is not None  # _end stamps ended_at with every end status (cancelled, no-show)
+        events.append(_penalty_event(row_status, ended_at, starts_at, period_key))
     for rule in PenaltyRule.objects.filter(kind=slot.resource.kind, event=event, active=True).order_by("pk"):
         since = (Penalty.objects.filter(party=booking.party, rule=rule).order_by("-created_at", "-pk")
                  .values_list("created_at", flat=True).first())

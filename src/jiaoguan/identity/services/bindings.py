@@ -218,6 +218,8 @@ def bindings_reconcile_vehicle(*, vehicle_id: int, reason: str = "") -> list[Veh
         # Users first, in one order, then their bindings: the order every other binding write takes.
         list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
         vehicle = registry.vehicle_get(vehicle_id=vehicle.pk)
+        if vehicle is None:  # gone meanwhile (the register keeps its vehicles): nothing of it to reconcile
+            return ended
         live = (VehicleBinding.objects.select_for_update(of=("self",)).select_related("user", "vehicle")
                 .filter(vehicle_id=vehicle.pk, status__in=LIVE).order_by("pk"))
         for binding in live:
@@ -361,6 +363,7 @@ def binding_request(*, user: User, plate: str, plate_type: str, vin_last4: str) 
         if refusal is not None:
             raise _rate_limited(refusal, field=None)
         code = _otp_issue(phone_digest=owner_digest, purpose=SmsCode.Purpose.BIND, context=str(binding.pk))
+        assert user.person is not None  # _require_citizen: a citizen account with its person
         requester = f"{mask_name(user.person.name)}（{mask_phone(user.phone)}）"
         _send(template="otp.bind", phone=owner_phone, channels=("sms",),
               params={"code": code, "minutes": _otp_minutes(), "plate": format_plate(vehicle.plate),
@@ -388,7 +391,8 @@ def _own_binding(user: User, binding_id: int, *, lock: bool = False) -> VehicleB
         pk = int(binding_id)
     except (TypeError, ValueError):
         pk = 0
-    binding = qs.filter(pk=pk, user_id=getattr(user, "pk", None)).first() if 0 < pk < 2**63 else None
+    user_pk = getattr(user, "pk", None)  # no user (anonymous): no binding is theirs
+    binding = qs.filter(pk=pk, user_id=user_pk).first() if user_pk is not None and 0 < pk < 2**63 else None
     if binding is None:
         # the same answer for "not yours" and "does not exist"
         raise not_found("绑定记录", "binding")
@@ -418,6 +422,7 @@ def _binding_confirm_locked(*, user: User, binding_id: int, sms_id: int) -> Vehi
         # second sees the first one's binding (ARCHITECTURE §4: lock, then check, then write). This only locks
         # the registry row; nothing of the registry is written.
         vehicle = registry.vehicle_locked(vehicle_id=binding.vehicle_id)
+        assert vehicle is not None  # the binding's vehicle (a PROTECT foreign key) exists
         if vehicle.owner_id != binding.owner_person_id:
             raise Conflict("identity.binding_not_pending", "车辆所有人已变更，该绑定申请已失效，请重新申请",
                            "The vehicle has a new owner since the request; please request again")
@@ -479,7 +484,9 @@ def binding_end(*, user: User, binding_id: int) -> VehicleBinding:
     """End (or withdraw) a binding of one's own. A vehicle still owned cannot be unbound. Ending an already
     ended binding changes nothing and returns it."""
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=getattr(user, "pk", None)).first()
+        user_pk = getattr(user, "pk", None)
+        if user_pk is not None:  # no user (anonymous): nothing to lock, _own_binding finds nothing
+            User.objects.select_for_update().filter(pk=user_pk).first()
         binding = _own_binding(user, binding_id, lock=True)
         if binding.status not in LIVE:
             return binding

@@ -182,7 +182,7 @@ def login_with_password(*, login: str, password: str, ip: str) -> User:
             raise _locked(shadow_until)
         raise _bad_credentials()
     now = clock.now()
-    if rules.is_locked(locked_until=user.locked_until, now=now):
+    if user.locked_until is not None and rules.is_locked(locked_until=user.locked_until, now=now):
         raise _locked(user.locked_until)
     if not password or not user.check_password(password):
         locked_until = _login_failed(user, ip=ip)
@@ -201,7 +201,8 @@ def login_with_sms(*, phone: str, code: str, ip: str) -> User:
     digest = phone_hash(phone)
     user = User.objects.filter(phone_hash=digest).first()
     now = clock.now()
-    if user is not None and rules.is_locked(locked_until=user.locked_until, now=now):
+    if user is not None and user.locked_until is not None and rules.is_locked(locked_until=user.locked_until,
+                                                                               now=now):
         raise _locked(user.locked_until)
     if user is None and (shadow_until := _shadow_locked_until(phone)) is not None:
         raise _locked(shadow_until)

@@ -73,7 +73,7 @@ def account_phone_change(*, user: User, new_phone: str, code: str, password: str
         raise _same_phone_error("new_phone")
     now = clock.now()
     row = User.objects.get(pk=user.pk)
-    if rules.is_locked(locked_until=row.locked_until, now=now):
+    if row.locked_until is not None and rules.is_locked(locked_until=row.locked_until, now=now):
         raise _locked(row.locked_until)
     if len(password) > 128 or not row.check_password(password):
         locked_until = _login_failed(row, ip=ip)
