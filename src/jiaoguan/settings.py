@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 import dj_database_url
 import django_stubs_ext
@@ -25,7 +26,11 @@ SRC_DIR = BASE_DIR / "src"
 VAR_DIR = Path(os.environ.get("JIAOGUAN_VAR_DIR", BASE_DIR / "var"))
 
 
-def env(name: str, default: str | None = None) -> str | None:
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
+def env(name: str, default: str | None = None) -> str | None:  # with a default: a str (for the type checker)
     return os.environ.get(name, default)
 
 
