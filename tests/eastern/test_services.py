@@ -101,6 +101,17 @@ def test_book_bound_vehicle_of_someone_else(day):
     assert book(user, day, vehicle_id=car.pk).plate == car.plate
 
 
+def test_my_vehicle_summaries_lists_own_then_bound_vehicles_for_booking_and_choices(day):
+    # one list of the citizen's vehicles, read by the booking (services) and the form's choices (selectors)
+    user, own = citizen_with()
+    other = make_vehicle(owner=make_person(name="王五"))
+    bind_other(user, other)
+    summaries = services.my_vehicle_summaries(user=user)
+    assert [(s.vehicle_id, s.plate) for s in summaries] == [(own.pk, own.plate), (other.pk, other.plate)]
+    assert [c.vehicle.vehicle_id for c in selectors.my_vehicle_choices(user=user)] == [own.pk, other.pk]
+    assert services.my_vehicle_summaries(user=citizen(vehicle=False)[0]) == []
+
+
 def test_another_persons_vehicle_is_404_and_nothing_written(day):
     user, _, _, _ = citizen()
     stranger = make_vehicle(owner=make_person(name="赵六"))

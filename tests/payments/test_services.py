@@ -99,6 +99,13 @@ def test_an_order_does_not_outlive_the_day_its_late_fee_was_computed_for(payer, 
     assert order.expires_at == timezone.make_aware(dt.datetime(2026, 1, 21, 0, 0))
 
 
+def test_channels_know_an_order_by_its_reference(payer):
+    order = services.order_create(payer_person_id=payer.pk, item_ids=[make_item(person_id=payer.pk).pk],
+                                  actor=CITIZEN)
+    assert order.reference and order.out_trade_no == order.reference
+    assert Order.objects.get(pk=order.pk).out_trade_no == order.reference
+
+
 def test_an_item_cannot_be_in_two_orders(payer):
     item = make_item(person_id=payer.pk)
     services.order_create(payer_person_id=payer.pk, item_ids=[item.pk], actor=CITIZEN)

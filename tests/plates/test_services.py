@@ -367,3 +367,11 @@ def test_rate_limits_per_account_across_vehicles_and_for_composed_numbers(office
     services.selection_hold(user=user, selection_id=s1.pk, number=free)
     with pytest.raises(RateLimited):
         services.selection_compose(user=user, selection_id=s2.pk, number=free, ip="7.7.7.9")
+
+
+def test_a_hold_is_over_from_its_expiry_on():
+    # the one test of a hold's end, as the services' "held and hold_expires_at <= now" queries read it
+    expires = clock.now()
+    row = PlateNumber(number="粤B12345", status=PlateNumber.Status.HELD, hold_expires_at=expires)
+    assert not row.hold_expired(expires - dt.timedelta(seconds=1))
+    assert row.hold_expired(expires) and row.hold_expired(expires + dt.timedelta(minutes=1))

@@ -94,6 +94,7 @@ def draft_values(service: Service, data: dict) -> dict:
     errors: Errors = {}
     for name, value in data.items():
         spec = service.field(name)
+        assert spec is not None  # unknown names were refused above
         if spec.type == "file":
             continue  # files are uploaded as materials, never carried in the form
         if value is None or isinstance(value, (bool, int, float)):
@@ -244,7 +245,8 @@ def own_vehicle_plate(spec: FieldSpec, value, vehicles: Sequence) -> str:
 
 def split_personal(service: Service, values: dict) -> tuple[dict, dict]:
     """(plain values, personal values): ID numbers and phones go to the encrypted column."""
-    plain, personal = {}, {}
+    plain: dict[str, object] = {}
+    personal: dict[str, object] = {}
     for name, value in values.items():
         spec = service.field(name)
         (personal if spec is not None and spec.type in PERSONAL_TYPES else plain)[name] = value

@@ -69,8 +69,8 @@ def _stage_q(role: str, stage: str) -> Q:
         if states:
             groups[frozenset(states)].append(service.code)
     q = _nothing()
-    for states, codes in groups.items():
-        q |= Q(service_code__in=sorted(codes), status__in=sorted(states))
+    for group, codes in groups.items():
+        q |= Q(service_code__in=sorted(codes), status__in=sorted(group))
     if stage == "post_review":
         return q & Q(post_review_pending=True)
     return q & Q(post_review_pending=False)
@@ -134,18 +134,19 @@ def _choice_label(service: Service, name: str, value) -> Bi | str:
     return "" if value is None else str(value)
 
 
-def form_display(*, application: Application, unmask: bool = False) -> list[tuple[str, Text, str]]:
+def form_display(*, application: Application, unmask: bool = False) -> list[tuple[str, Text, Bi | str]]:
     """(name, label, value) for every answered field, in the declaration's order; ID numbers and phones masked unless
     ``unmask`` (the caller audits an unmasked view)."""
     service = catalogue().get(application.service_code)
     data = application.form()
     if service is None:
         return [(k, Text(k, k), "***" if k in (application.form_personal or "") else str(v)) for k, v in data.items()]
-    out = []
+    out: list[tuple[str, Text, Bi | str]] = []
     for spec in service.fields:
         if spec.type == "file" or data.get(spec.name) in (None, ""):
             continue
         value = data[spec.name]
+        shown: Bi | str
         if spec.type == "id_number" and not unmask:
             shown = mask_id_number(str(value))
         elif spec.type == "phone" and not unmask:

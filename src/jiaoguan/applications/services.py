@@ -321,7 +321,8 @@ def _checked(app: Application, service: Service, user) -> tuple[dict, list[hooks
     return check.cleaned, check.held
 
 
-def _store_submission(app: Application, service: Service, user, cleaned: dict, held: list) -> None:
+def _store_submission(app: Application, service: Service, user, cleaned: dict,
+                      held: list[hooks.Held | None]) -> None:
     plain, personal = rules.split_personal(service, cleaned)
     app.form_data = plain
     app.form_personal = json.dumps(personal, ensure_ascii=False) if personal else ""
@@ -332,7 +333,7 @@ def _store_submission(app: Application, service: Service, user, cleaned: dict, h
         Material(application=app, slot=m.code, kind=Material.Kind.HELD, provider=m.held,
                  held_reference=h.reference[:120], summary_zh=h.summary_zh[:200], summary_en=h.summary_en[:200],
                  data=h.data, created_at=now)
-        for m, h in zip(service.materials, held) if h is not None])
+        for m, h in zip(service.materials, held) if h is not None and m.held])  # found: a held material
 
 
 def application_submit(*, user, application_id: int) -> Application:
@@ -630,6 +631,11 @@ def _staff_with(permission: str) -> Iterable:
     return staff_accounts().filter(role__in=PERMISSIONS[permission], is_active=True).order_by("pk")
 
 
+def _due(app: Application) -> dict[str, str]:
+    assert app.due_at is not None  # the sweeps pick applications by their due_at, never cleared once set
+    return {"due_at": app.due_at.isoformat()}
+
+
 def applications_warn_due_soon(*, batch: int = 500) -> int:
     """Mark open applications whose time limit ends within their service's ``due_soon_days`` working days (once
     each), record it in their history and tell the member of staff holding each. Returns how many were marked."""
@@ -652,7 +658,7 @@ def applications_warn_due_soon(*, batch: int = 500) -> int:
                 ApplicationEvent.objects.bulk_create([
                     ApplicationEvent(application=a, action="due_soon", from_status=a.status, to_status=a.status,
                                      actor_id=None, actor_label="applications.sweep", actor_role="system",
-                                     public=False, data={"due_at": a.due_at.isoformat()}, at=now) for a in apps])
+                                     public=False, data=_due(a), at=now) for a in apps])
                 for a in apps:
                     if a.claimed_by is not None:
                         _staff_notice(a.claimed_by, "application.due_soon", count=1, references=a.reference)
@@ -690,7 +696,7 @@ def applications_escalate_overdue(*, batch: int = 500) -> int:
             ApplicationEvent.objects.bulk_create([
                 ApplicationEvent(application=a, action="escalate", from_status=a.status, to_status=a.status,
                                  actor_id=None, actor_label="applications.sweep", actor_role="system", public=False,
-                                 data={"due_at": a.due_at.isoformat()}, at=now) for a in apps])
+                                 data=_due(a), at=now) for a in apps])
             audit_record(actor=SYSTEM, action="application.escalate", object_type="applications.application",
                          object_id=f"batch:{apps[0].pk}", new={"ids": [a.pk for a in apps]})
             refs = [a.reference for a in apps if a.reference]

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited, not_found
+from jiaoguan.core.i18n import Bi
 from jiaoguan.core.masking import mask_name
 from jiaoguan.core.models import AuditEntry  # core candidate: a core.audit reader ("was this action recorded?")
 from jiaoguan.core.outbox import event_emit
@@ -158,7 +159,7 @@ class VerifyResult:
 
     status: str
     credential: Credential | None = None
-    public_fields: list[tuple[str, str, object]] = field(default_factory=list)  # value: text or a core.i18n pair
+    public_fields: list[tuple[str, str, Bi | str]] = field(default_factory=list)  # value: text or a core.i18n pair
 
     @property
     def ok(self) -> bool:

@@ -12,7 +12,6 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.eastern import conf, rules, services
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
-from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.registry import selectors as registry
 
 
@@ -111,9 +110,9 @@ class VehicleChoice:
 
 def my_vehicle_choices(*, user, area: Area | None = None, on: dt.date | None = None) -> list[VehicleChoice]:
     out = []
-    for mv in my_vehicles(user=user):
-        s = mv.vehicle
+    for s in services.my_vehicle_summaries(user=user):
         v = registry.vehicle_get(vehicle_id=s.vehicle_id)
+        assert v is not None  # identity lists only vehicles of the register (rows are never deleted)
         car = services.Car(plate=s.plate, plate_type=s.plate_type, vehicle_id=s.vehicle_id, kind=v.kind, use=v.use,
                            seats=v.seats)
         ex = None
@@ -133,7 +132,7 @@ def my_vehicle_choices(*, user, area: Area | None = None, on: dt.date | None = N
 def my_listed_exemptions(*, user) -> list[Exemption]:
     """Registered-local-vehicle entries (still valid) for the citizen's vehicles."""
 
-    plates = [mv.vehicle.plate for mv in my_vehicles(user=user)]
+    plates = [s.plate for s in services.my_vehicle_summaries(user=user)]
     if not plates:
         return []
     return list(Exemption.objects.select_related("area").filter(

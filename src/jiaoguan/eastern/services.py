@@ -281,9 +281,18 @@ def _day_and_slot(*, area: Area, date: dt.date, slot_id: int):
     return day, slot
 
 
+def my_vehicle_summaries(*, user) -> list[registry.VehicleSummary]:
+    """The registry's summaries of the citizen's vehicles (own or bound), in identity's order."""
+    out = []
+    for mv in my_vehicles(user=user):
+        assert isinstance(mv.vehicle, registry.VehicleSummary)  # what identity lists (typed object there)
+        out.append(mv.vehicle)
+    return out
+
+
 def _my_car(*, user, vehicle_id: int | None, plate: str, plate_type: str) -> Car:
     """The car a citizen books for: one of their vehicles (own or bound), or a typed plate from another city."""
-    mine = {mv.vehicle.vehicle_id: mv.vehicle for mv in my_vehicles(user=user)}
+    mine = {s.vehicle_id: s for s in my_vehicle_summaries(user=user)}
     if vehicle_id is None and plate:
         plate = validate_plate(plate)
         if plate.startswith(_city_prefix()):
@@ -481,7 +490,7 @@ def _answer(p: Passage) -> dict:
     zh, en = zh_en(Passage.Reason(p.reason).label) if p.reason else ("", "")
     return {"allowed": p.allowed, "reason": p.reason, "detail": p.detail, "message_zh": zh, "message_en": en,
             "record_id": p.record_id, "plate": p.plate,
-            "booking": p.area_booking.booking.reference if p.area_booking_id else None,
+            "booking": p.area_booking.booking.reference if p.area_booking is not None else None,
             "violation_id": p.violation_id}
 
 

@@ -155,7 +155,7 @@ def booking_round(*, vehicle_id: int) -> int:
 @dataclass(frozen=True)
 class VehicleOption:
     vehicle: object  # registry Vehicle
-    summary: object  # registry VehicleSummary
+    summary: registry.VehicleSummary  # of ``vehicle``
     action: str  # rules.BOOK / MARK / NONE / BOOKED
     refusals: list[Refusal] = field(default_factory=list)
     booking: InspectionBooking | None = None
@@ -166,10 +166,11 @@ class VehicleOption:
 
     @property
     def vehicle_id(self) -> int:
-        return self.vehicle.pk
+        return self.summary.vehicle_id
 
 
-def vehicle_option(*, vehicle, summary=None, on: dt.date | None = None) -> VehicleOption:
+def vehicle_option(*, vehicle, summary: registry.VehicleSummary | None = None,
+                   on: dt.date | None = None) -> VehicleOption:
     on = on or clock.today()
     summary = summary or registry.vehicle_summary(vehicle=vehicle, on=on)
     facts = vehicle_facts(vehicle=vehicle, on=on, summary=summary)

@@ -88,6 +88,13 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.status} {self.total_fen}"
 
+    @property
+    def out_trade_no(self) -> str:
+        """The reference a channel knows the order by. Set from the primary key in the transaction that creates
+        the order (``services.order_create``), so every order a channel sees has one."""
+        assert self.reference is not None, "an order is given its reference when it is created"
+        return self.reference
+
 
 class OrderLine(models.Model):
     """What one item costs within an order, fixed (late fee included) when the order was made under lock."""

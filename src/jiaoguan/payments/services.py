@@ -249,14 +249,14 @@ def order_pay(*, order: Order, actor: Actor, channel: str | None = None) -> str:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status == OS.PAYING and order.channel == channel:
-            token, url = adapter.start(out_trade_no=order.reference, amount_fen=order.total_fen,
+            token, url = adapter.start(out_trade_no=order.out_trade_no, amount_fen=order.total_fen,
                                        subject=_subject(order))
             return url
         if order.status != OS.OPEN:
             raise Conflict("payments.order_not_open", "订单已支付或已关闭", "The order is already paid or closed")
         if order.expires_at <= clock.now():
             raise Conflict("payments.order_expired", "订单已过期，请重新下单", "The order has expired; create a new one")
-        token, url = adapter.start(out_trade_no=order.reference, amount_fen=order.total_fen, subject=_subject(order))
+        token, url = adapter.start(out_trade_no=order.out_trade_no, amount_fen=order.total_fen, subject=_subject(order))
         _order_move(order, OS.PAYING, actor=actor, extra={"channel": channel, "channel_token": token})
         return url
 
@@ -273,7 +273,7 @@ def _order_close_locked(order: Order, *, actor: Actor, reason: str, cancel_item:
     settled instead and "paid" returned; otherwise the items go back to unpaid (``cancel_item`` to cancelled)
     and "closed" is returned."""
     if order.status == OS.PAYING:
-        trade = channel_get(order.channel).close(out_trade_no=order.reference)
+        trade = channel_get(order.channel).close(out_trade_no=order.out_trade_no)
         if trade.status == "paid":
             _settle_locked(order, trade=trade, channel=order.channel, source="close")
             return "paid"
@@ -386,7 +386,7 @@ def order_reconcile(*, order: Order, actor: Actor) -> str:
         order = Order.objects.select_for_update().get(pk=order.pk)
         if not order.channel:
             return "not_started"
-        trade = channel_get(order.channel).query(out_trade_no=order.reference)
+        trade = channel_get(order.channel).query(out_trade_no=order.out_trade_no)
         if trade.status == "paid":
             outcome = _settle_locked(order, trade=trade, channel=order.channel, source="query")
             return "in_sync" if outcome == "duplicate" else outcome
@@ -427,7 +427,7 @@ def _refund_submit(refund: Refund) -> Refund:
     actor = _channel_actor(refund.channel)
     try:
         with transaction.atomic():
-            number = channel_get(refund.channel).refund(out_trade_no=refund.order.reference,
+            number = channel_get(refund.channel).refund(out_trade_no=refund.order.out_trade_no,
                                                         out_refund_no=refund.refund_no, amount_fen=refund.amount_fen)
     except Exception as exc:  # noqa: BLE001 - any channel failure ends in a visible failed state
         failure = {"attempts": refund.attempts + 1, "last_error": f"{type(exc).__name__}: {exc}"[:300]}
@@ -446,6 +446,7 @@ def _refund_submit(refund: Refund) -> Refund:
 
 
 def _refund_item_locked(item: PayableItem, *, actor: Actor, reason: str) -> Refund:
+    assert item.order_id is not None  # a paid item was paid through an order (callers hold it locked)
     order = Order.objects.get(pk=item.order_id)
     refund = _refund_new(order=order, item=item, amount_fen=item.paid_total_fen,
                          channel=Payment.objects.get(order=order).channel, reason=reason, actor=actor)
@@ -529,7 +530,8 @@ def late_fee_notices_send(*, on: dt.date | None = None, chunk: int = 200) -> int
             with transaction.atomic():  # one item locked at a time, nothing else: no lock-order cycle
                 item = (PayableItem.objects.select_for_update(skip_locked=True)
                         .filter(pk=item_id, status=S.UNPAID, late_fee_notice_at__isnull=True).first())
-                if item is None or rules.late_days(decision_date=item.decision_date, on=on, grace_days=grace) <= 0:
+                if item is None or item.decision_date is None or rules.late_days(
+                        decision_date=item.decision_date, on=on, grace_days=grace) <= 0:
                     continue
                 item.late_fee_notice_at = clock.now()
                 item.save(update_fields=["late_fee_notice_at"])
@@ -549,7 +551,7 @@ def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
     start, end = clock.day_bounds(day)
     paid = Payment.objects.filter(channel=channel, channel_paid_at__gte=start, channel_paid_at__lt=end)
     for p in paid.select_related("order"):
-        ours[("payment", p.order.reference)] = (p.trade_no, p.amount_fen)
+        ours[("payment", p.order.out_trade_no)] = (p.trade_no, p.amount_fen)
     for r in Refund.objects.filter(channel=channel, status=RS.SUCCEEDED, completed_at__gte=start, completed_at__lt=end):
         ours[("refund", r.refund_no)] = (r.channel_refund_no, r.amount_fen)
     differences = []
@@ -557,6 +559,7 @@ def reconciliation_run(*, day: dt.date, channel: str) -> ReconciliationReport:
         kind, out_no = key
         mine, line = ours.get(key), theirs.get(key)
         if line is None:
+            assert mine is not None  # the key is ours or theirs
             differences.append({"kind": kind, "out_no": out_no, "problem": "missing_at_channel",
                                 "ledger_fen": mine[1], "channel_fen": None})
         elif mine is None:

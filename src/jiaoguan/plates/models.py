@@ -19,6 +19,8 @@
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 
@@ -165,6 +167,12 @@ class PlateNumber(models.Model):
     @property
     def is_nev(self) -> bool:
         return self.kind in (rules.NEV_SMALL, rules.NEV_LARGE)
+
+    def hold_expired(self, now: dt.datetime) -> bool:
+        """Is this held number's hold over at ``now``? (Only for a held number: a hold is always written with its
+        expiry, and every way out of "held" clears both.)"""
+        assert self.hold_expires_at is not None, f"{self.number} is not held"
+        return self.hold_expires_at <= now
 
     def __str__(self) -> str:
         return self.number

@@ -118,6 +118,8 @@ def office_update(*, office: Office, actor: Actor, **changes) -> Office:
         raise _bad(sorted(unknown)[0], "plates.office_field", "不能修改该项", "This setting cannot be changed")
     with transaction.atomic():
         locked = lock_row(Office, office.pk)
+        if locked is None:  # deleted meanwhile: what .get() raised before core.locks
+            raise Office.DoesNotExist(f"no office {office.pk}")
         old = _office_state(locked)
         merged = {k: changes.get(k, getattr(locked, k)) for k in
                   ("batch_size", "redraws", "hold_minutes", "eligible_days", "compose_patterns")}
@@ -247,6 +249,8 @@ def policy_deactivate(*, policy: WithholdPolicy, actor: Actor) -> WithholdPolicy
     require(actor, MANAGE)
     with transaction.atomic():
         locked = lock_row(WithholdPolicy, policy.pk)
+        if locked is None:  # deleted meanwhile: what .get() raised before core.locks
+            raise WithholdPolicy.DoesNotExist(f"no withholding policy {policy.pk}")
         if not locked.active:
             raise Conflict("plates.policy_inactive", "该策略已停用", "This policy is already inactive")
         locked.active, locked.deactivated_at = False, clock.now()
@@ -294,6 +298,7 @@ def selection_start(*, user, vehicle_id: int, ip: str = "") -> Selection:
             r = e.refusals[0]
             raise Conflict(r.code, r.zh, r.en)
         office = e.office
+        assert office is not None  # no issuing office is a refusal, raised above
         now = clock.now()
         try:
             with transaction.atomic():
@@ -302,11 +307,11 @@ def selection_start(*, user, vehicle_id: int, ip: str = "") -> Selection:
                     draws_allowed=1 + office.redraws, batch_size=office.batch_size, previous_plate=vehicle.plate,
                     created_at=now, updated_at=now)
         except IntegrityError:  # a concurrent start won: use its selection
-            sel = Selection.objects.filter(vehicle=vehicle).exclude(status=Selection.Status.CANCELLED).first()
-            if sel is None or sel.user_id != user.pk or sel.status != Selection.Status.OPEN:
+            won = Selection.objects.filter(vehicle=vehicle).exclude(status=Selection.Status.CANCELLED).first()
+            if won is None or won.user_id != user.pk or won.status != Selection.Status.OPEN:
                 raise Conflict("plates.already_chosen", "该车辆已选定号牌",
                                "A number has already been chosen for this vehicle") from None
-            return sel
+            return won
         audit_record(actor=Actor.of(user, ip=ip), action="plates.selection_start", obj=sel,
                      new={"vehicle_id": vehicle.pk, "kind": e.kind, "draws_allowed": sel.draws_allowed,
                           "batch_size": sel.batch_size, "previous_plate": vehicle.plate},
@@ -367,7 +372,7 @@ def _check_composable(*, sel: Selection, number: str) -> str:
         raise Conflict("plates.withheld", "该号码为保留号码，不对外发放", "This number is withheld and not offered",
                        field="number")
     if row is not None and not (row.status == S.AVAILABLE or (row.status == S.HELD and row.held_by_id == sel.pk)
-                                or (row.status == S.HELD and row.hold_expires_at <= clock.now())):
+                                or (row.status == S.HELD and row.hold_expired(clock.now()))):
         raise Conflict("plates.taken", "该号码已被选用", "This number is taken", field="number")
 
     if registry.plates_in_use(plates=[number]):
@@ -407,7 +412,7 @@ def _release_own_hold(*, sel: Selection, actor: Actor, now: dt.datetime, keep_nu
     waits for the head)."""
     deferred: list = []
     for row in PlateNumber.objects.select_for_update().filter(held_by=sel, status=S.HELD):
-        if row.hold_expires_at > now:
+        if not row.hold_expired(now):
             if row.number == keep_number:
                 continue
             raise Conflict("plates.already_holding", f"您已锁定号码{row.number}，请先确认或释放",
@@ -517,7 +522,8 @@ def _release_row(*, row: PlateNumber, actor: Actor, action: str, now: dt.datetim
     changed = PlateNumber.objects.filter(cond).update(status=back, held_by=None, hold_expires_at=None,
                                                       version=F("version") + 1, updated_at=now)
     if changed:
-        person_id = Selection.objects.filter(pk=held_by).values_list("person_id", flat=True).first()
+        person_id = (Selection.objects.filter(pk=held_by).values_list("person_id", flat=True).first()
+                     if held_by is not None else None)  # its selection may have been deleted (SET_NULL)
 
         def write() -> None:
             audit_record(actor=actor, action=action, obj=row, old={"status": S.HELD, "selection_id": held_by},
@@ -555,11 +561,12 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         row = PlateNumber.objects.select_for_update().filter(held_by=sel, status=S.HELD).first()
         if row is None:
             raise Conflict("plates.nothing_held", "请先选择并锁定一个号码", "Choose and hold a number first")
-        if row.hold_expires_at <= now:
+        if row.hold_expired(now):
             raise Conflict("plates.hold_expired", "号码锁定已过期，请重新选择",
                            "The hold on this number has expired; choose again")
         rules.NUMBER.check(row.status, S.ASSIGNED)
         vehicle = registry.vehicle_get(vehicle_id=sel.vehicle_id)
+        assert vehicle is not None  # the selection's vehicle (a PROTECT foreign key: never deleted)
         old_plate = vehicle.plate
         # every plate row this transaction changes is locked before the registry writes its audit row (the
         # audit head is the last lock taken)

@@ -115,14 +115,16 @@ def _validated(**raw) -> dict:
         "source_type": lambda v: _text(v, field="source_type", zh="来源类型", en="source type", max_len=60),
         "source_id": lambda v: _text(v, field="source_id", zh="来源编号", en="source id", max_len=64),
     }
-    clean, errors, first = {}, {}, None
+    clean: dict[str, str] = {}
+    errors: dict[str, tuple[str, str]] = {}
+    first: InvalidInput | None = None
     for name, check in checks.items():
         try:
             clean[name] = check(raw[name])
         except InvalidInput as exc:
             first = first or exc
             errors.update(exc.fields)
-    if len(errors) == 1:
+    if len(errors) == 1 and first is not None:  # (it is: an error comes with its exception)
         raise first
     if errors:
         raise InvalidInput("postal.invalid", "邮寄信息有误，请检查", "Some delivery details are not valid", fields=errors)
@@ -198,8 +200,11 @@ def _book(shipment_id: int, *, actor: Actor) -> Shipment:
                 if parcel is not None:
                     number, status = parcel.tracking_number, parcel.status
                 else:
-                    number = adapter.book(reference=shipment.reference, recipient_name=shipment.recipient_name,
-                                          recipient_phone=shipment.recipient_phone, address=shipment.address,
+                    name, phone, address = shipment.recipient_name, shipment.recipient_phone, shipment.address
+                    # NOT NULL columns (core's EncryptedField reads as str | None whatever its null=)
+                    assert name is not None and phone is not None and address is not None
+                    number = adapter.book(reference=shipment.reference, recipient_name=name,
+                                          recipient_phone=phone, address=address,
                                           item_zh=shipment.item_zh, item_en=shipment.item_en)
                 number = validate_tracking_number(number)
                 if Shipment.objects.filter(tracking_number=number).exclude(pk=shipment.pk).exists():

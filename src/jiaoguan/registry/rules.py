@@ -40,7 +40,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.states import StateMachine
@@ -329,7 +329,7 @@ VEHICLE_STOLEN, VEHICLE_SCRAPPED, VEHICLE_TRANSFERRED = "stolen", "scrapped", "t
 def _vehicle_status_label(status: str) -> Bi:
     from jiaoguan.registry.models import Vehicle  # rules import no models at load time (pure, no database)
 
-    return Vehicle.Status(status).label
+    return cast(Bi, Vehicle.Status(status).label)  # the choices' labels are bi(...) pairs; the stubs say str
 
 
 # What may follow what. Scrapped is final; a vehicle transferred out of the city can come back (转入); a stolen

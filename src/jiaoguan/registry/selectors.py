@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
@@ -162,10 +163,12 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
     status_reason = licence.status_reason if status == licence.status else (
         rules.CANCEL_EXPIRY if status == rules.STATUS_CANCELLED else "")
     reason_zh, reason_en = rules.status_reason_label(status_reason)
+    licence_number = licence.person.id_number
+    assert licence_number is not None  # a NOT NULL column (core's EncryptedField reads as str | None)
     return LicenceSummary(
         licence_id=licence.pk,
         person_id=licence.person_id,
-        licence_number=licence.person.id_number,
+        licence_number=licence_number,
         file_number=licence.file_number,
         classes=classes,
         first_issue_date=licence.first_issue_date,
@@ -237,7 +240,8 @@ PlateType = Vehicle.PlateType
 
 def plate_type_label(plate_type: str) -> Bi | None:
     """The label of a 号牌种类 code; None for a code the register does not know."""
-    return Vehicle.PlateType(plate_type).label if plate_type in Vehicle.PlateType.values else None
+    # the choices' labels are bi(...) pairs; the stubs say str
+    return cast(Bi, Vehicle.PlateType(plate_type).label) if plate_type in Vehicle.PlateType.values else None
 
 
 def vehicle_by_vin(*, vin: str) -> Vehicle | None:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from jiaoguan.core.errors import not_found
 from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.registry.selectors import VehicleSummary
 from jiaoguan.violations import conf, rules
 from jiaoguan.violations.models import (
     Dispute,
@@ -29,8 +30,10 @@ def _visible_filter(*, user) -> Q | None:
     binding on (a bound non-owner never sees what happened before they were allowed to)."""
     q = None
     for mv in my_vehicles(user=user):
-        own = mv.is_own or (user.person_id is not None and mv.vehicle.owner_person_id == user.person_id)
-        part = Q(vehicle_id=mv.vehicle.vehicle_id)
+        s = mv.vehicle
+        assert isinstance(s, VehicleSummary)  # what identity lists (its MyVehicle.vehicle is typed object)
+        own = mv.is_own or (user.person_id is not None and s.owner_person_id == user.person_id)
+        part = Q(vehicle_id=s.vehicle_id)
         if not own:
             if mv.bound_at is None:
                 continue

@@ -225,7 +225,7 @@ def _transition(*, violation: Violation, to: str, action: str, actor: Actor, rea
         locked.updated_at = clock.now()
         locked.save(update_fields=["status", "updated_at", *(extra or {})])
         audit_record(actor=actor, action=action, obj=locked, old=old, new=_state(locked), reason=reason,
-                     subject_person_id=locked.vehicle.owner_id if locked.vehicle_id else None)
+                     subject_person_id=locked.vehicle.owner_id if locked.vehicle is not None else None)
     violation.status = locked.status
     for key in (extra or {}):
         setattr(violation, key, getattr(locked, key))
@@ -583,6 +583,7 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
             _account_locked(licence, clock.today(), mirror=False, from_card=False)
         account = _lock_from(account)
         current = PointsAccount.objects.filter(licence=licence).order_by("-cycle_start").first()
+        assert current is not None  # the licence's account(s) were opened just above
         opened = sum(account.entries.filter(kind=PointsEntry.Kind.OPENING).values_list("points", flat=True))
         delta = points - opened
         if delta == 0:
@@ -687,9 +688,11 @@ def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
 def online_refusals(*, user, violation: Violation) -> list[Refusal]:
     holds, after = False, False
     for mv in my_vehicles(user=user):
-        if violation.vehicle_id is not None and mv.vehicle.vehicle_id == violation.vehicle_id:
+        s = mv.vehicle
+        assert isinstance(s, registry_selectors.VehicleSummary)  # what identity lists (typed object there)
+        if violation.vehicle_id is not None and s.vehicle_id == violation.vehicle_id:
             holds = True
-            own = mv.is_own or mv.vehicle.owner_person_id == user.person_id
+            own = mv.is_own or s.owner_person_id == user.person_id
             after = own or (mv.bound_at is not None and violation.occurred_at >= mv.bound_at)
     licence = registry_selectors.licence_for_person(person=user.person) if user.person_id else None
     facts = rules.OnlineFacts(
@@ -714,8 +717,9 @@ def violation_handle_online(*, user, violation_id: int) -> PenaltyDecision:
                 return existing
             raise Conflict("violations.already_handled", "该违法已由他人处理", "This violation was handled by someone else")
         if v.status not in rules.HANDLE_FROM:
-            raise Conflict("violations.not_open", f"该违法当前状态为“{S(v.status).label.zh}”，不能处理",
-                           f"The violation is “{S(v.status).label.en}”; it cannot be handled",
+            status_zh, status_en = zh_en(S(v.status).label)
+            raise Conflict("violations.not_open", f"该违法当前状态为“{status_zh}”，不能处理",
+                           f"The violation is “{status_en}”; it cannot be handled",
                            field="status")
         licence = registry_selectors.licence_for_person(person=user.person) if user.person_id else None
         if licence is not None:

@@ -107,7 +107,7 @@ def infer_plate_type(plate: str, kind: str) -> str:
 def check_plate_type(plate: str, plate_type: str, *, field: str = "plate_type") -> str:
     plate_type = check_choice(plate_type, Vehicle.PlateType.choices, field=field)
     shape = plate_kind(plate)
-    nev = {Vehicle.PlateType.NEV_SMALL: "nev_small", Vehicle.PlateType.NEV_LARGE: "nev_large"}
+    nev: dict[str, str] = {Vehicle.PlateType.NEV_SMALL: "nev_small", Vehicle.PlateType.NEV_LARGE: "nev_large"}
     if (plate_type in nev) != (shape in ("nev_small", "nev_large")) or (plate_type in nev and nev[plate_type] != shape):
         raise _bad(field, "registry.plate_type_mismatch", "号牌种类与号牌号码不符（新能源号牌为6位）",
                    "The plate type does not match the plate number (new-energy plates have 6 characters)")

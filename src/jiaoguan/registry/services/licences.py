@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Protocol
 
 from django.db import IntegrityError, transaction
 
@@ -245,7 +246,11 @@ def licence_expire(*, licence: DrivingLicence, actor: Actor, reason: str = "è¶…è
                        allowed_from=frozenset({rules.STATUS_VALID}))
 
 
-_SET_STATUS = {
+class _StatusChange(Protocol):
+    def __call__(self, *, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence: ...
+
+
+_SET_STATUS: dict[str, _StatusChange] = {
     rules.STATUS_SUSPENDED: licence_suspend,
     rules.STATUS_VALID: licence_restore,
     rules.STATUS_REVOKED: licence_revoke,

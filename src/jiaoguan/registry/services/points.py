@@ -103,7 +103,8 @@ def _points_roll_one(*, pk: int, on: dt.date, actor: Actor, unpaid_fine_points: 
             locked.save(update_fields=["points_cycle_start"])
             return "moved"
         ended_start, ended_end = rules.scoring_cycle(first, max(locked.points_cycle_start, first))
-        old = {"cycle_points": locked.cycle_points, "points_cycle_start": locked.points_cycle_start}
+        old_points = locked.cycle_points
+        old = {"cycle_points": old_points, "points_cycle_start": locked.points_cycle_start}
         unpaid = 0 if locked.cycle_points >= rules.FULL_SCORE else int(unpaid_fine_points(locked, ended_start, ended_end))
         kept = rules.points_after_cycle(points=locked.cycle_points, unpaid_points=unpaid)
         locked.cycle_points = kept
@@ -112,7 +113,7 @@ def _points_roll_one(*, pk: int, on: dt.date, actor: Actor, unpaid_fine_points: 
         locked.save(update_fields=["cycle_points", "points_cycle_start", "updated_at"])
         if kept == 0:
             reason = "记分周期届满，记分清除 scoring cycle ended: points cleared"
-        elif old["cycle_points"] >= rules.FULL_SCORE:
+        elif old_points >= rules.FULL_SCORE:
             reason = "记满12分，须满分学习考试后清除 full score: cleared only after the study and exam"
         else:
             reason = "有罚款未缴纳，相应记分转入下一周期 unpaid fines: their points carry into the next cycle"

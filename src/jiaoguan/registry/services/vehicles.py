@@ -31,7 +31,7 @@ from jiaoguan.registry.services._helpers import (
 
 TOPIC_VEHICLE_OWNER_CHANGED = "registry.vehicle_owner_changed"
 TOPIC_VEHICLE_STATUS_CHANGED = "registry.vehicle_status_changed"
-DEFAULT_SEATS = {
+DEFAULT_SEATS: dict[str, int] = {
     Vehicle.Kind.SMALL_CAR: 5, Vehicle.Kind.BUS: 45, Vehicle.Kind.TRUCK: 3, Vehicle.Kind.TRAILER: 0,
     Vehicle.Kind.MOTORCYCLE: 2,
 }
