@@ -7,4 +7,4 @@ class EasternConfig(AppConfig):
     verbose_name = "东部预约 Eastern scenic areas"
 
     def ready(self) -> None:
-        from jiaoguan.eastern import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs
+        from jiaoguan.eastern import tasks  # noqa: F401 - periodic jobs

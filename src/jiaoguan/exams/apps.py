@@ -7,4 +7,4 @@ class ExamsConfig(AppConfig):
     verbose_name = "考试预约 Driving tests"
 
     def ready(self) -> None:
-        from jiaoguan.exams import handlers, tasks  # noqa: F401 - outbox handlers and periodic jobs
+        from jiaoguan.exams import handlers  # noqa: F401 - outbox handlers

@@ -7,7 +7,7 @@ class PaymentsConfig(AppConfig):
     verbose_name = "缴费 Payments"
 
     def ready(self) -> None:  # imports here: they need the app registry, which is ready only now
-        from jiaoguan.payments import handlers  # noqa: F401 - subscribes outbox handlers
+        from jiaoguan.payments import notices  # noqa: F401 - subscribes the notice handlers
         from jiaoguan.payments.channels import adapters_load
 
         adapters_load()  # the channel adapters of JIAOGUAN_PAY_CHANNEL_ADAPTERS (the simulator's tasks with them)

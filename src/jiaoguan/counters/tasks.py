@@ -1,1 +1,0 @@
-"""Periodic work of the counters app (declared with core.scheduler.periodic)."""

@@ -1,1 +1,0 @@
-"""Periodic work of the credentials app (declared with core.scheduler.periodic)."""

@@ -1,1 +1,0 @@
-"""Outbox handlers of the eastern app."""

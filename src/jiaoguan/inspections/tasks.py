@@ -1,1 +1,0 @@
-"""Periodic work of the inspections app (declared with core.scheduler.periodic)."""
