@@ -1,11 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.urls import register_converter
+
+from jiaoguan.core.i18n import bi
 
 
 class CoreConfig(AppConfig):
     name = "jiaoguan.core"
     label = "core"
-    verbose_name = "核心 Core"
+    verbose_name: Any = bi("核心", "Core")  # a lazy (zh, en) pair; the stubs know only str and gettext_lazy
 
     def ready(self) -> None:
         # not at module level: core.http imports core.audit, whose models cannot load before the app registry

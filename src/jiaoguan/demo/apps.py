@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from jiaoguan.core.i18n import bi
+
 
 class DemoConfig(AppConfig):
     """The demo city command (manage.py demo_city): synthetic registry data plus, when the identity app
@@ -7,4 +9,4 @@ class DemoConfig(AppConfig):
 
     name = "jiaoguan.demo"
     label = "demo"
-    verbose_name = "演示数据 Demo data"
+    verbose_name = bi("演示数据", "Demo data")

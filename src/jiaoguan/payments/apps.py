@@ -1,10 +1,12 @@
 from django.apps import AppConfig
 
+from jiaoguan.core.i18n import bi
+
 
 class PaymentsConfig(AppConfig):
     name = "jiaoguan.payments"
     label = "payments"
-    verbose_name = "缴费 Payments"
+    verbose_name = bi("缴费", "Payments")
 
     def ready(self) -> None:  # imports here: they need the app registry, which is ready only now
         from jiaoguan.payments import notices  # noqa: F401 - subscribes the notice handlers

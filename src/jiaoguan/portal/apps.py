@@ -1,7 +1,9 @@
 from django.apps import AppConfig
 
+from jiaoguan.core.i18n import bi
+
 
 class PortalConfig(AppConfig):
     name = "jiaoguan.portal"
     label = "portal"
-    verbose_name = "市民门户 Citizen portal"
+    verbose_name = bi("市民门户", "Citizen portal")
