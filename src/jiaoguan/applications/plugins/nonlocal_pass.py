@@ -8,10 +8,6 @@ SQLite's BEGIN IMMEDIATE already serialises writers), so the second submission s
 """
 from __future__ import annotations
 
-import hashlib
-
-from django.db import connection
-
 from jiaoguan.applications import selectors
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.applications.plugins.service_common import (
@@ -22,6 +18,7 @@ from jiaoguan.applications.plugins.service_common import (
 )
 from jiaoguan.core import workdays
 from jiaoguan.core.errors import DomainError, Refusal
+from jiaoguan.core.locks import lock_keys
 
 SERVICE = "nonlocal_pass"
 COUNTED_STATES = ("submitted", "returned", "under_review", "reviewed", "approved")
@@ -49,13 +46,9 @@ def restricted_day(ctx: RuleContext) -> list[Refusal]:
 
 
 def _lock(plate: str, month: str) -> None:
-    """Serialise submissions for one plate and month until the transaction ends (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: transactions begin IMMEDIATE, so writers are already one at a time
-    digest = hashlib.sha256(f"{SERVICE}:{plate}:{month}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+    """Serialise submissions for one plate and month until the transaction ends (an advisory lock on PostgreSQL;
+    SQLite's IMMEDIATE transactions already let one writer in at a time)."""
+    lock_keys([f"{SERVICE}:{plate}:{month}"])
 
 
 @eligibility_rule("nonlocal_pass.once_a_month")
