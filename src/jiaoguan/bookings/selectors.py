@@ -29,6 +29,8 @@ BookingStatus = Booking.Status
 ResourceKind = Resource.Kind
 ResourcePolicy = Resource.Policy
 SlotStatus = Slot.Status
+ApplicationStatus = Application.Status
+WaitlistStatus = WaitlistEntry.Status
 
 @dataclass(frozen=True)
 class QuotaAvailability:
