@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
@@ -246,7 +247,7 @@ def vehicle_by_vin(*, vin: str) -> Vehicle | None:
 
 def vehicle_kinds() -> dict[str, Bi]:
     """The vehicle kinds (车辆类型) the register knows, code -> label, in the register's order."""
-    return {value: label for value, label in Vehicle.Kind.choices}
+    return {value: cast(Bi, label) for value, label in Vehicle.Kind.choices}  # the labels are bi() pairs
 
 
 def vehicle_of_owner(*, plate: str, person: Person | None = None, uscc: str | None = None) -> Vehicle | None:
