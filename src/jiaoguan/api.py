@@ -1,8 +1,21 @@
 """The JSON API at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs): wiring only."""
 from ninja import NinjaAPI
 
+from jiaoguan.applications.api import router as applications_router
+from jiaoguan.bookings.api import router as bookings_router
 from jiaoguan.core.api_errors import install_error_handlers
 from jiaoguan.core.api_render import LocalTimeRenderer
+from jiaoguan.counters.api import router as counters_router
+from jiaoguan.credentials.api import router as credentials_router
+from jiaoguan.eastern.api import router as eastern_router
+from jiaoguan.exams.api import router as exams_router
+from jiaoguan.identity.api import router as identity_router
+from jiaoguan.inspections.api import router as inspections_router
+from jiaoguan.payments.api import router as payments_router
+from jiaoguan.plates.api import router as plates_router
+from jiaoguan.postal.api import router as postal_router
+from jiaoguan.registry.api import router as registry_router
+from jiaoguan.violations.api import router as violations_router
 
 api = NinjaAPI(
     title="Jiaoguan API 交管平台接口",
@@ -20,27 +33,10 @@ def health(request):
     return {"status": "ok"}
 
 
-def _mount() -> None:
-    from jiaoguan.applications.api import router as applications_router
-    from jiaoguan.bookings.api import router as bookings_router
-    from jiaoguan.counters.api import router as counters_router
-    from jiaoguan.credentials.api import router as credentials_router
-    from jiaoguan.eastern.api import router as eastern_router
-    from jiaoguan.exams.api import router as exams_router
-    from jiaoguan.identity.api import router as identity_router
-    from jiaoguan.inspections.api import router as inspections_router
-    from jiaoguan.payments.api import router as payments_router
-    from jiaoguan.plates.api import router as plates_router
-    from jiaoguan.postal.api import router as postal_router
-    from jiaoguan.registry.api import router as registry_router
-    from jiaoguan.violations.api import router as violations_router
-
-    api.add_router("/", identity_router)
-    api.add_router("/", violations_router)
-    api.add_router("/", payments_router)
-    for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router,
-                   applications_router, postal_router, credentials_router, registry_router):
-        api.add_router("/", router)
-
-
-_mount()
+# The apps' routers, identity's, violations' and payments' first (their paths are matched first, as before).
+api.add_router("/", identity_router)
+api.add_router("/", violations_router)
+api.add_router("/", payments_router)
+for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router,
+               applications_router, postal_router, credentials_router, registry_router):
+    api.add_router("/", router)

@@ -3,6 +3,8 @@ import os
 
 from celery import Celery
 
+from jiaoguan.core.scheduler import beat_schedule
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiaoguan.settings")
 
 app = Celery("jiaoguan")
@@ -14,6 +16,4 @@ app.autodiscover_tasks()
 def _beat_schedule(sender, **kwargs):  # noqa: ARG001 - Celery signal signature
     # Periodic jobs are declared once in core.scheduler and run by beat in production and by
     # `manage.py run_scheduler` in the embedded set-up.
-    from jiaoguan.core.scheduler import beat_schedule
-
     sender.conf.beat_schedule = beat_schedule()

@@ -91,6 +91,24 @@ def test_access_rows():
     assert audit_verify().ok
 
 
+@pytest.mark.django_db
+def test_readers_of_the_log():
+    # audit_recorded: credentials asks whether a credential's revocation was recorded; access_entries: the
+    # console's access log page
+    person, other = make_person(), make_person()
+    audit_record(actor=CLERK, action="credential.revoke", object_type="credentials.credential", object_id=5)
+    assert audit.audit_recorded(action="credential.revoke", object_type="credentials.credential", object_id=5)
+    assert not audit.audit_recorded(action="credential.revoke", object_type="credentials.credential", object_id=6)
+    assert not audit.audit_recorded(action="credential.issue", object_type="credentials.credential", object_id="5")
+    first = audit_access(actor=CLERK, action="person.view", subject_person_id=person.pk)
+    second = audit_access(actor=Actor(id=9, label="x", role="clerk"), action="person.view",
+                          subject_person_id=other.pk)
+    assert list(audit.access_entries()) == [second, first]  # newest first, changes left out
+    assert list(audit.access_entries(actor_id=CLERK.id)) == [first]
+    assert list(audit.access_entries(subject_person_ids=[other.pk])) == [second]
+    assert list(audit.access_entries(actor_id=CLERK.id, subject_person_ids=[other.pk])) == []
+
+
 def test_actor_of_a_user():
     class U:
         is_authenticated = True

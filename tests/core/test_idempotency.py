@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from jiaoguan.core.errors import Conflict, InvalidInput
-from jiaoguan.core.idempotency import idempotent, validate_key
+from jiaoguan.core.idempotency import idempotent, seen, validate_key
 from jiaoguan.core.models import HolidayOverride, IdempotencyKey
 
 
@@ -53,6 +53,15 @@ def test_keys_are_scoped():
     idempotent(scope="user:1:book", key="key-0000001", fingerprint="x", run=body)
     second = idempotent(scope="user:2:book", key="key-0000001", fingerprint="x", run=body)
     assert second == (201, {"run": 2, "seat": "A-01"}) and body.runs == 2
+
+
+@pytest.mark.django_db
+def test_seen_once_stored_in_its_scope_only():
+    # identity's binding confirmation asks it before entering ``idempotent``
+    assert not seen("user:1:book", "key-0000001")
+    idempotent(scope="user:1:book", key="key-0000001", fingerprint="x", run=Body())
+    assert seen("user:1:book", "key-0000001")
+    assert not seen("user:2:book", "key-0000001") and not seen("user:1:book", "key-0000002")
 
 
 @pytest.mark.django_db

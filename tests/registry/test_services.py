@@ -340,6 +340,24 @@ def test_vehicle_by_plate_prefers_the_small_car_and_validates():
         selectors.vehicle_by_plate(plate="XX")
 
 
+def test_vehicle_of_owner_sees_every_status_and_needs_the_owner():
+    # read by applications' truck pass (the applicant's own vehicle, scrapped ones included to refuse them)
+    owner = make_person()
+    scrapped = make_vehicle(owner=owner, plate="粤BA0101", status=Vehicle.Status.SCRAPPED)
+    company = make_vehicle(owner=None, plate="粤BA0102")
+    Vehicle.objects.filter(pk=company.pk).update(owner_uscc="91440300MA5FXXXX1X")
+    assert selectors.vehicle_of_owner(plate="粤BA0101", person=owner) == scrapped
+    assert selectors.vehicle_of_owner(plate="粤BA0101", person=make_person()) is None
+    assert selectors.vehicle_of_owner(plate="粤BA0101") is None
+    assert selectors.vehicle_of_owner(plate="粤BA0102", uscc="91440300MA5FXXXX1X") == company
+    assert selectors.vehicle_of_owner(plate="粤BA0101", uscc="91440300MA5FXXXX1X") is None
+
+
+def test_vehicle_kinds_are_the_registers_with_labels():
+    kinds = selectors.vehicle_kinds()
+    assert list(kinds) == list(Vehicle.Kind.values) and kinds["small_car"] == Vehicle.Kind.SMALL_CAR.label
+
+
 def test_vehicles_owned_by_excludes_gone_vehicles():
     owner = make_person()
     kept = make_vehicle(owner=owner)

@@ -384,11 +384,11 @@ def date_bound(value: Any, today: dt.date) -> dt.date:
 
 def vehicle_kinds() -> dict[str, Text]:
     """The registry's vehicle kinds (own_vehicle fields name them in ``kinds``), with their labels."""
-    # Lazy: the tests' conftest imports the catalogue before the app registry is ready. A registry selector of
-    # the kinds' labels is missing (reported); until it exists this reads the registry's Choices class.
-    from jiaoguan.registry.models import Vehicle
+    # Lazy: the tests' conftest imports the catalogue before the app registry is ready (registry.selectors
+    # imports registry.models).
+    from jiaoguan.registry.selectors import vehicle_kinds as kinds
 
-    return {value: label for value, label in Vehicle.Kind.choices}  # each label is already a Text (Bi) pair
+    return kinds()  # each label is already a Text (Bi) pair
 
 
 def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:

@@ -24,6 +24,13 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.ids import parse_id
 
+# The choices and constants other apps and the pages use (this app's models' reference data, read through here)
+BookingStatus = Booking.Status
+ResourceKind = Resource.Kind
+ResourcePolicy = Resource.Policy
+SlotStatus = Slot.Status
+ApplicationStatus = Application.Status
+WaitlistStatus = WaitlistEntry.Status
 
 @dataclass(frozen=True)
 class QuotaAvailability:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 
 from jiaoguan.core import clock
 from jiaoguan.core.locks import note_audit_head_taken
@@ -129,6 +131,25 @@ def audit_access(*, actor: Actor, action: str, subject_person_id: int, object_ty
                    object_id=object_id if object_id is not None else subject_person_id,
                    subject_person_id=subject_person_id, old=None,
                    new={"fields": fields} if fields else None, reason=reason)
+
+
+# --- reads -------------------------------------------------------------------------------------------------------
+
+def audit_recorded(*, action: str, object_type: str, object_id: Any) -> bool:
+    """Was this action recorded for this object (``object_type`` like "credentials.credential")?"""
+    return AuditEntry.objects.filter(object_type=object_type, object_id=str(object_id), action=action).exists()
+
+
+def access_entries(*, actor_id: int | None = None,
+                   subject_person_ids: Collection[int] | None = None) -> QuerySet[AuditEntry]:
+    """The staff's looks at citizens' data (``audit_access``), newest first: all, or by one staff member and/or
+    about these persons."""
+    rows = AuditEntry.objects.filter(kind=AuditEntry.Kind.ACCESS)
+    if actor_id is not None:
+        rows = rows.filter(actor_id=actor_id)
+    if subject_person_ids is not None:
+        rows = rows.filter(subject_person_id__in=subject_person_ids)
+    return rows.order_by("-id")
 
 
 @dataclass(frozen=True)

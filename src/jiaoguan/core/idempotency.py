@@ -60,6 +60,12 @@ def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[
         return status, body
 
 
+def seen(scope: str, key: str) -> bool:
+    """True once a request with this (scope, key) has been stored: a caller that checks something before entering
+    ``idempotent`` (whose transaction would roll a counted check back) skips the check on a replay."""
+    return IdempotencyKey.objects.filter(scope=scope, key=key).exists()
+
+
 def user_scope(user: Any, action: str) -> str:
     """The idempotency scope of one user's action: a key is only ever replayed to the user who sent it."""
     return f"user:{user.pk}:{action}"

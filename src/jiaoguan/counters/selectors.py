@@ -16,6 +16,9 @@ from jiaoguan.registry.selectors import vehicles_of_enterprise
 
 KIND = "counter"  # the bookings resource kind of counter services
 
+# The choices the pages show and offer (this app's models' reference data, read through here)
+ServiceSubject = CounterService.Subject
+
 
 def offices_with_services(*, active_only: bool = True) -> list[Office]:
     services = OfficeService.objects.select_related("service").order_by("service__sort", "service__code")

@@ -18,11 +18,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from jiaoguan.core import clock
-from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.audit import Actor, audit_record, audit_recorded
 from jiaoguan.core.errors import Conflict, InvalidInput, RateLimited, not_found
 from jiaoguan.core.i18n import Bi
 from jiaoguan.core.masking import mask_name
-from jiaoguan.core.models import AuditEntry  # core candidate: a core.audit reader ("was this action recorded?")
 from jiaoguan.core.outbox import event_emit
 from jiaoguan.credentials import rules, signing
 from jiaoguan.credentials.models import Credential
@@ -184,8 +183,7 @@ def signature_valid(c: Credential) -> bool:
 
 
 def _revoked_in_audit(c: Credential) -> bool:
-    return AuditEntry.objects.filter(object_type=Credential._meta.label_lower, object_id=str(c.pk),
-                                     action=REVOKE_ACTION).exists()
+    return audit_recorded(action=REVOKE_ACTION, object_type=Credential._meta.label_lower, object_id=c.pk)
 
 
 def credential_status(c: Credential, *, on: dt.date | None = None) -> str:

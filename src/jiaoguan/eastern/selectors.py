@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
 from jiaoguan.bookings import selectors as bookings_selectors
-from jiaoguan.bookings.models import Slot
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.eastern import conf, rules, services
 from jiaoguan.eastern.models import Area, AreaBooking, BookingDay, Checkpoint, Exemption, Passage
 from jiaoguan.registry import selectors as registry
+
+if TYPE_CHECKING:
+    from jiaoguan.bookings.models import Slot
 
 
 def areas(*, active_only: bool = True) -> QuerySet[Area]:
@@ -64,7 +67,7 @@ def day_slots(*, day: BookingDay) -> list[SlotView]:
         out.append(SlotView(
             slot=slot, public_capacity=pub.capacity if pub else 0, public_free=pub.free if pub else 0,
             merchant_capacity=mer.capacity if mer else 0, merchant_free=mer.free if mer else 0,
-            bookable=(slot.status == Slot.Status.OPEN and slot.opens_at <= now < slot.closes_at
+            bookable=(slot.status == bookings_selectors.SlotStatus.OPEN and slot.opens_at <= now < slot.closes_at
                       and now < slot.starts_at)))
     return out
 

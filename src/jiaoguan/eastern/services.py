@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
-from jiaoguan.bookings.models import Booking, Resource
 from jiaoguan.bookings.rules import penalty_applies
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
@@ -48,8 +47,8 @@ from jiaoguan.violations import signing
 
 log = logging.getLogger(__name__)
 
-B = Booking.Status
-KIND = Resource.Kind.EASTERN
+B = bookings_selectors.BookingStatus
+KIND = bookings_selectors.ResourceKind.EASTERN
 LIVE = (B.CONFIRMED, B.ATTENDED)
 
 
@@ -86,7 +85,7 @@ def area_create(*, code: str, name_zh: str, name_en: str, actor: Actor) -> Area:
             raise Conflict("eastern.code_taken", f"编码“{code}”已存在", f"The code “{code}” is already used",
                            field="code")
         resource = bookings.resource_create(kind=KIND, code=f"eastern-{code}", name_zh=name_zh, name_en=name_en,
-                                            actor=actor, policy=Resource.Policy.FIRST_COME)
+                                            actor=actor, policy=bookings_selectors.ResourcePolicy.FIRST_COME)
         area = Area.objects.create(code=code, name_zh=resource.name_zh, name_en=resource.name_en,
                                    resource=resource, created_at=clock.now())
         audit_record(actor=actor, action="eastern.area_create", obj=area,

@@ -20,6 +20,9 @@ from jiaoguan.exams.models import Permit, Result, Session, Venue
 
 KIND = "exam"
 
+# The choices the pages show and offer (this app's models' reference data, read through here)
+ResultOutcome = Result.Outcome
+
 
 def booking_subject(permit_id: int, subject: str) -> str:
     return f"permit:{permit_id}:{subject}"

@@ -5,6 +5,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 
+from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField, LookupHashField
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import STAFF_ROLES, Role
@@ -14,8 +15,6 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, username: str, password: str | None = None, **extra):
-        from jiaoguan.core import clock
-
         extra.setdefault("date_joined", clock.now())
         user = self.model(username=username, **extra)
         user.set_password(password)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.bookings import selectors as bookings
-from jiaoguan.bookings.models import LIVE_BOOKING, Booking, Slot
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Refusal, not_found
 from jiaoguan.core.ids import parse_id
@@ -21,6 +21,9 @@ from jiaoguan.inspections import conf, rules
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 from jiaoguan.registry import selectors as registry
 from jiaoguan.violations.selectors import unsettled_for_vehicle
+
+if TYPE_CHECKING:
+    from jiaoguan.bookings.models import Booking, Slot
 
 local_date = clock.localdate
 day_bounds = clock.day_bounds
@@ -142,7 +145,7 @@ def vehicle_facts(*, vehicle, on: dt.date | None = None, summary=None) -> rules.
 
 def live_booking_for(*, vehicle_id: int) -> InspectionBooking | None:
     return (InspectionBooking.objects.select_related("booking__slot__resource", "station")
-            .filter(vehicle_id=vehicle_id, booking__status__in=LIVE_BOOKING, result=InspectionBooking.Result.PENDING)
+            .filter(vehicle_id=vehicle_id, booking__status__in=bookings.LIVE_BOOKING, result=InspectionBooking.Result.PENDING)
             .order_by("-created_at").first())
 
 

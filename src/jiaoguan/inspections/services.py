@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 
 from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
-from jiaoguan.bookings.models import Booking, Resource
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, Refusal, not_found
@@ -74,7 +73,7 @@ def station_create(*, code: str, name_zh: str, name_en: str, address: str, distr
         if Station.objects.filter(code=code).exists():
             raise Conflict("inspections.station_code_taken", f"编码“{code}”已存在", f"The code “{code}” is already used",
                            field="code")
-        resource = bookings.resource_create(kind=Resource.Kind.INSPECTION, code=f"inspection-{code}",
+        resource = bookings.resource_create(kind=bookings_selectors.ResourceKind.INSPECTION, code=f"inspection-{code}",
                                             name_zh=name_zh.strip(), name_en=name_en.strip(), actor=actor,
                                             hold_minutes=int(conf.get("HOLD_MINUTES")))
         station = Station.objects.create(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
@@ -220,7 +219,7 @@ def inspection_confirm(*, user, booking_id: int, actor: Actor) -> InspectionBook
 def inspection_cancel(*, user, booking_id: int, actor: Actor) -> InspectionBooking:
     """The owner gives up: a held seat is released, a confirmed booking cancelled (until the slot's deadline)."""
     ib = selectors.my_inspection_booking(user=user, booking_id=booking_id)
-    if ib.booking.status == Booking.Status.HELD:
+    if ib.booking.status == bookings_selectors.BookingStatus.HELD:
         bookings.booking_release(booking_id=ib.booking_id, user=user, actor=actor)
     else:
         bookings.booking_cancel(booking_id=ib.booking_id, user=user, actor=actor)

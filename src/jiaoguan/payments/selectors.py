@@ -12,6 +12,9 @@ from jiaoguan.payments.channels import channel_label
 from jiaoguan.payments.models import Order, PayableItem
 from jiaoguan.payments.reference import KIND_ITEM, KIND_ORDER, reference_parse
 
+# The choices the pages show and offer (this app's models' reference data, read through here)
+OrderStatus = Order.Status
+
 
 def late_fee_rules() -> tuple[int, int]:
     """The city's (grace days, daily percent) of the late fee."""

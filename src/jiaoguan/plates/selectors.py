@@ -10,11 +10,17 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import Refusal, not_found
 from jiaoguan.identity.selectors import records_visible
 from jiaoguan.plates import rules
-from jiaoguan.plates.models import Office, PlateHistory, PlateNumber, Selection, WithholdPolicy
+from jiaoguan.plates.models import Kind, Office, PlateHistory, PlateNumber, Selection, WithholdPolicy
 from jiaoguan.registry import selectors as registry
 from jiaoguan.violations import selectors as violations
 
 LIVE_STATUSES = ("normal", "mortgaged")  # registry.Vehicle.Status values a plate can be chosen for
+
+# The choices the pages show and offer (this app's models' reference data, read through here)
+PlateKind = Kind
+PlateNumberStatus = PlateNumber.Status
+SelectionStatus = Selection.Status
+WithholdRule = WithholdPolicy.Rule
 
 
 def office_by_prefix(prefix: str) -> Office | None:

@@ -22,13 +22,13 @@ from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import once_for
-from jiaoguan.payments.models import Order
 from jiaoguan.payments.reference import (
     reference_barcode_svg,
     reference_display,
     reference_qr_svg,
 )
 from jiaoguan.payments.selectors import (
+    OrderStatus,
     order_for_payer,
     order_items,
     orders_for_person,
@@ -169,7 +169,7 @@ def payment_order_refresh(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, exc.message())
     else:
         order.refresh_from_db(fields=["status"])
-        if order.status == Order.Status.PAID:
+        if order.status == OrderStatus.PAID:
             messages.success(request, _("缴费成功，电子回单已生成。"))
         elif outcome == "closed":
             messages.error(request, _("支付渠道未收到付款，订单已关闭，请重新缴费。"))

@@ -27,7 +27,8 @@ from faker.providers.person.zh_CN import Provider as ZhPersonProvider
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.identifiers import PLATE_LETTERS, make_id_number, make_vin
+from jiaoguan.core.fields import EncryptedField
+from jiaoguan.core.identifiers import PLATE_LETTERS, id_number_birth_date, id_number_is_male, make_id_number, make_vin
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.selectors import id_number_hash, inspection_rules
@@ -246,8 +247,6 @@ class _Generator:
                 self.phones.add(phone)
                 if self.empty:
                     return phone
-                from jiaoguan.core.fields import EncryptedField
-
                 if EncryptedField.hash_of(Person, "phone", phone) not in self.phone_hashes:
                     return phone
 
@@ -519,8 +518,6 @@ class _Generator:
         InsurancePolicy.objects.bulk_create(policies, batch_size=self.batch_size)
 
     def new_person(self, *, name: str, id_number: str, phone: str, address: str) -> Person:
-        from jiaoguan.core.identifiers import id_number_birth_date, id_number_is_male
-
         return Person(name=name, id_number=id_number, phone=phone, address=address,
                       gender=Person.Gender.MALE if id_number_is_male(id_number) else Person.Gender.FEMALE,
                       birth_date=id_number_birth_date(id_number), created_at=self.now, updated_at=self.now)

@@ -9,6 +9,7 @@ from django.db import models
 
 from jiaoguan.core.fields import EncryptedField, LookupHashField
 from jiaoguan.core.i18n import bi
+from jiaoguan.core.masking import mask_name
 
 
 def _upper(value: str) -> str:
@@ -37,8 +38,6 @@ class Person(models.Model):
         verbose_name_plural = "人员 persons"
 
     def __str__(self) -> str:
-        from jiaoguan.core.masking import mask_name
-
         return f"{mask_name(self.name)} #{self.pk}"
 
 

@@ -248,6 +248,23 @@ def vehicle_by_vin(*, vin: str) -> Vehicle | None:
     return Vehicle.objects.filter(vin=str(vin).strip().upper()).first()
 
 
+def vehicle_kinds() -> dict[str, Bi]:
+    """The vehicle kinds (车辆类型) the register knows, code -> label, in the register's order."""
+    return {value: cast(Bi, label) for value, label in Vehicle.Kind.choices}  # the labels are bi() pairs
+
+
+def vehicle_of_owner(*, plate: str, person: Person | None = None, uscc: str | None = None) -> Vehicle | None:
+    """The vehicle with this plate owned by the company with this USCC (when ``uscc`` is given) or else by this
+    person, whatever its status (a rule that refuses a scrapped vehicle by its status must see it); the oldest
+    record first. None without an owner."""
+    qs = Vehicle.objects.filter(plate=str(plate))
+    if uscc is not None:
+        return qs.filter(owner_uscc=uscc).order_by("pk").first()
+    if person is None:
+        return None
+    return qs.filter(owner=person).order_by("pk").first()
+
+
 def inspection_rules() -> list:
     """The inspection schedule rows; the built-in defaults (DOMAIN §5) when the table is empty."""
     rows = list(InspectionRule.objects.all())

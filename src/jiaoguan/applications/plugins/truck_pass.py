@@ -17,7 +17,7 @@ from jiaoguan.applications.plugins.service_common import (
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, Refusal
 from jiaoguan.core.i18n import bi, choice_label, zh_en
-from jiaoguan.registry.selectors import vehicle_summary
+from jiaoguan.registry.selectors import vehicle_of_owner, vehicle_summary
 
 
 def _enterprise(ctx: RuleContext):
@@ -29,21 +29,12 @@ def _enterprise(ctx: RuleContext):
 def applicant_vehicle(ctx: RuleContext, plate: str | None):
     """The registry vehicle with this plate if the applicant (the citizen, or the enterprise the account applies
     for) owns it; else None."""
-    # A registry selector "the vehicle with this plate owned by this person / this USCC, whatever its status" is
-    # missing (reported; vehicles_of_enterprise/vehicles_owned_by leave out scrapped ones, which this rule must
-    # see to refuse them by their status). Until it exists this reads the registry's model.
-    from jiaoguan.registry.models import Vehicle
-
     if not plate:
         return None
     enterprise = _enterprise(ctx)
-    qs = Vehicle.objects.filter(plate=str(plate))
     if enterprise is not None:
-        return qs.filter(owner_uscc=enterprise.uscc).order_by("pk").first()
-    person = ctx.person
-    if person is None:
-        return None
-    return qs.filter(owner=person).order_by("pk").first()
+        return vehicle_of_owner(plate=str(plate), uscc=enterprise.uscc)
+    return vehicle_of_owner(plate=str(plate), person=ctx.person)
 
 
 @held_material("truck.vehicle")

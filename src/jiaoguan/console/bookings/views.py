@@ -9,6 +9,8 @@ audited way to see a person unmasked).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +20,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules, selectors, services
-from jiaoguan.bookings.models import Booking, Resource, Slot
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import clock, masking
 from jiaoguan.core.errors import DomainError, NotFound
@@ -26,17 +27,20 @@ from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.identity.roles import has_permission
 
+if TYPE_CHECKING:
+    from jiaoguan.bookings.models import Booking, Slot
+
 PAGE = 200
 
 
 
 class SlotFilterForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("业务类型"), required=False,
-                             choices=[("", gettext_lazy("全部"))] + list(Resource.Kind.choices))
+                             choices=[("", gettext_lazy("全部"))] + list(selectors.ResourceKind.choices))
     day = forms.DateField(label=gettext_lazy("日期"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
     status = forms.ChoiceField(label=gettext_lazy("状态"), required=False,
-                               choices=[("", gettext_lazy("全部"))] + list(Slot.Status.choices))
+                               choices=[("", gettext_lazy("全部"))] + list(selectors.SlotStatus.choices))
 
     def clean_day(self):
         day = self.cleaned_data.get("day")
@@ -106,7 +110,7 @@ def _slot_page(request: HttpRequest, slot: Slot, *, error: str = "", status: int
         "quotas": [{"q": q, "label": bi(q.label_zh, q.label_en)} for q in selectors.slot_availability(slot=slot)],
         "bookings": bookings, "applications": applications, "waitlist": waitlist, "error": error,
         "reason_form": reason_form or ReasonForm(), "can_manage": has_permission(request.user, "booking.manage"),
-        "cancellable": rules.SLOT.allows(slot.status, Slot.Status.CANCELLED),
+        "cancellable": rules.SLOT.allows(slot.status, selectors.SlotStatus.CANCELLED),
     }
     response = render(request, "console/bookings/slot.html", context, status=status)
     response["Cache-Control"] = "no-store"
@@ -199,7 +203,7 @@ def penalties(request: HttpRequest) -> HttpResponse:
 def _penalties_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
     party = (request.GET.get("party") or "").strip()[:80]
     rows = [{"p": p, "reason": bi(p.reason_zh, p.reason_en),
-             "kind": Resource.Kind(p.kind).label if p.kind in Resource.Kind.values else p.kind}
+             "kind": selectors.ResourceKind(p.kind).label if p.kind in selectors.ResourceKind.values else p.kind}
             for p in selectors.penalties_active(party=party or None)]
     return render(request, "console/bookings/penalties.html",
                   {"rows": rows, "party": party, "error": error, "reason_form": ReasonForm(),

@@ -23,7 +23,6 @@ from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.counters import selectors, services
-from jiaoguan.counters.models import CounterService
 from jiaoguan.identity.roles import has_permission
 
 
@@ -166,7 +165,7 @@ def day(request: HttpRequest, office_service_id: int, date: str, status: int = 2
                "next": the_day + dt.timedelta(days=1), "total": len(appointments),
                "office_name": bi(os_.office.name_zh, os_.office.name_en),
                "service_name": bi(os_.service.name_zh, os_.service.name_en),
-               "is_vehicle": os_.service.subject == CounterService.Subject.VEHICLE}
+               "is_vehicle": os_.service.subject == selectors.ServiceSubject.VEHICLE}
     return render(request, "console/counters/day.html", context, status=status)
 
 

@@ -25,7 +25,6 @@ from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.identifiers import validate_id_number
 from jiaoguan.exams import rules, selectors, services
-from jiaoguan.exams.models import Result
 from jiaoguan.registry import selectors as registry
 
 INDEX = "console:exams_console:index"
@@ -127,7 +126,7 @@ def _session_page(request: HttpRequest, session, *, status: int = 200, error: st
     return render(request, "console/exams/session.html", {
         "s": session, "row": row, "candidates": candidates, "counts": counts, "started": started, "error": error,
         "subject": _subject(session.subject), "venue": bi(session.venue.name_zh, session.venue.name_en),
-        "outcomes": Result.Outcome.choices}, status=status)
+        "outcomes": selectors.ResultOutcome.choices}, status=status)
 
 
 @staff_required("booking.attendance")

@@ -12,11 +12,11 @@ from jiaoguan.console.forms import AccessFilterForm, PersonSearchForm, UnmaskFor
 from jiaoguan.console.persons.records import person_record_open
 from jiaoguan.console.views import staff_required
 from jiaoguan.core import masking
+from jiaoguan.core.audit import access_entries
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi, choice_label
-from jiaoguan.core.models import AuditEntry
 from jiaoguan.identity.roles import Role, has_permission
 from jiaoguan.identity.selectors import staff_by_username, users_by_ids
 from jiaoguan.registry.selectors import person_get, persons_search
@@ -82,7 +82,7 @@ def _record_page(request, record, unmask_form, status: int = 200) -> HttpRespons
 def access_log(request: HttpRequest) -> HttpResponse:
     status = 200
     form = AccessFilterForm(request.GET or None)
-    rows = AuditEntry.objects.filter(kind=AuditEntry.Kind.ACCESS).order_by("-id")
+    filters: dict = {}
     if form.is_bound and not form.is_valid():
         status = 400
     elif form.is_valid():
@@ -94,16 +94,15 @@ def access_log(request: HttpRequest) -> HttpResponse:
                 form.add_error("staff", _("没有这个工作人员账户"))
                 status = 400
             else:
-                rows = rows.filter(actor_id=account.pk)
+                filters["actor_id"] = account.pk
         if id_number:
             try:
                 person_ids = [p.pk for p in persons_search(id_number=id_number)]
             except DomainError as exc:
                 status = form_error(form, exc, rename={"plate": "id_number"})
             else:
-                rows = rows.filter(subject_person_id__in=person_ids)
-    if status != 200:
-        rows = rows.none()
+                filters["subject_person_ids"] = person_ids
+    rows = access_entries(**filters) if status == 200 else access_entries().none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
     subjects: dict[int, dict] = {}

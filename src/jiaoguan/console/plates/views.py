@@ -20,7 +20,6 @@ from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import actor_of
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.plates import selectors, services
-from jiaoguan.plates.models import Kind, PlateNumber, WithholdPolicy
 
 
 def can_manage(user) -> bool:
@@ -33,7 +32,7 @@ def plates_staff(manage: bool = False):
 
 
 class GenerateForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=Kind.choices)
+    kind = forms.ChoiceField(label=gettext_lazy("号牌种类"), choices=selectors.PlateKind.choices)
     series = forms.CharField(label=gettext_lazy("号段"), max_length=6,
                              help_text=gettext_lazy("# 数字，@ 字母，* 字母或数字，例如 A#### 或 D0####"))
 
@@ -41,10 +40,10 @@ class GenerateForm(forms.Form):
 class PolicyForm(forms.Form):
     office = forms.TypedChoiceField(label=gettext_lazy("发牌机关"), coerce=int, choices=())
     name = forms.CharField(label=gettext_lazy("名称"), max_length=60)
-    rule = forms.ChoiceField(label=gettext_lazy("规则"), choices=WithholdPolicy.Rule.choices)
+    rule = forms.ChoiceField(label=gettext_lazy("规则"), choices=selectors.WithholdRule.choices)
     value = forms.CharField(label=gettext_lazy("值"), max_length=80)
     kind = forms.ChoiceField(label=gettext_lazy("号牌种类"), required=False,
-                             choices=[("", gettext_lazy("全部"))] + list(Kind.choices))
+                             choices=[("", gettext_lazy("全部"))] + list(selectors.PlateKind.choices))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,13 +52,13 @@ class PolicyForm(forms.Form):
 
 def _index(request: HttpRequest, *, generate_form: GenerateForm | None = None, form_office: int | None = None,
            report=None, status: int = 200) -> HttpResponse:
-    statuses = PlateNumber.Status.choices
+    statuses = selectors.PlateNumberStatus.choices
     rows = []
     for o in selectors.offices():
         counts = selectors.pool_counts(office=o)
         form = generate_form if (generate_form is not None and form_office == o.pk) else None
         rows.append({"office": o, "kinds": [(label, [counts.get(value, {}).get(s, 0) for s, _l in statuses])
-                                            for value, label in Kind.choices],
+                                            for value, label in selectors.PlateKind.choices],
                      "form": form or GenerateForm(auto_id=f"id_{o.pk}_%s")})
     context = {"rows": rows, "statuses": statuses, "holds": selectors.holds(limit=100),
                "can_manage": can_manage(request.user), "report": report}

@@ -11,10 +11,9 @@ from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, not_found
 from jiaoguan.core.i18n import choice_label, zh_en
-from jiaoguan.core.idempotency import idempotent, validate_key
+from jiaoguan.core.idempotency import idempotent, seen, validate_key
 from jiaoguan.core.identifiers import format_plate, validate_plate
 from jiaoguan.core.masking import mask_name, mask_phone
-from jiaoguan.core.models import IdempotencyKey
 from jiaoguan.identity import ratelimit, rules
 from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import SmsCode, User, VehicleBinding
@@ -467,7 +466,7 @@ def binding_confirm(*, user: User, binding_id: int, code: str, idempotency_key: 
     key = validate_key(idempotency_key)
     scope = f"identity.binding_confirm:{user.pk}"
     fingerprint = f"{binding_id}:{code}"
-    if not IdempotencyKey.objects.filter(scope=scope, key=key).exists():
+    if not seen(scope, key):
         # Check the code before entering ``idempotent``: its transaction would roll back a counted attempt.
         _binding_code_check(user=user, binding_id=binding_id, code=code)
 

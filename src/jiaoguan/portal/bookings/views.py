@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from jiaoguan.bookings import rules, selectors, services
-from jiaoguan.bookings.models import Application, Booking, WaitlistEntry
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.http import actor_of
@@ -23,10 +22,10 @@ from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
 from jiaoguan.portal.views import citizen_required
 
-B = Booking.Status
-A = Application.Status
+B = selectors.BookingStatus
+A = selectors.ApplicationStatus
 TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", A.PENDING: "warn",
-         A.UNSUCCESSFUL: "bad", WaitlistEntry.Status.WAITING: "warn"}
+         A.UNSUCCESSFUL: "bad", selectors.WaitlistStatus.WAITING: "warn"}
 
 
 def _row(item: selectors.MyItem, now) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
@@ -24,8 +25,10 @@ from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.eastern import conf, rules, selectors, services
-from jiaoguan.eastern.models import AreaBooking
 from jiaoguan.portal.views import citizen_required
+
+if TYPE_CHECKING:
+    from jiaoguan.eastern.models import AreaBooking
 
 OTHER = "other"
 TONES = {"confirmed": "ok", "attended": "ok", "cancelled": "", "no_show": "warn"}

@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoguan.bookings import selectors as booking_selectors
-from jiaoguan.bookings.models import Booking
 from jiaoguan.core import clock
 from jiaoguan.core.errors import DomainError, NotFound
 from jiaoguan.core.http import actor_of
@@ -33,7 +32,7 @@ from jiaoguan.inspections import conf, rules, selectors, services
 from jiaoguan.payments.reference import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
-B = Booking.Status
+B = booking_selectors.BookingStatus
 TONES = {B.HELD: "warn", B.CONFIRMED: "ok", B.ATTENDED: "ok", B.NO_SHOW: "bad", B.CANCELLED: "", B.RELEASED: "",
          B.EXPIRED: ""}
 RESULT_TONES = {"passed": "ok", "failed": "bad", "pending": ""}

@@ -8,6 +8,7 @@ or a resubmitted form is one request. Works without JavaScript.
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
@@ -24,8 +25,10 @@ from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.plates import rules, selectors, services
-from jiaoguan.plates.models import Selection
 from jiaoguan.portal.views import citizen_required
+
+if TYPE_CHECKING:
+    from jiaoguan.plates.models import Selection
 
 
 def _key() -> str:
@@ -78,7 +81,7 @@ def _page(request: HttpRequest, sel: Selection, *, compose_form: ComposeForm | N
           confirm_error: str = "") -> HttpResponse:
     hold = selectors.current_hold(selection=sel)
     history = []
-    if sel.status == Selection.Status.OPEN:
+    if sel.status == selectors.SelectionStatus.OPEN:
         history = [h for h in selectors.history_for(person_id=sel.person_id) if h.plate_type == sel.kind]
     error_lines = []
     if error is not None:

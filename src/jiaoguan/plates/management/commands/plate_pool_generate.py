@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError
+from jiaoguan.plates import services
+from jiaoguan.plates.models import Office
 
 
 class Command(BaseCommand):
@@ -20,9 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--office-name", default="深圳市公安局交通警察局车辆管理所")
 
     def handle(self, *args, **opts):
-        from jiaoguan.plates import services
-        from jiaoguan.plates.models import Office
-
         actor = Actor.system("manage.py plate_pool_generate")
         try:
             office = Office.objects.filter(prefix=opts["prefix"]).first() or services.office_create(
