@@ -111,9 +111,16 @@ def _held() -> _Held:
     return held
 
 
+def in_transaction() -> bool:
+    """Whether the code runs inside a transaction it (or its caller) opened — a test case's wrapping blocks do not
+    count. A rule shared by a write and a read-only check locks only in the former."""
+    return connection.in_atomic_block and not all(
+        getattr(b, "_from_testcase", False) for b in connection.atomic_blocks)
+
+
 def _check(what: str, names: set[str]) -> None:
     """Refuse a lock outside a transaction, or a new lock once the audit head is held; remember the names."""
-    if not connection.in_atomic_block or all(getattr(b, "_from_testcase", False) for b in connection.atomic_blocks):
+    if not in_transaction():
         raise RuntimeError(f"{what}: locks are taken inside a transaction (transaction.atomic()), never outside")
     held = _held()
     if names - held.names and audit_head_held():

@@ -18,7 +18,7 @@ from jiaoguan.applications.plugins.service_common import (
 )
 from jiaoguan.core import workdays
 from jiaoguan.core.errors import DomainError, Refusal
-from jiaoguan.core.locks import lock_keys
+from jiaoguan.core.locks import in_transaction, lock_keys
 
 SERVICE = "nonlocal_pass"
 COUNTED_STATES = ("submitted", "returned", "under_review", "reviewed", "approved")
@@ -47,8 +47,10 @@ def restricted_day(ctx: RuleContext) -> list[Refusal]:
 
 def _lock(plate: str, month: str) -> None:
     """Serialise submissions for one plate and month until the transaction ends (an advisory lock on PostgreSQL;
-    SQLite's IMMEDIATE transactions already let one writer in at a time)."""
-    lock_keys([f"{SERVICE}:{plate}:{month}"])
+    SQLite's IMMEDIATE transactions already let one writer in at a time). A check without submitting (the
+    "check" page, ``selectors.submission_check``) runs outside a transaction and writes nothing: no lock."""
+    if in_transaction():
+        lock_keys([f"{SERVICE}:{plate}:{month}"])
 
 
 @eligibility_rule("nonlocal_pass.once_a_month")
