@@ -128,3 +128,11 @@ def test_a_lock_not_granted_in_time_is_a_clean_409(settings):
     finally:
         done.set()
         t.join()
+
+
+@pytest.mark.django_db
+def test_in_transaction_ignores_the_test_cases_own_blocks():
+    assert not locks.in_transaction()  # only the test case's wrapping block is open
+    with transaction.atomic():
+        assert locks.in_transaction()
+    assert not locks.in_transaction()
