@@ -193,3 +193,18 @@ def test_the_full_score_is_the_registry_s():
 
     assert FULL_SCORE == 12
     assert conf.get("FULL_SCORE") == rules.OnlineLimits().full_score == licence_renewal.FULL_SCORE == FULL_SCORE
+
+
+def test_the_licence_card_reads_the_full_score_from_the_rule():
+    import dataclasses
+    import datetime as dt
+
+    from jiaoguan.registry import selectors as registry_selectors
+    from jiaoguan.registry.rules import FULL_SCORE
+
+    day = dt.date(2026, 12, 7)
+    fields = {f.name: None for f in dataclasses.fields(registry_selectors.LicenceSummary) if f.init}
+    card = registry_selectors.LicenceSummary(**{**fields, "points": FULL_SCORE - 1, "on": day})
+    assert card.points_left == 1 and not card.at_full_score and card.full_score == FULL_SCORE
+    full = dataclasses.replace(card, points=FULL_SCORE + 2)
+    assert full.points_left == 0 and full.at_full_score

@@ -138,7 +138,16 @@ class LicenceSummary:
 
     @property
     def points_left(self) -> int:
-        return max(0, 12 - self.points)
+        return max(0, rules.FULL_SCORE - self.points)
+
+    @property
+    def full_score(self) -> int:
+        return rules.FULL_SCORE
+
+    @property
+    def at_full_score(self) -> bool:
+        """The cycle's points reached the full score (study and a test before driving again)."""
+        return self.points >= rules.FULL_SCORE
 
 
 def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> LicenceSummary:

@@ -19,16 +19,12 @@ from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
 from jiaoguan.core.idempotency import once_for
+from jiaoguan.core.ids import parse_id
 from jiaoguan.exams import rules, selectors, services
 from jiaoguan.portal.views import citizen_required
 
 HOME = "portal:exams_portal:home"
 
-
-
-def _int(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
 
 
 def _render(request: HttpRequest, *, error: DomainError | None = None, status: int = 200) -> HttpResponse:
@@ -91,8 +87,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @citizen_required
 @require_POST
 def apply(request: HttpRequest) -> HttpResponse:
-    session_id = _int(request.POST.get("session_id"))
-    permit_id = _int(request.POST.get("permit_id"))
+    session_id = parse_id(request.POST.get("session_id"))
+    permit_id = parse_id(request.POST.get("permit_id"))
     key = request.POST.get("idempotency_key") or ""
     if session_id is None:
         return _failed(request, InvalidInput("exams.session_required", "请选择考试场次", "Choose an exam session",
