@@ -229,3 +229,16 @@ def test_ineligible_reasons_in_both_languages(client, workday):
         assert r.status_code == 422 and r.json()["code"] == "applications.ineligible"
         assert text in r.json()["fields"]["eligibility.account.not_verified"]
     assert Application.objects.get(pk=app_id).status == "draft"
+
+
+def test_staff_api_does_not_show_a_draft_or_its_uploads(client):
+    """A draft is the citizen's own until submitted: the staff API answers 404 for it and for its files, as the
+    console does (one check, selectors.application_for_staff / upload_for_staff), and records no staff look."""
+    from tests.applications.support import draft
+
+    app = draft(citizen(), "sample")
+    upload = app.materials.get(kind="upload")
+    h = auth(staff("approver"))
+    assert client.get(f"/api/v1/staff/applications/{app.pk}", **h).status_code == 404
+    assert client.get(f"/api/v1/staff/applications/{app.pk}/materials/{upload.pk}", **h).status_code == 404
+    assert not AuditEntry.objects.filter(kind=AuditEntry.Kind.ACCESS, subject_person_id=app.applicant.person_id).exists()

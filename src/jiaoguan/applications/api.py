@@ -325,8 +325,7 @@ def staff_detail(request, application_id: int):
             response={200: None, **ERRORS}, summary="Download an uploaded material (access-audited)")
 def staff_material(request, application_id: int, material_id: int):
     user, actor = _staff(request)
-    m = (Material.objects.select_related("application__applicant")
-         .filter(pk=material_id, application_id=application_id, kind=Material.Kind.UPLOAD).first())
+    m = selectors.upload_for_staff(application_id=application_id, material_id=material_id)  # never a draft's
     if m is None:
         raise not_found("材料", "material")
     person_id = getattr(m.application.applicant, "person_id", None)

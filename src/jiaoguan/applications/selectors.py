@@ -165,12 +165,15 @@ def _staff_may_view(user) -> bool:
 
 def application_for_staff(*, application_id: int, user, ip: str = "", unmask: bool = False) -> Application:
     """An application with its applicant, events and materials for a member of staff; writes the access-audit
-    row (every staff look at an applicant's data is recorded; "person.unmask" when unmasked)."""
+    row (every staff look at an applicant's data is recorded; "person.unmask" when unmasked). A draft is the
+    applicant's own work in progress until submitted: for staff it does not exist (404, no audit row) — the one
+    check the console and the API share."""
     if not _staff_may_view(user):
         raise forbidden()
     app = (Application.objects.select_related("applicant", "enterprise", "accepted_by", "reviewed_by", "approved_by",
                                               "claimed_by")
-           .prefetch_related("events", "materials").filter(pk=application_id).first())
+           .prefetch_related("events", "materials").filter(pk=application_id)
+           .exclude(status=Application.Status.DRAFT).first())
     if app is None:
         raise not_found("申请", "application")
     person_id = getattr(app.applicant, "person_id", None)
@@ -356,9 +359,6 @@ def plate_month_taken(*, service_code: str, statuses, plate: str, month: str,
     return qs.exists()
 
 
-def is_draft(*, application_id: int) -> bool:
-    """A draft is nothing for staff yet: the console answers 404 before any access-audit row."""
-    return Application.objects.filter(pk=application_id, status=Application.Status.DRAFT).exists()
 
 
 # --- statistics -------------------------------------------------------------------------------------------------

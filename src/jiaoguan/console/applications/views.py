@@ -237,8 +237,6 @@ def _outcome(app: Application) -> list[tuple[str, str]]:
 def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None = None, *,
                  status: int = 200) -> HttpResponse:
     user = request.user
-    if selectors.is_draft(application_id=application_id):
-        raise Http404  # a draft is the applicant's own work in progress, not yet anything for staff
     app = selectors.application_for_staff(application_id=application_id, user=user, ip=client_ip(request))
     service = catalogue().get(app.service_code)
     offered = _offered(app, service, actor_of(request))
