@@ -199,3 +199,13 @@ def test_simulator_advance_returns_its_callbacks_when_quiet():
     for body, headers in reversed(callbacks):
         deliver(body, headers)
     assert Shipment.objects.get(pk=s.pk).status == "out_for_delivery"
+
+
+def test_the_simulator_s_callback_in_production_is_a_404_not_a_500(settings):
+    """A refused simulator is not there for a caller (as the payment simulator): an anonymous callback to it in
+    production answers 404, never ImproperlyConfigured's 500."""
+    s = make_shipment()
+    body, headers = sim_callback(parcel_of(s), "in_transit")
+    settings.PRODUCTION = True
+    assert_error(deliver(body, headers), 404, "postal.carrier_unknown")
+    assert not ShipmentEvent.objects.filter(shipment=s, status="in_transit").exists()

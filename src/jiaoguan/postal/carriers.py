@@ -219,14 +219,16 @@ def carrier_names() -> list[str]:
 
 
 def carrier_get(name: str | None = None) -> Carrier:
-    """The adapter for ``name`` (default: the configured carrier). Unknown or disabled → NotFound; the
-    simulator in production → ImproperlyConfigured (a programming/deployment error, never a citizen's)."""
+    """The adapter for ``name`` (default: the configured carrier). A named carrier that is unknown or disabled —
+    the simulator in production among them — is NotFound (a caller's 404, as the payment simulator is); a
+    configured carrier that is missing or is the simulator in production is ImproperlyConfigured (a deployment
+    error, never a citizen's)."""
     if name is None:
         name = configured_carrier()
         if not name:
             raise ImproperlyConfigured("JIAOGUAN_POSTAL_CARRIER is not set")
-    if _production() and name == "sim":
-        raise ImproperlyConfigured("the postal simulator is refused in production")
+        if _production() and name == "sim":
+            raise ImproperlyConfigured("the postal simulator is refused in production")
     if name not in carrier_names():
         raise NotFound("postal.carrier_unknown", "不支持该承运方", "Unknown postal carrier", field="carrier")
     return _CARRIERS[name]
