@@ -99,3 +99,22 @@ def test_one_citizen_never_sees_anothers_vehicles(client):
     client.force_login(alice)
     page = text(client.get("/me/"))
     assert bob_car.plate[2:] not in page and "乙*" not in page
+
+
+def test_personal_pages_and_api_answers_are_never_cached(client):
+    """Cache-Control: a signed-in citizen's pages and a token bearer's API answers are private, no-store; a
+    public page for an anonymous visitor keeps the defaults."""
+    from jiaoguan.identity import services as identity
+
+    user, *_ = citizen()
+    anonymous_home = client.get("/")
+    assert "no-store" not in anonymous_home.get("Cache-Control", "")
+    client.force_login(user)
+    for url in ("/me/", "/me/payments/", "/credentials/", "/services/mine/", "/me/messages/"):
+        r = client.get(url)
+        assert r.status_code == 200 and "no-store" in r["Cache-Control"] and "private" in r["Cache-Control"], url
+    client.logout()
+    token = identity.token_issue(user=user)
+    for url in ("/api/v1/me/vehicles", "/api/v1/me/licences"):
+        r = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert r.status_code == 200 and "no-store" in r["Cache-Control"], (url, r.status_code)

@@ -62,3 +62,20 @@ class DomainErrorMiddleware:
         if isinstance(exception, DomainError):
             return render(request, "core/error.html", {"error": exception}, status=exception.status)
         return None
+
+
+class PersonalNoStoreMiddleware:
+    """Personal data is never kept by a browser's cache or a proxy: every answer to a signed-in user (a session)
+    or to a bearer of a token (the API) is ``Cache-Control: private, no-store`` unless the view chose otherwise.
+    Public pages (anonymous, no token) keep the framework's defaults."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        personal = bool(getattr(user, "is_authenticated", False)) or "HTTP_AUTHORIZATION" in request.META
+        if personal and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response
