@@ -398,3 +398,20 @@ def test_order_total_is_the_sum_of_what_each_item_owes_today(payer, clock, lines
     assert order.total_fen == order.principal_fen + order.late_fee_fen
     assert sorted(order.lines.values_list("amount_fen", flat=True)) == sorted(
         a + f for (a, _, _), f in zip(lines, fees))
+
+
+def test_a_trade_number_reused_for_another_order_is_a_409_not_a_500(payer, quiet_channel):
+    """A signed "paid" callback carrying the serial number of a trade that already settled another order is
+    refused with 409 payments.trade_reused (a real channel stops retrying), and nothing of it is written."""
+    first, first_trade = start(payer, make_item(person_id=payer.pk, source_id="T1", amount_fen=20000))
+    assert deliver(simulator.sim_trade_confirm(token=first_trade.token), "paid") == "settled"
+    second, second_trade = start(payer, make_item(person_id=payer.pk, source_id="T2", amount_fen=20000))
+    second_trade = simulator.sim_trade_confirm(token=second_trade.token)
+    second_trade.trade_no = SimTrade.objects.get(pk=first_trade.pk).trade_no  # the channel reuses a serial number
+    second_trade.save(update_fields=["trade_no"])
+    audits = AuditEntry.objects.count()
+    with pytest.raises(Conflict) as err:
+        deliver(second_trade, "paid")
+    assert err.value.code == "payments.trade_reused" and err.value.status == 409
+    assert Payment.objects.filter(order=second).count() == 0 and AuditEntry.objects.count() == audits
+    assert Order.objects.get(pk=second.pk).status != "paid"

@@ -333,9 +333,18 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
     items = _locked_items(order)  # before the first audit row: the audit head is the last lock
     actor = _channel_actor(channel)
     now = clock.now()
-    payment = Payment.objects.create(order=order, channel=channel, trade_no=trade.trade_no or f"{channel}-{order.pk}",
-                                     amount_fen=trade.amount_fen, channel_paid_at=trade.paid_at or now,
-                                     settled_at=now, source=source)
+    trade_no = trade.trade_no or f"{channel}-{order.pk}"
+    try:
+        with transaction.atomic():  # a savepoint: a clash is refused below, not a broken transaction
+            payment = Payment.objects.create(order=order, channel=channel, trade_no=trade_no,
+                                             amount_fen=trade.amount_fen, channel_paid_at=trade.paid_at or now,
+                                             settled_at=now, source=source)
+    except IntegrityError:
+        # The channel's serial number already settled another order: never settle twice on one trade. A clear
+        # 409 (a real channel stops retrying); the reconciliation against the channel's statement shows it.
+        log.warning("payments: %s trade %s reused for order %s; refused", channel, trade_no, order.reference)
+        raise Conflict("payments.trade_reused", "该支付流水号已用于其他订单",
+                       "This payment's trade number already settled another order", status=409) from None
     audit_record(actor=actor, action="payment.settle", obj=payment, subject_person_id=order.payer_person_id,
                  new={"order": order.reference, "trade_no": payment.trade_no, "amount_fen": payment.amount_fen,
                       "source": source})
