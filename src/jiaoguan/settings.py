@@ -283,6 +283,8 @@ JIAOGUAN_PAY_ORDER_MINUTES = env_int("JIAOGUAN_PAY_ORDER_MINUTES", 30)
 JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS = env_int("JIAOGUAN_PAY_LATE_FEE_GRACE_DAYS", 15)
 JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT = env_int("JIAOGUAN_PAY_LATE_FEE_DAILY_PERCENT", 3)
 JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS = env_int("JIAOGUAN_PAY_REFUND_MAX_ATTEMPTS", 8)
+# A channel's callback whose timestamp is further than this from now (either way) is refused (issue 10 item 6).
+JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS = env_int("JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS", 300)
 # Channel adapters by name (payments.channels reaches each one only through this map; the simulator stands apart).
 JIAOGUAN_PAY_CHANNEL_ADAPTERS = {"sim": "jiaoguan.payments.simulator.SimulatorChannel"}
 

@@ -9,11 +9,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_verify
 from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from jiaoguan.core.models import AuditEntry, OutboxEvent
+from jiaoguan.core.models import AuditEntry, OutboxEvent, SignedRequestNonce
 from jiaoguan.payments import selectors, services, simulator
-from jiaoguan.payments.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from jiaoguan.payments.channels import CALLBACK_REPLAYS, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from jiaoguan.payments.models import (
     Order,
     PayableItem,
@@ -39,6 +40,12 @@ def start(payer, *items):
     trade = SimTrade.objects.get(out_trade_no=order.reference)
     assert url == f"/pay/sim/{trade.token}/"
     return Order.objects.get(pk=order.pk), trade
+
+
+def signed(body: bytes, *, at: int | None = None, key: bytes = b"dev-sim-channel-key") -> dict[str, str]:
+    """Headers of a callback signed with the simulator's key, timestamped ``at`` (default: now)."""
+    timestamp = str(int(clock.now().timestamp()) if at is None else at)
+    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(key=key, timestamp=timestamp, body=body)}
 
 
 def deliver(trade, event, **kw):
@@ -214,7 +221,7 @@ def test_a_signed_callback_with_the_wrong_amount_is_refused(payer, quiet_channel
     payload = {"notify_id": "n1", "event": "paid", "out_trade_no": order.reference, "trade_no": "SIMX",
                "amount_fen": 100, "paid_at": "2026-01-01T10:00:00+08:00"}
     body = json.dumps(payload).encode()
-    headers = {TIMESTAMP_HEADER: "1", SIGNATURE_HEADER: sign(key=b"dev-sim-channel-key", timestamp="1", body=body)}
+    headers = signed(body)
     with pytest.raises(Conflict):
         services.callback_receive(channel="sim", body=body, headers=headers)
     assert Payment.objects.count() == 0
@@ -223,7 +230,7 @@ def test_a_signed_callback_with_the_wrong_amount_is_refused(payer, quiet_channel
 def test_a_signed_callback_for_a_reference_with_a_bad_check_digit_is_refused(payer):
     payload = {"notify_id": "n1", "event": "paid", "out_trade_no": "440392000000000199", "amount_fen": 100}
     body = json.dumps(payload).encode()
-    headers = {TIMESTAMP_HEADER: "1", SIGNATURE_HEADER: sign(key=b"dev-sim-channel-key", timestamp="1", body=body)}
+    headers = signed(body)
     with pytest.raises(InvalidInput):
         services.callback_receive(channel="sim", body=body, headers=headers)
 
@@ -415,3 +422,79 @@ def test_a_trade_number_reused_for_another_order_is_a_409_not_a_500(payer, quiet
     assert err.value.code == "payments.trade_reused" and err.value.status == 409
     assert Payment.objects.filter(order=second).count() == 0 and AuditEntry.objects.count() == audits
     assert Order.objects.get(pk=second.pk).status != "paid"
+
+
+# --- stale, future and replayed callbacks (issue 10 item 6) ----------------------------------------------------------
+
+def _paid_body(order, trade_no="SIMSTALE"):
+    return json.dumps({"notify_id": "n-stale", "event": "paid", "out_trade_no": order.reference,
+                       "trade_no": trade_no, "amount_fen": 20000, "paid_at": "2026-01-01T10:00:00+08:00"}).encode()
+
+
+@pytest.mark.parametrize("at", [978307200, 0, 4102444800])  # 2001-01-01, 1970, 2100
+def test_a_correctly_signed_callback_from_2001_or_the_future_is_refused(payer, quiet_channel, at):
+    """The probe: a callback signed in 2001 settled an order. Signed or not, a timestamp outside the window is
+    refused with 403 payments.callback_stale, and nothing is written (not even a replay-cache row)."""
+    order, _trade = start(payer, make_item(person_id=payer.pk, amount_fen=20000))
+    audits = AuditEntry.objects.count()
+    with pytest.raises(Forbidden) as err:
+        services.callback_receive(channel="sim", body=_paid_body(order), headers=signed(_paid_body(order), at=at))
+    assert err.value.code == "payments.callback_stale"
+    assert Payment.objects.count() == 0 and AuditEntry.objects.count() == audits
+    assert not SignedRequestNonce.objects.filter(scheme=CALLBACK_REPLAYS.name).exists()
+    assert Order.objects.get(pk=order.pk).status == "paying"
+
+
+@given(offset=st.integers(min_value=-10_000, max_value=10_000))
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_freshness_window_is_the_same_either_way(offset, settings):
+    """A valid signature is accepted exactly when |timestamp − now| ≤ JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS."""
+    from jiaoguan.payments.channels import verify_signed_callback
+    settings.JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS = 300
+    body = b'{"notify_id":"n","event":"closed","out_trade_no":"x"}'
+    at = int(clock.now().timestamp()) + offset
+    try:
+        verify_signed_callback(body=body, headers=signed(body, at=at), key=b"dev-sim-channel-key")
+        accepted = True
+    except Forbidden as exc:
+        assert exc.code == "payments.callback_stale"
+        accepted = False
+    # one second of slack for the clock moving between signing and checking
+    if abs(offset) <= 299:
+        assert accepted
+    elif abs(offset) > 301:
+        assert not accepted
+
+
+def test_a_replayed_delivery_is_never_applied_twice(payer, quiet_channel):
+    """The replay cache: the same signed delivery again is recognised before anything is looked at; it answers
+    "duplicate" (so a channel that lost our answer stops retrying) and writes nothing."""
+    order, trade = start(payer, make_item(person_id=payer.pk, amount_fen=20000))
+    trade.refresh_from_db()
+    body, headers = simulator.sim_callback(trade, "closed")
+    assert services.callback_receive(channel="sim", body=body, headers=headers) == "closed"
+    assert SignedRequestNonce.objects.filter(scheme=CALLBACK_REPLAYS.name, key_id="sim").count() == 1
+    audits = AuditEntry.objects.count()
+    assert services.callback_receive(channel="sim", body=body, headers=headers) == "duplicate"
+    assert AuditEntry.objects.count() == audits
+
+
+def test_a_refused_delivery_leaves_no_replay_key(payer, quiet_channel):
+    """The key is remembered in the transaction that applies the callback: one that fails (an unknown order) can be
+    delivered again once the cause is fixed."""
+    body = json.dumps({"notify_id": "n1", "event": "paid", "out_trade_no": "440392000000000199",
+                       "amount_fen": 100}).encode()
+    with pytest.raises(InvalidInput):
+        services.callback_receive(channel="sim", body=body, headers=signed(body))
+    assert not SignedRequestNonce.objects.filter(scheme=CALLBACK_REPLAYS.name).exists()
+
+
+def test_old_replay_keys_are_purged(payer, quiet_channel, settings):
+    settings.JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS = 300
+    order, trade = start(payer, make_item(person_id=payer.pk, amount_fen=20000))
+    trade = simulator.sim_trade_confirm(token=trade.token)
+    assert deliver(trade, "paid") == "settled"
+    assert services.callback_replays_purge() == 0
+    SignedRequestNonce.objects.filter(scheme=CALLBACK_REPLAYS.name).update(
+        seen_at=clock.now() - dt.timedelta(seconds=601))
+    assert services.callback_replays_purge() == 1

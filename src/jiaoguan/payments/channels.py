@@ -19,6 +19,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from jiaoguan.core import clock, signing
 from jiaoguan.core.adapters import Adapters
 from jiaoguan.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from jiaoguan.core.i18n import Bi
@@ -46,6 +47,9 @@ class CallbackEvent:
     paid_at: dt.datetime | None = None
     out_refund_no: str = ""
     refund_no: str = ""
+    # What makes this delivery unique at the channel (its signature, or its nonce where the channel sends one):
+    # remembered by callback_receive, so a replayed delivery is never applied twice.
+    replay_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,22 @@ def _bad_body(field: str = "body") -> InvalidInput:
     return InvalidInput("payments.callback_invalid", "回调内容格式不正确", "The callback body is not valid", field=field)
 
 
+def max_skew_seconds() -> int:
+    """How far a callback's timestamp may be from now, either way (the same window as postal callbacks)."""
+    return int(settings.JIAOGUAN_PAY_CALLBACK_MAX_SKEW_SECONDS)
+
+
+# The replay cache of callback deliveries: core.signing's nonce store, one scope for every channel (the key id is the
+# channel's name). Only its store, window and purge are used: the channels sign with their own protocol.
+CALLBACK_REPLAYS = signing.Scheme(name="payments.callback", header_prefix="X-Pay", error_prefix="payments",
+                                  max_skew_seconds=max_skew_seconds)
+
+
+def _stale() -> Forbidden:
+    return Forbidden("payments.callback_stale", "回调已过期或时间戳无效（与服务器时间相差过大），已拒绝",
+                     "The callback is stale or its timestamp is not valid (too far from now)")
+
+
 def _header(headers, name: str) -> str:
     value = headers.get(name) if hasattr(headers, "get") else None
     return value if isinstance(value, str) else ""
@@ -123,7 +143,8 @@ def _parse_time(value) -> dt.datetime | None:
 
 def verify_signed_callback(*, body: bytes, headers, key: bytes) -> CallbackEvent:
     """Check a callback signed with ``key`` (SIGNATURE_HEADER over TIMESTAMP_HEADER + body) and parse its body;
-    raises Forbidden (forged/altered) or InvalidInput."""
+    raises Forbidden (forged, altered, or a timestamp outside the freshness window: a signed callback from 2001, or
+    from the future, is refused) or InvalidInput. The signature is the event's ``replay_key``."""
     timestamp = _header(headers, TIMESTAMP_HEADER)
     signature = _header(headers, SIGNATURE_HEADER)
     if not timestamp or not signature or not timestamp.isascii():
@@ -131,6 +152,9 @@ def verify_signed_callback(*, body: bytes, headers, key: bytes) -> CallbackEvent
     expected = sign(key=key, timestamp=timestamp, body=body)
     if not hmac.compare_digest(expected, signature.strip().lower()):
         raise _forged()
+    fresh = timestamp.isdigit() and len(timestamp) <= 12 and abs(clock.now().timestamp() - int(timestamp)) <= max_skew_seconds()
+    if not fresh:
+        raise _stale()
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -149,7 +173,8 @@ def verify_signed_callback(*, body: bytes, headers, key: bytes) -> CallbackEvent
             raise _bad_body(k)
     if not strings["notify_id"] or not strings["out_trade_no"]:
         raise _bad_body("out_trade_no")
-    return CallbackEvent(event=event, amount_fen=amount, paid_at=_parse_time(data.get("paid_at")), **strings)
+    return CallbackEvent(event=event, amount_fen=amount, paid_at=_parse_time(data.get("paid_at")),
+                         replay_key=expected, **strings)
 
 
 # --- the adapters: named in JIAOGUAN_PAY_CHANNEL_ADAPTERS, instantiated at start-up ---------------------------------

@@ -13,12 +13,12 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from jiaoguan.core import clock, locks
+from jiaoguan.core import clock, locks, signing
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.core.outbox import event_emit
 from jiaoguan.payments import rules
-from jiaoguan.payments.channels import ChannelTrade, channel_get, default_channel
+from jiaoguan.payments.channels import CALLBACK_REPLAYS, ChannelTrade, channel_get, default_channel
 from jiaoguan.payments.models import (
     Order,
     OrderLine,
@@ -367,14 +367,21 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
 
 
 def callback_receive(*, channel: str, body: bytes, headers) -> str:
-    """A channel's asynchronous callback: verified (forged or altered → 403, nothing written), then applied
-    idempotently. Late, repeated and out-of-order callbacks ("closed" after "paid") are harmless."""
+    """A channel's asynchronous callback: verified (forged, altered, stale or from the future → 403, nothing
+    written), then applied idempotently. Late, repeated and out-of-order callbacks ("closed" after "paid") are
+    harmless. Each delivery's replay key (its signature) is remembered in the transaction that applies it: a
+    delivery seen before is never applied again and answers "duplicate" (a channel that resends after losing our
+    answer stops retrying; a replayed "closed" cannot close an order that is being paid again)."""
     adapter = channel_get(channel)
     event = adapter.verify_callback(body=body, headers=headers)
-    if event.event == "refunded":
-        return refund_complete(channel=channel, out_refund_no=event.out_refund_no, refund_no=event.refund_no)
-    ref = reference_parse(event.out_trade_no, kind=KIND_ORDER)
     with transaction.atomic():
+        if event.replay_key and not CALLBACK_REPLAYS.nonce_store.remember(
+                scheme=CALLBACK_REPLAYS, key_id=channel, owner=None, nonce=event.replay_key[:64]):
+            # a concurrent identical delivery waits on the store's unique index until the first one commits
+            return "duplicate"
+        if event.event == "refunded":
+            return refund_complete(channel=channel, out_refund_no=event.out_refund_no, refund_no=event.refund_no)
+        ref = reference_parse(event.out_trade_no, kind=KIND_ORDER)
         order = Order.objects.select_for_update().filter(reference=ref.code).first()
         if order is None:
             raise not_found("订单", "order")
@@ -386,6 +393,11 @@ def callback_receive(*, channel: str, body: bytes, headers) -> str:
         if order.status in (OS.OPEN, OS.PAYING):
             return _order_close_locked(order, actor=_channel_actor(channel), reason="支付渠道关闭 closed at the channel")
         return "ignored"
+
+
+def callback_replays_purge() -> int:
+    """Forget replay keys older than twice the freshness window: a delivery that old is refused as stale anyway."""
+    return signing.nonces_purge(scheme=CALLBACK_REPLAYS)
 
 
 def order_reconcile(*, order: Order, actor: Actor) -> str:

@@ -24,3 +24,9 @@ def late_fee_notices() -> int:
     """Tell payers, once per item, that the late fee on an unpaid fine has started (within the hour after local
     midnight of its first late day)."""
     return services.late_fee_notices_send()
+
+
+@periodic(seconds=600)
+@shared_task(name="payments.callback_replays_purge", ignore_result=True)
+def callback_replays_purge() -> int:
+    return services.callback_replays_purge()
