@@ -26,10 +26,10 @@ from jiaoguan.applications.catalogue import (
     catalogue_use,
 )
 from jiaoguan.applications.models import Application
-from jiaoguan.core.errors import DomainError, Forbidden
+from jiaoguan.core.errors import Forbidden
 from jiaoguan.identity import services as identity
+from tests.applications.services.support import relief_application, relief_form
 from tests.applications.support import PDF, TEST_CATALOGUE, accepted, actor, citizen, staff, submitted
-from tests.factories import unique_id_number
 
 pytestmark = pytest.mark.django_db
 S = Application.Status
@@ -172,24 +172,6 @@ def test_duty_conflict_is_exactly_the_policy(sod_catalogue, performed, verb, act
 
 
 # --- the engine: every step consults the rule -------------------------------------------------------------------
-
-
-def relief_form(**over) -> dict:
-    data = {"applicant_relation": "spouse", "victim_name": "张伟", "victim_id_number": unique_id_number(),
-            "accident_reference": "SZ2026-000123", "accident_date": "2026-11-10", "kind": "rescue_advance",
-            "amount_fen": "1500000", "hospital": "深圳市人民医院", "bank_name": "中国工商银行", "account_holder": "王小明",
-            "bank_account": "6222020200112233445", "contact_phone": "13912345678"}
-    data.update(over)
-    return data
-
-
-def relief_application(user=None) -> Application:
-    """A ¥15,000 rescue advance asked for by the victim's spouse (the probe's application)."""
-    user = user or citizen()
-    app = services.application_draft_create(user=user, service_code="relief_fund", data=relief_form())
-    for slot in ("medical_bills", "relationship_proof"):
-        services.material_upload(user=user, application_id=app.pk, slot=slot, filename=f"{slot}.pdf", content=PDF)
-    return services.application_submit(user=user, application_id=app.pk)
 
 
 def test_the_probe_one_approver_reviews_then_approves_a_relief_payout(workday):
