@@ -210,8 +210,11 @@ def test_the_acceptor_is_refused_when_approving(client):
     approver = login(client, "approver")
     client.post(f"{BASE}{app.pk}/act/", {"action": "accept"})
     r = client.get(f"{BASE}{app.pk}/")
-    assert r.context["i_accepted"] and "您是该申请的受理人" in text(r)
-    r = client.post(f"{BASE}{app.pk}/act/", {"action": "approve", "comment": "同意"})
+    # separation of duties: approve/reject are not offered to the acceptor, and the page says why
+    verbs = [o["verb"] for o in r.context["offered"]]
+    assert "approve" not in verbs and "reject" not in verbs
+    assert r.context["duties"] and "受理与审批须由不同人员办理" in text(r)
+    r = client.post(f"{BASE}{app.pk}/act/", {"action": "approve", "comment": "同意"})  # a forged form
     assert r.status_code == 403
     body = text(r)
     assert "受理与审批须由不同人员办理" in body
@@ -223,6 +226,39 @@ def test_the_acceptor_is_refused_when_approving(client):
     r = client.post(f"{BASE}{app.pk}/act/", {"action": "approve", "comment": "同意"})
     assert r.status_code == 302
     assert Application.objects.get(pk=app.pk).status == "approved"
+
+
+def test_one_approver_may_not_review_and_approve_a_relief_payout(client):
+    """Separation of duties across levels (issue 10 item 2): the approver who reviewed a relief-fund payout is
+    offered neither 批准 nor 不予批准 and is told why; a forged form is refused with the engine's message; the
+    acceptor cannot review it either; a third person sees the buttons and approves."""
+    from tests.applications.services.support import relief_application
+
+    app = relief_application()
+    clerk = login(client, "clerk")
+    client.post(f"{BASE}{app.pk}/act/", {"action": "accept"})
+    r = client.get(f"{BASE}{app.pk}/")
+    assert "review" not in [o["verb"] for o in r.context["offered"]]
+    assert "受理与审核须由不同人员办理" in text(r)
+    reviewer = login(client, "approver")
+    r = client.post(f"{BASE}{app.pk}/act/", {"action": "review", "comment": "票据齐全"})
+    assert r.status_code == 302
+    r = client.get(f"{BASE}{app.pk}/")
+    verbs = [o["verb"] for o in r.context["offered"]]
+    assert "approve" not in verbs and "reject" not in verbs and "send_back" in verbs
+    assert 'value="approve"' not in r.content.decode()
+    assert "审核与审批须由不同人员办理" in text(r)
+    r = client.get(f"{BASE}{app.pk}/", **EN)
+    assert "Review and approval must be done by different people" in text(r)
+    r = client.post(f"{BASE}{app.pk}/act/", {"action": "approve", "comment": "同意"})  # a forged form
+    assert r.status_code == 403 and "审核与审批须由不同人员办理" in text(r)
+    app.refresh_from_db()
+    assert app.status == "reviewed" and app.reviewed_by_id == reviewer.pk and app.accepted_by_id == clerk.pk
+    login(client, "approver")
+    r = client.get(f"{BASE}{app.pk}/")
+    assert "approve" in [o["verb"] for o in r.context["offered"]] and not r.context["duties"]
+    r = client.post(f"{BASE}{app.pk}/act/", {"action": "approve"})
+    assert r.status_code == 302 and Application.objects.get(pk=app.pk).status == "approved"
 
 
 def test_a_reason_is_required_to_refuse(client):

@@ -45,7 +45,8 @@ def secrets_in(details: str) -> list[str]:
 def assert_summary(text: str) -> None:
     relative_car = Vehicle.objects.get(plate="粤BR5628")
     truck = Vehicle.objects.get(kind="truck", owner_uscc__isnull=False, owner__isnull=True)
-    for expected in ("13800138000", "13000130000", "15900159000", "demo_logistics", "clerk01", "approver01",
+    for expected in ("13800138000", "13000130000", "15900159000", "demo_logistics", "clerk01", "reviewer01",
+                     "approver01",
                      "auditor01", "admin01", "Jiaoguan@2026", relative_car.vin, "粤B·R5628",
                      f"{truck.plate[:2]}·{truck.plate[2:]}", NEWCOMER.id_number, NEWCOMER.name,
                      "/me/violations/", "滞纳金 late fee", "首违免罚", "罚款超过200元"):

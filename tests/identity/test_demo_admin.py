@@ -21,8 +21,9 @@ def _city():
 def test_demo_accounts_log_in():
     city = _city()
     rows = create_demo_accounts(city=city)
-    assert [r[0] for r in rows] == ["citizen", "clerk", "approver", "auditor", "admin"]
-    assert [r[1] for r in rows] == ["13800138000", "clerk01", "approver01", "auditor01", "admin01"]
+    assert [r[0] for r in rows] == ["citizen", "clerk", "clerk", "approver", "auditor", "admin"]
+    assert [r[1] for r in rows] == ["13800138000", "clerk01", "reviewer01", "approver01", "auditor01",
+                                     "admin01"]
     for role, login, password, note in rows:
         assert password == DEMO_PASSWORD and note
         user = services.login_with_password(login=login, password=password, ip=fresh_ip())
@@ -37,7 +38,7 @@ def test_demo_accounts_twice_changes_nothing():
     create_demo_accounts(city=city)
     before = list(User.objects.order_by("pk").values_list("pk", "password"))
     rows = create_demo_accounts(city=city)
-    assert len(rows) == 5 and list(User.objects.order_by("pk").values_list("pk", "password")) == before
+    assert len(rows) == 6 and list(User.objects.order_by("pk").values_list("pk", "password")) == before
 
 
 def test_admin_shows_masked_phone_and_no_password_hash(client):

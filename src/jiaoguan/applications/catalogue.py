@@ -47,6 +47,16 @@ VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "revoke": (frozenset({"approved"}), frozenset({"revoked"})),  # approve-first: the later review disagrees
 }
 COMMENT_REQUIRED = frozenset({"refuse", "reject", "send_back", "revoke"})
+# The levels of the workflow (受理 accept, 审核 review, 审批 approve) and the verbs that perform each. Separation of
+# duties (rules.duty_conflict): a member of staff who performed one level of an application may not perform
+# another level of it, unless the service's ``workflow.same_person`` names that pair (never for a payout).
+# send_back is no level: it decides nothing, and whoever may take a step may return the application for correction.
+LEVELS: dict[str, frozenset[str]] = {
+    "accept": frozenset({"accept", "refuse"}),
+    "review": frozenset({"review", "confirm", "revoke"}),  # confirm/revoke: the later review of approve-first
+    "approve": frozenset({"approve", "reject"}),
+}
+LEVEL_OF: dict[str, str] = {verb: level for level, verbs in LEVELS.items() for verb in verbs}
 FIELD_TYPES = ("text", "bank_account", "textarea", "number", "date", "choice", "boolean", "plate", "own_vehicle",
                "id_number", "phone", "uscc", "vin", "file")
 PERSONAL_TYPES = frozenset({"id_number", "phone", "bank_account"})  # stored encrypted, shown masked
@@ -158,6 +168,16 @@ class Workflow:
     actions: dict[str, ActionSpec]
     auto_approve: Condition | None = None
     approve_first: Condition | None = None
+    # pairs of levels (catalogue.LEVELS) one person may both perform on an application; empty: every pair apart
+    same_person: frozenset[frozenset[str]] = frozenset()
+
+    def levels(self) -> tuple[str, ...]:
+        """The levels this workflow declares (those with at least one of their verbs), in the engine's order."""
+        return tuple(level for level, verbs in LEVELS.items() if verbs & set(self.actions))
+
+    def may_combine(self, done: str, level: str) -> bool:
+        """May the person who performed level ``done`` also perform ``level`` on the same application?"""
+        return done == level or frozenset({done, level}) in self.same_person
 
 
 @dataclass(frozen=True)
@@ -202,6 +222,7 @@ class Service:
     due_soon_days: int
     workflow: Workflow
     outputs: tuple[OutputUse, ...]
+    payout: bool = False  # money goes out to the applicant (e.g. a relief-fund advance): every level kept apart
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -520,9 +541,38 @@ def _read_condition(r: _Reader, raw: Any, where: str, fields: dict[str, FieldSpe
     return Condition(name, values) if name else None
 
 
-def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec]) -> Workflow | None:
+def _read_same_person(r: _Reader, raw: Any, actions: dict[str, ActionSpec], payout: bool) -> frozenset[frozenset[str]]:
+    """``workflow.same_person = [["accept", "review"], …]``: pairs of declared levels one person may both perform.
+    A payout service may name none (its every level stays with a different person)."""
+    where = "workflow.same_person"
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        r.bad(where, "must be a list of pairs of levels, e.g. [[\"accept\", \"review\"]]")
+        return frozenset()
+    declared = {LEVEL_OF[v] for v in actions if v in LEVEL_OF}
+    pairs: set[frozenset[str]] = set()
+    for i, pair in enumerate(raw):
+        if (not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) for p in pair)
+                or pair[0] == pair[1]):
+            r.bad(f"{where}[{i}]", f"must be two different levels of {', '.join(LEVELS)}")
+            continue
+        for level in pair:
+            if level not in LEVELS:
+                r.bad(f"{where}[{i}]", f"unknown level {level!r}; the levels are {', '.join(LEVELS)}")
+            elif level not in declared:
+                r.bad(f"{where}[{i}]", f"the workflow has no {level!r} level")
+        pairs.add(frozenset(pair))
+    if payout and raw:
+        r.bad(where, "a service that pays money out (payout) keeps every level with a different person: "
+                     "same_person is not allowed")
+        return frozenset()
+    return frozenset(pairs)
+
+
+def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec], *, payout: bool = False) -> Workflow | None:
     t = r.keys(raw if raw is not None else {}, "workflow",
-               {"preset", "states", "actions", "auto_approve", "approve_first"})
+               {"preset", "states", "actions", "auto_approve", "approve_first", "same_person"})
     preset = t.get("preset", "standard")
     if preset != "none" and preset not in _PRESETS:
         r.bad("workflow.preset", f"unknown preset {preset!r}; one of {', '.join([*_PRESETS, 'none'])}")
@@ -598,13 +648,14 @@ def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec]) -> Workfl
             if s == "submitted" and auto_approve == Condition():
                 continue
             r.bad("workflow.states", f"no action leads out of {s!r}")
-    return Workflow(tuple(states), actions, auto_approve, approve_first)
+    same_person = _read_same_person(r, t.get("same_person"), actions, payout)
+    return Workflow(tuple(states), actions, auto_approve, approve_first, same_person)
 
 
 def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dict[str, Category]) -> Service | None:
     t = r.keys(raw, "", {"code", "version", "name", "summary", "category", "applicants", "listed", "keywords",
                          "guide", "form", "materials", "eligibility", "fee_fen", "time_limit_days", "due_soon_days",
-                         "workflow", "outputs"},
+                         "workflow", "outputs", "payout"},
                {"code", "version", "name", "summary", "category", "applicants", "time_limit_days", "fee_fen"})
     code = r.string(t.get("code"), "code")
     if code and not _CODE.fullmatch(code):
@@ -691,7 +742,9 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
             r.bad(where, f"unknown output {use_o.name!r} (registered: {', '.join(sorted(hooks.OUTPUTS)) or 'none'})")
         else:
             outputs.append(use_o)
-    workflow = _read_workflow(r, t.get("workflow"), by_name)
+    # Money out: declared with ``payout``; a form that asks for a bank account pays into it unless it says not
+    payout = r.boolean(t.get("payout"), "payout", any(f.type == "bank_account" for f in fields))
+    workflow = _read_workflow(r, t.get("workflow"), by_name, payout=payout)
     fee = r.integer(t.get("fee_fen"), "fee_fen", low=0, high=10**9, default=0)
     limit = r.integer(t.get("time_limit_days"), "time_limit_days", low=0, high=365, default=0)
     due_soon = r.integer(t.get("due_soon_days"), "due_soon_days", low=0, high=60, default=DEFAULT_DUE_SOON_DAYS)
@@ -702,7 +755,8 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
     return Service(code=code, version=version, digest=digest, path=path, name=name, summary=summary,
                    category=category, applicants=applicants, listed=listed, keywords=keywords, guide=guide,
                    fields=tuple(fields), materials=tuple(materials), eligibility=tuple(eligibility), fee_fen=fee,
-                   time_limit_days=limit, due_soon_days=due_soon, workflow=workflow, outputs=tuple(outputs))
+                   time_limit_days=limit, due_soon_days=due_soon, workflow=workflow, outputs=tuple(outputs),
+                   payout=payout)
 
 
 def _read_categories(directories: list[Path], problems: list[str]) -> dict[str, Category]:

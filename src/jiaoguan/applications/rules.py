@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from stdnum import luhn
 
-from jiaoguan.applications.catalogue import PERSONAL_TYPES, STATES, VERBS, FieldSpec, Service, date_bound, vehicle_kinds
+from jiaoguan.applications.catalogue import (
+    LEVEL_OF,
+    LEVELS,
+    PERSONAL_TYPES,
+    STATES,
+    VERBS,
+    FieldSpec,
+    Service,
+    date_bound,
+    vehicle_kinds,
+)
 from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH
 from jiaoguan.applications.models import OPEN_STATES
 from jiaoguan.core import clock, identifiers, workdays
-from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core.errors import InvalidInput, Refusal
 from jiaoguan.core.states import StateMachine
 
 MAX_VALUE_CHARS = 2000
@@ -336,14 +346,54 @@ def actions_workable(service: Service, *, status: str, post_review_pending: bool
             and not (v in ("approve", "reject") and post_review_pending)]
 
 
+# --- Separation of duties: one rule for every step ------------------------------------------------------------------
+#
+# The levels are catalogue.LEVELS (受理 accept, 审核 review, 审批 approve). Whoever performed one level of an
+# application may not perform another level of it, unless the service's declaration names that pair in
+# ``workflow.same_person`` (a payout service may not). ``performed`` maps each level to the member of staff who
+# performed it on this application (Application.accepted_by / reviewed_by / approved_by; None: nobody, or the
+# system).
+
+LEVEL_TEXTS: dict[str, tuple[str, str]] = {"accept": ("受理", "acceptance"), "review": ("审核", "review"),
+                                           "approve": ("审批", "approval")}
+SEPARATION_OF_DUTIES = "applications.separation_of_duties"
+
+
+def duty_conflict(service: Service, verb: str, *, actor_id: int | None,
+                  performed: Mapping[str, int | None]) -> str | None:
+    """The level this member of staff already performed on the application that ``verb``'s level must be kept
+    apart from (so they may not take ``verb``), or None. Verbs of no level (send_back) and the system are free."""
+    level = LEVEL_OF.get(verb)
+    if level is None or actor_id is None:
+        return None
+    for done in LEVELS:
+        if performed.get(done) == actor_id and not service.workflow.may_combine(done, level):
+            return done
+    return None
+
+
+def duty_refusal(done: str, verb: str) -> Refusal:
+    """What the engine says to someone who performed level ``done`` and tries ``verb`` (of another level)."""
+    level = LEVEL_OF[verb]
+    first, second = sorted((done, level), key=list(LEVELS).index)
+    zh_done, en_done = LEVEL_TEXTS[done]
+    (zh1, en1), (zh2, en2) = LEVEL_TEXTS[first], LEVEL_TEXTS[second]
+    zh_level, en_level = LEVEL_TEXTS[level]
+    return Refusal(SEPARATION_OF_DUTIES,
+                   f"您已办理该申请的{zh_done}环节。{zh1}与{zh2}须由不同人员办理，请交由其他人员{zh_level}",
+                   f"You did the {en_done} of this application. {en1.capitalize()} and {en2} must be done by "
+                   f"different people, so someone else has to do the {en_level}")
+
+
 def action_block(service: Service, verb: str, *, status: str, post_review_pending: bool, role: str,
                  actor_id: int | None, applicant_id: int | None, holder_id: int | None,
-                 accepted_by_id: int | None) -> str | None:
+                 performed: Mapping[str, int | None]) -> str | None:
     """Why a member of staff may not take ``verb`` on an application now, or None — the checks of
     services.application_act, in its order: the service has no such step ("applications.action_not_offered"),
     the role may not take it ("core.forbidden"), it is their own application ("applications.own_application"),
-    the state does not allow it ("applications.state_changed"), someone else holds the claim
-    ("applications.claimed"), they accepted it and may not decide it ("applications.separation_of_duties")."""
+    the state does not allow it ("applications.state_changed"), they performed another level of it and the
+    service keeps the two apart ("applications.separation_of_duties": duty_conflict), someone else holds the
+    claim ("applications.claimed")."""
     spec = service.action(verb)
     if spec is None:
         return "applications.action_not_offered"
@@ -354,10 +404,10 @@ def action_block(service: Service, verb: str, *, status: str, post_review_pendin
     if (status not in spec.from_states or not APPLICATION.allows(status, spec.to)
             or verb not in actions_workable(service, status=status, post_review_pending=post_review_pending)):
         return "applications.state_changed"
+    if duty_conflict(service, verb, actor_id=actor_id, performed=performed) is not None:
+        return SEPARATION_OF_DUTIES
     if holder_id is not None and holder_id != actor_id:
         return "applications.claimed"
-    if verb in ("approve", "reject") and actor_id is not None and actor_id == accepted_by_id:
-        return "applications.separation_of_duties"
     return None
 
 

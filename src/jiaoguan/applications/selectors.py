@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from jiaoguan.applications import hooks, rules
-from jiaoguan.applications.catalogue import Service, Text, catalogue
+from jiaoguan.applications.catalogue import LEVEL_OF, LEVELS, Service, Text, catalogue
 from jiaoguan.applications.labels import DELIVERY_LABELS, STATUS_EN, STATUS_ZH
 from jiaoguan.applications.models import (
     DONE_STATES,
@@ -54,23 +54,43 @@ QUEUE_LABELS = {
 }
 
 
+# Who performed each level (catalogue.LEVELS) of an application: what rules.duty_conflict reads.
+PERFORMED_BY = {"accept": "accepted_by", "review": "reviewed_by", "approve": "approved_by"}
+
+
 def _nothing() -> Q:
     return Q(pk__in=[])
 
 
-def _stage_q(role: str, stage: str) -> Q:
-    groups: dict[frozenset[str], list[str]] = defaultdict(list)
+def performed(application: Application) -> dict[str, int | None]:
+    """level -> the member of staff who performed it on this application (None: nobody yet, or the system)."""
+    return {level: getattr(application, f"{column}_id") for level, column in PERFORMED_BY.items()}
+
+
+def _kept_apart(service: Service, stage: str) -> frozenset[str]:
+    """The levels whose performer may not take this stage's step on the same application (rules.duty_conflict,
+    as a queue filter)."""
+    level = LEVEL_OF[STAGE_VERBS[stage][0]]
+    return frozenset(done for done in LEVELS if not service.workflow.may_combine(done, level))
+
+
+def _stage_q(user, stage: str) -> Q:
+    """What this stage offers the user's role, without what separation of duties keeps from this user."""
+    groups: dict[tuple[frozenset[str], frozenset[str]], list[str]] = defaultdict(list)
     for service in catalogue().services.values():
         states: set[str] = set()
         for verb in STAGE_VERBS[stage]:
             action = service.action(verb)
-            if action is not None and role in action.allowed_roles():
+            if action is not None and user.role in action.allowed_roles():
                 states.update(action.from_states)
         if states:
-            groups[frozenset(states)].append(service.code)
+            groups[(frozenset(states), _kept_apart(service, stage))].append(service.code)
     q = _nothing()
-    for group, codes in groups.items():
-        q |= Q(service_code__in=sorted(codes), status__in=sorted(group))
+    for (group, apart), codes in groups.items():
+        part = Q(service_code__in=sorted(codes), status__in=sorted(group))
+        for level in sorted(apart):
+            part &= ~Q(**{PERFORMED_BY[level]: user})
+        q |= part
     if stage == "post_review":
         return q & Q(post_review_pending=True)
     return q & Q(post_review_pending=False)
@@ -80,7 +100,7 @@ def _mine(user) -> Q:
     """Everything some stage offers this user, not their own, not claimed by someone else."""
     q = _nothing()
     for stage in STAGE_VERBS:
-        q |= _stage_q(user.role, stage)
+        q |= _stage_q(user, stage)
     return q
 
 
@@ -94,9 +114,8 @@ def queue(*, user, name: str, service_code: str | None = None) -> QuerySet[Appli
     if name == "claimed":
         qs = qs.filter(claimed_by=user)
     elif name in STAGE_VERBS:
-        qs = qs.filter(_stage_q(user.role, name)).filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))
-        if name == "approval":
-            qs = qs.exclude(accepted_by=user)  # separation of duties: never offered what I accepted
+        # separation of duties: never offered a step of a level kept apart from one I performed
+        qs = qs.filter(_stage_q(user, name)).filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))
     elif name == "overdue":
         qs = qs.filter(_mine(user), status__in=STAFF_STATES, due_at__lt=now)
     else:  # due_soon, per service's own warning window
@@ -567,12 +586,33 @@ def action_block(*, application: Application, service: Service, verb: str, actor
     return rules.action_block(service, verb, status=application.status,
                               post_review_pending=application.post_review_pending, role=actor.role,
                               actor_id=actor.id, applicant_id=application.applicant_id,
-                              holder_id=application.claimed_by_id, accepted_by_id=application.accepted_by_id)
+                              holder_id=application.claimed_by_id, performed=performed(application))
+
+
+def duty_refusal(*, application: Application, service: Service, verb: str, actor: Actor) -> Refusal | None:
+    """The separation-of-duties refusal for ``verb`` (rules.duty_refusal of rules.duty_conflict), or None: what
+    services.application_act says, and what the console shows instead of a button it does not offer."""
+    done = rules.duty_conflict(service, verb, actor_id=actor.id, performed=performed(application))
+    return rules.duty_refusal(done, verb) if done is not None else None
+
+
+def duties_withheld(*, application: Application, service: Service, actor: Actor, order) -> list[Refusal]:
+    """Why steps (of ``order``) that the actor's role could take now are not offered to them: one refusal per
+    pair of levels kept apart (the console shows them where the buttons would be)."""
+    out: dict[str, Refusal] = {}
+    for verb in order:
+        if action_block(application=application, service=service, verb=verb, actor=actor) == \
+                rules.SEPARATION_OF_DUTIES:
+            refusal = duty_refusal(application=application, service=service, verb=verb, actor=actor)
+            if refusal is not None:
+                out.setdefault(refusal.zh, refusal)
+    return list(out.values())
 
 
 # The blocks a page still offers the step under: the engine refuses with its own message, which the page shows
-# (someone else's claim is shown beside the claim button; the acceptor is told they may not decide).
-OFFERED_DESPITE = frozenset({"applications.claimed", "applications.separation_of_duties"})
+# (someone else's claim is shown beside the claim button). Separation of duties is not one of them: a person
+# who may not take a step is not offered it (duties_withheld says why).
+OFFERED_DESPITE = frozenset({"applications.claimed"})
 
 
 def actions_offered(*, application: Application, service: Service, actor: Actor, order) -> list[str]:

@@ -14,12 +14,14 @@ The life cycle is declared once, as data: ``rules.APPLICATION`` (a core.states.S
 of catalogue.VERBS and the applicant's steps, rules.APPLICANT_STEPS); the pages ask it what to offer.
 
 Every transition locks the application row (``SELECT … FOR UPDATE``; SQLite: BEGIN IMMEDIATE), then checks
-status, permission, claim and separation of duties, then writes the new status, an ApplicationEvent (the
+status, permission, separation of duties and claim, then writes the new status, an ApplicationEvent (the
 history) and an audit row, and notifies the applicant. A second member of staff acting on the same application
 at the same moment waits for the lock and then finds the status moved on: 409 ``applications.state_changed``.
 
-Separation of duties: the member of staff who accepted an application may not decide it (approve/reject);
-nobody may act as staff on an application they made themselves.
+Separation of duties (one rule, rules.duty_conflict, consulted by every step): a member of staff who performed
+one level of an application (受理 accept/refuse, 审核 review/confirm/revoke, 审批 approve/reject) may not perform
+another level of it, unless the service's declaration allows that pair (``workflow.same_person``; never for a
+service that pays money out). Nobody may act as staff on an application they made themselves.
 
 Time limits (``Service.time_limit_days`` working days, core.workdays calendar) start at acceptance and end at
 the end of the last working day (``due_at``). Sent back after acceptance, the clock stops: the working days left
@@ -514,13 +516,12 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
                            f"The application is {STATUS_EN[app.status].lower()}, so “{en}” is not possible "
                            "(someone may have dealt with it already)",
                            field="action")
+        if block == rules.SEPARATION_OF_DUTIES:
+            refusal = selectors.duty_refusal(application=app, service=service, verb=verb, actor=actor)
+            assert refusal is not None  # the same rule (rules.duty_conflict) said no
+            raise Forbidden(refusal.code, refusal.zh, refusal.en)
         if block == "applications.claimed":
             raise _held_by(app)
-        if block == "applications.separation_of_duties":
-            raise Forbidden("applications.separation_of_duties",
-                            "您是该申请的受理人。受理与审批须由不同人员办理，请交由其他审批人员决定",
-                            "You accepted this application. Acceptance and approval must be done by different "
-                            "people, so another approver has to decide it")
         old = _state(app)
         before = app.status
         now = clock.now()
@@ -586,12 +587,13 @@ def application_review(*, application_id: int, actor: Actor, comment: str = "") 
 
 
 def application_approve(*, application_id: int, actor: Actor, comment: str = "") -> Application:
-    """批准 (never by the acceptor): the service's outputs run in the same transaction."""
+    """批准 (never by whoever accepted or reviewed it, unless the service allows): the outputs run in the same
+    transaction."""
     return _step("approve", application_id=application_id, actor=actor, comment=comment)
 
 
 def application_reject(*, application_id: int, actor: Actor, comment: str) -> Application:
-    """不予批准 (never by the acceptor; a reason is required)."""
+    """不予批准 (never by whoever accepted or reviewed it, unless the service allows; a reason is required)."""
     return _step("reject", application_id=application_id, actor=actor, comment=comment)
 
 

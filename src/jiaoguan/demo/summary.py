@@ -38,6 +38,9 @@ def _citizen_logins() -> list[tuple[str, str, str]]:
 
 STAFF = (
     ("窗口民警 window clerk", "clerk01", "/console/", "查询人员、受理申请、预约管理 / find persons, accept applications, bookings"),
+    ("审核民警 reviewer (a clerk)", "reviewer01", "/console/",
+     "审核申请（救助基金：受理、审核、审批须由三人办理）/ review applications (relief fund: accept, review and approve "
+     "are three different people)"),
     ("审批民警 approver", "approver01", "/console/", "审批申请、审核申诉 / approve applications, review disputes"),
     ("审计员 auditor", "auditor01", "/console/", "谁查阅了谁 / who looked at whom"),
     ("管理员 administrator", "admin01", "/console/ (/admin/)", "创建民警账户 / creates staff accounts"),

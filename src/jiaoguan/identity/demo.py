@@ -20,6 +20,9 @@ CITIZEN_PHONE = "13800138000"
 
 DEMO_STAFF = (
     (Role.CLERK, "clerk01", "窗口民警 王明", "窗口民警：查询人员、查看并解除遮蔽 Window clerk: find persons, unmask"),
+    # a second clerk who reviews (审核): separation of duties keeps acceptance, review and approval of a relief-fund
+    # application with three different people, so the demo has three to walk it
+    (Role.CLERK, "reviewer01", "审核民警 张伟", "审核民警（窗口民警岗位）：审核申请 Reviewer (a clerk): reviews applications"),
     (Role.APPROVER, "approver01", "审批民警 李华", "审批民警 Approver"),
     (Role.AUDITOR, "auditor01", "审计员 陈静", "审计员：查看谁查阅了谁 Auditor: who looked at whom"),
     (Role.ADMIN, "admin01", "管理员 赵强", "管理员：创建民警账户 Administrator: creates staff accounts"),

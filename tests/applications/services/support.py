@@ -70,6 +70,24 @@ def submit(user, service: str, data: dict, uploads: dict[str, bytes] | None = No
     return services.application_submit(user=user, application_id=app.pk)
 
 
+def relief_form(**over) -> dict:
+    """A relief-fund form: a ¥15,000 rescue advance asked for by the victim's spouse."""
+    from tests.factories import unique_id_number
+
+    data = {"applicant_relation": "spouse", "victim_name": "张伟", "victim_id_number": unique_id_number(),
+            "accident_reference": "SZ2026-000123", "accident_date": "2026-11-10", "kind": "rescue_advance",
+            "amount_fen": "1500000", "hospital": "深圳市人民医院", "bank_name": "中国工商银行", "account_holder": "王小明",
+            "bank_account": "6222020200112233445", "contact_phone": "13912345678"}
+    data.update(over)
+    return data
+
+
+def relief_application(user=None) -> Application:
+    """A submitted relief-fund application (relief_form, with the bills and the proof of relationship)."""
+    user = user or citizen()
+    return submit(user, "relief_fund", relief_form(), {"medical_bills": PDF, "relationship_proof": PDF})
+
+
 def approve_standard(app, clerk=None, approver=None) -> Application:
     clerk, approver = clerk or staff("clerk"), approver or staff("approver")
     services.application_accept(application_id=app.pk, actor=actor(clerk))

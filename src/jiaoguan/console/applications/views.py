@@ -168,7 +168,8 @@ class ActForm(forms.Form):
 
 def _offered(app: Application, service, actor) -> list[dict]:
     """The steps this member of staff may take now (selectors.actions_offered: the engine's own checks). Someone
-    else's claim and separation of duties stay with the engine, which refuses with its message."""
+    else's claim stays with the engine, which refuses with its message; a step separation of duties keeps from
+    them is not offered (``duties``: why)."""
     if service is None:
         return []
     out = []
@@ -259,7 +260,10 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
         "claim_why": pair(rules.CLAIM_TEXTS[claim]) if claim in rules.CLAIM_TEXTS and not claimed_by_other else "",
         "can_force_release": claimed_by_other and force is None,
         "force_release_why": pair(rules.CLAIM_TEXTS[force]) if claimed_by_other and force in rules.CLAIM_TEXTS else "",
-        "i_accepted": app.accepted_by_id == user.pk and any(o["verb"] in ("approve", "reject") for o in offered),
+        # separation of duties: the steps not offered to this person, and why (the engine's own refusals)
+        "duties": [r.message() for r in selectors.duties_withheld(application=app, service=service,
+                                                                   actor=actor_of(request), order=VERB_TITLES)]
+        if service is not None else [],
         "own": app.applicant_id == user.pk,
     }
     response = render(request, "console/applications/detail.html", context, status=status)
@@ -318,7 +322,7 @@ def release(request: HttpRequest, application_id: int) -> HttpResponse:
 @staff_required("application.view")
 @require_POST
 def act(request: HttpRequest, application_id: int) -> HttpResponse:
-    """Take one step. The engine's refusal (separation of duties, someone else acted first: 409, a missing
+    """Take one step. The engine's refusal (separation of duties: 403, someone else acted first: 409, a missing
     reason) is shown on the application's page with what was typed kept."""
     form = ActForm(request.POST)
     if not form.is_valid():
