@@ -191,7 +191,7 @@ def logout(request):
     user = current_user(request)
     if getattr(request, "auth_method", "") == "bearer":
         token = request.headers.get("Authorization", "").partition(" ")[2].strip()
-        services.token_revoke(user=user, token=token)
+        services.token_revoke(user=user, token=token, ip=client_ip(request))
     else:
         django_logout(request)
     return {"ok": True, "message": _pick(request, "已退出登录", "Logged out")}
