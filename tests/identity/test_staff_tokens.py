@@ -237,3 +237,18 @@ def test_saving_the_account_without_a_new_password_keeps_tokens(clerk):
     user.display_name = "窗口 王明明"
     user.save()
     assert services.user_for_token(token).pk == clerk.pk
+
+
+def test_the_migration_stamps_live_tokens_as_the_service_does(clerk):
+    """identity.0005 gives tokens issued before it the stamp of the password now, so they keep working; a token
+    without a stamp never works."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("jiaoguan.identity.migrations.0005_apitoken_password_stamp")
+    token = services.token_issue(user=clerk)
+    ApiToken.objects.update(password_stamp="")
+    assert services.user_for_token(token) is None
+    migration.stamp_live_tokens(apps, None)
+    assert services.user_for_token(token).pk == clerk.pk
