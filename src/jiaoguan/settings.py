@@ -185,7 +185,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "portal:login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env_int("JIAOGUAN_SESSION_AGE", 60 * 60 * 8)
+SESSION_COOKIE_AGE = env_int("JIAOGUAN_SESSION_AGE", 60 * 60 * 8)  # also a staff member's API token lifetime
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
@@ -251,7 +251,8 @@ JIAOGUAN_BIND_RATE_PER_USER = env("JIAOGUAN_BIND_RATE_PER_USER", "10/h")
 # Vehicle binding (DOMAIN §1).
 JIAOGUAN_MAX_OTHER_VEHICLES = env_int("JIAOGUAN_MAX_OTHER_VEHICLES", 2)
 JIAOGUAN_MAX_USERS_PER_VEHICLE = env_int("JIAOGUAN_MAX_USERS_PER_VEHICLE", 3)
-# Bearer tokens for apps.
+# Bearer tokens for apps: a citizen's or an enterprise's lasts this many days; a staff member's no longer than a
+# console session, SESSION_COOKIE_AGE above (the one setting for both: identity.rules.token_ends_at).
 JIAOGUAN_TOKEN_TTL_DAYS = env_int("JIAOGUAN_TOKEN_TTL_DAYS", 30)
 
 # SMS delivery: "console" (development: writes var/sms-outbox.log and keeps the last messages in memory) or

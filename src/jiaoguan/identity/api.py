@@ -164,7 +164,11 @@ def register(request, payload: RegisterIn):
 
 
 @router.post("auth/login", auth=None, response={200: LoginOut, **ERRORS},
-             summary="Log in by password or SMS code; mode session (browser) or token (apps)")
+             summary="Log in by password or SMS code; mode session (browser) or token (apps)",
+             description="A token is returned once; only its hash is kept. A citizen's or an enterprise's token "
+                         "lasts JIAOGUAN_TOKEN_TTL_DAYS (30 days); a staff member's no longer than a console "
+                         "session (JIAOGUAN_SESSION_AGE, 8 hours). It stops working (401) once revoked (auth/logout, "
+                         "or in the console), when the account is disabled or when its password changes.")
 def login(request, payload: LoginIn):
     if payload.mode == "session" and check_csrf(request) is not None:
         raise csrf_failed()
@@ -191,7 +195,7 @@ def logout(request):
     user = current_user(request)
     if getattr(request, "auth_method", "") == "bearer":
         token = request.headers.get("Authorization", "").partition(" ")[2].strip()
-        services.token_revoke(user=user, token=token)
+        services.token_revoke(user=user, token=token, ip=client_ip(request))
     else:
         django_logout(request)
     return {"ok": True, "message": _pick(request, "已退出登录", "Logged out")}

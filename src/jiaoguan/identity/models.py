@@ -102,7 +102,9 @@ class SmsCode(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for apps. Only a SHA-256 of the token is stored."""
+    """A bearer token for apps. Only a SHA-256 of the token is stored. It works until ``expires_at`` (a staff
+    member's no longer than a console session: identity.rules.token_ends_at), until it is revoked, and while the
+    account is active and its password is the one it was issued under (``password_stamp``)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
@@ -111,6 +113,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    password_stamp = models.CharField(max_length=64, blank=True,
+                                      help_text="identity.hashes.password_stamp of the password it was issued under")
 
 
 class VehicleBinding(models.Model):

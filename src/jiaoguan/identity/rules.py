@@ -6,7 +6,9 @@
 - whether an account's phone is the person's phone on file (预留手机号);
 - which vehicles may be bound by someone who does not own them (DOMAIN §1);
 - the life cycle of a binding (the allowed moves) and whether a binding still stands after the registry changed;
-- the shape of staff usernames.
+- the shape of staff usernames;
+- how long a bearer token lives (a staff member's no longer than a console session) and whose tokens an
+  account may see and revoke.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.identifiers import validate_phone  # pure: a format check, no database
 from jiaoguan.core.states import StateMachine
+from jiaoguan.identity.roles import PUBLIC_ROLES, STAFF_ROLES
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -173,3 +176,32 @@ def staff_username_ok(username: str) -> bool:
     """3–32 characters, starting with a letter: letters, digits, _ . -. Starting with a letter keeps a username
     from ever looking like a phone number, so a login name is never ambiguous."""
     return bool(_USERNAME.match(username or ""))
+
+
+# --- bearer tokens ------------------------------------------------------------------------------------------------
+
+# A token's last use is written at most this often (not on every call), so "last used" is this precise.
+TOKEN_USE_NOTED_EVERY = dt.timedelta(minutes=5)
+
+
+def token_ends_at(*, role: str, created_at: dt.datetime, expires_at: dt.datetime | None, session_seconds: int,
+                  public_days: int) -> dt.datetime:
+    """When a bearer token of an account of ``role``, issued at ``created_at``, stops working.
+
+    A citizen's or an enterprise's lives ``public_days`` (JIAOGUAN_TOKEN_TTL_DAYS); any other account's (staff,
+    and a role this code does not know: fail short) no longer than a console session, ``session_seconds``
+    (SESSION_COOKIE_AGE, the one setting for both). The stored ``expires_at`` can only shorten this, so a token
+    issued under a longer setting, or before the account became staff, ends by the rule of today."""
+    if role in PUBLIC_ROLES:
+        limit = created_at + dt.timedelta(days=public_days)
+    else:
+        limit = created_at + dt.timedelta(seconds=session_seconds)
+    return limit if expires_at is None else min(limit, expires_at)
+
+
+def token_manageable(*, viewer_id: int, viewer_may_manage_staff: bool, holder_id: int, holder_role: str) -> bool:
+    """May this account see and revoke the tokens of that one? Its own always; a staff member's when it may
+    manage staff (roles "staff.manage": an administrator); nobody else's (a citizen's tokens are the citizen's)."""
+    if viewer_id == holder_id:
+        return True
+    return viewer_may_manage_staff and holder_role in STAFF_ROLES

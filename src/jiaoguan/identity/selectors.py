@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.crypto import constant_time_compare
+
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.i18n import Bi
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_id_number, mask_name
 from jiaoguan.identity import rules
-from jiaoguan.identity.hashes import phone_hash, token_digest
+from jiaoguan.identity.hashes import password_stamp, phone_hash, token_digest
 from jiaoguan.identity.models import ApiToken, User, VehicleBinding
-from jiaoguan.identity.roles import STAFF_ROLES, Role
+from jiaoguan.identity.roles import STAFF_ROLES, Role, has_permission
 from jiaoguan.registry import selectors as registry
 
 
@@ -236,8 +239,74 @@ def user_by_phone(*, phone: str) -> User | None:
 def token_expires_at(*, token: str) -> dt.datetime | None:
     """When a (live) bearer token expires, or None."""
     digest = token_digest(str(token or ""))
-    return (ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
-            .values_list("expires_at", flat=True).first())
+    row = ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True).select_related("user").first()
+    if row is None:
+        return None
+    return token_ends_at(role=row.user.role, created_at=row.created_at, expires_at=row.expires_at)
+
+
+def token_ends_at(*, role: str, created_at: dt.datetime, expires_at: dt.datetime | None = None) -> dt.datetime:
+    """When a token of an account of ``role`` issued at ``created_at`` stops working (rules.token_ends_at with
+    the settings: a staff member's after one console session, SESSION_COOKIE_AGE; a citizen's after
+    JIAOGUAN_TOKEN_TTL_DAYS)."""
+    return rules.token_ends_at(role=role, created_at=created_at, expires_at=expires_at,
+                               session_seconds=settings.SESSION_COOKIE_AGE,
+                               public_days=settings.JIAOGUAN_TOKEN_TTL_DAYS)
+
+
+def token_works(*, row: ApiToken, now: dt.datetime) -> bool:
+    """Does this token (its ``user`` joined) still let its holder in at ``now``? Not revoked, before its end
+    (token_ends_at), the account active and its password the one the token was issued under."""
+    user = row.user
+    return (row.revoked_at is None and user.is_active
+            and now < token_ends_at(role=user.role, created_at=row.created_at, expires_at=row.expires_at)
+            and constant_time_compare(row.password_stamp, password_stamp(user.password)))
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A live bearer token as the console lists it: never the token itself (only its hash is stored)."""
+
+    id: int
+    holder_id: int
+    holder_username: str
+    holder_name: str
+    label: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime  # when it stops working (rules.token_ends_at)
+
+
+def token_holder_visible(*, viewer: User, holder_id: int) -> User | None:
+    """The account whose tokens ``viewer`` may see and revoke (rules.token_manageable: their own; an
+    administrator, any staff member's), or None — also for an unknown id (the page's 404)."""
+    holder = viewer if holder_id == viewer.pk else User.objects.filter(pk=holder_id).first()
+    if holder is None or not rules.token_manageable(
+            viewer_id=viewer.pk, viewer_may_manage_staff=has_permission(viewer, "staff.manage"),
+            holder_id=holder.pk, holder_role=holder.role):
+        return None
+    return holder
+
+
+def live_tokens(*, holders=None, exclude_holder: int | None = None, now: dt.datetime) -> list[TokenRow]:
+    """Tokens not revoked and not yet ended, newest first: of the accounts ``holders`` (User rows) or, when None,
+    of every staff account (an administrator's overview), optionally leaving out one account."""
+    rows = ApiToken.objects.filter(revoked_at__isnull=True, expires_at__gt=now).select_related("user")
+    if holders is None:
+        rows = rows.filter(user__role__in=STAFF_ROLES)
+    else:
+        rows = rows.filter(user__in=list(holders))
+    if exclude_holder is not None:
+        rows = rows.exclude(user_id=exclude_holder)
+    out = []
+    for t in rows.order_by("-created_at", "-pk"):
+        if not token_works(row=t, now=now):
+            continue
+        ends = token_ends_at(role=t.user.role, created_at=t.created_at, expires_at=t.expires_at)
+        out.append(TokenRow(id=t.pk, holder_id=t.user_id, holder_username=t.user.username,
+                            holder_name=t.user.display_name or t.user.username, label=t.label,
+                            created_at=t.created_at, last_used_at=t.last_used_at, expires_at=ends))
+    return out
 
 
 def user_display_name(*, user: User) -> str:

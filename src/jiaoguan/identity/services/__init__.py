@@ -40,7 +40,7 @@ from jiaoguan.identity.services.staff import (
     staff_create,
     staff_set_active,
 )
-from jiaoguan.identity.services.tokens import token_issue, token_revoke, user_for_token
+from jiaoguan.identity.services.tokens import token_issue, token_revoke, token_revoke_by_id, user_for_token
 
 __all__ = [
     "account_phone_change",
@@ -60,5 +60,6 @@ __all__ = [
     "staff_set_active",
     "token_issue",
     "token_revoke",
+    "token_revoke_by_id",
     "user_for_token",
 ]

@@ -1,42 +1,87 @@
-"""API bearer tokens: issue, revoke, look up."""
+"""API bearer tokens: issue, revoke, look up.
+
+A token works until the earliest of: its end (identity.rules.token_ends_at: a staff member's no longer than a
+console session, SESSION_COOKIE_AGE; a citizen's or an enterprise's JIAOGUAN_TOKEN_TTL_DAYS), its revocation,
+the account being disabled, or the account's password changing (the token's ``password_stamp``). Every
+revocation of one token is audited ("token.revoke"); the bulk revocations of a password reset, a phone change
+or a disabled staff account are counted in that change's own audit row.
+"""
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
-from django.conf import settings
 from django.db import transaction
 
 from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import not_found
-from jiaoguan.identity.hashes import token_digest
+from jiaoguan.core.locks import lock_row
+from jiaoguan.identity import rules
+from jiaoguan.identity.hashes import password_stamp, token_digest
 from jiaoguan.identity.models import ApiToken, User
+from jiaoguan.identity.roles import has_permission
+from jiaoguan.identity.selectors import token_ends_at, token_works
 from jiaoguan.identity.services._common import _disabled, _plain
 
 TOKEN_PREFIX = "jgt_"
 
 
+def _token_not_found():
+    return not_found("令牌", "token")
+
+
+def _revoked_audit(*, actor: Actor, row: ApiToken, via: str) -> None:
+    audit_record(actor=actor, action="token.revoke", obj=row, subject_person_id=row.user.person_id,
+                 old={"revoked": False},
+                 new={"revoked": True, "holder_id": row.user_id, "label": row.label, "via": via})
+
+
 # --- API tokens -------------------------------------------------------------------------------------------------
 
 def token_issue(*, user: User, label: str = "") -> str:
-    """A bearer token for an app: returned once, stored as a SHA-256, valid JIAOGUAN_TOKEN_TTL_DAYS."""
+    """A bearer token for an app: returned once, stored as a SHA-256, valid until rules.token_ends_at (a staff
+    member's for one console session, a citizen's JIAOGUAN_TOKEN_TTL_DAYS) and while the password stays."""
     if not user.is_active:
         raise _disabled()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     with transaction.atomic():
         ApiToken.objects.create(user=user, token_hash=token_digest(token), label=_plain(label, limit=60),
-                                created_at=now, expires_at=now + dt.timedelta(days=settings.JIAOGUAN_TOKEN_TTL_DAYS))
+                                created_at=now, expires_at=token_ends_at(role=user.role, created_at=now),
+                                password_stamp=password_stamp(user.password))
     return token
 
 
-def token_revoke(*, user: User, token: str) -> None:
-    """Revoke one of the user's own tokens (404 for anyone else's or an unknown one)."""
+def token_revoke(*, user: User, token: str, ip: str = "") -> None:
+    """Revoke one of the user's own tokens by its value (logging out of an app); 404 for anyone else's or an
+    unknown one. Audited."""
     with transaction.atomic():
-        done = ApiToken.objects.filter(user=user, token_hash=token_digest(str(token or "")),
-                                       revoked_at__isnull=True).update(revoked_at=clock.now())
-    if not done:
-        raise not_found("令牌", "token")
+        pk = (ApiToken.objects.filter(user=user, token_hash=token_digest(str(token or "")), revoked_at__isnull=True)
+              .values_list("pk", flat=True).first())
+        row = lock_row(ApiToken, pk, related=("user",)) if pk is not None else None
+        if row is None or row.revoked_at is not None:
+            raise _token_not_found()
+        row.revoked_at = clock.now()
+        row.save(update_fields=["revoked_at"])
+        _revoked_audit(actor=Actor.of(user, ip), row=row, via="logout")
+
+
+def token_revoke_by_id(*, actor: User, token_id: int, ip: str = "") -> ApiToken:
+    """Revoke a token listed in the console: the actor's own, or (an administrator: "staff.manage") a staff
+    member's. Any other token, or an unknown id, is a 404 (the same answer, so ids cannot be probed). Revoking a
+    token already revoked changes nothing. The next API call with the token is a 401. Audited."""
+    with transaction.atomic():
+        row = lock_row(ApiToken, token_id, related=("user",))
+        if row is None or not rules.token_manageable(
+                viewer_id=actor.pk, viewer_may_manage_staff=has_permission(actor, "staff.manage"),
+                holder_id=row.user_id, holder_role=row.user.role):
+            raise _token_not_found()
+        if row.revoked_at is not None:
+            return row
+        row.revoked_at = clock.now()
+        row.save(update_fields=["revoked_at"])
+        _revoked_audit(actor=Actor.of(actor, ip), row=row, via="console")
+    return row
 
 
 def user_for_token(token: str) -> User | None:
@@ -46,8 +91,8 @@ def user_for_token(token: str) -> User | None:
     now = clock.now()
     row = (ApiToken.objects.select_related("user", "user__person")
            .filter(token_hash=token_digest(token), revoked_at__isnull=True, expires_at__gt=now).first())
-    if row is None or not row.user.is_active:
+    if row is None or not token_works(row=row, now=now):
         return None
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
+    if row.last_used_at is None or now - row.last_used_at > rules.TOKEN_USE_NOTED_EVERY:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
