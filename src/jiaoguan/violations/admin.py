@@ -5,7 +5,6 @@ from django.contrib import admin
 
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.violations import rules, signing
-
 from jiaoguan.violations.models import (
     Device,
     Dispute,

@@ -105,14 +105,13 @@ def scope_of(device: Device) -> rules.DeviceScope:
 def device_scope_require(*, device: Device, endpoint: str | None = None, code: str | None = None,
                          place: str | None = None) -> None:
     """403 ``violations.device_scope`` (logged) unless the device's scope allows this endpoint, code and place."""
-    refusal = rules.device_scope_refusal(scope_of(device), endpoint=endpoint, code=code, place=place,
-                                         city_names=tuple(conf.get("CITY_NAMES")))
-    if refusal is None:
-        return
-    log.warning("device %s (%s, %s) refused outside its scope: endpoint=%s code=%s place=%s",
-                device.key_id, device.pk, device.kind, endpoint, code, place)
-    raise Forbidden(refusal.code, refusal.zh, refusal.en,
-                    field="endpoint" if endpoint is not None else "code" if code is not None else "place")
+    scope, city = scope_of(device), tuple(conf.get("CITY_NAMES"))
+    for field, asked in (("endpoint", {"endpoint": endpoint}), ("code", {"code": code}), ("place", {"place": place})):
+        refusal = rules.device_scope_refusal(scope, city_names=city, **asked)
+        if refusal is not None:
+            log.warning("device %s (%s, %s) refused outside its scope: endpoint=%s code=%s place=%s",
+                        device.key_id, device.pk, device.kind, endpoint, code, place)
+            raise Forbidden(refusal.code, refusal.zh, refusal.en, field=field)
 
 
 def _lookup(key_id: str) -> tuple[Device, str] | None:
