@@ -18,7 +18,7 @@ from jiaoguan.violations import rules, signing
 from jiaoguan.violations.models import Device, DeviceNonce, Violation
 from tests.eastern.conftest import MANAGER, make_area
 from tests.factories import make_person, make_vehicle
-from tests.violations.conftest import JPEG, b64, camera, signed
+from tests.violations.conftest import JPEG, b64, signed
 
 URL = "/api/v1/devices/violations"
 SCOPE = "violations.device_scope"

@@ -5,7 +5,8 @@ Devices (signed, see violations/signing.py):
     POST /api/v1/devices/violations/batch   {"records": [...]} (≤ MAX_BATCH) -> 200, a result per record
   A record: {"record_id", "plate", "plate_type", "code", "place", "occurred_at" (ISO 8601 with zone),
   "photos": [base64 JPEG/PNG, ≤ MAX_PHOTOS, each ≤ MAX_PHOTO_BYTES decoded]}. Evidence travels inside the
-  signed JSON, so the signature covers it too.
+  signed JSON, so the signature covers it too. A device's key is scoped (signing.py): an endpoint, a code or a
+  place outside its scope is a 403 ``violations.device_scope`` (in a batch: that record's error in ``results``).
 Citizens (session or bearer):
     GET  /api/v1/me/violations              own vehicles' and bound vehicles' (after the binding) violations
     GET  /api/v1/me/violations/{id}         one, with evidence and whether/why it can be handled online
