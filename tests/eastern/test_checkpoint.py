@@ -129,6 +129,13 @@ def test_signature_and_device_checks(client, day, checkpoint, clock):
     device.device = device
     device.device_id = device.pk
     device.plain_secret = secret
+    r = signed(client, device, body)  # its key's scope lacks the checkpoint endpoint (violations.signing)
+    assert r.status_code == 403 and r.json()["code"] == "violations.device_scope"
+    # a key scoped for the endpoint but mapped to no checkpoint
+    device, secret = signing.device_create(name="未绑定卡口", kind="checkpoint")
+    device.device = device
+    device.device_id = device.pk
+    device.plain_secret = secret
     r = signed(client, device, body)
     assert r.status_code == 403 and r.json()["code"] == "eastern.not_a_checkpoint"
     assert Passage.objects.count() == 0

@@ -206,7 +206,8 @@ def _parse_json(body: bytes, model: type[pydantic.BaseModel], *, app: str):
              summary="A checkpoint camera asks whether a car may enter (signed like the violations devices)")
 def checkpoint(request):
     with transaction.atomic():
-        device = signing.device_authenticate(headers=request.headers, body=request.body)
+        device = signing.device_authenticate(headers=request.headers, body=request.body,
+                                             endpoint=signing.ENDPOINT_CHECKPOINT)
         rec = _parse_json(request.body, CheckpointIn, app="eastern")
         photos = photos_decode(rec.photos)
         result = services.checkpoint_pass(device=device, record_id=rec.record_id, plate=rec.plate,

@@ -197,7 +197,10 @@ def checkpoint_create(*, area: Area, name: str, actor: Actor) -> tuple[Checkpoin
         raise InvalidInput("eastern.name", "请填写卡口名称（不超过80字）", "Give the checkpoint's name (at most 80 characters)",
                            field="name")
     with transaction.atomic():
-        device, secret = signing.device_create(name=name, place=f"{area.name_zh}·{name}"[:120])
+        # scoped: the checkpoint endpoint, the booking code, violations placed in this area only
+        device, secret = signing.device_create(name=name, place=f"{area.name_zh}·{name}"[:120],
+                                               kind="checkpoint", area=area.name_zh,
+                                               codes=[conf.get("VIOLATION_CODE")])
         cp = Checkpoint.objects.create(device=device, area=area, name=name, created_at=clock.now())
         audit_record(actor=actor, action="eastern.checkpoint_create", obj=cp,
                      new={"area": area.code, "name": name, "key_id": device.key_id})

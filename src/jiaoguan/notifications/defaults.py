@@ -373,6 +373,21 @@ TEMPLATES += (
                 "warning only: no fine and no points. Please drive safely.",
     ),
     DefaultTemplate(
+        code="violation.waiver_withdrawn",
+        description="首违免罚撤回：此前已有违法记录（车主与绑定用户） First-violation waiver withdrawn: an earlier "
+                    "violation was recorded (owner and bound users)",
+        params=("plate", "when", "place", "what_zh", "what_en", "earlier", "fine", "points"),
+        subject_zh="首违免罚已撤回",
+        subject_en="First-violation waiver withdrawn",
+        body_zh="机动车{plate}于{when}在{place}的交通违法（{what_zh}）曾按首违免罚予以警告。因补录了该车在此之前"
+                "（{earlier}）的交通违法记录，该违法不是首次违法，首违免罚已撤回，恢复为未处理：罚款{fine}，记{points}分。"
+                "请登录交管网上服务查看并处理。",
+        body_en="The violation of vehicle {plate} on {when} at {place} ({what_en}) was let off with a warning as a "
+                "first violation. An earlier violation of the vehicle ({earlier}) has since been recorded, so it was "
+                "not the first: the waiver is withdrawn and it is open again, fine {fine}, {points} point(s). "
+                "Log in to Jiaoguan to see and handle it.",
+    ),
+    DefaultTemplate(
         code="decision.issued",
         description="处罚决定书已作出（驾驶证持有人） Penalty decision issued (licence holder)",
         params=("number", "plate", "what_zh", "what_en", "fine", "points", "due", "percent"),

@@ -5,7 +5,8 @@ Devices (signed, see violations/signing.py):
     POST /api/v1/devices/violations/batch   {"records": [...]} (≤ MAX_BATCH) -> 200, a result per record
   A record: {"record_id", "plate", "plate_type", "code", "place", "occurred_at" (ISO 8601 with zone),
   "photos": [base64 JPEG/PNG, ≤ MAX_PHOTOS, each ≤ MAX_PHOTO_BYTES decoded]}. Evidence travels inside the
-  signed JSON, so the signature covers it too.
+  signed JSON, so the signature covers it too. A device's key is scoped (signing.py): an endpoint, a code or a
+  place outside its scope is a 403 ``violations.device_scope`` (in a batch: that record's error in ``results``).
 Citizens (session or bearer):
     GET  /api/v1/me/violations              own vehicles' and bound vehicles' (after the binding) violations
     GET  /api/v1/me/violations/{id}         one, with evidence and whether/why it can be handled online
@@ -99,7 +100,8 @@ def _recorded_out(r: services.Recorded) -> dict:
              summary="A device submits one violation (signed: X-Device-Key/Timestamp/Nonce/Signature)")
 def device_violation(request):
     with transaction.atomic():
-        device = signing.device_authenticate(headers=request.headers, body=request.body)
+        device = signing.device_authenticate(headers=request.headers, body=request.body,
+                                             endpoint=rules.ENDPOINT_SINGLE)
         data = _body_json(request)
         result = _record(device, data)
     return Status(201 if result.created else 200, _recorded_out(result))
@@ -108,12 +110,19 @@ def device_violation(request):
 @router.post("devices/violations/batch", auth=None, response={200: dict, **ERRORS},
              summary="A device submits a batch of violations; each record succeeds or fails on its own")
 def device_violation_batch(request):
+    """One transaction; each record in its own savepoint and answered on its own, as an invalid one is: a record
+    outside the device's scope (a code it may not record, a place outside its area) gets its 403
+    ``violations.device_scope`` error in ``results`` and writes nothing, the others are recorded. A device whose
+    scope lacks the batch endpoint is refused whole (403)."""
     with transaction.atomic():
-        device = signing.device_authenticate(headers=request.headers, body=request.body)
+        device = signing.device_authenticate(headers=request.headers, body=request.body,
+                                             endpoint=rules.ENDPOINT_BATCH)
         batch = _parse(BatchIn, _body_json(request))
         if not 1 <= len(batch.records) <= conf.get("MAX_BATCH"):
             raise InvalidInput("violations.batch_size", f"每批1–{conf.get('MAX_BATCH')}条",
                                f"A batch holds 1–{conf.get('MAX_BATCH')} records", field="records")
+        # every record's waiver locks before the first record's audit row (services.waivers_lock)
+        services.waivers_lock(vehicles=services.record_vehicles(records=batch.records))
         results = []
         for i, data in enumerate(batch.records):
             try:

@@ -22,6 +22,17 @@ DEFAULTS: dict = {
     "MAX_PHOTOS": 4,
     "MAX_PHOTO_BYTES": 150 * 1024,          # per photo, decoded (the JSON body limit is 256 KB)
     "MAX_BATCH": 50,
+    # device scopes (rules.DeviceScope): what a new device of each kind may do unless given its own scope.
+    # Codes a camera cannot see (drink-driving, fake plates, licence class) are in no kind: on-site only.
+    "DEVICE_KIND_SCOPES": {
+        "traffic": {"endpoints": ("violations.single", "violations.batch"),
+                    "codes": ("1625", "1362", "1357", "1373", "1116", "1117", "1120", "1019", "1352", "1636",
+                              "1721", "4609", "1302", "4608", "4401", "1344")},
+        "parking": {"endpoints": ("violations.single", "violations.batch"), "codes": ("1039",)},
+        "checkpoint": {"endpoints": ("eastern.checkpoint",), "codes": ("9301",)},
+    },
+    # the city's names a violation's place may begin with before its area (rules.place_in_area)
+    "CITY_NAMES": ("广东省深圳市", "深圳市"),
     # first-violation waivers: which rule sets apply, and their parameters
     "WAIVER_RULES": ("shenzhen", "national"),
     "CITY_PLATE_PREFIX": None,              # None: settings.JIAOGUAN_PLATE_PREFIX (粤B)

@@ -18,9 +18,13 @@ decision, the payable fine and any notices are exactly what a real camera and a 
 - ``late``: a handheld phone (3 points, ¥200) on 粤B·D12345, handled online 25 days ago (the clock is moved back
   for it), its fine unpaid: the late fee of 3 % a day has run since the 16th day.
 
-Idempotent and resumable: each camera record has a fixed record id, so a second call records nothing twice, and
-every later step (revoke, handle) runs only when its violation is still in the state before it. The demo camera's
-signing secret is never returned or printed.
+Two demo cameras, each scoped like a real one (issue 10): the 深南大道 traffic camera records the moving
+violations (speeding, red light, handheld phone) and the 福田区 parking camera only illegal parking, in 福田区.
+
+Idempotent and resumable: each camera record has a fixed record id, so a second call records nothing twice (a
+database seeded before the parking camera existed keeps its parking record from the traffic camera), and every
+later step (revoke, handle) runs only when its violation is still in the state before it. The demo cameras'
+signing secrets are never returned or printed.
 """
 from __future__ import annotations
 
@@ -46,6 +50,10 @@ CAMERA_ACTOR = Actor.system("demo-camera")
 CITIZEN_PHONE = "13800138000"
 DEVICE_NAME = "深南大道电子警察（演示）"
 DEVICE_PLACE = "深圳市福田区深南大道"
+PARKING_DEVICE_NAME = "福田区违停抓拍（演示）"
+PARKING_DEVICE_PLACE = "深圳市福田区福华三路"
+PARKING_DEVICE_AREA = "福田区"
+DEVICE_NAMES = (DEVICE_NAME, PARKING_DEVICE_NAME)
 NEV_PLATE, CAR_PLATE = "粤BD12345", "粤BA7M29"
 LATE_DECISION_DAYS_AGO = 25  # handled this long ago: 25 − 15 = 10 days of late fee
 
@@ -65,13 +73,15 @@ class Seeded:
     at: tuple[int, int]
     try_zh: str
     try_en: str
+    camera: str = "traffic"  # which demo camera records it (its scope: Device.kind)
 
 
 SEEDED = (
     Seeded("misread", "DEMO-SZ-0001", CAR_PLATE, "1352", "超速20%–50% speeding", "福田区红荔路（莲花山段）",
            40, (7, 52), "号牌识别有误，已撤销", "plate misread by the camera: revoked"),
     Seeded("waiver", "DEMO-SZ-0002", CAR_PLATE, "1039", "违法停车 illegal parking", "福田区福华三路（会展中心北）",
-           14, (10, 18), "可申请首违免罚（不罚款、不记分）", "ask for the first-violation waiver (no fine, no points)"),
+           14, (10, 18), "可申请首违免罚（不罚款、不记分）", "ask for the first-violation waiver (no fine, no points)",
+           camera="parking"),
     Seeded("counter", "DEMO-SZ-0003", CAR_PLATE, "1625", "闯红灯 red light", "福田区新洲路与红荔路交叉口",
            9, (21, 5), "罚款超过200元，不能网上处理，页面说明原因",
            "fine over ¥200: cannot be handled online, the page says why"),
@@ -123,11 +133,22 @@ def scene_png(width: int = 320, height: int = 180, car: tuple[int, int, int] = (
             + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
 
 
-def _device():
-    device = Device.objects.filter(name=DEVICE_NAME).order_by("pk").first()
-    if device is None:
-        device, _secret = signing.device_create(name=DEVICE_NAME, place=DEVICE_PLACE)  # the secret is not kept
+def _device(camera: str = "traffic"):
+    name = PARKING_DEVICE_NAME if camera == "parking" else DEVICE_NAME
+    device = Device.objects.filter(name=name).order_by("pk").first()
+    if device is None:  # the secret is not kept
+        if camera == "parking":
+            device, _secret = signing.device_create(name=name, place=PARKING_DEVICE_PLACE, kind="parking",
+                                                    area=PARKING_DEVICE_AREA)
+        else:
+            device, _secret = signing.device_create(name=name, place=DEVICE_PLACE, kind="traffic")
     return device
+
+
+def _existing(spec: Seeded) -> Violation | None:
+    """The demo record already recorded, by either demo camera."""
+    return (Violation.objects.filter(device__name__in=DEVICE_NAMES, device_record_id=spec.record_id)
+            .order_by("pk").first())
 
 
 def _occurred(spec: Seeded, now: dt.datetime) -> dt.datetime:
@@ -139,6 +160,11 @@ def _record(spec: Seeded, device, now: dt.datetime, result: DemoViolations):
     vehicle = vehicle_by_plate(plate=spec.plate)
     if vehicle is None:
         return None
+    existing = _existing(spec)
+    if existing is not None:
+        return existing
+    if spec.camera != "traffic":
+        device = _device(spec.camera)
     recorded = services.violation_record(
         plate=vehicle.plate, plate_type=vehicle.plate_type, code=spec.code, place=spec.place,
         occurred_at=_occurred(spec, now), source="device", actor=CAMERA_ACTOR, device=device,
@@ -173,7 +199,7 @@ def demo_violations(*, now: dt.datetime | None = None) -> DemoViolations:
 
     # 2. recorded and handled online 25 days ago: the clock is moved back for it (and forward again, also when
     #    the caller's clock is frozen), so the decision date, and with it the late fee, are those of that day
-    late = Violation.objects.filter(device=device, device_record_id=by_key["late"].record_id).first()
+    late = _existing(by_key["late"])
     if late is None or not PenaltyDecision.objects.filter(violation=late).exists():
         back = dt.timedelta(days=LATE_DECISION_DAYS_AGO)
         clock.advance(-back)
@@ -194,11 +220,10 @@ def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = Non
     """What the demo citizen can try with their violations, as it stands in the database (for the summary that
     every ``make run`` prints): one line per seeded violation with its status, fine, points and late fee."""
 
-    device = Device.objects.filter(name=DEVICE_NAME).order_by("pk").first()
-    if device is None:
-        return []
     rows = {v.device_record_id: v for v in Violation.objects.filter(
-        device=device, device_record_id__in=[s.record_id for s in SEEDED]).select_related("code")}
+        device__name__in=DEVICE_NAMES, device_record_id__in=[s.record_id for s in SEEDED]).select_related("code")}
+    if not rows:
+        return []
     lines = []
     for spec in sorted(SEEDED, key=lambda s: ("online", "counter", "waiver", "late", "misread").index(s.key)):
         v = rows.get(spec.record_id)

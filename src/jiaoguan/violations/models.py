@@ -38,7 +38,16 @@ class ViolationCode(models.Model):
 
 
 class Device(models.Model):
-    """A camera or handheld device that submits violations over the signed API (HMAC-SHA256, key per device)."""
+    """A camera or handheld device that submits violations over the signed API (HMAC-SHA256, key per device).
+
+    Its key is scoped (``rules.DeviceScope``, enforced by ``signing.device_authenticate`` and
+    ``services.violation_record``): the endpoints it may call, the violation codes it may record and the area
+    (辖区) its violations' places must lie in. A request outside the scope is a 403 ``violations.device_scope``."""
+
+    class Kind(models.TextChoices):
+        TRAFFIC = "traffic", bi("电子警察（闯红灯、测速等）", "Traffic camera (red light, speed, ...)")
+        PARKING = "parking", bi("违停抓拍", "Parking camera")
+        CHECKPOINT = "checkpoint", bi("东部景区卡口", "Eastern area checkpoint")
 
     name = models.CharField(max_length=80)
     key_id = models.CharField(max_length=40, unique=True)
@@ -46,6 +55,14 @@ class Device(models.Model):
     place = models.CharField(max_length=120, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
+    kind = models.CharField("设备类型", max_length=12, choices=Kind.choices, default=Kind.TRAFFIC)
+    endpoints = models.JSONField("可用接口", default=list, blank=True,
+                                 help_text="violations.single, violations.batch, eastern.checkpoint")
+    codes = models.JSONField("可上传的违法代码", default=list, blank=True,
+                             help_text="the violation codes this device may record (empty: none)")
+    area = models.CharField("辖区", max_length=80, blank=True, default="",
+                            help_text="the place of every violation it records begins with this name, e.g. 福田区 "
+                                      "(empty: the whole city)")
 
     class Meta:
         verbose_name = "采集设备 device"

@@ -13,6 +13,8 @@ Who is told:
   file (预留手机号). A vehicle of another city or of a company has no one to tell here.
 * a decision issued (``decision.issued``, or ``decision.warning`` without a fine): the licence holder
   (``notifications.services.notice_to_person``).
+* a first-violation waiver taken back (``violation.waiver_withdrawn``: an earlier violation of the vehicle was
+  uploaded late, so this one was not the first and is payable again): the same people as a violation recorded.
 
 The texts carry the plate, the place, the time, amounts and the decision number: no name, ID number or phone.
 """
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TOPIC_RECORDED = "violations.violation_recorded"
 TOPIC_DECIDED = "violations.decision_issued"
+TOPIC_UNWAIVED = "violations.waiver_withdrawn"
 
 
 # --- hooks the services call inside their transaction ------------------------------------------------------------
@@ -43,6 +46,11 @@ def violation_recorded_emit(*, violation) -> None:
 
 def decision_issued_emit(*, decision) -> None:
     event_emit(topic=TOPIC_DECIDED, payload={"decision_id": decision.pk})
+
+
+def waiver_withdrawn_emit(*, violation, earlier, rule: str) -> None:
+    event_emit(topic=TOPIC_UNWAIVED, payload={"violation_id": violation.pk, "earlier_id": earlier.pk,
+                                              "rule": rule})
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------
@@ -70,6 +78,22 @@ def notify_recorded(payload: dict) -> None:
     else:
         template, params = "violation.recorded", {**_what(v), "when": v.occurred_at, "place": v.place,
                                                   "fine": format_yuan(v.fine_fen), "points": v.points}
+    _tell_vehicle(v, template=template, params=params)
+
+
+@subscribe(TOPIC_UNWAIVED)
+def notify_waiver_withdrawn(payload: dict) -> None:
+    v = Violation.objects.select_related("code", "vehicle__owner").filter(pk=payload.get("violation_id")).first()
+    earlier = Violation.objects.filter(pk=payload.get("earlier_id")).first()
+    if v is None or v.vehicle_id is None or earlier is None or v.status != Violation.Status.RECORDED:
+        return  # handled, revoked or waived again since: the notice would be stale
+    _tell_vehicle(v, template="violation.waiver_withdrawn",
+                  params={**_what(v), "when": v.occurred_at, "place": v.place, "earlier": earlier.occurred_at,
+                          "fine": format_yuan(v.fine_fen), "points": v.points})
+
+
+def _tell_vehicle(v, *, template: str, params: dict) -> None:
+    """Inbox to every account that may see ``v`` now, SMS to the owner's phone on file (once)."""
     owner = v.vehicle.owner
     owner_phone = owner.phone if owner is not None else None
     sms_sent = False

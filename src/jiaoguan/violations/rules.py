@@ -11,7 +11,16 @@ Online handling (网上处理)
     ``online_refusals`` lists every reason a violation may not be handled online, each with where to go instead.
 
 First-violation waivers (首违免罚 / 首违警告)
-    ``waiver_for`` checks the configured rule sets in order and returns the first that applies, or None.
+    ``waiver_for`` checks the configured rule sets in order and returns the first that applies, or None. "First"
+    is by occurrence *time*, not by date: a vehicle's violations are ordered by ``occurrence_key`` (the time it
+    happened, then — for two recorded with the identical timestamp — the record's id, i.e. the one recorded first
+    comes first), and every violation before this one in that order counts as a prior violation, a same-day one
+    at 09:00 before one at 10:00 included. So of three parking violations at 09:00, 10:00 and 11:00 only the
+    09:00 one can be waived, whatever order the cameras upload them in (a late upload of an earlier violation
+    takes the waiver back from the later one: ``services.violation_record``).
+
+Device scopes (设备授权范围)
+    ``device_scope_refusal`` says whether a device's key may call an endpoint, record a code, at a place.
 """
 from __future__ import annotations
 
@@ -133,12 +142,16 @@ VIOLATION_TRANSITIONS = StateMachine("violations.violation", {
     RECORDED: {HANDLED, WAIVED, DISPUTED, REVOKED},
     HANDLED: {PAID, DISPUTED, REVOKED},
     PAID: {DISPUTED, REVOKED},
-    WAIVED: {REVOKED},
+    # waived ─unwaive─▶ recorded: an earlier violation of the vehicle, uploaded late, shows this one was not the
+    # first (services._unwaive, by the system only: the fine and points come back, the citizen is told)
+    WAIVED: {RECORDED, REVOKED},
     DISPUTED: {RECORDED, HANDLED, PAID, REVOKED},
     REVOKED: set(),
 }, code="violations.status", what=("违法记录", "The violation"), labels=_status_label)
 # 处理 (online or at a counter) takes only an open violation: a disputed one goes back to handled by the review
 HANDLE_FROM = frozenset({RECORDED})
+# back to recorded from waived only by taking the waiver back (a dispute rejected returns to recorded too)
+UNWAIVE_FROM = frozenset({WAIVED})
 
 
 
@@ -163,8 +176,11 @@ class WaiverFacts:
     in_city: bool                    # the violation happened in the city
     vehicle_local: bool              # registered in the city
     vehicle_since: dt.date | None    # registration or last change date (None: unknown vehicle)
-    occurred_on: dt.date
-    prior_violation_dates: tuple[dt.date, ...] = field(default=())  # the vehicle's other violations (in the city)
+    occurred_on: dt.date             # the local (Asia/Shanghai) date it happened
+    # the local dates of the vehicle's other violations (in the city) that come before this one in occurrence
+    # order (``occurrence_key``: time, then id) — a same-day earlier one included; a date after ``occurred_on``
+    # is not before it and is ignored
+    prior_violation_dates: tuple[dt.date, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -191,8 +207,23 @@ WAIVER_LABELS = {
 }
 
 
+def occurrence_key(occurred_at: dt.datetime, pk: int) -> tuple[dt.datetime, int]:
+    """The order of a vehicle's violations for "first": the time it happened (an aware datetime: the instant,
+    whatever the zone), then the id — of two with the identical timestamp the one recorded first is first. A
+    deterministic total order, so exactly one of them can be the first."""
+    return (occurred_at, pk)
+
+
+def precedes(a: tuple[dt.datetime, int], b: tuple[dt.datetime, int]) -> bool:
+    """Does the violation with occurrence key ``a`` come before the one with key ``b``?"""
+    return a < b
+
+
 def _clean_before(dates: tuple[dt.date, ...], occurred_on: dt.date, months: int) -> bool:
-    return not any(d < occurred_on and months_between(d, occurred_on) < months for d in dates)
+    """No prior violation within ``months`` before. Every date given is of a violation that comes before this one
+    (the caller orders by ``occurrence_key``), so an earlier one on the same day counts (0 months before); the
+    bug this replaces compared dates (``d < occurred_on``) and let every same-day repeat be "first"."""
+    return not any(d <= occurred_on and months_between(d, occurred_on) < months for d in dates)
 
 
 def shenzhen_failures(f: WaiverFacts, p: WaiverParams) -> list[str]:
@@ -284,4 +315,64 @@ def waiver_for(f: WaiverFacts, p: WaiverParams) -> Waiver | None:
         if check is not None and not check(f, p):
             zh, en = WAIVER_LABELS[rule]
             return Waiver(rule, zh, en)
+    return None
+
+
+def waived_apart(earlier: dt.date, later: dt.date, rule: str, p: WaiverParams) -> bool:
+    """The regulation's "at most one waiver per window": a violation waived under ``rule`` on ``later`` may follow
+    another violation of the vehicle (waived or not) on ``earlier`` only if that is at least the rule's clean
+    period before (Shenzhen 24 months, national 6). Used by the property tests over arrival orders."""
+    months = {"shenzhen": p.shenzhen_clean_months, "national": p.national_clean_months}.get(rule, 0)
+    return months_between(earlier, later) >= months
+
+
+# --- Device scopes ---------------------------------------------------------------------------------------------
+
+ENDPOINT_SINGLE = "violations.single"        # POST /api/v1/devices/violations
+ENDPOINT_BATCH = "violations.batch"          # POST /api/v1/devices/violations/batch
+ENDPOINT_CHECKPOINT = "eastern.checkpoint"   # POST /api/v1/eastern/checkpoint
+ENDPOINTS = {
+    ENDPOINT_SINGLE: ("违法单条上传接口", "the single-violation upload"),
+    ENDPOINT_BATCH: ("违法批量上传接口", "the batch violation upload"),
+    ENDPOINT_CHECKPOINT: ("东部景区卡口接口", "the eastern area checkpoint"),
+}
+SCOPE_CODE = "violations.device_scope"
+
+
+@dataclass(frozen=True)
+class DeviceScope:
+    """What a device's key may do: call these endpoints, record these violation codes, at places in this area
+    (辖区: a place name every violation's place must begin with, after the city's name; "" the whole city)."""
+
+    endpoints: frozenset[str]
+    codes: frozenset[str]
+    area: str = ""
+
+
+def place_in_area(place: str, area: str, city_names: tuple[str, ...] = ()) -> bool:
+    """Does ``place`` lie in ``area``: it begins with the area's name, possibly after one of the city's names
+    ("深圳市福田区深南大道" and "福田区深南大道" are in 福田区; "南山区…福田区界" is not). An empty area is the city."""
+    area = (area or "").strip()
+    if not area:
+        return True
+    place = "".join((place or "").split())
+    for name in sorted(city_names, key=len, reverse=True):
+        if name and place.startswith(name):
+            place = place[len(name):]
+            break
+    return place.startswith(area)
+
+
+def device_scope_refusal(scope: DeviceScope, *, endpoint: str | None = None, code: str | None = None,
+                         place: str | None = None, city_names: tuple[str, ...] = ()) -> Refusal | None:
+    """Why this device may not do this (a 403 ``violations.device_scope``), or None when it may."""
+    if endpoint is not None and endpoint not in scope.endpoints:
+        zh, en = ENDPOINTS.get(endpoint, (endpoint, endpoint))
+        return Refusal(SCOPE_CODE, f"该设备无权使用{zh}", f"This device is not authorised to use {en}")
+    if code is not None and code not in scope.codes:
+        return Refusal(SCOPE_CODE, f"该设备无权上传违法代码{code}的违法记录",
+                       f"This device is not authorised to record violations of code {code}")
+    if place is not None and not place_in_area(place, scope.area, city_names):
+        return Refusal(SCOPE_CODE, f"违法地点“{place}”不在该设备的辖区（{scope.area}）内",
+                       f"The place “{place}” is outside this device's area ({scope.area})")
     return None

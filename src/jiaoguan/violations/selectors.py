@@ -155,16 +155,26 @@ def _waiver_params() -> rules.WaiverParams:
 
 
 def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
+    """The facts of the waiver rules. Prior violations are the vehicle's (same plate and plate type) violations,
+    revoked ones aside, that come before this one in ``rules.occurrence_key`` order: an earlier time, or the
+    identical time and a smaller id — by the instant, so an earlier one the same day counts. A waived violation
+    is judged as it was recorded (its code's fine and points, which the waiver set to 0)."""
     vehicle = violation.vehicle
     occurred_on = timezone.localdate(violation.occurred_at)
-    prior = Violation.objects.filter(plate=violation.plate, plate_type=violation.plate_type,
-                                     occurred_at__lt=violation.occurred_at).exclude(status=Violation.Status.REVOKED)
+    before = Q(occurred_at__lt=violation.occurred_at)
+    if violation.pk is not None:
+        before |= Q(occurred_at=violation.occurred_at, pk__lt=violation.pk)
+    prior = (Violation.objects.filter(before, plate=violation.plate, plate_type=violation.plate_type)
+             .exclude(status=Violation.Status.REVOKED))
     since = None
     if vehicle is not None:
         since = max(d for d in (vehicle.registration_date, vehicle.last_change_date) if d is not None)
+    points, fine_fen = violation.points, violation.fine_fen
+    if violation.status == Violation.Status.WAIVED:
+        points, fine_fen = violation.code.points, violation.code.fine_fen
     return rules.WaiverFacts(
-        code_on_first_list=violation.code.first_violation_list, points=violation.points,
-        fine_fen=violation.fine_fen, accident=violation.accident, congestion=violation.congestion,
+        code_on_first_list=violation.code.first_violation_list, points=points,
+        fine_fen=fine_fen, accident=violation.accident, congestion=violation.congestion,
         in_city=True,  # everything this platform records happened in its city
         vehicle_local=violation.plate.startswith(conf.get("CITY_PLATE_PREFIX")) and vehicle is not None,
         vehicle_since=since, occurred_on=occurred_on,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, audit_record
@@ -27,7 +28,7 @@ from jiaoguan.payments import services as payments_services
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.rules import is_cycle_start, points_after_cycle, scoring_cycle
-from jiaoguan.violations import conf, notices, rules, selectors
+from jiaoguan.violations import conf, notices, rules, selectors, signing
 from jiaoguan.violations.models import (
     DecisionSequence,
     Device,
@@ -142,13 +143,64 @@ def _vehicle_for(plate: str, plate_type: str):
     return vehicle
 
 
+def _vehicle_key(plate: str, plate_type: str) -> str:
+    return f"violations.vehicle:{plate_type}:{plate}"
+
+
+def waivers_lock(*, vehicles: list[tuple[str, str]]) -> None:
+    """Lock what deciding a first-violation waiver of these vehicles (plate, plate type) reads and may change:
+    the vehicles' waiver keys (advisory, sorted), then their waived violations (by id). Every path that waives or
+    takes a waiver back holds the key, so two uploads of one vehicle's violations decide one after the other
+    (the second sees the first) and a citizen's waiver request cannot cross a late upload. Lock order: the
+    vehicle keys → violations by id → points accounts → … → the audit head (docs/architecture.md). A transaction
+    that records several violations (the device batch) calls this for all of them before its first audit row."""
+    keys = sorted({_vehicle_key(plate, plate_type) for plate, plate_type in vehicles})
+    if not keys:
+        return
+    locks.lock_keys(keys)
+    q = None
+    for plate, plate_type in set(vehicles):
+        part = Q(plate=plate, plate_type=plate_type)
+        q = part if q is None else q | part
+    assert q is not None
+    locks.lock_rows(Violation.objects.filter(q, status=S.WAIVED))
+
+
+def record_vehicles(*, records: list[dict]) -> list[tuple[str, str]]:
+    """The (plate, plate type) of each well-formed record of a batch (for ``waivers_lock``); the others are
+    refused one by one later."""
+    out = []
+    for data in records:
+        try:
+            out.append((validate_plate(str(data["plate"])), str(data["plate_type"])))
+        except (KeyError, TypeError, InvalidInput):
+            continue
+    return out
+
+
+def _waivers_lock_after(plate: str, plate_type: str, occurred_at: dt.datetime) -> list[Violation]:
+    """The vehicle's key and its waived violations that happened after ``occurred_at``, locked (see
+    ``waivers_lock``): the ones a violation recorded now at ``occurred_at`` may show were not the first."""
+    locks.lock_keys([_vehicle_key(plate, plate_type)])  # after an audit row: only if the caller took it before
+    rows = Violation.objects.filter(plate=plate, plate_type=plate_type, status=S.WAIVED,
+                                    occurred_at__gt=occurred_at).select_related("code", "vehicle")
+    if locks.audit_head_held():
+        # a transaction recording several (the device batch) took the key and the vehicle's waived rows with
+        # ``waivers_lock`` before its first audit row; any waived row since is one it made itself (waiving
+        # takes the key), so every row here is already this transaction's
+        return list(rows.order_by("pk"))
+    return locks.lock_rows(rows)
+
+
 def violation_record(*, plate: str, plate_type: str, code: str, place: str, occurred_at: dt.datetime,
                      source: str, actor: Actor, device: Device | None = None, device_record_id: str = "",
                      photos: list[Photo] | None = None, accident: bool = False,
                      congestion: bool = False) -> Recorded:
     """Record a violation (validated first: nothing is written when anything is wrong). A device's record id is
-    recorded once: resubmitting it returns the first violation (``created`` False). The first-violation waiver
-    is checked at once."""
+    recorded once: resubmitting it returns the first violation (``created`` False). A device records only within
+    its scope (codes, area: ``signing.device_scope_require``, 403). The first-violation waiver is checked at once,
+    and a violation that happened before a waived one of the same vehicle takes that waiver back (it was not the
+    first): the waived one is open again, with its fine and points, audited, and its owner is told."""
     plate = validate_plate(plate)
     code_row = code_get(code=code)
     if source not in Violation.Source.values:
@@ -179,6 +231,7 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
         raise InvalidInput("violations.record_id", "设备记录编号过长", "The device's record id is too long",
                            field="record_id")
     if device is not None:
+        signing.device_scope_require(device=device, code=code_row.code, place=place)
         first = Violation.objects.filter(device=device, device_record_id=device_record_id).first()
         if first is not None:
             return Recorded(first, False)
@@ -187,6 +240,7 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
     now = clock.now()
     try:
         with transaction.atomic():
+            later = _waivers_lock_after(plate, plate_type, occurred_at)  # before the first audit row (lock order)
             v = Violation.objects.create(
                 plate=plate, plate_type=plate_type, vehicle=vehicle, code=code_row, points=code_row.points,
                 fine_fen=code_row.fine_fen, place=place, occurred_at=occurred_at, source=source, device=device,
@@ -201,6 +255,7 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
             if waiver is not None:
                 _waive(v, waiver, actor=Actor.system("violations.waiver"))
             notices.violation_recorded_emit(violation=v)  # owner and bound users are told after commit
+            _waivers_recheck(later, earlier=v)
     except IntegrityError:
         if device is None:
             raise
@@ -236,6 +291,45 @@ def _transition(*, violation: Violation, to: str, action: str, actor: Actor, rea
 def _waive(v: Violation, waiver: rules.Waiver, *, actor: Actor) -> Violation:
     return _transition(violation=v, to=S.WAIVED, action="violation.waive", actor=actor, reason=f"{waiver.zh} {waiver.en}",
                        extra={"waiver_rule": waiver.rule, "points": 0, "fine_fen": 0})  # a warning: no fine, no points
+
+
+def _unwaive(v: Violation, *, earlier: Violation) -> Violation:
+    """Take back a waiver that ``earlier`` (a violation of the same vehicle that happened before it, recorded
+    later) shows was not the first: back to recorded, payable again with the code's fine and points (what a
+    waiver set to 0), audited, and everyone who may see it is told (after commit)."""
+    when = clock.localtime(earlier.occurred_at)
+    reason = (f"首违免罚撤回：该车此前（{when:%Y-%m-%d %H:%M}）已有交通违法记录（{earlier.pk}），不是首次违法 "
+              f"Waiver withdrawn: the vehicle had an earlier violation ({earlier.pk}, {when:%Y-%m-%d %H:%M}), so "
+              "this one was not the first")
+    rule = v.waiver_rule
+    _transition(violation=v, to=S.RECORDED, allowed_from=rules.UNWAIVE_FROM, action="violation.unwaive",
+                actor=Actor.system("violations.waiver"), reason=reason,
+                extra={"waiver_rule": "", "points": v.code.points, "fine_fen": v.code.fine_fen})
+    notices.waiver_withdrawn_emit(violation=v, earlier=earlier, rule=rule)
+    return v
+
+
+def _waivers_recheck(later: list[Violation], *, earlier: Violation) -> None:
+    """Under the vehicle's key and the rows' locks (``_waivers_lock_after``): each waived violation after
+    ``earlier`` is checked again now that ``earlier`` counts before it. No longer the first: the waiver is taken
+    back. Still waived but under the other rule set (e.g. Shenzhen's 24 clean months broken, the national list's
+    6 still clean): the rule is corrected, audited. Adding an earlier violation never makes one waivable that was
+    not, so the violations that are not waived need no look."""
+    for row in sorted(later, key=lambda r: rules.occurrence_key(r.occurred_at, r.pk)):
+        row.refresh_from_db()
+        if row.status != S.WAIVED:  # revoked meanwhile (it was locked: not by a concurrent transaction)
+            continue
+        waiver = waiver_check(violation=row)
+        if waiver is None:
+            _unwaive(row, earlier=earlier)
+        elif waiver.rule != row.waiver_rule:
+            old = _state(row)
+            row.waiver_rule = waiver.rule
+            row.updated_at = clock.now()
+            row.save(update_fields=["waiver_rule", "updated_at"])
+            audit_record(actor=Actor.system("violations.waiver"), action="violation.waiver_rule", obj=row, old=old,
+                         new=_state(row), reason=f"{waiver.zh} {waiver.en}",
+                         subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)
 
 
 def _mark_handled(v: Violation, *, actor: Actor) -> Violation:
@@ -302,7 +396,10 @@ def violation_request_waiver(*, user, violation_id: int) -> Violation:
     """A citizen asks for the first-violation waiver of an unhandled violation of their vehicle."""
     v = selectors.my_violation(user=user, violation_id=violation_id)
     with transaction.atomic():
-        locked = Violation.objects.select_for_update().get(pk=v.pk)
+        # the vehicle's waiver key first (a late upload of an earlier violation holds it), then the row
+        waivers_lock(vehicles=[(v.plate, v.plate_type)])
+        locked = locks.lock_row(Violation.objects.select_related("code", "vehicle"), v.pk)
+        assert locked is not None  # violations are never deleted
         if locked.status == S.WAIVED:
             return locked
         offer = waiver_offer(violation=locked)  # the same check the detail page offers the button from
