@@ -33,7 +33,11 @@ router = Router(tags=["registry"])
 class HealthCheckIn(pydantic.BaseModel):
     """A health-check record as the hospital sends it."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "record_number": "TJ2026120100012", "id_number": "11010519491231002X", "name": "张三",
+        "examined_on": "2026-12-01", "result": "fit_with_conditions", "conditions": "驾车时须戴眼镜",
+        "vision_left": "4.9", "vision_right": "5.0", "colour_vision_normal": True, "hearing_normal": True,
+        "limbs_normal": True}]})
 
     record_number: str = Field(min_length=1, max_length=40, description="the hospital's record number (体检编号)")
     id_number: str = Field(min_length=1, max_length=24, description="居民身份证号码 (18 characters, check digit)")
