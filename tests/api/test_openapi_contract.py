@@ -17,7 +17,9 @@ from ninja.openapi.schema import REF_TEMPLATE
 from ninja.schema import NinjaGenerateJsonSchema
 
 from jiaoguan.api import api
+from jiaoguan.eastern.api import CheckpointIn
 from jiaoguan.registry.api import HealthCheckIn
+from jiaoguan.violations.api import BatchIn, DeviceRecordIn
 
 PREFIX = "/api/v1"
 REF = "#/components/schemas/"
@@ -26,6 +28,9 @@ REF = "#/components/schemas/"
 # openapi_extra: the model each one parses the body with.
 RAW_BODIES: dict[tuple[str, str], type[pydantic.BaseModel]] = {
     ("post", "/api/v1/partners/health-checks"): HealthCheckIn,
+    ("post", "/api/v1/devices/violations"): DeviceRecordIn,
+    ("post", "/api/v1/devices/violations/batch"): BatchIn,
+    ("post", "/api/v1/eastern/checkpoint"): CheckpointIn,
 }
 
 
@@ -93,6 +98,10 @@ def _component_of(model: type[pydantic.BaseModel]) -> dict:
     return out
 
 
+def _without_examples(node: dict) -> dict:
+    return {k: v for k, v in node.items() if k != "examples"}
+
+
 def _request_bodies(schema):
     """(method, path, documented JSON schema of the body, the model the endpoint validates the body with)."""
     ops = {(m, p): op for m, p, op in _operations()}
@@ -122,7 +131,8 @@ def test_documented_bodies_are_the_models_the_endpoints_validate_with(schema):
             assert name == model.__name__, (method, path, name, model)
             assert components[name] == _component_of(model), (method, path, name)
         else:
-            assert documented == model.model_json_schema(), (method, path)
+            own = model.model_json_schema()
+            assert _without_examples(documented) == _without_examples(own), (method, path)
     assert seen >= 40
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from django.utils.functional import Promise
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
 def _label(value: Any) -> Any:
@@ -51,3 +51,12 @@ def examples(*bodies: dict[str, Any]) -> ConfigDict:
     """A request schema's documented examples (``model_config = examples({...})``): each one must be accepted by the
     schema itself (tests/api/test_openapi_contract.py)."""
     return ConfigDict(json_schema_extra={"examples": list(bodies)})
+
+
+def json_body(model: type[BaseModel], *bodies: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` documenting the JSON body of an endpoint that parses it itself with ``model`` (a signed
+    request: the signature covers the raw bytes, so the body is read only after it is checked), with examples."""
+    schema = model.model_json_schema()
+    if bodies:
+        schema["examples"] = list(bodies)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS, ErrorOut
-from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, absent, examples
+from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, absent, examples, json_body
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import actor_of
@@ -338,6 +338,8 @@ def _parse_json(body: bytes, model: type[pydantic.BaseModel], *, app: str):
 
 
 @router.post("eastern/checkpoint", auth=None, response={200: EasternCheckpointAnswerOut, **ERRORS},
+             openapi_extra=json_body(CheckpointIn, {"record_id": "GATE-07-20270210-001122", "plate": "粤B12345",
+                                                    "plate_type": "02", "at": "2027-02-10T08:15:00+08:00"}),
              summary="A checkpoint camera asks whether a car may enter (signed like the violations devices)")
 def checkpoint(request):
     with transaction.atomic():

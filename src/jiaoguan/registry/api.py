@@ -23,6 +23,7 @@ from ninja import Router, Status
 from pydantic import Field, StrictBool
 
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import json_body
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.registry import health, partners
 from jiaoguan.registry.models import Partner
@@ -85,8 +86,7 @@ def _out(received: health.Received) -> dict:
 @router.post("partners/health-checks", auth=None, response={200: HealthCheckOut, 201: HealthCheckOut, **ERRORS},
              summary="A hospital sends a driver's health-check record "
                      "(signed: X-Partner-Key/Timestamp/Nonce/Signature)",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": HealthCheckIn.model_json_schema()}}}})
+             openapi_extra=json_body(HealthCheckIn))
 def health_check_receive(request):
     with transaction.atomic():
         hospital = partners.partner_authenticate(request=request, kind=Partner.Kind.HOSPITAL)

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS, ErrorOut
-from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, RefusalOut, absent, examples
+from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, RefusalOut, absent, examples, json_body
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, InvalidInput, not_found
 from jiaoguan.core.http import actor_of
@@ -168,6 +168,10 @@ class BatchIn(pydantic.BaseModel):
     records: list[dict]
 
 
+_DEVICE_RECORD = {"record_id": "CAM-0042-20261201-000173", "plate": "粤B12345", "plate_type": "02", "code": "1345",
+                  "place": "深南大道与科苑路交叉口", "occurred_at": "2026-12-01T09:30:00+08:00", "photos": []}
+
+
 def _invalid(exc: pydantic.ValidationError) -> InvalidInput:
     fields = {}
     for err in exc.errors():
@@ -207,6 +211,7 @@ def _recorded_out(r: services.Recorded) -> dict:
 
 
 @router.post("devices/violations", auth=None, response={200: DeviceRecordedOut, 201: DeviceRecordedOut, **ERRORS},
+             openapi_extra=json_body(DeviceRecordIn, _DEVICE_RECORD),
              summary="A device submits one violation (signed: X-Device-Key/Timestamp/Nonce/Signature)")
 def device_violation(request):
     with transaction.atomic():
@@ -217,6 +222,7 @@ def device_violation(request):
 
 
 @router.post("devices/violations/batch", auth=None, response={200: DeviceBatchOut, **ERRORS}, exclude_unset=True,
+             openapi_extra=json_body(BatchIn, {"records": [_DEVICE_RECORD]}),
              summary="A device submits a batch of violations; each record succeeds or fails on its own")
 def device_violation_batch(request):
     with transaction.atomic():
