@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import pydantic
 import pytest
+from ninja.constants import NOT_SET
 from ninja.openapi.schema import REF_TEMPLATE
 from ninja.schema import NinjaGenerateJsonSchema
 
@@ -183,7 +184,9 @@ def test_no_success_answer_is_an_untyped_object(schema):
                 node = content["application/json"]["schema"]
                 if _untyped(node, components):
                     untyped.append(f"{method.upper()} {path} {status}")
+    undeclared = [f"{method.upper()} {path}" for method, path, op in _operations() if NOT_SET in op.response_models.values()]
     assert not untyped, f"answers documented as a bare object (declare a response schema): {untyped}"
+    assert not undeclared, f"answers without a declared response (response=…): {undeclared}"
 
 
 def test_untyped_detector():
