@@ -105,8 +105,8 @@ class ServiceFieldOut(Out):
     label: ServiceTextOut
     required: bool
     help: ServiceTextOut | None
-    min: int | float | str | None = Field(description="a number, or for a date an ISO date or today, today+N, …")
-    max: int | float | str | None
+    min: int | float | str | dt.date | None = Field(description="a number; for a date an ISO date, today, today+N, …")
+    max: int | float | str | dt.date | None
     min_length: int | None
     max_length: int | None
     pattern: str | None
