@@ -1,5 +1,5 @@
 """The JSON API at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs): wiring only."""
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 
 from jiaoguan.applications.api import router as applications_router
 from jiaoguan.bookings.api import router as bookings_router
@@ -28,7 +28,11 @@ api = NinjaAPI(
 install_error_handlers(api)
 
 
-@api.get("/health", tags=["system"], auth=None, summary="Liveness check")
+class HealthOut(Schema):
+    status: str
+
+
+@api.get("/health", tags=["system"], auth=None, response=HealthOut, summary="Liveness check")
 def health(request):
     return {"status": "ok"}
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from django.http import FileResponse
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from jiaoguan.applications import selectors, services
 from jiaoguan.applications.catalogue import FINAL_STATES, Service, catalogue, service_get, services_list
@@ -40,6 +41,7 @@ from jiaoguan.applications.models import Application, ApplicationEvent, Material
 from jiaoguan.applications.rules import eligible_vehicles
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateTimeText, Out, RefusalOut, examples
 from jiaoguan.core.audit import audit_access
 from jiaoguan.core.errors import InvalidInput, not_found
 from jiaoguan.core.http import actor_of, client_ip, language_of
@@ -48,6 +50,195 @@ from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["applications"])
+
+
+class ServiceTextOut(Out):
+    zh: str
+    en: str
+
+
+class ServiceCategoryOut(Out):
+    code: str
+    zh: str
+    en: str
+
+
+class ServiceBriefOut(Out):
+    code: str
+    name: ServiceTextOut
+    summary: ServiceTextOut
+    category: ServiceCategoryOut
+    applicants: list[str]
+    fee_fen: int
+    time_limit_days: int
+    online: bool
+
+
+class ServiceGuideTextsOut(Out):
+    conditions: list[ServiceTextOut]
+    process: list[ServiceTextOut]
+    legal_basis: list[ServiceTextOut]
+    notes: list[ServiceTextOut]
+
+
+class ServiceMaterialOut(Out):
+    code: str
+    name: ServiceTextOut
+    required: bool
+    held_by_platform: bool
+    upload_if_not_held: bool
+    types: list[str]
+    max_kb: int
+    max_files: int
+    note: ServiceTextOut | None
+
+
+class ServiceChoiceOut(Out):
+    value: str
+    zh: str
+    en: str
+
+
+class ServiceFieldOut(Out):
+    name: str
+    type: str
+    label: ServiceTextOut
+    required: bool
+    help: ServiceTextOut | None
+    min: int | float | str | dt.date | None = Field(description="a number; for a date an ISO date, today, today+N, …")
+    max: int | float | str | dt.date | None
+    min_length: int | None
+    max_length: int | None
+    pattern: str | None
+    choices: list[ServiceChoiceOut]
+    vehicle_kinds: list[str]
+
+
+class ServiceGuideOut(ServiceBriefOut):
+    version: str
+    guide: ServiceGuideTextsOut
+    materials: list[ServiceMaterialOut]
+    form: list[ServiceFieldOut]
+    auto_approval: bool
+    approve_first: bool
+    outputs: list[str]
+
+
+class ServiceEligibilityOut(Out):
+    open: bool
+    refusals: list[RefusalOut]
+    field: str | None = Field(description="the service's first choice field, whose values ``closed`` refuses")
+    closed: dict[str, list[RefusalOut]]
+
+
+class ServiceVehicleOut(Out):
+    plate: str
+    plate_type: str
+    kind: str
+    kind_label: ServiceTextOut
+    brand: str
+    status: str
+
+
+class ApplicationOut(Out):
+    id: int
+    reference: str | None = Field(description="null while a draft")
+    service: str
+    service_name: ServiceTextOut
+    status: str
+    status_label: str
+    final: bool
+    created_at: DateTimeText
+    submitted_at: DateTimeText | None
+    accepted_at: DateTimeText | None
+    decided_at: DateTimeText | None
+    due_at: DateTimeText | None
+    time_limit_paused: bool
+    workdays_left: int | None
+    overdue: bool
+    post_review_pending: bool
+    decision_comment: str
+    outcome: dict[str, Any] = Field(description="what each output of the service produced")
+
+
+class ApplicationFormValueOut(Out):
+    name: str
+    label: str
+    value: str = Field(description="ID numbers and phones masked")
+
+
+class ApplicationMaterialOut(Out):
+    id: int
+    slot: str
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    name: str
+    summary: ServiceTextOut
+
+
+class ApplicationEventOut(Out):
+    action: str
+    label: str
+    from_status: str
+    to_status: str
+    at: DateTimeText
+    comment: str
+    role: str
+
+
+class ApplicationDetailOut(ApplicationOut):
+    form: list[ApplicationFormValueOut]
+    personal_fields_set: list[str]
+    materials: list[ApplicationMaterialOut]
+    timeline: list[ApplicationEventOut]
+
+
+class ApplicationCheckOut(Out):
+    ready: bool
+    errors: dict[str, ServiceTextOut] = Field(description="field name -> message")
+    refusals: list[RefusalOut]
+    unknown: list[str]
+
+
+class StaffApplicationOut(ApplicationOut):
+    claimed_by: str | None
+    overdue_escalated_at: DateTimeText | None
+
+
+class StaffMaterialOut(ApplicationMaterialOut):
+    download: str = Field(None, description="uploads only: the staff download path")
+
+
+class StaffApplicationEventOut(ApplicationEventOut):
+    actor: str
+    public: bool
+
+
+class StaffApplicationDetailOut(StaffApplicationOut):
+    form: list[ApplicationFormValueOut]
+    personal_fields_set: list[str]
+    materials: list[StaffMaterialOut]
+    timeline: list[StaffApplicationEventOut]
+
+
+class StaffQueueOut(Out):
+    queue: str
+    items: list[StaffApplicationOut]
+    more: bool
+
+
+class ApplicationStatisticsOut(Out):
+    service_code: str
+    received: int
+    done: int
+    on_time: int
+    late: int
+    open: int
+    overdue: int
+    name_zh: str
+    name_en: str
 
 def _pick(value, lang: str) -> str:
     return text(value, lang)
@@ -87,19 +278,21 @@ def service_guide(s: Service) -> dict:
     }
 
 
-@router.get("services", auth=None, response={200: list[dict], **ERRORS}, summary="The service catalogue (search)")
+@router.get("services", auth=None, response={200: list[ServiceBriefOut], **ERRORS},
+            summary="The service catalogue (search)")
 def services_index(request, q: str = "", category: str | None = None, applicant: str | None = None):
     if len(q) > 100:
         raise InvalidInput("applications.query_too_long", "搜索内容过长", "The search is too long", field="q")
     return [_service_brief(s) for s in services_list(q=q, category=category, applicant=applicant)]
 
 
-@router.get("services/{code}", auth=None, response={200: dict, **ERRORS}, summary="One service's guide (办事指南)")
+@router.get("services/{code}", auth=None, response={200: ServiceGuideOut, **ERRORS},
+            summary="One service's guide (办事指南)")
 def service_detail(request, code: str):
     return service_guide(service_get(code=code[:40]))
 
 
-@router.get("services/{code}/eligibility", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("services/{code}/eligibility", auth=AUTH, response={200: ServiceEligibilityOut, **ERRORS},
             summary="May I apply? Checked before the form (the rules the submission asks again)")
 def service_eligibility(request, code: str):
     user = current_user(request)
@@ -108,7 +301,7 @@ def service_eligibility(request, code: str):
             "closed": {value: [r.as_dict() for r in reasons] for value, reasons in entry.closed.items()}}
 
 
-@router.get("services/{code}/vehicles", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("services/{code}/vehicles", auth=AUTH, response={200: dict[str, list[ServiceVehicleOut]], **ERRORS},
             summary="The applicant's own vehicles each own_vehicle field of the service offers")
 def service_vehicles(request, code: str):
     user = current_user(request)
@@ -174,30 +367,38 @@ class DraftIn(Schema):
     service: str
     data: dict = {}
 
+    model_config = examples({"service": "licence-renewal", "data": {}})
+
 
 class DataIn(Schema):
     data: dict
+
+    model_config = examples({"data": {"delivery": "post"}})
 
 
 class CommentIn(Schema):
     comment: str = ""
 
+    model_config = examples({"comment": ""})
 
-@router.post("me/applications", auth=AUTH, response={201: dict, **ERRORS}, summary="Start an application (a draft)")
+
+@router.post("me/applications", auth=AUTH, response={201: ApplicationDetailOut, **ERRORS},
+             summary="Start an application (a draft)")
 def draft_create(request, payload: DraftIn):
     user = current_user(request)
     app = services.application_draft_create(user=user, service_code=payload.service[:40], data=payload.data)
     return Status(201, _application_out(app, language_of(request), detail=True))
 
 
-@router.get("me/applications", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My applications")
+@router.get("me/applications", auth=AUTH, response={200: list[ApplicationOut], **ERRORS},
+            summary="My applications")
 def my_list(request, status: str | None = None):
     user = current_user(request)
     lang = language_of(request)
     return [_application_out(a, lang) for a in selectors.my_applications(user=user, status=status)[:200]]
 
 
-@router.get("me/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("me/applications/{application_id}", auth=AUTH, response={200: ApplicationDetailOut, **ERRORS},
             summary="One of my applications, with its timeline")
 def my_detail(request, application_id: int):
     user = current_user(request)
@@ -205,7 +406,7 @@ def my_detail(request, application_id: int):
     return _application_out(app, language_of(request), detail=True)
 
 
-@router.patch("me/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+@router.patch("me/applications/{application_id}", auth=AUTH, response={200: ApplicationDetailOut, **ERRORS},
               summary="Save form values (a draft, or an application sent back for correction)")
 def draft_update(request, application_id: int, payload: DataIn):
     user = current_user(request)
@@ -213,7 +414,7 @@ def draft_update(request, application_id: int, payload: DataIn):
     return _application_out(app, language_of(request), detail=True)
 
 
-@router.get("me/applications/{application_id}/check", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("me/applications/{application_id}/check", auth=AUTH, response={200: ApplicationCheckOut, **ERRORS},
             summary="What a submission would say now, without submitting (the check the submission makes)")
 def my_check(request, application_id: int):
     user = current_user(request)
@@ -234,7 +435,7 @@ def _idempotent_step(request, user, application_id: int, action: str, run_servic
                     run=run)
 
 
-@router.post("me/applications/{application_id}/submit", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/applications/{application_id}/submit", auth=AUTH, response={200: ApplicationDetailOut, **ERRORS},
              summary="Submit (Idempotency-Key required); refusals leave the draft as it was")
 def submit(request, application_id: int):
     user = current_user(request)
@@ -242,7 +443,8 @@ def submit(request, application_id: int):
                             lambda: services.application_submit(user=user, application_id=application_id))
 
 
-@router.post("me/applications/{application_id}/resubmit", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/applications/{application_id}/resubmit", auth=AUTH,
+             response={200: ApplicationDetailOut, **ERRORS},
              summary="Answer a send-back: resubmit the corrected application (Idempotency-Key required)")
 def resubmit(request, application_id: int, payload: CommentIn):
     user = current_user(request)
@@ -251,7 +453,8 @@ def resubmit(request, application_id: int, payload: CommentIn):
                                                                   comment=payload.comment))
 
 
-@router.post("me/applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/applications/{application_id}/withdraw", auth=AUTH,
+             response={200: ApplicationDetailOut, **ERRORS},
              summary="Withdraw a draft or an undecided application")
 def withdraw(request, application_id: int, payload: CommentIn):
     user = current_user(request)
@@ -259,7 +462,8 @@ def withdraw(request, application_id: int, payload: CommentIn):
     return _application_out(app, language_of(request), detail=True)
 
 
-@router.post("me/applications/{application_id}/materials", auth=AUTH, response={201: dict, **ERRORS},
+@router.post("me/applications/{application_id}/materials", auth=AUTH,
+             response={201: ApplicationMaterialOut, **ERRORS},
              summary="Upload a material (multipart: slot, file; PDF/JPEG/PNG recognised by content)")
 def material_upload(request, application_id: int):
     user = current_user(request)
@@ -297,7 +501,7 @@ def _staff(request, permission: str = "application.view"):
     return user, actor_of(request, user)
 
 
-@router.get("staff/applications", auth=AUTH, response={200: dict, **ERRORS}, summary="A staff work queue")
+@router.get("staff/applications", auth=AUTH, response={200: StaffQueueOut, **ERRORS}, summary="A staff work queue")
 def staff_queue(request, queue: str = "acceptance", service: str | None = None, limit: int = 50, offset: int = 0):
     user, _ = _staff(request)
     limit, offset = max(1, min(limit, 100)), max(0, min(offset, 100_000))
@@ -307,13 +511,14 @@ def staff_queue(request, queue: str = "acceptance", service: str | None = None, 
     return {"queue": queue, "items": items[:limit], "more": len(items) > limit}
 
 
-@router.get("staff/applications/counts", auth=AUTH, response={200: dict, **ERRORS}, summary="Queue sizes")
+@router.get("staff/applications/counts", auth=AUTH, response={200: dict[str, int], **ERRORS}, summary="Queue sizes")
 def staff_counts(request):
     user, _ = _staff(request)
     return selectors.queue_counts(user=user)
 
 
-@router.get("staff/applications/{application_id}", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("staff/applications/{application_id}", auth=AUTH,
+            response={200: StaffApplicationDetailOut, **ERRORS}, exclude_unset=True,
             summary="An application with its history and materials (the look is access-audited)")
 def staff_detail(request, application_id: int):
     user, _ = _staff(request)
@@ -338,7 +543,7 @@ def staff_material(request, application_id: int, material_id: int):
     return response
 
 
-@router.post("staff/applications/{application_id}/claim", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/applications/{application_id}/claim", auth=AUTH, response={200: StaffApplicationOut, **ERRORS},
              summary="Claim an application (409 names who holds it)")
 def staff_claim(request, application_id: int):
     _, actor = _staff(request)
@@ -346,7 +551,7 @@ def staff_claim(request, application_id: int):
     return _application_out(app, language_of(request), staff=True)
 
 
-@router.post("staff/applications/{application_id}/release", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/applications/{application_id}/release", auth=AUTH, response={200: StaffApplicationOut, **ERRORS},
              summary="Release a claim (?force=true: a supervisor frees someone else's)")
 def staff_release(request, application_id: int, force: bool = False):
     _, actor = _staff(request)
@@ -358,8 +563,10 @@ class ActIn(Schema):
     action: str
     comment: str = ""
 
+    model_config = examples({"action": "accept", "comment": "材料齐全"})
 
-@router.post("staff/applications/{application_id}/act", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/applications/{application_id}/act", auth=AUTH, response={200: StaffApplicationOut, **ERRORS},
              summary="Take a workflow step: accept, refuse, review, approve, reject, send_back, confirm, revoke")
 def staff_act(request, application_id: int, payload: ActIn):
     _, actor = _staff(request)
@@ -368,7 +575,7 @@ def staff_act(request, application_id: int, payload: ActIn):
     return _application_out(app, language_of(request), staff=True)
 
 
-@router.get("staff/application-statistics", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/application-statistics", auth=AUTH, response={200: list[ApplicationStatisticsOut], **ERRORS},
             summary="Per service: received, done, done on time, late, open, overdue")
 def staff_statistics(request, since: dt.date | None = None, until: dt.date | None = None):
     _staff(request, "application.stats")

@@ -18,18 +18,151 @@ Staff (identity.roles: booking.attendance / booking.manage):
 from __future__ import annotations
 
 import json
+from typing import Annotated, Literal
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from jiaoguan.bookings import selectors, services
 from jiaoguan.bookings.models import AllocationRun, Application, Booking, Penalty, Slot, WaitlistEntry
 from jiaoguan.core import clock, masking
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateTimeText, Label, Out, examples
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["bookings"])
+
+
+class BookingSlotOut(Out):
+    id: int
+    kind: str
+    resource: str
+    resource_zh: str
+    resource_en: str
+    policy: str
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    opens_at: DateTimeText
+    closes_at: DateTimeText
+    cancel_until: DateTimeText
+    period_key: str
+    status: str
+
+
+class MyBookingOut(Out):
+    type: Literal["booking"]
+    id: int
+    reference: str
+    status: str
+    status_label: Label
+    subject: str
+    subject_label: str
+    quota: str
+    hold_expires_at: DateTimeText | None
+    cancel_until: DateTimeText | None = Field(description="confirmed bookings only")
+    created_at: DateTimeText
+    confirmed_at: DateTimeText | None
+    ended_at: DateTimeText | None
+    cancelled_by: str | None
+    rank: int | None
+    slot: BookingSlotOut
+
+
+class MyApplicationOut(Out):
+    type: Literal["application"]
+    id: int
+    status: str
+    status_label: Label
+    subject: str
+    subject_label: str
+    quota: str
+    rank: int | None
+    seats: int | None
+    sort_time: DateTimeText
+    closes_at: DateTimeText
+    created_at: DateTimeText
+    decided_at: DateTimeText | None
+    slot: BookingSlotOut
+
+
+class MyWaitlistOut(Out):
+    type: Literal["waitlist"]
+    id: int
+    status: str
+    status_label: Label
+    subject: str
+    subject_label: str
+    quota: str
+    booking_id: int | None
+    created_at: DateTimeText
+    slot: BookingSlotOut
+
+
+MyItemOut = Annotated[MyBookingOut | MyApplicationOut | MyWaitlistOut, Field(discriminator="type")]
+
+
+class QuotaAvailabilityOut(Out):
+    name: str
+    label_zh: str
+    label_en: str
+    capacity: int
+    taken: int
+    free: int
+    pending: int
+
+
+class StaffBookingOut(Out):
+    id: int
+    reference: str
+    status: str
+    quota: str
+    subject: str
+    subject_label: str
+    name: str = Field(description="masked")
+    phone: str = Field(description="masked")
+    hold_expires_at: DateTimeText | None
+    created_at: DateTimeText
+    ended_at: DateTimeText | None
+    cancelled_by: str | None
+
+
+class RankedApplicationOut(Out):
+    id: int
+    quota: str
+    status: str
+    rank: int | None
+    sort_time: DateTimeText
+    subject_label: str
+
+
+class StaffSlotOut(BookingSlotOut):
+    quotas: list[QuotaAvailabilityOut]
+    bookings: list[StaffBookingOut]
+    applications: list[RankedApplicationOut]
+
+
+class AllocationRunOut(Out):
+    id: int
+    started_at: DateTimeText
+    finished_at: DateTimeText | None
+    actor: str
+    slots: int
+    applications: int
+    allocated: int
+
+
+class PenaltyOut(Out):
+    id: int
+    party: str
+    kind: str
+    rule_id: int | None
+    period_key: str
+    reason_zh: str
+    reason_en: str
+    starts_at: DateTimeText
+    ends_at: DateTimeText | None
+    lifted_at: DateTimeText | None
 
 
 
@@ -80,14 +213,14 @@ def _item_out(item: selectors.MyItem) -> dict:
 
 # --- citizens ------------------------------------------------------------------------------------------------------
 
-@router.get("me/bookings", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("me/bookings", auth=AUTH, response={200: list[MyItemOut], **ERRORS},
             summary="My bookings, applications (with live rank) and waiting-list entries, all kinds")
 def my_bookings(request):
     user = current_user(request)
     return [_item_out(i) for i in selectors.my_items(user=user)]
 
 
-@router.post("me/bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/bookings/{booking_id}/confirm", auth=AUTH, response={200: MyBookingOut, **ERRORS},
              summary="Confirm a held seat before the hold runs out (Idempotency-Key required)")
 def booking_confirm(request, booking_id: int):
     return _my_booking_action(request, booking_id, "booking_confirm", "booking-confirm")
@@ -104,19 +237,20 @@ def _my_booking_action(request, booking_id: int, service: str, action: str):
     return api_once(request, user, action, fingerprint=str(booking_id), run=run)
 
 
-@router.post("me/bookings/{booking_id}/release", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/bookings/{booking_id}/release", auth=AUTH, response={200: MyBookingOut, **ERRORS},
              summary="Let a held seat go (Idempotency-Key required)")
 def booking_release(request, booking_id: int):
     return _my_booking_action(request, booking_id, "booking_release", "booking-release")
 
 
-@router.post("me/bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/bookings/{booking_id}/cancel", auth=AUTH, response={200: MyBookingOut, **ERRORS},
              summary="Cancel a confirmed booking before its deadline (Idempotency-Key required)")
 def booking_cancel(request, booking_id: int):
     return _my_booking_action(request, booking_id, "booking_cancel", "booking-cancel")
 
 
-@router.post("me/booking-applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/booking-applications/{application_id}/withdraw", auth=AUTH,
+             response={200: MyApplicationOut, **ERRORS},
              summary="Withdraw a pending application while the window is open (Idempotency-Key required)")
 def application_withdraw(request, application_id: int):
     user = current_user(request)
@@ -128,7 +262,7 @@ def application_withdraw(request, application_id: int):
     return api_once(request, user, "booking-withdraw", fingerprint=str(application_id), run=run)
 
 
-@router.post("me/waitlist/{entry_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/waitlist/{entry_id}/withdraw", auth=AUTH, response={200: MyWaitlistOut, **ERRORS},
              summary="Leave a waiting list (a seat on offer passes on; Idempotency-Key required)")
 def waitlist_withdraw(request, entry_id: int):
     user = current_user(request)
@@ -142,12 +276,16 @@ def waitlist_withdraw(request, entry_id: int):
 
 # --- staff ---------------------------------------------------------------------------------------------------------
 
-class AttendanceIn(Schema):
+class BookingAttendanceIn(Schema):
     attended: bool
+
+    model_config = examples({"attended": True})
 
 
 class ReasonIn(Schema):
     reason: str
+
+    model_config = examples({"reason": "场地维修"})
 
 
 def _staff_booking_out(b: Booking) -> dict:
@@ -171,7 +309,7 @@ def _penalty_out(p: Penalty) -> dict:
             "ends_at": _iso(p.ends_at), "lifted_at": _iso(p.lifted_at)}
 
 
-@router.get("staff/booking-slots/{slot_id}", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("staff/booking-slots/{slot_id}", auth=AUTH, response={200: StaffSlotOut, **ERRORS},
             summary="A slot: quotas and availability, bookings (masked), applications with ranks")
 def staff_slot(request, slot_id: int):
     require_permission(request, "booking.attendance")
@@ -186,15 +324,15 @@ def staff_slot(request, slot_id: int):
     return {**_slot_out(slot), "quotas": quotas, "bookings": bookings, "applications": applications}
 
 
-@router.post("staff/bookings/{booking_id}/attendance", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/bookings/{booking_id}/attendance", auth=AUTH, response={200: StaffBookingOut, **ERRORS},
              summary="Mark a confirmed booking attended or no-show (after the slot has started)")
-def staff_attendance(request, booking_id: int, payload: AttendanceIn):
+def staff_attendance(request, booking_id: int, payload: BookingAttendanceIn):
     user = require_permission(request, "booking.attendance")
     b = services.booking_mark(booking_id=booking_id, attended=payload.attended, actor=actor_of(request, user))
     return Status(200, _staff_booking_out(b))
 
 
-@router.post("staff/bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/bookings/{booking_id}/cancel", auth=AUTH, response={200: StaffBookingOut, **ERRORS},
              summary="Cancel a booking as staff, with a reason (no penalty; Idempotency-Key required)")
 def staff_booking_cancel(request, booking_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.attendance")
@@ -207,7 +345,7 @@ def staff_booking_cancel(request, booking_id: int, payload: ReasonIn):
                     fingerprint=json.dumps([booking_id, payload.reason], ensure_ascii=False), run=run)
 
 
-@router.post("staff/booking-slots/{slot_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/booking-slots/{slot_id}/cancel", auth=AUTH, response={200: BookingSlotOut, **ERRORS},
              summary="Call a slot off: every booking cancelled, applicants and waiting list told")
 def staff_slot_cancel(request, slot_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.manage")
@@ -220,7 +358,7 @@ def staff_slot_cancel(request, slot_id: int, payload: ReasonIn):
                     fingerprint=json.dumps([slot_id, payload.reason], ensure_ascii=False), run=run)
 
 
-@router.post("staff/booking-allocations", auth=AUTH, response={201: dict, **ERRORS},
+@router.post("staff/booking-allocations", auth=AUTH, response={201: AllocationRunOut, **ERRORS},
              summary="Run the ranked allocation now over every slot whose window has closed")
 def staff_allocate(request):
     user = require_permission(request, "booking.manage")
@@ -229,21 +367,21 @@ def staff_allocate(request):
     return Status(201, _run_out(run))
 
 
-@router.get("staff/booking-allocations", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/booking-allocations", auth=AUTH, response={200: list[AllocationRunOut], **ERRORS},
             summary="The last allocation runs with their figures")
 def staff_allocations(request):
     require_permission(request, "booking.attendance")
     return [_run_out(r) for r in selectors.allocation_runs(limit=50)]
 
 
-@router.get("staff/booking-penalties", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/booking-penalties", auth=AUTH, response={200: list[PenaltyOut], **ERRORS},
             summary="Penalties in force (optionally of one party or kind)")
 def staff_penalties(request, party: str | None = None, kind: str | None = None):
     require_permission(request, "booking.attendance")
     return [_penalty_out(p) for p in selectors.penalties_active(party=party, kind=kind)]
 
 
-@router.post("staff/booking-penalties/{penalty_id}/lift", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/booking-penalties/{penalty_id}/lift", auth=AUTH, response={200: PenaltyOut, **ERRORS},
              summary="Lift a penalty, with a reason")
 def staff_penalty_lift(request, penalty_id: int, payload: ReasonIn):
     user = require_permission(request, "booking.manage")

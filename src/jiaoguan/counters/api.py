@@ -26,6 +26,7 @@ from pydantic import Field
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateText, DateTimeText, Out, examples
 from jiaoguan.core.errors import InvalidInput, forbidden
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import api_once
@@ -34,6 +35,83 @@ from jiaoguan.counters import selectors, services
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["counters"])
+
+
+class CounterServiceOut(Out):
+    code: str
+    name_zh: str
+    name_en: str
+    windows: int
+    slot_minutes: int
+    for_: str = Field(alias="for", description="who it is for: person, vehicle, …")
+
+
+class CounterOfficeOut(Out):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    address_zh: str
+    address_en: str
+    opens: str = Field(description="HH:MM")
+    closes: str = Field(description="HH:MM")
+    services: list[CounterServiceOut]
+
+
+class CounterSlotOut(Out):
+    id: int
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    capacity: int
+    free: int
+    bookable: bool
+
+
+class CounterDayOut(Out):
+    office_id: int
+    service: str
+    date: DateText
+    slots: list[CounterSlotOut]
+
+
+class AppointmentOut(Out):
+    id: int
+    reference: str
+    status: str
+    slot_id: int
+
+
+class AppointmentOfficeOut(Out):
+    id: int
+    name_zh: str
+    name_en: str
+    address_zh: str
+
+
+class AppointmentServiceOut(Out):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class AppointmentDetailOut(AppointmentOut):
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    cancel_until: DateTimeText
+    subject: str
+    office: AppointmentOfficeOut | None
+    service: AppointmentServiceOut | None
+    batch: str | None = Field(description="the enterprise batch reference, if booked in one")
+
+
+class BatchAppointmentOut(AppointmentOut):
+    vehicle: str
+
+
+class AppointmentBatchOut(Out):
+    batch: str
+    items: int
+    appointments: list[BatchAppointmentOut]
 
 
 
@@ -63,13 +141,13 @@ def _appointment_out(b, offices: dict | None = None) -> dict:
     return out
 
 
-@router.get("counter-offices", auth=None, response={200: list[dict], **ERRORS},
+@router.get("counter-offices", auth=None, response={200: list[CounterOfficeOut], **ERRORS}, by_alias=True,
             summary="Offices (车管所, 服务站) with their counter services")
 def offices(request):
     return [_office_out(o) for o in selectors.offices_with_services()]
 
 
-@router.get("counter-offices/{office_id}/slots", auth=None, response={200: dict, **ERRORS},
+@router.get("counter-offices/{office_id}/slots", auth=None, response={200: CounterDayOut, **ERRORS},
             summary="A day's slots of one service at one office, with free seats")
 def slots(request, office_id: int, service: str, date: dt.date):
     if not booking_rules.day_ok(date):
@@ -82,13 +160,15 @@ def slots(request, office_id: int, service: str, date: dt.date):
          "capacity": r.capacity, "free": r.free, "bookable": r.bookable and r.free > 0} for r in rows]}
 
 
-class BookIn(Schema):
+class AppointmentBookIn(Schema):
     slot_id: int = Field(gt=0, le=MAX_ID)
 
+    model_config = examples({"slot_id": 1})
 
-@router.post("me/appointments", auth=AUTH, response={201: dict, **ERRORS},
+
+@router.post("me/appointments", auth=AUTH, response={201: AppointmentOut, **ERRORS},
              summary="Book a counter slot (Idempotency-Key required); confirmed at once")
-def book(request, payload: BookIn):
+def book(request, payload: AppointmentBookIn):
     user = current_user(request)
 
     def run():
@@ -98,7 +178,8 @@ def book(request, payload: BookIn):
     return api_once(request, user, "counter-book", fingerprint=str(payload.slot_id), run=run)
 
 
-@router.get("me/appointments", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My counter appointments")
+@router.get("me/appointments", auth=AUTH, response={200: list[AppointmentDetailOut], **ERRORS},
+            summary="My counter appointments")
 def mine(request, live: bool = False):
     user = current_user(request)
     rows = list(selectors.my_appointments(user=user, live_only=live)[:200])
@@ -106,7 +187,7 @@ def mine(request, live: bool = False):
     return [_appointment_out(b, offices_by_resource) for b in rows]
 
 
-@router.post("me/appointments/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/appointments/{booking_id}/cancel", auth=AUTH, response={200: AppointmentOut, **ERRORS},
              summary="Cancel my appointment (until the slot starts; Idempotency-Key optional)")
 def cancel(request, booking_id: int):
     user = current_user(request)
@@ -126,13 +207,15 @@ class BatchItemIn(Schema):
     vehicle_id: int = Field(gt=0, le=MAX_ID)
 
 
-class BatchIn(Schema):
+class AppointmentBatchIn(Schema):
     items: list[BatchItemIn] = Field(min_length=1, max_length=services.MAX_BATCH)
 
+    model_config = examples({"items": [{"slot_id": 1, "vehicle_id": 1}, {"slot_id": 1, "vehicle_id": 2}]})
 
-@router.post("me/appointments/batch", auth=AUTH, response={201: dict, **ERRORS},
+
+@router.post("me/appointments/batch", auth=AUTH, response={201: AppointmentBatchOut, **ERRORS},
              summary="批量预约: an enterprise books its vehicles, all or nothing (Idempotency-Key required)")
-def batch(request, payload: BatchIn):
+def batch(request, payload: AppointmentBatchIn):
     user = current_user(request)
     if user.role != "enterprise":
         raise forbidden()
@@ -147,13 +230,15 @@ def batch(request, payload: BatchIn):
     return api_once(request, user, "counter-batch", fingerprint=fingerprint, run=run)
 
 
-class AttendanceIn(Schema):
+class AppointmentAttendanceIn(Schema):
     attended: bool
 
+    model_config = examples({"attended": True})
 
-@router.post("staff/appointments/{booking_id}/attendance", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/appointments/{booking_id}/attendance", auth=AUTH, response={200: AppointmentOut, **ERRORS},
              summary="Staff: mark an appointment attended or no-show")
-def attendance(request, booking_id: int, payload: AttendanceIn):
+def attendance(request, booking_id: int, payload: AppointmentAttendanceIn):
     user = require_permission(request, "booking.attendance")
     b = services.appointment_mark(booking_id=booking_id, attended=payload.attended, actor=actor_of(request, user))
     return Status(200, _appointment_out(b))

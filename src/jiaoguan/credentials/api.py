@@ -18,6 +18,7 @@ from ninja import Field, Router, Schema, Status
 
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateText, DateTimeText, Out, absent, examples
 from jiaoguan.core.errors import not_found
 from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.i18n import zh_en
@@ -27,6 +28,71 @@ from jiaoguan.credentials.models import Credential
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
 router = Router(tags=["credentials"])
+
+
+class CredentialFieldOut(Out):
+    label_zh: str
+    label_en: str
+    value: str = Field(description="the value in Chinese")
+    value_en: str
+
+
+class CredentialVerifyOut(Out):
+    """The verdict; a genuine credential's public fields too (absent otherwise)."""
+
+    status: str
+    valid: bool
+    genuine: bool
+    message_zh: str
+    message_en: str
+    number: str = absent()
+    kind: str = absent()
+    title_zh: str = absent()
+    title_en: str = absent()
+    holder: str = absent()
+    valid_from: DateText = absent()
+    valid_until: DateText | None = absent()
+    fields: list[CredentialFieldOut] = absent()
+    revoked_at: DateTimeText | None = absent()
+
+
+class CredentialKeyOut(Out):
+    kid: str
+    alg: str
+    public_key: str = Field(description="raw Ed25519 public key, base64url")
+
+
+class CredentialSignatureOut(Out):
+    alg: str
+    kid: str
+    value: str
+
+
+class CredentialOut(Out):
+    id: int
+    number: str
+    kind: str
+    title_zh: str
+    title_en: str
+    holder: str
+    valid_from: DateText
+    valid_until: DateText | None = Field(description="null: no end date")
+    fields: list[CredentialFieldOut]
+    status: str = Field(description="valid, not_yet_valid, expired, revoked or signature_mismatch")
+    revoked_at: DateTimeText | None
+    issued_at: DateTimeText
+    source_type: str
+    source_id: str
+    signature: CredentialSignatureOut
+    verify_url: str
+
+
+class CredentialRevokedOut(Out):
+    id: int
+    number: str
+    status: str
+    revoked_at: DateTimeText | None
+    revoke_reason: str
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -57,7 +123,7 @@ def _credential_out(c: Credential, request) -> dict:
     }
 
 
-@router.get("credentials/verify", auth=None, response={200: dict, **ERRORS},
+@router.get("credentials/verify", auth=None, response={200: CredentialVerifyOut, **ERRORS}, exclude_unset=True,
             summary="Verify an e-credential (number and token from its QR code); public fields only")
 def credential_verify(request, number: str = "", token: str = ""):
     services.verify_throttle(ip=client_ip(request))
@@ -75,31 +141,34 @@ def credential_verify(request, number: str = "", token: str = ""):
     return body
 
 
-@router.get("credentials/keys", auth=None, response={200: list[dict], **ERRORS},
+@router.get("credentials/keys", auth=None, response={200: list[CredentialKeyOut], **ERRORS},
             summary="Public keys that sign e-credentials (Ed25519, by key id)")
 def credential_keys(request):
     return signing.public_keys()
 
 
-@router.get("me/credentials", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My e-credentials")
+@router.get("me/credentials", auth=AUTH, response={200: list[CredentialOut], **ERRORS}, summary="My e-credentials")
 def my_credentials(request):
     user = current_user(request)
     return [_credential_out(c, request) for c in selectors.credentials_for_user(user=user)[:200]]
 
 
-@router.get("me/credentials/{number}", auth=AUTH, response={200: dict, **ERRORS}, summary="One of my e-credentials")
+@router.get("me/credentials/{number}", auth=AUTH, response={200: CredentialOut, **ERRORS},
+            summary="One of my e-credentials")
 def my_credential(request, number: str):
     user = current_user(request)
     return _credential_out(selectors.credential_of_user(user=user, number=number), request)
 
 
-class RevokeIn(Schema):
+class CredentialRevokeIn(Schema):
     reason: str = Field(..., max_length=300, description="why (kept in the audit log)")
 
+    model_config = examples({"reason": "证件信息有误"})
 
-@router.post("staff/credentials/{credential_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/credentials/{credential_id}/revoke", auth=AUTH, response={200: CredentialRevokedOut, **ERRORS},
              summary="Revoke an e-credential (credential.revoke)")
-def staff_revoke(request, credential_id: str, payload: RevokeIn):
+def staff_revoke(request, credential_id: str, payload: CredentialRevokeIn):
     user = require_permission(request, "credential.revoke")
     pk = parse_id(credential_id)
     if pk is None:

@@ -31,7 +31,8 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from jiaoguan.core import clock
-from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_errors import ERRORS, ErrorOut
+from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, absent, examples, json_body
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import actor_of
@@ -45,13 +46,138 @@ from jiaoguan.violations.services import photos_decode
 router = Router(tags=["eastern"])
 
 
+class EasternAreaOut(Out):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class EasternDaySummaryOut(Out):
+    date: DateText
+    period_key: str
+    daily_quota: int
+    merchant_quota: int
+    public_free: int
+    merchant_free: int
+    slots: int
+
+
+class EasternAreaDaysOut(EasternAreaOut):
+    days: list[EasternDaySummaryOut]
+
+
+class EasternSeatsOut(Out):
+    capacity: int
+    free: int
+
+
+class EasternSlotOut(Out):
+    slot_id: int
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    bookable: bool
+    public: EasternSeatsOut
+    merchant: EasternSeatsOut
+
+
+class EasternDayOut(EasternAreaOut):
+    date: DateText
+    period_key: str
+    daily_quota: int
+    merchant_quota: int
+    slots: list[EasternSlotOut]
+
+
+class EasternBookingOut(Out):
+    id: int
+    reference: str
+    area: str
+    area_name_zh: str
+    area_name_en: str
+    date: DateText
+    plate: str
+    plate_type: str
+    status: str
+    status_label: Label
+    starts_at: DateTimeText
+    slot_ends_at: DateTimeText
+    entry_ends_at: DateTimeText
+    delay_reported_at: DateTimeText | None
+    entered_at: DateTimeText | None
+    merchant: bool
+
+
+class EasternMerchantResultOut(Out):
+    """One plate of a merchant's request: its booking, or ``error``."""
+
+    plate: str
+    booking: EasternBookingOut = absent()
+    error: ErrorOut = absent()
+
+
+class EasternMerchantOut(Out):
+    results: list[EasternMerchantResultOut]
+    booked: int
+    failed: int
+
+
+class EasternCheckpointAnswerOut(Out):
+    allowed: bool
+    reason: str
+    detail: str
+    message_zh: str
+    message_en: str
+    record_id: str
+    plate: str
+    booking: str | None = Field(description="the booking's reference")
+    violation_id: int | None = Field(description="recorded for entering without a booking")
+    repeat: bool = Field(description="this record id was seen before: the first answer again")
+
+
+class EasternStaffAreaOut(EasternAreaOut):
+    active: bool
+    days: list[DateText]
+
+
+class EasternDayCreatedOut(EasternAreaOut):
+    date: DateText
+    period_key: str
+    slots: list[EasternSlotOut]
+
+
+class EasternExemptionOut(Out):
+    id: int
+    area: str
+    plate: str
+    reason: str
+    valid_until: DateText
+    revoked: bool
+
+
+class EasternCheckpointOut(Out):
+    id: int
+    area: str
+    name: str
+    key_id: str
+    active: bool
+
+
+class EasternCheckpointCreatedOut(Out):
+    id: int
+    area: str
+    name: str
+    key_id: str
+    secret: str = Field(description="the signing secret, shown once")
+
+
 # --- read: areas, days, slots -------------------------------------------------------------------------------------
 
 def _area_out(area) -> dict:
     return {"code": area.code, "name_zh": area.name_zh, "name_en": area.name_en}
 
 
-@router.get("eastern/areas", auth=None, response={200: list[dict]}, summary="Eastern areas and coming booking days")
+@router.get("eastern/areas", auth=None, response={200: list[EasternAreaDaysOut]},
+            summary="Eastern areas and coming booking days")
 def areas(request):
     out = []
     for area in selectors.areas():
@@ -69,7 +195,7 @@ def _slot_out(v: selectors.SlotView) -> dict:
             "merchant": {"capacity": v.merchant_capacity, "free": v.merchant_free}}
 
 
-@router.get("eastern/areas/{code}/days/{date}", auth=None, response={200: dict, **ERRORS},
+@router.get("eastern/areas/{code}/days/{date}", auth=None, response={200: EasternDayOut, **ERRORS},
             summary="A booking day's slots with free seats")
 def day(request, code: str, date: dt.date):
     area = selectors.area_get(code=code)
@@ -93,7 +219,7 @@ def booking_out(ab: AreaBooking) -> dict:
             "merchant": ab.enterprise_id is not None}
 
 
-class BookIn(Schema):
+class EasternBookIn(Schema):
     area: str = Field(min_length=1, max_length=40)
     date: dt.date
     slot_id: int
@@ -101,10 +227,14 @@ class BookIn(Schema):
     plate: str = Field(default="", max_length=12)
     plate_type: str = Field(default="", max_length=2)
 
+    model_config = examples(
+        {"area": "dameisha", "date": "2027-02-10", "slot_id": 1, "vehicle_id": 1},
+        {"area": "dameisha", "date": "2027-02-10", "slot_id": 1, "plate": "粤B12345", "plate_type": "02"})
 
-@router.post("me/eastern-bookings", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+
+@router.post("me/eastern-bookings", auth=AUTH, response={200: EasternBookingOut, 201: EasternBookingOut, **ERRORS},
              summary="Book an eastern area slot for my car (Idempotency-Key required)")
-def book(request, payload: BookIn):
+def book(request, payload: EasternBookIn):
     user = current_user(request)
     actor = actor_of(request, user)
 
@@ -128,8 +258,12 @@ class MerchantIn(Schema):
     slot_id: int
     plates: list[PlateIn]
 
+    model_config = examples(
+        {"area": "dameisha", "date": "2027-02-10", "slot_id": 1, "plates": [{"plate": "粤B12345", "plate_type": "02"}]})
 
-@router.post("me/eastern-bookings/merchant", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("me/eastern-bookings/merchant", auth=AUTH, response={200: EasternMerchantOut, **ERRORS},
+             exclude_unset=True,
              summary="Hotels and merchants book their guests' plates from the merchants' quota")
 def merchant_book(request, payload: MerchantIn):
     user = current_user(request)
@@ -151,13 +285,14 @@ def merchant_book(request, payload: MerchantIn):
     return api_once(request, user, "eastern-merchant", fingerprint=payload.model_dump_json(), run=run)
 
 
-@router.get("me/eastern-bookings", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My eastern bookings")
+@router.get("me/eastern-bookings", auth=AUTH, response={200: list[EasternBookingOut], **ERRORS},
+            summary="My eastern bookings")
 def my_bookings(request):
     user = current_user(request)
     return [booking_out(ab) for ab in selectors.my_bookings(user=user)[:200]]
 
 
-@router.post("me/eastern-bookings/{booking_id}/delay", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/eastern-bookings/{booking_id}/delay", auth=AUTH, response={200: EasternBookingOut, **ERRORS},
              summary="Report a delay: the entry window is extended (once, before the slot ends)")
 def delay(request, booking_id: int):
     user = current_user(request)
@@ -165,7 +300,7 @@ def delay(request, booking_id: int):
     return booking_out(ab)
 
 
-@router.post("me/eastern-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/eastern-bookings/{booking_id}/cancel", auth=AUTH, response={200: EasternBookingOut, **ERRORS},
              summary="Cancel (3 cancellations in a holiday lose the rest of it for the plate)")
 def cancel(request, booking_id: int):
     user = current_user(request)
@@ -202,7 +337,9 @@ def _parse_json(body: bytes, model: type[pydantic.BaseModel], *, app: str):
                            fields=fields) from None
 
 
-@router.post("eastern/checkpoint", auth=None, response={200: dict, **ERRORS},
+@router.post("eastern/checkpoint", auth=None, response={200: EasternCheckpointAnswerOut, **ERRORS},
+             openapi_extra=json_body(CheckpointIn, {"record_id": "GATE-07-20270210-001122", "plate": "粤B12345",
+                                                    "plate_type": "02", "at": "2027-02-10T08:15:00+08:00"}),
              summary="A checkpoint camera asks whether a car may enter (signed like the violations devices)")
 def checkpoint(request):
     with transaction.atomic():
@@ -226,15 +363,19 @@ class AreaIn(Schema):
     name_zh: str = Field(min_length=1, max_length=80)
     name_en: str = Field(min_length=1, max_length=80)
 
+    model_config = examples({"code": "dameisha", "name_zh": "大梅沙", "name_en": "Dameisha"})
 
-@router.get("staff/eastern/areas", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Areas (staff)")
+
+@router.get("staff/eastern/areas", auth=AUTH, response={200: list[EasternStaffAreaOut], **ERRORS},
+            summary="Areas (staff)")
 def staff_areas(request):
     _staff(request)
     return [{**_area_out(a), "active": a.active, "days": [d.date.isoformat() for d in selectors.days_ahead(area=a)]}
             for a in selectors.areas(active_only=False)]
 
 
-@router.post("staff/eastern/areas", auth=AUTH, response={201: dict, **ERRORS}, summary="Create an area")
+@router.post("staff/eastern/areas", auth=AUTH, response={201: EasternAreaOut, **ERRORS},
+             summary="Create an area")
 def staff_area_create(request, payload: AreaIn):
     actor = _staff(request)
     area = services.area_create(code=payload.code, name_zh=payload.name_zh, name_en=payload.name_en, actor=actor)
@@ -251,8 +392,12 @@ class DayIn(Schema):
     slot_minutes: int = 120
     slots: int = 6
 
+    model_config = examples(
+        {"area": "dameisha", "date": "2027-02-10", "daily_quota": 3000, "merchant_quota": 300,
+         "period_key": "2027-spring-festival"})
 
-@router.post("staff/eastern/days", auth=AUTH, response={201: dict, **ERRORS},
+
+@router.post("staff/eastern/days", auth=AUTH, response={201: EasternDayCreatedOut, **ERRORS},
              summary="Make a date a booking day: slots, daily quota and the merchants' share")
 def staff_day_create(request, payload: DayIn):
     actor = _staff(request)
@@ -270,20 +415,22 @@ class ExemptionIn(Schema):
     reason: str = Field(min_length=1, max_length=200)
     valid_until: dt.date
 
+    model_config = examples({"area": "dameisha", "plate": "粤B12345", "reason": "本地居民", "valid_until": "2027-12-31"})
+
 
 def _exemption_out(e) -> dict:
     return {"id": e.pk, "area": e.area.code, "plate": e.plate, "reason": e.reason,
             "valid_until": e.valid_until.isoformat(), "revoked": e.revoked_at is not None}
 
 
-@router.get("staff/eastern/exemptions", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/eastern/exemptions", auth=AUTH, response={200: list[EasternExemptionOut], **ERRORS},
             summary="Registered local vehicles (no booking needed)")
 def staff_exemptions(request):
     _staff(request)
     return [_exemption_out(e) for e in selectors.exemptions()[:1000]]
 
 
-@router.post("staff/eastern/exemptions", auth=AUTH, response={201: dict, **ERRORS},
+@router.post("staff/eastern/exemptions", auth=AUTH, response={201: EasternExemptionOut, **ERRORS},
              summary="Register a local vehicle")
 def staff_exemption_add(request, payload: ExemptionIn):
     actor = _staff(request)
@@ -293,7 +440,8 @@ def staff_exemption_add(request, payload: ExemptionIn):
     return Status(201, _exemption_out(e))
 
 
-@router.post("staff/eastern/exemptions/{exemption_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/eastern/exemptions/{exemption_id}/revoke", auth=AUTH,
+             response={200: EasternExemptionOut, **ERRORS},
              summary="Remove a registered local vehicle")
 def staff_exemption_revoke(request, exemption_id: int):
     actor = _staff(request)
@@ -304,15 +452,18 @@ class CheckpointCreateIn(Schema):
     area: str
     name: str = Field(min_length=1, max_length=80)
 
+    model_config = examples({"area": "dameisha", "name": "盐梅路卡口"})
 
-@router.get("staff/eastern/checkpoints", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Checkpoints")
+
+@router.get("staff/eastern/checkpoints", auth=AUTH, response={200: list[EasternCheckpointOut], **ERRORS},
+            summary="Checkpoints")
 def staff_checkpoints(request):
     _staff(request)
     return [{"id": c.pk, "area": c.area.code, "name": c.name, "key_id": c.device.key_id, "active": c.device.active}
             for c in selectors.checkpoints()]
 
 
-@router.post("staff/eastern/checkpoints", auth=AUTH, response={201: dict, **ERRORS},
+@router.post("staff/eastern/checkpoints", auth=AUTH, response={201: EasternCheckpointCreatedOut, **ERRORS},
              summary="Add a checkpoint camera (its signing secret is shown once)")
 def staff_checkpoint_create(request, payload: CheckpointCreateIn):
     actor = _staff(request)

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateText, DateTimeText, Out, examples
 from jiaoguan.core.audit import Actor, audit_access
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import actor_of
@@ -36,6 +37,128 @@ router = Router(tags=["exams"])
 
 
 STAFF = ("clerk", "approver", "admin")
+
+
+class ExamSubjectOut(Out):
+    code: str
+    zh: str
+    en: str
+    name_zh: str
+    name_en: str
+
+
+class ExamProgressOut(Out):
+    subject: ExamSubjectOut
+    passed: bool
+    passed_at: DateTimeText | None
+    eligible: bool
+    bookings_used: int
+    bookings_left: int | None = Field(description="null: the subject has no limit")
+
+
+class ExamPermitResultOut(Out):
+    subject: str
+    outcome: str
+    exam_at: DateTimeText
+
+
+class ExamPermitOut(Out):
+    id: int
+    number: str
+    licence_class: str
+    accepted_at: DateTimeText
+    valid_until: DateText
+    status: str
+    valid: bool
+    sort_time: DateTimeText
+    next_subjects: list[str]
+    progress: list[ExamProgressOut]
+    results: list[ExamPermitResultOut]
+
+
+class ExamSessionVenueOut(Out):
+    code: str
+    name_zh: str
+    name_en: str
+    address: str
+
+
+class ExamSessionOut(Out):
+    id: int
+    subject: ExamSubjectOut
+    venue: ExamSessionVenueOut
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    closes_at: DateTimeText
+    cancel_until: DateTimeText
+    status: str
+    seats: int
+    allocated: int
+    pending: int
+
+
+class ExamApplicationBookingOut(Out):
+    id: int
+    reference: str
+    status: str
+    cancel_until: DateTimeText
+    can_cancel: bool
+
+
+class ExamApplicationOut(Out):
+    id: int
+    session_id: int | None
+    subject: ExamSubjectOut | None
+    venue: str
+    starts_at: DateTimeText
+    closes_at: DateTimeText
+    status: str
+    sort_time: DateTimeText
+    rank: int | None
+    seats: int
+    live: bool
+    can_withdraw: bool
+    booking: ExamApplicationBookingOut | None
+    result: str | None
+
+
+class ExamBookingCancelledOut(Out):
+    id: int
+    reference: str
+    status: str
+
+
+class ExamVenueOut(Out):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    address: str
+    subjects: list[str]
+    active: bool
+
+
+class ExamCandidateOut(Out):
+    booking_id: int
+    reference: str
+    status: str
+    rank: int | None
+    permit: str | None
+    result: str | None
+
+
+class ExamResultOut(Out):
+    id: int
+    booking_id: int | None
+    subject: str
+    outcome: str
+
+
+class ExamAllocationOut(Out):
+    run_id: int
+    slots: int
+    applications: int
+    allocated: int
 
 
 def _iso(value):
@@ -97,14 +220,14 @@ def _mine(user, application_id: int) -> dict:
 
 # --- Citizens -------------------------------------------------------------------------------------------------------
 
-@router.get("me/exam-permits", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("me/exam-permits", auth=AUTH, response={200: list[ExamPermitOut], **ERRORS},
             summary="My learner's permits with subject progress and bookings left")
 def my_permits(request):
     user = current_user(request)
     return [_permit_out(selectors.permit_view(permit=p)) for p in selectors.my_permits(user=user)]
 
 
-@router.get("exam-sessions", auth=None, response={200: list[dict], **ERRORS},
+@router.get("exam-sessions", auth=None, response={200: list[ExamSessionOut], **ERRORS},
             summary="Exam sessions open for booking, with seats and how many have applied")
 def open_sessions(request, subject: str | None = None, venue: str | None = None):
     if subject is not None and subject not in rules.SUBJECTS:
@@ -118,8 +241,10 @@ class ApplyIn(Schema):
     session_id: int
     permit_id: int | None = None
 
+    model_config = examples({"session_id": 1, "permit_id": 1})
 
-@router.post("me/exam-applications", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+
+@router.post("me/exam-applications", auth=AUTH, response={200: ExamApplicationOut, 201: ExamApplicationOut, **ERRORS},
              summary="Apply for a seat in an exam session (Idempotency-Key required): ranked, see the live rank")
 def apply(request, payload: ApplyIn):
     user = current_user(request)
@@ -133,14 +258,15 @@ def apply(request, payload: ApplyIn):
     return api_once(request, user, "exam-apply", fingerprint=fingerprint, run=run)
 
 
-@router.get("me/exam-applications", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("me/exam-applications", auth=AUTH, response={200: list[ExamApplicationOut], **ERRORS},
             summary="My exam applications with the live rank while pending, then the result")
 def my_applications(request):
     user = current_user(request)
     return [_application_out(r) for r in selectors.my_exam_applications(user=user, limit=200)]
 
 
-@router.post("me/exam-applications/{application_id}/withdraw", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/exam-applications/{application_id}/withdraw", auth=AUTH,
+             response={200: ExamApplicationOut, **ERRORS},
              summary="Withdraw a pending exam application (until the window closes)")
 def withdraw(request, application_id: int):
     user = current_user(request)
@@ -148,7 +274,7 @@ def withdraw(request, application_id: int):
     return Status(200, _mine(user, application_id))
 
 
-@router.post("me/exam-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/exam-bookings/{booking_id}/cancel", auth=AUTH, response={200: ExamBookingCancelledOut, **ERRORS},
              summary="Cancel an allocated exam seat (until the end of the day before; Idempotency-Key required)")
 def cancel(request, booking_id: int):
     user = current_user(request)
@@ -174,19 +300,23 @@ class VenueIn(Schema):
     subjects: list[str]
     address: str = ""
 
+    model_config = examples(
+        {"code": "SZ-KM2-01", "name_zh": "深圳第一考场", "name_en": "Shenzhen test ground 1", "subjects": ["2", "3"],
+         "address": "龙岗区"})
+
 
 def _venue_out(v) -> dict:
     return {"id": v.pk, "code": v.code, "name_zh": v.name_zh, "name_en": v.name_en, "address": v.address,
             "subjects": v.subjects, "active": v.active}
 
 
-@router.get("staff/exam-venues", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Exam venues")
+@router.get("staff/exam-venues", auth=AUTH, response={200: list[ExamVenueOut], **ERRORS}, summary="Exam venues")
 def staff_venues(request):
     _staff(request)
     return [_venue_out(v) for v in selectors.venues()]
 
 
-@router.post("staff/exam-venues", auth=AUTH, response={201: dict, **ERRORS}, summary="Create an exam venue")
+@router.post("staff/exam-venues", auth=AUTH, response={201: ExamVenueOut, **ERRORS}, summary="Create an exam venue")
 def staff_venue_create(request, payload: VenueIn):
     v = services.venue_create(code=payload.code, name_zh=payload.name_zh, name_en=payload.name_en,
                               subjects=payload.subjects, address=payload.address, actor=_staff(request))
@@ -200,15 +330,19 @@ class SessionIn(Schema):
     seats: int
     duration_minutes: int = 120
 
+    model_config = examples(
+        {"venue_id": 1, "subject": "2", "starts_at": "2027-01-15T09:00:00+08:00", "seats": 40,
+         "duration_minutes": 120})
 
-@router.get("staff/exam-sessions", auth=AUTH, response={200: list[dict], **ERRORS},
+
+@router.get("staff/exam-sessions", auth=AUTH, response={200: list[ExamSessionOut], **ERRORS},
             summary="Exam sessions from a week ago on, with seats, allocated and pending applications")
 def staff_sessions(request):
     _staff(request)
     return [_session_out(r) for r in selectors.sessions_for_staff(limit=500)]
 
 
-@router.post("staff/exam-sessions", auth=AUTH, response={201: dict, **ERRORS},
+@router.post("staff/exam-sessions", auth=AUTH, response={201: ExamSessionOut, **ERRORS},
              summary="Create an exam session (window closes 3 working days before; cancel until the day before)")
 def staff_session_create(request, payload: SessionIn):
     s = services.session_create(venue_id=payload.venue_id, subject=payload.subject, starts_at=payload.starts_at,
@@ -217,7 +351,8 @@ def staff_session_create(request, payload: SessionIn):
     return Status(201, _session_out(selectors.session_row(s)))
 
 
-@router.get("staff/exam-sessions/{session_id}/candidates", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/exam-sessions/{session_id}/candidates", auth=AUTH,
+            response={200: list[ExamCandidateOut], **ERRORS},
             summary="The allocated seats of a session with each candidate's permit and result")
 def staff_candidates(request, session_id: int):
     _staff(request)
@@ -228,14 +363,16 @@ def staff_candidates(request, session_id: int):
             for c in selectors.session_candidates(session=session)]
 
 
-class ResultIn(Schema):
+class ExamResultIn(Schema):
     booking_id: int
     outcome: str
 
+    model_config = examples({"booking_id": 1, "outcome": "pass"})
 
-@router.post("staff/exam-sessions/{session_id}/results", auth=AUTH, response={201: dict, **ERRORS},
+
+@router.post("staff/exam-sessions/{session_id}/results", auth=AUTH, response={201: ExamResultOut, **ERRORS},
              summary="Record a candidate's result: pass, fail or no_show (counts as a fail)")
-def staff_result(request, session_id: int, payload: ResultIn):
+def staff_result(request, session_id: int, payload: ExamResultIn):
     r = services.result_record(session_id=session_id, booking_id=payload.booking_id, outcome=payload.outcome,
                                actor=_staff(request))
     return Status(201, {"id": r.pk, "booking_id": r.booking_id, "subject": r.subject, "outcome": r.outcome})
@@ -245,8 +382,10 @@ class AllocateIn(Schema):
     # ids are database ids: anything past 64 bits would reach the database as an overflow (a 500), so it is a 422
     session_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=1000)
 
+    model_config = examples({"session_ids": [1, 2]}, {})
 
-@router.post("staff/exam-allocation", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/exam-allocation", auth=AUTH, response={200: ExamAllocationOut, **ERRORS},
              summary="Run the ranked allocation now for exam sessions whose window has closed")
 def staff_allocate(request, payload: AllocateIn):
     run = services.exam_allocate(actor=_staff(request), session_ids=payload.session_ids)
@@ -260,8 +399,10 @@ class PermitIn(Schema):
     accepted_at: dt.datetime
     number: str | None = None
 
+    model_config = examples({"person_id": 1, "licence_class": "C1", "accepted_at": "2026-11-02T10:00:00+08:00"})
 
-@router.post("staff/exam-permits", auth=AUTH, response={201: dict, **ERRORS},
+
+@router.post("staff/exam-permits", auth=AUTH, response={201: ExamPermitOut, **ERRORS},
              summary="Issue a learner's permit (valid 3 years from acceptance)")
 def staff_permit_issue(request, payload: PermitIn):
     p = services.permit_issue(person_id=payload.person_id, licence_class=payload.licence_class,
@@ -269,7 +410,7 @@ def staff_permit_issue(request, payload: PermitIn):
     return Status(201, _permit_out(selectors.permit_view(permit=p)))
 
 
-@router.get("staff/exam-permits", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/exam-permits", auth=AUTH, response={200: list[ExamPermitOut], **ERRORS},
             summary="A person's learner's permits with progress")
 def staff_permits(request, person_id: int):
     actor = _staff(request)

@@ -8,6 +8,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from jiaoguan.core.api_schema import examples
+
 
 class OkOut(Schema):
     ok: bool = True
@@ -23,6 +25,8 @@ class SmsCodeIn(Schema):
     purpose: str = Field(..., max_length=10, description="register, login or reset; phone (logged in only, by "
                          "session or bearer token): a code to the NEW phone for POST me/phone")
 
+    model_config = examples({"phone": "13800138000", "purpose": "register"})
+
 
 class RegisterIn(Schema):
     phone: str = Field(..., max_length=20)
@@ -30,6 +34,10 @@ class RegisterIn(Schema):
     name: str = Field(..., max_length=50, description="real name as on the ID card")
     id_number: str = Field(..., max_length=24, description="18-character resident ID card number")
     password: str = Field(..., max_length=128)
+
+    model_config = examples(
+        {"phone": "13800138000", "code": "123456", "name": "张三", "id_number": "11010519491231002X",
+         "password": "Correct-Horse-7"})
 
 
 class LoginIn(Schema):
@@ -41,17 +49,25 @@ class LoginIn(Schema):
                                               "required); token: return a bearer token")
     label: str = Field("", max_length=60, description="token label, e.g. the device name")
 
+    model_config = examples(
+        {"login": "13800138000", "password": "Correct-Horse-7", "mode": "token", "label": "my phone"},
+        {"phone": "13800138000", "code": "123456", "mode": "session"})
+
 
 class PasswordResetIn(Schema):
     phone: str = Field(..., max_length=20)
     code: str = Field(..., max_length=10)
     new_password: str = Field(..., max_length=128)
 
+    model_config = examples({"phone": "13800138000", "code": "123456", "new_password": "Correct-Horse-8"})
+
 
 class PhoneChangeIn(Schema):
     new_phone: str = Field(..., max_length=20, description="the new phone (normally the phone on file)")
     code: str = Field(..., max_length=10, description="the code POST auth/sms-code (purpose phone) sent to new_phone")
     password: str = Field(..., max_length=128, description="the account's current password")
+
+    model_config = examples({"new_phone": "13900139000", "code": "123456", "password": "Correct-Horse-7"})
 
 
 class MeOut(Schema):
@@ -147,6 +163,10 @@ class BindingRequestIn(Schema):
     plate_type: str = Field("02", max_length=4, description="GA 36 code: 02 small car, 52 small new-energy")
     vin_last4: str = Field(..., max_length=8, description="last four characters of the VIN")
 
+    model_config = examples({"plate": "粤B12345", "plate_type": "02", "vin_last4": "1234"})
+
 
 class BindingConfirmIn(Schema):
     code: str = Field(..., max_length=10, description="the code the owner received by SMS")
+
+    model_config = examples({"code": "123456"})

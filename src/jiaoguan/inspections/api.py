@@ -28,11 +28,12 @@ import datetime as dt
 import json
 
 from django.urls import reverse
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from jiaoguan.bookings import rules as booking_rules
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, RefusalOut, examples
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import api_once
@@ -41,6 +42,103 @@ from jiaoguan.inspections import rules, selectors, services
 from jiaoguan.inspections.models import InspectionBooking, InspectionMark, Station
 
 router = Router(tags=["inspections"])
+
+
+class InspectionStationOut(Out):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    address: str
+    district: str
+    lanes: int
+    active: bool
+
+
+class InspectionSlotOut(Out):
+    id: int
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    capacity: int
+    taken: int
+    free: int
+    cancel_until: DateTimeText
+
+
+class InspectionStationSlotsOut(Out):
+    station: InspectionStationOut
+    date: DateText
+    slots: list[InspectionSlotOut]
+
+
+class InspectionBookingSlotOut(Out):
+    id: int
+    starts_at: DateTimeText
+    ends_at: DateTimeText
+    cancel_until: DateTimeText
+
+
+class InspectionBookingOut(Out):
+    id: int = Field(description="the capacity engine's booking id")
+    reference: str
+    status: str
+    status_label: Label
+    hold_expires_at: DateTimeText | None
+    station: InspectionStationOut
+    slot: InspectionBookingSlotOut
+    vehicle_id: int
+    plate: str = Field(description="masked in staff answers")
+    result: str
+    result_label: Label
+    result_note: str
+
+
+class InspectionMarkOut(Out):
+    number: str
+    vehicle_id: int
+    plate: str
+    year: int
+    due_covered: DateText
+    valid_until: DateText
+    issued_at: DateTimeText
+    verify_url: str
+
+
+class InspectionMarkVerifyOut(Out):
+    number: str
+    plate: str = Field(description="masked")
+    year: int
+    valid_until: DateText
+    current: bool
+
+
+class InspectionEligibilityOut(Out):
+    vehicle_id: int
+    plate: str
+    inspection_due: DateText
+    inspection_status: str
+    on_site: bool
+    insurance_status: str
+    action: str = Field(description="book, mark, booked or none")
+    window_opens: DateText | None
+    reasons: list[RefusalOut]
+    booking: InspectionBookingOut | None
+    latest_mark: InspectionMarkOut | None
+
+
+class InspectionSlotsGeneratedOut(Out):
+    created: int
+    skipped: int
+
+
+class InspectionDaySlotOut(InspectionSlotOut):
+    bookings: list[InspectionBookingOut]
+
+
+class InspectionStationDayOut(Out):
+    station: InspectionStationOut
+    date: DateText
+    slots: list[InspectionDaySlotOut]
 
 
 def _iso(at: dt.datetime | None) -> str | None:
@@ -96,12 +194,12 @@ def _parse_date(value: str | None, *, field: str = "date") -> dt.date:
 
 # --- Everyone ------------------------------------------------------------------------------------------------------
 
-@router.get("inspection-stations", auth=None, response={200: list[dict]}, summary="Inspection stations")
+@router.get("inspection-stations", auth=None, response={200: list[InspectionStationOut]}, summary="Inspection stations")
 def station_list(request):
     return [_station_out(s) for s in selectors.stations()]
 
 
-@router.get("inspection-stations/{station_id}/slots", auth=None, response={200: dict, **ERRORS},
+@router.get("inspection-stations/{station_id}/slots", auth=None, response={200: InspectionStationSlotsOut, **ERRORS},
             summary="A station's bookable slots on a day, with free seats")
 def station_slots(request, station_id: int, date: str | None = None):
     station = selectors.station_get(station_id=station_id)
@@ -110,7 +208,7 @@ def station_slots(request, station_id: int, date: str | None = None):
             "slots": [_slot_out(r) for r in selectors.station_slots(station=station, day=day)]}
 
 
-@router.get("inspection-marks/verify", auth=None, response={200: dict, **ERRORS},
+@router.get("inspection-marks/verify", auth=None, response={200: InspectionMarkVerifyOut, **ERRORS},
             summary="Verify an electronic inspection mark (number and token from its QR code)")
 def mark_verify(request, number: str, token: str):
     m = selectors.mark_verify(number=number, token=token)
@@ -120,7 +218,7 @@ def mark_verify(request, number: str, token: str):
 
 # --- Citizens ------------------------------------------------------------------------------------------------------
 
-@router.get("me/inspection-eligibility", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("me/inspection-eligibility", auth=AUTH, response={200: list[InspectionEligibilityOut], **ERRORS},
             summary="What each of my vehicles can do: book an on-site test, apply for the mark online, or why not")
 def eligibility(request):
     user = current_user(request)
@@ -139,20 +237,24 @@ def eligibility(request):
     return out
 
 
-@router.get("me/inspection-bookings", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection bookings")
+@router.get("me/inspection-bookings", auth=AUTH, response={200: list[InspectionBookingOut], **ERRORS},
+            summary="My inspection bookings")
 def my_bookings(request):
     user = current_user(request)
     return [_booking_out(ib) for ib in selectors.my_inspection_bookings(user=user)[:100]]
 
 
-class BookIn(Schema):
+class InspectionBookIn(Schema):
     vehicle_id: int
     slot_id: int
 
+    model_config = examples({"vehicle_id": 1, "slot_id": 1})
 
-@router.post("me/inspection-bookings", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+
+@router.post("me/inspection-bookings", auth=AUTH,
+             response={200: InspectionBookingOut, 201: InspectionBookingOut, **ERRORS},
              summary="Hold a seat for my vehicle (Idempotency-Key required); confirm before the hold expires")
-def book(request, payload: BookIn):
+def book(request, payload: InspectionBookIn):
     user = current_user(request)
 
     def run():
@@ -164,7 +266,7 @@ def book(request, payload: BookIn):
                     run=run)
 
 
-@router.post("me/inspection-bookings/{booking_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/inspection-bookings/{booking_id}/confirm", auth=AUTH, response={200: InspectionBookingOut, **ERRORS},
              summary="Confirm my held inspection booking")
 def confirm(request, booking_id: int):
     user = current_user(request)
@@ -180,7 +282,7 @@ def _maybe_once(request, user, scope: str, booking_id: int, run):
     return api_once(request, user, scope, fingerprint=str(booking_id), run=run)
 
 
-@router.post("me/inspection-bookings/{booking_id}/cancel", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/inspection-bookings/{booking_id}/cancel", auth=AUTH, response={200: InspectionBookingOut, **ERRORS},
              summary="Release my held seat or cancel my confirmed booking (until the deadline)")
 def cancel(request, booking_id: int):
     user = current_user(request)
@@ -188,7 +290,8 @@ def cancel(request, booking_id: int):
         services.inspection_cancel(user=user, booking_id=booking_id, actor=actor_of(request, user)))))
 
 
-@router.get("me/inspection-marks", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My inspection marks")
+@router.get("me/inspection-marks", auth=AUTH, response={200: list[InspectionMarkOut], **ERRORS},
+            summary="My inspection marks")
 def my_marks(request):
     user = current_user(request)
     return [_mark_out(m, request) for m in selectors.my_marks(user=user)[:100]]
@@ -197,8 +300,10 @@ def my_marks(request):
 class MarkIn(Schema):
     vehicle_id: int
 
+    model_config = examples({"vehicle_id": 1})
 
-@router.post("me/inspection-marks", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+
+@router.post("me/inspection-marks", auth=AUTH, response={200: InspectionMarkOut, 201: InspectionMarkOut, **ERRORS},
              summary="Apply online for the inspection mark of my exempt-year car (Idempotency-Key required)")
 def mark_apply(request, payload: MarkIn):
     user = current_user(request)
@@ -220,15 +325,20 @@ class StationIn(Schema):
     district: str
     lanes: int = 2
 
+    model_config = examples(
+        {"code": "NS01", "name_zh": "南山检测站", "name_en": "Nanshan inspection station", "address": "南山区科技园",
+         "district": "南山区", "lanes": 2})
 
-@router.post("staff/inspection-stations", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a station")
+
+@router.post("staff/inspection-stations", auth=AUTH, response={201: InspectionStationOut, **ERRORS},
+             summary="Add a station")
 def staff_station_create(request, payload: StationIn):
     user = require_permission(request, "booking.manage")
     s = services.station_create(**payload.dict(), actor=actor_of(request, user))
     return Status(201, _station_out(s))
 
 
-class GenerateIn(Schema):
+class InspectionSlotsIn(Schema):
     first: dt.date
     last: dt.date
     opens: dt.time
@@ -238,16 +348,21 @@ class GenerateIn(Schema):
     weekdays: list[int] | None = None
     workdays_only: bool = False
 
+    model_config = examples(
+        {"first": "2027-01-04", "last": "2027-01-08", "opens": "09:00", "closes": "17:00", "minutes": 30,
+         "workdays_only": True})
 
-@router.post("staff/inspection-stations/{station_id}/slots", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/inspection-stations/{station_id}/slots", auth=AUTH,
+             response={200: InspectionSlotsGeneratedOut, **ERRORS},
              summary="Generate a station's slots for a date range (existing slots are skipped)")
-def staff_generate(request, station_id: int, payload: GenerateIn):
+def staff_generate(request, station_id: int, payload: InspectionSlotsIn):
     user = require_permission(request, "booking.manage")
     g = services.slots_generate(station_id=station_id, actor=actor_of(request, user), **payload.dict())
     return Status(200, {"created": g.created, "skipped": g.skipped})
 
 
-@router.get("staff/inspection-stations/{station_id}/day", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("staff/inspection-stations/{station_id}/day", auth=AUTH, response={200: InspectionStationDayOut, **ERRORS},
             summary="A station's day: slots and bookings (plates masked)")
 def staff_day(request, station_id: int, date: str | None = None):
     require_permission(request, "booking.attendance")
@@ -258,27 +373,33 @@ def staff_day(request, station_id: int, date: str | None = None):
         for d in selectors.station_day(station=station, day=day)]}
 
 
-class AttendanceIn(Schema):
+class InspectionAttendanceIn(Schema):
     attended: bool
 
+    model_config = examples({"attended": True})
 
-@router.post("staff/inspection-bookings/{booking_id}/attendance", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/inspection-bookings/{booking_id}/attendance", auth=AUTH,
+             response={200: InspectionBookingOut, **ERRORS},
              summary="Mark a booking attended or no-show (after the slot has started)")
-def staff_attendance(request, booking_id: int, payload: AttendanceIn):
+def staff_attendance(request, booking_id: int, payload: InspectionAttendanceIn):
     user = require_permission(request, "booking.attendance")
     ib = services.inspection_attendance(booking_id=booking_id, attended=payload.attended,
                                         actor=actor_of(request, user))
     return Status(200, _booking_out(ib, masked=True))
 
 
-class ResultIn(Schema):
+class InspectionResultIn(Schema):
     passed: bool
     note: str = ""
 
+    model_config = examples({"passed": True, "note": ""})
 
-@router.post("staff/inspection-bookings/{booking_id}/result", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/inspection-bookings/{booking_id}/result", auth=AUTH,
+             response={200: InspectionBookingOut, **ERRORS},
              summary="Record the test result of an attended booking (pass moves the registry's due date)")
-def staff_result(request, booking_id: int, payload: ResultIn):
+def staff_result(request, booking_id: int, payload: InspectionResultIn):
     user = require_permission(request, "booking.attendance")
     ib = services.inspection_result(booking_id=booking_id, passed=payload.passed, note=payload.note,
                                     actor=actor_of(request, user))

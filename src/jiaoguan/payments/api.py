@@ -9,6 +9,7 @@ import json
 from ninja import Path, Router, Schema
 
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import examples
 from jiaoguan.core.errors import Forbidden, not_found
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.idempotency import api_once
@@ -64,16 +65,20 @@ class OrderOut(Schema):
 class OrderIn(Schema):
     item_ids: list[int]
 
+    model_config = examples({"item_ids": [1, 2]})
+
 
 class PayIn(Schema):
     channel: str | None = None
+
+    model_config = examples({"channel": "simulator"})
 
 
 class PayOut(Schema):
     pay_url: str
 
 
-class CallbackOut(Schema):
+class PaymentCallbackOut(Schema):
     result: str
 
 
@@ -171,7 +176,7 @@ def order_receipt(request, reference: str = Reference):
     return {**data, "channel_label": str(data["channel_label"])}
 
 
-@router.post("payments/callback/{channel}", auth=None, response={200: CallbackOut, **ERRORS},
+@router.post("payments/callback/{channel}", auth=None, response={200: PaymentCallbackOut, **ERRORS},
              summary="A payment channel's signed asynchronous callback (HMAC-SHA256)")
 def callback(request, channel: str = Path(..., max_length=20)):
     return {"result": services.callback_receive(channel=channel, body=request.body, headers=request.headers)}

@@ -19,10 +19,11 @@ Staff (clerk views; approver and admin change):
 """
 from __future__ import annotations
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from jiaoguan.core import clock
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import DateTimeText, Out, RefusalOut, examples
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.idempotency import api_once
@@ -31,6 +32,92 @@ from jiaoguan.plates import selectors, services
 from jiaoguan.plates.models import PlateNumber, Selection, WithholdPolicy
 
 router = Router(tags=["plates"])
+
+
+class PlateNumberOut(Out):
+    number: str
+    kind: str
+    nev: bool
+    status: str
+
+
+class PlateHeldOut(Out):
+    number: str
+    expires_at: DateTimeText | None
+
+
+class PlateSelectionOut(Out):
+    id: int
+    vehicle_id: int
+    office: str = Field(description="the issuing office's plate prefix, e.g. 粤B")
+    kind: str
+    status: str
+    draws_allowed: int
+    draws_used: int
+    draws_left: int
+    batch_size: int
+    offered: list[PlateNumberOut]
+    held: PlateHeldOut | None
+    previous_plate: str
+    plate: str | None = Field(description="the confirmed number")
+    hold_minutes: int
+
+
+class PlateVehicleOut(Out):
+    vehicle_id: int
+    plate: str
+    plate_type: str
+    eligible: bool
+    reasons: list[RefusalOut]
+    selection_id: int | None
+
+
+class PlateComposeOut(Out):
+    number: str
+    available: bool
+
+
+class PlateOfficeOut(Out):
+    id: int
+    code: str
+    name: str
+    prefix: str
+    batch_size: int
+    redraws: int
+    hold_minutes: int
+    eligible_days: int
+    compose_patterns: dict[str, list[str]]
+    active: bool
+    counts: dict[str, dict[str, int]] = Field(description="kind -> status -> count")
+
+
+class PlatePoolGeneratedOut(Out):
+    series: str
+    kind: str
+    candidates: int
+    valid: int
+    added: int
+    withheld: int
+    in_use: int
+
+
+class PlatePolicyOut(Out):
+    id: int
+    office: str
+    name: str
+    rule: str
+    value: str
+    kind: str
+    active: bool
+    created_at: DateTimeText
+
+
+class PlateHoldOut(Out):
+    number: str
+    kind: str
+    selection_id: int | None
+    vehicle_id: int | None
+    expires_at: DateTimeText | None
 
 
 def _number_out(p: PlateNumber) -> dict:
@@ -63,7 +150,7 @@ def _step(request, selection_id: int, action: str, service, *, fingerprint: str 
     return api_once(request, user, f"plates-{action}", fingerprint=f"{selection_id}:{fingerprint or action}", run=run)
 
 
-@router.get("me/plates/vehicles", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("me/plates/vehicles", auth=AUTH, response={200: list[PlateVehicleOut], **ERRORS},
             summary="My own vehicles and whether each may choose a number online")
 def my_vehicles(request):
     user = current_user(request)
@@ -72,7 +159,8 @@ def my_vehicles(request):
              "selection_id": e.selection.pk if e.selection else None} for e in selectors.my_eligibility(user=user)]
 
 
-@router.get("me/plates/selections", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My plate selections")
+@router.get("me/plates/selections", auth=AUTH, response={200: list[PlateSelectionOut], **ERRORS},
+            summary="My plate selections")
 def my_selections(request):
     user = current_user(request)
     return [selection_out(s) for s in selectors.my_selections(user=user)]
@@ -81,8 +169,10 @@ def my_selections(request):
 class StartIn(Schema):
     vehicle_id: int
 
+    model_config = examples({"vehicle_id": 1})
 
-@router.post("me/plates/selections", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+
+@router.post("me/plates/selections", auth=AUTH, response={200: PlateSelectionOut, 201: PlateSelectionOut, **ERRORS},
              summary="Start a plate selection for one of my newly registered vehicles")
 def start(request, payload: StartIn):
     user = current_user(request)
@@ -90,14 +180,14 @@ def start(request, payload: StartIn):
     return Status(201, selection_out(sel))
 
 
-@router.get("me/plates/selections/{selection_id}", auth=AUTH, response={200: dict, **ERRORS},
+@router.get("me/plates/selections/{selection_id}", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
             summary="One selection with its batch and the held number")
 def my_selection(request, selection_id: int):
     user = current_user(request)
     return selection_out(selectors.my_selection(user=user, selection_id=selection_id))
 
 
-@router.post("me/plates/selections/{selection_id}/draw", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/plates/selections/{selection_id}/draw", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
              summary="Draw (or redraw) a batch of random available numbers (Idempotency-Key required)")
 def draw(request, selection_id: int):
     return _step(request, selection_id, "draw", services.selection_draw)
@@ -106,8 +196,10 @@ def draw(request, selection_id: int):
 class NumberIn(Schema):
     number: str
 
+    model_config = examples({"number": "粤B8K2Q6"})
 
-@router.post("me/plates/selections/{selection_id}/compose", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("me/plates/selections/{selection_id}/compose", auth=AUTH, response={200: PlateComposeOut, **ERRORS},
              summary="Check a composed number against the office's rules and the pool")
 def compose(request, selection_id: int, payload: NumberIn):
     user = current_user(request)
@@ -116,27 +208,27 @@ def compose(request, selection_id: int, payload: NumberIn):
     return {"number": number, "available": True}
 
 
-@router.post("me/plates/selections/{selection_id}/hold", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/plates/selections/{selection_id}/hold", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
              summary="Hold a drawn or composed number for the office's hold minutes (Idempotency-Key required)")
 def hold(request, selection_id: int, payload: NumberIn):
     return _step(request, selection_id, "hold", services.selection_hold, fingerprint=payload.number,
                  number=payload.number)
 
 
-@router.post("me/plates/selections/{selection_id}/keep", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/plates/selections/{selection_id}/keep", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
              summary="Hold a plate I held before (DOMAIN §5 conditions; Idempotency-Key required)")
 def keep(request, selection_id: int, payload: NumberIn):
     return _step(request, selection_id, "keep", services.selection_keep_previous, fingerprint=payload.number,
                  number=payload.number)
 
 
-@router.post("me/plates/selections/{selection_id}/confirm", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/plates/selections/{selection_id}/confirm", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
              summary="Confirm the held number: assigned to the vehicle (Idempotency-Key required)")
 def confirm(request, selection_id: int):
     return _step(request, selection_id, "confirm", services.selection_confirm)
 
 
-@router.post("me/plates/selections/{selection_id}/release", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/plates/selections/{selection_id}/release", auth=AUTH, response={200: PlateSelectionOut, **ERRORS},
              summary="Give the held number back (Idempotency-Key required)")
 def release(request, selection_id: int):
     return _step(request, selection_id, "release", services.selection_release)
@@ -149,7 +241,7 @@ def _staff(request, permission: str = "plate.view") -> Actor:
     return actor_of(request, require_permission(request, permission))
 
 
-@router.get("staff/plates/offices", auth=AUTH, response={200: list[dict], **ERRORS},
+@router.get("staff/plates/offices", auth=AUTH, response={200: list[PlateOfficeOut], **ERRORS},
             summary="Issuing offices with pool counts by kind and status")
 def staff_offices(request):
     _staff(request)
@@ -159,14 +251,16 @@ def staff_offices(request):
             for o in selectors.offices()]
 
 
-class GenerateIn(Schema):
+class PlatePoolGenerateIn(Schema):
     kind: str
     series: str
 
+    model_config = examples({"kind": "02", "series": "粤BA0000-粤BA9999"})
 
-@router.post("staff/plates/offices/{office_id}/generate", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/plates/offices/{office_id}/generate", auth=AUTH, response={200: PlatePoolGeneratedOut, **ERRORS},
              summary="Generate a series of numbers into the pool (idempotent)")
-def staff_generate(request, office_id: int, payload: GenerateIn):
+def staff_generate(request, office_id: int, payload: PlatePoolGenerateIn):
     actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=office_id)
     r = services.plate_pool_generate(office=office, kind=payload.kind, series=payload.series, actor=actor)
@@ -179,7 +273,8 @@ def _policy_out(p: WithholdPolicy) -> dict:
             "kind": p.kind, "active": p.active, "created_at": clock.isoformat(p.created_at)}
 
 
-@router.get("staff/plates/policies", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Withholding policies")
+@router.get("staff/plates/policies", auth=AUTH, response={200: list[PlatePolicyOut], **ERRORS},
+            summary="Withholding policies")
 def staff_policies(request):
     _staff(request)
     return [_policy_out(p) for p in selectors.policies()]
@@ -192,8 +287,11 @@ class PolicyIn(Schema):
     value: str
     kind: str = ""
 
+    model_config = examples({"office_id": 1, "name": "尾号4保留", "rule": "suffix", "value": "4", "kind": ""})
 
-@router.post("staff/plates/policies", auth=AUTH, response={201: dict, **ERRORS}, summary="Add a withholding policy")
+
+@router.post("staff/plates/policies", auth=AUTH, response={201: PlatePolicyOut, **ERRORS},
+             summary="Add a withholding policy")
 def staff_policy_add(request, payload: PolicyIn):
     actor = _staff(request, services.MANAGE)
     office = selectors.office_get(office_id=payload.office_id)
@@ -202,7 +300,7 @@ def staff_policy_add(request, payload: PolicyIn):
     return Status(201, _policy_out(p))
 
 
-@router.post("staff/plates/policies/{policy_id}/deactivate", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/plates/policies/{policy_id}/deactivate", auth=AUTH, response={200: PlatePolicyOut, **ERRORS},
              summary="Deactivate a withholding policy (its numbers return to the pool)")
 def staff_policy_deactivate(request, policy_id: int):
     actor = _staff(request, services.MANAGE)
@@ -210,7 +308,7 @@ def staff_policy_deactivate(request, policy_id: int):
     return _policy_out(services.policy_deactivate(policy=p, actor=actor))
 
 
-@router.get("staff/plates/holds", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Numbers held now")
+@router.get("staff/plates/holds", auth=AUTH, response={200: list[PlateHoldOut], **ERRORS}, summary="Numbers held now")
 def staff_holds(request):
     _staff(request)
     return [{"number": p.number, "kind": p.kind, "selection_id": p.held_by_id,

@@ -15,7 +15,7 @@ from jiaoguan.postal import selectors, services
 router = Router(tags=["postal"])
 
 
-class CallbackOut(Schema):
+class PostalCallbackOut(Schema):
     result: str
 
 
@@ -41,7 +41,7 @@ class TrackingOut(Schema):
     timeline: list[TimelineStepOut]
 
 
-@router.post("postal/callbacks/{carrier}", auth=None, response={200: CallbackOut, **ERRORS},
+@router.post("postal/callbacks/{carrier}", auth=None, response={200: PostalCallbackOut, **ERRORS},
              summary="A postal carrier's signed status callback (HMAC-SHA256 with key id, timestamp and nonce)")
 def callback(request, carrier: str = Path(..., max_length=20)):
     return {"result": services.callback_receive(carrier=carrier, body=request.body, headers=request.headers)}

@@ -23,6 +23,7 @@ from ninja import Router, Status
 from pydantic import Field, StrictBool
 
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_schema import json_body
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.registry import health, partners
 from jiaoguan.registry.models import Partner
@@ -33,7 +34,11 @@ router = Router(tags=["registry"])
 class HealthCheckIn(pydantic.BaseModel):
     """A health-check record as the hospital sends it."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    model_config = pydantic.ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "record_number": "TJ2026120100012", "id_number": "11010519491231002X", "name": "张三",
+        "examined_on": "2026-12-01", "result": "fit_with_conditions", "conditions": "驾车时须戴眼镜",
+        "vision_left": "4.9", "vision_right": "5.0", "colour_vision_normal": True, "hearing_normal": True,
+        "limbs_normal": True}]})
 
     record_number: str = Field(min_length=1, max_length=40, description="the hospital's record number (体检编号)")
     id_number: str = Field(min_length=1, max_length=24, description="居民身份证号码 (18 characters, check digit)")
@@ -81,8 +86,7 @@ def _out(received: health.Received) -> dict:
 @router.post("partners/health-checks", auth=None, response={200: HealthCheckOut, 201: HealthCheckOut, **ERRORS},
              summary="A hospital sends a driver's health-check record "
                      "(signed: X-Partner-Key/Timestamp/Nonce/Signature)",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": HealthCheckIn.model_json_schema()}}}})
+             openapi_extra=json_body(HealthCheckIn))
 def health_check_receive(request):
     with transaction.atomic():
         hospital = partners.partner_authenticate(request=request, kind=Partner.Kind.HOSPITAL)

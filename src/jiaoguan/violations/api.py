@@ -25,7 +25,8 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from jiaoguan.core import clock
-from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.api_errors import ERRORS, ErrorOut
+from jiaoguan.core.api_schema import DateText, DateTimeText, Label, Out, RefusalOut, absent, examples, json_body
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import DomainError, InvalidInput, not_found
 from jiaoguan.core.http import actor_of
@@ -36,6 +37,116 @@ from jiaoguan.violations import conf, imports, rules, selectors, services, signi
 from jiaoguan.violations.models import Violation
 
 router = Router(tags=["violations"])
+
+
+class DeviceRecordedOut(Out):
+    id: int
+    record_id: str
+    created: bool = Field(description="false: this record id was seen before; the first record is answered")
+    status: str
+    waiver_rule: str
+
+
+class DeviceBatchResultOut(Out):
+    """One record of a batch: the recorded fields, or ``error``."""
+
+    index: int
+    id: int = absent()
+    record_id: str = absent()
+    created: bool = absent()
+    status: str = absent()
+    waiver_rule: str = absent()
+    error: ErrorOut = absent()
+
+
+class DeviceBatchOut(Out):
+    results: list[DeviceBatchResultOut]
+    created: int
+    failed: int
+
+
+class WaiverOut(Out):
+    rule: str
+    zh: str
+    en: str
+
+
+class DecisionOut(Out):
+    number: str
+    violation_id: int
+    points: int
+    fine_fen: int
+    decision_date: DateText
+    channel: str
+
+
+class OnlineOut(Out):
+    allowed: bool
+    reasons: list[RefusalOut]
+
+
+class WaiverOfferOut(Out):
+    allowed: bool
+    rule: str | None
+    reasons: list[RefusalOut]
+
+
+class ViolationOut(Out):
+    id: int
+    plate: str
+    plate_type: str
+    code: str
+    description_zh: str
+    description_en: str
+    points: int
+    fine_fen: int
+    place: str
+    occurred_at: DateTimeText
+    source: str
+    status: str
+    status_label: Label
+    waiver_rule: str
+    photos: list[str]
+    waiver: WaiverOut = absent()
+
+
+class ViolationDetailOut(ViolationOut):
+    decision: DecisionOut | None
+    online: OnlineOut = absent()
+    waiver_offer: WaiverOfferOut
+
+
+class DisputeOut(Out):
+    id: int
+    kind: str
+    status: str
+
+
+class ImportErrorOut(Out):
+    line: int
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class ImportOut(Out):
+    loaded: int
+    errors: list[ImportErrorOut]
+
+
+class DisputeWaitingOut(Out):
+    id: int
+    kind: str
+    kind_label: Label
+    reason: str
+    submitted_at: DateTimeText
+    violation_ids: list[int]
+    photos: list[str]
+
+
+class DisputeReviewedOut(Out):
+    id: int
+    status: str
 
 
 
@@ -56,6 +167,10 @@ class BatchIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
     records: list[dict]
+
+
+_DEVICE_RECORD = {"record_id": "CAM-0042-20261201-000173", "plate": "粤B12345", "plate_type": "02", "code": "1345",
+                  "place": "深南大道与科苑路交叉口", "occurred_at": "2026-12-01T09:30:00+08:00", "photos": []}
 
 
 def _invalid(exc: pydantic.ValidationError) -> InvalidInput:
@@ -96,7 +211,8 @@ def _recorded_out(r: services.Recorded) -> dict:
             "waiver_rule": v.waiver_rule}
 
 
-@router.post("devices/violations", auth=None, response={200: dict, 201: dict, **ERRORS},
+@router.post("devices/violations", auth=None, response={200: DeviceRecordedOut, 201: DeviceRecordedOut, **ERRORS},
+             openapi_extra=json_body(DeviceRecordIn, _DEVICE_RECORD),
              summary="A device submits one violation (signed: X-Device-Key/Timestamp/Nonce/Signature)")
 def device_violation(request):
     with transaction.atomic():
@@ -107,7 +223,8 @@ def device_violation(request):
     return Status(201 if result.created else 200, _recorded_out(result))
 
 
-@router.post("devices/violations/batch", auth=None, response={200: dict, **ERRORS},
+@router.post("devices/violations/batch", auth=None, response={200: DeviceBatchOut, **ERRORS}, exclude_unset=True,
+             openapi_extra=json_body(BatchIn, {"records": [_DEVICE_RECORD]}),
              summary="A device submits a batch of violations; each record succeeds or fails on its own")
 def device_violation_batch(request):
     """One transaction; each record in its own savepoint and answered on its own, as an invalid one is: a record
@@ -163,19 +280,21 @@ def _decision_out(d) -> dict:
             "decision_date": d.decision_date.isoformat(), "channel": d.channel}
 
 
-@router.get("me/violations", auth=AUTH, response={200: list[dict], **ERRORS}, summary="My violations")
+@router.get("me/violations", auth=AUTH, response={200: list[ViolationOut], **ERRORS}, exclude_unset=True,
+            summary="My violations")
 def my_violations(request, status: str | None = None):
     user = current_user(request)
     return [_violation_out(v) for v in selectors.my_violations(user=user, status=status)[:200]]
 
 
-@router.get("me/violations/{violation_id}", auth=AUTH, response={200: dict, **ERRORS}, summary="One violation")
+@router.get("me/violations/{violation_id}", auth=AUTH, response={200: ViolationDetailOut, **ERRORS},
+            exclude_unset=True, summary="One violation")
 def my_violation(request, violation_id: int):
     user = current_user(request)
     return _violation_out(selectors.my_violation(user=user, violation_id=violation_id), detail=True, user=user)
 
 
-@router.post("me/violations/{violation_id}/handle", auth=AUTH, response={200: dict, 201: dict, **ERRORS},
+@router.post("me/violations/{violation_id}/handle", auth=AUTH, response={200: DecisionOut, 201: DecisionOut, **ERRORS},
              summary="Handle a violation online (Idempotency-Key required): issues the penalty decision")
 def handle(request, violation_id: int):
     user = current_user(request)
@@ -187,7 +306,8 @@ def handle(request, violation_id: int):
     return api_once(request, user, "violation-handle", fingerprint=str(violation_id), run=run)
 
 
-@router.post("me/violations/{violation_id}/waiver", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("me/violations/{violation_id}/waiver", auth=AUTH, response={200: ViolationOut, **ERRORS},
+             exclude_unset=True,
              summary="Ask for the first-violation waiver")
 def waiver(request, violation_id: int):
     user = current_user(request)
@@ -201,8 +321,10 @@ class DisputeIn(Schema):
     reason: str
     photos: list[str] = []
 
+    model_config = examples({"kind": "cloned", "violation_ids": [1], "reason": "我的车当时在外地", "photos": []})
 
-@router.post("me/disputes", auth=AUTH, response={201: dict, **ERRORS}, summary="我被套牌 / 申诉")
+
+@router.post("me/disputes", auth=AUTH, response={201: DisputeOut, **ERRORS}, summary="我被套牌 / 申诉")
 def dispute(request, payload: DisputeIn):
     user = current_user(request)
     photos = services.photos_decode(payload.photos)
@@ -227,8 +349,13 @@ class OnSiteIn(Schema):
     accident: bool = False
     photos: list[str] = []
 
+    model_config = examples(
+        {"plate": "粤B12345", "plate_type": "02", "code": "1345", "place": "深南大道与科苑路交叉口",
+         "occurred_at": "2026-12-01T09:30:00+08:00", "accident": False, "photos": []})
 
-@router.post("staff/violations", auth=AUTH, response={201: dict, **ERRORS}, summary="Record an on-site violation")
+
+@router.post("staff/violations", auth=AUTH, response={201: ViolationOut, **ERRORS}, exclude_unset=True,
+             summary="Record an on-site violation")
 def staff_record(request, payload: OnSiteIn):
     actor = _staff_actor(request, "violation.record")
     photos = services.photos_decode(payload.photos)
@@ -239,7 +366,7 @@ def staff_record(request, payload: OnSiteIn):
     return Status(201, _violation_out(r.violation))
 
 
-@router.post("staff/violations/import", auth=AUTH, response={200: dict, **ERRORS},
+@router.post("staff/violations/import", auth=AUTH, response={200: ImportOut, **ERRORS},
              summary="Import a day's on-site records from a CSV file (multipart field 'file')")
 def staff_import(request):
     actor = _staff_actor(request, "violation.record")
@@ -255,13 +382,16 @@ def staff_import(request):
          "fields": {k: (en if english else zh) for k, (zh, en) in e.fields.items()}} for e in report.errors]})
 
 
-class RevokeIn(Schema):
+class ViolationRevokeIn(Schema):
     reason: str
 
+    model_config = examples({"reason": "设备校准错误"})
 
-@router.post("staff/violations/{violation_id}/revoke", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/violations/{violation_id}/revoke", auth=AUTH, response={200: ViolationOut, **ERRORS},
+             exclude_unset=True,
              summary="Revoke a violation (points removed, fine cancelled or refunded)")
-def staff_revoke(request, violation_id: int, payload: RevokeIn):
+def staff_revoke(request, violation_id: int, payload: ViolationRevokeIn):
     actor = _staff_actor(request, "violation.revoke")
     v = Violation.objects.filter(pk=violation_id).select_related("code").first()
     if v is None:
@@ -270,7 +400,8 @@ def staff_revoke(request, violation_id: int, payload: RevokeIn):
     return Status(200, _violation_out(v))
 
 
-@router.get("staff/disputes", auth=AUTH, response={200: list[dict], **ERRORS}, summary="Disputes waiting for review")
+@router.get("staff/disputes", auth=AUTH, response={200: list[DisputeWaitingOut], **ERRORS},
+            summary="Disputes waiting for review")
 def staff_disputes(request):
     _staff_actor(request, "dispute.review")
     return [{"id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "reason": d.reason,
@@ -282,8 +413,10 @@ class ReviewIn(Schema):
     confirm: bool
     note: str
 
+    model_config = examples({"confirm": True, "note": "核实为套牌车"})
 
-@router.post("staff/disputes/{dispute_id}/review", auth=AUTH, response={200: dict, **ERRORS},
+
+@router.post("staff/disputes/{dispute_id}/review", auth=AUTH, response={200: DisputeReviewedOut, **ERRORS},
              summary="Confirm (void the violations) or reject a dispute")
 def staff_review(request, dispute_id: int, payload: ReviewIn):
     actor = _staff_actor(request, "dispute.review")
