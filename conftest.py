@@ -7,7 +7,8 @@ import pytest
 from celery._state import _set_task_join_will_block
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.utils import translation
 
 from jiaoguan.core import clock as core_clock
@@ -26,7 +27,8 @@ def _sms_outbox_file(tmp_path_factory):
 def _isolate_state():
     """Each test starts with the real clock, an empty cache (rate limits) and an empty SMS outbox."""
     core_clock.reset()
-    cache.clear()
+    if not isinstance(caches["default"], BaseDatabaseCache):  # Redis; the database cache (the default without
+        cache.clear()  # REDIS_URL) is a table: each test's rollback, or its flush, empties it
     translation.activate(settings.LANGUAGE_CODE)  # a previous test's English request must not leak
     # Celery keeps "a task is running here" in one process-wide flag; eager tasks run by several threads at once
     # (the PostgreSQL concurrency tests) can leave it set, and then EagerResult.get() refuses to work.

@@ -164,9 +164,11 @@ if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "jiaoguan"}}
-# Rate limits and login lockouts live in this cache (identity.ratelimit). locmem is per process: fine for the
-# embedded single-host default; production must set REDIS_URL (enforced below).
+    CACHES = {"default": {"BACKEND": "jiaoguan.core.cache.DatabaseCache", "LOCATION": "jiaoguan_cache"}}
+# Rate limits and login lockouts live in this cache (identity.ratelimit), so it must be one cache for every web
+# process (a per-process cache such as locmem would let each gunicorn worker admit "1 SMS a minute"). Without
+# REDIS_URL it is the database (core.cache: the table core.models.CacheEntry, made by migrate, with row-locked
+# read-modify-writes); production must set REDIS_URL (enforced below).
 
 # --- Auth -----------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"

@@ -3,6 +3,11 @@ per-phone SMS limits.
 
 A login without an account keeps a shadow failure counter in the cache and "locks" after the same number of
 failures, for the same time, with the same 423 and message as an account does.
+
+Every test that compares a known login's answers with an unknown one's freezes the clock first: the answers carry
+times (the unlock time to the minute, the seconds until another SMS), and with the real clock running between the
+two series they differed whenever a minute, or a second, turned in between — more often the slower the machine.
+(tests/identity/test_login_oracle_http.py compares them over HTTP, and across processes.)
 """
 import datetime as dt
 
@@ -91,6 +96,7 @@ def test_sms_login_locks_unknown_phones_like_known_ones(citizen, clock, settings
     code = code_for(citizen.phone, "login")
     stranger = unique_phone()
     services.sms_code_request(phone=stranger, purpose="login", ip=fresh_ip())  # answered the same, nothing sent
+    clock.freeze(clock.now())  # both lock at the same instant: the same unlock time in the message
     known = _answers(lambda: services.login_with_sms(phone=citizen.phone, code=wrong(code), ip=fresh_ip()), 4)
     unknown = _answers(lambda: services.login_with_sms(phone=stranger, code=wrong(code), ip=fresh_ip()), 4)
     assert known == unknown
@@ -136,6 +142,7 @@ def test_a_shadow_lock_uses_up_the_phones_sms_allowance_like_a_real_one(citizen,
     them apart either."""
     settings.JIAOGUAN_LOGIN_MAX_FAILURES = 1
     later()
+    clock.freeze(clock.now())  # the same seconds to wait in both refusals
     stranger = unique_phone()
     for phone in (citizen.phone, stranger):
         with pytest.raises(Locked):
@@ -168,10 +175,18 @@ def test_success_still_resets_a_real_account_and_nothing_else_changes(citizen, s
     assert User.objects.get(pk=citizen.pk).failed_logins == 0
 
 
-def test_cache_lock_helper():
-    with ratelimit.held("jg:test:key") as ok:
-        assert ok
-        with ratelimit.held("jg:test:key") as again:  # held by us: a second taker waits, then gives up
-            assert not again
-    with ratelimit.held("jg:test:key") as ok:
-        assert ok
+def test_the_redis_lock_path_gives_up_on_a_held_key(settings, monkeypatch):
+    """With a cache without transactions (Redis in production; locmem stands in for it here) ``locked`` takes
+    per-key ``add`` locks: a second taker of a held key waits, then gives up, and ``take`` then refuses."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}}
+    monkeypatch.setattr(ratelimit, "_LOCK_WAIT_SECONDS", 0.2)
+    with ratelimit.locked(["jg:test:key"]) as first:
+        assert first.held
+        with ratelimit.locked(["jg:test:key"]) as again:  # held by us: a second taker waits, then gives up
+            assert not again.held
+        limit = ratelimit.Limit("test", "x", "5/m")
+        with ratelimit.locked([limit.cache_key]):
+            assert ratelimit.take([limit]) == ratelimit.Throttle(limit, 1)  # fails closed
+    with ratelimit.locked(["jg:test:key"]) as ok:
+        assert ok.held
+    assert ratelimit.take([ratelimit.Limit("test", "x", "5/m")]) is None

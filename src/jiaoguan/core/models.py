@@ -1,4 +1,4 @@
-"""The shared kernel's tables: audit log, working-day overrides, idempotency keys, outbox events."""
+"""The shared kernel's tables: audit log, working-day overrides, idempotency keys, outbox events, cache."""
 from __future__ import annotations
 
 from typing import Any
@@ -125,3 +125,19 @@ class SignedRequestNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scheme", "key_id", "value"], name="signed_nonce_unique")]
+
+
+class CacheEntry(models.Model):
+    """The embedded default's cache (core.cache.DatabaseCache; Redis replaces it when REDIS_URL is set): rate-limit
+    windows and login-failure counters shared by every web process. The columns are those of Django's
+    ``createcachetable`` (``value`` is a base64 pickle), so Django's DatabaseCache reads and writes the same rows;
+    as a model, ``migrate`` creates the table and a test database's flush empties it."""
+
+    cache_key = models.CharField(max_length=255, primary_key=True)
+    value = models.TextField()
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "jiaoguan_cache"
+        verbose_name = "缓存条目 cache entry"
+        verbose_name_plural = "缓存条目 cache entries"

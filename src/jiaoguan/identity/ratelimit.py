@@ -1,4 +1,5 @@
-"""Sliding-window rate limits kept in Django's cache (Redis in production, local memory when embedded).
+"""Sliding-window rate limits kept in Django's cache (Redis in production; the database when embedded, see
+core.cache), shared by every web process.
 
 Why not django-ratelimit's ``is_ratelimited``/``get_usage``: they read ``time.time()`` (so neither tests nor a
 demo can move time with ``core.clock``), use fixed windows (a "1/m" limit lets two codes out a second apart
@@ -6,9 +7,16 @@ across a window edge), and expect a request object, while our services take an I
 the same ("5/h", "1/m"), so the settings read the same either way.
 
 Each limited key holds the list of recent event times. A check-and-record of several keys (per phone per
-minute, per phone per hour, per IP) happens under short per-key locks taken with the cache's atomic ``add``,
-so concurrent requests on several web processes sharing Redis cannot slip past a limit together; a refused
-request records nothing, and nothing is recorded unless every limit admits the event.
+minute, per phone per hour, per IP) is one ``locked`` read-modify-write, so concurrent requests on several web
+processes cannot slip past a limit together; a refused request records nothing, and nothing is recorded unless
+every limit admits the event. ``locked`` is atomic across processes with either cache:
+
+- the embedded default, core.cache.DatabaseCache: one database transaction with the entries' rows locked
+  (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite);
+- Redis (REDIS_URL): short per-key locks taken with the cache's atomic ``add`` (SET NX), waited for up to two
+  seconds.
+
+A per-process cache (LocMemCache) would count per gunicorn worker: two workers would each admit "1 a minute".
 """
 from __future__ import annotations
 
@@ -18,10 +26,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 
 from jiaoguan.core import clock
+from jiaoguan.core.cache import DatabaseCache
 from jiaoguan.identity.rules import Rate, parse_rate, window_admits
 
 _PREFIX = "jg:rl:"
@@ -57,6 +67,30 @@ class Throttle:
     retry_after: int
 
 
+class Entries(Protocol):
+    """The cache entries a ``locked`` block holds. ``held`` is False when the locks could not be had in time
+    (Redis only): reads and writes then still work, unprotected."""
+
+    held: bool
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any, timeout: Any = ...) -> None: ...
+
+
+class _CacheEntries:
+    """Entries of a cache without transactions (Redis), under the per-key ``add`` locks of ``locked``."""
+
+    def __init__(self, held: bool) -> None:
+        self.held = held
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return cache.get(key, default)
+
+    def set(self, key: str, value: Any, timeout: Any = None) -> None:
+        cache.set(key, value, timeout)
+
+
 def _acquire(keys: Sequence[str]) -> list[tuple[str, str]] | None:
     held: list[tuple[str, str]] = []
     deadline = time.monotonic() + _LOCK_WAIT_SECONDS
@@ -77,21 +111,37 @@ def _release(held: list[tuple[str, str]]) -> None:
             cache.delete(lock_key)
 
 
+@contextmanager
+def locked(keys: Sequence[str]) -> Iterator[Entries]:
+    """Hold the cache entries ``keys`` for a read-modify-write that no other web process can interleave with
+    (``take`` uses it; so does the lockout counter of logins without an account)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, DatabaseCache):
+        with backend.locked(keys) as entries:
+            yield entries
+        return
+    acquired = _acquire(keys)
+    try:
+        yield _CacheEntries(held=acquired is not None)
+    finally:
+        if acquired:
+            _release(acquired)
+
+
 def take(limits: Sequence[Limit]) -> Throttle | None:
     """Record one event against every limit if all of them admit it; otherwise record nothing and return the
     refusal with the longest wait. Fails closed (refuses) if the locks cannot be had within two seconds."""
     if not limits:
         return None
-    held = _acquire([lim.cache_key for lim in limits])
-    if held is None:
-        return Throttle(limits[0], 1)
-    try:
+    with locked([lim.cache_key for lim in limits]) as entries:
+        if not entries.held:
+            return Throttle(limits[0], 1)
         now = clock.now().timestamp()
         logs: dict[str, list[float]] = {}
         refusals: list[Throttle] = []
         for lim in limits:
             rate = lim.parsed
-            events = [t for t in cache.get(lim.cache_key, []) if now - rate.seconds < t <= now + 1]
+            events = [t for t in entries.get(lim.cache_key) or [] if now - rate.seconds < t <= now + 1]
             logs[lim.cache_key] = events
             ok, retry = window_admits(events=events, now=now, rate=rate)
             if not ok:
@@ -102,10 +152,8 @@ def take(limits: Sequence[Limit]) -> Throttle | None:
             rate = lim.parsed
             events = logs[lim.cache_key] + [now]
             # keep only what can still matter; expire a little after the window in real time
-            cache.set(lim.cache_key, events[-max(rate.limit, 1):], rate.seconds + 60)
+            entries.set(lim.cache_key, events[-max(rate.limit, 1):], rate.seconds + 60)
         return None
-    finally:
-        _release(held)
 
 
 def usage(limit: Limit) -> int:
@@ -113,15 +161,3 @@ def usage(limit: Limit) -> int:
     rate = limit.parsed
     now = clock.now().timestamp()
     return sum(1 for t in cache.get(limit.cache_key, []) if now - rate.seconds < t <= now + 1)
-
-
-@contextmanager
-def held(key: str) -> Iterator[bool]:
-    """Hold the short per-key cache lock ``take`` uses, for another read-modify-write of a cache entry (the
-    lockout counter of unknown logins). Yields False if the lock could not be had within two seconds."""
-    acquired = _acquire([key])
-    try:
-        yield acquired is not None
-    finally:
-        if acquired:
-            _release(acquired)

@@ -94,9 +94,9 @@ def _shadow_failed(login_key: str | None) -> dt.datetime | None:
     if login_key is None:
         return None
     key = _shadow_cache_key(login_key)
-    with ratelimit.held(key):  # if the lock cannot be had, count anyway: at worst a count is lost in a race
+    with ratelimit.locked([key]) as entries:  # atomic across web processes, like the account row's lock
         now = clock.now()
-        state = cache.get(key) or {}
+        state = entries.get(key) or {}
         until = state.get("locked_until")
         until = dt.datetime.fromtimestamp(until, tz=dt.UTC) if until else None
         if rules.is_locked(locked_until=until, now=now):
@@ -105,9 +105,9 @@ def _shadow_failed(login_key: str | None) -> dt.datetime | None:
                                       max_failures=settings.JIAOGUAN_LOGIN_MAX_FAILURES,
                                       lock_minutes=settings.JIAOGUAN_LOGIN_LOCK_MINUTES)
         ttl = settings.JIAOGUAN_LOGIN_SHADOW_TTL_SECONDS
-        cache.set(key, {"failed": outcome.failed_logins,
-                        "locked_until": outcome.locked_until.timestamp() if outcome.locked_until else None},
-                  max(ttl, settings.JIAOGUAN_LOGIN_LOCK_MINUTES * 60 + 60))
+        entries.set(key, {"failed": outcome.failed_logins,
+                          "locked_until": outcome.locked_until.timestamp() if outcome.locked_until else None},
+                    max(ttl, settings.JIAOGUAN_LOGIN_LOCK_MINUTES * 60 + 60))
     if outcome.locked and login_key.isdigit():
         # An account's lock sends an SMS that uses up the phone's SMS allowance; use it up here too, or the
         # next code request for this number would tell the two apart.
@@ -164,6 +164,12 @@ def _login_succeeded(user: User, *, ip: str, method: str) -> User:
     return row
 
 
+def _dummy_password_check(password: str | None) -> None:
+    """The password-hash work of a real check (one run of the preferred hasher), for a login without an account:
+    a wrong password costs the same time whether or not the account exists (as Django's ModelBackend does)."""
+    User(username="-").set_password(password or "")
+
+
 def login_with_password(*, login: str, password: str, ip: str) -> User:
     """Log in by phone (citizens) or username (staff) and password. Wrong login and wrong password give the
     same 401; after JIAOGUAN_LOGIN_MAX_FAILURES failures the account locks for JIAOGUAN_LOGIN_LOCK_MINUTES
@@ -176,7 +182,7 @@ def login_with_password(*, login: str, password: str, ip: str) -> User:
         shadow_until = _shadow_locked_until(key)
         if shadow_until is not None:
             raise _locked(shadow_until)
-        User(username="-").set_password(password or "")  # the same hashing work as a real check: no timing oracle
+        _dummy_password_check(password)
         shadow_until = _shadow_failed(key)
         if shadow_until is not None:
             raise _locked(shadow_until)
@@ -184,7 +190,7 @@ def login_with_password(*, login: str, password: str, ip: str) -> User:
     now = clock.now()
     if user.locked_until is not None and rules.is_locked(locked_until=user.locked_until, now=now):
         raise _locked(user.locked_until)
-    if not password or not user.check_password(password):
+    if not user.check_password(password or ""):  # hashes even an empty password: the same work as for nobody
         locked_until = _login_failed(user, ip=ip)
         if locked_until is not None:
             raise _locked(locked_until)
