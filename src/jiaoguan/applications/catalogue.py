@@ -691,6 +691,9 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
             r.bad(where, f"unknown output {use_o.name!r} (registered: {', '.join(sorted(hooks.OUTPUTS)) or 'none'})")
         else:
             outputs.append(use_o)
+            required = hooks.OUTPUTS[use_o.name].requires
+            if required and required not in {u.rule for u in eligibility}:
+                r.bad(where, f"output {use_o.name!r} needs the eligibility rule {required!r} in eligibility")
     workflow = _read_workflow(r, t.get("workflow"), by_name)
     fee = r.integer(t.get("fee_fen"), "fee_fen", low=0, high=10**9, default=0)
     limit = r.integer(t.get("time_limit_days"), "time_limit_days", low=0, high=365, default=0)
