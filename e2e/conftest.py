@@ -3,7 +3,9 @@
 Never `playwright install`: the browser is /usr/bin/chromium (the `chromium` Debian package; `fonts-wqy-microhei`
 renders the Chinese). Each journey runs at phone size (390×844) and desktop size (1280×800) and saves full-page
 screenshots to artifacts/screenshots/<journey>-<viewport>-<step>.png; every screenshot step also checks that
-nothing is wider than the screen.
+nothing is wider than the screen, and that the Content-Security-Policy blocked nothing (a violation is a page
+that still carries inline style or script: its console message and its securitypolicyviolation event are both
+collected, from every page the journey opens).
 """
 from __future__ import annotations
 
@@ -46,6 +48,16 @@ class Journey:
         phone = viewport == "phone"
         self.context = browser.new_context(viewport=VIEWPORTS[viewport], locale="zh-CN", is_mobile=phone,
                                            has_touch=phone, device_scale_factor=2 if phone else 1)
+        # every page of this context reports its CSP violations (securitypolicyviolation events, before any
+        # script of the page runs) into window.__cspViolations; the console's "Content Security Policy" messages
+        # are collected too
+        self.context.add_init_script(
+            """window.__cspViolations = [];
+               document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(
+                 e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));"""
+        )
+        self.csp_console: list[str] = []
+        self.context.on("console", self._console)
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.name, self.viewport, self.base_url = name, viewport, base_url
@@ -69,10 +81,25 @@ class Journey:
                          .slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').trim().slice(0, 40)); }"""
         )
         assert overflow == [], f"{path.name}: wider than the screen: {overflow}"
+        self.assert_no_csp_violation()
         return path
 
     def text(self) -> str:
         return self.page.inner_text("body")
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.csp_console.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def csp_violations(self) -> list[str]:
+        """What the policy blocked on the current page (its events) and on every page so far (the console)."""
+        events = self.page.evaluate("window.__cspViolations || []")
+        return [f"{self.page.url}: {v}" for v in events] + self.csp_console
+
+    def assert_no_csp_violation(self) -> None:
+        self.page.wait_for_load_state("load")
+        violations = self.csp_violations()
+        assert violations == [], f"{self.name}-{self.viewport}: the Content-Security-Policy blocked: {violations}"
 
     def close(self) -> None:
         self.context.close()

@@ -69,6 +69,38 @@ ALLOWED_HOSTS = [h for h in env("JIAOGUAN_ALLOWED_HOSTS", "127.0.0.1,localhost,t
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("JIAOGUAN_DEBUG must be off in production")
 
+# --- Transport and browser security (docs/security.md "Headers", "What production refuses") ----------------------
+# HTTPS only in production: plain HTTP is redirected, HSTS tells browsers never to try HTTP again (a year, sub-domains,
+# preload; each can be turned down by its variable), cookies are sent over HTTPS only. Behind a reverse proxy that
+# terminates TLS, Django sees HTTP; it believes the proxy's X-Forwarded-Proto only when JIAOGUAN_TRUSTED_PROXY_HOPS > 0
+# says a trusted proxy is in front (that proxy must overwrite the header a client sends).
+SECURE_SSL_REDIRECT = env_bool("JIAOGUAN_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("JIAOGUAN_HSTS_SECONDS", 365 * 86400 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JIAOGUAN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("JIAOGUAN_HSTS_PRELOAD", True)
+if JIAOGUAN_TRUSTED_PROXY_HOPS > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp's middleware): scripts, styles, fonts and frames only from
+# this origin — no inline <script>, no on*= handlers, no <style> blocks or style="…" attributes (they belong in
+# core/static/jiaoguan/site.css and *.js); images also as data: URIs; no plugins; forms post only here; no page may
+# be framed. The Django admin and the API docs (/admin/, /api/v1/docs) get the same policy: neither needs more.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -77,6 +109,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "csp",
     "jiaoguan.core",
     "jiaoguan.identity",
     "jiaoguan.registry",
@@ -99,6 +132,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

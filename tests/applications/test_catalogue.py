@@ -175,3 +175,15 @@ def test_readme_example_loads(tmp_path):
     (tmp_path / "example.toml").write_text(example, encoding="utf-8")
     service = catalogue_load(tmp_path).get("sample")
     assert service.workflow.approve_first.values == ("urgent",) and service.material("licence").upload_if_not_held
+
+
+def test_a_service_sent_by_post_must_ask_whether_delivery_is_available(tmp_path):
+    """The output "post" requires the eligibility rule postal.delivery_available: a declaration without it is
+    refused at start-up, so no service can fail at approval on a deployment without a postal carrier."""
+    source = (TEST_CATALOGUE / "t_post.toml").read_text(encoding="utf-8")
+    assert _load_with(tmp_path, source).get("t_post") is not None
+    (tmp_path / "broken.toml").unlink()
+    with pytest.raises(CatalogueError) as refused:
+        _load_with(tmp_path, source.replace('eligibility = ["postal.delivery_available"]\n', ""))
+    assert refused.value.problems == ["broken.toml: outputs[0]: output 'post' needs the eligibility rule "
+                                      "'postal.delivery_available' in eligibility"]

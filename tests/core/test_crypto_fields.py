@@ -260,7 +260,7 @@ def test_development_generates_keys_once(tmp_path, monkeypatch):
 
 
 def test_environment_keys_win_and_bad_hash_key_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("JIAOGUAN_SECRET_KEY", "s" * 50)
+    monkeypatch.setenv("JIAOGUAN_SECRET_KEY", "production-" + "".join(chr(0x41 + i) for i in range(50)))
     monkeypatch.setenv("JIAOGUAN_FIELD_KEYS", f"prod1:{b64()}")
     monkeypatch.setenv("JIAOGUAN_HASH_KEY", b64())
     keys = load_keys(production=True, var_dir=tmp_path)
@@ -271,3 +271,18 @@ def test_environment_keys_win_and_bad_hash_key_is_refused(tmp_path, monkeypatch)
     monkeypatch.setenv("JIAOGUAN_HASH_KEY", "%%%")
     with pytest.raises(ImproperlyConfigured):
         load_keys(production=True, var_dir=tmp_path)
+
+
+def test_key_strength_refuses_typed_keys_and_never_a_random_one():
+    """Production's minimum strength (core.keys): Django's W009 rule for the secret key; 16 different byte values
+    for a binary key, which a random 32-byte key (about 30 different values) always has in practice."""
+    import secrets
+
+    from jiaoguan.core.keys import binary_key_problem, secret_key_problem
+
+    assert all(binary_key_problem(os.urandom(32), what="k") is None for _ in range(20_000))
+    assert all(secret_key_problem(secrets.token_urlsafe(50)) is None for _ in range(2_000))
+    for weak in (bytes(32), b"A" * 32, b"0123456789abcd" * 2 + b"0123"):
+        assert "weak" in binary_key_problem(weak, what="JIAOGUAN_HASH_KEY")
+    for weak in ("x", "x" * 80, "abcd" * 20, "django-insecure-" + secrets.token_urlsafe(50), secrets.token_urlsafe(30)):
+        assert "JIAOGUAN_SECRET_KEY is weak" in secret_key_problem(weak)

@@ -105,3 +105,24 @@ def test_the_api_answers_before_the_form(client, long_term):
     from django.test import Client
 
     assert Client().get("/api/v1/services/licence_renewal/eligibility").status_code == 401
+
+
+def test_without_a_postal_carrier_the_service_sent_by_post_is_not_offered(client, clock, settings):
+    """A deployment without postal delivery (no JIAOGUAN_POSTAL_CARRIER) is valid: the service whose result is sent
+    by post asks postal.selectors.delivery_available through its eligibility rule, so the guide and the form say
+    why it is not offered instead of failing at approval; the submission refuses with the same reason."""
+    import datetime as dt
+
+    settings.JIAOGUAN_POSTAL_CARRIER = ""
+    user = citizen(licence=False)
+    make_licence(person=user.person, valid_until=clock.today() + dt.timedelta(days=30))
+    client.force_login(user)
+    r = client.get(GUIDE)
+    assert r.status_code == 200 and "暂不提供邮寄服务" in text(r)
+    assert f'href="{APPLY}' not in r.content.decode()
+    r = client.get(f"{APPLY}?kind=renew")
+    assert r.status_code == 200 and "暂不提供邮寄服务" in text(r) and FORM not in r.content.decode()
+    entry = selectors.entry_check(user=user, service=catalogue().get("licence_renewal"))
+    assert "postal.unavailable" in [r.code for r in entry.refusals]
+    settings.JIAOGUAN_POSTAL_CARRIER = None  # development default: the simulator, delivery offered
+    assert FORM in client.get(f"{APPLY}?kind=renew").content.decode()

@@ -186,10 +186,36 @@ def test_production_refuses_the_simulator(settings):
     assert Shipment.objects.count() == 0
     settings.JIAOGUAN_POSTAL_CARRIER = None  # unset in production: no carrier at all, never the simulator
     assert carriers.configured_carrier() == "" and carriers.carrier_names() == []
-    with pytest.raises(ImproperlyConfigured):
-        make_shipment()
     settings.PRODUCTION = False
     assert carriers.configured_carrier() == "sim" and postal_carrier_check() == []
+
+
+@pytest.mark.parametrize("production", [True, False])
+def test_no_carrier_is_a_valid_deployment_without_delivery(settings, production):
+    """No carrier configured (production's default): the start-up check passes (manage.py check and migrate
+    run), delivery is not offered, and a send by post is a 409 postal.unavailable, never a 500."""
+    from jiaoguan.postal.checks import postal_carrier_check
+
+    settings.PRODUCTION = production
+    settings.JIAOGUAN_POSTAL_CARRIER = None if production else ""
+    assert postal_carrier_check() == []
+    assert selectors.delivery_available() is False
+    assert selectors.delivery_refusal().code == "postal.unavailable"
+    with pytest.raises(Conflict) as refused:
+        make_shipment()
+    assert refused.value.code == "postal.unavailable" and refused.value.status == 409
+    assert Shipment.objects.count() == 0
+    settings.PRODUCTION = False
+    settings.JIAOGUAN_POSTAL_CARRIER = "sim"
+    assert selectors.delivery_available() is True and selectors.delivery_refusal() is None
+
+
+def test_an_unknown_configured_carrier_fails_the_start_up_check(settings):
+    from jiaoguan.postal.checks import postal_carrier_check
+
+    settings.JIAOGUAN_POSTAL_CARRIER = "ups"
+    assert [e.id for e in postal_carrier_check()] == ["postal.E001"]
+    assert selectors.delivery_available() is False
 
 
 def test_an_unknown_carrier_is_refused(settings):

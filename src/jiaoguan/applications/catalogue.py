@@ -742,6 +742,9 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
             r.bad(where, f"unknown output {use_o.name!r} (registered: {', '.join(sorted(hooks.OUTPUTS)) or 'none'})")
         else:
             outputs.append(use_o)
+            required = hooks.OUTPUTS[use_o.name].requires
+            if required and required not in {u.rule for u in eligibility}:
+                r.bad(where, f"output {use_o.name!r} needs the eligibility rule {required!r} in eligibility")
     # Money out: declared with ``payout``; a form that asks for a bank account pays into it unless it says not
     payout = r.boolean(t.get("payout"), "payout", any(f.type == "bank_account" for f in fields))
     workflow = _read_workflow(r, t.get("workflow"), by_name, payout=payout)

@@ -72,6 +72,7 @@ class OutputSpec:
     name: str
     issue: Output
     revoke: Callable[..., None] | None = None  # called when an approve-first application is revoked
+    requires: str | None = None  # the eligibility rule a service using this output must list (catalogue checks)
 
 
 RULES: dict[str, Rule] = {}
@@ -121,12 +122,15 @@ def held_material(name: str) -> Callable[[Provider], Provider]:
     return register
 
 
-def output(name: str, *, revoke: Callable[..., None] | None = None) -> Callable[[Output], Output]:
+def output(name: str, *, revoke: Callable[..., None] | None = None,
+           requires: str | None = None) -> Callable[[Output], Output]:
     """Register ``fn(*, application, actor, params) -> dict`` as the output ``name`` (run on approval).
-    ``revoke(*, application, actor, outcome)`` undoes it when an approve-first application is revoked."""
+    ``revoke(*, application, actor, outcome)`` undoes it when an approve-first application is revoked.
+    ``requires``: an eligibility rule every service using the output must list (e.g. "post" requires
+    "postal.delivery_available": without a carrier the service is not offered, rather than failing at approval)."""
 
     def register(fn: Output) -> Output:
-        _register(OUTPUTS, name, OutputSpec(name, fn, revoke), "output")
+        _register(OUTPUTS, name, OutputSpec(name, fn, revoke, requires), "output")
         return fn
 
     return register

@@ -6,6 +6,11 @@ Environment:
   encrypts; every listed one decrypts, so a new key is put first and the old one kept until
   ``manage.py rotate_field_keys`` has re-encrypted every row.
 - ``JIAOGUAN_HASH_KEY``: base64 key of the keyed lookup hash (HMAC-SHA256) stored beside encrypted fields.
+
+Production also refuses a weak key (``key_strength_problems``): a secret key shorter than 50 characters, with
+fewer than 5 different characters or Django's ``django-insecure-`` prefix (Django's own security.W009 rule, made
+a refusal), and a binary key (field, hash, signing) with fewer than 16 different byte values (a random 32-byte
+key has about 30; 16 or fewer is a typed pattern such as ``AAAA…``, not a random key).
 """
 from __future__ import annotations
 
@@ -56,6 +61,35 @@ def parse_key_list(spec: str, *, env_name: str, what: str, length: int = 32) -> 
     return keys
 
 
+SECRET_KEY_MIN_LENGTH = 50  # Django's security.W009
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+SECRET_KEY_INSECURE_PREFIX = "django-insecure-"
+BINARY_KEY_MIN_UNIQUE_BYTES = 16
+
+
+def secret_key_problem(value: str, *, env_name: str = "JIAOGUAN_SECRET_KEY") -> str | None:
+    """Why ``value`` is too weak for Django's SECRET_KEY (Django's security.W009 rule), or None."""
+    if (len(value) < SECRET_KEY_MIN_LENGTH or len(set(value)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+            or value.startswith(SECRET_KEY_INSECURE_PREFIX)):
+        return (f"{env_name} is weak: it needs at least {SECRET_KEY_MIN_LENGTH} characters, at least "
+                f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} different ones, and not the prefix {SECRET_KEY_INSECURE_PREFIX!r} "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')")
+    return None
+
+
+def binary_key_problem(key: bytes, *, what: str) -> str | None:
+    """Why a random binary key (AES field key, hash key, signing seed) looks typed rather than random, or None."""
+    if len(set(key)) < BINARY_KEY_MIN_UNIQUE_BYTES:
+        return (f"{what} is weak: fewer than {BINARY_KEY_MIN_UNIQUE_BYTES} different byte values, not a random key "
+                "(generate one with: python -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')")
+    return None
+
+
+def key_list_problems(keys: list[tuple[str, bytes]], *, env_name: str) -> list[str]:
+    """The weak keys of a parsed ``kid:base64key`` list."""
+    return [p for kid, key in keys if (p := binary_key_problem(key, what=f"{env_name} key {kid!r}"))]
+
+
 def parse_field_keys(spec: str) -> list[tuple[str, bytes]]:
     """AES-256-GCM keys for personal fields (``JIAOGUAN_FIELD_KEYS``)."""
     return parse_key_list(spec, env_name="JIAOGUAN_FIELD_KEYS", what="field key (AES-256)")
@@ -103,8 +137,15 @@ def load_keys(*, production: bool, var_dir: Path) -> Keys:
         raise ImproperlyConfigured("JIAOGUAN_HASH_KEY is not valid base64") from None
     if len(hash_key) < 32:
         raise ImproperlyConfigured("JIAOGUAN_HASH_KEY must be at least 32 bytes")
-    return Keys(
+    keys = Keys(
         secret_key=values["JIAOGUAN_SECRET_KEY"],
         field_keys=parse_field_keys(values["JIAOGUAN_FIELD_KEYS"]),
         hash_key=hash_key,
     )
+    if production:
+        problems = [secret_key_problem(keys.secret_key), binary_key_problem(hash_key, what="JIAOGUAN_HASH_KEY"),
+                    *key_list_problems(keys.field_keys, env_name="JIAOGUAN_FIELD_KEYS")]
+        weak = [p for p in problems if p]
+        if weak:
+            raise ImproperlyConfigured("production settings refused: " + "; ".join(weak))
+    return keys

@@ -7,7 +7,8 @@ The same pattern as ``core.keys`` (field keys):
   force. With the ``cryptography`` package each secret is an Ed25519 private key (seed) and anyone can check a
   signature with the public key (``GET /api/v1/credentials/keys``); without it, HMAC-SHA256 (checkable here only).
 - Development: generated once into ``var/credential-keys.json`` (atomically: concurrent first starts agree).
-- ``JIAOGUAN_ENV=production`` refuses to start without the variable (settings.py loads the keys).
+- ``JIAOGUAN_ENV=production`` refuses to start without the variable, or with a weak key (``core.keys.binary_key_problem``;
+  settings.py loads the keys).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from jiaoguan.core.keys import parse_key_list
+from jiaoguan.core.keys import key_list_problems, parse_key_list
 
 ENV_NAME = "JIAOGUAN_CREDENTIAL_KEYS"
 DEV_FILE = "credential-keys.json"
@@ -57,4 +58,8 @@ def load_signing_keys(*, production: bool, var_dir: Path) -> list[tuple[str, byt
         if production:
             raise ImproperlyConfigured(f"production needs these secrets in the environment: {ENV_NAME}")
         spec = ensure_dev_keys(var_dir)
-    return parse_signing_keys(spec)
+    keys = parse_signing_keys(spec)
+    weak = key_list_problems(keys, env_name=ENV_NAME) if production else []
+    if weak:
+        raise ImproperlyConfigured("production settings refused: " + "; ".join(weak))
+    return keys

@@ -105,7 +105,19 @@ def reference_barcode_svg(code: str) -> str:
     Code128(code, writer=SVGWriter()).write(out, options={"module_height": 12.0, "font_size": 8, "text_distance": 4,
                                                           "quiet_zone": 4.0})
     svg = out.getvalue().decode("utf-8")
-    return svg[svg.index("<svg"):]  # drop the XML prolog and doctype so it can be inlined in a page
+    # drop the XML prolog and doctype so it can be inlined in a page; its style="fill:…" become SVG attributes,
+    # which the Content-Security-Policy (style-src 'self', no inline style) lets the browser apply
+    return _STYLE_ATTRIBUTE.sub(_as_presentation_attributes, svg[svg.index("<svg"):])
+
+
+_STYLE_ATTRIBUTE = re.compile(r'style="([^"]*)"')
+
+
+def _as_presentation_attributes(match: re.Match[str]) -> str:
+    """``style="fill:black;font-size:8pt"`` → ``fill="black" font-size="8pt"`` (python-barcode writes only SVG
+    presentation properties: fill, font-size, text-anchor)."""
+    pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
+    return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
 
 
 def reference_qr_svg(code: str, *, scale: int = 4) -> str:

@@ -37,7 +37,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from jiaoguan.core import clock
 from jiaoguan.core.adapters import Adapters
-from jiaoguan.core.errors import DomainError, InvalidInput, NotFound, Unauthenticated
+from jiaoguan.core.errors import Conflict, DomainError, InvalidInput, NotFound, Refusal, Unauthenticated
 from jiaoguan.core.i18n import Bi
 from jiaoguan.postal import rules
 from jiaoguan.postal.tracking import is_tracking_number
@@ -200,16 +200,32 @@ def configured_carrier() -> str:
 
 
 def configuration_problems() -> list[str]:
-    """What makes the postal configuration unsafe or unusable (checked at start-up by checks.py)."""
+    """What makes the postal configuration unsafe or unusable (checked at start-up by checks.py): an unknown
+    carrier, or the simulator in production. No carrier at all is a valid deployment: delivery by post is then
+    not offered (delivery_available() is False and the services that send by post say so before a citizen
+    applies)."""
     name = configured_carrier()
     problems = []
-    if not name:
-        problems.append("JIAOGUAN_POSTAL_CARRIER is not set: configure a real carrier")
-    elif name not in _CARRIERS:
+    if name and name not in _CARRIERS:
         problems.append(f"JIAOGUAN_POSTAL_CARRIER={name!r} is not a known carrier ({', '.join(sorted(_CARRIERS))})")
     if _production() and name == "sim":
         problems.append("the postal simulator (JIAOGUAN_POSTAL_CARRIER=sim) delivers nothing: not in production")
     return problems
+
+
+def delivery_available() -> bool:
+    """Can an item be sent by post now: a carrier is configured, known, and not the simulator in production."""
+    name = configured_carrier()
+    return bool(name) and name in carrier_names()
+
+
+UNAVAILABLE = Refusal("postal.unavailable", "暂不提供邮寄服务，请到业务窗口办理",
+                      "Delivery by post is not offered here; please apply at a service counter")
+
+
+def unavailable() -> Conflict:
+    """The error of a send by post when delivery_available() is False (a 409, never a 500)."""
+    return Conflict(UNAVAILABLE.code, UNAVAILABLE.zh, UNAVAILABLE.en)
 
 
 def carrier_names() -> list[str]:
@@ -220,13 +236,13 @@ def carrier_names() -> list[str]:
 
 def carrier_get(name: str | None = None) -> Carrier:
     """The adapter for ``name`` (default: the configured carrier). A named carrier that is unknown or disabled —
-    the simulator in production among them — is NotFound (a caller's 404, as the payment simulator is); a
-    configured carrier that is missing or is the simulator in production is ImproperlyConfigured (a deployment
-    error, never a citizen's)."""
+    the simulator in production among them — is NotFound (a caller's 404, as the payment simulator is); no
+    configured carrier is the Conflict ``postal.unavailable`` (delivery by post is not offered: a 409, never a
+    500); a configured simulator in production is ImproperlyConfigured (a deployment error, never a citizen's)."""
     if name is None:
         name = configured_carrier()
         if not name:
-            raise ImproperlyConfigured("JIAOGUAN_POSTAL_CARRIER is not set")
+            raise unavailable()
         if _production() and name == "sim":
             raise ImproperlyConfigured("the postal simulator is refused in production")
     if name not in carrier_names():

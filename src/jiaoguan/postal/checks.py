@@ -1,4 +1,5 @@
-"""Start-up check: the postal carrier must be configured, and never the simulator in production."""
+"""Start-up check: a configured postal carrier must be a known one, and never the simulator in production. No
+carrier at all passes: delivery by post is then not offered (postal.selectors.delivery_available)."""
 from __future__ import annotations
 
 from django.core import checks

@@ -1,11 +1,23 @@
 """Reads of the postal app. Personal data leaves here masked unless a caller explicitly reads the model."""
 from __future__ import annotations
 
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import Refusal, not_found
 from jiaoguan.core.i18n import choice_label, zh_en
+from jiaoguan.postal import carriers
 from jiaoguan.postal.carriers import carrier_label
 from jiaoguan.postal.models import Shipment, ShipmentStatus
 from jiaoguan.postal.tracking import validate_tracking_number
+
+
+def delivery_available() -> bool:
+    """May an item be sent by post now? False when no carrier is configured (a valid deployment: the pages and
+    services that send by post ask this, or delivery_refusal, before offering it)."""
+    return carriers.delivery_available()
+
+
+def delivery_refusal() -> Refusal | None:
+    """Why nothing can be sent by post now (``postal.unavailable``, zh and en), or None."""
+    return None if delivery_available() else carriers.UNAVAILABLE
 
 
 def shipment_for_source(*, source_type: str, source_id: str) -> Shipment | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from jiaoguan.applications import selectors
-from jiaoguan.applications.hooks import output
+from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.core import clock
+from jiaoguan.core.errors import Refusal
 from jiaoguan.credentials.services import credential_issue, credential_revoke
+from jiaoguan.postal import selectors as postal
 from jiaoguan.postal.services import shipment_create
 
 SOURCE_TYPE = "applications.application"
@@ -51,7 +53,15 @@ def issue_e_permit(*, application, actor, params: dict) -> dict:
     return {"credential_id": credential.pk, "number": credential.number}
 
 
-@output("post")
+@eligibility_rule("postal.delivery_available", before_form=True)
+def delivery_available(ctx: RuleContext) -> list[Refusal]:
+    """A service whose result is sent by post (output "post") lists this rule: without a postal carrier (a valid
+    deployment) it is not offered online, and the entry page says why before anything is typed."""
+    refusal = postal.delivery_refusal()
+    return [refusal] if refusal else []
+
+
+@output("post", requires="postal.delivery_available")
 def send_by_post(*, application, actor, params: dict) -> dict:
     """params: ``name_field``, ``phone_field``, ``address_field`` (form fields; defaults recipient_name,
     recipient_phone, address), falling back to the applicant's registry record; ``item_zh``/``item_en``."""
