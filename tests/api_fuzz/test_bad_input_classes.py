@@ -220,3 +220,11 @@ def test_every_operation_documents_the_api_errors():
             documented = {int(code) for code in operation["responses"] if str(code).isdigit()}
             assert {400, 401, 403, 404, 413, 422, 429} <= documented, (method, path, sorted(documented))
     assert {413, 422, 423} <= ERROR_STATUSES
+
+
+@pytest.mark.parametrize("path", ["staff/applications?service=%00", "staff/applications?queue=a%00b",
+                                  "inspection-marks/verify?number=%00&token=%00", "eastern/areas/%00/days/2030-01-01"])
+def test_nul_in_a_query_or_path_string_is_never_a_500(path):
+    """PostgreSQL refuses NUL in text; a string that reaches a lookup must be refused (or not match) first."""
+    r = client().get(API + path, **bearer(staff("approver")))
+    assert 400 <= r.status_code < 500, (path, r.status_code, r.content[:200])

@@ -14,7 +14,8 @@ bounded:
 An endpoint may annotate with these types (or with its own tighter ``Field(ge=…, le=…)``); an input that declares
 no bounds gets the default one for its type from ``bound_inputs(api)``, run once when the API is wired
 (``jiaoguan/api.py``): ids are the fields named ``id``, ``*_id`` or ``*_ids``. Out of range is a 422 with the
-field's message, like any other invalid field.
+field's message, like any other invalid field. The same pass refuses NUL in path, query, header and cookie strings
+(lookup keys; PostgreSQL refuses NUL in text).
 """
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ Day = Annotated[dt.date, Field(ge=MIN_DAY, le=MAX_DAY)]
 Moment = Annotated[dt.datetime, AfterValidator(_moment_in_range)]
 
 _MOMENT_CHECK = AfterValidator(_moment_in_range)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+_NUL_CHECK = AfterValidator(_no_nul)
 
 
 def _is_id(name: str) -> bool:
@@ -125,6 +135,33 @@ def _bound_model(model: type[BaseModel], done: set[type[BaseModel]]) -> None:
     model.model_rebuild(force=True)
 
 
+def _text_checked(tp: Any) -> Any:
+    """``tp`` with every bare str inside it (Optional, list) refusing NUL; ``tp`` itself when there is none."""
+    if tp is str:
+        return Annotated[str, _NUL_CHECK]
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is None or origin is Annotated or not args:
+        return tp
+    new_args = tuple(_text_checked(a) for a in args)
+    if all(n is a for n, a in zip(new_args, args, strict=True)):
+        return tp
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[new_args]  # noqa: UP007 (built at run time from a tuple)
+    return origin[new_args] if len(new_args) > 1 else origin[new_args[0]]
+
+
+def _refuse_nul(model: type[BaseModel]) -> None:
+    """A path, query, header or cookie string is a lookup key: NUL in it (which PostgreSQL refuses in text) is a
+    422, not a database error. Body text is each service's to clean (identity strips control characters)."""
+    for field in model.model_fields.values():
+        if field.annotation is str:
+            if _NUL_CHECK not in field.metadata:
+                field.metadata.append(_NUL_CHECK)
+        else:
+            field.annotation = _text_checked(field.annotation)
+    model.model_rebuild(force=True)
+
+
 def api_operations(api: NinjaAPI) -> Iterator[tuple[str, Operation]]:
     """Every operation the API serves, with its full path (the operations django-ninja binds and documents)."""
     for bound in api._get_bound_routers():
@@ -136,8 +173,13 @@ def api_operations(api: NinjaAPI) -> Iterator[tuple[str, Operation]]:
 
 def bound_inputs(api: NinjaAPI) -> None:
     """Give every int, date and date-time that an operation reads, and that declares no bounds, the default
-    bounds above (the parameter models and the body schemas they hold are rebuilt once, at start-up)."""
+    bounds above, and every path, query, header and cookie string a NUL check (the parameter models and the body
+    schemas they hold are rebuilt once, at start-up)."""
+    from ninja.params.models import CookieModel, HeaderModel, PathModel, QueryModel
+
     done: set[type[BaseModel]] = set()
     for _path, operation in api_operations(api):
         for model in operation.models:
             _bound_model(model, done)
+            if issubclass(model, (PathModel, QueryModel, HeaderModel, CookieModel)):
+                _refuse_nul(model)
