@@ -3,8 +3,9 @@ from ninja import NinjaAPI, Schema
 
 from jiaoguan.applications.api import router as applications_router
 from jiaoguan.bookings.api import router as bookings_router
-from jiaoguan.core.api_errors import install_error_handlers
+from jiaoguan.core.api_errors import document_errors, install_error_handlers
 from jiaoguan.core.api_render import LocalTimeRenderer
+from jiaoguan.core.inputs import bound_inputs
 from jiaoguan.counters.api import router as counters_router
 from jiaoguan.credentials.api import router as credentials_router
 from jiaoguan.eastern.api import router as eastern_router
@@ -44,3 +45,8 @@ api.add_router("/", payments_router)
 for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router,
                applications_router, postal_router, credentials_router, registry_router):
     api.add_router("/", router)
+
+# Once every router is mounted: every int, date and date-time input gets bounds (core.inputs), and every operation
+# documents the API's error responses (core.api_errors). Bad input is a 4xx, never a 500.
+bound_inputs(api)
+document_errors(api)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -14,6 +15,7 @@ from ninja.responses import codes_4xx
 
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.http import language_of
+from jiaoguan.core.inputs import api_operations
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,43 @@ class ErrorOut(Schema):
     fields: dict[str, str] | None = Field(None, description="field name -> message")
 
 
-# The 4xx responses every endpoint declares: response={200: ..., **ERRORS}
-ERRORS = {codes_4xx: ErrorOut}
+# The 4xx statuses the API answers: django-ninja's list (400-412, 416, 418, 425, 429, 451) and ours that it lacks:
+# 413 (body too large), 415, 422 (invalid fields), 423 (account locked).
+ERROR_STATUSES = frozenset(codes_4xx | {413, 415, 422, 423})
+
+# The 4xx responses every endpoint declares: response={200: ..., **ERRORS}; document_errors() adds them where missing
+ERRORS = {ERROR_STATUSES: ErrorOut}
+
+# zh for pydantic's error types (the en is pydantic's own message)
+_ZH_BY_TYPE = {
+    "missing": "此项必填",
+    "string_too_long": "内容过长",
+    "string_too_short": "内容过短",
+    "json_invalid": "请求体不是有效的 JSON",
+    "greater_than": "超出允许的范围",
+    "greater_than_equal": "超出允许的范围",
+    "less_than": "超出允许的范围",
+    "less_than_equal": "超出允许的范围",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "日期格式应为 YYYY-MM-DD",
+    "date_type": "日期格式应为 YYYY-MM-DD",
+    "datetime_parsing": "时间格式应为 YYYY-MM-DDTHH:MM:SS+08:00",
+    "datetime_from_date_parsing": "时间格式应为 YYYY-MM-DDTHH:MM:SS+08:00",
+    "datetime_type": "时间格式应为 YYYY-MM-DDTHH:MM:SS+08:00",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "enum": "不是可选的值",
+    "literal_error": "不是可选的值",
+}
 
 
 def _respond(api: NinjaAPI, request: HttpRequest, error: DomainError) -> HttpResponse:
@@ -50,12 +87,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         for err in exc.errors:
             name = _location(err.get("loc", ()))
             en = err.get("msg", "invalid value")
-            zh = {
-                "missing": "此项必填",
-                "string_too_long": "内容过长",
-                "string_too_short": "内容过短",
-                "json_invalid": "请求体不是有效的 JSON",
-            }.get(err.get("type", ""), "填写的内容不符合要求")
+            zh = _ZH_BY_TYPE.get(err.get("type", ""), "填写的内容不符合要求")
             fields.setdefault(name, (zh, en))
         error = DomainError("core.invalid_input", "提交的内容有误，请检查标出的项目",
                             "Some fields are invalid; see the details", status=422, fields=fields)
@@ -69,6 +101,35 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
         return _respond(api, request, DomainError("core.body_too_large", "提交的内容过大",
                                                   "The request body is too large", status=413))
+
+    @api.exception_handler(MultiPartParserError)
+    def bad_multipart(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # a multipart body without a boundary, or cut short: the client's fault, as Django's pages answer it (400)
+        return _respond(api, request, DomainError("core.bad_multipart", "上传的表单格式不正确，请重新选择文件后提交",
+                                                  "The multipart form is malformed; choose the file again and "
+                                                  "resubmit", status=400))
+
+    @api.exception_handler(UnreadablePostError)
+    def unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _respond(api, request, DomainError("core.bad_request", "请求格式不正确", "The request is malformed",
+                                                  status=400))
+
+    @api.exception_handler(SuspiciousOperation)
+    def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+        # too many fields or files, a bad host...: logged where Django logs them, answered 400 as Django does
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+        return _respond(api, request, DomainError("core.bad_request", "请求格式不正确", "The request is malformed",
+                                                  status=400))
+
+    @api.exception_handler(BadRequest)
+    def bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _respond(api, request, DomainError("core.bad_request", "请求格式不正确", "The request is malformed",
+                                                  status=400))
+
+    @api.exception_handler(PermissionDenied)
+    def permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return _respond(api, request, DomainError("core.forbidden", "您无权进行此操作",
+                                                  "You are not allowed to do this", status=403))
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -90,3 +151,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return _respond(api, request, DomainError("core.internal", "系统繁忙，请稍后再试",
                                                   "Something went wrong on our side; please try again later",
                                                   status=500))
+
+
+def document_errors(api: NinjaAPI) -> None:
+    """Every operation documents the error shape for every 4xx status the API answers (ERRORS), so the OpenAPI
+    document matches what a client can get (a 401 or 422 from an operation that declared only its 200, say).
+    An operation with a single non-200 response keeps it alone: django-ninja answers a bare return value with the
+    only status declared, and its errors stay undocumented (none today; the API schema test lists them)."""
+    for _path, operation in api_operations(api):
+        models = operation.response_models
+        if len(models) == 1 and 200 not in models:
+            continue
+        error_model = next((models[code] for code in ERROR_STATUSES if code in models), None) \
+            or operation._create_response_model(ErrorOut)
+        for code in ERROR_STATUSES:
+            models.setdefault(code, error_model)
