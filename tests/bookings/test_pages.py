@@ -1,5 +1,6 @@
 """我的预约 (portal) and the staff booking pages (console): what people see, the buttons, permissions."""
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -113,7 +114,11 @@ def test_phone_width_markup(client):
     client.force_login(me)
     book(slot(capacity=1), me, "k")
     html = client.get(LIST).content.decode()
-    assert 'name="viewport"' in html and "max-width: 480px" in html and "<script" not in html.split("</head>")[1]
+    assert 'name="viewport"' in html and "<script" not in html.split("</head>")[1]
+    # the phone layout is in the page's stylesheet (no inline style under the Content-Security-Policy)
+    assert "portal/css/bookings-list.css" in html
+    css = (Path(__file__).resolve().parents[2] / "src/jiaoguan/portal/static/portal/css/bookings-list.css").read_text()
+    assert "@media (max-width: 480px)" in css
 
 
 # --- console ---------------------------------------------------------------------------------------------------

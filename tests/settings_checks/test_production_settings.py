@@ -28,7 +28,10 @@ SERVICES = {"JIAOGUAN_SMS_BACKEND": "http", "JIAOGUAN_SMS_PROVIDERS": "https://s
 
 
 def _env(env: dict) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JIAOGUAN_", "DATABASE_URL", "REDIS_URL"))}
+    # a production process's environment: none of ours, nor the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE (e2e/conftest.py
+    # sets it in this process when the same test worker ran a journey first; `check --deploy` rightly refuses it)
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("JIAOGUAN_", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
     clean.update(env, DJANGO_SETTINGS_MODULE="jiaoguan.settings", PYTHONPATH=str(ROOT / "src"))
     return clean
 
