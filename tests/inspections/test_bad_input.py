@@ -31,15 +31,16 @@ def test_api_garbage_is_4xx_and_writes_nothing(client, station):
         assert r.status_code == 422 and r.json()["code"] == "inspections.date_out_of_range"
         res.append((d, client.get(f"/api/v1/staff/inspection-stations/{station.pk}/day?date={d}",
                                   **auth(clerk)).status_code))
+    # an id beyond the id column is not an id: 422 before any lookup
     for url in (f"/api/v1/me/inspection-bookings/{BIG}/confirm", f"/api/v1/me/inspection-bookings/{BIG}/cancel"):
         r = post(client, url, {}, **auth(user))
         res.append((url, r.status_code))
-        assert r.status_code == 404
+        assert r.status_code == 422
     for url, body in ((f"/api/v1/staff/inspection-bookings/{BIG}/attendance", {"attended": True}),
                       (f"/api/v1/staff/inspection-bookings/{BIG}/result", {"passed": True})):
         r = post(client, url, body, **auth(clerk))
         res.append((url, r.status_code))
-        assert r.status_code == 404
+        assert r.status_code == 422
     r = post(client, "/api/v1/me/inspection-bookings", {"vehicle_id": car.pk, "slot_id": BIG},
              **auth(user, "bad-big-slot"))
     res.append(("book", r.status_code))
