@@ -118,3 +118,14 @@ def test_personal_pages_and_api_answers_are_never_cached(client):
     for url in ("/api/v1/me/vehicles", "/api/v1/me/licences"):
         r = client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
         assert r.status_code == 200 and "no-store" in r["Cache-Control"], (url, r.status_code)
+
+
+def test_the_answer_that_carries_a_new_token_is_never_cached(client):
+    """An anonymous login through the API gets its bearer token in the answer: that answer is private, no-store
+    too (any write's answer is), although the request carried no session and no token."""
+    from tests.portal.support import PASSWORD, admin_user
+
+    admin_user("admin777")
+    r = client.post("/api/v1/auth/login", {"login": "admin777", "password": PASSWORD, "mode": "token"},
+                    content_type="application/json")
+    assert r.status_code == 200 and r.json()["token"] and "no-store" in r["Cache-Control"]

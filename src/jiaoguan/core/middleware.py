@@ -66,8 +66,9 @@ class DomainErrorMiddleware:
 
 class PersonalNoStoreMiddleware:
     """Personal data is never kept by a browser's cache or a proxy: every answer to a signed-in user (a session)
-    or to a bearer of a token (the API) is ``Cache-Control: private, no-store`` unless the view chose otherwise.
-    Public pages (anonymous, no token) keep the framework's defaults."""
+    or to a bearer of a token (the API) is ``Cache-Control: private, no-store`` unless the view chose otherwise; so is
+    the answer to any write (a login's new token, a registration's record). Public pages read by anonymous visitors
+    keep the framework's defaults."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -75,7 +76,8 @@ class PersonalNoStoreMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        personal = bool(getattr(user, "is_authenticated", False)) or "HTTP_AUTHORIZATION" in request.META
+        personal = (bool(getattr(user, "is_authenticated", False)) or "HTTP_AUTHORIZATION" in request.META
+                    or request.method not in ("GET", "HEAD", "OPTIONS"))
         if personal and not response.has_header("Cache-Control"):
             response["Cache-Control"] = "private, no-store"
         return response
