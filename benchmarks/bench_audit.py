@@ -4,6 +4,7 @@ Writers: BENCH_PROCS processes x BENCH_THREADS threads, each doing short transac
 kinds of transaction, measured in the same run on the same database:
 
 - ``noop``: BEGIN; SELECT 1; COMMIT — the ceiling of this client and server;
+- ``insert``: BEGIN; one INSERT into a plain table; COMMIT — what the commit of any write costs (the WAL flush);
 - ``append``: BEGIN; audit_record(...); COMMIT — today's lock-free append, with the sealer running beside it
   (``manage.py audit_seal --loop``, one process, as in production);
 - ``head lock``: the same append plus what every append did before issue 12 (lock one head row FOR UPDATE,
@@ -70,6 +71,9 @@ def _writer(kind: str, seconds: float, rate_per_thread: float, out: mp.Queue) ->
                     if kind == "noop":
                         with connection.cursor() as cur:
                             cur.execute("SELECT 1")
+                    elif kind == "insert":  # one plain row: what any write's commit costs (the WAL flush)
+                        with connection.cursor() as cur:
+                            cur.execute("INSERT INTO bench_audit_row (body) VALUES (%s)", ['{"i": 1}'])
                     else:
                         if kind == "headlock":
                             with connection.cursor() as cur:
@@ -133,43 +137,40 @@ def main() -> None:
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_audit_head (id int PRIMARY KEY, n bigint NOT NULL)")
         cur.execute("INSERT INTO bench_audit_head VALUES (1, 0) ON CONFLICT DO NOTHING")
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_audit_row (id bigserial PRIMARY KEY, body jsonb)")
     connection.close()
-    from jiaoguan.core.audit import audit_seal_all, audit_verify
+    from jiaoguan.core.audit import Actor, audit_record, audit_seal_all, audit_verify
     from jiaoguan.core.models import AuditEntry, AuditPending, AuditSeal
 
-    print(f"PostgreSQL, {PROCS} processes x {THREADS} threads, {SECONDS:.0f} s per phase", flush=True)
-    rows = [phase("noop")]
+    print(f"PostgreSQL, {PROCS} processes x {THREADS} threads, {SECONDS:.0f} s per phase; the sealer "
+          "(manage.py audit_seal --loop) runs beside the writers throughout", flush=True)
     sealer = start_sealer()
     try:
-        rows.append(phase("append"))
-    finally:
-        stop(sealer)
-    audit_seal_all()
-    rows.append(phase("headlock"))
-    audit_seal_all()
-    print("\n| transaction | committed | per s | p50 ms | p99 ms |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['kind']} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
-    noop, append, head = rows
-    print(f"\nappend / no-op: {append['per_s'] / noop['per_s']:.2f}; append / head lock: "
-          f"{append['per_s'] / head['per_s']:.1f}x", flush=True)
+        audit_record(actor=Actor.system("bench"), action="bench.probe", object_type="bench", object_id=0)
+        while AuditPending.objects.exists():  # the sealer is up
+            time.sleep(0.2)
+        rows = [phase("noop"), phase("insert"), phase("append"), phase("headlock")]
+        print("\n| transaction | committed | per s | p50 ms | p99 ms |\n|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['kind']} | {r['n']:,} | {r['per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+        noop, insert, append, head = rows
+        print(f"\nappend / no-op: {append['per_s'] / noop['per_s']:.2f}; append / plain insert: "
+              f"{append['per_s'] / insert['per_s']:.2f}; append / head lock: {append['per_s'] / head['per_s']:.1f}x",
+              flush=True)
 
-    # sealing lag at a paced rate, the sealer beside the writers as in production
-    first_new = (AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    sealer = start_sealer()
-    try:
+        # sealing lag at a paced rate
+        while AuditPending.objects.exists():
+            time.sleep(0.2)
+        first_new = (AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
         paced = phase("append", rate=RATE)
         backlog = AuditPending.objects.count()
         time.sleep(3)
+        unsealed_after = AuditPending.objects.count()
     finally:
         stop(sealer)
-    lags = []
-    rows_q = (AuditSeal.objects.filter(entry_id__gte=first_new)
-              .values_list("entry_id", "sealed_at"))
     at = dict(AuditEntry.objects.filter(id__gte=first_new).values_list("id", "at"))
-    for entry_id, sealed_at in rows_q.iterator(chunk_size=10000):
-        lags.append((sealed_at - at[entry_id]).total_seconds())
-    unsealed_after = AuditPending.objects.count()
+    lags = [(sealed_at - at[entry_id]).total_seconds() for entry_id, sealed_at in
+            AuditSeal.objects.filter(entry_id__gte=first_new).values_list("entry_id", "sealed_at").iterator(10000)]
     print(f"\npaced at {RATE:,}/s: {paced['n']:,} entries committed ({paced['per_s']:,.0f}/s), p50 "
           f"{paced['p50']:.1f} ms, p99 {paced['p99']:.1f} ms; backlog when the writers stopped: {backlog:,}; "
           f"unsealed 3 s later: {unsealed_after:,}")
@@ -185,10 +186,10 @@ def main() -> None:
     distinct = AuditSeal.objects.values("entry_id").distinct().count()
     print(f"\naudit_verify: ok={report.ok} over {report.checked:,} entries in {took:.1f} s "
           f"({report.checked / took:,.0f} entries/s), {report.heads} signed heads; {report.problem}")
+    ok = report.ok and total == sealed == distinct
     print(f"checks: entries {total:,}, seals {sealed:,}, entries sealed once {distinct:,}, "
-          f"unsealed {AuditPending.objects.count():,} — "
-          f"{'OK' if report.ok and total == sealed == distinct else 'FAILED'}")
-    if not (report.ok and total == sealed == distinct):
+          f"unsealed {AuditPending.objects.count():,} — {'OK' if ok else 'FAILED'}")
+    if not ok:
         sys.exit(1)
 
 
