@@ -646,3 +646,39 @@ def test_a_second_sealer_returns_at_once_while_one_runs():
         release.set()
         t.join(30)
     assert audit_seal().sealed == 2
+
+
+@pytest.mark.django_db
+def test_an_auditor_checks_saved_heads_against_the_log_later(clock, tmp_path, settings):
+    settings.JIAOGUAN_AUDIT_HEAD_EVERY = 1
+    clock.freeze(dt.datetime(2026, 3, 1, 10, 0))
+    append(5)
+    audit_seal()
+    saved = tmp_path / "heads.jsonl"
+    out = io.StringIO()
+    call_command("audit_heads", stdout=out)
+    saved.write_text(out.getvalue())
+    append(6)
+    audit_seal()
+    out = io.StringIO()
+    call_command("audit_heads", "--check", str(saved), stdout=out)
+    assert "1 saved heads hold" in out.getvalue()
+    # history rewritten behind the auditor's back: an old entry changed and everything re-sealed and re-signed
+    # with the log's own key (the strongest insider) — the saved head's root no longer matches
+    with audit_guard_lifted():
+        raw_execute("DELETE FROM core_auditseal")
+        raw_execute("DELETE FROM core_auditnode")
+        raw_execute("DELETE FROM core_audittreehead")
+        raw_execute("DELETE FROM core_auditsealer")
+        raw_execute("UPDATE core_auditentry SET reason = 'rewritten' WHERE id = 2")
+        raw_execute("UPDATE core_auditentry SET digest = %s WHERE id = 2",
+                    [audit.entry_digest(AuditEntry.objects.get(id=2))])
+        raw_execute("INSERT INTO core_auditpending (entry_id) SELECT id FROM core_auditentry")
+    audit_seal_all(head=True)
+    assert audit_verify().ok  # the log is consistent with itself...
+    with pytest.raises(CommandError, match="1 of 1 saved heads do not hold"):
+        call_command("audit_heads", "--check", str(saved), stdout=io.StringIO(), stderr=io.StringIO())
+    forged = json.loads(saved.read_text().splitlines()[1])
+    forged["root_hash"] = "00" * 32
+    assert "not signed" in audit.audit_check_saved_head(forged)
+    assert audit.audit_check_saved_head({"x": 1}) == "not a signed tree head"

@@ -583,3 +583,30 @@ def audit_verify(*, chunk: int = 2000) -> ChainReport:
     if orphan is not None:
         return broken(orphan, f"row {orphan} is neither sealed nor queued for sealing")
     return ChainReport(True, checked, None, "", sealed, unsealed, n_heads)
+
+
+def audit_check_saved_head(saved: dict[str, Any]) -> str:
+    """What an outside auditor runs with a head it saved earlier (``audit_heads`` output): its signature is the
+    log's, and the log today is consistent with it (a consistency proof to the latest signed head, checked with
+    the saved root only). Returns "" when it holds, else the problem."""
+    try:
+        head = AuditTreeHead(tree_size=int(saved["tree_size"]), root_hash=str(saved["root_hash"]),
+                             chain_hash=str(saved["chain_hash"]), algorithm=str(saved["algorithm"]),
+                             key_id=str(saved["key_id"]), signature=str(saved["signature"]),
+                             timestamp=dt.datetime.fromisoformat(str(saved["timestamp"])))
+    except (KeyError, TypeError, ValueError):
+        return "not a signed tree head"
+    if not head_signature_ok(head):
+        return f"the head of size {head.tree_size} is not signed by a key of this log"
+    try:
+        proof = audit_consistency_proof(head.tree_size)
+    except ProofUnavailable as exc:
+        return f"the log no longer reaches size {head.tree_size}: {exc}"
+    latest = proof["head"]
+    if not merkle.verify_consistency(first=head.tree_size, second=latest["tree_size"],
+                                     first_root=bytes.fromhex(head.root_hash),
+                                     second_root=bytes.fromhex(latest["root_hash"]),
+                                     proof=[bytes.fromhex(p) for p in proof["proof"]]):
+        return (f"history was rewritten: the log of size {latest['tree_size']} does not extend the saved head of "
+                f"size {head.tree_size}")
+    return ""
