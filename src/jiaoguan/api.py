@@ -6,6 +6,7 @@ from jiaoguan.bookings.api import router as bookings_router
 from jiaoguan.core.api_errors import document_errors, install_error_handlers
 from jiaoguan.core.api_render import LocalTimeRenderer
 from jiaoguan.core.audit import audit_health
+from jiaoguan.core.audit_api import router as audit_router
 from jiaoguan.core.inputs import bound_inputs
 from jiaoguan.counters.api import router as counters_router
 from jiaoguan.credentials.api import router as credentials_router
@@ -64,7 +65,7 @@ api.add_router("/", identity_router)
 api.add_router("/", violations_router)
 api.add_router("/", payments_router)
 for router in (bookings_router, exams_router, inspections_router, counters_router, eastern_router, plates_router,
-               applications_router, postal_router, credentials_router, registry_router):
+               applications_router, postal_router, credentials_router, registry_router, audit_router):
     api.add_router("/", router)
 
 # Once every router is mounted: every int, date and date-time input gets bounds (core.inputs), and every operation

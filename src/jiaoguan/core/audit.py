@@ -610,3 +610,20 @@ def audit_check_saved_head(saved: dict[str, Any]) -> str:
         return (f"history was rewritten: the log of size {latest['tree_size']} does not extend the saved head of "
                 f"size {head.tree_size}")
     return ""
+
+
+def audit_entry_proof(entry_id: int, *, person_id: int | None) -> dict[str, Any]:
+    """A citizen's proof that an entry about them is in the log: the entry's hashed content (to recompute its
+    digest), its leaf and the audit path to the latest signed head. Only for entries whose subject is
+    ``person_id``; any other id is "not found" (it does not say whether the entry exists)."""
+    from jiaoguan.core.errors import Conflict, NotFound
+
+    entry = AuditEntry.objects.filter(id=entry_id).first() if person_id is not None else None
+    if entry is None or entry.subject_person_id != person_id:
+        raise NotFound("core.audit_entry_not_found", "没有这条关于您的记录", "No such record about you")
+    try:
+        proof = audit_inclusion_proof(entry_id)
+    except ProofUnavailable:
+        raise Conflict("core.audit_not_sealed", "该记录尚未封存，请稍后再试",
+                       "This record is not sealed into the log yet; try again in a minute") from None
+    return {"entry": _canonical(_hashed_fields(entry, with_id=False)), "digest": entry.digest, **proof.as_dict()}
