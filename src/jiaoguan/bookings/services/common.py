@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -21,6 +21,7 @@ from jiaoguan.bookings.models import (
     Booking,
     Penalty,
     Quota,
+    Resource,
     Slot,
     WaitlistEntry,
 )
@@ -203,6 +204,49 @@ def _quota_state(*, quota_id: int | None = None, slot_id: int | None = None, nam
         raise not_found("预约场次", "booking slot")
     return QuotaState(quota=row, live=row.n_live, overdue=row.n_overdue, key_taken=row.key_booked or row.key_applied,
                       penalised=row.penalised)
+
+
+_RECHECK_SQL: str | None = None
+
+
+def _recheck_sql() -> str:
+    """The statement of ``_quota_recheck`` (table and column names from the models, built once)."""
+    global _RECHECK_SQL
+    if _RECHECK_SQL is None:
+        qn = connection.ops.quote_name
+        q, s, r = (qn(m._meta.db_table) for m in (Quota, Slot, Resource))
+        b, a, p = (qn(m._meta.db_table) for m in (Booking, Application, Penalty))
+        live = ", ".join(f"'{x}'" for x in LIVE_BOOKING)
+        _RECHECK_SQL = (
+            f"SELECT s.status, r.active, q.capacity, "
+            f"(SELECT COUNT(*) FROM {b} x WHERE x.quota_id = q.id AND x.status IN ({live})), "
+            f"EXISTS(SELECT 1 FROM {b} x WHERE x.quota_id = q.id AND x.status = '{B.HELD}' "
+            f"AND x.hold_expires_at <= %s), "
+            f"EXISTS(SELECT 1 FROM {b} x WHERE x.exclusive_key = %s AND x.status IN ({live})), "
+            f"EXISTS(SELECT 1 FROM {a} x WHERE x.exclusive_key = %s AND x.status = '{A.PENDING}'), "
+            f"EXISTS(SELECT 1 FROM {p} x WHERE x.party = %s AND x.kind = r.kind AND x.lifted_at IS NULL "
+            f"AND x.starts_at <= %s) "
+            f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE q.id = %s")
+    return _RECHECK_SQL
+
+
+def _quota_recheck(st: QuotaState, *, exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
+    """``_quota_state`` again under the quota's lock, for what can have changed since the plain read (the slot's
+    status, the resource switched off, the capacity, the bookings, the key, a new penalty): one hand-written
+    statement, since this runs while the lock is held and the ORM's compilation of the five subqueries would be
+    Python time under the lock. A new statement, so a new snapshot (READ COMMITTED): it sees every booking
+    committed before the lock was granted."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cur:
+        cur.execute(_recheck_sql(), [at, exclusive_key, exclusive_key, party, at, st.quota.pk])
+        row = cur.fetchone()
+    if row is None:
+        raise not_found("预约场次", "booking slot")
+    status, active, capacity, live, overdue, key_booked, key_applied, penalised = row
+    q = st.quota
+    q.capacity, q.slot.status, q.slot.resource.active = capacity, status, bool(active)
+    return QuotaState(quota=q, live=live, overdue=bool(overdue), key_taken=bool(key_booked or key_applied),
+                      penalised=bool(penalised))
 
 
 def _check_key_free(exclusive_key: str) -> None:

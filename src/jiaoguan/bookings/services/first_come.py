@@ -25,6 +25,7 @@ from jiaoguan.bookings.services.common import (
     _lock_quota_id,
     _mine_locked,
     _notify,
+    _quota_recheck,
     _quota_state,
     _what,
     _when,
@@ -60,7 +61,7 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
         # the key before the expiry below writes the first audit row: the insert further down must not wait
         # for another transaction's uncommitted booking of the same key while holding the audit head
         keys_lock(exclusive_keys=[exclusive_key])
-        st = _quota_state(quota_id=q.pk, exclusive_key=exclusive_key, party=party, now=now)
+        st = _quota_recheck(st, exclusive_key=exclusive_key, party=party, now=now)
         q, slot = st.quota, st.slot
         if st.overdue:
             _check_bookable(st, party=party, now=now, count=False)
