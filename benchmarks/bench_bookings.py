@@ -167,7 +167,7 @@ def start_server(args, url: str) -> subprocess.Popen:
         env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
     log.close()
     try:
-        wait_up(args.port)
+        wait_up(args.port, seconds=180)
     except SystemExit:
         stop_server(server)
         print((Path(os.environ["JIAOGUAN_VAR_DIR"]) / "gunicorn.log").read_text(errors="replace")[-3000:])
@@ -325,8 +325,8 @@ def rush_profile(args, ctx: dict) -> None:
     r, tx, after, secs, db = traced(tokens[0])
     assert r.status_code == 201, r.content
     kinds = Counter(q["sql"].split()[0].upper() for q in tx)
-    print(f"\none booking, in process, no contention: {len(tx)} queries in the seat's transaction "
-          f"({', '.join(f'{k} {v}' for k, v in kinds.most_common())}; COMMIT not counted) + {len(after)} after "
+    print(f"\none booking, in process, no contention: {len(tx)} statements up to the commit "
+          f"({', '.join(f'{k} {v}' for k, v in kinds.most_common())}) + {len(after)} after "
           f"commit by the outbox (the confirmation notice and the other booking_changed subscribers); "
           f"{secs * 1000:.1f} ms, of which {db * 1000:.1f} ms waiting for the database")
     for i, q in enumerate(tx, 1):
