@@ -3,7 +3,6 @@ HTTP client with per-request latencies, and the allocation checks."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import http.client
 import json
 import queue
@@ -30,8 +29,9 @@ def citizens_with_tokens(n: int, *, prefix: str = "benchc") -> tuple[list[int], 
     The rows are what ``identity.services.token_issue`` would write (a SHA-256 of the token), made in bulk only
     because a benchmark needs tens of thousands of them in seconds."""
     from jiaoguan.core import clock
+    from jiaoguan.identity.hashes import password_stamp, token_digest
     from jiaoguan.identity.models import ApiToken, User
-    from jiaoguan.identity.services import TOKEN_PREFIX
+    from jiaoguan.identity.services.tokens import TOKEN_PREFIX
 
     now = clock.now()
     users = [User(username=f"{prefix}{i:07d}", role="citizen", password="!", real_name_verified_at=now,
@@ -40,8 +40,9 @@ def citizens_with_tokens(n: int, *, prefix: str = "benchc") -> tuple[list[int], 
     ids = list(User.objects.filter(username__startswith=prefix).order_by("username").values_list("pk", flat=True))
     tokens = [TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in ids]
     ApiToken.objects.bulk_create(
-        [ApiToken(user_id=uid, token_hash=hashlib.sha256(t.encode()).hexdigest(), label="bench", created_at=now,
-                  expires_at=now + dt.timedelta(days=30)) for uid, t in zip(ids, tokens)], batch_size=5000)
+        [ApiToken(user_id=uid, token_hash=token_digest(t), label="bench", created_at=now,
+                  expires_at=now + dt.timedelta(days=30), password_stamp=password_stamp("!"))
+         for uid, t in zip(ids, tokens)], batch_size=5000)
     return ids, tokens
 
 

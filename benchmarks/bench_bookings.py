@@ -6,6 +6,9 @@
    **seats oversold** (live bookings per quota counted in the database after the run, minus its capacity; must be 0),
    201s == live bookings, bookings/s and attempts/s, p50/p99 of attempts, outcomes by status and code — beside a
    baseline from the same server in the same run: GET /api/v1/health and GET /api/v1/me/appointments.
+   Then, in this process on a fresh slot (no contention): the queries of one booking and of one refusal (those in
+   the seat's transaction and those the outbox handler runs after commit, apart), the time of one booking split
+   into database and Python, and a cProfile of PROFILE_BOOKINGS bookings (the top functions).
 2. Ranked allocation: APPLICATIONS pending applications (random sort times) in RANKED_SLOTS slots of SLOT_SEATS
    seats, loaded with COPY, then ``bookings.services.applications_allocate`` timed, beside a baseline of a tenth
    of the size from the same run (the ratio shows how it scales). Checked: allocated == min(seats, applications)
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -36,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,6 +81,8 @@ def parse_args() -> argparse.Namespace:
     g.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "4")),
                    help="gunicorn sync workers (4)")
     g.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8769")))
+    g.add_argument("--profile-bookings", type=int, default=100,
+                   help="bookings profiled in process after the rush (100)")
     g.add_argument("--skip-rush", action="store_true")
     g2 = p.add_argument_group("2. ranked allocation")
     g2.add_argument("--ranked-slots", type=int, help=f"slots ({FULL['ranked_slots']:,} / {SMOKE['ranked_slots']})")
@@ -159,7 +166,12 @@ def start_server(args, url: str) -> subprocess.Popen:
          "--backlog", "2048", "--timeout", "120"],
         env=env, cwd=ROOT, start_new_session=True, stdout=log, stderr=log)
     log.close()
-    wait_up(args.port)
+    try:
+        wait_up(args.port, seconds=180)
+    except SystemExit:
+        stop_server(server)
+        print((Path(os.environ["JIAOGUAN_VAR_DIR"]) / "gunicorn.log").read_text(errors="replace")[-3000:])
+        raise
     return server
 
 
@@ -234,9 +246,12 @@ def rush(args, url: str) -> list[str]:
           f"{statistics.median(ok_lat) if ok_lat else float('nan'):>9.1f}{pct(ok_lat, 99):>9.1f}"
           f"   ← bookings/s until the last seat went ({sold_out:.1f}s)")
     line("GET me/appointments after", after[0], after[1])
-    print(f"attempts/s ÷ health req/s: {len(lat) / secs / (len(health[1]) / health[0]):.2f}; "
-          f"the last seat went {sold_out:.1f}s into the {secs:.1f}s rush")
+    print(f"the last seat went {sold_out:.1f}s into the {secs:.1f}s rush")
     print("outcomes: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(table.items())))
+    health_rate = len(health[1]) / health[0]
+    print(f"bookings/s ÷ health req/s: {len(ok_lat) / sold_out / health_rate:.3f}; "
+          f"attempts/s ÷ health req/s: {len(lat) / secs / health_rate:.3f}")
+    rush_profile(args, ctx)
     failures = []
     if oversold:
         failures.append(f"{oversold} seats oversold")
@@ -252,6 +267,99 @@ def rush(args, url: str) -> list[str]:
             errors="replace").splitlines() if "Conflict" not in line]
         print("server log (without the 409 lines), last 30 lines:\n" + "\n".join(errors[-30:]))
     return failures
+
+
+def rush_profile(args, ctx: dict) -> None:
+    """One booking looked at closely, in this process through the whole stack (django.test.Client: auth,
+    idempotency, counters, engine, the after-commit outbox handler run eagerly as in the server): its queries,
+    the queries of a refusal, where its time goes (database vs Python), and a cProfile of several bookings."""
+    import cProfile
+    import io
+    import pstats
+    from unittest import mock
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from jiaoguan.bookings import services as engine
+    from jiaoguan.bookings.models import Slot
+    from jiaoguan.core import tasks
+    from jiaoguan.core.audit import Actor
+
+    n = args.profile_bookings
+    src = Slot.objects.select_related("resource").get(pk=ctx["slot_ids"][0])
+    slot = engine.slot_create(resource=src.resource, starts_at=src.starts_at + dt.timedelta(days=1),
+                              ends_at=src.ends_at + dt.timedelta(days=1), actor=Actor.system("bench"),
+                              quotas=[engine.QuotaSpec(name="public", capacity=n + 1)])
+    _ids, tokens = citizens_with_tokens(n + 3, prefix="benchp")
+    client = Client()
+    body = json.dumps({"slot_id": slot.pk})
+
+    def post(token: str):
+        return client.post("/api/v1/me/appointments", data=body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+
+    for t in tokens:  # each token's first use notes last_used_at once (throttled): not part of a booking
+        client.get("/api/v1/health", HTTP_AUTHORIZATION=f"Bearer {t}")
+        client.get("/api/v1/me/appointments?live=true", HTTP_AUTHORIZATION=f"Bearer {t}")
+
+    def traced(token: str):
+        """(response, queries in the transaction, queries after commit, seconds, database seconds)"""
+        marks: list[int] = []
+        real = tasks.outbox_deliver.delay
+
+        def delay(*a, **kw):
+            if not marks:
+                marks.append(len(cap.captured_queries))
+            return real(*a, **kw)
+
+        with CaptureQueriesContext(connection) as cap, mock.patch.object(tasks.outbox_deliver, "delay", delay):
+            t0 = time.perf_counter()
+            r = post(token)
+            secs = time.perf_counter() - t0
+        queries = cap.captured_queries
+        cut = marks[0] if marks else len(queries)
+        return r, queries[:cut], queries[cut:], secs, sum(float(q["time"]) for q in queries)
+
+    r, tx, after, secs, db = traced(tokens[0])
+    assert r.status_code == 201, r.content
+    kinds = Counter(q["sql"].split()[0].upper() for q in tx)
+    print(f"\none booking, in process, no contention: {len(tx)} statements up to the commit "
+          f"({', '.join(f'{k} {v}' for k, v in kinds.most_common())}) + {len(after)} after "
+          f"commit by the outbox (the confirmation notice and the other booking_changed subscribers); "
+          f"{secs * 1000:.1f} ms, of which {db * 1000:.1f} ms waiting for the database")
+    for i, q in enumerate(tx, 1):
+        print(f"  {i:2} {' '.join(q['sql'].split())[:110]}")
+    timed = []
+    profiler = cProfile.Profile()
+    for t in tokens[1:n]:
+        profiler.enable()
+        r, tx2, after2, secs2, db2 = traced(t)
+        profiler.disable()
+        timed.append((secs2, db2))
+    full = post(tokens[n])  # the last seat
+    assert full.status_code == 201, full.content
+    r, rtx, rafter, rsecs, rdb = traced(tokens[n + 1])
+    assert r.status_code == 409, r.content
+    print(f"one refusal (slot full): {len(rtx) + len(rafter)} queries, no lock taken "
+          f"({'yes' if not any('FOR UPDATE' in q['sql'] or 'advisory' in q['sql'] for q in rtx) else 'NO'}), "
+          f"{rsecs * 1000:.1f} ms")
+    mean = statistics.mean(s for s, _ in timed) * 1000
+    mean_db = statistics.mean(d for _, d in timed) * 1000
+    print(f"{len(timed)} bookings one after another: mean {mean:.1f} ms each, {mean_db:.1f} ms of it in database "
+          f"calls ({mean_db / mean:.0%}); the rest is Python (ninja, auth, ORM, JSON, the outbox handler)")
+    for order, title, pattern, lines_n in (
+            ("cumulative", "cumulative, the project's functions", r"jiaoguan", 18),
+            ("tottime", "own time, every function", None, 14)):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats(order)
+        stats.print_stats(*((pattern, lines_n) if pattern else (lines_n,)))
+        lines = [line for line in out.getvalue().splitlines() if line.strip()]
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        print(f"cProfile of those {len(timed)} bookings ({title}; seconds in all):")
+        print("\n".join(line.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "")[:150]
+                        for line in lines[start:]))
 
 
 # --- 2. ranked allocation -----------------------------------------------------------------------------------------

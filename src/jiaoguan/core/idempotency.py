@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import InvalidInput
@@ -37,26 +37,40 @@ def validate_key(key: str | None) -> str:
     return key
 
 
+def _claim(*, scope: str, key: str, fingerprint: str) -> int | None:
+    """Insert the key row, or nothing when (scope, key) exists: one statement, no savepoint (PostgreSQL and
+    SQLite ≥ 3.35: ``ON CONFLICT DO NOTHING RETURNING``). PostgreSQL makes a concurrent duplicate wait here for
+    the first request's transaction, as a plain insert would. Returns the new row's id, or None for a repeat."""
+    qn = connection.ops.quote_name
+    meta = IdempotencyKey._meta
+    created_at = meta.get_field("created_at").get_db_prep_value(clock.now(), connection)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {qn(meta.db_table)} ({qn('scope')}, {qn('key')}, {qn('fingerprint')}, {qn('created_at')}) "
+            f"VALUES (%s, %s, %s, %s) ON CONFLICT ({qn('scope')}, {qn('key')}) DO NOTHING RETURNING {qn('id')}",
+            [scope, key, fingerprint, created_at])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[[], Result]) -> Result:
     """Run once per (scope, key). A refusal (DomainError) rolls back and stores nothing, so a retry is
     evaluated afresh; a success is stored with the writes it made, atomically."""
     key = validate_key(key)
     fp = _fingerprint(fingerprint)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(scope=scope, key=key, fingerprint=fp, created_at=clock.now())
-        except IntegrityError:
-            # A repeat, or a concurrent duplicate that has now committed (PostgreSQL makes us wait for it).
+        row_id = _claim(scope=scope, key=key, fingerprint=fp)
+        if row_id is None:
+            # A repeat, or a concurrent duplicate that has now committed (PostgreSQL made us wait for it).
             row = IdempotencyKey.objects.get(scope=scope, key=key)
             if row.fingerprint != fp:
                 raise InvalidInput("core.idempotency_mismatch", "同一个 Idempotency-Key 不能用于不同的请求",
-                                   "This Idempotency-Key was already used for a different request") from None
+                                   "This Idempotency-Key was already used for a different request")
             # committed with its result: the first request's transaction wrote both before it committed
             return cast(int, row.status_code), row.response
         status, body = run()
-        row.status_code, row.response, row.completed_at = status, body, clock.now()
-        row.save(update_fields=["status_code", "response", "completed_at"])
+        IdempotencyKey.objects.filter(pk=row_id).update(status_code=status, response=body,
+                                                        completed_at=clock.now())
         return status, body
 
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from jiaoguan.bookings import rules as booking_rules
@@ -201,18 +202,26 @@ def slots_generate(*, office_service_id: int, first_day: dt.date, last_day: dt.d
 # --- Citizens: book, cancel --------------------------------------------------------------------------------------
 
 
-def _counter_slot(slot_id: int) -> tuple[OfficeService, Any]:
-    """The office service and slot of a counter slot; 404 for any other slot (not a counter, unknown)."""
+@dataclass(frozen=True)
+class _SlotRef:
+    """What booking needs of a counter slot: its id and start (the day of the one-per-day key)."""
+
+    pk: int
+    starts_at: dt.datetime
+
+
+def _counter_slot(slot_id: int) -> tuple[OfficeService, _SlotRef]:
+    """The office service and slot of a counter slot, in one read; 404 for any other slot (not a counter,
+    unknown). The engine checks the slot itself (window, status) in its own read."""
     if parse_id(slot_id) is None:
         raise not_found("预约场次", "booking slot")
-    slot = booking_selectors.slot_get(slot_id=slot_id)
-    os_ = (OfficeService.objects.select_related("office", "service")
-           .filter(resource_id=slot.resource_id).first())
+    os_ = (OfficeService.objects.select_related("office", "service").filter(resource__slots__id=slot_id)
+           .annotate(slot_starts_at=F("resource__slots__starts_at")).first())
     if os_ is None:
         raise not_found("预约场次", "booking slot")
     if not (os_.active and os_.office.active and os_.service.active):
         raise Conflict("counters.inactive", "该网点或业务已停办", "This office or service is closed")
-    return os_, slot
+    return os_, _SlotRef(pk=int(slot_id), starts_at=cast(Any, os_).slot_starts_at)
 
 
 def _party(user) -> str:

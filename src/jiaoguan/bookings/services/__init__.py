@@ -34,6 +34,7 @@ from __future__ import annotations
 from jiaoguan.bookings.services.common import DUPLICATE, keys_lock, quotas_lock
 from jiaoguan.bookings.services.first_come import (
     booking_cancel,
+    booking_changed_notify,
     booking_confirm,
     booking_mark,
     booking_release,
@@ -69,6 +70,7 @@ __all__ = [
     "application_withdraw",
     "applications_allocate",
     "booking_cancel",
+    "booking_changed_notify",
     "booking_confirm",
     "booking_mark",
     "booking_release",

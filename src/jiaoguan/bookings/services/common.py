@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jiaoguan.bookings import rules
@@ -15,7 +19,9 @@ from jiaoguan.bookings.models import (
     LIVE_BOOKING,
     Application,
     Booking,
+    Penalty,
     Quota,
+    Resource,
     Slot,
     WaitlistEntry,
 )
@@ -154,10 +160,112 @@ def _check_open(slot: Slot, now: dt.datetime) -> None:
         raise Conflict("bookings.window_closed", "该场次预约已截止", "Booking for this slot has closed")
 
 
+@dataclass(frozen=True)
+class QuotaState:
+    """One read of everything a first-come booking decides on (``_quota_state``): the quota with its slot and
+    resource, its live bookings, whether holds of it have run out unswept, whether the key is taken (a live
+    booking or a pending application) and whether the party has a penalty that may apply (the rule itself is
+    ``penalties._check_not_banned``, asked only then)."""
+
+    quota: Quota
+    live: int
+    overdue: bool
+    key_taken: bool
+    penalised: bool
+
+    @property
+    def slot(self) -> Slot:
+        return self.quota.slot
+
+    def clearly_full(self) -> bool:
+        """No seat, and no hold that has run out (whose seat the sweep would free): full without a lock."""
+        return self.live >= self.quota.capacity and not self.overdue
+
+
+def _quota_state(*, quota_id: int | None = None, slot_id: int | None = None, name: str = "public",
+                 exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
+    """One statement: the quota (by id, or by slot and name) with its slot and resource, the live count, the
+    overdue holds, the key and the party's penalties. A plain read: before the lock it answers the refusals that
+    need none; after the lock (a new statement, so a new snapshot in READ COMMITTED that sees every booking
+    committed before the lock was granted) it is the authoritative count."""
+    rows = (Quota.objects.filter(pk=quota_id) if quota_id is not None
+            else Quota.objects.filter(slot_id=slot_id or 0, name=name))
+    live = (Booking.objects.filter(quota=OuterRef("pk"), status__in=LIVE_BOOKING).order_by()
+            .values("quota").annotate(n=Count("pk")).values("n"))
+    row = cast(Any, rows.select_related("slot__resource").annotate(
+        n_live=Coalesce(Subquery(live), Value(0)),
+        n_overdue=Exists(Booking.objects.filter(quota=OuterRef("pk"), status=B.HELD, hold_expires_at__lte=now)),
+        key_booked=Exists(Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING)),
+        key_applied=Exists(Application.objects.filter(exclusive_key=exclusive_key, status=A.PENDING)),
+        penalised=Exists(Penalty.objects.filter(party=party, kind=OuterRef("slot__resource__kind"),
+                                                lifted_at__isnull=True, starts_at__lte=now)),
+    ).first())
+    if row is None:
+        raise not_found("预约场次", "booking slot")
+    return QuotaState(quota=row, live=row.n_live, overdue=row.n_overdue, key_taken=row.key_booked or row.key_applied,
+                      penalised=row.penalised)
+
+
+_RECHECK_SQL: str | None = None
+
+
+def _recheck_sql() -> str:
+    """The statement of ``_quota_recheck`` (table and column names from the models, built once)."""
+    global _RECHECK_SQL
+    if _RECHECK_SQL is None:
+        qn = connection.ops.quote_name
+        q, s, r = (qn(m._meta.db_table) for m in (Quota, Slot, Resource))
+        b, a, p = (qn(m._meta.db_table) for m in (Booking, Application, Penalty))
+        live = ", ".join(f"'{x}'" for x in LIVE_BOOKING)
+        _RECHECK_SQL = (
+            f"SELECT s.status, r.active, q.capacity, "
+            f"(SELECT COUNT(*) FROM {b} x WHERE x.quota_id = q.id AND x.status IN ({live})), "
+            f"EXISTS(SELECT 1 FROM {b} x WHERE x.quota_id = q.id AND x.status = '{B.HELD}' "
+            f"AND x.hold_expires_at <= %s), "
+            f"EXISTS(SELECT 1 FROM {b} x WHERE x.exclusive_key = %s AND x.status IN ({live})), "
+            f"EXISTS(SELECT 1 FROM {a} x WHERE x.exclusive_key = %s AND x.status = '{A.PENDING}'), "
+            f"EXISTS(SELECT 1 FROM {p} x WHERE x.party = %s AND x.kind = r.kind AND x.lifted_at IS NULL "
+            f"AND x.starts_at <= %s) "
+            f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE q.id = %s")
+    return _RECHECK_SQL
+
+
+def _quota_recheck(st: QuotaState, *, exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
+    """``_quota_state`` again under the quota's lock, for what can have changed since the plain read (the slot's
+    status, the resource switched off, the capacity, the bookings, the key, a new penalty): one hand-written
+    statement, since this runs while the lock is held and the ORM's compilation of the five subqueries would be
+    Python time under the lock. A new statement, so a new snapshot (READ COMMITTED): it sees every booking
+    committed before the lock was granted."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cur:
+        cur.execute(_recheck_sql(), [at, exclusive_key, exclusive_key, party, at, st.quota.pk])
+        row = cur.fetchone()
+    if row is None:
+        raise not_found("预约场次", "booking slot")
+    status, active, capacity, live, overdue, key_booked, key_applied, penalised = row
+    q = st.quota
+    q.capacity, q.slot.status, q.slot.resource.active = capacity, status, bool(active)
+    return QuotaState(quota=q, live=live, overdue=bool(overdue), key_taken=bool(key_booked or key_applied),
+                      penalised=bool(penalised))
+
+
 def _check_key_free(exclusive_key: str) -> None:
     if Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING).exists() \
             or Application.objects.filter(exclusive_key=exclusive_key, status=A.PENDING).exists():
         raise Conflict(*DUPLICATE)
+
+
+def _insert_booking_once(**fields) -> Booking:
+    """Insert without a savepoint of its own (``seat_book``'s one statement): the key was checked under its lock,
+    so the partial unique index fails only for a race the lock does not cover (a waiting-list offer inserts
+    without the key lock) or a reference drawn twice (about 1 in 10^18). Either way the caller's transaction (or
+    savepoint) is rolled back by the Conflict, as for every refusal."""
+    try:
+        return Booking.objects.create(reference=rules.reference_new(), **fields)
+    except IntegrityError as exc:
+        if "reference" in str(exc).lower() and "exclusive" not in str(exc).lower():
+            raise Conflict("core.busy", "系统繁忙，请稍后再试", "Please try again in a moment") from None
+        raise Conflict(*DUPLICATE) from None
 
 
 def _insert_booking(**fields) -> Booking:

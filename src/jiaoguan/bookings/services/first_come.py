@@ -8,23 +8,25 @@ from django.db import transaction
 from jiaoguan.bookings import rules
 from jiaoguan.bookings.models import Booking, PenaltyRule, Resource, Slot, WaitlistEntry
 from jiaoguan.bookings.services.common import (
+    DUPLICATE,
     B,
+    QuotaState,
     W,
     _audit_booking,
     _audit_entry,
     _booking_state,
-    _check_key_free,
     _check_open,
     _emit_changed,
     _end,
     _expire_overdue,
-    _insert_booking,
+    _insert_booking_once,
     _live_count,
     _lock_party,
-    _lock_quota,
     _lock_quota_id,
     _mine_locked,
     _notify,
+    _quota_recheck,
+    _quota_state,
     _what,
     _when,
     keys_lock,
@@ -41,37 +43,75 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
               quota: str = "public", subject_label: str = "", confirm: bool = False,
               meta: dict | None = None) -> Booking:
     """First come: take a seat, held for the resource's ``hold_minutes`` (or confirmed at once when
-    ``confirm``). Lock the quota, expire stale holds (their seats go to the waiting list first), count, insert."""
+    ``confirm``).
+
+    Short under a rush (docs/performance.md §5): one plain read answers the refusals that need no lock (ranked
+    resource, window closed, banned, key already booked, clearly full); then the quota lock and the key's lock
+    (the documented order), the same read again as the authoritative check (a new statement, so it counts every
+    booking committed before the lock was granted), stale holds expired only when there are any (their seats go
+    to the waiting list first), insert, audit, one outbox event. The citizen's inbox message and SMS are written
+    by that event's handler after commit (``bookings.handlers``), outside the quota lock."""
     now = clock.now()
+    # no lock and no write yet: a refusal here costs one read and leaves the caller's transaction untouched
+    st = _quota_state(slot_id=slot_id, name=quota, exclusive_key=exclusive_key, party=party, now=now)
+    _check_bookable(st, party=party, now=now)
     with transaction.atomic():
-        q = _lock_quota(slot_id=slot_id, quota=quota)
-        slot = q.slot
-        if slot.resource.policy != Resource.Policy.FIRST_COME:
-            raise Conflict("bookings.ranked_only", "该业务按排序分配，请提交预约申请",
-                           "Seats here are allocated by rank: submit an application")
-        _check_open(slot, now)
-        _check_not_banned(party=party, slot=slot, now=now)
+        q = st.quota
+        _lock_quota_id(q.pk)
         # the key before the expiry below writes the first audit row: the insert further down must not wait
         # for another transaction's uncommitted booking of the same key while holding the audit head
         keys_lock(exclusive_keys=[exclusive_key])
-        _check_key_free(exclusive_key)
-        if _expire_overdue(q, now=now, actor=Actor.system("bookings")):
+        st = _quota_recheck(st, exclusive_key=exclusive_key, party=party, now=now)
+        q, slot = st.quota, st.slot
+        if st.overdue:
+            _check_bookable(st, party=party, now=now, count=False)
+            _expire_overdue(q, now=now, actor=Actor.system("bookings"))
             # people already waiting come before a newcomer (if this booking then fails, all of it rolls back
             # and the sweep does the same later)
             _offer_freed(q, actor=Actor.system("bookings"))
-        if _live_count(q) >= q.capacity:
-            raise Conflict("bookings.full", "该场次名额已满，可加入候补", "This slot is full; you may join the waiting list")
-        b = _insert_booking(
+            st = QuotaState(quota=q, live=_live_count(q), overdue=False, key_taken=False, penalised=False)
+        _check_bookable(st, party=party, now=now)  # under the locks: the authoritative check
+        b = _insert_booking_once(
             slot=slot, quota=q, user=user, subject=subject, subject_label=subject_label[:120],
             exclusive_key=exclusive_key, party=party, status=B.CONFIRMED if confirm else B.HELD,
             hold_expires_at=None if confirm else min(now + dt.timedelta(minutes=slot.resource.hold_minutes),
                                                      slot.starts_at),
             meta=meta or {}, created_at=now, confirmed_at=now if confirm else None)
         _audit_booking(actor=actor, action="booking.confirm" if confirm else "booking.hold", booking=b, old=None)
-        _emit_changed(b, "")
-        if confirm:
-            _notify(user=user, template="booking.confirmed", params={**_what(slot), "reference": b.reference})
+        _emit_changed(b, "")  # confirmed: its handler tells the citizen (inbox, SMS) after commit
     return b
+
+
+def booking_changed_notify(*, booking_id: int, status: str, previous: str, application_id: int | None = None) -> bool:
+    """The citizen's notice of a first-come confirmation (inbox, and SMS to the account's phone), written by the
+    ``bookings.booking_changed`` handler after the booking's transaction committed — never inside it, so the
+    quota lock is not held while messages are rendered and written. Sent for a seat booked confirmed at once
+    (previous "") or a hold confirmed (previous "held"); an allocated seat is told by ``slot_allocation_notify``.
+    Returns whether a notice was written. Exactly once: the outbox runs the handler in the transaction that marks
+    its event delivered."""
+    if status != B.CONFIRMED or previous not in ("", B.HELD) or application_id:
+        return False
+    b = Booking.objects.select_related("slot__resource", "user").filter(pk=booking_id).first()
+    if b is None:
+        return False
+    _notify(user=b.user, template="booking.confirmed", params={**_what(b.slot), "reference": b.reference})
+    return True
+
+
+def _check_bookable(st: QuotaState, *, party: str, now: dt.datetime, count: bool = True) -> None:
+    """The refusals of ``seat_book``, in the order a citizen should hear them, from one ``_quota_state`` read.
+    ``count=False``: all but the seat count (before overdue holds are expired)."""
+    slot = st.slot
+    if slot.resource.policy != Resource.Policy.FIRST_COME:
+        raise Conflict("bookings.ranked_only", "该业务按排序分配，请提交预约申请",
+                       "Seats here are allocated by rank: submit an application")
+    _check_open(slot, now)
+    if st.penalised:
+        _check_not_banned(party=party, slot=slot, now=now)
+    if st.key_taken:
+        raise Conflict(*DUPLICATE)
+    if count and st.clearly_full():
+        raise Conflict("bookings.full", "该场次名额已满，可加入候补", "This slot is full; you may join the waiting list")
 
 
 def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
@@ -106,8 +146,7 @@ def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
                 status=W.ACCEPTED):
             entry.status = W.ACCEPTED
             _audit_entry(actor=actor, action="booking.waitlist_accept", entry=entry, old=W.OFFERED)
-        _emit_changed(b, B.HELD)
-        _notify(user=b.user, template="booking.confirmed", params={**_what(b.slot), "reference": b.reference})
+        _emit_changed(b, B.HELD)  # its handler tells the citizen after commit
     return b
 
 
