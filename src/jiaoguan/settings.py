@@ -196,7 +196,10 @@ if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
     _db = 1 + int(os.environ["PYTEST_XDIST_WORKER"][2:])
     REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_db}" if REDIS_URL.count("/") >= 3 else f"{REDIS_URL}/{_db}"
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # a Redis that does not answer fails a request's rate limit within seconds (503, or served for public reads:
+    # identity.ratelimit), it does not hang the web process
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "jiaoguan.core.cache.DatabaseCache", "LOCATION": "jiaoguan_cache"}}
 # Rate limits and login lockouts live in this cache (identity.ratelimit), so it must be one cache for every web
