@@ -15,7 +15,7 @@ from jiaoguan.notifications.models import Message
 from tests.bookings.support import user
 from tests.credentials.conftest import holder, issue
 from tests.processes import django_processes
-from tests.workers.support import wait_for
+from tests.workers.support import ALL_QUEUES, wait_for
 
 pytestmark = [pytest.mark.faults]
 
@@ -62,8 +62,7 @@ def test_outbox_events_written_while_the_broker_is_down_are_sent_by_the_sweep_wh
     assert (event.status, event.attempts) == (OutboxEvent.Status.PENDING, 0)  # kept, not lost
     assert not Message.objects.filter(recipient=u).exists()
 
-    for queue in ("outbox", "sms", "periodic"):  # the broker is back: workers and beat start on it
-        celery.wait_ready(celery.worker(queue))
+    celery.wait_ready(celery.worker(ALL_QUEUES))  # the broker is back: a worker and beat start on it
     celery.beat()
     wait_for(lambda: OutboxEvent.objects.filter(pk=event_id, status=OutboxEvent.Status.DELIVERED).exists(),
              what="the sweep sending the event kept while the broker was down")

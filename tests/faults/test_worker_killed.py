@@ -27,10 +27,8 @@ def test_a_task_killed_mid_way_is_redelivered_and_its_effect_happens_once(celery
     pause = celery.workdir / "pause"
     pause.mkdir()
     (pause / "pause").touch()
-    first = celery.worker("outbox", pause_dir=pause)
-    sms = celery.worker("sms")
+    first = celery.worker("outbox,sms", pause_dir=pause)
     celery.wait_ready(first)
-    celery.wait_ready(sms)
 
     u = user()
     (event,) = event_emit(topic="test.workers.notice", payload={"user_id": u.pk, "phone": "13900005678",
@@ -42,7 +40,7 @@ def test_a_task_killed_mid_way_is_redelivered_and_its_effect_happens_once(celery
     if what == "whole_worker":
         celery.kill(first)  # the process group: the worker and its pool process, as a lost machine
         assert first.returncode == -signal.SIGKILL
-        celery.wait_ready(celery.worker("outbox"))  # a new worker takes the unacknowledged task
+        celery.wait_ready(celery.worker("outbox,sms"))  # a new worker takes the unacknowledged task
     else:
         os.kill(int(reached[0].name.split("-")[1]), signal.SIGKILL)  # the pool process only (OOM killer)
 

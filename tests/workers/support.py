@@ -28,6 +28,7 @@ from django.conf import settings
 from tests.processes import ROOT, _database_env
 
 REAL = os.environ.get("JIAOGUAN_REAL_CELERY") == "1"
+ALL_QUEUES = ",".join(settings.JIAOGUAN_CELERY_QUEUES)  # one worker for all (fault tests: one start, not five)
 DEADLINE_SECONDS = float(os.environ.get("JIAOGUAN_REAL_CELERY_DEADLINE", "60"))
 
 
@@ -68,11 +69,13 @@ class CeleryProcesses:
     """Worker and beat subprocesses on the test database; each in its own process group, so a kill reaches the
     worker's pool processes too (as the loss of a machine or a container would)."""
 
-    def __init__(self, workdir: Path, *, beat_cap: float = 1.0) -> None:
+    def __init__(self, workdir: Path, *, beat_cap: float = 1.0, database_url: str | None = None) -> None:
         self.workdir = workdir
         env = {k: v for k, v in os.environ.items()
                if k not in ("DATABASE_URL", "JIAOGUAN_SQLITE_PATH", "PYTEST_XDIST_WORKER")}
         env.update(_database_env(workdir))
+        if database_url:  # another database than the test's (a restored backup)
+            env["DATABASE_URL"] = database_url
         env.update({"DJANGO_SETTINGS_MODULE": "jiaoguan.settings", "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
                     "JIAOGUAN_SMS_OUTBOX_FILE": str(workdir / "sms-outbox.log"), "PYTHONDONTWRITEBYTECODE": "1",
                     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "JG_TEST_BEAT_CAP": str(beat_cap),
@@ -117,14 +120,10 @@ class CeleryProcesses:
         proc.wait(timeout=30)
 
     def stop(self) -> None:
+        """At the end of a test: killed at once (a warm shutdown takes seconds; what they leave in the broker is
+        purged before the next start, in the database flushed with the test's)."""
         for proc in self.procs:
             if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
                 self.kill(proc)
 
     def logs(self) -> str:
@@ -140,7 +139,7 @@ def purge_broker() -> None:
 
 @contextlib.contextmanager
 def celery_processes(*, beat: bool = True, queues: tuple[str, ...] | None = None) -> Iterator[CeleryProcesses]:
-    """One worker per named queue (and beat), started and ready; stopped (SIGTERM, then SIGKILL) at the end."""
+    """One worker per named queue (and beat), started and ready; killed at the end."""
     with tempfile.TemporaryDirectory(prefix="jg-celery-") as tmp:
         procs = CeleryProcesses(Path(tmp))
         purge_broker()
