@@ -20,6 +20,7 @@ runs = [
     ("bench_plates.py", {"DATABASE_URL": ""}),
     ("bench_plates.py", {"DATABASE_URL": PG}),
     ("bench_applications.py", {"DATABASE_URL": PG}),  # its own database, BENCH_APPLICATIONS_DATABASE_URL
+    ("bench_audit.py", {"DATABASE_URL": PG}),  # its own database, BENCH_AUDIT_DATABASE_URL
 ]
 failed = []
 for name, extra in runs:

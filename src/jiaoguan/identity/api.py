@@ -14,6 +14,8 @@ from ninja import Path, Router, Status
 from ninja.utils import check_csrf
 
 from jiaoguan.core.api_errors import ERRORS
+from jiaoguan.core.audit import audit_entry_proof
+from jiaoguan.core.audit_api import AuditProofOut
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip, language_of
 from jiaoguan.core.i18n import bi, text
@@ -42,6 +44,7 @@ from jiaoguan.identity.schemas import (
 router = Router(tags=["identity"])
 BACKEND = "jiaoguan.identity.backends.PhoneOrUsernameBackend"
 BindingId = Path(..., ge=1, le=2**63 - 1, description="a binding id from GET me/bindings")
+AuditEntryId = Path(..., ge=1, le=2**63 - 1, description="an audit entry id about the citizen")
 
 
 def _pick(request, zh: str, en: str) -> str:
@@ -228,6 +231,17 @@ def phone_change(request, payload: PhoneChangeIn):
     user = services.account_phone_change(user=user, new_phone=payload.new_phone, code=payload.code,
                                          password=payload.password, ip=client_ip(request), keep_token=keep)
     return _me(request, user)
+
+
+@router.get("me/audit/{entry_id}/proof", auth=AUTH, response={200: AuditProofOut, **ERRORS},
+            summary="Proof that a record about me is in the audit log 我的审计记录的存在证明",
+            description="For an audit entry whose subject is the logged-in citizen (e.g. a staff member's look at "
+                        "their record): the entry, its digest and the RFC 9162 audit path to the latest signed "
+                        "tree head; check it with the keys of GET audit/keys (docs/audit.md). 409 while the entry "
+                        "waits for the sealer; 404 for any entry not about the citizen.")
+def my_audit_proof(request, entry_id: int = AuditEntryId):
+    user = current_user(request)
+    return audit_entry_proof(entry_id, person_id=user.person_id)
 
 
 @router.get("me/licences", auth=AUTH, response={200: list[LicenceOut], **ERRORS}, summary="My driving licence")
