@@ -108,6 +108,9 @@ def test_a_backup_taken_under_load_restores_verifies_and_its_outbox_resumes(monk
                              "AND template_code = 'otp.login'") == notices
             assert _one(url, "SELECT count(*) FROM notifications_message WHERE channel = 'sms' "
                              "AND template_code = 'otp.login'") == notices
+            # the audit sealer (core.audit_seal, beat → queue audit) sealed what was waiting in the backup
+            wait_for(lambda: _one(url, "SELECT count(*) FROM core_auditpending") == 0,
+                     what="the audit entries sealed by beat's core.audit_seal")
             result = audit_verify(url)  # and still intact after the workers wrote there
             assert result.returncode == 0, result.stdout + result.stderr
         finally:
