@@ -11,7 +11,7 @@ DEMO_PERSONS ?= 2000
 WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install browser run lint test bench migrate demo static messages clean
+.PHONY: install browser run lint test test-workers bench migrate demo static messages clean
 
 LOG := var/log
 
@@ -91,6 +91,15 @@ lint: install
 # The whole suite: unit, API, concurrency (PostgreSQL) and browser journeys (Debian's chromium), after the walls.
 test: install lint browser
 	JIAOGUAN_FAST_HASHER=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# Real Celery workers (one per named queue: settings.JIAOGUAN_CELERY_QUEUES) and beat on Redis, against the
+# PostgreSQL test database: the outbox, SMS and allocation paths (tests/workers) and the fault tests (tests/faults:
+# SIGKILLed workers, Redis down, a backup taken under load and restored). Needs DATABASE_URL (PostgreSQL) and Redis;
+# the broker is WORKERS_BROKER_URL, a Redis database of its own that the tests empty.
+WORKERS_BROKER_URL ?= redis://127.0.0.1:6379/10
+test-workers: install
+	JIAOGUAN_REAL_CELERY=1 CELERY_BROKER_URL=$(WORKERS_BROKER_URL) JIAOGUAN_FAST_HASHER=1 \
+	  $(PY) -m pytest -p no:xdist -m "real_celery or faults" tests/workers tests/faults $(PYTEST_ARGS)
 
 bench: install
 	$(PY) benchmarks/run_all.py

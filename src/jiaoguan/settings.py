@@ -205,7 +205,10 @@ if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
     _db = 1 + int(os.environ["PYTEST_XDIST_WORKER"][2:])
     REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_db}" if REDIS_URL.count("/") >= 3 else f"{REDIS_URL}/{_db}"
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # a Redis that does not answer fails a request's rate limit within seconds (503, or served for public reads:
+    # identity.ratelimit), it does not hang the web process
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}}
 else:
     CACHES = {"default": {"BACKEND": "jiaoguan.core.cache.DatabaseCache", "LOCATION": "jiaoguan_cache"}}
 # Rate limits and login lockouts live in this cache (identity.ratelimit), so it must be one cache for every web
@@ -261,12 +264,41 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Background work ------------------------------------------------------------------------------------------
 # Without a broker, Celery runs tasks eagerly (after commit) in the web process; `make run` also starts the
 # scheduler loop (manage.py run_scheduler) that runs the periodic jobs Celery beat runs in production.
+# With CELERY_BROKER_URL (Redis in production, e.g. redis://127.0.0.1:6379/2) tasks go to named queues, each
+# consumed by its own worker (docs/deployment.md): the queue of a task is JIAOGUAN_TASK_QUEUES[name], else
+# "periodic" for every job declared with core.scheduler.periodic, else "default" (core.scheduler.task_route).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "default"
+JIAOGUAN_TASK_QUEUES = {
+    "core.outbox_deliver": "outbox",  # outbox events to their handlers (inbox messages, allocation results, …)
+    "notifications.message_deliver": "sms",  # one SMS to the provider: slow calls kept apart from the rest
+    "core.audit_seal": "audit",  # the audit sealer, every second: never behind a long periodic job
+}
+JIAOGUAN_CELERY_QUEUES = ("outbox", "sms", "audit", "periodic", "default")  # all of them: what workers consume
+CELERY_TASK_ROUTES = ("jiaoguan.core.scheduler.task_route",)
+# A task is acknowledged after it ran, not when a worker took it: a worker killed mid-task (SIGKILL, OOM, a lost
+# machine) leaves it unacknowledged and the broker hands it to another worker — at once when only the pool process
+# died (reject on worker lost), after the visibility timeout when the whole worker died. Every task is idempotent
+# (outbox rows and SMS rows are locked and marked in the transaction that does the work), so a second run is
+# harmless. One message at a time per worker process, so a killed worker holds back at most that one.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis transport: an unacknowledged message is given to another worker after the visibility timeout (seconds;
+# longer than any task runs, or a slow task would run twice at once — harmless, but wasted); a broker that does
+# not answer fails a publish within seconds instead of hanging a web request (the outbox sweep sends it later).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("JIAOGUAN_CELERY_VISIBILITY_TIMEOUT", 3600),
+    "unacked_restore_interval": env_int("JIAOGUAN_CELERY_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 10,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # --- Domain knobs ---------------------------------------------------------------------------------------------
 JIAOGUAN_CITY_NAME = env("JIAOGUAN_CITY_NAME", "深圳")

@@ -78,6 +78,12 @@ class Locked(DomainError):
     status = 423
 
 
+class Unavailable(DomainError):
+    """A service this action depends on is down for now (the cache behind rate limits): retry later."""
+
+    status = 503
+
+
 def not_found(what_zh: str = "记录", what_en: str = "record") -> NotFound:
     # A single message for "does not exist" and "not yours", so IDs cannot be probed.
     return NotFound("core.not_found", f"{what_zh}不存在", f"The {what_en} does not exist")

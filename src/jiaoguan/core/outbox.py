@@ -73,11 +73,12 @@ def event_emit(*, topic: str, payload: dict[str, Any]) -> list[OutboxEvent]:
     def dispatch() -> None:
         from jiaoguan.core.tasks import outbox_deliver  # cycle: core.tasks imports core.outbox
 
-        for event_id in ids:
+        for n, event_id in enumerate(ids):
             try:
                 outbox_deliver.delay(event_id)
-            except Exception:  # broker down: the sweep will pick it up
-                log.exception("could not dispatch outbox event %s", event_id)
+            except Exception:  # broker down: the rows stay pending and the sweep sends them when it is back
+                log.exception("could not dispatch outbox events %s; the sweep will", ids[n:])
+                return  # one failed publish is enough: the request does not wait for the broker once per row
 
     transaction.on_commit(dispatch)
     return created

@@ -36,3 +36,14 @@ def jobs() -> list[PeriodicJob]:
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     return {job.name: {"task": job.name, "schedule": float(job.seconds)} for job in jobs()}
+
+
+def task_route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **_: Any) -> dict[str, str]:
+    """Celery's router (settings.CELERY_TASK_ROUTES): the named queue of a task. settings.JIAOGUAN_TASK_QUEUES
+    first, then "periodic" for a job declared here, then settings.CELERY_TASK_DEFAULT_QUEUE."""
+    from django.conf import settings
+
+    queue = settings.JIAOGUAN_TASK_QUEUES.get(name)
+    if queue is None:
+        queue = "periodic" if name in _jobs else settings.CELERY_TASK_DEFAULT_QUEUE
+    return {"queue": queue}

@@ -216,7 +216,8 @@ def verify_throttle(*, ip: str) -> None:
     """Per client IP (identity.ratelimit, shared by every web process through the cache): a scanner cannot walk
     through numbers and tokens. ``settings.JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP`` (default 30/m)."""
     rate = settings.JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP
-    refusal = ratelimit.take([ratelimit.Limit("credentials.verify.ip", ip or "unknown", rate)])
+    # a read of public data: while the cache is down it is served unlimited (fail open)
+    refusal = ratelimit.take([ratelimit.Limit("credentials.verify.ip", ip or "unknown", rate)], fail_open=True)
     if refusal is not None:
         wait = refusal.retry_after
         raise RateLimited("credentials.rate_limited", f"核验过于频繁，请{wait}秒后再试",

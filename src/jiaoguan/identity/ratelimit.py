@@ -17,10 +17,17 @@ every limit admits the event. ``locked`` is atomic across processes with either 
   seconds.
 
 A per-process cache (LocMemCache) would count per gunicorn worker: two workers would each admit "1 a minute".
+
+When the cache cannot be reached (Redis down: a connection refused, a timeout), a limit cannot count. ``take``
+then fails CLOSED by default: it raises ``core.errors.Unavailable`` (a 503 ``core.unavailable``, nothing recorded,
+so nothing is sent) — every limit in front of an SMS, a login or a write. A caller whose limit only guards a read
+of public data passes ``fail_open=True`` and the read is served unlimited while the cache is down (the public
+verification of e-credentials). tests/faults/test_redis_down.py shows both.
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -29,14 +36,25 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from redis.exceptions import RedisError
 
 from jiaoguan.core import clock
 from jiaoguan.core.cache import DatabaseCache
+from jiaoguan.core.errors import Unavailable
 from jiaoguan.identity.rules import Rate, parse_rate, window_admits
 
 _PREFIX = "jg:rl:"
 _LOCK_SECONDS = 5
 _LOCK_WAIT_SECONDS = 2.0
+log = logging.getLogger(__name__)
+
+# What a cache outage raises: Django's Redis cache lets redis-py's errors through (connection refused, timeout).
+CACHE_OUTAGE: tuple[type[Exception], ...] = (RedisError,)
+
+
+def unavailable() -> Unavailable:
+    return Unavailable("core.unavailable", "服务暂时不可用，请稍后再试",
+                       "This service is unavailable for a moment; try again shortly")
 
 
 @dataclass(frozen=True)
@@ -128,11 +146,23 @@ def locked(keys: Sequence[str]) -> Iterator[Entries]:
             _release(acquired)
 
 
-def take(limits: Sequence[Limit]) -> Throttle | None:
+def take(limits: Sequence[Limit], *, fail_open: bool = False) -> Throttle | None:
     """Record one event against every limit if all of them admit it; otherwise record nothing and return the
-    refusal with the longest wait. Fails closed (refuses) if the locks cannot be had within two seconds."""
+    refusal with the longest wait. Fails closed (refuses) if the locks cannot be had within two seconds. When the
+    cache is down: raises Unavailable (503), or, with ``fail_open`` (reads of public data only), admits."""
     if not limits:
         return None
+    try:
+        return _take(limits)
+    except CACHE_OUTAGE as exc:
+        log.warning("rate limits %s: the cache is unreachable (%s); failing %s",
+                    [lim.scope for lim in limits], exc, "open" if fail_open else "closed")
+        if fail_open:
+            return None
+        raise unavailable() from exc
+
+
+def _take(limits: Sequence[Limit]) -> Throttle | None:
     with locked([lim.cache_key for lim in limits]) as entries:
         if not entries.held:
             return Throttle(limits[0], 1)

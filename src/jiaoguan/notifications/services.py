@@ -212,11 +212,12 @@ def messages_dispatch(*, message_ids: Sequence[int]) -> None:
     """Hand messages to the delivery task. A broker outage loses nothing: the sweep finds them again."""
     from jiaoguan.notifications.tasks import message_deliver_task  # cycle: notifications.tasks imports services
 
-    for message_id in message_ids:
+    for n, message_id in enumerate(message_ids):
         try:
             message_deliver_task.delay(message_id)
-        except Exception:
-            log.exception("could not dispatch message %s; the sweep will retry it", message_id)
+        except Exception:  # one failed publish is enough: the caller does not wait for the broker once per row
+            log.exception("could not dispatch messages %s; the sweep will retry them", list(message_ids[n:]))
+            return
 
 
 def message_deliver(*, message_id: int, backend: SmsBackend | None = None) -> str:

@@ -82,7 +82,10 @@ def _shadow_cache_key(login_key: str) -> str:
 def _shadow_locked_until(login_key: str | None) -> dt.datetime | None:
     if login_key is None:
         return None
-    state = cache.get(_shadow_cache_key(login_key)) or {}
+    try:
+        state = cache.get(_shadow_cache_key(login_key)) or {}
+    except ratelimit.CACHE_OUTAGE as exc:  # the cache is down: fail closed, like the limits (ratelimit.take)
+        raise ratelimit.unavailable() from exc
     until = state.get("locked_until")
     until = dt.datetime.fromtimestamp(until, tz=dt.UTC) if until else None
     return until if rules.is_locked(locked_until=until, now=clock.now()) else None
@@ -93,6 +96,13 @@ def _shadow_failed(login_key: str | None) -> dt.datetime | None:
     Returns the time it is "locked" until, if it is."""
     if login_key is None:
         return None
+    try:
+        return _shadow_count(login_key)
+    except ratelimit.CACHE_OUTAGE as exc:  # the cache is down: fail closed, like the limits (ratelimit.take)
+        raise ratelimit.unavailable() from exc
+
+
+def _shadow_count(login_key: str) -> dt.datetime | None:
     key = _shadow_cache_key(login_key)
     with ratelimit.locked([key]) as entries:  # atomic across web processes, like the account row's lock
         now = clock.now()
