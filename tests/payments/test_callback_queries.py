@@ -1,6 +1,7 @@
 """How much a payment callback costs: a repeat of a settled order's callback is answered from one plain SELECT
-(no lock, no replay-cache row, no audit row, no transaction); the first settlement takes a fixed number of
-queries. Counted through the HTTP endpoint, middleware included (docs/performance.md §3)."""
+(no lock, no replay-cache row, no audit row, no transaction) — or from the process's memory once it has seen that
+settlement committed; the first settlement takes a fixed number of queries. Counted through the HTTP endpoint,
+middleware included (docs/performance.md §3)."""
 from __future__ import annotations
 
 import pytest
@@ -96,3 +97,28 @@ def test_a_completed_refund_reported_again_is_one_select(payer, quiet_channel, s
         assert services.callback_receive(channel="sim", body=body, headers=headers) == "duplicate"
     assert len(repeat) == 1, [q["sql"] for q in repeat]
     assert Refund.objects.get(pk=refund.pk).status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_settlement_seen_committed_is_answered_from_memory_afterwards(payer, quiet_channel, monkeypatch):
+    """Outside any transaction (as a request runs), the first repeat reads the settlement (one SELECT) and the
+    process remembers it; later repeats of that trade touch no database at all. Another trade's callback for the
+    same order is not answered from memory."""
+    monkeypatch.setattr(services, "_SETTLED_SEEN", {})
+    order, trade = paid_callback(payer, 20000)
+    body, headers = simulator.sim_callback(trade, "paid")
+    assert services.callback_receive(channel="sim", body=body, headers=headers) == "settled"
+    with CaptureQueriesContext(connection) as first_repeat:
+        assert services.callback_receive(channel="sim", body=body, headers=headers) == "duplicate"
+    assert len(first_repeat) == 1
+    with CaptureQueriesContext(connection) as later:
+        for _ in range(3):
+            assert services.callback_receive(channel="sim", body=body, headers=headers) == "duplicate"
+    assert len(later) == 0, [q["sql"] for q in later]
+    SimTrade.objects.filter(pk=trade.pk).update(trade_no="SIMOTHER0002")
+    trade.refresh_from_db()
+    other_body, other_headers = simulator.sim_callback(trade, "paid")
+    with CaptureQueriesContext(connection) as other:
+        assert services.callback_receive(channel="sim", body=other_body, headers=other_headers) == "duplicate"
+    assert len(other) > 1  # the locked path, as before
+    assert Payment.objects.filter(order=order).count() == 1

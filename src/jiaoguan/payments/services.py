@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import threading
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -379,7 +380,8 @@ def callback_receive(*, channel: str, body: bytes, headers) -> str:
 
     The common repeat — a "paid" for an order this trade already settled, a "refunded" for a refund already
     done — is answered "duplicate" from one plain SELECT before any lock, write or transaction (the answer the
-    locked path gives it too: a settlement or a completed refund is final). Everything else takes the locked
+    locked path gives it too: a settlement or a completed refund is final); a settlement this process has already
+    seen committed is answered from memory, without the database. Everything else takes the locked
     path, where the authoritative check is made under the order's lock (docs/performance.md §3)."""
     adapter = channel_get(channel)
     event = adapter.verify_callback(body=body, headers=headers)
@@ -410,15 +412,33 @@ def callback_receive(*, channel: str, body: bytes, headers) -> str:
         return "ignored"
 
 
+# Trades seen settled, per process: (order reference, channel, trade number). A committed settlement is final (a
+# Payment row is never changed or deleted), so a repeat of its callback may be answered without the database at
+# all. Only what a read outside any transaction saw (committed) is remembered, and only trades that name their
+# number; bounded, the oldest forgotten first.
+_SETTLED_SEEN: dict[tuple[str, str, str], None] = {}
+_SETTLED_SEEN_MAX = 20_000
+_SETTLED_SEEN_LOCK = threading.Lock()
+
+
 def _settled_with(reference: str, *, channel: str, trade_no: str) -> bool:
-    """Whether the order ``reference`` is already settled by this channel trade (one SELECT, no lock). A trade that
-    names no number settled as ``<channel>-<order id>`` (``_settle_locked``). A committed Payment row never goes
-    away, so a True here is final; a False (not settled yet, or settled by another trade) goes the locked way."""
+    """Whether the order ``reference`` is already settled by this channel trade: from this process's memory, else
+    one SELECT (no lock, no transaction). A trade that names no number settled as ``<channel>-<order id>``
+    (``_settle_locked``). A True is final; a False (not settled yet, or by another trade) goes the locked way."""
+    key = (reference, channel, trade_no)
+    if trade_no and key in _SETTLED_SEEN:
+        return True
     row = Payment.objects.filter(order__reference=reference).values_list("channel", "trade_no", "order_id").first()
     if row is None:
         return False
     paid_channel, paid_trade_no, order_id = row
-    return paid_channel == channel and paid_trade_no == (trade_no or f"{channel}-{order_id}")
+    settled = paid_channel == channel and paid_trade_no == (trade_no or f"{channel}-{order_id}")
+    if settled and trade_no and not transaction.get_connection().in_atomic_block:
+        with _SETTLED_SEEN_LOCK:
+            if len(_SETTLED_SEEN) >= _SETTLED_SEEN_MAX:
+                del _SETTLED_SEEN[next(iter(_SETTLED_SEEN))]
+            _SETTLED_SEEN[key] = None
+    return settled
 
 
 def callback_replays_purge() -> int:
