@@ -284,9 +284,9 @@ class BatchRefused(Conflict):
 
 
 def _lock_quotas_in_order(slot_ids: set[int]) -> None:
-    """Lock every quota the batch will touch, in one global order, before anything is written: each booking
-    appends an audit row (the chain's head row stays locked until commit), so locking quota B after the first
-    item's audit row could deadlock with a citizen who holds B and waits for the audit head."""
+    """Lock every quota the batch will touch, in one global order, before anything is written: a batch that
+    locked quota B only when it reached its item could deadlock with another batch (or a citizen) holding B
+    and waiting for a quota this batch already holds."""
     bookings.quotas_lock(slot_ids=slot_ids)
 
 

@@ -407,9 +407,8 @@ def _pool_row(*, office: Office, number: str, kind: str, source: str) -> PlateNu
 
 def _release_own_hold(*, sel: Selection, actor: Actor, now: dt.datetime, keep_number: str | None = None) -> list:
     """Before a new hold: an expired hold of this selection goes back; a live one is refused. Returns the audit
-    rows still to write: the caller writes them after its own row changes, since the audit head is the last
-    lock a transaction takes (a row locked after it could deadlock with a transaction that holds that row and
-    waits for the head)."""
+    rows still to write: the caller writes them after its own row changes (a habit from when an audit row locked
+    the chain's head until commit; appends take no lock since issue 12, so the order no longer matters)."""
     deferred: list = []
     for row in PlateNumber.objects.select_for_update().filter(held_by=sel, status=S.HELD):
         if not row.hold_expired(now):
@@ -440,7 +439,7 @@ def _hold(*, sel: Selection, row: PlateNumber, actor: Actor, source: str, allow_
         raise Conflict("plates.taken", "该号码已被他人选中，请选择其他号码",
                        "Someone else has just chosen this number; choose another", field="number")
     row.refresh_from_db()
-    _flush(deferred or [])  # the audit head only after every row this transaction changes
+    _flush(deferred or [])
     audit_record(actor=actor, action="plates.hold", obj=row, old=before,
                  new={"status": S.HELD, "selection_id": sel.pk, "hold_expires_at": expires, "source": source},
                  subject_person_id=sel.person_id)
@@ -568,8 +567,7 @@ def selection_confirm(*, user, selection_id: int, ip: str = "") -> Selection:
         vehicle = registry.vehicle_get(vehicle_id=sel.vehicle_id)
         assert vehicle is not None  # the selection's vehicle (a PROTECT foreign key: never deleted)
         old_plate = vehicle.plate
-        # every plate row this transaction changes is locked before the registry writes its audit row (the
-        # audit head is the last lock taken)
+        # every plate row this transaction changes is locked together, before the registry's change
         old_rows = [old for old in PlateNumber.objects.select_for_update().filter(number=old_plate,
                                                                                     status=S.ASSIGNED)
                     if old.assigned_vehicle_id in (None, vehicle.pk) and old.pk != row.pk]

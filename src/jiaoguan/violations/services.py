@@ -181,14 +181,9 @@ def record_vehicles(*, records: list[dict]) -> list[tuple[str, str]]:
 def _waivers_lock_after(plate: str, plate_type: str, occurred_at: dt.datetime) -> list[Violation]:
     """The vehicle's key and its waived violations that happened after ``occurred_at``, locked (see
     ``waivers_lock``): the ones a violation recorded now at ``occurred_at`` may show were not the first."""
-    locks.lock_keys([_vehicle_key(plate, plate_type)])  # after an audit row: only if the caller took it before
+    locks.lock_keys([_vehicle_key(plate, plate_type)])
     rows = Violation.objects.filter(plate=plate, plate_type=plate_type, status=S.WAIVED,
                                     occurred_at__gt=occurred_at).select_related("code", "vehicle")
-    if locks.audit_head_held():
-        # a transaction recording several (the device batch) took the key and the vehicle's waived rows with
-        # ``waivers_lock`` before its first audit row; any waived row since is one it made itself (waiving
-        # takes the key), so every row here is already this transaction's
-        return list(rows.order_by("pk"))
     return locks.lock_rows(rows)
 
 

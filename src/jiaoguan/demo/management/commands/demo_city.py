@@ -8,7 +8,7 @@ The later steps are not wrapped in one outer transaction on purpose: their servi
 eager Celery tasks on commit (messages, payment-simulator callbacks, notices), which one outer transaction would
 hold back until the very end, so later steps would not see what earlier handlers write and the city would differ
 from one built by real use; material uploads and evidence photos are files, which a rollback would not remove;
-and one transaction of minutes would lock SQLite and the audit head for as long. Instead each run is recorded
+and one transaction of minutes would lock SQLite for as long. Instead each run is recorded
 (``DemoCityRun``: the last step finished, completed or not): ``--if-empty`` builds an empty registry, resumes an
 unfinished demo city (the registry is not generated again; each step adds what is missing), and skips only a city
 that completed — or a registry that is not the demo city's.
