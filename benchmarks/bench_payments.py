@@ -48,8 +48,8 @@ PROFILE_CALLS = int(os.environ.get("BENCH_PROFILE_CALLS", "2000"))
 CALLBACK_PATH = "/api/v1/payments/callback/sim"
 
 
-def prepare(url: str) -> list[tuple[bytes, dict[str, str]]]:
-    """N orders paid at the simulator but not yet settled here; returns each one's signed callback."""
+def prepare(url: str) -> list[str]:
+    """N orders paid at the simulator but not yet settled here; returns their references."""
     os.environ["JIAOGUAN_PAY_SIM_AUTO_NOTIFY"] = "0"  # the simulator keeps its callbacks: we deliver them
     os.environ.setdefault("JIAOGUAN_DEBUG", "0")  # as the server runs (no query log) for the in-process profile
     django_setup(url)
@@ -70,10 +70,18 @@ def prepare(url: str) -> list[tuple[bytes, dict[str, str]]]:
         order = services.order_create(payer_person_id=item.payer_person_id, item_ids=[item.pk], actor=actor)
         services.order_pay(order=order, actor=actor)
         trade = SimTrade.objects.get(out_trade_no=order.reference)
-        trade = simulator.sim_trade_confirm(token=trade.token)
-        callbacks.append(simulator.sim_callback(trade, "paid"))
+        simulator.sim_trade_confirm(token=trade.token)
+        callbacks.append(order.reference)
     print(f"{ORDERS} orders paid at the channel, not yet settled, in {time.monotonic() - started:.1f}s", flush=True)
     return callbacks
+
+
+def signed_callback(reference: str) -> tuple[bytes, dict[str, str]]:
+    """The simulator's signed "paid" callback for an order, timestamped now (it must be fresh: 300 s window)."""
+    from jiaoguan.payments import simulator
+    from jiaoguan.payments.models import SimTrade
+
+    return simulator.sim_callback(SimTrade.objects.get(out_trade_no=reference), "paid")
 
 
 def blast(requests: list[tuple[str, str, bytes | None, dict[str, str]]]) -> tuple[float, list[float], Counter]:
@@ -143,7 +151,7 @@ def double_settlements() -> dict[str, int]:
     }
 
 
-def in_process(spare: tuple[bytes, dict[str, str]], repeat: tuple[bytes, dict[str, str]]) -> None:
+def in_process(spare_reference: str, repeat_reference: str) -> None:
     """Statements of a first settlement and of a duplicate, and a profile of duplicates, through the WSGI handler."""
     from django.db import connection
     from django.test import Client
@@ -161,6 +169,7 @@ def in_process(spare: tuple[bytes, dict[str, str]], repeat: tuple[bytes, dict[st
         audit = sum("core_audit" in sql for sql in sqls)
         return len(sqls) - audit, audit
 
+    spare, repeat = signed_callback(spare_reference), signed_callback(repeat_reference)
     with CaptureQueriesContext(connection) as first:
         outcome = deliver(spare)
     own, audit = split(first)
@@ -211,8 +220,9 @@ def main() -> None:
         health = [("GET", "/api/v1/health", None, {})] * total
         blast(health[: min(total, 500)])  # warm-up
         noop_s, noop_lat, noop_out = blast(health)
+        signed = [signed_callback(reference) for reference in callbacks]  # signed now: the window is 300 s
         deliveries = [("POST", CALLBACK_PATH, body, {"Content-Type": "application/json", **headers})
-                      for body, headers in callbacks for _ in range(REPEATS)]
+                      for body, headers in signed for _ in range(REPEATS)]
         cb_s, cb_lat, cb_out = blast(deliveries)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -236,7 +246,7 @@ def main() -> None:
     in_process(spare, callbacks[0])
     bad = [k for k in results if k.startswith("HTTP")]
     if noop_out.keys() - {(200, '{"status": "ok"}')} and any(s != 200 for s, _ in noop_out):
-        sys.exit("non-200 responses from /api/v1/health")
+        sys.exit(f"non-200 responses from /api/v1/health: {dict(noop_out)}")
     if doubles or bad or results["settled"] != ORDERS or counts["payments"] != ORDERS \
             or counts["orders_paid"] != ORDERS:
         sys.exit(f"FAILED: doubles={doubles} errors={bad} settled={results['settled']} payments={counts['payments']}")
