@@ -140,6 +140,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "jiaoguan.core.middleware.DatabaseUnavailableMiddleware",  # first: it also covers the other middleware's errors
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -173,6 +174,9 @@ TEMPLATES = [
     },
 ]
 
+# The database is unavailable (restarted, unreachable): 503 core.unavailable with this Retry-After (seconds)
+JIAOGUAN_UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("JIAOGUAN_UNAVAILABLE_RETRY_AFTER_SECONDS", 2)
+
 # core.locks: how long a transaction waits for a lock before giving up with a 409 core.busy (seconds)
 JIAOGUAN_LOCK_TIMEOUT = float(env("JIAOGUAN_LOCK_TIMEOUT", "10"))
 
@@ -182,7 +186,10 @@ JIAOGUAN_LOCK_TIMEOUT = float(env("JIAOGUAN_LOCK_TIMEOUT", "10"))
 # ignores SELECT ... FOR UPDATE).
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("JIAOGUAN_DB_CONN_MAX_AGE", 60))}
+    # Persistent connections are checked before a request reuses one (CONN_HEALTH_CHECKS: one "SELECT 1"), so the
+    # first request after PostgreSQL restarted reconnects instead of failing on a connection the restart killed.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("JIAOGUAN_DB_CONN_MAX_AGE", 60),
+                                                  conn_health_checks=env_bool("JIAOGUAN_DB_CONN_HEALTH_CHECKS", True))}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -123,3 +123,27 @@ def test_the_same_payable_created_at_once_is_one_item():
     results = in_threads(4, lambda i: make_item(person_id=payer.pk, source_id="D-SAME", amount_fen=20000))
     assert all(isinstance(r, PayableItem) for r in results), results
     assert len({r.pk for r in results}) == 1 and PayableItem.objects.count() == 1
+
+
+def test_twenty_callbacks_racing_for_one_order_settle_it_once_whichever_path_they_take(quiet_channel, listener):
+    """The plain-read answer to a repeat (issue 12) beside the locked path: 20 deliveries race for one order —
+    ten copies of one signed delivery (they meet on the replay cache) and ten re-signed ones (distinct replay
+    keys: they meet on the order's lock, or find the settlement already committed by the plain read). Exactly one
+    settles; every other one answers "duplicate"; then every repeat is answered without a write."""
+    payer = make_person()
+    item = make_item(person_id=payer.pk, amount_fen=20000)
+    order, trade = start(payer, item)
+    trade = simulator.sim_trade_confirm(token=trade.token)
+    copies = [simulator.sim_callback(trade, "paid")] * 10 + [simulator.sim_callback(trade, "paid") for _ in range(10)]
+    results = in_threads(20, lambda i: services.callback_receive(channel="sim", body=copies[i][0],
+                                                                 headers=copies[i][1]))
+    assert sorted(map(str, results)) == ["duplicate"] * 19 + ["settled"], results
+    assert Payment.objects.filter(order=order).count() == 1
+    assert AuditEntry.objects.filter(action="payment.settle").count() == 1
+    assert OutboxEvent.objects.filter(topic="payments.item_settled", handler=HANDLER).count() == 1
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    audits = AuditEntry.objects.count()
+    again = in_threads(20, lambda i: services.callback_receive(channel="sim", body=copies[i][0],
+                                                               headers=copies[i][1]))
+    assert again == ["duplicate"] * 20 and AuditEntry.objects.count() == audits
+    assert audit_verify().ok

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from ninja import Field, NinjaAPI, Schema
@@ -65,6 +67,23 @@ _ZH_BY_TYPE = {
     "enum": "不是可选的值",
     "literal_error": "不是可选的值",
 }
+
+
+# The database went away (restarted, connection refused or terminated, a lock or statement cut short): the request
+# is refused whole with a 503 the client may retry — with the same Idempotency-Key for a write — never a 500.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+def unavailable_error() -> DomainError:
+    return DomainError("core.unavailable", "服务暂时不可用，请稍后重试", "The service is temporarily unavailable; "
+                       "please try again shortly", status=503)
+
+
+def retry_after_set(response: HttpResponse) -> HttpResponse:
+    """A 503's Retry-After (JIAOGUAN_UNAVAILABLE_RETRY_AFTER_SECONDS) and never a cached copy of it."""
+    response["Retry-After"] = str(settings.JIAOGUAN_UNAVAILABLE_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _respond(api: NinjaAPI, request: HttpRequest, error: DomainError) -> HttpResponse:
@@ -144,6 +163,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def bad_encoding(request: HttpRequest, exc: Exception) -> HttpResponse:
         return _respond(api, request, DomainError("core.bad_encoding", "请求内容必须是 UTF-8 编码",
                                                   "The request body must be UTF-8", status=400))
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        log.warning("database unavailable during %s %s: %s: %s", request.method, request.path,
+                    type(exc).__name__, str(exc).strip()[:200])
+        return retry_after_set(_respond(api, request, unavailable_error()))
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import threading
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -292,8 +293,11 @@ def _order_close_locked(order: Order, *, actor: Actor, reason: str, cancel_item:
     return "closed"
 
 
-def _locked_items(order: Order) -> list[PayableItem]:
-    ids = list(order.lines.values_list("item_id", flat=True))
+def _locked_items(order: Order, lines: list[OrderLine] | None = None) -> list[PayableItem]:
+    if lines is None:
+        ids = list(order.lines.values_list("item_id", flat=True))
+    else:
+        ids = [line.item_id for line in lines]
     return list(PayableItem.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
 
 
@@ -330,7 +334,8 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
         return "duplicate"
     if trade.amount_fen != order.total_fen:
         raise Conflict("payments.amount_mismatch", "支付金额与订单金额不符", "The paid amount differs from the order total")
-    items = _locked_items(order)  # before the first audit row: the audit head is the last lock
+    order_lines = list(order.lines.all())  # read once: the items to lock and the amounts they were paid
+    items = _locked_items(order, order_lines)  # before the first audit row: the audit head is the last lock
     actor = _channel_actor(channel)
     now = clock.now()
     trade_no = trade.trade_no or f"{channel}-{order.pk}"
@@ -354,7 +359,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
                                    reason="订单关闭后到账，原路退回 paid after the order was closed", actor=actor))
         return "refunding"
     _order_move(order, OS.PAID, actor=actor, extra={"paid_at": now})
-    lines = {line.item_id: line for line in order.lines.all()}
+    lines = {line.item_id: line for line in order_lines}
     for item in items:
         line = lines[item.pk]
         if item.status == S.PAYING and item.order_id == order.pk:
@@ -371,9 +376,21 @@ def callback_receive(*, channel: str, body: bytes, headers) -> str:
     written), then applied idempotently. Late, repeated and out-of-order callbacks ("closed" after "paid") are
     harmless. Each delivery's replay key (its signature) is remembered in the transaction that applies it: a
     delivery seen before is never applied again and answers "duplicate" (a channel that resends after losing our
-    answer stops retrying; a replayed "closed" cannot close an order that is being paid again)."""
+    answer stops retrying; a replayed "closed" cannot close an order that is being paid again).
+
+    The common repeat — a "paid" for an order this trade already settled, a "refunded" for a refund already
+    done — is answered "duplicate" from one plain SELECT before any lock, write or transaction (the answer the
+    locked path gives it too: a settlement or a completed refund is final); a settlement this process has already
+    seen committed is answered from memory, without the database. Everything else takes the locked
+    path, where the authoritative check is made under the order's lock (docs/performance.md §3)."""
     adapter = channel_get(channel)
     event = adapter.verify_callback(body=body, headers=headers)
+    if event.event == "paid" and _settled_with(reference_parse(event.out_trade_no, kind=KIND_ORDER).code,
+                                               channel=channel, trade_no=event.trade_no):
+        return "duplicate"
+    if event.event == "refunded" and Refund.objects.filter(
+            refund_no=event.out_refund_no, channel=channel, status=RS.SUCCEEDED).exists():
+        return "duplicate"
     with transaction.atomic():
         if event.replay_key and not CALLBACK_REPLAYS.nonce_store.remember(
                 scheme=CALLBACK_REPLAYS, key_id=channel, owner=None, nonce=event.replay_key[:64]):
@@ -393,6 +410,35 @@ def callback_receive(*, channel: str, body: bytes, headers) -> str:
         if order.status in (OS.OPEN, OS.PAYING):
             return _order_close_locked(order, actor=_channel_actor(channel), reason="支付渠道关闭 closed at the channel")
         return "ignored"
+
+
+# Trades seen settled, per process: (order reference, channel, trade number). A committed settlement is final (a
+# Payment row is never changed or deleted), so a repeat of its callback may be answered without the database at
+# all. Only what a read outside any transaction saw (committed) is remembered, and only trades that name their
+# number; bounded, the oldest forgotten first.
+_SETTLED_SEEN: dict[tuple[str, str, str], None] = {}
+_SETTLED_SEEN_MAX = 20_000
+_SETTLED_SEEN_LOCK = threading.Lock()
+
+
+def _settled_with(reference: str, *, channel: str, trade_no: str) -> bool:
+    """Whether the order ``reference`` is already settled by this channel trade: from this process's memory, else
+    one SELECT (no lock, no transaction). A trade that names no number settled as ``<channel>-<order id>``
+    (``_settle_locked``). A True is final; a False (not settled yet, or by another trade) goes the locked way."""
+    key = (reference, channel, trade_no)
+    if trade_no and key in _SETTLED_SEEN:
+        return True
+    row = Payment.objects.filter(order__reference=reference).values_list("channel", "trade_no", "order_id").first()
+    if row is None:
+        return False
+    paid_channel, paid_trade_no, order_id = row
+    settled = paid_channel == channel and paid_trade_no == (trade_no or f"{channel}-{order_id}")
+    if settled and trade_no and not transaction.get_connection().in_atomic_block:
+        with _SETTLED_SEEN_LOCK:
+            if len(_SETTLED_SEEN) >= _SETTLED_SEEN_MAX:
+                del _SETTLED_SEEN[next(iter(_SETTLED_SEEN))]
+            _SETTLED_SEEN[key] = None
+    return settled
 
 
 def callback_replays_purge() -> int:
