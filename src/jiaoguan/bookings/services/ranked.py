@@ -36,7 +36,7 @@ from jiaoguan.bookings.services.penalties import _check_not_banned
 from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
 from jiaoguan.core.errors import Conflict, not_found
-from jiaoguan.core.outbox import event_emit
+from jiaoguan.core.outbox import events_emit
 from jiaoguan.identity.roles import require
 
 
@@ -287,10 +287,9 @@ def _allocate_batch(*, slot_ids: list[int], actor: Actor, now: dt.datetime) -> _
                 new={"status": Slot.Status.ALLOCATED, "applications": sum(x["applications"] for x in details),
                      "allocated": sum(x["allocated"] for x in details), "quotas": details}))
         audit_records(actor=actor, changes=changes)  # one row per slot, in one INSERT
-        for slot in slots:
-            event_emit(topic="bookings.slot_allocated", payload={
-                "slot_id": slot.pk, "kind": slot.resource.kind, "resource": slot.resource.code,
-                "allocated_at": now.isoformat()})
+        events_emit(topic="bookings.slot_allocated", payloads=[{  # one event per slot, in one INSERT
+            "slot_id": slot.pk, "kind": slot.resource.kind, "resource": slot.resource.code,
+            "allocated_at": now.isoformat()} for slot in slots])
     return out
 
 
