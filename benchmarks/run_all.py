@@ -17,6 +17,7 @@ runs = [
     ("bench_payments.py", {"DATABASE_URL": PG}),  # it uses its own database, BENCH_PAYMENTS_DATABASE_URL
     ("bench_violations.py", {"DATABASE_URL": PG}),  # its own database too, BENCH_VIOLATIONS_DATABASE_URL
     ("bench_bookings.py", {"DATABASE_URL": PG}),  # its own database, BENCH_BOOKINGS_DATABASE_URL
+    ("bench_allocation.py", {"DATABASE_URL": PG}),  # its own database, BENCH_ALLOCATION_DATABASE_URL
     ("bench_plates.py", {"DATABASE_URL": ""}),
     ("bench_plates.py", {"DATABASE_URL": PG}),
     ("bench_applications.py", {"DATABASE_URL": PG}),  # its own database, BENCH_APPLICATIONS_DATABASE_URL

@@ -179,6 +179,9 @@ JIAOGUAN_UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("JIAOGUAN_UNAVAILABLE_RETRY_A
 
 # core.locks: how long a transaction waits for a lock before giving up with a 409 core.busy (seconds)
 JIAOGUAN_LOCK_TIMEOUT = float(env("JIAOGUAN_LOCK_TIMEOUT", "10"))
+# How many database connections the ranked allocation job uses at once on PostgreSQL (each a transaction over its
+# share of the due slots; bookings.services.ranked)
+JIAOGUAN_ALLOCATION_WORKERS = env_int("JIAOGUAN_ALLOCATION_WORKERS", 2)
 
 # --- Database -------------------------------------------------------------------------------------------------
 # DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) selects PostgreSQL; without it an embedded SQLite

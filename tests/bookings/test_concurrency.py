@@ -227,3 +227,39 @@ def test_confirmation_waits_for_the_quota_not_for_the_audit_head():
     assert isinstance(outcome["confirm"], Conflict) and outcome["confirm"].code == "bookings.hold_expired", outcome
     b.refresh_from_db()
     assert b.status == "expired"
+
+
+def test_allocation_racing_withdrawals_and_a_second_run_allocates_once():
+    """Two allocation runs (each on two connections) and withdrawals at the same moment: every slot allocated
+    once, a withdrawal either wins (no booking, no rank) or finds the application decided; the seats go by rank
+    among the applications not withdrawn, never more than there are."""
+    t0 = clock.now()
+    clock.freeze(t0)
+    slots = [ranked_slot(capacity=3) for _ in range(3)]
+    apps = [apply(s, user(), f"w{i}:{j}", t0 - dt.timedelta(hours=(i * 7 + j) % 5))
+            for i, s in enumerate(slots) for j in range(8)]
+    after_close = slots[0].closes_at + dt.timedelta(seconds=1)  # the clock stays before it: withdrawing is open
+    staff = Actor(id=None, label="approver", role="approver")
+    leaving = apps[::3]
+
+    def work(i):
+        if i < 2:
+            return services.applications_allocate(actor=staff, now=after_close)
+        a = leaving[i - 2]
+        return services.application_withdraw(application_id=a.pk, user=a.user, actor=SYS).status
+
+    results = in_threads(2 + len(leaving), work)
+    runs, withdrawals = results[:2], results[2:]
+    assert all(not isinstance(r, Exception) for r in runs), runs
+    assert all(r == "withdrawn" or (isinstance(r, Conflict) and r.code == "bookings.not_pending")
+               for r in withdrawals), withdrawals
+    assert sum(r.slots for r in runs) == 3
+    assert AuditEntry.objects.filter(action="booking.slot_allocated").count() == 3
+    for s in slots:
+        left = sorted(Application.objects.filter(slot=s).exclude(status="withdrawn"), key=lambda a: (a.sort_time, a.pk))
+        assert [(a.status, a.rank) for a in left] == [
+            ("allocated" if i <= 3 else "unsuccessful", i) for i, a in enumerate(left, start=1)]
+        booked = set(Booking.objects.filter(slot=s).values_list("application_id", flat=True))
+        assert booked == {a.pk for a in left if a.status == "allocated"}
+        assert not Application.objects.filter(slot=s, status="pending").exists()
+    assert sum(r.allocated for r in runs) == Booking.objects.count() == 9

@@ -57,6 +57,19 @@ def test_events_are_delivered_after_commit(django_capture_on_commit_callbacks):
         assert (row.status, row.attempts, row.delivered_at, row.last_error) == ("delivered", 1, T0, "")
 
 
+def test_many_events_of_a_topic_in_one_insert_are_delivered_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            rows = outbox.events_emit(topic="test.core.greeted", payloads=[
+                {"date": "2030-01-01", "name": "元旦"}, {"date": "2030-05-01", "name": "劳动节"}])
+            assert len(rows) == 4 and all(r.pk for r in rows)  # one row per event and subscriber
+            assert outbox_handlers.calls == []
+    assert sorted(name for name, _ in outbox_handlers.calls) == ["note", "note", "write_day", "write_day"]
+    assert set(HolidayOverride.objects.values_list("name", flat=True)) == {"元旦", "劳动节"}
+    assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
+    assert outbox.events_emit(topic="test.core.nobody", payloads=[{}]) == []
+
+
 def test_a_rolled_back_change_emits_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(ZeroDivisionError), transaction.atomic():

@@ -166,7 +166,9 @@ class Application(models.Model):
         WITHDRAWN = "withdrawn", bi("已撤回", "Withdrawn")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="applications")
-    quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="applications")
+    # no index of its own: pending applications are read by quota through the partial index below (a quota is
+    # never deleted, so nothing looks up decided ones by quota)
+    quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="applications", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="booking_applications")
     subject = models.CharField(max_length=80)
     subject_label = models.CharField(max_length=120, blank=True)
@@ -187,10 +189,13 @@ class Application(models.Model):
             models.UniqueConstraint(fields=["exclusive_key"], condition=Q(status="pending"),
                                     name="bookings_application_one_pending_per_key"),
         ]
+        # Few indexes on purpose: the allocation decides every pending application of a round at once (a million
+        # rows), and each index a row is in costs an entry per decided row. The two partial indexes hold only
+        # pending rows, so deciding one adds nothing to them: the rest are the primary key, slot and user.
         indexes = [
-            models.Index(fields=["quota", "status", "sort_time", "id"]),
-            models.Index(fields=["user", "status"]),
-            models.Index(fields=["subject"]),
+            # the live rank and the allocation: a quota's pending applications in rank order (rules.RANK_ORDER)
+            models.Index(fields=["quota", "sort_time", "id"], condition=Q(status="pending"),
+                         name="bookings_app_pending_rank"),
         ]
 
 
