@@ -1,4 +1,4 @@
-"""Bookings under load: a first-come rush over HTTP, and the ranked allocation job at scale.
+"""Bookings under load: a first-come rush over HTTP.
 
 1. Booking rush (gunicorn + PostgreSQL): ATTEMPTS POSTs to /api/v1/me/appointments (the counters API on the
    capacity engine; each with its own Idempotency-Key and a bearer token) from CITIZENS distinct accounts, CONCURRENCY
@@ -9,14 +9,9 @@
    Then, in this process on a fresh slot (no contention): the queries of one booking and of one refusal (those in
    the seat's transaction and those the outbox handler runs after commit, apart), the time of one booking split
    into database and Python, and a cProfile of PROFILE_BOOKINGS bookings (the top functions).
-2. Ranked allocation: APPLICATIONS pending applications (random sort times) in RANKED_SLOTS slots of SLOT_SEATS
-   seats, loaded with COPY, then ``bookings.services.applications_allocate`` timed, beside a baseline of a tenth
-   of the size from the same run (the ratio shows how it scales). Checked: allocated == min(seats, applications)
-   for every quota, nothing oversold, ranks and outcomes right on a sample. The allocation emits one outbox event
-   per slot whose handler notifies every applicant; here the dispatch is deferred while the job is timed, and the
-   notification is timed separately on a sample of slots (notifications/s), so the two figures are not mixed.
+The ranked allocation job at scale is measured by benchmarks/bench_allocation.py.
 
-On SQLite (no PostgreSQL URL) both parts run as a labelled smoke test with small default sizes: SQLite
+On SQLite (no PostgreSQL URL) it runs as a labelled smoke test with small default sizes: SQLite
 serialises writers, so its figures say nothing about the production set-up.
 
     .venv/bin/python benchmarks/bench_bookings.py --help
@@ -45,24 +40,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bookings_support import (  # noqa: E402
-    DeferredOutbox,
-    allocation_check,
-    applications_load,
     blast,
     citizens_with_tokens,
     outcome_table,
     pct,
-    ranked_slots,
     wait_up,
 )
 from _support import ROOT, django_setup, ensure_postgres_database  # noqa: E402
 
 DEFAULT_PG = os.environ.get("BENCH_BOOKINGS_DATABASE_URL",
                             "postgres://postgres@127.0.0.1:5432/jiaoguan_bench_bookings")
-FULL = {"attempts": 20_000, "seats": 2_000, "slots": 4, "citizens": 20_000, "concurrency": 100,
-        "ranked_slots": 1_000, "slot_seats": 100, "per_slot": 1_000, "notify_slots": 3}
+FULL = {"attempts": 20_000, "seats": 2_000, "slots": 4, "citizens": 20_000, "concurrency": 100}
 SMOKE = {"attempts": 600, "seats": 60, "slots": 2, "citizens": 600, "concurrency": 16,
-         "ranked_slots": 10, "slot_seats": 10, "per_slot": 100, "notify_slots": 1}
+ }
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,14 +74,6 @@ def parse_args() -> argparse.Namespace:
     g.add_argument("--profile-bookings", type=int, default=100,
                    help="bookings profiled in process after the rush (100)")
     g.add_argument("--skip-rush", action="store_true")
-    g2 = p.add_argument_group("2. ranked allocation")
-    g2.add_argument("--ranked-slots", type=int, help=f"slots ({FULL['ranked_slots']:,} / {SMOKE['ranked_slots']})")
-    g2.add_argument("--slot-seats", type=int, help=f"seats per slot ({FULL['slot_seats']} / {SMOKE['slot_seats']})")
-    g2.add_argument("--per-slot", type=int, help=f"applications per slot ({FULL['per_slot']:,} / {SMOKE['per_slot']})")
-    g2.add_argument("--baseline-divisor", type=int, default=10,
-                    help="the baseline allocates slots ÷ this (same seats and applicants per slot) (10)")
-    g2.add_argument("--notify-slots", type=int, help="slots whose notifications are timed (3 / 1)")
-    g2.add_argument("--skip-allocation", action="store_true")
     args = p.parse_args()
     if args.database is None:
         current = os.environ.get("DATABASE_URL", "")
@@ -362,76 +344,6 @@ def rush_profile(args, ctx: dict) -> None:
                         for line in lines[start:]))
 
 
-# --- 2. ranked allocation -----------------------------------------------------------------------------------------
-
-
-def allocation(args) -> list[str]:
-    from jiaoguan.bookings import services as engine
-    from jiaoguan.bookings.models import Resource
-    from jiaoguan.core.audit import Actor
-    from jiaoguan.identity.models import User
-
-    actor = Actor.system("bench.allocation")
-    resource = engine.resource_create(kind=Resource.Kind.EXAM, code="bench:ranked", name_zh="压测考场 科目二",
-                                      name_en="Bench venue, subject 2", actor=actor, policy=Resource.Policy.RANKED)
-    user_ids = list(User.objects.filter(role="citizen").values_list("pk", flat=True)[:20_000])
-    if len(user_ids) < 1000:
-        user_ids += citizens_with_tokens(1000 - len(user_ids), prefix="bencha")[0]
-    results = {}
-    divisor = max(1, args.baseline_divisor)
-    runs = [("baseline", max(1, args.ranked_slots // divisor)), ("full", args.ranked_slots)]
-    for label, n_slots in runs:
-        slot_ids = ranked_slots(resource=resource, count=n_slots, seats=args.slot_seats, label=f"bench-{label}")
-        t0 = time.monotonic()
-        loaded = applications_load(slot_ids=slot_ids, per_slot=args.per_slot, user_ids=user_ids, label=label)
-        load_s = time.monotonic() - t0
-        print(f"{label}: {loaded:,} applications in {n_slots:,} slots loaded in {load_s:.1f}s", flush=True)
-        with DeferredOutbox():
-            t0 = time.monotonic()
-            run = engine.applications_allocate(actor=actor, slot_ids=slot_ids)
-            secs = time.monotonic() - t0
-        check = allocation_check(slot_ids=slot_ids)
-        results[label] = {"slots": n_slots, "applications": loaded, "seats": n_slots * args.slot_seats,
-                          "secs": secs, "run": run, "check": check, "slot_ids": slot_ids}
-        print(f"{label}: allocated {run.allocated:,} of {loaded:,} in {secs:.1f}s", flush=True)
-
-    # the notifications the outbox would have sent, timed on a sample of slots
-    from jiaoguan.core.models import OutboxEvent
-
-    sample = results["full"]["slot_ids"][: args.notify_slots]
-    t0 = time.monotonic()
-    sent = sum(engine.slot_allocation_notify(slot_id=s) for s in sample)
-    notify_s = time.monotonic() - t0
-    pending_events = OutboxEvent.objects.filter(topic="bookings.slot_allocated", status="pending").count()
-
-    b, f = results["baseline"], results["full"]
-    engine_label = "PostgreSQL" if args.postgres else "SQLite (smoke run)"
-    print(f"\n2. ranked allocation — {engine_label}; bookings.services.applications_allocate, one transaction per "
-          f"slot; outbox dispatch deferred while timed (its events stay pending: {pending_events:,})")
-    print(f"{'run':<10}{'slots':>8}{'applications':>14}{'seats':>10}{'allocated':>11}{'seconds':>9}"
-          f"{'appl./s':>10}{'oversold':>9}{'wrong':>7}{'rank err':>9}")
-    for label, r in (("baseline", b), ("full", f)):
-        c = r["check"]
-        print(f"{label:<10}{r['slots']:>8,}{r['applications']:>14,}{r['seats']:>10,}{r['run'].allocated:>11,}"
-              f"{r['secs']:>9.1f}{r['applications'] / r['secs']:>10,.0f}{c['oversold']:>9}{c['quotas_wrong']:>7}"
-              f"{c['rank_errors']:>9}")
-    ratio = f["secs"] / b["secs"] if b["secs"] else float("nan")
-    print(f"full ÷ baseline: {f['applications'] / b['applications']:.0f}× the applications in {ratio:.1f}× the time "
-          f"(linear would be {f['applications'] / b['applications']:.0f}×)")
-    print(f"notification (measured apart): {sent:,} applicants of {len(sample)} slots told in {notify_s:.1f}s = "
-          f"{sent / notify_s if notify_s else 0:,.0f}/s (inbox only: the bench accounts have no phone) → "
-          f"~{f['applications'] / (sent / notify_s) if sent else 0:,.0f}s for all {f['applications']:,} "
-          f"applicants by one worker")
-    failures = []
-    for label, r in results.items():
-        c = r["check"]
-        if c["oversold"] or c["quotas_wrong"] or c["rank_errors"]:
-            failures.append(f"allocation {label}: {c}")
-        if r["run"].allocated != min(r["seats"], r["applications"]) if args.per_slot >= args.slot_seats else False:
-            failures.append(f"allocation {label}: allocated {r['run'].allocated}")
-    return failures
-
-
 def main() -> None:
     args = parse_args()
     var = tempfile.mkdtemp(prefix="jiaoguan-bench-bookings-")
@@ -443,8 +355,6 @@ def main() -> None:
               f"client and server share this machine ({os.cpu_count()} CPUs)", flush=True)
         if not args.skip_rush:
             failures += rush(args, url)
-        if not args.skip_allocation:
-            failures += allocation(args)
     finally:
         shutil.rmtree(var, ignore_errors=True)
     if failures:
