@@ -40,8 +40,13 @@ TOPIC_UNWAIVED = "violations.waiver_withdrawn"
 
 # --- hooks the services call inside their transaction ------------------------------------------------------------
 
+def recorded_payload(*, violation) -> dict:
+    """The ``violations.violation_recorded`` event of a violation (``core.outbox.events_emit`` for a batch)."""
+    return {"violation_id": violation.pk, "waived": bool(violation.waiver_rule)}
+
+
 def violation_recorded_emit(*, violation) -> None:
-    event_emit(topic=TOPIC_RECORDED, payload={"violation_id": violation.pk, "waived": bool(violation.waiver_rule)})
+    event_emit(topic=TOPIC_RECORDED, payload=recorded_payload(violation=violation))
 
 
 def decision_issued_emit(*, decision) -> None:
