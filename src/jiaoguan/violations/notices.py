@@ -53,9 +53,12 @@ def decision_issued_emit(*, decision) -> None:
     event_emit(topic=TOPIC_DECIDED, payload={"decision_id": decision.pk})
 
 
+def withdrawn_payload(*, violation, earlier, rule: str) -> dict:
+    return {"violation_id": violation.pk, "earlier_id": earlier.pk, "rule": rule}
+
+
 def waiver_withdrawn_emit(*, violation, earlier, rule: str) -> None:
-    event_emit(topic=TOPIC_UNWAIVED, payload={"violation_id": violation.pk, "earlier_id": earlier.pk,
-                                              "rule": rule})
+    event_emit(topic=TOPIC_UNWAIVED, payload=withdrawn_payload(violation=violation, earlier=earlier, rule=rule))
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------

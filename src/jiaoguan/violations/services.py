@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, audit_record
@@ -457,9 +457,9 @@ def _fresh_record(items: list[_Fresh], *, device: Device, actor: Actor, names: d
             row.status, row.waiver_rule, row.points, row.fine_fen = S.WAIVED, granted.rule, 0, 0
             audit_record(actor=system, action="violation.waive", obj=row, old=old, new=_state(row),
                          reason=f"{granted.zh} {granted.en}", subject_person_id=owner_id)
-    for row, earlier in unwaive:
-        _unwaive(row, earlier=earlier)
-    for row, waiver in rerule:
+    if unwaive:
+        _unwaive_many(unwaive, now=now)
+    for row, waiver in rerule:  # rare: a late upload that breaks one rule set's clean period, not the other's
         _waiver_rule_set(row, waiver)
     events_emit(topic=notices.TOPIC_RECORDED, payloads=[notices.recorded_payload(violation=row) for row in created])
 
@@ -534,20 +534,45 @@ def _unwaive(v: Violation, *, earlier: Violation) -> Violation:
     """Take back a waiver that ``earlier`` (a violation of the same vehicle that happened before it, recorded
     later) shows was not the first: back to recorded, payable again with the code's fine and points (what a
     waiver set to 0), audited, and everyone who may see it is told (after commit)."""
-    when = clock.localtime(earlier.occurred_at)
-    reason = (f"首违免罚撤回：该车此前（{when:%Y-%m-%d %H:%M}）已有交通违法记录（{earlier.pk}），不是首次违法 "
-              f"Waiver withdrawn: the vehicle had an earlier violation ({earlier.pk}, {when:%Y-%m-%d %H:%M}), so "
-              "this one was not the first")
     rule = v.waiver_rule
     _transition(violation=v, to=S.RECORDED, allowed_from=rules.UNWAIVE_FROM, action="violation.unwaive",
-                actor=Actor.system("violations.waiver"), reason=reason,
+                actor=Actor.system("violations.waiver"), reason=_unwaive_reason(earlier),
                 extra={"waiver_rule": "", "points": v.code.points, "fine_fen": v.code.fine_fen})
     notices.waiver_withdrawn_emit(violation=v, earlier=earlier, rule=rule)
     return v
 
 
+def _unwaive_reason(earlier: Violation) -> str:
+    when = clock.localtime(earlier.occurred_at)
+    return (f"首违免罚撤回：该车此前（{when:%Y-%m-%d %H:%M}）已有交通违法记录（{earlier.pk}），不是首次违法 "
+            f"Waiver withdrawn: the vehicle had an earlier violation ({earlier.pk}, {when:%Y-%m-%d %H:%M}), so "
+            "this one was not the first")
+
+
+def _unwaive_many(pairs: list[tuple[Violation, Violation]], *, now: dt.datetime) -> None:
+    """``_unwaive`` for the waived violations a device batch shows were not the first (each with the new one
+    before it), set-based: under the vehicles' keys and these rows' locks (``waivers_lock``), one update back to
+    recorded with the code's fine and points, an audit row each, their notices' outbox rows in one insert."""
+    VIOLATION_TRANSITIONS.check(S.WAIVED, S.RECORDED, allowed_from=rules.UNWAIVE_FROM)
+    code = ViolationCode.objects.filter(pk=OuterRef("code_id"))
+    Violation.objects.filter(pk__in=[row.pk for row, _ in pairs], status=S.WAIVED).update(
+        status=S.RECORDED, waiver_rule="", points=Subquery(code.values("points")),
+        fine_fen=Subquery(code.values("fine_fen")), updated_at=now)
+    system = Actor.system("violations.waiver")
+    payloads = []
+    for row, earlier in pairs:
+        old, rule = _state(row), row.waiver_rule
+        row.status, row.waiver_rule, row.points, row.fine_fen = S.RECORDED, "", row.code.points, row.code.fine_fen
+        row.updated_at = now
+        audit_record(actor=system, action="violation.unwaive", obj=row, old=old, new=_state(row),
+                     reason=_unwaive_reason(earlier),
+                     subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)
+        payloads.append(notices.withdrawn_payload(violation=row, earlier=earlier, rule=rule))
+    events_emit(topic=notices.TOPIC_UNWAIVED, payloads=payloads)
+
+
 def _waivers_recheck(later: list[Violation], *, earlier: Violation) -> None:
-    """Under the vehicle's key and the rows' locks (``_waivers_lock_after``): each waived violation after
+    """Under the vehicle's key and the rows' locks (``waivers_lock``): each waived violation after
     ``earlier`` is checked again now that ``earlier`` counts before it. No longer the first: the waiver is taken
     back. Still waived but under the other rule set (e.g. Shenzhen's 24 clean months broken, the national list's
     6 still clean): the rule is corrected, audited. Adding an earlier violation never makes one waivable that was

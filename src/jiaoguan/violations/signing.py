@@ -16,9 +16,10 @@ is stored (``DeviceNonce``) in the same transaction as what the request writes, 
 Scope (issue 10): a device's key is good only for what the device is (``Device.kind``, ``endpoints``, ``codes``,
 ``area``): a checkpoint camera's key calls only the checkpoint endpoint and records only the checkpoint's code at
 its area; a parking camera records only parking codes. ``device_authenticate(endpoint=…)`` refuses another
-endpoint and ``device_scope_require`` (called by ``services.violation_record`` for every device record) another
-code or a place outside the area: 403 ``violations.device_scope``, logged, and nothing is written (the refusal
-rolls back the request's transaction, the nonce included).
+endpoint and ``device_scope_require`` (called by ``services.device_records_ingest`` and ``violation_record`` for
+every device record) another code or a place outside the area: 403 ``violations.device_scope``, logged, and
+nothing is written (the refusal rolls back the request's transaction, the nonce included; in a batch, that
+record's error in the results).
 """
 from __future__ import annotations
 
