@@ -392,6 +392,9 @@ def ingest(ctx: dict, env: dict) -> list[str]:
     print(f"single outcomes: {dict(single_status)}; rows created {single_rows} (accepted 201s {accepted_single})")
     print(f"batch: non-200 responses {batch_http}; rows created {batch_rows} of {BATCHES * BATCH_SIZE} records "
           f"submitted; repeated batches: non-200 {repeat_http}")
+    refused = {f"{status} {body[:60]}": n for (status, body), n in (batch_out + repeat_out).items() if status != 200}
+    if refused:
+        print(f"batch requests refused: {refused}")
     print(f"record ids with 2+ rows: {dup_ids}; evidence rows {evidence}; violation_recorded outbox rows {events}")
     q = prof["queries"]
     per = prof["total"] / prof["n"] * 1000

@@ -334,7 +334,7 @@ def device_records_ingest(*, device: Device, records: list[DeviceRecord],
     as a duplicate: stored once, whichever commits first), the evidence rows in one insert, the vehicles'
     violations read once to decide every first-violation waiver by occurrence time (``rules.occurrence_key``;
     ids follow record-id order within a batch), the waived ones set in one update, the audit rows, a late
-    earlier violation taking back a waiver (``_unwaive``), and the outbox events in one insert."""
+    earlier violation taking back a waiver (``_unwaive_many``), and the outbox events in one insert."""
     results: list[Recorded | DomainError | None] = [None] * len(records)
     wanted = {str(r.code).strip() for r in records}
     codes = {c.code: c for c in ViolationCode.objects.filter(code__in=sorted(wanted), active=True)} if wanted else {}
