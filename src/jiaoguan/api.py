@@ -1,10 +1,11 @@
 """The JSON API at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs): wiring only."""
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 
 from jiaoguan.applications.api import router as applications_router
 from jiaoguan.bookings.api import router as bookings_router
 from jiaoguan.core.api_errors import document_errors, install_error_handlers
 from jiaoguan.core.api_render import LocalTimeRenderer
+from jiaoguan.core.audit import audit_health
 from jiaoguan.core.inputs import bound_inputs
 from jiaoguan.counters.api import router as counters_router
 from jiaoguan.credentials.api import router as credentials_router
@@ -36,6 +37,26 @@ class HealthOut(Schema):
 @api.get("/health", tags=["system"], auth=None, response=HealthOut, summary="Liveness check")
 def health(request):
     return {"status": "ok"}
+
+
+class AuditHealthOut(Schema):
+    status: str  # "ok" or "alarm"
+    unsealed: int
+    oldest_unsealed_seconds: float | None
+    threshold_seconds: int
+    tree_size: int
+    last_head_size: int
+
+
+@api.get("/health/audit", tags=["system"], auth=None, response={200: AuditHealthOut, 503: AuditHealthOut},
+         summary="Audit log sealing: 503 when an entry has waited longer than the threshold 审计日志封存状态")
+def health_audit(request):
+    h = audit_health()
+    body = {"status": "ok" if h.ok else "alarm", "unsealed": h.unsealed,
+            "oldest_unsealed_seconds": None if h.oldest_unsealed_seconds is None
+            else min(h.oldest_unsealed_seconds, 10**9), "threshold_seconds": h.threshold_seconds,
+            "tree_size": h.tree_size, "last_head_size": h.last_head_size}
+    return Status(200 if h.ok else 503, body)
 
 
 # The apps' routers, identity's, violations' and payments' first (their paths are matched first, as before).

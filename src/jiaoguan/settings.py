@@ -14,7 +14,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from jiaoguan.core.keys import load_keys
+from jiaoguan.core.keys import load_key_list, load_keys
 from jiaoguan.credentials.keys import load_signing_keys
 
 # Django's generic classes subscriptable at run time (`admin.ModelAdmin[Person]`, `models.CharField[str, str]`), as
@@ -61,6 +61,15 @@ JIAOGUAN_HASH_KEY = _KEYS.hash_key
 # generated into var/credential-keys.json, production refuses to start without them.
 JIAOGUAN_CREDENTIAL_KEYS = load_signing_keys(production=PRODUCTION, var_dir=VAR_DIR)
 JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP = env("JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP", "30/m")
+# The audit log's signed tree heads (core.audit): Ed25519 keys like the credentials' (kid:base64 seed, first
+# signs, all verify; development keys in var/audit-keys.json). A head every N sealed entries or T seconds; an
+# entry left unsealed longer than the alarm threshold turns /api/v1/health/audit red.
+JIAOGUAN_AUDIT_KEYS = load_key_list(env_name="JIAOGUAN_AUDIT_KEYS", dev_file="audit-keys.json", dev_kid="adev1",
+                                    what="audit key (Ed25519)", production=PRODUCTION, var_dir=VAR_DIR)
+JIAOGUAN_AUDIT_HEAD_EVERY = env_int("JIAOGUAN_AUDIT_HEAD_EVERY", 10_000)
+JIAOGUAN_AUDIT_HEAD_SECONDS = env_int("JIAOGUAN_AUDIT_HEAD_SECONDS", 60)
+JIAOGUAN_AUDIT_SEAL_BATCH = env_int("JIAOGUAN_AUDIT_SEAL_BATCH", 5_000)
+JIAOGUAN_AUDIT_UNSEALED_ALARM_SECONDS = env_int("JIAOGUAN_AUDIT_UNSEALED_ALARM_SECONDS", 60)
 
 DEBUG = env_bool("JIAOGUAN_DEBUG", not PRODUCTION)
 # Behind N trusted reverse proxies, the client address is the Nth entry from the right of X-Forwarded-For.

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from django.db import connection
 
 _guard = importlib.import_module("jiaoguan.core.migrations.0002_audit_guard")
+_sealed = importlib.import_module("jiaoguan.core.migrations.0006_audit_sealed_log")
 
 
 def raw_columns(model, pk, *columns: str) -> tuple:
@@ -26,14 +27,14 @@ def raw_execute(sql: str, params=None) -> int:
         return cur.rowcount
 
 
-def audit_triggers() -> set[str]:
-    """Names of the append-only triggers now present on core_auditentry."""
+def audit_triggers(table: str = "core_auditentry") -> set[str]:
+    """Names of the triggers now present (and enabled) on one of the audit tables."""
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
-            cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'core_auditentry'")
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table])
             return {r[0] for r in cur.fetchall()}
         cur.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'core_auditentry'::regclass AND NOT tgisinternal "
+            f"SELECT tgname FROM pg_trigger WHERE tgrelid = '{table}'::regclass AND NOT tgisinternal "
             "AND tgenabled <> 'D'"
         )
         return {r[0] for r in cur.fetchall()}
@@ -41,19 +42,23 @@ def audit_triggers() -> set[str]:
 
 @contextmanager
 def audit_guard_lifted():
-    """What an attacker with database access could do: switch off the append-only guard, then restore it."""
+    """What an attacker with database access could do: switch off the append-only guards of the audit tables
+    (entries, seals, subtree roots, signed heads), then restore them."""
+    tables = ("core_auditentry", *_sealed.GUARDED)
     with connection.cursor() as cur:
         if connection.vendor == "sqlite":
-            cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")
-            cur.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
+            for name in ("core_auditentry_no_update", "core_auditentry_no_delete", *_sealed.SQLITE_TRIGGERS):
+                cur.execute(f"DROP TRIGGER IF EXISTS {name}")
         else:
-            cur.execute("ALTER TABLE core_auditentry DISABLE TRIGGER core_auditentry_no_change")
+            for table in tables:
+                cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_change")
     try:
         yield
     finally:
         with connection.cursor() as cur:
             if connection.vendor == "sqlite":
-                for sql in _guard.SQLITE_GUARD:
+                for sql in [*_guard.SQLITE_GUARD, *_sealed.SQLITE_GUARDS]:
                     cur.execute(sql)
             else:
-                cur.execute("ALTER TABLE core_auditentry ENABLE TRIGGER core_auditentry_no_change")
+                for table in tables:
+                    cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_no_change")

@@ -21,6 +21,7 @@ KEYS = {
     "JIAOGUAN_FIELD_KEYS": "p1:" + b64(bytes(range(32))),
     "JIAOGUAN_HASH_KEY": b64(bytes(range(32, 64))),
     "JIAOGUAN_CREDENTIAL_KEYS": "c1:" + b64(bytes(range(64, 96))),
+    "JIAOGUAN_AUDIT_KEYS": "a1:" + b64(bytes(range(96, 128))),
 }
 # Everything production requires besides the keys (no postal carrier: a deployment without delivery by post)
 SERVICES = {"JIAOGUAN_SMS_BACKEND": "http", "JIAOGUAN_SMS_PROVIDERS": "https://sms.example",
@@ -49,6 +50,12 @@ def manage(*args: str, **env) -> subprocess.CompletedProcess:
 def test_production_without_secrets_refuses():
     r = load_settings(JIAOGUAN_ENV="production")
     assert r.returncode != 0 and "JIAOGUAN_SECRET_KEY" in r.stderr
+
+
+def test_production_without_the_audit_key_refuses(tmp_path):
+    keys = {k: v for k, v in KEYS.items() if k != "JIAOGUAN_AUDIT_KEYS"}
+    r = load_settings(JIAOGUAN_ENV="production", **keys, **SERVICES, JIAOGUAN_VAR_DIR=str(tmp_path))
+    assert r.returncode != 0 and "JIAOGUAN_AUDIT_KEYS" in r.stderr
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -130,6 +137,7 @@ def test_production_transport_settings(tmp_path):
     ("JIAOGUAN_FIELD_KEYS", KEYS["JIAOGUAN_FIELD_KEYS"] + ",p0:" + b64(bytes(32))),  # an old key counts too
     ("JIAOGUAN_HASH_KEY", b64(b"0123456789" * 4)),
     ("JIAOGUAN_CREDENTIAL_KEYS", "c1:" + b64(b"\x01\x02" * 16)),
+    ("JIAOGUAN_AUDIT_KEYS", "a1:" + b64(b"\x01\x02" * 16)),
 ])
 def test_production_refuses_a_weak_key(tmp_path, name, value):
     r = load_settings(JIAOGUAN_ENV="production", **{**KEYS, name: value}, **SERVICES, JIAOGUAN_VAR_DIR=str(tmp_path))

@@ -15,7 +15,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from jiaoguan.core.models import AuditEntry, HolidayOverride, OutboxEvent
+from jiaoguan.core.models import AuditEntry, AuditTreeHead, HolidayOverride, OutboxEvent
 
 
 @admin.register(HolidayOverride)
@@ -62,7 +62,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     ordering = ("-id",)
     fields = ("id", "at", "kind", "action", "actor_id", "actor_label", "actor_role", "ip", "object_type",
-              "object_id", "subject_person_id", "old_pretty", "new_pretty", "reason", "prev_hash", "hash")
+              "object_id", "subject_person_id", "old_pretty", "new_pretty", "reason", "digest", "prev_hash", "hash")
     readonly_fields = fields
 
     @admin.display(description="原值 old")
@@ -72,6 +72,12 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     @admin.display(description="新值 new")
     def new_pretty(self, obj: AuditEntry) -> str:
         return _pretty(obj.new)
+
+
+@admin.register(AuditTreeHead)
+class AuditTreeHeadAdmin(ReadOnlyAdmin):
+    list_display = ("tree_size", "timestamp", "root_hash", "key_id")
+    ordering = ("-tree_size",)
 
 
 @admin.register(OutboxEvent)

@@ -149,3 +149,39 @@ def load_keys(*, production: bool, var_dir: Path) -> Keys:
         if weak:
             raise ImproperlyConfigured("production settings refused: " + "; ".join(weak))
     return keys
+
+
+def ensure_dev_key_list(var_dir: Path, *, env_name: str, dev_file: str, dev_kid: str) -> str:
+    """Read a ``kid:base64`` list from var/<dev_file>, creating it with one random 32-byte key (atomically, once:
+    concurrent first starts agree) if it does not exist."""
+    path = Path(var_dir) / dev_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({env_name: f"{dev_kid}:" + base64.b64encode(secrets.token_bytes(32)).decode()},
+                                  indent=2))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: keep theirs
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    spec: str = json.loads(path.read_text())[env_name]
+    return spec
+
+
+def load_key_list(*, env_name: str, dev_file: str, dev_kid: str, what: str, production: bool,
+                  var_dir: Path) -> list[tuple[str, bytes]]:
+    """A ``kid:base64key,…`` list of 32-byte signing keys (first signs, all verify) from the environment; in
+    development generated once into var/<dev_file>; production refuses to start without it or with a weak key."""
+    spec = os.environ.get(env_name, "")
+    if not spec:
+        if production:
+            raise ImproperlyConfigured(f"production needs these secrets in the environment: {env_name}")
+        spec = ensure_dev_key_list(var_dir, env_name=env_name, dev_file=dev_file, dev_kid=dev_kid)
+    keys = parse_key_list(spec, env_name=env_name, what=what)
+    weak = key_list_problems(keys, env_name=env_name) if production else []
+    if weak:
+        raise ImproperlyConfigured("production settings refused: " + "; ".join(weak))
+    return keys

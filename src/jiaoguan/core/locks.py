@@ -10,13 +10,12 @@ bookings engine, and the batch and revocation paths that lock across apps, do al
   in one sorted order, so two callers that lock overlapping sets cannot cross;
 - bounds every wait with ``lock_timeout`` (``JIAOGUAN_LOCK_TIMEOUT``): a lock that is not granted in time is a
   clean 409 ``core.busy`` ("try again"), never an endless wait;
-- refuses to take a lock after the transaction has taken the audit chain's head (``core.audit``): the head is
-  held until commit by every writer, so a transaction that holds it and then waits for anything else can be
-  waited on by a transaction that holds that thing and waits for the head. The audit head is always the last
-  lock of a transaction.
+
+Appending to the audit log takes no lock at all (``core.audit``: an INSERT, sealed later by the sealer), so it
+has no place in the order and an audit row may be written at any point of a transaction.
 
 The global order (docs/architecture.md, "Lock order"): a domain app's own records (permit, station, area, ...)
-→ bookings: slot → its quotas (by id) → exclusive keys (sorted) → the party (penalties) → the audit head.
+→ bookings: slot → its quotas (by id) → exclusive keys (sorted) → the party (penalties).
 Within one call, rows by primary key and keys by their 64-bit hash. SQLite serialises writers with
 ``BEGIN IMMEDIATE``: the checks run there too (so the test suite finds a lock taken too late on either
 database), the locks themselves are no-ops.
@@ -24,12 +23,12 @@ database), the locks themselves are no-ops.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, models, transaction
+from django.db import OperationalError, connection, models
 
 from jiaoguan.core.errors import Conflict
 
@@ -46,71 +45,6 @@ def _timeout() -> str:
     return f"{int(seconds * 1000)}ms"
 
 
-# --- "the audit head is last": which transaction holds it --------------------------------------------------------
-
-
-def _audit_head_marker() -> None:
-    """The on_commit callback that marks "this transaction holds the audit head" (it does nothing when run)."""
-
-
-def _transaction_savepoint() -> tuple[bool, str | None]:
-    """(True, None) for a real transaction (the outermost atomic block); inside a test case's wrapping blocks,
-    (False, sid) where sid is the savepoint of the outermost block the code under test opened (its
-    "transaction"). Django's TestCase marks its own blocks ``_from_testcase``."""
-    blocks = connection.atomic_blocks
-    for i, block in enumerate(blocks):
-        if not getattr(block, "_from_testcase", False):
-            return (i == 0, None if i == 0 else connection.savepoint_ids[i - 1])
-    return (True, None)
-
-
-def note_audit_head_taken() -> None:
-    """Called by ``core.audit`` once it holds the head. Kept as an on_commit entry, so Django forgets it exactly
-    when PostgreSQL releases the lock: at commit, at rollback, or when the savepoint it was taken in is rolled
-    back."""
-    transaction.on_commit(_audit_head_marker)
-
-
-def _on_commit_entries() -> list[tuple[set[str], Callable[[], object], bool]]:
-    """Django's pending on_commit entries: (savepoint ids, function, robust) — a triple since Django 4.2, which the
-    stubs still describe as a pair."""
-    return cast("list[tuple[set[str], Callable[[], object], bool]]", connection.run_on_commit)
-
-
-def _in_this_transaction(sids: set[str]) -> bool:
-    outermost, sid = _transaction_savepoint()
-    return outermost or (sid is not None and sid in sids)
-
-
-def audit_head_held() -> bool:
-    """Whether the current transaction has already appended to the audit log (and so holds its head)."""
-    if not connection.in_atomic_block:
-        return False
-    return any(func is _audit_head_marker and _in_this_transaction(sids)
-               for sids, func, _robust in _on_commit_entries())
-
-
-class _Held:
-    """What this transaction has locked through this module (an on_commit entry, forgotten with the
-    transaction). Taking again a lock the transaction already holds is a no-op in PostgreSQL, so it is allowed
-    after the audit head (a batch locks all its quotas and keys first, then books item by item)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def __call__(self) -> None:
-        pass
-
-
-def _held() -> _Held:
-    for sids, func, _robust in _on_commit_entries():
-        if isinstance(func, _Held) and _in_this_transaction(sids):
-            return func
-    held = _Held()
-    transaction.on_commit(held)
-    return held
-
-
 def in_transaction() -> bool:
     """Whether the code runs inside a transaction it (or its caller) opened — a test case's wrapping blocks do not
     count. A rule shared by a write and a read-only check locks only in the former."""
@@ -118,16 +52,10 @@ def in_transaction() -> bool:
         getattr(b, "_from_testcase", False) for b in connection.atomic_blocks)
 
 
-def _check(what: str, names: set[str]) -> None:
-    """Refuse a lock outside a transaction, or a new lock once the audit head is held; remember the names."""
+def _check(what: str) -> None:
+    """Refuse a lock outside a transaction (in autocommit it would be released at once)."""
     if not in_transaction():
         raise RuntimeError(f"{what}: locks are taken inside a transaction (transaction.atomic()), never outside")
-    held = _held()
-    if names - held.names and audit_head_held():
-        raise RuntimeError(
-            f"{what}: this transaction has already written an audit row and holds the audit head until commit; "
-            "take every lock before the first audit row (lock order: docs/architecture.md)")
-    held.names |= names
 
 
 @contextmanager
@@ -158,17 +86,13 @@ def lock_rows(queryset: models.QuerySet[M] | type[M], pks: Iterable[int] | None 
     if pks is not None:
         qs = qs.filter(pk__in=sorted(set(pks)))
     qs = qs.select_related(*related).order_by("pk")
-    if audit_head_held():  # allowed only for rows this transaction has locked already: look before locking
-        _check(f"lock_rows({label})", {f"{label}:{pk}" for pk in qs.values_list("pk", flat=True)})
-    else:
-        _check(f"lock_rows({label})", set())
+    _check(f"lock_rows({label})")
     if connection.vendor == "postgresql":
         with _bounded():
             # ORDER BY below FOR UPDATE: PostgreSQL sorts first, then locks the rows in that order
             rows = list(qs.select_for_update(of=("self",)))
     else:
         rows = list(qs)
-    _held().names.update(f"{label}:{row.pk}" for row in rows)
     return rows
 
 
@@ -187,7 +111,7 @@ def lock_keys(keys: Iterable[str]) -> None:
     """Transaction-scoped advisory locks on these names, in ascending order of their hash, in one statement.
     Names are namespaced by the caller ("bookings.key:…", "bookings.party:…")."""
     keys = set(keys)
-    _check("lock_keys", {f"key:{k}" for k in keys})
+    _check("lock_keys")
     hashes = sorted({key_hash(k) for k in keys})
     if not hashes or connection.vendor != "postgresql":
         return

@@ -9,8 +9,10 @@ from jiaoguan.core.i18n import bi
 
 
 class AuditEntry(models.Model):
-    """One append-only, hash-chained row: a state change of a record that matters, or a staff look at a
-    citizen's data (kind=access). ``hash`` = SHA-256 over the previous row's hash and this row's content."""
+    """One append-only row: a state change of a record that matters, or a staff look at a citizen's data
+    (kind=access). ``digest`` = SHA-256 over the row's content, computed when it is written; the sealer
+    (``core.audit.audit_seal``) later gives it its place in the log (``AuditSeal``). Rows written before the log
+    became a sealed Merkle tree (issue 12) keep their old chain in ``prev_hash``/``hash`` (and digest = hash)."""
 
     class Kind(models.TextChoices):
         CHANGE = "change", bi("变更", "Change")
@@ -30,8 +32,9 @@ class AuditEntry(models.Model):
     new = models.JSONField(null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     ip = models.CharField(max_length=45, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64, blank=True, default="")
+    prev_hash = models.CharField(max_length=64, blank=True, default="")  # the pre-issue-12 chain only
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)  # the pre-issue-12 chain only
 
     class Meta:
         ordering = ["id"]
@@ -48,12 +51,62 @@ class AuditEntry(models.Model):
         raise RuntimeError("audit entries are append-only")
 
 
-class AuditHead(models.Model):
-    """A single row holding the hash of the last audit entry: the lock that orders appends on PostgreSQL."""
+class AuditPending(models.Model):
+    """An entry not sealed yet. A database trigger adds the row in the writer's own transaction (so no path that
+    inserts an entry can skip sealing); the sealer deletes it in the transaction that seals the entry."""
+
+    entry_id = models.BigIntegerField(primary_key=True)
+
+
+class AuditSeal(models.Model):
+    """An entry's place in the log (append-only): ``seq`` counts from 1 in the order the sealer sealed the entries;
+    ``leaf_hash`` = RFC 9162 leaf hash of "<entry id>:<digest>"; ``chain_hash`` = SHA-256(previous chain hash ||
+    leaf hash). ``entry_id`` is unique: an entry is sealed exactly once."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    entry_id = models.BigIntegerField(unique=True)
+    leaf_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+
+class AuditNode(models.Model):
+    """The root of a complete subtree of the log's Merkle tree (level >= 1, width 2**level, first leaf
+    index << level), kept so proofs need no walk over the log (append-only)."""
+
+    id = models.BigAutoField(primary_key=True)
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="core_auditnode_level_index")]
+
+
+class AuditTreeHead(models.Model):
+    """A signed tree head (RFC 9162 §4.10 in spirit): the log's size, Merkle root and chain hash at a time, signed
+    with the audit key (Ed25519). Exported by ``manage.py audit_heads`` so an outsider can later prove that history
+    was not rewritten (append-only)."""
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    timestamp = models.DateTimeField()
+    root_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+    algorithm = models.CharField(max_length=20)
+    key_id = models.CharField(max_length=40)
+    signature = models.CharField(max_length=200)
+
+
+class AuditSealer(models.Model):
+    """The sealer's state (one row): the log's size, chain hash and Merkle frontier after the last seal."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    last_id = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
+    tree_size = models.BigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, default="0" * 64)
+    frontier = models.JSONField(default=list)  # [[level, hex hash], ...] left to right
+    last_sealed_at = models.DateTimeField(null=True, blank=True)
+    last_head_size = models.BigIntegerField(default=0)
+    last_head_at = models.DateTimeField(null=True, blank=True)
 
 
 class HolidayOverride(models.Model):

@@ -13,14 +13,10 @@ The same pattern as ``core.keys`` (field keys):
 from __future__ import annotations
 
 import base64
-import json
-import os
 import secrets
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
-from jiaoguan.core.keys import key_list_problems, parse_key_list
+from jiaoguan.core.keys import ensure_dev_key_list, load_key_list, parse_key_list
 
 ENV_NAME = "JIAOGUAN_CREDENTIAL_KEYS"
 DEV_FILE = "credential-keys.json"
@@ -37,29 +33,9 @@ def new_dev_spec() -> str:
 
 def ensure_dev_keys(var_dir: Path) -> str:
     """Read var/credential-keys.json, creating it (atomically, once) if it does not exist."""
-    path = Path(var_dir) / DEV_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({ENV_NAME: new_dev_spec()}, indent=2))
-        os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, path)  # fails if another process won the race: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return json.loads(path.read_text())[ENV_NAME]
+    return ensure_dev_key_list(var_dir, env_name=ENV_NAME, dev_file=DEV_FILE, dev_kid="cdev1")
 
 
 def load_signing_keys(*, production: bool, var_dir: Path) -> list[tuple[str, bytes]]:
-    spec = os.environ.get(ENV_NAME, "")
-    if not spec:
-        if production:
-            raise ImproperlyConfigured(f"production needs these secrets in the environment: {ENV_NAME}")
-        spec = ensure_dev_keys(var_dir)
-    keys = parse_signing_keys(spec)
-    weak = key_list_problems(keys, env_name=ENV_NAME) if production else []
-    if weak:
-        raise ImproperlyConfigured("production settings refused: " + "; ".join(weak))
-    return keys
+    return load_key_list(env_name=ENV_NAME, dev_file=DEV_FILE, dev_kid="cdev1", what="credential key",
+                         production=production, var_dir=var_dir)

@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Q, Subquery
 
 from jiaoguan.core import clock, locks
-from jiaoguan.core.audit import Actor, audit_record
+from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, not_found
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 S = Violation.Status
+LABEL = Violation._meta.label_lower  # the audit log's object type of a violation
 SOURCE_TYPE = "violations.decision"  # payments' source_type for a decision's fine
 def _state(v: Violation) -> dict:
     return {"status": v.status, "waiver_rule": v.waiver_rule, "points": v.points, "fine_fen": v.fine_fen}
@@ -321,8 +322,8 @@ class _Fresh:
 
 def device_records_ingest(*, device: Device, records: list[DeviceRecord],
                           actor: Actor) -> list[Recorded | DomainError]:
-    """Record a device's records (the signed API: one record or a batch) with a fixed number of queries for the
-    batch plus one audit row per record, and answer each on its own: ``Recorded`` (``created`` False for a record
+    """Record a device's records (the signed API: one record or a batch) with a fixed number of queries whatever
+    the batch's size, one audit row per record, and answer each on its own: ``Recorded`` (``created`` False for a record
     id the device used before, in an earlier request or earlier in this one: the first violation is answered) or
     the ``DomainError`` that refuses it (invalid, outside the device's scope, unknown plate), which writes nothing.
 
@@ -333,8 +334,9 @@ def device_records_ingest(*, device: Device, records: list[DeviceRecord],
     order (a record id a concurrent request stored first is skipped — it waits for that request — and answered
     as a duplicate: stored once, whichever commits first), the evidence rows in one insert, the vehicles'
     violations read once to decide every first-violation waiver by occurrence time (``rules.occurrence_key``;
-    ids follow record-id order within a batch), the waived ones set in one update, the audit rows, a late
-    earlier violation taking back a waiver (``_unwaive_many``), and the outbox events in one insert."""
+    ids follow record-id order within a batch), the waived ones set in one update, a late earlier violation
+    taking back a waiver (``_unwaive_many``), the audit rows in one insert per actor (``core.audit.audit_records``:
+    the device's "violation.record" rows, the waiver rule's), and the outbox events in one insert."""
     results: list[Recorded | DomainError | None] = [None] * len(records)
     wanted = {str(r.code).strip() for r in records}
     codes = {c.code: c for c in ViolationCode.objects.filter(code__in=sorted(wanted), active=True)} if wanted else {}
@@ -444,21 +446,24 @@ def _fresh_record(items: list[_Fresh], *, device: Device, actor: Actor, names: d
     for rule, pks in sorted(by_rule.items()):  # a warning: no fine, no points
         Violation.objects.filter(pk__in=pks, status=S.RECORDED).update(status=S.WAIVED, waiver_rule=rule, points=0,
                                                                        fine_fen=0, updated_at=now)
-    system = Actor.system("violations.waiver")
+    recorded: list[Change] = []
+    waivers: list[Change] = []
     for row in created:
         owner_id = row.vehicle.owner_id if row.vehicle is not None else None
-        audit_record(actor=actor, action="violation.record", obj=row,
-                     new={"plate": row.plate, "code": row.code.code, "occurred_at": row.occurred_at,
-                          "source": row.source, "device_record_id": row.device_record_id},
-                     subject_person_id=owner_id)
+        recorded.append(Change(action="violation.record", object_type=LABEL, object_id=row.pk,
+                               new={"plate": row.plate, "code": row.code.code, "occurred_at": row.occurred_at,
+                                    "source": row.source, "device_record_id": row.device_record_id},
+                               subject_person_id=owner_id))
         granted = waive.get(row.pk)
         if granted is not None:
             old = _state(row)
             row.status, row.waiver_rule, row.points, row.fine_fen = S.WAIVED, granted.rule, 0, 0
-            audit_record(actor=system, action="violation.waive", obj=row, old=old, new=_state(row),
-                         reason=f"{granted.zh} {granted.en}", subject_person_id=owner_id)
+            waivers.append(Change(action="violation.waive", object_type=LABEL, object_id=row.pk, old=old,
+                                  new=_state(row), reason=f"{granted.zh} {granted.en}", subject_person_id=owner_id))
     if unwaive:
-        _unwaive_many(unwaive, now=now)
+        waivers += _unwaive_many(unwaive, now=now)
+    audit_records(actor=actor, changes=recorded)  # one audit row per record, in one insert
+    audit_records(actor=Actor.system("violations.waiver"), changes=waivers)
     for row, waiver in rerule:  # rare: a late upload that breaks one rule set's clean period, not the other's
         _waiver_rule_set(row, waiver)
     events_emit(topic=notices.TOPIC_RECORDED, payloads=[notices.recorded_payload(violation=row) for row in created])
@@ -549,26 +554,27 @@ def _unwaive_reason(earlier: Violation) -> str:
             "this one was not the first")
 
 
-def _unwaive_many(pairs: list[tuple[Violation, Violation]], *, now: dt.datetime) -> None:
+def _unwaive_many(pairs: list[tuple[Violation, Violation]], *, now: dt.datetime) -> list[Change]:
     """``_unwaive`` for the waived violations a device batch shows were not the first (each with the new one
     before it), set-based: under the vehicles' keys and these rows' locks (``waivers_lock``), one update back to
-    recorded with the code's fine and points, an audit row each, their notices' outbox rows in one insert."""
+    recorded with the code's fine and points, their notices' outbox rows in one insert; returns their audit
+    changes (the caller appends them with its others)."""
     VIOLATION_TRANSITIONS.check(S.WAIVED, S.RECORDED, allowed_from=rules.UNWAIVE_FROM)
     code = ViolationCode.objects.filter(pk=OuterRef("code_id"))
     Violation.objects.filter(pk__in=[row.pk for row, _ in pairs], status=S.WAIVED).update(
         status=S.RECORDED, waiver_rule="", points=Subquery(code.values("points")),
         fine_fen=Subquery(code.values("fine_fen")), updated_at=now)
-    system = Actor.system("violations.waiver")
-    payloads = []
+    changes, payloads = [], []
     for row, earlier in pairs:
         old, rule = _state(row), row.waiver_rule
         row.status, row.waiver_rule, row.points, row.fine_fen = S.RECORDED, "", row.code.points, row.code.fine_fen
         row.updated_at = now
-        audit_record(actor=system, action="violation.unwaive", obj=row, old=old, new=_state(row),
-                     reason=_unwaive_reason(earlier),
-                     subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)
+        changes.append(Change(action="violation.unwaive", object_type=LABEL, object_id=row.pk, old=old,
+                              new=_state(row), reason=_unwaive_reason(earlier),
+                              subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None))
         payloads.append(notices.withdrawn_payload(violation=row, earlier=earlier, rule=rule))
     events_emit(topic=notices.TOPIC_UNWAIVED, payloads=payloads)
+    return changes
 
 
 def _waivers_recheck(later: list[Violation], *, earlier: Violation) -> None:

@@ -16,7 +16,8 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 _guard = importlib.import_module("jiaoguan.core.migrations.0002_audit_guard")
-SQLITE_TRIGGERS = ("core_auditentry_no_update", "core_auditentry_no_delete")
+_sealed = importlib.import_module("jiaoguan.core.migrations.0006_audit_sealed_log")
+SQLITE_TRIGGERS = ("core_auditentry_no_update", "core_auditentry_no_delete", *_sealed.SQLITE_TRIGGERS)
 
 
 def _audit_table_exists(connection: BaseDatabaseWrapper) -> bool:
@@ -38,5 +39,5 @@ class Command(DjangoFlushCommand):
             return super().handle(**options)
         finally:
             with connection.cursor() as cursor:
-                for sql in _guard.SQLITE_GUARD:
+                for sql in [*_guard.SQLITE_GUARD, *_sealed.SQLITE_GUARDS]:
                     cursor.execute(sql)
