@@ -228,7 +228,7 @@ PHASES = [  # (module, function, label): what a batch spends its time in, timed 
     ("services", "waivers_lock", "locks: vehicle keys + waived rows"),
     ("services", "_insert_new", "INSERT … ON CONFLICT DO NOTHING"),
     ("services", "_waivers_decide", "waivers: read vehicles' violations + decide"),
-    ("services", "audit_record", "audit rows"),
+    ("services", "audit_records", "audit rows (one insert per actor)"),
     ("services", "events_emit", "outbox rows"),
 ]
 

@@ -39,12 +39,12 @@ def post(client, device, records):
     return r.json()
 
 
-# The queries of a batch, whatever its size: device and nonce row (4: savepoint, select, insert, release), the
-# codes, the known record ids, the vehicles, the transaction's savepoint (2), the waiver keys and the waived rows
+# The queries of a batch, whatever its size: the request's savepoint pair (2), the device and its nonce row (2), the
+# codes, the known record ids, the vehicles, the waiver keys and the waived rows
 # with their lock_timeout (6 on PostgreSQL, 1 on SQLite), the violations' insert, the evidence insert, the vehicles'
 # violations, the audit rows' insert (core.audit.audit_records), the outbox insert. A waived record adds nothing per
 # record: one update per waiver rule and one insert of the waiver audit rows for the whole batch.
-FIXED = 22
+FIXED = 18
 
 
 @pytest.mark.parametrize("n", [1, 20])

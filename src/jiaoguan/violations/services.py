@@ -377,7 +377,8 @@ def device_records_ingest(*, device: Device, records: list[DeviceRecord],
         fresh[record_id] = _Fresh(i, r, plate, code_row, place, record_id, vehicle)
     if fresh:
         names = evidence_files_store([p for f in fresh.values() for p in f.record.photos])
-        with transaction.atomic():
+        # the request's transaction when there is one (the API's, with the nonce): no savepoint of its own
+        with transaction.atomic(savepoint=False):
             _fresh_record(list(fresh.values()), device=device, actor=actor, names=names)
     for f in fresh.values():
         assert f.violation is not None

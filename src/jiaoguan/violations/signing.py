@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 
 from jiaoguan.core import clock
 from jiaoguan.core import signing as core_signing
@@ -40,12 +40,16 @@ log = logging.getLogger(__name__)
 
 class _DeviceNonceStore:
     def remember(self, *, scheme, key_id: str, owner: Device, nonce: str) -> bool:
-        try:
-            with transaction.atomic():
-                DeviceNonce.objects.create(device=owner, value=nonce, seen_at=clock.now())
-        except IntegrityError:
-            return False
-        return True
+        """One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (no savepoint around it): False when the device used
+        the nonce before — or a concurrent request with it committed first (the insert waits for it)."""
+        meta = DeviceNonce._meta
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(str(meta.get_field(f).column)) for f in ("device", "value", "seen_at"))
+        seen_at = meta.get_field("seen_at").get_db_prep_save(clock.now(), connection)
+        with connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING "
+                        f"RETURNING {qn(str(meta.pk.column))}", [owner.pk, nonce, seen_at])
+            return cur.fetchone() is not None
 
 
 SCHEME = core_signing.Scheme(
