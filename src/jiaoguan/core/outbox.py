@@ -60,9 +60,16 @@ def _resolve(path: str) -> Handler:
 
 def event_emit(*, topic: str, payload: dict[str, Any]) -> list[OutboxEvent]:
     """Write the event for every subscriber in the caller's transaction; dispatch after commit."""
+    return events_emit(topic=topic, payloads=[payload])
+
+
+def events_emit(*, topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """``event_emit`` for many events of one topic (a device batch's violations) in one insert: a row per event
+    and subscriber, each delivered on its own after commit."""
     now = clock.now()
     rows = [
         OutboxEvent(topic=topic, handler=h, payload=payload, created_at=now, next_attempt_at=now)
+        for payload in payloads
         for h in subscribers(topic)
     ]
     if not rows:

@@ -243,6 +243,15 @@ def vehicle_by_plate(*, plate: str, plate_type: str | None = None) -> Vehicle | 
     return qs.annotate(_pref=order).order_by("_pref", "pk").first()
 
 
+def vehicles_by_plates(*, plates: set[str] | list[str]) -> dict[str, list[Vehicle]]:
+    """Every vehicle with one of these (already validated) plate numbers, whatever its plate type, by number, each
+    list by id: one query for a batch of plates (violations' device batches)."""
+    out: dict[str, list[Vehicle]] = {}
+    for vehicle in Vehicle.objects.filter(plate__in=sorted(set(plates))).order_by("pk"):
+        out.setdefault(vehicle.plate, []).append(vehicle)
+    return out
+
+
 # The 号牌种类 choices (forms that ask for a plate type)
 PlateType = Vehicle.PlateType
 

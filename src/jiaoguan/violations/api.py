@@ -196,13 +196,15 @@ def _body_json(request):
                            field="body") from None
 
 
-def _record(device, data) -> services.Recorded:
+def _device_record(data) -> services.DeviceRecord:
     rec = _parse(DeviceRecordIn, data)
-    photos = services.photos_decode(rec.photos)
-    return services.violation_record(
-        plate=rec.plate, plate_type=rec.plate_type, code=rec.code, place=rec.place, occurred_at=rec.occurred_at,
-        source=Violation.Source.DEVICE, actor=Actor(id=None, label=f"device:{device.key_id}", role="device"),
-        device=device, device_record_id=rec.record_id, photos=photos)
+    return services.DeviceRecord(record_id=rec.record_id, plate=rec.plate, plate_type=rec.plate_type, code=rec.code,
+                                 place=rec.place, occurred_at=rec.occurred_at,
+                                 photos=tuple(services.photos_decode(rec.photos)))
+
+
+def _device_actor(device) -> Actor:
+    return Actor(id=None, label=f"device:{device.key_id}", role="device")
 
 
 def _recorded_out(r: services.Recorded) -> dict:
@@ -218,8 +220,10 @@ def device_violation(request):
     with transaction.atomic():
         device = signing.device_authenticate(headers=request.headers, body=request.body,
                                              endpoint=rules.ENDPOINT_SINGLE)
-        data = _body_json(request)
-        result = _record(device, data)
+        record = _device_record(_body_json(request))
+        (result,) = services.device_records_ingest(device=device, records=[record], actor=_device_actor(device))
+        if isinstance(result, DomainError):
+            raise result  # the request's transaction rolls back, its nonce included
     return Status(201 if result.created else 200, _recorded_out(result))
 
 
@@ -227,10 +231,10 @@ def device_violation(request):
              openapi_extra=json_body(BatchIn, {"records": [_DEVICE_RECORD]}),
              summary="A device submits a batch of violations; each record succeeds or fails on its own")
 def device_violation_batch(request):
-    """One transaction; each record in its own savepoint and answered on its own, as an invalid one is: a record
-    outside the device's scope (a code it may not record, a place outside its area) gets its 403
-    ``violations.device_scope`` error in ``results`` and writes nothing, the others are recorded. A device whose
-    scope lacks the batch endpoint is refused whole (403)."""
+    """One transaction, set-based (``services.device_records_ingest``): each record is answered on its own, as an
+    invalid one is: a record outside the device's scope (a code it may not record, a place outside its area) gets
+    its 403 ``violations.device_scope`` error in ``results`` and writes nothing, the others are recorded. A device
+    whose scope lacks the batch endpoint is refused whole (403)."""
     with transaction.atomic():
         device = signing.device_authenticate(headers=request.headers, body=request.body,
                                              endpoint=rules.ENDPOINT_BATCH)
@@ -238,15 +242,20 @@ def device_violation_batch(request):
         if not 1 <= len(batch.records) <= conf.get("MAX_BATCH"):
             raise InvalidInput("violations.batch_size", f"每批1–{conf.get('MAX_BATCH')}条",
                                f"A batch holds 1–{conf.get('MAX_BATCH')} records", field="records")
-        # every record's waiver locks before the first record's audit row (services.waivers_lock)
-        services.waivers_lock(vehicles=services.record_vehicles(records=batch.records))
-        results = []
-        for i, data in enumerate(batch.records):
+        parsed: list[services.DeviceRecord | DomainError] = []
+        for data in batch.records:
             try:
-                with transaction.atomic():
-                    results.append({"index": i, **_recorded_out(_record(device, data))})
+                parsed.append(_device_record(data))
             except DomainError as exc:
-                results.append({"index": i, "error": exc.as_dict()})
+                parsed.append(exc)
+        answers = iter(services.device_records_ingest(
+            device=device, records=[p for p in parsed if isinstance(p, services.DeviceRecord)],
+            actor=_device_actor(device)))
+        results = []
+        for i, p in enumerate(parsed):
+            answer = p if isinstance(p, DomainError) else next(answers)
+            results.append({"index": i, "error": answer.as_dict()} if isinstance(answer, DomainError)
+                           else {"index": i, **_recorded_out(answer)})
     return Status(200, {"results": results, "created": sum(1 for r in results if r.get("created")),
                         "failed": sum(1 for r in results if "error" in r)})
 

@@ -40,17 +40,25 @@ TOPIC_UNWAIVED = "violations.waiver_withdrawn"
 
 # --- hooks the services call inside their transaction ------------------------------------------------------------
 
+def recorded_payload(*, violation) -> dict:
+    """The ``violations.violation_recorded`` event of a violation (``core.outbox.events_emit`` for a batch)."""
+    return {"violation_id": violation.pk, "waived": bool(violation.waiver_rule)}
+
+
 def violation_recorded_emit(*, violation) -> None:
-    event_emit(topic=TOPIC_RECORDED, payload={"violation_id": violation.pk, "waived": bool(violation.waiver_rule)})
+    event_emit(topic=TOPIC_RECORDED, payload=recorded_payload(violation=violation))
 
 
 def decision_issued_emit(*, decision) -> None:
     event_emit(topic=TOPIC_DECIDED, payload={"decision_id": decision.pk})
 
 
+def withdrawn_payload(*, violation, earlier, rule: str) -> dict:
+    return {"violation_id": violation.pk, "earlier_id": earlier.pk, "rule": rule}
+
+
 def waiver_withdrawn_emit(*, violation, earlier, rule: str) -> None:
-    event_emit(topic=TOPIC_UNWAIVED, payload={"violation_id": violation.pk, "earlier_id": earlier.pk,
-                                              "rule": rule})
+    event_emit(topic=TOPIC_UNWAIVED, payload=withdrawn_payload(violation=violation, earlier=earlier, rule=rule))
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------

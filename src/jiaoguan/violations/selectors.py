@@ -154,18 +154,23 @@ def _waiver_params() -> rules.WaiverParams:
                               national_clean_months=conf.get("NATIONAL_CLEAN_MONTHS"))
 
 
-def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
+def waiver_facts(*, violation: Violation, prior: list[Violation] | None = None) -> rules.WaiverFacts:
     """The facts of the waiver rules. Prior violations are the vehicle's (same plate and plate type) violations,
     revoked ones aside, that come before this one in ``rules.occurrence_key`` order: an earlier time, or the
     identical time and a smaller id — by the instant, so an earlier one the same day counts. A waived violation
-    is judged as it was recorded (its code's fine and points, which the waiver set to 0)."""
+    is judged as it was recorded (its code's fine and points, which the waiver set to 0). ``prior``: those
+    violations when the caller has them already (a device batch decides all its vehicles' waivers from one read
+    of their violations); otherwise they are read here."""
     vehicle = violation.vehicle
     occurred_on = timezone.localdate(violation.occurred_at)
-    before = Q(occurred_at__lt=violation.occurred_at)
-    if violation.pk is not None:
-        before |= Q(occurred_at=violation.occurred_at, pk__lt=violation.pk)
-    prior = (Violation.objects.filter(before, plate=violation.plate, plate_type=violation.plate_type)
-             .exclude(status=Violation.Status.REVOKED))
+    if prior is None:
+        before = Q(occurred_at__lt=violation.occurred_at)
+        if violation.pk is not None:
+            before |= Q(occurred_at=violation.occurred_at, pk__lt=violation.pk)
+        prior_times = list(Violation.objects.filter(before, plate=violation.plate, plate_type=violation.plate_type)
+                           .exclude(status=Violation.Status.REVOKED).values_list("occurred_at", flat=True))
+    else:
+        prior_times = [p.occurred_at for p in prior]
     since = None
     if vehicle is not None:
         since = max(d for d in (vehicle.registration_date, vehicle.last_change_date) if d is not None)
@@ -178,11 +183,11 @@ def waiver_facts(*, violation: Violation) -> rules.WaiverFacts:
         in_city=True,  # everything this platform records happened in its city
         vehicle_local=violation.plate.startswith(conf.get("CITY_PLATE_PREFIX")) and vehicle is not None,
         vehicle_since=since, occurred_on=occurred_on,
-        prior_violation_dates=tuple(timezone.localdate(t) for t in prior.values_list("occurred_at", flat=True)))
+        prior_violation_dates=tuple(timezone.localdate(t) for t in prior_times))
 
 
-def waiver_check(*, violation: Violation) -> rules.Waiver | None:
-    return rules.waiver_for(waiver_facts(violation=violation), _waiver_params())
+def waiver_check(*, violation: Violation, prior: list[Violation] | None = None) -> rules.Waiver | None:
+    return rules.waiver_for(waiver_facts(violation=violation, prior=prior), _waiver_params())
 
 
 def waiver_offer(*, violation: Violation) -> rules.WaiverOffer:

@@ -11,16 +11,19 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 
 from jiaoguan.core import clock, locks
-from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, Forbidden, InvalidInput, Refusal, not_found
+from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
+from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, not_found
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.core.outbox import events_emit
 from jiaoguan.identity.roles import require
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.notifications.services import NotificationError, message_send
@@ -44,9 +47,13 @@ from jiaoguan.violations.models import (
 from jiaoguan.violations.rules import VIOLATION_TRANSITIONS
 from jiaoguan.violations.selectors import waiver_check, waiver_facts, waiver_offer  # noqa: F401 (re-exported)
 
+if TYPE_CHECKING:
+    from jiaoguan.registry.models import Vehicle
+
 log = logging.getLogger(__name__)
 
 S = Violation.Status
+LABEL = Violation._meta.label_lower  # the audit log's object type of a violation
 SOURCE_TYPE = "violations.decision"  # payments' source_type for a decision's fine
 def _state(v: Violation) -> dict:
     return {"status": v.status, "waiver_rule": v.waiver_rule, "points": v.points, "fine_fen": v.fine_fen}
@@ -62,6 +69,10 @@ class Photo:
     content: bytes
     content_type: str
     extension: str
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 
 
 def photo_check(content: bytes, *, field: str = "photos") -> Photo:
@@ -95,14 +106,33 @@ def photos_decode(items: list[str], *, field: str = "photos") -> list[Photo]:
     return out
 
 
-def _store_photos(violation: Violation, photos: list[Photo]) -> None:
-    now = clock.now()
+def evidence_files_store(photos: list[Photo]) -> dict[str, str]:
+    """Store the photos' files, named by their content (``violations/evidence/<sha256[:2]>/<sha256>.<ext>``): a
+    photo already stored (a resubmitted record, the same picture twice) is not written again, and no name needs
+    the violation's id, so a batch writes its files before its transaction and its evidence rows in one insert.
+    Returns {sha256: stored name}. Evidence files are never deleted, so rows may share one."""
+    storage = Evidence._meta.get_field("file").storage
+    names: dict[str, str] = {}
     for photo in photos:
-        digest = hashlib.sha256(photo.content).hexdigest()
-        ev = Evidence(violation=violation, content_type=photo.content_type, size=len(photo.content), sha256=digest,
-                      created_at=now)
-        ev.file.save(f"{violation.pk}-{digest[:16]}.{photo.extension}", ContentFile(photo.content), save=False)
-        ev.save()
+        digest = photo.sha256
+        if digest in names:
+            continue
+        name = f"violations/evidence/{digest[:2]}/{digest}.{photo.extension}"
+        if not storage.exists(name):
+            name = storage.save(name, ContentFile(photo.content))
+        names[digest] = name
+    return names
+
+
+def _evidence_rows(violation: Violation, photos: list[Photo] | tuple[Photo, ...], names: dict[str, str],
+                   now: dt.datetime) -> list[Evidence]:
+    return [Evidence(violation=violation, file=names[p.sha256], content_type=p.content_type, size=len(p.content),
+                     sha256=p.sha256, created_at=now) for p in photos]
+
+
+def _store_photos(violation: Violation, photos: list[Photo]) -> None:
+    if photos:
+        Evidence.objects.bulk_create(_evidence_rows(violation, photos, evidence_files_store(photos), clock.now()))
 
 
 # --- Recording -------------------------------------------------------------------------------------------------
@@ -114,23 +144,31 @@ class Recorded:
     created: bool
 
 
+def _unknown_code(code: str, field: str = "code") -> InvalidInput:
+    return InvalidInput("violations.unknown_code", f"违法代码“{code}”不存在", f"Unknown violation code “{code}”",
+                        field=field)
+
+
 def code_get(*, code: str, field: str = "code") -> ViolationCode:
     row = ViolationCode.objects.filter(code=str(code).strip(), active=True).first()
     if row is None:
-        raise InvalidInput("violations.unknown_code", f"违法代码“{code}”不存在", f"Unknown violation code “{code}”",
-                           field=field)
+        raise _unknown_code(code, field)
     return row
 
 
-def _vehicle_for(plate: str, plate_type: str):
+def _vehicle_for(plate: str, plate_type: str, candidates: list | None = None):
     """The registry's vehicle for a plate. A plate of this city must exist in the registry (the registry is
-    authoritative for it); a plate from another city is recorded without a vehicle."""
+    authoritative for it); a plate from another city is recorded without a vehicle. ``candidates``: the vehicles
+    with this number, when the caller read them already (a device batch reads all its plates in one query)."""
     chosen = registry_selectors.plate_type_label(plate_type)
     if chosen is None:
         raise InvalidInput("violations.plate_type", "号牌种类不正确", "Unknown plate type", field="plate_type")
-    vehicle = registry_selectors.vehicle_by_plate(plate=plate, plate_type=plate_type)
+    if candidates is None:
+        vehicle = registry_selectors.vehicle_by_plate(plate=plate, plate_type=plate_type)
+    else:
+        vehicle = next((v for v in candidates if v.plate_type == plate_type), None)
     if vehicle is None and plate.startswith(conf.get("CITY_PLATE_PREFIX")):
-        other = registry_selectors.vehicle_by_plate(plate=plate)
+        other = registry_selectors.vehicle_by_plate(plate=plate) if candidates is None or candidates else None
         if other is not None:  # the number exists, with another 号牌种类: say so, not "does not exist"
             chosen_zh, chosen_en = zh_en(chosen)
             real_zh, real_en = zh_en(registry_selectors.plate_type_label(other.plate_type))
@@ -147,44 +185,52 @@ def _vehicle_key(plate: str, plate_type: str) -> str:
     return f"violations.vehicle:{plate_type}:{plate}"
 
 
-def waivers_lock(*, vehicles: list[tuple[str, str]]) -> None:
+def waivers_lock(*, vehicles: list[tuple[str, str]]) -> list[Violation]:
     """Lock what deciding a first-violation waiver of these vehicles (plate, plate type) reads and may change:
-    the vehicles' waiver keys (advisory, sorted), then their waived violations (by id). Every path that waives or
-    takes a waiver back holds the key, so two uploads of one vehicle's violations decide one after the other
-    (the second sees the first) and a citizen's waiver request cannot cross a late upload. Lock order: the
-    vehicle keys → violations by id → points accounts → … → the audit head (docs/architecture.md). A transaction
-    that records several violations (the device batch) calls this for all of them before its first audit row."""
+    the vehicles' waiver keys (advisory, sorted, one statement), then their waived violations (by id), which are
+    returned (with code and vehicle). Every path that waives or takes a waiver back holds the key, so two uploads
+    of one vehicle's violations decide one after the other (the second sees the first) and a citizen's waiver
+    request cannot cross a late upload. Lock order: the vehicle keys → violations by id → points accounts → …
+    (docs/architecture.md). A transaction that records several violations (the device batch) calls this once
+    for all of them, before it writes anything."""
     keys = sorted({_vehicle_key(plate, plate_type) for plate, plate_type in vehicles})
     if not keys:
-        return
+        return []
     locks.lock_keys(keys)
     q = None
-    for plate, plate_type in set(vehicles):
+    for plate, plate_type in sorted(set(vehicles)):
         part = Q(plate=plate, plate_type=plate_type)
         q = part if q is None else q | part
     assert q is not None
-    locks.lock_rows(Violation.objects.filter(q, status=S.WAIVED))
+    return locks.lock_rows(Violation.objects.filter(q, status=S.WAIVED), related=("code", "vehicle"))
 
 
-def record_vehicles(*, records: list[dict]) -> list[tuple[str, str]]:
-    """The (plate, plate type) of each well-formed record of a batch (for ``waivers_lock``); the others are
-    refused one by one later."""
-    out = []
-    for data in records:
-        try:
-            out.append((validate_plate(str(data["plate"])), str(data["plate_type"])))
-        except (KeyError, TypeError, InvalidInput):
-            continue
-    return out
-
-
-def _waivers_lock_after(plate: str, plate_type: str, occurred_at: dt.datetime) -> list[Violation]:
-    """The vehicle's key and its waived violations that happened after ``occurred_at``, locked (see
-    ``waivers_lock``): the ones a violation recorded now at ``occurred_at`` may show were not the first."""
-    locks.lock_keys([_vehicle_key(plate, plate_type)])
-    rows = Violation.objects.filter(plate=plate, plate_type=plate_type, status=S.WAIVED,
-                                    occurred_at__gt=occurred_at).select_related("code", "vehicle")
-    return locks.lock_rows(rows)
+def _record_fields(*, place: str, occurred_at: dt.datetime, device: Device | None,
+                   device_record_id: str) -> tuple[str, str]:
+    """The checks of a record's place, time and device record id (``violation_record`` and the device batch,
+    in this order); the place and the record id cleaned."""
+    place = (place or "").strip()
+    if not place or len(place) > 120:
+        raise InvalidInput("violations.place", "请填写违法地点（不超过120字）", "Give the place (at most 120 characters)",
+                           field="place")
+    if occurred_at.tzinfo is None:
+        raise InvalidInput("violations.time_zone", "违法时间须带时区", "The time must carry a time zone",
+                           field="occurred_at")
+    now = clock.now()
+    if occurred_at > now + dt.timedelta(seconds=60):
+        raise InvalidInput("violations.future_time", "违法时间不能晚于当前时间", "The violation time is in the future",
+                           field="occurred_at")
+    if occurred_at < now - dt.timedelta(days=365 * 2):
+        raise InvalidInput("violations.too_old", "违法时间超过两年，不能录入",
+                           "The violation is more than two years old and cannot be recorded", field="occurred_at")
+    device_record_id = (device_record_id or "").strip()
+    if device is not None and not device_record_id:
+        raise InvalidInput("violations.record_id", "缺少设备记录编号", "The device's record id is missing",
+                           field="record_id")
+    if len(device_record_id) > 64:
+        raise InvalidInput("violations.record_id", "设备记录编号过长", "The device's record id is too long",
+                           field="record_id")
+    return place, device_record_id
 
 
 def violation_record(*, plate: str, plate_type: str, code: str, place: str, occurred_at: dt.datetime,
@@ -195,7 +241,8 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
     recorded once: resubmitting it returns the first violation (``created`` False). A device records only within
     its scope (codes, area: ``signing.device_scope_require``, 403). The first-violation waiver is checked at once,
     and a violation that happened before a waived one of the same vehicle takes that waiver back (it was not the
-    first): the waived one is open again, with its fine and points, audited, and its owner is told."""
+    first): the waived one is open again, with its fine and points, audited, and its owner is told. (The device
+    API records through ``device_records_ingest``, set-based, with the same rules.)"""
     plate = validate_plate(plate)
     code_row = code_get(code=code)
     if source not in Violation.Source.values:
@@ -205,26 +252,8 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
                            "A camera-recorded violation must come from a device", field="source")
     if source == Violation.Source.ON_SITE:
         require(actor, "violation.record")
-    place = (place or "").strip()
-    if not place or len(place) > 120:
-        raise InvalidInput("violations.place", "请填写违法地点（不超过120字）", "Give the place (at most 120 characters)",
-                           field="place")
-    if occurred_at.tzinfo is None:
-        raise InvalidInput("violations.time_zone", "违法时间须带时区", "The time must carry a time zone",
-                           field="occurred_at")
-    if occurred_at > clock.now() + dt.timedelta(seconds=60):
-        raise InvalidInput("violations.future_time", "违法时间不能晚于当前时间", "The violation time is in the future",
-                           field="occurred_at")
-    if occurred_at < clock.now() - dt.timedelta(days=365 * 2):
-        raise InvalidInput("violations.too_old", "违法时间超过两年，不能录入",
-                           "The violation is more than two years old and cannot be recorded", field="occurred_at")
-    device_record_id = (device_record_id or "").strip()
-    if device is not None and not device_record_id:
-        raise InvalidInput("violations.record_id", "缺少设备记录编号", "The device's record id is missing",
-                           field="record_id")
-    if len(device_record_id) > 64:
-        raise InvalidInput("violations.record_id", "设备记录编号过长", "The device's record id is too long",
-                           field="record_id")
+    place, device_record_id = _record_fields(place=place, occurred_at=occurred_at, device=device,
+                                             device_record_id=device_record_id)
     if device is not None:
         signing.device_scope_require(device=device, code=code_row.code, place=place)
         first = Violation.objects.filter(device=device, device_record_id=device_record_id).first()
@@ -235,7 +264,9 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
     now = clock.now()
     try:
         with transaction.atomic():
-            later = _waivers_lock_after(plate, plate_type, occurred_at)  # before the first audit row (lock order)
+            # the vehicle's key and its waived violations, locked before anything is written (lock order); the
+            # ones that happened after this one may turn out not to be the first
+            later = [row for row in waivers_lock(vehicles=[(plate, plate_type)]) if row.occurred_at > occurred_at]
             v = Violation.objects.create(
                 plate=plate, plate_type=plate_type, vehicle=vehicle, code=code_row, points=code_row.points,
                 fine_fen=code_row.fine_fen, place=place, occurred_at=occurred_at, source=source, device=device,
@@ -257,6 +288,223 @@ def violation_record(*, plate: str, plate_type: str, code: str, place: str, occu
         # a concurrent submission of the same record id committed first
         return Recorded(Violation.objects.get(device=device, device_record_id=device_record_id), False)
     return Recorded(v, True)
+
+
+# --- Device batches: set-based recording ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """One record a device submitted (parsed by the API; checked by ``device_records_ingest``)."""
+
+    record_id: str
+    plate: str
+    plate_type: str
+    code: str
+    place: str
+    occurred_at: dt.datetime
+    photos: tuple[Photo, ...] = ()
+
+
+@dataclass
+class _Fresh:
+    """A checked record whose id the device had not used yet, and what became of it."""
+
+    index: int
+    record: DeviceRecord
+    plate: str
+    code: ViolationCode
+    place: str
+    record_id: str
+    vehicle: Vehicle | None
+    violation: Violation | None = None
+    created: bool = False
+
+
+def device_records_ingest(*, device: Device, records: list[DeviceRecord],
+                          actor: Actor) -> list[Recorded | DomainError]:
+    """Record a device's records (the signed API: one record or a batch) with a fixed number of queries whatever
+    the batch's size, one audit row per record, and answer each on its own: ``Recorded`` (``created`` False for a record
+    id the device used before, in an earlier request or earlier in this one: the first violation is answered) or
+    the ``DomainError`` that refuses it (invalid, outside the device's scope, unknown plate), which writes nothing.
+
+    The same checks as ``violation_record``, in the same order; then, with no lock held, the known record ids
+    (one query), the plates' vehicles (one query) and the evidence files (by content, ``evidence_files_store``).
+    Then one transaction: the vehicles' waiver keys (all at once, sorted) and their waived violations
+    (``waivers_lock``), the new violations in one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` in record-id
+    order (a record id a concurrent request stored first is skipped — it waits for that request — and answered
+    as a duplicate: stored once, whichever commits first), the evidence rows in one insert, the vehicles'
+    violations read once to decide every first-violation waiver by occurrence time (``rules.occurrence_key``;
+    ids follow record-id order within a batch), the waived ones set in one update, a late earlier violation
+    taking back a waiver (``_unwaive_many``), the audit rows in one insert per actor (``core.audit.audit_records``:
+    the device's "violation.record" rows, the waiver rule's), and the outbox events in one insert."""
+    results: list[Recorded | DomainError | None] = [None] * len(records)
+    wanted = {str(r.code).strip() for r in records}
+    codes = {c.code: c for c in ViolationCode.objects.filter(code__in=sorted(wanted), active=True)} if wanted else {}
+    checked: list[tuple[int, DeviceRecord, str, ViolationCode, str, str]] = []
+    for i, r in enumerate(records):
+        try:
+            plate = validate_plate(r.plate)
+            code_row = codes.get(str(r.code).strip())
+            if code_row is None:
+                raise _unknown_code(r.code)
+            place, record_id = _record_fields(place=r.place, occurred_at=r.occurred_at, device=device,
+                                              device_record_id=r.record_id)
+            signing.device_scope_require(device=device, code=code_row.code, place=place)
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        checked.append((i, r, plate, code_row, place, record_id))
+    seen: dict[str, Violation] = {}
+    if checked:
+        seen = {v.device_record_id: v for v in Violation.objects.filter(
+            device=device, device_record_id__in=sorted({c[5] for c in checked}))}
+    plates = {c[2] for c in checked if c[5] not in seen}
+    vehicles = registry_selectors.vehicles_by_plates(plates=plates) if plates else {}
+    fresh: dict[str, _Fresh] = {}
+    repeats: list[tuple[int, str]] = []
+    for i, r, plate, code_row, place, record_id in checked:
+        if record_id in seen:
+            results[i] = Recorded(seen[record_id], False)
+            continue
+        if record_id in fresh:  # earlier in this request: answered as that one
+            repeats.append((i, record_id))
+            continue
+        try:
+            vehicle = _vehicle_for(plate, r.plate_type, vehicles.get(plate, []))
+        except DomainError as exc:
+            results[i] = exc
+            continue
+        fresh[record_id] = _Fresh(i, r, plate, code_row, place, record_id, vehicle)
+    if fresh:
+        names = evidence_files_store([p for f in fresh.values() for p in f.record.photos])
+        # the request's transaction when there is one (the API's, with the nonce): no savepoint of its own
+        with transaction.atomic(savepoint=False):
+            _fresh_record(list(fresh.values()), device=device, actor=actor, names=names)
+    for f in fresh.values():
+        assert f.violation is not None
+        results[f.index] = Recorded(f.violation, f.created)
+    for i, record_id in repeats:
+        first = fresh[record_id].violation
+        assert first is not None
+        results[i] = Recorded(first, False)
+    return [r for r in results if r is not None]
+
+
+def _insert_new(rows: list[Violation]) -> dict[str, int]:
+    """The rows in one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL and SQLite): {record id: id} of
+    those inserted; a row whose (device, record id) is stored already — or by a concurrent transaction, which
+    this one waits for — is left out. The caller sorts the rows by record id, so two requests of one device
+    that share record ids insert them in the same order and cannot deadlock."""
+    meta = Violation._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    def qn(name: str | None) -> str:
+        return connection.ops.quote_name(str(name))
+
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING "
+           f"RETURNING {qn(meta.pk.column)}, {qn(meta.get_field('device_record_id').column)}")
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return {record_id: pk for pk, record_id in cur.fetchall()}
+
+
+def _fresh_record(items: list[_Fresh], *, device: Device, actor: Actor, names: dict[str, str]) -> None:
+    """``device_records_ingest``'s transaction (see there)."""
+    now = clock.now()
+    waivers_lock(vehicles=[(f.plate, f.record.plate_type) for f in items])  # every lock, before any write
+    rows = {f.record_id: Violation(
+        plate=f.plate, plate_type=f.record.plate_type, vehicle=f.vehicle, code=f.code, points=f.code.points,
+        fine_fen=f.code.fine_fen, place=f.place, occurred_at=f.record.occurred_at, source=Violation.Source.DEVICE,
+        device=device, device_record_id=f.record_id, accident=False, congestion=False, recorded_by_id=actor.id,
+        recorded_at=now, updated_at=now) for f in sorted(items, key=lambda f: f.record_id)}
+    ids = _insert_new(list(rows.values()))
+    lost = sorted(set(rows) - set(ids))
+    firsts = ({v.device_record_id: v for v in Violation.objects.filter(device=device, device_record_id__in=lost)}
+              if lost else {})
+    created: list[Violation] = []
+    for f in items:  # in the request's order
+        if f.record_id in ids:
+            row = rows[f.record_id]
+            row.pk = ids[f.record_id]
+            row._state.adding, row._state.db = False, connection.alias
+            f.violation, f.created = row, True
+            created.append(row)
+        else:  # a concurrent request stored this record id first
+            f.violation = firsts[f.record_id]
+    if not created:
+        return
+    by_pk = {f.violation.pk: f for f in items if f.created and f.violation is not None}
+    Evidence.objects.bulk_create([ev for row in created
+                                  for ev in _evidence_rows(row, by_pk[row.pk].record.photos, names, now)])
+    waive, unwaive, rerule = _waivers_decide(created)
+    by_rule: dict[str, list[int]] = {}
+    for pk, waiver in waive.items():
+        by_rule.setdefault(waiver.rule, []).append(pk)
+    if waive:
+        VIOLATION_TRANSITIONS.check(S.RECORDED, S.WAIVED)
+    for rule, pks in sorted(by_rule.items()):  # a warning: no fine, no points
+        Violation.objects.filter(pk__in=pks, status=S.RECORDED).update(status=S.WAIVED, waiver_rule=rule, points=0,
+                                                                       fine_fen=0, updated_at=now)
+    recorded: list[Change] = []
+    waivers: list[Change] = []
+    for row in created:
+        owner_id = row.vehicle.owner_id if row.vehicle is not None else None
+        recorded.append(Change(action="violation.record", object_type=LABEL, object_id=row.pk,
+                               new={"plate": row.plate, "code": row.code.code, "occurred_at": row.occurred_at,
+                                    "source": row.source, "device_record_id": row.device_record_id},
+                               subject_person_id=owner_id))
+        granted = waive.get(row.pk)
+        if granted is not None:
+            old = _state(row)
+            row.status, row.waiver_rule, row.points, row.fine_fen = S.WAIVED, granted.rule, 0, 0
+            waivers.append(Change(action="violation.waive", object_type=LABEL, object_id=row.pk, old=old,
+                                  new=_state(row), reason=f"{granted.zh} {granted.en}", subject_person_id=owner_id))
+    if unwaive:
+        waivers += _unwaive_many(unwaive, now=now)
+    audit_records(actor=actor, changes=recorded)  # one audit row per record, in one insert
+    audit_records(actor=Actor.system("violations.waiver"), changes=waivers)
+    for row, waiver in rerule:  # rare: a late upload that breaks one rule set's clean period, not the other's
+        _waiver_rule_set(row, waiver)
+    events_emit(topic=notices.TOPIC_RECORDED, payloads=[notices.recorded_payload(violation=row) for row in created])
+
+
+def _waivers_decide(created: list[Violation]) -> tuple[dict[int, rules.Waiver], list[tuple[Violation, Violation]],
+                                                         list[tuple[Violation, rules.Waiver]]]:
+    """Under the vehicles' keys and their waived rows' locks: every first-violation waiver the new violations
+    (``created``, inserted, not yet decided) settle, from one read of their vehicles' violations (revoked ones
+    aside), in occurrence order. Returns the new ones to waive (by id), the waived ones that a new one before
+    them shows were not the first (each with the nearest new one before it), and the waived ones still waived
+    under the other rule set — what ``violation_record`` decides one record at a time."""
+    new = {row.pk: row for row in created}
+    keys = {(row.plate, row.plate_type) for row in created}
+    vehicles: dict[tuple[str, str], list[Violation]] = {}
+    for row in (Violation.objects.filter(plate__in=sorted({p for p, _ in keys})).exclude(status=S.REVOKED)
+                .select_related("code", "vehicle")):
+        if (row.plate, row.plate_type) in keys:
+            vehicles.setdefault((row.plate, row.plate_type), []).append(new.get(row.pk, row))
+    waive: dict[int, rules.Waiver] = {}
+    unwaive: list[tuple[Violation, Violation]] = []
+    rerule: list[tuple[Violation, rules.Waiver]] = []
+    for rows in vehicles.values():
+        rows.sort(key=lambda r: rules.occurrence_key(r.occurred_at, r.pk))
+        earliest = min(rules.occurrence_key(r.occurred_at, r.pk) for r in rows if r.pk in new)
+        nearest: Violation | None = None  # the latest new violation before the row looked at
+        for i, row in enumerate(rows):
+            if row.pk in new:
+                waiver = waiver_check(violation=row, prior=rows[:i])
+                if waiver is not None:
+                    waive[row.pk] = waiver
+                nearest = row
+            elif row.status == S.WAIVED and rules.precedes(earliest, rules.occurrence_key(row.occurred_at, row.pk)):
+                assert nearest is not None
+                waiver = waiver_check(violation=row, prior=rows[:i])
+                if waiver is None:
+                    unwaive.append((row, nearest))
+                elif waiver.rule != row.waiver_rule:
+                    rerule.append((row, waiver))
+    return waive, unwaive, rerule
 
 
 # --- Transitions -----------------------------------------------------------------------------------------------
@@ -292,20 +540,46 @@ def _unwaive(v: Violation, *, earlier: Violation) -> Violation:
     """Take back a waiver that ``earlier`` (a violation of the same vehicle that happened before it, recorded
     later) shows was not the first: back to recorded, payable again with the code's fine and points (what a
     waiver set to 0), audited, and everyone who may see it is told (after commit)."""
-    when = clock.localtime(earlier.occurred_at)
-    reason = (f"首违免罚撤回：该车此前（{when:%Y-%m-%d %H:%M}）已有交通违法记录（{earlier.pk}），不是首次违法 "
-              f"Waiver withdrawn: the vehicle had an earlier violation ({earlier.pk}, {when:%Y-%m-%d %H:%M}), so "
-              "this one was not the first")
     rule = v.waiver_rule
     _transition(violation=v, to=S.RECORDED, allowed_from=rules.UNWAIVE_FROM, action="violation.unwaive",
-                actor=Actor.system("violations.waiver"), reason=reason,
+                actor=Actor.system("violations.waiver"), reason=_unwaive_reason(earlier),
                 extra={"waiver_rule": "", "points": v.code.points, "fine_fen": v.code.fine_fen})
     notices.waiver_withdrawn_emit(violation=v, earlier=earlier, rule=rule)
     return v
 
 
+def _unwaive_reason(earlier: Violation) -> str:
+    when = clock.localtime(earlier.occurred_at)
+    return (f"首违免罚撤回：该车此前（{when:%Y-%m-%d %H:%M}）已有交通违法记录（{earlier.pk}），不是首次违法 "
+            f"Waiver withdrawn: the vehicle had an earlier violation ({earlier.pk}, {when:%Y-%m-%d %H:%M}), so "
+            "this one was not the first")
+
+
+def _unwaive_many(pairs: list[tuple[Violation, Violation]], *, now: dt.datetime) -> list[Change]:
+    """``_unwaive`` for the waived violations a device batch shows were not the first (each with the new one
+    before it), set-based: under the vehicles' keys and these rows' locks (``waivers_lock``), one update back to
+    recorded with the code's fine and points, their notices' outbox rows in one insert; returns their audit
+    changes (the caller appends them with its others)."""
+    VIOLATION_TRANSITIONS.check(S.WAIVED, S.RECORDED, allowed_from=rules.UNWAIVE_FROM)
+    code = ViolationCode.objects.filter(pk=OuterRef("code_id"))
+    Violation.objects.filter(pk__in=[row.pk for row, _ in pairs], status=S.WAIVED).update(
+        status=S.RECORDED, waiver_rule="", points=Subquery(code.values("points")),
+        fine_fen=Subquery(code.values("fine_fen")), updated_at=now)
+    changes, payloads = [], []
+    for row, earlier in pairs:
+        old, rule = _state(row), row.waiver_rule
+        row.status, row.waiver_rule, row.points, row.fine_fen = S.RECORDED, "", row.code.points, row.code.fine_fen
+        row.updated_at = now
+        changes.append(Change(action="violation.unwaive", object_type=LABEL, object_id=row.pk, old=old,
+                              new=_state(row), reason=_unwaive_reason(earlier),
+                              subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None))
+        payloads.append(notices.withdrawn_payload(violation=row, earlier=earlier, rule=rule))
+    events_emit(topic=notices.TOPIC_UNWAIVED, payloads=payloads)
+    return changes
+
+
 def _waivers_recheck(later: list[Violation], *, earlier: Violation) -> None:
-    """Under the vehicle's key and the rows' locks (``_waivers_lock_after``): each waived violation after
+    """Under the vehicle's key and the rows' locks (``waivers_lock``): each waived violation after
     ``earlier`` is checked again now that ``earlier`` counts before it. No longer the first: the waiver is taken
     back. Still waived but under the other rule set (e.g. Shenzhen's 24 clean months broken, the national list's
     6 still clean): the rule is corrected, audited. Adding an earlier violation never makes one waivable that was
@@ -318,13 +592,19 @@ def _waivers_recheck(later: list[Violation], *, earlier: Violation) -> None:
         if waiver is None:
             _unwaive(row, earlier=earlier)
         elif waiver.rule != row.waiver_rule:
-            old = _state(row)
-            row.waiver_rule = waiver.rule
-            row.updated_at = clock.now()
-            row.save(update_fields=["waiver_rule", "updated_at"])
-            audit_record(actor=Actor.system("violations.waiver"), action="violation.waiver_rule", obj=row, old=old,
-                         new=_state(row), reason=f"{waiver.zh} {waiver.en}",
-                         subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)
+            _waiver_rule_set(row, waiver)
+
+
+def _waiver_rule_set(row: Violation, waiver: rules.Waiver) -> None:
+    """A waived violation stays waived under the other rule set (an earlier one recorded late broke the first
+    set's clean period, not the second's): the rule corrected, audited; nobody is told anything new."""
+    old = _state(row)
+    row.waiver_rule = waiver.rule
+    row.updated_at = clock.now()
+    row.save(update_fields=["waiver_rule", "updated_at"])
+    audit_record(actor=Actor.system("violations.waiver"), action="violation.waiver_rule", obj=row, old=old,
+                 new=_state(row), reason=f"{waiver.zh} {waiver.en}",
+                 subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)
 
 
 def _mark_handled(v: Violation, *, actor: Actor) -> Violation:

@@ -16,16 +16,17 @@ is stored (``DeviceNonce``) in the same transaction as what the request writes, 
 Scope (issue 10): a device's key is good only for what the device is (``Device.kind``, ``endpoints``, ``codes``,
 ``area``): a checkpoint camera's key calls only the checkpoint endpoint and records only the checkpoint's code at
 its area; a parking camera records only parking codes. ``device_authenticate(endpoint=…)`` refuses another
-endpoint and ``device_scope_require`` (called by ``services.violation_record`` for every device record) another
-code or a place outside the area: 403 ``violations.device_scope``, logged, and nothing is written (the refusal
-rolls back the request's transaction, the nonce included).
+endpoint and ``device_scope_require`` (called by ``services.device_records_ingest`` and ``violation_record`` for
+every device record) another code or a place outside the area: 403 ``violations.device_scope``, logged, and
+nothing is written (the refusal rolls back the request's transaction, the nonce included; in a batch, that
+record's error in the results).
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 
 from jiaoguan.core import clock
 from jiaoguan.core import signing as core_signing
@@ -39,12 +40,16 @@ log = logging.getLogger(__name__)
 
 class _DeviceNonceStore:
     def remember(self, *, scheme, key_id: str, owner: Device, nonce: str) -> bool:
-        try:
-            with transaction.atomic():
-                DeviceNonce.objects.create(device=owner, value=nonce, seen_at=clock.now())
-        except IntegrityError:
-            return False
-        return True
+        """One ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (no savepoint around it): False when the device used
+        the nonce before — or a concurrent request with it committed first (the insert waits for it)."""
+        meta = DeviceNonce._meta
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(str(meta.get_field(f).column)) for f in ("device", "value", "seen_at"))
+        seen_at = meta.get_field("seen_at").get_db_prep_save(clock.now(), connection)
+        with connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING "
+                        f"RETURNING {qn(str(meta.pk.column))}", [owner.pk, nonce, seen_at])
+            return cur.fetchone() is not None
 
 
 SCHEME = core_signing.Scheme(
