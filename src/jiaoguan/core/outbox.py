@@ -64,8 +64,8 @@ def event_emit(*, topic: str, payload: dict[str, Any]) -> list[OutboxEvent]:
 
 
 def events_emit(*, topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
-    """``event_emit`` for many events of one topic (a device batch's violations) in one insert: a row per event
-    and subscriber, each delivered on its own after commit."""
+    """``event_emit`` for many events of one topic in one insert (a device batch's violations, an allocation
+    round's one event per slot): a row per event and subscriber, each delivered on its own after commit."""
     now = clock.now()
     rows = [
         OutboxEvent(topic=topic, handler=h, payload=payload, created_at=now, next_attempt_at=now)
@@ -74,7 +74,7 @@ def events_emit(*, topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEve
     ]
     if not rows:
         return []
-    created = OutboxEvent.objects.bulk_create(rows)
+    created = OutboxEvent.objects.bulk_create(rows, batch_size=1000)
     ids = [r.pk for r in created]  # SQLite ≥ 3.35 and PostgreSQL return primary keys from bulk inserts
 
     def dispatch() -> None:
@@ -86,30 +86,6 @@ def events_emit(*, topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEve
             except Exception:  # broker down: the rows stay pending and the sweep sends them when it is back
                 log.exception("could not dispatch outbox events %s; the sweep will", ids[n:])
                 return  # one failed publish is enough: the request does not wait for the broker once per row
-
-    transaction.on_commit(dispatch)
-    return created
-
-
-def events_emit(*, topic: str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
-    """``event_emit`` for many events of one topic in one INSERT (the allocation's one event per slot of a round);
-    every row is handed to the workers after commit, as ``event_emit`` does."""
-    now = clock.now()
-    rows = [OutboxEvent(topic=topic, handler=h, payload=p, created_at=now, next_attempt_at=now)
-            for p in payloads for h in subscribers(topic)]
-    if not rows:
-        return []
-    created = OutboxEvent.objects.bulk_create(rows, batch_size=1000)
-    ids = [r.pk for r in created]
-
-    def dispatch() -> None:
-        from jiaoguan.core.tasks import outbox_deliver  # cycle: core.tasks imports core.outbox
-
-        for event_id in ids:
-            try:
-                outbox_deliver.delay(event_id)
-            except Exception:  # broker down: the sweep will pick it up
-                log.exception("could not dispatch outbox event %s", event_id)
 
     transaction.on_commit(dispatch)
     return created
