@@ -10,8 +10,9 @@ kinds of transaction, measured in the same run on the same database:
 - ``head lock``: the same append plus what every append did before issue 12 (lock one head row FOR UPDATE,
   update it), emulated on a one-row table — the baseline the redesign removes.
 
-Then a paced run at BENCH_RATE entries/s (default 3,000, the device-ingestion target) for the sealing lag: for
-every entry, its seal's ``sealed_at`` minus its ``at`` (p50/p99/max), and the backlog when the writers stop.
+Then paced runs at BENCH_RATE entries/s (default 3,000, the device-ingestion target) for the sealing lag — one
+entry per transaction, then BENCH_BATCH (50) entries per transaction as a device batch writes them: for every
+entry, its seal's ``sealed_at`` minus its ``at`` (p50/p99/max), and the backlog when the writers stop.
 Finally ``audit_verify`` over everything (entries/s) and the checks: every committed entry sealed exactly once.
 
 Environment: BENCH_AUDIT_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench_audit, dropped
@@ -35,6 +36,7 @@ PROCS = int(os.environ.get("BENCH_PROCS", "4"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 RATE = int(os.environ.get("BENCH_RATE", "3000"))
+BATCH = int(os.environ.get("BENCH_BATCH", "50"))
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -48,7 +50,7 @@ def _writer(kind: str, seconds: float, rate_per_thread: float, out: mp.Queue) ->
     django_setup(DB_URL)
     from django.db import connection, transaction
 
-    from jiaoguan.core.audit import Actor, audit_record
+    from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
 
     actor = Actor(id=1, label="bench", role="clerk", ip="10.0.0.1")
     latencies: list[float] = []
@@ -78,8 +80,14 @@ def _writer(kind: str, seconds: float, rate_per_thread: float, out: mp.Queue) ->
                         if kind == "headlock":
                             with connection.cursor() as cur:
                                 cur.execute("SELECT n FROM bench_audit_head WHERE id = 1 FOR UPDATE")
-                        audit_record(actor=actor, action="bench.write", object_type="bench.thing", object_id=i,
-                                     new={"thread": t, "i": i, "status": "confirmed"}, reason="benchmark")
+                        if kind == "batch":  # a device batch's rows: one INSERT of BATCH entries
+                            audit_records(actor=actor, changes=[
+                                Change(action="bench.write", object_type="bench.thing", object_id=i * BATCH + k,
+                                       new={"thread": t, "i": i, "k": k, "status": "confirmed"}, reason="benchmark")
+                                for k in range(BATCH)])
+                        else:
+                            audit_record(actor=actor, action="bench.write", object_type="bench.thing", object_id=i,
+                                         new={"thread": t, "i": i, "status": "confirmed"}, reason="benchmark")
                         if kind == "headlock":
                             with connection.cursor() as cur:
                                 cur.execute("UPDATE bench_audit_head SET n = n + 1 WHERE id = 1")
@@ -166,16 +174,35 @@ def main() -> None:
         backlog = AuditPending.objects.count()
         time.sleep(3)
         unsealed_after = AuditPending.objects.count()
+        first_batch = (AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        batched = phase("batch", rate=RATE / BATCH)
+        batch_backlog = AuditPending.objects.count()
+        time.sleep(3)
+        batch_unsealed = AuditPending.objects.count()
     finally:
         stop(sealer)
-    at = dict(AuditEntry.objects.filter(id__gte=first_new).values_list("id", "at"))
-    lags = [(sealed_at - at[entry_id]).total_seconds() for entry_id, sealed_at in
-            AuditSeal.objects.filter(entry_id__gte=first_new).values_list("entry_id", "sealed_at").iterator(10000)]
+    def lags_between(first: int, last: int | None) -> list[float]:
+        rows = AuditEntry.objects.filter(id__gte=first)
+        seals = AuditSeal.objects.filter(entry_id__gte=first)
+        if last is not None:
+            rows, seals = rows.filter(id__lt=last), seals.filter(entry_id__lt=last)
+        at = dict(rows.values_list("id", "at"))
+        return [(sealed_at - at[entry_id]).total_seconds()
+                for entry_id, sealed_at in seals.values_list("entry_id", "sealed_at").iterator(10000)]
+
+    lags = lags_between(first_new, first_batch)
+    batch_lags = lags_between(first_batch, None)
     print(f"\npaced at {RATE:,}/s: {paced['n']:,} entries committed ({paced['per_s']:,.0f}/s), p50 "
           f"{paced['p50']:.1f} ms, p99 {paced['p99']:.1f} ms; backlog when the writers stopped: {backlog:,}; "
           f"unsealed 3 s later: {unsealed_after:,}")
     print(f"sealing lag (sealed_at - at): p50 {_pct(lags, 50):.2f} s, p99 {_pct(lags, 99):.2f} s, "
           f"max {max(lags, default=float('nan')):.2f} s over {len(lags):,} entries", flush=True)
+    print(f"\npaced at {RATE:,} entries/s in transactions of {BATCH} (audit_records, as a device batch): "
+          f"{batched['n'] * BATCH:,} entries committed ({batched['per_s'] * BATCH:,.0f}/s), transaction p50 "
+          f"{batched['p50']:.1f} ms, p99 {batched['p99']:.1f} ms; backlog when the writers stopped: {batch_backlog:,}; "
+          f"unsealed 3 s later: {batch_unsealed:,}")
+    print(f"sealing lag: p50 {_pct(batch_lags, 50):.2f} s, p99 {_pct(batch_lags, 99):.2f} s, "
+          f"max {max(batch_lags, default=float('nan')):.2f} s over {len(batch_lags):,} entries", flush=True)
 
     audit_seal_all(head=True)
     started = time.monotonic()

@@ -24,7 +24,7 @@ class AuditEntry(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_label = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=30, blank=True)
-    action = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=80)  # read with its object: the (object_type, object_id) index
     object_type = models.CharField(max_length=80)
     object_id = models.CharField(max_length=64)
     subject_person_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # whose data this concerns
@@ -34,7 +34,7 @@ class AuditEntry(models.Model):
     ip = models.CharField(max_length=45, blank=True)
     digest = models.CharField(max_length=64, blank=True, default="")
     prev_hash = models.CharField(max_length=64, blank=True, default="")  # the pre-issue-12 chain only
-    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)  # the pre-issue-12 chain only
+    hash = models.CharField(max_length=64, null=True, blank=True)  # the pre-issue-12 chain only
 
     class Meta:
         ordering = ["id"]
