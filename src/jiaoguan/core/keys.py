@@ -19,6 +19,7 @@ import binascii
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,13 +104,13 @@ def new_dev_keys() -> dict[str, str]:
     }
 
 
-def ensure_dev_keys(var_dir: Path) -> dict[str, str]:
-    """Read var/dev-keys.json, creating it (atomically, once) if it does not exist."""
-    path = var_dir / "dev-keys.json"
+def _json_file_once(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """Read a JSON secrets file, creating it from ``make()`` (mode 600, atomically, once: concurrent first starts
+    agree on the winner's content) if it does not exist."""
     if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(new_dev_keys(), indent=2))
+        tmp.write_text(json.dumps(make(), indent=2))
         os.chmod(tmp, 0o600)
         try:
             os.link(tmp, path)  # fails if another process won the race: keep theirs
@@ -117,8 +118,13 @@ def ensure_dev_keys(var_dir: Path) -> dict[str, str]:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    keys: dict[str, str] = json.loads(path.read_text())
-    return keys
+    values: dict[str, str] = json.loads(path.read_text())
+    return values
+
+
+def ensure_dev_keys(var_dir: Path) -> dict[str, str]:
+    """Read var/dev-keys.json, creating it (atomically, once) if it does not exist."""
+    return _json_file_once(var_dir / "dev-keys.json", new_dev_keys)
 
 
 def load_keys(*, production: bool, var_dir: Path) -> Keys:
@@ -154,21 +160,8 @@ def load_keys(*, production: bool, var_dir: Path) -> Keys:
 def ensure_dev_key_list(var_dir: Path, *, env_name: str, dev_file: str, dev_kid: str) -> str:
     """Read a ``kid:base64`` list from var/<dev_file>, creating it with one random 32-byte key (atomically, once:
     concurrent first starts agree) if it does not exist."""
-    path = Path(var_dir) / dev_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({env_name: f"{dev_kid}:" + base64.b64encode(secrets.token_bytes(32)).decode()},
-                                  indent=2))
-        os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, path)  # fails if another process won the race: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    spec: str = json.loads(path.read_text())[env_name]
-    return spec
+    return _json_file_once(Path(var_dir) / dev_file, lambda: {
+        env_name: f"{dev_kid}:" + base64.b64encode(secrets.token_bytes(32)).decode()})[env_name]
 
 
 def load_key_list(*, env_name: str, dev_file: str, dev_kid: str, what: str, production: bool,
