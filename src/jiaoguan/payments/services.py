@@ -280,7 +280,7 @@ def _order_close_locked(order: Order, *, actor: Actor, reason: str, cancel_item:
             return "paid"
     if order.status not in (OS.OPEN, OS.PAYING):
         return order.status
-    items = _locked_items(order)  # before the order's audit row: the audit head is the last lock
+    items = _locked_items(order)  # order, then its items: the lock order of every payments path
     _order_move(order, OS.CLOSED, actor=actor, reason=reason, extra={"closed_at": clock.now(),
                                                                      "close_reason": reason[:200]})
     for item in items:
@@ -335,7 +335,7 @@ def _settle_locked(order: Order, *, trade: ChannelTrade, channel: str, source: s
     if trade.amount_fen != order.total_fen:
         raise Conflict("payments.amount_mismatch", "支付金额与订单金额不符", "The paid amount differs from the order total")
     order_lines = list(order.lines.all())  # read once: the items to lock and the amounts they were paid
-    items = _locked_items(order, order_lines)  # before the first audit row: the audit head is the last lock
+    items = _locked_items(order, order_lines)  # order, then its items: the lock order of every payments path
     actor = _channel_actor(channel)
     now = clock.now()
     trade_no = trade.trade_no or f"{channel}-{order.pk}"

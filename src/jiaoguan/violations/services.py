@@ -632,8 +632,8 @@ def _revoke_lock(violation_ids: list[int]) -> None:
     """Everything a revocation writes, locked before its first audit row, in the lock order of every
     violations path (docs/architecture.md): the violations (by id) → the points accounts their points went to
     (by id) → what is owed for their decisions (payments: order, then item). A revocation that locked the
-    account or the payable after auditing the violation could wait for a handling or a payment that holds them
-    and waits for the audit head: a deadlock."""
+    account or the payable in another order could deadlock with a handling or a payment that holds them and
+    waits for the violation."""
     locks.lock_rows(Violation, violation_ids)
     accounts = PointsEntry.objects.filter(violation_id__in=violation_ids, kind=PointsEntry.Kind.ASSIGN)
     for account in PointsAccount.objects.filter(pk__in=accounts.values("account_id")).order_by("pk"):
@@ -733,7 +733,7 @@ def _account_locked(licence, on: dt.date, *, mirror: bool = True, from_card: boo
     on file before the ledger, or written by anything but the ledger): the ledger adds to it, never replaces it.
 
     Lock order, everywhere in the ledger: the violation row (when there is one), then the licence's points
-    accounts in cycle order, then the licence row (the mirror), then the audit head."""
+    accounts in cycle order, then the licence row (the mirror). (Audit rows take no lock.)"""
     start, end = scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
     account = PointsAccount.objects.select_for_update().filter(licence=licence, cycle_start=start).first()
     if account is not None:

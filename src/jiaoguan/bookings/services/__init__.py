@@ -4,9 +4,9 @@ lock, never from a number read before it. SQLite serialises writers with BEGIN I
 ``SELECT … FOR UPDATE OF`` the quota row (only that row: locking the joined slot and resource rows too would
 serialise every quota of a resource and could deadlock against ``slot_cancel``).
 
-Lock order, everywhere: slot → its quotas (by id) → the party's advisory lock (penalties) → the audit head
-(``core.audit`` holds it until commit). A domain app that calls these functions inside its own transaction
-must call them *before* it writes its own audit rows, or two requests can wait on each other.
+Lock order, everywhere: slot → its quotas (by id) → exclusive keys → the party's advisory lock (penalties).
+A domain app that books several seats in one transaction takes all their quotas and keys first
+(``quotas_lock``, ``keys_lock``), or two requests can wait on each other. Audit rows take no lock.
 
 Booking life cycle (one transition function each; nothing else assigns ``Booking.status``):
 

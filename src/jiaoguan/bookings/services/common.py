@@ -126,8 +126,8 @@ def quotas_lock(*, slot_ids: Iterable[int]) -> list[int]:
 
     For a domain service that books several seats in one transaction (批量预约): take all quota locks first, in
     one global order, then call ``seat_book`` item by item (its own lock of the same row is then a no-op). Locking
-    a second quota *after* the first booking's audit row would wait on someone who holds that quota and waits for
-    the audit head: a deadlock (``core.locks`` refuses it)."""
+    each quota only when its item comes could deadlock with another batch that locks the same quotas in another
+    order."""
     ids = sorted({i for i in (parse_id(s) for s in slot_ids) if i is not None})  # no overflow on bad ids
     return [q.pk for q in locks.lock_rows(Quota.objects.filter(slot_id__in=ids))]
 
@@ -136,10 +136,9 @@ def keys_lock(*, exclusive_keys: Iterable[str]) -> None:
     """Serialise the insertion of these exclusive keys, in sorted order, inside the caller's transaction.
 
     For a domain service that books several seats in one transaction: call it right after ``quotas_lock`` and
-    before anything is audited. Without it, two such transactions that share a key wait on each other's
-    uncommitted row in the unique index while one of them already holds the audit head: a deadlock (PostgreSQL
-    aborts one with a 500). With it the second waits here, before writing anything, and then finds the key
-    taken (a clean 409). ``seat_book`` and ``application_submit`` take their key's lock the same way."""
+    before the first item. Without it, two such transactions that share keys in crossed order wait on each
+    other's uncommitted rows in the unique index: a deadlock (PostgreSQL aborts one). With it the second waits
+    here, before writing anything, and then finds the key taken (a clean 409). ``seat_book`` and ``application_submit`` take their key's lock the same way."""
     locks.lock_keys(f"bookings.key:{key}" for key in exclusive_keys)
 
 

@@ -58,8 +58,8 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
     with transaction.atomic():
         q = st.quota
         _lock_quota_id(q.pk)
-        # the key before the expiry below writes the first audit row: the insert further down must not wait
-        # for another transaction's uncommitted booking of the same key while holding the audit head
+        # the key right after the quota (the lock order): the insert further down then never waits for another
+        # transaction's uncommitted booking of the same key
         keys_lock(exclusive_keys=[exclusive_key])
         st = _quota_recheck(st, exclusive_key=exclusive_key, party=party, now=now)
         q, slot = st.quota, st.slot
@@ -119,9 +119,9 @@ def booking_confirm(*, booking_id: int, user, actor: Actor) -> Booking:
     sweep commits first wins, the other changes nothing. Confirming twice returns the booking."""
     now = clock.now()
     with transaction.atomic():
-        # the quota first, as every other writer of its bookings (the expiry sweep, cancel, release): the
-        # sweep holds it while it ends holds and audits, so without it a confirmation could hold a booking row
-        # and wait for the audit head while the sweep holds the head and waits for that row
+        # the quota first, as every other writer of its bookings (the expiry sweep, cancel, release): without it
+        # a confirmation could hold a booking row and wait for the quota while the sweep holds the quota and
+        # waits for that row
         b, _q = _mine_locked(booking_id=booking_id, user=user)
         if b.status == B.CONFIRMED:
             return b

@@ -99,10 +99,10 @@ def waitlist_withdraw(*, entry_id: int, user, actor: Actor) -> WaitlistEntry:
     return e
 
 
-# How long an offer waits for another transaction that is inserting a booking with the same key. That other
-# transaction may itself be waiting for the audit chain's head row, which this one already holds (it audited
-# the cancellation or expiry that freed the seat): without a limit the two deadlock and PostgreSQL aborts one
-# of them. Below PostgreSQL's deadlock_timeout (1 s), so the offer gives way first and the entry keeps waiting.
+# How long an offer waits for another transaction that is inserting a booking with the same key. The offer runs
+# inside the cancellation or expiry that freed the seat, which holds the quota: it must not hold that up for as
+# long as another transaction runs (before issue 12 the other one could even be waiting for the audit chain's
+# head, held here: a deadlock). Below PostgreSQL's deadlock_timeout (1 s): the offer gives way, the entry waits.
 OFFER_LOCK_TIMEOUT = "500ms"
 
 
