@@ -7,6 +7,8 @@ embedded set-up. Each app declares its jobs in its tasks module:
 """
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,3 +49,12 @@ def task_route(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     if queue is None:
         queue = "periodic" if name in _jobs else settings.CELERY_TASK_DEFAULT_QUEUE
     return {"queue": queue}
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the loop of a long-running command (``run_scheduler``, ``audit_seal
+    --loop``) runs while it is not set and so finishes the round it is in."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

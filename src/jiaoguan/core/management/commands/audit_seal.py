@@ -1,11 +1,10 @@
-import signal
-import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from jiaoguan.core.audit import audit_seal, audit_seal_all
+from jiaoguan.core.scheduler import stop_on_signals
 
 
 class Command(BaseCommand):
@@ -23,15 +22,8 @@ class Command(BaseCommand):
             sealed = audit_seal_all(head=True if head else None)
             self.stdout.write(f"sealed {sealed} audit entries 已封存")
             return
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        while not stop:
+        stop = stop_on_signals()
+        while not stop.is_set():
             result = audit_seal()
             if result.sealed == 0 or result.busy:
-                time.sleep(interval)
+                stop.wait(interval)

@@ -1,5 +1,4 @@
 import logging
-import signal
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -7,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from jiaoguan.celery import app
-from jiaoguan.core.scheduler import jobs
+from jiaoguan.core.scheduler import jobs, stop_on_signals
 
 log = logging.getLogger("jiaoguan.scheduler")
 
@@ -20,17 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
         app.loader.import_default_modules()  # import every app's tasks module so its jobs register
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        stop = stop_on_signals()
         next_run = {job.name: 0.0 for job in jobs()}
         self.stdout.write(f"scheduler: {', '.join(next_run) or 'no jobs'}")
-        while not stop:
+        while not stop.is_set():
             now = time.monotonic()
             for job in jobs():
                 if now >= next_run.get(job.name, 0.0):
