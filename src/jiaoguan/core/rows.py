@@ -1,0 +1,84 @@
+"""Hand-written reads for the hottest paths: one statement, no query compilation per request.
+
+The ORM compiles a queryset into SQL on every call: 0.3–1 ms of Python for a join with ``select_related``, which
+is most of the cost of a request that reads one row (docs/performance.md §9). A hot read whose shape never
+changes may write its SQL once instead, with ``columns()`` for the select list, bind its parameters with
+``param()`` and build the model instances with ``instance()``: the same values, the same converters (an
+EncryptedField decrypted, SQLite's datetimes parsed) and the same ``_state`` as the ORM would give, so the
+objects behave exactly like queried ones (saving, related access, equality).
+
+Use it only where a profile shows the compilation matters; everywhere else the ORM is the one way to read.
+
+    sql = f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')} FROM … WHERE t.token_hash = %s"
+    with connection.cursor() as cur:
+        cur.execute(sql, [digest])
+        values = cur.fetchone()
+    token = rows.instance(ApiToken, values, start=0)
+    user = rows.instance(User, values, start=rows.width(ApiToken))
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _fields(model: type[models.Model]) -> tuple[Any, ...]:
+    return tuple(model._meta.concrete_fields)
+
+
+@cache
+def _names(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in _fields(model))
+
+
+def width(model: type[models.Model]) -> int:
+    """How many columns ``columns(model, …)`` selects."""
+    return len(_fields(model))
+
+
+@cache
+def columns(model: type[models.Model], alias: str) -> str:
+    """The select list of every concrete column of ``model`` under the table alias ``alias``, in the order
+    ``instance()`` reads them."""
+    qn = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return ", ".join(f"{alias}.{qn(f.column)}" for f in _fields(model))
+
+
+@cache
+def _converters(model: type[models.Model], using: str) -> tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]:
+    """Per column that needs any: (position, converters, expression), as the ORM's compiler would apply them
+    (the backend's first, then the field's own ``from_db_value``)."""
+    connection = connections[using]
+    out = []
+    for i, field in enumerate(_fields(model)):
+        col = field.get_col(model._meta.db_table)
+        found = tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection))
+        if found:
+            out.append((i, found, col))
+    return tuple(out)
+
+
+def instance(model: type[M], values: Sequence[Any], *, start: int = 0, using: str = DEFAULT_DB_ALIAS) -> M:
+    """The ``model`` instance whose columns are ``values[start:start + width(model)]`` (as ``columns()`` selected
+    them), converted as the ORM converts them."""
+    row = list(values[start:start + len(_fields(model))])
+    connection = connections[using]
+    for i, converters, col in _converters(model, using):
+        value = row[i]
+        for convert in converters:
+            value = convert(value, col, connection)
+        row[i] = value
+    return model.from_db(using, list(_names(model)), row)
+
+
+def param(model: type[models.Model], field_name: str, value: Any, *, using: str = DEFAULT_DB_ALIAS) -> Any:
+    """``value`` as the database takes it for ``model.field_name`` (a datetime for SQLite's text column, say)."""
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{field_name} is not a column"
+    return field.get_db_prep_value(value, connections[using])
