@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -26,7 +27,7 @@ from jiaoguan.identity.services._common import _disabled, _plain
 
 TOKEN_PREFIX = "jgt_"
 # the registry's person, reached through the account (identity does not import the registry's models)
-Person = User._meta.get_field("person").related_model
+Person: Any = User._meta.get_field("person").related_model
 
 
 def _token_not_found():
