@@ -1,15 +1,20 @@
-"""'My vehicles' API under load on gunicorn + PostgreSQL, next to a no-op endpoint of the same server.
+"""'My records' API under load on gunicorn + PostgreSQL, next to a no-op endpoint of the same server.
 
-Figures: requests/s, p50 and p99 latency for GET /api/v1/me/vehicles (bearer tokens of many different
-citizens, rotated per request) and for GET /api/v1/health (the no-op baseline: same server, same middleware,
-same framework); the ratio of the two throughputs is the figure that travels between machines.
+Figures: requests/s, p50 and p99 latency for each of GET /api/v1/me, me/licences, me/vehicles, me/violations
+(bearer tokens of many different citizens, rotated per request; served from the read model, jiaoguan.records),
+for a repeat read of me/vehicles with the client's ETag (If-None-Match: 304, no body), and for GET /api/v1/health
+(the no-op baseline: same server, same middleware, same framework); the ratio of each throughput to the no-op's
+is the figure that travels between machines. Each citizen's records are read once before the runs (the read
+model is materialised by a citizen's first read).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench — dropped and
-recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_SECONDS (15), BENCH_CONNECTIONS ("2,16": one run per value),
+recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_VIOLATIONS (20 per citizen), BENCH_SECONDS (15),
+BENCH_CONNECTIONS ("2,16": one run per value), BENCH_PATHS ("me,me/licences,me/vehicles,me/violations,304"),
 BENCH_WORKERS (2 gunicorn workers).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -28,6 +33,8 @@ USERS = int(os.environ.get("BENCH_USERS", 500))
 SECONDS = int(os.environ.get("BENCH_SECONDS", 15))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2,16").split(",")]
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
+VIOLATIONS = int(os.environ.get("BENCH_VIOLATIONS", 20))
+PATHS = os.environ.get("BENCH_PATHS", "me,me/licences,me/vehicles,me/violations,304").split(",")
 PORT = int(os.environ.get("BENCH_PORT", 8766))
 
 
@@ -59,20 +66,49 @@ def prepare(url: str) -> list[str]:
         bindings_sync_own(user=user)
         tokens.append(token_issue(user=user, label="bench"))
     print(f"{len(tokens)} citizens with bearer tokens", flush=True)
+    _violations(owners)
     return tokens
 
 
-def wrk_script(tokens: list[str]) -> str:
+def _violations(owners) -> None:
+    """BENCH_VIOLATIONS camera violations on each bench citizen's first vehicle (rows written directly: the
+    benchmark measures reads)."""
+    import datetime as dt
+
+    from jiaoguan.core import clock
+    from jiaoguan.violations.models import Violation, ViolationCode
+
+    code = ViolationCode.objects.get(code="1352")
+    now = clock.now()
+    rows = []
+    for person in owners:
+        vehicle = person.vehicles.order_by("pk").first()
+        for i in range(VIOLATIONS):
+            rows.append(Violation(plate=vehicle.plate, plate_type=vehicle.plate_type, vehicle=vehicle, code=code,
+                                  points=code.points, fine_fen=code.fine_fen, place="深南大道与彩田路交叉口",
+                                  occurred_at=now - dt.timedelta(days=i + 1, minutes=person.pk % 600),
+                                  source=Violation.Source.DEVICE, recorded_at=now, updated_at=now))
+    Violation.objects.bulk_create(rows, batch_size=2000)
+    print(f"{len(rows)} violations ({VIOLATIONS} per citizen)", flush=True)
+
+
+def wrk_script(tokens: list[str], etags: list[str] | None = None) -> str:
+    """Rotate the citizens' tokens; with ``etags`` (one per token), send each citizen's If-None-Match too."""
     lines = ",\n".join(f'"{t}"' for t in tokens)
+    tags = ",\n".join(json.dumps(e) for e in etags or [])
+    inm = ', ["If-None-Match"] = etags[(i % #tokens) + 1]' if etags else ""
     body = f"""
 local tokens = {{
 {lines}
+}}
+local etags = {{
+{tags}
 }}
 local i = 0
 request = function()
   i = i + 1
   local t = tokens[(i % #tokens) + 1]
-  return wrk.format("GET", nil, {{["Authorization"] = "Bearer " .. t, ["Accept-Language"] = "zh-hans"}})
+  return wrk.format("GET", nil, {{["Authorization"] = "Bearer " .. t, ["Accept-Language"] = "zh-hans"{inm}}})
 end
 """
     f = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
@@ -127,28 +163,42 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        check = urllib.request.Request(base + "/api/v1/me/vehicles", headers={"Authorization": f"Bearer {tokens[0]}"})
-        sample = urllib.request.urlopen(check, timeout=5).read().decode()
-        print(f"sample /me/vehicles response: {sample[:160]}…", flush=True)
-        run_wrk(wrk, base + "/api/v1/health", script, 4)  # warm-up both paths
-        run_wrk(wrk, base + "/api/v1/me/vehicles", script, 4)
+        etags = []
+        started = time.monotonic()
+        for token in tokens:  # every citizen's first read builds their records
+            for path in ("me", "me/licences", "me/vehicles", "me/violations"):
+                req = urllib.request.Request(f"{base}/api/v1/{path}", headers={
+                    "Authorization": f"Bearer {token}", "Accept-Language": "zh-hans"})
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    body = r.read().decode()
+                    if path == "me/vehicles":
+                        etags.append(r.headers["ETag"])
+        print(f"first reads (records built) of {len(tokens)} citizens in {time.monotonic() - started:.1f}s; "
+              f"sample me/vehicles: {body[:120]}…", flush=True)
+        script_304 = wrk_script(tokens, etags)
+        runs = {"me/" + p if p == "304" else p: (f"/api/v1/{'me/vehicles' if p == '304' else p}",
+                                                  script_304 if p == "304" else script) for p in PATHS}
+        run_wrk(wrk, base + "/api/v1/health", script, 4)  # warm-up
+        for url, sc in runs.values():
+            run_wrk(wrk, base + url, sc, 4)
         results = []
         for connections in CONNECTIONS:
             noop = run_wrk(wrk, base + "/api/v1/health", script, connections)
-            mine = run_wrk(wrk, base + "/api/v1/me/vehicles", script, connections)
-            results.append((connections, noop, mine))
+            results.append((connections, "no-op /api/v1/health", noop, noop))
+            for name, (url, sc) in runs.items():
+                label = "me/vehicles, 304" if name == "me/304" else name
+                results.append((connections, label, run_wrk(wrk, base + url, sc, connections), noop))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
     print(f"\ngunicorn {WORKERS} workers, PostgreSQL, wrk 1 thread {SECONDS}s per run, "
-          f"{len(tokens)} distinct citizens, {PERSONS} persons in the registry")
-    print(f"{'endpoint':<24}{'conns':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for connections, noop, mine in results:
-        for name, r in (("no-op /api/v1/health", noop), ("GET /api/v1/me/vehicles", mine)):
-            print(f"{name:<24}{connections:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}")
-        print(f"ratio me/vehicles ÷ no-op throughput at {connections} connections: {mine['rps'] / noop['rps']:.2f}")
-    if any(m["errors"] for _, _, m in results):
-        sys.exit("non-2xx responses from /me/vehicles")
+          f"{len(tokens)} distinct citizens, {PERSONS} persons in the registry, {VIOLATIONS} violations each")
+    print(f"{'endpoint':<24}{'conns':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'÷ no-op':>10}")
+    for connections, name, r, noop in results:
+        print(f"{name:<24}{connections:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}"
+              f"{r['rps'] / noop['rps']:>10.2f}")
+    if any(r["errors"] for _, _, r, _ in results):  # wrk counts neither 2xx nor 3xx (the 304s) here
+        sys.exit("non-2xx responses from the records endpoints")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ PG = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ji
 # (script, extra environment): demo_city generation is measured on both engines.
 runs = [
     ("bench_api.py", {}),
+    ("bench_records.py", {}),  # its own database, BENCH_RECORDS_DATABASE_URL
     ("bench_demo_city.py", {"DATABASE_URL": ""}),
     ("bench_demo_city.py", {"DATABASE_URL": PG}),
     ("bench_payments.py", {"DATABASE_URL": PG}),  # it uses its own database, BENCH_PAYMENTS_DATABASE_URL

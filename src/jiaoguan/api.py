@@ -17,6 +17,7 @@ from jiaoguan.inspections.api import router as inspections_router
 from jiaoguan.payments.api import router as payments_router
 from jiaoguan.plates.api import router as plates_router
 from jiaoguan.postal.api import router as postal_router
+from jiaoguan.records.api import router as records_router
 from jiaoguan.registry.api import router as registry_router
 from jiaoguan.violations.api import router as violations_router
 
@@ -60,7 +61,9 @@ def health_audit(request):
     return Status(200 if h.ok else 503, body)
 
 
-# The apps' routers, identity's, violations' and payments' first (their paths are matched first, as before).
+# The apps' routers: the citizen's records (the read model) first, then identity's, violations' and payments' (their
+# paths are matched first, as before).
+api.add_router("/", records_router)
 api.add_router("/", identity_router)
 api.add_router("/", violations_router)
 api.add_router("/", payments_router)

@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "jiaoguan.applications",
     "jiaoguan.postal",
     "jiaoguan.credentials",
+    "jiaoguan.records",
     "jiaoguan.portal",
     "jiaoguan.console",
     "jiaoguan.demo",

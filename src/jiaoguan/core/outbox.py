@@ -17,7 +17,7 @@ import datetime as dt
 import importlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from django.conf import settings
@@ -135,3 +135,33 @@ def events_due(*, limit: int = 500) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+RECORDS_CHANGED = "records.changed"
+_records_markers: list[Callable[[list[int], list[int], list[int]], None]] = []
+
+
+def on_records_changed(marker: Callable[[list[int], list[int], list[int]], None]) -> None:
+    """Register the read model's marker (jiaoguan.records, at start-up): ``marker(users, persons, vehicles)`` runs
+    inside the transaction of every ``records_changed`` and marks the affected accounts' records stale with one
+    statement, so a read after the commit never serves them as they were; the outbox event then rebuilds them
+    off the request path. Nothing else should register here: it runs in every writer's transaction."""
+    if marker not in _records_markers:
+        _records_markers.append(marker)
+
+
+def records_changed(*, user_ids: Iterable[int | None] = (), person_ids: Iterable[int | None] = (),
+                    vehicle_ids: Iterable[int | None] = ()) -> None:
+    """Tell the citizens' read model (jiaoguan.records) that records it shows changed: an account's own data or
+    bindings (``user_ids``), a registry person's data or licence (``person_ids``), a vehicle's data, insurance,
+    inspection or violations (``vehicle_ids``, for its owner and every account bound to it); None ids (a violation
+    of an unregistered plate) are skipped. The app that owns
+    the records calls it in the transaction that changes them: the affected records are marked stale at once
+    (read-your-writes) and rebuilt by the outbox event after the commit."""
+    payload = {name: sorted({int(i) for i in ids if i}) for name, ids in
+               (("users", user_ids), ("persons", person_ids), ("vehicles", vehicle_ids))}
+    if not any(payload.values()):
+        return
+    for marker in _records_markers:
+        marker(payload["users"], payload["persons"], payload["vehicles"])
+    event_emit(topic=RECORDS_CHANGED, payload=payload)

@@ -82,3 +82,15 @@ def param(model: type[models.Model], field_name: str, value: Any, *, using: str 
     field = model._meta.get_field(field_name)
     assert isinstance(field, models.Field), f"{model.__name__}.{field_name} is not a column"
     return field.get_db_prep_value(value, connections[using])
+
+
+def convert(model: type[models.Model], field_name: str, value: Any, *, using: str = DEFAULT_DB_ALIAS) -> Any:
+    """One column's value as read by a hand-written statement, converted as the ORM converts ``model.field_name``
+    (a datetime from SQLite's text, an EncryptedField decrypted)."""
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, models.Field), f"{model.__name__}.{field_name} is not a column"
+    connection = connections[using]
+    col = field.get_col(model._meta.db_table)
+    for conv in tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection)):
+        value = conv(value, col, connection)
+    return value

@@ -19,9 +19,7 @@ from jiaoguan.core.audit_api import AuditProofOut
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip, language_of
 from jiaoguan.core.i18n import bi, text
-from jiaoguan.core.identifiers import format_plate
-from jiaoguan.core.masking import mask_id_number, mask_name, mask_phone
-from jiaoguan.identity import selectors, services
+from jiaoguan.identity import render, selectors, services
 from jiaoguan.identity.auth import AUTH, csrf_failed, current_user, optional_user
 from jiaoguan.identity.models import User
 from jiaoguan.identity.schemas import (
@@ -29,7 +27,6 @@ from jiaoguan.identity.schemas import (
     BindingOut,
     BindingRequestIn,
     CsrfOut,
-    LicenceOut,
     LoginIn,
     LoginOut,
     MeOut,
@@ -38,7 +35,6 @@ from jiaoguan.identity.schemas import (
     PhoneChangeIn,
     RegisterIn,
     SmsCodeIn,
-    VehicleOut,
 )
 
 router = Router(tags=["identity"])
@@ -54,78 +50,6 @@ def _pick(request, zh: str, en: str) -> str:
 def _label(request, label) -> str:
     """A choice label (a core.i18n pair) in the request's language."""
     return text(label, language_of(request))
-
-
-def _me(request, user: User) -> dict:
-    person = user.person if user.person_id else None
-    standing = selectors.account_standing(user=user)
-    return {
-        "phone_mismatch": standing.phone_mismatch,
-        "phone_missing": standing.phone_missing,
-        "notice": _pick(request, standing.message_zh, standing.message_en),
-        "id": user.pk,
-        "role": user.role,
-        "role_label": _label(request, user.get_role_display()),
-        "name": user.display_name or (mask_name(person.name) if person else ""),
-        "phone": mask_phone(user.phone),
-        "id_number": mask_id_number(person.id_number) if person else "",
-        "real_name_verified": user.real_name_verified_at is not None,
-        "language": user.preferred_language,
-    }
-
-
-def _licence(request, s) -> dict:
-    return {
-        "licence_number": mask_id_number(s.licence_number),
-        "file_number": s.file_number,
-        "classes": [{"code": code, "label": _pick(request, zh, en)} for code, zh, en in s.classes],
-        "covered_classes": list(s.covered_classes),
-        "first_issue_date": s.first_issue_date,
-        "valid_from": s.valid_from,
-        "valid_until": s.valid_until,
-        "validity": s.validity,
-        "validity_label": _pick(request, s.validity_zh, s.validity_en),
-        "status": s.status,
-        "status_label": _pick(request, s.status_zh, s.status_en),
-        "points": s.points,
-        "points_left": s.points_left,
-        "cycle_start": s.cycle_start,
-        "cycle_end": s.cycle_end,
-        "probation_until": s.probation_until,
-        "in_probation": s.in_probation,
-        "renewal_window_open": s.renewal_window_open,
-    }
-
-
-def _vehicle(request, mv) -> dict:
-    v = mv.vehicle
-    # Field by field on purpose: nothing about the owner (not even the registry's person id) goes out.
-    return {
-        "binding_id": mv.binding_id,
-        "binding_kind": mv.kind,
-        "bound_at": mv.bound_at,
-        "plate": v.plate,
-        "plate_display": format_plate(v.plate),
-        "plate_type": v.plate_type,
-        "plate_type_label": _pick(request, v.plate_type_zh, v.plate_type_en),
-        "is_new_energy": v.is_new_energy,
-        "brand": v.brand,
-        "vehicle_kind": v.kind,
-        "vehicle_kind_label": _pick(request, v.kind_zh, v.kind_en),
-        "use": v.use,
-        "use_label": _pick(request, v.use_zh, v.use_en),
-        "registration_date": v.registration_date,
-        "inspection_due": v.inspection_due,
-        "inspection_status": v.inspection_status,
-        "inspection_label": _pick(request, v.inspection_zh, v.inspection_en),
-        "inspection_days_left": v.inspection_days_left,
-        "insurance_status": v.insurance_status,
-        "insurance_label": _pick(request, v.insurance_zh, v.insurance_en),
-        "insurance_until": v.insurance_until,
-        "status": v.status,
-        "status_label": _pick(request, v.status_zh, v.status_en),
-        "vin_last4": v.vin_last4,
-    }
 
 
 def _binding(request, b) -> dict:
@@ -163,7 +87,7 @@ def sms_code(request, payload: SmsCodeIn):
 def register(request, payload: RegisterIn):
     user = services.citizen_register(phone=payload.phone, code=payload.code, name=payload.name,
                                      id_number=payload.id_number, password=payload.password, ip=client_ip(request))
-    return Status(201, _me(request, user))
+    return Status(201, render.me_out(language_of(request), user))
 
 
 @router.post("auth/login", auth=None, response={200: LoginOut, **ERRORS},
@@ -187,9 +111,9 @@ def login(request, payload: LoginIn):
     if payload.mode == "token":
         token = services.token_issue(user=user, label=payload.label)
         expires = selectors.token_expires_at(token=token)
-        return {"mode": "token", "user": _me(request, user), "token": token, "token_expires_at": expires}
+        return {"mode": "token", "user": render.me_out(language_of(request), user), "token": token, "token_expires_at": expires}
     django_login(request, user, backend=BACKEND)
-    return {"mode": "session", "user": _me(request, user), "token": None, "token_expires_at": None}
+    return {"mode": "session", "user": render.me_out(language_of(request), user), "token": None, "token_expires_at": None}
 
 
 @router.post("auth/logout", auth=AUTH, response={200: OkOut, **ERRORS},
@@ -214,11 +138,6 @@ def password_reset(request, payload: PasswordResetIn):
 
 # --- me -------------------------------------------------------------------------------------------------------------
 
-@router.get("me", auth=AUTH, response={200: MeOut, **ERRORS}, summary="The logged-in account")
-def me(request):
-    return _me(request, current_user(request))
-
-
 @router.post("me/phone", auth=AUTH, response={200: MeOut, **ERRORS},
              summary="Change the account's phone (code sent to the new phone + current password)",
              description="Revokes every other API token of the account. When the new phone is the phone on file, "
@@ -230,7 +149,7 @@ def phone_change(request, payload: PhoneChangeIn):
         keep = request.headers.get("Authorization", "").partition(" ")[2].strip()
     user = services.account_phone_change(user=user, new_phone=payload.new_phone, code=payload.code,
                                          password=payload.password, ip=client_ip(request), keep_token=keep)
-    return _me(request, user)
+    return render.me_out(language_of(request), user)
 
 
 @router.get("me/audit/{entry_id}/proof", auth=AUTH, response={200: AuditProofOut, **ERRORS},
@@ -242,21 +161,6 @@ def phone_change(request, payload: PhoneChangeIn):
 def my_audit_proof(request, entry_id: int = AuditEntryId):
     user = current_user(request)
     return audit_entry_proof(entry_id, person_id=user.person_id)
-
-
-@router.get("me/licences", auth=AUTH, response={200: list[LicenceOut], **ERRORS}, summary="My driving licence")
-def my_licences(request):
-    summary = selectors.my_licence(user=current_user(request))
-    return [_licence(request, summary)] if summary is not None else []
-
-
-@router.get("me/vehicles", auth=AUTH, response={200: list[VehicleOut], **ERRORS},
-            summary="My vehicles: own and bound vehicles of others")
-def my_vehicles(request):
-    user = current_user(request)
-    if user.person_id:
-        services.bindings_sync_own(user=user)
-    return [_vehicle(request, mv) for mv in selectors.my_vehicles(user=user)]
 
 
 @router.get("me/bindings", auth=AUTH, response={200: list[BindingOut], **ERRORS}, summary="My vehicle bindings")

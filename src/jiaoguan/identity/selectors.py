@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils.crypto import constant_time_compare
 
 from jiaoguan.core.errors import InvalidInput
@@ -350,3 +351,16 @@ def accounts_bound_to_vehicle(*, vehicle_id: int) -> list[User]:
     ids = (VehicleBinding.objects.filter(vehicle_id=vehicle_id, status=VehicleBinding.Status.ACTIVE)
            .values_list("user_id", flat=True))
     return list(User.objects.filter(pk__in=ids, is_active=True).select_related("person").order_by("pk"))
+
+
+def accounts_showing(*, user_ids=(), person_ids=(), vehicle_ids=()) -> QuerySet:
+    """The ids of the accounts whose own records show something of these accounts, persons or vehicles (a
+    vehicle: its owner's account and every account with a live binding to it), as a lazy query: what the read
+    model marks stale in a writer's transaction, in one statement."""
+    q = Q(pk__in=list(user_ids)) | Q(person_id__in=list(person_ids))
+    if vehicle_ids:
+        vehicle_ids = list(vehicle_ids)
+        q |= Q(person_id__in=registry.vehicle_owner_ids(vehicle_ids=vehicle_ids))
+        q |= Q(pk__in=VehicleBinding.objects.filter(vehicle_id__in=vehicle_ids, status=VehicleBinding.Status.ACTIVE)
+               .values("user_id"))
+    return User.objects.filter(q).values("pk")

@@ -435,3 +435,8 @@ def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
     """One vehicle row locked (core.locks) inside the caller's transaction, or None: for a caller that counts
     something of the vehicle and must be the only one doing so until it commits. Nothing of it is written."""
     return lock_row(Vehicle, vehicle_id)
+
+
+def vehicle_owner_ids(*, vehicle_ids) -> QuerySet:
+    """The owners' person ids of these vehicles, as a lazy query (a subquery of another app's statement)."""
+    return Vehicle.objects.filter(pk__in=list(vehicle_ids), owner_id__isnull=False).values("owner_id")

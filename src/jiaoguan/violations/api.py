@@ -33,8 +33,9 @@ from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import is_english
 from jiaoguan.core.idempotency import api_once
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
-from jiaoguan.violations import conf, imports, rules, selectors, services, signing
+from jiaoguan.violations import conf, imports, render, rules, selectors, services, signing
 from jiaoguan.violations.models import Violation
+from jiaoguan.violations.schemas import ViolationOut
 
 router = Router(tags=["violations"])
 
@@ -65,12 +66,6 @@ class DeviceBatchOut(Out):
     failed: int
 
 
-class WaiverOut(Out):
-    rule: str
-    zh: str
-    en: str
-
-
 class DecisionOut(Out):
     number: str
     violation_id: int
@@ -89,25 +84,6 @@ class WaiverOfferOut(Out):
     allowed: bool
     rule: str | None
     reasons: list[RefusalOut]
-
-
-class ViolationOut(Out):
-    id: int
-    plate: str
-    plate_type: str
-    code: str
-    description_zh: str
-    description_en: str
-    points: int
-    fine_fen: int
-    place: str
-    occurred_at: DateTimeText
-    source: str
-    status: str
-    status_label: Label
-    waiver_rule: str
-    photos: list[str]
-    waiver: WaiverOut = absent()
 
 
 class ViolationDetailOut(ViolationOut):
@@ -261,16 +237,7 @@ def device_violation_batch(request):
 
 
 def _violation_out(v: Violation, *, detail: bool = False, user=None) -> dict:
-    out = {
-        "id": v.pk, "plate": v.plate, "plate_type": v.plate_type, "code": v.code.code,
-        "description_zh": v.code.description_zh, "description_en": v.code.description_en,
-        "points": v.points, "fine_fen": v.fine_fen, "place": v.place, "occurred_at": clock.isoformat(v.occurred_at),
-        "source": v.source, "status": v.status, "status_label": v.get_status_display(), "waiver_rule": v.waiver_rule,
-        "photos": [e.file.url for e in v.evidence.all()],
-    }
-    if v.waiver_rule:
-        zh, en = rules.WAIVER_LABELS.get(v.waiver_rule, (v.waiver_rule, v.waiver_rule))
-        out["waiver"] = {"rule": v.waiver_rule, "zh": zh, "en": en}
+    out = render.violation_out(v)
     if detail:
         decision = selectors.decision_for(violation=v)
         out["decision"] = _decision_out(decision) if decision else None
@@ -287,13 +254,6 @@ def _violation_out(v: Violation, *, detail: bool = False, user=None) -> dict:
 def _decision_out(d) -> dict:
     return {"number": d.number, "violation_id": d.violation_id, "points": d.points, "fine_fen": d.fine_fen,
             "decision_date": d.decision_date.isoformat(), "channel": d.channel}
-
-
-@router.get("me/violations", auth=AUTH, response={200: list[ViolationOut], **ERRORS}, exclude_unset=True,
-            summary="My violations")
-def my_violations(request, status: str | None = None):
-    user = current_user(request)
-    return [_violation_out(v) for v in selectors.my_violations(user=user, status=status)[:200]]
 
 
 @router.get("me/violations/{violation_id}", auth=AUTH, response={200: ViolationDetailOut, **ERRORS},

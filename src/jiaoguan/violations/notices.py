@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 
 from jiaoguan.core.money import format_yuan
-from jiaoguan.core.outbox import event_emit, subscribe
+from jiaoguan.core.outbox import event_emit, records_changed, subscribe
 from jiaoguan.identity import selectors as identity
 from jiaoguan.notifications.services import message_send, notice_to_person
 from jiaoguan.payments.selectors import late_fee_rules
@@ -47,10 +47,12 @@ def recorded_payload(*, violation) -> dict:
 
 def violation_recorded_emit(*, violation) -> None:
     event_emit(topic=TOPIC_RECORDED, payload=recorded_payload(violation=violation))
+    records_changed(vehicle_ids=[violation.vehicle_id])
 
 
 def decision_issued_emit(*, decision) -> None:
     event_emit(topic=TOPIC_DECIDED, payload={"decision_id": decision.pk})
+    records_changed(vehicle_ids=[decision.violation.vehicle_id])
 
 
 def withdrawn_payload(*, violation, earlier, rule: str) -> dict:
@@ -59,6 +61,7 @@ def withdrawn_payload(*, violation, earlier, rule: str) -> dict:
 
 def waiver_withdrawn_emit(*, violation, earlier, rule: str) -> None:
     event_emit(topic=TOPIC_UNWAIVED, payload=withdrawn_payload(violation=violation, earlier=earlier, rule=rule))
+    records_changed(vehicle_ids=[violation.vehicle_id, earlier.vehicle_id])
 
 
 # --- handlers ----------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, not_found
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate
-from jiaoguan.core.outbox import events_emit
+from jiaoguan.core.outbox import events_emit, records_changed
 from jiaoguan.identity.roles import require
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.notifications.services import NotificationError, message_send
@@ -468,6 +468,8 @@ def _fresh_record(items: list[_Fresh], *, device: Device, actor: Actor, names: d
     for row, waiver in rerule:  # rare: a late upload that breaks one rule set's clean period, not the other's
         _waiver_rule_set(row, waiver)
     events_emit(topic=notices.TOPIC_RECORDED, payloads=[notices.recorded_payload(violation=row) for row in created])
+    records_changed(vehicle_ids=[row.vehicle_id for row in created]
+                    + [earlier.vehicle_id for _, earlier in unwaive])  # one mark for the whole batch
 
 
 def _waivers_decide(created: list[Violation]) -> tuple[dict[int, rules.Waiver], list[tuple[Violation, Violation]],
@@ -522,6 +524,7 @@ def _transition(*, violation: Violation, to: str, action: str, actor: Actor, rea
             setattr(locked, key, value)
         locked.updated_at = clock.now()
         locked.save(update_fields=["status", "updated_at", *(extra or {})])
+        records_changed(vehicle_ids=[locked.vehicle_id])
         audit_record(actor=actor, action=action, obj=locked, old=old, new=_state(locked), reason=reason,
                      subject_person_id=locked.vehicle.owner_id if locked.vehicle is not None else None)
     violation.status = locked.status
@@ -602,6 +605,7 @@ def _waiver_rule_set(row: Violation, waiver: rules.Waiver) -> None:
     row.waiver_rule = waiver.rule
     row.updated_at = clock.now()
     row.save(update_fields=["waiver_rule", "updated_at"])
+    records_changed(vehicle_ids=[row.vehicle_id])
     audit_record(actor=Actor.system("violations.waiver"), action="violation.waiver_rule", obj=row, old=old,
                  new=_state(row), reason=f"{waiver.zh} {waiver.en}",
                  subject_person_id=row.vehicle.owner_id if row.vehicle is not None else None)

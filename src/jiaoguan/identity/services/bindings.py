@@ -14,6 +14,7 @@ from jiaoguan.core.i18n import choice_label, zh_en
 from jiaoguan.core.idempotency import idempotent, seen, validate_key
 from jiaoguan.core.identifiers import format_plate, validate_plate
 from jiaoguan.core.masking import mask_name, mask_phone
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.identity import ratelimit, rules
 from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import SmsCode, User, VehicleBinding
@@ -80,6 +81,7 @@ def _binding_move(binding: VehicleBinding, *, to: str, actor: Actor, action: str
         binding.ended_at = now
         fields.append("ended_at")
     binding.save(update_fields=fields)
+    records_changed(user_ids=[binding.user_id])
     audit_record(actor=actor, action=action, obj=binding, subject_person_id=binding.owner_person_id,
                  old={"status": old}, new={"status": to, **extra, **(new or {})}, reason=reason)
     return old
@@ -96,6 +98,7 @@ def _binding_open(*, user: User, vehicle, kind: str, actor: Actor, action: str, 
     binding = VehicleBinding.objects.create(
         user=user, vehicle_id=vehicle.pk, kind=kind, status=status, requested_at=now,
         bound_at=now if status == VehicleBinding.Status.ACTIVE else None, owner_person_id=vehicle.owner_id)
+    records_changed(user_ids=[user.pk])
     audit_record(actor=actor, action=action, obj=binding, subject_person_id=vehicle.owner_id,
                  new={"status": status, "vehicle_id": vehicle.pk, "plate": vehicle.plate, "kind": kind,
                       **(new or {})})
@@ -132,6 +135,7 @@ def _binding_make_own(binding: VehicleBinding, *, actor: Actor, person_id: int) 
     old_kind = binding.kind
     binding.kind, binding.owner_person_id = VehicleBinding.Kind.OWN, person_id
     binding.save(update_fields=["kind", "owner_person_id"])
+    records_changed(user_ids=[binding.user_id])
     if binding.status == VehicleBinding.Status.PENDING:
         _binding_activate(binding, actor=actor, action="binding.became_own", new={"kind": "own"})
     else:

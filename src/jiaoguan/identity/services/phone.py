@@ -8,6 +8,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_phone
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.identity import rules
 from jiaoguan.identity.hashes import phone_hash, token_digest
 from jiaoguan.identity.models import ApiToken, SmsCode, User
@@ -101,6 +102,7 @@ def account_phone_change(*, user: User, new_phone: str, code: str, password: str
             tokens = tokens.exclude(token_hash=token_digest(str(keep_token)))
         revoked = tokens.update(revoked_at=now)
         _bindings_sync(user=row, actor=actor)
+        records_changed(user_ids=[row.pk])
         audit_record(actor=actor, action="account.phone_change", obj=row, subject_person_id=row.person_id,
                      old={"phone": mask_phone(old_phone) if old_phone else ""},
                      new={"phone": mask_phone(new_phone), "tokens_revoked": revoked,

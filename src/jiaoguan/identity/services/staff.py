@@ -8,6 +8,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, forbidden, not_found
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_phone
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.identity import rules
 from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import ApiToken, User
@@ -109,6 +110,7 @@ def staff_set_active(*, actor: User, user: User, active: bool) -> User:
         old = row.is_active
         row.is_active = bool(active)
         row.save(update_fields=["is_active"])
+        records_changed(user_ids=[row.pk])
         revoked = 0
         if not row.is_active:
             revoked = ApiToken.objects.filter(user=row, revoked_at__isnull=True).update(revoked_at=now)

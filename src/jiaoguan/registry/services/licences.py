@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, Person
 from jiaoguan.registry.services._helpers import (
@@ -106,6 +107,7 @@ def licence_issue(*, person: Person, classes: str | list[str], first_issue_date:
                                    "The file number or the licence already exists", field="file_number") from None
         else:  # pragma: no cover - five concurrent issues in a row
             raise Conflict("registry.licence_conflict", "档案编号分配冲突，请重试", "File number clash; try again")
+        records_changed(person_ids=[person.pk])
         audit_record(actor=actor, action="licence.issue", obj=licence, new=_licence_state(licence),
                      subject_person_id=person.pk)
     return licence
@@ -137,6 +139,7 @@ def _transition(*, licence: DrivingLicence, to: str, action: str, actor: Actor, 
             setattr(locked, key, value)
         locked.updated_at = clock.now()
         locked.save(update_fields=["status", "status_reason", "updated_at", *changes])
+        records_changed(person_ids=[locked.person_id])
         new = _licence_state(locked)
         audit_record(actor=actor, action=action, obj=locked,
                      **_diff(old, new),
@@ -318,6 +321,7 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
         locked.status_reason = ""
         locked.updated_at = clock.now()
         locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "status_reason", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
         new = _licence_state(locked)
         audit_record(actor=actor, action="licence.restore" if restoring else "licence.renew", obj=locked,
                      **_diff(old, new),

@@ -8,6 +8,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput
 from jiaoguan.core.identifiers import id_number_birth_date, id_number_is_male, validate_id_number, validate_phone
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.registry.models import Person
 from jiaoguan.registry.selectors import person_by_id_number
 from jiaoguan.registry.services._helpers import _require_staff, validate_person_name
@@ -66,6 +67,7 @@ def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str
         locked.phone = phone
         locked.updated_at = clock.now()
         locked.save(update_fields=["phone", "phone_hash", "updated_at"])
+        records_changed(person_ids=[locked.pk])
         audit_record(actor=actor, action="person.update_phone", obj=locked, old={"phone": mask_phone(old)},
                      new={"phone": mask_phone(phone)}, reason=reason, subject_person_id=locked.pk)
     person.phone, person.phone_hash, person.updated_at = locked.phone, locked.phone_hash, locked.updated_at
@@ -83,6 +85,7 @@ def person_update_address(*, person: Person, address: str, actor: Actor, reason:
         locked.address = address
         locked.updated_at = clock.now()
         locked.save(update_fields=["address", "updated_at"])
+        records_changed(person_ids=[locked.pk])
         audit_record(actor=actor, action="person.update_address", obj=locked, old={"address": mask_address(old)},
                      new={"address": mask_address(address)}, reason=reason, subject_person_id=locked.pk)
     person.address, person.updated_at = locked.address, locked.updated_at

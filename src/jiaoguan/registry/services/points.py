@@ -9,7 +9,7 @@ from django.db import transaction
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import InvalidInput
-from jiaoguan.core.outbox import event_emit
+from jiaoguan.core.outbox import event_emit, records_changed
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence
 
@@ -55,6 +55,7 @@ def licence_points_set(*, licence: DrivingLicence, points: int, cycle_start: dt.
             return locked
         locked.cycle_points, locked.points_cycle_start, locked.updated_at = points, cycle_start, clock.now()
         locked.save(update_fields=["cycle_points", "points_cycle_start", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
         audit_record(actor=actor, action="licence.points_set", obj=locked, old=old,
                      new={"points": points, "cycle_start": cycle_start}, reason=reason,
                      subject_person_id=locked.person_id)
@@ -101,6 +102,7 @@ def _points_roll_one(*, pk: int, on: dt.date, actor: Actor, unpaid_fine_points: 
         if locked.cycle_points == 0:
             locked.points_cycle_start = current_start
             locked.save(update_fields=["points_cycle_start"])
+            records_changed(person_ids=[locked.person_id])
             return "moved"
         ended_start, ended_end = rules.scoring_cycle(first, max(locked.points_cycle_start, first))
         old_points = locked.cycle_points
@@ -111,6 +113,7 @@ def _points_roll_one(*, pk: int, on: dt.date, actor: Actor, unpaid_fine_points: 
         locked.points_cycle_start = current_start
         locked.updated_at = clock.now()
         locked.save(update_fields=["cycle_points", "points_cycle_start", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
         if kept == 0:
             reason = "记分周期届满，记分清除 scoring cycle ended: points cleared"
         elif old_points >= rules.FULL_SCORE:

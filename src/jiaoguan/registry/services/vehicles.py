@@ -13,7 +13,7 @@ from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, forbidden
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import validate_plate, validate_uscc, validate_vin
-from jiaoguan.core.outbox import event_emit
+from jiaoguan.core.outbox import event_emit, records_changed
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.rules import TRANSFERABLE_STATUSES, VEHICLE_TRANSITIONS
@@ -95,6 +95,7 @@ def vehicle_register(*, owner: Person | None, plate: str, vin: str, brand: str, 
         except IntegrityError:
             raise Conflict("registry.vehicle_conflict", "号牌或车辆识别代号已登记",
                            "The plate or the VIN is already registered", field="plate") from None
+        records_changed(vehicle_ids=[vehicle.pk])
         audit_record(actor=actor, action="vehicle.register", obj=vehicle, new=_vehicle_state(vehicle),
                      subject_person_id=owner.pk if owner else None)
     return vehicle
@@ -133,6 +134,7 @@ def policy_add(*, vehicle: Vehicle, policy_number: str, insurer: str, starts_on:
                                field="starts_on")
         policy = InsurancePolicy.objects.create(vehicle=locked, kind=kind, insurer=insurer, policy_number=number,
                                                 starts_on=starts_on, ends_on=ends_on, created_at=clock.now())
+        records_changed(vehicle_ids=[locked.pk])
         audit_record(actor=actor, action="policy.add", obj=policy,
                      new={"vehicle_id": locked.pk, "policy_number": number, "kind": kind, "insurer": insurer,
                           "starts_on": starts_on, "ends_on": ends_on}, subject_person_id=locked.owner_id)
@@ -165,6 +167,7 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
         locked.last_inspection_date = inspected_on
         locked.updated_at = clock.now()
         locked.save(update_fields=["inspection_due", "last_inspection_date", "updated_at"])
+        records_changed(vehicle_ids=[locked.pk])
         new = _vehicle_state(locked)
         audit_record(actor=actor, action="vehicle.inspect", obj=locked,
                      **_diff(old, new),
@@ -223,6 +226,8 @@ def vehicle_transfer(*, vehicle: Vehicle, new_owner: Person | None, actor: Actor
         locked.last_change_date = changed_on
         locked.updated_at = clock.now()
         locked.save(update_fields=["owner", "owner_company", "owner_uscc", "last_change_date", "updated_at"])
+        # the new owner's and the bound accounts (by the vehicle), and the previous owner's, who no longer has it
+        records_changed(vehicle_ids=[locked.pk], person_ids=[old["owner_id"]] if old["owner_id"] else [])
         audit_record(actor=actor, action="vehicle.transfer", obj=locked, **_diff(old, _owner_state(locked)),
                      reason=reason, subject_person_id=locked.owner_id or old["owner_id"])
         event_emit(topic=TOPIC_VEHICLE_OWNER_CHANGED,
@@ -250,6 +255,7 @@ def vehicle_set_status(*, vehicle: Vehicle, status: str, actor: Actor, reason: s
         locked.status = status
         locked.updated_at = clock.now()
         locked.save(update_fields=["status", "updated_at"])
+        records_changed(vehicle_ids=[locked.pk])
         audit_record(actor=actor, action="vehicle.set_status", obj=locked, old={"status": current},
                      new={"status": status}, reason=reason, subject_person_id=locked.owner_id)
         event_emit(topic=TOPIC_VEHICLE_STATUS_CHANGED,
@@ -295,6 +301,7 @@ def vehicle_plate_assign(*, vehicle: Vehicle, plate: str, actor: Actor, reason: 
         except IntegrityError:
             raise Conflict("registry.plate_exists", "该号牌已被使用", "This plate is already in use",
                            field="plate") from None
+        records_changed(vehicle_ids=[locked.pk])
         audit_record(actor=actor, action="vehicle.plate_assign", obj=locked, old={"plate": old_plate},
                      new={"plate": plate}, reason=reason, subject_person_id=locked.owner_id)
     vehicle.plate, vehicle.updated_at = locked.plate, locked.updated_at
