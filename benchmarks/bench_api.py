@@ -173,8 +173,9 @@ def main() -> None:
                     body = r.read().decode()
                     if path == "me/vehicles":
                         etags.append(r.headers["ETag"])
+                        sample = body
         print(f"first reads (records built) of {len(tokens)} citizens in {time.monotonic() - started:.1f}s; "
-              f"sample me/vehicles: {body[:120]}…", flush=True)
+              f"sample me/vehicles: {sample[:120]}…", flush=True)
         script_304 = wrk_script(tokens, etags)
         runs = {"me/" + p if p == "304" else p: (f"/api/v1/{'me/vehicles' if p == '304' else p}",
                                                   script_304 if p == "304" else script) for p in PATHS}

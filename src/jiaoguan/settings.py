@@ -208,6 +208,8 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# core.rows.fetchone prepares its few fixed hot statements on PostgreSQL; 0 behind a pooler in transaction mode
+JIAOGUAN_DB_PREPARED_STATEMENTS = env_bool("JIAOGUAN_DB_PREPARED_STATEMENTS", True)
 
 # --- Cache, rate limits --------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")

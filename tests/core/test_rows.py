@@ -101,3 +101,27 @@ def test_every_way_a_token_ends_takes_effect_at_once(end):
 @pytest.mark.parametrize("token", ["", "jgt_", "jgt_unknown", "abc", "jgt_" + "x" * 300, None, 12])
 def test_a_token_that_is_not_one_finds_nobody(token):
     assert services.user_for_token(token) is None
+
+
+def test_fetchone_answers_like_the_ordinary_cursor():
+    user = register(holder(name="张三"))
+    sql = f"SELECT id, username FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id = %s"
+    with connection.cursor() as cur:
+        cur.execute(sql, [user.pk])
+        expected = cur.fetchone()
+    with CaptureQueriesContext(connection) as q:
+        assert rows.fetchone(sql, [user.pk]) == expected == (user.pk, user.username)
+        assert rows.fetchone(sql, [-1]) is None
+    assert len(q.captured_queries) == 2  # logged like any other statement
+
+
+@pytest.mark.postgres_only
+def test_on_postgresql_a_hot_statement_is_planned_once_per_connection():
+    user = register(holder(name="李四"))
+    token = services.token_issue(user=user)
+    for _ in range(3):
+        assert services.user_for_token(token) == user
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                    ['%FROM "identity_apitoken" t JOIN%'])
+        assert cur.fetchone()[0] == 1

@@ -9,10 +9,15 @@ objects behave exactly like queried ones (saving, related access, equality).
 
 Use it only where a profile shows the compilation matters; everywhere else the ORM is the one way to read.
 
+On PostgreSQL ``fetchone()`` runs such a statement as a server-side prepared statement: PostgreSQL plans a
+three-table join in ~0.27 ms and runs it in ~0.1 ms, so planning it once per connection (persistent connections,
+CONN_MAX_AGE) removes most of its cost. Django leaves prepared statements off for the ORM (connection poolers in
+transaction mode do not keep them); these few fixed statements are prepared explicitly, through Django's cursor
+wrapper (query log, error wrapping). Behind PgBouncer in transaction mode set
+``JIAOGUAN_DB_PREPARED_STATEMENTS=0``.
+
     sql = f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')} FROM … WHERE t.token_hash = %s"
-    with connection.cursor() as cur:
-        cur.execute(sql, [digest])
-        values = cur.fetchone()
+    values = rows.fetchone(sql, [digest])
     token = rows.instance(ApiToken, values, start=0)
     user = rows.instance(User, values, start=rows.width(ApiToken))
 """
@@ -22,6 +27,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
 M = TypeVar("M", bound=models.Model)
@@ -94,3 +100,39 @@ def convert(model: type[models.Model], field_name: str, value: Any, *, using: st
     for conv in tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection)):
         value = conv(value, col, connection)
     return value
+
+
+@cache
+def _prepared_class() -> type:
+    import psycopg
+
+    class Prepared(psycopg.Cursor):
+        """A server-side-binding cursor whose every statement is prepared (once per connection)."""
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True)
+
+    return Prepared
+
+
+def _prepared_cursor(connection: Any) -> Any:
+    """Django's cursor wrapper (query log, error wrapping) around a preparing psycopg cursor."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django turns preparation off; prepare=True alone does not override that.
+        raw.prepare_threshold = 2**31 - 1  # only prepare=True prepares (Django's own cursors bind client-side)
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_prepared_class()(raw))
+
+
+def fetchone(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> tuple[Any, ...] | None:
+    """Run one fixed hand-written statement (``%s`` placeholders) and return its first row: on PostgreSQL as a
+    prepared statement (planned once per connection), elsewhere through Django's ordinary cursor."""
+    connection = connections[using]
+    if connection.vendor == "postgresql" and getattr(settings, "JIAOGUAN_DB_PREPARED_STATEMENTS", True):
+        with _prepared_cursor(connection) as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()  # type: ignore[no-any-return]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()  # type: ignore[no-any-return]

@@ -43,9 +43,7 @@ def part_for(*, user_id: int, part: str, language: str | None) -> PartRead:
     if part not in PARTS:
         raise ValueError(f"unknown records part {part!r}")
     lang = language_key(language)
-    with connection.cursor() as cur:
-        cur.execute(_sql(), [user_id, part, lang])
-        found = cur.fetchone()
+    found = rows.fetchone(_sql(), [user_id, part, lang])
     if found is not None:
         stale_at = rows.convert(RecordPart, "stale_at", found[2])
         if stale_at is None or stale_at > clock.now():

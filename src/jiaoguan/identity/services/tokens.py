@@ -98,9 +98,7 @@ def user_for_token(token: str) -> User | None:
     if not token or not isinstance(token, str) or len(token) > 200 or not token.startswith(TOKEN_PREFIX):
         return None
     now = clock.now()
-    with connection.cursor() as cur:
-        cur.execute(_TOKEN_SQL(), [token_digest(token), rows.param(ApiToken, "expires_at", now)])
-        found = cur.fetchone()
+    found = rows.fetchone(_TOKEN_SQL(), [token_digest(token), rows.param(ApiToken, "expires_at", now)])
     if found is None:
         return None
     row = rows.instance(ApiToken, found)
