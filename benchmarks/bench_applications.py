@@ -199,22 +199,42 @@ def time_selectors(who: dict, samples: int) -> dict:
         Application.objects.filter(pk=floor_pk).first()
         lat.append((time.perf_counter() - t0) * 1000)
     out["floor"] = lat
+    related = ("claimed_by", "applicant__person", "enterprise")  # the console's joins
     for role in ("clerk", "approver"):
         user = who[role]
         for name in selectors.QUEUES:
-            listing, counting, rows, total = [], [], 0, 0
+            listing, counting, deep, rows, total = [], [], [], 0, 0
+            after, walked = "", 0  # the cursor of the 10th page, found once, outside the timing
+            while walked < 9:
+                found = selectors.queue_page(user=user, name=name, after=after, limit=PAGE)
+                if not found.next_after:
+                    break
+                after, walked = found.next_after, walked + 1
             for _ in range(samples):
                 t0 = time.perf_counter()
-                page = list(selectors.queue(user=user, name=name)
-                            .select_related("applicant__person", "enterprise")[:PAGE])
+                page = selectors.queue_page(user=user, name=name, limit=PAGE, related=related).items
                 t1 = time.perf_counter()
-                total = selectors.queue(user=user, name=name).count()
+                total = selectors.queue_count(user=user, name=name)
                 t2 = time.perf_counter()
+                selectors.queue_page(user=user, name=name, after=after, limit=PAGE, related=related)
+                t3 = time.perf_counter()
                 listing.append((t1 - t0) * 1000)
                 counting.append((t2 - t1) * 1000)
+                deep.append((t3 - t2) * 1000)
                 rows = len(page)
-            out[(role, name)] = (listing, counting, rows, total)
+            out[(role, name)] = (listing, counting, deep, rows, total, walked + 1)
+        whole = []
+        for _ in range(samples):  # what the console's approval tab asks: its first page and all seven counts
+            t0 = time.perf_counter()
+            selectors.queue_page(user=user, name=_default(role), limit=PAGE, related=related)
+            selectors.queue_counts(user=user)
+            whole.append((time.perf_counter() - t0) * 1000)
+        out[(role, "whole")] = whole
     return out
+
+
+def _default(role: str) -> str:
+    return "approval" if role == "approver" else "acceptance"
 
 
 # --- 3. over HTTP ------------------------------------------------------------------------------------------------
@@ -311,13 +331,17 @@ def sweep() -> tuple[int, float, int, float, int]:
 def report_selectors(size: int, figures: dict) -> None:
     from jiaoguan.applications import selectors
 
-    print(f"\nqueue listings at {size:,} applications (selectors.queue, first page of {PAGE} + count)")
-    print(f"{'who / queue':<26}{'rows':>6}{'total':>8}{'list p50':>9}{'p99':>9}{'count p50':>10}{'p99':>9}")
-    print(f"{'floor: 1 row by pk':<26}{1:>6}{'':>8}{fmt(figures['floor'])}")
+    print(f"\nqueue listings at {size:,} applications (selectors.queue_page: first page of {PAGE} and a keyset page "
+          f"further on; selectors.queue_count, capped at {selectors.COUNT_CAP:,})")
+    print(f"{'who / queue':<26}{'rows':>6}{'count':>7}{'first p50':>10}{'p99':>9}{'count p50':>10}{'p99':>9}"
+          f"{'page':>6}{'p50':>9}{'p99':>9}")
+    print(f"{'floor: 1 row by pk':<26}{1:>6}{'':>7} {fmt(figures['floor'])}")
     for role in ("clerk", "approver"):
         for name in selectors.QUEUES:
-            listing, counting, rows, total = figures[(role, name)]
-            print(f"{role + ' / ' + name:<26}{rows:>6}{total:>8}{fmt(listing)} {fmt(counting)}")
+            listing, counting, deep, rows, total, page_no = figures[(role, name)]
+            print(f"{role + ' / ' + name:<26}{rows:>6}{selectors.count_label(total):>7} {fmt(listing)} {fmt(counting)}"
+                  f"{page_no:>6}{fmt(deep)}")
+        print(f"{role + ': ' + _default(role) + ' page + 7 counts':<39} {fmt(figures[(role, 'whole')])}")
 
 
 def report_http(size: int, figures: dict) -> None:

@@ -146,3 +146,69 @@ def test_citizen_timeline_hides_internal_steps(workday):
 
     with pytest.raises(NotFound):
         selectors.my_application(user=citizen(), application_id=app.pk)
+
+
+@pytest.mark.parametrize("name", ["acceptance", "overdue", "claimed"])
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_keyset_pages_walk_the_whole_queue_in_order(workday, name, limit):
+    """Paging by ``after`` gives every row exactly once, in the queue's order, whatever the ties (same due time,
+    same submission time) and rows without a time limit (last)."""
+    import random
+
+    from jiaoguan.core import clock
+
+    clerk = staff("clerk")
+    apps = [submitted(service="t_standard") for _ in range(12)]
+    rng = random.Random(f"{name}{limit}")
+    now = clock.now()
+    for i, app in enumerate(apps):
+        due = None if i % 5 == 0 else now - dt.timedelta(hours=rng.choice([1, 2, 2, 3]))
+        Application.objects.filter(pk=app.pk).update(
+            due_at=due, submitted_at=now - dt.timedelta(days=rng.choice([1, 1, 2])),
+            claimed_by=clerk if name == "claimed" else None)
+    whole = ids(selectors.queue(user=clerk, name=name))
+    assert len(whole) >= 9 if name == "overdue" else len(whole) == 12
+    walked, after, pages = [], "", 0
+    while True:
+        page = selectors.queue_page(user=clerk, name=name, after=after, limit=limit)
+        walked += ids(page.items)
+        pages += 1
+        assert len(page.items) <= limit
+        if not page.next_after:
+            break
+        after = page.next_after
+    assert walked == whole and pages == max(1, -(-len(whole) // limit))
+
+
+@pytest.mark.parametrize("after", ["x", "1.2.3.4", "n.n.1", "99999999999999999999999.1", "1." + "9" * 90])
+def test_a_malformed_cursor_is_refused_in_chinese_and_english(workday, after):
+    from jiaoguan.core.errors import InvalidInput
+
+    clerk = staff("clerk")
+    for name in ("acceptance", "approval"):
+        with pytest.raises(InvalidInput) as e:
+            selectors.queue_page(user=clerk, name=name, after=after)
+        assert e.value.code == "applications.queue_cursor" and e.value.field == "after"
+
+
+def test_counts_stop_at_the_cap(workday, monkeypatch):
+    clerk = staff("clerk")
+    for _ in range(4):
+        submitted(service="t_standard")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    counts = selectors.queue_counts(user=clerk)
+    assert counts["acceptance"] == 3 and selectors.count_label(counts["acceptance"]) == "2+"
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    assert selectors.queue_counts(user=clerk)["acceptance"] == 4 and selectors.count_label(4) == "4"
+
+
+def test_the_counts_in_one_statement_equal_each_queue_counted_alone(workday):
+    clerk, approver = staff("clerk"), staff("approver")
+    submitted(service="t_standard")
+    accepted(clerk, service="t_standard")
+    accepted(clerk)
+    for user in (clerk, approver):
+        for service_code in (None, "t_standard", "no_such_service"):
+            alone = {n: selectors.queue_count(user=user, name=n, service_code=service_code) for n in selectors.QUEUES}
+            assert selectors.queue_counts(user=user, service_code=service_code) == alone
+    assert selectors.queue_counts(user=approver)["approval"] == 1

@@ -147,9 +147,14 @@ def test_paging(client):
     applications_views.PAGE = 2
     try:
         r = client.get(BASE, {"queue": "acceptance"})
-        assert len(r.context["rows"]) == 2 and "page=2" in r.context["next_url"]
-        r = client.get(BASE, {"queue": "acceptance", "page": 2})
-        assert len(r.context["rows"]) == 1 and r.context["next_url"] == "" and r.context["prev_url"]
+        first = [row["a"].pk for row in r.context["rows"]]
+        assert len(first) == 2 and "after=" in r.context["next_url"] and r.context["first_url"] == ""
+        r = client.get(r.context["next_url"])
+        assert len(r.context["rows"]) == 1 and r.context["next_url"] == "" and r.context["first_url"]
+        assert r.context["rows"][0]["a"].pk not in first
+        r = client.get(BASE, {"queue": "acceptance", "after": "not-a-cursor"})  # edited by hand: the first page
+        assert r.status_code == 400 and [row["a"].pk for row in r.context["rows"]] == first
+        assert "翻页位置无效" in r.content.decode()
     finally:
         applications_views.PAGE = old
 

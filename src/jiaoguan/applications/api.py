@@ -227,6 +227,7 @@ class StaffQueueOut(Out):
     queue: str
     items: list[StaffApplicationOut]
     more: bool
+    next: str = Field(description="pass as ?after= for the next page; empty on the last page")
 
 
 class ApplicationStatisticsOut(Out):
@@ -501,20 +502,24 @@ def _staff(request, permission: str = "application.view"):
     return user, actor_of(request, user)
 
 
-@router.get("staff/applications", auth=AUTH, response={200: StaffQueueOut, **ERRORS}, summary="A staff work queue")
-def staff_queue(request, queue: str = "acceptance", service: str | None = None, limit: int = 50, offset: int = 0):
+@router.get("staff/applications", auth=AUTH, response={200: StaffQueueOut, **ERRORS}, summary="A staff work queue",
+            description="Soonest due first, ``limit`` (1–100) a page. The next page starts after the last row of "
+                        "this one: pass the answer's ``next`` as ``after`` (keyset paging: every page costs the same).")
+def staff_queue(request, queue: str = "acceptance", service: str | None = None, limit: int = 50,
+                after: str | None = None):
     user, _ = _staff(request)
-    limit, offset = max(1, min(limit, 100)), max(0, min(offset, 100_000))
-    qs = selectors.queue(user=user, name=queue, service_code=service)
+    page = selectors.queue_page(user=user, name=queue, service_code=service, after=after or "", limit=limit)
     lang = language_of(request)
-    items = [_application_out(a, lang, staff=True) for a in qs[offset:offset + limit + 1]]
-    return {"queue": queue, "items": items[:limit], "more": len(items) > limit}
+    return {"queue": queue, "items": [_application_out(a, lang, staff=True) for a in page.items],
+            "more": bool(page.next_after), "next": page.next_after}
 
 
-@router.get("staff/applications/counts", auth=AUTH, response={200: dict[str, int], **ERRORS}, summary="Queue sizes")
-def staff_counts(request):
+@router.get("staff/applications/counts", auth=AUTH, response={200: dict[str, int], **ERRORS}, summary="Queue sizes",
+            description=f"Each queue's size, exact below {selectors.COUNT_CAP:,}; {selectors.COUNT_CAP:,} means "
+                        f"{selectors.COUNT_CAP:,} or more (counting stops there).")
+def staff_counts(request, service: str | None = None):
     user, _ = _staff(request)
-    return selectors.queue_counts(user=user)
+    return selectors.queue_counts(user=user, service_code=service)
 
 
 @router.get("staff/applications/{application_id}", auth=AUTH,

@@ -85,6 +85,16 @@ class Application(models.Model):
             models.Index(fields=["claimed_by", "status"], name="app_claimed_status"),
             models.Index(fields=["due_at"], name="app_due_open", condition=models.Q(
                 status__in=["submitted", "under_review", "reviewed"], overdue_at__isnull=True)),
+            # the staff queues' order (applications.selectors.queue): walked in order and filtered, a first page
+            # or a keyset page reads about a page of rows whatever the table's size
+            models.Index(fields=["due_at", "submitted_at", "id"], name="app_queue_due", condition=models.Q(
+                status__in=["submitted", "under_review", "reviewed"])),
+            models.Index(fields=["submitted_at", "id"], name="app_queue_accept", condition=models.Q(
+                status="submitted")),
+            models.Index(fields=["due_at", "submitted_at", "id"], name="app_queue_post_review",
+                         condition=models.Q(post_review_pending=True)),
+            models.Index(fields=["claimed_by", "due_at", "submitted_at", "id"], name="app_queue_claimed",
+                         condition=models.Q(claimed_by__isnull=False)),
         ]
         verbose_name = "办事申请 application"
         verbose_name_plural = "办事申请 applications"

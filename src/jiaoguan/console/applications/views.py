@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # annotations only: the pages read applications through its s
     from jiaoguan.applications.models import Application
 
 PAGE = 50
-MAX_PAGE = 2000
 
 # The console's names for the engine's queues (selectors.QUEUES), in the order the tabs show them.
 QUEUE_TITLES = {
@@ -110,7 +109,7 @@ def _default_queue(user) -> str:
 class QueueFilterForm(forms.Form):
     queue = forms.ChoiceField(choices=[(q, q) for q in selectors.QUEUES], required=False, widget=forms.HiddenInput)
     service = forms.ChoiceField(label=gettext_lazy("办事事项"), required=False)
-    page = forms.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, widget=forms.HiddenInput)
+    after = forms.CharField(max_length=80, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -121,36 +120,43 @@ class QueueFilterForm(forms.Form):
 @staff_required("application.view")
 @require_GET
 def queues(request: HttpRequest) -> HttpResponse:
-    """One work queue (soonest due first, 50 a page), the sizes of all of them, a service filter."""
+    """One work queue (soonest due first, 50 a page, each page after the last row of the one before), the sizes
+    of all of them (counted up to selectors.COUNT_CAP), a service filter."""
     user = request.user
     form = QueueFilterForm(request.GET)
     status = 200
     if form.is_valid():
         name = form.cleaned_data["queue"] or _default_queue(user)
         service_code = form.cleaned_data["service"] or None
-        page = form.cleaned_data["page"] or 1
+        after = form.cleaned_data["after"] or ""
     else:
         status = 400
-        name, service_code, page = _default_queue(user), None, 1
-    qs = (selectors.queue(user=user, name=name, service_code=service_code)
-          .select_related("applicant__person", "enterprise"))
-    items = list(qs[(page - 1) * PAGE:page * PAGE + 1])
+        name, service_code, after = _default_queue(user), None, ""
+    try:
+        page = selectors.queue_page(user=user, name=name, service_code=service_code, after=after, limit=PAGE,
+                                    related=("claimed_by", "applicant__person", "enterprise"))
+    except DomainError as exc:  # a cursor edited by hand: the first page, and why
+        _flash_error(request, exc)
+        status, after = 400, ""
+        page = selectors.queue_page(user=user, name=name, service_code=service_code, limit=PAGE,
+                                    related=("claimed_by", "applicant__person", "enterprise"))
     now, memo = clock.now(), {}
     rows = [{"a": a, "service": _service_name(a.service_code), "applicant": _applicant(a),
              "progress": selectors.progress(application=a, now=now, memo=memo), "claimed_by": _staff_name(a.claimed_by),
-             "mine": a.claimed_by_id == user.pk} for a in items[:PAGE]]
+             "mine": a.claimed_by_id == user.pk} for a in page.items]
 
     def url(**params) -> str:
         query = {"queue": name, "service": service_code or "", **params}
         return f"{reverse('console:applications_console:queues')}?{urlencode({k: v for k, v in query.items() if v})}"
 
-    tabs = [{"name": q, "title": QUEUE_TITLES[q], "url": url(queue=q),
-             "count": selectors.queue(user=user, name=q, service_code=service_code).count()}
+    counts = selectors.queue_counts(user=user, service_code=service_code)
+    tabs = [{"name": q, "title": QUEUE_TITLES[q], "url": url(queue=q), "count": counts[q],
+             "count_label": selectors.count_label(counts[q])}
             for q in selectors.QUEUES]
     context = {
         "form": form, "queue": name, "queue_title": QUEUE_TITLES[name], "rows": rows, "tabs": tabs,
-        "service_code": service_code or "", "page": page,
-        "prev_url": url(page=page - 1) if page > 1 else "", "next_url": url(page=page + 1) if len(items) > PAGE else "",
+        "service_code": service_code or "",
+        "first_url": url() if after else "", "next_url": url(after=page.next_after) if page.next_after else "",
         "can_stats": has_permission(user, "application.stats"),
     }
     response = render(request, "console/applications/queues.html", context, status=status)
