@@ -125,3 +125,13 @@ def test_on_postgresql_a_hot_statement_is_planned_once_per_connection():
         cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
                     ['%FROM "identity_apitoken" t JOIN%'])
         assert cur.fetchone()[0] == 1
+
+
+def test_a_prepared_statement_is_logged_with_its_text():
+    """CaptureQueriesContext (and DEBUG's connection.queries) show the statement, as for any other."""
+    user = register(holder(name="王五"))
+    token = services.token_issue(user=user)
+    with CaptureQueriesContext(connection) as q:
+        services.user_for_token(token)
+    assert any("identity_apitoken" in (x["sql"] or "") for x in q.captured_queries)
+    assert all(x["sql"] for x in q.captured_queries)

@@ -23,6 +23,7 @@ wrapper (query log, error wrapping). Behind PgBouncer in transaction mode set
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
@@ -116,13 +117,28 @@ def _prepared_class() -> type:
 
 
 def _prepared_cursor(connection: Any) -> Any:
-    """Django's cursor wrapper (query log, error wrapping) around a preparing psycopg cursor."""
+    """Django's plain cursor wrapper (execute wrappers, error wrapping) around a preparing psycopg cursor; the query
+    log is written by fetchone (Django's debug wrapper cannot show a prepared statement's text)."""
+    from django.db.backends.utils import CursorWrapper
+
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:  # Django turns preparation off; prepare=True alone does not override that.
         raw.prepare_threshold = 2**31 - 1  # only prepare=True prepares (Django's own cursors bind client-side)
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(_prepared_class()(raw))
+        connection.validate_thread_sharing()
+        return CursorWrapper(_prepared_class()(raw), connection)
+
+
+def _logged(connection: Any, sql: str, params: Sequence[Any], started: float) -> None:
+    """What Django's debug cursor records (connection.queries, CaptureQueriesContext), for a prepared statement."""
+    if not connection.queries_logged:
+        return
+    try:
+        text = connection.ops.compose_sql(sql, params)
+    except Exception:  # noqa: BLE001 - only the log's copy of the text: never fail the read for it
+        text = sql
+    connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def fetchone(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> tuple[Any, ...] | None:
@@ -130,9 +146,12 @@ def fetchone(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) 
     prepared statement (planned once per connection), elsewhere through Django's ordinary cursor."""
     connection = connections[using]
     if connection.vendor == "postgresql" and getattr(settings, "JIAOGUAN_DB_PREPARED_STATEMENTS", True):
+        started = time.monotonic()
         with _prepared_cursor(connection) as cur:
             cur.execute(sql, params)
-            return cur.fetchone()  # type: ignore[no-any-return]
+            found = cur.fetchone()
+        _logged(connection, sql, params, started)
+        return found  # type: ignore[no-any-return]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone()  # type: ignore[no-any-return]
