@@ -9,7 +9,8 @@ model is materialised by a citizen's first read).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench — dropped and
 recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_VIOLATIONS (20 per citizen), BENCH_SECONDS (15),
-BENCH_CONNECTIONS ("2,16": one run per value), BENCH_PATHS ("me,me/licences,me/vehicles,me/violations,304"),
+BENCH_CONNECTIONS ("2,16": one run per value), BENCH_PATHS ("me,me/licences,me/vehicles,me/violations,304,page":
+"page" is the citizen's HTML page /me/ with a logged-in session cookie instead of a token),
 BENCH_WORKERS (2 gunicorn workers).
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", 15))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2,16").split(",")]
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 VIOLATIONS = int(os.environ.get("BENCH_VIOLATIONS", 20))
-PATHS = os.environ.get("BENCH_PATHS", "me,me/licences,me/vehicles,me/violations,304").split(",")
+PATHS = os.environ.get("BENCH_PATHS", "me,me/licences,me/vehicles,me/violations,304,page").split(",")
 PORT = int(os.environ.get("BENCH_PORT", 8766))
 
 
@@ -65,9 +66,26 @@ def prepare(url: str) -> list[str]:
         )
         bindings_sync_own(user=user)
         tokens.append(token_issue(user=user, label="bench"))
-    print(f"{len(tokens)} citizens with bearer tokens", flush=True)
+        sessions.append(_session(user))
+    print(f"{len(tokens)} citizens with bearer tokens and logged-in sessions", flush=True)
     _violations(owners)
     return tokens
+
+
+sessions: list[str] = []  # session keys, one per citizen, in the order of the tokens
+
+
+def _session(user) -> str:
+    """A logged-in session for ``user``, as Django's login would leave it (the portal's pages read it)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
 
 
 def _violations(owners) -> None:
@@ -92,11 +110,13 @@ def _violations(owners) -> None:
     print(f"{len(rows)} violations ({VIOLATIONS} per citizen)", flush=True)
 
 
-def wrk_script(tokens: list[str], etags: list[str] | None = None) -> str:
-    """Rotate the citizens' tokens; with ``etags`` (one per token), send each citizen's If-None-Match too."""
+def wrk_script(tokens: list[str], etags: list[str] | None = None, *, cookies: bool = False) -> str:
+    """Rotate the citizens' tokens; with ``etags`` (one per token), send each citizen's If-None-Match too; with
+    ``cookies``, ``tokens`` are session keys sent as the session cookie instead of a bearer token."""
     lines = ",\n".join(f'"{t}"' for t in tokens)
     tags = ",\n".join(json.dumps(e) for e in etags or [])
     inm = ', ["If-None-Match"] = etags[(i % #tokens) + 1]' if etags else ""
+    auth = '["Cookie"] = "sessionid=" .. t' if cookies else '["Authorization"] = "Bearer " .. t'
     body = f"""
 local tokens = {{
 {lines}
@@ -108,7 +128,7 @@ local i = 0
 request = function()
   i = i + 1
   local t = tokens[(i % #tokens) + 1]
-  return wrk.format("GET", nil, {{["Authorization"] = "Bearer " .. t, ["Accept-Language"] = "zh-hans"{inm}}})
+  return wrk.format("GET", nil, {{{auth}, ["Accept-Language"] = "zh-hans"{inm}}})
 end
 """
     f = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
@@ -176,9 +196,19 @@ def main() -> None:
                         sample = body
         print(f"first reads (records built) of {len(tokens)} citizens in {time.monotonic() - started:.1f}s; "
               f"sample me/vehicles: {sample[:120]}…", flush=True)
+        for key in sessions:  # the first visit of "my page" builds its part too
+            req = urllib.request.Request(f"{base}/me/", headers={"Cookie": f"sessionid={key}"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.status == 200 and "vehicle-card" in r.read().decode(), "the page did not render"
         script_304 = wrk_script(tokens, etags)
-        runs = {"me/" + p if p == "304" else p: (f"/api/v1/{'me/vehicles' if p == '304' else p}",
-                                                  script_304 if p == "304" else script) for p in PATHS}
+        runs = {}
+        for p in PATHS:
+            if p == "304":
+                runs["me/vehicles, 304"] = ("/api/v1/me/vehicles", script_304)
+            elif p == "page":
+                runs["page /me/ (HTML)"] = ("/me/", wrk_script(sessions, cookies=True))
+            else:
+                runs[p] = (f"/api/v1/{p}", script)
         run_wrk(wrk, base + "/api/v1/health", script, 4)  # warm-up
         for url, sc in runs.values():
             run_wrk(wrk, base + url, sc, 4)
@@ -187,8 +217,7 @@ def main() -> None:
             noop = run_wrk(wrk, base + "/api/v1/health", script, connections)
             results.append((connections, "no-op /api/v1/health", noop, noop))
             for name, (url, sc) in runs.items():
-                label = "me/vehicles, 304" if name == "me/304" else name
-                results.append((connections, label, run_wrk(wrk, base + url, sc, connections), noop))
+                results.append((connections, name, run_wrk(wrk, base + url, sc, connections), noop))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)

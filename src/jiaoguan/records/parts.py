@@ -31,10 +31,36 @@ VIOLATIONS_LISTED = 200  # the newest this many, as GET me/violations has always
 
 @dataclass(frozen=True)
 class Made:
-    """One part computed from the records: ``render(language)`` gives its JSON body in that language."""
+    """One part computed from the records: ``render(language)`` gives its body in that language."""
 
     render: Callable[[str], str]
     stale_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a build read from the owning apps, once, for every part (registered ones included)."""
+
+    user: Any
+    licence: Any  # registry LicenceSummary or None
+    vehicles: list  # identity MyVehicle
+    violations: list
+
+
+_registered: dict[str, Callable[[Sources], Made]] = {}
+
+
+def part_register(name: str, maker: Callable[[Sources], Made]) -> None:
+    """Add a part made by a layer above the read model (the portal's "my page", rendered from its own templates),
+    at start-up (an AppConfig.ready). ``maker(sources)`` must depend only on ``sources``: every change that
+    changes them already reaches the read model."""
+    if name in BASE_PARTS or (name in _registered and _registered[name] is not maker):
+        raise ValueError(f"records part {name!r} is already made elsewhere")
+    _registered[name] = maker
+
+
+def part_names() -> tuple[str, ...]:
+    return BASE_PARTS + tuple(sorted(_registered))
 
 
 def _json(data: Any) -> str:
@@ -51,19 +77,20 @@ def _rendered(language: str, build: Callable[[str], Any]) -> str:
         return _json(build(language))
 
 
-def _next_midnight() -> dt.datetime:
+def next_midnight() -> dt.datetime:
     return clock.local_midnight(clock.today() + dt.timedelta(days=1))
 
 
 def make_all(user) -> dict[str, Made]:
     """Every part of ``user``'s records, from the records as they are now."""
-    midnight = _next_midnight()
+    midnight = next_midnight()
     if user.person_id:
         # what GET me/vehicles did on every read: own vehicles bound, bindings of vehicles no longer owned ended
         identity_services.bindings_sync_own(user=user)
     licence = identity.my_licence(user=user)
     vehicles = identity.my_vehicles(user=user)
     rows = list(violations.my_violations(user=user)[:VIOLATIONS_LISTED])
+    sources = Sources(user=user, licence=licence, vehicles=vehicles, violations=rows)
     return {
         "me": Made(lambda lang: _rendered(lang, lambda lg: _dump(MeOut, identity_render.me_out(lg, user), many=False)),
                    None),
@@ -75,7 +102,8 @@ def make_all(user) -> dict[str, Made]:
         "violations": Made(lambda lang: _rendered(lang, lambda lg: _dump(
             ViolationOut, [violations_render.violation_out(v) for v in rows], many=True, exclude_unset=True)),
             None),
+        **{name: maker(sources) for name, maker in sorted(_registered.items())},
     }
 
 
-PARTS = ("me", "licences", "vehicles", "violations")
+BASE_PARTS = ("me", "licences", "vehicles", "violations")  # the API's; part_names() adds the registered ones

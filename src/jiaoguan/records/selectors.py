@@ -12,8 +12,6 @@ from jiaoguan.core.i18n import is_english
 from jiaoguan.records import parts, services
 from jiaoguan.records.models import RecordPart
 
-PARTS = parts.PARTS
-
 
 def language_key(language: str | None) -> str:
     """The read model's language for a request's language: English, or Chinese for anything else."""
@@ -40,7 +38,7 @@ def _sql() -> str:
 def part_for(*, user_id: int, part: str, language: str | None) -> PartRead:
     """The account's ``part`` in ``language`` (see language_key). Built now when it has never been read, or when
     the date has moved past a value in it (``stale_at``); otherwise as the last change left it."""
-    if part not in PARTS:
+    if part not in parts.part_names():
         raise ValueError(f"unknown records part {part!r}")
     lang = language_key(language)
     found = rows.fetchone(_sql(), [user_id, part, lang])

@@ -6,6 +6,8 @@ user typed kept (passwords excepted), and the page answers with the error's 4xx 
 """
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -13,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,17 +23,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
-from jiaoguan.core.i18n import is_english
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.core.masking import mask_phone
 from jiaoguan.identity import rules as identity_rules
 from jiaoguan.identity.selectors import (
-    account_standing,
     binding_of,
     is_enterprise_account,
     my_bindings,
-    my_licence,
-    my_vehicles,
 )
 from jiaoguan.identity.services import (
     account_phone_change,
@@ -55,7 +54,9 @@ from jiaoguan.portal.forms import (
     RegisterForm,
     SmsLoginForm,
 )
+from jiaoguan.portal.records_parts import PAGE_PART
 from jiaoguan.portal.views import citizen_required
+from jiaoguan.records.selectors import part_for
 
 REGISTER_PHONE = "portal.register_phone"
 
@@ -214,16 +215,19 @@ def me(request: HttpRequest) -> HttpResponse:
     user = request.user
     if is_enterprise_account(user):
         return redirect("portal:enterprise")  # a company has no licence: its home is the enterprise page
+    # the licence card, the vehicles and the standing come from the read model (portal.records_parts): one
+    # lookup instead of computing them on every visit; the pending bindings and the unread count are read live
+    page = json.loads(part_for(user_id=user.pk, part=PAGE_PART, language=get_language()).body() or "{}")
     pending = [b for b in my_bindings(user=user) if b.status == "pending"]
-    standing = account_standing(user=user)
+    standing = page.get("standing") or {"ok": True}
     context = {
-        "licence": my_licence(user=user),
-        "vehicles": my_vehicles(user=user),
+        "page": page,
+        "licence_html": mark_safe(page.get("licence_html") or ""),  # noqa: S308 - rendered by our own templates
+        "vehicles_html": mark_safe(page.get("vehicles_html") or ""),  # noqa: S308 - (autoescaped) at build time
         "pending_bindings": pending,
         "unread": unread_count(user=user),
-        "person": user.person,
         "standing": standing,
-        "standing_notice": standing.message_en if is_english() else standing.message_zh,
+        "standing_notice": standing.get("notice", ""),
     }
     return render(request, "portal/me.html", context)
 
