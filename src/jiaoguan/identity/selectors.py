@@ -204,12 +204,14 @@ def account_vehicles(*, user: User, kinds=None) -> list:
     return registry.vehicle_summaries(vehicles=vehicles)
 
 
-def my_bindings(*, user: User, limit: int = 100) -> list[MyBinding]:
-    """The user's bindings, newest request first: pending, active, ended and expired."""
+def my_bindings(*, user: User, limit: int = 100, status: str | None = None) -> list[MyBinding]:
+    """The user's bindings, newest request first: pending, active, ended and expired (or only ``status``)."""
     if user is None or getattr(user, "pk", None) is None:
         return []
-    rows = (VehicleBinding.objects.filter(user=user).select_related("vehicle")
-            .order_by("-requested_at", "-pk")[:limit])
+    rows = VehicleBinding.objects.filter(user=user)
+    if status:
+        rows = rows.filter(status=status)
+    rows = rows.select_related("vehicle").order_by("-requested_at", "-pk")[:limit]
     return [
         MyBinding(id=b.pk, kind=b.kind, status=b.status, status_label=VehicleBinding.Status(b.status).label, plate=b.vehicle.plate,
                   plate_type=b.vehicle.plate_type, requested_at=b.requested_at, bound_at=b.bound_at,

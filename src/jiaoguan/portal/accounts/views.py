@@ -218,7 +218,7 @@ def me(request: HttpRequest) -> HttpResponse:
     # the licence card, the vehicles and the standing come from the read model (portal.records_parts): one
     # lookup instead of computing them on every visit; the pending bindings and the unread count are read live
     page = json.loads(part_for(user_id=user.pk, part=PAGE_PART, language=get_language()).body() or "{}")
-    pending = [b for b in my_bindings(user=user) if b.status == "pending"]
+    pending = my_bindings(user=user, status="pending")
     standing = page.get("standing") or {"ok": True}
     context = {
         "page": page,

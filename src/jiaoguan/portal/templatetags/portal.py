@@ -28,10 +28,15 @@ def tone(code) -> str:
     return _TONES.get(str(code or ""), "")
 
 
-@register.simple_tag
-def unread_count_for(user) -> int:
+@register.simple_tag(takes_context=True)
+def unread_count_for(context, user) -> int:
+    """The navigation's unread badge; a view that already counted them (``unread`` in its context) is not asked
+    twice in one page."""
     if not getattr(user, "is_authenticated", False):
         return 0
+    counted = context.get("unread")
+    if isinstance(counted, int):
+        return counted
     return unread_count(user=user)
 
 
