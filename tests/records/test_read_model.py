@@ -282,3 +282,26 @@ def test_rebuild_command_checks_and_rebuilds():
     assert "丰田 卡罗拉" in api(user, "vehicles").content.decode()
     call_command("records_rebuild")
     assert stored(user) == fresh(user)
+
+
+def test_a_registry_import_reaches_the_read_model(deliver):
+    """The CSV import (registry.imports) changes records through its own path: it tells the read model too."""
+    from jiaoguan.registry.imports import registry_import
+
+    person = holder(name="冯十一")
+    user = register(person)
+    car = Vehicle.objects.get(owner=person)
+    read_all(user)
+    before = stored(user)
+    deliver(lambda: registry_import(kind="persons", actor=CLERK, data=(
+        f"身份证号码,姓名,手机号码\n{person.id_number},冯十一,{unique_phone()}\n").encode()))
+    assert stored(user) == fresh(user) and stored(user)[("me", "zh-hans")]["phone_mismatch"] is True
+    deliver(lambda: registry_import(kind="persons", actor=CLERK, data=(
+        f"身份证号码,姓名,手机号码\n{person.id_number},冯十一,{user.phone}\n").encode()))
+    assert stored(user) == fresh(user) and stored(user)[("me", "zh-hans")] == before[("me", "zh-hans")]
+    deliver(lambda: registry_import(kind="vehicles", actor=CLERK, data=(
+        "vin,plate,owner_id_number,brand,kind,use,registration_date,inspection_due\n"
+        f"{car.vin},{car.plate},{person.id_number},丰田 凯美瑞,small_car,private,{car.registration_date},"
+        f"{car.inspection_due:%Y-%m}\n").encode()))
+    assert stored(user) == fresh(user) and "丰田 凯美瑞" in json.dumps(stored(user)[("vehicles", "zh-hans")],
+                                                                   ensure_ascii=False)

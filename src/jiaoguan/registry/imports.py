@@ -47,6 +47,7 @@ from jiaoguan.core.identifiers import (
     validate_vin,
 )
 from jiaoguan.core.masking import mask_address, mask_id_number, mask_name, mask_phone
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence, InsurancePolicy, Person, Vehicle
 from jiaoguan.registry.rules import TRANSFERABLE_STATUSES
@@ -302,8 +303,22 @@ IMPORT_REASON = "CSV import"
 IMPORTED_POINTS_SOURCE = "registry.import"
 
 
+def _records_changed(obj, changed: dict | None = None) -> None:
+    """Tell the citizens' read model (core.outbox.records_changed) what a created or updated row touches."""
+    if isinstance(obj, Person):
+        records_changed(person_ids=[obj.pk])
+    elif isinstance(obj, DrivingLicence):
+        records_changed(person_ids=[obj.person_id])
+    elif isinstance(obj, Vehicle):  # a change of owner goes through vehicle_transfer, which tells it itself
+        records_changed(vehicle_ids=[obj.pk])
+    elif isinstance(obj, InsurancePolicy):
+        moved = (changed or {}).get("vehicle_id")
+        records_changed(vehicle_ids=[obj.vehicle_id, *(moved if moved else ())])
+
+
 def _audit_update(actor: Actor, action: str, obj, changed: dict, subject: int | None,
                   mask: dict[str, Callable[[str], str]] | None = None) -> None:
+    _records_changed(obj, changed)
     mask = mask or {}
     old = {k: mask.get(k, lambda v: v)(o) for k, (o, _) in changed.items()}
     new = {k: mask.get(k, lambda v: v)(n) for k, (_, n) in changed.items()}
@@ -312,6 +327,7 @@ def _audit_update(actor: Actor, action: str, obj, changed: dict, subject: int | 
 
 
 def _audit_create(actor: Actor, action: str, obj, values: dict, subject: int | None) -> None:
+    _records_changed(obj)
     audit_record(actor=actor, action=action, obj=obj, new=values, reason=IMPORT_REASON, subject_person_id=subject)
 
 
