@@ -121,6 +121,7 @@ def _prepared_cursor(connection: Any) -> Any:
     log is written by fetchone (Django's debug wrapper cannot show a prepared statement's text)."""
     from django.db.backends.utils import CursorWrapper
 
+    connection.close_if_health_check_failed()  # as Django's own cursor(): a connection a restart killed is replaced
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:  # Django turns preparation off; prepare=True alone does not override that.
