@@ -70,7 +70,8 @@ def records_refresh(*, user_ids: Iterable[int], materialised_only: bool = True) 
 
 def records_differ(*, user_id: int) -> list[str]:
     """The stored parts of one account that differ from the records as they are now ("licences/en", ...), without
-    writing anything: ``records_rebuild --check``. A part past its ``stale_at`` counts only if it differs."""
+    writing any part: ``records_rebuild --check`` (the build's own-vehicle binding sync still runs, as on every
+    read of "my vehicles"). A part past its ``stale_at`` counts only if it differs."""
     user = identity.users_by_ids(ids=[user_id]).get(user_id)
     have = {(p.part, p.language): p.body for p in RecordPart.objects.filter(user_id=user_id)}
     if user is None or not user.is_active:
