@@ -7,7 +7,12 @@ core.outbox.records_changed in the transaction that made the change, by the app 
 marked the affected parts stale in that transaction: records.services.records_mark_stale).
 
 A handler decides from the records as they are when it runs, so running it twice, late or out of order changes
-nothing more (the build is the same computation every time)."""
+nothing more (the build is the same computation every time).
+
+It rebuilds unconditionally, even parts a read already rebuilt after the stale mark: a read that began its build
+before the writer committed saw the old records, waited on the mark's row locks and then wrote them back, fresh-
+looking. Only a build that starts after the commit (this handler) is sure to see the change, so it must not be
+skipped as "already fresh"."""
 from __future__ import annotations
 
 import logging
