@@ -32,7 +32,7 @@ from jiaoguan.applications.models import (
 )
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_access
-from jiaoguan.core.errors import DomainError, Refusal, forbidden, not_found
+from jiaoguan.core.errors import DomainError, InvalidInput, Refusal, forbidden, not_found
 from jiaoguan.core.i18n import Bi, bi
 from jiaoguan.core.masking import mask_account, mask_id_number, mask_phone
 from jiaoguan.identity.roles import PERMISSIONS, has_permission
@@ -166,8 +166,6 @@ def queue_cursor(application: Application, name: str) -> str:
 
 
 def _bad_cursor() -> DomainError:
-    from jiaoguan.core.errors import InvalidInput
-
     return InvalidInput("applications.queue_cursor", "翻页位置无效，请从第一页开始", "Invalid page position; start from the first page",
                         field="after")
 
