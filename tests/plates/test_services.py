@@ -72,6 +72,22 @@ def test_start_draw_redraw_limit(owner):
     assert services.selection_start(user=user, vehicle_id=car.pk).pk == sel.pk
 
 
+def test_redraw_never_offers_the_same_batch(owner, monkeypatch):
+    """Two random points in the same gap of ``rand`` would give the same batch: a redraw leaves the old batch out
+    (CI once saw a redraw offer the first batch again). When only the old batch is left, it is offered again."""
+    user, car, sel = started(owner)
+    monkeypatch.setattr(services._rng, "random", lambda: 0.5)  # the same point twice
+    first = list(services.selection_draw(user=user, selection_id=sel.pk).offered)
+    second = list(services.selection_draw(user=user, selection_id=sel.pk).offered)
+    assert len(second) == 5 and not set(first) & set(second)
+    # a pool with nothing but the batch shown: the redraw offers those numbers rather than nothing
+    office = sel.office
+    PlateNumber.objects.filter(office=office, kind=sel.kind).exclude(number__in=second).update(status=S.WITHHELD)
+    Selection.objects.filter(pk=sel.pk).update(draws_allowed=3)
+    third = services.selection_draw(user=user, selection_id=sel.pk).offered
+    assert sorted(third) == sorted(second)
+
+
 def test_hold_confirm_assigns_plate_through_registry(owner):
     user, car, sel = started(owner)
     sel = services.selection_draw(user=user, selection_id=sel.pk)

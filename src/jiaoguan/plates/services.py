@@ -319,11 +319,16 @@ def selection_start(*, user, vehicle_id: int, ip: str = "") -> Selection:
     return sel
 
 
-def draw_numbers(*, office: Office, kind: str, count: int, r: float | None = None) -> list[str]:
+def draw_numbers(*, office: Office, kind: str, count: int, r: float | None = None,
+                 exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
     """``count`` random available numbers: the next ones in ``rand`` order from a random point (wrapping round),
-    read along the (office, kind, status, rand) index."""
+    read along the (office, kind, status, rand) index. ``exclude`` (the batch a redraw replaces) is left out, so a
+    redraw never offers the same numbers again; two random points in the same gap of ``rand`` would otherwise give
+    the same batch twice."""
     r = _rng.random() if r is None else r
     base = PlateNumber.objects.filter(office=office, kind=kind, status=S.AVAILABLE)
+    if exclude:
+        base = base.exclude(number__in=list(exclude))
     numbers = list(base.filter(rand__gte=r).order_by("rand").values_list("number", flat=True)[:count])
     if len(numbers) < count:
         numbers += list(base.filter(rand__lt=r).order_by("rand").values_list("number", flat=True)
@@ -343,7 +348,9 @@ def selection_draw(*, user, selection_id: int, ip: str = "") -> Selection:
                            f"No draws left (all {sel.draws_allowed} used); choose from the numbers drawn or "
                            f"compose one")
         _take("draw", user=user, ip=ip)
-        numbers = draw_numbers(office=sel.office, kind=sel.kind, count=sel.batch_size)
+        numbers = draw_numbers(office=sel.office, kind=sel.kind, count=sel.batch_size, exclude=sel.offered or ())
+        if not numbers and sel.offered:  # only the old batch is left in the pool: offer what there is
+            numbers = draw_numbers(office=sel.office, kind=sel.kind, count=sel.batch_size)
         if not numbers:
             raise Conflict("plates.pool_empty", "号码池暂无可选号码，请稍后再试",
                            "The pool has no numbers available; try again later")
