@@ -107,6 +107,39 @@ def test_a_lock_not_granted_in_time_is_a_clean_409(settings):
         t.join()
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_bounded_sets_lock_timeout_once_for_several_locks_and_restores_it(settings):
+    """``bounded()`` around two locks: one set and one restore (not one pair per lock), the timeout in force for
+    both locks, the transaction's own setting back afterwards, and a nested block sets nothing."""
+    settings.JIAOGUAN_LOCK_TIMEOUT = 3
+    (r,) = rows(1)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL lock_timeout = '7s'")
+        with CaptureQueriesContext(connection) as ctx:
+            with locks.bounded():
+                assert locks.lock_id(HolidayOverride, r.pk) and not locks.lock_id(HolidayOverride, r.pk + 999)
+                locks.lock_keys(["a", "b"])
+                with connection.cursor() as cur:
+                    cur.execute("SHOW lock_timeout")
+                    assert cur.fetchone()[0] == "3s"
+        settings_sql = [q["sql"] for q in ctx.captured_queries if "lock_timeout" in q["sql"]]
+        assert len(settings_sql) == 3, settings_sql  # set, SHOW, restore
+        assert any("FOR UPDATE" in q["sql"] for q in ctx.captured_queries)
+        with connection.cursor() as cur:
+            cur.execute("SHOW lock_timeout")
+            assert cur.fetchone()[0] == "7s"
+    assert not getattr(connection, "_jiaoguan_bounded", False)
+
+
+@pytest.mark.django_db
+def test_lock_id_is_refused_outside_a_transaction():
+    (r,) = rows(1)
+    with pytest.raises(RuntimeError):
+        locks.lock_id(HolidayOverride, r.pk)
+
+
 @pytest.mark.django_db
 def test_in_transaction_ignores_the_test_cases_own_blocks():
     assert not locks.in_transaction()  # only the test case's wrapping block is open

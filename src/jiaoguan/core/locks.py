@@ -59,20 +59,29 @@ def _check(what: str) -> None:
 
 
 @contextmanager
-def _bounded() -> Iterator[None]:
-    """lock_timeout for the statements inside, the transaction's own setting restored afterwards; a lock not
-    granted in time becomes ``core.busy``."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [_timeout()])
-        previous = cur.fetchone()[0]
+def bounded() -> Iterator[None]:
+    """``lock_timeout`` (``JIAOGUAN_LOCK_TIMEOUT``) for the statements inside, the transaction's own setting restored
+    afterwards; a lock not granted in time becomes ``core.busy``. ``lock_rows`` and ``lock_keys`` bound themselves;
+    a caller that takes several locks one after another (``seat_book``: the quota, then the key) wraps them in one
+    ``bounded()`` and pays the set/restore round trips once. Nested blocks set nothing more."""
+    outer = not getattr(connection, "_jiaoguan_bounded", False)
+    if outer and connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [_timeout()])
+            previous = cur.fetchone()[0]
+    connection._jiaoguan_bounded = True  # type: ignore[attr-defined]
     try:
         yield
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
             raise _busy() from None
         raise
-    with connection.cursor() as cur:
-        cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    finally:
+        if outer:
+            connection._jiaoguan_bounded = False  # type: ignore[attr-defined]
+    if outer and connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
 def lock_rows(queryset: models.QuerySet[M] | type[M], pks: Iterable[int] | None = None, *,
@@ -88,12 +97,25 @@ def lock_rows(queryset: models.QuerySet[M] | type[M], pks: Iterable[int] | None 
     qs = qs.select_related(*related).order_by("pk")
     _check(f"lock_rows({label})")
     if connection.vendor == "postgresql":
-        with _bounded():
+        with bounded():
             # ORDER BY below FOR UPDATE: PostgreSQL sorts first, then locks the rows in that order
             rows = list(qs.select_for_update(of=("self",)))
     else:
         rows = list(qs)
     return rows
+
+
+def lock_id(model: type[models.Model], pk: int) -> bool:
+    """Lock one row of ``model`` by primary key, without reading it (the caller has read it already, or reads it
+    again after the lock): one hand-written ``SELECT … FOR UPDATE``, no query compilation. True if the row
+    exists."""
+    _check(f"lock_id({model._meta.label_lower})")
+    qn = connection.ops.quote_name
+    table, column = qn(model._meta.db_table), qn(model._meta.pk.column)
+    suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with bounded(), connection.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {table} WHERE {column} = %s{suffix}", [pk])
+        return cur.fetchone() is not None
 
 
 def lock_row(queryset: models.QuerySet[M] | type[M], pk: int, *, related: Iterable[str] = ()) -> M | None:
@@ -116,5 +138,5 @@ def lock_keys(keys: Iterable[str]) -> None:
     if not hashes or connection.vendor != "postgresql":
         return
     calls = ", ".join("pg_advisory_xact_lock(%s)" for _ in hashes)
-    with _bounded(), connection.cursor() as cur:
+    with bounded(), connection.cursor() as cur:
         cur.execute(f"SELECT {calls}", hashes)

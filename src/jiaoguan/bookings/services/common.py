@@ -7,11 +7,9 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jiaoguan.bookings import rules
@@ -25,7 +23,7 @@ from jiaoguan.bookings.models import (
     Slot,
     WaitlistEntry,
 )
-from jiaoguan.core import locks
+from jiaoguan.core import locks, rows
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.core.ids import parse_id
@@ -181,43 +179,23 @@ class QuotaState:
         return self.live >= self.quota.capacity and not self.overdue
 
 
-def _quota_state(*, quota_id: int | None = None, slot_id: int | None = None, name: str = "public",
-                 exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
-    """One statement: the quota (by id, or by slot and name) with its slot and resource, the live count, the
-    overdue holds, the key and the party's penalties. A plain read: before the lock it answers the refusals that
-    need none; after the lock (a new statement, so a new snapshot in READ COMMITTED that sees every booking
-    committed before the lock was granted) it is the authoritative count."""
-    rows = (Quota.objects.filter(pk=quota_id) if quota_id is not None
-            else Quota.objects.filter(slot_id=slot_id or 0, name=name))
-    live = (Booking.objects.filter(quota=OuterRef("pk"), status__in=LIVE_BOOKING).order_by()
-            .values("quota").annotate(n=Count("pk")).values("n"))
-    row = cast(Any, rows.select_related("slot__resource").annotate(
-        n_live=Coalesce(Subquery(live), Value(0)),
-        n_overdue=Exists(Booking.objects.filter(quota=OuterRef("pk"), status=B.HELD, hold_expires_at__lte=now)),
-        key_booked=Exists(Booking.objects.filter(exclusive_key=exclusive_key, status__in=LIVE_BOOKING)),
-        key_applied=Exists(Application.objects.filter(exclusive_key=exclusive_key, status=A.PENDING)),
-        penalised=Exists(Penalty.objects.filter(party=party, kind=OuterRef("slot__resource__kind"),
-                                                lifted_at__isnull=True, starts_at__lte=now)),
-    ).first())
-    if row is None:
-        raise not_found("预约场次", "booking slot")
-    return QuotaState(quota=row, live=row.n_live, overdue=row.n_overdue, key_taken=row.key_booked or row.key_applied,
-                      penalised=row.penalised)
+_STATE_SQL: dict[str, str] = {}
 
 
-_RECHECK_SQL: str | None = None
-
-
-def _recheck_sql() -> str:
-    """The statement of ``_quota_recheck`` (table and column names from the models, built once)."""
-    global _RECHECK_SQL
-    if _RECHECK_SQL is None:
+def _state_sql(by: str) -> str:
+    """The statement of ``_quota_state`` and ``_quota_recheck``: the quota, its slot and its resource (every
+    column, as ``core.rows`` builds the instances), the live count, the overdue holds, the key and the party's
+    penalties; ``by`` "id" (the quota's id) or "slot" (slot and quota name). Written once from the models, since it
+    runs on every booking attempt and the ORM's compilation of the join with five subqueries was most of the
+    attempt's Python time (docs/performance.md §8.2)."""
+    if by not in _STATE_SQL:
         qn = connection.ops.quote_name
         q, s, r = (qn(m._meta.db_table) for m in (Quota, Slot, Resource))
         b, a, p = (qn(m._meta.db_table) for m in (Booking, Application, Penalty))
         live = ", ".join(f"'{x}'" for x in LIVE_BOOKING)
-        _RECHECK_SQL = (
-            f"SELECT s.status, r.active, q.capacity, "
+        where = "q.id = %s" if by == "id" else "q.slot_id = %s AND q.name = %s"
+        _STATE_SQL[by] = (
+            f"SELECT {rows.columns(Quota, 'q')}, {rows.columns(Slot, 's')}, {rows.columns(Resource, 'r')}, "
             f"(SELECT COUNT(*) FROM {b} x WHERE x.quota_id = q.id AND x.status IN ({live})), "
             f"EXISTS(SELECT 1 FROM {b} x WHERE x.quota_id = q.id AND x.status = '{B.HELD}' "
             f"AND x.hold_expires_at <= %s), "
@@ -225,27 +203,50 @@ def _recheck_sql() -> str:
             f"EXISTS(SELECT 1 FROM {a} x WHERE x.exclusive_key = %s AND x.status = '{A.PENDING}'), "
             f"EXISTS(SELECT 1 FROM {p} x WHERE x.party = %s AND x.kind = r.kind AND x.lifted_at IS NULL "
             f"AND x.starts_at <= %s) "
-            f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE q.id = %s")
-    return _RECHECK_SQL
+            f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE {where}")
+    return _STATE_SQL[by]
+
+
+def _state_row(*, by: str, key: list[Any], exclusive_key: str, party: str, now: dt.datetime) -> tuple | None:
+    at = rows.param(Booking, "hold_expires_at", now)
+    return rows.fetchone(_state_sql(by), [at, exclusive_key, exclusive_key, party, at, *key])
+
+
+def _state(values: tuple) -> QuotaState:
+    wq, ws, wr = rows.width(Quota), rows.width(Slot), rows.width(Resource)
+    quota = rows.instance(Quota, values)
+    slot = rows.instance(Slot, values, start=wq)
+    slot.resource = rows.instance(Resource, values, start=wq + ws)
+    quota.slot = slot
+    live, overdue, key_booked, key_applied, penalised = values[wq + ws + wr:]
+    return QuotaState(quota=quota, live=int(live), overdue=bool(overdue), key_taken=bool(key_booked or key_applied),
+                      penalised=bool(penalised))
+
+
+def _quota_state(*, quota_id: int | None = None, slot_id: int | None = None, name: str = "public",
+                 exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
+    """One statement: the quota (by id, or by slot and name) with its slot and resource, the live count, the
+    overdue holds, the key and the party's penalties. A plain read: before the lock it answers the refusals that
+    need none; after the lock (a new statement, so a new snapshot in READ COMMITTED that sees every booking
+    committed before the lock was granted) it is the authoritative count."""
+    if quota_id is not None:
+        values = _state_row(by="id", key=[quota_id], exclusive_key=exclusive_key, party=party, now=now)
+    else:
+        values = _state_row(by="slot", key=[slot_id or 0, name], exclusive_key=exclusive_key, party=party, now=now)
+    if values is None:
+        raise not_found("预约场次", "booking slot")
+    return _state(values)
 
 
 def _quota_recheck(st: QuotaState, *, exclusive_key: str, party: str, now: dt.datetime) -> QuotaState:
     """``_quota_state`` again under the quota's lock, for what can have changed since the plain read (the slot's
-    status, the resource switched off, the capacity, the bookings, the key, a new penalty): one hand-written
-    statement, since this runs while the lock is held and the ORM's compilation of the five subqueries would be
-    Python time under the lock. A new statement, so a new snapshot (READ COMMITTED): it sees every booking
+    status, the resource switched off, the capacity, the bookings, the key, a new penalty): the same prepared
+    statement, by the quota's id. A new statement, so a new snapshot (READ COMMITTED): it sees every booking
     committed before the lock was granted."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cur:
-        cur.execute(_recheck_sql(), [at, exclusive_key, exclusive_key, party, at, st.quota.pk])
-        row = cur.fetchone()
-    if row is None:
+    values = _state_row(by="id", key=[st.quota.pk], exclusive_key=exclusive_key, party=party, now=now)
+    if values is None:
         raise not_found("预约场次", "booking slot")
-    status, active, capacity, live, overdue, key_booked, key_applied, penalised = row
-    q = st.quota
-    q.capacity, q.slot.status, q.slot.resource.active = capacity, status, bool(active)
-    return QuotaState(quota=q, live=live, overdue=bool(overdue), key_taken=bool(key_booked or key_applied),
-                      penalised=bool(penalised))
+    return _state(values)
 
 
 def _check_key_free(exclusive_key: str) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from django.db import transaction
 
 from jiaoguan.bookings import rules
-from jiaoguan.bookings.models import Booking, PenaltyRule, Resource, Slot, WaitlistEntry
+from jiaoguan.bookings.models import Booking, PenaltyRule, Quota, Resource, Slot, WaitlistEntry
 from jiaoguan.bookings.services.common import (
     DUPLICATE,
     B,
@@ -33,7 +33,7 @@ from jiaoguan.bookings.services.common import (
 )
 from jiaoguan.bookings.services.penalties import _apply_penalty_rules, _check_not_banned
 from jiaoguan.bookings.services.waitlist import _offer_freed
-from jiaoguan.core import clock
+from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.identity.roles import require
@@ -57,10 +57,12 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
     _check_bookable(st, party=party, now=now)
     with transaction.atomic():
         q = st.quota
-        _lock_quota_id(q.pk)
-        # the key right after the quota (the lock order): the insert further down then never waits for another
-        # transaction's uncommitted booking of the same key
-        keys_lock(exclusive_keys=[exclusive_key])
+        with locks.bounded():  # one lock_timeout set/restore for both locks
+            if not locks.lock_id(Quota, q.pk):
+                raise Quota.DoesNotExist(q.pk)
+            # the key right after the quota (the lock order): the insert further down then never waits for another
+            # transaction's uncommitted booking of the same key
+            keys_lock(exclusive_keys=[exclusive_key])
         st = _quota_recheck(st, exclusive_key=exclusive_key, party=party, now=now)
         q, slot = st.quota, st.slot
         if st.overdue:
