@@ -122,13 +122,17 @@ class Booking(models.Model):
 
     reference = models.CharField(max_length=20, unique=True)
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
-    quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="bookings")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
+    # no single-column indexes of their own on quota, user and status: the (quota, status), (user, status) and
+    # (status, hold_expires_at) indexes below serve every read by them (and the foreign keys' checks), and each
+    # index costs every booking insert and every status change an entry (docs/performance.md §8.5)
+    quota = models.ForeignKey(Quota, on_delete=models.PROTECT, related_name="bookings", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings",
+                             db_index=False)
     subject = models.CharField(max_length=80)
     subject_label = models.CharField(max_length=120, blank=True)
     exclusive_key = models.CharField(max_length=160)
     party = models.CharField(max_length=80)
-    status = models.CharField(max_length=10, choices=Status.choices, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.CharField(max_length=8, choices=CancelledBy.choices, blank=True)
     application = models.OneToOneField("Application", on_delete=models.PROTECT, null=True, blank=True,

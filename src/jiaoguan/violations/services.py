@@ -196,13 +196,14 @@ def waivers_lock(*, vehicles: list[tuple[str, str]]) -> list[Violation]:
     keys = sorted({_vehicle_key(plate, plate_type) for plate, plate_type in vehicles})
     if not keys:
         return []
-    locks.lock_keys(keys)
     q = None
     for plate, plate_type in sorted(set(vehicles)):
         part = Q(plate=plate, plate_type=plate_type)
         q = part if q is None else q | part
     assert q is not None
-    return locks.lock_rows(Violation.objects.filter(q, status=S.WAIVED), related=("code", "vehicle"))
+    with locks.bounded():  # one lock_timeout set/restore for the keys and the rows
+        locks.lock_keys(keys)
+        return locks.lock_rows(Violation.objects.filter(q, status=S.WAIVED), related=("code", "vehicle"))
 
 
 def _record_fields(*, place: str, occurred_at: dt.datetime, device: Device | None,
