@@ -232,6 +232,7 @@ else:
 # --- Auth -----------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = ["jiaoguan.identity.backends.PhoneOrUsernameBackend"]
+SESSION_ENGINE = "jiaoguan.identity.sessions"  # Django's database sessions, the page's read prepared (core.rows)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

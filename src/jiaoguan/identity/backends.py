@@ -7,7 +7,9 @@ pages render with the unlock time (core.middleware) instead of a bare "wrong pas
 from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
+from django.db import connection
 
+from jiaoguan.core import rows
 from jiaoguan.core.errors import InvalidInput, Unauthenticated
 from jiaoguan.core.http import client_ip
 from jiaoguan.identity.services import login_with_password
@@ -24,4 +26,31 @@ class PhoneOrUsernameBackend(ModelBackend):
         except (Unauthenticated, InvalidInput):
             return None
 
-    # get_user / permissions come from ModelBackend: an inactive user's session stops authenticating.
+    def get_user(self, user_id):
+        """The signed-in user of every page (as ``ModelBackend.get_user``: an inactive user's session stops
+        authenticating), read by a prepared hand-written statement (``core.rows``) instead of a compiled query."""
+        from jiaoguan.identity.models import User
+
+        if not isinstance(user_id, int):
+            try:
+                user_id = int(user_id)
+            except (TypeError, ValueError):
+                return None
+        values = rows.fetchone(_user_sql(User), [user_id])
+        if values is None:
+            return None
+        user = rows.instance(User, values)
+        return user if self.user_can_authenticate(user) else None
+
+    # permissions come from ModelBackend
+
+
+_USER_SQL: str | None = None
+
+
+def _user_sql(model) -> str:
+    global _USER_SQL
+    if _USER_SQL is None:
+        qn = connection.ops.quote_name
+        _USER_SQL = f"SELECT {rows.columns(model, 'u')} FROM {qn(model._meta.db_table)} u WHERE u.id = %s"
+    return _USER_SQL
