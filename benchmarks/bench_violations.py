@@ -23,7 +23,8 @@ dropped and recreated), BENCH_PARTS ("ingest,mine"), BENCH_PERSONS (20000), BENC
 tokens), BENCH_SINGLE (3000 single submissions), BENCH_BATCHES (400 batches), BENCH_BATCH_SIZE (50),
 BENCH_THREADS (16 client threads), BENCH_OUTBOX (deferred), BENCH_PROFILE_BATCHES (40), BENCH_BULK (1000000),
 BENCH_MINE_PER_VEHICLE (5), BENCH_SECONDS (15 per wrk run), BENCH_CONNECTIONS ("2,16"), BENCH_WORKERS (2 gunicorn
-workers), BENCH_PORT (8768). Evidence files go to a throw-away JIAOGUAN_VAR_DIR.
+workers), BENCH_PORT (8768), BENCH_CPROFILE (1: also a cProfile of the profiled batches). Evidence files go to a
+throw-away JIAOGUAN_VAR_DIR.
 """
 from __future__ import annotations
 
@@ -283,13 +284,22 @@ def profile(ctx: dict, batches: list[tuple[str, str, bytes, dict]]) -> dict:
     client = Client()
     totals, queries = [], []
     before = audited()
+    profiler = None
+    if os.environ.get("BENCH_CPROFILE"):  # BENCH_CPROFILE=1: also a cProfile of the batches (printed below)
+        import cProfile
+
+        profiler = cProfile.Profile()
     try:
         for n, (_method, path, body, headers) in enumerate(batches):
             extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"}
             reset_queries()  # as the request will (request_started), so the capture below counts from 0
             with CaptureQueriesContext(connection) as q:
                 t0 = time.perf_counter()
+                if profiler is not None and n:
+                    profiler.enable()
                 r = client.post(path, data=body, content_type="application/json", **extra)
+                if profiler is not None and n:
+                    profiler.disable()
                 totals.append(time.perf_counter() - t0)
             assert r.status_code == 200, r.content[:300]
             if n == 0:  # the warm-up (imports, caches): not counted
@@ -303,6 +313,14 @@ def profile(ctx: dict, batches: list[tuple[str, str, bytes, dict]]) -> dict:
                 del owner.bulk_create  # the manager's own method again
             else:
                 setattr(owner, name, real)
+    if profiler is not None:
+        import io
+        import pstats
+
+        for order in ("cumulative", "tottime"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(30)
+            print(f"cProfile of the batches ({order}):\n" + out.getvalue().replace(str(ROOT) + "/", ""), flush=True)
     return {"total": sum(totals[1:]), "n": len(totals) - 1, "spent": spent, "queries": queries,
             "audited": audited() - before}
 
