@@ -142,17 +142,26 @@ def _logged(connection: Any, sql: str, params: Sequence[Any], started: float) ->
     connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
 
 
-def fetchone(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> tuple[Any, ...] | None:
-    """Run one fixed hand-written statement (``%s`` placeholders) and return its first row: on PostgreSQL as a
-    prepared statement (planned once per connection), elsewhere through Django's ordinary cursor."""
+def _run(sql: str, params: Sequence[Any], using: str, fetch: Callable[[Any], Any]) -> Any:
     connection = connections[using]
     if connection.vendor == "postgresql" and getattr(settings, "JIAOGUAN_DB_PREPARED_STATEMENTS", True):
         started = time.monotonic()
         with _prepared_cursor(connection) as cur:
             cur.execute(sql, params)
-            found = cur.fetchone()
+            found = fetch(cur)
         _logged(connection, sql, params, started)
-        return found  # type: ignore[no-any-return]
+        return found
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return cur.fetchone()  # type: ignore[no-any-return]
+        return fetch(cur)
+
+
+def fetchone(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> tuple[Any, ...] | None:
+    """Run one fixed hand-written statement (``%s`` placeholders) and return its first row: on PostgreSQL as a
+    prepared statement (planned once per connection), elsewhere through Django's ordinary cursor."""
+    return _run(sql, params, using, lambda cur: cur.fetchone())  # type: ignore[no-any-return]
+
+
+def fetchall(sql: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+    """``fetchone``'s every row (a statement with a LIMIT: the hot reads are small)."""
+    return _run(sql, params, using, lambda cur: cur.fetchall())  # type: ignore[no-any-return]
