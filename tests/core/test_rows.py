@@ -115,6 +115,14 @@ def test_fetchone_answers_like_the_ordinary_cursor():
     assert len(q.captured_queries) == 2  # logged like any other statement
 
 
+def test_fetchall_answers_every_row_like_the_ordinary_cursor():
+    users = [register(holder(name=n)) for n in ("赵一", "钱二")]
+    sql = (f"SELECT id, username FROM {connection.ops.quote_name(User._meta.db_table)} WHERE id IN (%s, %s) "
+           f"ORDER BY id")
+    assert rows.fetchall(sql, [users[0].pk, users[1].pk]) == [(u.pk, u.username) for u in users]
+    assert rows.fetchall(sql, [-1, -2]) == []
+
+
 @pytest.mark.postgres_only
 def test_on_postgresql_a_hot_statement_is_planned_once_per_connection():
     user = register(holder(name="李四"))
