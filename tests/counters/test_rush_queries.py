@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from jiaoguan.bookings.models import Booking
+from jiaoguan.core.models import IdempotencyKey
 from jiaoguan.notifications.models import Message
 from tests.counters.conftest import bearer, citizen
 from tests.counters.test_api import post
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 # the lock statements (lock_timeout set and reset once around both locks, the advisory lock on the key) that are no-ops
 # on SQLite, where BEGIN IMMEDIATE serialises writers.
 BOOKING = {"postgresql": 17, "sqlite": 14}
-REFUSAL = {"postgresql": 7, "sqlite": 7}
+REFUSAL = {"postgresql": 4, "sqlite": 4}  # token, counter slot, quota state, "is this key stored?"
 
 
 def _book(client, slot, headers, key):
@@ -46,7 +47,28 @@ def test_a_booking_and_a_refusal_take_a_fixed_small_number_of_queries(client, ci
     assert len(booked) <= BOOKING[connection.vendor], _shown(booked)
     assert len(refused) <= REFUSAL[connection.vendor], _shown(refused)
     assert not any("FOR UPDATE" in q or "advisory" in q for q in refused), "a refusal for a full slot takes no lock"
+    assert not any(q.split()[0].upper() in ("INSERT", "UPDATE", "DELETE", "SAVEPOINT", "BEGIN") for q in refused), \
+        "a refusal for a full slot writes nothing and opens no transaction (the idempotency key is not claimed)"
+    assert not IdempotencyKey.objects.filter(key="rush-q-000003").exists()
     assert Booking.objects.filter(slot=slot, status="confirmed").count() == 2
+
+
+def test_a_retry_after_success_is_answered_from_the_stored_key_though_the_check_now_refuses(client, city):
+    """The pre-claim check refuses a retry of a booking that went through (the key is booked, the slot may be
+    full): the stored answer is replayed, as for any repeat; the same key for another slot is a 422."""
+    slot, other = city.slot(city.licence, 9), city.slot(city.licence, 10)
+    h = bearer(citizen())
+    first = post(client, "/api/v1/me/appointments", {"slot_id": slot.pk}, h, key="rush-r-000001")
+    assert first.status_code == 201
+    post(client, "/api/v1/me/appointments", {"slot_id": slot.pk}, bearer(citizen()), key="rush-r-000002")  # full
+    again = post(client, "/api/v1/me/appointments", {"slot_id": slot.pk}, h, key="rush-r-000001")
+    assert again.status_code == 201 and again.json() == first.json()
+    mismatch = post(client, "/api/v1/me/appointments", {"slot_id": other.pk}, h, key="rush-r-000001")
+    assert mismatch.status_code == 422 and mismatch.json()["code"] == "core.idempotency_mismatch"
+    # a fresh key for the same slot: the refusal stands (already booked that day), nothing stored
+    dup = post(client, "/api/v1/me/appointments", {"slot_id": slot.pk}, h, key="rush-r-000003")
+    assert dup.status_code == 409 and not IdempotencyKey.objects.filter(key="rush-r-000003").exists()
+    assert Booking.objects.filter(slot=slot).count() == 2
 
 
 def test_the_confirmation_notice_is_written_after_commit_by_the_outbox(client, city, django_capture_on_commit_callbacks):

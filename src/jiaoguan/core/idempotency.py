@@ -15,8 +15,8 @@ from typing import Any, cast
 
 from django.db import connection, transaction
 
-from jiaoguan.core import clock
-from jiaoguan.core.errors import InvalidInput
+from jiaoguan.core import clock, rows
+from jiaoguan.core.errors import DomainError, InvalidInput
 from jiaoguan.core.models import IdempotencyKey
 
 Result = tuple[int, Any]
@@ -37,6 +37,11 @@ def validate_key(key: str | None) -> str:
     return key
 
 
+def _mismatch() -> InvalidInput:
+    return InvalidInput("core.idempotency_mismatch", "同一个 Idempotency-Key 不能用于不同的请求",
+                        "This Idempotency-Key was already used for a different request")
+
+
 def _claim(*, scope: str, key: str, fingerprint: str) -> int | None:
     """Insert the key row, or nothing when (scope, key) exists: one statement, no savepoint (PostgreSQL and
     SQLite ≥ 3.35: ``ON CONFLICT DO NOTHING RETURNING``). PostgreSQL makes a concurrent duplicate wait here for
@@ -53,19 +58,51 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> int | None:
     return row[0] if row else None
 
 
-def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[[], Result]) -> Result:
+_STORED_SQL: str | None = None
+
+
+def _stored(*, scope: str, key: str) -> tuple[str, int | None, Any] | None:
+    """The stored (fingerprint, status, answer) of a committed request with this key, or None: one prepared
+    read (``core.rows``)."""
+    global _STORED_SQL
+    if _STORED_SQL is None:
+        qn = connection.ops.quote_name
+        _STORED_SQL = (f"SELECT {qn('fingerprint')}, {qn('status_code')}, {qn('response')} "
+                       f"FROM {qn(IdempotencyKey._meta.db_table)} WHERE {qn('scope')} = %s AND {qn('key')} = %s")
+    row = rows.fetchone(_STORED_SQL, [scope, key])
+    if row is None:
+        return None
+    return row[0], row[1], rows.convert(IdempotencyKey, "response", row[2])
+
+
+def idempotent(*, scope: str, key: str, fingerprint: bytes | str, run: Callable[[], Result],
+               precheck: Callable[[], object] | None = None) -> Result:
     """Run once per (scope, key). A refusal (DomainError) rolls back and stores nothing, so a retry is
-    evaluated afresh; a success is stored with the writes it made, atomically."""
+    evaluated afresh; a success is stored with the writes it made, atomically.
+
+    ``precheck``: the refusals that need no write (plain reads, no transaction), asked before the key is claimed,
+    so the commonest answer of a rush ("full") costs reads only. When it refuses, a request already stored under
+    this key (a retry of one that succeeded, and has since made the check fail — "already booked") gets its stored
+    answer, as a repeat always does; otherwise the refusal stands and nothing is written."""
     key = validate_key(key)
     fp = _fingerprint(fingerprint)
+    if precheck is not None:
+        try:
+            precheck()
+        except DomainError:
+            stored = _stored(scope=scope, key=key)
+            if stored is None:
+                raise
+            if stored[0] != fp:
+                raise _mismatch() from None
+            return cast(int, stored[1]), stored[2]
     with transaction.atomic():
         row_id = _claim(scope=scope, key=key, fingerprint=fp)
         if row_id is None:
             # A repeat, or a concurrent duplicate that has now committed (PostgreSQL made us wait for it).
             row = IdempotencyKey.objects.get(scope=scope, key=key)
             if row.fingerprint != fp:
-                raise InvalidInput("core.idempotency_mismatch", "同一个 Idempotency-Key 不能用于不同的请求",
-                                   "This Idempotency-Key was already used for a different request")
+                raise _mismatch()
             # committed with its result: the first request's transaction wrote both before it committed
             return cast(int, row.status_code), row.response
         status, body = run()
@@ -86,15 +123,17 @@ def user_scope(user: Any, action: str) -> str:
 
 
 def once_for(user: Any, action: str, *, key: str | None, fingerprint: bytes | str,
-             run: Callable[[], Result]) -> Result:
+             run: Callable[[], Result], precheck: Callable[[], object] | None = None) -> Result:
     """``idempotent`` scoped to ``user`` and ``action``: the one call pages make for a form's hidden key."""
-    return idempotent(scope=user_scope(user, action), key=key or "", fingerprint=fingerprint, run=run)
+    return idempotent(scope=user_scope(user, action), key=key or "", fingerprint=fingerprint, run=run,
+                      precheck=precheck)
 
 
-def api_once(request: Any, user: Any, action: str, *, fingerprint: bytes | str, run: Callable[[], Result]) -> Any:
+def api_once(request: Any, user: Any, action: str, *, fingerprint: bytes | str, run: Callable[[], Result],
+             precheck: Callable[[], object] | None = None) -> Any:
     """The idempotent-endpoint wrapper of the API: the request's ``Idempotency-Key`` header, scoped to ``user``
     and ``action``, answered as a ninja ``Status`` (the first result again on a repeat)."""
     from ninja import Status  # the API layer's response type; core's other modules do not need ninja
 
     return Status(*once_for(user, action, key=request.headers.get("Idempotency-Key"), fingerprint=fingerprint,
-                            run=run))
+                            run=run, precheck=precheck))

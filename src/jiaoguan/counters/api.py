@@ -170,12 +170,17 @@ class AppointmentBookIn(Schema):
              summary="Book a counter slot (Idempotency-Key required); confirmed at once")
 def book(request, payload: AppointmentBookIn):
     user = current_user(request)
+    plan: list = []
+
+    def check():  # the refusals that need no write, before the idempotency key is claimed
+        plan.append(services.appointment_check(user=user, slot_id=payload.slot_id))
 
     def run():
-        b = services.appointment_book(user=user, slot_id=payload.slot_id, actor=actor_of(request, user))
+        b = services.appointment_book(user=user, slot_id=payload.slot_id, actor=actor_of(request, user),
+                                      plan=plan[0] if plan else None)
         return 201, _appointment_out(b)
 
-    return api_once(request, user, "counter-book", fingerprint=str(payload.slot_id), run=run)
+    return api_once(request, user, "counter-book", fingerprint=str(payload.slot_id), run=run, precheck=check)
 
 
 @router.get("me/appointments", auth=AUTH, response={200: list[AppointmentDetailOut], **ERRORS},

@@ -262,15 +262,39 @@ def _check_public(user) -> None:
         raise forbidden()
 
 
-def appointment_book(*, user, slot_id: int, actor: Actor) -> Any:
-    """Book a counter slot for oneself, confirmed at once (one live appointment per person, service and day)."""
+@dataclass(frozen=True)
+class AppointmentPlan:
+    """What ``appointment_check`` read and found bookable: handed to ``appointment_book``, which locks and
+    re-checks without reading it again."""
+
+    office_service: OfficeService
+    slot: _SlotRef
+    party: str
+    exclusive_key: str
+    state: Any  # the engine's QuotaState
+
+
+def appointment_check(*, user, slot_id: int) -> AppointmentPlan:
+    """The refusals of a booking that need no lock and no write (not a citizen, no such counter slot, office or
+    service closed, window closed, already booked that day, clearly full), from two plain reads. The API asks
+    this before claiming the request's idempotency key, so a refusal in a rush writes nothing."""
     _check_public(user)
     os_, slot = _counter_slot(slot_id)
     party = _party(user)
+    key = f"counter:{os_.service.code}:{_day(slot)}:{party}"
+    state = bookings.seat_check(slot_id=slot.pk, exclusive_key=key, party=party)
+    return AppointmentPlan(office_service=os_, slot=slot, party=party, exclusive_key=key, state=state)
+
+
+def appointment_book(*, user, slot_id: int, actor: Actor, plan: AppointmentPlan | None = None) -> Any:
+    """Book a counter slot for oneself, confirmed at once (one live appointment per person, service and day).
+    ``plan``: what ``appointment_check`` found for this user and slot (not read again)."""
+    if plan is None or plan.slot.pk != parse_id(slot_id):
+        plan = appointment_check(user=user, slot_id=slot_id)
     return bookings.seat_book(
-        slot_id=slot.pk, user=user, subject=party, party=party, actor=actor, confirm=True,
-        exclusive_key=f"counter:{os_.service.code}:{_day(slot)}:{party}",
-        subject_label=os_.service.name_zh, meta={"office_service": os_.pk})
+        slot_id=plan.slot.pk, user=user, subject=plan.party, party=plan.party, actor=actor, confirm=True,
+        exclusive_key=plan.exclusive_key, subject_label=plan.office_service.service.name_zh,
+        meta={"office_service": plan.office_service.pk}, checked=plan.state)
 
 
 def appointment_cancel(*, user, booking_id: int, actor: Actor) -> Any:

@@ -40,6 +40,7 @@ from jiaoguan.bookings.services.first_come import (
     booking_release,
     holds_expire,
     seat_book,
+    seat_check,
 )
 from jiaoguan.bookings.services.penalties import penalty_lift, penalty_rules_seed
 from jiaoguan.bookings.services.ranked import (
@@ -82,6 +83,7 @@ __all__ = [
     "quotas_lock",
     "resource_create",
     "seat_book",
+    "seat_check",
     "slot_allocation_notify",
     "slot_cancel",
     "slot_create",

@@ -39,9 +39,21 @@ from jiaoguan.core.errors import Conflict, InvalidInput, not_found
 from jiaoguan.identity.roles import require
 
 
+def seat_check(*, slot_id: int, exclusive_key: str, party: str, quota: str = "public") -> QuotaState:
+    """The refusals of ``seat_book`` that need no lock (ranked resource, window closed or not open, banned, key
+    already booked, clearly full), from one plain read, outside any transaction; the read is returned for
+    ``seat_book(checked=…)``, which then locks and re-checks without reading it again. An API endpoint asks this
+    before it claims its idempotency key (``core.idempotency``: ``precheck``), so the commonest answer of a rush —
+    full — writes nothing at all."""
+    now = clock.now()
+    st = _quota_state(slot_id=slot_id, name=quota, exclusive_key=exclusive_key, party=party, now=now)
+    _check_bookable(st, party=party, now=now)
+    return st
+
+
 def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: str, actor: Actor,
               quota: str = "public", subject_label: str = "", confirm: bool = False,
-              meta: dict | None = None) -> Booking:
+              meta: dict | None = None, checked: QuotaState | None = None) -> Booking:
     """First come: take a seat, held for the resource's ``hold_minutes`` (or confirmed at once when
     ``confirm``).
 
@@ -53,8 +65,11 @@ def seat_book(*, slot_id: int, user, subject: str, exclusive_key: str, party: st
     by that event's handler after commit (``bookings.handlers``), outside the quota lock."""
     now = clock.now()
     # no lock and no write yet: a refusal here costs one read and leaves the caller's transaction untouched
-    st = _quota_state(slot_id=slot_id, name=quota, exclusive_key=exclusive_key, party=party, now=now)
-    _check_bookable(st, party=party, now=now)
+    # (``checked``: the caller asked ``seat_check`` already, for this slot and quota)
+    if checked is not None and checked.slot.pk == slot_id and checked.quota.name == quota:
+        st = checked
+    else:
+        st = seat_check(slot_id=slot_id, exclusive_key=exclusive_key, party=party, quota=quota)
     with transaction.atomic():
         q = st.quota
         with locks.bounded():  # one lock_timeout set/restore for both locks
