@@ -111,7 +111,9 @@ def lock_id(model: type[models.Model], pk: int) -> bool:
     exists."""
     _check(f"lock_id({model._meta.label_lower})")
     qn = connection.ops.quote_name
-    table, column = qn(model._meta.db_table), qn(model._meta.pk.column)
+    pk_field = model._meta.pk
+    assert pk_field is not None and pk_field.column is not None
+    table, column = qn(model._meta.db_table), qn(pk_field.column)
     suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with bounded(), connection.cursor() as cur:
         cur.execute(f"SELECT 1 FROM {table} WHERE {column} = %s{suffix}", [pk])

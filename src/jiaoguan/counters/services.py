@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -218,8 +218,8 @@ def _counter_slot_sql() -> str:
     global _COUNTER_SLOT_SQL
     if _COUNTER_SLOT_SQL is None:
         qn = connection.ops.quote_name
-        resource = OfficeService._meta.get_field("resource").related_model
-        slot = resource._meta.get_field("slots").related_model
+        resource = cast(Any, OfficeService._meta.get_field("resource").related_model)
+        slot = cast(Any, resource._meta.get_field("slots").related_model)
         _COUNTER_SLOT_SQL = (
             f"SELECT {rows.columns(OfficeService, 'os')}, {rows.columns(Office, 'o')}, "
             f"{rows.columns(CounterService, 'c')}, s.{qn('starts_at')} "
