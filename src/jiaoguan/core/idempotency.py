@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import cache
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -58,18 +59,17 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> int | None:
     return row[0] if row else None
 
 
-_STORED_SQL: str | None = None
+@cache
+def _stored_sql() -> str:
+    qn = connection.ops.quote_name
+    return (f"SELECT {qn('fingerprint')}, {qn('status_code')}, {qn('response')} "
+            f"FROM {qn(IdempotencyKey._meta.db_table)} WHERE {qn('scope')} = %s AND {qn('key')} = %s")
 
 
 def _stored(*, scope: str, key: str) -> tuple[str, int | None, Any] | None:
     """The stored (fingerprint, status, answer) of a committed request with this key, or None: one prepared
     read (``core.rows``)."""
-    global _STORED_SQL
-    if _STORED_SQL is None:
-        qn = connection.ops.quote_name
-        _STORED_SQL = (f"SELECT {qn('fingerprint')}, {qn('status_code')}, {qn('response')} "
-                       f"FROM {qn(IdempotencyKey._meta.db_table)} WHERE {qn('scope')} = %s AND {qn('key')} = %s")
-    row = rows.fetchone(_STORED_SQL, [scope, key])
+    row = rows.fetchone(_stored_sql(), [scope, key])
     if row is None:
         return None
     return row[0], row[1], rows.convert(IdempotencyKey, "response", row[2])

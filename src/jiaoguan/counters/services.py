@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 from django.db import connection, transaction
@@ -209,25 +210,24 @@ class _SlotRef:
     starts_at: dt.datetime
 
 
-_COUNTER_SLOT_SQL: str | None = None
+def _slot_model() -> Any:
+    """The engine's Slot model, reached through the office service's resource (counters does not import the
+    engine's models)."""
+    resource = cast(Any, OfficeService._meta.get_field("resource").related_model)
+    return resource._meta.get_field("slots").related_model
 
 
+@cache
 def _counter_slot_sql() -> str:
     """The statement of ``_counter_slot``, written once from the models (it runs on every booking attempt: the
     ORM's compilation of the four-table join was a millisecond of Python each time)."""
-    global _COUNTER_SLOT_SQL
-    if _COUNTER_SLOT_SQL is None:
-        qn = connection.ops.quote_name
-        resource = cast(Any, OfficeService._meta.get_field("resource").related_model)
-        slot = cast(Any, resource._meta.get_field("slots").related_model)
-        _COUNTER_SLOT_SQL = (
-            f"SELECT {rows.columns(OfficeService, 'os')}, {rows.columns(Office, 'o')}, "
+    qn = connection.ops.quote_name
+    return (f"SELECT {rows.columns(OfficeService, 'os')}, {rows.columns(Office, 'o')}, "
             f"{rows.columns(CounterService, 'c')}, s.{qn('starts_at')} "
             f"FROM {qn(OfficeService._meta.db_table)} os "
             f"JOIN {qn(Office._meta.db_table)} o ON o.id = os.office_id "
             f"JOIN {qn(CounterService._meta.db_table)} c ON c.id = os.service_id "
-            f"JOIN {qn(slot._meta.db_table)} s ON s.resource_id = os.resource_id WHERE s.id = %s")
-    return _COUNTER_SLOT_SQL
+            f"JOIN {qn(_slot_model()._meta.db_table)} s ON s.resource_id = os.resource_id WHERE s.id = %s")
 
 
 def _counter_slot(slot_id: int) -> tuple[OfficeService, _SlotRef]:
@@ -243,7 +243,7 @@ def _counter_slot(slot_id: int) -> tuple[OfficeService, _SlotRef]:
     os_ = rows.instance(OfficeService, values)
     os_.office = rows.instance(Office, values, start=wos)
     os_.service = rows.instance(CounterService, values, start=wos + wo)
-    starts_at = rows.convert(OfficeService, "created_at", values[-1])  # a datetime column, converted alike
+    starts_at = rows.convert(_slot_model(), "starts_at", values[-1])
     if not (os_.active and os_.office.active and os_.service.active):
         raise Conflict("counters.inactive", "该网点或业务已停办", "This office or service is closed")
     return os_, _SlotRef(pk=pk, starts_at=starts_at)

@@ -6,6 +6,8 @@ pages render with the unlock time (core.middleware) instead of a bare "wrong pas
 """
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 
@@ -36,7 +38,7 @@ class PhoneOrUsernameBackend(ModelBackend):
                 user_id = int(user_id)
             except (TypeError, ValueError):
                 return None
-        values = rows.fetchone(_user_sql(User), [user_id])
+        values = rows.fetchone(_user_sql(), [user_id])
         if values is None:
             return None
         user = rows.instance(User, values)
@@ -45,12 +47,9 @@ class PhoneOrUsernameBackend(ModelBackend):
     # permissions come from ModelBackend
 
 
-_USER_SQL: str | None = None
+@cache
+def _user_sql() -> str:
+    from jiaoguan.identity.models import User
 
-
-def _user_sql(model) -> str:
-    global _USER_SQL
-    if _USER_SQL is None:
-        qn = connection.ops.quote_name
-        _USER_SQL = f"SELECT {rows.columns(model, 'u')} FROM {qn(model._meta.db_table)} u WHERE u.id = %s"
-    return _USER_SQL
+    qn = connection.ops.quote_name
+    return f"SELECT {rows.columns(User, 'u')} FROM {qn(User._meta.db_table)} u WHERE u.id = %s"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
@@ -206,20 +207,14 @@ def account_vehicles(*, user: User, kinds=None) -> list:
     return registry.vehicle_summaries(vehicles=vehicles)
 
 
-_MY_BINDINGS_SQL: str | None = None
-
-
+@cache
 def _my_bindings_sql() -> str:
-    global _MY_BINDINGS_SQL
-    if _MY_BINDINGS_SQL is None:
-        qn = connection.ops.quote_name
-        vehicle = VehicleBinding._meta.get_field("vehicle").related_model
-        _MY_BINDINGS_SQL = (
-            f"SELECT b.id, b.kind, b.status, v.plate, v.plate_type, b.requested_at, b.bound_at, b.ended_at "
+    qn = connection.ops.quote_name
+    vehicle = VehicleBinding._meta.get_field("vehicle").related_model
+    return (f"SELECT b.id, b.kind, b.status, v.plate, v.plate_type, b.requested_at, b.bound_at, b.ended_at "
             f"FROM {qn(VehicleBinding._meta.db_table)} b JOIN {qn(vehicle._meta.db_table)} v ON v.id = b.vehicle_id "
             f"WHERE b.user_id = %s AND (%s = '' OR b.status = %s) "
             f"ORDER BY b.requested_at DESC, b.id DESC LIMIT %s")
-    return _MY_BINDINGS_SQL
 
 
 def my_bindings(*, user: User, limit: int = 100, status: str | None = None) -> list[MyBinding]:

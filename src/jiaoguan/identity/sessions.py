@@ -4,6 +4,7 @@ ORM query (docs/performance.md §9.5). Writing, expiry, cycling and flushing are
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.models import Session
@@ -13,16 +14,12 @@ from django.utils import timezone
 
 from jiaoguan.core import rows
 
-_SQL: str | None = None
 
-
+@cache
 def _sql() -> str:
-    global _SQL
-    if _SQL is None:
-        qn = connection.ops.quote_name
-        _SQL = (f"SELECT {rows.columns(Session, 's')} FROM {qn(Session._meta.db_table)} s "
-                f"WHERE s.{qn('session_key')} = %s AND s.{qn('expire_date')} > %s")
-    return _SQL
+    qn = connection.ops.quote_name
+    return (f"SELECT {rows.columns(Session, 's')} FROM {qn(Session._meta.db_table)} s "
+            f"WHERE s.{qn('session_key')} = %s AND s.{qn('expire_date')} > %s")
 
 
 class SessionStore(db.SessionStore):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -46,20 +47,19 @@ def inbox_entries(*, user, language: str | None) -> list[InboxEntry]:
     return entries
 
 
-_UNREAD_SQL: str | None = None
+@cache
+def _unread_sql() -> str:
+    qn = connection.ops.quote_name
+    return (f"SELECT COUNT(*) FROM {qn(Message._meta.db_table)} m WHERE m.recipient_id = %s "
+            f"AND m.channel = %s AND m.status = %s AND m.read_at IS NULL")
 
 
 def unread_count(*, user) -> int:
     """The unread messages of the user's inbox (every page's badge): one prepared hand-written count
     (``core.rows``), the same rows as ``_inbox(user).filter(read_at__isnull=True)``."""
-    global _UNREAD_SQL
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    if _UNREAD_SQL is None:
-        qn = connection.ops.quote_name
-        _UNREAD_SQL = (f"SELECT COUNT(*) FROM {qn(Message._meta.db_table)} m WHERE m.recipient_id = %s "
-                       f"AND m.channel = %s AND m.status = %s AND m.read_at IS NULL")
-    row = rows.fetchone(_UNREAD_SQL, [user.pk, Message.Channel.INBOX.value, Message.Status.DELIVERED.value])
+    row = rows.fetchone(_unread_sql(), [user.pk, Message.Channel.INBOX.value, Message.Status.DELIVERED.value])
     return int(row[0]) if row else 0
 
 

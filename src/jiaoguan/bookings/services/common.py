@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -179,32 +180,28 @@ class QuotaState:
         return self.live >= self.quota.capacity and not self.overdue
 
 
-_STATE_SQL: dict[str, str] = {}
-
-
+@cache
 def _state_sql(by: str) -> str:
     """The statement of ``_quota_state`` and ``_quota_recheck``: the quota, its slot and its resource (every
     column, as ``core.rows`` builds the instances), the live count, the overdue holds, the key and the party's
     penalties; ``by`` "id" (the quota's id) or "slot" (slot and quota name). Written once from the models, since it
     runs on every booking attempt and the ORM's compilation of the join with five subqueries was most of the
     attempt's Python time (docs/performance.md §8.2)."""
-    if by not in _STATE_SQL:
-        qn = connection.ops.quote_name
-        q, s, r = (qn(m._meta.db_table) for m in (Quota, Slot, Resource))
-        b, a, p = (qn(m._meta.db_table) for m in (Booking, Application, Penalty))
-        live = ", ".join(f"'{x}'" for x in LIVE_BOOKING)
-        where = "q.id = %s" if by == "id" else "q.slot_id = %s AND q.name = %s"
-        _STATE_SQL[by] = (
-            f"SELECT {rows.columns(Quota, 'q')}, {rows.columns(Slot, 's')}, {rows.columns(Resource, 'r')}, "
-            f"(SELECT COUNT(*) FROM {b} x WHERE x.quota_id = q.id AND x.status IN ({live})), "
-            f"EXISTS(SELECT 1 FROM {b} x WHERE x.quota_id = q.id AND x.status = '{B.HELD}' "
-            f"AND x.hold_expires_at <= %s), "
-            f"EXISTS(SELECT 1 FROM {b} x WHERE x.exclusive_key = %s AND x.status IN ({live})), "
-            f"EXISTS(SELECT 1 FROM {a} x WHERE x.exclusive_key = %s AND x.status = '{A.PENDING}'), "
-            f"EXISTS(SELECT 1 FROM {p} x WHERE x.party = %s AND x.kind = r.kind AND x.lifted_at IS NULL "
-            f"AND x.starts_at <= %s) "
-            f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE {where}")
-    return _STATE_SQL[by]
+    qn = connection.ops.quote_name
+    q, s, r = (qn(m._meta.db_table) for m in (Quota, Slot, Resource))
+    b, a, p = (qn(m._meta.db_table) for m in (Booking, Application, Penalty))
+    live = ", ".join(f"'{x}'" for x in LIVE_BOOKING)
+    where = "q.id = %s" if by == "id" else "q.slot_id = %s AND q.name = %s"
+    return (
+        f"SELECT {rows.columns(Quota, 'q')}, {rows.columns(Slot, 's')}, {rows.columns(Resource, 'r')}, "
+        f"(SELECT COUNT(*) FROM {b} x WHERE x.quota_id = q.id AND x.status IN ({live})), "
+        f"EXISTS(SELECT 1 FROM {b} x WHERE x.quota_id = q.id AND x.status = '{B.HELD}' "
+        f"AND x.hold_expires_at <= %s), "
+        f"EXISTS(SELECT 1 FROM {b} x WHERE x.exclusive_key = %s AND x.status IN ({live})), "
+        f"EXISTS(SELECT 1 FROM {a} x WHERE x.exclusive_key = %s AND x.status = '{A.PENDING}'), "
+        f"EXISTS(SELECT 1 FROM {p} x WHERE x.party = %s AND x.kind = r.kind AND x.lifted_at IS NULL "
+        f"AND x.starts_at <= %s) "
+        f"FROM {q} q JOIN {s} s ON s.id = q.slot_id JOIN {r} r ON r.id = s.resource_id WHERE {where}")
 
 
 def _state_row(*, by: str, key: list[Any], exclusive_key: str, party: str, now: dt.datetime) -> tuple | None:
