@@ -28,7 +28,8 @@ from tests.violations.conftest import camera
 pytestmark = pytest.mark.django_db
 
 CLERK = Actor(id=7, label="clerk7", role="clerk")
-PATHS = {"me": "me", "licences": "me/licences", "vehicles": "me/vehicles", "violations": "me/violations"}
+PATHS = {"me": "me", "licences": "me/licences", "vehicles": "me/vehicles", "violations": "me/violations",
+         "summary": "me/summary"}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 

@@ -160,3 +160,48 @@ def test_the_demo_citizen_keeps_the_demo_points(payments):
     services.violation_handle_counter(violation=record(car, code="1352"), licence=lic, actor=STAFF)
     assert card(lic) == 5
     assert {s.key for s in SHOWCASE} >= {"citizen"}
+
+
+def _ledger(licences) -> list[tuple]:
+    """Everything the ledger holds of these licences, and their audit rows, in a comparable form."""
+    out = []
+    for lic in licences:
+        lic.refresh_from_db()
+        accounts = [(a.cycle_start, a.cycle_end, a.total, a.carried_in, a.full_score_at is not None)
+                    for a in PointsAccount.objects.filter(licence=lic).order_by("cycle_start")]
+        entries = sorted((e.kind, e.points, e.source) for e in PointsEntry.objects.filter(account__licence=lic))
+        audits = sorted((a.action, str(a.old), str(a.new), a.reason, a.subject_person_id == lic.person_id)
+                        for a in AuditEntry.objects.filter(object_type="registry.drivinglicence",
+                                                           object_id=str(lic.pk)))
+        out.append((lic.cycle_points, lic.status, accounts, entries, audits))
+    return out
+
+
+def test_a_batch_of_openings_equals_them_one_by_one(payments, clock):
+    """points_openings_record enters licences new to the ledger together (_openings_first) and the rest one by
+    one; the ledger, the cards and the audit trail come out as points_opening_set one by one would leave them."""
+    def licences(points_list):
+        made = []
+        for points in points_list:
+            status = DrivingLicence.Status.SUSPENDED if points >= 12 else DrivingLicence.Status.VALID
+            made.append(make_licence(person=make_person(), first_issue=dt.date(2018, 3, 20), valid_until=None,
+                                     cycle_points=points, status=status))
+        return made
+
+    figures = [2, 6, 12, 3, 1]
+    batch, single = licences(figures), licences(figures)
+    # one batch licence is already known to the ledger, one figure is reported twice, one for an ended cycle
+    PointsAccount.objects.create(licence=batch[3], cycle_start=CYCLE, cycle_end=dt.date(2027, 3, 19))
+    PointsAccount.objects.create(licence=single[3], cycle_start=CYCLE, cycle_end=dt.date(2027, 3, 19))
+    reports = lambda lics: ([services.Opening(lic.pk, p, CYCLE) for lic, p in zip(lics, figures)]  # noqa: E731
+                            + [services.Opening(lics[0].pk, 4, CYCLE), services.Opening(lics[1].pk, 1, CYCLE)])
+    written = services.points_openings_record(openings=reports(batch), source="registry.demo", actor=ACTOR)
+    one_by_one = 0
+    for o in reports(single):
+        lic = DrivingLicence.objects.get(pk=o.licence_id)
+        one_by_one += services.points_opening_set(licence=lic, points=o.points, cycle_start=o.cycle_start,
+                                                  source="registry.demo", actor=ACTOR) is not None
+    assert written == one_by_one == 7
+    assert _ledger(batch) == _ledger(single)
+    assert [card(lic) for lic in batch] == [4, 1, 12, 3, 1]  # a second report replaces the first
+    assert audit_verify().ok

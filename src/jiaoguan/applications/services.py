@@ -53,6 +53,7 @@ from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, forbidden, not_found
 from jiaoguan.core.locks import lock_row, lock_rows
+from jiaoguan.core.outbox import records_changed
 from jiaoguan.identity.roles import PERMISSIONS
 from jiaoguan.identity.selectors import staff_accounts
 from jiaoguan.notifications.services import NotificationError, message_send
@@ -129,6 +130,8 @@ def _record(app: Application, *, action: str, actor: Actor, from_status: str, co
     audit_record(actor=actor, action=f"application.{action}", obj=app, old=old,
                  new={**_state(app), "service": app.service_code, "reference": app.reference, **(data or {})},
                  reason=comment, subject_person_id=getattr(app.applicant, "person_id", None))
+    if from_status != app.status:  # the applicant's summary (jiaoguan.records) shows the status
+        records_changed(user_ids=[app.applicant_id])
 
 
 def _notify(app: Application, template: str, *, sms: bool = False, **params) -> None:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from jiaoguan.core import clock, locks, signing
 from jiaoguan.core.audit import Actor, audit_record
 from jiaoguan.core.errors import Conflict, InvalidInput, not_found
-from jiaoguan.core.outbox import event_emit
+from jiaoguan.core.outbox import event_emit, records_changed
 from jiaoguan.payments import rules
 from jiaoguan.payments.channels import CALLBACK_REPLAYS, ChannelTrade, channel_get, default_channel
 from jiaoguan.payments.models import (
@@ -61,6 +61,7 @@ def _item_move(item: PayableItem, new: str, *, actor: Actor, reason: str = "", e
     for k, v in (extra or {}).items():
         setattr(item, k, v)
     item.save(update_fields=fields)
+    records_changed(person_ids=[item.payer_person_id])  # the payer's "payments due" (jiaoguan.records)
     audit_record(actor=actor, action=f"payable.{new}", obj=item, old={"status": old},
                  new={"status": new, **{k: (v.pk if hasattr(v, "pk") else v) for k, v in (extra or {}).items()}},
                  reason=reason, subject_person_id=item.payer_person_id)
@@ -135,6 +136,7 @@ def payable_create(*, kind: str, source_type: str, source_id: str, payer_person_
                 decision_date=decision_date, late_fee=late_fee, created_at=now, updated_at=now)
             item.reference = reference_make(kind=KIND_ITEM, sequence=item.pk)
             item.save(update_fields=["reference"])
+            records_changed(person_ids=[payer_person_id])
             audit_record(actor=Actor.system("payments"), action="payable.create", obj=item,
                          new={"kind": kind, "source": f"{source_type}:{source_id}", "amount_fen": amount_fen,
                               "reference": item.reference}, subject_person_id=payer_person_id)

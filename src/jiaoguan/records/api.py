@@ -9,6 +9,8 @@ ETag it holds and gets a 304 when nothing changed.
     GET /api/v1/me/licences      the driving licence (a list of at most one)
     GET /api/v1/me/vehicles      own vehicles and vehicles of others bound with the owner's consent
     GET /api/v1/me/violations    their violations, newest first (at most 200); ?status= reads the records directly
+    GET /api/v1/me/summary       everything at a glance: licence, vehicles needing attention, violations, payments
+                                 due, upcoming bookings, open applications (counts and the one that matters most)
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from jiaoguan.core.http import language_of
 from jiaoguan.identity.auth import AUTH, current_user
 from jiaoguan.identity.schemas import LicenceOut, MeOut, VehicleOut
 from jiaoguan.records import parts, selectors
+from jiaoguan.records.schemas import SummaryOut
 from jiaoguan.violations import render as violations_render
 from jiaoguan.violations import selectors as violations
 from jiaoguan.violations.schemas import ViolationOut
@@ -71,3 +74,9 @@ def my_violations(request, status: str | None = None):
     user = current_user(request)
     rows = violations.my_violations(user=user, status=status)[:parts.VIOLATIONS_LISTED]
     return [violations_render.violation_out(v) for v in rows]
+
+
+@router.get("me/summary", auth=AUTH, response={200: SummaryOut, **ERRORS},
+            summary="My records at a glance: licence, vehicles, violations, payments due, bookings, applications")
+def my_summary(request):
+    return _answer(request, "summary")

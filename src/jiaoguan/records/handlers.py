@@ -4,7 +4,10 @@ are built by their first read).
 
 The event: ``records.changed`` {"users": [...], "persons": [...], "vehicles": [...]}, emitted by
 core.outbox.records_changed in the transaction that made the change, by the app that owns the records (which also
-marked the affected parts stale in that transaction: records.services.records_mark_stale).
+marked the affected parts stale in that transaction: records.services.records_mark_stale). A booking's change
+arrives instead as the bookings app's own ``bookings.booking_changed`` (emitted at every change of a booking's
+status, whoever makes it): the booking rush's transaction writes nothing more for the read model, and the
+citizen's summary is rebuilt when that event is delivered.
 
 A handler decides from the records as they are when it runs, so running it twice, late or out of order changes
 nothing more (the build is the same computation every time).
@@ -50,3 +53,8 @@ def on_records_changed(payload: dict) -> None:
     records_refresh(user_ids=accounts_of(user_ids=_ids(payload.get("users") or []),
                                          person_ids=_ids(payload.get("persons") or []),
                                          vehicle_ids=_ids(payload.get("vehicles") or [])))
+
+
+@subscribe("bookings.booking_changed")
+def on_booking_changed(payload: dict) -> None:
+    records_refresh(user_ids=_ids(payload.get("user_id")))

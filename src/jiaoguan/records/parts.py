@@ -15,12 +15,16 @@ from typing import Any
 from django.utils import translation
 from pydantic import BaseModel, TypeAdapter
 
+from jiaoguan.applications import selectors as applications
+from jiaoguan.bookings import selectors as bookings
 from jiaoguan.core import clock
 from jiaoguan.core.api_render import LocalTimeEncoder
 from jiaoguan.identity import render as identity_render
 from jiaoguan.identity import selectors as identity
 from jiaoguan.identity import services as identity_services
 from jiaoguan.identity.schemas import LicenceOut, MeOut, VehicleOut
+from jiaoguan.payments import selectors as payments
+from jiaoguan.records.schemas import SummaryOut
 from jiaoguan.violations import render as violations_render
 from jiaoguan.violations import selectors as violations
 from jiaoguan.violations.schemas import ViolationOut
@@ -44,7 +48,12 @@ class Sources:
     user: Any
     licence: Any  # registry LicenceSummary or None
     vehicles: list  # identity MyVehicle
-    violations: list
+    violations: list  # the newest VIOLATIONS_LISTED
+    violation_statuses: list[str]  # of every violation the account sees
+    payables: list  # (payments PayableItem unpaid, (principal, late fee, total) today), oldest first
+    bookings: list  # bookings Booking held or confirmed and not yet started, soonest first
+    applications: list  # applications ApplicationLine, newest first (no drafts)
+    application_statuses: list[str]  # of every application but drafts
 
 
 _registered: dict[str, Callable[[Sources], Made]] = {}
@@ -81,6 +90,67 @@ def next_midnight() -> dt.datetime:
     return clock.local_midnight(clock.today() + dt.timedelta(days=1))
 
 
+def _label(value: Any, language: str) -> str:
+    return value.pick(language) if hasattr(value, "pick") else str(value)
+
+
+OPEN_APPLICATIONS = ("submitted", "returned", "under_review", "reviewed")
+UNPAID_FINE = "handled"
+
+
+def summary_of(sources: Sources, language: str) -> dict:
+    """The records at a glance (GET me/summary, the tiles of "my page"), from what the build read."""
+    english = language == "en"
+    lic = sources.licence
+    own = [mv for mv in sources.vehicles if mv.is_own]
+    statuses = sources.violation_statuses
+    latest_v = sources.violations[0] if sources.violations else None
+    apps = sources.applications
+    nxt = sources.bookings[0] if sources.bookings else None
+    return {
+        "licence": None if lic is None else {
+            "status": lic.status, "status_label": lic.status_en if english else lic.status_zh, "points": lic.points,
+            "points_left": lic.points_left, "valid_until": lic.valid_until,
+            "renewal_window_open": lic.renewal_window_open},
+        "vehicles": {
+            "own": len(own), "bound": len(sources.vehicles) - len(own),
+            "inspection_overdue": sum(mv.vehicle.inspection_status == "overdue" for mv in own),
+            "uninsured": sum(mv.vehicle.insurance_status in ("expired", "none") for mv in own)},
+        "violations": {
+            "not_handled": statuses.count("recorded"), "fine_unpaid": statuses.count(UNPAID_FINE),
+            "disputed": statuses.count("disputed"),
+            "latest": None if latest_v is None else {
+                "id": latest_v.pk, "plate": latest_v.plate, "occurred_at": latest_v.occurred_at,
+                "description": latest_v.code.description_en if english else latest_v.code.description_zh,
+                "status": latest_v.status, "status_label": _label(latest_v.get_status_display(), language)}},
+        "payments": {
+            "count": len(sources.payables), "total_fen": sum(due[2] for _item, due in sources.payables),
+            "late_fee_fen": sum(due[1] for _item, due in sources.payables),
+            "oldest_created_at": sources.payables[0][0].created_at if sources.payables else None},
+        "bookings": {
+            "upcoming": len(sources.bookings),
+            "next": None if nxt is None else {
+                "id": nxt.pk, "reference": nxt.reference, "kind": nxt.slot.resource.kind,
+                "what": nxt.slot.resource.name_en if english else nxt.slot.resource.name_zh,
+                "starts_at": nxt.slot.starts_at, "status": nxt.status,
+                "status_label": _label(nxt.get_status_display(), language)}},
+        "applications": {
+            "open": sum(s in OPEN_APPLICATIONS for s in sources.application_statuses),
+            "returned": sources.application_statuses.count("returned"),
+            "latest": None if not apps else {
+                "id": apps[0].id, "reference": apps[0].reference,
+                "service": apps[0].service_en if english else apps[0].service_zh, "status": apps[0].status,
+                "status_label": apps[0].status_en if english else apps[0].status_zh,
+                "submitted_at": apps[0].submitted_at}},
+    }
+
+
+def summary_stale_at(sources: Sources, midnight: dt.datetime) -> dt.datetime:
+    """Late fees grow and validity turns at local midnight; a booking stops being upcoming when it starts."""
+    starts = [b.slot.starts_at for b in sources.bookings]
+    return min([midnight, *starts])
+
+
 def make_all(user) -> dict[str, Made]:
     """Every part of ``user``'s records, from the records as they are now."""
     midnight = next_midnight()
@@ -90,7 +160,20 @@ def make_all(user) -> dict[str, Made]:
     licence = identity.my_licence(user=user)
     vehicles = identity.my_vehicles(user=user)
     rows = list(violations.my_violations(user=user)[:VIOLATIONS_LISTED])
-    sources = Sources(user=user, licence=licence, vehicles=vehicles, violations=rows)
+    now = clock.now()
+    sources = Sources(
+        user=user, licence=licence, vehicles=vehicles, violations=rows,
+        violation_statuses=list(violations.my_violations(user=user).order_by().values_list("status", flat=True)),
+        payables=[(item, payments.payable_amount_due(item=item))
+                  for item in (payments.payables_unpaid_for_person(person_id=user.person_id) if user.person_id
+                               else [])],
+        bookings=sorted((b for b in bookings.my_bookings(user=user, live_only=True)
+                         if b.status in ("held", "confirmed") and b.slot.starts_at > now),
+                        key=lambda b: (b.slot.starts_at, b.pk)),
+        applications=[line for line in applications.my_application_lines(user=user, limit=20)
+                      if line.status != "draft"][:1],
+        application_statuses=[s for s in applications.my_applications(user=user).order_by()
+                              .values_list("status", flat=True) if s != "draft"])
     return {
         "me": Made(lambda lang: _rendered(lang, lambda lg: _dump(MeOut, identity_render.me_out(lg, user), many=False)),
                    None),
@@ -102,8 +185,10 @@ def make_all(user) -> dict[str, Made]:
         "violations": Made(lambda lang: _rendered(lang, lambda lg: _dump(
             ViolationOut, [violations_render.violation_out(v) for v in rows], many=True, exclude_unset=True)),
             None),
+        "summary": Made(lambda lang: _rendered(lang, lambda lg: _dump(SummaryOut, summary_of(sources, lg), many=False)),
+                        summary_stale_at(sources, midnight)),
         **{name: maker(sources) for name, maker in sorted(_registered.items())},
     }
 
 
-BASE_PARTS = ("me", "licences", "vehicles", "violations")  # the API's; part_names() adds the registered ones
+BASE_PARTS = ("me", "licences", "vehicles", "violations", "summary")  # the API's; part_names() adds the registered ones

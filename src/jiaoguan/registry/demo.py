@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import enum
 import itertools
+import multiprocessing
 import random
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from django.db import connection, reset_queries, transaction
+from django.db import connection, connections, models, reset_queries, transaction
 from faker.providers.person.zh_CN import Provider as ZhPersonProvider
 
 from jiaoguan.core import clock
@@ -190,9 +193,20 @@ class DemoCity:
 
 # --- Generator ----------------------------------------------------------------------------------------------------
 
+# plate kinds whose number space (about 2.5 million under 粤B) a Shenzhen-size city does not fill
+_UNBOUNDED_PLATES = frozenset({Vehicle.PlateType.SMALL, Vehicle.PlateType.LARGE, Vehicle.PlateType.MOTORCYCLE})
+
+
+class _PlateSpaceFull(Exception):
+    """No free plate number of a kind was found in many tries: the kind's number space is nearly used up."""
+
+
 class _Generator:
     def __init__(self, *, seed: int, today: dt.date, batch_size: int, out: TextIO | None):
         self.rng = random.Random(seed)
+        # a worker of a parallel build (``generate_city(workers=n)``) takes only the identifiers whose CRC-32 falls
+        # in its share (``mine``), so the workers' persons, phones, plates and VINs never collide
+        self.share, self.shares = 0, 1
         self.seed = seed
         self.today = today
         self.batch_size = batch_size
@@ -225,9 +239,21 @@ class _Generator:
 
     # -- small helpers
 
+    def as_worker(self, share: int, shares: int) -> None:
+        """Make this generator (forked with the showcase already written) worker ``share`` of ``shares``: its own
+        random stream, its share of every identifier space, its own file and policy numbers."""
+        self.rng = random.Random(f"{self.seed}:{share}/{shares}")
+        self.share, self.shares = share, shares
+        self.next_file += share
+        self.policy_serial = itertools.count(1 + share, shares)
+        self.edge = dict.fromkeys(self.edge, 0)
+
+    def mine(self, key: str) -> bool:
+        return self.shares == 1 or zlib.crc32(key.encode()) % self.shares == self.share
+
     def file_number(self) -> str:
         n = self.next_file
-        self.next_file += 1
+        self.next_file += self.shares
         return f"4403{n:08d}"
 
     def name(self, male: bool) -> str:
@@ -243,7 +269,7 @@ class _Generator:
         rng = self.rng
         while True:
             phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-            if phone not in self.phones:
+            if phone not in self.phones and self.mine(phone):
                 self.phones.add(phone)
                 if self.empty:
                     return phone
@@ -275,16 +301,19 @@ class _Generator:
             region = self.district()
             seq = rng.randrange(500) * 2 + (1 if male else 0)
             number = make_id_number(region, birth, seq)
-            if number in self.id_bodies:
+            if number in self.id_bodies or not self.mine(number):
                 continue
             self.id_bodies.add(number)
             if self.empty or id_number_hash(number) not in self.id_hashes:
                 return number
 
     def plate(self, plate_type: str) -> str:
+        """A free plate number of the kind. The small kinds' spaces are finite (2 × 34 × 10,000 new-energy small
+        plates under 粤B): past 200 tries the space is taken as full (_PlateSpaceFull) and the caller chooses
+        another kind, as a city whose new-energy numbers ran out would."""
         rng = self.rng
         letters, digits, ld = PLATE_LETTERS, "0123456789", PLATE_LETTERS + "0123456789"
-        while True:
+        for _ in itertools.count() if plate_type in _UNBOUNDED_PLATES else range(200):
             if plate_type == Vehicle.PlateType.NEV_SMALL:
                 second = rng.choice(ld if rng.random() < 0.3 else digits)
                 rest = rng.choice("DF") + second + f"{rng.randrange(10000):04d}"
@@ -298,16 +327,17 @@ class _Generator:
                     chars[rng.randint(1, 4)] = rng.choice(letters)
                 rest = "".join(chars)
             plate = "粤B" + rest
-            if plate not in self.plate_numbers:
+            if plate not in self.plate_numbers and self.mine(plate):
                 self.plate_numbers.add(plate)
                 return plate
+        raise _PlateSpaceFull(plate_type)
 
     def vin(self, wmi_vds: str, year: int) -> str:
         rng = self.rng
         while True:
             vis = model_year_code(year) + rng.choice("0123456789ABCDEFGH") + f"{rng.randrange(10**6):06d}"
             vin = make_vin(wmi_vds, vis)
-            if vin not in self.vins:
+            if vin not in self.vins and self.mine(vin):
                 self.vins.add(vin)
                 return vin
 
@@ -482,18 +512,20 @@ class _Generator:
             plate_type = Vehicle.PlateType.NEV_SMALL if nev else Vehicle.PlateType.SMALL
             if use == Vehicle.Use.LEARNER:
                 plate_type = Vehicle.PlateType.COACH
-            plate = self.plate(plate_type)
         elif kind == Vehicle.Kind.BUS:
             brand, wmi = rng.choice(BUSES)
             plate_type = Vehicle.PlateType.NEV_LARGE if brand in NEV_MODELS else Vehicle.PlateType.LARGE
-            plate = self.plate(plate_type)
         elif kind == Vehicle.Kind.TRUCK:
             brand, wmi = rng.choice(TRUCKS)
             plate_type = Vehicle.PlateType.LARGE
-            plate = self.plate(plate_type)
         else:
             brand, wmi = rng.choice(MOTORCYCLES)
             plate_type = Vehicle.PlateType.MOTORCYCLE
+        try:
+            plate = self.plate(plate_type)
+        except _PlateSpaceFull:  # the kind's numbers ran out (a Shenzhen-size city): a private petrol car instead
+            kind, use, plate_type = Vehicle.Kind.SMALL_CAR, Vehicle.Use.PRIVATE, Vehicle.PlateType.SMALL
+            brand, wmi = rng.choice(SMALL_CARS)
             plate = self.plate(plate_type)
         return self.vehicle_for(owner, kind=kind, use=use, plate_type=plate_type, brand=brand, wmi_vds=wmi,
                                 registered=registered, plate=plate)
@@ -504,18 +536,18 @@ class _Generator:
               vehicles: list[Vehicle], policies: list[InsurancePolicy]) -> None:
         # with DEBUG on, Django keeps the text of recent queries; bulk inserts make them huge: drop them
         reset_queries()
-        Person.objects.bulk_create(persons, batch_size=self.batch_size)
+        _insert(Person, persons, self.batch_size)
         for licence in licences:
             licence.person_id = licence.person.pk
-        DrivingLicence.objects.bulk_create(licences, batch_size=self.batch_size)
+        _insert(DrivingLicence, licences, self.batch_size)
         licence_points_imported(licences=[(lic.pk, lic.cycle_points, lic.points_cycle_start)
                                           for lic in licences if lic.cycle_points], source="registry.demo")
         for vehicle in vehicles:
             vehicle.owner_id = vehicle.owner.pk
-        Vehicle.objects.bulk_create(vehicles, batch_size=self.batch_size)
+        _insert(Vehicle, vehicles, self.batch_size)
         for policy in policies:
             policy.vehicle_id = policy.vehicle.pk
-        InsurancePolicy.objects.bulk_create(policies, batch_size=self.batch_size)
+        _insert(InsurancePolicy, policies, self.batch_size)
 
     def new_person(self, *, name: str, id_number: str, phone: str, address: str) -> Person:
         return Person(name=name, id_number=id_number, phone=phone, address=address,
@@ -602,6 +634,54 @@ class _Generator:
                 self.out.write(f"  {done:,}/{count:,} persons ({rate:,.0f}/s)\n")
 
 
+# Field classes whose Python value is what the database stores (no pre_save, no conversion): the COPY path writes
+# them as they are; every other field (encrypted values, their lookup hashes), a naive datetime and an auto_now
+# date go through Django's own preparation.
+_AS_IS = frozenset({models.IntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField,
+                    models.SmallIntegerField, models.CharField, models.TextField, models.DateField,
+                    models.BooleanField, models.ForeignKey, models.OneToOneField, models.DateTimeField})
+
+
+def _insert(model: type[models.Model], objs: list, batch_size: int) -> None:
+    """Insert ``objs`` and give them their primary keys. On PostgreSQL a Shenzhen-size city goes in with COPY (ids
+    taken from the table's sequence first, one statement a batch): Django's bulk INSERT spends most of its time
+    building the statement's parameters, which is why ``demo_city --persons 3780000`` takes minutes, not an hour.
+    Elsewhere (SQLite) ``bulk_create``. Both write the same rows: every value is prepared as Django prepares it
+    (``pre_save`` + ``get_db_prep_save``), except fields whose value is stored as it is."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    fields = [f for f in meta.concrete_fields if f is not pk]
+    plain = [type(f) in _AS_IS and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)
+             for f in fields]  # the exact classes: a subclass may prepare its value
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, pk.column, len(objs)])
+        for obj, (value,) in zip(objs, cursor.fetchall(), strict=True):
+            setattr(obj, pk.attname, value)
+        columns = ", ".join(qn(c) for c in [pk.column] + [f.column for f in fields])
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no COPY
+        with raw.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                row = [getattr(obj, pk.attname)]
+                for field, as_is in zip(fields, plain, strict=True):
+                    value = getattr(obj, field.attname) if as_is else None
+                    if as_is and not (isinstance(value, dt.datetime) and value.tzinfo is None):
+                        row.append(value.value if isinstance(value, enum.Enum) else value)
+                    else:
+                        row.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+                copy.write_row(row)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
 @contextmanager
 def _large_page_cache(mebibytes: int = 256):
     """SQLite only: a bigger page cache for this connection while the city is written. With the default 2 MiB,
@@ -622,20 +702,67 @@ def _large_page_cache(mebibytes: int = 256):
 
 
 def generate_city(*, persons: int, seed: int = 2026, stdout: TextIO | None = None, today: dt.date | None = None,
-                  batch_size: int = 2000) -> DemoCity:
-    """Create ``persons`` persons (the showcase people included) with their licences, vehicles and policies."""
+                  batch_size: int = 2000, workers: int = 1) -> DemoCity:
+    """Create ``persons`` persons (the showcase people included) with their licences, vehicles and policies.
+
+    ``workers`` > 1 (PostgreSQL, empty registry; a benchmark's Shenzhen-size city): the showcase is committed
+    first, then that many forked processes each write their share of the population in a transaction of their
+    own, so the city is no longer all-or-nothing — a failed worker's share is missing and the call raises. Each
+    worker draws from its own random stream, so the city differs from the one-process city of the same seed.
+    Otherwise one transaction, one process."""
     if persons < 0:
         raise ValueError("persons must be >= 0")
     started = time.perf_counter()
     today = today or clock.today()
     city = DemoCity(seed=seed, today=today)
+    parallel = workers > 1 and connection.vendor == "postgresql" and not Person.objects.exists()
     with _large_page_cache(), transaction.atomic():
         gen = _Generator(seed=seed, today=today, batch_size=batch_size, out=stdout)
         gen.showcase(city)
-        gen.population(city, max(0, persons - city.persons))
+        if not parallel:
+            gen.population(city, max(0, persons - city.persons))
+    if parallel:
+        _population_parallel(gen, city, max(0, persons - city.persons), workers)
+    with transaction.atomic():
         city.edge_cases = dict(gen.edge)
         audit_record(actor=Actor.system("registry.demo_city"), action="registry.demo_city", object_type="registry.city",
                      object_id=seed, new={"persons": city.persons, "licences": city.licences,
                                           "vehicles": city.vehicles, "policies": city.policies, "today": today})
     city.seconds = time.perf_counter() - started
     return city
+
+
+_forked: _Generator | None = None  # the parent's generator, inherited by the forked workers (never pickled)
+
+
+def _population_part(share: int, shares: int, count: int) -> tuple[dict[str, int], dict[str, int]]:
+    """One forked worker of ``_population_parallel``: its share of the persons, in one transaction of its own."""
+    gen = _forked
+    assert gen is not None
+    connections.close_all()  # the parent's sockets are not this process's: open its own
+    gen.as_worker(share, shares)
+    part = DemoCity(seed=gen.seed, today=gen.today)
+    with transaction.atomic():
+        gen.population(part, count)
+    connections.close_all()
+    return ({"persons": part.persons, "licences": part.licences, "vehicles": part.vehicles,
+             "policies": part.policies}, gen.edge)
+
+
+def _population_parallel(gen: _Generator, city: DemoCity, count: int, workers: int) -> None:
+    global _forked
+    connections.close_all()  # nothing open is shared with the forked workers
+    shares = [count // workers + (1 if i < count % workers else 0) for i in range(workers)]
+    _forked = gen
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.starmap(_population_part, [(i, workers, n) for i, n in enumerate(shares)])
+    finally:
+        _forked = None
+    for counts, edge in results:
+        city.persons += counts["persons"]
+        city.licences += counts["licences"]
+        city.vehicles += counts["vehicles"]
+        city.policies += counts["policies"]
+        for key, value in edge.items():
+            gen.edge[key] += value

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -990,11 +990,57 @@ def points_opening_set(*, licence, points: int, cycle_start: dt.date, source: st
     return entry
 
 
+def _openings_first(*, openings: list[Opening], licences: dict, source: str,
+                    actor: Actor) -> tuple[int, list[Opening]]:
+    """The common case of an import, set-based: a licence the ledger has never seen (no points account), whose
+    card already shows these points in its current cycle, below the full score or no longer valid. For it
+    ``points_opening_set`` would open the current account with the points as its one opening entry, audit that,
+    and find the card's mirror and the carry rule with nothing to do; here that is three INSERTs for a whole
+    batch instead of ~15 statements a licence. Returns (entries written, the openings left for
+    ``points_opening_set``: every other case, in their order)."""
+    today, full = clock.today(), conf.get("FULL_SCORE")
+    firsts: dict[int, tuple[Opening, Any, dt.date]] = {}
+    for o in openings:
+        licence = licences.get(o.licence_id)
+        if licence is None or o.points <= 0 or o.licence_id in firsts:
+            continue
+        start, end = scoring_cycle(licence.first_issue_date, max(today, licence.first_issue_date))
+        if (o.cycle_start != start or licence.cycle_points != o.points or licence.points_cycle_start != start
+                or (o.points >= full and licence.status == "valid")):
+            continue
+        firsts[o.licence_id] = (o, licence, end)
+    for licence_id in PointsAccount.objects.filter(licence_id__in=list(firsts)).values_list("licence_id", flat=True):
+        firsts.pop(licence_id, None)
+    if not firsts:
+        return 0, openings
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            accounts = PointsAccount.objects.bulk_create([
+                PointsAccount(licence_id=o.licence_id, cycle_start=o.cycle_start, cycle_end=end, total=o.points,
+                              carried_in=0, full_score_at=now if o.points >= full else None)
+                for o, _licence, end in firsts.values()])
+            PointsEntry.objects.bulk_create([
+                PointsEntry(account_id=account.pk, violation=None, kind=PointsEntry.Kind.OPENING,
+                            points=account.total, source=source[:40], created_at=now) for account in accounts])
+            audit_records(actor=actor, changes=[
+                Change(action="licence.points_opening", object_type="registry.drivinglicence",
+                       object_id=o.licence_id, old={"points": 0, "opening": 0},
+                       new={"points": o.points, "opening": o.points},
+                       reason=f"期初记分 opening balance {o.points} ({source}, cycle {o.cycle_start})",
+                       subject_person_id=licence.person_id)
+                for o, licence, _end in firsts.values()])
+    except IntegrityError:  # an account opened meanwhile: every one of them the careful way
+        return 0, openings
+    return len(firsts), [o for o in openings if o.licence_id not in firsts or firsts[o.licence_id][0] is not o]
+
+
 def points_openings_record(*, openings: list[Opening], source: str, actor: Actor) -> int:
-    """The opening balances of many licences (a registry import, the demo city), each in its own transaction;
-    returns how many entries were written."""
+    """The opening balances of many licences (a registry import, the demo city); returns how many entries were
+    written. Licences new to the ledger are entered together (``_openings_first``), the others each in its own
+    transaction (``points_opening_set``)."""
     licences = registry_selectors.licences_by_id(licence_ids=[o.licence_id for o in openings])
-    written = 0
+    written, openings = _openings_first(openings=openings, licences=licences, source=source, actor=actor)
     for o in openings:
         licence = licences.get(o.licence_id)
         if licence is not None and points_opening_set(licence=licence, points=o.points, cycle_start=o.cycle_start,

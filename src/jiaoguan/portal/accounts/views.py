@@ -224,6 +224,7 @@ def me(request: HttpRequest) -> HttpResponse:
         "page": page,
         "licence_html": mark_safe(page.get("licence_html") or ""),  # noqa: S308 - rendered by our own templates
         "vehicles_html": mark_safe(page.get("vehicles_html") or ""),  # noqa: S308 - (autoescaped) at build time
+        "glance_html": mark_safe(page.get("glance_html") or ""),  # noqa: S308 - likewise
         "pending_bindings": pending,
         "unread": unread_count(user=user),
         "standing": standing,

@@ -1,5 +1,5 @@
-"""manage.py demo_city [--persons N] [--seed S] [--if-empty] [--details FILE] [--url URL]: build the synthetic
-Shenzhen (registry.demo), the demo accounts (identity.demo), bookings, applications and violations; then print
+"""manage.py demo_city [--persons N] [--workers W] [--seed S] [--if-empty] [--details FILE] [--url URL]: build
+the synthetic Shenzhen (registry.demo), the demo accounts (identity.demo), bookings, applications and violations; then print
 the demo logins and what each can try (demo.summary) — also when the city already exists.
 
 Failure and interruption: **resume, not one transaction.** The registry is written in one transaction of its own
@@ -60,6 +60,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--persons", type=int, default=2000, help="number of persons (default 2000)")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="processes writing the registry (PostgreSQL, empty registry; for a Shenzhen-size "
+                                 "city: --persons 3780000 --workers 2). With more than one the registry is no longer "
+                                 "written all-or-nothing: after a failure, start again on an empty database")
         parser.add_argument("--seed", type=int, default=2026, help="random seed: the same seed gives the same city")
         parser.add_argument("--if-empty", action="store_true",
                             help="build only when the registry is empty; resume an unfinished demo city; else skip")
@@ -68,11 +72,15 @@ class Command(BaseCommand):
                                  "this file instead of printing them; the logins summary is printed either way")
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the address the summary names")
 
-    def handle(self, *args, persons: int, seed: int, if_empty: bool, details: str = "", url: str = "", **options):
+    def handle(self, *args, persons: int, seed: int, if_empty: bool, details: str = "", url: str = "",
+               workers: int = 1, **options):
         if settings.PRODUCTION:
             raise CommandError("演示城市不能在生产环境生成 The demo city (with its known passwords) is refused in production")
         if persons < 0:
             raise CommandError("--persons must be 0 or more")
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more")
+        self.workers = workers
         out = self.stdout
         url = url or "http://127.0.0.1:8000"
         latest = DemoCityRun.objects.order_by("-pk").first()
@@ -164,7 +172,8 @@ class Command(BaseCommand):
                 return DemoCity(seed=seed, today=clock.today(), showcase=found)
             return generate_city(persons=0, seed=seed)
         w.write(f"生成演示城市 Generating the demo city: {persons:,} persons, seed {seed}")
-        city = generate_city(persons=persons, seed=seed, stdout=w if verbose else None)
+        city = generate_city(persons=persons, seed=seed, stdout=w if verbose else None,
+                             workers=getattr(self, "workers", 1))
         w.write(f"完成 Done in {city.seconds:.1f} s ({city.persons_per_second:,.0f} persons/s): "
                 f"{city.persons:,} persons, {city.licences:,} licences, {city.vehicles:,} vehicles, "
                 f"{city.policies:,} policies")
