@@ -9,9 +9,12 @@ model is materialised by a citizen's first read).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/jiaoguan_bench — dropped and
 recreated), BENCH_PERSONS (20000), BENCH_USERS (500), BENCH_VIOLATIONS (20 per citizen), BENCH_SECONDS (15),
-BENCH_CONNECTIONS ("2,16": one run per value), BENCH_PATHS ("me,me/licences,me/vehicles,me/violations,304,page":
-"page" is the citizen's HTML page /me/ with a logged-in session cookie instead of a token),
-BENCH_WORKERS (2 gunicorn workers).
+BENCH_CONNECTIONS ("2,16": one run per value), BENCH_PATHS ("me,me/licences,me/vehicles,me/violations,me/summary,
+304,page": "page" is the citizen's HTML page /me/ with a logged-in session cookie instead of a token),
+BENCH_WORKERS (2 gunicorn workers), BENCH_GEN_WORKERS (1: processes generating the city; 2 for a Shenzhen-size
+one), BENCH_BULK_VIOLATIONS (0: that many more violations over the other citizens' vehicles, set-based),
+BENCH_REUSE (0; 1: keep the database and the city, the bench citizens and their violations if already there — a
+city of 3.78 M persons is built once: ``BENCH_PERSONS=3780000 BENCH_GEN_WORKERS=2 BENCH_BULK_VIOLATIONS=1000000``).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk  # noqa: E402
+from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk, violations_bulk  # noqa: E402
 
 PERSONS = int(os.environ.get("BENCH_PERSONS", 20000))
 USERS = int(os.environ.get("BENCH_USERS", 500))
@@ -35,7 +38,10 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", 15))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "2,16").split(",")]
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
 VIOLATIONS = int(os.environ.get("BENCH_VIOLATIONS", 20))
-PATHS = os.environ.get("BENCH_PATHS", "me,me/licences,me/vehicles,me/violations,304,page").split(",")
+PATHS = os.environ.get("BENCH_PATHS", "me,me/licences,me/vehicles,me/violations,me/summary,304,page").split(",")
+GEN_WORKERS = int(os.environ.get("BENCH_GEN_WORKERS", 1))
+BULK_VIOLATIONS = int(os.environ.get("BENCH_BULK_VIOLATIONS", 0))
+REUSE = os.environ.get("BENCH_REUSE", "0") == "1"
 PORT = int(os.environ.get("BENCH_PORT", 8766))
 
 
@@ -46,20 +52,30 @@ def prepare(url: str) -> list[str]:
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     from jiaoguan.registry.demo import generate_city
+    from jiaoguan.registry.models import Person
 
     started = time.monotonic()
-    generate_city(persons=PERSONS, seed=7)
-    print(f"demo city of {PERSONS} persons in {time.monotonic() - started:.1f}s", flush=True)
+    have = Person.objects.count() if REUSE else 0
+    if have < PERSONS:
+        city = generate_city(persons=PERSONS - have, seed=7, workers=GEN_WORKERS)
+        print(f"demo city of {city.persons:,} persons ({city.licences:,} licences, {city.vehicles:,} vehicles) in "
+              f"{time.monotonic() - started:.1f}s ({city.persons_per_second:,.0f} persons/s, {GEN_WORKERS} "
+              f"process(es))", flush=True)
 
     from jiaoguan.core import clock
     from jiaoguan.identity.models import User
     from jiaoguan.identity.roles import Role
     from jiaoguan.identity.services import bindings_sync_own, token_issue
-    from jiaoguan.registry.models import Person
 
-    owners = Person.objects.filter(vehicles__isnull=False, account__isnull=True).distinct().order_by("pk")[:USERS]
+    existing = list(User.objects.filter(username__startswith="bench").select_related("person").order_by("pk"))
+    owners = [u.person for u in existing][:USERS]
+    fresh = list(Person.objects.filter(vehicles__isnull=False, account__isnull=True).distinct()
+                 .order_by("pk")[:USERS - len(owners)]) if len(owners) < USERS else []
     tokens = []
-    for person in owners:
+    for user in existing[:USERS]:
+        tokens.append(token_issue(user=user, label="bench"))
+        sessions.append(_session(user))
+    for person in fresh:
         user = User.objects.create_user(
             username=f"bench{person.pk}", password=None, role=Role.CITIZEN, phone=person.phone, person=person,
             real_name_verified_at=clock.now(),
@@ -68,7 +84,17 @@ def prepare(url: str) -> list[str]:
         tokens.append(token_issue(user=user, label="bench"))
         sessions.append(_session(user))
     print(f"{len(tokens)} citizens with bearer tokens and logged-in sessions", flush=True)
-    _violations(owners)
+    if fresh:
+        _violations(fresh)
+    if BULK_VIOLATIONS:
+        from jiaoguan.violations.models import Violation
+
+        started = time.monotonic()
+        if Violation.objects.count() < BULK_VIOLATIONS:
+            _vehicles, total = violations_bulk(BULK_VIOLATIONS, owner_ids=[p.pk for p in owners + fresh],
+                                               mine=False)
+            print(f"{total:,} violations in the table ({BULK_VIOLATIONS:,} over the other vehicles) in "
+                  f"{time.monotonic() - started:.1f}s", flush=True)
     return tokens
 
 
@@ -166,7 +192,7 @@ def run_wrk(wrk: str, url: str, script: str, connections: int) -> dict:
 
 
 def main() -> None:
-    url = ensure_postgres_database()
+    url = ensure_postgres_database(fresh=not REUSE)
     tokens = prepare(url)
     wrk = ensure_wrk()
     script = wrk_script(tokens)
@@ -187,7 +213,7 @@ def main() -> None:
         etags = []
         started = time.monotonic()
         for token in tokens:  # every citizen's first read builds their records
-            for path in ("me", "me/licences", "me/vehicles", "me/violations"):
+            for path in ("me", "me/licences", "me/vehicles", "me/violations", "me/summary"):
                 req = urllib.request.Request(f"{base}/api/v1/{path}", headers={
                     "Authorization": f"Bearer {token}", "Accept-Language": "zh-hans"})
                 with urllib.request.urlopen(req, timeout=10) as r:
@@ -222,8 +248,12 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
+    from jiaoguan.registry.models import Person
+    from jiaoguan.violations.models import Violation
+
     print(f"\ngunicorn {WORKERS} workers, PostgreSQL, wrk 1 thread {SECONDS}s per run, "
-          f"{len(tokens)} distinct citizens, {PERSONS} persons in the registry, {VIOLATIONS} violations each")
+          f"{len(tokens)} distinct citizens, {Person.objects.count():,} persons in the registry, "
+          f"{Violation.objects.count():,} violations ({VIOLATIONS} on each bench citizen's first vehicle)")
     print(f"{'endpoint':<24}{'conns':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}{'÷ no-op':>10}")
     for connections, name, r, noop in results:
         print(f"{name:<24}{connections:>6}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}"

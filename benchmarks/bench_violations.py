@@ -47,7 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_api
 import bench_payments
-from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk
+from _support import ROOT, django_setup, ensure_postgres_database, ensure_wrk, violations_bulk
 
 DB_URL = os.environ.get("BENCH_VIOLATIONS_DATABASE_URL",
                         "postgres://postgres@127.0.0.1:5432/jiaoguan_bench_violations")
@@ -147,47 +147,9 @@ def records(ctx: dict, start: int, count: int) -> list[dict]:
 
 def bulk_load(owner_ids: list[int]) -> tuple[int, float]:
     """BULK violations over the vehicles no benchmark citizen owns, MINE_PER_VEHICLE on each citizen's own."""
-    from django.db import connection
-
-    from jiaoguan.registry.models import Vehicle
-    from jiaoguan.violations.models import Violation, ViolationCode
-
     started = time.monotonic()
-    table = Violation._meta.db_table
-    vtable = Vehicle._meta.db_table
-    codes = list(ViolationCode.objects.filter(active=True).values_list("pk", "points", "fine_fen"))
-    code_ids = "ARRAY[" + ",".join(str(c[0]) for c in codes) + "]"
-    now = dt.datetime.now(dt.UTC)
-    insert = f"""
-        INSERT INTO {table} (plate, plate_type, vehicle_id, code_id, points, fine_fen, place, occurred_at, source,
-                             device_id, device_record_id, accident, congestion, status, status_before_dispute,
-                             waiver_rule, recorded_by_id, recorded_at, updated_at)
-        SELECT v.plate, v.plate_type, v.id, c.id, c.points, c.fine_fen, '深南大道与华富路交叉口',
-               %(now)s - make_interval(mins => ((g * 104729) %% (700 * 1440))::int), 'device', NULL, '', false,
-               false, (ARRAY['recorded','recorded','recorded','handled','paid','paid'])[1 + g %% 6], '', '', NULL,
-               %(now)s, %(now)s
-        FROM generate_series(0::bigint, %(n)s::bigint - 1) AS g
-        JOIN vs ON vs.i = (g * 7919) %% %(nv)s
-        JOIN {ViolationCode._meta.db_table} c ON c.id = ({code_ids})[1 + g %% {len(codes)}]
-        JOIN {vtable} v ON v.id = vs.vehicle_id
-    """
-    with connection.cursor() as cur:
-        cur.execute(f"""CREATE TEMP TABLE vs AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS i, id AS vehicle_id
-                        FROM {vtable} WHERE NOT (owner_id = ANY(%s))""", [owner_ids])
-        cur.execute("CREATE INDEX ON vs (i)")
-        cur.execute("SELECT count(*) FROM vs")
-        others = cur.fetchone()[0]
-        cur.execute(insert, {"now": now, "n": BULK, "nv": others})
-        cur.execute("DROP TABLE vs")
-        cur.execute(f"""CREATE TEMP TABLE vs AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS i, id AS vehicle_id
-                        FROM {vtable} WHERE owner_id = ANY(%s)""", [owner_ids])
-        cur.execute("SELECT count(*) FROM vs")
-        mine = cur.fetchone()[0]
-        cur.execute(insert, {"now": now, "n": mine * MINE_PER_VEHICLE, "nv": mine})
-        cur.execute("DROP TABLE vs")
-        cur.execute(f"ANALYZE {table}")
-        cur.execute(f"SELECT count(*) FROM {table}")
-        total = cur.fetchone()[0]
+    others, total = violations_bulk(BULK, owner_ids=owner_ids, mine=False)
+    mine, total = violations_bulk(MINE_PER_VEHICLE, owner_ids=owner_ids, mine=True, per_vehicle=True)
     print(f"bulk load: {total:,} violations ({BULK:,} over {others:,} vehicles, {mine * MINE_PER_VEHICLE:,} on the "
           f"citizens' {mine:,} vehicles) in {time.monotonic() - started:.1f}s", flush=True)
     return total, time.monotonic() - started

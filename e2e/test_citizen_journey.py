@@ -54,6 +54,9 @@ def test_register_login_see_records_and_bind_a_relatives_car(journey):
     assert "机动车驾驶证" in body and "小型汽车" in body and "正常" in body
     assert licence.file_number in body and me.id_number not in body
     assert f"粤B·{car.plate[2:]}" in body and "本人车辆" in body and "交强险有效" in body
+    tiles = page.locator("#glance .tile")  # the summary at a glance: four tiles, nothing due yet
+    assert tiles.count() == 4 and "待处理违法" in body and "待缴款" in body and "办理中的业务" in body
+    assert page.locator("#glance .tile.attention").count() == 0
     j.shot("04-me")
 
     # 5. bind the father's car: the code goes to the father's phone on file
