@@ -335,11 +335,24 @@ class ApplicationLine:
     submitted_at: dt.datetime | None
 
 
-def my_application_lines(*, user, limit: int = 10) -> list[ApplicationLine]:
+ApplicationStatus = Application.Status  # for the layers above (they may not import applications.models)
+
+
+def my_application_counts(*, user) -> dict[str, int]:
+    """How many of the account's applications are in each status (drafts left out), and ``open``: submitted and
+    not yet decided (OPEN_STATES, returned ones included) — what the citizen's summary shows."""
+    counts = dict(Application.objects.filter(applicant=user).exclude(status=Application.Status.DRAFT)
+                  .values_list("status").annotate(n=Count("pk")).order_by())
+    return {**counts, "open": sum(n for status, n in counts.items() if status in OPEN_STATES)}
+
+
+def my_application_lines(*, user, limit: int = 10, drafts: bool = True) -> list[ApplicationLine]:
     """The account's latest applications (newest first), what an applicant's home page shows of them."""
     cat = catalogue()
     out = []
-    for app in my_applications(user=user)[:limit]:
+    apps = my_applications(user=user) if drafts else my_applications(user=user).exclude(
+        status=Application.Status.DRAFT)
+    for app in apps[:limit]:
         service = cat.get(app.service_code)
         out.append(ApplicationLine(
             id=app.pk, reference=app.reference or "", service_code=app.service_code,

@@ -110,6 +110,15 @@ def my_bookings(*, user, kind: str | None = None, live_only: bool = False) -> Qu
     return qs.order_by("-created_at", "-id")
 
 
+def my_upcoming(*, user, now: dt.datetime | None = None) -> list[Booking]:
+    """The user's bookings still to come (held or confirmed, the slot not yet started), soonest first: what the
+    citizen's summary counts (jiaoguan.records)."""
+    now = now or clock.now()
+    return list(Booking.objects.filter(user=user, status__in=(Booking.Status.HELD, Booking.Status.CONFIRMED),
+                                       slot__starts_at__gt=now)
+                .select_related("slot__resource").order_by("slot__starts_at", "pk"))
+
+
 def my_booking(*, user, booking_id: int) -> Booking:
     b = Booking.objects.select_related("slot__resource", "quota").filter(pk=booking_id, user=user).first()
     if b is None:

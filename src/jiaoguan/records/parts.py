@@ -49,11 +49,11 @@ class Sources:
     licence: Any  # registry LicenceSummary or None
     vehicles: list  # identity MyVehicle
     violations: list  # the newest VIOLATIONS_LISTED
-    violation_statuses: list[str]  # of every violation the account sees
+    violation_counts: dict[str, int]  # by status, of every violation the account sees
     payables: list  # (payments PayableItem unpaid, (principal, late fee, total) today), oldest first
-    bookings: list  # bookings Booking held or confirmed and not yet started, soonest first
-    applications: list  # applications ApplicationLine, newest first (no drafts)
-    application_statuses: list[str]  # of every application but drafts
+    bookings: list  # bookings.selectors.my_upcoming: held or confirmed and not yet started, soonest first
+    applications: list  # the newest applications.ApplicationLine that is not a draft (at most one)
+    application_counts: dict[str, int]  # applications.selectors.my_application_counts
 
 
 _registered: dict[str, Callable[[Sources], Made]] = {}
@@ -94,16 +94,13 @@ def _label(value: Any, language: str) -> str:
     return value.pick(language) if hasattr(value, "pick") else str(value)
 
 
-OPEN_APPLICATIONS = ("submitted", "returned", "under_review", "reviewed")
-UNPAID_FINE = "handled"
-
-
 def summary_of(sources: Sources, language: str) -> dict:
     """The records at a glance (GET me/summary, the tiles of "my page"), from what the build read."""
     english = language == "en"
     lic = sources.licence
     own = [mv for mv in sources.vehicles if mv.is_own]
-    statuses = sources.violation_statuses
+    statuses = sources.violation_counts
+    V = violations.ViolationStatus
     latest_v = sources.violations[0] if sources.violations else None
     apps = sources.applications
     nxt = sources.bookings[0] if sources.bookings else None
@@ -117,8 +114,8 @@ def summary_of(sources: Sources, language: str) -> dict:
             "inspection_overdue": sum(mv.vehicle.inspection_status == "overdue" for mv in own),
             "uninsured": sum(mv.vehicle.insurance_status in ("expired", "none") for mv in own)},
         "violations": {
-            "not_handled": statuses.count("recorded"), "fine_unpaid": statuses.count(UNPAID_FINE),
-            "disputed": statuses.count("disputed"),
+            "not_handled": statuses.get(V.RECORDED, 0), "fine_unpaid": statuses.get(V.HANDLED, 0),
+            "disputed": statuses.get(V.DISPUTED, 0),
             "latest": None if latest_v is None else {
                 "id": latest_v.pk, "plate": latest_v.plate, "occurred_at": latest_v.occurred_at,
                 "description": latest_v.code.description_en if english else latest_v.code.description_zh,
@@ -135,8 +132,8 @@ def summary_of(sources: Sources, language: str) -> dict:
                 "starts_at": nxt.slot.starts_at, "status": nxt.status,
                 "status_label": _label(nxt.get_status_display(), language)}},
         "applications": {
-            "open": sum(s in OPEN_APPLICATIONS for s in sources.application_statuses),
-            "returned": sources.application_statuses.count("returned"),
+            "open": sources.application_counts.get("open", 0),
+            "returned": sources.application_counts.get(applications.ApplicationStatus.RETURNED, 0),
             "latest": None if not apps else {
                 "id": apps[0].id, "reference": apps[0].reference,
                 "service": apps[0].service_en if english else apps[0].service_zh, "status": apps[0].status,
@@ -160,20 +157,15 @@ def make_all(user) -> dict[str, Made]:
     licence = identity.my_licence(user=user)
     vehicles = identity.my_vehicles(user=user)
     rows = list(violations.my_violations(user=user)[:VIOLATIONS_LISTED])
-    now = clock.now()
     sources = Sources(
         user=user, licence=licence, vehicles=vehicles, violations=rows,
-        violation_statuses=list(violations.my_violations(user=user).order_by().values_list("status", flat=True)),
+        violation_counts=violations.my_violation_counts(user=user),
         payables=[(item, payments.payable_amount_due(item=item))
                   for item in (payments.payables_unpaid_for_person(person_id=user.person_id) if user.person_id
                                else [])],
-        bookings=sorted((b for b in bookings.my_bookings(user=user, live_only=True)
-                         if b.status in ("held", "confirmed") and b.slot.starts_at > now),
-                        key=lambda b: (b.slot.starts_at, b.pk)),
-        applications=[line for line in applications.my_application_lines(user=user, limit=20)
-                      if line.status != "draft"][:1],
-        application_statuses=[s for s in applications.my_applications(user=user).order_by()
-                              .values_list("status", flat=True) if s != "draft"])
+        bookings=bookings.my_upcoming(user=user),
+        applications=applications.my_application_lines(user=user, limit=1, drafts=False),
+        application_counts=applications.my_application_counts(user=user))
     return {
         "me": Made(lambda lang: _rendered(lang, lambda lg: _dump(MeOut, identity_render.me_out(lg, user), many=False)),
                    None),

@@ -1,7 +1,7 @@
 """Reads of the violations app."""
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from jiaoguan.core.errors import not_found
@@ -50,6 +50,14 @@ def my_violations(*, user, status: str | None = None) -> QuerySet[Violation]:
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-occurred_at", "-pk")
+
+
+def my_violation_counts(*, user) -> dict[str, int]:
+    """How many of the violations the user sees are in each status (the citizen's summary, jiaoguan.records)."""
+    q = _visible_filter(user=user)
+    if q is None:
+        return {}
+    return dict(Violation.objects.filter(q).values_list("status").annotate(n=Count("pk")).order_by())
 
 
 def my_violation(*, user, violation_id: int) -> Violation:
