@@ -61,7 +61,8 @@ def _item_move(item: PayableItem, new: str, *, actor: Actor, reason: str = "", e
     for k, v in (extra or {}).items():
         setattr(item, k, v)
     item.save(update_fields=fields)
-    records_changed(person_ids=[item.payer_person_id])  # the payer's "payments due" (jiaoguan.records)
+    if S.UNPAID in (old, new):  # the payer's "payments due" (jiaoguan.records) counts the unpaid items only, so a
+        records_changed(person_ids=[item.payer_person_id])  # settlement (paying -> paid) or refund changes nothing
     audit_record(actor=actor, action=f"payable.{new}", obj=item, old={"status": old},
                  new={"status": new, **{k: (v.pk if hasattr(v, "pk") else v) for k, v in (extra or {}).items()}},
                  reason=reason, subject_person_id=item.payer_person_id)
