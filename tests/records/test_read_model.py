@@ -59,17 +59,6 @@ def read_all(user) -> dict:
 
 
 @pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    """Run a step and then what its commit would run: the outbox's dispatch, so records.handlers rebuild."""
-
-    def run(step):
-        with django_capture_on_commit_callbacks(execute=True):
-            return step()
-
-    return run
-
-
-@pytest.fixture
 def device():
     from jiaoguan.violations import signing
 

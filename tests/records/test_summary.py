@@ -33,15 +33,6 @@ def _catalogue(settings, tmp_path, clock):
         yield
 
 
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    def run(step):
-        with django_capture_on_commit_callbacks(execute=True):
-            return step()
-
-    return run
-
-
 def stored(user, language: str = "zh-hans") -> dict:
     return json.loads(RecordPart.objects.get(user=user, part="summary", language=language).body)
 

@@ -21,6 +21,7 @@ from contextlib import nullcontext
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.utils import timezone
 
 from jiaoguan.applications.demo import demo_applications
@@ -172,6 +173,8 @@ class Command(BaseCommand):
                 return DemoCity(seed=seed, today=clock.today(), showcase=found)
             return generate_city(persons=0, seed=seed)
         w.write(f"生成演示城市 Generating the demo city: {persons:,} persons, seed {seed}")
+        if getattr(self, "workers", 1) > 1 and connection.vendor != "postgresql":
+            w.write("--workers 仅适用于 PostgreSQL，现以单进程生成。--workers applies to PostgreSQL only: one process.")
         city = generate_city(persons=persons, seed=seed, stdout=w if verbose else None,
                              workers=getattr(self, "workers", 1))
         w.write(f"完成 Done in {city.seconds:.1f} s ({city.persons_per_second:,.0f} persons/s): "
