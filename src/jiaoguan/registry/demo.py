@@ -705,7 +705,7 @@ def generate_city(*, persons: int, seed: int = 2026, stdout: TextIO | None = Non
                   batch_size: int = 2000, workers: int = 1) -> DemoCity:
     """Create ``persons`` persons (the showcase people included) with their licences, vehicles and policies.
 
-    ``workers`` > 1 (PostgreSQL, empty registry; a benchmark's Shenzhen-size city): the showcase is committed
+    ``workers`` > 1 (PostgreSQL, empty registry, not inside a transaction; a benchmark's Shenzhen-size city): the showcase is committed
     first, then that many forked processes each write their share of the population in a transaction of their
     own, so the city is no longer all-or-nothing — a failed worker's share is missing and the call raises. Each
     worker draws from its own random stream, so the city differs from the one-process city of the same seed.
@@ -715,7 +715,8 @@ def generate_city(*, persons: int, seed: int = 2026, stdout: TextIO | None = Non
     started = time.perf_counter()
     today = today or clock.today()
     city = DemoCity(seed=seed, today=today)
-    parallel = workers > 1 and connection.vendor == "postgresql" and not Person.objects.exists()
+    parallel = (workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+                and not Person.objects.exists())
     with _large_page_cache(), transaction.atomic():
         gen = _Generator(seed=seed, today=today, batch_size=batch_size, out=stdout)
         gen.showcase(city)
