@@ -705,9 +705,9 @@ def generate_city(*, persons: int, seed: int = 2026, stdout: TextIO | None = Non
                   batch_size: int = 2000, workers: int = 1) -> DemoCity:
     """Create ``persons`` persons (the showcase people included) with their licences, vehicles and policies.
 
-    ``workers`` > 1 (PostgreSQL, empty registry, not inside a transaction; a benchmark's Shenzhen-size city): the showcase is committed
-    first, then that many forked processes each write their share of the population in a transaction of their
-    own, so the city is no longer all-or-nothing — a failed worker's share is missing and the call raises. Each
+    ``workers`` > 1 (PostgreSQL, empty registry, not inside a transaction; a benchmark's Shenzhen-size city): the
+    showcase is committed first, then that many forked processes each write their share of the population in a
+    transaction of their own, so the city is no longer all-or-nothing — a failed worker's share is missing and the call raises. Each
     worker draws from its own random stream, so the city differs from the one-process city of the same seed.
     Otherwise one transaction, one process."""
     if persons < 0:
