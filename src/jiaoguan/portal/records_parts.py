@@ -1,8 +1,9 @@
 """The citizen's "my page" (/me/) as a part of the read model (jiaoguan.records): the licence card and the vehicle
 list rendered from the portal's own templates once per change, per language, stored encrypted with the account's
 other parts, plus the masked name and ID number, the account's standing and the tiles "at a glance" (violations to
-handle, payments due, upcoming bookings, applications in progress: records.parts.summary_of, as GET me/summary). The view then reads one part instead
-of computing the licence, the vehicles and their insurance and inspection on every visit."""
+handle, payments due, upcoming bookings, applications in progress: records.parts.summary_of, as GET me/summary).
+The view then reads one part instead of computing the licence, the vehicles and their insurance and inspection on
+every visit."""
 from __future__ import annotations
 
 import json

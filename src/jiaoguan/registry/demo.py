@@ -4,8 +4,9 @@ Everything is derived from one ``random.Random(seed)`` and the date ``today`` (d
 seed gives the same city on the same day: names (Faker's zh_CN surname and given-name tables, weighted like
 Faker does), ID numbers with valid check digits from Shenzhen district codes, unique phones, Shenzhen
 addresses, licences with plausible classes and consistent dates, vehicles with valid VINs and plates, and
-compulsory policies. Rows are written with ``bulk_create`` in batches inside one transaction (encryption of
-personal fields included), so a crash leaves no half city.
+compulsory policies. Rows are written in batches (COPY on PostgreSQL, ``bulk_create`` elsewhere; encryption of
+personal fields included) inside one transaction, so a crash leaves no half city — unless ``workers`` > 1 asks
+for a Shenzhen-size city from forked writers (``generate_city``).
 
 Besides the random population there are fixed showcase people (``SHOWCASE``) whose names, ID numbers, phones
 and plates never change, so README and testers can name them; their dates are relative to ``today`` so their
@@ -707,8 +708,9 @@ def generate_city(*, persons: int, seed: int = 2026, stdout: TextIO | None = Non
 
     ``workers`` > 1 (PostgreSQL, empty registry, not inside a transaction; a benchmark's Shenzhen-size city): the
     showcase is committed first, then that many forked processes each write their share of the population in a
-    transaction of their own, so the city is no longer all-or-nothing — a failed worker's share is missing and the call raises. Each
-    worker draws from its own random stream, so the city differs from the one-process city of the same seed.
+    transaction of their own, so the city is no longer all-or-nothing — a failed worker's share is missing and the
+    call raises. Each worker draws from its own random stream, so the city differs from the one-process city of
+    the same seed.
     Otherwise one transaction, one process."""
     if persons < 0:
         raise ValueError("persons must be >= 0")
