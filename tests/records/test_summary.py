@@ -122,3 +122,19 @@ def test_my_page_shows_the_tiles_of_the_summary(deliver):
     assert 'id="glance"' in page and "¥20.50" in page
     english = client.get("/me/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Payments due" in english and "Violations to handle" in english
+
+
+def test_the_application_shown_is_the_newest_in_progress():
+    from jiaoguan.applications.models import Application
+
+    user, clerk = citizen(), staff("clerk")
+    in_progress = accepted(clerk, user, "t_standard")
+    decided = accepted(clerk, user, "t_standard")
+    Application.objects.filter(pk=decided.pk).update(status="approved")  # newer, and decided
+    services.records_build(user_id=user.pk)
+    assert stored(user)["applications"]["latest"]["id"] == in_progress.pk
+    assert stored(user)["applications"]["open"] == 1
+    Application.objects.filter(pk=in_progress.pk).update(status="rejected")  # nothing in progress: the newest
+    services.records_build(user_id=user.pk)
+    assert stored(user)["applications"]["latest"]["id"] == decided.pk
+    assert stored(user)["applications"]["open"] == 0

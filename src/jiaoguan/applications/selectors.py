@@ -346,12 +346,17 @@ def my_application_counts(*, user) -> dict[str, int]:
     return {**counts, "open": sum(n for status, n in counts.items() if status in OPEN_STATES)}
 
 
-def my_application_lines(*, user, limit: int = 10, drafts: bool = True) -> list[ApplicationLine]:
-    """The account's latest applications (newest first), what an applicant's home page shows of them."""
+def my_application_lines(*, user, limit: int = 10, drafts: bool = True,
+                         open_only: bool = False) -> list[ApplicationLine]:
+    """The account's latest applications (newest first), what an applicant's home page shows of them; without
+    drafts, or only those in progress (OPEN_STATES), when asked."""
     cat = catalogue()
     out = []
-    apps = my_applications(user=user) if drafts else my_applications(user=user).exclude(
-        status=Application.Status.DRAFT)
+    apps = my_applications(user=user)
+    if open_only:
+        apps = apps.filter(status__in=OPEN_STATES)
+    elif not drafts:
+        apps = apps.exclude(status=Application.Status.DRAFT)
     for app in apps[:limit]:
         service = cat.get(app.service_code)
         out.append(ApplicationLine(

@@ -52,7 +52,7 @@ class Sources:
     violation_counts: dict[str, int]  # by status, of every violation the account sees
     payables: list  # (payments PayableItem unpaid, (principal, late fee, total) today), oldest first
     bookings: list  # bookings.selectors.my_upcoming: held or confirmed and not yet started, soonest first
-    applications: list  # the newest applications.ApplicationLine that is not a draft (at most one)
+    applications: list  # the newest ApplicationLine in progress, else the newest that is not a draft (at most one)
     application_counts: dict[str, int]  # applications.selectors.my_application_counts
 
 
@@ -164,7 +164,8 @@ def make_all(user) -> dict[str, Made]:
                   for item in (payments.payables_unpaid_for_person(person_id=user.person_id) if user.person_id
                                else [])],
         bookings=bookings.my_upcoming(user=user),
-        applications=applications.my_application_lines(user=user, limit=1, drafts=False),
+        applications=(applications.my_application_lines(user=user, limit=1, open_only=True)
+                      or applications.my_application_lines(user=user, limit=1, drafts=False)),
         application_counts=applications.my_application_counts(user=user))
     return {
         "me": Made(lambda lang: _rendered(lang, lambda lg: _dump(MeOut, identity_render.me_out(lg, user), many=False)),

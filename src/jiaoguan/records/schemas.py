@@ -74,7 +74,7 @@ class SummaryApplicationOut(Schema):
 class SummaryApplicationsOut(Schema):
     open: int = Field(description="submitted and not yet decided, or sent back for correction")
     returned: int = Field(description="sent back: waiting for the applicant")
-    latest: SummaryApplicationOut | None
+    latest: SummaryApplicationOut | None = Field(description="the newest in progress, else the newest decided")
 
 
 class SummaryOut(Schema):
