@@ -15,7 +15,7 @@ def test_every_step_is_an_edge_and_every_edge_a_step():
     edges = {(s, t) for s, targets in rules.APPLICATION.table.items() for t in targets}
     stepped = {(s, t) for sources, targets in rules.STEPS.values() for s in sources for t in targets}
     assert edges == stepped and set(rules.APPLICATION.states) == set(STATES)
-    assert rules.APPLICATION.terminal == {"refused", "rejected", "withdrawn", "revoked"}
+    assert rules.APPLICATION.terminal == {"refused", "rejected", "withdrawn", "revoked", "lapsed"}
     for verb, (sources, _targets) in VERBS.items():
         assert all(rules.step_allowed(verb, s) for s in sources), verb
     assert not rules.step_allowed("submit", "returned") and rules.step_allowed("resubmit", "returned")

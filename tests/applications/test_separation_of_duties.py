@@ -39,7 +39,6 @@ _HEAD = """code = "{code}"
 version = "1"
 category = "certificates"
 applicants = ["citizen"]
-fee_fen = 0
 time_limit_days = 3
 {extra}
 name = {{ zh = "测试{code}", en = "Test {code}" }}

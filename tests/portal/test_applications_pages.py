@@ -30,7 +30,7 @@ code = "t_every"
 version = "1"
 category = "vehicles"
 applicants = ["citizen"]
-fee_fen = 2500
+fees = ["vehicle_licence"]
 time_limit_days = 2
 keywords = ["全类型"]
 name = { zh = "测试全部字段", en = "Test every field" }
@@ -137,7 +137,6 @@ code = "t_ent"
 version = "1"
 category = "parking"
 applicants = ["enterprise"]
-fee_fen = 0
 time_limit_days = 3
 name = { zh = "测试企业事项", en = "Test enterprise service" }
 summary = { zh = "仅限企业。", en = "Enterprises only." }
@@ -226,7 +225,7 @@ def test_guide_is_generated_from_the_declaration(client):
     assert r.status_code == 200
     body = text(r)
     for expected in ("测试全部字段", "持有驾驶证。", "机动车驾驶证", "免提交", "运输合同", "测试依据", "请如实填写。",
-                     "2个工作日", "¥25.00", "在线申请", "受理", "审批"):
+                     "2个工作日", "¥10.00", "机动车行驶证工本费", "发改价格〔2004〕2831号", "在线申请", "受理", "审批"):
         assert expected in body, expected
     assert f'href="{BASE}t_every/apply/"' in r.content.decode()
     # an unlisted service is still reachable by code; an unknown one is a 404
@@ -457,10 +456,11 @@ def test_check_answers_then_submit_once(client, me):
     assert first.status_code == second.status_code == 302
     assert second["Location"] == f"{BASE}mine/{app.pk}/"
     app.refresh_from_db()
-    assert app.status == "submitted" and app.reference
+    assert app.status == "awaiting_payment" and app.reference  # t_every charges the ¥10 vehicle-licence fee
     assert app.events.filter(action="submit").count() == 1
     body = text(client.get(first["Location"]))
-    assert "申请已提交" in body and app.reference in body and "待受理" in body and "提交申请" in body
+    assert "申请已提交" in body and app.reference in body and "待缴费" in body and "提交申请" in body
+    assert "机动车行驶证工本费" in body and "¥10.00" in body and "去缴费" in body and "缴费期限" in body
     # no longer editable
     r = client.get(f"{BASE}mine/{app.pk}/edit/")
     assert r.status_code == 302 and r["Location"] == f"{BASE}mine/{app.pk}/"

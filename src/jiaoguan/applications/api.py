@@ -188,7 +188,27 @@ class ApplicationEventOut(Out):
     role: str
 
 
+class ApplicationFeeLineOut(Out):
+    code: str
+    zh: str
+    en: str
+    amount_fen: int
+    charged_fen: int = Field(description="0 when exempt")
+    exempt_zh: str = Field(description="why it is exempt; empty when charged")
+    exempt_en: str
+
+
+class ApplicationFeeOut(Out):
+    lines: list[ApplicationFeeLineOut]
+    total_fen: int = Field(description="what is charged, in fen")
+    due_at: DateTimeText | None = Field(description="unpaid by then, the application lapses")
+    status: str = Field(description="the payable item: unpaid, paying, paid, cancelled, refunded (exempt: nothing "
+                                    "to pay)")
+    payable_reference: str = Field(description="pay it under My payments (/api/v1/me/payments) by this reference")
+
+
 class ApplicationDetailOut(ApplicationOut):
+    fee: ApplicationFeeOut | None = Field(description="the service's fees (规费) for this application; null: none")
     form: list[ApplicationFormValueOut]
     personal_fields_set: list[str]
     materials: list[ApplicationMaterialOut]
@@ -217,6 +237,7 @@ class StaffApplicationEventOut(ApplicationEventOut):
 
 
 class StaffApplicationDetailOut(StaffApplicationOut):
+    fee: ApplicationFeeOut | None
     form: list[ApplicationFormValueOut]
     personal_fields_set: list[str]
     materials: list[StaffMaterialOut]
@@ -350,6 +371,9 @@ def _application_out(app: Application, lang: str, *, detail: bool = False, staff
         "post_review_pending": app.post_review_pending, "decision_comment": app.decision_comment,
         "outcome": app.outcome,
     }
+    if detail:
+        fee = selectors.fee_state(application=app)
+        out["fee"] = fee.as_dict() if fee else None
     if staff:
         out["claimed_by"] = (app.claimed_by.display_name or app.claimed_by.username) if app.claimed_by else None
         out["overdue_escalated_at"] = _iso(app.overdue_at)

@@ -11,7 +11,8 @@ role that does not exist, a condition on an undeclared field, a duplicate code, 
 is refused with one line per problem, each naming the file and the place in it. ``manage.py catalogue_check``
 and the system check ``applications.E001`` run the same validation at start-up.
 
-Files whose name starts with "_" are not services: ``_categories.toml`` holds the category table.
+Files whose name starts with "_" are not services: ``_categories.toml`` holds the category table and
+``_fees.toml`` the fee table (规费: item, amount, legal basis, who is exempt), whose items services name in ``fees``.
 """
 from __future__ import annotations
 
@@ -33,9 +34,9 @@ from jiaoguan.identity.roles import PERMISSIONS, Role
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 
 # Engine states (Application.Status values) and, per staff action (verb), where it may start and end.
-STATES = ("draft", "submitted", "returned", "under_review", "reviewed", "approved", "rejected", "refused",
-          "withdrawn", "revoked")
-FINAL_STATES = frozenset({"approved", "rejected", "refused", "withdrawn", "revoked"})
+STATES = ("draft", "awaiting_payment", "submitted", "returned", "under_review", "reviewed", "approved", "rejected",
+          "refused", "withdrawn", "revoked", "lapsed")
+FINAL_STATES = frozenset({"approved", "rejected", "refused", "withdrawn", "revoked", "lapsed"})
 VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "accept": (frozenset({"submitted"}), frozenset({"under_review"})),
     "refuse": (frozenset({"submitted"}), frozenset({"refused"})),
@@ -195,6 +196,34 @@ class Guide:
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """Who does not pay a fee: when the application's form holds ``when``, with the reason shown."""
+
+    when: Condition
+    reason: Text
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    """One line of the fee table (规费): what it is, how much, on what legal basis, and who is exempt."""
+
+    code: str
+    name: Text
+    amount_fen: int
+    legal_basis: Text
+    exempt: tuple[Exemption, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeeUse:
+    """A service charges ``item`` (when the form holds ``when``; always by default), before its application
+    goes to staff."""
+
+    item: FeeItem
+    when: Condition = field(default_factory=Condition)
+
+
+@dataclass(frozen=True)
 class Category:
     code: str
     name: Text
@@ -217,7 +246,7 @@ class Service:
     fields: tuple[FieldSpec, ...]
     materials: tuple[MaterialSpec, ...]
     eligibility: tuple[RuleUse, ...]
-    fee_fen: int
+    fees: tuple[FeeUse, ...]
     time_limit_days: int
     due_soon_days: int
     workflow: Workflow
@@ -226,6 +255,12 @@ class Service:
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def fee_fen(self) -> int:
+        """The most an application can be charged (every declared fee applying, none exempt): the guide's
+        headline; what one application owes is rules.fee_lines."""
+        return sum(use.item.amount_fen for use in self.fees)
 
     def material(self, code: str) -> MaterialSpec | None:
         return next((m for m in self.materials if m.code == code), None)
@@ -253,6 +288,7 @@ class Service:
 class Catalogue:
     services: dict[str, Service]
     categories: dict[str, Category]
+    fees: dict[str, FeeItem] = field(default_factory=dict)
 
     def get(self, code: str) -> Service | None:
         return self.services.get(code)
@@ -652,11 +688,44 @@ def _read_workflow(r: _Reader, raw: Any, fields: dict[str, FieldSpec], *, payout
     return Workflow(tuple(states), actions, auto_approve, approve_first, same_person)
 
 
-def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dict[str, Category]) -> Service | None:
+def _read_fee_uses(r: _Reader, raw: Any, fields: dict[str, FieldSpec], fee_table: dict[str, FeeItem],
+                   applicants: tuple[str, ...]) -> tuple[FeeUse, ...]:
+    """``fees = ["item", { item = "…", when = { field = "…", in = [...] } }]``: items of the fee table."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        r.bad("fees", "must be a list of fee items or { item, when } tables")
+        return ()
+    uses: list[FeeUse] = []
+    for i, entry in enumerate(raw):
+        where = f"fees[{i}]"
+        if isinstance(entry, str):
+            code, when = entry, Condition()
+        else:
+            t = r.keys(entry, where, {"item", "when"}, {"item"})
+            code = t.get("item", "")
+            when = _read_condition(r, t.get("when"), f"{where}.when", fields) or Condition()
+        item = fee_table.get(code) if isinstance(code, str) else None
+        if item is None:
+            r.bad(where, f"unknown fee item {code!r} (the fee table _fees.toml has: "
+                         f"{', '.join(sorted(fee_table)) or 'none'})")
+            continue
+        if any(u.item.code == item.code for u in uses):
+            r.bad(where, f"the fee {item.code!r} is charged twice")
+            continue
+        uses.append(FeeUse(item, when))
+    if uses and "enterprise" in applicants:
+        r.bad("fees", "fees are charged to the applicant in person: an enterprise applicant cannot pay them online "
+                      "yet (declare applicants = [\"citizen\"])")
+    return tuple(uses)
+
+
+def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dict[str, Category],
+                  fee_table: dict[str, FeeItem] | None = None) -> Service | None:
     t = r.keys(raw, "", {"code", "version", "name", "summary", "category", "applicants", "listed", "keywords",
-                         "guide", "form", "materials", "eligibility", "fee_fen", "time_limit_days", "due_soon_days",
+                         "guide", "form", "materials", "eligibility", "fees", "time_limit_days", "due_soon_days",
                          "workflow", "outputs", "payout"},
-               {"code", "version", "name", "summary", "category", "applicants", "time_limit_days", "fee_fen"})
+               {"code", "version", "name", "summary", "category", "applicants", "time_limit_days"})
     code = r.string(t.get("code"), "code")
     if code and not _CODE.fullmatch(code):
         r.bad("code", f"{code!r} must be lower-case letters, digits and _ (2–40 characters)")
@@ -748,7 +817,7 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
     # Money out: declared with ``payout``; a form that asks for a bank account pays into it unless it says not
     payout = r.boolean(t.get("payout"), "payout", any(f.type == "bank_account" for f in fields))
     workflow = _read_workflow(r, t.get("workflow"), by_name, payout=payout)
-    fee = r.integer(t.get("fee_fen"), "fee_fen", low=0, high=10**9, default=0)
+    fees = _read_fee_uses(r, t.get("fees"), by_name, fee_table or {}, applicants)
     limit = r.integer(t.get("time_limit_days"), "time_limit_days", low=0, high=365, default=0)
     due_soon = r.integer(t.get("due_soon_days"), "due_soon_days", low=0, high=60, default=DEFAULT_DUE_SOON_DAYS)
     listed = r.boolean(t.get("listed"), "listed", True)
@@ -757,7 +826,7 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
         return None
     return Service(code=code, version=version, digest=digest, path=path, name=name, summary=summary,
                    category=category, applicants=applicants, listed=listed, keywords=keywords, guide=guide,
-                   fields=tuple(fields), materials=tuple(materials), eligibility=tuple(eligibility), fee_fen=fee,
+                   fields=tuple(fields), materials=tuple(materials), eligibility=tuple(eligibility), fees=fees,
                    time_limit_days=limit, due_soon_days=due_soon, workflow=workflow, outputs=tuple(outputs),
                    payout=payout)
 
@@ -781,6 +850,46 @@ def _read_categories(directories: list[Path], problems: list[str]) -> dict[str, 
     return out
 
 
+def _read_fee_table(directories: list[Path], problems: list[str]) -> dict[str, FeeItem]:
+    """``_fees.toml``: ``[fees.<code>]`` with name, amount_fen, legal_basis and ``exempt = [{ when = { field,
+    in }, reason = { zh, en } }]`` (an exemption names a form field; it applies to the services whose form has it)."""
+    out: dict[str, FeeItem] = {}
+    paths = [d / "_fees.toml" for d in directories if (d / "_fees.toml").exists()]
+    for path in paths or [CATALOGUE_DIR / "_fees.toml"]:
+        r = _Reader(path.name, problems)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            r.bad("", f"cannot be read: {exc}")
+            continue
+        table = r.keys(raw, "", {"fees"}, {"fees"}).get("fees", {})
+        for code, spec in (table.items() if isinstance(table, dict) else []):
+            where = f"fees.{code}"
+            if not _CODE.fullmatch(code):
+                r.bad(where, f"{code!r} must be lower-case letters, digits and _ (2–40 characters)")
+            t = r.keys(spec, where, {"name", "amount_fen", "legal_basis", "exempt"},
+                       {"name", "amount_fen", "legal_basis"})
+            name = r.text(t.get("name"), f"{where}.name")
+            basis = r.text(t.get("legal_basis"), f"{where}.legal_basis")
+            amount = r.integer(t.get("amount_fen"), f"{where}.amount_fen", low=0, high=10**8)
+            exempt: list[Exemption] = []
+            raw_exempt = t.get("exempt", [])
+            for i, e in enumerate(raw_exempt if isinstance(raw_exempt, list) else []):
+                ew = f"{where}.exempt[{i}]"
+                et = r.keys(e, ew, {"when", "reason"}, {"when", "reason"})
+                w = r.keys(et.get("when", {}), f"{ew}.when", {"field", "in"}, {"field", "in"})
+                field_name = r.string(w.get("field"), f"{ew}.when.field")
+                values = r.strings(w.get("in"), f"{ew}.when.in")
+                reason = r.text(et.get("reason"), f"{ew}.reason")
+                if field_name and values and reason:
+                    exempt.append(Exemption(Condition(field_name, values), reason))
+            if not isinstance(raw_exempt, list):
+                r.bad(f"{where}.exempt", "must be a list of { when, reason } tables")
+            if name and basis and code not in out:
+                out[code] = FeeItem(code, name, amount, basis, tuple(exempt))
+    return out
+
+
 def catalogue_load(*directories: Path | str) -> Catalogue:
     """Read and validate every ``*.toml`` service file in the directories (default: the app's catalogue/).
     Raises CatalogueError naming each file and problem; returns the Catalogue when all is consistent."""
@@ -788,6 +897,7 @@ def catalogue_load(*directories: Path | str) -> Catalogue:
     dirs = [Path(d) for d in directories] or [CATALOGUE_DIR]
     problems: list[str] = []
     categories = _read_categories(dirs, problems)
+    fee_table = _read_fee_table(dirs, problems)
     services: dict[str, Service] = {}
     seen: dict[str, str] = {}
     for path in [p for d in dirs for p in sorted(d.glob("*.toml"))]:
@@ -801,7 +911,7 @@ def catalogue_load(*directories: Path | str) -> Catalogue:
             r.bad("", f"is not valid TOML: {exc}")
             continue
         before = len(problems)
-        service = _read_service(r, raw, hashlib.sha256(content).hexdigest(), str(path), categories)
+        service = _read_service(r, raw, hashlib.sha256(content).hexdigest(), str(path), categories, fee_table)
         if service is None or len(problems) > before:
             if len(problems) == before:
                 r.bad("", "could not be read")
@@ -813,7 +923,7 @@ def catalogue_load(*directories: Path | str) -> Catalogue:
         services[service.code] = service
     if problems:
         raise CatalogueError(problems)
-    return Catalogue(services, categories)
+    return Catalogue(services, categories, fee_table)
 
 
 # --- The loaded catalogue --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Outbox handlers of the applications app: the post tells us how the result's shipment is doing."""
+"""Outbox handlers of the applications app: the post tells us how the result's shipment is doing; payments tell us
+when an application's fee is paid."""
 from jiaoguan.applications import services
 from jiaoguan.core.outbox import subscribe
 
@@ -16,3 +17,14 @@ def on_shipment_changed(payload: dict) -> None:
     services.application_delivery_update(application_id=application_id, shipment_id=shipment_id,
                                          status=str(payload.get("status") or ""),
                                          tracking_number=str(payload.get("tracking_number") or ""))
+
+
+@subscribe("payments.item_settled")
+def on_fee_settled(payload: dict) -> None:
+    if payload.get("source_type") != services.FEE_SOURCE:
+        return
+    try:
+        application_id = int(payload["source_id"])
+    except (KeyError, TypeError, ValueError):
+        return
+    services.application_fee_paid(application_id=application_id)

@@ -18,6 +18,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "confirm": ("复核确认", "Confirmed on review"), "revoke": ("复核撤销", "Revoked on review"),
     "claim": ("认领", "Claimed"), "release": ("释放认领", "Released"), "due_soon": ("时限预警", "Due soon"),
     "escalate": ("超期督办", "Escalated as overdue"), "delivery": ("邮寄进度", "Delivery"),
+    "fee_paid": ("规费已缴纳", "Fee paid"), "lapse": ("逾期未缴费，申请关闭", "Closed: fee not paid in time"),
 }
 
 # Who took a step (ApplicationEvent.actor_role).

@@ -17,8 +17,8 @@ from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField
 from jiaoguan.core.i18n import bi
 
-# With staff or the applicant and not yet decided.
-OPEN_STATES = ("submitted", "returned", "under_review", "reviewed")
+# With staff or the applicant and not yet decided (awaiting_payment: submitted, its fee not paid yet).
+OPEN_STATES = ("awaiting_payment", "submitted", "returned", "under_review", "reviewed")
 # Waiting for staff (the time limit runs).
 STAFF_STATES = ("submitted", "under_review", "reviewed")
 DONE_STATES = ("approved", "rejected", "refused")
@@ -27,6 +27,7 @@ DONE_STATES = ("approved", "rejected", "refused")
 class Application(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", bi("草稿", "Draft")
+        AWAITING_PAYMENT = "awaiting_payment", bi("待缴费", "Waiting for the fee")
         SUBMITTED = "submitted", bi("待受理", "Waiting for acceptance")
         RETURNED = "returned", bi("退回补正", "Sent back for correction")
         UNDER_REVIEW = "under_review", bi("已受理·审核中", "Accepted, under review")
@@ -36,6 +37,7 @@ class Application(models.Model):
         REFUSED = "refused", bi("不予受理", "Refused at acceptance")
         WITHDRAWN = "withdrawn", bi("已撤回", "Withdrawn")
         REVOKED = "revoked", bi("已撤销", "Revoked")
+        LAPSED = "lapsed", bi("逾期未缴费·已关闭", "Closed: the fee was not paid in time")
 
     service_code = models.CharField("事项编码", max_length=40)
     service_version = models.CharField(max_length=40, blank=True, default="")
@@ -45,7 +47,7 @@ class Application(models.Model):
                                   related_name="service_applications")
     enterprise = models.ForeignKey("identity.Enterprise", on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="service_applications")
-    status = models.CharField(max_length=14, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     reference = models.CharField("申请编号", max_length=16, unique=True, null=True, blank=True,
                                  help_text="YYYYMMDD + 6-digit daily sequence + Luhn check digit; given at submission")
     form_data = models.JSONField(default=dict, blank=True, help_text="form values except personal ones")
@@ -58,7 +60,7 @@ class Application(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, help_text="end of the time limit (working days)")
     paused_workdays = models.IntegerField(null=True, blank=True,
                                           help_text="working days left, kept while sent back to the applicant")
-    returned_from = models.CharField(max_length=14, blank=True, default="")
+    returned_from = models.CharField(max_length=20, blank=True, default="")
     due_soon_warned_at = models.DateTimeField(null=True, blank=True)
     overdue_at = models.DateTimeField(null=True, blank=True, help_text="escalated by the overdue sweep")
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -74,6 +76,9 @@ class Application(models.Model):
     auto_decided = models.BooleanField(default=False)
     decision_comment = models.CharField(max_length=500, blank=True, default="")
     outcome = models.JSONField(default=dict, blank=True, help_text="what each output produced")
+    fee_lines = models.JSONField(default=list, blank=True,
+                                 help_text="the fees charged at submission (rules.fee_lines), exempt ones with why")
+    fee_due_at = models.DateTimeField(null=True, blank=True, help_text="unpaid by then, the application lapses")
 
     class Meta:
         indexes = [
@@ -95,6 +100,8 @@ class Application(models.Model):
                          condition=models.Q(post_review_pending=True)),
             models.Index(fields=["claimed_by", "due_at", "submitted_at", "id"], name="app_queue_claimed",
                          condition=models.Q(claimed_by__isnull=False)),
+            # the sweep that closes applications whose fee was not paid in time
+            models.Index(fields=["fee_due_at"], name="app_fee_due", condition=models.Q(status="awaiting_payment")),
         ]
         verbose_name = "办事申请 application"
         verbose_name_plural = "办事申请 applications"
@@ -121,8 +128,8 @@ class ApplicationEvent(models.Model):
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(max_length=24)
-    from_status = models.CharField(max_length=14, blank=True, default="")
-    to_status = models.CharField(max_length=14, blank=True, default="")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20, blank=True, default="")
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=150)
     actor_role = models.CharField(max_length=20, blank=True, default="")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from stdnum import luhn
@@ -25,6 +26,7 @@ from jiaoguan.applications.labels import STATUS_EN, STATUS_ZH
 from jiaoguan.applications.models import OPEN_STATES
 from jiaoguan.core import clock, identifiers, workdays
 from jiaoguan.core.errors import InvalidInput, Refusal
+from jiaoguan.core.i18n import Bi as Text
 from jiaoguan.core.states import StateMachine
 
 MAX_VALUE_CHARS = 2000
@@ -48,10 +50,17 @@ Errors = dict[str, tuple[str, str]]
 # machine is their union. A service's declaration picks a subset of the staff verbs (catalogue.Workflow).
 
 APPLICANT_STEPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "submit": (frozenset({"draft"}), frozenset({"submitted"})),
+    # with a fee to pay, a submission waits for it (awaiting_payment); paid, it goes to staff; unpaid by its
+    # deadline, it lapses (the system's steps "fee_paid" and "lapse")
+    "submit": (frozenset({"draft"}), frozenset({"submitted", "awaiting_payment"})),
+    "fee_paid": (frozenset({"awaiting_payment"}), frozenset({"submitted"})),
+    "lapse": (frozenset({"awaiting_payment"}), frozenset({"lapsed"})),
     "resubmit": (frozenset({"returned"}), frozenset({"submitted", "under_review", "reviewed"})),
     "withdraw": (frozenset({"draft", *OPEN_STATES}), frozenset({"withdrawn"})),
 }
+# A paid fee goes back (payments.payable_cancel: cancelled if unpaid, refunded if paid) when the application ends
+# in one of these.
+FEE_RETURNED_IN = frozenset({"refused", "rejected", "withdrawn", "revoked", "lapsed"})
 STEPS = {**VERBS, **APPLICANT_STEPS}
 # The applicant may change the answers and materials (a draft, or an application sent back for correction).
 EDITABLE = ("draft", "returned")
@@ -447,3 +456,47 @@ def release_block(*, holder_id: int | None, actor_id: int | None, force: bool, m
     if holder_id != actor_id and not (force and may_force):
         return "applications.claimed" if not force else "applications.force_release_role"
     return None
+
+
+# --- Fees (规费) ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    """One fee of one application: charged (``exempt`` None) or exempt with the reason."""
+
+    code: str
+    name: Text
+    amount_fen: int
+    exempt: Text | None = None
+
+    @property
+    def charged_fen(self) -> int:
+        return 0 if self.exempt is not None else self.amount_fen
+
+    def as_json(self) -> dict:
+        return {"code": self.code, "zh": self.name.zh, "en": self.name.en, "amount_fen": self.amount_fen,
+                "charged_fen": self.charged_fen,
+                "exempt_zh": self.exempt.zh if self.exempt else "", "exempt_en": self.exempt.en if self.exempt else ""}
+
+
+def fee_lines(service: Service, data: Mapping) -> list[FeeLine]:
+    """The fees an application of ``service`` with these answers owes: each declared fee whose ``when`` holds,
+    exempt (amount kept, charged 0) when one of its item's exemptions holds for the form."""
+    lines: list[FeeLine] = []
+    for use in service.fees:
+        if not use.when.holds(dict(data)):
+            continue
+        why = next((e.reason for e in use.item.exempt if e.when.holds(dict(data))), None)
+        lines.append(FeeLine(use.item.code, use.item.name, use.item.amount_fen, why))
+    return lines
+
+
+def fee_total(lines: Sequence[FeeLine]) -> int:
+    """What is charged (exempt lines count 0), in fen."""
+    return sum(line.charged_fen for line in lines)
+
+
+def fee_total_of(stored: Sequence[Mapping]) -> int:
+    """The same total from an application's stored ``fee_lines``."""
+    return sum(int(line.get("charged_fen") or 0) for line in stored or ())

@@ -431,6 +431,39 @@ class Progress:
     overdue: bool
 
 
+@dataclass(frozen=True)
+class FeeState:
+    """An application's fees as the applicant and staff see them: the lines (exempt ones with why), what is
+    charged, the deadline to pay, and the payable item's state in payments ("unpaid", "paying", "paid",
+    "cancelled", "refunded") with the reference the citizen pays by."""
+
+    lines: list[dict]
+    total_fen: int
+    due_at: dt.datetime | None
+    status: str
+    payable_reference: str
+    payable_id: int | None
+
+    def as_dict(self) -> dict:
+        return {"lines": self.lines, "total_fen": self.total_fen,
+                "due_at": timezone.localtime(self.due_at).isoformat() if self.due_at else None,
+                "status": self.status, "payable_reference": self.payable_reference}
+
+
+def fee_state(*, application: Application) -> FeeState | None:
+    """None when the application charges nothing (no fee declared, or every line exempt)."""
+    from jiaoguan.applications.services import FEE_SOURCE  # the one name of the source, kept by the writer
+    from jiaoguan.payments.selectors import payable_for_source
+
+    lines = list(application.fee_lines or [])
+    total = rules.fee_total_of(lines)
+    if not lines:
+        return None
+    item = payable_for_source(source_type=FEE_SOURCE, source_id=str(application.pk)) if total else None
+    return FeeState(lines, total, application.fee_due_at, item.status if item else "exempt",
+                    (item.reference or "") if item else "", item.pk if item else None)
+
+
 def progress(*, application: Application, now: dt.datetime | None = None, memo: dict | None = None) -> Progress:
     """``memo`` (a queue page): the working days left are computed once per due day, shared by the rows."""
     now = now or clock.now()

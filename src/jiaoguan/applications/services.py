@@ -6,6 +6,8 @@
       │                              ▼                          ▼         who may take each step, is declared)
       │                        returned ──resubmit──► back where it was sent from (time limit resumes)
       └─ withdraw (from draft and every open state) ──► withdrawn
+    fees:          submit ──► awaiting_payment ──(paid: payments.item_settled)──► submitted ...; unpaid by fee_due_at
+                   ──► lapsed (the sweep); refused/rejected/withdrawn/revoked/lapsed: the fee goes back
     auto-approval: submit ──► approved at once (system), when the service's condition holds
     approve-first: submit ──► approved at once with post_review_pending; a reviewer later confirms (stays approved)
                    or revokes (──► revoked, outputs undone where they can be)
@@ -35,6 +37,7 @@ import json
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -57,11 +60,14 @@ from jiaoguan.core.outbox import records_changed
 from jiaoguan.identity.roles import PERMISSIONS
 from jiaoguan.identity.selectors import staff_accounts
 from jiaoguan.notifications.services import NotificationError, message_send
+from jiaoguan.payments.selectors import payable_for_source
+from jiaoguan.payments.services import payable_cancel, payable_create
 
 log = logging.getLogger(__name__)
 
 S = Application.Status
 SYSTEM = Actor.system("applications")
+FEE_SOURCE = "applications.fee"  # payments.PayableItem.source_type of an application's fees (source_id: its id)
 MAX_COMMENT = 500
 
 
@@ -352,13 +358,33 @@ def application_submit(*, user, application_id: int) -> Application:
             raise Conflict("applications.already_submitted", "该申请已提交", "This application has already been submitted")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
+        lines = rules.fee_lines(service, cleaned)
+        fee = rules.fee_total(lines)
+        payer = getattr(user, "person_id", None)
+        if fee and payer is None:
+            raise Conflict("applications.fee_needs_person", "缴纳规费需要实名认证的个人账户",
+                           "Fees are paid by a real-name personal account")
         _store_submission(app, service, user, cleaned, held)
         now = clock.now()
         app.status, app.submitted_at, app.updated_at = S.SUBMITTED, now, now
+        app.fee_lines = [line.as_json() for line in lines]
         app.reference = _next_reference()
+        if fee:
+            app.status = S.AWAITING_PAYMENT
+            app.fee_due_at = rules.due_at_for(now, settings.JIAOGUAN_FEE_PAYMENT_WORKDAYS)
         app.save()
+        if fee:
+            assert payer is not None  # refused above
+            payable_create(kind="fee", source_type=FEE_SOURCE, source_id=str(app.pk), payer_person_id=payer,
+                           amount_fen=fee, description_zh=f"{service.name.zh}规费（申请编号{app.reference}）",
+                           description_en=f"{service.name.en} fee (application {app.reference})")
         _record(app, action="submit", actor=Actor.of(user), from_status=S.DRAFT,
-                data={"version": service.version, "digest": service.digest})
+                data={"version": service.version, "digest": service.digest, **({"fee_fen": fee} if fee else {})})
+        if fee:
+            assert app.fee_due_at is not None
+            _notify(app, "application.fee_due", amount=f"{fee / 100:.2f}",
+                    until=timezone.localtime(app.fee_due_at).strftime("%Y-%m-%d %H:%M"))
+            return app
         decided = _decide_at_once(app, service)
         if not decided:
             _notify(app, "application.submitted")
@@ -446,11 +472,69 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
             raise Conflict("applications.not_withdrawable", "该申请已办结，不能撤回",
                            "This application has been decided and cannot be withdrawn")
         old = app.status
+        fee = _fee_return(app, actor=Actor.of(user), reason="申请人撤回申请 withdrawn by the applicant")
         app.status, app.updated_at, app.claimed_by, app.claimed_at = S.WITHDRAWN, clock.now(), None, None
         app.save()
         _record(app, action="withdraw", actor=Actor.of(user), from_status=old, comment=comment,
-                old={"status": old})
+                old={"status": old}, data=fee)
     return app
+
+
+# --- fees (规费) -------------------------------------------------------------------------------------------------------
+
+
+def _fee_return(app: Application, *, actor: Actor, reason: str) -> dict:
+    """The application ends without its result: what it owes is cancelled, what it paid goes back through the
+    channel (payments.payable_cancel; the caller holds the application's lock, payments then lock the order and
+    the item — the settlement path never takes the application's). Returns the fee's outcome for the history."""
+    if not rules.fee_total_of(app.fee_lines):
+        return {}
+    if payable_for_source(source_type=FEE_SOURCE, source_id=str(app.pk)) is None:
+        return {}
+    item = payable_cancel(source_type=FEE_SOURCE, source_id=str(app.pk), actor=actor, reason=reason[:200])
+    return {"fee": item.status, "fee_reference": item.reference}
+
+
+def application_fee_paid(*, application_id: int) -> Application | None:
+    """The fee was paid (payments.item_settled): the application goes to staff — or is decided at once where the
+    service allows. Paid after the application lapsed or was withdrawn, nothing moves here: the path that closed it
+    cancelled the item, and the money that still arrived is refunded by payments."""
+    with transaction.atomic():
+        app = lock_row(Application, application_id)
+        if app is None or not rules.step_allowed("fee_paid", app.status):
+            return app
+        service = _service(app)
+        app.status, app.updated_at = S.SUBMITTED, clock.now()
+        app.save()
+        _record(app, action="fee_paid", actor=Actor.system("payments"), from_status=S.AWAITING_PAYMENT,
+                data={"fee_fen": rules.fee_total_of(app.fee_lines)})
+        if not _decide_at_once(app, service):
+            _notify(app, "application.submitted")
+    return app
+
+
+def applications_lapse_unpaid(*, batch: int = 200) -> int:
+    """Close the applications whose fee was not paid by their deadline (idempotent: a lapsed one is not picked
+    again). Each in its own transaction: the application's lock, then the payable's cancellation (a payment that
+    arrived meanwhile is refunded). Returns how many lapsed."""
+    now = clock.now()
+    total = 0
+    while True:
+        ids = list(Application.objects.filter(status=S.AWAITING_PAYMENT, fee_due_at__lt=now)
+                   .order_by("fee_due_at", "pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        for pk in ids:
+            with transaction.atomic():
+                app = lock_row(Application, pk)
+                if app is None or app.status != S.AWAITING_PAYMENT or app.fee_due_at is None or app.fee_due_at >= now:
+                    continue
+                fee = _fee_return(app, actor=SYSTEM, reason="逾期未缴费 fee not paid in time")
+                app.status, app.updated_at, app.decided_at = S.LAPSED, now, now
+                app.save()
+                _record(app, action="lapse", actor=SYSTEM, from_status=S.AWAITING_PAYMENT, data=fee)
+                _notify(app, "application.lapsed", sms=True)
+                total += 1
 
 
 # --- staff: claim ---------------------------------------------------------------------------------------------------
@@ -528,6 +612,8 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         old = _state(app)
         before = app.status
         now = clock.now()
+        fee = (_fee_return(app, actor=actor, reason=f"{zh}，规费退回 {en}: fee returned")
+               if spec.to in rules.FEE_RETURNED_IN else {})
         app.status = spec.to
         app.updated_at = now
         app.claimed_by_id, app.claimed_at = None, None
@@ -563,7 +649,7 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
                     spec_o.revoke(application=app, actor=actor, outcome=app.outcome[use.name])
             notify = ("application.revoked", True)
         app.save()
-        _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old)
+        _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old, data=fee)
         if notify is not None:
             template, sms = notify
             extra = {"comment": comment} if template in ("application.refused", "application.rejected",

@@ -262,6 +262,26 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_en="Your {service_en} application has been submitted, number {reference}. It is waiting for acceptance.",
     ),
     DefaultTemplate(
+        code="application.fee_due",
+        description="办事申请待缴费 Application waiting for its fee",
+        params=("service_zh", "service_en", "reference", "amount", "until"),
+        subject_zh="申请待缴费",
+        subject_en="Fee to pay",
+        body_zh="您的{service_zh}申请（编号{reference}）已提交，请在{until}前缴纳规费{amount}元（我的缴费），缴费后进入受理；逾期未缴，申请自动关闭。",
+        body_en="Your {service_en} application ({reference}) has been submitted. Pay its fee of ¥{amount} by {until} "
+                "(My payments); it then goes to acceptance. Unpaid by then, the application closes.",
+    ),
+    DefaultTemplate(
+        code="application.lapsed",
+        description="逾期未缴费申请关闭 Application closed, fee unpaid",
+        params=("service_zh", "service_en", "reference"),
+        subject_zh="申请已关闭",
+        subject_en="Application closed",
+        body_zh="您的{service_zh}申请（编号{reference}）因逾期未缴纳规费已关闭，如需办理请重新申请。",
+        body_en="Your {service_en} application ({reference}) was closed because its fee was not paid in time. "
+                "Apply again if you still need it.",
+    ),
+    DefaultTemplate(
         code="application.accepted",
         description="办事申请已受理 Application accepted",
         params=("service_zh", "service_en", "reference", "due"),

@@ -107,3 +107,32 @@ def fields_of(credential) -> dict[str, str]:
 def reasons(exc) -> dict[str, tuple[str, str]]:
     """The refusal codes of an Ineligible error -> (zh, en)."""
     return {k.removeprefix("eligibility."): v for k, v in exc.fields.items()}
+
+
+def pay_fee(app, *, deliver: bool = True) -> Application:
+    """Pay an application's fee as the applicant would: an order, the channel simulator's page, its signed
+    callback; then (``deliver``) the applications app's outbox handler, which moves the application on."""
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.core.models import OutboxEvent
+    from jiaoguan.core.outbox import event_deliver
+    from jiaoguan.payments import selectors as payments_selectors
+    from jiaoguan.payments import services as payments
+    from jiaoguan.payments import simulator
+    from jiaoguan.payments.models import SimTrade
+
+    item = payments_selectors.payable_for_source(source_type=services.FEE_SOURCE, source_id=str(app.pk))
+    assert item is not None, "the application has no fee to pay"
+    user = app.applicant
+    payer = Actor.of(user)
+    order = payments.order_create(payer_person_id=user.person_id, item_ids=[item.pk], actor=payer)
+    payments.order_pay(order=order, actor=payer)
+    trade = SimTrade.objects.get(out_trade_no=order.reference)
+    simulator.sim_trade_confirm(token=trade.token)
+    trade.refresh_from_db()
+    body, headers = simulator.sim_callback(trade, "paid")
+    payments.callback_receive(channel="sim", body=body, headers=headers)
+    if deliver:
+        for event in OutboxEvent.objects.filter(topic="payments.item_settled", delivered_at__isnull=True,
+                                                handler="jiaoguan.applications.handlers:on_fee_settled"):
+            event_deliver(event.pk)
+    return Application.objects.get(pk=app.pk)

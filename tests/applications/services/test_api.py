@@ -63,4 +63,7 @@ def test_bad_input_over_the_api(client, workday):
     assert Application.objects.get(pk=app_id).status == "draft"
     hospital_check(user.person)
     r = client.post(f"/api/v1/me/applications/{app_id}/submit", HTTP_IDEMPOTENCY_KEY="renew-0002", **h)
-    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    assert r.status_code == 200 and r.json()["status"] == "awaiting_payment"
+    fee = r.json()["fee"]
+    assert fee["total_fen"] == 1000 and fee["lines"][0]["code"] == "licence_card" and fee["payable_reference"]
+    assert fee["due_at"] and fee["status"] == "unpaid"

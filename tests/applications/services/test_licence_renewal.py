@@ -17,6 +17,7 @@ from tests.applications.services.support import (
     citizen,
     draft_with,
     hospital_check,
+    pay_fee,
     reasons,
     submit,
 )
@@ -54,6 +55,9 @@ def test_renewal_renews_the_registry_and_posts_the_licence(workday, django_captu
 
     user = driver()
     app = submit(user, "licence_renewal", form(), {"photo": PNG})
+    assert app.status == S.AWAITING_PAYMENT
+    app = pay_fee(app)
+    assert app.status == S.SUBMITTED
     held = {m.slot: m for m in app.materials.filter(kind="held")}
     assert set(held) == {"identity", "licence", "health_check"} and "HC-T-" in held["health_check"].summary_zh
     with django_capture_on_commit_callbacks(execute=True):
@@ -84,7 +88,7 @@ def test_no_valid_health_check_is_refused_with_a_reason(workday):
     with pytest.raises(Ineligible):
         services.application_submit(user=user, application_id=app.pk)
     hospital_check(user.person, days_ago=1)
-    assert services.application_submit(user=user, application_id=app.pk).status == S.SUBMITTED
+    assert services.application_submit(user=user, application_id=app.pk).status == S.AWAITING_PAYMENT
 
 
 def test_an_unfit_latest_check_is_refused(workday):
@@ -114,7 +118,7 @@ def test_licence_refusals(workday, licence, kind, code):
 
 def test_an_expired_licence_may_still_be_renewed_within_a_year(workday):
     user = driver(valid_until=TODAY - dt.timedelta(days=60))
-    assert submit(user, "licence_renewal", form(), {"photo": PNG}).status == S.SUBMITTED
+    assert submit(user, "licence_renewal", form(), {"photo": PNG}).status == S.AWAITING_PAYMENT
 
 
 def test_replacement_keeps_the_dates_records_it_and_posts(workday):
@@ -122,9 +126,9 @@ def test_replacement_keeps_the_dates_records_it_and_posts(workday):
 
     user = driver(valid_until=TODAY + dt.timedelta(days=900))
     before = licence_for_person(person=user.person).valid_until
-    app = approve_standard(submit(user, "licence_renewal",
+    app = approve_standard(pay_fee(submit(user, "licence_renewal",
                                   form(kind="replace_lost", recipient_name="王大明", recipient_phone="13712345678"),
-                                  {"photo": PNG}))
+                                  {"photo": PNG})))
     assert licence_for_person(person=user.person).valid_until == before
     assert AuditEntry.objects.filter(action="licence.replace", subject_person_id=user.person_id).exists()
     assert app.outcome["post"]["shipment_id"]

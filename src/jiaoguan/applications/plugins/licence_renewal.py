@@ -19,7 +19,7 @@ from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
 
 RENEW = "renew"
-REPLACE = ("replace_lost", "replace_damaged")
+REPLACE = ("replace_lost", "replace_damaged", "replace_error")
 from jiaoguan.registry.rules import FULL_SCORE  # noqa: E402 (the one full score: registry.rules)
 
 

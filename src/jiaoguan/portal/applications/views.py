@@ -46,8 +46,11 @@ if TYPE_CHECKING:  # annotations only: the pages read applications through its s
 
 S = Status
 NS = "portal:applications_portal"
-TONES = {S.DRAFT: "", S.SUBMITTED: "warn", S.RETURNED: "bad", S.UNDER_REVIEW: "warn", S.REVIEWED: "warn",
-         S.APPROVED: "ok", S.REJECTED: "bad", S.REFUSED: "bad", S.WITHDRAWN: "", S.REVOKED: "bad"}
+TONES = {S.DRAFT: "", S.AWAITING_PAYMENT: "bad", S.SUBMITTED: "warn", S.RETURNED: "bad", S.UNDER_REVIEW: "warn",
+         S.REVIEWED: "warn", S.APPROVED: "ok", S.REJECTED: "bad", S.REFUSED: "bad", S.WITHDRAWN: "", S.REVOKED: "bad",
+         S.LAPSED: ""}
+FEE_STATUS = {"unpaid": ("待缴费", "To pay"), "paying": ("缴费中", "Being paid"), "paid": ("已缴费", "Paid"),
+              "cancelled": ("已撤销", "Cancelled"), "refunded": ("已退款", "Refunded"), "exempt": ("免缴", "Exempt")}
 TABS = {"all": None, "drafts": (S.DRAFT,), "open": rules.OPEN_STATES, "done": tuple(FINAL_STATES)}
 WHO = {"citizen": ("个人", "Individuals"), "enterprise": ("企业", "Enterprises")}
 OUTPUT_LABELS = {"permit": ("电子证照（可扫码核验）", "An e-permit (verifiable by its QR code)"),
@@ -169,6 +172,10 @@ def guide(request: HttpRequest, code: str) -> HttpResponse:
         "legal_basis": [pick_text(t) for t in service.guide.legal_basis],
         "notes": [pick_text(t) for t in service.guide.notes], "materials": _material_rows(service),
         "steps": _workflow_steps(service), "time_limit": service.time_limit_days,
+        "fees": [{"name": pick_text(u.item.name), "amount": format_yuan(u.item.amount_fen),
+                  "basis": pick_text(u.item.legal_basis),
+                  "exempt": [pick_text(e.reason) for e in u.item.exempt if service.field(e.when.field or "")]}
+                 for u in service.fees],
         "auto_approve": wf.auto_approve is not None, "auto_always": wf.auto_approve is not None
         and wf.auto_approve.field is None, "approve_first": wf.approve_first is not None,
         "outputs": [bi(*OUTPUT_LABELS[k]) for k in _output_kinds(service)],
@@ -536,6 +543,8 @@ def submit(request: HttpRequest, application_id: int) -> HttpResponse:
     app.refresh_from_db()
     if app.status == S.APPROVED:
         messages.success(request, _("申请已提交并已批准，申请编号 %(ref)s。") % {"ref": body["reference"]})
+    elif app.status == S.AWAITING_PAYMENT:
+        messages.success(request, _("申请已提交，申请编号 %(ref)s。请缴纳规费，缴费后进入受理。") % {"ref": body["reference"]})
     elif resubmitting:
         messages.success(request, _("补正材料已重新提交，办理时限继续计算。申请编号 %(ref)s。") % {"ref": body["reference"]})
     else:
@@ -611,6 +620,21 @@ def _result(app: Application) -> dict:
     return out
 
 
+def _fee_view(app) -> dict | None:
+    """The application's fees for its page (applications.selectors.fee_state): lines, total, deadline, and whether
+    it can be paid now (under 我的缴费, by its reference)."""
+    fee = selectors.fee_state(application=app)
+    if fee is None:
+        return None
+    return {"lines": [{"name": bi(line["zh"], line["en"]), "amount": format_yuan(line["amount_fen"]),
+                       "exempt": bi(line["exempt_zh"], line["exempt_en"]) if line.get("exempt_zh") else ""}
+                      for line in fee.lines],
+            "total": format_yuan(fee.total_fen), "status": bi(*FEE_STATUS.get(fee.status, (fee.status, fee.status))),
+            "status_code": fee.status, "reference": fee.payable_reference,
+            "due": timezone.localtime(fee.due_at) if fee.due_at else None,
+            "payable": app.status == S.AWAITING_PAYMENT and fee.status in ("unpaid", "paying")}
+
+
 @citizen_required
 @require_GET
 def detail(request: HttpRequest, application_id: int) -> HttpResponse:
@@ -623,7 +647,8 @@ def detail(request: HttpRequest, application_id: int) -> HttpResponse:
         "due": timezone.localtime(p.due_at) if p.due_at else None,
         "answers": _answers(app, service) if service else [],
         "materials": _material_summary(app, service, request.user, live=False) if service else [],
-        "timeline": _timeline(app), "result": _result(app), "reasons": _send_back_reasons(app)
+        "timeline": _timeline(app), "result": _result(app), "fee": _fee_view(app),
+        "reasons": _send_back_reasons(app)
         if app.status == S.RETURNED else [],
         "editable": rules.editable(app.status), "withdrawable": rules.step_allowed("withdraw", app.status),
         "final": app.status in FINAL_STATES})
