@@ -1,8 +1,9 @@
 """Journeys (网上办事, /services/): a citizen finds the real 货车通行证 (truck pass) service in the catalogue, reads its
 guide, applies (the vehicle record 免提交), saves a draft, checks the answers, submits, and after acceptance and
 approval opens the e-permit with its QR code; a truck-pass application sent back for correction, corrected and
-resubmitted; a driving-licence renewal (health check from the hospital, 免提交) whose new licence is sent by post,
-followed by its tracking number to delivery.
+resubmitted; a driving-licence renewal (health check from the hospital, 免提交) whose ¥10 card fee is paid through
+the channel simulator before acceptance, and whose new licence is sent by post, followed by its tracking number to
+delivery.
 
 Real services from applications/catalogue/ (truck_pass.toml, licence_renewal.toml). The staff steps (accept,
 send back, approve) are taken through the engine's services: the console has its own journey.
@@ -219,7 +220,28 @@ def test_a_licence_renewal_is_delivered_by_post(journey, tmp_path):
     page.get_by_role("button", name="确认提交").click()
     page.wait_for_url("**/services/mine/*/")
     app = the_application(user)
+    assert app.status == "awaiting_payment"
+    detail_url = page.url
+
+    # the ¥10 card fee (规费) from the fee table: paid under 我的缴费 like a fine, then the application goes on
+    fee = page.locator("#fee")
+    assert "机动车驾驶证工本费" in fee.inner_text() and "¥10.00" in fee.inner_text() and "缴费期限" in fee.inner_text()
+    assert "待缴费" in j.text()
+    j.shot("04-fee-due")
+    fee.get_by_role("link", name="去缴费").click()
+    page.wait_for_url("**/me/payments/")
+    assert "驾驶证期满换证、补证规费" in j.text() and app.reference in j.text()
+    page.get_by_role("button", name="缴纳所选款项").click()
+    page.wait_for_url("**/pay/sim/**")
+    assert "¥10.00" in page.locator('[data-testid="amount"]').inner_text()
+    page.get_by_role("button", name="确认支付").click()
+    page.get_by_role("link", name="查看电子回单").wait_for()
+    app.refresh_from_db()
     assert app.status == "submitted"
+    page.goto(detail_url)
+    body = j.text()
+    assert "待受理" in body and "已缴费" in body and "规费已缴纳" in body
+    j.shot("05-fee-paid")
 
     services.application_accept(application_id=app.pk, actor=clerk)
     services.application_approve(application_id=app.pk, actor=approver)
@@ -229,21 +251,21 @@ def test_a_licence_renewal_is_delivered_by_post(journey, tmp_path):
     page.reload()
     body = j.text()
     assert "办理结果" in body and tracking in body and "机动车驾驶证" in body
-    j.shot("04-posted")
+    j.shot("06-posted")
 
     # the post reports progress: the page follows it to delivery
     simulator_advance(tracking, to="delivered")
     page.reload()
     body = j.text()
     assert "已签收" in body or "妥投" in body, body
-    j.shot("05-delivered")
+    j.shot("07-delivered")
 
     # the same page in English
     page.get_by_role("button", name="English").click()
     page.wait_for_load_state("load")
     body = j.text()
     assert "Result" in body and "Tracking number" in body and "Delivered" in body and "Progress" in body
-    j.shot("06-english")
+    j.shot("08-english")
 
 
 def test_renewal_refused_before_the_form(journey):
