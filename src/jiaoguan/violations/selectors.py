@@ -1,11 +1,14 @@
 """Reads of the violations app."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from jiaoguan.core.errors import not_found
 from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.registry.rules import FULL_SCORE
 from jiaoguan.registry.selectors import VehicleSummary
 from jiaoguan.violations import conf, rules
 from jiaoguan.violations.models import (
@@ -101,6 +104,16 @@ def decision_for(*, violation: Violation) -> PenaltyDecision | None:
 def licence_points(*, licence, cycle_start) -> int:
     acc = PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start).first()
     return acc.total if acc else 0
+
+
+def full_score_between(*, licence, start: dt.date | None, end: dt.date) -> bool:
+    """Did any scoring cycle overlapping ``start``..``end`` (a validity period) reach the full score? The renewal
+    rule of DOMAIN §3 (6 → 10 years → long-term only without one) looks at every cycle of the period, not only the
+    current one."""
+    accounts = PointsAccount.objects.filter(licence=licence, cycle_start__lte=end, total__gte=FULL_SCORE)
+    if start is not None:
+        accounts = accounts.filter(cycle_end__gte=start)
+    return accounts.exists()
 
 
 def unpaid_fine_points(licence, cycle_start, cycle_end) -> int:

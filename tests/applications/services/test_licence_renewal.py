@@ -158,3 +158,22 @@ def test_photo_must_be_an_image_of_limited_size(workday):
     assert "photo" in e.value.fields
     app.refresh_from_db()
     assert app.status == S.DRAFT and app.form()["address"] == ADDRESS
+
+
+@pytest.mark.parametrize("full_score_cycle", [None, "earlier", "before_the_period"])
+def test_the_validity_step_looks_at_every_cycle_of_the_period(workday, full_score_cycle):
+    """DOMAIN §3: 6 → 10 years only if no scoring cycle of the ending period reached 12 points — a full score two
+    cycles ago counts although the current cycle is clean; one before the period began does not."""
+    from jiaoguan.registry.selectors import licence_for_person
+    from jiaoguan.violations.models import PointsAccount
+
+    user = driver()  # a six-year licence, valid from six years ago, expiring in 30 days
+    licence = licence_for_person(person=user.person)
+    assert licence.validity == "6y" and licence.cycle_points == 0
+    if full_score_cycle is not None:
+        start = licence.valid_from + dt.timedelta(days=400 if full_score_cycle == "earlier" else -800)
+        PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=start + dt.timedelta(days=364),
+                                     total=12)
+    approve_standard(pay_fee(submit(user, "licence_renewal", form(), {"photo": PNG})))
+    licence = licence_for_person(person=user.person)
+    assert licence.validity == ("6y" if full_score_cycle == "earlier" else "10y")

@@ -17,6 +17,7 @@ from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
+from jiaoguan.violations.selectors import full_score_between
 
 RENEW = "renew"
 REPLACE = ("replace_lost", "replace_damaged", "replace_error")
@@ -72,8 +73,10 @@ def renew_in_registry(*, application, actor, params: dict) -> dict:
     reason = f"网上申请{application.reference} online application {application.reference}"
     if kind == RENEW:
         before = licence.valid_until
-        registry_services.licence_renew(licence=licence, actor=actor, reason=reason,
-                               full_score_in_period=(licence.cycle_points or 0) >= FULL_SCORE)
+        # every scoring cycle of the ending validity period counts, not only the current one (DOMAIN §3)
+        full = (licence.cycle_points or 0) >= FULL_SCORE or full_score_between(
+            licence=licence, start=licence.valid_from, end=licence.valid_until or clock.today())
+        registry_services.licence_renew(licence=licence, actor=actor, reason=reason, full_score_in_period=full)
         return {"action": kind, "valid_from": licence.valid_from.isoformat(),
                 "valid_until": licence.valid_until.isoformat() if licence.valid_until else None,
                 "previous_valid_until": before.isoformat() if before else None}
