@@ -54,7 +54,8 @@ FEE_STATUS = {"unpaid": ("待缴费", "To pay"), "paying": ("缴费中", "Being 
 TABS = {"all": None, "drafts": (S.DRAFT,), "open": rules.OPEN_STATES, "done": tuple(FINAL_STATES)}
 WHO = {"citizen": ("个人", "Individuals"), "enterprise": ("企业", "Enterprises")}
 OUTPUT_LABELS = {"permit": ("电子证照（可扫码核验）", "An e-permit (verifiable by its QR code)"),
-                 "post": ("邮寄送达", "Sent to you by post")}
+                 "post": ("邮寄送达", "Sent to you by post"),
+                 "certificate": ("电子证明，即时出具（可扫码核验）", "An e-certificate at once (verifiable by its QR code)")}
 MAX_QUERY = 100
 
 
@@ -121,6 +122,8 @@ def _output_kind(name: str) -> str | None:
         return "post"
     if "e_permit" in name or name.endswith(".licence"):
         return "permit"
+    if name == "certificate":
+        return "certificate"
     return None
 
 
@@ -172,6 +175,7 @@ def guide(request: HttpRequest, code: str) -> HttpResponse:
         "legal_basis": [pick_text(t) for t in service.guide.legal_basis],
         "notes": [pick_text(t) for t in service.guide.notes], "materials": _material_rows(service),
         "steps": _workflow_steps(service), "time_limit": service.time_limit_days,
+        "instant": wf.auto_approve is not None and wf.auto_approve.field is None and not service.time_limit_days,
         "fees": [{"name": pick_text(u.item.name), "amount": format_yuan(u.item.amount_fen),
                   "basis": pick_text(u.item.legal_basis),
                   "exempt": [pick_text(e.reason) for e in u.item.exempt if service.field(e.when.field or "")]}
@@ -604,6 +608,7 @@ def _result(app: Application) -> dict:
     if permit is not None and app.status == S.APPROVED:
         out["permit_number"] = permit["number"]
         out["permit_url"] = reverse("portal:credentials_portal:detail", args=[permit["number"]])
+        out["certificate"] = "certificate" in outcome  # a 证明/信息单, not a permit: the page names it so
     post = outcome.get("post") or next((v for v in outcome.values() if v.get("shipment_id")), None)
     if post:
         out["post"] = {"tracking_number": post.get("tracking_number") or "", "status": "", "address": "",
