@@ -12,7 +12,7 @@ from jiaoguan.violations import rules, selectors, services
 from jiaoguan.violations.models import PenaltyDecision, PointsEntry
 from tests.identity.helpers import holder, later, register
 from tests.notifications.helpers import last_code
-from tests.violations.conftest import STAFF, camera, record
+from tests.violations.conftest import APPROVER, STAFF, camera, record
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,33 @@ def test_citizen_without_a_licence_is_sent_to_the_counter(device, payments):
         services.violation_handle_online(user=user, violation_id=v.pk)
     assert exc.value.code == "violations.no_licence"
     assert PenaltyDecision.objects.count() == 0
+
+
+def test_the_third_red_light_within_a_year_is_fined_more(owner, payments):
+    """DOMAIN §4 (Shenzhen): red light ¥500, from the 3rd in a year ¥1,000 — counted per licence over the 365 days
+    before the violation; a revoked one does not count, nor one older than the window."""
+    user, car = owner
+    licence = user.person.licence
+    now = clock.now()
+
+    def red(days_ago):
+        return record(car, code="1625", when=now - dt.timedelta(days=days_ago))
+
+    old = red(600)  # more than a year before the second and the third
+    services.violation_handle_counter(violation=old, licence=licence, actor=STAFF)
+    first, second = red(300), red(200)
+    fines = [services.violation_handle_counter(violation=v, licence=licence, actor=STAFF).fine_fen
+             for v in (first, second)]
+    assert fines == [50000, 50000]
+    third = red(10)
+    d = services.violation_handle_counter(violation=third, licence=licence, actor=STAFF)
+    assert d.fine_fen == 100000 and payments.created[-1]["amount_fen"] == 100000
+    third.refresh_from_db()
+    assert third.fine_fen == 100000
+    assert AuditEntry.objects.filter(action="violation.fine_escalated").count() == 1
+    # the second one revoked: a new red light is the 3rd again only with two earlier in its year
+    services.violation_revoke(violation=second, actor=APPROVER, reason="号牌识别错误 misread plate")
+    fourth = red(1)
+    assert services.fine_for(violation=fourth, licence=licence) == 100000  # first + third in the year before it
+    services.violation_revoke(violation=first, actor=APPROVER, reason="号牌识别错误 misread plate")
+    assert services.fine_for(violation=fourth, licence=licence) == 50000  # only the third remains

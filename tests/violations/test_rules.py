@@ -208,3 +208,22 @@ def test_the_licence_card_reads_the_full_score_from_the_rule():
     assert card.points_left == 1 and not card.at_full_score and card.full_score == FULL_SCORE
     full = dataclasses.replace(card, points=FULL_SCORE + 2)
     assert full.points_left == 0 and full.at_full_score
+
+
+def test_a_city_caps_its_own_codes_above_the_national_cap():
+    city = rules.OnlineLimits(max_fine_by_code={"9301": 30000})
+    facts = rules.OnlineFacts(**{**OK.__dict__, "fine_fen": 30000, "code": "9301"})
+    assert rules.online_refusals(facts, city) == []
+    assert [r.code for r in rules.online_refusals(rules.OnlineFacts(**{**facts.__dict__, "fine_fen": 30001}), city)] \
+        == ["violations.fine_too_high"]
+    other = rules.OnlineFacts(**{**facts.__dict__, "code": "1625"})  # not listed: the national ¥200
+    refusal = rules.online_refusals(other, city)[0]
+    assert refusal.code == "violations.fine_too_high" and "200" in refusal.zh
+
+
+@given(st.integers(0, 200000), st.integers(0, 10), st.integers(1, 5), st.integers(0, 300000))
+def test_escalated_fine(base, earlier, nth, high):
+    esc = rules.Escalation(nth=nth, within_days=365, fine_fen=high)
+    fine = rules.escalated_fine(base_fen=base, earlier=earlier, escalation=esc)
+    assert fine == (max(base, high) if earlier + 1 >= nth else base)
+    assert rules.escalated_fine(base_fen=base, earlier=earlier, escalation=None) == base

@@ -13,10 +13,16 @@ DEFAULTS: dict = {
     # online self-service (12123), DOMAIN §4
     "ONLINE_SOURCES": ("device",),          # only camera-recorded (非现场) violations
     "ONLINE_MAX_FINE_FEN": 20000,           # a warning or a fine of at most ¥200
+    # the city's own caps per code, above the national one: a city handles its own codes online (Shenzhen's
+    # eastern-area reservation code 9301, ¥300); a code not listed keeps ONLINE_MAX_FINE_FEN
+    "ONLINE_MAX_FINE_BY_CODE": {"9301": 30000},
     "ONLINE_MAX_POINTS": 6,
     "FULL_SCORE": FULL_SCORE,                # the cycle total must stay under this (registry.rules)
     # penalty decisions: 6-digit agency code (the city's traffic police) + 8-digit sequence + check digit
     "AGENCY_CODE": "440300",
+    # fines that rise with repetition (DOMAIN §4, Shenzhen: red light ¥500, from the 3rd in a year ¥1,000): the
+    # nth violation of the code by the same licence within ``within_days`` before it is fined ``fine_fen``
+    "FINE_ESCALATIONS": {"1625": {"nth": 3, "within_days": 365, "fine_fen": 100000}},
     # devices
     "DEVICE_MAX_SKEW_SECONDS": 300,         # a signed request older or newer than this is stale
     "MAX_PHOTOS": 4,

@@ -25,6 +25,7 @@ Device scopes (设备授权范围)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from stdnum import damm
@@ -73,6 +74,7 @@ class OnlineFacts:
     after_binding: bool         # for a bound non-owner: the violation happened after the binding
     licence_valid: bool
     has_licence: bool = True    # the citizen holds a licence in this city's registry
+    code: str = ""              # the violation's code (the city may cap its own codes differently)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,27 @@ class OnlineLimits:
     max_fine_fen: int = 20000
     max_points: int = 6
     full_score: int = FULL_SCORE
+    max_fine_by_code: Mapping[str, int] = field(default_factory=dict)  # the city's own caps for its codes
+
+    def fine_cap(self, code: str) -> int:
+        return int(self.max_fine_by_code.get(code, self.max_fine_fen))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """A fine that rises with repetition: the ``nth`` violation of a code by one licence within ``within_days``
+    before it (the earlier ones decided, not revoked) is fined ``fine_fen``."""
+
+    nth: int
+    within_days: int
+    fine_fen: int
+
+
+def escalated_fine(*, base_fen: int, earlier: int, escalation: Escalation | None) -> int:
+    """The fine of a violation with ``earlier`` violations of its code by the same licence within the window."""
+    if escalation is None or earlier + 1 < escalation.nth:
+        return base_fen
+    return max(base_fen, escalation.fine_fen)
 
 
 def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
@@ -106,11 +129,11 @@ def online_refusals(facts: OnlineFacts, limits: OnlineLimits) -> list[Refusal]:
     if not facts.code_online_allowed:
         out.append(Refusal("violations.code_counter_only", f"该违法行为不能网上处理。{COUNTER_ZH}",
                            f"This kind of violation cannot be handled online. {COUNTER_EN}"))
-    if facts.fine_fen > limits.max_fine_fen:
+    cap = limits.fine_cap(facts.code)
+    if facts.fine_fen > cap:
         out.append(Refusal("violations.fine_too_high",
-                           f"罚款超过{limits.max_fine_fen // 100}元，不能网上处理。{COUNTER_ZH}",
-                           f"The fine is over ¥{limits.max_fine_fen // 100}, so it cannot be handled online. "
-                           f"{COUNTER_EN}"))
+                           f"罚款超过{cap // 100}元，不能网上处理。{COUNTER_ZH}",
+                           f"The fine is over ¥{cap // 100}, so it cannot be handled online. {COUNTER_EN}"))
     if facts.points > limits.max_points:
         out.append(Refusal("violations.points_too_high",
                            f"记分超过{limits.max_points}分，不能网上处理。{COUNTER_ZH}",

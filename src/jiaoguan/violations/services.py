@@ -1070,8 +1070,35 @@ def _payments():
     return payments_services
 
 
+def escalation_for(code: str) -> rules.Escalation | None:
+    raw = (conf.get("FINE_ESCALATIONS") or {}).get(code)
+    return rules.Escalation(int(raw["nth"]), int(raw["within_days"]), int(raw["fine_fen"])) if raw else None
+
+
+def fine_for(*, violation: Violation, licence) -> int:
+    """The violation's fine for this licence: the code's fine, raised where the city escalates repeats (DOMAIN §4:
+    the 3rd red light within a year). The earlier violations counted are the licence's decided ones of the same
+    code in the window before this one (revoked ones do not count)."""
+    escalation = escalation_for(violation.code.code)
+    if escalation is None:
+        return violation.fine_fen
+    since = violation.occurred_at - dt.timedelta(days=escalation.within_days)
+    earlier = (PenaltyDecision.objects.filter(licence=licence, violation__code_id=violation.code_id,
+                                              violation__occurred_at__gte=since,
+                                              violation__occurred_at__lt=violation.occurred_at)
+               .exclude(violation__status=S.REVOKED).count())
+    return rules.escalated_fine(base_fen=violation.fine_fen, earlier=earlier, escalation=escalation)
+
+
 def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> PenaltyDecision:
     """Under the caller's lock on the violation: the decision, the points, the payable fine, the status."""
+    fine = fine_for(violation=violation, licence=licence)
+    if fine != violation.fine_fen:  # the repeat's higher fine is the violation's fine from now on
+        audit_record(actor=actor, action="violation.fine_escalated", obj=violation,
+                     old={"fine_fen": violation.fine_fen}, new={"fine_fen": fine},
+                     subject_person_id=licence.person_id)
+        violation.fine_fen = fine
+        violation.save(update_fields=["fine_fen"])
     decision = PenaltyDecision.objects.create(
         number=decision_number_next(), violation=violation, licence=licence, person_id=licence.person_id,
         points=violation.points, fine_fen=violation.fine_fen, channel=channel, decision_date=clock.today(),
@@ -1094,7 +1121,8 @@ def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> Pen
 
 def online_limits() -> rules.OnlineLimits:
     return rules.OnlineLimits(sources=tuple(conf.get("ONLINE_SOURCES")), max_fine_fen=conf.get("ONLINE_MAX_FINE_FEN"),
-                              max_points=conf.get("ONLINE_MAX_POINTS"), full_score=conf.get("FULL_SCORE"))
+                              max_points=conf.get("ONLINE_MAX_POINTS"), full_score=conf.get("FULL_SCORE"),
+                              max_fine_by_code=dict(conf.get("ONLINE_MAX_FINE_BY_CODE") or {}))
 
 
 def points_in_cycle(*, licence, on: dt.date | None = None) -> int:
@@ -1118,8 +1146,9 @@ def online_refusals(*, user, violation: Violation) -> list[Refusal]:
             own = mv.is_own or s.owner_person_id == user.person_id
             after = own or (mv.bound_at is not None and violation.occurred_at >= mv.bound_at)
     licence = registry_selectors.licence_for_person(person=user.person) if user.person_id else None
+    fine = fine_for(violation=violation, licence=licence) if licence is not None else violation.fine_fen
     facts = rules.OnlineFacts(
-        source=violation.source, fine_fen=violation.fine_fen, points=violation.points,
+        source=violation.source, fine_fen=fine, points=violation.points, code=violation.code.code,
         code_online_allowed=violation.code.online_allowed,
         cycle_total=points_in_cycle(licence=licence) if licence else 0, holds_vehicle=holds, after_binding=after,
         licence_valid=licence is not None and licence.status == "valid", has_licence=licence is not None)
