@@ -69,7 +69,8 @@ class ServiceBriefOut(Out):
     summary: ServiceTextOut
     category: ServiceCategoryOut
     applicants: list[str]
-    fee_fen: int
+    fee_fen: int = Field(description="fees every application is charged, in fen (the fee table, 规费)")
+    fees_vary: bool = Field(description="more fees apply to some answers (the guide lists them)")
     time_limit_days: int
     online: bool
 
@@ -276,7 +277,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _service_brief(s: Service) -> dict:
     return {"code": s.code, "name": s.name.as_dict(), "summary": s.summary.as_dict(),
             "category": {"code": s.category.code, **s.category.name.as_dict()}, "applicants": list(s.applicants),
-            "fee_fen": s.fee_fen, "time_limit_days": s.time_limit_days, "online": True}
+            "fee_fen": s.fee_fen, "fees_vary": s.fees_vary, "time_limit_days": s.time_limit_days, "online": True}
 
 
 def service_guide(s: Service) -> dict:

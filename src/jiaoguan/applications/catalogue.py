@@ -258,9 +258,14 @@ class Service:
 
     @property
     def fee_fen(self) -> int:
-        """The most an application can be charged (every declared fee applying, none exempt): the guide's
+        """What every application is charged (the fees declared without ``when``, none exempt): the guide's
         headline; what one application owes is rules.fee_lines."""
-        return sum(use.item.amount_fen for use in self.fees)
+        return sum(use.item.amount_fen for use in self.fees if use.when.field is None)
+
+    @property
+    def fees_vary(self) -> bool:
+        """Some fee applies only to some answers (the guide lists which)."""
+        return any(use.when.field is not None for use in self.fees)
 
     def material(self, code: str) -> MaterialSpec | None:
         return next((m for m in self.materials if m.code == code), None)

@@ -83,9 +83,25 @@ def _who(service: Service) -> str:
 
 
 def _fee(service: Service) -> str:
+    if service.fees_vary:
+        return _("按办理事项收费")
     if not service.fee_fen:
         return _("免费")
     return format_yuan(service.fee_fen)
+
+
+def _fee_rows(service: Service) -> list[dict]:
+    """The guide's fee lines: each item with its amount, legal basis, the answers it applies to and who is
+    exempt (from the fee table)."""
+    rows = []
+    for use in service.fees:
+        when = ""
+        if use.when.field is not None:
+            when = "、".join(_choice_label(service, use.when.field, v) for v in use.when.values)
+        rows.append({"name": pick_text(use.item.name), "amount": format_yuan(use.item.amount_fen),
+                     "basis": pick_text(use.item.legal_basis), "when": when,
+                     "exempt": [pick_text(e.reason) for e in use.item.exempt if service.field(e.when.field or "")]})
+    return rows
 
 
 # --- the catalogue and the guides (public) ------------------------------------------------------------------------
@@ -176,10 +192,7 @@ def guide(request: HttpRequest, code: str) -> HttpResponse:
         "notes": [pick_text(t) for t in service.guide.notes], "materials": _material_rows(service),
         "steps": _workflow_steps(service), "time_limit": service.time_limit_days,
         "instant": wf.auto_approve is not None and wf.auto_approve.field is None and not service.time_limit_days,
-        "fees": [{"name": pick_text(u.item.name), "amount": format_yuan(u.item.amount_fen),
-                  "basis": pick_text(u.item.legal_basis),
-                  "exempt": [pick_text(e.reason) for e in u.item.exempt if service.field(e.when.field or "")]}
-                 for u in service.fees],
+        "fees": _fee_rows(service),
         "auto_approve": wf.auto_approve is not None, "auto_always": wf.auto_approve is not None
         and wf.auto_approve.field is None, "approve_first": wf.approve_first is not None,
         "outputs": [bi(*OUTPUT_LABELS[k]) for k in _output_kinds(service)],
