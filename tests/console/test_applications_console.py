@@ -461,3 +461,19 @@ def test_history_shows_internal_steps_to_staff(client):
     labels = [h["label"] for h in r.context["history"]]
     assert "认领" in labels and "提交申请" in labels
     assert ApplicationEvent.objects.filter(application=app, action="claim", public=False).exists()
+
+
+def test_staff_see_the_fee_paid_with_its_reference(client):
+    from tests.applications.services.support import PNG, hospital_check, pay_fee
+    from tests.applications.services.support import submit as submit_with
+
+    user = citizen()
+    hospital_check(user.person)
+    app = pay_fee(submit_with(user, "licence_renewal", {"kind": "replace_lost", "address": "深圳市南山区科苑路15号 测试"},
+                              {"photo": PNG}))
+    login(client, "clerk")
+    body = text(client.get(f"{BASE}{app.pk}/"))
+    assert "规费" in body and "机动车驾驶证工本费 ¥10.00" in body and "已缴费" in body
+    from jiaoguan.payments.selectors import payable_for_source
+
+    assert payable_for_source(source_type=services.FEE_SOURCE, source_id=str(app.pk)).reference in body

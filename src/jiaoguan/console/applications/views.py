@@ -36,6 +36,7 @@ from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.i18n import is_english, pair
+from jiaoguan.core.money import format_yuan
 from jiaoguan.identity.roles import has_permission
 from jiaoguan.identity.selectors import users_by_ids
 
@@ -241,6 +242,22 @@ def _outcome(app: Application) -> list[tuple[str, str]]:
     return lines
 
 
+FEE_STATUS = {"unpaid": ("未缴费", "Unpaid"), "paying": ("缴费中", "Being paid"), "paid": ("已缴费", "Paid"),
+              "cancelled": ("已撤销", "Cancelled"), "refunded": ("已退款", "Refunded"), "exempt": ("免缴", "Exempt")}
+
+
+def _fee(app: Application) -> dict | None:
+    """The application's fees (规费) as staff see them: what was charged, exempt lines with why, and the payable's
+    state with its reference (applications.selectors.fee_state)."""
+    fee = selectors.fee_state(application=app)
+    if fee is None:
+        return None
+    lines = [(pair((line["zh"], line["en"])), format_yuan(line["charged_fen"]),
+              pair((line["exempt_zh"], line["exempt_en"])) if line.get("exempt_zh") else "") for line in fee.lines]
+    return {"lines": lines, "total": format_yuan(fee.total_fen), "reference": fee.payable_reference,
+            "status": pair(FEE_STATUS.get(fee.status, (fee.status, fee.status)))}
+
+
 def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None = None, *,
                  status: int = 200) -> HttpResponse:
     user = request.user
@@ -271,6 +288,7 @@ def _detail_page(request: HttpRequest, application_id: int, form: ActForm | None
                                                                    actor=actor_of(request), order=VERB_TITLES)]
         if service is not None else [],
         "own": app.applicant_id == user.pk,
+        "fee": _fee(app),
     }
     response = render(request, "console/applications/detail.html", context, status=status)
     response["Cache-Control"] = "no-store"
