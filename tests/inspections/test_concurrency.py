@@ -44,3 +44,23 @@ def test_two_mark_applications_at_once_issue_one_mark():
     car.refresh_from_db()
     mark = InspectionMark.objects.get()
     assert mark.due_covered == old_due and car.inspection_due == mark.valid_until  # moved exactly once
+
+
+def test_the_sweep_and_the_owner_at_once_issue_one_mark():
+    """永不脱检's daily sweep runs while the owner applies for the same mark: one mark, the due date moved once, one
+    parcel at most (only for the sweep's mark)."""
+    from jiaoguan.postal.models import Shipment
+
+    for _ in range(5):
+        user, car = owner(years=4, name="并发检")
+        old_due = car.inspection_due
+        results = in_threads(2, lambda i: services.mark_apply(user=user, vehicle_id=car.pk, actor=SYS) if i == 0
+                             else services.marks_auto_issue())
+        marks = InspectionMark.objects.filter(vehicle=car)
+        assert marks.count() == 1, results
+        car.refresh_from_db()
+        assert marks.get().due_covered == old_due and car.inspection_due == marks.get().valid_until
+        swept = results[1] == 1
+        assert isinstance(results[0], InspectionMark) != swept, results  # exactly one of them issued it
+        assert Shipment.objects.filter(source_type=services.MARK_SOURCE,
+                                       source_id=str(marks.get().pk)).exists() == swept

@@ -27,6 +27,10 @@ DEFAULTS: dict = {
     "INSPECTABLE_STATUSES": ("normal", "mortgaged"),
     # an exempt-year vehicle may still apply for its mark online after the due date has passed
     "MARK_ALLOWED_OVERDUE": True,
+    # 永不脱检: the marks of exempt-year vehicles are issued by the daily sweep this many days before the due date
+    # and the printed mark posted to the owner's address on file (services.marks_auto_issue); False: owners apply
+    "MARK_AUTO": True,
+    "MARK_AUTO_DAYS": 30,
 }
 
 

@@ -9,6 +9,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from jiaoguan.bookings import rules as booking_rules
@@ -275,3 +276,20 @@ def staff_booking(*, booking_id) -> InspectionBooking:
     return _one(booking_id, lambda pk: (
         InspectionBooking.objects.select_related("booking__slot__resource", "booking__quota", "station", "vehicle")
         .filter(booking_id=pk).first()), ("检验预约", "inspection booking"))
+
+
+def vehicle_locked(*, vehicle_id: int):
+    """The registry's vehicle, locked for the caller's transaction (None if gone)."""
+    return registry.vehicle_locked(vehicle_id=vehicle_id)
+
+
+def mark_auto_candidates(*, on: dt.date, days: int, limit: int) -> list[int]:
+    """Vehicles whose inspection falls due within ``days`` from ``on`` (not yet past), owned by a person with an
+    active account, in an inspectable status, and without a mark for that due point: those the automatic sweep
+    (services.marks_auto_issue) looks at — which of them are in an exempt year, insured and clear of violations
+    is the rules' decision, per vehicle."""
+    marked = InspectionMark.objects.filter(vehicle=OuterRef("pk"), due_covered=OuterRef("inspection_due"))
+    return list(registry.vehicles_all().filter(
+        inspection_due__gte=on, inspection_due__lte=on + dt.timedelta(days=days),
+        status__in=tuple(conf.get("INSPECTABLE_STATUSES")), owner__isnull=False, owner__account__is_active=True)
+        .exclude(Exists(marked)).order_by("inspection_due", "pk").values_list("pk", flat=True)[:limit])

@@ -9,6 +9,8 @@ Booking an on-site test (first come):
 
 Exempt years (DOMAIN §5: private small passenger cars, the schedule's ``on_site=False`` points): the owner applies
 online and the electronic inspection mark (检验标志) is issued at once; the registry records the inspection date.
+永不脱检: the daily sweep ``marks_auto_issue`` does the same without being asked, ``MARK_AUTO_DAYS`` (30) before the
+due date, for owners with an account whose vehicle qualifies, and posts the printed mark to the address on file.
 
 One live booking per vehicle: the engine's ``exclusive_key`` is ``inspection:vehicle:<id>:<round>``. The engine
 keeps an *attended* booking live for its key forever (right for "one entry per plate per day"), so the key carries
@@ -279,33 +281,94 @@ def mark_apply(*, user, vehicle_id: int, actor: Actor) -> InspectionMark:
         refusals = rules.mark_refusals(selectors.vehicle_facts(vehicle=vehicle, on=today))
         if refusals:
             raise not_eligible(refusals)
-        due = vehicle.inspection_due
-        if InspectionMark.objects.filter(vehicle=vehicle, due_covered=due).exists():
-            raise Conflict("inspections.mark_exists", "该车本周期的检验标志已经核发",
-                           "The mark for this period has already been issued")
-        mark = None
-        for _ in range(5):
-            number = rules.mark_number_new(today.year)
-            if InspectionMark.objects.filter(number=number).exists():
+        return _mark_issue(vehicle=vehicle, user=user, actor=actor, today=today,
+                           system=Actor.system("inspections.mark_apply"))
+
+
+def _mark_exists() -> Conflict:
+    return Conflict("inspections.mark_exists", "该车本周期的检验标志已经核发",
+                    "The mark for this period has already been issued")
+
+
+def _mark_issue(*, vehicle, user, actor: Actor, today: dt.date, system: Actor) -> InspectionMark:
+    """Inside the caller's transaction, the vehicle checked: the mark, the registry's inspection record (by the
+    system: the registry accepts inspection records from staff and the system) and the audit row."""
+    due = vehicle.inspection_due
+    if InspectionMark.objects.filter(vehicle=vehicle, due_covered=due).exists():
+        raise _mark_exists()
+    mark = None
+    for _ in range(5):
+        number = rules.mark_number_new(today.year)
+        if InspectionMark.objects.filter(number=number).exists():
+            continue
+        try:
+            with transaction.atomic():
+                mark = InspectionMark.objects.create(
+                    number=number, token=secrets.token_urlsafe(18), vehicle=vehicle, user=user, year=today.year,
+                    due_covered=due, valid_until=due, issued_at=clock.now())
+            break
+        except IntegrityError:
+            if InspectionMark.objects.filter(vehicle=vehicle, due_covered=due).exists():
+                raise _mark_exists() from None
+    if mark is None:
+        raise RuntimeError("could not draw a unique inspection mark number")
+    registry.vehicle_record_inspection(vehicle=vehicle, inspected_on=today, actor=system)
+    mark.valid_until = vehicle.inspection_due
+    mark.save(update_fields=["valid_until"])
+    audit_record(actor=actor, action="inspection.mark_issue", obj=mark, new={
+        "number": mark.number, "vehicle_id": vehicle.pk, "year": mark.year, "due_covered": due,
+        "valid_until": mark.valid_until}, subject_person_id=vehicle.owner_id)
+    return mark
+
+
+MARK_SOURCE = "inspections.mark"  # postal.Shipment.source_type of a mark sent by post (source_id: the mark's id)
+
+
+def marks_auto_issue(*, on: dt.date | None = None, limit: int = 1000) -> int:
+    """永不脱检: the marks of exempt-year vehicles issued without being asked for, ``MARK_AUTO_DAYS`` before their
+    due date, and the printed mark posted to the owner's address on file (with a notice). Only for owners with an
+    account (the mark is theirs to show, under 我的机动车) and only when the online rules hold (insured, no unsettled
+    violations, an inspectable status): a vehicle that does not qualify is left to the owner, who is reminded.
+    Idempotent: one mark per vehicle and due point (the unique constraint), a second run issues nothing new.
+    Returns how many marks were issued."""
+    from jiaoguan.identity.selectors import account_of_person
+    from jiaoguan.notifications.services import NotificationError, message_send
+    from jiaoguan.postal import selectors as postal
+    from jiaoguan.postal.services import shipment_create
+
+    if not conf.get("MARK_AUTO"):
+        return 0
+    today = on or clock.today()
+    system = Actor.system("inspections.marks_auto")
+    post = postal.delivery_refusal() is None
+    issued = 0
+    for vehicle_id in selectors.mark_auto_candidates(on=today, days=int(conf.get("MARK_AUTO_DAYS")), limit=limit):
+        with transaction.atomic():
+            vehicle = selectors.vehicle_locked(vehicle_id=vehicle_id)
+            if vehicle is None or vehicle.owner_id is None:
+                continue
+            user = account_of_person(person_id=vehicle.owner_id)
+            if user is None or rules.mark_refusals(selectors.vehicle_facts(vehicle=vehicle, on=today)):
                 continue
             try:
                 with transaction.atomic():
-                    mark = InspectionMark.objects.create(
-                        number=number, token=secrets.token_urlsafe(18), vehicle=vehicle, user=user, year=today.year,
-                        due_covered=due, valid_until=due, issued_at=clock.now())
-                break
-            except IntegrityError:
-                if InspectionMark.objects.filter(vehicle=vehicle, due_covered=due).exists():
-                    raise Conflict("inspections.mark_exists", "该车本周期的检验标志已经核发",
-                                   "The mark for this period has already been issued") from None
-        if mark is None:
-            raise RuntimeError("could not draw a unique inspection mark number")
-        # the registry accepts inspection records from staff and the system: this is the system issuing the mark
-        registry.vehicle_record_inspection(vehicle=vehicle, inspected_on=today,
-                                           actor=Actor.system("inspections.mark_apply"))
-        mark.valid_until = vehicle.inspection_due
-        mark.save(update_fields=["valid_until"])
-        audit_record(actor=actor, action="inspection.mark_issue", obj=mark, new={
-            "number": mark.number, "vehicle_id": vehicle.pk, "year": mark.year, "due_covered": due,
-            "valid_until": mark.valid_until}, subject_person_id=vehicle.owner_id)
-    return mark
+                    mark = _mark_issue(vehicle=vehicle, user=user, actor=system, today=today, system=system)
+            except Conflict:
+                continue  # issued meanwhile (the owner applied at the same moment)
+            person = vehicle.owner
+            if post and person.address:
+                shipment_create(recipient_name=person.name, recipient_phone=person.phone or user.phone or "",
+                                address=person.address, item_zh=f"机动车检验合格标志（{vehicle.plate}）",
+                                item_en=f"Inspection mark ({vehicle.plate})", source_type=MARK_SOURCE,
+                                source_id=str(mark.pk), actor=system)
+            try:
+                message_send(template="inspection.mark_issued", user=user,
+                             channels=("inbox", "sms") if user.phone else ("inbox",),
+                             params={"plate": vehicle.plate, "until": mark.valid_until.isoformat(),
+                                     "posted_zh": "，纸质标志已邮寄至您的登记地址" if post and person.address else "",
+                                     "posted_en": "; the printed mark is on its way to your address on file"
+                                     if post and person.address else ""})
+            except NotificationError:
+                pass  # the mark and the post stand; the notice is not what makes the vehicle legal
+            issued += 1
+    return issued

@@ -197,6 +197,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_en="Your vehicle {plate} must be inspected by {date}. Please book an inspection in time.",
     ),
     DefaultTemplate(
+        code="inspection.mark_issued",
+        description="检验标志已自动核发 Inspection mark issued automatically",
+        params=("plate", "until", "posted_zh", "posted_en"),
+        subject_zh="检验标志已核发",
+        subject_en="Inspection mark issued",
+        body_zh="您的机动车{plate}处于免检期，电子检验标志已核发，检验有效期至{until}{posted_zh}。",
+        body_en="Your vehicle {plate} is in an exempt year: its electronic inspection mark has been issued, valid "
+                "until {until}{posted_en}.",
+    ),
+    DefaultTemplate(
         code="booking.confirmed",
         description="预约成功 Booking confirmed",
         params=("what_zh", "what_en", "when", "reference"),

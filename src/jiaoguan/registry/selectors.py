@@ -399,6 +399,11 @@ def vehicle_summaries(*, vehicles, on: dt.date | None = None) -> list[VehicleSum
 
 # --- for plate selection (plates app) ----------------------------------------------------------------------------
 
+def vehicles_all() -> QuerySet[Vehicle]:
+    """Every vehicle of the register, for other apps' set-based selections (they filter it further)."""
+    return Vehicle.objects.all()
+
+
 def vehicle_get(*, vehicle_id: int) -> Vehicle | None:
     """One vehicle by id, or None (callers decide who may see it)."""
     return Vehicle.objects.filter(pk=vehicle_id).select_related("owner").first()
