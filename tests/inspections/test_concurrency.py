@@ -54,8 +54,11 @@ def test_the_sweep_and_the_owner_at_once_issue_one_mark():
     for _ in range(5):
         user, car = owner(years=4, name="并发检")
         old_due = car.inspection_due
-        results = in_threads(2, lambda i: services.mark_apply(user=user, vehicle_id=car.pk, actor=SYS) if i == 0
-                             else services.marks_auto_issue())
+        def act(i: int, user=user, car=car):
+            return services.mark_apply(user=user, vehicle_id=car.pk, actor=SYS) if i == 0 else \
+                services.marks_auto_issue()
+
+        results = in_threads(2, act)
         marks = InspectionMark.objects.filter(vehicle=car)
         assert marks.count() == 1, results
         car.refresh_from_db()
