@@ -115,8 +115,25 @@ class ServiceFieldOut(Out):
     vehicle_kinds: list[str]
 
 
+class ServiceFeeExemptionOut(Out):
+    field: str
+    values: list[str]
+    reason: ServiceTextOut
+
+
+class ServiceFeeOut(Out):
+    item: str = Field(description="the fee table's code (_fees.toml)")
+    name: ServiceTextOut
+    amount_fen: int
+    legal_basis: ServiceTextOut
+    when_field: str | None = Field(description="charged only when this form field has one of when_values")
+    when_values: list[str]
+    exempt: list[ServiceFeeExemptionOut]
+
+
 class ServiceGuideOut(ServiceBriefOut):
     version: str
+    fees: list[ServiceFeeOut] = Field(description="the fees (规费) the service charges at submission")
     guide: ServiceGuideTextsOut
     materials: list[ServiceMaterialOut]
     form: list[ServiceFieldOut]
@@ -298,6 +315,11 @@ def service_guide(s: Service) -> dict:
                   "vehicle_kinds": list(f.kinds)} for f in s.fields],
         "auto_approval": s.workflow.auto_approve is not None, "approve_first": s.workflow.approve_first is not None,
         "outputs": [o.name for o in s.outputs],
+        "fees": [{"item": u.item.code, "name": u.item.name.as_dict(), "amount_fen": u.item.amount_fen,
+                  "legal_basis": u.item.legal_basis.as_dict(), "when_field": u.when.field,
+                  "when_values": list(u.when.values),
+                  "exempt": [{"field": e.when.field or "", "values": list(e.when.values), "reason": e.reason.as_dict()}
+                             for e in u.item.exempt if s.field(e.when.field or "")]} for u in s.fees],
     }
 
 

@@ -233,3 +233,15 @@ def test_the_api_shows_the_fee_and_another_citizen_sees_nothing(client, workday)
     other = token_issue(user=driver())
     assert client.get(f"/api/v1/me/applications/{app.pk}",
                       HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
+
+
+def test_the_public_guide_api_lists_the_fees(client):
+    r = client.get("/api/v1/services/licence_renewal")
+    assert r.status_code == 200
+    fee = r.json()["fees"][0]
+    assert fee["item"] == "licence_card" and fee["amount_fen"] == 1000 and "2831" in fee["legal_basis"]["zh"]
+    assert fee["when_field"] is None and fee["exempt"][0]["values"] == ["replace_error"]
+    assert r.json()["fee_fen"] == 1000 and r.json()["fees_vary"] is False
+    docs = client.get("/api/v1/services/vehicle_documents").json()
+    assert docs["fee_fen"] == 0 and docs["fees_vary"] is True and docs["fees"][2]["when_values"] == [
+        "plates:lost", "plates:damaged"]
