@@ -128,6 +128,7 @@ class ServiceFeeOut(Out):
     legal_basis: ServiceTextOut
     when_field: str | None = Field(description="charged only when this form field has one of when_values")
     when_values: list[str]
+    at: str = Field(description="charged at submission (before acceptance) or at approval (before the result)")
     exempt: list[ServiceFeeExemptionOut]
 
 
@@ -208,6 +209,7 @@ class ApplicationEventOut(Out):
 
 class ApplicationFeeLineOut(Out):
     code: str
+    at: str = Field(description="charged at submission or at approval")
     zh: str
     en: str
     amount_fen: int
@@ -223,6 +225,7 @@ class ApplicationFeeOut(Out):
     status: str = Field(description="the payable item: unpaid, paying, paid, cancelled, refunded (exempt: nothing "
                                     "to pay)")
     payable_reference: str = Field(description="pay it under My payments (/api/v1/me/payments) by this reference")
+    phase: str = Field(description="the phase whose payable status and reference are shown: submission or approval")
 
 
 class ApplicationDetailOut(ApplicationOut):
@@ -317,7 +320,7 @@ def service_guide(s: Service) -> dict:
         "outputs": [o.name for o in s.outputs],
         "fees": [{"item": u.item.code, "name": u.item.name.as_dict(), "amount_fen": u.item.amount_fen,
                   "legal_basis": u.item.legal_basis.as_dict(), "when_field": u.when.field,
-                  "when_values": list(u.when.values),
+                  "when_values": list(u.when.values), "at": u.at,
                   "exempt": [{"field": e.when.field or "", "values": list(e.when.values), "reason": e.reason.as_dict()}
                              for e in u.item.exempt if s.field(e.when.field or "")]} for u in s.fees],
     }

@@ -216,12 +216,15 @@ class FeeItem:
 
 @dataclass(frozen=True)
 class FeeUse:
-    """A service charges ``item`` (when the form holds ``when``; always by default), before its application
-    goes to staff."""
+    """A service charges ``item`` (when the form holds ``when``; always by default) ``at`` submission (before
+    its application goes to staff) or at approval (before its outputs — the document — are produced)."""
 
     item: FeeItem
     when: Condition = field(default_factory=Condition)
+    at: str = "submission"
 
+
+FEE_PHASES = ("submission", "approval")
 
 @dataclass(frozen=True)
 class Category:
@@ -261,6 +264,10 @@ class Service:
         """What every application is charged (the fees declared without ``when``, none exempt): the guide's
         headline; what one application owes is rules.fee_lines."""
         return sum(use.item.amount_fen for use in self.fees if use.when.field is None)
+
+    def fees_at(self, phase: str) -> bool:
+        """Does the service declare a fee charged at ``phase`` ("submission" or "approval")?"""
+        return any(use.at == phase for use in self.fees)
 
     @property
     def fees_vary(self) -> bool:
@@ -704,12 +711,17 @@ def _read_fee_uses(r: _Reader, raw: Any, fields: dict[str, FieldSpec], fee_table
     uses: list[FeeUse] = []
     for i, entry in enumerate(raw):
         where = f"fees[{i}]"
+        at = "submission"
         if isinstance(entry, str):
             code, when = entry, Condition()
         else:
-            t = r.keys(entry, where, {"item", "when"}, {"item"})
+            t = r.keys(entry, where, {"item", "when", "at"}, {"item"})
             code = t.get("item", "")
             when = _read_condition(r, t.get("when"), f"{where}.when", fields) or Condition()
+            at = t.get("at", "submission")
+            if at not in FEE_PHASES:
+                r.bad(f"{where}.at", f"must be one of {', '.join(FEE_PHASES)}")
+                continue
         item = fee_table.get(code) if isinstance(code, str) else None
         if item is None:
             r.bad(where, f"unknown fee item {code!r} (the fee table _fees.toml has: "
@@ -718,7 +730,7 @@ def _read_fee_uses(r: _Reader, raw: Any, fields: dict[str, FieldSpec], fee_table
         if any(u.item.code == item.code for u in uses):
             r.bad(where, f"the fee {item.code!r} is charged twice")
             continue
-        uses.append(FeeUse(item, when))
+        uses.append(FeeUse(item, when, at))
     if uses and "enterprise" in applicants:
         r.bad("fees", "fees are charged to the applicant in person: an enterprise applicant cannot pay them online "
                       "yet (declare applicants = [\"citizen\"])")

@@ -1,6 +1,6 @@
 """Outbox handlers of the applications app: the post tells us how the result's shipment is doing; payments tell us
 when an application's fee is paid."""
-from jiaoguan.applications import services
+from jiaoguan.applications import rules, services
 from jiaoguan.core.outbox import subscribe
 
 SOURCE_TYPE = "applications.application"
@@ -23,8 +23,6 @@ def on_shipment_changed(payload: dict) -> None:
 def on_fee_settled(payload: dict) -> None:
     if payload.get("source_type") != services.FEE_SOURCE:
         return
-    try:
-        application_id = int(payload["source_id"])
-    except (KeyError, TypeError, ValueError):
-        return
-    services.application_fee_paid(application_id=application_id)
+    parsed = rules.fee_source_parse(str(payload.get("source_id") or ""))
+    if parsed is not None:
+        services.application_fee_paid(application_id=parsed[0], at=parsed[1])

@@ -53,7 +53,9 @@ APPLICANT_STEPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # with a fee to pay, a submission waits for it (awaiting_payment); paid, it goes to staff; unpaid by its
     # deadline, it lapses (the system's steps "fee_paid" and "lapse")
     "submit": (frozenset({"draft"}), frozenset({"submitted", "awaiting_payment"})),
-    "fee_paid": (frozenset({"awaiting_payment"}), frozenset({"submitted"})),
+    "fee_paid": (frozenset({"awaiting_payment"}), frozenset({"submitted", "approved"})),
+    # approved with a fee due before the document is produced: waits for it like a submission does
+    "fee_on_approval": (frozenset({"under_review", "reviewed"}), frozenset({"awaiting_payment"})),
     "lapse": (frozenset({"awaiting_payment"}), frozenset({"lapsed"})),
     "resubmit": (frozenset({"returned"}), frozenset({"submitted", "under_review", "reviewed"})),
     "withdraw": (frozenset({"draft", *OPEN_STATES}), frozenset({"withdrawn"})),
@@ -469,26 +471,29 @@ class FeeLine:
     name: Text
     amount_fen: int
     exempt: Text | None = None
+    at: str = "submission"
 
     @property
     def charged_fen(self) -> int:
         return 0 if self.exempt is not None else self.amount_fen
 
     def as_json(self) -> dict:
-        return {"code": self.code, "zh": self.name.zh, "en": self.name.en, "amount_fen": self.amount_fen,
+        return {"code": self.code, "at": self.at, "zh": self.name.zh, "en": self.name.en,
+                "amount_fen": self.amount_fen,
                 "charged_fen": self.charged_fen,
                 "exempt_zh": self.exempt.zh if self.exempt else "", "exempt_en": self.exempt.en if self.exempt else ""}
 
 
-def fee_lines(service: Service, data: Mapping) -> list[FeeLine]:
-    """The fees an application of ``service`` with these answers owes: each declared fee whose ``when`` holds,
-    exempt (amount kept, charged 0) when one of its item's exemptions holds for the form."""
+def fee_lines(service: Service, data: Mapping, at: str = "submission") -> list[FeeLine]:
+    """The fees an application of ``service`` with these answers owes at ``at`` ("submission" or "approval"):
+    each declared fee of that phase whose ``when`` holds, exempt (amount kept, charged 0) when one of its item's
+    exemptions holds for the form."""
     lines: list[FeeLine] = []
     for use in service.fees:
-        if not use.when.holds(dict(data)):
+        if use.at != at or not use.when.holds(dict(data)):
             continue
         why = next((e.reason for e in use.item.exempt if e.when.holds(dict(data))), None)
-        lines.append(FeeLine(use.item.code, use.item.name, use.item.amount_fen, why))
+        lines.append(FeeLine(use.item.code, use.item.name, use.item.amount_fen, why, at))
     return lines
 
 
@@ -497,6 +502,20 @@ def fee_total(lines: Sequence[FeeLine]) -> int:
     return sum(line.charged_fen for line in lines)
 
 
-def fee_total_of(stored: Sequence[Mapping]) -> int:
-    """The same total from an application's stored ``fee_lines``."""
-    return sum(int(line.get("charged_fen") or 0) for line in stored or ())
+def fee_total_of(stored: Sequence[Mapping], at: str | None = None) -> int:
+    """The same total from an application's stored ``fee_lines`` (of one phase, or all)."""
+    return sum(int(line.get("charged_fen") or 0) for line in stored or ()
+               if at is None or line.get("at", "submission") == at)
+
+
+def fee_source_id(application_id: int, at: str) -> str:
+    """The payable's source id of an application's fees of one phase (payments: one item per source)."""
+    return str(application_id) if at == "submission" else f"{application_id}:{at}"
+
+
+def fee_source_parse(source_id: str) -> tuple[int, str] | None:
+    """(application id, phase) of a fee payable's source id; None if it is not one."""
+    head, _, phase = str(source_id).partition(":")
+    if not head.isdigit() or (phase and phase != "approval"):
+        return None
+    return int(head), phase or "submission"

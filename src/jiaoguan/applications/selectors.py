@@ -433,9 +433,10 @@ class Progress:
 
 @dataclass(frozen=True)
 class FeeState:
-    """An application's fees as the applicant and staff see them: the lines (exempt ones with why), what is
-    charged, the deadline to pay, and the payable item's state in payments ("unpaid", "paying", "paid",
-    "cancelled", "refunded") with the reference the citizen pays by."""
+    """An application's fees as the applicant and staff see them: the lines of every phase (exempt ones with
+    why), what is charged in all, the deadline to pay, and the state in payments ("unpaid", "paying", "paid",
+    "cancelled", "refunded"; "exempt": nothing to pay) of the payable that matters now — the approval's once one
+    was charged, else the submission's — with the reference the citizen pays by and its phase."""
 
     lines: list[dict]
     total_fen: int
@@ -443,25 +444,28 @@ class FeeState:
     status: str
     payable_reference: str
     payable_id: int | None
+    phase: str = "submission"
 
     def as_dict(self) -> dict:
         return {"lines": self.lines, "total_fen": self.total_fen,
                 "due_at": timezone.localtime(self.due_at).isoformat() if self.due_at else None,
-                "status": self.status, "payable_reference": self.payable_reference}
+                "status": self.status, "payable_reference": self.payable_reference, "phase": self.phase}
 
 
 def fee_state(*, application: Application) -> FeeState | None:
-    """None when the application charges nothing (no fee declared, or every line exempt)."""
+    """None when the service charges nothing for this application (no fee declared for its answers)."""
     from jiaoguan.applications.services import FEE_SOURCE  # the one name of the source, kept by the writer
     from jiaoguan.payments.selectors import payable_for_source
 
-    lines = list(application.fee_lines or [])
-    total = rules.fee_total_of(lines)
+    lines = [{"at": "submission", **line} for line in application.fee_lines or []]
     if not lines:
         return None
-    item = payable_for_source(source_type=FEE_SOURCE, source_id=str(application.pk)) if total else None
-    return FeeState(lines, total, application.fee_due_at, item.status if item else "exempt",
-                    (item.reference or "") if item else "", item.pk if item else None)
+    phase = "approval" if rules.fee_total_of(lines, "approval") else "submission"
+    item = None
+    if rules.fee_total_of(lines, phase):
+        item = payable_for_source(source_type=FEE_SOURCE, source_id=rules.fee_source_id(application.pk, phase))
+    return FeeState(lines, rules.fee_total_of(lines), application.fee_due_at, item.status if item else "exempt",
+                    (item.reference or "") if item else "", item.pk if item else None, phase)
 
 
 def progress(*, application: Application, now: dt.datetime | None = None, memo: dict | None = None) -> Progress:

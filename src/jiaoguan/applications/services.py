@@ -375,9 +375,7 @@ def application_submit(*, user, application_id: int) -> Application:
         app.save()
         if fee:
             assert payer is not None  # refused above
-            payable_create(kind="fee", source_type=FEE_SOURCE, source_id=str(app.pk), payer_person_id=payer,
-                           amount_fen=fee, description_zh=f"{service.name.zh}规费（申请编号{app.reference}）",
-                           description_en=f"{service.name.en} fee (application {app.reference})")
+            _charge(app, service, fee, at="submission", payer=payer)
         _record(app, action="submit", actor=Actor.of(user), from_status=S.DRAFT,
                 data={"version": service.version, "digest": service.digest, **({"fee_fen": fee} if fee else {})})
         if fee:
@@ -401,7 +399,7 @@ def _decide_at_once(app: Application, service: Service) -> bool:
     if not (auto or first):
         return False
     snapshot = {f: getattr(app, f) for f in ("status", "accepted_at", "due_at", "decided_at", "auto_decided",
-                                               "post_review_pending", "outcome")}
+                                               "post_review_pending", "outcome", "fee_lines", "fee_due_at")}
     try:
         with transaction.atomic():
             actor = Actor.system("applications.auto_approve" if auto else "applications.approve_first")
@@ -411,15 +409,14 @@ def _decide_at_once(app: Application, service: Service) -> bool:
             app.due_at = rules.due_at_for(now, service.time_limit_days)
             app.save()
             _record(app, action="accept", actor=actor, from_status=S.SUBMITTED)
-            rules.APPLICATION.check(app.status, S.APPROVED)
-            app.status, app.decided_at, app.auto_decided = S.APPROVED, now, True
+            app.decided_at, app.auto_decided = now, True
             app.post_review_pending = first
-            app.outcome = _run_outputs(app, service, actor)
+            fee = _approve_or_charge(app, service, actor, from_status=S.UNDER_REVIEW)
             app.save()
             _record(app, action="approve", actor=actor, from_status=S.UNDER_REVIEW,
                     comment="自动批准" if auto else "先批后审",  # shown through selectors.event_comment
-                    data={"auto": auto, "approve_first": first})
-            _notify(app, "application.approved", sms=True)
+                    data={"auto": auto, "approve_first": first, **({"fee_fen": fee} if fee else {})})
+            _notify_approved(app, fee)
     except DomainError:
         log.exception("could not decide application %s at once; it waits for staff", app.pk)
         for f, v in snapshot.items():
@@ -483,31 +480,92 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 # --- fees (规费) -------------------------------------------------------------------------------------------------------
 
 
+def _charge(app: Application, service: Service, fee: int, *, at: str, payer: int) -> None:
+    """What the application owes for one phase becomes a payable item (payments), due by ``fee_due_at``."""
+    app.fee_due_at = rules.due_at_for(clock.now(), settings.JIAOGUAN_FEE_PAYMENT_WORKDAYS)
+    when_zh, when_en = ("", "") if at == "submission" else ("批准后", "on approval, ")
+    payable_create(kind="fee", source_type=FEE_SOURCE, source_id=rules.fee_source_id(app.pk, at),
+                   payer_person_id=payer, amount_fen=fee,
+                   description_zh=f"{service.name.zh}{when_zh}规费（申请编号{app.reference}）",
+                   description_en=f"{service.name.en} fee, {when_en}application {app.reference}")
+
+
+def _approve_or_charge(app: Application, service: Service, actor: Actor, *, from_status: str) -> int:
+    """Approved: the outputs run now — unless the service charges a fee at approval for these answers, in which
+    case the application waits for it (awaiting_payment, the decision taken) and the outputs run once it is paid
+    (application_fee_paid). Returns the fee charged now (0: approved)."""
+    lines = rules.fee_lines(service, app.form(), at="approval")
+    fee = rules.fee_total(lines)
+    payer = getattr(app.applicant, "person_id", None)
+    if fee and payer is not None:
+        rules.APPLICATION.check(from_status, S.AWAITING_PAYMENT)
+        app.status = S.AWAITING_PAYMENT
+        app.fee_lines = [*(app.fee_lines or []), *(line.as_json() for line in lines)]
+        _charge(app, service, fee, at="approval", payer=payer)
+        return fee
+    rules.APPLICATION.check(from_status, S.APPROVED)
+    app.status = S.APPROVED
+    if lines:
+        app.fee_lines = [*(app.fee_lines or []), *(line.as_json() for line in lines)]  # exempt: kept, charged 0
+    app.outcome = _run_outputs(app, service, actor)
+    return 0
+
+
+def _notify_approved(app: Application, fee: int) -> None:
+    if not fee:
+        _notify(app, "application.approved", sms=True)
+        return
+    assert app.fee_due_at is not None
+    _notify(app, "application.approved_fee_due", sms=True, amount=f"{fee / 100:.2f}",
+            until=timezone.localtime(app.fee_due_at).strftime("%Y-%m-%d %H:%M"))
+
+
+def _fee_phase(app: Application) -> str:
+    """Which fee an application awaiting payment waits for: the decision taken (approved) — the approval's."""
+    return "approval" if app.decided_at is not None else "submission"
+
+
 def _fee_return(app: Application, *, actor: Actor, reason: str) -> dict:
     """The application ends without its result: what it owes is cancelled, what it paid goes back through the
     channel (payments.payable_cancel; the caller holds the application's lock, payments then lock the order and
     the item — the settlement path never takes the application's). Returns the fee's outcome for the history."""
-    if not rules.fee_total_of(app.fee_lines):
-        return {}
-    if payable_for_source(source_type=FEE_SOURCE, source_id=str(app.pk)) is None:
-        return {}
-    item = payable_cancel(source_type=FEE_SOURCE, source_id=str(app.pk), actor=actor, reason=reason[:200])
-    return {"fee": item.status, "fee_reference": item.reference}
+    out: dict = {}
+    for at in ("submission", "approval"):
+        if not rules.fee_total_of(app.fee_lines, at):
+            continue
+        source_id = rules.fee_source_id(app.pk, at)
+        if payable_for_source(source_type=FEE_SOURCE, source_id=source_id) is None:
+            continue
+        item = payable_cancel(source_type=FEE_SOURCE, source_id=source_id, actor=actor, reason=reason[:200])
+        prefix = "fee" if at == "submission" else "approval_fee"
+        out.update({prefix: item.status, f"{prefix}_reference": item.reference})
+    return out
 
 
-def application_fee_paid(*, application_id: int) -> Application | None:
-    """The fee was paid (payments.item_settled): the application goes to staff — or is decided at once where the
-    service allows. Paid after the application lapsed or was withdrawn, nothing moves here: the path that closed it
-    cancelled the item, and the money that still arrived is refunded by payments."""
+def application_fee_paid(*, application_id: int, at: str = "submission") -> Application | None:
+    """The fee of phase ``at`` was paid (payments.item_settled). Submission: the application goes to staff — or is
+    decided at once where the service allows. Approval: the outputs run (the document is produced, posted) and the
+    applicant is told it is approved. Paid after the application lapsed or was withdrawn, nothing moves here: the
+    path that closed it cancelled the item, and the money that still arrived is refunded by payments."""
     with transaction.atomic():
         app = lock_row(Application, application_id)
-        if app is None or not rules.step_allowed("fee_paid", app.status):
+        if app is None or not rules.step_allowed("fee_paid", app.status) or _fee_phase(app) != at:
             return app
         service = _service(app)
-        app.status, app.updated_at = S.SUBMITTED, clock.now()
+        actor = Actor.system("payments")
+        app.updated_at = clock.now()
+        if at == "approval":
+            app.status = S.APPROVED
+            app.outcome = _run_outputs(app, service, actor)
+            app.save()
+            _record(app, action="fee_paid", actor=actor, from_status=S.AWAITING_PAYMENT,
+                    data={"fee_fen": rules.fee_total_of(app.fee_lines, "approval"), "at": at})
+            _notify(app, "application.approved", sms=True)
+            return app
+        app.status = S.SUBMITTED
         app.save()
-        _record(app, action="fee_paid", actor=Actor.system("payments"), from_status=S.AWAITING_PAYMENT,
-                data={"fee_fen": rules.fee_total_of(app.fee_lines)})
+        _record(app, action="fee_paid", actor=actor, from_status=S.AWAITING_PAYMENT,
+                data={"fee_fen": rules.fee_total_of(app.fee_lines, "submission"), "at": at})
         if not _decide_at_once(app, service):
             _notify(app, "application.submitted")
     return app
@@ -530,7 +588,7 @@ def applications_lapse_unpaid(*, batch: int = 200) -> int:
                 if app is None or app.status != S.AWAITING_PAYMENT or app.fee_due_at is None or app.fee_due_at >= now:
                     continue
                 fee = _fee_return(app, actor=SYSTEM, reason="逾期未缴费 fee not paid in time")
-                app.status, app.updated_at, app.decided_at = S.LAPSED, now, now
+                app.status, app.updated_at, app.decided_at = S.LAPSED, now, app.decided_at or now
                 app.save()
                 _record(app, action="lapse", actor=SYSTEM, from_status=S.AWAITING_PAYMENT, data=fee)
                 _notify(app, "application.lapsed", sms=True)
@@ -614,6 +672,7 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         now = clock.now()
         fee = (_fee_return(app, actor=actor, reason=f"{zh}，规费退回 {en}: fee returned")
                if spec.to in rules.FEE_RETURNED_IN else {})
+        approval_fee = 0
         app.status = spec.to
         app.updated_at = now
         app.claimed_by_id, app.claimed_at = None, None
@@ -629,8 +688,8 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
             app.reviewed_by_id = actor.id
         elif verb == "approve":
             app.decided_at, app.approved_by_id, app.decision_comment = now, actor.id, comment
-            app.outcome = _run_outputs(app, service, actor)
-            notify = ("application.approved", True)
+            approval_fee = _approve_or_charge(app, service, actor, from_status=before)
+            notify = ("application.approved", True) if not approval_fee else None
         elif verb == "reject":
             app.decided_at, app.approved_by_id, app.decision_comment = now, actor.id, comment
             notify = ("application.rejected", True)
@@ -649,7 +708,10 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
                     spec_o.revoke(application=app, actor=actor, outcome=app.outcome[use.name])
             notify = ("application.revoked", True)
         app.save()
-        _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old, data=fee)
+        _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old,
+                data={**fee, **({"fee_fen": approval_fee} if verb == "approve" and approval_fee else {})})
+        if verb == "approve" and approval_fee:
+            _notify_approved(app, approval_fee)
         if notify is not None:
             template, sms = notify
             extra = {"comment": comment} if template in ("application.refused", "application.rejected",

@@ -282,6 +282,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "(My payments); it then goes to acceptance. Unpaid by then, the application closes.",
     ),
     DefaultTemplate(
+        code="application.approved_fee_due",
+        description="办事申请已批准待缴费 Application approved, fee due before the document is made",
+        params=("service_zh", "service_en", "reference", "amount", "until"),
+        subject_zh="申请已批准，请缴费",
+        subject_en="Approved: fee to pay",
+        body_zh="您的{service_zh}申请（编号{reference}）已批准，请在{until}前缴纳规费{amount}元（我的缴费），缴费后制发；逾期未缴，申请关闭。",
+        body_en="Your {service_en} application ({reference}) is approved. Pay its fee of ¥{amount} by {until} (My "
+                "payments) and the result is issued; unpaid by then, the application closes.",
+    ),
+    DefaultTemplate(
         code="application.lapsed",
         description="逾期未缴费申请关闭 Application closed, fee unpaid",
         params=("service_zh", "service_en", "reference"),

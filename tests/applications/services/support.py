@@ -109,9 +109,10 @@ def reasons(exc) -> dict[str, tuple[str, str]]:
     return {k.removeprefix("eligibility."): v for k, v in exc.fields.items()}
 
 
-def pay_fee(app, *, deliver: bool = True) -> Application:
-    """Pay an application's fee as the applicant would: an order, the channel simulator's page, its signed
-    callback; then (``deliver``) the applications app's outbox handler, which moves the application on."""
+def pay_fee(app, *, deliver: bool = True, at: str = "submission") -> Application:
+    """Pay an application's fee (of phase ``at``) as the applicant would: an order, the channel simulator's page,
+    its signed callback; then (``deliver``) the applications app's outbox handler, which moves the application on."""
+    from jiaoguan.applications.rules import fee_source_id
     from jiaoguan.core.audit import Actor
     from jiaoguan.core.models import OutboxEvent
     from jiaoguan.core.outbox import event_deliver
@@ -120,7 +121,7 @@ def pay_fee(app, *, deliver: bool = True) -> Application:
     from jiaoguan.payments import simulator
     from jiaoguan.payments.models import SimTrade
 
-    item = payments_selectors.payable_for_source(source_type=services.FEE_SOURCE, source_id=str(app.pk))
+    item = payments_selectors.payable_for_source(source_type=services.FEE_SOURCE, source_id=fee_source_id(app.pk, at))
     assert item is not None, "the application has no fee to pay"
     user = app.applicant
     payer = Actor.of(user)

@@ -245,3 +245,61 @@ def test_the_public_guide_api_lists_the_fees(client):
     docs = client.get("/api/v1/services/vehicle_documents").json()
     assert docs["fee_fen"] == 0 and docs["fees_vary"] is True and docs["fees"][2]["when_values"] == [
         "plates:lost", "plates:damaged"]
+
+
+# --- fees at approval ------------------------------------------------------------------------------------------------
+
+def test_a_fee_at_approval_holds_the_result_until_paid(workday):
+    from jiaoguan.credentials.models import Credential
+    from tests.applications.services.support import approve_standard
+
+    user = citizen()
+    app = submit(user, "t_approval_fee", {"speed": "normal"})
+    assert app.status == S.SUBMITTED and app.fee_lines == []  # nothing at submission
+    app = approve_standard(app)
+    assert app.status == S.AWAITING_PAYMENT and app.decided_at and app.approved_by_id
+    assert not Credential.objects.filter(holder=user).exists()  # no permit before the fee
+    item = payments_selectors.payable_for_source(source_type=services.FEE_SOURCE, source_id=f"{app.pk}:approval")
+    assert item.amount_fen == 1000 and "批准后规费" in item.description_zh
+    fee = selectors.fee_state(application=app)
+    assert (fee.phase, fee.status, fee.total_fen) == ("approval", "unpaid", 1000)
+    assert user.messages.filter(template_code="application.approved_fee_due").exists()
+    with pytest.raises(Conflict):  # staff cannot approve twice
+        services.application_approve(application_id=app.pk, actor=actor(staff("approver", "另一审批")))
+    paid = pay_fee_approval(app)
+    assert paid.status == S.APPROVED and paid.outcome["e_permit"]["credential_id"]
+    assert Credential.objects.filter(holder=user).count() == 1
+    assert list(paid.events.values_list("action", flat=True))[-2:] == ["approve", "fee_paid"]
+
+
+def test_approved_at_once_then_the_fee_then_the_permit(workday):
+    app = submit(citizen(), "t_approval_fee", {"speed": "fast"})
+    assert app.status == S.AWAITING_PAYMENT and app.auto_decided and not app.outcome
+    assert pay_fee_approval(app).status == S.APPROVED
+
+
+def test_unpaid_after_approval_lapses_and_nothing_is_issued(workday):
+    from jiaoguan.credentials.models import Credential
+
+    app = submit(citizen(), "t_approval_fee", {"speed": "fast"})
+    workday.freeze(dt.datetime(2026, 11, 27, 0, 1))  # Monday's fee due by Thursday night
+    assert services.applications_lapse_unpaid() == 1
+    app.refresh_from_db()
+    assert app.status == S.LAPSED and not Credential.objects.exists()
+    item = payments_selectors.payable_for_source(source_type=services.FEE_SOURCE, source_id=f"{app.pk}:approval")
+    assert item.status == "cancelled" and app.events.last().data["approval_fee"] == "cancelled"
+
+
+def pay_fee_approval(app):
+    return pay_fee(app, at="approval")
+
+
+def test_the_pages_say_when_the_fee_is_paid(client, workday):
+    from tests.portal.support import text
+
+    user = citizen()
+    app = submit(user, "t_approval_fee", {"speed": "fast"})
+    assert "批准后缴纳" in text(client.get("/services/t_approval_fee/"))
+    client.force_login(user)
+    body = text(client.get(f"/services/mine/{app.pk}/"))
+    assert "申请已批准，缴费后制发办理结果" in body and "¥10.00" in body and "去缴费" in body

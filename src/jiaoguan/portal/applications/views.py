@@ -99,6 +99,7 @@ def _fee_rows(service: Service) -> list[dict]:
         if use.when.field is not None:
             when = "、".join(_choice_label(service, use.when.field, v) for v in use.when.values)
         rows.append({"name": pick_text(use.item.name), "amount": format_yuan(use.item.amount_fen),
+                     "on_approval": use.at == "approval",
                      "basis": pick_text(use.item.legal_basis), "when": when,
                      "exempt": [pick_text(e.reason) for e in use.item.exempt if service.field(e.when.field or "")]})
     return rows
@@ -648,7 +649,7 @@ def _fee_view(app) -> dict | None:
                        "exempt": bi(line["exempt_zh"], line["exempt_en"]) if line.get("exempt_zh") else ""}
                       for line in fee.lines],
             "total": format_yuan(fee.total_fen), "status": bi(*FEE_STATUS.get(fee.status, (fee.status, fee.status))),
-            "status_code": fee.status, "reference": fee.payable_reference,
+            "status_code": fee.status, "reference": fee.payable_reference, "phase": fee.phase,
             "due": timezone.localtime(fee.due_at) if fee.due_at else None,
             "payable": app.status == S.AWAITING_PAYMENT and fee.status in ("unpaid", "paying")}
 
