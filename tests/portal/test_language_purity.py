@@ -62,13 +62,13 @@ def _data_values() -> list[str]:
     """Free-text data the pages show as stored: people's and companies' names, addresses, vehicle models, staff
     display names; plus the stored inbox messages and payment item names, which are helper "notices"' part of
     issue 9 (stored in one language today) — remove them from this list when they are stored in both."""
-    from jiaoguan.core.masking import mask_name
+    from jiaoguan.core.masking import mask_address, mask_name
     from jiaoguan.identity.models import User
     from jiaoguan.registry.models import Person, Vehicle
 
     values: set[str] = set()
     for p in Person.objects.all():
-        values.update(v for v in (p.name, mask_name(p.name), p.address) if v)
+        values.update(v for v in (p.name, mask_name(p.name), p.address, mask_address(p.address)) if v)
     values.update(b for b in Vehicle.objects.values_list("brand", flat=True) if b)
     values.update(n for n in User.objects.values_list("display_name", flat=True) if n)
     # places and what staff name in one language: addresses and districts of offices and stations, checkpoints,

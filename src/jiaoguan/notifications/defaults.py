@@ -169,6 +169,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "\"Forgot password\" or contact the traffic police.",
     ),
     DefaultTemplate(
+        code="account.address_changed",
+        description="联系地址已变更（发给预留手机号和站内信） Contact address changed (to the phone on file and the inbox)",
+        params=(),
+        subject_zh="联系地址已变更",
+        subject_en="Contact address changed",
+        body_zh="您在交管部门登记的联系地址已在网上变更，今后证件将邮寄至新地址。如非本人操作，请立即修改密码并联系交管部门。",
+        body_en="Your contact address on file with the traffic police was changed online; documents will be posted "
+                "to the new address. If this was not you, change your password and contact the traffic police at once.",
+    ),
+    DefaultTemplate(
         code="account.phone_changed",
         description="账户手机号已更换（发给原手机号和站内信） Account phone changed (to the old phone and the inbox)",
         params=("phone",),

@@ -115,6 +115,14 @@ class PhoneChangeForm(forms.Form):
             self.fields["password"].required = False
 
 
+class AddressChangeForm(forms.Form):
+    """联系方式变更: the contact address on file; the current password proves it is the holder."""
+
+    address = forms.CharField(label=_("新联系地址"), min_length=8, max_length=200,
+                              widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}))
+    password = _password_field(_("当前登录密码"), autocomplete="current-password")
+
+
 # --- payments ------------------------------------------------------------------------------------------------------
 
 class _ItemIdsField(forms.MultipleChoiceField):

@@ -1,7 +1,7 @@
 """Every write of the identity app: SMS codes, real-name registration, login and lockout, password reset,
 API tokens, staff accounts, vehicle bindings (DOMAIN §1). One module per part: ``_common`` (helpers shared by
 the others), ``otp``, ``tokens``, ``bindings``, ``accounts`` (registration), ``login`` (login, lockout, reset),
-``phone`` (changing the account's phone), ``staff``; callers use the names re-exported here.
+``phone`` (changing the account's phone), ``contact`` (the address on file, by its holder), ``staff``; callers use the names re-exported here.
 
 Conventions (ARCHITECTURE §2–4): keyword-only functions named ``<noun>_<verb>``; every write inside
 ``transaction.atomic()``; refusals are ``core.errors`` domain errors with a stable code and Chinese and English
@@ -28,6 +28,7 @@ from jiaoguan.identity.services.bindings import (
     bindings_reconcile_vehicle,
     bindings_sync_own,
 )
+from jiaoguan.identity.services.contact import contact_address_change
 from jiaoguan.identity.services.login import (
     login_with_password,
     login_with_sms,
@@ -50,6 +51,7 @@ __all__ = [
     "bindings_reconcile_vehicle",
     "bindings_sync_own",
     "citizen_register",
+    "contact_address_change",
     "login_with_password",
     "login_with_sms",
     "password_reset",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("password/reset/", views.password_reset, name="password_reset"),
     path("me/", views.me, name="me"),
     path("me/phone/", views.phone_change, name="phone_change"),
+    path("me/address/", views.address_change, name="address_change"),
     path("me/vehicles/bind/", views.bind, name="bind"),
     path("me/vehicles/bindings/<id:binding_id>/confirm/", views.bind_confirm, name="bind_confirm"),
     path("me/vehicles/bindings/<id:binding_id>/unbind/", views.unbind, name="unbind"),

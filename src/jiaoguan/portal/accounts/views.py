@@ -24,7 +24,7 @@ from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.identifiers import format_plate
-from jiaoguan.core.masking import mask_phone
+from jiaoguan.core.masking import mask_address, mask_phone
 from jiaoguan.identity import rules as identity_rules
 from jiaoguan.identity.selectors import (
     binding_of,
@@ -37,6 +37,7 @@ from jiaoguan.identity.services import (
     binding_end,
     binding_request,
     citizen_register,
+    contact_address_change,
     login_with_password,
     login_with_sms,
     sms_code_request,
@@ -45,6 +46,7 @@ from jiaoguan.identity.services import password_reset as reset_password
 from jiaoguan.notifications.selectors import inbox_entries, unread_count
 from jiaoguan.notifications.services import message_mark_read
 from jiaoguan.portal.forms import (
+    AddressChangeForm,
     BindForm,
     CodeForm,
     PasswordLoginForm,
@@ -231,6 +233,30 @@ def me(request: HttpRequest) -> HttpResponse:
         "standing_notice": standing.get("notice", ""),
     }
     return render(request, "portal/me.html", context)
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def address_change(request: HttpRequest) -> HttpResponse:
+    """联系方式变更: the contact address on file (where documents are posted), with the current password; only
+    while the records are visible (identity.services.contact_address_change says why not otherwise)."""
+    status = 200
+    form = AddressChangeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                contact_address_change(user=request.user, address=form.cleaned_data["address"],
+                                       password=form.cleaned_data["password"], ip=client_ip(request))
+            except DomainError as exc:
+                status = form_error(form, exc)
+            else:
+                messages.success(request, _("联系地址已变更，今后证件将邮寄至新地址。"))
+                return redirect("portal:me")
+        else:
+            status = 400
+    person = request.user.person if request.user.person_id else None
+    current = mask_address(person.address) if person is not None and person.address else ""
+    return render(request, "portal/address_change.html", {"form": form, "current": current}, status=status)
 
 
 @citizen_required

@@ -74,9 +74,19 @@ def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str
     return person
 
 
-def person_update_address(*, person: Person, address: str, actor: Actor, reason: str) -> Person:
-    _require_staff(actor)
+ADDRESS_MIN, ADDRESS_MAX = 8, 200
+
+
+def person_update_address(*, person: Person, address: str, actor: Actor, reason: str,
+                          by_holder: bool = False) -> Person:
+    """Change the contact address on file (where documents are posted): by staff, or — ``by_holder`` — by the
+    person through their own real-name account (identity.services.contact_address_change checks who asks)."""
+    if not by_holder:
+        _require_staff(actor)
     address = " ".join(str(address or "").split())
+    if not ADDRESS_MIN <= len(address) <= ADDRESS_MAX:
+        raise InvalidInput("registry.address_invalid", f"请填写完整的联系地址（{ADDRESS_MIN}至{ADDRESS_MAX}字）",
+                           f"Give the full address ({ADDRESS_MIN} to {ADDRESS_MAX} characters)", field="address")
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
         old = locked.address
