@@ -62,3 +62,13 @@ def test_the_window_is_counted_in_local_days(clock, hour, minute):
         day = car.inspection_due - dt.timedelta(days=days)
         clock.freeze(dt.datetime(day.year, day.month, day.day, hour, minute))
         assert services.marks_auto_issue() == expected, days
+
+
+def test_vehicles_that_do_not_qualify_never_starve_the_ones_that_do(clock):
+    """The sweep walks every candidate page by page: ones left to their owners (on site this time) ahead of an
+    exempt one in due order do not keep it from its mark."""
+    for i in range(3):
+        owner(years=6, days_ahead=5 + i, name=f"上线{i}")  # on-site year, due first
+    user, car = owner(years=4, days_ahead=20)
+    assert services.marks_auto_issue(batch=1) == 1
+    assert InspectionMark.objects.get().vehicle_id == car.pk

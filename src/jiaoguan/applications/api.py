@@ -69,8 +69,9 @@ class ServiceBriefOut(Out):
     summary: ServiceTextOut
     category: ServiceCategoryOut
     applicants: list[str]
-    fee_fen: int = Field(description="fees every application is charged, in fen (the fee table, 规费)")
-    fees_vary: bool = Field(description="more fees apply to some answers (the guide lists them)")
+    fee_fen: int = Field(description="the fees declared for every application, in fen, at full amount (规费)")
+    fees_vary: bool = Field(description="an answer changes what is charged: a fee for some answers only, or an "
+                                        "exemption (the guide lists them)")
     time_limit_days: int
     online: bool
 
@@ -134,7 +135,7 @@ class ServiceFeeOut(Out):
 
 class ServiceGuideOut(ServiceBriefOut):
     version: str
-    fees: list[ServiceFeeOut] = Field(description="the fees (规费) the service charges at submission")
+    fees: list[ServiceFeeOut] = Field(description="the fees (规费) the service charges, at submission or approval")
     guide: ServiceGuideTextsOut
     materials: list[ServiceMaterialOut]
     form: list[ServiceFieldOut]

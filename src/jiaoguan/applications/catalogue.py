@@ -261,18 +261,17 @@ class Service:
 
     @property
     def fee_fen(self) -> int:
-        """What every application is charged (the fees declared without ``when``, none exempt): the guide's
-        headline; what one application owes is rules.fee_lines."""
+        """The guide's headline: the fees declared without ``when`` (at submission and at approval), at their
+        full amount; when an answer can change it, ``fees_vary`` says so. What one application owes is
+        rules.fee_lines."""
         return sum(use.item.amount_fen for use in self.fees if use.when.field is None)
-
-    def fees_at(self, phase: str) -> bool:
-        """Does the service declare a fee charged at ``phase`` ("submission" or "approval")?"""
-        return any(use.at == phase for use in self.fees)
 
     @property
     def fees_vary(self) -> bool:
-        """Some fee applies only to some answers (the guide lists which)."""
-        return any(use.when.field is not None for use in self.fees)
+        """Some fee applies only to some answers, or an answer of this form exempts from one (the guide lists
+        which)."""
+        return any(use.when.field is not None or any(self.field(e.when.field or "") for e in use.item.exempt)
+                   for use in self.fees)
 
     def material(self, code: str) -> MaterialSpec | None:
         return next((m for m in self.materials if m.code == code), None)

@@ -444,6 +444,7 @@ def application_resubmit(*, user, application_id: int, comment: str = "") -> App
             raise Conflict("applications.not_returned", "该申请不在退回补正状态", "This application was not sent back")
         service = _service(app)
         cleaned, held = _checked(app, service, user)
+        _same_fee(app, service, cleaned)
         _store_submission(app, service, user, cleaned, held)
         now = clock.now()
         back_to = app.returned_from or S.SUBMITTED
@@ -480,6 +481,24 @@ def application_withdraw(*, user, application_id: int, comment: str = "") -> App
 # --- fees (规费) -------------------------------------------------------------------------------------------------------
 
 
+def _same_fee(app: Application, service: Service, cleaned: dict) -> None:
+    """A correction may not change what the submission was charged (an answer that decides a fee or its
+    exemption): refused beside those fields — withdraw and apply again, and what was paid goes back."""
+    charged = [(line.get("code"), int(line.get("charged_fen") or 0)) for line in app.fee_lines or []
+               if line.get("at", "submission") == "submission"]
+    now = [(line.code, line.charged_fen) for line in rules.fee_lines(service, cleaned, at="submission")]
+    if charged == now:
+        return
+    fields = {use.when.field for use in service.fees if use.when.field}
+    fields |= {e.when.field for use in service.fees for e in use.item.exempt if e.when.field and service.field(e.when.field)}
+    msg = ("此项决定规费，补正时不能更改；如需更改，请撤回后重新申请（已缴费用原路退回）",
+           "This answer decides the fee and cannot change in a correction; withdraw and apply again (what you paid "
+           "goes back)")
+    raise InvalidInput("applications.fee_answer_changed", "补正不能更改决定规费的选项，如需更改请撤回后重新申请",
+                       "A correction cannot change the answers that decide the fee; withdraw and apply again",
+                       fields={f: msg for f in sorted(fields) if f})
+
+
 def _charge(app: Application, service: Service, fee: int, *, at: str, payer: int) -> None:
     """What the application owes for one phase becomes a payable item (payments), due by ``fee_due_at``."""
     app.fee_due_at = rules.due_at_for(clock.now(), settings.JIAOGUAN_FEE_PAYMENT_WORKDAYS)
@@ -497,7 +516,10 @@ def _approve_or_charge(app: Application, service: Service, actor: Actor, *, from
     lines = rules.fee_lines(service, app.form(), at="approval")
     fee = rules.fee_total(lines)
     payer = getattr(app.applicant, "person_id", None)
-    if fee and payer is not None:
+    if fee:
+        if payer is None:
+            raise Conflict("applications.fee_needs_person", "缴纳规费需要实名认证的个人账户",
+                           "Fees are paid by a real-name personal account")
         rules.APPLICATION.check(from_status, S.AWAITING_PAYMENT)
         app.status = S.AWAITING_PAYMENT
         app.fee_lines = [*(app.fee_lines or []), *(line.as_json() for line in lines)]
@@ -551,23 +573,28 @@ def application_fee_paid(*, application_id: int, at: str = "submission") -> Appl
         app = lock_row(Application, application_id)
         if app is None or not rules.step_allowed("fee_paid", app.status) or _fee_phase(app) != at:
             return app
-        service = _service(app)
-        actor = Actor.system("payments")
-        app.updated_at = clock.now()
-        if at == "approval":
-            app.status = S.APPROVED
-            app.outcome = _run_outputs(app, service, actor)
-            app.save()
-            _record(app, action="fee_paid", actor=actor, from_status=S.AWAITING_PAYMENT,
-                    data={"fee_fen": rules.fee_total_of(app.fee_lines, "approval"), "at": at})
-            _notify(app, "application.approved", sms=True)
-            return app
-        app.status = S.SUBMITTED
+        return _fee_paid_locked(app, at=at)
+
+
+def _fee_paid_locked(app: Application, *, at: str) -> Application:
+    """Under the caller's lock on the application, awaiting the fee of phase ``at``, which is paid: move it on."""
+    service = _service(app)
+    actor = Actor.system("payments")
+    app.updated_at = clock.now()
+    if at == "approval":
+        app.status = S.APPROVED
+        app.outcome = _run_outputs(app, service, actor)
         app.save()
         _record(app, action="fee_paid", actor=actor, from_status=S.AWAITING_PAYMENT,
-                data={"fee_fen": rules.fee_total_of(app.fee_lines, "submission"), "at": at})
-        if not _decide_at_once(app, service):
-            _notify(app, "application.submitted")
+                data={"fee_fen": rules.fee_total_of(app.fee_lines, "approval"), "at": at})
+        _notify(app, "application.approved", sms=True)
+        return app
+    app.status = S.SUBMITTED
+    app.save()
+    _record(app, action="fee_paid", actor=actor, from_status=S.AWAITING_PAYMENT,
+            data={"fee_fen": rules.fee_total_of(app.fee_lines, "submission"), "at": at})
+    if not _decide_at_once(app, service):
+        _notify(app, "application.submitted")
     return app
 
 
@@ -586,6 +613,13 @@ def applications_lapse_unpaid(*, batch: int = 200) -> int:
             with transaction.atomic():
                 app = lock_row(Application, pk)
                 if app is None or app.status != S.AWAITING_PAYMENT or app.fee_due_at is None or app.fee_due_at >= now:
+                    continue
+                phase = _fee_phase(app)
+                item = payable_for_source(source_type=FEE_SOURCE, source_id=rules.fee_source_id(app.pk, phase))
+                if item is not None and item.status == "paid":
+                    # paid in time, its settlement event not delivered yet (a worker's delay): move it on now; the
+                    # event, when it comes, finds nothing to do
+                    _fee_paid_locked(app, at=phase)
                     continue
                 fee = _fee_return(app, actor=SYSTEM, reason="逾期未缴费 fee not paid in time")
                 app.status, app.updated_at, app.decided_at = S.LAPSED, now, app.decided_at or now
@@ -670,8 +704,6 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
         old = _state(app)
         before = app.status
         now = clock.now()
-        fee = (_fee_return(app, actor=actor, reason=f"{zh}，规费退回 {en}: fee returned")
-               if spec.to in rules.FEE_RETURNED_IN else {})
         approval_fee = 0
         app.status = spec.to
         app.updated_at = now
@@ -707,6 +739,10 @@ def _step(verb: str, *, application_id: int, actor: Actor, comment: str) -> Appl
                 if spec_o.revoke is not None and use.name in (app.outcome or {}):
                     spec_o.revoke(application=app, actor=actor, outcome=app.outcome[use.name])
             notify = ("application.revoked", True)
+        # after the outputs are undone (a revoke hook that fails rolls everything back before money moves): the fee
+        # goes back through the channel
+        fee = (_fee_return(app, actor=actor, reason=f"{zh}，规费退回 {en}: fee returned")
+               if app.status in rules.FEE_RETURNED_IN else {})
         app.save()
         _record(app, action=verb, actor=actor, from_status=before, comment=comment, old=old,
                 data={**fee, **({"fee_fen": approval_fee} if verb == "approve" and approval_fee else {})})

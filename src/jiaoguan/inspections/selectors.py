@@ -9,7 +9,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from jiaoguan.bookings import rules as booking_rules
@@ -283,13 +283,18 @@ def vehicle_locked(*, vehicle_id: int):
     return registry.vehicle_locked(vehicle_id=vehicle_id)
 
 
-def mark_auto_candidates(*, on: dt.date, days: int, limit: int) -> list[int]:
-    """Vehicles whose inspection falls due within ``days`` from ``on`` (not yet past), owned by a person with an
-    active account, in an inspectable status, and without a mark for that due point: those the automatic sweep
-    (services.marks_auto_issue) looks at — which of them are in an exempt year, insured and clear of violations
-    is the rules' decision, per vehicle."""
+def mark_auto_candidates(*, on: dt.date, days: int, limit: int, after: tuple[dt.date, int] | None = None
+                         ) -> list[tuple[dt.date, int]]:
+    """(due date, id) of the vehicles whose inspection falls due within ``days`` from ``on`` (not yet past), owned
+    by a person with an active account, in an inspectable status, and without a mark for that due point, in
+    (due date, id) order from ``after`` (a keyset page: the sweep walks them all, whatever number does not
+    qualify). Which of them are in an exempt year, insured and clear of violations is the rules' decision, per
+    vehicle (services.marks_auto_issue)."""
     marked = InspectionMark.objects.filter(vehicle=OuterRef("pk"), due_covered=OuterRef("inspection_due"))
-    return list(registry.vehicles_all().filter(
+    qs = registry.vehicles_all().filter(
         inspection_due__gte=on, inspection_due__lte=on + dt.timedelta(days=days),
         status__in=tuple(conf.get("INSPECTABLE_STATUSES")), owner__isnull=False, owner__account__is_active=True)
-        .exclude(Exists(marked)).order_by("inspection_due", "pk").values_list("pk", flat=True)[:limit])
+    if after is not None:
+        qs = qs.filter(Q(inspection_due__gt=after[0]) | Q(inspection_due=after[0], pk__gt=after[1]))
+    return list(qs.exclude(Exists(marked)).order_by("inspection_due", "pk")
+                .values_list("inspection_due", "pk")[:limit])

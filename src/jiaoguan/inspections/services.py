@@ -324,17 +324,14 @@ def _mark_issue(*, vehicle, user, actor: Actor, today: dt.date, system: Actor) -
 MARK_SOURCE = "inspections.mark"  # postal.Shipment.source_type of a mark sent by post (source_id: the mark's id)
 
 
-def marks_auto_issue(*, on: dt.date | None = None, limit: int = 1000) -> int:
+def marks_auto_issue(*, on: dt.date | None = None, batch: int = 500) -> int:
     """永不脱检: the marks of exempt-year vehicles issued without being asked for, ``MARK_AUTO_DAYS`` before their
     due date, and the printed mark posted to the owner's address on file (with a notice). Only for owners with an
     account (the mark is theirs to show, under 我的机动车) and only when the online rules hold (insured, no unsettled
     violations, an inspectable status): a vehicle that does not qualify is left to the owner, who is reminded.
     Idempotent: one mark per vehicle and due point (the unique constraint), a second run issues nothing new.
     Returns how many marks were issued."""
-    from jiaoguan.identity.selectors import account_of_person
-    from jiaoguan.notifications.services import NotificationError, message_send
     from jiaoguan.postal import selectors as postal
-    from jiaoguan.postal.services import shipment_create
 
     if not conf.get("MARK_AUTO"):
         return 0
@@ -342,33 +339,49 @@ def marks_auto_issue(*, on: dt.date | None = None, limit: int = 1000) -> int:
     system = Actor.system("inspections.marks_auto")
     post = postal.delivery_refusal() is None
     issued = 0
-    for vehicle_id in selectors.mark_auto_candidates(on=today, days=int(conf.get("MARK_AUTO_DAYS")), limit=limit):
-        with transaction.atomic():
-            vehicle = selectors.vehicle_locked(vehicle_id=vehicle_id)
-            if vehicle is None or vehicle.owner_id is None:
-                continue
-            user = account_of_person(person_id=vehicle.owner_id)
-            if user is None or rules.mark_refusals(selectors.vehicle_facts(vehicle=vehicle, on=today)):
-                continue
-            try:
-                with transaction.atomic():
-                    mark = _mark_issue(vehicle=vehicle, user=user, actor=system, today=today, system=system)
-            except Conflict:
-                continue  # issued meanwhile (the owner applied at the same moment)
-            person = vehicle.owner
-            if post and person.address:
-                shipment_create(recipient_name=person.name, recipient_phone=person.phone or user.phone or "",
-                                address=person.address, item_zh=f"机动车检验合格标志（{vehicle.plate}）",
-                                item_en=f"Inspection mark ({vehicle.plate})", source_type=MARK_SOURCE,
-                                source_id=str(mark.pk), actor=system)
-            try:
-                message_send(template="inspection.mark_issued", user=user,
-                             channels=("inbox", "sms") if user.phone else ("inbox",),
-                             params={"plate": vehicle.plate, "until": mark.valid_until.isoformat(),
-                                     "posted_zh": "，纸质标志已邮寄至您的登记地址" if post and person.address else "",
-                                     "posted_en": "; the printed mark is on its way to your address on file"
-                                     if post and person.address else ""})
-            except NotificationError:
-                pass  # the mark and the post stand; the notice is not what makes the vehicle legal
-            issued += 1
-    return issued
+    after: tuple[dt.date, int] | None = None
+    while True:
+        page = selectors.mark_auto_candidates(on=today, days=int(conf.get("MARK_AUTO_DAYS")), limit=batch,
+                                              after=after)
+        if not page:
+            return issued
+        after = page[-1]
+        for _due, vehicle_id in page:
+            issued += _mark_auto_one(vehicle_id=vehicle_id, today=today, system=system, post=post)
+
+
+def _mark_auto_one(*, vehicle_id: int, today: dt.date, system: Actor, post: bool) -> int:
+    """One vehicle of the sweep, in its own transaction: 1 if its mark was issued (and posted), else 0."""
+    from jiaoguan.identity.selectors import account_of_person
+    from jiaoguan.notifications.services import NotificationError, message_send
+    from jiaoguan.postal.services import shipment_create
+
+    with transaction.atomic():
+        vehicle = selectors.vehicle_locked(vehicle_id=vehicle_id)
+        if vehicle is None or vehicle.owner_id is None:
+            return 0
+        user = account_of_person(person_id=vehicle.owner_id)
+        if user is None or rules.mark_refusals(selectors.vehicle_facts(vehicle=vehicle, on=today)):
+            return 0
+        try:
+            with transaction.atomic():
+                mark = _mark_issue(vehicle=vehicle, user=user, actor=system, today=today, system=system)
+        except Conflict:
+            return 0  # issued meanwhile (the owner applied at the same moment)
+        person = vehicle.owner
+        posted = post and bool(person.address)
+        if posted:
+            shipment_create(recipient_name=person.name, recipient_phone=person.phone or user.phone or "",
+                            address=person.address, item_zh=f"机动车检验合格标志（{vehicle.plate}）",
+                            item_en=f"Inspection mark ({vehicle.plate})", source_type=MARK_SOURCE,
+                            source_id=str(mark.pk), actor=system)
+        try:
+            message_send(template="inspection.mark_issued", user=user,
+                         channels=("inbox", "sms") if user.phone else ("inbox",),
+                         params={"plate": vehicle.plate, "until": mark.valid_until.isoformat(),
+                                 "posted_zh": "，纸质标志已邮寄至您的登记地址" if posted else "",
+                                 "posted_en": "; the printed mark is on its way to your address on file"
+                                 if posted else ""})
+        except NotificationError:
+            pass  # the mark and the post stand; the notice is not what makes the vehicle legal
+    return 1

@@ -231,6 +231,12 @@ def vehicle_ids_owned_by(*, person: Person) -> set[int]:
                .values_list("pk", flat=True))
 
 
+def vehicle_ids_registered_to(*, person: Person) -> set[int]:
+    """Every vehicle the register has the person as owner of, whatever its status now (scrapped and transferred
+    ones included: what happened with them while they were the person's still counts)."""
+    return set(Vehicle.objects.filter(owner=person).values_list("pk", flat=True))
+
+
 def vehicle_by_plate(*, plate: str, plate_type: str | None = None) -> Vehicle | None:
     """The vehicle with this plate (validated; InvalidInput if malformed), or None. Without a plate type and
     several vehicles on the same number, the small-car one (see PLATE_TYPE_PREFERENCE)."""

@@ -10,7 +10,7 @@ from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.registry.rules import FULL_SCORE
-from jiaoguan.registry.selectors import VehicleSummary, vehicle_ids_owned_by
+from jiaoguan.registry.selectors import VehicleSummary, vehicle_ids_registered_to
 from jiaoguan.violations import conf, rules
 from jiaoguan.violations.models import (
     Dispute,
@@ -119,11 +119,12 @@ def full_score_between(*, licence, start: dt.date | None, end: dt.date) -> bool:
 
 def violations_of_person_between(*, person, start: dt.date, end: dt.date) -> int:
     """How many traffic violations (not revoked) occurred from ``start`` to ``end`` (local days, both included)
-    on a vehicle now registered to the person or were decided against the person's licence: what a 无违法证明
+    on a vehicle registered to the person (scrapped or transferred-out ones included, as long as the register
+    still names the person as their owner) or were decided against the person's licence: what a 无违法证明
     (no-violation certificate) must find none of."""
     since, _ = clock.day_bounds(start)
     _, until = clock.day_bounds(end)
-    mine = Q(vehicle_id__in=vehicle_ids_owned_by(person=person)) | Q(decision__person_id=person.pk)
+    mine = Q(vehicle_id__in=vehicle_ids_registered_to(person=person)) | Q(decision__person_id=person.pk)
     return (Violation.objects.filter(mine, occurred_at__gte=since, occurred_at__lt=until)
             .exclude(status=Violation.Status.REVOKED).count())
 

@@ -101,3 +101,14 @@ def _local(day, time):
     from jiaoguan.core import clock
 
     return clock.local_datetime(day, time)
+
+
+def test_a_scrapped_cars_violation_in_the_period_still_counts(workday):
+    user = citizen()
+    car = make_vehicle(owner=user.person)
+    record(car, code="1352")
+    car.status = "scrapped"
+    car.save(update_fields=["status"])
+    with pytest.raises(Ineligible) as exc:
+        submit(user, "no_violation_certificate", {"years": "1"})
+    assert "certificate.violations_on_record" in reasons(exc.value)

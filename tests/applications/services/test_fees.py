@@ -241,7 +241,7 @@ def test_the_public_guide_api_lists_the_fees(client):
     fee = r.json()["fees"][0]
     assert fee["item"] == "licence_card" and fee["amount_fen"] == 1000 and "2831" in fee["legal_basis"]["zh"]
     assert fee["when_field"] is None and fee["exempt"][0]["values"] == ["replace_error"]
-    assert r.json()["fee_fen"] == 1000 and r.json()["fees_vary"] is False
+    assert r.json()["fee_fen"] == 1000 and r.json()["fees_vary"] is True  # 信息有误换证 is exempt
     docs = client.get("/api/v1/services/vehicle_documents").json()
     assert docs["fee_fen"] == 0 and docs["fees_vary"] is True and docs["fees"][2]["when_values"] == [
         "plates:lost", "plates:damaged"]
@@ -303,3 +303,34 @@ def test_the_pages_say_when_the_fee_is_paid(client, workday):
     client.force_login(user)
     body = text(client.get(f"/services/mine/{app.pk}/"))
     assert "申请已批准，缴费后制发办理结果" in body and "¥10.00" in body and "去缴费" in body
+
+
+def test_a_correction_cannot_change_what_was_charged(workday):
+    from jiaoguan.core.errors import InvalidInput
+    from tests.factories import make_vehicle
+
+    user = citizen()
+    car = make_vehicle(owner=user.person)
+    data = {"plate": car.plate, "document": "inspection_mark:lost", "address": ADDRESS}
+    app = submit(user, "vehicle_documents", data)  # free: straight to staff
+    assert app.status == S.SUBMITTED
+    services.application_send_back(application_id=app.pk, actor=actor(staff("clerk")), comment="地址不详")
+    services.application_draft_update(user=user, application_id=app.pk, data={**data, "document": "plates:lost"})
+    with pytest.raises(InvalidInput) as exc:
+        services.application_resubmit(user=user, application_id=app.pk)
+    assert exc.value.code == "applications.fee_answer_changed" and "document" in exc.value.fields
+    services.application_draft_update(user=user, application_id=app.pk, data={**data, "address": ADDRESS + "1栋"})
+    assert services.application_resubmit(user=user, application_id=app.pk).status == S.SUBMITTED
+    assert item_of(app) is None  # nothing was charged, nothing is
+
+
+def test_paid_in_time_but_the_event_late_the_sweep_moves_it_on(clock):
+    clock.freeze(dt.datetime(2026, 11, 23, 10, 0))
+    app = pay_fee(apply(), deliver=False)  # settled; the handler has not run (a worker's delay)
+    assert app.status == S.AWAITING_PAYMENT and item_of(app).status == "paid"
+    clock.freeze(dt.datetime(2026, 11, 27, 0, 1))
+    assert services.applications_lapse_unpaid() == 0
+    app.refresh_from_db()
+    assert app.status == S.SUBMITTED and item_of(app).status == "paid"
+    services.application_fee_paid(application_id=app.pk)  # the late event: nothing more
+    assert list(app.events.values_list("action", flat=True)) == ["draft", "submit", "fee_paid"]

@@ -83,7 +83,7 @@ def _who(service: Service) -> str:
 
 
 def _fee(service: Service) -> str:
-    if service.fees_vary:
+    if service.fees_vary and not service.fee_fen:
         return _("按办理事项收费")
     if not service.fee_fen:
         return _("免费")
