@@ -521,12 +521,12 @@ def _approve_or_charge(app: Application, service: Service, actor: Actor, *, from
             raise Conflict("applications.fee_needs_person", "缴纳规费需要实名认证的个人账户",
                            "Fees are paid by a real-name personal account")
         rules.APPLICATION.check(from_status, S.AWAITING_PAYMENT)
-        app.status = S.AWAITING_PAYMENT
+        app.status = S.AWAITING_PAYMENT.value
         app.fee_lines = [*(app.fee_lines or []), *(line.as_json() for line in lines)]
         _charge(app, service, fee, at="approval", payer=payer)
         return fee
     rules.APPLICATION.check(from_status, S.APPROVED)
-    app.status = S.APPROVED
+    app.status = S.APPROVED.value  # the plain value, as a declared step's ``to`` sets it
     if lines:
         app.fee_lines = [*(app.fee_lines or []), *(line.as_json() for line in lines)]  # exempt: kept, charged 0
     app.outcome = _run_outputs(app, service, actor)
