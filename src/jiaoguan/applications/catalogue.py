@@ -847,18 +847,25 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
                    payout=payout)
 
 
-def _read_categories(directories: list[Path], problems: list[str]) -> dict[str, Category]:
-    out: dict[str, Category] = {}
-    paths = [d / "_categories.toml" for d in directories if (d / "_categories.toml").exists()]
-    for path in paths or [CATALOGUE_DIR / "_categories.toml"]:
+def _tables(directories: list[Path], filename: str, key: str, problems: list[str]):
+    """The ``[key]`` table of each ``filename`` (``_categories.toml``, ``_fees.toml``) of the directories (else the
+    app's own), with the reader that reports its problems: ``(reader, {name: spec})`` per file."""
+    paths = [d / filename for d in directories if (d / filename).exists()]
+    for path in paths or [CATALOGUE_DIR / filename]:
         r = _Reader(path.name, problems)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             r.bad("", f"cannot be read: {exc}")
             continue
-        table = r.keys(raw, "", {"categories"}, {"categories"}).get("categories", {})
-        for code, spec in (table.items() if isinstance(table, dict) else []):
+        table = r.keys(raw, "", {key}, {key}).get(key, {})
+        yield r, (table if isinstance(table, dict) else {})
+
+
+def _read_categories(directories: list[Path], problems: list[str]) -> dict[str, Category]:
+    out: dict[str, Category] = {}
+    for r, table in _tables(directories, "_categories.toml", "categories", problems):
+        for code, spec in table.items():
             s = r.keys(spec, f"categories.{code}", {"zh", "en"}, {"zh", "en"})
             text = r.text(s, f"categories.{code}") if s else None
             if text and code not in out:
@@ -870,16 +877,8 @@ def _read_fee_table(directories: list[Path], problems: list[str]) -> dict[str, F
     """``_fees.toml``: ``[fees.<code>]`` with name, amount_fen, legal_basis and ``exempt = [{ when = { field,
     in }, reason = { zh, en } }]`` (an exemption names a form field; it applies to the services whose form has it)."""
     out: dict[str, FeeItem] = {}
-    paths = [d / "_fees.toml" for d in directories if (d / "_fees.toml").exists()]
-    for path in paths or [CATALOGUE_DIR / "_fees.toml"]:
-        r = _Reader(path.name, problems)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            r.bad("", f"cannot be read: {exc}")
-            continue
-        table = r.keys(raw, "", {"fees"}, {"fees"}).get("fees", {})
-        for code, spec in (table.items() if isinstance(table, dict) else []):
+    for r, table in _tables(directories, "_fees.toml", "fees", problems):
+        for code, spec in table.items():
             where = f"fees.{code}"
             if not _CODE.fullmatch(code):
                 r.bad(where, f"{code!r} must be lower-case letters, digits and _ (2–40 characters)")
