@@ -156,3 +156,15 @@ def test_the_third_red_light_within_a_year_is_fined_more(owner, payments):
     assert services.fine_for(violation=fourth, licence=licence) == 100000  # first + third in the year before it
     services.violation_revoke(violation=first, actor=APPROVER, reason="号牌识别错误 misread plate")
     assert services.fine_for(violation=fourth, licence=licence) == 50000  # only the third remains
+
+
+def test_the_third_red_light_costs_the_same_whatever_order_they_are_handled_in(owner, payments):
+    """Counted by when they happened: three red lights on the holder's own car within a year, handled newest
+    first — the newest is still the 3rd (¥1,000), the others ¥500."""
+    user, car = owner
+    licence = user.person.licence
+    now = clock.now()
+    lights = [record(car, code="1625", when=now - dt.timedelta(days=d)) for d in (200, 100, 10)]
+    fines = {v.pk: services.violation_handle_counter(violation=v, licence=licence, actor=STAFF).fine_fen
+             for v in reversed(lights)}
+    assert [fines[v.pk] for v in lights] == [50000, 50000, 100000]

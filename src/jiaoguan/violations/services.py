@@ -1077,21 +1077,28 @@ def escalation_for(code: str) -> rules.Escalation | None:
 
 def fine_for(*, violation: Violation, licence) -> int:
     """The violation's fine for this licence: the code's fine, raised where the city escalates repeats (DOMAIN §4:
-    the 3rd red light within a year). The earlier violations counted are the licence's decided ones of the same
-    code in the window before this one (revoked ones do not count)."""
+    the 3rd red light within a year). Counted by when they happened, not by when they are handled: the earlier
+    violations of the same code in the window before this one are the licence's decided ones plus those not yet
+    handled on the holder's own vehicles (which the holder answers for unless someone else is named) — so handling
+    the newest first does not make it cheaper. Revoked ones do not count."""
     escalation = escalation_for(violation.code.code)
     if escalation is None:
         return violation.fine_fen
     since = violation.occurred_at - dt.timedelta(days=escalation.within_days)
-    earlier = (PenaltyDecision.objects.filter(licence=licence, violation__code_id=violation.code_id,
-                                              violation__occurred_at__gte=since,
-                                              violation__occurred_at__lt=violation.occurred_at)
-               .exclude(violation__status=S.REVOKED).count())
+    own = registry_selectors.vehicle_ids_registered_to(person=licence.person)
+    earlier = (Violation.objects.filter(code_id=violation.code_id, occurred_at__gte=since,
+                                        occurred_at__lt=violation.occurred_at)
+               .filter(Q(decision__licence=licence) | Q(vehicle_id__in=own, decision__isnull=True))
+               .exclude(status=S.REVOKED).exclude(pk=violation.pk).distinct().count())
     return rules.escalated_fine(base_fen=violation.fine_fen, earlier=earlier, escalation=escalation)
 
 
 def _decide(*, violation: Violation, licence, actor: Actor, channel: str) -> PenaltyDecision:
     """Under the caller's lock on the violation: the decision, the points, the payable fine, the status."""
+    if escalation_for(violation.code.code) is not None:
+        # two decisions for one licence at once would not see each other's: one at a time per licence (a key
+        # after the violation's row, before the points accounts: docs/architecture.md's order)
+        locks.lock_keys([f"violations.escalation:{licence.pk}"])
     fine = fine_for(violation=violation, licence=licence)
     if fine != violation.fine_fen:  # the repeat's higher fine is the violation's fine from now on
         audit_record(actor=actor, action="violation.fine_escalated", obj=violation,
