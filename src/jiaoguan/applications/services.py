@@ -32,6 +32,7 @@ after the send-back day are kept (``paused_workdays``) and counted again from th
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jiaoguan.applications import hooks, rules, selectors
@@ -604,12 +606,16 @@ def applications_lapse_unpaid(*, batch: int = 200) -> int:
     arrived meanwhile is refunded). Returns how many lapsed."""
     now = clock.now()
     total = 0
-    while True:
-        ids = list(Application.objects.filter(status=S.AWAITING_PAYMENT, fee_due_at__lt=now)
-                   .order_by("fee_due_at", "pk").values_list("pk", flat=True)[:batch])
-        if not ids:
+    after: tuple[dt.datetime | None, int] | None = None
+    while True:  # keyset pages: one that is left waiting (see below) is not picked again in this run
+        due = Application.objects.filter(status=S.AWAITING_PAYMENT, fee_due_at__lt=now)
+        if after is not None:
+            due = due.filter(Q(fee_due_at__gt=after[0]) | Q(fee_due_at=after[0], pk__gt=after[1]))
+        page = list(due.order_by("fee_due_at", "pk").values_list("fee_due_at", "pk")[:batch])
+        if not page:
             return total
-        for pk in ids:
+        after = page[-1]
+        for _due_at, pk in page:
             with transaction.atomic():
                 app = lock_row(Application, pk)
                 if app is None or app.status != S.AWAITING_PAYMENT or app.fee_due_at is None or app.fee_due_at >= now:
@@ -618,8 +624,13 @@ def applications_lapse_unpaid(*, batch: int = 200) -> int:
                 item = payable_for_source(source_type=FEE_SOURCE, source_id=rules.fee_source_id(app.pk, phase))
                 if item is not None and item.status == "paid":
                     # paid in time, its settlement event not delivered yet (a worker's delay): move it on now; the
-                    # event, when it comes, finds nothing to do
-                    _fee_paid_locked(app, at=phase)
+                    # event, when it comes, finds nothing to do. An output that fails (a carrier down) leaves it
+                    # waiting for the event's retries, never lapsed, and the sweep goes on with the others.
+                    try:
+                        with transaction.atomic():
+                            _fee_paid_locked(app, at=phase)
+                    except DomainError:
+                        log.exception("application %s: fee paid, moving it on failed; the event will retry", pk)
                     continue
                 fee = _fee_return(app, actor=SYSTEM, reason="逾期未缴费 fee not paid in time")
                 app.status, app.updated_at, app.decided_at = S.LAPSED, now, app.decided_at or now

@@ -334,3 +334,24 @@ def test_paid_in_time_but_the_event_late_the_sweep_moves_it_on(clock):
     assert app.status == S.SUBMITTED and item_of(app).status == "paid"
     services.application_fee_paid(application_id=app.pk)  # the late event: nothing more
     assert list(app.events.values_list("action", flat=True)) == ["draft", "submit", "fee_paid"]
+
+
+def test_a_failing_output_never_lapses_a_paid_application_nor_stops_the_sweep(clock, monkeypatch):
+    from jiaoguan.applications import hooks
+    from jiaoguan.core.errors import Conflict as DomainConflict
+
+    clock.freeze(dt.datetime(2026, 11, 23, 10, 0))
+    first = submit(citizen(), "t_approval_fee", {"speed": "fast"})
+    second = apply()
+    first = pay_fee(first, at="approval", deliver=False)  # paid; its event not delivered yet
+    import dataclasses
+
+    def down(**kw):
+        raise DomainConflict("credentials.down", "证照服务暂不可用", "The credentials service is down")
+
+    monkeypatch.setitem(hooks.OUTPUTS, "e_permit", dataclasses.replace(hooks.OUTPUTS["e_permit"], issue=down))
+    clock.freeze(dt.datetime(2026, 11, 27, 0, 1))
+    assert services.applications_lapse_unpaid() == 1  # the unpaid one lapses; the paid one waits
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == S.AWAITING_PAYMENT and second.status == S.LAPSED
