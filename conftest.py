@@ -10,8 +10,14 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from jiaoguan.core import clock as core_clock
+
+# No time limit per example: hypothesis's default deadline (200 ms) is a timed assertion, and it fails a pure rule's
+# test on a busy CI machine (speed is measured by benchmarks/, never asserted by tests).
+hypothesis_settings.register_profile("jiaoguan", deadline=None)
+hypothesis_settings.load_profile("jiaoguan")
 
 
 @pytest.fixture(autouse=True, scope="session")
