@@ -338,6 +338,12 @@ JIAOGUAN_SMS_RATE_PER_PHONE_MIN = env("JIAOGUAN_SMS_RATE_PER_PHONE_MIN", "1/m")
 JIAOGUAN_SMS_RATE_PER_IP = env("JIAOGUAN_SMS_RATE_PER_IP", "20/h")
 # Login attempts per client IP (sliding window), and binding requests per user (stops guessing VIN digits).
 JIAOGUAN_LOGIN_RATE_PER_IP = env("JIAOGUAN_LOGIN_RATE_PER_IP", "60/m")
+# 预留手机号变更 online (identity.services.phone_on_file): the change waits this long before it takes effect, while
+# the old number can stop it with the code it was sent; after such an objection the person changes it at a window
+# for this many days; objection codes tried per client IP.
+JIAOGUAN_PHONE_FILE_COOLING_HOURS = env_int("JIAOGUAN_PHONE_FILE_COOLING_HOURS", 72)
+JIAOGUAN_PHONE_FILE_BLOCK_DAYS = env_int("JIAOGUAN_PHONE_FILE_BLOCK_DAYS", 30)
+JIAOGUAN_PHONE_FILE_OBJECT_RATE_PER_IP = env("JIAOGUAN_PHONE_FILE_OBJECT_RATE_PER_IP", "10/h")
 JIAOGUAN_BIND_RATE_PER_USER = env("JIAOGUAN_BIND_RATE_PER_USER", "10/h")
 # Vehicle binding (DOMAIN §1).
 JIAOGUAN_MAX_OTHER_VEHICLES = env_int("JIAOGUAN_MAX_OTHER_VEHICLES", 2)

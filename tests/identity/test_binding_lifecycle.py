@@ -105,8 +105,8 @@ def _lines(fn):
 
 
 def test_no_status_is_assigned_outside_the_transition_function():
-    """The rule "one function per transition" checked on the source of the whole app: the only assignment to
-    a .status attribute is in services.bindings._binding_move, no queryset update() sets a status, and bindings
+    """The rule "one function per transition" checked on the source of the whole app: the only assignments to
+    a .status attribute are in services.bindings._binding_move (and services.phone_on_file._end), no queryset update() sets a status, and bindings
     are created (with their first status) only in services.bindings._binding_open."""
     home = Path(bindings.__file__)
     root = home.parent.parent
@@ -118,6 +118,8 @@ def test_no_status_is_assigned_outside_the_transition_function():
         fns = _functions(tree) if path == home else {}
         moving = _lines(fns["_binding_move"]) if "_binding_move" in fns else set()
         opening = _lines(fns["_binding_open"]) if "_binding_open" in fns else set()
+        # the other life cycle of the app, a change of the phone on file: its one transition function
+        phone_file_end = _lines(_functions(tree)["_end"]) if path.name == "phone_on_file.py" else set()
         if path == home:
             assert moving and opening, "services.bindings._binding_move / _binding_open not found"
         for node in ast.walk(tree):
@@ -126,7 +128,7 @@ def test_no_status_is_assigned_outside_the_transition_function():
             for t in targets:
                 names = [e for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
                 if any(isinstance(e, ast.Attribute) and e.attr == "status" for e in names) \
-                        and node.lineno not in moving:
+                        and node.lineno not in moving and node.lineno not in phone_file_end:
                     offenders.append(f"{path.name}:{node.lineno} assigns .status")
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"update", "bulk_update"}:
                 text = ast.unparse(node)

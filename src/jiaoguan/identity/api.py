@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.contrib.auth import update_session_auth_hash
 from django.middleware.csrf import get_token
 from ninja import Path, Router, Status
 from ninja.utils import check_csrf
@@ -19,9 +20,10 @@ from jiaoguan.core.audit_api import AuditProofOut
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.core.http import client_ip, language_of
 from jiaoguan.core.i18n import bi, text
+from jiaoguan.core.masking import mask_phone
 from jiaoguan.identity import render, selectors, services
 from jiaoguan.identity.auth import AUTH, csrf_failed, current_user, optional_user
-from jiaoguan.identity.models import User
+from jiaoguan.identity.models import PhoneOnFileChange, User
 from jiaoguan.identity.schemas import (
     BindingConfirmIn,
     BindingOut,
@@ -30,9 +32,12 @@ from jiaoguan.identity.schemas import (
     LoginIn,
     LoginOut,
     MeOut,
+    ObjectionIn,
     OkOut,
     PasswordResetIn,
     PhoneChangeIn,
+    PhoneFileChangeIn,
+    PhoneFileChangeOut,
     RegisterIn,
     SmsCodeIn,
 )
@@ -77,7 +82,7 @@ def csrf(request):
              description="Purposes register, login and reset need no login. Purpose phone needs a logged-in caller "
                          "(bearer token, or session with the CSRF token) and sends the code to the new phone.")
 def sms_code(request, payload: SmsCodeIn):
-    user = optional_user(request) if payload.purpose == "phone" else None
+    user = optional_user(request) if payload.purpose in ("phone", "phone_file") else None
     services.sms_code_request(phone=payload.phone, purpose=payload.purpose, ip=client_ip(request), user=user)
     # The same answer whether or not the number has an account.
     return {"ok": True, "message": _pick(request, "如该手机号可以接收，验证码已发送", "If the number can receive it, a code has been sent")}
@@ -149,7 +154,51 @@ def phone_change(request, payload: PhoneChangeIn):
         keep = request.headers.get("Authorization", "").partition(" ")[2].strip()
     user = services.account_phone_change(user=user, new_phone=payload.new_phone, code=payload.code,
                                          password=payload.password, ip=client_ip(request), keep_token=keep)
+    if getattr(request, "auth_method", "") != "bearer":
+        update_session_auth_hash(request, user)  # this session stays; the account's others end
     return render.me_out(language_of(request), user)
+
+
+def _phone_file(request, change) -> dict:
+    return {"id": change.id, "status": change.status, "status_label": _label(request, PhoneOnFileChange.Status(change.status).label),
+            "new_phone": mask_phone(change.new_phone or ""), "requested_at": change.requested_at,
+            "effective_at": change.effective_at, "ended_at": change.ended_at}
+
+
+@router.get("me/phone-on-file", auth=AUTH, response={200: PhoneFileChangeOut | None, **ERRORS},
+            summary="My latest change of the phone on file 预留手机号变更",
+            description="null when none was ever asked for online.")
+def phone_file_latest(request):
+    change = selectors.phone_file_change_latest(user=current_user(request))
+    return None if change is None else _phone_file(request, change)
+
+
+@router.post("me/phone-on-file", auth=AUTH, response={201: PhoneFileChangeOut, **ERRORS},
+             summary="Ask to change the phone on file (code to the new phone + current password)",
+             description="Only while the account's phone is the phone on file. The change cools off for "
+                         "JIAOGUAN_PHONE_FILE_COOLING_HOURS (72 h) before it takes effect; the old number is sent an "
+                         "objection code (POST auth/phone-on-file/object). In effect, the phone on file and the "
+                         "account's phone both become the new number and every API token is revoked.")
+def phone_file_request(request, payload: PhoneFileChangeIn):
+    change = services.phone_on_file_change_request(user=current_user(request), new_phone=payload.new_phone,
+                                                   code=payload.code, password=payload.password,
+                                                   ip=client_ip(request))
+    return Status(201, _phone_file(request, change))
+
+
+@router.post("me/phone-on-file/cancel", auth=AUTH, response={200: PhoneFileChangeOut, **ERRORS},
+             summary="Withdraw my change of the phone on file while it is cooling off")
+def phone_file_cancel(request):
+    change = services.phone_on_file_change_cancel(user=current_user(request), ip=client_ip(request))
+    return _phone_file(request, change)
+
+
+@router.post("auth/phone-on-file/object", auth=None, response={200: OkOut, **ERRORS},
+             summary="Stop a change of the phone on file with the code the old number received (no login)",
+             description="Limited per client address; every refusal is the same 422 on code.")
+def phone_file_object(request, payload: ObjectionIn):
+    services.phone_on_file_change_object(code=payload.code, ip=client_ip(request))
+    return {"ok": True, "message": _pick(request, "已撤销，预留手机号不变", "Stopped; the phone on file stays as it was")}
 
 
 @router.get("me/audit/{entry_id}/proof", auth=AUTH, response={200: AuditProofOut, **ERRORS},

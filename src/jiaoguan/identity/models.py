@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from jiaoguan.core import clock
 from jiaoguan.core.fields import EncryptedField, LookupHashField
@@ -65,6 +66,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = "账户 account"
         verbose_name_plural = "账户 accounts"
 
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's session check (a signed-in session ends when this changes), over the phone as well as the
+        password: an account moved to another number — by its holder, or when a change of the phone on file takes
+        effect — ends every other session (the page that made the change keeps its own by
+        ``update_session_auth_hash``)."""
+        return salted_hmac("jiaoguan.identity.User.session_auth_hash", f"{self.password}\x1f{self.phone_hash or ''}",
+                           secret=secret, algorithm="sha256").hexdigest()
+
     @property
     def is_police(self) -> bool:
         return self.role in STAFF_ROLES
@@ -86,6 +95,7 @@ class SmsCode(models.Model):
         RESET = "reset", bi("重置密码", "Password reset")
         BIND = "bind", bi("车主确认绑定", "Owner confirms binding")
         PHONE = "phone", bi("更换手机号", "Phone change")
+        PHONE_FILE = "phone_file", bi("变更预留手机号", "Change of the phone on file")
 
     phone_hash = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
@@ -152,3 +162,40 @@ class VehicleBinding(models.Model):
                 name="binding_one_live_per_user_vehicle",
             )
         ]
+
+
+class PhoneOnFileChange(models.Model):
+    """联系方式变更 of the phone on file (预留手机号), asked for online by its holder (identity.services.phone_on_file).
+
+    The phone on file decides who may register and see the records (DOMAIN §1), so the change waits out a
+    cooling-off period (JIAOGUAN_PHONE_FILE_COOLING_HOURS) before it takes effect: until then the old number stays
+    on file, and whoever holds it can stop the change with the objection code sent to it by SMS. Only a keyed
+    hash of that code is stored. At most one change per person is cooling at a time."""
+
+    class Status(models.TextChoices):
+        COOLING = "cooling", bi("冷静期中，尚未生效", "Cooling off, not yet in effect")
+        APPLIED = "applied", bi("已生效", "In effect")
+        CANCELLED = "cancelled", bi("本人已撤销", "Withdrawn by the holder")
+        OBJECTED = "objected", bi("原手机号已撤销", "Stopped from the old phone")
+        LAPSED = "lapsed", bi("未生效（情况已变化）", "Not applied (circumstances changed)")
+
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="phone_file_changes")
+    old_phone_hash = models.CharField(max_length=64, help_text="the phone on file it replaces: applied only while "
+                                                               "that is still the phone on file")
+    new_phone = EncryptedField(hash_purpose="phone")
+    new_phone_hash = LookupHashField(source="new_phone")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COOLING)
+    objection_hash = models.CharField(max_length=64, unique=True)
+    requested_at = models.DateTimeField()
+    effective_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "预留手机号变更 change of the phone on file"
+        verbose_name_plural = "预留手机号变更 changes of the phone on file"
+        constraints = [models.UniqueConstraint(fields=["person"], condition=models.Q(status="cooling"),
+                                               name="identity_phone_file_one_cooling")]
+        indexes = [models.Index(fields=["status", "effective_at"], name="identity_phone_file_due"),
+                   models.Index(fields=["person", "status", "ended_at"], name="identity_phone_file_person")]

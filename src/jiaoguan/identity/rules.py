@@ -205,3 +205,43 @@ def token_manageable(*, viewer_id: int, viewer_may_manage_staff: bool, holder_id
     if viewer_id == holder_id:
         return True
     return viewer_may_manage_staff and holder_role in STAFF_ROLES
+
+
+# --- the phone on file changed online (identity.services.phone_on_file) -----------------------------------------
+
+PHONE_FILE_CHANGES = StateMachine("identity.phone_file", {
+    "cooling": {"applied", "cancelled", "objected", "lapsed"},
+    "applied": set(),
+    "cancelled": set(),
+    "objected": set(),
+    "lapsed": set(),
+}, code="identity.phone_file_state", what=("该预留手机号变更", "This change of the phone on file"))
+
+OBJECTION_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off an SMS and typed on a phone
+OBJECTION_LENGTH = 10  # 50 bits: with the per-IP limit, not guessable within a cooling-off period
+
+
+def phone_file_effective_at(*, requested_at: dt.datetime, cooling_hours: int) -> dt.datetime:
+    """When a change of the phone on file asked for at ``requested_at`` takes effect."""
+    return requested_at + dt.timedelta(hours=max(0, cooling_hours))
+
+
+def phone_file_blocked_until(*, objected_at: dt.datetime | None, block_days: int) -> dt.datetime | None:
+    """After the old number stopped a change, online changes are refused until this moment (a window still can)."""
+    if objected_at is None:
+        return None
+    return objected_at + dt.timedelta(days=max(0, block_days))
+
+
+def objection_code_normal(value: str | None) -> str | None:
+    """The objection code as typed (any case, spaces or dashes) in its normal form, or None if it cannot be one."""
+    text = "".join(ch for ch in str(value or "").upper() if ch not in " -\t")
+    if len(text) != OBJECTION_LENGTH or any(ch not in OBJECTION_ALPHABET for ch in text):
+        return None
+    return text
+
+
+def objection_code_display(code: str) -> str:
+    """"ABCDE-FGHJK": easier to read out and type."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"

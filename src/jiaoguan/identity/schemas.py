@@ -22,7 +22,7 @@ class CsrfOut(Schema):
 
 class SmsCodeIn(Schema):
     phone: str = Field(..., max_length=20, description="11-digit mainland mobile number")
-    purpose: str = Field(..., max_length=10, description="register, login or reset; phone (logged in only, by "
+    purpose: str = Field(..., max_length=10, description="register, login or reset; phone or phone_file (logged in only, by "
                          "session or bearer token): a code to the NEW phone for POST me/phone")
 
     model_config = examples({"phone": "13800138000", "purpose": "register"})
@@ -68,6 +68,31 @@ class PhoneChangeIn(Schema):
     password: str = Field(..., max_length=128, description="the account's current password")
 
     model_config = examples({"new_phone": "13900139000", "code": "123456", "password": "Correct-Horse-7"})
+
+
+class PhoneFileChangeIn(Schema):
+    new_phone: str = Field(..., max_length=20, description="the new phone on file")
+    code: str = Field(..., max_length=10,
+                      description="the code POST auth/sms-code (purpose phone_file) sent to new_phone")
+    password: str = Field(..., max_length=128, description="the account's current password")
+
+    model_config = examples({"new_phone": "13900139000", "code": "123456", "password": "Correct-Horse-7"})
+
+
+class PhoneFileChangeOut(Schema):
+    id: int
+    status: str = Field(description="cooling, applied, cancelled, objected or lapsed")
+    status_label: str
+    new_phone: str = Field(description="masked, e.g. 139****9000")
+    requested_at: dt.datetime
+    effective_at: dt.datetime = Field(description="when it takes effect, if still cooling")
+    ended_at: dt.datetime | None
+
+
+class ObjectionIn(Schema):
+    code: str = Field(..., max_length=20, description="the objection code the old phone on file received by SMS")
+
+    model_config = examples({"code": "ABCDE-FGHJK"})
 
 
 class MeOut(Schema):

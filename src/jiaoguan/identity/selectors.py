@@ -23,7 +23,7 @@ from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_id_number, mask_name
 from jiaoguan.identity import rules
 from jiaoguan.identity.hashes import password_stamp, phone_hash, token_digest
-from jiaoguan.identity.models import ApiToken, User, VehicleBinding
+from jiaoguan.identity.models import ApiToken, PhoneOnFileChange, User, VehicleBinding
 from jiaoguan.identity.roles import STAFF_ROLES, Role, has_permission
 from jiaoguan.registry import selectors as registry
 
@@ -382,3 +382,34 @@ def accounts_showing(*, user_ids=(), person_ids=(), vehicle_ids=()) -> QuerySet:
         q |= Q(pk__in=VehicleBinding.objects.filter(vehicle_id__in=vehicle_ids, status=VehicleBinding.Status.ACTIVE)
                .values("user_id"))
     return User.objects.filter(q).values("pk")
+
+
+# --- the phone on file changed online ----------------------------------------------------------------------------
+
+def phone_file_change_pending(*, person_id: int) -> PhoneOnFileChange | None:
+    """The person's change of the phone on file that is waiting out its cooling-off period, if any."""
+    return (PhoneOnFileChange.objects.filter(person_id=person_id, status=PhoneOnFileChange.Status.COOLING)
+            .order_by("-id").first())
+
+
+def phone_file_change_latest(*, user: User) -> PhoneOnFileChange | None:
+    """What the holder's page shows: the account's person's latest online change of the phone on file."""
+    person_id = getattr(user, "person_id", None)
+    if person_id is None:
+        return None
+    return PhoneOnFileChange.objects.filter(person_id=person_id).order_by("-requested_at", "-id").first()
+
+
+def phone_file_blocked_until(*, person_id: int, now: dt.datetime) -> dt.datetime | None:
+    """Until when online changes of this person's phone on file are refused, after the old number stopped one
+    (JIAOGUAN_PHONE_FILE_BLOCK_DAYS); None when they are not."""
+    objected = (PhoneOnFileChange.objects.filter(person_id=person_id, status=PhoneOnFileChange.Status.OBJECTED)
+                .order_by("-ended_at").values_list("ended_at", flat=True).first())
+    until = rules.phone_file_blocked_until(objected_at=objected, block_days=settings.JIAOGUAN_PHONE_FILE_BLOCK_DAYS)
+    return until if until is not None and until > now else None
+
+
+def phone_file_changes_due(*, now: dt.datetime, after_id: int = 0, limit: int = 500) -> list[int]:
+    """Ids of the changes whose cooling-off period is over, in id order after ``after_id`` (a keyset page)."""
+    return list(PhoneOnFileChange.objects.filter(status=PhoneOnFileChange.Status.COOLING, effective_at__lte=now,
+                                                 id__gt=after_id).order_by("id").values_list("id", flat=True)[:limit])

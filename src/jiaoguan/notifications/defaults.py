@@ -189,6 +189,88 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "longer be used to log in. If this was not you, contact the traffic police at once.",
     ),
     DefaultTemplate(
+        code="otp.phone_file",
+        description="变更预留手机号验证码（发给新手机号） Code to change the phone on file (sent to the new phone)",
+        params=_OTP,
+        secret=("code",),
+        subject_zh="变更预留手机号验证码",
+        subject_en="Code to change the phone on file",
+        body_zh="验证码：{code}，您正在将交管部门档案的预留手机号变更为本号码，{minutes}分钟内有效。请勿将验证码告诉他人；"
+                "如非本人操作，请忽略本短信。",
+        body_en="Code {code}: you are changing the phone on file with the traffic police to this number. Valid for "
+                "{minutes} minutes. Never share this code; if this was not you, ignore this message.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_requested",
+        description="预留手机号变更已受理（站内信） Change of the phone on file accepted (inbox)",
+        params=("phone", "effective"),
+        subject_zh="预留手机号变更已受理",
+        subject_en="Change of the phone on file accepted",
+        body_zh="您申请将预留手机号变更为{phone}，冷静期满后于{effective}生效；生效前原号码仍为预留手机号。"
+                "生效前可在“预留手机号变更”页面撤销。",
+        body_en="You asked to change the phone on file to {phone}. It takes effect at {effective}, after the "
+                "cooling-off period; until then the old number stays on file. You can withdraw it before then on "
+                "the \"Phone on file\" page.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_objection",
+        description="预留手机号将变更，附撤销码（发给原预留手机号） The phone on file is about to change, with the "
+                    "objection code (to the old phone on file)",
+        params=("phone", "effective", "code"),
+        secret=("code",),
+        subject_zh="预留手机号即将变更",
+        subject_en="Your phone on file is about to change",
+        body_zh="您在交管部门的预留手机号将于{effective}变更为{phone}。如非本人操作，请在此之前登录交管平台，"
+                "在“撤销预留手机号变更”页面输入撤销码{code}，或携身份证到车管所窗口办理。",
+        body_en="Your phone on file with the traffic police will change to {phone} at {effective}. If this was not "
+                "you, before then open the Jiaoguan platform's \"Stop a change of the phone on file\" page and enter "
+                "the code {code}, or bring your ID card to a vehicle office window.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_cancelled",
+        description="预留手机号变更已由本人撤销 Change of the phone on file withdrawn by the holder",
+        params=("phone",),
+        subject_zh="预留手机号变更已撤销",
+        subject_en="Change of the phone on file withdrawn",
+        body_zh="将预留手机号变更为{phone}的申请已由本人撤销，预留手机号不变。",
+        body_en="The request to change the phone on file to {phone} was withdrawn by the holder; the phone on file "
+                "stays as it was.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_objected",
+        description="预留手机号变更已由原号码撤销 Change of the phone on file stopped from the old number",
+        params=("phone",),
+        subject_zh="预留手机号变更已被原号码撤销",
+        subject_en="Change of the phone on file stopped",
+        body_zh="将预留手机号变更为{phone}的申请已通过原预留手机号收到的撤销码撤销，预留手机号不变。"
+                "如需变更，请携身份证到车管所窗口办理；如非本人操作，请立即修改登录密码。",
+        body_en="The request to change the phone on file to {phone} was stopped with the code sent to the old "
+                "phone on file; the phone on file stays as it was. To change it, bring your ID card to a vehicle "
+                "office window; if the request was not yours, change your password at once.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_lapsed",
+        description="预留手机号变更未生效（情况已变化） Change of the phone on file not applied (circumstances changed)",
+        params=("phone",),
+        subject_zh="预留手机号变更未生效",
+        subject_en="Change of the phone on file not applied",
+        body_zh="将预留手机号变更为{phone}的申请未能生效：冷静期内预留手机号已在窗口变更，或该号码已被其他账户使用。"
+                "如仍需变更，请重新申请。",
+        body_en="The request to change the phone on file to {phone} was not applied: during the cooling-off period "
+                "the phone on file was changed at a window, or another account now uses that number. Apply again "
+                "if you still need the change.",
+    ),
+    DefaultTemplate(
+        code="account.phone_file_applied",
+        description="预留手机号已变更（发给新旧号码和站内信） Phone on file changed (to both numbers and the inbox)",
+        params=("phone",),
+        subject_zh="预留手机号已变更",
+        subject_en="Phone on file changed",
+        body_zh="您在交管部门的预留手机号和交管账户手机号已变更为{phone}，请用新号码登录。如非本人操作，请立即携身份证到车管所窗口办理。",
+        body_en="Your phone on file with the traffic police and your Jiaoguan account's phone are now {phone}; log "
+                "in with the new number. If this was not you, bring your ID card to a vehicle office window at once.",
+    ),
+    DefaultTemplate(
         code="licence.expiring",
         description="驾驶证即将到期 Driving licence expiring",
         params=("date",),

@@ -115,6 +115,23 @@ class PhoneChangeForm(forms.Form):
             self.fields["password"].required = False
 
 
+class PhoneFileChangeForm(PhoneChangeForm):
+    """Change the phone on file online: as the account's phone change (code to the new number, current password),
+    the change then cools off before it takes effect."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_phone"].label = _("新预留手机号码")
+
+
+class ObjectionForm(forms.Form):
+    """The objection code the old phone on file received by SMS (e.g. ABCDE-FGHJK); no login."""
+
+    code = forms.CharField(label=_("撤销码"), max_length=20,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
+                                                         "placeholder": "ABCDE-FGHJK", "spellcheck": "false"}))
+
+
 class AddressChangeForm(forms.Form):
     """联系方式变更: the contact address on file; the current password proves it is the holder."""
 

@@ -448,6 +448,12 @@ def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
     return lock_row(Vehicle, vehicle_id)
 
 
+def person_locked(*, person_id: int) -> Person | None:
+    """One person row locked (core.locks) inside the caller's transaction, or None: for a caller whose change
+    depends on the person's record (the phone on file) and must not race another change of it."""
+    return lock_row(Person, person_id)
+
+
 def vehicle_owner_ids(*, vehicle_ids) -> QuerySet:
     """The owners' person ids of these vehicles, as a lazy query (a subquery of another app's statement)."""
     return Vehicle.objects.filter(pk__in=list(vehicle_ids), owner_id__isnull=False).values("owner_id")

@@ -1,7 +1,8 @@
 """Every write of the identity app: SMS codes, real-name registration, login and lockout, password reset,
 API tokens, staff accounts, vehicle bindings (DOMAIN §1). One module per part: ``_common`` (helpers shared by
 the others), ``otp``, ``tokens``, ``bindings``, ``accounts`` (registration), ``login`` (login, lockout, reset),
-``phone`` (changing the account's phone), ``contact`` (the address on file, by its holder), ``staff``; callers use the names re-exported here.
+``phone`` (changing the account's phone), ``contact`` (the address on file, by its holder), ``phone_on_file``
+(the phone on file, by its holder, with a cooling-off period), ``staff``; callers use the names re-exported here.
 
 Conventions (ARCHITECTURE §2–4): keyword-only functions named ``<noun>_<verb>``; every write inside
 ``transaction.atomic()``; refusals are ``core.errors`` domain errors with a stable code and Chinese and English
@@ -36,6 +37,12 @@ from jiaoguan.identity.services.login import (
 )
 from jiaoguan.identity.services.otp import sms_code_request
 from jiaoguan.identity.services.phone import account_phone_change
+from jiaoguan.identity.services.phone_on_file import (
+    phone_on_file_change_cancel,
+    phone_on_file_change_object,
+    phone_on_file_change_request,
+    phone_on_file_changes_apply,
+)
 from jiaoguan.identity.services.staff import (
     staff_bootstrap,
     staff_create,
@@ -56,6 +63,10 @@ __all__ = [
     "login_with_sms",
     "password_reset",
     "phone_hash",
+    "phone_on_file_change_cancel",
+    "phone_on_file_change_object",
+    "phone_on_file_change_request",
+    "phone_on_file_changes_apply",
     "sms_code_request",
     "staff_bootstrap",
     "staff_create",

@@ -11,14 +11,16 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils import timezone, translation
 
+from jiaoguan.core import clock
 from jiaoguan.core.errors import (
+    Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
     RateLimited,
     Unauthenticated,
 )
-from jiaoguan.identity import ratelimit
+from jiaoguan.identity import ratelimit, selectors
 from jiaoguan.identity.models import User
 from jiaoguan.identity.roles import Role
 from jiaoguan.notifications.services import message_send
@@ -154,3 +156,41 @@ def _phone_change_account(user: User | None) -> User:
 def _same_phone_error(field: str) -> InvalidInput:
     return InvalidInput("identity.phone_unchanged", "新手机号与账户当前的手机号相同",
                         "The new phone number is the account's current phone number", field=field)
+
+
+# the holder asking to change the phone on file online: checked by the code request (otp) and the request itself
+def _phone_file_holder(user: User | None) -> User:
+    """The account, fresh from the database with its person, if it may ask for a change of the phone on file:
+    a citizen's own active account (401/403 as for the account's phone) whose phone is the phone on file (403
+    ``identity.records_withheld``: there must be an old number on file to tell and to object), no change already
+    cooling off (409 ``identity.phone_file_pending``), and no objection from the old number in the last
+    JIAOGUAN_PHONE_FILE_BLOCK_DAYS days (403 ``identity.phone_file_blocked``: a window only)."""
+    try:
+        user = _phone_change_account(user)
+    except Forbidden as exc:
+        if exc.code != "identity.citizen_only":
+            raise
+        raise Forbidden("identity.citizen_only", "只有市民账户可以在网上变更预留手机号",
+                        "Only citizen accounts can change the phone on file online") from None
+    row = User.objects.select_related("person").get(pk=user.pk)
+    if not row.person_id or not selectors.records_visible(user=row):
+        raise Forbidden("identity.records_withheld",
+                        "账户手机号与档案预留手机号一致后，方可在网上变更预留手机号；原号码已停用的，请携身份证到车管所窗口办理",
+                        "The account's phone must be the phone on file to change it online; if the old number is "
+                        "no longer yours, bring your ID card to a vehicle office window")
+    assert row.person_id is not None
+    until = selectors.phone_file_blocked_until(person_id=row.person_id, now=clock.now())
+    if until is not None:
+        raise Forbidden("identity.phone_file_blocked",
+                        f"原预留手机号已撤销上一次变更，{_local(until)}前请携身份证到车管所窗口办理",
+                        f"The old phone on file stopped the last change; until {_local(until)} bring your ID "
+                        "card to a vehicle office window")
+    if selectors.phone_file_change_pending(person_id=row.person_id) is not None:
+        raise _phone_file_pending_error()
+    return row
+
+
+def _phone_file_pending_error() -> Conflict:
+    return Conflict("identity.phone_file_pending", "已有一项预留手机号变更正在冷静期中，生效或撤销后方可再次申请",
+                    "A change of the phone on file is already cooling off; apply again once it takes effect or is "
+                    "withdrawn")

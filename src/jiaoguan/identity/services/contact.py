@@ -7,19 +7,17 @@ not be able to redirect the post. Wrong passwords count towards the login lockou
 the change; the holder is told in the inbox and by SMS to the phone on file, so a change they did not make is
 seen at once.
 
-The phone on file itself is not changed online yet: it decides who may register (DOMAIN §1), so it needs a
-cooling-off period and a way for the old number to object (see the closing notes); it is changed at a window.
+The phone on file itself is changed online with a cooling-off period and a code to the old number to stop it
+(``phone_on_file``): it decides who may register (DOMAIN §1).
 """
 from __future__ import annotations
 
-from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
-from jiaoguan.core.errors import Forbidden, InvalidInput
-from jiaoguan.identity import rules
+from jiaoguan.core.errors import Forbidden
 from jiaoguan.identity.models import User
 from jiaoguan.identity.selectors import records_visible
 from jiaoguan.identity.services._common import _phone_change_account, _send
-from jiaoguan.identity.services.login import _locked, _login_failed, _login_limits
+from jiaoguan.identity.services.login import _login_limits, _password_reconfirm
 from jiaoguan.registry import services as registry
 
 
@@ -39,17 +37,7 @@ def contact_address_change(*, user: User, address: str, password: str, ip: str) 
     if not row.person_id or not records_visible(user=row):
         raise Forbidden("identity.records_withheld", "账户手机号与档案预留手机号一致后，方可在网上变更联系地址",
                         "The account's phone must be the phone on file before the address can be changed online")
-    if not isinstance(password, str) or not password:
-        raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
-                           field="password")
-    if row.locked_until is not None and rules.is_locked(locked_until=row.locked_until, now=clock.now()):
-        raise _locked(row.locked_until)
-    if len(password) > 128 or not row.check_password(password):
-        locked_until = _login_failed(row, ip=ip)
-        if locked_until is not None:
-            raise _locked(locked_until)
-        raise InvalidInput("identity.password_wrong", "当前登录密码不正确", "The current password is wrong",
-                           field="password")
+    _password_reconfirm(row, password, ip=ip)
     person = row.person
     assert person is not None  # person_id checked above
     before = person.address

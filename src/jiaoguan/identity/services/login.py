@@ -161,6 +161,23 @@ def _login_failed(user: User, *, ip: str) -> dt.datetime | None:
         return outcome.locked_until
 
 
+def _password_reconfirm(row: User, password: str, *, ip: str) -> None:
+    """The current password, asked again on top of the session before a change of contact details (a borrowed
+    session must not be enough): missing (422 on ``password``), wrong (422, counted towards the login lockout),
+    or the account locked (423). Call it outside any transaction: the count must commit before the refusal."""
+    if not isinstance(password, str) or not password:
+        raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
+                           field="password")
+    if row.locked_until is not None and rules.is_locked(locked_until=row.locked_until, now=clock.now()):
+        raise _locked(row.locked_until)
+    if len(password) > 128 or not row.check_password(password):
+        locked_until = _login_failed(row, ip=ip)
+        if locked_until is not None:
+            raise _locked(locked_until)
+        raise InvalidInput("identity.password_wrong", "当前登录密码不正确", "The current password is wrong",
+                           field="password")
+
+
 def _login_succeeded(user: User, *, ip: str, method: str) -> User:
     now = clock.now()
     with transaction.atomic():

@@ -18,6 +18,7 @@ from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import SmsCode, User
 from jiaoguan.identity.services._common import (
     _phone_change_account,
+    _phone_file_holder,
     _plain,
     _rate_limited,
     _same_phone_error,
@@ -26,8 +27,9 @@ from jiaoguan.identity.services._common import (
 )
 
 PUBLIC_OTP_PURPOSES = (SmsCode.Purpose.REGISTER, SmsCode.Purpose.LOGIN, SmsCode.Purpose.RESET)
-ACCOUNT_OTP_PURPOSES = (SmsCode.Purpose.PHONE,)  # only for a logged-in account (sms_code_request's ``user``)
-CONTEXT_OTP_PURPOSES = (SmsCode.Purpose.BIND, SmsCode.Purpose.PHONE)
+# only for a logged-in account (sms_code_request's ``user``): the account's phone, and the phone on file
+ACCOUNT_OTP_PURPOSES = (SmsCode.Purpose.PHONE, SmsCode.Purpose.PHONE_FILE)
+CONTEXT_OTP_PURPOSES = (SmsCode.Purpose.BIND, SmsCode.Purpose.PHONE, SmsCode.Purpose.PHONE_FILE)
 
 
 # --- one-time SMS codes -----------------------------------------------------------------------------------------
@@ -116,9 +118,10 @@ def _otp_consume(sms_id: int) -> None:
 
 
 def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "", user: User | None = None) -> None:
-    """Send a one-time code by SMS for registration, login, password reset, or (``purpose="phone"``, for the
-    logged-in ``user`` only) a change of the account's phone, in which case ``phone`` is the NEW phone and the
-    code is tied to the account (account_phone_change).
+    """Send a one-time code by SMS for registration, login, password reset, or (``purpose="phone"`` or
+    ``"phone_file"``, for the logged-in ``user`` only) a change of the account's phone or of the phone on file, in
+    which case ``phone`` is the NEW phone and the code is tied to the account (account_phone_change,
+    phone_on_file_change_request).
 
     Rate-limited per phone (JIAOGUAN_SMS_RATE_PER_PHONE_MIN, JIAOGUAN_SMS_RATE_PER_PHONE) and per client IP
     (JIAOGUAN_SMS_RATE_PER_IP); phone-change codes also per account (JIAOGUAN_SMS_RATE_PER_PHONE). For login and
@@ -126,12 +129,12 @@ def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "", us
     nothing is sent. A phone-change code is sent whether or not the new number has an account: only whoever
     holds that number learns it, when the change is refused with the code (409)."""
     if purpose in ACCOUNT_OTP_PURPOSES:
-        _phone_change_code_request(user=user, new_phone=phone, ip=ip)
+        _phone_change_code_request(user=user, new_phone=phone, ip=ip, purpose=purpose)
         return
     phone = validate_phone(phone)
     if purpose not in PUBLIC_OTP_PURPOSES:
-        raise InvalidInput("identity.sms_purpose", "验证码用途不正确（register、login、reset 或 phone）",
-                           "The purpose must be register, login, reset or phone", field="purpose")
+        raise InvalidInput("identity.sms_purpose", "验证码用途不正确（register、login、reset、phone 或 phone_file）",
+                           "The purpose must be register, login, reset, phone or phone_file", field="purpose")
     digest = phone_hash(phone)
     _sms_limits(phone_digest=digest, ip=ip)
     user = None
@@ -148,8 +151,9 @@ def sms_code_request(*, phone: str, purpose: str, ip: str, context: str = "", us
 
 # A code to the new phone of an account (account_phone_change): sms_code_request(purpose="phone", user=...).
 
-def _phone_change_code_request(*, user: User | None, new_phone: str, ip: str) -> None:
-    user = _phone_change_account(user)
+def _phone_change_code_request(*, user: User | None, new_phone: str, ip: str, purpose: str) -> None:
+    # phone_file: the holder may ask (identity.services.phone_on_file), so no code is sent for a change refused
+    user = _phone_file_holder(user) if purpose == SmsCode.Purpose.PHONE_FILE else _phone_change_account(user)
     new_phone = validate_phone(new_phone)
     if user.phone and rules.phone_on_file_matches(on_file=user.phone, account=new_phone):
         raise _same_phone_error("phone")
@@ -159,6 +163,6 @@ def _phone_change_code_request(*, user: User | None, new_phone: str, ip: str) ->
         raise _rate_limited(refusal, field=None)
     _sms_limits(phone_digest=digest, ip=ip)
     with transaction.atomic():
-        code = _otp_issue(phone_digest=digest, purpose=SmsCode.Purpose.PHONE, context=str(user.pk))
-        _send(template="otp.phone", params={"code": code, "minutes": _otp_minutes()}, phone=new_phone, user=user,
+        code = _otp_issue(phone_digest=digest, purpose=purpose, context=str(user.pk))
+        _send(template=f"otp.{purpose}", params={"code": code, "minutes": _otp_minutes()}, phone=new_phone, user=user,
               channels=("sms",), language=user.preferred_language)

@@ -1,6 +1,8 @@
 """Changing the phone number of a citizen's account."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
 
 from jiaoguan.core import clock
@@ -88,32 +90,42 @@ def account_phone_change(*, user: User, new_phone: str, code: str, password: str
     with transaction.atomic():
         row = User.objects.select_for_update().get(pk=user.pk)
         _otp_consume(sms_id)
-        if User.objects.filter(phone_hash=digest).exclude(pk=row.pk).exists():
-            raise _phone_taken_error("new_phone")
-        old_phone = row.phone
-        row.phone = new_phone
-        try:
-            with transaction.atomic():
-                row.save(update_fields=["phone", "phone_hash"])
-        except IntegrityError:  # another account took the number in the meantime
-            raise _phone_taken_error("new_phone") from None
-        tokens = ApiToken.objects.filter(user=row, revoked_at__isnull=True)
-        if keep_token:
-            tokens = tokens.exclude(token_hash=token_digest(str(keep_token)))
-        revoked = tokens.update(revoked_at=now)
-        _bindings_sync(user=row, actor=actor)
-        records_changed(user_ids=[row.pk])
-        audit_record(actor=actor, action="account.phone_change", obj=row, subject_person_id=row.person_id,
-                     old={"phone": mask_phone(old_phone) if old_phone else ""},
-                     new={"phone": mask_phone(new_phone), "tokens_revoked": revoked,
-                          "records_visible": _records_visible(row)})
-        params = {"phone": mask_phone(new_phone)}
-        _send(template="account.phone_changed", params=params, user=row, channels=("inbox",),
-              language=row.preferred_language)
-        if old_phone:
-            # Not held to the old number's SMS limits: one notice per change, and changes are bounded by the
-            # account's code limit (sms.account); a notice that the account moved away must not be dropped.
-            _send(template="account.phone_changed", params=params, phone=old_phone, channels=("sms",),
-                  language=row.preferred_language)
+        _account_phone_move(row, new_phone=new_phone, actor=actor, keep_token=keep_token, now=now)
     user.phone, user.phone_hash = row.phone, row.phone_hash
     return row
+
+
+def _account_phone_move(row: User, *, new_phone: str, actor: Actor, keep_token: str | None,
+                        now: dt.datetime, notify: bool = True) -> None:
+    """Move the locked account ``row`` to ``new_phone``, inside the caller's transaction: refused with 409 when
+    another account uses the number; every API token but ``keep_token`` revoked; own vehicles synced; audited;
+    the inbox and (SMS) the old number told unless ``notify`` is off (the caller tells them itself)."""
+    if User.objects.filter(phone_hash=phone_hash(new_phone)).exclude(pk=row.pk).exists():
+        raise _phone_taken_error("new_phone")
+    old_phone = row.phone
+    row.phone = new_phone
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["phone", "phone_hash"])
+    except IntegrityError:  # another account took the number in the meantime
+        raise _phone_taken_error("new_phone") from None
+    tokens = ApiToken.objects.filter(user=row, revoked_at__isnull=True)
+    if keep_token:
+        tokens = tokens.exclude(token_hash=token_digest(str(keep_token)))
+    revoked = tokens.update(revoked_at=now)
+    _bindings_sync(user=row, actor=actor)
+    records_changed(user_ids=[row.pk])
+    audit_record(actor=actor, action="account.phone_change", obj=row, subject_person_id=row.person_id,
+                 old={"phone": mask_phone(old_phone) if old_phone else ""},
+                 new={"phone": mask_phone(new_phone), "tokens_revoked": revoked,
+                      "records_visible": _records_visible(row)})
+    if not notify:
+        return
+    params = {"phone": mask_phone(new_phone)}
+    _send(template="account.phone_changed", params=params, user=row, channels=("inbox",),
+          language=row.preferred_language)
+    if old_phone:
+        # Not held to the old number's SMS limits: one notice per change, and changes are bounded by the
+        # account's code limit (sms.account); a notice that the account moved away must not be dropped.
+        _send(template="account.phone_changed", params=params, phone=old_phone, channels=("sms",),
+              language=row.preferred_language)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +32,7 @@ from jiaoguan.identity.selectors import (
     binding_of,
     is_enterprise_account,
     my_bindings,
+    phone_file_change_latest,
 )
 from jiaoguan.identity.services import (
     account_phone_change,
@@ -40,6 +43,9 @@ from jiaoguan.identity.services import (
     contact_address_change,
     login_with_password,
     login_with_sms,
+    phone_on_file_change_cancel,
+    phone_on_file_change_object,
+    phone_on_file_change_request,
     sms_code_request,
 )
 from jiaoguan.identity.services import password_reset as reset_password
@@ -49,9 +55,11 @@ from jiaoguan.portal.forms import (
     AddressChangeForm,
     BindForm,
     CodeForm,
+    ObjectionForm,
     PasswordLoginForm,
     PasswordResetForm,
     PhoneChangeForm,
+    PhoneFileChangeForm,
     PhoneForm,
     RegisterForm,
     SmsLoginForm,
@@ -284,6 +292,7 @@ def phone_change(request: HttpRequest) -> HttpResponse:
                 else:
                     user = account_phone_change(user=request.user, new_phone=data["new_phone"], code=data["code"],
                                                 password=data["password"], ip=client_ip(request))
+                    update_session_auth_hash(request, user)  # this session stays; the account's others end
                     messages.success(request, _("手机号已更换为 %(phone)s。") % {"phone": mask_phone(user.phone)})
                     return redirect("portal:me")
             except DomainError as exc:
@@ -292,6 +301,77 @@ def phone_change(request: HttpRequest) -> HttpResponse:
             status = 400
     context = {"form": form, "current_phone": mask_phone(request.user.phone) if request.user.phone else ""}
     return render(request, "portal/phone_change.html", context, status=status)
+
+
+@citizen_required
+@require_http_methods(["GET", "POST"])
+def phone_file_change(request: HttpRequest) -> HttpResponse:
+    """联系方式变更 of the phone on file: a code to the new number, then the code and the current password; the
+    change cools off before it takes effect (identity.services.phone_on_file), and can be withdrawn meanwhile."""
+    status = 200
+    action = request.POST.get("action")
+    if request.method == "POST" and action == "cancel":
+        try:
+            phone_on_file_change_cancel(user=request.user, ip=client_ip(request))
+        except DomainError as exc:
+            messages.error(request, exc.message())
+        else:
+            messages.success(request, _("已撤销预留手机号变更，预留手机号不变。"))
+        return redirect("portal:phone_file_change")
+    sending = action == "send"
+    form = PhoneFileChangeForm(request.POST or None, sending=sending)
+    if request.method == "POST":
+        try:
+            if not form.is_valid():
+                status = 400
+            elif sending:
+                data = form.cleaned_data
+                sms_code_request(phone=data["new_phone"], purpose="phone_file", ip=client_ip(request),
+                                 user=request.user)
+                messages.success(request, _("验证码已发送至 %(phone)s，5分钟内有效。")
+                                 % {"phone": mask_phone(data["new_phone"])})
+                form = PhoneFileChangeForm(initial={"new_phone": data["new_phone"]})
+            elif not form.cleaned_data["code"]:
+                form.add_error("code", _("请输入短信验证码"))
+                status = 400
+            else:
+                data = form.cleaned_data
+                phone_on_file_change_request(user=request.user, new_phone=data["new_phone"], code=data["code"],
+                                             password=data["password"], ip=client_ip(request))
+                messages.success(request, _("预留手机号变更已受理，冷静期满后生效。"))
+                return redirect("portal:phone_file_change")
+        except DomainError as exc:
+            status = form_error(form, exc, rename={"phone": "new_phone"})
+    person = request.user.person if request.user.person_id else None
+    latest = phone_file_change_latest(user=request.user)
+    context = {
+        "form": form,
+        "current": mask_phone(person.phone) if person is not None and person.phone else "",
+        "change": latest,
+        "cooling": latest is not None and latest.status == latest.Status.COOLING,
+        "new_phone": mask_phone(latest.new_phone) if latest is not None and latest.new_phone else "",
+        "cooling_hours": settings.JIAOGUAN_PHONE_FILE_COOLING_HOURS,
+    }
+    return render(request, "portal/phone_file_change.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def phone_file_object(request: HttpRequest) -> HttpResponse:
+    """撤销预留手机号变更: whoever holds the old phone on file stops a change with the code it was sent; no login."""
+    status = 200
+    form = ObjectionForm(request.POST or None)
+    stopped = False
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                phone_on_file_change_object(code=form.cleaned_data["code"], ip=client_ip(request))
+            except DomainError as exc:
+                status = form_error(form, exc)
+            else:
+                stopped = True
+        else:
+            status = 400
+    return render(request, "portal/phone_file_object.html", {"form": form, "stopped": stopped}, status=status)
 
 
 @citizen_required

@@ -55,9 +55,12 @@ def person_create(*, name: str, id_number: str, actor: Actor, phone: str | None 
     return person
 
 
-def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str) -> Person:
-    """Change the phone on file (预留手机号), e.g. at a window after checking the holder's ID card."""
-    _require_staff(actor)
+def person_update_phone(*, person: Person, phone: str, actor: Actor, reason: str, by_holder: bool = False) -> Person:
+    """Change the phone on file (预留手机号): at a window after checking the holder's ID card, or — ``by_holder`` —
+    when a change the holder asked for online has waited out its cooling-off period
+    (identity.services.phone_on_file checks who asked and when)."""
+    if not by_holder:
+        _require_staff(actor)
     phone = validate_phone(phone)
     with transaction.atomic():
         locked = Person.objects.select_for_update().get(pk=person.pk)
