@@ -139,6 +139,29 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "road-safety study and pass the test to drive again.",
     ),
     DefaultTemplate(
+        code="points.probation_full_score",
+        description="实习期内记满12分，驾驶证注销 Full score during probation: licence cancelled",
+        params=("points",),
+        subject_zh="实习期内记满12分",
+        subject_en="Full score during probation",
+        body_zh="您的驾驶证在实习期内本记分周期累积记分已达{points}分，依据《机动车驾驶证申领和使用规定》第七十七条，"
+                "实习的准驾车型驾驶资格已注销，须重新申领驾驶证。",
+        body_en="Your driving licence reached {points} points in the scoring cycle during probation; under article 77 "
+                "of the driving-licence provisions the licence for the class in probation is cancelled, and a new "
+                "licence must be applied for.",
+    ),
+    DefaultTemplate(
+        code="licence.probation_extended",
+        description="实习期延长一年（A、B类，实习期内记6分以上） Probation extended by a year (A/B classes, 6+ points)",
+        params=("points", "date"),
+        subject_zh="实习期延长一年",
+        subject_en="Probation extended by a year",
+        body_zh="您的驾驶证实习期内记{points}分（6分以上未满12分），依据《机动车驾驶证申领和使用规定》第七十七条，"
+                "实习期延长一年，至{date}。",
+        body_en="Your licence had {points} points during probation (6 to 11); under article 77 of the driving-licence "
+                "provisions the probation is extended by a year, to {date}.",
+    ),
+    DefaultTemplate(
         code="account.welcome",
         description="注册成功欢迎消息 Welcome after registration",
         params=(),

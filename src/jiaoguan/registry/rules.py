@@ -206,6 +206,33 @@ def in_probation(probation_until: dt.date | None, on: dt.date) -> bool:
     return probation_until is not None and on <= probation_until
 
 
+# 公安部令第162号 第七十七条 (DOMAIN §3): 12 points during probation cancels the class being learnt; drivers of the
+# large classes (A, B) with 6–11 points in the probation year get one more year of probation, once.
+PROBATION_EXTENSION_CLASSES = frozenset({"A1", "A2", "A3", "B1", "B2"})
+PROBATION_EXTENSION_POINTS = 6
+
+
+def full_score_cancels(*, probation_until: dt.date | None, on: dt.date) -> bool:
+    """Does reaching 12 points on ``on`` cancel the licence (in probation) rather than suspend it? The platform
+    keeps one probation for the whole licence (a first licence's classes; adding a class is not served yet)."""
+    return in_probation(probation_until, on)
+
+
+def probation_extends(*, classes: Sequence[str], points: int, first_issue_date: dt.date,
+                      probation_until: dt.date | None) -> bool:
+    """Is a probation that has just ended extended by a year? For a licence with an A or B class whose
+    probation year ended with 6–11 points, and only if it has not been extended before (its end is still the
+    first year's)."""
+    return (bool(set(classes) & PROBATION_EXTENSION_CLASSES)
+            and PROBATION_EXTENSION_POINTS <= points < FULL_SCORE
+            and probation_until == probation_end(first_issue_date))
+
+
+def probation_extended_until(probation_until: dt.date) -> dt.date:
+    """The last day of the extended probation: one more year."""
+    return add_years(probation_until + dt.timedelta(days=1), 1) - dt.timedelta(days=1)
+
+
 def scoring_cycle(first_issue: dt.date, on: dt.date) -> tuple[dt.date, dt.date]:
     """(start, end) of the scoring cycle that contains ``on``: 12 months from the first-issue anniversary."""
     if on < first_issue:

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import cast
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from jiaoguan.core import clock
 from jiaoguan.core.errors import not_found
@@ -446,6 +446,16 @@ def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
     """One vehicle row locked (core.locks) inside the caller's transaction, or None: for a caller that counts
     something of the vehicle and must be the only one doing so until it commits. Nothing of it is written."""
     return lock_row(Vehicle, vehicle_id)
+
+
+def licences_probation_ended(*, since: dt.date, until: dt.date, after_id: int = 0, limit: int = 500) -> list[DrivingLicence]:
+    """Valid licences with an A or B class whose probation ended between ``since`` and ``until`` (inclusive),
+    in id order after ``after_id`` (a keyset page): the candidates of the probation review."""
+    large = Q()
+    for klass in sorted(rules.PROBATION_EXTENSION_CLASSES):
+        large |= Q(classes__contains=klass)
+    return list(DrivingLicence.objects.filter(large, status=rules.STATUS_VALID, probation_until__gte=since,
+                                              probation_until__lte=until, id__gt=after_id).order_by("id")[:limit])
 
 
 def person_locked(*, person_id: int) -> Person | None:

@@ -28,6 +28,7 @@ from jiaoguan.identity.roles import require
 from jiaoguan.identity.selectors import my_vehicles
 from jiaoguan.notifications.services import NotificationError, message_send
 from jiaoguan.payments import services as payments_services
+from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.rules import is_cycle_start, points_after_cycle, scoring_cycle
@@ -841,20 +842,66 @@ def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry
 
 
 def _full_score(*, licence, total: int) -> None:
+    """12 points reached: the licence is suspended until study and exam — or, in probation, cancelled
+    (公安部令第162号第七十七条; registry.rules.full_score_cancels)."""
+    cancels = registry_rules.full_score_cancels(probation_until=licence.probation_until, on=clock.today())
     if licence.status == "valid":
-        registry_services.licence_suspend(licence=licence, actor=Actor.system("violations.points"),
-                                 reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
-    _notify_full_score(licence=licence, total=total)
+        actor = Actor.system("violations.points")
+        if cancels:
+            registry_services.licence_cancel(
+                licence=licence, actor=actor, reason_code=registry_rules.CANCEL_PROBATION_FULL_SCORE,
+                reason=f"实习期内记分周期累积记分达到{total}分 {total} points in the scoring cycle during probation")
+        else:
+            registry_services.licence_suspend(licence=licence, actor=actor,
+                                              reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
+    _notify_full_score(licence=licence, total=total, template="points.probation_full_score" if cancels else None)
 
 
-def _notify_full_score(*, licence, total: int) -> None:
+def _notify_full_score(*, licence, total: int, template: str | None = None) -> None:
+    template = template or "points.full_score"
     phone = licence.person.phone
     if not phone:
         return
     try:
-        message_send(template="points.full_score", params={"points": total}, phone=phone)
+        message_send(template=template, params={"points": total}, phone=phone)
     except NotificationError:  # the template is not seeded yet: the audit row and the status still stand
-        log.warning("no message template points.full_score: full-score SMS not sent for licence %s", licence.pk)
+        log.warning("no message template %s: full-score SMS not sent for licence %s", template, licence.pk)
+
+
+def probation_review(*, on: dt.date | None = None, window_days: int = 30) -> int:
+    """The daily probation review (DOMAIN §3, 公安部令第162号第七十七条): a licence with an A or B class whose
+    probation ended in the last ``window_days`` days with 6–11 points in that year gets one more year of
+    probation, once (registry.rules.probation_extends). The points are the ledger's: the scoring cycle that ends
+    on the probation's last day (a first licence's probation is its first cycle). Each licence in its own
+    transaction; idempotent (an extended probation no longer ends on the first year's day). Returns how many
+    were extended."""
+    on = on or clock.today()
+    actor = Actor.system("violations.probation_review")
+    extended, after = 0, 0
+    since, until = on - dt.timedelta(days=window_days), on - dt.timedelta(days=1)
+    while licences := registry_selectors.licences_probation_ended(since=since, until=until, after_id=after):
+        after = licences[-1].pk
+        totals = dict(PointsAccount.objects.filter(
+            licence_id__in=[lic.pk for lic in licences],
+            cycle_end__in={lic.probation_until for lic in licences}).values_list("licence_id", "total"))
+        for licence in licences:
+            points = int(totals.get(licence.pk, 0))
+            if not registry_rules.probation_extends(classes=licence.class_list, points=points,
+                                                    first_issue_date=licence.first_issue_date,
+                                                    probation_until=licence.probation_until):
+                continue
+            with transaction.atomic():
+                if registry_services.licence_probation_extend(
+                        licence=licence, actor=actor,
+                        reason=f"实习期内记{points}分（6分以上未满12分），实习期延长一年 "
+                               f"{points} points during probation: probation extended by a year"):
+                    extended += 1
+                    phone = licence.person.phone
+                    if phone and licence.probation_until is not None:
+                        message_send(template="licence.probation_extended",
+                                     params={"points": points, "date": licence.probation_until.isoformat()},
+                                     phone=phone)
+    return extended
 
 
 def points_reverse(*, violation: Violation, actor: Actor, status_before: str | None = None) -> PointsEntry | None:

@@ -16,3 +16,10 @@ def points_cycles_open() -> int:
 @shared_task(name="violations.device_nonces_purge", ignore_result=True)
 def device_nonces_purge() -> int:
     return signing.device_nonces_purge()
+
+
+@periodic(seconds=86400)
+@shared_task(name="violations.probation_review", ignore_result=True)
+def probation_review() -> int:
+    """实习期延长: A/B drivers whose probation year ended with 6–11 points get one more year."""
+    return services.probation_review()

@@ -244,6 +244,28 @@ def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str,
                        reason=reason, status_reason=reason_code, check=check)
 
 
+def licence_probation_extend(*, licence: DrivingLicence, actor: Actor, reason: str) -> bool:
+    """实习期延长一年: the violations app's probation review (the points ledger is the authority for the points)
+    asks for it when ``rules.probation_extends`` holds. Idempotent: a probation already extended, or one that
+    has moved otherwise, is left as it is (False). Audited; the read model is told."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        if locked.probation_until is None or locked.probation_until != rules.probation_end(locked.first_issue_date):
+            return False
+        old = locked.probation_until
+        locked.probation_until = rules.probation_extended_until(old)
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["probation_until", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
+        audit_record(actor=actor, action="licence.probation_extend", obj=locked, old={"probation_until": old},
+                     new={"probation_until": locked.probation_until}, reason=reason,
+                     subject_person_id=locked.person_id)
+    licence.probation_until, licence.updated_at = locked.probation_until, locked.updated_at
+    return True
+
+
 def licence_expire(*, licence: DrivingLicence, actor: Actor, reason: str = "超过有效期 validity ended") -> DrivingLicence:
     return _transition(licence=licence, to=rules.STATUS_EXPIRED, action="licence.expire", actor=actor, reason=reason,
                        allowed_from=frozenset({rules.STATUS_VALID}))

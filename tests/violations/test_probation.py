@@ -1,0 +1,111 @@
+"""Probation (实习期, DOMAIN §3, 公安部令第162号第七十七条): 12 points during probation cancels the licence instead of
+suspending it; an A/B licence whose probation year ended with 6–11 points gets one more year of probation, once."""
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jiaoguan.core import clock
+from jiaoguan.core.models import AuditEntry
+from jiaoguan.registry import rules
+from jiaoguan.registry.models import DrivingLicence
+from jiaoguan.violations import services
+from jiaoguan.violations.models import PointsAccount
+from tests.factories import make_licence, make_person, make_vehicle
+from tests.notifications.helpers import last_sms
+from tests.violations.conftest import STAFF, record
+
+pytestmark = pytest.mark.django_db
+
+
+def _learner(classes="C1", *, months_ago=3):
+    person = make_person()
+    first = clock.today() - dt.timedelta(days=30 * months_ago)
+    licence = make_licence(person=person, classes=classes, first_issue=first,
+                           probation_until=rules.probation_end(first))
+    car = make_vehicle(owner=person, registered=clock.today() - dt.timedelta(days=300))
+    return person, licence, car
+
+
+def test_a_full_score_in_probation_cancels_the_licence(payments):
+    person, licence, car = _learner()
+    for code in ("1625", "1636"):  # 6 + 6
+        services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.status == DrivingLicence.Status.CANCELLED
+    assert licence.status_reason == rules.CANCEL_PROBATION_FULL_SCORE
+    assert AuditEntry.objects.filter(action="licence.cancel", object_id=str(licence.pk)).count() == 1
+    assert not AuditEntry.objects.filter(action="licence.suspend", object_id=str(licence.pk)).exists()
+    assert "实习期" in last_sms(person.phone) and "注销" in last_sms(person.phone)
+
+
+def test_after_probation_a_full_score_suspends(payments):
+    _person, licence, car = _learner(months_ago=14)
+    for code in ("1625", "1636"):
+        services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.status == DrivingLicence.Status.SUSPENDED
+
+
+def _ended(classes, points, *, days_ago=5):
+    """A licence whose probation (its first scoring cycle) ended ``days_ago`` days ago with ``points``."""
+    person = make_person()
+    end = clock.today() - dt.timedelta(days=days_ago)
+    first = rules.add_years(end + dt.timedelta(days=1), -1)
+    licence = make_licence(person=person, classes=classes, first_issue=first, probation_until=end)
+    assert rules.probation_end(first) == end
+    PointsAccount.objects.create(licence=licence, cycle_start=first, cycle_end=end, total=points)
+    return person, licence
+
+
+def test_the_review_extends_an_a_or_b_probation_with_6_to_11_points_once():
+    person, b2 = _ended("B2", 6)
+    _, b1_c1 = _ended("B1 C1", 11)
+    _, c1 = _ended("C1", 8)  # not a large class
+    _, few = _ended("A2", 5)
+    _, none = _ended("B2", 0)
+    _, old = _ended("B2", 7, days_ago=40)  # outside the review window
+    assert services.probation_review() == 2
+    for lic, until in ((b2, True), (b1_c1, True), (c1, False), (few, False), (none, False), (old, False)):
+        before = lic.probation_until
+        lic.refresh_from_db()
+        assert (lic.probation_until == rules.probation_extended_until(before)) is until, lic.classes
+    assert b2.probation_until == rules.add_years(b2.first_issue_date, 2) - dt.timedelta(days=1)
+    assert rules.in_probation(b2.probation_until, clock.today())
+    assert "实习期延长一年" in last_sms(person.phone)
+    assert AuditEntry.objects.filter(action="licence.probation_extend").count() == 2
+    assert services.probation_review() == 0  # once: an extended probation is not extended again
+    clock.freeze(clock.local_datetime(b2.probation_until + dt.timedelta(days=3), dt.time(12)))
+    try:
+        PointsAccount.objects.create(licence=b2, cycle_start=b2.probation_until - dt.timedelta(days=364),
+                                     cycle_end=b2.probation_until, total=9)
+        assert services.probation_review() == 0
+    finally:
+        clock.reset()
+
+
+@pytest.mark.parametrize("local_time", ["00:30", "23:59"])
+def test_the_review_counts_days_in_beijing_time(local_time):
+    """The probation ended yesterday (Beijing date): the review sees it at 00:30 and at 23:59 of today."""
+    hour, minute = map(int, local_time.split(":"))
+    clock.freeze(clock.local_datetime(dt.date(2026, 12, 8), dt.time(hour, minute)))
+    try:
+        _, licence = _ended("B2", 6, days_ago=1)
+        assert licence.probation_until == dt.date(2026, 12, 7)
+        assert services.probation_review() == 1
+    finally:
+        clock.reset()
+
+
+@given(classes=st.lists(st.sampled_from(["A1", "A2", "A3", "B1", "B2", "C1", "C2", "D", "E"]), min_size=1,
+                        max_size=3, unique=True),
+       points=st.integers(0, 30), first=st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)),
+       extended=st.booleans())
+def test_the_extension_rule(classes, points, first, extended):
+    end = rules.probation_end(first)
+    until = rules.probation_extended_until(end) if extended else end
+    got = rules.probation_extends(classes=classes, points=points, first_issue_date=first, probation_until=until)
+    large = bool(set(classes) & {"A1", "A2", "A3", "B1", "B2"})
+    assert got == (large and 6 <= points <= 11 and not extended)
+    assert rules.probation_extended_until(end) == rules.probation_end(rules.add_years(first, 1))
