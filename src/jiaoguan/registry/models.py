@@ -69,6 +69,11 @@ class DrivingLicence(models.Model):
         help_text="why the licence has its status, a code of rules.CANCEL_REASONS for a cancelled one "
                   "(e.g. expiry_over_1_year); empty when there is nothing to say")
     probation_until = models.DateField("实习期至", null=True, blank=True)
+    postponed_until = models.DateField(
+        "延期换证至", null=True, blank=True,
+        help_text="延期换证 approved (abroad, military service, illness): the renewal deadline moves here, so the "
+                  "licence is not cancelled for expiry until a year after it; the holder may not drive meanwhile "
+                  "(rules.effective_status)")
     cycle_points = models.PositiveSmallIntegerField(
         "累积记分", default=0,
         help_text="the points of the scoring cycle that starts on points_cycle_start: a mirror of the violations "

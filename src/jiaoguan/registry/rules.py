@@ -275,17 +275,56 @@ def cancellation_date(valid_until: dt.date) -> dt.date:
     return add_years(valid_until, CANCEL_AFTER_EXPIRY_YEARS) + dt.timedelta(days=1)
 
 
-def effective_status(*, stored: str, valid_until: dt.date | None, on: dt.date) -> str:
+def effective_status(*, stored: str, valid_until: dt.date | None, on: dt.date,
+                     postponed_until: dt.date | None = None) -> str:
     """The status on ``on``. Staff decisions (suspended, revoked, cancelled) stand; for a licence stored as
     valid or expired the date decides: valid up to and including ``valid_until``, then expired, and more than
-    one year after it cancelled."""
+    one year after it cancelled — after ``postponed_until`` instead when a 延期换证 moved the renewal deadline
+    (the licence is expired meanwhile: no driving during a postponement)."""
     if stored not in (STATUS_VALID, STATUS_EXPIRED):
         return stored
     if valid_until is None or on <= valid_until:
         return STATUS_VALID
-    if on < cancellation_date(valid_until):
+    if on < cancellation_date(renewal_deadline(valid_until, postponed_until)):
         return STATUS_EXPIRED
     return STATUS_CANCELLED
+
+
+# 延期换证 (公安部令第162号: 服兵役、出国（境）等原因无法按期换证的，可以申请延期，延期期限最长不超过三年，延期期间不得驾驶)
+POSTPONEMENT_MAX_YEARS = 3
+
+
+def renewal_deadline(valid_until: dt.date, postponed_until: dt.date | None) -> dt.date:
+    """The date the "more than a year after" cancellation counts from: the expiry, or a later postponement."""
+    return max(valid_until, postponed_until) if postponed_until is not None else valid_until
+
+
+def postponement_limit(valid_until: dt.date) -> dt.date:
+    """The latest date a renewal may be postponed to: three years after the expiry, in all."""
+    return add_years(valid_until, POSTPONEMENT_MAX_YEARS)
+
+
+def postponement_refusal(*, valid_until: dt.date | None, status: str, until: dt.date,
+                         on: dt.date) -> tuple[str, str, str] | None:
+    """Why a renewal may not be postponed to ``until`` on ``on`` — (code, zh, en) — or None. ``status`` is the
+    effective status: only a valid licence inside its renewal window or an expired one (not yet cancelled);
+    ``until`` after the expiry and after today, at most three years after the expiry."""
+    if valid_until is None:
+        return ("licence.long_term", "您的驾驶证长期有效，无需换证", "Your licence is valid for life; it needs no renewal")
+    if status == STATUS_VALID and not renewal_window_open(valid_until, on):
+        start, _end = renewal_window(valid_until)
+        return ("licence.postpone_not_open", f"驾驶证有效期满前90日内方可申请延期换证（{start:%Y-%m-%d}起）",
+                f"A postponement can be asked for from 90 days before expiry (from {start:%Y-%m-%d})")
+    if status not in (STATUS_VALID, STATUS_EXPIRED):
+        zh, en = STATUS_LABELS.get(status, (status, status))
+        return ("licence.status", f"驾驶证状态为“{zh}”，不能申请延期换证",
+                f"The licence is {en.lower()}, so its renewal cannot be postponed")
+    limit = postponement_limit(valid_until)
+    if until <= max(valid_until, on) or until > limit:
+        return ("licence.postpone_date", f"延期至日期须在有效期满之后、今天之后，且不超过{limit:%Y-%m-%d}（最长三年）",
+                f"The new date must be after the expiry and after today, and no later than {limit:%Y-%m-%d} "
+                "(three years at most)")
+    return None
 
 
 # --- Why a licence has its status (status_reason) ------------------------------------------------------------------

@@ -112,6 +112,7 @@ class LicenceSummary:
     cycle_end: dt.date
     probation_until: dt.date | None
     in_probation: bool
+    postponed_until: dt.date | None
     renewal_window_open: bool
     on: dt.date = field(default_factory=clock.today)
     covered_classes: list[str] = field(default_factory=list)  # every class the holder may drive
@@ -162,7 +163,8 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
     for code in codes:
         known = rules.LICENCE_CLASSES.get(code)
         classes.append((code, known.zh, known.en) if known else (code, code, code))
-    status = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on)
+    status = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on,
+                                     postponed_until=licence.postponed_until)
     status_zh, status_en = rules.STATUS_LABELS.get(status, (status, status))
     validity_zh, validity_en = rules.VALIDITY_LABELS.get(licence.validity, (licence.validity, licence.validity))
     cycle_start, cycle_end = rules.scoring_cycle(licence.first_issue_date, max(on, licence.first_issue_date))
@@ -194,6 +196,7 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         cycle_end=cycle_end,
         probation_until=licence.probation_until,
         in_probation=rules.in_probation(licence.probation_until, on),
+        postponed_until=licence.postponed_until,
         renewal_window_open=status == rules.STATUS_VALID and rules.renewal_window_open(licence.valid_until, on),
         on=on,
         covered_classes=covered,

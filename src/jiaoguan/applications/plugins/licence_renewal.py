@@ -34,7 +34,8 @@ def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     today = clock.today()
-    status = registry_rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=today)
+    status = registry_rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=today,
+                                             postponed_until=licence.postponed_until)
     kind = ctx.data.get("kind")
     if kind == RENEW:
         if licence.valid_until is None:

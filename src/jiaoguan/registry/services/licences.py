@@ -314,7 +314,8 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
         if locked.valid_until is None:
             raise Conflict("registry.licence_long_term", "长期有效的驾驶证无需换证", "A long-term licence needs no renewal")
-        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today)
+        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today,
+                                        postponed_until=locked.postponed_until)
         if status == rules.STATUS_VALID and not rules.renewal_window_open(locked.valid_until, today):
             start, _ = rules.renewal_window(locked.valid_until)
             raise Conflict("registry.renewal_not_open", f"有效期满前90日内方可换证（{start:%Y-%m-%d}起）",
@@ -341,15 +342,45 @@ def licence_renew(*, licence: DrivingLicence, actor: Actor, full_score_in_period
         locked.valid_until = rules.validity_until(valid_from, validity)
         locked.status = rules.STATUS_VALID
         locked.status_reason = ""
+        locked.postponed_until = None  # renewed: a postponement has done its work
         locked.updated_at = clock.now()
-        locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "status_reason", "updated_at"])
+        locked.save(update_fields=["validity", "valid_from", "valid_until", "status", "status_reason",
+                                   "postponed_until", "updated_at"])
         records_changed(person_ids=[locked.person_id])
         new = _licence_state(locked)
         audit_record(actor=actor, action="licence.restore" if restoring else "licence.renew", obj=locked,
                      **_diff(old, new),
                      reason=reason, subject_person_id=locked.person_id)
-    for attr in ("validity", "valid_from", "valid_until", "status", "status_reason", "updated_at"):
+    for attr in ("validity", "valid_from", "valid_until", "status", "status_reason", "postponed_until", "updated_at"):
         setattr(licence, attr, getattr(locked, attr))
+    return licence
+
+
+def licence_postpone(*, licence: DrivingLicence, until: dt.date, actor: Actor, reason: str) -> DrivingLicence:
+    """延期换证: move the renewal deadline to ``until`` (an approved application with its reason and evidence:
+    applications' licence_postponement service). Refused (409) when ``rules.postponement_refusal`` says why — a
+    long-term licence, outside the renewal window, a status other than valid or expired, a date not after the
+    expiry and today or more than three years after the expiry. The licence stays valid until its own expiry,
+    then expired (no driving) until it is renewed; it is cancelled only a year after ``until``. Audited."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    today = clock.today()
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today,
+                                        postponed_until=locked.postponed_until)
+        refusal = rules.postponement_refusal(valid_until=locked.valid_until, status=status, until=until, on=today)
+        if refusal is not None:
+            code, zh, en = refusal
+            raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
+        old = locked.postponed_until
+        locked.postponed_until = until
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["postponed_until", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
+        audit_record(actor=actor, action="licence.postpone", obj=locked, old={"postponed_until": old},
+                     new={"postponed_until": until}, reason=reason, subject_person_id=locked.person_id)
+    licence.postponed_until, licence.updated_at = locked.postponed_until, locked.updated_at
     return licence
 
 
@@ -369,7 +400,8 @@ def licences_apply_dates(*, on: dt.date | None = None, actor: Actor | None = Non
             break
         last_pk = pks[-1]
         for licence in DrivingLicence.objects.filter(pk__in=pks).order_by("pk"):
-            target = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on)
+            target = rules.effective_status(stored=licence.status, valid_until=licence.valid_until, on=on,
+                                            postponed_until=licence.postponed_until)
             if target == licence.status:
                 continue
             try:

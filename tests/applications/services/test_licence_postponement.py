@@ -1,0 +1,124 @@
+"""延期换证: a holder who cannot renew in time asks online with evidence; staff accept and approve; the registry
+moves the renewal deadline (at most three years after the expiry); the licence is expired but not cancelled until a
+year after the new date, and renewing clears the postponement."""
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jiaoguan.applications.models import Application
+from jiaoguan.applications.services import Ineligible
+from jiaoguan.core import clock
+from jiaoguan.core.audit import Actor
+from jiaoguan.core.errors import Conflict
+from jiaoguan.core.models import AuditEntry
+from jiaoguan.registry import rules
+from jiaoguan.registry import services as registry_services
+from jiaoguan.registry.models import DrivingLicence
+from tests.applications.services.support import approve_standard, reasons, submit
+from tests.applications.support import PDF, citizen
+
+pytestmark = pytest.mark.django_db
+S = Application.Status
+
+
+def holder(valid_until: dt.date):
+    user = citizen()
+    DrivingLicence.objects.filter(person=user.person).update(valid_until=valid_until)
+    return user, DrivingLicence.objects.get(person=user.person)
+
+
+def apply(user, until: dt.date, reason="abroad"):
+    return submit(user, "licence_postponement", {"reason": reason, "until": until.isoformat()}, {"evidence": PDF})
+
+
+def test_postponed_approved_recorded_then_cancelled_only_a_year_after_the_new_date(workday):
+    today = clock.today()
+    user, licence = holder(today + dt.timedelta(days=30))
+    until = licence.valid_until + dt.timedelta(days=700)
+    app = apply(user, until)
+    assert app.status == S.SUBMITTED and app.fee_lines == []  # free
+    app = approve_standard(app)
+    assert app.status == S.APPROVED and app.outcome["licence_postponement.registry"]["postponed_until"] == until.isoformat()
+    licence.refresh_from_db()
+    assert licence.postponed_until == until
+    assert AuditEntry.objects.filter(action="licence.postpone", object_id=str(licence.pk)).count() == 1
+    # valid to the expiry, then expired (no driving) — and not cancelled a year after the expiry
+    on = lambda d: rules.effective_status(stored="valid", valid_until=licence.valid_until, on=d,  # noqa: E731
+                                          postponed_until=licence.postponed_until)
+    assert on(licence.valid_until) == "valid"
+    assert on(licence.valid_until + dt.timedelta(days=1)) == "expired"
+    assert on(rules.cancellation_date(licence.valid_until)) == "expired"
+    assert on(rules.cancellation_date(until) - dt.timedelta(days=1)) == "expired"
+    assert on(rules.cancellation_date(until)) == "cancelled"
+    # the sweep agrees, the day after the old cancellation date
+    counts = registry_services.licences_apply_dates(on=rules.cancellation_date(licence.valid_until) + dt.timedelta(days=1))
+    licence.refresh_from_db()
+    assert licence.status == "expired" and counts["cancelled"] == 0
+
+
+def test_renewing_clears_the_postponement(workday):
+    today = clock.today()
+    user, licence = holder(today + dt.timedelta(days=10))
+    approve_standard(apply(user, licence.valid_until + dt.timedelta(days=200)))
+    registry_services.licence_renew(licence=licence, actor=Actor.system("test"), reason="换证")
+    licence.refresh_from_db()
+    assert licence.postponed_until is None and licence.status == "valid"
+
+
+@pytest.mark.parametrize("days_to_expiry,code", [(200, "licence.postpone_not_open")])
+def test_not_before_the_renewal_window(workday, days_to_expiry, code):
+    user, licence = holder(clock.today() + dt.timedelta(days=days_to_expiry))
+    with pytest.raises(Ineligible) as exc:
+        apply(user, licence.valid_until + dt.timedelta(days=30))
+    assert code in reasons(exc.value)
+
+
+def test_at_most_three_years_after_the_expiry(workday):
+    user, licence = holder(clock.today() + dt.timedelta(days=30))
+    limit = rules.postponement_limit(licence.valid_until)
+    with pytest.raises(Ineligible) as exc:
+        apply(user, limit + dt.timedelta(days=1))
+    assert "licence.postpone_date" in reasons(exc.value)
+    with pytest.raises(Ineligible) as exc:
+        apply(user, licence.valid_until)  # not after the expiry
+    assert "licence.postpone_date" in reasons(exc.value)
+    assert approve_standard(apply(user, limit)).status == S.APPROVED
+
+
+def test_a_cancelled_or_long_term_licence_cannot_be_postponed(workday):
+    user, licence = holder(clock.today() - dt.timedelta(days=400))  # over a year past expiry: cancelled
+    with pytest.raises(Ineligible) as exc:
+        apply(user, clock.today() + dt.timedelta(days=30))
+    assert "licence.status" in reasons(exc.value)
+    user2 = citizen()
+    DrivingLicence.objects.filter(person=user2.person).update(valid_until=None, validity="long")
+    with pytest.raises(Ineligible) as exc:
+        apply(user2, clock.today() + dt.timedelta(days=30))
+    assert "licence.long_term" in reasons(exc.value)
+
+
+def test_the_registry_checks_again_on_approval(workday):
+    """A licence that changed after submission (renewed at a counter) is refused when the output runs."""
+    user, licence = holder(clock.today() + dt.timedelta(days=30))
+    with pytest.raises(Conflict):
+        registry_services.licence_postpone(licence=licence, until=clock.today(), actor=Actor.system("t"),
+                                           reason="r")
+
+
+@given(valid_until=st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31)),
+       offset=st.integers(-500, 1500), today_offset=st.integers(-120, 500))
+def test_the_postponement_rule(valid_until, offset, today_offset):
+    today = valid_until + dt.timedelta(days=today_offset)
+    until = valid_until + dt.timedelta(days=offset)
+    status = rules.effective_status(stored="valid", valid_until=valid_until, on=today)
+    refusal = rules.postponement_refusal(valid_until=valid_until, status=status, until=until, on=today)
+    allowed = (status in ("valid", "expired") and (status != "valid" or rules.renewal_window_open(valid_until, today))
+               and max(valid_until, today) < until <= rules.add_years(valid_until, 3))
+    assert (refusal is None) == allowed
+    if refusal is None:
+        # once postponed, the licence is never cancelled before a year after the new date
+        day_before = rules.cancellation_date(until) - dt.timedelta(days=1)
+        assert rules.effective_status(stored="valid", valid_until=valid_until, on=day_before,
+                                      postponed_until=until) == "expired"
