@@ -69,6 +69,10 @@ class DrivingLicence(models.Model):
         help_text="why the licence has its status, a code of rules.CANCEL_REASONS for a cancelled one "
                   "(e.g. expiry_over_1_year); empty when there is nothing to say")
     probation_until = models.DateField("实习期至", null=True, blank=True)
+    reviewed_through = models.DateField(
+        "审验至", null=True, blank=True,
+        help_text="驾驶证审验: the last day of the latest scoring cycle whose review (A/B classes, a cycle with "
+                  "points) is done (rules.review_due)")
     postponed_until = models.DateField(
         "延期换证至", null=True, blank=True,
         help_text="延期换证 approved (abroad, military service, illness): the renewal deadline moves here, so the "

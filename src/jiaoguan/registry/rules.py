@@ -228,6 +228,45 @@ def probation_extends(*, classes: Sequence[str], points: int, first_issue_date: 
             and probation_until == probation_end(first_issue_date))
 
 
+# 驾驶证审验 (公安部令第162号; DOMAIN §3): a licence with a large class (A1 A2 A3 B1 B2) is reviewed after each scoring
+# cycle that had points, within 30 days of its end (a review found later is overdue, still due). The study the
+# review asks for (at least 3 hours of road-safety study) is the catalogue service's data (licence_review.toml).
+REVIEW_CLASSES = PROBATION_EXTENSION_CLASSES
+REVIEW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    cycle_start: dt.date
+    cycle_end: dt.date
+    deadline: dt.date
+
+    def overdue(self, on: dt.date) -> bool:
+        return on > self.deadline
+
+
+def review_cycle(first_issue_date: dt.date, on: dt.date) -> tuple[dt.date, dt.date] | None:
+    """(start, end) of the latest scoring cycle that has ended by ``on``; None during the first cycle."""
+    current_start, _ = scoring_cycle(first_issue_date, max(on, first_issue_date))
+    end = current_start - dt.timedelta(days=1)
+    if end < first_issue_date:
+        return None
+    start, _ = scoring_cycle(first_issue_date, end)
+    return start, end
+
+
+def review_due(*, classes: Sequence[str], first_issue_date: dt.date, on: dt.date, points_of_cycle: int,
+               reviewed_through: dt.date | None) -> ReviewDue | None:
+    """The review a licence owes on ``on``, or None: a large class, the latest ended cycle had points
+    (``points_of_cycle``, the ledger's total of that cycle), and no review recorded for it."""
+    if not set(classes) & REVIEW_CLASSES or points_of_cycle <= 0:
+        return None
+    cycle = review_cycle(first_issue_date, on)
+    if cycle is None or (reviewed_through is not None and reviewed_through >= cycle[1]):
+        return None
+    return ReviewDue(cycle[0], cycle[1], cycle[1] + dt.timedelta(days=REVIEW_DAYS))
+
+
 def probation_extended_until(probation_until: dt.date) -> dt.date:
     """The last day of the extended probation: one more year."""
     return add_years(probation_until + dt.timedelta(days=1), 1) - dt.timedelta(days=1)

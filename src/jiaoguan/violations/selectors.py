@@ -117,6 +117,13 @@ def full_score_between(*, licence, start: dt.date | None, end: dt.date) -> bool:
     return accounts.exists()
 
 
+def points_of_cycle(*, licence, cycle_start: dt.date) -> int:
+    """The ledger's total of the licence's scoring cycle starting on ``cycle_start`` (0 when it has no account):
+    what 驾驶证审验 (registry.rules.review_due) asks about the cycle that has just ended."""
+    return int(PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start)
+               .values_list("total", flat=True).first() or 0)
+
+
 def violations_of_person_between(*, person, start: dt.date, end: dt.date) -> int:
     """How many traffic violations (not revoked) occurred from ``start`` to ``end`` (local days, both included)
     on a vehicle registered to the person (scrapped or transferred-out ones included, as long as the register

@@ -384,6 +384,26 @@ def licence_postpone(*, licence: DrivingLicence, until: dt.date, actor: Actor, r
     return licence
 
 
+def licence_review_record(*, licence: DrivingLicence, cycle_end: dt.date, actor: Actor, reason: str) -> DrivingLicence:
+    """驾驶证审验 done for the scoring cycle ending ``cycle_end`` (an approved licence_review application). Idempotent:
+    an older cycle never moves ``reviewed_through`` back. Audited."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        old = locked.reviewed_through
+        if old is not None and old >= cycle_end:
+            return locked
+        locked.reviewed_through = cycle_end
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["reviewed_through", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
+        audit_record(actor=actor, action="licence.review", obj=locked, old={"reviewed_through": old},
+                     new={"reviewed_through": cycle_end}, reason=reason, subject_person_id=locked.person_id)
+    licence.reviewed_through, licence.updated_at = locked.reviewed_through, locked.updated_at
+    return licence
+
+
 def licences_apply_dates(*, on: dt.date | None = None, actor: Actor | None = None, chunk: int = 500) -> dict[str, int]:
     """Move licences whose dates have passed: valid → expired after ``valid_until``, and valid/expired →
     cancelled more than one year after it. Each licence in its own transaction, audited. Idempotent."""
