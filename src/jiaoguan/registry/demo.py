@@ -152,6 +152,9 @@ SHOWCASE: tuple[ShowcasePerson, ...] = (
     ShowcasePerson("suspended", "驾驶证满分暂扣", "Licence suspended after a full score (12 points)",
                    "孙丽", "440310", dt.date(1990, 7, 30), 402, "13100131000", "B2", licence_state="suspended",
                    first_issue_years_ago=12),
+    ShowcasePerson("trucker", "大型货车驾驶人：上一记分周期有记分，须办理驾驶证审验",
+                   "B2 driver with points in the last scoring cycle: owes a licence review (审验)",
+                   "马国强", "440306", dt.date(1980, 3, 14), 137, "13400134000", "B2", first_issue_years_ago=9),
     ShowcasePerson("learner", "学员：学车申请已受理，可预约驾驶人考试", "Learner: application to learn accepted; books driving tests",
                    "郑晓雨", "440311", dt.date(2003, 5, 18), 64, "13000130000", None),
     ShowcasePerson("newcar", "新车车主：车辆刚注册，可网上选号", "New-car owner: vehicle just registered; chooses a plate online",
@@ -592,6 +595,12 @@ class _Generator:
                 vehicles.append(vehicle)
                 policies.extend(vps)
         self.write(persons, licences, vehicles, policies)
+        # the trucker's last scoring cycle had 3 points (an opening balance of the ledger): a review is owed
+        for licence in licences:
+            if licence.person.pk == getattr(city.showcase.get("trucker"), "pk", None):
+                cycle = rules.review_cycle(licence.first_issue_date, today)
+                if cycle is not None:
+                    licence_points_imported(licences=[(licence.pk, 3, cycle[0])], source="registry.demo")
         city.persons += len(persons)
         city.licences += len(licences)
         city.vehicles += len(vehicles)

@@ -80,3 +80,19 @@ def test_the_review_rule(first, days, points, large, reviewed):
     if due is not None:
         assert due.cycle_end < on and due.deadline == due.cycle_end + dt.timedelta(days=30)
         assert rules.scoring_cycle(first, due.cycle_end) == (due.cycle_start, due.cycle_end)
+
+
+def test_the_demo_trucker_owes_a_review(clock):
+    """demo_city's "trucker" (README) can walk the journey: 3 points in the last cycle, a review owed."""
+    from jiaoguan.applications.plugins.licence_review import review_owed
+    from jiaoguan.registry import selectors as registry_selectors
+    from jiaoguan.registry.demo import generate_city
+    from tests.violations.test_points_opening import deliver
+
+    clock.freeze(dt.datetime(2026, 11, 21, 9, 0))
+    city = generate_city(persons=20, seed=5)
+    deliver()  # the ledger's opening balances travel by the outbox
+    licence = registry_selectors.licence_for_person(person=city.showcase["trucker"])
+    owed = review_owed(licence)
+    assert owed is not None and owed.cycle_end < clock.today()
+    assert licence.cycle_points == 0  # the points were the last cycle's, not this one's
