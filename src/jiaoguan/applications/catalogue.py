@@ -183,8 +183,16 @@ class Workflow:
 
 @dataclass(frozen=True)
 class OutputUse:
+    """An output the service produces on approval, with its params; ``when`` / ``unless`` (conditions on the form)
+    say whether this application gets it (e.g. the post unless the applicant collects at a counter)."""
+
     name: str
     params: dict = field(default_factory=dict)
+    when: Condition = field(default_factory=Condition)
+    unless: Condition | None = None
+
+    def applies(self, data: dict) -> bool:
+        return self.when.holds(data) and not (self.unless is not None and self.unless.holds(data))
 
 
 @dataclass(frozen=True)
@@ -814,15 +822,17 @@ def _read_service(r: _Reader, raw: dict, digest: str, path: str, categories: dic
     outputs: list[OutputUse] = []
     raw_outputs = t.get("outputs", [])
     if not isinstance(raw_outputs, list):
-        r.bad("outputs", "must be a list of output names or { name, params } tables")
+        r.bad("outputs", "must be a list of output names or { name, params, when, unless } tables")
         raw_outputs = []
     for i, item in enumerate(raw_outputs):
         where = f"outputs[{i}]"
         if isinstance(item, str):
             use_o = OutputUse(item)
         else:
-            o = r.keys(item, where, {"name", "params"}, {"name"})
-            use_o = OutputUse(o.get("name", ""), o.get("params", {}) if isinstance(o.get("params", {}), dict) else {})
+            o = r.keys(item, where, {"name", "params", "when", "unless"}, {"name"})
+            use_o = OutputUse(o.get("name", ""), o.get("params", {}) if isinstance(o.get("params", {}), dict) else {},
+                              when=_read_condition(r, o.get("when"), f"{where}.when", by_name) or Condition(),
+                              unless=_read_condition(r, o.get("unless"), f"{where}.unless", by_name))
         if use_o.name not in hooks.OUTPUTS:
             r.bad(where, f"unknown output {use_o.name!r} (registered: {', '.join(sorted(hooks.OUTPUTS)) or 'none'})")
         else:

@@ -429,7 +429,10 @@ def _decide_at_once(app: Application, service: Service) -> bool:
 
 def _run_outputs(app: Application, service: Service, actor: Actor) -> dict:
     outcome = dict(app.outcome or {})
+    data = app.form()
     for use in service.outputs:
+        if not use.applies(data):
+            continue  # e.g. no post for a document collected at a counter
         spec = hooks.OUTPUTS[use.name]
         outcome[use.name] = spec.issue(application=app, actor=actor, params=use.params)
     return outcome

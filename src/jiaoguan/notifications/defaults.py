@@ -387,6 +387,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_en="Your {service_en} application has been submitted, number {reference}. It is waiting for acceptance.",
     ),
     DefaultTemplate(
+        code="application.pickup_ready",
+        description="证件已制好，请预约到窗口领取 Document ready: book a counter visit to collect it",
+        params=("service_zh", "service_en", "reference", "item_zh", "item_en"),
+        subject_zh="证件待领取",
+        subject_en="Ready for collection",
+        body_zh="您的{service_zh}申请（编号{reference}）已批准，{item_zh}已制好。请在“窗口预约”中预约后，携带身份证到车管所窗口领取。",
+        body_en="Your {service_en} application ({reference}) is approved and the {item_en} is ready. Book a counter visit "
+                "under Counter appointments, then collect it at the vehicle office with your ID card.",
+    ),
+    DefaultTemplate(
         code="application.fee_due",
         description="办事申请待缴费 Application waiting for its fee",
         params=("service_zh", "service_en", "reference", "amount", "until"),

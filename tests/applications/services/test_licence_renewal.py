@@ -44,7 +44,10 @@ def form(**over) -> dict:
 
 def test_declaration():
     service = catalogue().get("licence_renewal")
-    assert [o.name for o in service.outputs] == ["licence_renewal.registry", "post"]
+    assert [o.name for o in service.outputs] == ["licence_renewal.registry", "post", "pickup"]
+    post, pickup = service.outputs[1:]
+    assert post.applies({}) and not pickup.applies({})  # posted unless the applicant collects it
+    assert not post.applies({"pickup": True}) and pickup.applies({"pickup": True})
     assert service.material("health_check").held == "registry.health_check"
     assert set(service.upload_slots()) == {"photo"}  # everything else is held by the platform (免提交)
 

@@ -81,3 +81,30 @@ def test_the_guide_lists_each_fee_with_what_it_applies_to(client):
     body = text(client.get("/services/vehicle_documents/"))
     assert "按办理事项收费" in body and "汽车号牌工本费（每副） ¥100.00" in body and "号牌遗失补领（一副）" in body
     assert "机动车行驶证工本费 ¥10.00" in body and "发改价格〔2004〕2831号" in body
+
+
+def test_collected_at_a_counter_instead_of_posted(workday):
+    """The applicant ticks "collect at a counter": no shipment, a notice to book a counter visit for vehicle business;
+    without an address the post would have used the address on file."""
+    from jiaoguan.notifications.models import Message
+    from jiaoguan.postal.models import Shipment
+
+    user = citizen()
+    car = make_vehicle(owner=user.person)
+    app = submit(user, "vehicle_documents", {"plate": car.plate, "document": "vehicle_licence:lost", "pickup": "on"})
+    app = approve_standard(pay_fee(app))
+    assert app.status == S.APPROVED and "post" not in app.outcome
+    assert app.outcome["pickup"]["counter_service"] == "vehicle"
+    assert not Shipment.objects.filter(source_id=str(app.pk)).exists()
+    assert Message.objects.filter(recipient=user, template_code="application.pickup_ready").exists()
+
+
+def test_posted_to_the_address_on_file_when_none_is_given(workday):
+    from jiaoguan.postal.models import Shipment
+
+    user = citizen()
+    car = make_vehicle(owner=user.person)
+    app = approve_standard(pay_fee(submit(user, "vehicle_documents",
+                                          {"plate": car.plate, "document": "vehicle_licence:lost"})))
+    shipment = Shipment.objects.get(pk=app.outcome["post"]["shipment_id"])
+    assert shipment.address == user.person.address and shipment.address

@@ -12,6 +12,7 @@ from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Refusal
 from jiaoguan.credentials.services import credential_issue, credential_revoke
+from jiaoguan.notifications.services import message_send
 from jiaoguan.postal import selectors as postal
 from jiaoguan.postal.services import shipment_create
 
@@ -78,3 +79,18 @@ def send_by_post(*, application, actor, params: dict) -> dict:
                                source_type=SOURCE_TYPE, source_id=str(application.pk), actor=actor)
     return {"shipment_id": shipment.pk, "reference": shipment.reference,
             "tracking_number": getattr(shipment, "tracking_number", "") or ""}
+
+
+@output("pickup")
+def ready_for_pickup(*, application, actor, params: dict) -> dict:
+    """柜台领取: the document is collected at a counter instead of posted (the form's choice; the service declares
+    ``post`` with ``unless`` and this with ``when``). params: ``counter_service`` (the counters app's service the
+    applicant books: "licence" or "vehicle"), ``item_zh``/``item_en``. The applicant is told to book a visit; the
+    application page links the booking (counters engine) for that service."""
+    service = application.service()
+    item_zh, item_en = params.get("item_zh", service.name.zh), params.get("item_en", service.name.en)
+    message_send(template="application.pickup_ready", user=application.applicant, channels=("inbox", "sms")
+                 if getattr(application.applicant, "phone", None) else ("inbox",),
+                 params={"service_zh": service.name.zh, "service_en": service.name.en,
+                         "reference": application.reference, "item_zh": item_zh, "item_en": item_en})
+    return {"counter_service": str(params.get("counter_service", "")), "item_zh": item_zh, "item_en": item_en}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -636,6 +637,12 @@ def _result(app: Application) -> dict:
                                item=bi(summary["item_zh"], summary["item_en"]), final=summary["final"])
         elif post.get("status"):
             out["post"]["status"] = bi(*delivery_label(post["status"]))
+    pickup = outcome.get("pickup")
+    if pickup and app.status == S.APPROVED:
+        # collected at a counter: book a visit with the counters engine, for the service the output names
+        out["pickup"] = {"item": bi(pickup.get("item_zh", ""), pickup.get("item_en", "")),
+                         "book_url": f"{reverse('portal:counters_portal:book')}?"
+                                     f"{urlencode({'service': pickup.get('counter_service', '')})}"}
     return out
 
 
