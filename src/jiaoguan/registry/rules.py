@@ -622,6 +622,18 @@ def inspection_status(*, due: dt.date, on: dt.date, on_site: bool = True) -> Ins
     return InspectionStatus(code, zh, en, days, not on_site)
 
 
+def inspection_date_refusal(*, due: dt.date, inspected_on: dt.date, on: dt.date) -> tuple[str, str, str] | None:
+    """Why an inspection on ``inspected_on`` cannot be recorded against a vehicle due on ``due`` — (code, zh, en) —
+    or None: not in the future, and not more than 90 days before the due date. The same for a test at one of the
+    city's stations and for one done in another city (异地检验)."""
+    if inspected_on > on:
+        return ("inspection.date_in_future", "检验日期不能晚于今天", "The inspection date cannot be in the future")
+    if inspected_on < due - dt.timedelta(days=INSPECTION_SOON_DAYS):
+        return ("inspection.too_early", "检验有效期满前3个月内方可检验",
+                "Inspection is possible in the 3 months before the due date")
+    return None
+
+
 # --- Compulsory insurance (交强险) ----------------------------------------------------------------------------------
 
 INSURANCE_SOON_DAYS = 30

@@ -158,9 +158,10 @@ def vehicle_record_inspection(*, vehicle: Vehicle, inspected_on: dt.date, actor:
         if not rules.insurance_status(periods=compulsory_periods(locked), on=inspected_on).insured:
             raise Conflict("registry.insurance_required", "检验前须有有效的交强险",
                            "Valid compulsory insurance is needed to inspect")
-        if inspected_on < locked.inspection_due - dt.timedelta(days=rules.INSPECTION_SOON_DAYS):
-            raise Conflict("registry.inspection_too_early", "检验有效期满前3个月内方可检验",
-                           "Inspection is possible in the 3 months before the due date")
+        refusal = rules.inspection_date_refusal(due=locked.inspection_due, inspected_on=inspected_on,
+                                                on=clock.today())
+        if refusal is not None:
+            raise Conflict("registry.inspection_too_early", refusal[1], refusal[2])
         old = _vehicle_state(locked)
         locked.inspection_due = inspection_due_for(registration_date=locked.registration_date, kind=locked.kind,
                                                    use=locked.use, after=max(locked.inspection_due, inspected_on))
