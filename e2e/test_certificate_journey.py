@@ -7,17 +7,9 @@ import pytest
 
 from jiaoguan.applications.models import Application
 from jiaoguan.credentials import selectors
-from tests.portal.support import PASSWORD, citizen
+from tests.portal.support import browser_log_in, citizen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(j, user, path: str):
-    j.goto(f"/login/?next={path}")
-    j.page.get_by_label("手机号码").fill(user.phone)
-    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
-    j.page.get_by_role("button", name="登录", exact=True).click()
-    j.page.wait_for_url(f"**{path}")
 
 
 def test_a_drivers_record_at_once_verifiable_and_a_no_vehicle_certificate_refused(journey):
@@ -32,7 +24,7 @@ def test_a_drivers_record_at_once_verifiable_and_a_no_vehicle_certificate_refuse
     j.shot("01-catalogue")
 
     # 2. apply: nothing to fill in, issued at once
-    log_in(j, user, "/services/driver_record/apply/")
+    browser_log_in(j, user.phone, "/services/driver_record/apply/")
     page.get_by_role("button", name="下一步：核对信息").click()
     page.wait_for_url("**/check/")
     page.get_by_role("button", name="确认提交").click()
@@ -61,7 +53,7 @@ def test_a_drivers_record_at_once_verifiable_and_a_no_vehicle_certificate_refuse
     j.shot("04-verify")
 
     # 4. a no-vehicle certificate while a car is registered: refused before the form, with the reason
-    log_in(j, user, "/services/no_vehicle_certificate/")
+    browser_log_in(j, user.phone, "/services/no_vehicle_certificate/")
     body = j.text()
     assert "辆机动车，不能出具无车证明" in body
     j.shot("05-no-vehicle-refused")

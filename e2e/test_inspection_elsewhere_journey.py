@@ -11,7 +11,7 @@ from jiaoguan.applications.models import Application
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.registry.models import Vehicle
-from tests.portal.support import PASSWORD, citizen, staff_user
+from tests.portal.support import browser_log_in, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,11 +25,7 @@ def test_an_inspection_in_another_city_recorded(journey, tmp_path, settings):
     report.write_bytes(b"%PDF-1.4\n" + b"0" * 200)
     j = journey("inspection-elsewhere")
     page = j.page
-    j.goto("/login/?next=/services/inspection_elsewhere/apply/")
-    page.get_by_label("手机号码").fill(user.phone)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url("**/services/inspection_elsewhere/apply/")
+    browser_log_in(j, user.phone, "/services/inspection_elsewhere/apply/")
     page.get_by_label("号牌号码").select_option(value=car.plate)
     page.get_by_label("检验地（省、市）").fill("湖南省长沙市")
     page.get_by_label("检验机构名称").fill("长沙市某机动车检测有限公司")

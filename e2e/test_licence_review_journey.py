@@ -11,7 +11,7 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence
 from jiaoguan.violations.models import PointsAccount
-from tests.portal.support import PASSWORD, citizen, staff_user
+from tests.portal.support import browser_log_in, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,11 +31,7 @@ def test_a_b2_driver_reviewed_online(journey, tmp_path, settings):
     j.goto("/services/licence_review/")
     assert "驾驶证审验" in j.text() and "不少于3小时" in j.text()
     j.shot("01-guide")
-    j.goto("/login/?next=/services/licence_review/apply/")
-    page.get_by_label("手机号码").fill(user.phone)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url("**/services/licence_review/apply/")
+    browser_log_in(j, user.phone, "/services/licence_review/apply/")
     page.get_by_label("已完成学习学时").fill("2")
     page.get_by_label("学习机构或平台").fill("深圳市交通安全教育平台")
     page.locator('input[name="upload__study_certificate"]').set_input_files(str(certificate))

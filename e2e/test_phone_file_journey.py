@@ -13,17 +13,9 @@ from jiaoguan.core import clock
 from jiaoguan.identity import services
 from tests.factories import unique_phone
 from tests.notifications.helpers import last_code, last_sms
-from tests.portal.support import PASSWORD, citizen
+from tests.portal.support import PASSWORD, browser_log_in, citizen
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(j, phone: str, path: str):
-    j.goto(f"/login/?next={path}")
-    j.page.get_by_label("手机号码").fill(phone)
-    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
-    j.page.get_by_role("button", name="登录", exact=True).click()
-    j.page.wait_for_url(f"**{path}")
 
 
 def ask_for_change(j, new: str):
@@ -46,7 +38,7 @@ def test_a_change_stopped_from_the_old_number_and_one_that_takes_effect(journey)
     page = j.page
 
     # 1. ask from "我的": the page explains the cooling-off period, then shows the change waiting, masked
-    log_in(j, old, "/me/")
+    browser_log_in(j, old, "/me/")
     ask_for_change(j, new)
     body = j.text()
     assert "冷静期中" in body and new not in body and new[-4:] in body
@@ -72,13 +64,13 @@ def test_a_change_stopped_from_the_old_number_and_one_that_takes_effect(journey)
 
     # 3. another holder's change takes effect after the period; they log in with the new number
     other, other_person, other_licence, _ = citizen(name="杨新号")
-    log_in(j, other.phone, "/me/")
+    browser_log_in(j, other.phone, "/me/")
     new2 = unique_phone()
     ask_for_change(j, new2)
     assert services.phone_on_file_changes_apply(now=clock.now() + dt.timedelta(hours=72, seconds=1)) == 1
     j.goto("/me/phone-on-file/")
     page.wait_for_url("**/login/**")  # every other session ended when the account moved to the new number
-    log_in(j, new2, "/me/")
+    browser_log_in(j, new2, "/me/")
     body = j.text()
     assert other_licence.file_number in body
     j.goto("/me/phone-on-file/")

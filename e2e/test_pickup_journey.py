@@ -9,7 +9,7 @@ from jiaoguan.applications import services
 from jiaoguan.applications.models import Application
 from jiaoguan.core.audit import Actor
 from tests.applications.services.support import pay_fee
-from tests.portal.support import PASSWORD, citizen, staff_user
+from tests.portal.support import browser_log_in, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,11 +19,7 @@ def test_a_vehicle_licence_collected_at_a_counter(journey):
     clerk, approver = staff_user("clerk", "clerk501"), staff_user("approver", "appr501")
     j = journey("pickup")
     page = j.page
-    j.goto("/login/?next=/services/vehicle_documents/apply/")
-    page.get_by_label("手机号码").fill(user.phone)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url("**/services/vehicle_documents/apply/")
+    browser_log_in(j, user.phone, "/services/vehicle_documents/apply/")
     page.get_by_label("号牌号码").select_option(value=car.plate)
     page.get_by_label("补领、换领的牌证").select_option(value="vehicle_licence:lost")
     page.get_by_label("不邮寄，预约到车管所窗口领取").check()

@@ -10,17 +10,9 @@ import pytest
 from jiaoguan.applications.models import Application
 from jiaoguan.core import clock
 from jiaoguan.registry.models import DrivingLicence
-from tests.portal.support import PASSWORD, citizen, staff_user
+from tests.portal.support import PASSWORD, browser_log_in, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(j, user, path: str):
-    j.goto(f"/login/?next={path}")
-    j.page.get_by_label("手机号码").fill(user.phone)
-    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
-    j.page.get_by_role("button", name="登录", exact=True).click()
-    j.page.wait_for_url(f"**{path}")
 
 
 def console(j, username: str, app: Application, action: str):
@@ -54,7 +46,7 @@ def test_postpone_a_renewal_approved_and_shown(journey, tmp_path, settings):
     body = j.text()
     assert "驾驶证延期换证" in body and "最长不超过三年" in body and "不得驾驶机动车" in body
     j.shot("01-guide")
-    log_in(j, user, "/services/licence_postponement/apply/")
+    browser_log_in(j, user.phone, "/services/licence_postponement/apply/")
     page.get_by_label("出国（境）").check()
     page.get_by_label("延期至").fill(until.isoformat())
     page.locator('input[name="upload__evidence"]').set_input_files(str(evidence))
@@ -73,7 +65,7 @@ def test_postpone_a_renewal_approved_and_shown(journey, tmp_path, settings):
     app.refresh_from_db()
     assert app.status == "approved"
 
-    log_in(j, user, "/me/")
+    browser_log_in(j, user.phone, "/me/")
     notice = page.locator("#licence-postponed")
     assert f"已批准延期换证至 {until:%Y-%m-%d}" in notice.inner_text()
     j.shot("03-me-postponed")

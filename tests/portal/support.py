@@ -109,3 +109,13 @@ def field_errors(response, field: str, *, form: str = "form") -> list[str]:
 
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def browser_log_in(j, phone: str, path: str) -> None:
+    """In a browser journey (e2e, ``j`` the journey fixture's tab): log in on the portal with a phone and the test
+    password, starting from the login page that leads to ``path``, and wait until ``path`` is reached."""
+    j.goto(f"/login/?next={path}")
+    j.page.get_by_label("手机号码").fill(phone)
+    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
+    j.page.get_by_role("button", name="登录", exact=True).click()
+    j.page.wait_for_url(f"**{path}")

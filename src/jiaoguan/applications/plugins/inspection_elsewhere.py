@@ -8,41 +8,24 @@ days before the due date) — the registry checks both again on approval.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.service_common import form_date, own_vehicle
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
-from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
 
 INSPECTABLE = ("normal", "mortgaged")
 
 
-def _vehicle(ctx_or_app, plate: str):
-    user = getattr(ctx_or_app, "user", None) or getattr(ctx_or_app, "applicant", None)
-    person = getattr(user, "person", None) if user is not None and getattr(user, "person_id", None) else None
-    return registry.vehicle_of_owner(plate=plate, person=person) if person is not None and plate else None
-
-
-def _date(value) -> dt.date | None:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or ""))
-    except ValueError:
-        return None
-
-
 @eligibility_rule("inspection_elsewhere.eligible")
 def eligible(ctx: RuleContext) -> list[Refusal]:
-    vehicle = _vehicle(ctx, str(ctx.data.get("plate") or ""))
+    vehicle = own_vehicle(ctx, str(ctx.data.get("plate") or ""))
     if vehicle is None:
         return []  # the own_vehicle field has already said why
     if vehicle.status not in INSPECTABLE:
         return [Refusal("vehicle.status", "该机动车当前状态不能登记检验", "The vehicle's status does not allow an inspection")]
-    inspected_on = _date(ctx.data.get("inspected_on"))
+    inspected_on = form_date(ctx.data, "inspected_on")
     if inspected_on is None:
         return []
     refusal = registry_rules.inspection_date_refusal(due=vehicle.inspection_due, inspected_on=inspected_on,
@@ -53,8 +36,8 @@ def eligible(ctx: RuleContext) -> list[Refusal]:
 @output("inspection_elsewhere.registry")
 def record_inspection(*, application, actor, params: dict) -> dict:
     data = application.form()
-    vehicle = _vehicle(application, str(data.get("plate") or ""))
-    inspected_on = _date(data.get("inspected_on"))
+    vehicle = own_vehicle(application, str(data.get("plate") or ""))
+    inspected_on = form_date(data, "inspected_on")
     if vehicle is None or inspected_on is None:
         raise Conflict("vehicle.not_own", "该机动车不是申请人名下的机动车", "The vehicle is not registered to the applicant")
     before = vehicle.inspection_due

@@ -12,15 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.service_common import form_date, licence_of
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
-from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
-
-
-def _licence(person):
-    return registry.licence_for_person(person=person) if person is not None else None
 
 
 def _status(licence, today: dt.date) -> str:
@@ -28,19 +24,9 @@ def _status(licence, today: dt.date) -> str:
                                            postponed_until=licence.postponed_until)
 
 
-def _until(data: dict) -> dt.date | None:
-    value = data.get("until")
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or ""))
-    except ValueError:
-        return None
-
-
 @eligibility_rule("licence_postponement.eligible", before_form=True)
 def eligible(ctx: RuleContext) -> list[Refusal]:
-    licence = _licence(ctx.person)
+    licence = licence_of(ctx.person)
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     today = clock.today()
@@ -55,7 +41,7 @@ def eligible(ctx: RuleContext) -> list[Refusal]:
 
 @eligibility_rule("licence_postponement.date")
 def date_allowed(ctx: RuleContext) -> list[Refusal]:
-    licence, until = _licence(ctx.person), _until(ctx.data)
+    licence, until = licence_of(ctx.person), form_date(ctx.data, "until")
     if licence is None or licence.valid_until is None or until is None:
         return []  # the rule above, or the form's own date check, has said why
     today = clock.today()
@@ -67,8 +53,8 @@ def date_allowed(ctx: RuleContext) -> list[Refusal]:
 @output("licence_postponement.registry")
 def postpone_in_registry(*, application, actor, params: dict) -> dict:
     person = getattr(application.applicant, "person", None)
-    licence = _licence(person)
-    until = _until(application.form())
+    licence = licence_of(person)
+    until = form_date(application.form(), "until")
     if licence is None or until is None:
         raise Conflict("licence.none", "未查询到申请人的驾驶证", "The applicant has no driving licence on record")
     registry_services.licence_postpone(licence=licence, until=until, actor=actor,

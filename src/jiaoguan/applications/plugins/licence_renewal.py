@@ -11,11 +11,11 @@ the engine's ``post`` output then sends the new licence and keeps the tracking n
 from __future__ import annotations
 
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.service_common import licence_of
 from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
-from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
 from jiaoguan.violations.selectors import full_score_between
 
@@ -24,13 +24,9 @@ REPLACE = ("replace_lost", "replace_damaged", "replace_error")
 from jiaoguan.registry.rules import FULL_SCORE  # noqa: E402 (the one full score: registry.rules)
 
 
-def _licence(person):
-    return registry.licence_for_person(person=person) if person is not None else None
-
-
 @eligibility_rule("licence_renewal.eligible", before_form=True)
 def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
-    licence = _licence(ctx.person)
+    licence = licence_of(ctx.person)
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     today = clock.today()
@@ -67,7 +63,7 @@ def renewal_eligible(ctx: RuleContext) -> list[Refusal]:
 def renew_in_registry(*, application, actor, params: dict) -> dict:
     """Renew the registry's licence (registry.services.licence_renew, which audits) or record a replacement."""
     person = getattr(application.applicant, "person", None)
-    licence = _licence(person)
+    licence = licence_of(person)
     if licence is None:
         raise Conflict("licence.none", "未查询到申请人的驾驶证", "The applicant has no driving licence on record")
     kind = application.form().get("kind")

@@ -10,16 +10,12 @@ with no review recorded for it. The refusal says which of these is missing.
 from __future__ import annotations
 
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.service_common import licence_of
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
-from jiaoguan.registry import selectors as registry
 from jiaoguan.registry import services as registry_services
 from jiaoguan.violations.selectors import points_of_cycle
-
-
-def _licence(person):
-    return registry.licence_for_person(person=person) if person is not None else None
 
 
 def review_owed(licence) -> registry_rules.ReviewDue | None:
@@ -33,7 +29,7 @@ def review_owed(licence) -> registry_rules.ReviewDue | None:
 
 @eligibility_rule("licence_review.due", before_form=True)
 def due(ctx: RuleContext) -> list[Refusal]:
-    licence = _licence(ctx.person)
+    licence = licence_of(ctx.person)
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
     if not set(licence.class_list) & registry_rules.REVIEW_CLASSES:
@@ -47,7 +43,7 @@ def due(ctx: RuleContext) -> list[Refusal]:
 
 @output("licence_review.registry")
 def review_in_registry(*, application, actor, params: dict) -> dict:
-    licence = _licence(getattr(application.applicant, "person", None))
+    licence = licence_of(getattr(application.applicant, "person", None))
     owed = review_owed(licence) if licence is not None else None
     if licence is None or owed is None:
         raise Conflict("licence.review_not_due", "该驾驶证目前无需审验", "The licence owes no review now")

@@ -15,6 +15,7 @@ from jiaoguan.applications import selectors
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule
 from jiaoguan.core.errors import Refusal
 from jiaoguan.credentials.services import credential_issue, credential_revoke
+from jiaoguan.registry import selectors as registry
 
 SOURCE_TYPE = "applications.application"
 
@@ -62,6 +63,19 @@ def form_date(data: dict, name: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def licence_of(person):
+    """The person's driving licence in the registry, or None (also for no person)."""
+    return registry.licence_for_person(person=person) if person is not None else None
+
+
+def own_vehicle(ctx_or_app, plate: str):
+    """The vehicle with this plate registered to the applicant (a RuleContext's user or an application's
+    applicant), or None: what an own_vehicle field chose."""
+    user = getattr(ctx_or_app, "user", None) or getattr(ctx_or_app, "applicant", None)
+    person = getattr(user, "person", None) if user is not None and getattr(user, "person_id", None) else None
+    return registry.vehicle_of_owner(plate=plate, person=person) if person is not None and plate else None
 
 
 def choice_text(service, name: str, value) -> tuple[str, str]:

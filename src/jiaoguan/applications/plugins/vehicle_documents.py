@@ -11,7 +11,7 @@ inspection mark only while the inspection is in date.
 from __future__ import annotations
 
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
-from jiaoguan.applications.plugins.service_common import choice_text
+from jiaoguan.applications.plugins.service_common import choice_text, own_vehicle
 from jiaoguan.core import clock
 from jiaoguan.core.audit import audit_record
 from jiaoguan.core.errors import Conflict, Refusal
@@ -23,19 +23,13 @@ CERTIFICATE = "registration_certificate"
 MARK = "inspection_mark"
 
 
-def _vehicle(ctx_or_app, plate: str):
-    user = getattr(ctx_or_app, "user", None) or getattr(ctx_or_app, "applicant", None)
-    person = getattr(user, "person", None) if user is not None and getattr(user, "person_id", None) else None
-    return registry.vehicle_of_owner(plate=plate, person=person) if person is not None and plate else None
-
-
 def _document(data: dict) -> str:
     return str(data.get("document") or "").split(":")[0]
 
 
 @eligibility_rule("vehicle_documents.eligible")
 def eligible(ctx: RuleContext) -> list[Refusal]:
-    vehicle = _vehicle(ctx, str(ctx.data.get("plate") or ""))
+    vehicle = own_vehicle(ctx, str(ctx.data.get("plate") or ""))
     if vehicle is None:
         return []  # the own_vehicle field has already said why beside the field
     if vehicle.status in BLOCKED:
@@ -59,7 +53,7 @@ def eligible(ctx: RuleContext) -> list[Refusal]:
 def record_replacement(*, application, actor, params: dict) -> dict:
     """Record the replacement against the vehicle (the audit log is the vehicle's document history)."""
     data = application.form()
-    vehicle = _vehicle(application, str(data.get("plate") or ""))
+    vehicle = own_vehicle(application, str(data.get("plate") or ""))
     if vehicle is None:
         raise Conflict("vehicle.not_own", "该机动车不是申请人名下的机动车", "The vehicle is not registered to the applicant")
     zh, en = choice_text(application.service(), "document", data.get("document"))

@@ -109,6 +109,22 @@ def _maybe(fn, **kwargs):
         return None
 
 
+def _code_given(code: object) -> str:
+    """An SMS code typed into a change form (its checking is otp's): 422 on ``code`` when empty."""
+    value = str(code or "").strip()
+    if not value:
+        raise InvalidInput("identity.code_required", "请输入短信验证码", "Enter the SMS code", field="code")
+    return value
+
+
+def _password_given(password: object) -> str:
+    """The current password asked again on a change form (its checking is login._password_reconfirm)."""
+    if not isinstance(password, str) or not password:
+        raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
+                           field="password")
+    return password
+
+
 # --- rate limits ------------------------------------------------------------------------------------------------
 
 def _rate_limited(refusal: ratelimit.Throttle, *, field: str | None) -> RateLimited:

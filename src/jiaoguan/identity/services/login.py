@@ -20,6 +20,7 @@ from jiaoguan.identity.services._common import (
     _disabled,
     _local,
     _password_checked,
+    _password_given,
     _plain,
     _rate_limited,
     _send,
@@ -165,9 +166,7 @@ def _password_reconfirm(row: User, password: str, *, ip: str) -> None:
     """The current password, asked again on top of the session before a change of contact details (a borrowed
     session must not be enough): missing (422 on ``password``), wrong (422, counted towards the login lockout),
     or the account locked (423). Call it outside any transaction: the count must commit before the refusal."""
-    if not isinstance(password, str) or not password:
-        raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
-                           field="password")
+    _password_given(password)
     if row.locked_until is not None and rules.is_locked(locked_until=row.locked_until, now=clock.now()):
         raise _locked(row.locked_until)
     if len(password) > 128 or not row.check_password(password):

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput
+from jiaoguan.core.errors import Conflict
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.masking import mask_phone
 from jiaoguan.core.outbox import records_changed
@@ -15,14 +15,16 @@ from jiaoguan.identity import rules
 from jiaoguan.identity.hashes import phone_hash, token_digest
 from jiaoguan.identity.models import ApiToken, SmsCode, User
 from jiaoguan.identity.services._common import (
+    _code_given,
     _collect,
     _merge,
+    _password_given,
     _phone_change_account,
     _same_phone_error,
     _send,
 )
 from jiaoguan.identity.services.bindings import _bindings_sync, _records_visible
-from jiaoguan.identity.services.login import _locked, _login_failed, _login_limits
+from jiaoguan.identity.services.login import _login_limits, _password_reconfirm
 from jiaoguan.identity.services.otp import _otp_check, _otp_consume
 
 # --- changing the account's phone -------------------------------------------------------------------------------
@@ -56,34 +58,14 @@ def account_phone_change(*, user: User, new_phone: str, code: str, password: str
     user = _phone_change_account(user)
     _login_limits(ip)
 
-    def check_password_given():
-        if not isinstance(password, str) or not password:
-            raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
-                               field="password")
-        return password
-
-    def check_code_given():
-        value = str(code or "").strip()
-        if not value:
-            raise InvalidInput("identity.code_required", "请输入短信验证码", "Enter the SMS code", field="code")
-        return value
-
-    (new_phone, _pw, _code), errors = _collect([
-        lambda: validate_phone(new_phone, field="new_phone"), check_password_given, check_code_given])
+    (new_phone, _pw, _code), errors = _collect([lambda: validate_phone(new_phone, field="new_phone"),
+                                                lambda: _password_given(password), lambda: _code_given(code)])
     if errors:
         raise _merge(errors)
     if user.phone and rules.phone_on_file_matches(on_file=user.phone, account=new_phone):
         raise _same_phone_error("new_phone")
     now = clock.now()
-    row = User.objects.get(pk=user.pk)
-    if row.locked_until is not None and rules.is_locked(locked_until=row.locked_until, now=now):
-        raise _locked(row.locked_until)
-    if len(password) > 128 or not row.check_password(password):
-        locked_until = _login_failed(row, ip=ip)
-        if locked_until is not None:
-            raise _locked(locked_until)
-        raise InvalidInput("identity.password_wrong", "当前登录密码不正确", "The current password is wrong",
-                           field="password")
+    _password_reconfirm(User.objects.get(pk=user.pk), password, ip=ip)
     digest = phone_hash(new_phone)
     sms_id = _otp_check(phone_digest=digest, purpose=SmsCode.Purpose.PHONE, code=code, context=str(user.pk))
     actor = Actor.of(user, ip)

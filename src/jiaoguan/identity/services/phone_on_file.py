@@ -39,9 +39,11 @@ from jiaoguan.identity import ratelimit, rules, selectors
 from jiaoguan.identity.hashes import phone_hash
 from jiaoguan.identity.models import PhoneOnFileChange, SmsCode, User
 from jiaoguan.identity.services._common import (
+    _code_given,
     _collect,
     _local,
     _merge,
+    _password_given,
     _phone_file_holder,
     _phone_file_pending_error,
     _rate_limited,
@@ -84,20 +86,8 @@ def phone_on_file_change_request(*, user: User, new_phone: str, code: str, passw
     row = _phone_file_holder(user)
     _login_limits(ip)
 
-    def check_code_given() -> str:
-        value = str(code or "").strip()
-        if not value:
-            raise InvalidInput("identity.code_required", "请输入短信验证码", "Enter the SMS code", field="code")
-        return value
-
-    def check_password_given() -> str:
-        if not isinstance(password, str) or not password:
-            raise InvalidInput("identity.password_required", "请输入当前登录密码", "Enter your current password",
-                               field="password")
-        return password
-
-    (new_phone, _code, _pw), errors = _collect([
-        lambda: validate_phone(new_phone, field="new_phone"), check_code_given, check_password_given])
+    (new_phone, _code, _pw), errors = _collect([lambda: validate_phone(new_phone, field="new_phone"),
+                                                lambda: _code_given(code), lambda: _password_given(password)])
     if errors:
         raise _merge(errors)
     person = row.person
