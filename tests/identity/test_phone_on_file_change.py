@@ -307,3 +307,41 @@ def test_the_api(account, client):
     r = post(client, "auth/phone-on-file/object", {"code": "ABCDE-FGHJK"})
     assert r.status_code == 422 and r.json()["code"] == "identity.objection_code_invalid"
     assert post(client, "me/phone-on-file", {"new_phone": new, "code": "1", "password": "x"}).status_code == 401
+
+
+def test_not_online_right_after_a_password_reset(account):
+    """Whoever holds only the old SIM can reset the password with it; so after a reset (or an account phone change)
+    the online change waits out the cooling-off period: the password is a second factor again only then."""
+    person, user = account
+    clock.advance(dt.timedelta(seconds=61))
+    services.sms_code_request(phone=person.phone, purpose="reset", ip=fresh_ip())
+    services.password_reset(phone=person.phone, code=last_code(person.phone), new_password=PASSWORD + "x",
+                            ip=fresh_ip())
+    with pytest.raises(Forbidden) as exc:
+        services.sms_code_request(phone=unique_phone(), purpose="phone_file", ip=fresh_ip(), user=user)
+    assert exc.value.code == "identity.phone_file_recent_recovery"
+    clock.advance(COOLING + dt.timedelta(seconds=1))
+    ask(user, unique_phone(), password=PASSWORD + "x")  # after the period it is offered again
+
+
+def test_one_change_failing_does_not_stop_the_others(account, monkeypatch):
+    from jiaoguan.identity.services import phone_on_file
+
+    person, user = account
+    first = ask(user, unique_phone())
+    other_person = holder(name="褚其他")
+    other = register(other_person)
+    second = ask(other, unique_phone())
+    real = phone_on_file._apply_one
+
+    def flaky(change_id, *, now):
+        if change_id == first.pk:
+            raise Conflict("core.busy", "系统繁忙", "busy")  # as core.locks answers a lock not granted in time
+        return real(change_id, now=now)
+
+    monkeypatch.setattr(phone_on_file, "_apply_one", flaky)
+    clock.advance(COOLING)
+    assert services.phone_on_file_changes_apply() == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Status.COOLING and second.status == Status.APPLIED  # the first waits for the next run

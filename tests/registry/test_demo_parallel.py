@@ -44,5 +44,9 @@ def test_two_workers_write_one_consistent_city(clock):
     assert with_points.exists()
     opened = dict(PointsAccount.objects.filter(licence__in=with_points).values_list("licence_id", "total"))
     assert opened == dict(with_points.values_list("pk", "cycle_points"))
-    assert PointsEntry.objects.filter(kind="opening").count() == len(opened)
+    # ... and one more: the "trucker" showcase driver's points of the last cycle (a review is owed), none on the card
+    trucker = DrivingLicence.objects.get(person=city.showcase["trucker"])
+    assert trucker.cycle_points == 0
+    assert PointsEntry.objects.filter(kind="opening").exclude(account__licence=trucker).count() == len(opened)
+    assert PointsEntry.objects.filter(kind="opening", account__licence=trucker).count() == 1
     assert sum(city.edge_cases.values()) > 0

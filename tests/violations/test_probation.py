@@ -109,3 +109,17 @@ def test_the_extension_rule(classes, points, first, extended):
     large = bool(set(classes) & {"A1", "A2", "A3", "B1", "B2"})
     assert got == (large and 6 <= points <= 11 and not extended)
     assert rules.probation_extended_until(end) == rules.probation_end(rules.add_years(first, 1))
+
+
+def test_an_added_classs_probation_does_not_cancel_the_whole_licence(payments):
+    """A probation date that is not the first year's belongs to a class added later (the city's file): 12 points
+    suspend the licence; they never cancel the classes held for years."""
+    person = make_person()
+    first = clock.today() - dt.timedelta(days=3650)
+    licence = make_licence(person=person, classes="B2 C1", first_issue=first,
+                           probation_until=clock.today() + dt.timedelta(days=100))
+    car = make_vehicle(owner=person, registered=clock.today() - dt.timedelta(days=300))
+    for code in ("1625", "1636"):
+        services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.status == DrivingLicence.Status.SUSPENDED

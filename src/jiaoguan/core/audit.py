@@ -182,6 +182,13 @@ def audit_recorded(*, action: str, object_type: str, object_id: Any) -> bool:
     return AuditEntry.objects.filter(object_type=object_type, object_id=str(object_id), action=action).exists()
 
 
+def audit_last_at(*, actions: tuple[str, ...], object_type: str, object_id: Any,
+                  since: dt.datetime) -> dt.datetime | None:
+    """When one of ``actions`` was last recorded for this object at or after ``since``, or None."""
+    return (AuditEntry.objects.filter(object_type=object_type, object_id=str(object_id), action__in=actions,
+                                      at__gte=since).order_by("-at").values_list("at", flat=True).first())
+
+
 def access_entries(*, actor_id: int | None = None,
                    subject_person_ids: Collection[int] | None = None) -> QuerySet[AuditEntry]:
     """The staff's looks at citizens' data (``audit_access``), newest first: all, or by one staff member and/or

@@ -243,10 +243,10 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         secret=("code",),
         subject_zh="预留手机号即将变更",
         subject_en="Your phone on file is about to change",
-        body_zh="您在交管部门的预留手机号将于{effective}变更为{phone}。如非本人操作，请在此之前登录交管平台，"
-                "在“撤销预留手机号变更”页面输入撤销码{code}，或携身份证到车管所窗口办理。",
+        body_zh="您在交管部门的预留手机号将于{effective}变更为{phone}。如非本人操作，请在此之前打开交管平台登录页的"
+                "“撤销变更”链接（无需登录），输入撤销码{code}；或携身份证到车管所窗口办理。",
         body_en="Your phone on file with the traffic police will change to {phone} at {effective}. If this was not "
-                "you, before then open the Jiaoguan platform's \"Stop a change of the phone on file\" page and enter "
+                "you, before then follow the \"Stop it\" link on the Jiaoguan login page (no login needed) and enter "
                 "the code {code}, or bring your ID card to a vehicle office window.",
     ),
     DefaultTemplate(
@@ -266,10 +266,11 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         subject_zh="预留手机号变更已被原号码撤销",
         subject_en="Change of the phone on file stopped",
         body_zh="将预留手机号变更为{phone}的申请已通过原预留手机号收到的撤销码撤销，预留手机号不变。"
-                "如需变更，请携身份证到车管所窗口办理；如非本人操作，请立即修改登录密码。",
+                "如需变更，请携身份证到车管所窗口办理。账户可能已被他人使用的，请立即修改登录密码或到窗口办理。",
         body_en="The request to change the phone on file to {phone} was stopped with the code sent to the old "
                 "phone on file; the phone on file stays as it was. To change it, bring your ID card to a vehicle "
-                "office window; if the request was not yours, change your password at once.",
+                "office window. If someone else may be using the account, change its password at once or go to a "
+                "window.",
     ),
     DefaultTemplate(
         code="account.phone_file_lapsed",
@@ -277,11 +278,11 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         params=("phone",),
         subject_zh="预留手机号变更未生效",
         subject_en="Change of the phone on file not applied",
-        body_zh="将预留手机号变更为{phone}的申请未能生效：冷静期内预留手机号已在窗口变更，或该号码已被其他账户使用。"
-                "如仍需变更，请重新申请。",
+        body_zh="将预留手机号变更为{phone}的申请未能生效：冷静期内预留手机号已在窗口变更、申请账户已停用，"
+                "或该号码已被其他账户使用。如仍需变更，请重新申请。",
         body_en="The request to change the phone on file to {phone} was not applied: during the cooling-off period "
-                "the phone on file was changed at a window, or another account now uses that number. Apply again "
-                "if you still need the change.",
+                "the phone on file was changed at a window, the account was closed, or another account now uses "
+                "that number. Apply again if you still need the change.",
     ),
     DefaultTemplate(
         code="account.phone_file_applied",

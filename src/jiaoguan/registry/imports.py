@@ -399,7 +399,8 @@ def _licence_move(licence: DrivingLicence, target: str, *, reason_code: str, per
             licence_restore(licence=licence, actor=actor, reason=IMPORT_REASON, passed_theory_test=True,
                             new_period=period)
         elif target == rules.STATUS_CANCELLED:
-            code = reason_code or (rules.CANCEL_EXPIRY if rules.cancelled_for_expiry_on(licence.valid_until, today)
+            code = reason_code or (rules.CANCEL_EXPIRY if rules.cancelled_for_expiry_on(licence.valid_until, today,
+                                                                                        licence.postponed_until)
                                    else rules.CANCEL_OTHER)
             licence_cancel(licence=licence, actor=actor, reason=IMPORT_REASON, reason_code=code)
         else:
@@ -488,7 +489,10 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
                                     source=IMPORTED_POINTS_SOURCE)
         return "created"
     # an empty status cell keeps a staff decision; between valid / expired / cancelled the dates decide
-    target = status or rules.effective_status(stored=licence.status, valid_until=valid_until, on=today)
+    # a postponed renewal (延期换证) stands while the file still has the period it postponed
+    postponed = licence.postponed_until if valid_until == licence.valid_until else None
+    target = status or rules.effective_status(stored=licence.status, valid_until=valid_until, on=today,
+                                              postponed_until=postponed)
     if reason_code and target != rules.STATUS_CANCELLED:
         raise RowInvalid([("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
                            "Only a cancelled licence has a cancellation reason")])

@@ -212,10 +212,12 @@ PROBATION_EXTENSION_CLASSES = frozenset({"A1", "A2", "A3", "B1", "B2"})
 PROBATION_EXTENSION_POINTS = 6
 
 
-def full_score_cancels(*, probation_until: dt.date | None, on: dt.date) -> bool:
-    """Does reaching 12 points on ``on`` cancel the licence (in probation) rather than suspend it? The platform
-    keeps one probation for the whole licence (a first licence's classes; adding a class is not served yet)."""
-    return in_probation(probation_until, on)
+def full_score_cancels(*, probation_until: dt.date | None, first_issue_date: dt.date, on: dt.date) -> bool:
+    """Does reaching 12 points on ``on`` cancel the licence rather than suspend it? Only in the probation of a first
+    licence (its probation is the first year: every class on it is in probation). A probation date that is not the
+    first year's belongs to a class added later (增驾, recorded by the city's file): 12 points cancel only that
+    class, which the platform does not record apart yet — so the licence is suspended, never wholly cancelled."""
+    return in_probation(probation_until, on) and probation_until == probation_end(first_issue_date)
 
 
 def probation_extends(*, classes: Sequence[str], points: int, first_issue_date: dt.date,
@@ -389,14 +391,16 @@ RESTORABLE_CANCEL_REASONS = frozenset({CANCEL_EXPIRY})
 RESTORE_AFTER_CANCEL_YEARS = 2
 
 
-def cancelled_for_expiry_on(valid_until: dt.date | None, on: dt.date) -> bool:
-    """Do the dates alone say the licence is cancelled for not being renewed (more than a year past expiry)?"""
-    return valid_until is not None and on >= cancellation_date(valid_until)
+def cancelled_for_expiry_on(valid_until: dt.date | None, on: dt.date, postponed_until: dt.date | None = None) -> bool:
+    """Do the dates alone say the licence is cancelled for not being renewed (more than a year past expiry, or past a
+    postponed renewal deadline)?"""
+    return valid_until is not None and on >= cancellation_date(renewal_deadline(valid_until, postponed_until))
 
 
-def restore_deadline(valid_until: dt.date) -> dt.date:
-    """Last day on which a licence cancelled for expiry can be restored (two years after the cancellation)."""
-    return add_years(cancellation_date(valid_until), RESTORE_AFTER_CANCEL_YEARS)
+def restore_deadline(valid_until: dt.date, postponed_until: dt.date | None = None) -> dt.date:
+    """Last day on which a licence cancelled for expiry can be restored (two years after the cancellation, which a
+    postponement moved)."""
+    return add_years(cancellation_date(renewal_deadline(valid_until, postponed_until)), RESTORE_AFTER_CANCEL_YEARS)
 
 
 def status_reason_label(code: str) -> tuple[str, str]:

@@ -118,10 +118,12 @@ def full_score_between(*, licence, start: dt.date | None, end: dt.date) -> bool:
 
 
 def points_of_cycle(*, licence, cycle_start: dt.date) -> int:
-    """The ledger's total of the licence's scoring cycle starting on ``cycle_start`` (0 when it has no account):
-    what 驾驶证审验 (registry.rules.review_due) asks about the cycle that has just ended."""
-    return int(PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start)
-               .values_list("total", flat=True).first() or 0)
+    """The points recorded in the licence's scoring cycle starting on ``cycle_start`` — the ledger's total less what
+    carried in from the cycle before (0 when it has no account): what 驾驶证审验 (registry.rules.review_due) asks
+    about the cycle that has just ended ("a cycle with 记分 records")."""
+    row = (PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start)
+           .values_list("total", "carried_in").first())
+    return max(0, int(row[0]) - int(row[1])) if row else 0
 
 
 def violations_of_person_between(*, person, start: dt.date, end: dt.date) -> int:

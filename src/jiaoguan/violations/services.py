@@ -844,7 +844,8 @@ def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry
 def _full_score(*, licence, total: int) -> None:
     """12 points reached: the licence is suspended until study and exam — or, in probation, cancelled
     (公安部令第162号第七十七条; registry.rules.full_score_cancels)."""
-    cancels = registry_rules.full_score_cancels(probation_until=licence.probation_until, on=clock.today())
+    cancels = registry_rules.full_score_cancels(probation_until=licence.probation_until,
+                                                first_issue_date=licence.first_issue_date, on=clock.today())
     if licence.status == "valid":
         actor = Actor.system("violations.points")
         if cancels:

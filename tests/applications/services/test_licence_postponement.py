@@ -122,3 +122,10 @@ def test_the_postponement_rule(valid_until, offset, today_offset):
         day_before = rules.cancellation_date(until) - dt.timedelta(days=1)
         assert rules.effective_status(stored="valid", valid_until=valid_until, on=day_before,
                                       postponed_until=until) == "expired"
+
+
+def test_a_postponement_moves_the_restore_deadline_and_the_cancel_for_expiry(workday):
+    valid_until, until = dt.date(2025, 1, 1), dt.date(2027, 12, 31)
+    assert rules.restore_deadline(valid_until, until) == rules.add_years(rules.cancellation_date(until), 2)
+    assert not rules.cancelled_for_expiry_on(valid_until, dt.date(2026, 6, 1), until)
+    assert rules.cancelled_for_expiry_on(valid_until, dt.date(2026, 6, 1))

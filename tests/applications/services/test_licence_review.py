@@ -96,3 +96,13 @@ def test_the_demo_trucker_owes_a_review(clock):
     owed = review_owed(licence)
     assert owed is not None and owed.cycle_end < clock.today()
     assert licence.cycle_points == 0  # the points were the last cycle's, not this one's
+
+
+def test_points_carried_in_are_not_the_cycles_own(workday):
+    """A cycle whose only points carried in from the one before (unpaid fines) had no 记分 of its own: no review."""
+    user, licence, end = driver(points=0)
+    start, _ = rules.review_cycle(licence.first_issue_date, clock.today())
+    PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=3, carried_in=3)
+    with pytest.raises(Ineligible) as exc:
+        apply(user)
+    assert "licence.review_not_due" in reasons(exc.value)

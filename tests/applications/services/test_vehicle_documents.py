@@ -108,3 +108,17 @@ def test_posted_to_the_address_on_file_when_none_is_given(workday):
                                           {"plate": car.plate, "document": "vehicle_licence:lost"})))
     shipment = Shipment.objects.get(pk=app.outcome["post"]["shipment_id"])
     assert shipment.address == user.person.address and shipment.address
+
+
+def test_no_address_anywhere_is_refused_before_submission(workday):
+    from jiaoguan.registry.models import Person
+
+    user = citizen()
+    Person.objects.filter(pk=user.person_id).update(address="")
+    user.person.refresh_from_db()
+    car = make_vehicle(owner=user.person)
+    with pytest.raises(Ineligible) as exc:
+        submit(user, "vehicle_documents", {"plate": car.plate, "document": "vehicle_licence:lost"})
+    assert "postal.address_missing" in reasons(exc.value)
+    app = submit(user, "vehicle_documents", {"plate": car.plate, "document": "vehicle_licence:lost", "pickup": "on"})
+    assert app.status == S.AWAITING_PAYMENT

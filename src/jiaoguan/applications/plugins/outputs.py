@@ -62,6 +62,19 @@ def delivery_available(ctx: RuleContext) -> list[Refusal]:
     return [refusal] if refusal else []
 
 
+@eligibility_rule("postal.address_known")
+def address_known(ctx: RuleContext) -> list[Refusal]:
+    """A service that posts to the form's ``address`` or else the address on file (and may offer collection at a
+    counter, form field ``pickup``) lists this rule: with neither an address typed nor one on file, it is refused
+    before submission instead of failing at approval."""
+    if ctx.data.get("pickup") or str(ctx.data.get("address") or "").strip():
+        return []
+    if str(getattr(ctx.person, "address", "") or "").strip():
+        return []
+    return [Refusal("postal.address_missing", "档案中没有登记联系地址，请填写邮寄地址或选择到窗口领取",
+                    "There is no address on file: enter a postal address or choose to collect it at a counter")]
+
+
 @output("post", requires="postal.delivery_available")
 def send_by_post(*, application, actor, params: dict) -> dict:
     """params: ``name_field``, ``phone_field``, ``address_field`` (form fields; defaults recipient_name,

@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils import timezone, translation
 
 from jiaoguan.core import clock
+from jiaoguan.core.audit import audit_last_at
 from jiaoguan.core.errors import (
     Conflict,
     Forbidden,
@@ -201,6 +202,17 @@ def _phone_file_holder(user: User | None) -> User:
                         f"原预留手机号已撤销上一次变更，{_local(until)}前请携身份证到车管所窗口办理",
                         f"The old phone on file stopped the last change; until {_local(until)} bring your ID "
                         "card to a vehicle office window")
+    recovered = audit_last_at(actions=("account.password_reset", "account.phone_change"), object_type="identity.user",
+                              object_id=row.pk, since=clock.now() - dt.timedelta(
+                                  hours=settings.JIAOGUAN_PHONE_FILE_COOLING_HOURS))
+    if recovered is not None:
+        # whoever holds only the old SIM can reset the password with it: the password is then no second factor, so
+        # a fresh reset (or a fresh account phone) waits out a cooling-off period before this change is offered
+        until = recovered + dt.timedelta(hours=settings.JIAOGUAN_PHONE_FILE_COOLING_HOURS)
+        raise Forbidden("identity.phone_file_recent_recovery",
+                        f"近期重置过登录密码或更换过账户手机号，{_local(until)}后方可在网上变更预留手机号，或携身份证到车管所窗口办理",
+                        f"The password was reset or the account's phone changed recently: the phone on file can be "
+                        f"changed online from {_local(until)}, or at a vehicle office window with your ID card")
     if selectors.phone_file_change_pending(person_id=row.person_id) is not None:
         raise _phone_file_pending_error()
     return row

@@ -23,6 +23,7 @@ withdrawal lock only the change row.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from typing import Any
 
@@ -31,7 +32,7 @@ from django.db import IntegrityError, transaction
 
 from jiaoguan.core import clock, crypto
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput, NotFound
+from jiaoguan.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from jiaoguan.core.identifiers import validate_phone
 from jiaoguan.core.locks import lock_row
 from jiaoguan.core.masking import mask_phone
@@ -57,6 +58,7 @@ from jiaoguan.registry import selectors as registry
 from jiaoguan.registry.services import person_update_phone
 
 Status = PhoneOnFileChange.Status
+log = logging.getLogger(__name__)
 
 
 def _objection_digest(code: str) -> str:
@@ -269,7 +271,10 @@ def phone_on_file_changes_apply(*, now: dt.datetime | None = None) -> int:
     applied, after = 0, 0
     while ids := selectors.phone_file_changes_due(now=now, after_id=after):
         for change_id in ids:
-            if _apply_one(change_id, now=now) == Status.APPLIED:
-                applied += 1
+            try:
+                if _apply_one(change_id, now=now) == Status.APPLIED:
+                    applied += 1
+            except DomainError:  # e.g. the row busy past the lock timeout: the next run takes it up again
+                log.exception("phone-on-file change %s not applied this run", change_id)
         after = ids[-1]
     return applied

@@ -159,7 +159,7 @@ def _check_restorable(*, locked: DrivingLicence, cancel_reason: str, today: dt.d
                        f"驾驶证因“{why_zh}”注销，不能恢复，须重新申领",
                        f"The licence was cancelled ({why_en.lower()}); it cannot be restored: apply for a new one",
                        field="status")
-    if locked.valid_until is None or today > rules.restore_deadline(locked.valid_until):
+    if locked.valid_until is None or today > rules.restore_deadline(locked.valid_until, locked.postponed_until):
         raise Conflict("registry.restore_too_late", "注销已超过2年，须重新申领驾驶证",
                        "Cancelled more than 2 years ago: the holder must apply for a new licence")
     if not passed_theory_test:
@@ -178,7 +178,8 @@ def _check_period(period: tuple[dt.date, dt.date | None, str], today: dt.date) -
         raise Conflict("registry.period_not_current", "新的有效期不包含今天，驾驶证不能恢复为正常",
                        "The new validity period does not cover today: the licence cannot become valid",
                        field="valid_until")
-    return {"valid_from": valid_from, "valid_until": valid_until, "validity": validity}
+    # a new period ends any postponement of the old one's renewal (as licence_renew does)
+    return {"valid_from": valid_from, "valid_until": valid_until, "validity": validity, "postponed_until": None}
 
 
 def licence_suspend(*, licence: DrivingLicence, actor: Actor, reason: str) -> DrivingLicence:
@@ -236,7 +237,8 @@ def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str,
     today = clock.today()
 
     def check(locked: DrivingLicence) -> None:
-        if reason_code == rules.CANCEL_EXPIRY and not rules.cancelled_for_expiry_on(locked.valid_until, today):
+        if reason_code == rules.CANCEL_EXPIRY and not rules.cancelled_for_expiry_on(locked.valid_until, today,
+                                                                                      locked.postponed_until):
             raise _bad("reason_code", "registry.cancel_reason_dates", "驾驶证超过有效期未满一年，不能以此原因注销",
                        "The licence is not more than a year past expiry: it cannot be cancelled for that reason")
 
