@@ -100,11 +100,16 @@ def test_a_cancelled_or_long_term_licence_cannot_be_postponed(workday):
 
 
 def test_the_registry_checks_again_on_approval(workday):
-    """A licence that changed after submission (renewed at a counter) is refused when the output runs."""
+    """A licence renewed at a counter after the application was submitted: the approval's output is refused by the
+    registry (nothing to postpone any more), so the approval does not go through."""
     user, licence = holder(clock.today() + dt.timedelta(days=30))
+    app = apply(user, licence.valid_until + dt.timedelta(days=100))
+    registry_services.licence_renew(licence=licence, actor=Actor.system("counter"), reason="窗口换证")
     with pytest.raises(Conflict):
-        registry_services.licence_postpone(licence=licence, until=clock.today(), actor=Actor.system("t"),
-                                           reason="r")
+        approve_standard(app)
+    app.refresh_from_db()
+    licence.refresh_from_db()
+    assert app.status != S.APPROVED and licence.postponed_until is None
 
 
 @given(valid_until=st.dates(dt.date(2020, 1, 1), dt.date(2035, 12, 31)),
