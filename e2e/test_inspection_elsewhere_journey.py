@@ -11,7 +11,7 @@ from jiaoguan.applications.models import Application
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.registry.models import Vehicle
-from tests.portal.support import browser_log_in, citizen, staff_user
+from tests.portal.support import browser_log_in, browser_submit_application, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +34,7 @@ def test_an_inspection_in_another_city_recorded(journey, tmp_path, settings):
     page.get_by_label("检验报告编号").fill("HN2026120700042")
     page.locator('input[name="upload__report"]').set_input_files(str(report))
     j.shot("01-form")
-    page.get_by_role("button", name="下一步：核对信息").click()
-    page.wait_for_url("**/check/")
-    page.get_by_role("button", name="确认提交").click()
-    page.wait_for_url("**/services/mine/*/")
+    browser_submit_application(j)
     app = Application.objects.get(applicant=user, service_code="inspection_elsewhere")
     services.application_accept(application_id=app.pk, actor=Actor.of(clerk))
     services.application_approve(application_id=app.pk, actor=Actor.of(approver))

@@ -11,7 +11,7 @@ from jiaoguan.core.audit import Actor
 from jiaoguan.registry import rules
 from jiaoguan.registry.models import DrivingLicence
 from jiaoguan.violations.models import PointsAccount
-from tests.portal.support import browser_log_in, citizen, staff_user
+from tests.portal.support import browser_log_in, browser_submit_application, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,10 +40,7 @@ def test_a_b2_driver_reviewed_online(journey, tmp_path, settings):
     j.shot("02-too-few-hours")
     page.get_by_label("已完成学习学时").fill("3")
     page.locator('input[name="upload__study_certificate"]').set_input_files(str(certificate))
-    page.get_by_role("button", name="下一步：核对信息").click()
-    page.wait_for_url("**/check/")
-    page.get_by_role("button", name="确认提交").click()
-    page.wait_for_url("**/services/mine/*/")
+    browser_submit_application(j)
     app = Application.objects.get(applicant=user, service_code="licence_review")
     services.application_accept(application_id=app.pk, actor=Actor.of(clerk))
     services.application_approve(application_id=app.pk, actor=Actor.of(approver))

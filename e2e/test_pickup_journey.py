@@ -9,7 +9,7 @@ from jiaoguan.applications import services
 from jiaoguan.applications.models import Application
 from jiaoguan.core.audit import Actor
 from tests.applications.services.support import pay_fee
-from tests.portal.support import browser_log_in, citizen, staff_user
+from tests.portal.support import browser_log_in, browser_submit_application, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,10 +24,7 @@ def test_a_vehicle_licence_collected_at_a_counter(journey):
     page.get_by_label("补领、换领的牌证").select_option(value="vehicle_licence:lost")
     page.get_by_label("不邮寄，预约到车管所窗口领取").check()
     j.shot("01-form")
-    page.get_by_role("button", name="下一步：核对信息").click()
-    page.wait_for_url("**/check/")
-    page.get_by_role("button", name="确认提交").click()
-    page.wait_for_url("**/services/mine/*/")
+    browser_submit_application(j)
     app = Application.objects.get(applicant=user, service_code="vehicle_documents")
     pay_fee(app)
     services.application_accept(application_id=app.pk, actor=Actor.of(clerk))

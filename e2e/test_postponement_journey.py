@@ -10,7 +10,7 @@ import pytest
 from jiaoguan.applications.models import Application
 from jiaoguan.core import clock
 from jiaoguan.registry.models import DrivingLicence
-from tests.portal.support import PASSWORD, browser_log_in, citizen, staff_user
+from tests.portal.support import PASSWORD, browser_log_in, browser_submit_application, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,10 +51,7 @@ def test_postpone_a_renewal_approved_and_shown(journey, tmp_path, settings):
     page.get_by_label("延期至").fill(until.isoformat())
     page.locator('input[name="upload__evidence"]').set_input_files(str(evidence))
     j.shot("02-form")
-    page.get_by_role("button", name="下一步：核对信息").click()
-    page.wait_for_url("**/check/")
-    page.get_by_role("button", name="确认提交").click()
-    page.wait_for_url("**/services/mine/*/")
+    browser_submit_application(j)
     app = Application.objects.get(applicant=user, service_code="licence_postponement")
     assert app.status == "submitted" and "待受理" in j.text()
     page.get_by_role("button", name="退出").click()

@@ -119,3 +119,12 @@ def browser_log_in(j, phone: str, path: str) -> None:
     j.page.get_by_label("密码", exact=True).fill(PASSWORD)
     j.page.get_by_role("button", name="登录", exact=True).click()
     j.page.wait_for_url(f"**{path}")
+
+
+def browser_submit_application(j) -> None:
+    """In a browser journey, on a filled application form: go to the check step, submit, and wait for the
+    application's page (我的申请 → the application)."""
+    j.page.get_by_role("button", name="下一步：核对信息").click()
+    j.page.wait_for_url("**/check/")
+    j.page.get_by_role("button", name="确认提交").click()
+    j.page.wait_for_url("**/services/mine/*/")

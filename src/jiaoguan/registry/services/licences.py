@@ -246,6 +246,18 @@ def licence_cancel(*, licence: DrivingLicence, actor: Actor, reason: str,
                        reason=reason, status_reason=reason_code, check=check)
 
 
+def _date_set(locked: DrivingLicence, field: str, value: dt.date, *, action: str, actor: Actor, reason: str) -> None:
+    """Write one date of a licence whose row the caller has locked (inside its transaction): saved with
+    ``updated_at``, the read model told, audited with the old and new date."""
+    old = getattr(locked, field)
+    setattr(locked, field, value)
+    locked.updated_at = clock.now()
+    locked.save(update_fields=[field, "updated_at"])
+    records_changed(person_ids=[locked.person_id])
+    audit_record(actor=actor, action=action, obj=locked, old={field: old}, new={field: value}, reason=reason,
+                 subject_person_id=locked.person_id)
+
+
 def licence_probation_extend(*, licence: DrivingLicence, actor: Actor, reason: str) -> bool:
     """实习期延长一年: the violations app's probation review (the points ledger is the authority for the points)
     asks for it when ``rules.probation_extends`` holds. Idempotent: a probation already extended, or one that
@@ -256,14 +268,8 @@ def licence_probation_extend(*, licence: DrivingLicence, actor: Actor, reason: s
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
         if locked.probation_until is None or locked.probation_until != rules.probation_end(locked.first_issue_date):
             return False
-        old = locked.probation_until
-        locked.probation_until = rules.probation_extended_until(old)
-        locked.updated_at = clock.now()
-        locked.save(update_fields=["probation_until", "updated_at"])
-        records_changed(person_ids=[locked.person_id])
-        audit_record(actor=actor, action="licence.probation_extend", obj=locked, old={"probation_until": old},
-                     new={"probation_until": locked.probation_until}, reason=reason,
-                     subject_person_id=locked.person_id)
+        _date_set(locked, "probation_until", rules.probation_extended_until(locked.probation_until),
+                  action="licence.probation_extend", actor=actor, reason=reason)
     licence.probation_until, licence.updated_at = locked.probation_until, locked.updated_at
     return True
 
@@ -375,13 +381,7 @@ def licence_postpone(*, licence: DrivingLicence, until: dt.date, actor: Actor, r
         if refusal is not None:
             code, zh, en = refusal
             raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
-        old = locked.postponed_until
-        locked.postponed_until = until
-        locked.updated_at = clock.now()
-        locked.save(update_fields=["postponed_until", "updated_at"])
-        records_changed(person_ids=[locked.person_id])
-        audit_record(actor=actor, action="licence.postpone", obj=locked, old={"postponed_until": old},
-                     new={"postponed_until": until}, reason=reason, subject_person_id=locked.person_id)
+        _date_set(locked, "postponed_until", until, action="licence.postpone", actor=actor, reason=reason)
     licence.postponed_until, licence.updated_at = locked.postponed_until, locked.updated_at
     return licence
 
@@ -393,15 +393,9 @@ def licence_review_record(*, licence: DrivingLicence, cycle_end: dt.date, actor:
     reason = _need_reason(reason)
     with transaction.atomic():
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
-        old = locked.reviewed_through
-        if old is not None and old >= cycle_end:
+        if locked.reviewed_through is not None and locked.reviewed_through >= cycle_end:
             return locked
-        locked.reviewed_through = cycle_end
-        locked.updated_at = clock.now()
-        locked.save(update_fields=["reviewed_through", "updated_at"])
-        records_changed(person_ids=[locked.person_id])
-        audit_record(actor=actor, action="licence.review", obj=locked, old={"reviewed_through": old},
-                     new={"reviewed_through": cycle_end}, reason=reason, subject_person_id=locked.person_id)
+        _date_set(locked, "reviewed_through", cycle_end, action="licence.review", actor=actor, reason=reason)
     licence.reviewed_through, licence.updated_at = locked.reviewed_through, locked.updated_at
     return licence
 
