@@ -56,14 +56,19 @@ def make_person(*, name: str = "张三", id_number: str | None = None, phone: st
 def make_licence(*, person: Person, classes: str = "C1", first_issue: dt.date | None = None,
                  valid_until: dt.date | None = "auto", status: str = DrivingLicence.Status.VALID,
                  cycle_points: int = 0, probation_until: dt.date | None = None,
-                 points_cycle_start: dt.date | None = None, status_reason: str = "") -> DrivingLicence:
-    """``points_cycle_start`` defaults to the scoring cycle containing today (the points are this cycle's)."""
-    from jiaoguan.registry.rules import scoring_cycle
+                 points_cycle_start: dt.date | None = None, status_reason: str = "",
+                 probation_classes: str | None = None) -> DrivingLicence:
+    """``points_cycle_start`` defaults to the scoring cycle containing today (the points are this cycle's);
+    ``probation_classes`` to what the registry assumes when a record does not say (rules.probation_classes_default)."""
+    from jiaoguan.registry.rules import probation_classes_default, scoring_cycle
 
     today = clock.today()
     first_issue = first_issue or today.replace(year=today.year - 3)
     if valid_until == "auto":
         valid_until = first_issue.replace(year=first_issue.year + 6)
+    if probation_classes is None:
+        probation_classes = " ".join(probation_classes_default(classes=classes.split(), first_issue_date=first_issue,
+                                                               probation_until=probation_until))
     now = clock.now()
     return DrivingLicence.objects.create(
         person=person,
@@ -77,6 +82,7 @@ def make_licence(*, person: Person, classes: str = "C1", first_issue: dt.date | 
         cycle_points=cycle_points,
         points_cycle_start=points_cycle_start or scoring_cycle(first_issue, max(today, first_issue))[0],
         probation_until=probation_until,
+        probation_classes=probation_classes,
         created_at=now,
         updated_at=now,
     )

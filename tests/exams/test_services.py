@@ -323,6 +323,48 @@ def test_all_four_passed_completes_the_permit(venues):
     services.result_record(session_id=s.pk, booking_id=b.pk, outcome="pass", actor=CLERK)
     permit.refresh_from_db()
     assert permit.status == "completed" and selectors.permit_view(permit=permit).next_subjects == []
+    # a learner with no licence gets a first licence: 6 years, every class in probation for 12 months
+    from jiaoguan.registry import rules as registry_rules
+    from jiaoguan.registry.models import DrivingLicence
+
+    licence = DrivingLicence.objects.get(person=permit.person)
+    assert (licence.classes, licence.first_issue_date, licence.validity) == ("C1", clock.today(), "6y")
+    assert licence.probation_classes == "C1"
+    assert licence.probation_until == registry_rules.probation_end(clock.today())
+
+
+def test_passing_every_subject_adds_the_class_to_a_licence(venues):
+    """增驾: the class goes on the holder's licence, in probation alone; a cancelled licence takes no class, and
+    the result is recorded all the same (the refusal is audited for staff)."""
+    from jiaoguan.core.models import AuditEntry
+    from jiaoguan.registry.models import DrivingLicence
+    from tests.factories import make_licence
+
+    theory, _ = venues
+    users = []
+    for status in ("valid", "cancelled"):
+        user, permit = candidate(licence_class="B2", name=f"王{status}")
+        make_licence(person=permit.person, classes="C1", status=status,
+                     first_issue=clock.today() - dt.timedelta(days=3000))
+        for subj in ("1", "2", "3"):
+            pass_subject(permit, subj)
+        users.append((user, permit))
+    s = session(theory, "4", days=10)
+    for user, _permit in users:
+        apply(user, s)
+    allocate_after_close(s)
+    clock.freeze(s.starts_at + dt.timedelta(hours=1))
+    for _user, permit in users:
+        b = Booking.objects.get(subject=f"permit:{permit.pk}:4")
+        services.result_record(session_id=s.pk, booking_id=b.pk, outcome="pass", actor=CLERK)
+    (_, added), (_, refused) = users
+    licence = DrivingLicence.objects.get(person=added.person)
+    assert licence.classes == "B2 C1" and licence.probation_classes == "B2"
+    assert licence.class_since == {"B2": clock.today().isoformat()}
+    kept = DrivingLicence.objects.get(person=refused.person)
+    refused.refresh_from_db()
+    assert kept.classes == "C1" and refused.status == "completed"
+    assert AuditEntry.objects.filter(action="exam.licence_not_granted", object_id=str(refused.pk)).exists()
 
 
 def test_exam_after_permit_validity_is_refused(venues):

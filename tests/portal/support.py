@@ -22,6 +22,8 @@ def citizen_records(*, name: str = "李明", classes: str = "C1", probation: boo
                     nev: bool = False, licence: bool = True, vehicle: bool = True, insured: bool = True,
                     address: str = "广东省深圳市南山区科技园路1号"):
     """A registry person with (optionally) a licence and a vehicle with compulsory insurance."""
+    from jiaoguan.registry.rules import probation_end
+
     person = make_person(name=name, address=address)
     lic = None
     if licence:
@@ -29,7 +31,7 @@ def citizen_records(*, name: str = "李明", classes: str = "C1", probation: boo
         if probation:
             first = today - dt.timedelta(days=100)
             lic = make_licence(person=person, classes=classes, first_issue=first,
-                               probation_until=first.replace(year=first.year + 1), cycle_points=points)
+                               probation_until=probation_end(first), cycle_points=points)
         else:
             lic = make_licence(person=person, classes=classes, cycle_points=points)
     car = None

@@ -191,3 +191,17 @@ def test_created_vehicles_and_policies_are_audited(persons):
     [p] = AuditEntry.objects.filter(action="policy.import_create")
     policy = InsurancePolicy.objects.get()
     assert p.object_id == str(policy.pk) and p.new["vehicle_id"] == car.pk and p.subject_person_id == car.owner_id
+
+
+def test_the_classes_in_probation(persons):
+    """实习准驾车型: given, checked against the classes; not given, every class of a first year's probation; a probation
+    of a class added online stays known when the file repeats its date without naming the class."""
+    header = "id_number,file_number,classes,first_issue_date,valid_from,valid_until,probation_until,probation_classes\n"
+    report = run(f"{ID1},440300009001,B2 C1,2016-03-01,2022-03-01,2028-03-01,2026-12-31,D\n", header)
+    assert report.errors and report.errors[0].field == "probation_classes"
+    run(f"{ID1},440300009001,B2 C1,2016-03-01,2022-03-01,2028-03-01,2026-12-31,B2\n", header)
+    assert (licence().probation_until, licence().probation_classes) == (dt.date(2026, 12, 31), "B2")
+    run(f"{ID1},440300009001,B2 C1,2016-03-01,2022-03-01,2028-03-01,2026-12-31,\n", header)
+    assert licence().probation_classes == "B2"  # the record knew: kept
+    run(f"{ID2},440300009002,C1 E,2026-01-10,2026-01-10,2032-01-10,,\n", header)
+    assert (licence(ID2).probation_until, licence(ID2).probation_classes) == (dt.date(2027, 1, 9), "C1 E")

@@ -13,7 +13,7 @@ from jiaoguan.registry.models import DrivingLicence
 from jiaoguan.violations import services
 from jiaoguan.violations.models import PointsAccount
 from tests.factories import make_licence, make_person, make_vehicle
-from tests.notifications.helpers import last_sms
+from tests.notifications.helpers import last_sms, sms_outbox
 from tests.violations.conftest import STAFF, record
 
 pytestmark = pytest.mark.django_db
@@ -105,21 +105,92 @@ def test_the_review_counts_days_in_beijing_time(local_time):
 def test_the_extension_rule(classes, points, first, extended):
     end = rules.probation_end(first)
     until = rules.probation_extended_until(end) if extended else end
-    got = rules.probation_extends(classes=classes, points=points, first_issue_date=first, probation_until=until)
+    done = rules.probation_extended(probation_until=until, start=first)
+    assert done is extended
+    got = rules.probation_extends(probation_classes=classes, points=points, extended=done)
     large = bool(set(classes) & {"A1", "A2", "A3", "B1", "B2"})
     assert got == (large and 6 <= points <= 11 and not extended)
     assert rules.probation_extended_until(end) == rules.probation_end(rules.add_years(first, 1))
+    again = rules.extended_probation_cancels(probation_classes=classes, points_in_extension=points, extended=done,
+                                             in_probation_now=True)
+    assert again == (large and extended and points >= 6)
 
 
-def test_an_added_classs_probation_does_not_cancel_the_whole_licence(payments):
-    """A probation date that is not the first year's belongs to a class added later (the city's file): 12 points
-    suspend the licence; they never cancel the classes held for years."""
+def test_a_probation_whose_classes_are_not_known_suspends(payments):
+    """A probation date that is not the first year's, from the city's file without its classes: 12 points suspend
+    the licence; they never cancel the classes held for years."""
     person = make_person()
     first = clock.today() - dt.timedelta(days=3650)
     licence = make_licence(person=person, classes="B2 C1", first_issue=first,
                            probation_until=clock.today() + dt.timedelta(days=100))
+    assert licence.probation_classes == ""
     car = make_vehicle(owner=person, registered=clock.today() - dt.timedelta(days=300))
     for code in ("1625", "1636"):
         services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
     licence.refresh_from_db()
-    assert licence.status == DrivingLicence.Status.SUSPENDED
+    assert licence.status == DrivingLicence.Status.SUSPENDED and licence.classes == "B2 C1"
+
+
+def _added(classes="B2 C1", added="B2", *, days_ago=100):
+    """A C1 holder of ten years who added ``added`` ``days_ago`` days ago (增驾): only it is in probation."""
+    person = make_person()
+    first = clock.today() - dt.timedelta(days=3650)
+    since = clock.today() - dt.timedelta(days=days_ago)
+    licence = make_licence(person=person, classes=classes, first_issue=first, probation_until=rules.probation_end(since),
+                           probation_classes=added)
+    licence.class_since = {added: since.isoformat()}
+    licence.save(update_fields=["class_since"])
+    car = make_vehicle(owner=person, registered=clock.today() - dt.timedelta(days=300))
+    return person, licence, car
+
+
+def test_a_full_score_in_an_added_classs_probation_cancels_that_class_and_suspends_the_rest(payments):
+    person, licence, car = _added()
+    for code in ("1625", "1636"):
+        services.violation_handle_counter(violation=record(car, code=code), licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.classes == "C1" and licence.status == DrivingLicence.Status.SUSPENDED
+    assert licence.probation_until is None and licence.probation_classes == "" and licence.class_since == {}
+    entry = AuditEntry.objects.get(action="licence.class_cancel", object_id=str(licence.pk))
+    assert "B2" in str(entry.old) and not AuditEntry.objects.filter(action="licence.cancel").exists()
+    texts = [sms.text for sms in sms_outbox() if sms.phone.endswith(person.phone[-11:])]
+    assert any("实习的B2准驾车型驾驶资格已注销" in t for t in texts), texts
+    assert "暂扣" in texts[-1]
+
+
+def test_the_review_extends_an_added_classs_probation_by_its_own_points(payments):
+    """The added class's probation year is not a scoring cycle: the points recorded in that year count."""
+    person, licence, car = _added(days_ago=380)  # added 380 days ago: its probation ended 15 days ago
+    clock.freeze(clock.now() - dt.timedelta(days=200))  # 6 points 200 days ago: inside the probation year
+    try:
+        services.violation_handle_counter(violation=record(car, code="1625"), licence=licence, actor=STAFF)
+    finally:
+        clock.reset()
+    assert services.probation_review() == 1
+    licence.refresh_from_db()
+    assert rules.in_probation(licence.probation_until, clock.today()) and licence.probation_classes == "B2"
+    assert services.probation_review() == 0
+
+
+def test_six_points_again_in_the_extended_year_cancel_the_class(payments):
+    person, licence, car = _added(days_ago=400)
+    start = dt.date.fromisoformat(licence.class_since["B2"])
+    licence.probation_until = rules.probation_extended_until(rules.probation_end(start))
+    licence.save(update_fields=["probation_until"])
+    services.violation_handle_counter(violation=record(car, code="1362"), licence=licence, actor=STAFF)  # 3
+    licence.refresh_from_db()
+    assert licence.classes == "B2 C1"
+    services.violation_handle_counter(violation=record(car, code="1357"), licence=licence, actor=STAFF)  # 3 more
+    licence.refresh_from_db()
+    assert licence.classes == "C1" and licence.status == DrivingLicence.Status.VALID
+    assert "B2" in last_sms(person.phone)
+
+
+def test_a_c_class_added_is_not_extended_or_cancelled_for_six(payments):
+    _person, licence, car = _added(classes="C1 E", added="E", days_ago=400)
+    start = dt.date.fromisoformat(licence.class_since["E"])
+    licence.probation_until = rules.probation_extended_until(rules.probation_end(start))
+    licence.save(update_fields=["probation_until"])
+    services.violation_handle_counter(violation=record(car, code="1625"), licence=licence, actor=STAFF)
+    licence.refresh_from_db()
+    assert licence.classes == "C1 E"

@@ -41,6 +41,12 @@ def permits_for_person(*, person_id: int) -> QuerySet[Permit]:
     return Permit.objects.filter(person_id=person_id).order_by("-accepted_at", "-id")
 
 
+def active_permit(*, person_id: int, licence_class: str) -> Permit | None:
+    """The person's running permit for the class (active and within its 3 years), or None."""
+    return Permit.objects.filter(person_id=person_id, licence_class=licence_class, status=Permit.Status.ACTIVE,
+                                 valid_until__gte=clock.today()).first()
+
+
 def my_permits(*, user) -> list[Permit]:
     person_id = getattr(user, "person_id", None)
     return list(permits_for_person(person_id=person_id)) if person_id else []

@@ -31,11 +31,12 @@ from jiaoguan.bookings import selectors as bookings_selectors
 from jiaoguan.bookings import services as bookings
 from jiaoguan.core import clock, workdays
 from jiaoguan.core.audit import Actor, audit_record
-from jiaoguan.core.errors import Conflict, InvalidInput, not_found
+from jiaoguan.core.errors import Conflict, DomainError, InvalidInput, not_found
 from jiaoguan.exams import rules, selectors
 from jiaoguan.exams.models import Permit, Result, Session, Venue, VenueSubject
 from jiaoguan.identity.roles import require
 from jiaoguan.registry import selectors as registry
+from jiaoguan.registry import services as registry_services
 from jiaoguan.registry.services import check_licence_ages, validate_classes
 
 KIND = "exam"
@@ -343,7 +344,24 @@ def _write_result(*, permit: Permit, subject: str, session: Session | None, book
         permit.save(update_fields=["status"])
         audit_record(actor=actor, action="exam.permit_complete", obj=permit, subject_person_id=permit.person_id,
                      old={"status": Permit.Status.ACTIVE}, new={"status": permit.status})
+        _grant_class(permit=permit, recorded_by=actor)
     return result
+
+
+def _grant_class(*, permit: Permit, recorded_by: Actor) -> None:
+    """Every subject passed: the class goes on the licence (a first licence, or 增驾 with its own probation:
+    registry.services.licence_class_add). A licence that cannot take it (cancelled or revoked meanwhile) does not
+    stop the result being recorded: the refusal is audited for staff to follow up."""
+    try:
+        with transaction.atomic():
+            registry_services.licence_class_add(
+                person=permit.person, licence_class=permit.licence_class, on=clock.today(),
+                actor=Actor.system("exams.licence_grant"),
+                reason=f"学习驾驶证明{permit.number}考试全部合格（{recorded_by.label}登记） all tests passed on "
+                       f"permit {permit.number}")
+    except DomainError as exc:
+        audit_record(actor=recorded_by, action="exam.licence_not_granted", obj=permit,
+                     subject_person_id=permit.person_id, reason=f"{exc.code}: {exc.zh}")
 
 
 def result_record(*, session_id: int, booking_id: int, outcome: str, actor: Actor) -> Result:

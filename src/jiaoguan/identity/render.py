@@ -56,6 +56,7 @@ def licence_out(language: str, s) -> dict:
         "cycle_end": s.cycle_end,
         "probation_until": s.probation_until,
         "in_probation": s.in_probation,
+        "probation_classes": s.probation_classes.split() if s.in_probation else [],
         "renewal_window_open": s.renewal_window_open,
     }
 

@@ -141,6 +141,7 @@ class LicenceOut(Schema):
     cycle_end: dt.date
     probation_until: dt.date | None
     in_probation: bool
+    probation_classes: list[str]  # the classes in probation (a first licence's all, or the class added: 增驾)
     renewal_window_open: bool
 
 

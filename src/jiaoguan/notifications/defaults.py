@@ -151,6 +151,19 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
                 "licence must be applied for.",
     ),
     DefaultTemplate(
+        code="licence.probation_class_cancelled",
+        description="实习的准驾车型驾驶资格注销（实习期内记满12分，或延长的实习期内再记6分以上） "
+                    "The class in probation cancelled (12 points in probation, or 6+ again in the extended year)",
+        params=("points", "classes"),
+        subject_zh="实习准驾车型驾驶资格注销",
+        subject_en="Class in probation cancelled",
+        body_zh="您的驾驶证在实习期内记{points}分，依据《机动车驾驶证申领和使用规定》第七十七条，实习的{classes}准驾车型"
+                "驾驶资格已注销；驾驶证上其他准驾车型不受影响（记满12分的，另行暂扣并须参加满分学习）。",
+        body_en="Your licence had {points} points during probation; under article 77 of the driving-licence provisions "
+                "the class in probation ({classes}) is cancelled. The licence's other classes stand (at 12 points "
+                "the licence is also suspended until the full-score study is done).",
+    ),
+    DefaultTemplate(
         code="licence.probation_extended",
         description="实习期延长一年（A、B类，实习期内记6分以上） Probation extended by a year (A/B classes, 6+ points)",
         params=("points", "date"),

@@ -396,7 +396,8 @@ class _Generator:
         return DrivingLicence(
             person=person, file_number=self.file_number(), classes=classes, first_issue_date=first_issue,
             valid_from=valid_from, valid_until=valid_until, validity=validity, status=status,
-            status_reason=status_reason, probation_until=probation_until, cycle_points=points,
+            status_reason=status_reason, probation_until=probation_until, probation_classes=classes,
+            cycle_points=points,
             points_cycle_start=rules.scoring_cycle(first_issue, today)[0], created_at=self.now, updated_at=self.now,
             # like the city's file: the points reach the ledger as opening balances (write()), which the card mirrors
             imported_points=points or None,

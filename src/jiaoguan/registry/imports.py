@@ -102,6 +102,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("points_cycle_start", False, ("记分周期起始日期", "记分周期起始", "本记分周期起始日期"), "记分周期起始日期"),
         Column("status_reason", False, ("注销原因", "状态原因"), "注销原因"),
         Column("probation_until", False, ("实习期至", "实习期截止日期"), "实习期至"),
+        Column("probation_classes", False, ("实习准驾车型",), "实习准驾车型"),
     ),
     "vehicles": (
         Column("vin", True, ("车辆识别代号", "车架号"), "车辆识别代号"),
@@ -424,6 +425,7 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     points = row.get("cycle_points", lambda t: _int(t, field="cycle_points", low=0, high=99))
     cycle_start = row.get("points_cycle_start", lambda t: parse_date(t, field="points_cycle_start"))
     probation = row.get("probation_until", lambda t: parse_date(t, field="probation_until"))
+    probation_classes = row.get("probation_classes", lambda t: validate_classes(t, field="probation_classes"))
     validity = rules.VALIDITY_LONG
     if first_issue and person is not None:
         if first_issue > today:
@@ -451,11 +453,19 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
     if reason_code and status and status != rules.STATUS_CANCELLED:
         row.error("status_reason", "import.status_reason_unexpected", "只有注销的驾驶证才有注销原因",
                   "Only a cancelled licence has a cancellation reason")
+    if probation_classes and classes and not set(probation_classes) <= set(classes):
+        row.error("probation_classes", "import.probation_classes", "实习准驾车型应为该驾驶证的准驾车型",
+                  "The classes in probation must be classes of the licence")
     row.check()
     current_cycle = rules.scoring_cycle(first_issue, max(today, first_issue))[0]
+    probation = probation or rules.probation_end(first_issue)
+    probation_classes_given = bool(probation_classes)
+    if not probation_classes:  # not given: a first licence's probation is every class
+        probation_classes = rules.probation_classes_default(classes=classes, first_issue_date=first_issue,
+                                                            probation_until=probation)
     values = {"file_number": file_number, "classes": " ".join(classes), "first_issue_date": first_issue,
               "valid_from": valid_from, "valid_until": valid_until, "validity": validity,
-              "probation_until": probation or rules.probation_end(first_issue)}
+              "probation_until": probation, "probation_classes": " ".join(probation_classes)}
     if points is not None:  # the file's points are those of the cycle it names, else of the current one; they go
         # to the points ledger as that cycle's opening balance (IMPORTED_POINTS_SOURCE), which mirrors the card
         values["imported_points"] = points
@@ -501,6 +511,8 @@ def _import_licence(row: _Row, actor: Actor, today: dt.date) -> str:
         raise RowInvalid([("status_reason", "import.status_reason_differs",
                            f"档案记载的注销原因为“{zh}”，导入不能更改",
                            f"The register records the cancellation as “{en}”; an import cannot change it")])
+    if not probation_classes_given and probation == licence.probation_until:
+        values["probation_classes"] = licence.probation_classes  # the record knows (e.g. a class added online)
     restoring = target == rules.STATUS_VALID and licence.status != rules.STATUS_VALID
     # back to valid: the new period is written by licence_restore, in the same audited step
     plain = {k: v for k, v in values.items() if not (restoring and k in _PERIOD_FIELDS)}

@@ -69,6 +69,15 @@ class DrivingLicence(models.Model):
         help_text="why the licence has its status, a code of rules.CANCEL_REASONS for a cancelled one "
                   "(e.g. expiry_over_1_year); empty when there is nothing to say")
     probation_until = models.DateField("实习期至", null=True, blank=True)
+    probation_classes = models.CharField(
+        "实习准驾车型", max_length=40, blank=True, default="",
+        help_text="space-separated: the classes whose probation ends on probation_until — every class of a first "
+                  "licence, or the class added (增驾); probation is per class (公安部令第162号). Empty with a "
+                  "probation date: not known (a record from the city's file that did not say)")
+    class_since = models.JSONField(
+        "准驾车型取得日期", default=dict, blank=True,
+        help_text='{"B2": "2026-03-01"}: when a class added after the first issue (增驾) was obtained; a class not '
+                  "listed was obtained on first_issue_date (rules.class_held_since)")
     reviewed_through = models.DateField(
         "审验至", null=True, blank=True,
         help_text="驾驶证审验: the last day of the latest scoring cycle whose review (A/B classes, a cycle with "

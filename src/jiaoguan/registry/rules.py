@@ -206,28 +206,141 @@ def in_probation(probation_until: dt.date | None, on: dt.date) -> bool:
     return probation_until is not None and on <= probation_until
 
 
-# 公安部令第162号 第七十七条 (DOMAIN §3): 12 points during probation cancels the class being learnt; drivers of the
-# large classes (A, B) with 6–11 points in the probation year get one more year of probation, once.
+# 公安部令第162号 第七十七条 (DOMAIN §3): probation is per class — the classes of a first licence, or the class added
+# (增驾); the classes held before are not in probation. 12 points during probation cancels the classes in probation
+# (a first licence: the licence); drivers of the large classes (A, B) with 6–11 points in the probation year get one
+# more year of probation, once, and 6 or more points again in that extra year cancel the class as well.
 PROBATION_EXTENSION_CLASSES = frozenset({"A1", "A2", "A3", "B1", "B2"})
 PROBATION_EXTENSION_POINTS = 6
 
 
-def full_score_cancels(*, probation_until: dt.date | None, first_issue_date: dt.date, on: dt.date) -> bool:
-    """Does reaching 12 points on ``on`` cancel the licence rather than suspend it? Only in the probation of a first
-    licence (its probation is the first year: every class on it is in probation). A probation date that is not the
-    first year's belongs to a class added later (增驾, recorded by the city's file): 12 points cancel only that
-    class, which the platform does not record apart yet — so the licence is suspended, never wholly cancelled."""
-    return in_probation(probation_until, on) and probation_until == probation_end(first_issue_date)
+def class_held_since(code: str, *, classes: Sequence[str], class_since: dict[str, str],
+                     first_issue_date: dt.date) -> dt.date | None:
+    """Since when the holder may drive class ``code``: the earliest date on which a held class that permits it
+    (itself, or one whose table includes it) was obtained — ``class_since`` for a class added later (ISO dates),
+    the first issue for the others. None: not permitted by the licence."""
+    days = [dt.date.fromisoformat(class_since[c]) if c in class_since else first_issue_date
+            for c in classes if code in classes_covered([c])]
+    return min(days) if days else None
 
 
-def probation_extends(*, classes: Sequence[str], points: int, first_issue_date: dt.date,
-                      probation_until: dt.date | None) -> bool:
-    """Is a probation that has just ended extended by a year? For a licence with an A or B class whose
-    probation year ended with 6–11 points, and only if it has not been extended before (its end is still the
-    first year's)."""
-    return (bool(set(classes) & PROBATION_EXTENSION_CLASSES)
-            and PROBATION_EXTENSION_POINTS <= points < FULL_SCORE
-            and probation_until == probation_end(first_issue_date))
+def probation_start(*, probation_classes: Sequence[str], class_since: dict[str, str],
+                    first_issue_date: dt.date) -> dt.date:
+    """The first day of the running probation: when its class was added, or the first issue."""
+    days = [dt.date.fromisoformat(class_since[c]) for c in probation_classes if c in class_since]
+    return max(days) if days else first_issue_date
+
+
+def probation_extended(*, probation_until: dt.date | None, start: dt.date) -> bool:
+    """Has the probation that started on ``start`` been extended (it ends later than its first year)?"""
+    return probation_until is not None and probation_until > probation_end(start)
+
+
+def probation_classes_default(*, classes: Sequence[str], first_issue_date: dt.date,
+                              probation_until: dt.date | None) -> list[str]:
+    """The classes in probation when a record does not say: every class, if the probation is the first licence's
+    (its first year, or that year extended); otherwise not known (an added class the record did not name)."""
+    first_year = probation_end(first_issue_date)
+    return list(classes) if probation_until in (first_year, probation_extended_until(first_year)) else []
+
+
+def probation_cancels(*, probation_until: dt.date | None, probation_classes: Sequence[str], on: dt.date) -> list[str]:
+    """The classes that 12 points reached on ``on`` cancel: those in probation that day (公安部令第162号第七十七条).
+    Empty — the licence is suspended instead — outside probation, or when the record does not say which classes
+    are in probation (a probation date from the city's file without its classes)."""
+    return list(probation_classes) if in_probation(probation_until, on) else []
+
+
+def probation_extends(*, probation_classes: Sequence[str], points: int, extended: bool) -> bool:
+    """Is a probation that has just ended extended by a year? When an A or B class was in probation and the
+    probation year ended with 6–11 points — once: not for a probation already extended."""
+    return (bool(set(probation_classes) & PROBATION_EXTENSION_CLASSES)
+            and PROBATION_EXTENSION_POINTS <= points < FULL_SCORE and not extended)
+
+
+def extended_probation_cancels(*, probation_classes: Sequence[str], points_in_extension: int, extended: bool,
+                               in_probation_now: bool) -> bool:
+    """In the extra probation year, 6 points or more again cancel the class in probation (公安部令第162号第七十七条:
+    延长实习期内再次记6分以上但未达到12分的，注销其实习的准驾车型驾驶资格; 12 points cancel it anyway)."""
+    return (extended and in_probation_now and bool(set(probation_classes) & PROBATION_EXTENSION_CLASSES)
+            and points_in_extension >= PROBATION_EXTENSION_POINTS)
+
+
+# 增驾 (adding a class, 公安部令第162号第十五条 as amended): every applicant must have had no full score in the current
+# scoring cycle and the one before it; for four classes the regulation also asks for a class held long enough and
+# a longer clean record. The routes are alternatives (any one suffices).
+@dataclass(frozen=True)
+class AddClassRoute:
+    held: tuple[str, ...]  # any of these classes …
+    years: int  # … held for at least this many years
+
+
+@dataclass(frozen=True)
+class AddClassRule:
+    routes: tuple[AddClassRoute, ...] = ()  # empty: no class needs to be held first
+    clean_cycles: int = 1  # scoring cycles before the current one that must have had no full score
+
+
+ADD_CLASS_DEFAULT = AddClassRule()
+ADD_CLASS_RULES: dict[str, AddClassRule] = {
+    "C6": AddClassRule((AddClassRoute(("C1", "C2"), 1),)),
+    "B1": AddClassRule((AddClassRoute(("A3", "B2", "C1", "C2", "C3", "C4"), 2),), clean_cycles=2),
+    "A2": AddClassRule((AddClassRoute(("B1", "B2"), 2), AddClassRoute(("A1",), 1)), clean_cycles=2),
+    "A1": AddClassRule((AddClassRoute(("A3", "B1"), 2), AddClassRoute(("B2",), 3), AddClassRoute(("A2",), 1)),
+                       clean_cycles=3),
+}
+# The classes the 增驾 service offers: every class but C5 (its own medical route) — the catalogue form lists them.
+ADDABLE_CLASSES = tuple(c for c in LICENCE_CLASSES if c != "C5")
+
+
+def add_class_window_start(*, first_issue_date: dt.date, new_class: str, on: dt.date) -> dt.date:
+    """The first day of the scoring cycles that must have had no full score for adding ``new_class`` on ``on``:
+    the current cycle and ``clean_cycles`` before it (never before the first issue)."""
+    rule = ADD_CLASS_RULES.get(new_class, ADD_CLASS_DEFAULT)
+    k = scoring_cycle(first_issue_date, on)[0].year - first_issue_date.year
+    return add_years(first_issue_date, max(0, k - rule.clean_cycles))
+
+
+def add_class_refusal(*, classes: Sequence[str], class_since: dict[str, str], first_issue_date: dt.date,
+                      status: str, birth_date: dt.date, new_class: str, on: dt.date,
+                      full_score_in_window: bool) -> tuple[str, str, str] | None:
+    """Why ``new_class`` may not be added to this licence on ``on`` — (code, zh, en) — or None. The caller looks up
+    ``full_score_in_window``: any scoring cycle from ``add_class_window_start`` to ``on`` at 12 points."""
+    info = LICENCE_CLASSES.get(new_class)
+    if info is None or new_class not in ADDABLE_CLASSES:
+        return ("licence.class_unknown", "不能申请增加该准驾车型", "This class cannot be added online")
+    if status != STATUS_VALID:
+        return ("licence.not_valid", "驾驶证状态不是正常（如已过期、暂扣、满分或注销），不能申请增加准驾车型",
+                "The licence is not valid (expired, suspended, full score or cancelled): no class can be added")
+    if new_class in classes_covered(classes):
+        return ("licence.class_held", f"您的驾驶证已可驾驶{info.zh}（{new_class}），无需增驾",
+                f"Your licence already permits class {new_class} ({info.en})")
+    age = age_on(birth_date, on)
+    if not age_allows(new_class, age):
+        limit = f"{info.min_age}–{info.max_age}" if info.max_age else f"{info.min_age}+"
+        return ("licence.class_age", f"申请{new_class}的年龄条件为{limit}周岁，您现在{age}周岁",
+                f"Class {new_class} is for applicants aged {limit}; you are {age}")
+    rule = ADD_CLASS_RULES.get(new_class, ADD_CLASS_DEFAULT)
+    if rule.routes and not any(
+            (since := class_held_since(code, classes=classes, class_since=class_since,
+                                       first_issue_date=first_issue_date)) is not None
+            and add_years(since, route.years) <= on
+            for route in rule.routes for code in route.held):
+        need_zh = "，或".join(f"{'/'.join(r.held)}准驾车型资格{r.years}年以上" for r in rule.routes)
+        need_en = ", or ".join(f"class {'/'.join(r.held)} for at least {r.years} year(s)" for r in rule.routes)
+        return ("licence.class_prerequisite", f"申请增加{new_class}须已取得{need_zh}",
+                f"Adding {new_class} needs {need_en}")
+    if full_score_in_window:
+        n = rule.clean_cycles
+        return ("licence.class_full_score", f"本记分周期和申请前最近{n}个记分周期内有记满12分记录，不能申请增驾",
+                f"A scoring cycle at 12 points in the current cycle or the {n} before it: no class can be added")
+    return None
+
+
+def classes_after_adding(classes: Sequence[str], new_class: str) -> list[str]:
+    """The licence's classes once ``new_class`` is added, in the table's order (the classes held stay on the
+    record: if the added class's probation cancels it, they remain)."""
+    return parse_classes([*classes, new_class])
 
 
 # 驾驶证审验 (公安部令第162号; DOMAIN §3): a licence with a large class (A1 A2 A3 B1 B2) is reviewed after each scoring

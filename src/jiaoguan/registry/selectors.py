@@ -124,6 +124,7 @@ class LicenceSummary:
     status_reason: str = ""  # why the licence has its status (e.g. the cancellation reason code)
     status_reason_zh: str = ""
     status_reason_en: str = ""
+    probation_classes: str = ""  # the classes in probation (a first licence's all, or the class added: 增驾)
 
     @property
     def class_codes(self) -> str:
@@ -206,6 +207,7 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         status_reason=status_reason,
         status_reason_zh=reason_zh,
         status_reason_en=reason_en,
+        probation_classes=licence.probation_classes,
     )
 
 
@@ -452,11 +454,11 @@ def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
 
 
 def licences_probation_ended(*, since: dt.date, until: dt.date, after_id: int = 0, limit: int = 500) -> list[DrivingLicence]:
-    """Valid licences with an A or B class whose probation ended between ``since`` and ``until`` (inclusive),
-    in id order after ``after_id`` (a keyset page): the candidates of the probation review."""
+    """Valid licences with an A or B class in probation whose probation ended between ``since`` and ``until``
+    (inclusive), in id order after ``after_id`` (a keyset page): the candidates of the probation review."""
     large = Q()
     for klass in sorted(rules.PROBATION_EXTENSION_CLASSES):
-        large |= Q(classes__contains=klass)
+        large |= Q(probation_classes__contains=klass)
     return list(DrivingLicence.objects.filter(large, status=rules.STATUS_VALID, probation_until__gte=since,
                                               probation_until__lte=until, id__gt=after_id).order_by("id")[:limit])
 

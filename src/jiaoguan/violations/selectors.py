@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from jiaoguan.core import clock
@@ -124,6 +124,22 @@ def points_of_cycle(*, licence, cycle_start: dt.date) -> int:
     row = (PointsAccount.objects.filter(licence=licence, cycle_start=cycle_start)
            .values_list("total", "carried_in").first())
     return max(0, int(row[0]) - int(row[1])) if row else 0
+
+
+def points_during(*, licence, start: dt.date, end: dt.date) -> int:
+    """The points recorded on the licence from ``start`` to ``end`` (local days, both included): what probation asks
+    ("实习期内记分"; a probation year of an added class is not a scoring cycle). A scoring cycle lying wholly inside
+    counts its own points (its total less what carried in from the cycle before, as ``points_of_cycle``); a cycle
+    overlapping the edge counts the violations' points assigned (less those reversed) on the days inside."""
+    accounts = PointsAccount.objects.filter(licence=licence, cycle_start__lte=end, cycle_end__gte=start)
+    inside = accounts.filter(cycle_start__gte=start, cycle_end__lte=end)
+    own = sum(max(0, total - carried) for total, carried in inside.values_list("total", "carried_in"))
+    low, high = clock.local_midnight(start), clock.local_midnight(end + dt.timedelta(days=1))
+    edge = (PointsEntry.objects.filter(account__in=accounts.exclude(pk__in=inside.values("pk")),
+                                       kind__in=(PointsEntry.Kind.ASSIGN, PointsEntry.Kind.REVERSE),
+                                       created_at__gte=low, created_at__lt=high)
+            .aggregate(n=Sum("points"))["n"] or 0)
+    return max(0, own + int(edge))
 
 
 def violations_of_person_between(*, person, start: dt.date, end: dt.date) -> int:

@@ -838,58 +838,89 @@ def points_assign(*, violation: Violation, licence, actor: Actor) -> PointsEntry
                      reason=f"violation {violation.pk} {violation.code_id}", subject_person_id=licence.person_id)
         if reached:
             _full_score(licence=licence, total=account.total)
+        else:
+            _probation_points_check(licence=licence)
     return entry
 
 
 def _full_score(*, licence, total: int) -> None:
-    """12 points reached: the licence is suspended until study and exam — or, in probation, cancelled
-    (公安部令第162号第七十七条; registry.rules.full_score_cancels)."""
-    cancels = registry_rules.full_score_cancels(probation_until=licence.probation_until,
-                                                first_issue_date=licence.first_issue_date, on=clock.today())
+    """12 points reached: the licence is suspended until study and exam — and the classes in probation, if any, are
+    cancelled (公安部令第162号第七十七条; registry.rules.probation_cancels): a first licence's are all its classes,
+    so it is cancelled; an added class (增驾) leaves the record and the rest of the licence is suspended."""
+    if licence.status != "valid":
+        return
+    actor = Actor.system("violations.points")
+    cancelled = registry_services.licence_probation_cancel(
+        licence=licence, actor=actor,
+        reason=f"实习期内记分周期累积记分达到{total}分 {total} points in the scoring cycle during probation")
+    if cancelled and licence.status != "valid":  # a first licence: cancelled, a new one must be applied for
+        _notify(licence=licence, template="points.probation_full_score", params={"points": total})
+    elif cancelled:
+        _notify(licence=licence, template="licence.probation_class_cancelled",
+                params={"points": total, "classes": " ".join(cancelled)})
     if licence.status == "valid":
-        actor = Actor.system("violations.points")
-        if cancels:
-            registry_services.licence_cancel(
-                licence=licence, actor=actor, reason_code=registry_rules.CANCEL_PROBATION_FULL_SCORE,
-                reason=f"实习期内记分周期累积记分达到{total}分 {total} points in the scoring cycle during probation")
-        else:
-            registry_services.licence_suspend(licence=licence, actor=actor,
-                                              reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
-    _notify_full_score(licence=licence, total=total, template="points.probation_full_score" if cancels else None)
+        registry_services.licence_suspend(licence=licence, actor=actor,
+                                          reason=f"记分周期内累积记分达到{total}分 {total} points in the scoring cycle")
+        _notify(licence=licence, template="points.full_score", params={"points": total})
 
 
-def _notify_full_score(*, licence, total: int, template: str | None = None) -> None:
-    template = template or "points.full_score"
+def _probation_points_check(*, licence) -> None:
+    """In an extended probation (A/B classes), 6 points or more again cancel the class in probation
+    (registry.rules.extended_probation_cancels): checked when points are added below the full score."""
+    today = clock.today()
+    if licence.status != "valid" or not registry_rules.in_probation(licence.probation_until, today):
+        return
+    classes = licence.probation_classes.split()
+    start = registry_rules.probation_start(probation_classes=classes, class_since=licence.class_since or {},
+                                           first_issue_date=licence.first_issue_date)
+    extended = registry_rules.probation_extended(probation_until=licence.probation_until, start=start)
+    if not extended:
+        return
+    extension_start = registry_rules.probation_end(start) + dt.timedelta(days=1)
+    points = selectors.points_during(licence=licence, start=extension_start, end=today)
+    if not registry_rules.extended_probation_cancels(probation_classes=classes, points_in_extension=points,
+                                                     extended=extended, in_probation_now=True):
+        return
+    cancelled = registry_services.licence_probation_cancel(
+        licence=licence, actor=Actor.system("violations.points"),
+        reason=f"延长的实习期内再次记{points}分（6分以上） {points} points again in the extended probation")
+    if cancelled:
+        _notify(licence=licence, template="licence.probation_class_cancelled",
+                params={"points": points, "classes": " ".join(cancelled)})
+
+
+def _notify(*, licence, template: str, params: dict) -> None:
     phone = licence.person.phone
     if not phone:
         return
     try:
-        message_send(template=template, params={"points": total}, phone=phone)
+        message_send(template=template, params=params, phone=phone)
     except NotificationError:  # the template is not seeded yet: the audit row and the status still stand
-        log.warning("no message template %s: full-score SMS not sent for licence %s", template, licence.pk)
+        log.warning("no message template %s: SMS not sent for licence %s", template, licence.pk)
 
 
 def probation_review(*, on: dt.date | None = None, window_days: int = 30) -> int:
-    """The daily probation review (DOMAIN §3, 公安部令第162号第七十七条): a licence with an A or B class whose
-    probation ended in the last ``window_days`` days with 6–11 points in that year gets one more year of
-    probation, once (registry.rules.probation_extends). The points are the ledger's: the scoring cycle that ends
-    on the probation's last day (a first licence's probation is its first cycle). Each licence in its own
-    transaction; idempotent (an extended probation no longer ends on the first year's day). Returns how many
-    were extended."""
+    """The daily probation review (DOMAIN §3, 公安部令第162号第七十七条): a licence whose A or B class was in a
+    probation that ended in the last ``window_days`` days with 6–11 points in that year gets one more year of
+    probation, once (registry.rules.probation_extends). The points are the ledger's, recorded in the probation
+    year (selectors.points_during: a first licence's probation is its first cycle; an added class's is its own
+    year). Each licence in its own transaction; idempotent (an extended probation is not extended again).
+    Returns how many were extended."""
     on = on or clock.today()
     actor = Actor.system("violations.probation_review")
     extended, after = 0, 0
     since, until = on - dt.timedelta(days=window_days), on - dt.timedelta(days=1)
     while licences := registry_selectors.licences_probation_ended(since=since, until=until, after_id=after):
         after = licences[-1].pk
-        totals = dict(PointsAccount.objects.filter(
-            licence_id__in=[lic.pk for lic in licences],
-            cycle_end__in={lic.probation_until for lic in licences}).values_list("licence_id", "total"))
         for licence in licences:
-            points = int(totals.get(licence.pk, 0))
-            if not registry_rules.probation_extends(classes=licence.class_list, points=points,
-                                                    first_issue_date=licence.first_issue_date,
-                                                    probation_until=licence.probation_until):
+            classes = licence.probation_classes.split()
+            start = registry_rules.probation_start(probation_classes=classes, class_since=licence.class_since or {},
+                                                   first_issue_date=licence.first_issue_date)
+            if licence.probation_until is None:  # the selector's filter: never
+                continue
+            points = selectors.points_during(licence=licence, start=start, end=licence.probation_until)
+            done = registry_rules.probation_extended(probation_until=licence.probation_until, start=start)
+            if not registry_rules.probation_extends(probation_classes=classes, points=points, extended=done):
                 continue
             with transaction.atomic():
                 if registry_services.licence_probation_extend(
@@ -897,11 +928,9 @@ def probation_review(*, on: dt.date | None = None, window_days: int = 30) -> int
                         reason=f"实习期内记{points}分（6分以上未满12分），实习期延长一年 "
                                f"{points} points during probation: probation extended by a year"):
                     extended += 1
-                    phone = licence.person.phone
-                    if phone and licence.probation_until is not None:
-                        message_send(template="licence.probation_extended",
-                                     params={"points": points, "date": licence.probation_until.isoformat()},
-                                     phone=phone)
+                    if licence.probation_until is not None:
+                        _notify(licence=licence, template="licence.probation_extended",
+                                params={"points": points, "date": licence.probation_until.isoformat()})
     return extended
 
 

@@ -45,14 +45,14 @@ def truck(*, owner_user=None, kind: str = "truck", insured: bool = True, inspect
     return v
 
 
-def hospital_check(person, *, days_ago: int = 3, number: str | None = None, result: str = "fit"):
+def hospital_check(person, *, days_ago: int = 3, number: str | None = None, result: str = "fit", **extra):
     from jiaoguan.registry.health import health_check_receive
     from jiaoguan.registry.models import Partner
     from tests.registry.health_support import make_hospital, record
 
     hospital = Partner.objects.filter(kind="hospital").first() or make_hospital()
     data = record(person, number=number or f"HC-T-{next(_seq):05d}",
-                  examined_on=clock.today() - dt.timedelta(days=days_ago), result=result)
+                  examined_on=clock.today() - dt.timedelta(days=days_ago), result=result, **extra)
     data["examined_on"] = dt.date.fromisoformat(data["examined_on"])
     return health_check_receive(hospital=hospital, **data).health_check
 

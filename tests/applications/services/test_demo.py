@@ -27,6 +27,12 @@ def test_demo_applications(workday):
     assert by_service["nonlocal_pass"] == "approved"
     assert Application.objects.filter(service_code="truck_pass", post_review_pending=True).count() == 1
     assert Application.objects.filter(service_code="truck_pass", status="submitted").count() == 1
+    # the README's 增驾 journey: the demo citizen (C1) may add B2 — the hospital's check meets its conditions
+    from jiaoguan.applications.plugins.licence_add_class import refusals
+    from jiaoguan.registry.selectors import licence_for_person
+
+    person.refresh_from_db()
+    assert refusals(person, licence_for_person(person=person), "B2") == []
     count = Application.objects.count()
     again = demo_applications(now=workday.now())
     assert Application.objects.count() == count and not again.hospital_secret and not again.applications

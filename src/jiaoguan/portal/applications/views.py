@@ -637,6 +637,11 @@ def _result(app: Application) -> dict:
                                item=bi(summary["item_zh"], summary["item_en"]), final=summary["final"])
         elif post.get("status"):
             out["post"]["status"] = bi(*delivery_label(post["status"]))
+    learner = next((v for v in outcome.values() if v.get("learner_permit")), None)
+    if learner is not None and app.status == S.APPROVED:  # 学习驾驶证明 (增驾): the tests are booked under 考试预约
+        out["learner_permit"] = {"number": learner["learner_permit"], "licence_class": learner.get("licence_class", ""),
+                                 "valid_until": learner.get("valid_until", ""),
+                                 "url": reverse("portal:exams_portal:home")}
     pickup = outcome.get("pickup")
     if pickup and app.status == S.APPROVED:
         # collected at a counter: book a visit with the counters engine, for the service the output names

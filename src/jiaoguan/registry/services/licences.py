@@ -37,7 +37,8 @@ FILE_NUMBER_PREFIX = "4403"  # 档案编号: 12 digits, beginning with the city'
 def _licence_state(licence: DrivingLicence) -> dict:
     return {"status": licence.status, "status_reason": licence.status_reason, "classes": licence.classes,
             "valid_from": licence.valid_from, "valid_until": licence.valid_until, "validity": licence.validity,
-            "probation_until": licence.probation_until}
+            "probation_until": licence.probation_until, "probation_classes": licence.probation_classes,
+            "class_since": dict(licence.class_since or {})}
 
 
 def next_file_number() -> str:
@@ -96,6 +97,7 @@ def licence_issue(*, person: Person, classes: str | list[str], first_issue_date:
                         person=person, file_number=number, classes=" ".join(codes), first_issue_date=first_issue_date,
                         valid_from=valid_from, valid_until=valid_until, validity=validity,
                         status=DrivingLicence.Status.VALID, probation_until=rules.probation_end(first_issue_date),
+                        probation_classes=" ".join(codes),
                         cycle_points=0, points_cycle_start=rules.scoring_cycle(first_issue_date, today)[0],
                         created_at=now, updated_at=now,
                         **({"issuing_office": issuing_office} if issuing_office else {}),
@@ -260,18 +262,92 @@ def _date_set(locked: DrivingLicence, field: str, value: dt.date, *, action: str
 
 def licence_probation_extend(*, licence: DrivingLicence, actor: Actor, reason: str) -> bool:
     """实习期延长一年: the violations app's probation review (the points ledger is the authority for the points)
-    asks for it when ``rules.probation_extends`` holds. Idempotent: a probation already extended, or one that
-    has moved otherwise, is left as it is (False). Audited; the read model is told."""
+    asks for it when ``rules.probation_extends`` holds. Idempotent: a probation already extended, or none, is left
+    as it is (False). Audited; the read model is told."""
     _require_staff(actor)
     reason = _need_reason(reason)
     with transaction.atomic():
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
-        if locked.probation_until is None or locked.probation_until != rules.probation_end(locked.first_issue_date):
+        start = rules.probation_start(probation_classes=locked.probation_classes.split(),
+                                      class_since=locked.class_since or {}, first_issue_date=locked.first_issue_date)
+        if locked.probation_until is None or rules.probation_extended(probation_until=locked.probation_until,
+                                                                      start=start):
             return False
         _date_set(locked, "probation_until", rules.probation_extended_until(locked.probation_until),
                   action="licence.probation_extend", actor=actor, reason=reason)
     licence.probation_until, licence.updated_at = locked.probation_until, locked.updated_at
     return True
+
+
+def licence_class_add(*, person: Person, licence_class: str, on: dt.date, actor: Actor,
+                      reason: str) -> DrivingLicence:
+    """A learner's permit completed (all subjects passed, the exams app): the class goes on the licence. A person
+    with no licence gets a first licence (6 years, every class in probation); a holder gets the class added (增驾),
+    in probation for 12 months from ``on`` — the classes held before are not (rules.probation_cancels). A licence
+    cancelled or revoked cannot take a class: the holder applies anew (Conflict). Audited; the read model is told."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    code = validate_classes(licence_class, field="licence_class")
+    if len(code) != 1:
+        raise _bad("licence_class", "registry.one_class", "一次只能增加一个准驾车型", "Add one class at a time")
+    new = code[0]
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().filter(person=person).first()
+        if locked is None:
+            return licence_issue(person=person, classes=[new], first_issue_date=on, actor=actor)
+        if locked.status in (rules.STATUS_CANCELLED, rules.STATUS_REVOKED):
+            raise Conflict("registry.licence_final", "驾驶证已注销或吊销，不能增加准驾车型，须重新申领",
+                           "The licence is cancelled or revoked: no class can be added; apply for a new licence",
+                           field="licence_class")
+        if new in locked.class_list:
+            raise Conflict("registry.class_held", f"驾驶证已有{new}准驾车型", f"The licence already has class {new}",
+                           field="licence_class")
+        old = _licence_state(locked)
+        locked.classes = " ".join(rules.classes_after_adding(locked.class_list, new))
+        locked.class_since = {**(locked.class_since or {}), new: on.isoformat()}
+        locked.probation_until, locked.probation_classes = rules.probation_end(on), new
+        locked.updated_at = clock.now()
+        locked.save(update_fields=["classes", "class_since", "probation_until", "probation_classes", "updated_at"])
+        records_changed(person_ids=[locked.person_id])
+        audit_record(actor=actor, action="licence.class_add", obj=locked, **_diff(old, _licence_state(locked)),
+                     reason=reason, subject_person_id=locked.person_id)
+    return locked
+
+
+def licence_probation_cancel(*, licence: DrivingLicence, actor: Actor, reason: str) -> list[str]:
+    """注销实习的准驾车型 (公安部令第162号第七十七条): the classes in probation lose their qualification. When they are
+    all the licence's classes (a first licence), the licence is cancelled (``probation_full_score``); otherwise
+    those classes leave the record and the others stay as they are. Returns the classes cancelled (empty: the
+    licence was not in probation, or its probation classes are not known)."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    today = clock.today()
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        cancelled = rules.probation_cancels(probation_until=locked.probation_until,
+                                            probation_classes=locked.probation_classes.split(), on=today)
+        if not cancelled:
+            return []
+        remaining = [c for c in locked.class_list if c not in cancelled]
+        if not remaining:
+            if locked.status != rules.STATUS_CANCELLED:
+                licence_cancel(licence=locked, actor=actor, reason=reason,
+                               reason_code=rules.CANCEL_PROBATION_FULL_SCORE)
+        else:
+            old = _licence_state(locked)
+            locked.classes = " ".join(remaining)
+            locked.class_since = {c: d for c, d in (locked.class_since or {}).items() if c in remaining}
+            locked.probation_until, locked.probation_classes = None, ""
+            locked.updated_at = clock.now()
+            locked.save(update_fields=["classes", "class_since", "probation_until", "probation_classes",
+                                       "updated_at"])
+            records_changed(person_ids=[locked.person_id])
+            audit_record(actor=actor, action="licence.class_cancel", obj=locked, **_diff(old, _licence_state(locked)),
+                         reason=reason, subject_person_id=locked.person_id)
+    for attr in ("classes", "class_since", "probation_until", "probation_classes", "status", "status_reason",
+                 "updated_at"):
+        setattr(licence, attr, getattr(locked, attr))
+    return cancelled
 
 
 def licence_expire(*, licence: DrivingLicence, actor: Actor, reason: str = "超过有效期 validity ended") -> DrivingLicence:
