@@ -44,9 +44,10 @@ def test_postpone_a_renewal_approved_and_shown(journey, tmp_path, settings):
 
     j.goto("/services/licence_postponement/")
     body = j.text()
-    assert "驾驶证延期换证" in body and "最长不超过三年" in body and "不得驾驶机动车" in body
+    assert "驾驶证延期换证、延期审验" in body and "最长不超过三年" in body and "不得驾驶机动车" in body
     j.shot("01-guide")
     browser_log_in(j, user.phone, "/services/licence_postponement/apply/")
+    page.get_by_label("延期换证", exact=True).check()
     page.get_by_label("出国（境）").check()
     page.get_by_label("延期至").fill(until.isoformat())
     page.locator('input[name="upload__evidence"]').set_input_files(str(evidence))

@@ -82,6 +82,10 @@ class DrivingLicence(models.Model):
         "审验至", null=True, blank=True,
         help_text="驾驶证审验: the last day of the latest scoring cycle whose review (A/B classes, a cycle with "
                   "points) is done (rules.review_due)")
+    review_postponed_until = models.DateField(
+        "延期审验至", null=True, blank=True,
+        help_text="延期审验 approved: the review owed moves to this date (rules.review_deadline); the holder may not "
+                  "drive meanwhile")
     postponed_until = models.DateField(
         "延期换证至", null=True, blank=True,
         help_text="延期换证 approved (abroad, military service, illness): the renewal deadline moves here, so the "

@@ -370,16 +370,41 @@ def review_cycle(first_issue_date: dt.date, on: dt.date) -> tuple[dt.date, dt.da
     return start, end
 
 
+def review_deadline(cycle_end: dt.date, postponed_until: dt.date | None = None) -> dt.date:
+    """The last day to do the review of the cycle ending ``cycle_end``: 30 days after it, or a later date a
+    延期审验 granted during that review period."""
+    normal = cycle_end + dt.timedelta(days=REVIEW_DAYS)
+    return max(normal, postponed_until) if postponed_until is not None and postponed_until > cycle_end else normal
+
+
 def review_due(*, classes: Sequence[str], first_issue_date: dt.date, on: dt.date, points_of_cycle: int,
-               reviewed_through: dt.date | None) -> ReviewDue | None:
+               reviewed_through: dt.date | None, postponed_until: dt.date | None = None) -> ReviewDue | None:
     """The review a licence owes on ``on``, or None: a large class, the latest ended cycle had points
-    (``points_of_cycle``, the ledger's total of that cycle), and no review recorded for it."""
+    (``points_of_cycle``, the ledger's total of that cycle), and no review recorded for it. ``postponed_until``:
+    a 延期审验 (the deadline moves; the review is still owed)."""
     if not set(classes) & REVIEW_CLASSES or points_of_cycle <= 0:
         return None
     cycle = review_cycle(first_issue_date, on)
     if cycle is None or (reviewed_through is not None and reviewed_through >= cycle[1]):
         return None
-    return ReviewDue(cycle[0], cycle[1], cycle[1] + dt.timedelta(days=REVIEW_DAYS))
+    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
+
+
+def review_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date) -> tuple[str, str, str] | None:
+    """Why a review may not be postponed to ``until`` on ``on`` (延期审验, 公安部令第162号: asked within the review
+    period, for at most three years) — (code, zh, en) — or None."""
+    if due is None:
+        return ("licence.review_not_due", "上一个记分周期没有记分，或已完成审验，目前无需审验",
+                "The last scoring cycle had no points, or its review is done: no review is due now")
+    if due.overdue(on):
+        return ("licence.review_overdue", f"审验期限已于{due.deadline:%Y-%m-%d}届满，不能申请延期审验，请尽快审验",
+                f"The review period ended on {due.deadline:%Y-%m-%d}: it cannot be postponed; do the review now")
+    limit = add_years(review_deadline(due.cycle_end), POSTPONEMENT_MAX_YEARS)
+    if until <= max(due.deadline, on) or until > limit:
+        return ("licence.postpone_date", f"延期至日期须在审验期限（{due.deadline:%Y-%m-%d}）之后，且不超过"
+                f"{limit:%Y-%m-%d}（最长三年）", f"The new date must be after the review deadline "
+                f"({due.deadline:%Y-%m-%d}) and no later than {limit:%Y-%m-%d} (three years at most)")
+    return None
 
 
 def probation_extended_until(probation_until: dt.date) -> dt.date:

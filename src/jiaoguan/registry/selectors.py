@@ -125,6 +125,7 @@ class LicenceSummary:
     status_reason_zh: str = ""
     status_reason_en: str = ""
     probation_classes: str = ""  # the classes in probation (a first licence's all, or the class added: 增驾)
+    review_postponed_until: dt.date | None = None  # 延期审验 granted: the review is due by then; no driving meanwhile
 
     @property
     def class_codes(self) -> str:
@@ -208,6 +209,8 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         status_reason_zh=reason_zh,
         status_reason_en=reason_en,
         probation_classes=licence.probation_classes,
+        review_postponed_until=licence.review_postponed_until
+        if licence.review_postponed_until is not None and licence.review_postponed_until >= on else None,
     )
 
 

@@ -1,6 +1,6 @@
-"""延期换证: a holder who cannot renew in time asks online with evidence; staff accept and approve; the registry
-moves the renewal deadline (at most three years after the expiry); the licence is expired but not cancelled until a
-year after the new date, and renewing clears the postponement."""
+"""延期换证 / 延期审验: a holder who cannot renew (or do the review) in time asks online with evidence; staff accept and
+approve; the registry moves the renewal deadline (at most three years after the expiry) — the licence is expired but
+not cancelled until a year after the new date, and renewing clears the postponement — or the review's deadline."""
 import datetime as dt
 
 import pytest
@@ -29,8 +29,9 @@ def holder(valid_until: dt.date):
     return user, DrivingLicence.objects.get(person=user.person)
 
 
-def apply(user, until: dt.date, reason="abroad"):
-    return submit(user, "licence_postponement", {"reason": reason, "until": until.isoformat()}, {"evidence": PDF})
+def apply(user, until: dt.date, reason="abroad", matter="renewal"):
+    return submit(user, "licence_postponement", {"matter": matter, "reason": reason, "until": until.isoformat()},
+                  {"evidence": PDF})
 
 
 def test_postponed_approved_recorded_then_cancelled_only_a_year_after_the_new_date(workday):
@@ -134,3 +135,61 @@ def test_a_postponement_moves_the_restore_deadline_and_the_cancel_for_expiry(wor
     assert rules.restore_deadline(valid_until, until) == rules.add_years(rules.cancellation_date(until), 2)
     assert not rules.cancelled_for_expiry_on(valid_until, dt.date(2026, 6, 1), until)
     assert rules.cancelled_for_expiry_on(valid_until, dt.date(2026, 6, 1))
+
+
+def reviewer(points=3):
+    """A B2 holder (licence valid for years: no renewal to postpone) whose last scoring cycle had points."""
+    from jiaoguan.violations.models import PointsAccount
+
+    user, licence = holder(clock.today() + dt.timedelta(days=1000))
+    first = rules.add_years(clock.today() - dt.timedelta(days=4), -3)  # its third cycle ended 5 days ago
+    DrivingLicence.objects.filter(pk=licence.pk).update(classes="B2", first_issue_date=first, valid_from=first)
+    licence.refresh_from_db()
+    start, end = rules.review_cycle(licence.first_issue_date, clock.today())
+    PointsAccount.objects.create(licence=licence, cycle_start=start, cycle_end=end, total=points)
+    return user, licence, end
+
+
+def test_a_review_postponed_moves_its_deadline(workday):
+    from jiaoguan.applications.plugins.licence_review import review_owed
+
+    user, licence, end = reviewer()
+    assert end == clock.today() - dt.timedelta(days=5)
+    until = end + dt.timedelta(days=400)
+    app = approve_standard(apply(user, until, matter="review"))
+    assert app.outcome["licence_postponement.registry"]["review_postponed_until"] == until.isoformat()
+    licence.refresh_from_db()
+    assert licence.review_postponed_until == until and licence.postponed_until is None
+    owed = review_owed(licence)
+    assert owed is not None and owed.deadline == until and not owed.overdue(until)
+    assert AuditEntry.objects.filter(action="licence.review_postpone", object_id=str(licence.pk)).count() == 1
+    from django.test import Client
+
+    from tests.portal.support import text
+
+    client = Client()
+    client.force_login(user)
+    assert f"已批准延期审验至 {until:%Y-%m-%d}：延期期间不得驾驶机动车" in text(client.get("/me/"))
+
+
+def test_a_review_cannot_be_postponed_when_none_is_owed_or_it_is_overdue(workday):
+    user, licence, end = reviewer(points=0)
+    with pytest.raises(Ineligible) as exc:  # the renewal is years away and no review is owed
+        apply(user, clock.today() + dt.timedelta(days=100), matter="review")
+    assert "licence.postpone_not_open" in reasons(exc.value)
+
+
+@given(end=st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)), days=st.integers(0, 60),
+       extra=st.integers(-5, 1200), postponed=st.booleans())
+def test_the_review_postponement_rule(end, days, extra, postponed):
+    on = end + dt.timedelta(days=days)
+    due = rules.ReviewDue(rules.add_years(end + dt.timedelta(days=1), -1), end, rules.review_deadline(end))
+    until = due.deadline + dt.timedelta(days=extra)
+    got = rules.review_postponement_refusal(due=due, until=until, on=on)
+    limit = rules.add_years(due.deadline, 3)
+    if on > due.deadline:
+        assert got is not None and got[0] == "licence.review_overdue"
+    else:
+        assert (got is None) == (max(due.deadline, on) < until <= limit)
+    moved = rules.review_deadline(end, until if postponed else None)
+    assert moved == (max(due.deadline, until) if postponed else due.deadline)

@@ -1,22 +1,28 @@
-"""延期换证 (postponing a driving-licence renewal, registry.rules.postponement_refusal): a holder abroad, in
-military service or ill asks online with the evidence; staff accept and approve (the standard workflow); on
-approval the registry moves the renewal deadline (registry.services.licence_postpone, audited there).
+"""延期换证 / 延期审验 (公安部令第162号: a holder abroad, in military service or ill who cannot renew the licence or do
+its review in time asks, within the period, to postpone it by up to three years; no driving meanwhile): the holder
+chooses which (``matter``), asks online with the evidence; staff accept and approve (the standard workflow); on
+approval the registry moves the renewal deadline (registry.services.licence_postpone) or the review's deadline
+(registry.services.licence_review_postpone), audited there.
 
-Eligibility: ``licence_postponement.eligible`` (before the form) — the applicant's own licence, valid inside its
-renewal window or expired and not yet cancelled; ``licence_postponement.date`` — the date asked for is after the
-expiry and today and at most three years after the expiry. Both come from the one rule in registry.rules, which the
-registry checks again on approval.
+Eligibility: ``licence_postponement.eligible`` (before the form) — the applicant's own licence, and at least one of
+the two can be postponed now: a renewal (valid inside its renewal window, or expired and not yet cancelled) or a
+review owed and not yet overdue; ``licence_postponement.date`` — for the matter chosen, the date asked for is
+after the deadline and today and at most three years after it. Each comes from one rule in registry.rules
+(postponement_refusal, review_postponement_refusal), which the registry checks again on approval.
 """
 from __future__ import annotations
 
 import datetime as dt
 
 from jiaoguan.applications.hooks import RuleContext, eligibility_rule, output
+from jiaoguan.applications.plugins.licence_review import review_owed
 from jiaoguan.applications.plugins.service_common import form_date, licence_of
 from jiaoguan.core import clock
 from jiaoguan.core.errors import Conflict, Refusal
 from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry import services as registry_services
+
+RENEWAL, REVIEW = "renewal", "review"
 
 
 def _status(licence, today: dt.date) -> str:
@@ -24,29 +30,43 @@ def _status(licence, today: dt.date) -> str:
                                            postponed_until=licence.postponed_until)
 
 
+def _matter(data: dict) -> str:
+    return REVIEW if data.get("matter") == REVIEW else RENEWAL  # drafts from before the choice: a renewal
+
+
+def refusal_for(licence, matter: str, until: dt.date | None) -> tuple[str, str, str] | None:
+    """Why ``matter`` may not be postponed to ``until`` (None: a date the rule accepts, to ask only about the
+    licence)."""
+    today = clock.today()
+    if matter == REVIEW:
+        due = review_owed(licence)
+        probe = until or (max(due.deadline, today) + dt.timedelta(days=1) if due is not None else today)
+        return registry_rules.review_postponement_refusal(due=due, until=probe, on=today)
+    if licence.valid_until is None:
+        return ("licence.long_term", "您的驾驶证长期有效，无需换证", "Your licence is valid for life; it needs no renewal")
+    probe = until or max(licence.valid_until, today) + dt.timedelta(days=1)
+    return registry_rules.postponement_refusal(valid_until=licence.valid_until, status=_status(licence, today),
+                                               until=probe, on=today)
+
+
 @eligibility_rule("licence_postponement.eligible", before_form=True)
 def eligible(ctx: RuleContext) -> list[Refusal]:
     licence = licence_of(ctx.person)
     if licence is None:
         return [Refusal("licence.none", "未查询到您的机动车驾驶证", "No driving licence of yours is on record")]
-    today = clock.today()
-    if licence.valid_until is None:
-        return [Refusal("licence.long_term", "您的驾驶证长期有效，无需换证", "Your licence is valid for life; it needs no renewal")]
-    # the date check is the form's (below): here a date the rule accepts, to ask only about the licence
-    probe = max(licence.valid_until, today) + dt.timedelta(days=1)
-    refusal = registry_rules.postponement_refusal(valid_until=licence.valid_until, status=_status(licence, today),
-                                                  until=probe, on=today)
-    return [] if refusal is None else [Refusal(*refusal)]
+    refusals = [refusal_for(licence, matter, None) for matter in (RENEWAL, REVIEW)]
+    if any(r is None for r in refusals):
+        return []  # the form's own rule (below) checks the matter chosen
+    # both refused: say why the renewal cannot be postponed, and why the review cannot unless none is owed
+    return [Refusal(*r) for r in refusals if r is not None and r[0] != "licence.review_not_due"]
 
 
 @eligibility_rule("licence_postponement.date")
 def date_allowed(ctx: RuleContext) -> list[Refusal]:
     licence, until = licence_of(ctx.person), form_date(ctx.data, "until")
-    if licence is None or licence.valid_until is None or until is None:
+    if licence is None or until is None:
         return []  # the rule above, or the form's own date check, has said why
-    today = clock.today()
-    refusal = registry_rules.postponement_refusal(valid_until=licence.valid_until, status=_status(licence, today),
-                                                  until=until, on=today)
+    refusal = refusal_for(licence, _matter(ctx.data), until)
     return [] if refusal is None else [Refusal(*refusal)]
 
 
@@ -54,10 +74,16 @@ def date_allowed(ctx: RuleContext) -> list[Refusal]:
 def postpone_in_registry(*, application, actor, params: dict) -> dict:
     person = getattr(application.applicant, "person", None)
     licence = licence_of(person)
-    until = form_date(application.form(), "until")
+    form = application.form()
+    until = form_date(form, "until")
     if licence is None or until is None:
         raise Conflict("licence.none", "未查询到申请人的驾驶证", "The applicant has no driving licence on record")
-    registry_services.licence_postpone(licence=licence, until=until, actor=actor,
-                                       reason=f"网上申请{application.reference} online application "
-                                              f"{application.reference}")
+    reason = f"网上申请{application.reference} online application {application.reference}"
+    if _matter(form) == REVIEW:
+        due = review_owed(licence)
+        if due is None:
+            raise Conflict("licence.review_not_due", "该驾驶证目前无需审验", "The licence owes no review now")
+        registry_services.licence_review_postpone(licence=licence, due=due, until=until, actor=actor, reason=reason)
+        return {"matter": REVIEW, "review_postponed_until": until.isoformat(), "cycle_end": due.cycle_end.isoformat()}
+    registry_services.licence_postpone(licence=licence, until=until, actor=actor, reason=reason)
     return {"postponed_until": until.isoformat()}

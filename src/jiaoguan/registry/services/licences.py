@@ -462,6 +462,27 @@ def licence_postpone(*, licence: DrivingLicence, until: dt.date, actor: Actor, r
     return licence
 
 
+def licence_review_postpone(*, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
+                            reason: str) -> DrivingLicence:
+    """延期审验: the review ``due`` (the caller asks the points ledger which review is owed) moves to ``until`` (an
+    approved application: applications' licence_postponement service). Refused (409) when
+    ``rules.review_postponement_refusal`` says why, or when that cycle's review is recorded meanwhile. Audited."""
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    today = clock.today()
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        done = locked.reviewed_through is not None and locked.reviewed_through >= due.cycle_end
+        refusal = rules.review_postponement_refusal(due=None if done else due, until=until, on=today)
+        if refusal is not None:
+            code, zh, en = refusal
+            raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
+        _date_set(locked, "review_postponed_until", until, action="licence.review_postpone", actor=actor,
+                  reason=reason)
+    licence.review_postponed_until, licence.updated_at = locked.review_postponed_until, locked.updated_at
+    return licence
+
+
 def licence_review_record(*, licence: DrivingLicence, cycle_end: dt.date, actor: Actor, reason: str) -> DrivingLicence:
     """驾驶证审验 done for the scoring cycle ending ``cycle_end`` (an approved licence_review application). Idempotent:
     an older cycle never moves ``reviewed_through`` back. Audited."""
