@@ -99,8 +99,6 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title_en": ParagraphStyle("title_en", base, fontName=LATIN_FONT, fontSize=12, leading=16, alignment=1,
                                    textColor=colors.HexColor("#444444")),
         "label": ParagraphStyle("label", base, fontSize=10, leading=14),
-        "label_en": ParagraphStyle("label_en", base, fontName=LATIN_FONT, fontSize=8, leading=10,
-                                   textColor=colors.HexColor("#555555")),
         "value": base,
         "value_en": ParagraphStyle("value_en", base, fontSize=9, leading=13, textColor=colors.HexColor("#333333")),
         "number": ParagraphStyle("number", base, fontName=LATIN_BOLD, fontSize=13, leading=17),
@@ -134,11 +132,16 @@ _GLYPHS = str.maketrans({"\u00b7": "\u30fb"})
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph; all-Latin text in Helvetica (the CJK font's Latin glyphs are spaced oddly in some readers)."""
+    if text.isascii() and style.fontName == CJK_FONT:
+        style = ParagraphStyle(style.name + "_latin", style, fontName=LATIN_FONT)
     return Paragraph(escape(text.translate(_GLYPHS)), style)
 
 
-def _label(zh: str, en: str, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
-    return [_p(zh, st["label"]), _p(en, st["label_en"])]
+def _label(zh: str, en: str, st: dict[str, ParagraphStyle]) -> Paragraph:
+    """One line where it fits: 准驾车型 Licence classes (the English smaller, grey)."""
+    return Paragraph(f'{escape(zh)} <font name="{LATIN_FONT}" size="7.5" color="#555555">{escape(en)}</font>',
+                     st["label"])
 
 
 def _value(value, st: dict[str, ParagraphStyle]) -> list[Paragraph]:
@@ -179,9 +182,9 @@ def credential_pdf(*, credential: Credential, status: str, verify_url: str, comp
     ]
 
     qr_size = 42 * mm
-    head = [[[*_label("证照编号", "Credential number", st), Paragraph(rules.number_display(c.number), st["number"]),
+    head = [[[_label("证照编号", "Credential number", st), Paragraph(rules.number_display(c.number), st["number"]),
               Spacer(1, 3 * mm),
-              *_label("持证人", "Holder", st), _p(c.holder_display or "—", st["value"]),
+              _label("持证人", "Holder", st), _p(c.holder_display or "—", st["value"]),
               Spacer(1, 3 * mm),
               _p("状态：" + rules.STATUS_LABELS[status][0], st["value"]),
               _p("Status: " + rules.STATUS_LABELS[status][1], st["value_en"])],
@@ -193,18 +196,19 @@ def credential_pdf(*, credential: Credential, status: str, verify_url: str, comp
     story.append(Spacer(1, 5 * mm))
 
     rows = [[_label(f["zh"], f["en"], st), _value(rules.field_value(f), st)] for f in c.fields]
+    issued_field = any(f["en"] == "Issued at" for f in c.fields)  # a certificate states its moment itself
     rows += [
         [_label("生效日期", "Valid from", st), _value(c.valid_from.isoformat(), st)],
         [_label("有效期至", "Valid until", st),
          _value(c.valid_until.isoformat() if c.valid_until else bi("长期", "No end date"), st)],
-        [_label("核发时间", "Issued at", st), _value(_local(c.issued_at), st)],
+        *([] if issued_field else [[_label("核发时间", "Issued at", st), _value(_local(c.issued_at), st)]]),
         [_label("签名", "Signature", st), _value(f"{c.algorithm} / {c.key_id}", st)],
     ]
-    story.append(Table(rows, colWidths=[42 * mm, width - 42 * mm], style=TableStyle([
+    story.append(Table(rows, colWidths=[52 * mm, width - 52 * mm], style=TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
         ("LINEABOVE", (0, 0), (-1, 0), 0.8, colors.HexColor("#333333")),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ("LEFTPADDING", (0, 0), (-1, -1), 2)])))
     story += [
         Spacer(1, 6 * mm),
