@@ -55,6 +55,7 @@ def test_the_pdf_states_the_credential_and_carries_its_qr_code(user):
     # issue time in Beijing time, and the dates
     assert drawn(pdf, f"{clock.localtime(c.issued_at):%Y-%m-%d %H:%M}（北京时间 Beijing time）")
     assert drawn(pdf, c.valid_until.isoformat())
+    assert drawn(pdf, "文中时间均为北京时间（UTC+8）。All times are Beijing time (UTC+8).")
     # the footer says what the PDF is, in both languages
     assert drawn(pdf, "以二维码核验为准。本文件是电子证照的打印件，不含PDF数字签名；扫描二维码，核验页面显示的状态即为准。")
     assert drawn(pdf, "Verify by the QR code. This file is a print of the e-credential and carries no PDF digital "

@@ -212,6 +212,8 @@ def credential_pdf(*, credential: Credential, status: str, verify_url: str, comp
         ("LEFTPADDING", (0, 0), (-1, -1), 2)])))
     story += [
         Spacer(1, 6 * mm),
+        _p("文中时间均为北京时间（UTC+8）。All times are Beijing time (UTC+8).", st["small"]),
+        Spacer(1, 2 * mm),
         _p("核验地址 Verification address:", st["small"]),
         _p(verify_url, st["url"]),
     ]
