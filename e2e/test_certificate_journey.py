@@ -1,7 +1,10 @@
 """Journey (证明与信息单): a driver finds 驾驶人信息单 in the catalogue, applies and gets it at once — an e-certificate
-with its QR code under 我的电子证照 — and anyone with the QR address sees it genuine with the name masked; the same
-driver asks for 无车证明 while a car is registered to them and is told why not, before anything is issued."""
+with its QR code under 我的电子证照, downloadable as a PDF carrying the same QR code — and anyone with the QR address
+sees it genuine with the name masked; the same driver asks for 无车证明 while a car is registered to them and is told
+why not, before anything is issued."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +12,7 @@ from jiaoguan.applications.models import Application
 from jiaoguan.credentials import selectors
 from tests.portal.support import browser_log_in, citizen
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -45,6 +49,16 @@ def test_a_drivers_record_at_once_verifiable_and_a_no_vehicle_certificate_refuse
     from jiaoguan.credentials.models import Credential
 
     cred = Credential.objects.get(pk=app.outcome["certificate"]["credential_id"])
+
+    # 3b. the PDF: a download named after the certificate, a PDF whose page carries the number
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载PDF文件").click()
+    download = info.value
+    assert download.suggested_filename == f"驾驶人信息单-{cred.number}.pdf"
+    saved = ARTIFACTS / f"certificates-{j.viewport}-03b-certificate.pdf"
+    download.save_as(saved)
+    pdf = saved.read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and b"/STSong-Light" in pdf
     page.get_by_role("button", name="退出").click()
     page.wait_for_url(j.base_url + "/")
     j.goto(selectors.verify_url(cred))

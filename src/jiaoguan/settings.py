@@ -61,6 +61,9 @@ JIAOGUAN_HASH_KEY = _KEYS.hash_key
 # generated into var/credential-keys.json, production refuses to start without them.
 JIAOGUAN_CREDENTIAL_KEYS = load_signing_keys(production=PRODUCTION, var_dir=VAR_DIR)
 JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP = env("JIAOGUAN_CREDENTIAL_VERIFY_RATE_PER_IP", "30/m")
+# the issuing authority printed at the head of an e-credential's PDF (credentials/documents.py)
+JIAOGUAN_CREDENTIAL_ISSUER_ZH = env("JIAOGUAN_CREDENTIAL_ISSUER_ZH", "深圳市公安局交通警察局")
+JIAOGUAN_CREDENTIAL_ISSUER_EN = env("JIAOGUAN_CREDENTIAL_ISSUER_EN", "Traffic Police Bureau of Shenzhen Public Security Bureau")
 # The audit log's signed tree heads (core.audit): Ed25519 keys like the credentials' (kid:base64 seed, first
 # signs, all verify; development keys in var/audit-keys.json). A head every N sealed entries or T seconds; an
 # entry left unsealed longer than the alarm threshold turns /api/v1/health/audit red.

@@ -7,6 +7,8 @@ Everyone (no login):
 Holders (session or bearer):
     GET  /api/v1/me/credentials                        my e-credentials
     GET  /api/v1/me/credentials/{number}               one of mine (anyone else's → 404)
+    GET  /api/v1/me/credentials/{number}/pdf           its PDF (application/pdf; anyone else's → 404; revoked,
+                                                        expired or altered → 409 credentials.not_printable)
 Staff:
     POST /api/v1/staff/credentials/{id}/revoke {reason}   (credential.revoke)
 """
@@ -23,7 +25,7 @@ from jiaoguan.core.errors import not_found
 from jiaoguan.core.http import actor_of, client_ip
 from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.ids import parse_id
-from jiaoguan.credentials import rules, selectors, services, signing
+from jiaoguan.credentials import documents, rules, selectors, services, signing
 from jiaoguan.credentials.models import Credential
 from jiaoguan.identity.auth import AUTH, current_user, require_permission
 
@@ -158,6 +160,19 @@ def my_credentials(request):
 def my_credential(request, number: str):
     user = current_user(request)
     return _credential_out(selectors.credential_of_user(user=user, number=number), request)
+
+
+_PDF_RESPONSE = {"responses": {"200": {"description": "the PDF (A4), as an attachment", "content": {
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
+@router.get("me/credentials/{number}/pdf", auth=AUTH, response={200: None, **ERRORS}, openapi_extra=_PDF_RESPONSE,
+            summary="The PDF of one of my e-credentials (in force only: revoked or expired → 409)")
+def my_credential_pdf(request, number: str):
+    user = current_user(request)
+    c, pdf = documents.credential_pdf_of_user(
+        user=user, number=number, verify_url=lambda c: request.build_absolute_uri(selectors.verify_url(c)))
+    return documents.pdf_response(c, pdf)
 
 
 class CredentialRevokeIn(Schema):

@@ -10,4 +10,5 @@ urlpatterns = [
     # public (no login): the address in the credential's QR code
     path("verify/<str:number>/<str:token>/", views.verify, name="verify"),
     path("<str:number>/", views.detail, name="detail"),
+    path("<str:number>/pdf/", views.pdf, name="pdf"),
 ]

@@ -1,5 +1,6 @@
-"""电子证照 (e-credentials) pages: the holder's list and each permit with its QR code (login, own only), and the
-public verification page the QR code opens (no login; shows the status and only the masked public fields).
+"""电子证照 (e-credentials) pages: the holder's list and each permit with its QR code (login, own only) and its PDF
+(own only, in force only), and the public verification page the QR code opens (no login; shows the status and only
+the masked public fields).
 
 Thin views over ``jiaoguan.credentials`` services and selectors. Every page works without JavaScript.
 """
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 from jiaoguan.core.errors import NotFound, RateLimited
 from jiaoguan.core.http import client_ip
 from jiaoguan.core.i18n import bi
-from jiaoguan.credentials import rules, selectors, services
+from jiaoguan.credentials import documents, rules, selectors, services
 from jiaoguan.payments.reference import svg_fluid
 from jiaoguan.portal.views import citizen_required
 
@@ -55,6 +56,20 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "portal/credentials/detail.html", {
         **_row(c), "fields": [(bi(f["zh"], f["en"]), rules.field_value(f)) for f in c.fields], "verify_url": url,
         "qr": qr_svg(url)})
+
+
+@require_GET
+@citizen_required
+def pdf(request: HttpRequest, number: str) -> HttpResponse:
+    """The credential's PDF, with the same QR code as the page above. Anyone else's → 404; a revoked or expired
+    one → the 409 page with the reason (the detail page offers no link then)."""
+    try:
+        c, data = documents.credential_pdf_of_user(
+            user=request.user, number=number,
+            verify_url=lambda c: request.build_absolute_uri(selectors.verify_url(c)))
+    except NotFound:
+        raise Http404 from None
+    return documents.pdf_response(c, data)
 
 
 @require_GET
