@@ -82,6 +82,13 @@ class DrivingLicence(models.Model):
         "审验至", null=True, blank=True,
         help_text="驾驶证审验: the last day of the latest scoring cycle whose review (A/B classes, a cycle with "
                   "points) is done (rules.review_due)")
+    health_reported_through = models.DateField(
+        "身体条件证明提交至", null=True, blank=True,
+        help_text="drivers aged 70+: the last day of the latest scoring cycle whose health report (身体条件证明) is "
+                  "recorded (rules.health_report_due)")
+    health_postponed_until = models.DateField(
+        "延期提交身体条件证明至", null=True, blank=True,
+        help_text="延期提交身体条件证明 approved: the report owed moves to this date; no driving meanwhile")
     review_postponed_until = models.DateField(
         "延期审验至", null=True, blank=True,
         help_text="延期审验 approved: the review owed moves to this date (rules.review_deadline); the holder may not "

@@ -396,15 +396,51 @@ def review_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt
     if due is None:
         return ("licence.review_not_due", "上一个记分周期没有记分，或已完成审验，目前无需审验",
                 "The last scoring cycle had no points, or its review is done: no review is due now")
+    return _due_postponement_refusal(due=due, until=until, on=on, what=("审验", "review"), code="licence.review_overdue")
+
+
+def _due_postponement_refusal(*, due: ReviewDue, until: dt.date, on: dt.date, what: tuple[str, str],
+                              code: str) -> tuple[str, str, str] | None:
+    """Something owed after a scoring cycle (a review, a health report) is postponed only while its period runs,
+    to a date after its deadline and at most three years after the normal one (公安部令第162号)."""
     if due.overdue(on):
-        return ("licence.review_overdue", f"审验期限已于{due.deadline:%Y-%m-%d}届满，不能申请延期审验，请尽快审验",
-                f"The review period ended on {due.deadline:%Y-%m-%d}: it cannot be postponed; do the review now")
-    limit = add_years(review_deadline(due.cycle_end), POSTPONEMENT_MAX_YEARS)
+        return (code, f"{what[0]}期限已于{due.deadline:%Y-%m-%d}届满，不能申请延期，请尽快办理",
+                f"The {what[1]} period ended on {due.deadline:%Y-%m-%d}: it cannot be postponed; do it now")
+    limit = add_years(due.cycle_end + dt.timedelta(days=REVIEW_DAYS), POSTPONEMENT_MAX_YEARS)
     if until <= max(due.deadline, on) or until > limit:
-        return ("licence.postpone_date", f"延期至日期须在审验期限（{due.deadline:%Y-%m-%d}）之后，且不超过"
-                f"{limit:%Y-%m-%d}（最长三年）", f"The new date must be after the review deadline "
+        return ("licence.postpone_date", f"延期至日期须在{what[0]}期限（{due.deadline:%Y-%m-%d}）之后，且不超过"
+                f"{limit:%Y-%m-%d}（最长三年）", f"The new date must be after the {what[1]} deadline "
                 f"({due.deadline:%Y-%m-%d}) and no later than {limit:%Y-%m-%d} (three years at most)")
     return None
+
+
+# 身体条件证明 (公安部令第162号; DOMAIN §3): a driver aged 70 or over has a health check every year and reports it
+# (the hospital's record) within 30 days after each scoring cycle ends. The same 30 days and postponement as 审验.
+HEALTH_REPORT_AGE = 70
+HEALTH_REPORT_NOT_DUE = ("licence.health_report_not_due",
+                         "您目前无需提交身体条件证明（年满70周岁的驾驶人每个记分周期结束后提交），或已提交",
+                         "No health report is due now (drivers aged 70 and over report after each scoring cycle), or "
+                         "it is on record")
+
+
+def health_report_due(*, birth_date: dt.date, first_issue_date: dt.date, on: dt.date,
+                      reported_through: dt.date | None, postponed_until: dt.date | None = None) -> ReviewDue | None:
+    """The health report a licence owes on ``on``, or None: the holder was 70 or over when the latest ended scoring
+    cycle ended, and no report is recorded for that cycle. ``postponed_until``: a 延期提交身体条件证明."""
+    cycle = review_cycle(first_issue_date, on)
+    if cycle is None or age_on(birth_date, cycle[1]) < HEALTH_REPORT_AGE:
+        return None
+    if reported_through is not None and reported_through >= cycle[1]:
+        return None
+    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
+
+
+def health_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date) -> tuple[str, str, str] | None:
+    """Why a health report may not be postponed to ``until`` on ``on`` — (code, zh, en) — or None."""
+    if due is None:
+        return HEALTH_REPORT_NOT_DUE
+    return _due_postponement_refusal(due=due, until=until, on=on, what=("提交身体条件证明", "health report"),
+                                     code="licence.health_report_overdue")
 
 
 def probation_extended_until(probation_until: dt.date) -> dt.date:

@@ -126,6 +126,9 @@ class LicenceSummary:
     status_reason_en: str = ""
     probation_classes: str = ""  # the classes in probation (a first licence's all, or the class added: 增驾)
     review_postponed_until: dt.date | None = None  # 延期审验 granted: the review is due by then; no driving meanwhile
+    health_report_deadline: dt.date | None = None  # 70+: the health report owed for the last cycle, due by then
+    health_report_overdue: bool = False
+    health_postponed_until: dt.date | None = None  # 延期提交身体条件证明 granted
 
     @property
     def class_codes(self) -> str:
@@ -178,6 +181,7 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
     reason_zh, reason_en = rules.status_reason_label(status_reason)
     licence_number = licence.person.id_number
     assert licence_number is not None  # a NOT NULL column (core's EncryptedField reads as str | None)
+    health = health_report_owed(licence=licence, on=on) if status == rules.STATUS_VALID else None
     return LicenceSummary(
         licence_id=licence.pk,
         person_id=licence.person_id,
@@ -211,6 +215,11 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         probation_classes=licence.probation_classes,
         review_postponed_until=licence.review_postponed_until
         if licence.review_postponed_until is not None and licence.review_postponed_until >= on else None,
+        health_report_deadline=health.deadline if health is not None else None,
+        health_report_overdue=health is not None and health.overdue(on),
+        health_postponed_until=licence.health_postponed_until
+        if health is not None and licence.health_postponed_until is not None
+        and licence.health_postponed_until >= on else None,
     )
 
 
@@ -454,6 +463,13 @@ def vehicle_locked(*, vehicle_id: int) -> Vehicle | None:
     """One vehicle row locked (core.locks) inside the caller's transaction, or None: for a caller that counts
     something of the vehicle and must be the only one doing so until it commits. Nothing of it is written."""
     return lock_row(Vehicle, vehicle_id)
+
+
+def health_report_owed(*, licence: DrivingLicence, on: dt.date | None = None) -> rules.ReviewDue | None:
+    """The health report (身体条件证明, drivers aged 70+) the licence owes on ``on``, or None (rules.health_report_due)."""
+    return rules.health_report_due(birth_date=licence.person.birth_date, first_issue_date=licence.first_issue_date,
+                                   on=on or clock.today(), reported_through=licence.health_reported_through,
+                                   postponed_until=licence.health_postponed_until)
 
 
 def licences_probation_ended(*, since: dt.date, until: dt.date, after_id: int = 0, limit: int = 500) -> list[DrivingLicence]:

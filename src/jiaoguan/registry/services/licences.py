@@ -462,39 +462,77 @@ def licence_postpone(*, licence: DrivingLicence, until: dt.date, actor: Actor, r
     return licence
 
 
-def licence_review_postpone(*, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
-                            reason: str) -> DrivingLicence:
-    """延期审验: the review ``due`` (the caller asks the points ledger which review is owed) moves to ``until`` (an
-    approved application: applications' licence_postponement service). Refused (409) when
-    ``rules.review_postponement_refusal`` says why, or when that cycle's review is recorded meanwhile. Audited."""
+# What a licence owes after a scoring cycle — 审验 (A/B classes with points) and the 70+ health report — is recorded
+# per cycle ("done through" the cycle's end) and may be postponed within its period: one pair of steps for both.
+_OWED = {
+    "review": ("reviewed_through", "review_postponed_until", "licence.review", "licence.review_postpone",
+               rules.review_postponement_refusal),
+    "health": ("health_reported_through", "health_postponed_until", "licence.health_report",
+               "licence.health_report_postpone", rules.health_postponement_refusal),
+}
+
+
+def _owed_postpone(kind: str, *, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
+                   reason: str) -> DrivingLicence:
+    done_field, postponed_field, _action, postpone_action, refusal_of = _OWED[kind]
     _require_staff(actor)
     reason = _need_reason(reason)
     today = clock.today()
     with transaction.atomic():
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
-        done = locked.reviewed_through is not None and locked.reviewed_through >= due.cycle_end
-        refusal = rules.review_postponement_refusal(due=None if done else due, until=until, on=today)
+        done = getattr(locked, done_field)
+        refusal = refusal_of(due=None if done is not None and done >= due.cycle_end else due, until=until, on=today)
         if refusal is not None:
             code, zh, en = refusal
             raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
-        _date_set(locked, "review_postponed_until", until, action="licence.review_postpone", actor=actor,
-                  reason=reason)
-    licence.review_postponed_until, licence.updated_at = locked.review_postponed_until, locked.updated_at
+        _date_set(locked, postponed_field, until, action=postpone_action, actor=actor, reason=reason)
+    setattr(licence, postponed_field, getattr(locked, postponed_field))
+    licence.updated_at = locked.updated_at
     return licence
+
+
+def _owed_record(kind: str, *, licence: DrivingLicence, cycle_end: dt.date, actor: Actor,
+                 reason: str) -> DrivingLicence:
+    done_field, _postponed, action, _postpone_action, _refusal = _OWED[kind]
+    _require_staff(actor)
+    reason = _need_reason(reason)
+    with transaction.atomic():
+        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
+        done = getattr(locked, done_field)
+        if done is not None and done >= cycle_end:
+            return locked
+        _date_set(locked, done_field, cycle_end, action=action, actor=actor, reason=reason)
+    setattr(licence, done_field, getattr(locked, done_field))
+    licence.updated_at = locked.updated_at
+    return licence
+
+
+def licence_review_postpone(*, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
+                            reason: str) -> DrivingLicence:
+    """延期审验: the review ``due`` (the caller asks the points ledger which review is owed) moves to ``until`` (an
+    approved application: applications' licence_postponement service). Refused (409) when
+    ``rules.review_postponement_refusal`` says why, or when that cycle's review is recorded meanwhile. Audited."""
+    return _owed_postpone("review", licence=licence, due=due, until=until, actor=actor, reason=reason)
 
 
 def licence_review_record(*, licence: DrivingLicence, cycle_end: dt.date, actor: Actor, reason: str) -> DrivingLicence:
     """驾驶证审验 done for the scoring cycle ending ``cycle_end`` (an approved licence_review application). Idempotent:
     an older cycle never moves ``reviewed_through`` back. Audited."""
-    _require_staff(actor)
-    reason = _need_reason(reason)
-    with transaction.atomic():
-        locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
-        if locked.reviewed_through is not None and locked.reviewed_through >= cycle_end:
-            return locked
-        _date_set(locked, "reviewed_through", cycle_end, action="licence.review", actor=actor, reason=reason)
-    licence.reviewed_through, licence.updated_at = locked.reviewed_through, locked.updated_at
-    return licence
+    return _owed_record("review", licence=licence, cycle_end=cycle_end, actor=actor, reason=reason)
+
+
+def licence_health_postpone(*, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
+                            reason: str) -> DrivingLicence:
+    """延期提交身体条件证明: the health report ``due`` (rules.health_report_due) moves to ``until``. Refused (409) as
+    ``rules.health_postponement_refusal`` says. Audited."""
+    return _owed_postpone("health", licence=licence, due=due, until=until, actor=actor, reason=reason)
+
+
+def licence_health_report_record(*, licence: DrivingLicence, cycle_end: dt.date, actor: Actor,
+                                 reason: str) -> DrivingLicence:
+    """The health report (身体条件证明, drivers aged 70+) recorded for the scoring cycle ending ``cycle_end`` (an
+    approved licence_health_report application, the hospital's record held). Idempotent. Audited."""
+    return _owed_record("health", licence=licence, cycle_end=cycle_end, actor=actor, reason=reason)
 
 
 def licences_apply_dates(*, on: dt.date | None = None, actor: Actor | None = None, chunk: int = 500) -> dict[str, int]:
