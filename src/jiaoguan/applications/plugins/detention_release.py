@@ -11,7 +11,15 @@ No fee: 放车还证 has no 规费 (the lot's storage is not charged to the hold
 """
 from __future__ import annotations
 
-from jiaoguan.applications.hooks import Held, Option, RuleContext, eligibility_rule, held_material, output, record_options
+from jiaoguan.applications.hooks import (
+    Held,
+    Option,
+    RuleContext,
+    eligibility_rule,
+    held_material,
+    output,
+    record_options,
+)
 from jiaoguan.core import clock
 from jiaoguan.core.audit import Actor
 from jiaoguan.core.errors import Conflict, Refusal
