@@ -76,7 +76,7 @@ def test_a_failed_run_is_resumed_by_the_next(tmp_path, monkeypatch, step, failur
     assert Person.objects.count() == persons  # the population is not generated twice
     [first] = DemoCityRun.objects.all()
     assert first.completed_at is not None and first.error == "" and first.step == "violations"
-    assert Violation.objects.count() == 5
+    assert Violation.objects.count() == 6  # five camera records and the detained driver's on-site one
     assert_summary(text)
 
 

@@ -103,12 +103,40 @@ def test_a_second_call_adds_nothing_and_resumes_a_half_done_one(citizen, monkeyp
     monkeypatch.setattr(services, "violation_handle_online", real)
     again = demo.demo_violations()
     assert again.recorded == ["online"] and again.handled == ["late"]
-    assert Violation.objects.count() == len(SEEDED) and PenaltyDecision.objects.count() == 1
+    # the camera records, plus the detained driver's on-site violation (handled at a counter: a second decision)
+    assert Violation.objects.count() == len(SEEDED) + 1 and PenaltyDecision.objects.count() == 2
     third = demo.demo_violations()
     assert third.recorded == [] and third.handled == [] and third.revoked == []
-    assert Violation.objects.count() == len(SEEDED)
+    assert Violation.objects.count() == len(SEEDED) + 1 and PenaltyDecision.objects.count() == 2
 
 
 def test_without_the_demo_citizen_nothing_is_seeded():
     made = demo_violations()
     assert made.missing and not Violation.objects.exists()
+
+
+def test_the_detained_showcase_driver_can_ask_for_the_licence_back(citizen, clock):
+    """The "detained" showcase driver's licence is held for a violation handled at a counter and paid through the
+    payment simulator: 放车还证 is offered and approved at once; a second seeding changes nothing."""
+    from jiaoguan.applications import services as applications
+    from jiaoguan.core.models import OutboxEvent
+    from jiaoguan.core.outbox import event_deliver
+    from jiaoguan.violations import selectors as violation_selectors
+    from jiaoguan.violations.demo import DETENTION_NOTICE, DETENTION_PHONE
+    from jiaoguan.violations.models import Detention
+
+    demo_violations()
+    for event in OutboxEvent.objects.filter(topic="payments.item_settled", delivered_at__isnull=True):
+        event_deliver(event.pk)  # what the dispatcher does after commit
+    user = user_by_phone(phone=DETENTION_PHONE)
+    d = Detention.objects.get(notice_number=DETENTION_NOTICE)
+    assert d.person_id == user.person_id and d.kind == "licence" and d.status == "held"
+    assert d.violations.get().status == "paid"
+    assert violation_selectors.detention_release_refusals(detention=d) == []
+    made = demo_violations()
+    assert "held" in made.detention.lower() or "扣留中" in made.detention
+    assert Detention.objects.count() == 1 and PenaltyDecision.objects.filter(violation__detentions=d).count() == 1
+    app = applications.application_draft_create(user=user, service_code="detention_release",
+                                                data={"detention": DETENTION_NOTICE, "pickup": "on"})
+    app = applications.application_submit(user=user, application_id=app.pk)
+    assert app.status == "approved" and Detention.objects.get(pk=d.pk).status == "released"

@@ -59,7 +59,7 @@ LEVELS: dict[str, frozenset[str]] = {
 }
 LEVEL_OF: dict[str, str] = {verb: level for level, verbs in LEVELS.items() for verb in verbs}
 FIELD_TYPES = ("text", "bank_account", "textarea", "number", "date", "choice", "boolean", "plate", "own_vehicle",
-               "id_number", "phone", "uscc", "vin", "file")
+               "own_record", "id_number", "phone", "uscc", "vin", "file")
 PERSONAL_TYPES = frozenset({"id_number", "phone", "bank_account"})  # stored encrypted, shown masked
 APPLICANT_KINDS = ("citizen", "enterprise")
 FILE_TYPES = ("pdf", "jpeg", "png")
@@ -106,6 +106,7 @@ class FieldSpec:
     choices: tuple[Choice, ...] = ()
     integer: bool = True
     kinds: tuple[str, ...] = ()  # own_vehicle: the registry vehicle kinds it accepts (empty: any)
+    source: str = ""  # own_record: the registered record-option source (hooks.record_options) listing the choices
 
     @property
     def personal(self) -> bool:
@@ -469,7 +470,7 @@ def vehicle_kinds() -> dict[str, Text]:
 
 def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:
     t = r.keys(raw, where, {"name", "type", "label", "required", "help", "min", "max", "min_length", "max_length",
-                            "pattern", "choices", "integer", "kinds"}, {"name", "type", "label"})
+                            "pattern", "choices", "integer", "kinds", "source"}, {"name", "type", "label"})
     if not t:
         return None
     name = r.string(t.get("name"), f"{where}.name")
@@ -535,13 +536,21 @@ def _read_field(r: _Reader, raw: Any, where: str) -> FieldSpec | None:
             for kind in kinds:
                 if kind not in known:
                     r.bad(f"{where}.kinds", f"unknown vehicle kind {kind!r}; one of {', '.join(known)}")
+    source = ""
+    if ftype == "own_record":
+        source = r.string(t.get("source"), f"{where}.source") or ""
+        if source and source not in hooks.OPTION_SOURCES:
+            known = ", ".join(sorted(hooks.OPTION_SOURCES)) or "none"
+            r.bad(f"{where}.source", f"unknown record-option source {source!r} (registered: {known})")
+    elif "source" in t:
+        r.bad(f"{where}.source", "only an own_record field takes a source")
     if not (name and label and ftype in FIELD_TYPES):
         return None
     return FieldSpec(name=name, type=ftype, label=label, required=r.boolean(t.get("required"), f"{where}.required",
                                                                                 True),
                      help=help_, min=t.get("min"), max=t.get("max"), min_length=t.get("min_length"),
                      max_length=t.get("max_length"), pattern=pattern, choices=tuple(choices), integer=integer,
-                     kinds=kinds)
+                     kinds=kinds, source=source)
 
 
 def _read_material(r: _Reader, raw: Any, where: str, providers: dict) -> MaterialSpec | None:

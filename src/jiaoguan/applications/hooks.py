@@ -18,6 +18,10 @@ declaration that names something not registered, so a typo fails at start-up, no
     def issue_permit(*, application, actor, params) -> dict:
         ...  # runs inside the approval's transaction; returns what to keep in application.outcome[name]
 
+    @record_options("violations.detentions_held")
+    def held_detentions(user) -> list[Option]:
+        ...  # the applicant's own records an ``own_record`` field offers (value, zh/en label), in order
+
 Where registrations live: any module of the package ``jiaoguan.applications.plugins`` is imported before the
 catalogue loads (add a module there per service family), and any app may register from its own
 ``AppConfig.ready``. A name may be registered once; registering it again with another function is an error
@@ -62,6 +66,16 @@ class RuleContext:
         return getattr(self.user, "person", None) if self.user is not None else None
 
 
+@dataclass(frozen=True)
+class Option:
+    """One of the applicant's own records an ``own_record`` form field offers: the value stored (a stable, readable
+    reference such as a notice number, never an ID number or phone) and how it reads in the list."""
+
+    value: str
+    zh: str
+    en: str
+
+
 Rule = Callable[[RuleContext], list[Refusal]]
 Provider = Callable[[RuleContext], "Held | None"]
 Output = Callable[..., dict]
@@ -78,6 +92,7 @@ class OutputSpec:
 RULES: dict[str, Rule] = {}
 PROVIDERS: dict[str, Provider] = {}
 OUTPUTS: dict[str, OutputSpec] = {}
+OPTION_SOURCES: dict[str, Callable[[Any], list[Option]]] = {}
 
 
 def _register(table: dict, name: str, value, kind: str):
@@ -131,6 +146,18 @@ def output(name: str, *, revoke: Callable[..., None] | None = None,
 
     def register(fn: Output) -> Output:
         _register(OUTPUTS, name, OutputSpec(name, fn, revoke, requires), "output")
+        return fn
+
+    return register
+
+
+def record_options(name: str) -> Callable:
+    """Register ``fn(user) -> list[Option]`` as the source ``name`` of ``own_record`` fields: the applicant's own
+    records the field lists (the engine accepts only one of them, as an own_vehicle field accepts only an own
+    vehicle)."""
+
+    def register(fn):
+        _register(OPTION_SOURCES, name, fn, "record-option source")
         return fn
 
     return register

@@ -140,7 +140,8 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _clean_one(spec: FieldSpec, value, today: dt.date, vehicles: Sequence = ()):
+def _clean_one(spec: FieldSpec, value, today: dt.date, vehicles: Sequence = (),
+               options: Mapping[str, Sequence] | None = None):
     """The canonical value of one field, or raise InvalidInput(field=spec.name)."""
     name, t = spec.name, spec.type
 
@@ -196,6 +197,11 @@ def _clean_one(spec: FieldSpec, value, today: dt.date, vehicles: Sequence = ()):
         return identifiers.validate_plate(str(value), field=name)
     if t == "own_vehicle":
         return own_vehicle_plate(spec, value, vehicles)
+    if t == "own_record":
+        offered = [o.value for o in (options or {}).get(name, ())]
+        if str(value).strip() not in offered:
+            raise bad("请从列表中选择您本人名下的记录", "Choose one of your own records from the list")
+        return str(value).strip()
     if t == "id_number":
         return identifiers.validate_id_number(str(value), field=name, today=today)
     if t == "phone":
@@ -212,10 +218,12 @@ def _clean_one(spec: FieldSpec, value, today: dt.date, vehicles: Sequence = ()):
     raise bad("不支持的项目类型", "Unsupported field type")  # pragma: no cover - the loader refuses unknown types
 
 
-def form_clean(service: Service, data: dict, *, today: dt.date, vehicles: Sequence = ()) -> tuple[dict, Errors]:
+def form_clean(service: Service, data: dict, *, today: dt.date, vehicles: Sequence = (),
+               options: Mapping[str, Sequence] | None = None) -> tuple[dict, Errors]:
     """Validate a complete form (at submission): (canonical values, field -> (zh, en) errors). File fields are
     checked against the uploaded materials by the caller. ``vehicles`` are the applicant's own vehicles (objects
-    with ``plate`` and ``kind``: identity.selectors.account_vehicles), what an own_vehicle field may name."""
+    with ``plate`` and ``kind``: identity.selectors.account_vehicles), what an own_vehicle field may name;
+    ``options`` the applicant's own records each own_record field offers (field name -> hooks.Option list)."""
     unknown = sorted(k for k in data if service.field(str(k)) is None)
     if unknown:
         raise _unknown(unknown)
@@ -233,7 +241,7 @@ def form_clean(service: Service, data: dict, *, today: dt.date, vehicles: Sequen
             errors[spec.name] = ("请勾选此项", "Please tick this box")
             continue
         try:
-            cleaned[spec.name] = _clean_one(spec, value, today, vehicles)
+            cleaned[spec.name] = _clean_one(spec, value, today, vehicles, options)
         except InvalidInput as exc:
             errors[spec.name] = exc.fields.get(spec.name, (exc.zh, exc.en))
     return cleaned, errors

@@ -377,11 +377,19 @@ def applicant_vehicles(*, user, service: Service | None = None) -> list:
     return account_vehicles(user=user)
 
 
+def applicant_options(*, user, service: Service) -> dict[str, list]:
+    """The applicant's own records each own_record field of the service offers (field name -> hooks.Option list,
+    from the field's registered source); nothing is read when the service has no such field."""
+    return {f.name: list(hooks.OPTION_SOURCES[f.source](user)) for f in service.fields
+            if f.type == "own_record" and f.source in hooks.OPTION_SOURCES}
+
+
 def form_clean_for(*, user, service: Service, data: dict) -> tuple[dict, dict]:
     """``rules.form_clean`` for this applicant today: what a submission would say of the form (pages preview it
     with this; the engine checks again at submission)."""
     return rules.form_clean(service, data, today=clock.today(),
-                            vehicles=applicant_vehicles(user=user, service=service))
+                            vehicles=applicant_vehicles(user=user, service=service),
+                            options=applicant_options(user=user, service=service))
 
 
 def my_application(*, user, application_id: int) -> Application:

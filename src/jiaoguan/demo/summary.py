@@ -33,6 +33,9 @@ def _citizen_logins() -> list[tuple[str, str, str]]:
          "handle and pay violations (e-receipt), bind a relative's car, book counters and eastern areas, apply"),
         ("学员 learner", "13000130000", "预约驾驶人考试，查看排名 / books driving-test sessions, sees the live rank"),
         ("新车车主 new-car owner", "15900159000", "网上选号 / chooses a plate number online"),
+        ("驾驶证被扣留 licence detained", "15800158000",
+         "违法已处理缴款，网上申请放车还证（邮寄或预约窗口领取）/ the violation is handled and paid: ask for the detained "
+         "licence back online (by post or at a counter)"),
     ]
 
 

@@ -55,7 +55,8 @@ def create_demo_accounts(*, city) -> list[tuple[str, str, str, str]]:
     rows.append((Role.CITIZEN.value, citizen.phone, DEMO_PASSWORD,
                  "市民（有驾驶证和车辆；可绑定亲属车辆）Citizen with a licence and vehicles; can bind a relative's car"))
     for key, note in (("learner", "学员（已受理学车申请，可预约考试）Learner: books driving tests"),
-                      ("newcar", "新车车主（可网上选号）New-car owner: chooses a plate online")):
+                      ("newcar", "新车车主（可网上选号）New-car owner: chooses a plate online"),
+                      ("detained", "驾驶证被扣留（违法已处理缴款，可申请放车还证）Licence detained: asks for its return")):
         person = city.showcase.get(key)
         if person is not None:
             user = _citizen(person, username=f"demo_{key}")

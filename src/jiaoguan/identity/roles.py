@@ -30,6 +30,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "violation.record": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
     "violation.revoke": frozenset({Role.APPROVER, Role.ADMIN}),
     "violation.handle": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),  # 窗口处理: a decision at a counter
+    # 扣留 (violations.Detention): a clerk records a vehicle or licence taken, an approver cancels a wrong one
+    "detention.record": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),
+    "detention.cancel": frozenset({Role.APPROVER, Role.ADMIN}),
     "registry.edit": frozenset({Role.CLERK, Role.APPROVER, Role.ADMIN}),  # registry services' writes (and the system)
     # bookings: define venues, sessions, quotas and days, run the allocation / see and mark attendance
     "booking.manage": frozenset({Role.APPROVER, Role.ADMIN}),

@@ -401,6 +401,16 @@ TEMPLATES: tuple[DefaultTemplate, ...] = (
         body_en="Your {service_en} application has been submitted, number {reference}. It is waiting for acceptance.",
     ),
     DefaultTemplate(
+        code="application.release_ready",
+        description="放车还证已批准，请预约领取 Detained vehicle or licence released: book a visit to collect it",
+        params=("service_zh", "service_en", "reference", "item_zh", "item_en"),
+        subject_zh="放车还证已批准",
+        subject_en="Release approved",
+        body_zh="您的{service_zh}申请（编号{reference}）已批准，扣留已解除。请在“窗口预约”中预约后，携带身份证和扣留凭证领取{item_zh}。",
+        body_en="Your {service_en} application ({reference}) is approved and the detention is lifted. Book a counter visit "
+                "under Counter appointments, then collect the {item_en} with your ID card and the detention notice.",
+    ),
+    DefaultTemplate(
         code="application.pickup_ready",
         description="证件已制好，请预约到窗口领取 Document ready: book a counter visit to collect it",
         params=("service_zh", "service_en", "reference", "item_zh", "item_en"),

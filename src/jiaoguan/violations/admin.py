@@ -6,6 +6,7 @@ from django.contrib import admin
 from jiaoguan.core.errors import InvalidInput
 from jiaoguan.violations import rules, signing
 from jiaoguan.violations.models import (
+    Detention,
     Device,
     Dispute,
     PenaltyDecision,
@@ -92,3 +93,16 @@ class PenaltyDecisionAdmin(admin.ModelAdmin):
 class DisputeAdmin(admin.ModelAdmin):
     list_display = ("pk", "kind", "status", "submitted_at")
     list_filter = ("kind", "status")
+
+
+@admin.register(Detention)
+class DetentionAdmin(admin.ModelAdmin):
+    """Read only: detentions are recorded, released and cancelled through the services (audited)."""
+
+    list_display = ("notice_number", "kind", "status", "detained_at", "held_at_name")
+    list_filter = ("kind", "status")
+    search_fields = ("notice_number",)
+    readonly_fields = [f.name for f in Detention._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

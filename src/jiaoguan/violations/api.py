@@ -13,6 +13,12 @@ Citizens (session or bearer):
     POST /api/v1/me/violations/{id}/handle  Idempotency-Key required -> the penalty decision
     POST /api/v1/me/violations/{id}/waiver  ask for the first-violation waiver
     POST /api/v1/me/disputes                我被套牌 / 申诉
+    GET  /api/v1/me/detentions              the vehicles and licences detained from the user (扣留), each with
+                                            whether/why it can be returned now (放车还证: apply in the catalogue)
+    GET  /api/v1/me/detentions/{id}         one of them (another's is a 404)
+Staff:
+    POST /api/v1/staff/detentions           record a detention (permission detention.record)
+    POST /api/v1/staff/detentions/{id}/cancel   cancel one recorded wrongly (detention.cancel)
 """
 from __future__ import annotations
 
@@ -391,3 +397,89 @@ def staff_review(request, dispute_id: int, payload: ReviewIn):
     actor = _staff_actor(request, "dispute.review")
     d = services.dispute_review(dispute_id=dispute_id, confirm=payload.confirm, note=payload.note, actor=actor)
     return Status(200, {"id": d.pk, "status": d.status})
+
+
+
+# --- Detentions (扣留) ---------------------------------------------------------------------------------------------
+
+class DetentionOut(Out):
+    id: int
+    kind: str
+    kind_label: Label
+    notice_number: str
+    status: str
+    status_label: Label
+    plate: str = Field(description="the detained vehicle's plate (\"\" for a licence)")
+    held_at_name: str
+    held_at_address: str
+    detained_at: DateTimeText
+    released_at: DateTimeText | None
+    violation_ids: list[int]
+    returnable: bool = Field(description="the return rule holds now: 放车还证 may be requested")
+    reasons: list[RefusalOut] = Field(description="why it cannot be returned yet (empty when it can)")
+
+
+def _detention_out(d) -> dict:
+    refusals = selectors.detention_release_refusals(detention=d)
+    return {"id": d.pk, "kind": d.kind, "kind_label": d.get_kind_display(), "notice_number": d.notice_number,
+            "status": d.status, "status_label": d.get_status_display(),
+            "plate": d.vehicle.plate if d.vehicle is not None else "", "held_at_name": d.held_at_name,
+            "held_at_address": d.held_at_address, "detained_at": clock.isoformat(d.detained_at),
+            "released_at": clock.isoformat(d.released_at) if d.released_at else None,
+            "violation_ids": sorted(d.violations.values_list("pk", flat=True)),
+            "returnable": d.status == rules.HELD and not refusals,
+            "reasons": [r.as_dict() for r in refusals]}
+
+
+@router.get("me/detentions", auth=AUTH, response={200: list[DetentionOut], **ERRORS},
+            summary="My detained vehicles and licences (扣留)")
+def my_detentions(request):
+    user = current_user(request)
+    return [_detention_out(d) for d in selectors.my_detentions(user=user)]
+
+
+@router.get("me/detentions/{detention_id}", auth=AUTH, response={200: DetentionOut, **ERRORS},
+            summary="One of my detentions")
+def my_detention(request, detention_id: int):
+    user = current_user(request)
+    return _detention_out(selectors.my_detention(user=user, detention_id=detention_id))
+
+
+class DetentionIn(Schema):
+    kind: str = Field(description="vehicle (扣留机动车) or licence (扣留驾驶证)")
+    notice_number: str = Field(description="the number on the detention notice (扣留凭证)")
+    violation_ids: list[int]
+    held_at_name: str = Field(description="the lot (停车场) or office holding it")
+    held_at_address: str
+    detained_at: dt.datetime
+    id_number: str = Field("", description="a licence: the driver's ID number (the licence number)")
+
+    model_config = examples(
+        {"kind": "licence", "notice_number": "440300KL0001234", "violation_ids": [1],
+         "held_at_name": "福田交警大队违法处理窗口", "held_at_address": "深圳市福田区福强路3028号",
+         "detained_at": "2026-12-01T09:30:00+08:00", "id_number": "440304198506151234"})
+
+
+@router.post("staff/detentions", auth=AUTH, response={201: DetentionOut, **ERRORS},
+             summary="Record a detained vehicle or licence (扣留)")
+def staff_detention_record(request, payload: DetentionIn):
+    actor = _staff_actor(request, "detention.record")
+    d = services.detention_record(actor=actor, kind=payload.kind, notice_number=payload.notice_number,
+                                  violation_ids=payload.violation_ids, held_at_name=payload.held_at_name,
+                                  held_at_address=payload.held_at_address, detained_at=payload.detained_at,
+                                  id_number=payload.id_number)
+    return Status(201, _detention_out(d))
+
+
+class DetentionCancelIn(Schema):
+    reason: str
+
+    model_config = examples({"reason": "扣留凭证录入错误"})
+
+
+@router.post("staff/detentions/{detention_id}/cancel", auth=AUTH, response={200: DetentionOut, **ERRORS},
+             summary="Cancel a detention recorded wrongly")
+def staff_detention_cancel(request, detention_id: int, payload: DetentionCancelIn):
+    actor = _staff_actor(request, "detention.cancel")
+    d = services.detention_cancel(detention_id=detention_id, actor=actor, reason=payload.reason)
+    return Status(200, _detention_out(d))

@@ -18,6 +18,12 @@ decision, the payable fine and any notices are exactly what a real camera and a 
 - ``late``: a handheld phone (3 points, ¥200) on 粤B·D12345, handled online 25 days ago (the clock is moved back
   for it), its fine unpaid: the late fee of 3 % a day has run since the 16th day.
 
+And the "detained" showcase driver (phone 15800158000): an officer stopped them for speeding on 深南大道 two days
+ago, recorded the violation on site and detained the licence (扣留驾驶证, notice ``DETENTION_NOTICE``, held at the
+福田 violation-handling counter); the violation was handled at the counter and the fine paid through the payment
+simulator (order, confirmation, signed callback), so 放车还证 can be asked for online at once
+(``demo_detention``).
+
 Two demo cameras, each scoped like a real one (issue 10): the 深南大道 traffic camera records the moving
 violations (speeding, red light, handheld phone) and the 福田区 parking camera only illegal parking, in 福田区.
 
@@ -41,9 +47,10 @@ from jiaoguan.core.i18n import zh_en
 from jiaoguan.core.identifiers import format_plate
 from jiaoguan.identity.selectors import user_by_phone
 from jiaoguan.payments import selectors as payments
+from jiaoguan.registry import selectors as registry_selectors
 from jiaoguan.registry.selectors import vehicle_by_plate
 from jiaoguan.violations import selectors, services, signing
-from jiaoguan.violations.models import Device, PenaltyDecision, Violation
+from jiaoguan.violations.models import Detention, Device, PenaltyDecision, Violation
 
 ACTOR = Actor.system("demo_city")
 CAMERA_ACTOR = Actor.system("demo-camera")
@@ -100,13 +107,15 @@ class DemoViolations:
     recorded: list[str] = field(default_factory=list)  # keys recorded by this call
     revoked: list[str] = field(default_factory=list)
     handled: list[str] = field(default_factory=list)
+    detention: str = ""
     missing: str = ""  # why nothing was seeded (no demo citizen)
 
     def __str__(self) -> str:
         if self.missing:
             return f"none ({self.missing})"
         return (f"camera {self.device}; recorded {', '.join(self.recorded) or 'nothing new'}; "
-                f"revoked {', '.join(self.revoked) or '-'}; handled {', '.join(self.handled) or '-'}")
+                f"revoked {', '.join(self.revoked) or '-'}; handled {', '.join(self.handled) or '-'}; "
+                f"{self.detention or 'no detention'}")
 
 
 def scene_png(width: int = 320, height: int = 180, car: tuple[int, int, int] = (30, 90, 170)) -> bytes:
@@ -213,7 +222,65 @@ def demo_violations(*, now: dt.datetime | None = None) -> DemoViolations:
 
     # 3. the one to handle online now
     _record(by_key["online"], device, now, result)
+
+    # 4. the detained licence of the "detained" showcase driver, its violation handled and paid
+    result.detention = demo_detention(now=now)
     return result
+
+
+DETENTION_NOTICE = "440300KL2026001"
+DETENTION_PLATE = "粤BH2Q75"
+DETENTION_PLACE = ("福田交警大队违法处理窗口", "深圳市福田区福强路3028号")
+DETENTION_PHONE = "15800158000"
+
+
+def _pay_through_simulator(*, decision: PenaltyDecision, user) -> None:
+    """Pay a decision's fine as the citizen would: an order, the simulator's confirmation, its signed callback."""
+    from jiaoguan.payments import services as payments_services
+    from jiaoguan.payments import simulator
+    from jiaoguan.payments.models import SimTrade
+
+    item = payments.payable_for_source(source_type=services.SOURCE_TYPE, source_id=str(decision.pk))
+    if item is None or item.status != "unpaid":
+        return
+    payer = Actor.of(user)
+    order = payments_services.order_create(payer_person_id=decision.person_id, item_ids=[item.pk], actor=payer)
+    payments_services.order_pay(order=order, actor=payer)
+    trade = SimTrade.objects.get(out_trade_no=order.reference)
+    simulator.sim_trade_confirm(token=trade.token)
+    trade.refresh_from_db()
+    body, headers = simulator.sim_callback(trade, "paid")
+    payments_services.callback_receive(channel="sim", body=body, headers=headers)
+
+
+def demo_detention(*, now: dt.datetime | None = None) -> str:
+    """The detained licence (see the module's docstring): recorded once (by its notice number), then each later
+    step only when it is still to do. Returns what it found or did, for the summary."""
+    now = now or clock.now()
+    user = user_by_phone(phone=DETENTION_PHONE)
+    vehicle = vehicle_by_plate(plate=DETENTION_PLATE)
+    if user is None or user.person_id is None or vehicle is None:
+        return "none (no detained showcase driver)"
+    d = Detention.objects.filter(notice_number=DETENTION_NOTICE).first()
+    if d is None:
+        occurred = now - dt.timedelta(days=2, hours=1)
+        v = services.violation_record(plate=vehicle.plate, plate_type=vehicle.plate_type, code="1352",
+                                      place="福田区深南大道（香蜜湖段）", occurred_at=occurred, source="on_site",
+                                      actor=ACTOR).violation
+        d = services.detention_record(actor=ACTOR, kind="licence", notice_number=DETENTION_NOTICE,
+                                      violation_ids=[v.pk], held_at_name=DETENTION_PLACE[0],
+                                      held_at_address=DETENTION_PLACE[1], detained_at=occurred,
+                                      id_number=user.person.id_number or "")
+    v = d.violations.order_by("pk").first()
+    if v is not None and v.status == Violation.Status.RECORDED:
+        licence = registry_selectors.licence_for_person(person=user.person)
+        services.violation_handle_counter(violation=v, licence=licence, actor=ACTOR)
+        v.refresh_from_db()
+    decision = selectors.decision_for(violation=v) if v is not None else None
+    if decision is not None and v is not None and v.status == Violation.Status.HANDLED:
+        _pay_through_simulator(decision=decision, user=user)
+    d.refresh_from_db()
+    return f"licence detained ({d.notice_number}, {d.get_status_display()})"
 
 
 def demo_violation_lines(*, phone: str = CITIZEN_PHONE, on: dt.date | None = None) -> list[str]:

@@ -245,3 +245,58 @@ class DisputePhoto(models.Model):
     content_type = models.CharField(max_length=20)
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField()
+
+
+class Detention(models.Model):
+    """扣留: a vehicle or a driving licence the police took and hold until the violations it was taken for are
+    handled and their fines paid (道路交通安全法 第一百一十条、第一百一十二条; 公安部令第157号). Staff record it
+    (``services.detention_record``); the holder asks for its return online (放车还证, the applications catalogue's
+    ``detention_release``), which releases it (``services.detention_release``) once ``rules.release_refusals`` says
+    nothing against it. The status moves only through the services, checked against ``rules.DETENTION``."""
+
+    class Kind(models.TextChoices):
+        VEHICLE = "vehicle", bi("扣留机动车", "Vehicle detained")
+        LICENCE = "licence", bi("扣留驾驶证", "Driving licence detained")
+
+    class Status(models.TextChoices):
+        HELD = "held", bi("扣留中", "Held")
+        RELEASED = "released", bi("已放车还证", "Returned")
+        CANCELLED = "cancelled", bi("已撤销", "Cancelled")
+
+    kind = models.CharField("扣留类型", max_length=8, choices=Kind.choices)
+    notice_number = models.CharField("扣留凭证编号", max_length=32, unique=True,
+                                     help_text="the number printed on the detention notice (扣留凭证) handed over")
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="detentions",
+                               help_text="the driver (licence) or the vehicle's owner (vehicle) it is returned to")
+    vehicle = models.ForeignKey("registry.Vehicle", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="detentions")
+    licence = models.ForeignKey("registry.DrivingLicence", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="detentions")
+    violations = models.ManyToManyField(Violation, related_name="detentions")
+    held_at_name = models.CharField("保管地点", max_length=80,
+                                    help_text="the lot (停车场) holding a vehicle, or the office holding a licence")
+    held_at_address = models.CharField("保管地点地址", max_length=200)
+    detained_at = models.DateTimeField("扣留时间")
+    detained_by_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD, db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by_id = models.BigIntegerField(null=True, blank=True, help_text="who released it (None: the system)")
+    release_reference = models.CharField(max_length=40, blank=True, default="",
+                                         help_text="the online application (放车还证) that released it")
+    cancel_reason = models.CharField(max_length=200, blank=True, default="")
+    recorded_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-detained_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="vehicle", vehicle__isnull=False, licence__isnull=True)
+                           | models.Q(kind="licence", licence__isnull=False, vehicle__isnull=True)),
+                name="detention_kind_object"),
+        ]
+        verbose_name = "扣留 detention"
+        verbose_name_plural = "扣留 detentions"
+
+    def __str__(self) -> str:
+        return f"{self.notice_number} {self.kind}"

@@ -399,3 +399,89 @@ def device_scope_refusal(scope: DeviceScope, *, endpoint: str | None = None, cod
         return Refusal(SCOPE_CODE, f"违法地点“{place}”不在该设备的辖区（{scope.area}）内",
                        f"The place “{place}” is outside this device's area ({scope.area})")
     return None
+
+
+# --- Detentions (扣留机动车 / 扣留驾驶证) and their return (放车还证) ---------------------------------------------------
+# held ─release─▶ released (放车还证: every violation it was taken for settled, the licence returnable);
+# held ─cancel─▶ cancelled (taken wrongly, or the case closed another way). Both ends are final. The release is
+# decided by rules only (``release_refusals``), so it is one step: the online request is approved at once when the
+# rules hold (applications catalogue ``detention_release``: auto-approval), and no "requested" status would ever be
+# stored in between.
+
+HELD, RELEASED, CANCELLED = "held", "released", "cancelled"
+DETENTION_VEHICLE, DETENTION_LICENCE = "vehicle", "licence"
+
+
+def _detention_label(status: str):
+    from jiaoguan.violations.models import Detention  # rules import no models at load time (pure, no database)
+
+    return Detention.Status(status).label
+
+
+DETENTION = StateMachine("violations.detention", {
+    HELD: {RELEASED, CANCELLED},
+    RELEASED: set(),
+    CANCELLED: set(),
+}, code="violations.detention_status", what=("该扣留记录", "The detention"), labels=_detention_label)
+
+# A violation no longer stands in the way of a return when it is paid, waived (a warning: nothing to pay),
+# handled with no fine (a warning decision) or revoked (void: nothing to handle). Recorded (not handled), handled
+# with the fine unpaid, or under dispute (it may still fail): not yet.
+VIOLATION_CLEARED = frozenset({PAID, WAIVED, REVOKED})
+# A licence that is suspended (暂扣/满分: study and 科目一 first), revoked (吊销) or cancelled (注销) is not handed back
+LICENCE_NOT_RETURNABLE = {
+    "suspended": ("驾驶证处于暂扣或满分状态，须先完成满分学习并通过科目一考试，方可发还",
+                  "The licence is suspended (a full score or a suspension): it is returned only after the full-score "
+                  "study and the theory test (科目一)"),
+    "revoked": ("驾驶证已被吊销，不予发还", "The licence has been revoked: it is not returned"),
+    "cancelled": ("驾驶证已注销，不予发还", "The licence has been cancelled: it is not returned"),
+}
+
+
+@dataclass(frozen=True)
+class DetainedViolation:
+    """What the return rule needs to know of one violation a detention was taken for."""
+
+    pk: int
+    status: str
+    fine_fen: int  # the decision's fine (0: a warning), or the recorded fine when not yet decided
+    description_zh: str = ""
+    description_en: str = ""
+
+
+def violation_cleared(v: DetainedViolation) -> bool:
+    return v.status in VIOLATION_CLEARED or (v.status == HANDLED and v.fine_fen == 0)
+
+
+def release_refusals(*, status: str, kind: str, violations: tuple[DetainedViolation, ...],
+                     licence_status: str | None) -> list[Refusal]:
+    """Every reason this detention may not be returned now (empty: it may). ``licence_status``: the licence's
+    effective status today (registry), for a detained licence; ignored for a vehicle."""
+    out: list[Refusal] = []
+    if status != HELD:
+        zh, en = DETENTION.label(status)
+        out.append(Refusal("violations.detention_not_held", f"该扣留记录当前状态为“{zh}”，无需办理放车还证",
+                           f"The detention is “{en}”: there is nothing to return"))
+        return out
+    for v in sorted(violations, key=lambda x: x.pk):
+        if violation_cleared(v):
+            continue
+        what_zh = f"（{v.description_zh}）" if v.description_zh else ""
+        what_en = f" ({v.description_en})" if v.description_en else ""
+        if v.status == RECORDED:
+            out.append(Refusal("violations.detention_unhandled", f"违法记录{v.pk}{what_zh}尚未处理，请先处理",
+                               f"Violation {v.pk}{what_en} is not handled yet: handle it first"))
+        elif v.status == HANDLED:
+            out.append(Refusal("violations.detention_unpaid", f"违法记录{v.pk}{what_zh}的罚款尚未缴纳，请先缴款",
+                               f"The fine of violation {v.pk}{what_en} is unpaid: pay it first"))
+        else:  # disputed
+            out.append(Refusal("violations.detention_disputed", f"违法记录{v.pk}{what_zh}正在申诉，申诉审核结束后方可办理",
+                               f"Violation {v.pk}{what_en} is under dispute: wait for the review"))
+    if kind == DETENTION_LICENCE:
+        if licence_status is None:
+            out.append(Refusal("violations.detention_no_licence", "未查询到该驾驶证档案",
+                               "The detained licence is not on record"))
+        elif licence_status in LICENCE_NOT_RETURNABLE:
+            zh, en = LICENCE_NOT_RETURNABLE[licence_status]
+            out.append(Refusal(f"violations.detention_licence_{licence_status}", zh, en))
+    return out

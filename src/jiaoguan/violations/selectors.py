@@ -7,12 +7,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from jiaoguan.core import clock
-from jiaoguan.core.errors import not_found
+from jiaoguan.core.errors import Refusal, not_found
 from jiaoguan.identity.selectors import my_vehicles
+from jiaoguan.registry import rules as registry_rules
 from jiaoguan.registry.rules import FULL_SCORE
 from jiaoguan.registry.selectors import VehicleSummary, vehicle_ids_registered_to
 from jiaoguan.violations import conf, rules
 from jiaoguan.violations.models import (
+    Detention,
     Dispute,
     DisputePhoto,
     Evidence,
@@ -27,6 +29,8 @@ ViolationStatus = Violation.Status
 ViolationSource = Violation.Source
 DisputeKind = Dispute.Kind
 DisputeStatus = Dispute.Status
+DetentionKind = Detention.Kind
+DetentionStatus = Detention.Status
 
 
 def _visible_filter(*, user) -> Q | None:
@@ -265,3 +269,66 @@ def may_handle(*, violation: Violation) -> bool:
 def may_dispute(*, violation: Violation) -> bool:
     """申诉 is open for a violation not yet settled for good (the statuses ``services.dispute_submit`` accepts)."""
     return rules.VIOLATION_TRANSITIONS.allows(violation.status, Violation.Status.DISPUTED)
+
+
+# --- Detentions (扣留) and their return (放车还证) ----------------------------------------------------------------
+
+def my_detentions(*, user, status: str | None = None) -> QuerySet[Detention]:
+    """The detentions of the user's own person (a licence taken from them, a vehicle of theirs), latest first;
+    nothing for an account with no person. Never another's: a bound vehicle's detention is its owner's."""
+    person_id = getattr(user, "person_id", None)
+    if person_id is None:
+        return Detention.objects.none()
+    qs = Detention.objects.filter(person_id=person_id).select_related("vehicle", "licence")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-detained_at", "-pk")
+
+
+def my_detention(*, user, detention_id: int) -> Detention:
+    """One of the user's own detentions; 404 for anything else (another's is the same answer as a missing one)."""
+    d = my_detentions(user=user).filter(pk=detention_id).first()
+    if d is None:
+        raise not_found("扣留记录", "detention")
+    return d
+
+
+def detention_get(*, detention_id: int) -> Detention | None:
+    """Any detention by id (staff: the console and the API decide who may look)."""
+    return Detention.objects.select_related("vehicle", "licence").filter(pk=detention_id).first()
+
+
+def detained_violations(*, detention: Detention) -> tuple[rules.DetainedViolation, ...]:
+    """The facts of the violations a detention was taken for, as the return rule reads them: each one's status and
+    its fine (the decision's when decided — a warning decision is 0 — else the recorded fine)."""
+    out = []
+    for v in detention.violations.select_related("code", "decision").order_by("pk"):
+        decision = getattr(v, "decision", None)
+        out.append(rules.DetainedViolation(
+            pk=v.pk, status=v.status, fine_fen=decision.fine_fen if decision is not None else v.fine_fen,
+            description_zh=v.code.description_zh, description_en=v.code.description_en))
+    return tuple(out)
+
+
+def detention_licence_status(*, detention: Detention, on: dt.date | None = None) -> str | None:
+    """The detained licence's effective status today (registry.rules.effective_status: an unrenewed licence is
+    expired, then cancelled, by its dates), or None for a vehicle or a licence no longer on record."""
+    licence = detention.licence
+    if detention.kind != rules.DETENTION_LICENCE or licence is None:
+        return None
+    return registry_rules.effective_status(stored=licence.status, valid_until=licence.valid_until,
+                                           on=on or clock.today(), postponed_until=licence.postponed_until)
+
+
+def detention_release_refusals(*, detention: Detention) -> list[Refusal]:
+    """Why this detention may not be returned now (empty: it may): ``rules.release_refusals`` over what the
+    violations and the registry say today. The one check: the catalogue service asks it before and at submission,
+    ``services.detention_release`` again under the row lock at approval."""
+    return rules.release_refusals(status=detention.status, kind=detention.kind,
+                                  violations=detained_violations(detention=detention),
+                                  licence_status=detention_licence_status(detention=detention))
+
+
+def detentions_returnable(*, user) -> list[tuple[Detention, list[Refusal]]]:
+    """The user's detentions still held, each with why it cannot be returned yet (an empty list: it can)."""
+    return [(d, detention_release_refusals(detention=d)) for d in my_detentions(user=user, status=rules.HELD)]

@@ -22,7 +22,7 @@ from jiaoguan.core import clock, locks
 from jiaoguan.core.audit import Actor, Change, audit_record, audit_records
 from jiaoguan.core.errors import Conflict, DomainError, Forbidden, InvalidInput, Refusal, not_found
 from jiaoguan.core.i18n import zh_en
-from jiaoguan.core.identifiers import validate_plate
+from jiaoguan.core.identifiers import validate_id_number, validate_plate
 from jiaoguan.core.outbox import events_emit, records_changed
 from jiaoguan.identity.roles import require
 from jiaoguan.identity.selectors import my_vehicles
@@ -35,6 +35,7 @@ from jiaoguan.registry.rules import is_cycle_start, points_after_cycle, scoring_
 from jiaoguan.violations import conf, notices, rules, selectors, signing
 from jiaoguan.violations.models import (
     DecisionSequence,
+    Detention,
     Device,
     Dispute,
     DisputePhoto,
@@ -1377,3 +1378,151 @@ def dispute_review(*, dispute_id: int, confirm: bool, note: str, actor: Actor) -
         audit_record(actor=actor, action="dispute.review", obj=d, old={"status": "submitted"},
                      new={"status": d.status}, reason=note)
     return d
+
+
+# --- Detentions (扣留) and their return (放车还证) ----------------------------------------------------------------
+
+DETENTION_LABEL = Detention._meta.label_lower
+
+
+def _detention_state(d: Detention) -> dict:
+    return {"status": d.status, "released_at": d.released_at.isoformat() if d.released_at else None,
+            "release_reference": d.release_reference, "cancel_reason": d.cancel_reason}
+
+
+def detention_record(*, actor: Actor, kind: str, notice_number: str, violation_ids: list[int], held_at_name: str,
+                     held_at_address: str, detained_at: dt.datetime, id_number: str = "") -> Detention:
+    """Record a vehicle or a driving licence the police took (扣留), for the violations given (at least one).
+
+    A vehicle: every violation is of that one vehicle, registered to a person (the one it is returned to). A
+    licence: the driver's ID number (``id_number``) names the person and their licence on record. The violations may
+    still be open: the detention is what makes the holder come back to handle and pay them."""
+    require(actor, "detention.record")
+    notice_number = (notice_number or "").strip().upper()
+    if not notice_number or len(notice_number) > 32:
+        raise InvalidInput("violations.detention_notice", "请填写扣留凭证编号（不超过32个字符）",
+                           "Enter the detention notice's number (at most 32 characters)", field="notice_number")
+    held_at_name, held_at_address = (held_at_name or "").strip(), (held_at_address or "").strip()
+    if not held_at_name or len(held_at_name) > 80:
+        raise InvalidInput("violations.detention_place", "请填写保管地点名称（停车场或单位，不超过80个字符）",
+                           "Enter where it is held (the lot or the office; at most 80 characters)", field="held_at_name")
+    if not held_at_address or len(held_at_address) > 200:
+        raise InvalidInput("violations.detention_address", "请填写保管地点地址（不超过200个字符）",
+                           "Enter the address where it is held (at most 200 characters)", field="held_at_address")
+    if detained_at > clock.now():
+        raise InvalidInput("violations.detention_future", "扣留时间不能晚于现在", "The detention cannot be in the future",
+                           field="detained_at")
+    ids = sorted({int(i) for i in violation_ids})
+    if not ids:
+        raise InvalidInput("violations.detention_violations", "请填写扣留所依据的违法记录",
+                           "Give the violation(s) it was taken for", field="violation_ids")
+    found = list(Violation.objects.filter(pk__in=ids).select_related("vehicle"))
+    if len(found) != len(ids):
+        missing = sorted(set(ids) - {v.pk for v in found})
+        raise InvalidInput("violations.detention_violations", f"违法记录{'、'.join(map(str, missing))}不存在",
+                           f"No violation {', '.join(map(str, missing))}", field="violation_ids")
+    if any(v.status == S.REVOKED for v in found):
+        raise InvalidInput("violations.detention_revoked", "已撤销的违法记录不能作为扣留依据",
+                           "A revoked violation cannot be the ground of a detention", field="violation_ids")
+    vehicle = licence = None
+    if kind == rules.DETENTION_VEHICLE:
+        vehicles = {v.vehicle_id for v in found}
+        if len(vehicles) != 1 or None in vehicles:
+            raise InvalidInput("violations.detention_one_vehicle", "扣留机动车所依据的违法记录须为同一辆登记在册的机动车",
+                               "The violations of a vehicle detention must all be of one registered vehicle",
+                               field="violation_ids")
+        vehicle = found[0].vehicle
+        assert vehicle is not None
+        if vehicle.owner_id is None:
+            raise InvalidInput("violations.detention_company_vehicle", "该机动车登记在单位名下，请到窗口办理",
+                               "The vehicle is registered to a company: record it at a counter", field="violation_ids")
+        person_id = vehicle.owner_id
+    elif kind == rules.DETENTION_LICENCE:
+        number = validate_id_number(id_number, field="id_number", today=clock.today())
+        person = registry_selectors.person_by_id_number(id_number=number)
+        licence = registry_selectors.licence_for_person(person=person) if person is not None else None
+        if person is None or licence is None:
+            raise InvalidInput("violations.detention_no_licence", "未查询到该身份证号码对应的驾驶证",
+                               "No driving licence is on record for this ID number", field="id_number")
+        person_id = person.pk
+    else:
+        raise InvalidInput("violations.detention_kind", "扣留类型须为机动车或驾驶证",
+                           "The kind is a vehicle or a driving licence", field="kind")
+    now = clock.now()
+    with transaction.atomic():
+        if Detention.objects.filter(notice_number=notice_number).exists():
+            raise Conflict("violations.detention_duplicate", f"扣留凭证{notice_number}已登记",
+                           f"Detention notice {notice_number} is already recorded", field="notice_number")
+        if kind == rules.DETENTION_LICENCE and Detention.objects.filter(
+                licence=licence, status=rules.HELD).exists():
+            raise Conflict("violations.detention_licence_held", "该驾驶证已在扣留中", "This licence is already held",
+                           field="id_number")
+        if vehicle is not None and Detention.objects.filter(vehicle=vehicle, status=rules.HELD).exists():
+            raise Conflict("violations.detention_vehicle_held", "该机动车已在扣留中", "This vehicle is already held",
+                           field="violation_ids")
+        try:
+            with transaction.atomic():
+                d = Detention.objects.create(
+                    kind=kind, notice_number=notice_number, person_id=person_id, vehicle=vehicle, licence=licence,
+                    held_at_name=held_at_name, held_at_address=held_at_address, detained_at=detained_at,
+                    detained_by_id=actor.id, status=rules.HELD, recorded_at=now, updated_at=now)
+        except IntegrityError:  # the same notice recorded at once by another request
+            raise Conflict("violations.detention_duplicate", f"扣留凭证{notice_number}已登记",
+                           f"Detention notice {notice_number} is already recorded", field="notice_number") from None
+        d.violations.set(ids)
+        audit_record(actor=actor, action="detention.record", obj=d, subject_person_id=person_id,
+                     new={"kind": kind, "notice_number": notice_number, "violations": ids,
+                          "vehicle": vehicle.pk if vehicle is not None else None,
+                          "licence": licence.pk if licence is not None else None, "held_at": held_at_name,
+                          "detained_at": detained_at.isoformat(), "status": d.status})
+    return d
+
+
+def _detention_step(*, detention_id: int, to: str, action: str, actor: Actor, reason: str = "",
+                    check=None, **values) -> Detention:
+    """Lock the detention, check the step against ``rules.DETENTION`` (and ``check(locked)``), write, audit."""
+    with transaction.atomic():
+        locked = locks.lock_row(Detention.objects.select_related("vehicle", "licence"), detention_id)
+        if locked is None:
+            raise not_found("扣留记录", "detention")
+        rules.DETENTION.check(locked.status, to)
+        if check is not None:
+            check(locked)
+        old = _detention_state(locked)
+        locked.status, locked.updated_at = to, clock.now()
+        for key, value in values.items():
+            setattr(locked, key, value)
+        locked.save(update_fields=["status", "updated_at", *values])
+        audit_record(actor=actor, action=action, obj=locked, old=old, new=_detention_state(locked), reason=reason,
+                     subject_person_id=locked.person_id)
+    return locked
+
+
+def detention_release(*, detention_id: int, actor: Actor, reference: str = "") -> Detention:
+    """放车还证: the detention ends, the vehicle or licence goes back to its holder. The return rule is checked
+    again here, under the row lock (``selectors.detention_release_refusals``): a fine unpaid again (a refund), a
+    violation disputed, a licence suspended or revoked since the request — refused (409) with every reason. The
+    system (the approved online request) or staff holding ``detention.record`` may release."""
+    require(actor, "detention.record")
+
+    def check(locked: Detention) -> None:
+        refusals = selectors.detention_release_refusals(detention=locked)
+        if refusals:
+            first = refusals[0]
+            raise Conflict(first.code, first.zh, first.en,
+                           fields={f"reason{i}": (r.zh, r.en) for i, r in enumerate(refusals)})
+
+    return _detention_step(detention_id=detention_id, to=rules.RELEASED, action="detention.release", actor=actor,
+                           check=check, released_at=clock.now(), released_by_id=actor.id,
+                           release_reference=(reference or "")[:40],
+                           reason=f"放车还证 {reference} return of the detained item".strip())
+
+
+def detention_cancel(*, detention_id: int, actor: Actor, reason: str) -> Detention:
+    """撤销扣留: a detention recorded wrongly (or ended another way) is cancelled; approvers only, with a reason."""
+    require(actor, "detention.cancel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("violations.reason", "请填写撤销原因", "Give the reason", field="reason")
+    return _detention_step(detention_id=detention_id, to=rules.CANCELLED, action="detention.cancel", actor=actor,
+                           reason=reason, cancel_reason=reason[:200])

@@ -98,12 +98,17 @@ def send_by_post(*, application, actor, params: dict) -> dict:
 def ready_for_pickup(*, application, actor, params: dict) -> dict:
     """柜台领取: the document is collected at a counter instead of posted (the form's choice; the service declares
     ``post`` with ``unless`` and this with ``when``). params: ``counter_service`` (the counters app's service the
-    applicant books: "licence" or "vehicle"), ``item_zh``/``item_en``. The applicant is told to book a visit; the
-    application page links the booking (counters engine) for that service."""
+    applicant books: "licence", "vehicle", "violation"…), ``item_zh``/``item_en``; ``template`` (the notice sent,
+    default "application.pickup_ready": a document made and ready) and ``note_zh``/``note_en`` (what the
+    application page says instead of "ready, book a visit", e.g. where a released vehicle is collected). The
+    applicant is told to book a visit; the application page links the booking (counters engine) for that service."""
     service = application.service()
     item_zh, item_en = params.get("item_zh", service.name.zh), params.get("item_en", service.name.en)
-    message_send(template="application.pickup_ready", user=application.applicant, channels=("inbox", "sms")
-                 if getattr(application.applicant, "phone", None) else ("inbox",),
+    message_send(template=str(params.get("template") or "application.pickup_ready"), user=application.applicant,
+                 channels=("inbox", "sms") if getattr(application.applicant, "phone", None) else ("inbox",),
                  params={"service_zh": service.name.zh, "service_en": service.name.en,
                          "reference": application.reference, "item_zh": item_zh, "item_en": item_en})
-    return {"counter_service": str(params.get("counter_service", "")), "item_zh": item_zh, "item_en": item_en}
+    out = {"counter_service": str(params.get("counter_service", "")), "item_zh": item_zh, "item_en": item_en}
+    if params.get("note_zh"):
+        out.update(note_zh=str(params["note_zh"]), note_en=str(params.get("note_en") or params["note_zh"]))
+    return out

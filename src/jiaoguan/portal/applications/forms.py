@@ -80,7 +80,18 @@ def _own_vehicle_field(spec: FieldSpec, vehicles, common: dict) -> forms.Field:
     return field
 
 
-def _field_for(spec: FieldSpec, *, today: dt.date, stored=None, vehicles=()) -> forms.Field:
+def _own_record_field(spec: FieldSpec, options, common: dict) -> forms.Field:
+    """A list of the applicant's own records the field's source offers (never a typed-in reference): the engine
+    accepts only one of them (applications.rules.form_clean)."""
+    if options:
+        choices = [("", _("请选择"))] + [(o.value, bi(o.zh, o.en).pick()) for o in options]
+    else:
+        choices = [("", _("没有可选的记录"))]
+        common = {**common, "help_text": _("您本人名下没有可办理本事项的记录。")}
+    return forms.ChoiceField(choices=choices, **common)
+
+
+def _field_for(spec: FieldSpec, *, today: dt.date, stored=None, vehicles=(), options=()) -> forms.Field:
     label = pick_text(spec.label)
     help_text = pick_text(spec.help) if spec.help else ""
     common = {"label": label, "required": False, "help_text": help_text}
@@ -119,6 +130,8 @@ def _field_for(spec: FieldSpec, *, today: dt.date, stored=None, vehicles=()) -> 
                                                                   "characters"}), **common)
     if t == "own_vehicle":
         return _own_vehicle_field(spec, vehicles, common)
+    if t == "own_record":
+        return _own_record_field(spec, options, common)
     if t == "vin":
         return forms.CharField(max_length=20, widget=_text_input({"autocapitalize": "characters", "maxlength": 17}),
                                **common)
@@ -141,10 +154,11 @@ class ApplicationForm(forms.Form):
 
     ``values`` are the stored answers (a draft's), shown as the inputs' initial values; ``held`` names the
     material codes the platform already holds for this applicant (no upload asked); ``vehicles`` are the
-    applicant's own vehicles (applications.selectors.applicant_vehicles), offered by own_vehicle fields."""
+    applicant's own vehicles (applications.selectors.applicant_vehicles), offered by own_vehicle fields;
+    ``options`` the applicant's own records each own_record field offers (applications.selectors.applicant_options)."""
 
     def __init__(self, *args, service: Service, today: dt.date, values: dict | None = None,
-                 held: set[str] | frozenset[str] = frozenset(), vehicles=(), **kwargs):
+                 held: set[str] | frozenset[str] = frozenset(), vehicles=(), options=None, **kwargs):
         values = dict(values or {})
         initial = {}
         for spec in service.fields:
@@ -162,7 +176,8 @@ class ApplicationForm(forms.Form):
         for spec in service.fields:
             if spec.type == "file":
                 continue
-            self.fields[spec.name] = _field_for(spec, today=today, stored=values.get(spec.name), vehicles=vehicles)
+            self.fields[spec.name] = _field_for(spec, today=today, stored=values.get(spec.name), vehicles=vehicles,
+                                                options=(options or {}).get(spec.name, ()))
             self.fields[spec.name].spec = spec
             self.answer_names.append(spec.name)
         for slot, (label, types, max_kb, max_files) in service.upload_slots().items():

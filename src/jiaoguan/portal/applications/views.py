@@ -316,10 +316,12 @@ def _new_form(service: Service, app: Application | None, request: HttpRequest, *
     values = app.form() if app is not None else {}
     held = {h.code for h in _held(app, service, request.user, values) if h.found}
     vehicles = selectors.applicant_vehicles(user=request.user, service=service)
+    options = selectors.applicant_options(user=request.user, service=service)
     if bound:
         return ApplicationForm(request.POST, request.FILES, service=service, today=clock.today(), values=values,
-                               held=held, vehicles=vehicles)
-    return ApplicationForm(service=service, today=clock.today(), values=values, held=held, vehicles=vehicles)
+                               held=held, vehicles=vehicles, options=options)
+    return ApplicationForm(service=service, today=clock.today(), values=values, held=held, vehicles=vehicles,
+                           options=options)
 
 
 def _save(request: HttpRequest, service: Service, app: Application, form: ApplicationForm) -> int:
@@ -646,6 +648,7 @@ def _result(app: Application) -> dict:
     if pickup and app.status == S.APPROVED:
         # collected at a counter: book a visit with the counters engine, for the service the output names
         out["pickup"] = {"item": bi(pickup.get("item_zh", ""), pickup.get("item_en", "")),
+                         "note": bi(pickup["note_zh"], pickup.get("note_en", "")) if pickup.get("note_zh") else "",
                          "book_url": f"{reverse('portal:counters_portal:book')}?"
                                      f"{urlencode({'service': pickup.get('counter_service', '')})}"}
     return out
