@@ -1,7 +1,8 @@
 """Demo data for the delivered services (called by ``manage.py demo_city`` after the demo accounts exist):
 
-- a hospital partner (registry.partners) and a valid health check for the demo citizen (phone 13800138000) and
-  for the showcase driver whose licence has expired, so licence renewal/replacement can be tried online;
+- a hospital partner (registry.partners) and a valid health check for the demo citizen (phone 13800138000), for
+  the showcase driver whose licence has expired, so licence renewal/replacement can be tried online, and for the
+  driver aged 75 (the yearly health report);
 - a demo logistics enterprise with its account and a registered, insured truck (truck pass, parking licence);
 - one application of each kind waiting in the console's queues (acceptance, and post-review for an emergency
   truck pass), plus an auto-approved non-local pass for the citizen.
@@ -35,6 +36,7 @@ from jiaoguan.registry.selectors import persons_with_phone
 ACTOR = Actor.system("demo_city")
 CITIZEN_PHONE = "13800138000"
 EXPIRED_PHONE = "13500135000"
+SENIOR_PHONE = "15700157000"  # the showcase driver aged 75: the health report (身体条件证明) is held
 HOSPITAL_CODE = "45575959X44030311A1001"
 ENTERPRISE_NAME = "深圳市鹏城物流有限公司"
 ENTERPRISE_USCC_BODY = "91440300MA5F8K2P1"
@@ -152,6 +154,7 @@ def demo_applications(*, now: dt.datetime) -> DemoApplications:
     citizen_person = _person(CITIZEN_PHONE)
     result.health_checks += _health_check(hospital, citizen_person, "DEMO-HC-0001", today)
     result.health_checks += _health_check(hospital, _person(EXPIRED_PHONE), "DEMO-HC-0002", today)
+    result.health_checks += _health_check(hospital, _person(SENIOR_PHONE), "DEMO-HC-0003", today)
 
     company, plate = _enterprise(today, result)
     start = today + dt.timedelta(days=1)

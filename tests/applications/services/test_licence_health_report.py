@@ -118,3 +118,16 @@ def test_the_deadline_is_a_beijing_day(local_time, clock):
     assert due is not None and due.cycle_end == dt.date(2026, 11, 7)
     assert due.deadline == dt.date(2026, 12, 7)
     assert due.overdue(clock.today()) and not due.overdue(dt.date(2026, 12, 7))
+
+
+def test_the_demo_senior_owes_the_report(clock):
+    """demo_city's "senior" (README) can walk the journey: aged 75, the last cycle's report owed (a week late)."""
+    from jiaoguan.registry import selectors as registry_selectors
+    from jiaoguan.registry.demo import generate_city
+
+    clock.freeze(dt.datetime(2026, 11, 21, 9, 0))
+    city = generate_city(persons=20, seed=5)
+    licence = registry_selectors.licence_for_person(person=city.showcase["senior"])
+    owed = registry_selectors.health_report_owed(licence=licence)
+    assert owed is not None and owed.overdue(clock.today())
+    assert registry_selectors.licence_summary(licence=licence).health_report_overdue

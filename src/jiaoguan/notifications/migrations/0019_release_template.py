@@ -7,6 +7,6 @@ _seed = importlib.import_module("jiaoguan.notifications.migrations.0002_seed_tem
 
 
 class Migration(migrations.Migration):
-    dependencies = [("notifications", "0017_pickup_template")]
+    dependencies = [("notifications", "0018_probation_class_template")]
 
     operations = [migrations.RunPython(_seed, migrations.RunPython.noop)]
