@@ -390,27 +390,29 @@ def review_due(*, classes: Sequence[str], first_issue_date: dt.date, on: dt.date
     return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
 
 
-def review_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date) -> tuple[str, str, str] | None:
-    """Why a review may not be postponed to ``until`` on ``on`` (延期审验, 公安部令第162号: asked within the review
-    period, for at most three years) — (code, zh, en) — or None."""
+def review_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date,
+                                status: str) -> tuple[str, str, str] | None:
+    """Why a review may not be postponed to ``until`` on ``on`` (延期审验, 公安部令第162号) — (code, zh, en) — or
+    None."""
     if due is None:
         return ("licence.review_not_due", "上一个记分周期没有记分，或已完成审验，目前无需审验",
                 "The last scoring cycle had no points, or its review is done: no review is due now")
-    return _due_postponement_refusal(due=due, until=until, on=on, what=("审验", "review"), code="licence.review_overdue")
+    return _due_postponement_refusal(due=due, until=until, on=on, status=status, what=("审验", "review"))
 
 
-def _due_postponement_refusal(*, due: ReviewDue, until: dt.date, on: dt.date, what: tuple[str, str],
-                              code: str) -> tuple[str, str, str] | None:
-    """Something owed after a scoring cycle (a review, a health report) is postponed only while its period runs,
-    to a date after its deadline and at most three years after the normal one (公安部令第162号)."""
-    if due.overdue(on):
-        return (code, f"{what[0]}期限已于{due.deadline:%Y-%m-%d}届满，不能申请延期，请尽快办理",
-                f"The {what[1]} period ended on {due.deadline:%Y-%m-%d}: it cannot be postponed; do it now")
+def _due_postponement_refusal(*, due: ReviewDue, until: dt.date, on: dt.date, status: str,
+                              what: tuple[str, str]) -> tuple[str, str, str] | None:
+    """Something owed after a scoring cycle (a review, a health report) is postponed while the licence is valid or
+    within a year after its expiry — even when it is already late — to a date after its deadline and today, at most
+    three years after the normal deadline (公安部令第162号)."""
+    refusal = postponement_status_refusal(status)
+    if refusal is not None:
+        return refusal
     limit = add_years(due.cycle_end + dt.timedelta(days=REVIEW_DAYS), POSTPONEMENT_MAX_YEARS)
     if until <= max(due.deadline, on) or until > limit:
-        return ("licence.postpone_date", f"延期至日期须在{what[0]}期限（{due.deadline:%Y-%m-%d}）之后，且不超过"
+        return ("licence.postpone_date", f"延期至日期须在{what[0]}期限（{due.deadline:%Y-%m-%d}）及今天之后，且不超过"
                 f"{limit:%Y-%m-%d}（最长三年）", f"The new date must be after the {what[1]} deadline "
-                f"({due.deadline:%Y-%m-%d}) and no later than {limit:%Y-%m-%d} (three years at most)")
+                f"({due.deadline:%Y-%m-%d}) and today, and no later than {limit:%Y-%m-%d} (three years at most)")
     return None
 
 
@@ -435,12 +437,13 @@ def health_report_due(*, birth_date: dt.date, first_issue_date: dt.date, on: dt.
     return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
 
 
-def health_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date) -> tuple[str, str, str] | None:
+def health_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date,
+                                status: str) -> tuple[str, str, str] | None:
     """Why a health report may not be postponed to ``until`` on ``on`` — (code, zh, en) — or None."""
     if due is None:
         return HEALTH_REPORT_NOT_DUE
-    return _due_postponement_refusal(due=due, until=until, on=on, what=("提交身体条件证明", "health report"),
-                                     code="licence.health_report_overdue")
+    return _due_postponement_refusal(due=due, until=until, on=on, status=status,
+                                     what=("提交身体条件证明", "health report"))
 
 
 def probation_extended_until(probation_until: dt.date) -> dt.date:
@@ -519,21 +522,28 @@ def postponement_limit(valid_until: dt.date) -> dt.date:
     return add_years(valid_until, POSTPONEMENT_MAX_YEARS)
 
 
+def postponement_status_refusal(status: str) -> tuple[str, str, str] | None:
+    """延期办理 (换证, 审验, 身体条件证明) is asked for while the licence is valid or within a year after its expiry
+    (公安部令第162号: 在驾驶证有效期内或者有效期届满一年内): ``status`` is the effective status (a licence more than a
+    year past expiry is cancelled)."""
+    if status in (STATUS_VALID, STATUS_EXPIRED):
+        return None
+    zh, en = STATUS_LABELS.get(status, (status, status))
+    return ("licence.status", f"驾驶证状态为“{zh}”，不能申请延期办理",
+            f"The licence is {en.lower()}, so nothing on it can be postponed")
+
+
 def postponement_refusal(*, valid_until: dt.date | None, status: str, until: dt.date,
                          on: dt.date) -> tuple[str, str, str] | None:
     """Why a renewal may not be postponed to ``until`` on ``on`` — (code, zh, en) — or None. ``status`` is the
-    effective status: only a valid licence inside its renewal window or an expired one (not yet cancelled);
-    ``until`` after the expiry and after today, at most three years after the expiry."""
+    effective status: a valid licence (at any time of its validity: the holder knows ahead that they will be abroad)
+    or one expired less than a year ago; ``until`` after the expiry and after today, at most three years after the
+    expiry."""
     if valid_until is None:
         return ("licence.long_term", "您的驾驶证长期有效，无需换证", "Your licence is valid for life; it needs no renewal")
-    if status == STATUS_VALID and not renewal_window_open(valid_until, on):
-        start, _end = renewal_window(valid_until)
-        return ("licence.postpone_not_open", f"驾驶证有效期满前90日内方可申请延期换证（{start:%Y-%m-%d}起）",
-                f"A postponement can be asked for from 90 days before expiry (from {start:%Y-%m-%d})")
-    if status not in (STATUS_VALID, STATUS_EXPIRED):
-        zh, en = STATUS_LABELS.get(status, (status, status))
-        return ("licence.status", f"驾驶证状态为“{zh}”，不能申请延期换证",
-                f"The licence is {en.lower()}, so its renewal cannot be postponed")
+    refusal = postponement_status_refusal(status)
+    if refusal is not None:
+        return refusal
     limit = postponement_limit(valid_until)
     if until <= max(valid_until, on) or until > limit:
         return ("licence.postpone_date", f"延期至日期须在有效期满之后、今天之后，且不超过{limit:%Y-%m-%d}（最长三年）",

@@ -85,11 +85,12 @@ def test_postponed_within_its_period(workday):
     licence.refresh_from_db()
     assert licence.health_postponed_until == until
     assert f"已批准延期提交身体条件证明至 {until:%Y-%m-%d}" in page(user)
-    late, _licence, _end = senior(ended_days_ago=45, health=False)
-    with pytest.raises(Ineligible) as exc:  # the period is over: too late to postpone
-        submit(late, "licence_postponement", {"matter": "health", "reason": "abroad", "until": until.isoformat()},
+    late, _licence, late_end = senior(ended_days_ago=45, health=False)
+    too_far = rules.add_years(late_end + dt.timedelta(days=30), 3) + dt.timedelta(days=1)
+    with pytest.raises(Ineligible) as exc:  # late is allowed; more than three years is not
+        submit(late, "licence_postponement", {"matter": "health", "reason": "abroad", "until": too_far.isoformat()},
                {"evidence": PDF})
-    assert "licence.health_report_overdue" in reasons(exc.value)
+    assert "licence.postpone_date" in reasons(exc.value)
 
 
 @given(birth=st.dates(dt.date(1940, 1, 1), dt.date(1965, 12, 31)),

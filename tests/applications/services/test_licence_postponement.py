@@ -68,12 +68,12 @@ def test_renewing_clears_the_postponement(workday):
     assert licence.postponed_until is None and licence.status == "valid"
 
 
-@pytest.mark.parametrize("days_to_expiry,code", [(200, "licence.postpone_not_open")])
-def test_not_before_the_renewal_window(workday, days_to_expiry, code):
-    user, licence = holder(clock.today() + dt.timedelta(days=days_to_expiry))
-    with pytest.raises(Ineligible) as exc:
-        apply(user, licence.valid_until + dt.timedelta(days=30))
-    assert code in reasons(exc.value)
+def test_any_time_of_the_validity(workday):
+    """公安部令第162号: asked for while the licence is valid (or within a year after it expired) — a holder who knows
+    they will be abroad when it falls due may ask years ahead, not only in the 90 days before expiry."""
+    user, licence = holder(clock.today() + dt.timedelta(days=700))
+    app = approve_standard(apply(user, licence.valid_until + dt.timedelta(days=30)))
+    assert app.status == S.APPROVED
 
 
 def test_at_most_three_years_after_the_expiry(workday):
@@ -120,8 +120,7 @@ def test_the_postponement_rule(valid_until, offset, today_offset):
     until = valid_until + dt.timedelta(days=offset)
     status = rules.effective_status(stored="valid", valid_until=valid_until, on=today)
     refusal = rules.postponement_refusal(valid_until=valid_until, status=status, until=until, on=today)
-    allowed = (status in ("valid", "expired") and (status != "valid" or rules.renewal_window_open(valid_until, today))
-               and max(valid_until, today) < until <= rules.add_years(valid_until, 3))
+    allowed = status in ("valid", "expired") and max(valid_until, today) < until <= rules.add_years(valid_until, 3)
     assert (refusal is None) == allowed
     if refusal is None:
         # once postponed, the licence is never cancelled before a year after the new date
@@ -137,12 +136,12 @@ def test_a_postponement_moves_the_restore_deadline_and_the_cancel_for_expiry(wor
     assert rules.cancelled_for_expiry_on(valid_until, dt.date(2026, 6, 1))
 
 
-def reviewer(points=3):
+def reviewer(points=3, ended_days_ago=5):
     """A B2 holder (licence valid for years: no renewal to postpone) whose last scoring cycle had points."""
     from jiaoguan.violations.models import PointsAccount
 
     user, licence = holder(clock.today() + dt.timedelta(days=1000))
-    first = rules.add_years(clock.today() - dt.timedelta(days=4), -3)  # its third cycle ended 5 days ago
+    first = rules.add_years(clock.today() - dt.timedelta(days=ended_days_ago - 1), -3)  # its 3rd cycle just ended
     DrivingLicence.objects.filter(pk=licence.pk).update(classes="B2", first_issue_date=first, valid_from=first)
     licence.refresh_from_db()
     start, end = rules.review_cycle(licence.first_issue_date, clock.today())
@@ -172,24 +171,28 @@ def test_a_review_postponed_moves_its_deadline(workday):
     assert f"已批准延期审验至 {until:%Y-%m-%d}：延期期间不得驾驶机动车" in text(client.get("/me/"))
 
 
-def test_a_review_cannot_be_postponed_when_none_is_owed_or_it_is_overdue(workday):
-    user, licence, end = reviewer(points=0)
-    with pytest.raises(Ineligible) as exc:  # the renewal is years away and no review is owed
+def test_a_review_postponed_late_and_not_when_none_is_owed(workday):
+    user, _licence, _end = reviewer(points=0)
+    with pytest.raises(Ineligible) as exc:  # the licence may postpone its renewal, but no review is owed
         apply(user, clock.today() + dt.timedelta(days=100), matter="review")
-    assert "licence.postpone_not_open" in reasons(exc.value)
-
-
+    assert "licence.review_not_due" in reasons(exc.value)
+    user, licence, end = reviewer(ended_days_ago=60)  # the review is 30 days late: still postponable
+    until = clock.today() + dt.timedelta(days=90)
+    approve_standard(apply(user, until, matter="review"))
+    licence.refresh_from_db()
+    assert licence.review_postponed_until == until
+    with pytest.raises(Ineligible) as exc:  # more than three years after the normal deadline
+        apply(user, rules.add_years(end + dt.timedelta(days=30), 3) + dt.timedelta(days=1), matter="review")
+    assert "licence.postpone_date" in reasons(exc.value)
 @given(end=st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)), days=st.integers(0, 60),
        extra=st.integers(-5, 1200), postponed=st.booleans())
 def test_the_review_postponement_rule(end, days, extra, postponed):
     on = end + dt.timedelta(days=days)
     due = rules.ReviewDue(rules.add_years(end + dt.timedelta(days=1), -1), end, rules.review_deadline(end))
     until = due.deadline + dt.timedelta(days=extra)
-    got = rules.review_postponement_refusal(due=due, until=until, on=on)
+    got = rules.review_postponement_refusal(due=due, until=until, on=on, status="valid")
     limit = rules.add_years(due.deadline, 3)
-    if on > due.deadline:
-        assert got is not None and got[0] == "licence.review_overdue"
-    else:
-        assert (got is None) == (max(due.deadline, on) < until <= limit)
+    assert (got is None) == (max(due.deadline, on) < until <= limit)
+    assert rules.review_postponement_refusal(due=due, until=until, on=on, status="suspended")[0] == "licence.status"
     moved = rules.review_deadline(end, until if postponed else None)
     assert moved == (max(due.deadline, until) if postponed else due.deadline)

@@ -5,8 +5,8 @@ staff accept and approve (the standard workflow); on approval the registry moves
 (registry.services.licence_postpone, licence_review_postpone, licence_health_postpone), audited there.
 
 Eligibility: ``licence_postponement.eligible`` (before the form) — the applicant's own licence, and at least one of
-them can be postponed now: a renewal (valid inside its renewal window, or expired and not yet cancelled), or a
-review or health report owed and not yet overdue; ``licence_postponement.date`` — for the matter chosen, the date asked for is
+them can be postponed now — the licence valid or expired less than a year ago (公安部令第162号: 在驾驶证有效期内或者
+有效期届满一年内), and a renewal ahead, or a review or health report owed (even late); ``licence_postponement.date`` — for the matter chosen, the date asked for is
 after the deadline and today and at most three years after it. Each comes from one rule in registry.rules
 (postponement_refusal, review_postponement_refusal, health_postponement_refusal), which the registry checks again
 on approval.
@@ -42,17 +42,17 @@ def refusal_for(licence, matter: str, until: dt.date | None) -> tuple[str, str, 
     """Why ``matter`` may not be postponed to ``until`` (None: a date the rule accepts, to ask only about the
     licence)."""
     today = clock.today()
+    status = _status(licence, today)
     if matter in (REVIEW, HEALTH):
         due = review_owed(licence) if matter == REVIEW else registry_selectors.health_report_owed(licence=licence)
         probe = until or (max(due.deadline, today) + dt.timedelta(days=1) if due is not None else today)
         refusal_of = (registry_rules.review_postponement_refusal if matter == REVIEW
                       else registry_rules.health_postponement_refusal)
-        return refusal_of(due=due, until=probe, on=today)
+        return refusal_of(due=due, until=probe, on=today, status=status)
     if licence.valid_until is None:
         return ("licence.long_term", "您的驾驶证长期有效，无需换证", "Your licence is valid for life; it needs no renewal")
     probe = until or max(licence.valid_until, today) + dt.timedelta(days=1)
-    return registry_rules.postponement_refusal(valid_until=licence.valid_until, status=_status(licence, today),
-                                               until=probe, on=today)
+    return registry_rules.postponement_refusal(valid_until=licence.valid_until, status=status, until=probe, on=today)
 
 
 @eligibility_rule("licence_postponement.eligible", before_form=True)

@@ -481,7 +481,10 @@ def _owed_postpone(kind: str, *, licence: DrivingLicence, due: rules.ReviewDue, 
     with transaction.atomic():
         locked = DrivingLicence.objects.select_for_update().get(pk=licence.pk)
         done = getattr(locked, done_field)
-        refusal = refusal_of(due=None if done is not None and done >= due.cycle_end else due, until=until, on=today)
+        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=today,
+                                        postponed_until=locked.postponed_until)
+        refusal = refusal_of(due=None if done is not None and done >= due.cycle_end else due, until=until, on=today,
+                             status=status)
         if refusal is not None:
             code, zh, en = refusal
             raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
