@@ -46,8 +46,9 @@ def held_detentions(user) -> list[Option]:
     for d in violations.my_detentions(user=user, status=violations.DetentionStatus.HELD):
         zh, en = _what(d)
         day = clock.localtime(d.detained_at)
-        out.append(Option(d.notice_number, f"{zh} · 凭证{d.notice_number} · {day:%Y-%m-%d}扣留 · 保管于{d.held_at_name}",
-                          f"{en} · notice {d.notice_number} · held since {day:%Y-%m-%d} at {d.held_at_name}"))
+        # what and since when first: a phone's select shows only the start of the label
+        out.append(Option(d.notice_number, f"{zh} · {day:%Y-%m-%d}扣留 · 凭证{d.notice_number} · 保管于{d.held_at_name}",
+                          f"{en} · held since {day:%Y-%m-%d} · notice {d.notice_number} · at {d.held_at_name}"))
     return out
 
 
