@@ -91,3 +91,46 @@ def test_probation_start_and_extension():
                                     start=start)
     assert rules.probation_start(probation_classes=["C1"], class_since={}, first_issue_date=dt.date(2010, 1, 1)) \
         == dt.date(2010, 1, 1)
+
+
+def test_no_online_application_while_a_probation_runs():
+    on = dt.date(2026, 12, 8)
+    got = rules.add_class_refusal(classes=["C1"], class_since={}, first_issue_date=dt.date(2026, 6, 1),
+                                  status="valid", birth_date=BIRTH, new_class="E", on=on, full_score_in_window=False,
+                                  probation_until=dt.date(2027, 5, 31))
+    assert got is not None and got[0] == "licence.class_in_probation"
+
+
+@pytest.mark.django_db
+def test_a_class_granted_during_a_running_probation_keeps_both_in_probation(clock):
+    """C1 and E learnt together: E's permit completes a month after C1's licence; C1's probation must not end."""
+    from jiaoguan.core.audit import Actor
+    from jiaoguan.registry import services
+    from tests.factories import make_licence, make_person
+
+    clock.freeze(dt.datetime(2026, 12, 8, 10, 0))
+    person = make_person()
+    first = dt.date(2026, 11, 8)
+    licence = make_licence(person=person, classes="C1", first_issue=first, probation_until=rules.probation_end(first))
+    assert licence.probation_classes == "C1"
+    services.licence_class_add(person=person, licence_class="E", on=clock.today(), actor=Actor.system("t"),
+                               reason="科目全部合格")
+    licence.refresh_from_db()
+    assert licence.classes == "C1 E" and licence.probation_classes == "C1 E"
+    assert licence.probation_until == rules.probation_end(clock.today())
+
+
+def test_a_postponed_review_stays_owed_and_does_not_move_the_next_cycles():
+    first, cycle_end = dt.date(2015, 6, 10), dt.date(2025, 6, 9)
+    until = dt.date(2027, 6, 1)
+    # a year later, the next cycle had no points (the holder was abroad): the postponed review is still owed
+    due = rules.review_due(classes=["B2"], first_issue_date=first, on=dt.date(2026, 7, 1), points_of_cycle=0,
+                           reviewed_through=None, postponed_until=until, postponed_for=cycle_end)
+    assert due is not None and (due.cycle_end, due.deadline) == (cycle_end, until)
+    # once recorded, the next cycle's review has its own 30 days
+    due = rules.review_due(classes=["B2"], first_issue_date=first, on=dt.date(2026, 7, 1), points_of_cycle=2,
+                           reviewed_through=cycle_end, postponed_until=until, postponed_for=cycle_end)
+    assert due is not None and due.cycle_end == dt.date(2026, 6, 9) and due.deadline == dt.date(2026, 7, 9)
+    report = rules.health_report_due(birth_date=dt.date(1950, 1, 1), first_issue_date=first, on=dt.date(2026, 7, 1),
+                                     reported_through=None, postponed_until=until, postponed_for=cycle_end)
+    assert report is not None and report.cycle_end == cycle_end and report.deadline == until

@@ -186,3 +186,31 @@ def test_staff_release_needs_the_permission_and_cancel_is_for_approvers():
     assert AuditEntry.objects.get(action="detention.cancel").reason == "凭证编号录错"
     with pytest.raises(Conflict):
         services.detention_release(detention_id=d.pk, actor=CLERK)
+
+
+def test_a_licence_is_detained_only_for_the_drivers_own_violations():
+    """Another citizen's violation is refused as the ground of a licence detention (its number and text would
+    otherwise reach the holder among the reasons); one on the holder's car, or whose points went to the licence,
+    is accepted."""
+    driver, stranger = citizen_user(), citizen_user()
+    theirs = on_site(make_vehicle(owner=stranger.person))
+    with pytest.raises(InvalidInput) as exc:
+        detain(driver.person, violations=[theirs])
+    assert exc.value.code == "violations.detention_not_this_driver"
+    borrowed = on_site(make_vehicle(owner=stranger.person))  # the driver drove a friend's car: points to them
+    handle(borrowed, driver.person)
+    assert detain(driver.person, violations=[borrowed]).kind == "licence"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_keeps_one_held_detention_per_licence():
+    """The check in detention_record runs before the insert; the partial unique index is the wall behind it."""
+    from django.db import IntegrityError, transaction
+
+    user = citizen_user()
+    d = detain(user.person)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Detention.objects.create(kind="licence", notice_number="440300KL9999999", person_id=d.person_id,
+                                 licence_id=d.licence_id, held_at_name="x", held_at_address="y",
+                                 detained_at=d.detained_at, status="held", recorded_at=d.recorded_at,
+                                 updated_at=d.updated_at)

@@ -194,3 +194,36 @@ def test_a_c_class_added_is_not_extended_or_cancelled_for_six(payments):
     services.violation_handle_counter(violation=record(car, code="1625"), licence=licence, actor=STAFF)
     licence.refresh_from_db()
     assert licence.classes == "C1 E"
+
+
+def test_points_in_probation_leave_out_a_revoked_violation(payments):
+    """A violation handled in the added class's probation year and revoked after it ended does not count."""
+    from jiaoguan.violations import selectors
+
+    _person, licence, car = _added(days_ago=380)
+    start = dt.date.fromisoformat(licence.class_since["B2"])
+    clock.freeze(clock.now() - dt.timedelta(days=200))
+    try:
+        violation = record(car, code="1625")
+        services.violation_handle_counter(violation=violation, licence=licence, actor=STAFF)
+    finally:
+        clock.reset()
+    end = rules.probation_end(start)
+    assert selectors.points_during(licence=licence, start=start, end=end) == 6
+    services.points_reverse(violation=violation, actor=STAFF)  # today: after the probation year
+    assert selectors.points_during(licence=licence, start=start, end=end) == 0
+    assert services.probation_review() == 0
+
+
+def test_a_full_score_only_carried_in_is_not_a_new_one():
+    """full_score_between: a cycle that merely carried 12 points in (unpaid fines) did not reach 12 itself."""
+    from jiaoguan.violations.selectors import full_score_between
+
+    person = make_person()
+    licence = make_licence(person=person, classes="C1", first_issue=dt.date(2016, 3, 1))
+    PointsAccount.objects.create(licence=licence, cycle_start=dt.date(2024, 3, 1), cycle_end=dt.date(2025, 2, 28),
+                                 total=12)
+    PointsAccount.objects.create(licence=licence, cycle_start=dt.date(2025, 3, 1), cycle_end=dt.date(2026, 2, 28),
+                                 total=12, carried_in=12)
+    assert full_score_between(licence=licence, start=dt.date(2024, 3, 1), end=dt.date(2026, 12, 8))
+    assert not full_score_between(licence=licence, start=dt.date(2025, 3, 1), end=dt.date(2026, 12, 8))

@@ -89,6 +89,12 @@ class DrivingLicence(models.Model):
     health_postponed_until = models.DateField(
         "延期提交身体条件证明至", null=True, blank=True,
         help_text="延期提交身体条件证明 approved: the report owed moves to this date; no driving meanwhile")
+    health_postponed_for = models.DateField(
+        "延期提交身体条件证明所属周期", null=True, blank=True,
+        help_text="the end of the scoring cycle whose health report health_postponed_until postponed")
+    review_postponed_for = models.DateField(
+        "延期审验所属周期", null=True, blank=True,
+        help_text="the end of the scoring cycle whose review review_postponed_until postponed")
     review_postponed_until = models.DateField(
         "延期审验至", null=True, blank=True,
         help_text="延期审验 approved: the review owed moves to this date (rules.review_deadline); the holder may not "

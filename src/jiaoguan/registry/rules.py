@@ -303,9 +303,12 @@ def add_class_window_start(*, first_issue_date: dt.date, new_class: str, on: dt.
 
 def add_class_refusal(*, classes: Sequence[str], class_since: dict[str, str], first_issue_date: dt.date,
                       status: str, birth_date: dt.date, new_class: str, on: dt.date,
-                      full_score_in_window: bool) -> tuple[str, str, str] | None:
+                      full_score_in_window: bool, probation_until: dt.date | None = None) -> tuple[str, str, str] | None:
     """Why ``new_class`` may not be added to this licence on ``on`` — (code, zh, en) — or None. The caller looks up
-    ``full_score_in_window``: any scoring cycle from ``add_class_window_start`` to ``on`` at 12 points."""
+    ``full_score_in_window``: any scoring cycle from ``add_class_window_start`` to ``on`` at 12 points.
+
+    While a probation runs the platform takes no online application: the licence keeps one probation date, and a
+    second class's probation would move the first's (a counter can still decide; see licence_class_add)."""
     info = LICENCE_CLASSES.get(new_class)
     if info is None or new_class not in ADDABLE_CLASSES:
         return ("licence.class_unknown", "不能申请增加该准驾车型", "This class cannot be added online")
@@ -320,6 +323,11 @@ def add_class_refusal(*, classes: Sequence[str], class_since: dict[str, str], fi
         limit = f"{info.min_age}–{info.max_age}" if info.max_age else f"{info.min_age}+"
         return ("licence.class_age", f"申请{new_class}的年龄条件为{limit}周岁，您现在{age}周岁",
                 f"Class {new_class} is for applicants aged {limit}; you are {age}")
+    if in_probation(probation_until, on):
+        assert probation_until is not None
+        return ("licence.class_in_probation", f"驾驶证尚在实习期内（至{probation_until:%Y-%m-%d}），实习期结束后再网上申请增驾，"
+                "或到车管所窗口办理", f"The licence is in probation until {probation_until:%Y-%m-%d}: apply online "
+                "once it ends, or at a vehicle office counter")
     rule = ADD_CLASS_RULES.get(new_class, ADD_CLASS_DEFAULT)
     if rule.routes and not any(
             (since := class_held_since(code, classes=classes, class_since=class_since,
@@ -370,24 +378,45 @@ def review_cycle(first_issue_date: dt.date, on: dt.date) -> tuple[dt.date, dt.da
     return start, end
 
 
-def review_deadline(cycle_end: dt.date, postponed_until: dt.date | None = None) -> dt.date:
-    """The last day to do the review of the cycle ending ``cycle_end``: 30 days after it, or a later date a
-    延期审验 granted during that review period."""
+def review_deadline(cycle_end: dt.date, postponed_until: dt.date | None = None,
+                    postponed_for: dt.date | None = None) -> dt.date:
+    """The last day to do the review of the cycle ending ``cycle_end``: 30 days after it, or the later date a
+    延期审验 granted for that cycle (``postponed_for`` = the cycle's end) moved it to."""
     normal = cycle_end + dt.timedelta(days=REVIEW_DAYS)
-    return max(normal, postponed_until) if postponed_until is not None and postponed_until > cycle_end else normal
+    if postponed_until is not None and postponed_for == cycle_end:
+        return max(normal, postponed_until)
+    return normal
+
+
+def _owed_cycle(*, first_issue_date: dt.date, on: dt.date, done_through: dt.date | None,
+                postponed_for: dt.date | None) -> tuple[dt.date, dt.date] | None:
+    """The cycle whose review or report is owed: one postponed and not done yet stays owed (a later cycle does not
+    hide it); otherwise the latest ended cycle, unless done."""
+    if postponed_for is not None and (done_through is None or done_through < postponed_for):
+        return scoring_cycle(first_issue_date, postponed_for)
+    cycle = review_cycle(first_issue_date, on)
+    if cycle is None or (done_through is not None and done_through >= cycle[1]):
+        return None
+    return cycle
 
 
 def review_due(*, classes: Sequence[str], first_issue_date: dt.date, on: dt.date, points_of_cycle: int,
-               reviewed_through: dt.date | None, postponed_until: dt.date | None = None) -> ReviewDue | None:
+               reviewed_through: dt.date | None, postponed_until: dt.date | None = None,
+               postponed_for: dt.date | None = None) -> ReviewDue | None:
     """The review a licence owes on ``on``, or None: a large class, the latest ended cycle had points
-    (``points_of_cycle``, the ledger's total of that cycle), and no review recorded for it. ``postponed_until``:
-    a 延期审验 (the deadline moves; the review is still owed)."""
-    if not set(classes) & REVIEW_CLASSES or points_of_cycle <= 0:
+    (``points_of_cycle``, the ledger's total of that cycle), and no review recorded for it. A 延期审验 granted for a
+    cycle (``postponed_for``, ``postponed_until``) keeps that cycle's review owed, with the later deadline, until it
+    is recorded."""
+    if not set(classes) & REVIEW_CLASSES:
         return None
-    cycle = review_cycle(first_issue_date, on)
-    if cycle is None or (reviewed_through is not None and reviewed_through >= cycle[1]):
+    postponed = postponed_for is not None and (reviewed_through is None or reviewed_through < postponed_for)
+    if not postponed and points_of_cycle <= 0:
         return None
-    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
+    cycle = _owed_cycle(first_issue_date=first_issue_date, on=on, done_through=reviewed_through,
+                        postponed_for=postponed_for)
+    if cycle is None:
+        return None
+    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until, postponed_for))
 
 
 def review_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date,
@@ -426,15 +455,16 @@ HEALTH_REPORT_NOT_DUE = ("licence.health_report_not_due",
 
 
 def health_report_due(*, birth_date: dt.date, first_issue_date: dt.date, on: dt.date,
-                      reported_through: dt.date | None, postponed_until: dt.date | None = None) -> ReviewDue | None:
+                      reported_through: dt.date | None, postponed_until: dt.date | None = None,
+                      postponed_for: dt.date | None = None) -> ReviewDue | None:
     """The health report a licence owes on ``on``, or None: the holder was 70 or over when the latest ended scoring
-    cycle ended, and no report is recorded for that cycle. ``postponed_until``: a 延期提交身体条件证明."""
-    cycle = review_cycle(first_issue_date, on)
+    cycle ended, and no report is recorded for that cycle. A 延期提交身体条件证明 granted for a cycle keeps that
+    cycle's report owed, with the later deadline, until it is recorded."""
+    cycle = _owed_cycle(first_issue_date=first_issue_date, on=on, done_through=reported_through,
+                        postponed_for=postponed_for)
     if cycle is None or age_on(birth_date, cycle[1]) < HEALTH_REPORT_AGE:
         return None
-    if reported_through is not None and reported_through >= cycle[1]:
-        return None
-    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until))
+    return ReviewDue(cycle[0], cycle[1], review_deadline(cycle[1], postponed_until, postponed_for))
 
 
 def health_postponement_refusal(*, due: ReviewDue | None, until: dt.date, on: dt.date,

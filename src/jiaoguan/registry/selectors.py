@@ -214,7 +214,9 @@ def licence_summary(*, licence: DrivingLicence, on: dt.date | None = None) -> Li
         status_reason_en=reason_en,
         probation_classes=licence.probation_classes,
         review_postponed_until=licence.review_postponed_until
-        if licence.review_postponed_until is not None and licence.review_postponed_until >= on else None,
+        if licence.review_postponed_until is not None and licence.review_postponed_until >= on
+        and licence.review_postponed_for is not None
+        and (licence.reviewed_through is None or licence.reviewed_through < licence.review_postponed_for) else None,
         health_report_deadline=health.deadline if health is not None else None,
         health_report_overdue=health is not None and health.overdue(on),
         health_postponed_until=licence.health_postponed_until
@@ -469,7 +471,8 @@ def health_report_owed(*, licence: DrivingLicence, on: dt.date | None = None) ->
     """The health report (身体条件证明, drivers aged 70+) the licence owes on ``on``, or None (rules.health_report_due)."""
     return rules.health_report_due(birth_date=licence.person.birth_date, first_issue_date=licence.first_issue_date,
                                    on=on or clock.today(), reported_through=licence.health_reported_through,
-                                   postponed_until=licence.health_postponed_until)
+                                   postponed_until=licence.health_postponed_until,
+                                   postponed_for=licence.health_postponed_for)
 
 
 def licences_probation_ended(*, since: dt.date, until: dt.date, after_id: int = 0, limit: int = 500) -> list[DrivingLicence]:

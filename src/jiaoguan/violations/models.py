@@ -294,6 +294,11 @@ class Detention(models.Model):
                 condition=(models.Q(kind="vehicle", vehicle__isnull=False, licence__isnull=True)
                            | models.Q(kind="licence", licence__isnull=False, vehicle__isnull=True)),
                 name="detention_kind_object"),
+            # one detention held per licence and per vehicle, whatever two clerks record at once
+            models.UniqueConstraint(fields=["licence"], condition=models.Q(status="held"),
+                                    name="detention_one_held_per_licence"),
+            models.UniqueConstraint(fields=["vehicle"], condition=models.Q(status="held"),
+                                    name="detention_one_held_per_vehicle"),
         ]
         verbose_name = "扣留 detention"
         verbose_name_plural = "扣留 detentions"

@@ -115,7 +115,9 @@ def full_score_between(*, licence, start: dt.date | None, end: dt.date) -> bool:
     """Did any scoring cycle overlapping ``start``..``end`` (a validity period) reach the full score? The renewal
     rule of DOMAIN §3 (6 → 10 years → long-term only without one) looks at every cycle of the period, not only the
     current one."""
-    accounts = PointsAccount.objects.filter(licence=licence, cycle_start__lte=end, total__gte=FULL_SCORE)
+    # a cycle that reached 12 itself: not one that only carried a full score in from the cycle before
+    accounts = PointsAccount.objects.filter(licence=licence, cycle_start__lte=end, total__gte=FULL_SCORE,
+                                            carried_in__lt=FULL_SCORE)
     if start is not None:
         accounts = accounts.filter(cycle_end__gte=start)
     return accounts.exists()
@@ -134,15 +136,19 @@ def points_during(*, licence, start: dt.date, end: dt.date) -> int:
     """The points recorded on the licence from ``start`` to ``end`` (local days, both included): what probation asks
     ("实习期内记分"; a probation year of an added class is not a scoring cycle). A scoring cycle lying wholly inside
     counts its own points (its total less what carried in from the cycle before, as ``points_of_cycle``); a cycle
-    overlapping the edge counts the violations' points assigned (less those reversed) on the days inside."""
+    overlapping the edge counts the points of violations assigned on the days inside and not revoked since."""
     accounts = PointsAccount.objects.filter(licence=licence, cycle_start__lte=end, cycle_end__gte=start)
     inside = accounts.filter(cycle_start__gte=start, cycle_end__lte=end)
     own = sum(max(0, total - carried) for total, carried in inside.values_list("total", "carried_in"))
     low, high = clock.local_midnight(start), clock.local_midnight(end + dt.timedelta(days=1))
+    reversed_ids = PointsEntry.objects.filter(kind=PointsEntry.Kind.REVERSE, account__licence=licence).values(
+        "violation_id")
+    # a violation's points count on the day they were assigned, unless it was revoked (at any time since): a
+    # revocation undoes the points where they were counted, never others. The city's opening balances of a cycle
+    # that straddles the window have no day: they are not counted (docs/registry-import.md)
     edge = (PointsEntry.objects.filter(account__in=accounts.exclude(pk__in=inside.values("pk")),
-                                       kind__in=(PointsEntry.Kind.ASSIGN, PointsEntry.Kind.REVERSE),
-                                       created_at__gte=low, created_at__lt=high)
-            .aggregate(n=Sum("points"))["n"] or 0)
+                                       kind=PointsEntry.Kind.ASSIGN, created_at__gte=low, created_at__lt=high)
+            .exclude(violation_id__in=reversed_ids).aggregate(n=Sum("points"))["n"] or 0)
     return max(0, own + int(edge))
 
 

@@ -848,7 +848,8 @@ def _full_score(*, licence, total: int) -> None:
     """12 points reached: the licence is suspended until study and exam — and the classes in probation, if any, are
     cancelled (公安部令第162号第七十七条; registry.rules.probation_cancels): a first licence's are all its classes,
     so it is cancelled; an added class (增驾) leaves the record and the rest of the licence is suspended."""
-    if licence.status != "valid":
+    if licence.status != "valid":  # already suspended, expired…: no new step, but the holder is told
+        _notify(licence=licence, template="points.full_score", params={"points": total})
         return
     actor = Actor.system("violations.points")
     cancelled = registry_services.licence_probation_cancel(
@@ -1445,6 +1446,17 @@ def detention_record(*, actor: Actor, kind: str, notice_number: str, violation_i
             raise InvalidInput("violations.detention_no_licence", "未查询到该身份证号码对应的驾驶证",
                                "No driving licence is on record for this ID number", field="id_number")
         person_id = person.pk
+        # the driver's own violations only: their points went to this licence, or the vehicle is theirs (never
+        # another citizen's record, which the holder would then see among the reasons for not returning it)
+        scored = set(PointsEntry.objects.filter(violation_id__in=ids, kind=PointsEntry.Kind.ASSIGN,
+                                                account__licence=licence).values_list("violation_id", flat=True))
+        foreign = [v.pk for v in found
+                   if v.pk not in scored and (v.vehicle is None or v.vehicle.owner_id != person_id)]
+        if foreign:
+            raise InvalidInput("violations.detention_not_this_driver",
+                               f"违法记录{'、'.join(map(str, foreign))}不是该驾驶人的（记分未记入其驾驶证，车辆也不属于其本人）",
+                               f"Violation {', '.join(map(str, foreign))} is not this driver's (no points on the "
+                               "licence, not their vehicle)", field="violation_ids")
     else:
         raise InvalidInput("violations.detention_kind", "扣留类型须为机动车或驾驶证",
                            "The kind is a vehicle or a driving licence", field="kind")
@@ -1466,9 +1478,12 @@ def detention_record(*, actor: Actor, kind: str, notice_number: str, violation_i
                     kind=kind, notice_number=notice_number, person_id=person_id, vehicle=vehicle, licence=licence,
                     held_at_name=held_at_name, held_at_address=held_at_address, detained_at=detained_at,
                     detained_by_id=actor.id, status=rules.HELD, recorded_at=now, updated_at=now)
-        except IntegrityError:  # the same notice recorded at once by another request
-            raise Conflict("violations.detention_duplicate", f"扣留凭证{notice_number}已登记",
-                           f"Detention notice {notice_number} is already recorded", field="notice_number") from None
+        except IntegrityError:  # recorded at once by another request: the same notice, or the same item held
+            if Detention.objects.filter(notice_number=notice_number).exists():
+                raise Conflict("violations.detention_duplicate", f"扣留凭证{notice_number}已登记",
+                               f"Detention notice {notice_number} is already recorded", field="notice_number") from None
+            raise Conflict("violations.detention_already_held", "该驾驶证或机动车已在扣留中",
+                           "This licence or vehicle is already held", field="notice_number") from None
         d.violations.set(ids)
         audit_record(actor=actor, action="detention.record", obj=d, subject_person_id=person_id,
                      new={"kind": kind, "notice_number": notice_number, "violations": ids,

@@ -194,5 +194,6 @@ def test_the_review_postponement_rule(end, days, extra, postponed):
     limit = rules.add_years(due.deadline, 3)
     assert (got is None) == (max(due.deadline, on) < until <= limit)
     assert rules.review_postponement_refusal(due=due, until=until, on=on, status="suspended")[0] == "licence.status"
-    moved = rules.review_deadline(end, until if postponed else None)
+    moved = rules.review_deadline(end, until if postponed else None, end)
+    assert rules.review_deadline(end, until, end - dt.timedelta(days=365)) == due.deadline  # another cycle's
     assert moved == (max(due.deadline, until) if postponed else due.deadline)

@@ -35,7 +35,8 @@ def refusals(person, licence, new_class: str) -> list[Refusal]:
     refusal = registry_rules.add_class_refusal(
         classes=licence.class_list, class_since=licence.class_since or {}, first_issue_date=licence.first_issue_date,
         status=_status(licence), birth_date=person.birth_date, new_class=new_class, on=today,
-        full_score_in_window=full_score_between(licence=licence, start=start, end=today))
+        full_score_in_window=full_score_between(licence=licence, start=start, end=today),
+        probation_until=licence.probation_until)
     if refusal is not None:
         return [Refusal(*refusal)]
     out = []

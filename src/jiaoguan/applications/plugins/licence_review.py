@@ -25,7 +25,8 @@ def review_owed(licence) -> registry_rules.ReviewDue | None:
     points = points_of_cycle(licence=licence, cycle_start=cycle[0]) if cycle is not None else 0
     return registry_rules.review_due(classes=licence.class_list, first_issue_date=licence.first_issue_date,
                                      on=today, points_of_cycle=points, reviewed_through=licence.reviewed_through,
-                                     postponed_until=licence.review_postponed_until)
+                                     postponed_until=licence.review_postponed_until,
+                                     postponed_for=licence.review_postponed_for)
 
 
 @eligibility_rule("licence_review.due", before_form=True)

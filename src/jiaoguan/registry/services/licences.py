@@ -283,8 +283,10 @@ def licence_class_add(*, person: Person, licence_class: str, on: dt.date, actor:
                       reason: str) -> DrivingLicence:
     """A learner's permit completed (all subjects passed, the exams app): the class goes on the licence. A person
     with no licence gets a first licence (6 years, every class in probation); a holder gets the class added (增驾),
-    in probation for 12 months from ``on`` — the classes held before are not (rules.probation_cancels). A licence
-    cancelled or revoked cannot take a class: the holder applies anew (Conflict). Audited; the read model is told."""
+    in probation for 12 months from ``on`` — the classes held before are not (rules.probation_cancels), unless their
+    own probation still runs: then both stay in probation until the later end. A licence cancelled or revoked (or
+    cancelled by its dates) cannot take a class: the holder applies anew (Conflict). Audited; the read model is
+    told."""
     _require_staff(actor)
     reason = _need_reason(reason)
     code = validate_classes(licence_class, field="licence_class")
@@ -292,10 +294,14 @@ def licence_class_add(*, person: Person, licence_class: str, on: dt.date, actor:
         raise _bad("licence_class", "registry.one_class", "一次只能增加一个准驾车型", "Add one class at a time")
     new = code[0]
     with transaction.atomic():
+        # the person first: two permits completing at once for someone with no licence issue one, then add
+        Person.objects.select_for_update().filter(pk=person.pk).first()
         locked = DrivingLicence.objects.select_for_update().filter(person=person).first()
         if locked is None:
             return licence_issue(person=person, classes=[new], first_issue_date=on, actor=actor)
-        if locked.status in (rules.STATUS_CANCELLED, rules.STATUS_REVOKED):
+        status = rules.effective_status(stored=locked.status, valid_until=locked.valid_until, on=on,
+                                        postponed_until=locked.postponed_until)
+        if status in (rules.STATUS_CANCELLED, rules.STATUS_REVOKED):
             raise Conflict("registry.licence_final", "驾驶证已注销或吊销，不能增加准驾车型，须重新申领",
                            "The licence is cancelled or revoked: no class can be added; apply for a new licence",
                            field="licence_class")
@@ -305,7 +311,14 @@ def licence_class_add(*, person: Person, licence_class: str, on: dt.date, actor:
         old = _licence_state(locked)
         locked.classes = " ".join(rules.classes_after_adding(locked.class_list, new))
         locked.class_since = {**(locked.class_since or {}), new: on.isoformat()}
-        locked.probation_until, locked.probation_classes = rules.probation_end(on), new
+        if rules.in_probation(locked.probation_until, on):
+            # a probation still runs (a class learnt alongside, or a counter's decision): the licence keeps one
+            # probation date, so both classes stay in probation until the later end — never shorter for either
+            assert locked.probation_until is not None
+            locked.probation_until = max(locked.probation_until, rules.probation_end(on))
+            locked.probation_classes = " ".join(rules.parse_classes([*locked.probation_classes.split(), new]))
+        else:
+            locked.probation_until, locked.probation_classes = rules.probation_end(on), new
         locked.updated_at = clock.now()
         locked.save(update_fields=["classes", "class_since", "probation_until", "probation_classes", "updated_at"])
         records_changed(person_ids=[locked.person_id])
@@ -470,6 +483,7 @@ _OWED = {
     "health": ("health_reported_through", "health_postponed_until", "licence.health_report",
                "licence.health_report_postpone", rules.health_postponement_refusal),
 }
+_POSTPONED_FOR = {"review": "review_postponed_for", "health": "health_postponed_for"}
 
 
 def _owed_postpone(kind: str, *, licence: DrivingLicence, due: rules.ReviewDue, until: dt.date, actor: Actor,
@@ -488,8 +502,13 @@ def _owed_postpone(kind: str, *, licence: DrivingLicence, due: rules.ReviewDue, 
         if refusal is not None:
             code, zh, en = refusal
             raise Conflict(f"registry.{code.split('.', 1)[1]}", zh, en, field="until")
-        _date_set(locked, postponed_field, until, action=postpone_action, actor=actor, reason=reason)
+        for_field = _POSTPONED_FOR[kind]
+        setattr(locked, for_field, due.cycle_end)  # the cycle it is for: a later cycle keeps its own deadline
+        locked.save(update_fields=[for_field])
+        _date_set(locked, postponed_field, until, action=postpone_action, actor=actor,
+                  reason=f"{reason} (cycle ending {due.cycle_end:%Y-%m-%d})")
     setattr(licence, postponed_field, getattr(locked, postponed_field))
+    setattr(licence, _POSTPONED_FOR[kind], due.cycle_end)
     licence.updated_at = locked.updated_at
     return licence
 
