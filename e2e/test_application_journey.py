@@ -290,3 +290,31 @@ def test_renewal_refused_before_the_form(journey):
     assert "您目前不能申请“期满换证”" in body and "您的驾驶证长期有效" in body
     assert page.locator("form.app-form").count() == 0 and page.get_by_label("邮寄地址").count() == 0
     j.shot("02-entry-refused")
+
+
+def test_a_paid_fee_goes_back_when_staff_refuse(journey):
+    """A replacement's ¥10 card fee is paid; staff refuse the application; its page shows why and the fee refunded
+    (规费已原路退回)."""
+    from tests.applications.services.support import hospital_check, pay_fee
+    from tests.factories import make_licence
+
+    person, _lic, _car = citizen_records(name="林退费", licence=False, vehicle=False)
+    make_licence(person=person)
+    hospital_check(person)
+    user = register(person)
+    clerk, _approver = staff()
+    draft = services.application_draft_create(user=user, service_code="licence_renewal",
+                                              data={"kind": "replace_lost", "address": "广东省深圳市福田区福华路1号"})
+    services.material_upload(user=user, application_id=draft.pk, slot="photo", filename="photo.png",
+                             content=PNG_PHOTO)
+    app = pay_fee(services.application_submit(user=user, application_id=draft.pk))
+    assert app.status == "submitted"
+    services.application_refuse(application_id=app.pk, actor=clerk, comment="照片不符合要求")
+    j = journey("application-refund")
+    j.goto(f"/login/?next=/services/mine/{app.pk}/")
+    log_in(j, user, f"/services/mine/{app.pk}/")
+    fee = j.page.locator("#fee")
+    assert "已退款" in fee.inner_text() and "¥10.00" in fee.inner_text()
+    assert "规费已原路退回" in fee.inner_text()
+    assert "不予受理" in j.text() and "照片不符合要求" in j.text()
+    j.shot("01-refunded")
