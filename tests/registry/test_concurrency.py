@@ -106,3 +106,19 @@ def test_parallel_rollovers_clear_points_once():
     results = in_threads(3, lambda i: services.licences_points_rollover(on=clock.today()))
     assert sum(r["cleared"] for r in results) == 1, results
     assert AuditEntry.objects.filter(action="licence.points_rollover", object_id=str(lic.pk)).count() == 1
+
+
+def test_two_classes_granted_at_once_to_a_person_with_no_licence():
+    """Two permits (C1 and E) complete at the same moment: one first licence with both classes, both in probation —
+    the person's row is locked first, so the second grant adds to the licence the first issued."""
+    from jiaoguan.core import clock
+
+    person = make_person(birth=dt.date(1995, 5, 5))
+    results = in_threads(2, lambda i: services.licence_class_add(
+        person=Person.objects.get(pk=person.pk), licence_class=("C1", "E")[i], on=clock.today(), actor=CLERK,
+        reason="科目全部合格"))
+    assert all(isinstance(r, DrivingLicence) for r in results), results
+    licence = DrivingLicence.objects.get(person=person)
+    assert licence.classes == "C1 E" and licence.probation_classes == "C1 E"
+    assert AuditEntry.objects.filter(action__in=("licence.issue", "licence.class_add")).count() == 2
+    assert audit_verify().ok
