@@ -36,3 +36,36 @@ def test_a_detained_licence_returned_by_post(journey):
     assert "办理结果" in text and "邮件号" in text and d.notice_number in text
     j.shot("03-approved")
     assert Detention.objects.get(pk=d.pk).status == "released"
+
+
+def test_a_clerk_records_a_detention_in_the_console(journey):
+    """The window's side: a clerk records the detained licence (扣留登记) and finds it in the list."""
+    import datetime as dt
+
+    from jiaoguan.core import clock
+    from tests.portal.support import PASSWORD, staff_user
+
+    _user, person, _licence, car = citizen(name="上官扣证")
+    violation = on_site(car)
+    staff_user("clerk", "clerk703")
+    j = journey("detention-console")
+    page = j.page
+    j.goto("/console/login/")
+    page.get_by_label("用户名（警号）").fill("clerk703")
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(j.base_url + "/console/")
+    page.get_by_role("link", name="扣留登记").click()
+    page.wait_for_url("**/console/violations/detentions/")
+    page.get_by_label("扣留凭证编号").first.fill("440300KL7100001")
+    page.get_by_label("驾驶人身份证号码（扣留驾驶证时填写）").fill(person.id_number)
+    page.get_by_label("依据的违法记录编号（多个用逗号分隔）").fill(str(violation.pk))
+    page.get_by_label("保管地点", exact=True).fill("福田交警大队违法处理窗口")
+    page.get_by_label("保管地点地址").fill("深圳市福田区福强路3028号")
+    page.get_by_label("扣留时间").fill((clock.localtime() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    j.shot("01-form")
+    page.get_by_role("button", name="登记", exact=True).click()
+    page.locator("#recorded").wait_for()
+    assert "已登记扣留凭证 440300KL7100001" in j.text() and person.name not in j.text()
+    assert Detention.objects.get(notice_number="440300KL7100001").status == "held"
+    j.shot("02-recorded")

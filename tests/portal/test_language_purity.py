@@ -100,6 +100,11 @@ def _data_values() -> list[str]:
 
     values.update(Violation.objects.values_list("place", flat=True))
     values.update(Device.objects.values_list("place", flat=True))
+    # where a detained licence or vehicle is held, as the clerk recorded it (one language, like a place)
+    from jiaoguan.violations.models import Detention
+
+    for name, address in Detention.objects.values_list("held_at_name", "held_at_address"):
+        values.update((name, address))
     # inbox messages and payment item names are stored in both languages: not allowed as data, so a page that
     # shows the Chinese of one to an English reader is a finding
     # longest first, so "比亚迪 汉EV" goes before "比亚迪"

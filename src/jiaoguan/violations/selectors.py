@@ -304,6 +304,17 @@ def detention_get(*, detention_id: int) -> Detention | None:
     return Detention.objects.select_related("vehicle", "licence").filter(pk=detention_id).first()
 
 
+def detentions_recent(*, q: str = "", status: str = "", limit: int = 50) -> list[Detention]:
+    """Staff's list (the console): the latest detentions, optionally one notice number (exact, any case) or one
+    status; newest first."""
+    qs = Detention.objects.select_related("person", "vehicle").order_by("-detained_at", "-pk")
+    if q.strip():
+        qs = qs.filter(notice_number=q.strip().upper())
+    if status in DetentionStatus.values:
+        qs = qs.filter(status=status)
+    return list(qs[:limit])
+
+
 def detained_violations(*, detention: Detention) -> tuple[rules.DetainedViolation, ...]:
     """The facts of the violations a detention was taken for, as the return rule reads them: each one's status and
     its fine (the decision's when decided — a warning decision is 0 — else the recorded fine)."""

@@ -9,4 +9,6 @@ urlpatterns = [
     path("import/", views.import_csv, name="import"),
     path("revoke/", views.revoke_find, name="revoke_find"),
     path("<id:violation_id>/revoke/", views.revoke, name="revoke"),
+    path("detentions/", views.detentions, name="detentions"),
+    path("detentions/<id:detention_id>/cancel/", views.detention_cancel, name="detention_cancel"),
 ]

@@ -1,13 +1,15 @@
-"""Staff violation pages: record an on-site violation, import a day's records from CSV, revoke a violation.
+"""Staff violation pages: record an on-site violation, import a day's records from CSV, revoke a violation, record
+and cancel detentions (扣留).
 
 Views only parse, authorise, call ``violations.services`` / ``violations.imports`` and render. Permissions:
-``violation.record`` (record and import) and ``violation.revoke`` in ``identity.roles.PERMISSIONS``.
+``violation.record`` (record and import), ``violation.revoke``, ``detention.record`` and ``detention.cancel`` in
+``identity.roles.PERMISSIONS``.
 """
 from __future__ import annotations
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy
 
 from jiaoguan.console.views import staff_required
@@ -15,6 +17,7 @@ from jiaoguan.core.errors import DomainError
 from jiaoguan.core.forms import form_error
 from jiaoguan.core.http import actor_of
 from jiaoguan.core.i18n import bi
+from jiaoguan.core.masking import mask_name
 from jiaoguan.registry.selectors import PlateType
 from jiaoguan.violations import imports, rules, selectors, services
 
@@ -152,3 +155,80 @@ def revoke(request: HttpRequest, violation_id: int) -> HttpResponse:
     row = _rows([v])[0]
     return render(request, "console/violations/revoke.html",
                   {"row": row, "v": v, "form": form, "outcome": outcome}, status=status)
+
+
+# --- detentions (扣留) ---------------------------------------------------------------------------------------------
+
+class DetentionForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("扣留类型"), choices=selectors.DetentionKind.choices)
+    notice_number = forms.CharField(label=gettext_lazy("扣留凭证编号"), max_length=32)
+    id_number = forms.CharField(label=gettext_lazy("驾驶人身份证号码（扣留驾驶证时填写）"), max_length=18, required=False)
+    violation_ids = forms.CharField(label=gettext_lazy("依据的违法记录编号（多个用逗号分隔）"), max_length=200)
+    held_at_name = forms.CharField(label=gettext_lazy("保管地点"), max_length=80)
+    held_at_address = forms.CharField(label=gettext_lazy("保管地点地址"), max_length=200)
+    detained_at = forms.DateTimeField(label=gettext_lazy("扣留时间"),
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"])
+
+    def clean_violation_ids(self) -> list[int]:
+        parts = [p.strip() for p in self.cleaned_data["violation_ids"].replace("，", ",").split(",") if p.strip()]
+        if not parts or not all(p.isdigit() and 0 < int(p) < 2**63 for p in parts):
+            raise forms.ValidationError(gettext_lazy("请填写违法记录编号（数字，多个用逗号分隔）"))
+        return [int(p) for p in parts]
+
+
+class DetentionCancelForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("撤销原因"), max_length=300)
+
+
+def _detention_rows(items: list) -> list[dict]:
+    """What the list shows: no ID number, the holder's name masked (the record page is where a person is looked at,
+    and that look is logged)."""
+    return [{"d": d, "holder": mask_name(d.person.name), "kind": d.get_kind_display(), "status": d.get_status_display(),
+             "held": d.status == rules.HELD} for d in items]
+
+
+@staff_required("detention.record")
+def detentions(request: HttpRequest) -> HttpResponse:
+    recorded = None
+    status = 200
+    if request.method == "POST":
+        form = DetentionForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                recorded = services.detention_record(
+                    actor=actor_of(request), kind=data["kind"], notice_number=data["notice_number"],
+                    violation_ids=data["violation_ids"], held_at_name=data["held_at_name"],
+                    held_at_address=data["held_at_address"], detained_at=data["detained_at"],
+                    id_number=data["id_number"])
+                form = DetentionForm(initial={"kind": selectors.DetentionKind.LICENCE})
+            except DomainError as exc:
+                status = form_error(form, exc)
+        else:
+            status = 400
+    else:
+        form = DetentionForm(initial={"kind": selectors.DetentionKind.LICENCE})
+    q = request.GET.get("q", "")[:32]
+    shown = request.GET.get("status", "")
+    return render(request, "console/violations/detentions.html", {
+        "form": form, "recorded": recorded, "q": q, "shown": shown, "statuses": selectors.DetentionStatus.choices,
+        "rows": _detention_rows(selectors.detentions_recent(q=q, status=shown)),
+        "cancel_form": DetentionCancelForm()}, status=status)
+
+
+@staff_required("detention.cancel")
+def detention_cancel(request: HttpRequest, detention_id: int) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    form = DetentionCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.detention_cancel(detention_id=detention_id, actor=actor_of(request),
+                                      reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            return render(request, "console/violations/detentions.html", {
+                "form": DetentionForm(), "error": exc.message(request.LANGUAGE_CODE), "q": "", "shown": "",
+                "statuses": selectors.DetentionStatus.choices, "rows": _detention_rows(selectors.detentions_recent()),
+                "cancel_form": form}, status=exc.status)
+    return redirect("console:console_violations:detentions")
