@@ -66,6 +66,21 @@ class Journey:
     def goto(self, path: str):
         return self.page.goto(self.base_url + path)
 
+    def _capture(self, path: Path) -> None:
+        """A full-page screenshot. Chromium sometimes answers "Unable to capture screenshot" on a loaded CI box (the
+        compositor had no frame ready): that is the camera, not the page, so it is tried again — twice at most,
+        half a second apart; any other error, or a third failure, stands."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(3):
+            try:
+                self.page.screenshot(path=str(path), full_page=True)
+                return
+            except PlaywrightError as exc:
+                if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                    raise
+                self.page.wait_for_timeout(500)
+
     def shot(self, step: str) -> Path:
         """Save a full-page screenshot and check the page fits the screen's width (no sideways scrolling)."""
         path = SCREENSHOTS / f"{self.name}-{self.viewport}-{step}.png"
@@ -73,7 +88,7 @@ class Journey:
         width = VIEWPORTS[self.viewport]["width"]
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"{path.name}: the page is {scroll_width}px wide on a {width}px screen"
-        self.page.screenshot(path=str(path), full_page=True)
+        self._capture(path)
         overflow = self.page.evaluate(
             """() => { const w = document.documentElement.clientWidth;
                        return [...document.querySelectorAll('body *')]
