@@ -43,18 +43,14 @@ def test_a_clerk_records_a_detention_in_the_console(journey):
     import datetime as dt
 
     from jiaoguan.core import clock
-    from tests.portal.support import PASSWORD, staff_user
+    from tests.portal.support import browser_console_log_in, staff_user
 
     _user, person, _licence, car = citizen(name="上官扣证")
     violation = on_site(car)
     staff_user("clerk", "clerk703")
     j = journey("detention-console")
     page = j.page
-    j.goto("/console/login/")
-    page.get_by_label("用户名（警号）").fill("clerk703")
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(j.base_url + "/console/")
+    browser_console_log_in(j, "clerk703")
     page.get_by_role("link", name="扣留登记").click()
     page.wait_for_url("**/console/violations/detentions/")
     page.get_by_label("扣留凭证编号").first.fill("440300KL7100001")

@@ -10,17 +10,13 @@ import pytest
 from jiaoguan.applications.models import Application
 from jiaoguan.core import clock
 from jiaoguan.registry.models import DrivingLicence
-from tests.portal.support import PASSWORD, browser_log_in, browser_submit_application, citizen, staff_user
+from tests.portal.support import browser_console_log_in, browser_log_in, browser_submit_application, citizen, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def console(j, username: str, app: Application, action: str):
-    j.goto("/console/login/")
-    j.page.get_by_label("用户名（警号）").fill(username)
-    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
-    j.page.get_by_role("button", name="登录", exact=True).click()
-    j.page.wait_for_url(j.base_url + "/console/")
+    browser_console_log_in(j, username)
     j.goto(f"/console/applications/{app.pk}/")
     j.page.get_by_label("办理意见").fill("延期事由证明齐全")
     j.page.get_by_role("button", name=action, exact=True).click()

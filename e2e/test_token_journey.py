@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.portal.support import PASSWORD, staff_user
+from tests.portal.support import PASSWORD, browser_console_log_in, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,11 +28,7 @@ def test_clerk_revokes_their_app_token(journey):
 
     j = journey("tokens")
     page = j.page
-    j.goto("/console/login/")
-    page.get_by_label("用户名（警号）").fill("clerk001")
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(j.base_url + "/console/")
+    browser_console_log_in(j, "clerk001")
 
     page.get_by_role("link", name="API 令牌").click()
     page.wait_for_url("**/console/tokens/")

@@ -123,6 +123,16 @@ def browser_log_in(j, phone: str, path: str) -> None:
     j.page.wait_for_url(f"**{path}")
 
 
+def browser_console_log_in(j, username: str) -> None:
+    """In a browser journey: log in on the staff console with a username and the test password, and wait for the
+    console's home page."""
+    j.goto("/console/login/")
+    j.page.get_by_label("用户名（警号）").fill(username)
+    j.page.get_by_label("密码", exact=True).fill(PASSWORD)
+    j.page.get_by_role("button", name="登录", exact=True).click()
+    j.page.wait_for_url(j.base_url + "/console/")
+
+
 def browser_submit_application(j) -> None:
     """In a browser journey, on a filled application form: go to the check step, submit, and wait for the
     application's page (我的申请 → the application)."""

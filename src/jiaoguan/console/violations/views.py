@@ -209,10 +209,16 @@ def detentions(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = DetentionForm(initial={"kind": selectors.DetentionKind.LICENCE})
+    return _detentions_page(request, form=form, recorded=recorded, status=status)
+
+
+def _detentions_page(request: HttpRequest, *, form: DetentionForm, status: int, recorded=None,
+                     error: str = "") -> HttpResponse:
     q = request.GET.get("q", "")[:32]
     shown = request.GET.get("status", "")
     return render(request, "console/violations/detentions.html", {
-        "form": form, "recorded": recorded, "q": q, "shown": shown, "statuses": selectors.DetentionStatus.choices,
+        "form": form, "recorded": recorded, "error": error, "q": q, "shown": shown,
+        "statuses": selectors.DetentionStatus.choices,
         "rows": _detention_rows(selectors.detentions_recent(q=q, status=shown)),
         "cancel_form": DetentionCancelForm()}, status=status)
 
@@ -227,8 +233,6 @@ def detention_cancel(request: HttpRequest, detention_id: int) -> HttpResponse:
             services.detention_cancel(detention_id=detention_id, actor=actor_of(request),
                                       reason=form.cleaned_data["reason"])
         except DomainError as exc:
-            return render(request, "console/violations/detentions.html", {
-                "form": DetentionForm(), "error": exc.message(request.LANGUAGE_CODE), "q": "", "shown": "",
-                "statuses": selectors.DetentionStatus.choices, "rows": _detention_rows(selectors.detentions_recent()),
-                "cancel_form": form}, status=exc.status)
+            return _detentions_page(request, form=DetentionForm(initial={"kind": selectors.DetentionKind.LICENCE}),
+                                    status=exc.status, error=exc.message(request.LANGUAGE_CODE))
     return redirect("console:console_violations:detentions")
